@@ -1,0 +1,35 @@
+/**
+ * Limits and timings of the public contract (PROTOCOL §1-3, SPEC §3).
+ * The SDK imports these constants; the collector enforces them.
+ */
+
+/** Wire format version carried in every batch as `v`. */
+export const PROTOCOL_VERSION = 1
+
+/** Largest accepted request body, in bytes. */
+export const MAX_BODY_BYTES = 65_536
+/** Most events in one batch. */
+export const MAX_EVENTS = 500
+/** Longest accepted string field, in UTF-16 code units. */
+export const MAX_STRING = 64
+/** Event ids, session ids and subject ids: 1-64 chars of this alphabet. */
+export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/
+
+/** An event stamped more than this far in the future (after skew correction) is refused. */
+export const MAX_FUTURE_MS = 5 * 60_000
+/** An event older than this (after skew correction) is refused. */
+export const MAX_AGE_MS = 72 * 3_600_000
+
+/** A browser session ends after this long without activity (configurable per script tag). */
+export const DEFAULT_SESSION_TIMEOUT_MS = 30 * 60_000
+/** One chat usage session per started 15 minutes of bot time (seed 001). */
+export const CHAT_UNIT_MS = 15 * 60_000
+/** An open conversation pings this often. */
+export const CHAT_PING_MS = 60_000
+/** A conversation with no event for this long is closed at its last event. */
+export const CHAT_IDLE_MS = 30 * 60_000
+
+/** The SDK keeps each request at most this large (the keepalive budget is shared by the page). */
+export const SDK_MAX_BATCH_BYTES = 60_000
+/** The SDK keeps at most this many unacknowledged events. */
+export const SDK_OUTBOX_CAP = 1000

@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vitest/config'
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url))
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@tally/protocol': src('./packages/protocol/src/index.ts'),
+      '@tally/billing': src('./packages/billing/src/index.ts'),
+      '@tally/sdk': src('./packages/sdk/src/index.ts'),
+    },
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+    // Browser and crash tests start servers and Chromium: keep the 2-core machine from thrashing.
+    maxWorkers: 2,
+  },
+})
