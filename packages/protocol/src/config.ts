@@ -97,9 +97,31 @@ export const AccountSchema = v.object({
 })
 export type AccountConfig = v.InferOutput<typeof AccountSchema>
 
+const bucket = v.object({
+  /** Sustained requests per second. */
+  rate: v.pipe(v.number(), v.minValue(0.001)),
+  /** Requests allowed at once after a quiet spell. */
+  burst: v.pipe(v.number(), v.integer(), v.minValue(1)),
+})
+
+/**
+ * Collector settings (an extension of PROTOCOL §7, documented in docs/collector.md):
+ * `trustedProxies` are addresses or CIDR ranges whose `X-Forwarded-For` is believed;
+ * `rateLimits` are token buckets per container and per client address, in requests.
+ */
+export const ServerSchema = v.object({
+  trustedProxies: v.optional(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(64))), []),
+  rateLimits: v.optional(v.object({
+    perContainer: v.optional(bucket, { rate: 2000, burst: 4000 }),
+    perIp: v.optional(bucket, { rate: 50, burst: 100 }),
+  }), {}),
+})
+export type ServerConfig = v.InferOutput<typeof ServerSchema>
+
 export const ConfigSchema = v.object({
   plans: v.record(name, PlanSchema),
   accounts: v.optional(v.record(name, AccountSchema), {}),
+  server: v.optional(ServerSchema, {}),
 })
 export type TallyConfig = v.InferOutput<typeof ConfigSchema>
 

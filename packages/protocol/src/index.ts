@@ -10,7 +10,7 @@ export type * from './events.js'
 export { parseEnvelope, parseEvent, parseUsageEvent } from './validate.js'
 export type { Envelope, Checked } from './validate.js'
 export {
-  CYCLES, CYCLE_MONTHS, METERS, PlanSchema, ContainerSchema, SubscriptionSchema, AccountSchema, ConfigSchema,
+  CYCLES, CYCLE_MONTHS, METERS, PlanSchema, ContainerSchema, SubscriptionSchema, AccountSchema, ConfigSchema, ServerSchema,
   parseConfig, parseAccount, parseContainer,
 } from './config.js'
-export type { Cycle, Meter, Plan, ContainerConfig, Subscription, AccountConfig, TallyConfig } from './config.js'
+export type { Cycle, Meter, Plan, ContainerConfig, Subscription, AccountConfig, TallyConfig, ServerConfig } from './config.js'

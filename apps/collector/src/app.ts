@@ -1,0 +1,93 @@
+/**
+ * The collector as a value: `createApp({ store, clock, config })` builds a Hono app with no
+ * global state, so tests build as many as they like and call `app.request()` without a server.
+ */
+import { Hono } from 'hono'
+import pino, { type Logger } from 'pino'
+import type { TallyConfig } from '@tally/protocol'
+import { TallyError } from './errors.js'
+import { StoreUnavailable, type Store } from './store/store.js'
+import { createConfigState, type ConfigState } from './config.js'
+import { systemClock, type Clock } from './clock.js'
+import { createMetrics, type Metrics } from './metrics.js'
+import { trustList } from './ratelimit.js'
+import { cors } from './cors.js'
+import { ingestRoutes } from './ingest.js'
+import { scriptRoutes, SDK_SCRIPT } from './script.js'
+import { adminRoutes } from './admin.js'
+
+export interface AppOptions {
+  store: Store
+  /** A config (validated with `parseConfig`) or a live config state shared with the caller. */
+  config: TallyConfig | ConfigState
+  clock?: Clock
+  logger?: Logger
+  /** `TALLY_ADMIN_TOKEN`; without it the admin routes answer 401. */
+  adminToken?: string
+  /** Path of the built script-tag SDK. */
+  sdkScript?: string
+  metrics?: Metrics
+}
+
+/** What the routes share. */
+export interface AppDeps {
+  store: Store
+  clock: Clock
+  config: ConfigState
+  logger: Logger
+  metrics: Metrics
+  adminToken: string | undefined
+  trusted: (address: string) => boolean
+}
+
+const isState = (c: TallyConfig | ConfigState): c is ConfigState => typeof (c as ConfigState).current === 'function'
+
+export function createApp(opts: AppOptions): Hono {
+  const config = isState(opts.config) ? opts.config : createConfigState(opts.config)
+  const deps: AppDeps = {
+    store: opts.store,
+    clock: opts.clock ?? systemClock,
+    config,
+    logger: opts.logger ?? pino({ level: 'silent' }),
+    metrics: opts.metrics ?? createMetrics(),
+    adminToken: opts.adminToken,
+    trusted: trustList(config.current().server.trustedProxies),
+  }
+  const { metrics, logger, store } = deps
+  const app = new Hono()
+
+  app.use(async (c, next) => {
+    const start = performance.now()
+    await next()
+    const route = c.req.routePath
+    metrics.requests.inc({ route, status: String(c.res.status) })
+    metrics.latency.observe({ route }, (performance.now() - start) / 1000)
+  })
+  app.use('/v1/containers/*', cors())
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  app.get('/readyz', async (c) => {
+    await store.ping()
+    return c.json({ status: 'ready' })
+  })
+  app.get('/metrics', async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
+
+  app.route('/', scriptRoutes(opts.sdkScript ?? SDK_SCRIPT))
+  app.route('/', ingestRoutes(deps))
+  app.route('/', adminRoutes(deps))
+
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
+  app.onError((err, c) => {
+    if (err instanceof TallyError) {
+      return c.json({ error: { code: err.code, message: err.message } }, err.status, err.headers)
+    }
+    if (err instanceof StoreUnavailable) {
+      logger.error({ err, cause: err.cause }, 'storage failed')
+      return c.json({ error: { code: 'unavailable', message: 'storage is unavailable, retry later' } }, 503, { 'Retry-After': '1' })
+    }
+    logger.error({ err }, 'unexpected error')
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500)
+  })
+  return app
+}

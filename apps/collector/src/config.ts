@@ -1,0 +1,151 @@
+/**
+ * The configuration in force: the file of PROTOCOL §7, validated at start, with run-time changes
+ * (`PUT /v1/admin/accounts/{id}`, `/v1/admin/containers/{id}`) replayed over it. Changes are
+ * persisted in the store by the admin routes and replayed in order at the next start, so they
+ * survive a restart; the file stays the base.
+ *
+ * Container ids are unique across accounts: the beacon URL names the container only.
+ */
+import { readFileSync } from 'node:fs'
+import { parseAccount, parseConfig, parseContainer, type AccountConfig, type ContainerConfig, type TallyConfig } from '@tally/protocol'
+import { compileDomains, type DomainMatcher } from './origin.js'
+import { fail } from './errors.js'
+import type { ConfigChange } from './store/store.js'
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+/** Reads and validates a config file; the error names the file and the path of the bad value. */
+export function loadConfigFile(path: string): TallyConfig {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read the config file (${(e as Error).message})`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`)
+  }
+  const r = parseConfig(json)
+  if (!r.ok) throw new ConfigError(`${path}: ${r.message}`)
+  const clash = containerClash(r.value)
+  if (clash) throw new ConfigError(`${path}: ${clash}`)
+  return r.value
+}
+
+function containerClash(cfg: TallyConfig): string | null {
+  const owner = new Map<string, string>()
+  for (const [accountId, acc] of Object.entries(cfg.accounts)) {
+    for (const id of Object.keys(acc.containers)) {
+      const other = owner.get(id)
+      if (other) return `accounts.${accountId}.containers.${id}: container id already used by account "${other}"`
+      owner.set(id, accountId)
+    }
+  }
+  return null
+}
+
+export interface ContainerEntry {
+  id: string
+  accountId: string
+  account: AccountConfig
+  container: ContainerConfig
+  domains: DomainMatcher
+}
+
+export interface ConfigState {
+  current(): TallyConfig
+  container(id: string): ContainerEntry | undefined
+  account(id: string): AccountConfig | undefined
+  /** The account a bearer key belongs to, and whether it is the secret or the read key. */
+  accountByKey(key: string): { id: string; account: AccountConfig; scope: 'secret' | 'read' } | undefined
+  /** Validates an account body (admin PUT); throws `TallyError` 400/409. Returns the config it would give. */
+  withAccount(id: string, body: unknown): TallyConfig
+  /** Validates a container body (admin PUT, with `account` naming the owner when new). */
+  withContainer(id: string, body: unknown): TallyConfig
+  set(cfg: TallyConfig): void
+  /** Replays persisted changes; one that no longer applies is reported and skipped. */
+  replay(changes: readonly ConfigChange[], onSkip: (change: ConfigChange, reason: string) => void): void
+}
+
+export function createConfigState(initial: TallyConfig): ConfigState {
+  let cfg = initial
+  let containers = new Map<string, ContainerEntry>()
+  let keys = new Map<string, { id: string; scope: 'secret' | 'read' }>()
+  const index = () => {
+    containers = new Map()
+    keys = new Map()
+    for (const [accountId, account] of Object.entries(cfg.accounts)) {
+      keys.set(account.keys.secret, { id: accountId, scope: 'secret' })
+      keys.set(account.keys.read, { id: accountId, scope: 'read' })
+      for (const [id, container] of Object.entries(account.containers)) {
+        containers.set(id, { id, accountId, account, container, domains: compileDomains(container.domains) })
+      }
+    }
+  }
+  const clash = containerClash(cfg)
+  if (clash) throw new ConfigError(clash)
+  index()
+
+  const state: ConfigState = {
+    current: () => cfg,
+    container: (id) => containers.get(id),
+    account: (id) => (Object.hasOwn(cfg.accounts, id) ? cfg.accounts[id] : undefined),
+    accountByKey(key) {
+      const k = keys.get(key)
+      const account = k && cfg.accounts[k.id]
+      return k && account ? { id: k.id, account, scope: k.scope } : undefined
+    },
+    withAccount(id, body) {
+      const r = parseAccount(body)
+      if (!r.ok) throw fail('invalid_request', r.message)
+      if (!Object.hasOwn(cfg.plans, r.value.subscription.plan)) {
+        throw fail('invalid_request', `subscription.plan: unknown plan "${r.value.subscription.plan}"`)
+      }
+      const given = typeof body === 'object' && body !== null && Object.hasOwn(body, 'containers')
+      // Without a `containers` field the account keeps its containers (a PUT of the billing data).
+      const account = given ? r.value : { ...r.value, containers: state.account(id)?.containers ?? {} }
+      const next = { ...cfg, accounts: { ...cfg.accounts, [id]: account } }
+      const problem = containerClash(next)
+      if (problem) throw fail('conflict', problem)
+      return next
+    },
+    withContainer(id, body) {
+      const r = parseContainer(body)
+      if (!r.ok) throw fail('invalid_request', r.message)
+      const named = typeof body === 'object' && body !== null ? (body as { account?: unknown }).account : undefined
+      const owner = containers.get(id)?.accountId
+      if (named !== undefined && typeof named !== 'string') throw fail('invalid_request', 'account: expected a string')
+      if (named !== undefined && owner !== undefined && named !== owner) {
+        throw fail('conflict', `container "${id}" belongs to account "${owner}"`)
+      }
+      const accountId = owner ?? named
+      if (accountId === undefined) throw fail('invalid_request', 'account: required for a new container')
+      const account = state.account(accountId)
+      if (!account) throw fail('invalid_request', `account: unknown account "${accountId}"`)
+      const next = {
+        ...cfg,
+        accounts: { ...cfg.accounts, [accountId]: { ...account, containers: { ...account.containers, [id]: r.value } } },
+      }
+      return next
+    },
+    set(next) {
+      cfg = next
+      index()
+    },
+    replay(changes, onSkip) {
+      for (const ch of changes) {
+        try {
+          state.set(ch.kind === 'account' ? state.withAccount(ch.id, ch.body) : state.withContainer(ch.id, ch.body))
+        } catch (e) {
+          onSkip(ch, (e as Error).message)
+        }
+      }
+    },
+  }
+  return state
+}

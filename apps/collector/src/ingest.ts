@@ -1,0 +1,171 @@
+/**
+ * `POST /v1/containers/{container}/events` (PROTOCOL §3).
+ *
+ * Cheap refusals come first: the client's rate, the declared size, the container and its
+ * origin, the container's rate, bot user agents. Only then is the body read (counting bytes as
+ * they stream, so an undeclared size is stopped at the limit too), parsed, and each event checked
+ * alone so that one bad event does not refuse its siblings. The answer is sent after the store
+ * committed the batch.
+ */
+import { Hono } from 'hono'
+import { isbot } from 'isbot'
+import {
+  MAX_AGE_MS, MAX_BODY_BYTES, MAX_FUTURE_MS, parseEnvelope, parseEvent,
+  type BatchResult, type EventCode, type RejectedEvent,
+} from '@tally/protocol'
+import { fail } from './errors.js'
+import { hostAllowed, requestHost } from './origin.js'
+import { clientAddress, createLimiter } from './ratelimit.js'
+import { dayIn } from './days.js'
+import type { AppDeps } from './app.js'
+import type { IngestEvent } from './store/store.js'
+import type { ContainerEntry } from './config.js'
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+export function ingestRoutes(deps: AppDeps): Hono {
+  const { store, clock, config, metrics, logger, trusted } = deps
+  const limits = config.current().server.rateLimits
+  const perIp = createLimiter(limits.perIp, clock)
+  const perContainer = createLimiter(limits.perContainer, clock)
+  const app = new Hono()
+
+  app.post('/v1/containers/:container/events', async (c) => {
+    const receivedAt = clock.now()
+    const containerId = c.req.param('container')
+    const remote = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress
+    const ip = clientAddress(remote ?? 'unknown', c.req.header('x-forwarded-for'), trusted)
+    limit(perIp.take(ip), 'too many requests from this address')
+
+    const declared = c.req.header('content-length')
+    if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
+      throw fail('payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`)
+    }
+
+    const verdict = requestHost(c.req.header('origin'), c.req.header('referer'))
+    const entry = config.container(containerId)
+    const refusal = !entry ? 'unknown_container'
+      : entry.account.active === false ? 'account_inactive'
+      : !verdict.ok ? verdict.reason
+      : !hostAllowed(verdict.host, entry.domains) ? 'origin_not_allowed'
+      : null
+    if (refusal) await refuse(containerId, entry, refusal, verdict.host)
+
+    limit(perContainer.take(containerId), 'too many requests for this container')
+
+    if (isbot(c.req.header('user-agent'))) {
+      metrics.events.inc({ result: 'dropped', reason: 'bot' })
+      const none: BatchResult = { accepted: 0, duplicates: 0, rejected: [] }
+      return c.json(none, 200, { 'X-Tally-Dropped': 'bot' })
+    }
+
+    const body = await readBody(c.req.raw)
+    let json: unknown
+    try {
+      json = JSON.parse(decoder.decode(body))
+    } catch {
+      throw fail('invalid_json', 'the body is not JSON')
+    }
+    const env = parseEnvelope(json)
+    if (!env.ok) throw fail('invalid_batch', env.message)
+
+    const { container, account, accountId } = entry as ContainerEntry
+    const { sentAt, events: raw } = env.value
+    const rejected: RejectedEvent[] = []
+    const events: IngestEvent[] = []
+    const reject = (index: number, code: EventCode) => {
+      rejected.push({ index, code })
+      metrics.events.inc({ result: 'rejected', reason: code })
+    }
+    for (let i = 0; i < raw.length; i++) {
+      const r = parseEvent(raw[i])
+      if (!r.ok) {
+        reject(i, 'invalid_event')
+        continue
+      }
+      const e = r.value
+      const time = receivedAt - (sentAt - e.ts)
+      if (time - receivedAt > MAX_FUTURE_MS) { reject(i, 'event_in_future'); continue }
+      if (receivedAt - time > MAX_AGE_MS) { reject(i, 'event_too_old'); continue }
+      if (e.type === 'impression') {
+        const code = catalog(container.campaigns, e.campaign, 'unknown_campaign', 'inactive_campaign')
+        if (code) { reject(i, code); continue }
+        events.push({ id: e.id, type: 'impression', session: e.session, subject: e.campaign, time })
+      } else if (e.type === 'engagement') {
+        const code = catalog(container.advisors, e.advisor, 'unknown_advisor', 'inactive_advisor')
+        if (code) { reject(i, code); continue }
+        events.push({ id: e.id, type: 'engagement', session: e.session, subject: e.advisor, time })
+      } else {
+        // An inactive bot is billed like an unknown one: not at all (PROTOCOL has one code for both).
+        if (catalog(container.bots, e.bot, 'unknown_bot', 'unknown_bot')) { reject(i, 'unknown_bot'); continue }
+        events.push({
+          id: e.id, type: 'chat', session: e.session, subject: e.bot, time, conversation: e.conversation, phase: e.phase,
+        })
+      }
+    }
+
+    let accepted = 0
+    let duplicates = 0
+    if (events.length > 0) {
+      const statuses = await store.ingest({ account: accountId, container: containerId, receivedAt, dayOf: dayIn(account.timezone), events })
+      for (const s of statuses) s === 'accepted' ? accepted++ : duplicates++
+      if (accepted) metrics.events.inc({ result: 'accepted', reason: '' }, accepted)
+      if (duplicates) metrics.events.inc({ result: 'duplicate', reason: '' }, duplicates)
+    }
+    const result: BatchResult = { accepted, duplicates, rejected }
+    return c.json(result)
+  })
+
+  return app
+
+  function limit(waitMs: number, message: string) {
+    if (waitMs > 0) throw fail('rate_limited', message, { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) })
+  }
+
+  /** One 403 for every reason; the reason goes to the log and the rejections table. */
+  async function refuse(containerId: string, entry: ContainerEntry | undefined, reason: string, host: string): Promise<never> {
+    logger.warn({ container: containerId, account: entry?.accountId, reason, origin: host }, 'beacon refused')
+    metrics.events.inc({ result: 'refused', reason })
+    try {
+      await store.recordRejection({
+        at: clock.now(), container: containerId.slice(0, 64), account: entry?.accountId ?? null, reason, origin: host.slice(0, 253),
+      })
+    } catch (e) {
+      logger.error({ err: e }, 'could not record a refused beacon')
+    }
+    throw fail('forbidden', 'this container does not accept events from this page')
+  }
+}
+
+function catalog<C extends string>(
+  list: Record<string, { active: boolean }>, id: string, unknown: C, inactive: C,
+): C | null {
+  if (!Object.hasOwn(list, id)) return unknown
+  return list[id]?.active === false ? inactive : null
+}
+
+/** Reads at most MAX_BODY_BYTES, counting as the body streams in. */
+async function readBody(req: Request): Promise<Uint8Array> {
+  if (!req.body) return new Uint8Array()
+  const reader = req.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => {})
+      throw fail('payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`)
+    }
+    chunks.push(value)
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const ch of chunks) {
+    out.set(ch, at)
+    at += ch.byteLength
+  }
+  return out
+}

@@ -1,0 +1,78 @@
+/**
+ * Token buckets per key (a container, a client address), and the client address itself.
+ * `X-Forwarded-For` is believed only when the connection comes from a configured proxy; the
+ * address is then the right-most entry that is not a proxy (a visitor can prepend anything).
+ */
+import { BlockList, isIP } from 'node:net'
+import type { Clock } from './clock.js'
+
+export interface Bucket {
+  rate: number
+  burst: number
+}
+
+export interface Limiter {
+  /** Takes one token: 0 when allowed, else the milliseconds until one is available. */
+  take(key: string): number
+}
+
+export function createLimiter(bucket: Bucket, clock: Clock, maxKeys = 100_000): Limiter {
+  const state = new Map<string, { tokens: number; at: number }>()
+  const perMs = bucket.rate / 1000
+  return {
+    take(key) {
+      const now = clock.now()
+      let s = state.get(key)
+      if (!s) {
+        if (state.size >= maxKeys) prune(now)
+        s = { tokens: bucket.burst, at: now }
+        state.set(key, s)
+      } else {
+        s.tokens = Math.min(bucket.burst, s.tokens + (now - s.at) * perMs)
+        s.at = now
+      }
+      if (s.tokens >= 1) {
+        s.tokens -= 1
+        return 0
+      }
+      return Math.ceil((1 - s.tokens) / perMs)
+    },
+  }
+  /** Forgets the keys whose buckets have refilled: they behave exactly like new ones. */
+  function prune(now: number) {
+    for (const [k, s] of state) if (s.tokens + (now - s.at) * perMs >= bucket.burst) state.delete(k)
+    if (state.size >= maxKeys) state.clear()
+  }
+}
+
+const unmap = (a: string) => (a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a)
+
+/** Compiles trusted proxies (addresses or CIDR ranges) into a matcher. */
+export function trustList(entries: readonly string[]): (address: string) => boolean {
+  const list = new BlockList()
+  for (const e of entries) {
+    const [addr = '', bits] = e.split('/')
+    const family = isIP(addr)
+    if (family === 0) throw new RangeError(`server.trustedProxies: "${e}" is not an address or CIDR range`)
+    const type = family === 4 ? 'ipv4' : 'ipv6'
+    if (bits === undefined) list.addAddress(addr, type)
+    else list.addSubnet(addr, Number(bits), type)
+  }
+  return (address) => {
+    const a = unmap(address)
+    const family = isIP(a)
+    return family !== 0 && list.check(a, family === 4 ? 'ipv4' : 'ipv6')
+  }
+}
+
+/** The client address: the socket's, or from `X-Forwarded-For` when the socket is a trusted proxy. */
+export function clientAddress(remote: string, forwarded: string | undefined, trusted: (a: string) => boolean): string {
+  const peer = unmap(remote)
+  if (!forwarded || !trusted(peer)) return peer
+  const hops = forwarded.split(',').map((h) => unmap(h.trim())).filter((h) => isIP(h) !== 0)
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i] as string
+    if (!trusted(hop)) return hop
+  }
+  return hops[0] ?? peer
+}

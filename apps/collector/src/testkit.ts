@@ -1,0 +1,73 @@
+/** Test fixtures for the collector's route tests (not part of the build). */
+import { parseConfig, type TallyConfig } from '@tally/protocol'
+import { createApp, type AppOptions } from './app.js'
+import { manualClock } from './clock.js'
+import { SqliteStore } from './store/sqlite.js'
+
+/** 2026-07-20T12:00:00Z */
+export const NOW = Date.UTC(2026, 6, 20, 12, 0, 0)
+export const ADMIN = 'admin-token-for-tests'
+export const ORIGIN = 'https://shop.acme.test'
+
+export function testConfig(extra: Record<string, unknown> = {}): TallyConfig {
+  const r = parseConfig({
+    plans: { growth: { currency: 'EUR', basePrice: 4900 } },
+    accounts: {
+      acme: {
+        name: 'Acme', timezone: 'Europe/Amsterdam',
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' },
+        keys: { secret: 'sk_acme_secret', read: 'rk_acme_read' },
+        containers: {
+          ctr_shop: {
+            domains: ['shop.acme.test', '*.acme.test'],
+            campaigns: { cmp_summer: { active: true }, cmp_winter: {}, cmp_old: { active: false } },
+            advisors: { adv_shoes: { active: true }, adv_old: { active: false } },
+            bots: { bot_help: {}, bot_off: { active: false } },
+          },
+          ctr_origins: {
+            domains: ['example.com', '*.wild.example', 'bücher.example', 'Upper.Example.', 'пример.рф', 'ports.example:8080', '127.0.0.1'],
+            campaigns: { cmp_a: {} },
+          },
+        },
+      },
+      dormant: {
+        active: false,
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' },
+        keys: { secret: 'sk_dormant_secret', read: 'rk_dormant_read' },
+        containers: { ctr_dormant: { domains: ['dormant.test'], campaigns: { cmp_a: {} } } },
+      },
+    },
+    ...extra,
+  })
+  if (!r.ok) throw new Error(r.message)
+  return r.value
+}
+
+export function setup(opts: Partial<AppOptions> & { config?: TallyConfig } = {}) {
+  const clock = manualClock(NOW)
+  const store = opts.store ?? new SqliteStore({ file: ':memory:' })
+  const app = createApp({ clock, adminToken: ADMIN, ...opts, store, config: opts.config ?? testConfig() })
+  const post = (
+    body: unknown,
+    { container = 'ctr_shop', origin = ORIGIN, headers = {} as Record<string, string> }: { container?: string; origin?: string | null; headers?: Record<string, string> } = {},
+  ) =>
+    app.request(`/v1/containers/${container}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8', ...(origin === null ? {} : { origin }), ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    })
+  const count = (sql: string, ...args: unknown[]) =>
+    ((store as SqliteStore).db.prepare(sql).get(...args) as { n: number }).n
+  return { app, store: store as SqliteStore, clock, post, count }
+}
+
+let seq = 0
+export const nextId = (prefix = 'e') => `${prefix}${++seq}`
+
+export const batch = (events: unknown[], sentAt = NOW) => ({ v: 1, sentAt, sdk: 'tally-js/test', events })
+export const impression = (campaign = 'cmp_summer', session = 's_1', id = nextId(), ts = NOW) =>
+  ({ id, type: 'impression', session, campaign, ts })
+export const engagement = (advisor = 'adv_shoes', session = 's_1', id = nextId(), ts = NOW) =>
+  ({ id, type: 'engagement', session, advisor, ts })
+export const chat = (phase: string, ts: number, conversation = 'conv_1', bot = 'bot_help', id = nextId('c')) =>
+  ({ id, type: 'chat', session: 's_1', conversation, bot, phase, ts })
