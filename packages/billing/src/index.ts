@@ -1,0 +1,33 @@
+/**
+ * @tally/billing — the pure billing domain: periods, meters, rating, the credit log and invoices.
+ * No I/O and no clock: every function takes the time it needs, so tests travel in time and the
+ * collector persists what these functions return.
+ */
+export { divHalfEven, roundHalfEven, lineAmount, sum } from './money.js'
+export type { Priced } from './money.js'
+export {
+  CYCLE_MONTHS, addMonthsClamped, daysBetween, nextDay, startOfDay, localDate,
+  allPeriods, periods, periodAt, periodByIndex, subscriptionEnd, monthSlices,
+} from './period.js'
+export type { Period, SubscriptionChange, BillingSubscription } from './period.js'
+export {
+  CHAT_SESSION_MS, CONVERSATION_IDLE_MS, chatSessions, conversationBotMs, uniquePerSession, emailQuota, checkEmails,
+  emptyMeters, meters, addRow, rollupEvents,
+} from './meters.js'
+export type { UsageRow, Meters, ChatPoint, MeterEvent } from './meters.js'
+export {
+  RATED_METERS, periodRef, discountFor, contactRange, recurringLines, contactRangeLine, priced, termsTimeline, termsAt,
+  usageLines, overage, contactsExcessLine,
+} from './rating.js'
+export type { BillingAccount, Terms, PeriodTerms, PeriodRef, LineKind, InvoiceLine } from './rating.js'
+export {
+  ACCOUNT_WALLET, memberWallet, replay, applyEntries, spendableLots, balances, balanceOf, creditsDue, spend, transfer, purchase,
+} from './ledger.js'
+export type {
+  LotDraw, GrantEntry, PurchaseEntry, SpendEntry, TransferOutEntry, TransferInEntry, ExpiryEntry, LedgerEntry, Lot,
+  LedgerState, Balances, CreditRefusal, CreditResult, SpendRequest, TransferRequest, PurchaseRequest,
+} from './ledger.js'
+export {
+  periodStates, computeInvoices, invoicesDue, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance,
+} from './invoice.js'
+export type { InvoiceKind, Invoice, BillingData, PeriodState, BillingRun, PeriodSummary } from './invoice.js'

@@ -1,0 +1,428 @@
+/**
+ * Invoices. At each period boundary one recurring invoice: the new period's fees in advance and the
+ * closed period's usage in arrears (SPEC §5). Between boundaries: an upgrade invoice (prorated by
+ * days over the whole period), a rebalance invoice when contacts grow past the paid range within a
+ * long term (seed 004: "If the number of contacts grows beyond the one you declared in your
+ * payment, you will get the rebalance invoice for additional contacts"), and one invoice per credit
+ * pack bought.
+ *
+ * Minimum price (seed 004: "your first payment in the system is considered as your 'minimum price'
+ * ... it cannot be lower than the price on your first invoice"): a recurring invoice whose own lines
+ * total less than the first recurring invoice (per month of the period billed in advance) gets a
+ * true-up line; adjustment lines for earlier periods are not its own and are left out (Lago F08).
+ *
+ * Everything is derived from the inputs, so a preview is the same computation as the invoice the
+ * run finalizes (Lago F84/F99). A finalized invoice is taken as given and never recomputed; usage
+ * that arrives after a period was billed becomes an adjustment line on the next recurring invoice.
+ */
+import type { Plan } from '@tally/protocol'
+import { roundHalfEven, sum } from './money.js'
+import { daysBetween, localDate, monthSlices, nextDay, startOfDay, type Period } from './period.js'
+import { addRow, emailQuota, emptyMeters, type Meters, type UsageRow } from './meters.js'
+import {
+  contactRange, contactRangeLine, contactsExcessLine, periodRef, priced, recurringLines, termsTimeline, usageLines,
+  type BillingAccount, type InvoiceLine, type PeriodRef, type PeriodTerms, type Terms,
+} from './rating.js'
+import { replay, balances, creditsDue, type Balances, type LedgerEntry, type PurchaseEntry } from './ledger.js'
+
+export type InvoiceKind = 'recurring' | 'upgrade' | 'rebalance' | 'credits'
+
+/** An invoice; `key` names it stably (`recurring:3`, `upgrade:3:0`, `rebalance:3:2`, `credits:<purchase id>`). */
+export interface Invoice {
+  key: string
+  kind: InvoiceKind
+  status: 'draft' | 'finalized'
+  /** Gap-free per account, given when finalized. */
+  number: number | null
+  currency: string
+  /** When it is due to be issued (UTC milliseconds) and that day in the account's zone. */
+  issuedAt: number
+  issuedDate: string
+  /** The period it is for: the one billed in advance, else the one it belongs to. */
+  period: PeriodRef | null
+  lines: InvoiceLine[]
+  total: number
+}
+
+/** What the collector stored for an account. */
+export interface BillingData {
+  /** Daily rollup rows (local days of the account's zone). */
+  usage: readonly UsageRow[]
+  /** The credit log. */
+  ledger: readonly LedgerEntry[]
+  /** Invoices already finalized; they are never recomputed. */
+  finalized?: readonly Invoice[] | undefined
+}
+
+/** A period with its terms, meters and paid contacts, as billing sees it. */
+export interface PeriodState extends PeriodTerms {
+  meters: Meters
+  /** Contacts paid for at the start (the first purchase, then the previous period's maximum reading). */
+  contactsStart: number
+  /** Contacts paid for at the end (raised by rebalances within a long term). */
+  contactsEnd: number
+  rebalances: { day: string; before: number; after: number; range: number }[]
+}
+
+const KIND_ORDER: Record<InvoiceKind, number> = { rebalance: 0, upgrade: 1, recurring: 2, credits: 3 }
+
+/**
+ * Every period that has started by `until`, with its terms, meters and paid contacts.
+ * Contacts: seed 004 "During your first purchase, you have to define the number of contacts you are
+ * going to pay for"; after that "The system counts the number of contacts in your database", so
+ * each period pays for the previous period's maximum reading (or keeps the last paid count when
+ * nothing was reported).
+ */
+export function periodStates(account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger'>, until: number): PeriodState[] {
+  const timeline: PeriodTerms[] = []
+  for (const pt of termsTimeline(account)) {
+    if (pt.period.start > until) break
+    timeline.push(pt)
+  }
+  const starts = timeline.map((t) => t.period.startDate)
+  const rowsOf: UsageRow[][] = timeline.map(() => [])
+  for (const r of data.usage) {
+    const i = bucket(starts, r.day)
+    const pt = i >= 0 ? timeline[i] : undefined
+    if (pt && r.day < pt.period.endDate) rowsOf[i]?.push(r)
+  }
+  const spendsOf: LedgerEntry[][] = timeline.map(() => [])
+  const startsMs = timeline.map((t) => t.period.start)
+  for (const e of data.ledger) {
+    if (e.type !== 'spend') continue
+    const i = bucketNumber(startsMs, e.at)
+    const pt = i >= 0 ? timeline[i] : undefined
+    if (pt && e.at < pt.period.end) spendsOf[i]?.push(e)
+  }
+  const out: PeriodState[] = []
+  let paid = account.subscription.contacts
+  timeline.forEach((pt, i) => {
+    const rows = rowsOf[i] ?? []
+    const m = emptyMeters()
+    for (const r of rows) addRow(m, r)
+    for (const e of spendsOf[i] ?? []) if (e.type === 'spend') m.credits[e.action] = (m.credits[e.action] ?? 0) + e.credits
+    const prev = out[i - 1]
+    if (prev && prev.meters.contacts !== null) paid = prev.meters.contacts
+    else if (prev) paid = prev.contactsEnd
+    const contactsStart = paid
+    const rebalances: PeriodState['rebalances'] = []
+    if (pt.period.months > 1) {
+      const daily = new Map<string, number>()
+      for (const r of rows) if (r.contacts !== undefined) daily.set(r.day, Math.max(daily.get(r.day) ?? 0, r.contacts))
+      for (const day of [...daily.keys()].sort()) {
+        const reading = daily.get(day) ?? 0
+        const plan = termsOn(pt, day).plan
+        const from = contactRange(plan, paid)
+        const to = contactRange(plan, reading)
+        if (to.index > from.index) {
+          rebalances.push({ day, before: paid, after: reading, range: to.index })
+          paid = reading
+        }
+      }
+    }
+    out.push({ ...pt, meters: m, contactsStart, contactsEnd: paid, rebalances })
+  })
+  return out
+}
+
+/** The terms in force on a local day of the period. */
+function termsOn(pt: PeriodTerms, day: string): Terms {
+  let t = pt.start
+  for (const u of pt.upgrades) if (u.at <= day) t = u.after
+  return t
+}
+
+/** Contacts paid for on a local day of the period (rebalances of earlier days included). */
+function contactsOn(ps: PeriodState, day: string): number {
+  let c = ps.contactsStart
+  for (const r of ps.rebalances) if (r.day < day) c = r.after
+  return c
+}
+
+/** Index of the last sorted key <= value, or -1. */
+function bucket(keys: readonly string[], value: string): number {
+  let lo = 0
+  let hi = keys.length - 1
+  let found = -1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    if ((keys[mid] ?? '') <= value) {
+      found = mid
+      lo = mid + 1
+    } else hi = mid - 1
+  }
+  return found
+}
+function bucketNumber(keys: readonly number[], value: number): number {
+  let lo = 0
+  let hi = keys.length - 1
+  let found = -1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    if ((keys[mid] ?? Infinity) <= value) {
+      found = mid
+      lo = mid + 1
+    } else hi = mid - 1
+  }
+  return found
+}
+
+function invoice(
+  account: BillingAccount, key: string, kind: InvoiceKind, currency: string, issuedAt: number, period: Period | null, lines: InvoiceLine[],
+): Invoice {
+  return {
+    key, kind, status: 'draft', number: null, currency, issuedAt, issuedDate: localDate(issuedAt, account.timezone),
+    period: period ? periodRef(period) : null, lines, total: sum(lines.map((l) => l.amount)),
+  }
+}
+
+/** What a closed period's usage costs now: usage lines and the contacts excess, by meter. */
+function arrears(ps: PeriodState): InvoiceLine[] {
+  const plan = ps.end.plan
+  const lines = usageLines(plan, ps.period, ps.meters)
+  const excess = contactsExcessLine(plan, ps.period, ps.contactsEnd, ps.meters.contacts)
+  if (excess) lines.push(excess)
+  return lines
+}
+
+const ARREARS_KINDS = new Set(['usage', 'contacts_excess', 'adjustment'])
+
+/**
+ * Every invoice issued by `until`, in issue order: the finalized ones as given, the others as drafts.
+ * This one computation serves the billing run, the preview and the read API.
+ */
+export function computeInvoices(account: BillingAccount, data: BillingData, until: number): Invoice[] {
+  const finalized = new Map((data.finalized ?? []).map((i) => [i.key, i]))
+  const states = periodStates(account, data, until)
+  const out: Invoice[] = []
+  const keep = (draft: Invoice) => {
+    if (draft.issuedAt > until) return
+    out.push(finalized.get(draft.key) ?? draft)
+  }
+  // Billed arrears by period index and meter, from the recurring invoices before the current one.
+  const billed = new Map<number, Map<string, { quantity: number; amount: number }>>()
+  const record = (inv: Invoice) => {
+    for (const l of inv.lines) {
+      if (!ARREARS_KINDS.has(l.kind)) continue
+      const byMeter = billed.get(l.period.index) ?? new Map<string, { quantity: number; amount: number }>()
+      const b = byMeter.get(l.meter ?? '') ?? { quantity: 0, amount: 0 }
+      b.quantity += l.quantity
+      b.amount += l.amount
+      byMeter.set(l.meter ?? '', b)
+      billed.set(l.period.index, byMeter)
+    }
+  }
+  let minimum: { total: number; months: number } | null = null
+
+  const recurring = (k: number, advance: PeriodState | undefined, closed: PeriodState | undefined, issuedAt: number) => {
+    const key = `recurring:${k}`
+    const given = finalized.get(key)
+    let inv: Invoice
+    if (given) inv = given
+    else {
+      const lines: InvoiceLine[] = []
+      if (advance) lines.push(...recurringLines(advance.start, advance.contactsStart, advance.period))
+      if (closed) lines.push(...arrears(closed))
+      lines.push(...adjustments(states, k, billed))
+      const own = sum(lines.filter((l) => l.kind !== 'adjustment').map((l) => l.amount))
+      if (advance && minimum && k > 0) {
+        const floor = roundHalfEven(minimum.total * advance.period.months, minimum.months)
+        if (own < floor) {
+          lines.push(priced({
+            kind: 'minimum', description: 'Minimum price: the total of the first invoice', quantity: 1, unitPrice: floor - own,
+            months: 1, discountPercent: 0, period: periodRef(advance.period),
+          }))
+        }
+      }
+      const terms = advance?.start ?? closed?.end
+      inv = invoice(account, key, 'recurring', terms?.plan.currency ?? '', issuedAt, (advance ?? closed)?.period ?? null, lines)
+    }
+    if (k === 0 && advance) minimum = { total: inv.total, months: advance.period.months }
+    if (inv.issuedAt <= until) {
+      record(inv)
+      out.push(inv)
+    }
+  }
+
+  states.forEach((ps, i) => {
+    const p = ps.period
+    recurring(i, ps, states[i - 1], p.start)
+    const within: Invoice[] = []
+    ps.upgrades.forEach((u, n) => {
+      const contacts = contactsOn(ps, u.at)
+      const proration = { days: daysBetween(u.at, p.endDate), of: p.days }
+      const lines = [...recurringLines(u.before, contacts, p, proration, -1), ...recurringLines(u.after, contacts, p, proration, 1)]
+      within.push(invoice(account, `upgrade:${i}:${n}`, 'upgrade', u.after.plan.currency, startOfDay(u.at, account.timezone), p, lines))
+    })
+    for (const r of ps.rebalances) {
+      const plan = termsOn(ps, r.day).plan
+      const proration = { days: daysBetween(r.day, p.endDate), of: p.days }
+      const lines = [contactRangeLine(plan, r.before, p, proration, -1), contactRangeLine(plan, r.after, p, proration, 1)]
+        .filter((l): l is InvoiceLine => l !== null)
+      within.push(invoice(account, `rebalance:${i}:${r.range}`, 'rebalance', plan.currency, startOfDay(nextDay(r.day), account.timezone), p, lines))
+    }
+    for (const inv of within) keep(inv)
+    // Seed 002: after a cancelled subscription ends "You'll not be billed again" - but for the last usage.
+    if (p.last && p.end <= until) recurring(i + 1, undefined, ps, p.end)
+  })
+
+  for (const e of data.ledger) {
+    if (e.type !== 'purchase') continue
+    keep(creditPackInvoice(account, e, states))
+  }
+  return out.sort(issueOrder)
+}
+
+function issueOrder(a: Invoice, b: Invoice): number {
+  return a.issuedAt - b.issuedAt || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
+}
+
+/** Late usage: the difference between what each earlier billed period costs now and what was billed. */
+function adjustments(states: readonly PeriodState[], k: number, billed: Map<number, Map<string, { quantity: number; amount: number }>>): InvoiceLine[] {
+  const lines: InvoiceLine[] = []
+  for (let q = 0; q <= k - 2; q++) {
+    const ps = states[q]
+    if (!ps) continue
+    const now = new Map<string, InvoiceLine>()
+    for (const l of arrears(ps)) now.set(l.meter ?? '', l)
+    const before = billed.get(q) ?? new Map<string, { quantity: number; amount: number }>()
+    const meters = new Set([...now.keys(), ...before.keys()])
+    for (const meter of [...meters].sort()) {
+      const expected = now.get(meter)
+      const was = before.get(meter) ?? { quantity: 0, amount: 0 }
+      const quantity = (expected?.quantity ?? 0) - was.quantity
+      const amount = (expected?.amount ?? 0) - was.amount
+      if (amount === 0 && quantity === 0) continue
+      lines.push({
+        kind: 'adjustment', meter: meter as InvoiceLine['meter'], description: `Late usage: ${expected?.description ?? meter} (billed before: ${was.amount})`,
+        quantity, unitPrice: expected?.unitPrice ?? 0, months: 1, discountPercent: 0, amount, period: periodRef(ps.period),
+      })
+    }
+  }
+  return lines
+}
+
+function creditPackInvoice(account: BillingAccount, e: PurchaseEntry, states: readonly PeriodState[]): Invoice {
+  const ps = states.find((s) => s.period.start <= e.at && e.at < s.period.end) ?? states[states.length - 1]
+  const ref = ps ? periodRef(ps.period) : { index: -1, start: e.at, end: e.at, startDate: localDate(e.at, account.timezone), endDate: localDate(e.at, account.timezone) }
+  const line: InvoiceLine = priced({
+    kind: 'credits', description: `Credit pack ${e.pack}: ${e.credits} credits`, quantity: 1, unitPrice: e.price,
+    months: 1, discountPercent: 0, period: ref,
+  })
+  return {
+    key: `credits:${e.id}`, kind: 'credits', status: 'draft', number: null, currency: e.currency, issuedAt: e.at,
+    issuedDate: localDate(e.at, account.timezone), period: ref, lines: [line], total: line.amount,
+  }
+}
+
+/**
+ * The invoices due by `asOf` that are not finalized yet, in issue order (drafts, unnumbered).
+ * @example invoicesDue(account, { usage: [], ledger: [] }, Date.UTC(2026, 6, 12)).map((i) => i.key) // ['recurring:0']
+ */
+export function invoicesDue(account: BillingAccount, data: BillingData, asOf: number): Invoice[] {
+  const done = new Set((data.finalized ?? []).map((i) => i.key))
+  return computeInvoices(account, data, asOf).filter((i) => !done.has(i.key))
+}
+
+/**
+ * The next invoice number: one more than the highest given (numbers are never reused).
+ * @example nextNumber([1, 2, 3]) // 4
+ * @example nextNumber([]) // 1
+ */
+export function nextNumber(existing: Iterable<number>): number {
+  let max = 0
+  for (const n of existing) if (n > max) max = n
+  return max + 1
+}
+
+/**
+ * A draft made final under a number; a finalized invoice is returned unchanged.
+ * @example finalize(draft, 7).number // 7
+ */
+export function finalize(draft: Invoice, number: number): Invoice {
+  if (draft.status === 'finalized') return draft
+  return { ...draft, status: 'finalized', number }
+}
+
+/**
+ * The recurring invoice that will close the period holding `at`, from the usage so far: the same
+ * computation as the one the run finalizes.
+ * @example preview(account, data, Date.UTC(2026, 7, 1))?.key // 'recurring:1'
+ */
+export function preview(account: BillingAccount, data: BillingData, at: number): Invoice | null {
+  const ps = periodStates(account, data, at).find((s) => s.period.start <= at && at < s.period.end)
+  if (!ps) return null
+  const key = `recurring:${ps.period.index + 1}`
+  return computeInvoices(account, data, ps.period.end).find((i) => i.key === key) ?? null
+}
+
+/** What a billing run appends: credit log entries and numbered invoices. */
+export interface BillingRun { ledger: LedgerEntry[]; invoices: Invoice[] }
+
+/**
+ * One billing run up to `asOf`: grants and expiries due, and every invoice due, numbered gap-free
+ * after the finalized ones. Idempotent: with its output stored, running again returns nothing.
+ * @example runBilling(account, { usage: [], ledger: [], finalized: [] }, asOf).invoices[0]?.number // 1
+ */
+export function runBilling(account: BillingAccount, data: BillingData, asOf: number): BillingRun {
+  const ledger = creditsDue(account, data.ledger, asOf)
+  const withLedger = ledger.length ? { ...data, ledger: [...data.ledger, ...ledger] } : data
+  let n = nextNumber((data.finalized ?? []).map((i) => i.number ?? 0))
+  const invoices = invoicesDue(account, withLedger, asOf).map((d) => finalize(d, n++))
+  return { ledger, invoices }
+}
+
+/** The account's current period as `GET /v1/period` shows it. */
+export interface PeriodSummary {
+  period: PeriodRef
+  cycle: Period['cycle']
+  planId: string
+  seats: number
+  paidContacts: number
+  meters: Meters
+  included: Record<'impressions' | 'engagements' | 'chatSessions' | 'alerts', number>
+  /** Emails of the current month of the anchor calendar against its quota. */
+  emails: { quota: number; sent: number; left: number }
+  credits: Balances
+  preview: Invoice | null
+}
+
+/**
+ * The period holding `at`: usage against the included quotas, balances, email quota left and the
+ * invoice preview; null outside the subscription.
+ */
+export function periodSummary(account: BillingAccount, data: BillingData, at: number): PeriodSummary | null {
+  const ps = periodStates(account, data, at).find((s) => s.period.start <= at && at < s.period.end)
+  if (!ps) return null
+  const day = localDate(at, account.timezone)
+  let terms = ps.start
+  for (const u of ps.upgrades) if (startOfDay(u.at, account.timezone) <= at) terms = u.after
+  const plan: Plan = terms.plan
+  const paidContacts = contactsOn(ps, nextDay(day))
+  const emails = emailAllowance(account, data.usage, at, paidContacts, plan)
+  const months = ps.period.months
+  return {
+    period: periodRef(ps.period), cycle: ps.period.cycle, planId: terms.planId, seats: terms.seats, paidContacts, meters: ps.meters,
+    included: {
+      impressions: (plan.included.impressions ?? 0) * months, engagements: (plan.included.engagements ?? 0) * months,
+      chatSessions: (plan.included.chatSessions ?? 0) * months, alerts: (plan.included.alerts ?? 0) * months,
+    },
+    emails, credits: balances(replay(data.ledger), at), preview: preview(account, data, at),
+  }
+}
+
+/**
+ * The email quota of the month (of the anchor calendar) holding `at`, the emails sent in it and what
+ * is left. Seed 004: "Your email quota is updated each month along with your subscription status."
+ */
+export function emailAllowance(
+  account: BillingAccount, usage: readonly UsageRow[], at: number, paidContacts: number, plan: Plan,
+): { quota: number; sent: number; left: number } {
+  const slice = monthSlices(account.subscription, account.timezone, at + 1).find((s) => s.start <= at && at < s.end)
+  const quota = emailQuota(plan.emailsPerContact, paidContacts)
+  if (!slice) return { quota, sent: 0, left: 0 }
+  const endDate = localDate(slice.end, account.timezone)
+  let sent = 0
+  for (const r of usage) if (r.day >= slice.startDate && r.day < endDate) sent += r.emails ?? 0
+  return { quota, sent, left: Math.max(0, quota - sent) }
+}

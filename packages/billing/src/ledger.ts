@@ -1,0 +1,333 @@
+/**
+ * The credit log: append-only entries from which every balance is derived. Each spend and transfer
+ * names the lots it drew from, so any credit can be traced (lago-api #5525).
+ *
+ * Seed 003: free credits "reset at the beginning of your billing cycle" and "do not roll over";
+ * "any additional credits you purchase will indeed roll over". Seed 002: "If you send the credits
+ * to your team member, there will be no way of returning the credits from a team member to a team
+ * manager", and "Credits cannot be converted back to real money". SPEC §4: free credits are spent
+ * first (soonest expiry), then purchased lots oldest first; a spend the wallet cannot pay is
+ * refused whole.
+ *
+ * Every function here is pure: given the log (or its replayed state) and a request, it returns the
+ * entries to append, or a refusal. Ids make them idempotent: a request whose id is in the log
+ * returns the original outcome and no new entry.
+ */
+import type { Plan } from '@tally/protocol'
+import { monthSlices } from './period.js'
+import { termsAt, type BillingAccount } from './rating.js'
+
+/** The account's own wallet; members' wallets are `member:<name>`. */
+export const ACCOUNT_WALLET = 'account'
+
+/**
+ * The wallet of a team member.
+ * @example memberWallet('alice') // 'member:alice'
+ */
+export function memberWallet(member: string): string {
+  return `member:${member}`
+}
+
+/** Credits drawn from one lot. */
+export interface LotDraw { lot: string; credits: number }
+
+interface EntryBase {
+  /** Unique in the log; the request's id, or a derived one (`grant:3`, `expiry:grant:3`). */
+  id: string
+  wallet: string
+  /** UTC milliseconds. */
+  at: number
+  /** Always positive; the direction is the entry's type. */
+  credits: number
+}
+/** The free credits of one month of the anchor calendar; they expire at its end. */
+export interface GrantEntry extends EntryBase { type: 'grant'; lot: string; expiresAt: number }
+/** A credit pack bought; its lot never expires. The pack's invoice is derived from this entry. */
+export interface PurchaseEntry extends EntryBase { type: 'purchase'; lot: string; pack: string; price: number; currency: string }
+/** Credits paid for an action. */
+export interface SpendEntry extends EntryBase { type: 'spend'; action: string; quantity: number; draws: LotDraw[] }
+/** Credits sent from the account to a member (irreversible). */
+export interface TransferOutEntry extends EntryBase { type: 'transfer_out'; to: string; draws: LotDraw[] }
+/** Credits received by a member: new lots that keep the expiry of the lots they came from. */
+export interface TransferInEntry extends EntryBase {
+  type: 'transfer_in'
+  from: string
+  lots: { lot: string; source: string; credits: number; expiresAt: number | null }[]
+}
+/** The unspent rest of a lot at its expiry. */
+export interface ExpiryEntry extends EntryBase { type: 'expiry'; lot: string }
+
+export type LedgerEntry = GrantEntry | PurchaseEntry | SpendEntry | TransferOutEntry | TransferInEntry | ExpiryEntry
+
+/** A lot of credits in a wallet. */
+export interface Lot {
+  lot: string
+  wallet: string
+  /** `free` lots come from grants (and keep their expiry when transferred). */
+  kind: 'free' | 'purchased'
+  /** When it entered the wallet. */
+  at: number
+  expiresAt: number | null
+  remaining: number
+  expired: boolean
+}
+
+/** The log replayed: lots and totals. Build it with `replay`, extend it with `applyEntries`. */
+export interface LedgerState {
+  lots: Map<string, Lot>
+  entries: Map<string, LedgerEntry>
+  totals: { granted: number; purchased: number; spent: number; expired: number }
+}
+
+/**
+ * Replays a log into balances by lot.
+ * @example replay([]).totals // { granted: 0, purchased: 0, spent: 0, expired: 0 }
+ */
+export function replay(log: Iterable<LedgerEntry>): LedgerState {
+  const state: LedgerState = { lots: new Map(), entries: new Map(), totals: { granted: 0, purchased: 0, spent: 0, expired: 0 } }
+  for (const e of log) applyOne(state, e)
+  return state
+}
+
+/** A new state with `entries` appended (the given state is not changed). */
+export function applyEntries(state: LedgerState, entries: Iterable<LedgerEntry>): LedgerState {
+  const next: LedgerState = {
+    lots: new Map([...state.lots].map(([k, l]) => [k, { ...l }])),
+    entries: new Map(state.entries),
+    totals: { ...state.totals },
+  }
+  for (const e of entries) applyOne(next, e)
+  return next
+}
+
+function applyOne(s: LedgerState, e: LedgerEntry): void {
+  if (s.entries.has(e.id)) return
+  s.entries.set(e.id, e)
+  const draw = (draws: LotDraw[]) => {
+    for (const d of draws) {
+      const lot = s.lots.get(d.lot)
+      if (lot) lot.remaining -= d.credits
+    }
+  }
+  switch (e.type) {
+    case 'grant':
+      s.totals.granted += e.credits
+      s.lots.set(e.lot, { lot: e.lot, wallet: e.wallet, kind: 'free', at: e.at, expiresAt: e.expiresAt, remaining: e.credits, expired: false })
+      break
+    case 'purchase':
+      s.totals.purchased += e.credits
+      s.lots.set(e.lot, { lot: e.lot, wallet: e.wallet, kind: 'purchased', at: e.at, expiresAt: null, remaining: e.credits, expired: false })
+      break
+    case 'spend':
+      s.totals.spent += e.credits
+      draw(e.draws)
+      break
+    case 'transfer_out':
+      draw(e.draws)
+      break
+    case 'transfer_in':
+      for (const l of e.lots) {
+        const source = s.lots.get(l.source)
+        s.lots.set(l.lot, {
+          lot: l.lot, wallet: e.wallet, kind: source?.kind ?? 'purchased', at: e.at,
+          expiresAt: l.expiresAt, remaining: l.credits, expired: false,
+        })
+      }
+      break
+    case 'expiry': {
+      s.totals.expired += e.credits
+      const lot = s.lots.get(e.lot)
+      if (lot) {
+        lot.remaining -= e.credits
+        lot.expired = true
+      }
+      break
+    }
+  }
+}
+
+function stateOf(ledger: readonly LedgerEntry[] | LedgerState): LedgerState {
+  return Array.isArray(ledger) ? replay(ledger) : (ledger as LedgerState)
+}
+
+function live(l: Lot, at: number): boolean {
+  return l.remaining > 0 && !l.expired && (l.expiresAt === null || l.expiresAt > at)
+}
+
+/**
+ * The lots a wallet can spend at `at`, in spending order: free lots by soonest expiry, then
+ * purchased lots oldest first.
+ */
+export function spendableLots(ledger: readonly LedgerEntry[] | LedgerState, wallet: string, at: number): Lot[] {
+  const s = stateOf(ledger)
+  return [...s.lots.values()]
+    .filter((l) => l.wallet === wallet && live(l, at))
+    .sort((a, b) => {
+      const ea = a.expiresAt ?? Infinity
+      const eb = b.expiresAt ?? Infinity
+      if (ea !== eb) return ea - eb
+      if (a.at !== b.at) return a.at - b.at
+      return a.lot < b.lot ? -1 : a.lot > b.lot ? 1 : 0
+    })
+}
+
+/** Balances of every wallet at `at`, with their lots. */
+export interface Balances {
+  [wallet: string]: { balance: number; lots: { lot: string; kind: 'free' | 'purchased'; remaining: number; expiresAt: number | null }[] }
+}
+
+/**
+ * Balances by wallet and lot at `at` (lots past their expiry count nothing even before the expiry
+ * entry is written).
+ * @example balances(log, Date.UTC(2026, 7, 1)).account?.balance // 500
+ */
+export function balances(ledger: readonly LedgerEntry[] | LedgerState, at: number): Balances {
+  const s = stateOf(ledger)
+  const out: Balances = {}
+  for (const l of s.lots.values()) {
+    const w = (out[l.wallet] ??= { balance: 0, lots: [] })
+    if (!live(l, at)) continue
+    w.balance += l.remaining
+    w.lots.push({ lot: l.lot, kind: l.kind, remaining: l.remaining, expiresAt: l.expiresAt })
+  }
+  return out
+}
+
+/** The balance of one wallet at `at`. */
+export function balanceOf(ledger: readonly LedgerEntry[] | LedgerState, wallet: string, at: number): number {
+  return balances(ledger, at)[wallet]?.balance ?? 0
+}
+
+/** Why a credit request was refused. */
+export type CreditRefusal = 'insufficient_credits' | 'unknown_member' | 'unknown_pack' | 'invalid_quantity'
+
+/** The outcome of a credit request: the entries to append (catch-up grants and expiries first). */
+export type CreditResult =
+  | { ok: true; duplicate: boolean; entries: LedgerEntry[]; credits: number; balance: number }
+  | { ok: false; code: CreditRefusal; entries: LedgerEntry[]; balance: number }
+
+/**
+ * The grants and expiries due by `asOf`: one grant of the plan's `freeCredits` per month of the
+ * anchor calendar (expiring at that month's end), and an expiry for every lot whose time has come.
+ * The billing runner appends them; `spend`, `transfer` and `purchase` include them too.
+ * @example creditsDue(account, [], Date.UTC(2026, 6, 12))[0]?.type // 'grant'
+ */
+export function creditsDue(account: BillingAccount, ledger: readonly LedgerEntry[] | LedgerState, asOf: number): LedgerEntry[] {
+  const s = stateOf(ledger)
+  const due: LedgerEntry[] = []
+  for (const slice of monthSlices(account.subscription, account.timezone, asOf + 1)) {
+    const id = `grant:${slice.month}`
+    if (s.entries.has(id)) continue
+    const plan = termsAt(account, slice.start)?.terms.plan
+    if (!plan || plan.freeCredits <= 0) continue
+    due.push({ id, type: 'grant', wallet: ACCOUNT_WALLET, at: slice.start, credits: plan.freeCredits, lot: id, expiresAt: slice.end })
+  }
+  const withGrants = due.length > 0 ? applyEntries(s, due) : s
+  for (const l of withGrants.lots.values()) {
+    if (l.expired || l.expiresAt === null || l.expiresAt > asOf || l.remaining <= 0) continue
+    due.push({ id: `expiry:${l.lot}`, type: 'expiry', wallet: l.wallet, at: l.expiresAt, credits: l.remaining, lot: l.lot })
+  }
+  return due.sort((a, b) => a.at - b.at || (a.type === 'expiry' ? 0 : 1) - (b.type === 'expiry' ? 0 : 1) || (a.id < b.id ? -1 : 1))
+}
+
+function draw(lots: Lot[], credits: number): LotDraw[] {
+  const draws: LotDraw[] = []
+  let left = credits
+  for (const l of lots) {
+    if (left === 0) break
+    const take = Math.min(l.remaining, left)
+    draws.push({ lot: l.lot, credits: take })
+    left -= take
+  }
+  return draws
+}
+
+function isMember(account: BillingAccount, member: string): boolean {
+  return (account.members ?? []).includes(member)
+}
+
+/** Prepares a request: the catch-up entries and the state after them. */
+function prepare(account: BillingAccount, ledger: readonly LedgerEntry[] | LedgerState, at: number) {
+  const s = stateOf(ledger)
+  const catchUp = creditsDue(account, s, at)
+  return { catchUp, state: catchUp.length ? applyEntries(s, catchUp) : s }
+}
+
+/** A credit-consuming action (PROTOCOL §4 `type: "action"`). */
+export interface SpendRequest { id: string; action: string; quantity: number; member?: string | undefined; at: number }
+
+/**
+ * Pays for an action from the acting wallet (the member's, or the account's), all or nothing.
+ * Actions missing from the plan's price list are free. Seed 003: free actions "won't consume your
+ * credits".
+ * @example spend(account, log, { id: 'e1', action: 'sms', quantity: 1, at }) // { ok: true, credits: 2, balance: 498, ... }
+ */
+export function spend(account: BillingAccount, ledger: readonly LedgerEntry[] | LedgerState, req: SpendRequest): CreditResult {
+  const { catchUp, state } = prepare(account, ledger, req.at)
+  const wallet = req.member === undefined ? ACCOUNT_WALLET : memberWallet(req.member)
+  const balance = () => balanceOf(state, wallet, req.at)
+  const seen = state.entries.get(req.id)
+  if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance() }
+  if (req.member !== undefined && !isMember(account, req.member)) return { ok: false, code: 'unknown_member', entries: catchUp, balance: 0 }
+  if (!Number.isSafeInteger(req.quantity) || req.quantity <= 0) return { ok: false, code: 'invalid_quantity', entries: catchUp, balance: balance() }
+  const plan: Plan | undefined = termsAt(account, req.at)?.terms.plan
+  const unit = plan?.creditCosts[req.action]
+  if (unit === undefined || unit === 0) return { ok: true, duplicate: false, entries: catchUp, credits: 0, balance: balance() }
+  const credits = unit * req.quantity
+  const lots = spendableLots(state, wallet, req.at)
+  const available = lots.reduce((n, l) => n + l.remaining, 0)
+  if (available < credits) return { ok: false, code: 'insufficient_credits', entries: catchUp, balance: available }
+  const entry: SpendEntry = { id: req.id, type: 'spend', wallet, at: req.at, credits, action: req.action, quantity: req.quantity, draws: draw(lots, credits) }
+  return { ok: true, duplicate: false, entries: [...catchUp, entry], credits, balance: available - credits }
+}
+
+/** `POST /v1/credits/transfer`: from the account to a member. */
+export interface TransferRequest { id: string; to: string; credits: number; at: number }
+
+/**
+ * Sends credits from the account's wallet to a member's, irreversibly: there is no way back (the
+ * account is not a member, so no transfer can name it), and received lots keep their expiry.
+ * @example transfer(account, log, { id: 't1', to: 'alice', credits: 100, at }).ok // true
+ */
+export function transfer(account: BillingAccount, ledger: readonly LedgerEntry[] | LedgerState, req: TransferRequest): CreditResult {
+  const { catchUp, state } = prepare(account, ledger, req.at)
+  const balance = () => balanceOf(state, ACCOUNT_WALLET, req.at)
+  const seen = state.entries.get(req.id)
+  if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance() }
+  if (!isMember(account, req.to)) return { ok: false, code: 'unknown_member', entries: catchUp, balance: balance() }
+  if (!Number.isSafeInteger(req.credits) || req.credits <= 0) return { ok: false, code: 'invalid_quantity', entries: catchUp, balance: balance() }
+  const lots = spendableLots(state, ACCOUNT_WALLET, req.at)
+  const available = lots.reduce((n, l) => n + l.remaining, 0)
+  if (available < req.credits) return { ok: false, code: 'insufficient_credits', entries: catchUp, balance: available }
+  const draws = draw(lots, req.credits)
+  const to = memberWallet(req.to)
+  const out: TransferOutEntry = { id: req.id, type: 'transfer_out', wallet: ACCOUNT_WALLET, at: req.at, credits: req.credits, to, draws }
+  const inn: TransferInEntry = {
+    id: `${req.id}:in`, type: 'transfer_in', wallet: to, at: req.at, credits: req.credits, from: ACCOUNT_WALLET,
+    lots: draws.map((d, i) => ({ lot: `${req.id}:in:${i}`, source: d.lot, credits: d.credits, expiresAt: state.lots.get(d.lot)?.expiresAt ?? null })),
+  }
+  return { ok: true, duplicate: false, entries: [...catchUp, out, inn], credits: req.credits, balance: available - req.credits }
+}
+
+/** `POST /v1/credits/purchase`. */
+export interface PurchaseRequest { id: string; pack: string; at: number }
+
+/**
+ * Buys a credit pack of the plan in force into the account's wallet; the lot never expires. The
+ * pack's invoice is derived from the entry (see `invoicesDue`).
+ * @example purchase(account, log, { id: 'p1', pack: 'small', at }).credits // 1000
+ */
+export function purchase(account: BillingAccount, ledger: readonly LedgerEntry[] | LedgerState, req: PurchaseRequest): CreditResult {
+  const { catchUp, state } = prepare(account, ledger, req.at)
+  const balance = () => balanceOf(state, ACCOUNT_WALLET, req.at)
+  const seen = state.entries.get(req.id)
+  if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance() }
+  const plan = termsAt(account, req.at)?.terms.plan
+  const pack = plan?.creditPacks[req.pack]
+  if (!plan || !pack) return { ok: false, code: 'unknown_pack', entries: catchUp, balance: balance() }
+  const entry: PurchaseEntry = {
+    id: req.id, type: 'purchase', wallet: ACCOUNT_WALLET, at: req.at, credits: pack.credits, lot: req.id,
+    pack: req.pack, price: pack.price, currency: plan.currency,
+  }
+  return { ok: true, duplicate: false, entries: [...catchUp, entry], credits: pack.credits, balance: balance() + pack.credits }
+}

@@ -1,0 +1,257 @@
+/**
+ * Rating: what the plan in force charges. Prices are per month (PROTOCOL §7: "a longer cycle charges
+ * months x price less its discount"); included quotas are per month too, so a 3-month period
+ * includes three times as much. Usage beyond the included quota is charged per started block of
+ * `per` units. Contacts are priced by volume range: the price of the range the count falls in.
+ *
+ * Changes: an upgrade (a higher base-and-seats fee for the period) takes effect at once and is
+ * prorated by days over the whole period (lago-api PR#6194 divided by a shrunken one); anything
+ * else waits for the period's end (SPEC §5).
+ */
+import type { Cycle, Meter, Plan } from '@tally/protocol'
+import { lineAmount, type Priced } from './money.js'
+import { allPeriods, startOfDay, type BillingSubscription, type Period } from './period.js'
+import type { Meters } from './meters.js'
+
+/** What billing needs of an account: its zone, its subscription, the plans, its members. */
+export interface BillingAccount {
+  timezone: string
+  subscription: BillingSubscription
+  plans: Readonly<Record<string, Plan>>
+  members?: readonly string[] | undefined
+}
+
+/** The plan and seats in force. */
+export interface Terms {
+  planId: string
+  plan: Plan
+  seats: number
+}
+
+/** A period with the terms in force at its start and end, and the upgrades made within it. */
+export interface PeriodTerms {
+  period: Period
+  start: Terms
+  end: Terms
+  upgrades: { at: string; change: number; before: Terms; after: Terms }[]
+}
+
+/** The meters of the included quotas and overage prices. */
+export const RATED_METERS = ['impressions', 'engagements', 'chatSessions', 'alerts'] as const satisfies readonly Meter[]
+
+const METER_LABELS: Record<Meter, string> = {
+  impressions: 'Impressions', engagements: 'Engagements', chatSessions: 'Chat sessions', alerts: 'Alert sessions',
+}
+
+/** The part of a period a line belongs to. */
+export interface PeriodRef {
+  index: number
+  start: number
+  end: number
+  startDate: string
+  endDate: string
+}
+
+/** Kinds of invoice lines. */
+export type LineKind =
+  | 'base' | 'seats' | 'contacts' | 'usage' | 'contacts_excess' | 'adjustment' | 'minimum' | 'credits'
+
+/** One invoice line: `amount = lineAmount(this)`, except adjustment lines (a difference of amounts). */
+export interface InvoiceLine extends Priced {
+  kind: LineKind
+  description: string
+  /** The usage meter of a `usage`, `contacts_excess` or `adjustment` line. */
+  meter?: Meter | 'contacts' | undefined
+  amount: number
+  period: PeriodRef
+}
+
+/** A period as referenced by its lines. */
+export function periodRef(p: Period): PeriodRef {
+  return { index: p.index, start: p.start, end: p.end, startDate: p.startDate, endDate: p.endDate }
+}
+
+/**
+ * The cycle discount of a plan, percent.
+ * @example discountFor(plan, 'quarterly') // 5
+ */
+export function discountFor(plan: Plan, cycle: Cycle): number {
+  return cycle === 'monthly' ? 0 : plan.cycleDiscountPercent[cycle] ?? 0
+}
+
+/**
+ * The contact range a count falls in (volume tiers: one price for the whole count). With no ranges
+ * the price is 0; past the last finite range without an open one, the last range applies.
+ * @example contactRange(plan, 1200) // { index: 1, upTo: 5000, price: 2900 }
+ */
+export function contactRange(plan: Plan, contacts: number): { index: number; upTo: number | null; price: number } {
+  const ranges = plan.contactRanges
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i]
+    if (r && (r.upTo === null || contacts <= r.upTo)) return { index: i, upTo: r.upTo, price: r.price }
+  }
+  const lastIndex = ranges.length - 1
+  const last = ranges[lastIndex]
+  return last ? { index: lastIndex, upTo: last.upTo, price: last.price } : { index: -1, upTo: null, price: 0 }
+}
+
+function rangeLabel(r: { upTo: number | null }, contacts: number): string {
+  return r.upTo === null ? `Contacts (${contacts})` : `Contacts up to ${r.upTo} (${contacts})`
+}
+
+/**
+ * The recurring lines of a period: base price, seats, contact range; `sign` -1 gives the credit of
+ * unused time, `proration` the share of the period.
+ */
+export function recurringLines(
+  t: Terms, contacts: number, period: Period, proration?: { days: number; of: number }, sign: 1 | -1 = 1,
+): InvoiceLine[] {
+  const ref = periodRef(period)
+  const base = { months: period.months, discountPercent: discountFor(t.plan, period.cycle), proration, period: ref }
+  const prefix = sign < 0 ? 'Unused time: ' : ''
+  const lines: Omit<InvoiceLine, 'amount'>[] = [
+    { ...base, kind: 'base', description: `${prefix}Plan ${t.planId}`, quantity: sign, unitPrice: t.plan.basePrice },
+  ]
+  if (t.seats > 0) {
+    lines.push({ ...base, kind: 'seats', description: `${prefix}Seats`, quantity: sign * t.seats, unitPrice: t.plan.seatPrice })
+  }
+  const out = lines.map(priced)
+  const contactsLine = contactRangeLine(t.plan, contacts, period, proration, sign)
+  if (contactsLine) out.push(contactsLine)
+  return out
+}
+
+/** The contact-range line of a period, or null when the plan has no ranges. */
+export function contactRangeLine(
+  plan: Plan, contacts: number, period: Period, proration?: { days: number; of: number }, sign: 1 | -1 = 1,
+): InvoiceLine | null {
+  if (plan.contactRanges.length === 0) return null
+  const r = contactRange(plan, contacts)
+  return priced({
+    kind: 'contacts', meter: 'contacts', months: period.months, discountPercent: discountFor(plan, period.cycle),
+    proration, period: periodRef(period), description: (sign < 0 ? 'Unused time: ' : '') + rangeLabel(r, contacts),
+    quantity: sign, unitPrice: r.price,
+  })
+}
+
+/** A line with its amount computed by the one rounding rule. */
+export function priced(l: Omit<InvoiceLine, 'amount'>): InvoiceLine {
+  const line: InvoiceLine = { ...l, amount: lineAmount(l) }
+  if (line.proration === undefined) delete line.proration
+  if (line.meter === undefined) delete line.meter
+  return line
+}
+
+/** The base-and-seats fee of a period under some terms: what decides upgrade or downgrade. */
+function fee(t: Terms, period: Period): number {
+  const d = discountFor(t.plan, period.cycle)
+  return lineAmount({ quantity: 1, unitPrice: t.plan.basePrice, months: period.months, discountPercent: d })
+    + lineAmount({ quantity: t.seats, unitPrice: t.plan.seatPrice, months: period.months, discountPercent: d })
+}
+
+function planOf(account: BillingAccount, id: string): Plan | undefined {
+  return account.plans[id]
+}
+
+/**
+ * The terms of every period in order (lazily; endless unless cancelled).
+ * @example termsTimeline(account).next().value?.start.planId // 'growth'
+ */
+export function* termsTimeline(account: BillingAccount): Generator<PeriodTerms> {
+  const sub = account.subscription
+  const changes = (sub.changes ?? [])
+    .map((c, i) => ({ c, i }))
+    .filter(({ c }) => c.plan !== undefined || c.seats !== undefined)
+    .sort((a, b) => (a.c.at < b.c.at ? -1 : a.c.at > b.c.at ? 1 : a.i - b.i))
+  const firstPlan = planOf(account, sub.plan) ?? Object.values(account.plans)[0]
+  if (!firstPlan) return
+  let current: Terms = { planId: sub.plan, plan: firstPlan, seats: sub.seats }
+  let pending: Terms | null = null
+  let next = 0
+  for (const period of allPeriods(sub, account.timezone)) {
+    if (pending) current = pending
+    pending = null
+    let start = current
+    const upgrades: PeriodTerms['upgrades'] = []
+    for (let c = changes[next]; c && c.c.at < period.endDate; c = changes[++next]) {
+      const base = pending ?? current
+      const plan = c.c.plan !== undefined ? planOf(account, c.c.plan) : undefined
+      const after: Terms = plan && c.c.plan !== undefined
+        ? { planId: c.c.plan, plan, seats: c.c.seats ?? base.seats }
+        : { ...base, seats: c.c.seats ?? base.seats }
+      if (c.c.at <= period.startDate) {
+        current = start = after
+        pending = null
+      } else if (fee(after, period) > fee(current, period)) {
+        upgrades.push({ at: c.c.at, change: c.i, before: current, after })
+        current = after
+        pending = null
+      } else {
+        pending = after
+      }
+    }
+    yield { period, start, end: current, upgrades }
+  }
+}
+
+/**
+ * The period and terms in force at an instant, or null outside the subscription.
+ * @example termsAt(account, Date.UTC(2026, 7, 1))?.terms.planId // 'growth'
+ */
+export function termsAt(account: BillingAccount, instant: number): { period: Period; terms: Terms } | null {
+  for (const pt of termsTimeline(account)) {
+    if (instant < pt.period.start) return null
+    if (instant >= pt.period.end) continue
+    let terms = pt.start
+    for (const u of pt.upgrades) if (startOfDay(u.at, account.timezone) <= instant) terms = u.after
+    return { period: pt.period, terms }
+  }
+  return null
+}
+
+/**
+ * Usage lines of a closed period: per meter, the started blocks of `per` units beyond the included
+ * quota (included x months), at the overage price. Meters without an overage price are not charged.
+ * @example usageLines(plan, period, { ...emptyMeters(), impressions: 100_001 }) // one line: 1 block of 1000 at 40
+ */
+export function usageLines(plan: Plan, period: Period, m: Meters): InvoiceLine[] {
+  const out: InvoiceLine[] = []
+  for (const meter of RATED_METERS) {
+    const over = overage(plan, period, meter, m[meter])
+    if (!over) continue
+    out.push(priced({
+      kind: 'usage', meter, months: 1, discountPercent: 0, period: periodRef(period),
+      description: `${METER_LABELS[meter]}: ${m[meter]} used, ${over.included} included, ${over.excess} over, per ${over.per}`,
+      quantity: over.blocks, unitPrice: over.price,
+    }))
+  }
+  return out
+}
+
+/** Overage of one meter in a period, or null when nothing is charged. */
+export function overage(plan: Plan, period: Pick<Period, 'months'>, meter: Meter, used: number):
+  { included: number; excess: number; per: number; blocks: number; price: number } | null {
+  const included = (plan.included[meter] ?? 0) * period.months
+  const price = plan.overage[meter]
+  const excess = used - included
+  if (!price || excess <= 0) return null
+  // "partial units round up": 1001 impressions over, per 1000, is 2 blocks.
+  return { included, excess, per: price.per, blocks: Math.ceil(excess / price.per), price: price.price }
+}
+
+/**
+ * The contacts line of a closed period whose maximum reading passed the paid range (seed 004:
+ * "Every month our system will check whether you exceeded your contact limit and if so, the system
+ * will charge you for additional number of contacts you have"): the difference of the two ranges.
+ */
+export function contactsExcessLine(plan: Plan, period: Period, paid: number, max: number | null): InvoiceLine | null {
+  if (max === null) return null
+  const from = contactRange(plan, paid)
+  const to = contactRange(plan, max)
+  if (to.index <= from.index || to.price <= from.price) return null
+  return priced({
+    kind: 'contacts_excess', meter: 'contacts', months: period.months, discountPercent: discountFor(plan, period.cycle),
+    period: periodRef(period), description: `Contacts above the paid range: ${max} (paid for ${paid})`,
+    quantity: 1, unitPrice: to.price - from.price,
+  })
+}
