@@ -2,8 +2,9 @@
  * Chat conversations folded from their phase events (seed 001, SPEC §3).
  *
  * Bot time runs from `start` (or `resume`) to the next event, stops at `handoff` (a human agent
- * took over) until `resume`, and ends at `end`. A gap longer than the idle limit is not bot time:
- * the conversation was closed at its last event before the gap. The fold sorts the events first,
+ * took over) until `resume`, and ends at `end`. A conversation without an `end` is closed at its
+ * last event once idle (the sweeper), so its bot time is the time up to that event, which is what
+ * the fold computes at any moment: closing changes its status, never its sessions. The fold sorts the events first,
  * so any arrival order, and any repeated phase event, gives the same result: the store simply
  * recomputes a conversation from all of its stored phase events after each change.
  */
@@ -37,7 +38,7 @@ export const chatSessions = (botMs: number): number => (botMs > 0 ? Math.ceil(bo
  * Folds the phase events of one conversation.
  * @example foldConversation([{ id: 'a', phase: 'start', time: 0 }, { id: 'b', phase: 'end', time: 31 * 60_000 }]).sessions // 3
  */
-export function foldConversation(events: readonly PhaseEvent[], idleMs = CHAT_IDLE_MS): FoldedConversation {
+export function foldConversation(events: readonly PhaseEvent[]): FoldedConversation {
   if (events.length === 0) throw new RangeError('a conversation has at least one event')
   const sorted = [...events].sort((a, b) => a.time - b.time || RANK[a.phase] - RANK[b.phase] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   let active = false
@@ -45,7 +46,7 @@ export function foldConversation(events: readonly PhaseEvent[], idleMs = CHAT_ID
   let botMs = 0
   let endedAt: number | null = null
   for (const e of sorted) {
-    if (prev !== null && active && e.time - prev <= idleMs) botMs += e.time - prev
+    if (prev !== null && active) botMs += e.time - prev
     switch (e.phase) {
       case 'start':
       case 'resume':
