@@ -110,9 +110,17 @@ export function nextDay(date: string): string {
  * @example startOfDay('2026-03-29', 'Europe/Amsterdam') // Date.UTC(2026, 2, 28, 23)
  */
 export function startOfDay(date: string, zone: string): number {
+  const key = `${zone} ${date}`
+  const known = midnights.get(key)
+  if (known !== undefined) return known
   const { y, m, d } = parseDate(date)
-  return DateTime.fromObject({ year: y, month: m, day: d }, { zone }).startOf('day').toMillis()
+  const t = DateTime.fromObject({ year: y, month: m, day: d }, { zone }).startOf('day').toMillis()
+  // A memo of a pure function (zone rules do not change while the process runs), kept small.
+  if (midnights.size >= 50_000) midnights.clear()
+  midnights.set(key, t)
+  return t
 }
+const midnights = new Map<string, number>()
 
 /**
  * The local calendar date of an instant in `zone`.
