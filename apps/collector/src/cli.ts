@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+/**
+ * `tally` — the operator's command line (PROTOCOL §8).
+ *   tally serve    [--config FILE] [--db FILE | --database-url URL] [--port 8787] [--host 0.0.0.0]
+ *   tally migrate  [--db FILE | --database-url URL]
+ *   tally start    the demo of `npm start`: the collector and the demo storefront on a second origin
+ * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL).
+ */
+import { Command, InvalidArgumentError } from 'commander'
+import { ConfigError } from './config.js'
+import { DEFAULT_DB, exitOnSignals, startCollector, type ServeOptions } from './server.js'
+import { migrateSqlite } from './store/sqlite.js'
+import { startStorefront } from './storefront.js'
+
+const port = (v: string) => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number')
+  return n
+}
+
+/** SQLite file from --db or a `sqlite:` URL; PostgreSQL arrives with its store (a later issue). */
+function sqliteFile(o: { db?: string; databaseUrl?: string }): string {
+  const url = o.databaseUrl ?? process.env.TALLY_DATABASE_URL
+  if (!o.db && url) {
+    if (url.startsWith('sqlite:')) return url.slice('sqlite:'.length).replace(/^\/\//, '')
+    console.error(`tally: ${url.split(':')[0]} databases are not supported by this version yet; use --db FILE (SQLite)`)
+    process.exit(2)
+  }
+  return o.db ?? DEFAULT_DB
+}
+
+const sync = (): ServeOptions['synchronous'] => (process.env.TALLY_SQLITE_SYNC === 'FULL' ? 'FULL' : 'NORMAL')
+
+async function run(fn: () => Promise<void>) {
+  try {
+    await fn()
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`tally: invalid configuration: ${e.message}`)
+      process.exit(2)
+    }
+    throw e
+  }
+}
+
+const program = new Command('tally').description('Tally collector: usage tracking and billing')
+
+program.command('serve')
+  .description('run the collector')
+  .option('--config <file>', 'config file (default: TALLY_CONFIG or the demo config)')
+  .option('--db <file>', `SQLite database file (default: ${DEFAULT_DB})`)
+  .option('--database-url <url>', 'database URL (default: TALLY_DATABASE_URL)')
+  .option('--port <n>', 'port (default: PORT or 8787)', port)
+  .option('--host <addr>', 'address to listen on', '0.0.0.0')
+  .action((o) => run(async () => {
+    const c = await startCollector({
+      config: o.config ?? process.env.TALLY_CONFIG, db: sqliteFile(o), port: o.port ?? Number(process.env.PORT ?? 8787),
+      host: o.host, adminToken: process.env.TALLY_ADMIN_TOKEN, synchronous: sync(),
+    })
+    if (c.generatedToken) console.log(`admin token (generated, set TALLY_ADMIN_TOKEN to choose one): ${c.adminToken}`)
+    exitOnSignals(c.close)
+  }))
+
+program.command('migrate')
+  .description('apply the database migrations and exit')
+  .option('--db <file>', `SQLite database file (default: ${DEFAULT_DB})`)
+  .option('--database-url <url>', 'database URL (default: TALLY_DATABASE_URL)')
+  .action((o) => {
+    const file = sqliteFile(o)
+    migrateSqlite(file)
+    console.log(`migrated ${file}`)
+  })
+
+program.command('start')
+  .description('the demo: the collector on localhost and the demo storefront on a second origin')
+  .option('--port <n>', 'collector port', port, 8787)
+  .option('--storefront-port <n>', 'storefront port', port, 8788)
+  .action((o) => run(async () => {
+    // Loopback only. The page (localhost) and the collector (127.0.0.1) are two origins, as in production.
+    const c = await startCollector({
+      config: process.env.TALLY_CONFIG, db: sqliteFile({}), port: o.port, host: '127.0.0.1',
+      adminToken: process.env.TALLY_ADMIN_TOKEN, synchronous: sync(),
+    })
+    const shop = await startStorefront({ collectorUrl: c.url, port: o.storefrontPort, host: '127.0.0.1' })
+    console.log([
+      '',
+      `  Tally collector   ${c.url}`,
+      `  Demo storefront   http://localhost:${shop.port}/   (open it and scroll)`,
+      `  Counted events    ${c.url}/metrics   (tally_events_total)`,
+      `  Refused beacons   curl -H 'Authorization: Bearer rk_demo_read_key' ${c.url}/v1/rejections`,
+      c.generatedToken ? `  Admin token       ${c.adminToken}   (generated; set TALLY_ADMIN_TOKEN to choose one)` : '  Admin token       from TALLY_ADMIN_TOKEN',
+      '',
+    ].join('\n'))
+    exitOnSignals(async () => {
+      shop.server.close()
+      await c.close()
+    })
+  }))
+
+// Billing commands (`tally bill --as-of ISO`) register here, beside serve and migrate.
+
+await program.parseAsync()

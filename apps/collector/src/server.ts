@@ -1,0 +1,98 @@
+/**
+ * The collector process: config file + persisted changes, the SQLite store (migrated at start),
+ * the app on a Node HTTP server, the idle-conversation sweeper, and a graceful drain on SIGTERM:
+ * stop accepting, let in-flight requests commit and answer, then close the database.
+ */
+import { serve } from '@hono/node-server'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import pino, { type Logger } from 'pino'
+import { CHAT_IDLE_MS } from '@tally/protocol'
+import { createApp } from './app.js'
+import { createConfigState, loadConfigFile } from './config.js'
+import { SqliteStore } from './store/sqlite.js'
+import { systemClock } from './clock.js'
+import { createMetrics } from './metrics.js'
+
+export const DEMO_CONFIG = fileURLToPath(new URL('../../../examples/demo.config.json', import.meta.url))
+export const DEFAULT_DB = 'data/tally.db'
+const SWEEP_EVERY_MS = 60_000
+const DRAIN_TIMEOUT_MS = 10_000
+
+export interface ServeOptions {
+  config?: string
+  db?: string
+  port?: number
+  host?: string
+  adminToken?: string
+  synchronous?: 'NORMAL' | 'FULL'
+  logger?: Logger
+}
+
+export interface RunningCollector {
+  url: string
+  adminToken: string
+  /** True when the token was generated for this run (none was configured). */
+  generatedToken: boolean
+  close(): Promise<void>
+}
+
+export async function startCollector(opts: ServeOptions = {}): Promise<RunningCollector> {
+  const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })
+  const configPath = opts.config ?? DEMO_CONFIG
+  const config = createConfigState(loadConfigFile(configPath))
+  const store = new SqliteStore({ file: opts.db ?? DEFAULT_DB, synchronous: opts.synchronous ?? 'NORMAL' })
+  config.replay(await store.configChanges(), (change, reason) =>
+    logger.warn({ kind: change.kind, id: change.id, reason }, 'a persisted config change no longer applies; skipped'))
+  const generatedToken = !opts.adminToken
+  const adminToken = opts.adminToken ?? randomBytes(18).toString('base64url')
+  const app = createApp({ store, config, clock: systemClock, logger, adminToken, metrics: createMetrics({ defaults: true }) })
+
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: opts.port ?? 8787, hostname: opts.host ?? '0.0.0.0' }, () => resolve(s as Server))
+  })
+  server.keepAliveTimeout = 65_000
+  const addr = server.address() as AddressInfo
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address
+  const url = `http://${shownHost}:${addr.port}`
+  logger.info({ url, config: configPath, db: opts.db ?? DEFAULT_DB }, 'collector listening')
+
+  const sweeper = setInterval(() => {
+    store.closeIdleConversations(Date.now(), CHAT_IDLE_MS)
+      .then((n) => n && logger.info({ closed: n }, 'idle conversations closed'))
+      .catch((err) => logger.error({ err }, 'idle sweep failed'))
+  }, SWEEP_EVERY_MS)
+  sweeper.unref()
+
+  let closing: Promise<void> | undefined
+  const close = () => (closing ??= (async () => {
+    clearInterval(sweeper)
+    logger.info('draining')
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        logger.warn('drain timed out; closing the remaining connections')
+        server.closeAllConnections()
+      }, DRAIN_TIMEOUT_MS)
+      timer.unref()
+      server.close(() => {
+        clearTimeout(timer)
+        resolve()
+      })
+      server.closeIdleConnections()
+    })
+    await store.close()
+    logger.info('stopped')
+  })())
+  return { url, adminToken, generatedToken, close }
+}
+
+/** Drains on SIGTERM and SIGINT, then exits. */
+export function exitOnSignals(close: () => Promise<void>): void {
+  const stop = () => {
+    close().then(() => process.exit(0), () => process.exit(1))
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+}
