@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import type { Plan } from '@tally/protocol'
+import {
+  ACCOUNT_WALLET, applyEntries, balanceOf, balances, creditsDue, memberWallet, purchase, replay, spend, transfer,
+  type CreditResult, type LedgerEntry,
+} from './ledger.js'
+import type { BillingAccount } from './rating.js'
+
+// The plan of PROTOCOL §7.
+const growth: Plan = {
+  currency: 'EUR', basePrice: 4900, seatPrice: 1500,
+  included: { impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 },
+  overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
+  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
+  emailsPerContact: 4, freeCredits: 500,
+  creditCosts: { sms: 2, ai: 10, form: 1, contact_download: 1 },
+  creditPacks: { small: { credits: 1000, price: 1000 } },
+  cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
+}
+const account: BillingAccount = {
+  timezone: 'UTC', plans: { growth }, members: ['alice', 'bob'],
+  subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', seats: 3, contacts: 1000 },
+}
+const day = (m: number, d: number, h = 12) => Date.UTC(2026, m - 1, d, h)
+
+/** Appends a successful result's entries, failing the test on a refusal. */
+function ok(log: LedgerEntry[], r: CreditResult): LedgerEntry[] {
+  expect(r.ok).toBe(true)
+  return [...log, ...r.entries]
+}
+
+describe('the credit log', () => {
+  it('grants the free credits at the start of the period and spends them first', () => {
+    let log: LedgerEntry[] = []
+    log = ok(log, purchase(account, log, { id: 'p1', pack: 'small', at: day(7, 13) }))
+    const r = spend(account, log, { id: 'e1', action: 'ai', quantity: 3, at: day(7, 14) })
+    expect(r).toMatchObject({ ok: true, credits: 30, balance: 1470 })
+    const s = r.entries.find((e) => e.type === 'spend')
+    expect(s?.type === 'spend' && s.draws).toEqual([{ lot: 'grant:0', credits: 30 }])
+  })
+
+  it('gone at the cycle end: free credits expire, purchased ones are kept (seed 003)', () => {
+    let log: LedgerEntry[] = []
+    log = ok(log, purchase(account, log, { id: 'p1', pack: 'small', at: day(7, 20) }))
+    log = ok(log, spend(account, log, { id: 'e1', action: 'sms', quantity: 50, at: day(7, 21) }))
+    expect(balanceOf(log, ACCOUNT_WALLET, day(8, 11))).toBe(400 + 1000)
+    const due = creditsDue(account, log, Date.UTC(2026, 7, 12))
+    expect(due.map((e) => [e.type, e.id, e.credits])).toEqual([['expiry', 'expiry:grant:0', 400], ['grant', 'grant:1', 500]])
+    log = [...log, ...due]
+    expect(balances(log, Date.UTC(2026, 7, 12)).account?.lots.map((l) => [l.lot, l.remaining])).toEqual([['p1', 1000], ['grant:1', 500]])
+    expect(balanceOf(log, ACCOUNT_WALLET, Date.UTC(2026, 7, 12))).toBe(1500)
+  })
+
+  it('draws free credits first, then purchased lots oldest first, naming each lot', () => {
+    let log: LedgerEntry[] = []
+    log = ok(log, purchase(account, log, { id: 'older', pack: 'small', at: day(7, 12, 13) }))
+    log = ok(log, purchase(account, log, { id: 'newer', pack: 'small', at: day(7, 12, 14) }))
+    const r = spend(account, log, { id: 'e1', action: 'ai', quantity: 160, at: day(7, 15) })
+    const s = r.entries.find((e) => e.type === 'spend')
+    expect(s?.type === 'spend' && s.draws).toEqual([{ lot: 'grant:0', credits: 500 }, { lot: 'older', credits: 1000 }, { lot: 'newer', credits: 100 }])
+  })
+
+  it('refuses a spend it cannot pay whole and debits nothing', () => {
+    const log = ok([], spend(account, [], { id: 'e1', action: 'ai', quantity: 45, at: day(7, 15) }))
+    const r = spend(account, log, { id: 'e2', action: 'ai', quantity: 6, at: day(7, 16) })
+    expect(r).toMatchObject({ ok: false, code: 'insufficient_credits', balance: 50 })
+    expect(r.entries.some((e) => e.type === 'spend')).toBe(false)
+    expect(balanceOf([...log, ...r.entries], ACCOUNT_WALLET, day(7, 16))).toBe(50)
+  })
+
+  it('a transfer cannot be reversed: no member can send credits back (seed 002)', () => {
+    let log: LedgerEntry[] = []
+    log = ok(log, transfer(account, log, { id: 't1', to: 'alice', credits: 100, at: day(7, 13) }))
+    expect(balanceOf(log, memberWallet('alice'), day(7, 13))).toBe(100)
+    expect(balanceOf(log, ACCOUNT_WALLET, day(7, 13))).toBe(400)
+    expect(transfer(account, log, { id: 't2', to: 'account', credits: 100, at: day(7, 14) })).toMatchObject({ ok: false, code: 'unknown_member' })
+    expect(transfer(account, log, { id: 't3', to: ACCOUNT_WALLET, credits: 1, at: day(7, 14) })).toMatchObject({ ok: false, code: 'unknown_member' })
+    // Transfers only ever leave the account's wallet: one to a member takes nothing from another member.
+    log = ok(log, transfer(account, log, { id: 't4', to: 'bob', credits: 50, at: day(7, 15) }))
+    expect(balanceOf(log, memberWallet('alice'), day(7, 15))).toBe(100)
+    expect(balanceOf(log, ACCOUNT_WALLET, day(7, 15))).toBe(350)
+  })
+
+  it('pays a member action from the member wallet only', () => {
+    let log: LedgerEntry[] = []
+    log = ok(log, transfer(account, log, { id: 't1', to: 'alice', credits: 20, at: day(7, 13) }))
+    expect(spend(account, log, { id: 'e1', action: 'ai', quantity: 2, member: 'alice', at: day(7, 14) })).toMatchObject({ ok: true, credits: 20, balance: 0 })
+    expect(spend(account, log, { id: 'e2', action: 'ai', quantity: 1, member: 'bob', at: day(7, 14) })).toMatchObject({ ok: false, code: 'insufficient_credits' })
+    expect(spend(account, log, { id: 'e3', action: 'ai', quantity: 1, member: 'mallory', at: day(7, 14) })).toMatchObject({ ok: false, code: 'unknown_member' })
+  })
+
+  it('keeps the expiry of free credits sent to a member', () => {
+    let log: LedgerEntry[] = []
+    log = ok(log, transfer(account, log, { id: 't1', to: 'alice', credits: 100, at: day(7, 13) }))
+    expect(balanceOf(log, memberWallet('alice'), Date.UTC(2026, 7, 12))).toBe(0)
+    const due = creditsDue(account, log, Date.UTC(2026, 7, 12))
+    expect(due.filter((e) => e.type === 'expiry').map((e) => [e.wallet, e.credits])).toEqual([['account', 400], ['member:alice', 100]])
+  })
+
+  it.each([
+    ['a free action', { action: 'login', quantity: 1 }, { ok: true, credits: 0, balance: 500 }],
+    ['a zero quantity', { action: 'sms', quantity: 0 }, { ok: false, code: 'invalid_quantity' }],
+    ['a fractional quantity', { action: 'sms', quantity: 1.5 }, { ok: false, code: 'invalid_quantity' }],
+  ])('answers %s without debiting', (_, req, expected) => {
+    const r = spend(account, [], { id: 'x', at: day(7, 13), ...req })
+    expect(r).toMatchObject(expected)
+    expect(r.entries.some((e) => e.type === 'spend')).toBe(false)
+  })
+
+  it('answers a repeated request id with the original outcome and no new entry', () => {
+    const log = ok([], spend(account, [], { id: 'e1', action: 'sms', quantity: 5, at: day(7, 13) }))
+    expect(spend(account, log, { id: 'e1', action: 'sms', quantity: 5, at: day(7, 13) })).toEqual({ ok: true, duplicate: true, entries: [], credits: 10, balance: 490 })
+  })
+
+  it('refuses an unknown credit pack', () => {
+    expect(purchase(account, [], { id: 'p', pack: 'huge', at: day(7, 13) })).toMatchObject({ ok: false, code: 'unknown_pack' })
+  })
+
+  it('grants once per month of an annual term, each expiring at its month end', () => {
+    const annual: BillingAccount = { ...account, subscription: { ...account.subscription, cycle: 'annual' } }
+    const due = creditsDue(annual, [], Date.UTC(2026, 9, 12))
+    expect(due.filter((e) => e.type === 'grant').map((e) => e.id)).toEqual(['grant:0', 'grant:1', 'grant:2', 'grant:3'])
+    expect(due.filter((e) => e.type === 'expiry').map((e) => e.id)).toEqual(['expiry:grant:0', 'expiry:grant:1', 'expiry:grant:2'])
+  })
+})
+
+describe('credit log properties', () => {
+  type Op =
+    | { kind: 'spend'; action: string; quantity: number; member?: string }
+    | { kind: 'transfer'; to: string; credits: number }
+    | { kind: 'purchase' }
+    | { kind: 'run' }
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ kind: fc.constant('spend' as const), action: fc.constantFrom('sms', 'ai', 'form', 'login'), quantity: fc.integer({ min: 1, max: 80 }), member: fc.option(fc.constantFrom('alice', 'bob'), { nil: undefined }) }),
+    fc.record({ kind: fc.constant('transfer' as const), to: fc.constantFrom('alice', 'bob', 'account'), credits: fc.integer({ min: 1, max: 700 }) }),
+    fc.record({ kind: fc.constant('purchase' as const) }),
+    fc.record({ kind: fc.constant('run' as const) }),
+  )
+
+  it('conserves credits: granted + purchased = spent + expired + balances, in every wallet together', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(op, fc.integer({ min: 0, max: 6 * 3_600_000 })), { maxLength: 60 }), (ops) => {
+      let log: LedgerEntry[] = []
+      let at = Date.UTC(2026, 6, 12)
+      ops.forEach(([o, step], i) => {
+        at += step * 20
+        const id = `r${i}`
+        const r = o.kind === 'spend' ? spend(account, log, { id, action: o.action, quantity: o.quantity, member: o.member, at })
+          : o.kind === 'transfer' ? transfer(account, log, { id, to: o.to, credits: o.credits, at })
+            : o.kind === 'purchase' ? purchase(account, log, { id, pack: 'small', at })
+              : { ok: true as const, duplicate: false, entries: creditsDue(account, log, at), credits: 0, balance: 0 }
+        log = [...log, ...r.entries]
+        const ids = log.map((e) => e.id)
+        expect(new Set(ids).size).toBe(ids.length)
+      })
+      log = [...log, ...creditsDue(account, log, at)]
+      const s = replay(log)
+      const held = Object.values(balances(s, at)).reduce((n, w) => n + w.balance, 0)
+      expect(s.totals.granted + s.totals.purchased).toBe(s.totals.spent + s.totals.expired + held)
+      for (const lot of s.lots.values()) expect(lot.remaining).toBeGreaterThanOrEqual(0)
+      // Replaying the log again, or appending it to itself, changes nothing: entries are keyed by id.
+      expect(applyEntries(s, log).totals).toEqual(s.totals)
+    }), { numRuns: 200 })
+  })
+})
