@@ -1,0 +1,30 @@
+/**
+ * A conversation with a bot (SPEC §3, chat usage sessions): `start` at once, a `ping` every
+ * 60 s while open so the collector can tell an open conversation from an idle one, then
+ * `handoff` / `resume` around a human agent's part and `end`. Calls after `end` do nothing.
+ */
+import type { ChatPhase } from '../../protocol/src/events.js'
+import { CHAT_PING_MS } from '../../protocol/src/limits.js'
+
+export interface Chat {
+  /** A human agent takes over: bot time stops counting. */
+  handoff(): void
+  /** The bot takes the conversation back. */
+  resume(): void
+  /** The conversation is over; pings stop. */
+  end(): void
+}
+
+export function createChat(emit: (phase: ChatPhase) => void): Chat {
+  emit('start')
+  let open: ReturnType<typeof setInterval> | 0 = setInterval(emit, CHAT_PING_MS, 'ping')
+  const phase = (p: ChatPhase) => () => {
+    if (!open) return
+    if (p == 'end') {
+      clearInterval(open)
+      open = 0
+    }
+    emit(p)
+  }
+  return { handoff: phase('handoff'), resume: phase('resume'), end: phase('end') }
+}

@@ -1,0 +1,38 @@
+/**
+ * The script-tag entry (PROTOCOL §1), built to `t.js`:
+ *   <script>window.tally=window.tally||function(){(tally.q=tally.q||[]).push(arguments)}</script>
+ *   <script async src="https://COLLECTOR/t.js" data-container="ctr_shop"></script>
+ * Reads the tag's data attributes, replays the stub's queue in order, then replaces
+ * `window.tally` with a function that runs commands at once and carries the tracker's methods.
+ * A second copy of the script for the same container does nothing (next-plausible#15).
+ */
+import { createTracker, type Tracker } from './tracker.js'
+
+type Command = (cmd: string, ...args: unknown[]) => void
+type Tally = Command & Partial<Tracker> & { q?: IArguments[] }
+
+const w = window as unknown as { tally?: Tally; __tally?: Record<string, Tracker> }
+// Set while a classic script (async included) first runs, which is when this line runs.
+const tag = document.currentScript as HTMLScriptElement
+const d = tag.dataset
+const container = d.container!
+const seen = (w.__tally ||= {})
+
+if (!seen[container]) {
+  const t = (seen[container] = createTracker({
+    container,
+    endpoint: d.endpoint || new URL(tag.src).origin,
+    sessionTimeout: +d.sessionTimeout!,
+    autotrack: d.autotrack != 'false',
+  }))
+  const stub = w.tally
+  // A tracker for another container already owns window.tally: leave it in place.
+  if (!stub?.flush) {
+    const tally: Tally = Object.assign(
+      (cmd: string, ...args: unknown[]) => (t as unknown as Record<string, Function>)[cmd]?.(...args),
+      t,
+    )
+    w.tally = tally
+    for (const args of stub?.q || []) tally(...(args as unknown as [string]))
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The browser session and its dedup memory (SPEC §3): one session per container and storage
+ * origin, shared by its tabs, renewed after `timeoutMs` without activity. The record holds the
+ * keys already counted in the session ("i:cmp_x", "e:adv_y"), so a reload or a second tab sends
+ * nothing new. Every decision re-reads the stored record inside one atomic update, so a sibling
+ * tab's fresher activity is seen before this tab calls the session expired (posthog-js#5036).
+ */
+import type { Store } from './store.js'
+import { randomId } from './id.js'
+
+interface SessionRecord {
+  id: string
+  /** Last activity, ms since epoch. */
+  last: number
+  /** Dedup keys counted in this session. */
+  seen: string[]
+}
+
+export interface Session {
+  /** The current id: provisional until the stored session has been read. */
+  id(): string
+  /**
+   * Records activity (renewing an expired session) and, when `key` is given, claims it.
+   * Resolves to the session id, or to `undefined` when `key` was already counted in the session.
+   */
+  touch(key?: string): Promise<string | undefined>
+}
+
+const newId = () => 's_' + randomId()
+
+export function createSession(store: Store, timeoutMs: number): Session {
+  let current = newId()
+  let provisional = true
+  return {
+    id: () => current,
+    async touch(key) {
+      let fresh = true
+      await store<SessionRecord>('s', (r) => {
+        const now = Date.now()
+        if (!r || now - r.last >= timeoutMs) {
+          // The provisional id was never stored, so the first session may take it; a renewal
+          // needs a new one (the collector dedups impressions by session id).
+          r = { id: provisional ? current : newId(), last: now, seen: [] }
+        }
+        fresh = !key || !r.seen.includes(key)
+        if (fresh && key) r.seen.push(key)
+        r.last = now
+        current = r.id
+        provisional = false
+        return r
+      })
+      return fresh ? current : undefined
+    },
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * `createTracker` (PROTOCOL §2): wires session, dedup, outbox, transport, chat and autotrack
+ * for one container. Every call is queued on one promise chain, so events are stored in call
+ * order; sending runs beside it. Nothing throws after creation: bad input and refused events
+ * are dropped and reported through `onDrop`.
+ */
+import type { BrowserEvent, ChatEvent } from '../../protocol/src/events.js'
+import { DEFAULT_SESSION_TIMEOUT_MS, ID_PATTERN, SDK_OUTBOX_CAP } from '../../protocol/src/limits.js'
+import { autotrack } from './autotrack.js'
+import { createChat, type Chat } from './chat.js'
+import { randomId } from './id.js'
+import { createOutbox } from './outbox.js'
+import { createSession } from './session.js'
+import { idbStore, type Store } from './store.js'
+import { BATCH_EVENTS, backoff, beacon, post, type BeaconLike, type FetchLike } from './transport.js'
+
+export interface TrackerOptions {
+  /** Container id, e.g. `ctr_shop`. Required: creating a tracker without one throws. */
+  container: string
+  /** Collector origin, e.g. `https://collector.example`; events go to `${endpoint}/v1/containers/${container}/events`. */
+  endpoint: string
+  /** Minutes without activity after which a new session starts. Default 30 (also for 0 or NaN). */
+  sessionTimeout?: number
+  /** Track `[data-tally-campaign]` views and `[data-tally-advisor]` clicks. Default false (true for the script tag). */
+  autotrack?: boolean
+  /** Told about every event that will never be counted, with the reason (an error or rejection code, `outbox_full`, `invalid_event`). */
+  onDrop?: (event: BrowserEvent, reason: string) => void
+  /** Storage; default IndexedDB database `tally-${container}`, falling back to memory. */
+  store?: Store
+  /** Default: the global `fetch`. */
+  fetch?: FetchLike
+  /** Default: `navigator.sendBeacon`. */
+  sendBeacon?: BeaconLike
+}
+
+export interface Tracker {
+  /** A visitor viewed campaign `id`: counted once per session. */
+  impression(id: string): void
+  /** A visitor opened advisor `id`: counted once per session. */
+  engagement(id: string): void
+  /** Starts conversation `id` with bot `opts.bot` (emits `start`, then pings every 60 s until `end`). */
+  chat(id: string, opts: { bot: string }): Chat
+  /** Sends now; resolves when every queued event has been acknowledged or refused. */
+  flush(): Promise<void>
+  /** The current session id. */
+  sessionId(): string
+}
+
+/**
+ * @example
+ * const t = createTracker({ container: 'ctr_shop', endpoint: 'https://collector.example' })
+ * t.impression('cmp_summer')
+ * const c = t.chat('conv_42', { bot: 'bot_help' }); c.handoff(); c.resume(); c.end()
+ * await t.flush()
+ */
+export function createTracker(options: TrackerOptions): Tracker {
+  const { container, endpoint, onDrop } = options
+  if (!valid(container)) throw Error('tally: container required')
+  const url = `${endpoint.replace(/\/$/, '')}/v1/containers/${container}/events`
+  const store = options.store || idbStore('tally-' + container)
+  const fetchFn: FetchLike = options.fetch || ((u, i) => fetch(u, i))
+  const nav = globalThis.navigator
+  const beaconFn = options.sendBeacon || (nav?.sendBeacon && ((u: string, b: string) => nav.sendBeacon(u, b)))
+  const session = createSession(store, (options.sessionTimeout || 0) * 60_000 || DEFAULT_SESSION_TIMEOUT_MS)
+  const outbox = createOutbox(store, SDK_OUTBOX_CAP)
+
+  const drop = (e: BrowserEvent, reason: string) => {
+    try {
+      onDrop?.(e, reason)
+    } catch {}
+  }
+
+  // Events not yet handed to sendBeacon since they were stored.
+  let unbeaconed = false
+  let chain: Promise<unknown> = session
+    .touch()
+    .then(() => {
+      // Events left by an earlier page (perhaps beaconed, perhaps lost) are sent again.
+      unbeaconed = true
+      schedule(0)
+    })
+    .catch(() => {})
+  const run = (f: () => unknown) => (chain = chain.then(f).catch(() => {}))
+
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let sending: Promise<unknown> | undefined
+  let attempt = 0
+  const waiters: (() => void)[] = []
+  const schedule = (ms: number) => {
+    timer ||= setTimeout(kick, ms)
+  }
+  const kick = () => {
+    clearTimeout(timer)
+    timer = undefined
+    // One tab of the origin sends at a time (navigator.locks where present); the event ids keep
+    // a race harmless, this only saves traffic.
+    sending ||= (nav?.locks ? nav.locks.request('tally-' + container, loop) : loop())
+      .catch(() => {})
+      .finally(() => (sending = undefined))
+  }
+  // One batch at a time until the outbox is empty or the collector cannot be reached.
+  const loop = async () => {
+    let list = await outbox.load()
+    while (list.length) {
+      const batch = list.slice(0, BATCH_EVENTS)
+      const r = await post(fetchFn, url, batch)
+      if (typeof r == 'number') {
+        clearTimeout(timer)
+        timer = setTimeout(kick, r < 0 ? backoff(attempt) : r)
+        attempt++
+        return
+      }
+      attempt = 0
+      await outbox.remove(new Set(batch.map((e) => e.id)))
+      for (const [e, why] of r) drop(e, why)
+      list = outbox.items()
+    }
+    waiters.splice(0).forEach((f) => f())
+  }
+
+  const impression = (id: string) => track('impression', { campaign: id }, 'i:' + id)
+  const engagement = (id: string) => track('engagement', { advisor: id }, 'e:' + id)
+  const track = (type: BrowserEvent['type'], fields: Record<string, string>, key?: string) => {
+    // `session` is set once the stored session has been read.
+    const e = { id: randomId(), type, ts: Date.now(), ...fields } as BrowserEvent
+    if (!Object.values(fields).every(valid)) return drop(e, 'invalid_event')
+    run(async () => {
+      const s = await session.touch(key)
+      if (!s) return
+      e.session = s
+      for (const d of await outbox.add(e)) drop(d, 'outbox_full')
+      unbeaconed = true
+      schedule(1000)
+    })
+  }
+
+  if (typeof document == 'object') {
+    const hide = () => {
+      if (unbeaconed) {
+        unbeaconed = false
+        beacon(beaconFn, fetchFn, url, outbox.items())
+      }
+    }
+    addEventListener('pagehide', hide)
+    document.addEventListener('visibilitychange', () => document.visibilityState == 'hidden' && hide())
+    addEventListener('online', () => {
+      attempt = 0
+      kick()
+    })
+    if (options.autotrack) autotrack(impression, engagement)
+  }
+
+  return {
+    impression,
+    engagement,
+    chat: (id, opts) => createChat((phase) => track('chat', { conversation: id, bot: opts?.bot, phase } as Partial<ChatEvent> as Record<string, string>)),
+    flush: () => run(() => {}).then(() => new Promise<void>((resolve) => {
+      waiters.push(resolve)
+      kick()
+    })),
+    sessionId: session.id,
+  }
+}
+
+const valid = (v: unknown): v is string => typeof v == 'string' && ID_PATTERN.test(v)

@@ -1,0 +1,89 @@
+/**
+ * Transport to `POST /v1/containers/{container}/events` (PROTOCOL §3). The body is a string, so
+ * both `fetch` and `sendBeacon` send it as `text/plain;charset=UTF-8`: a simple request, no CORS
+ * preflight. Requests stay small (16 KB) because the 64 KiB keepalive budget is shared by every
+ * script on the page and a request over it fails silently (snowplow PR#1359, faro#1898).
+ */
+import type { BatchResult, BrowserEvent } from '../../protocol/src/events.js'
+import { PROTOCOL_VERSION } from '../../protocol/src/limits.js'
+
+/** Sent as the batch's `sdk` field; kept equal to package.json by a test. */
+export const VERSION = '0.1.0'
+
+/**
+ * Events per request. Every string field is at most 64 characters (ids are checked before an
+ * event is stored), so an event serialises to under 300 bytes and a request stays under 16 KB:
+ * far within the protocol's 60,000 (a test checks the worst case).
+ */
+export const BATCH_EVENTS = 50
+
+/** Shortest and longest retry delay. */
+export const MIN_RETRY_MS = 1000
+export const MAX_RETRY_MS = 300_000
+
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>
+export type BeaconLike = (url: string, body: string) => boolean
+
+/**
+ * What became of one request: the events refused for good with their reasons (every other
+ * event was accepted or is a duplicate, so the whole request may leave the outbox), or, as a
+ * number, a retry: the server's Retry-After in ms, or -1 to use the backoff.
+ */
+export type Outcome = [BrowserEvent, string][] | number
+
+/** The batch body. Ids are checked against the wire alphabet, so its length is its byte count. */
+export const body = (events: BrowserEvent[]): string =>
+  JSON.stringify({ v: PROTOCOL_VERSION, sentAt: Date.now(), sdk: 'tally-js/' + VERSION, events })
+
+/** Exponential backoff with jitter: attempt 0 waits 1-2 s, doubling, never over 5 minutes. */
+export const backoff = (attempt: number): number =>
+  Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** attempt * (1 + Math.random()))
+
+/**
+ * Retry-After in ms. The collector sends delta-seconds; an HTTP date or a
+ * missing header (not exposed by CORS) gives -1, and the backoff applies.
+ */
+function retryAfter(r: Response): number {
+  const s = parseInt(r.headers.get('retry-after')!)
+  return s >= 0 ? s * 1000 : -1
+}
+
+/**
+ * Posts `events` and classifies the answer: network errors, 408, 429 and 5xx are retried;
+ * any other status answers for good (a 4xx drops the batch with the error code as reason).
+ */
+export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent[]): Promise<Outcome> {
+  let r: Response
+  try {
+    r = await fetchFn(url, { method: 'POST', body: body(events), keepalive: true, credentials: 'omit' })
+  } catch {
+    return -1
+  }
+  const s = r.status
+  if (s == 408 || s == 429 || s >= 500) return retryAfter(r)
+  const json = await r.json().catch(() => ({}))
+  if (s < 300) {
+    return ((json as Partial<BatchResult>).rejected || []).flatMap((x) => {
+      const e = events[x.index]
+      return e ? [[e, x.code]] : []
+    })
+  }
+  const reason = json?.error?.code || 'http_' + s
+  return events.map((e) => [e, reason])
+}
+
+/**
+ * Hands `events` to the browser as the page goes away, chunk by chunk. When `sendBeacon`
+ * refuses a chunk (its queue is full), that chunk goes by `fetch` keepalive instead.
+ * Nothing is removed from the outbox here: the events are sent again on a later load.
+ */
+export function beacon(beaconFn: BeaconLike | undefined, fetchFn: FetchLike, url: string, events: BrowserEvent[]): void {
+  for (let i = 0; i < events.length; i += BATCH_EVENTS) {
+    const c = events.slice(i, i + BATCH_EVENTS)
+    let ok = false
+    try {
+      ok = !!beaconFn && beaconFn(url, body(c))
+    } catch {}
+    if (!ok) post(fetchFn, url, c)
+  }
+}
