@@ -1,0 +1,245 @@
+import { describe, expect, it } from 'vitest'
+import fc from 'fast-check'
+import type { Plan } from '@tally/protocol'
+import { computeInvoices, finalize, invoicesDue, nextNumber, periodSummary, preview, runBilling, type BillingData, type Invoice } from './invoice.js'
+import { rollupEvents, type MeterEvent, type UsageRow } from './meters.js'
+import { purchase } from './ledger.js'
+import type { BillingAccount } from './rating.js'
+import type { BillingSubscription } from './period.js'
+
+// The plan of PROTOCOL §7, and a bigger one to upgrade to.
+const growth: Plan = {
+  currency: 'EUR', basePrice: 4900, seatPrice: 1500,
+  included: { impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 },
+  overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
+  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
+  emailsPerContact: 4, freeCredits: 500,
+  creditCosts: { sms: 2, ai: 10, form: 1, contact_download: 1 },
+  creditPacks: { small: { credits: 1000, price: 1000 } },
+  cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
+}
+const pro: Plan = { ...growth, basePrice: 9900, seatPrice: 2000, included: { ...growth.included, impressions: 500000 } }
+
+function account(sub: Partial<BillingSubscription> = {}, timezone = 'UTC'): BillingAccount {
+  return {
+    timezone, plans: { growth, pro }, members: ['alice'],
+    subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', seats: 3, contacts: 1000, ...sub },
+  }
+}
+const none: BillingData = { usage: [], ledger: [] }
+const utc = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d)
+const totals = (invoices: Invoice[]) => invoices.map((i) => [i.key, i.total])
+const lines = (i: Invoice | undefined) => i?.lines.map((l) => [l.kind, l.quantity, l.unitPrice, l.amount])
+
+describe('recurring invoices', () => {
+  it('bills the first period in advance: base price, seats and the contact range', () => {
+    const [first] = invoicesDue(account(), none, utc(2026, 7, 12))
+    expect(first?.key).toBe('recurring:0')
+    expect(lines(first)).toEqual([['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 0, 0]])
+    expect(first?.total).toBe(9400)
+    expect(first?.period).toMatchObject({ startDate: '2026-07-12', endDate: '2026-08-12' })
+  })
+
+  it.each([
+    ['quarterly', 13965 + 12825],
+    ['semiannual', 26460 + 24300],
+    ['annual', 47040 + 43200],
+  ] as const)('charges a %s term months x price less its discount upfront', (cycle, total) => {
+    // quarterly 4900 x 3 x 0.95 = 13965, 4500 x 3 x 0.95 = 12825; semiannual x 6 x 0.9; annual x 12 x 0.8
+    expect(invoicesDue(account({ cycle }), none, utc(2026, 7, 12))[0]?.total).toBe(total)
+  })
+
+  it('bills usage beyond the included quotas in arrears, partial blocks rounded up', () => {
+    const usage: UsageRow[] = [
+      { day: '2026-07-12', impressions: 60000, chatSessions: 510, alerts: 1000 },
+      { day: '2026-08-11', impressions: 41001, engagements: 5000 },
+      { day: '2026-08-12', impressions: 999999 },
+    ]
+    const inv = computeInvoices(account(), { usage, ledger: [] }, utc(2026, 8, 12)).find((i) => i.key === 'recurring:1')
+    // impressions: 101001 - 100000 = 1001 over, per 1000 -> 2 blocks x 40; chat: 10 x 12; alerts and engagements within
+    expect(lines(inv)).toEqual([
+      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 0, 0], ['usage', 2, 40, 80], ['usage', 10, 12, 120],
+    ])
+    expect(inv?.total).toBe(9600)
+    expect(inv?.lines.filter((l) => l.kind === 'usage').every((l) => l.period.startDate === '2026-07-12')).toBe(true)
+  })
+
+  it('charges contacts above the paid range at the next boundary and moves to the next range', () => {
+    const inv = computeInvoices(account(), { usage: [{ day: '2026-07-20', contacts: 1200 }], ledger: [] }, utc(2026, 8, 12)).at(-1)
+    expect(lines(inv)).toEqual([
+      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 2900, 2900], ['contacts_excess', 1, 2900, 2900],
+    ])
+    expect(inv?.total).toBe(15200)
+  })
+
+  it('holds the minimum price when contacts fall (seed 004)', () => {
+    const a = account({ contacts: 3000 })
+    const invoices = computeInvoices(a, { usage: [{ day: '2026-07-20', contacts: 800 }], ledger: [] }, utc(2026, 9, 12))
+    // first: 4900 + 4500 + 2900 = 12300; then the range of 800 contacts costs 0: 9400 + true-up 2900
+    expect(totals(invoices)).toEqual([['recurring:0', 12300], ['recurring:1', 12300], ['recurring:2', 12300]])
+    expect(lines(invoices[1])).toEqual([
+      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 0, 0], ['minimum', 1, 2900, 2900],
+    ])
+  })
+
+  it('computes the true-up from the invoice own lines, not from late usage of earlier periods', () => {
+    const a = account({ contacts: 3000 })
+    const data: BillingData = { usage: [{ day: '2026-07-20', contacts: 800 }], ledger: [] }
+    const finalized = runBilling(a, data, utc(2026, 8, 12)).invoices
+    const late: BillingData = { usage: [...data.usage, { day: '2026-07-21', impressions: 102000 }], ledger: [], finalized }
+    const inv = invoicesDue(a, late, utc(2026, 9, 12)).at(-1)
+    expect(lines(inv)).toEqual([
+      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 0, 0], ['adjustment', 2, 40, 80], ['minimum', 1, 2900, 2900],
+    ])
+  })
+
+  it('continues an annual term monthly, with the minimum per month of the first invoice', () => {
+    const invoices = computeInvoices(account({ cycle: 'annual' }), none, utc(2027, 7, 12))
+    // first: 90240 for 12 months = 7520 a month; the monthly price 9400 is above it
+    expect(totals(invoices)).toEqual([['recurring:0', 90240], ['recurring:1', 9400]])
+    expect(invoices[1]?.period).toMatchObject({ startDate: '2027-07-12', endDate: '2027-08-12' })
+  })
+
+  it('bills only the last usage after a cancelled subscription ends', () => {
+    const a = account({ cancelledAt: '2026-08-20' })
+    const invoices = computeInvoices(a, { usage: [{ day: '2026-09-01', alerts: 1010 }], ledger: [] }, utc(2027, 1, 1))
+    expect(totals(invoices)).toEqual([['recurring:0', 9400], ['recurring:1', 9400], ['recurring:2', 10]])
+    expect(lines(invoices[2])).toEqual([['usage', 10, 1, 10]])
+  })
+})
+
+describe('plan changes', () => {
+  it('prorates an upgrade by days over the whole period, at once', () => {
+    // The period Feb 28 - Mar 31 2027 has 31 days; the upgrade on Mar 10 leaves 21 of them.
+    const a = account({ start: '2027-01-31', changes: [{ at: '2027-03-10', plan: 'pro' }] })
+    const invoices = computeInvoices(a, none, utc(2027, 4, 30))
+    const up = invoices.find((i) => i.kind === 'upgrade')
+    expect(up?.issuedDate).toBe('2027-03-10')
+    expect(up?.lines.every((l) => l.proration?.days === 21 && l.proration.of === 31)).toBe(true)
+    // -4900 x 21/31 = -3319.35 -> -3319; -4500 x 21/31 = -3048.39 -> -3048; 9900 x 21/31 = 6706.45 -> 6706; 6000 x 21/31 = 4064.52 -> 4065
+    expect(lines(up)).toEqual([
+      ['base', -1, 4900, -3319], ['seats', -3, 1500, -3048], ['contacts', -1, 0, 0],
+      ['base', 1, 9900, 6706], ['seats', 3, 2000, 4065], ['contacts', 1, 0, 0],
+    ])
+    expect(up?.total).toBe(4404)
+    expect(totals(invoices.filter((i) => i.kind === 'recurring'))).toEqual([
+      ['recurring:0', 9400], ['recurring:1', 9400], ['recurring:2', 15900], ['recurring:3', 15900],
+    ])
+  })
+
+  it('takes a downgrade at the end of the period, with no invoice of its own', () => {
+    const a = account({ changes: [{ at: '2026-07-20', seats: 1 }] })
+    const invoices = computeInvoices(a, none, utc(2026, 8, 12))
+    expect(totals(invoices)).toEqual([['recurring:0', 9400], ['recurring:1', 9400]])
+    // 4900 + 1500 = 6400 is below the first invoice: the minimum price holds.
+    expect(lines(invoices[1])).toEqual([['base', 1, 4900, 4900], ['seats', 1, 1500, 1500], ['contacts', 1, 0, 0], ['minimum', 1, 3000, 3000]])
+  })
+})
+
+describe('rebalance and credit-pack invoices', () => {
+  it('rebalances an annual term when contacts pass the paid range, for the rest of the term', () => {
+    const a = account({ cycle: 'annual' })
+    const invoices = computeInvoices(a, { usage: [{ day: '2026-10-01', contacts: 1200 }, { day: '2026-11-01', contacts: 4000 }], ledger: [] }, utc(2027, 7, 12))
+    const r = invoices.find((i) => i.kind === 'rebalance')
+    // 2900 x 12 x 0.8 x 284/365 days (Oct 1 to Jul 12) = 21661.8 -> 21662
+    expect(lines(r)).toEqual([['contacts', -1, 0, 0], ['contacts', 1, 2900, 21662]])
+    expect(r?.issuedDate).toBe('2026-10-02')
+    expect(invoices.filter((i) => i.kind === 'rebalance')).toHaveLength(1)
+    // The monthly period after the term pays for the highest reading (4000 -> 2900).
+    expect(invoices.at(-1)?.total).toBe(9400 + 2900)
+  })
+
+  it('gives a credit-pack purchase its own invoice', () => {
+    const a = account()
+    const r = purchase(a, [], { id: 'buy-1', pack: 'small', at: utc(2026, 7, 20) })
+    const inv = invoicesDue(a, { usage: [], ledger: r.entries }, utc(2026, 7, 21)).find((i) => i.kind === 'credits')
+    expect(inv).toMatchObject({ key: 'credits:buy-1', total: 1000, currency: 'EUR', issuedDate: '2026-07-20' })
+    expect(lines(inv)).toEqual([['credits', 1, 1000, 1000]])
+  })
+})
+
+describe('finalizing', () => {
+  it('numbers invoices without gaps and changes nothing when run again', () => {
+    const a = account()
+    const first = runBilling(a, none, utc(2026, 9, 12))
+    expect(first.invoices.map((i) => [i.key, i.number, i.status])).toEqual([['recurring:0', 1, 'finalized'], ['recurring:1', 2, 'finalized'], ['recurring:2', 3, 'finalized']])
+    const stored: BillingData = { usage: [], ledger: first.ledger, finalized: first.invoices }
+    expect(runBilling(a, stored, utc(2026, 9, 12))).toEqual({ ledger: [], invoices: [] })
+    expect(runBilling(a, stored, utc(2026, 10, 12)).invoices.map((i) => i.number)).toEqual([4])
+    expect(nextNumber([3, 1, 2])).toBe(4)
+  })
+
+  it('never changes a finalized invoice: late usage becomes an adjustment line on the next', () => {
+    const a = account()
+    const usage: UsageRow[] = [{ day: '2026-07-15', impressions: 100500 }]
+    const run = runBilling(a, { usage, ledger: [] }, utc(2026, 8, 12))
+    expect(run.invoices[1]?.total).toBe(9400 + 40)
+    const late: BillingData = { usage: [...usage, { day: '2026-08-10', impressions: 1000 }], ledger: [], finalized: run.invoices }
+    const all = computeInvoices(a, late, utc(2026, 9, 12))
+    expect(all[1]).toBe(run.invoices[1])
+    const adj = all[2]?.lines.find((l) => l.kind === 'adjustment')
+    // 101500 over 100000 is 2 blocks; 1 was billed: 1 block more, 40
+    expect(adj).toMatchObject({ meter: 'impressions', quantity: 1, unitPrice: 40, amount: 40, period: { startDate: '2026-07-12' } })
+    expect(all[2]?.total).toBe(9400 + 40)
+  })
+
+  it('finalizes a draft under its number and leaves a finalized invoice alone', () => {
+    const [draft] = invoicesDue(account(), none, utc(2026, 7, 12))
+    if (!draft) throw new Error('no draft')
+    const done = finalize(draft, 7)
+    expect(done).toMatchObject({ status: 'finalized', number: 7, total: draft.total })
+    expect(finalize(done, 8)).toBe(done)
+  })
+})
+
+describe('the current period', () => {
+  it('shows usage against the included quotas, the email quota left and the preview', () => {
+    const a = account({}, 'Europe/Amsterdam')
+    const s = periodSummary(a, { usage: [{ day: '2026-07-13', impressions: 10, emails: 100, contacts: 900 }], ledger: [] }, utc(2026, 7, 20))
+    expect(s).toMatchObject({
+      planId: 'growth', seats: 3, paidContacts: 1000, period: { startDate: '2026-07-12' },
+      included: { impressions: 100000 }, emails: { quota: 4000, sent: 100, left: 3900 },
+    })
+    expect(s?.meters.impressions).toBe(10)
+    expect(s?.preview?.key).toBe('recurring:1')
+  })
+})
+
+describe('invoice properties', () => {
+  const row = fc.record({
+    day: fc.integer({ min: 0, max: 91 }).map((d) => new Date(Date.UTC(2026, 6, 12) + d * 86_400_000).toISOString().slice(0, 10)),
+    impressions: fc.nat(60000), engagements: fc.nat(3000), chatSessions: fc.nat(300), alerts: fc.nat(600),
+    contacts: fc.option(fc.integer({ min: 0, max: 8000 }), { nil: undefined }),
+  })
+  const cycle = fc.constantFrom('monthly' as const, 'quarterly' as const)
+
+  it('previews exactly the invoice that is finalized when the period closes', () => {
+    fc.assert(fc.property(fc.array(row, { maxLength: 30 }), cycle, fc.integer({ min: 0, max: 80 }), (usage, c, at) => {
+      const a = account({ cycle: c, changes: [{ at: '2026-08-01', plan: 'pro' }] }, 'Europe/Amsterdam')
+      const t = Date.UTC(2026, 6, 12) + at * 86_400_000
+      const p = preview(a, { usage, ledger: [] }, t)
+      if (!p) throw new Error('no preview')
+      const closed = runBilling(a, { usage, ledger: [] }, p.issuedAt).invoices.find((i) => i.key === p.key)
+      expect(closed).toEqual({ ...p, status: 'finalized', number: closed?.number })
+    }), { numRuns: 100 })
+  })
+
+  it('gives the same invoices for any order or repetition of the same events', () => {
+    const event: fc.Arbitrary<MeterEvent> = fc.oneof(
+      fc.record({ id: fc.constant(''), type: fc.constant('impression' as const), session: fc.constantFrom('s1', 's2', 's3'), campaign: fc.constantFrom('a', 'b'), ts: fc.integer({ min: Date.UTC(2026, 6, 12), max: Date.UTC(2026, 8, 1) }) }),
+      fc.record({ id: fc.constant(''), type: fc.constant('alert' as const), alert: fc.constant('r'), ts: fc.integer({ min: Date.UTC(2026, 6, 12), max: Date.UTC(2026, 8, 1) }) }),
+      fc.record({ id: fc.constant(''), type: fc.constant('contacts' as const), count: fc.nat(3000), ts: fc.integer({ min: Date.UTC(2026, 6, 12), max: Date.UTC(2026, 8, 1) }) }),
+    )
+    const small: Plan = { ...growth, included: { impressions: 2, alerts: 3 }, overage: { impressions: { per: 2, price: 7 }, alerts: { per: 1, price: 3 } } }
+    const a: BillingAccount = { ...account({}, 'Europe/Amsterdam'), plans: { growth: small, pro } }
+    fc.assert(fc.property(fc.array(event, { maxLength: 40 }).chain((es) => {
+      const unique = es.map((e, i) => ({ ...e, id: `e${i}` }))
+      return fc.tuple(fc.constant(unique), fc.shuffledSubarray([...unique, ...unique], { minLength: unique.length * 2 }))
+    }), ([events, replayed]) => {
+      const asOf = Date.UTC(2026, 8, 12)
+      const once = computeInvoices(a, { usage: rollupEvents(events, a.timezone), ledger: [] }, asOf)
+      const again = computeInvoices(a, { usage: rollupEvents(replayed, a.timezone), ledger: [] }, asOf)
+      expect(again).toEqual(once)
+    }), { numRuns: 100 })
+  })
+})
