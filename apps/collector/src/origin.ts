@@ -7,7 +7,8 @@
  * `evilexample.com` never pass. `Origin` decides; `Referer` is read only when there is no
  * `Origin`; `Origin: null` (sandboxed frames, `file:` pages) and no header at all are refused.
  */
-import { domainToASCII } from 'node:url'
+// Node's URL, not a test DOM's: the parser's IDNA and host rules are the ones relied on here.
+import { URL, domainToASCII } from 'node:url'
 
 export type OriginVerdict =
   | { ok: true; host: string }

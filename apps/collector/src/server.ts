@@ -8,6 +8,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
+import { dirname, resolve } from 'node:path'
 import pino, { type Logger } from 'pino'
 import { CHAT_IDLE_MS } from '@tally/protocol'
 import { createApp } from './app.js'
@@ -16,7 +17,7 @@ import { SqliteStore } from './store/sqlite.js'
 import { systemClock } from './clock.js'
 import { createMetrics } from './metrics.js'
 
-export const DEMO_CONFIG = fileURLToPath(new URL('../../../examples/demo.config.json', import.meta.url))
+export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/demo.config.json')
 export const DEFAULT_DB = 'data/tally.db'
 const SWEEP_EVERY_MS = 60_000
 const DRAIN_TIMEOUT_MS = 10_000

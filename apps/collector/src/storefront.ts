@@ -5,11 +5,11 @@
  */
 import { createServer, type Server } from 'node:http'
 import { readFile } from 'node:fs/promises'
-import { extname, join, normalize } from 'node:path'
+import { dirname, extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { AddressInfo } from 'node:net'
 
-export const STOREFRONT_DIR = fileURLToPath(new URL('../../../examples/storefront', import.meta.url))
+export const STOREFRONT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/storefront')
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
