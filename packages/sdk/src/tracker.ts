@@ -77,7 +77,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     .then(() => {
       // Events left by an earlier page (perhaps beaconed, perhaps lost) are sent again.
       unbeaconed = true
-      schedule(0)
+      schedule(1000)
     })
     .catch(() => {})
   const run = (f: () => unknown) => (chain = chain.then(f).catch(() => {}))

@@ -1,0 +1,373 @@
+// @vitest-environment happy-dom
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { SDK_MAX_BATCH_BYTES } from '../../protocol/src/limits.js'
+import type { BrowserEvent } from '../../protocol/src/events.js'
+import { createTracker, type TrackerOptions } from './tracker.js'
+import { memoryStore, type Store } from './store.js'
+import { fakeCollector, type Reply } from './testing/collector.js'
+
+const MIN = 60_000
+
+function setup(script: (Reply | Error)[] = [], options: Partial<TrackerOptions> = {}) {
+  const collector = fakeCollector(script)
+  const drops: [BrowserEvent, string][] = []
+  const store = options.store ?? memoryStore()
+  const make = (more: Partial<TrackerOptions> = {}) =>
+    createTracker({
+      container: 'ctr_shop',
+      endpoint: 'https://collector.test',
+      store,
+      fetch: collector.fetch,
+      sendBeacon: collector.sendBeacon,
+      onDrop: (e, reason) => drops.push([e, reason]),
+      ...options,
+      ...more,
+    })
+  return { collector, drops, store, make, tracker: make() }
+}
+
+/** Events kept in a store's outbox. */
+const outbox = async (store: Store) => (await store<BrowserEvent[]>('o')) ?? []
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+  vi.setSystemTime(new Date('2026-07-12T10:00:00Z'))
+})
+afterEach(() => {
+  vi.useRealTimers()
+  vi.restoreAllMocks()
+})
+
+describe('createTracker', () => {
+  it('throws at creation when the container is missing or malformed', () => {
+    expect(() => createTracker({ endpoint: 'https://collector.test' } as TrackerOptions)).toThrow(/container/)
+    expect(() => createTracker({ container: 'ctr shop', endpoint: 'https://collector.test' })).toThrow(/container/)
+  })
+
+  it('sends an impression within 1 s as a versioned batch to the container route, as text without credentials', async () => {
+    const { collector, tracker } = setup()
+    const t0 = Date.now()
+    tracker.impression('cmp_summer')
+    await vi.advanceTimersByTimeAsync(999)
+    expect(collector.sent).toHaveLength(0)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(collector.sent).toHaveLength(1)
+    const [req] = collector.sent
+    expect(req!.url).toBe('https://collector.test/v1/containers/ctr_shop/events')
+    expect(req!.init).toMatchObject({ method: 'POST', keepalive: true, credentials: 'omit' })
+    expect(typeof req!.init.body).toBe('string')
+    expect(req!.batch).toMatchObject({ v: 1, sentAt: Date.now(), sdk: 'tally-js/0.1.0' })
+    expect(req!.batch.events).toEqual([
+      { id: expect.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), type: 'impression', campaign: 'cmp_summer',
+        session: tracker.sessionId(), ts: t0 },
+    ])
+    expect(tracker.sessionId()).toMatch(/^s_[a-z0-9]+$/)
+  })
+
+  it('strips a trailing slash from the endpoint', async () => {
+    const { collector } = setup([], { endpoint: 'https://collector.test/' })
+    const t = createTracker({ container: 'ctr_x', endpoint: 'https://collector.test/', store: memoryStore(), fetch: collector.fetch })
+    t.engagement('adv_shoes')
+    await t.flush()
+    expect(collector.sent[0]!.url).toBe('https://collector.test/v1/containers/ctr_x/events')
+  })
+
+  it('counts one impression per campaign per session, and one per campaign for five campaigns', async () => {
+    const { collector, tracker } = setup()
+    for (let i = 0; i < 3; i++) for (const c of ['cmp_a', 'cmp_b', 'cmp_c', 'cmp_d', 'cmp_e']) tracker.impression(c)
+    await tracker.flush()
+    expect(collector.events().map((e) => e.type == 'impression' && e.campaign)).toEqual(['cmp_a', 'cmp_b', 'cmp_c', 'cmp_d', 'cmp_e'])
+  })
+
+  it('counts one engagement per advisor per session; an impression of the same id is a different count', async () => {
+    const { collector, tracker } = setup()
+    tracker.engagement('adv_shoes')
+    tracker.engagement('adv_shoes')
+    tracker.engagement('adv_bags')
+    tracker.impression('adv_shoes')
+    await tracker.flush()
+    expect(collector.events().map((e) => [e.type, e.type == 'engagement' ? e.advisor : e.type == 'impression' && e.campaign])).toEqual([
+      ['engagement', 'adv_shoes'],
+      ['engagement', 'adv_bags'],
+      ['impression', 'adv_shoes'],
+    ])
+  })
+
+  it('starts a new session after 30 idle minutes, which counts the same campaign again', async () => {
+    const { collector, tracker } = setup()
+    tracker.impression('cmp_summer')
+    await tracker.flush()
+    const first = tracker.sessionId()
+    await vi.advanceTimersByTimeAsync(29 * MIN)
+    tracker.impression('cmp_summer')
+    await tracker.flush()
+    expect(collector.events()).toHaveLength(1)
+    // 29 minutes of activity above renewed the session; 30 idle minutes from here end it.
+    await vi.advanceTimersByTimeAsync(30 * MIN)
+    tracker.impression('cmp_summer')
+    await tracker.flush()
+    const events = collector.events()
+    expect(events).toHaveLength(2)
+    expect(events[0]!.session).toBe(first)
+    expect(events[1]!.session).not.toBe(first)
+    expect(tracker.sessionId()).toBe(events[1]!.session)
+  })
+
+  it('takes the session timeout in minutes', async () => {
+    const { collector, tracker } = setup([], { sessionTimeout: 5 })
+    tracker.impression('cmp_summer')
+    await tracker.flush()
+    await vi.advanceTimersByTimeAsync(5 * MIN)
+    tracker.impression('cmp_summer')
+    await tracker.flush()
+    expect(collector.events()).toHaveLength(2)
+  })
+
+  it('retries a failed send with backoff, then removes the events once acknowledged', async () => {
+    const { collector, tracker, store } = setup([new TypeError('Failed to fetch'), { status: 503 }, { status: 200 }])
+    // Jitter in the middle of its range: the first retry after 1.5 s, the second 3 s later.
+    vi.spyOn(Math, 'random').mockReturnValue(0.5)
+    tracker.impression('cmp_summer')
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(collector.sent).toHaveLength(1)
+    expect(await outbox(store)).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1499)
+    expect(collector.sent).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(collector.sent).toHaveLength(2)
+    await vi.advanceTimersByTimeAsync(2999)
+    expect(collector.sent).toHaveLength(2)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(collector.sent).toHaveLength(3)
+    expect(collector.sent.map((s) => s.batch.events[0]!.id)).toEqual(Array(3).fill(collector.sent[0]!.batch.events[0]!.id))
+    expect(await outbox(store)).toEqual([])
+  })
+
+  it('retries 408 and 5xx with a doubling, jittered delay from 1 s, never over 5 minutes', async () => {
+    const failures = [{ status: 408 }, ...Array.from({ length: 12 }, () => ({ status: 500 }))]
+    const { collector, tracker, drops } = setup([...failures, { status: 200 }])
+    tracker.impression('cmp_summer')
+    await vi.advanceTimersByTimeAsync(60 * MIN)
+    expect(collector.sent).toHaveLength(14)
+    const gaps = collector.sent.slice(1).map((s, i) => s.at - collector.sent[i]!.at)
+    gaps.forEach((gap, attempt) => {
+      expect(gap).toBeGreaterThanOrEqual(Math.min(5 * MIN, 1000 * 2 ** attempt))
+      expect(gap).toBeLessThanOrEqual(Math.min(5 * MIN, 2000 * 2 ** attempt))
+    })
+    expect(gaps.at(-1)).toBe(5 * MIN)
+    expect(drops).toEqual([])
+    await tracker.flush()
+    expect(collector.sent).toHaveLength(14)
+  })
+
+  it('honours Retry-After on a 429', async () => {
+    const { collector, tracker } = setup([{ status: 429, headers: { 'Retry-After': '30' } }, { status: 200 }])
+    tracker.impression('cmp_summer')
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(collector.sent).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(29_999)
+    expect(collector.sent).toHaveLength(1)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(collector.sent).toHaveLength(2)
+  })
+
+  it('drops a batch refused with a 400 and reports the error code as the reason', async () => {
+    const { tracker, drops, store, collector } = setup([{ status: 400, body: { error: { code: 'invalid_batch', message: 'no' } } }])
+    tracker.impression('cmp_summer')
+    tracker.engagement('adv_shoes')
+    await tracker.flush()
+    expect(drops.map(([e, r]) => [e.type, r])).toEqual([['impression', 'invalid_batch'], ['engagement', 'invalid_batch']])
+    expect(await outbox(store)).toEqual([])
+    await vi.advanceTimersByTimeAsync(10 * MIN)
+    expect(collector.sent).toHaveLength(1)
+  })
+
+  it('names the status when a refusal has no error body', async () => {
+    const { tracker, drops } = setup([{ status: 403, body: 'nope' }])
+    tracker.impression('cmp_summer')
+    await tracker.flush()
+    expect(drops.map(([, r]) => r)).toEqual(['http_403'])
+  })
+
+  it('reports events the collector rejected one by one in a 200 answer, and forgets the whole batch', async () => {
+    const { tracker, drops, store } = setup([
+      { status: 200, body: { accepted: 1, duplicates: 0, rejected: [{ index: 1, code: 'unknown_campaign' }, { index: 7, code: 'invalid_event' }] } },
+    ])
+    tracker.impression('cmp_summer')
+    tracker.impression('cmp_nope')
+    await tracker.flush()
+    expect(drops.map(([e, r]) => [e.type == 'impression' && e.campaign, r])).toEqual([['cmp_nope', 'unknown_campaign']])
+    expect(await outbox(store)).toEqual([])
+  })
+
+  it('stores every event before sending it', async () => {
+    const { tracker, store, collector } = setup([new TypeError('offline')])
+    tracker.impression('cmp_summer')
+    await vi.advanceTimersByTimeAsync(0)
+    expect(collector.sent).toHaveLength(0)
+    expect((await outbox(store)).map((e) => e.type)).toEqual(['impression'])
+  })
+
+  it('splits a backlog over 60 KB into requests of at most 16 KB, in order', async () => {
+    const { tracker, collector } = setup()
+    const ids = Array.from({ length: 400 }, (_, i) => `cmp_${String(i).padStart(3, '0')}_${'x'.repeat(48)}`)
+    for (const id of ids) tracker.impression(id)
+    await tracker.flush()
+    const total = collector.sent.reduce((n, s) => n + s.bytes, 0)
+    expect(total).toBeGreaterThan(SDK_MAX_BATCH_BYTES)
+    expect(collector.sent.length).toBeGreaterThan(4)
+    for (const s of collector.sent) expect(s.bytes).toBeLessThanOrEqual(16_000)
+    expect(collector.events().map((e) => e.type == 'impression' && e.campaign)).toEqual(ids)
+  })
+
+  it('keeps the largest possible batch under 16 KB', async () => {
+    const { tracker, collector } = setup()
+    const long = (p: string, i: number) => `${p}${i}`.padEnd(64, 'z')
+    for (let i = 0; i < 60; i++) {
+      tracker.chat(long('conv', i), { bot: long('bot', i) }).handoff()
+    }
+    await tracker.flush()
+    for (const s of collector.sent) expect(s.bytes).toBeLessThanOrEqual(16_000)
+    expect(collector.events()).toHaveLength(120)
+  })
+
+  it('caps the outbox at 1000 events, dropping the oldest and reporting each', async () => {
+    const { tracker, drops, store } = setup([new TypeError('offline')])
+    for (let i = 0; i < 1005; i++) tracker.impression(`cmp_${i}`)
+    await vi.advanceTimersByTimeAsync(0)
+    const kept = await outbox(store)
+    expect(kept).toHaveLength(1000)
+    expect(kept[0]!.type == 'impression' && kept[0]!.campaign).toBe('cmp_5')
+    expect(drops.map(([e, r]) => [e.type == 'impression' && e.campaign, r])).toEqual(
+      [0, 1, 2, 3, 4].map((i) => [`cmp_${i}`, 'outbox_full']),
+    )
+  })
+
+  it('drops ids outside the wire alphabet with invalid_event, and never throws at the caller', async () => {
+    const { tracker, drops, collector } = setup([], {
+      onDrop: () => {
+        throw new Error('a broken callback')
+      },
+    })
+    expect(() => tracker.impression('cmp summer')).not.toThrow()
+    expect(() => tracker.engagement(undefined as unknown as string)).not.toThrow()
+    expect(() => tracker.chat('conv_1', {} as { bot: string })).not.toThrow()
+    expect(() => tracker.impression('x'.repeat(65))).not.toThrow()
+    await tracker.flush()
+    expect(collector.sent).toHaveLength(0)
+    expect(drops).toEqual([])
+
+    const second = setup()
+    second.tracker.impression('cmp summer')
+    second.tracker.chat('conv_1', {} as { bot: string }).end()
+    expect(second.drops.map(([e, r]) => [e.type, r])).toEqual([['impression', 'invalid_event'], ['chat', 'invalid_event'], ['chat', 'invalid_event']])
+  })
+
+  it('resolves flush at once when nothing is queued', async () => {
+    const { tracker, collector } = setup()
+    await tracker.flush()
+    expect(collector.sent).toHaveLength(0)
+  })
+
+  it('sends at once when the browser comes back online', async () => {
+    const { tracker, collector } = setup([new TypeError('offline'), { status: 200 }])
+    tracker.impression('cmp_summer')
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(collector.sent).toHaveLength(1)
+    window.dispatchEvent(new Event('online'))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(collector.sent).toHaveLength(2)
+  })
+})
+
+describe('page lifecycle', () => {
+  it('beacons what is queued on pagehide, and keeps it in the outbox for a later load', async () => {
+    const { tracker, collector, store, make } = setup()
+    tracker.impression('cmp_summer')
+    tracker.engagement('adv_shoes')
+    // Stored, not yet sent: the page closes before the first flush.
+    await vi.advanceTimersByTimeAsync(0)
+    expect(collector.sent).toHaveLength(0)
+    window.dispatchEvent(new Event('pagehide'))
+    expect(collector.beacons).toHaveLength(1)
+    const [b] = collector.beacons
+    expect(b!.url).toBe('https://collector.test/v1/containers/ctr_shop/events')
+    expect(b!.batch.events.map((e) => e.type)).toEqual(['impression', 'engagement'])
+    expect(await outbox(store)).toHaveLength(2)
+
+    // The next page load (same store) sends them again; the collector dedups by id.
+    const next = make()
+    await next.flush()
+    const resent = collector.sent.at(-1)!.batch.events
+    expect(resent.map((e) => e.id)).toEqual(b!.batch.events.map((e) => e.id))
+    expect(await outbox(store)).toEqual([])
+  })
+
+  it('beacons when the page becomes hidden, once for both lifecycle events', async () => {
+    const { tracker, collector } = setup([new TypeError('offline')])
+    tracker.impression('cmp_summer')
+    await vi.advanceTimersByTimeAsync(0)
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true })
+    document.dispatchEvent(new Event('visibilitychange'))
+    window.dispatchEvent(new Event('pagehide'))
+    Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true })
+    expect(collector.beacons).toHaveLength(1)
+    expect(collector.beacons[0]!.batch.events.map((e) => e.type)).toEqual(['impression'])
+  })
+
+  it('falls back to fetch keepalive when sendBeacon refuses', async () => {
+    const { tracker, collector } = setup()
+    collector.beaconAnswers(false)
+    tracker.impression('cmp_summer')
+    await vi.advanceTimersByTimeAsync(0)
+    window.dispatchEvent(new Event('pagehide'))
+    expect(collector.beacons).toHaveLength(1)
+    expect(collector.sent).toHaveLength(1)
+    expect(collector.sent[0]!.init.keepalive).toBe(true)
+    expect(collector.sent[0]!.batch.events.map((e) => e.type)).toEqual(['impression'])
+  })
+
+  it('sends a chat that is still open when the page closes', async () => {
+    const { tracker, collector } = setup([new TypeError('offline')])
+    tracker.chat('conv_42', { bot: 'bot_help' })
+    await vi.advanceTimersByTimeAsync(0)
+    window.dispatchEvent(new Event('pagehide'))
+    expect(collector.beacons[0]!.batch.events).toMatchObject([
+      { type: 'chat', conversation: 'conv_42', bot: 'bot_help', phase: 'start' },
+    ])
+  })
+})
+
+describe('chat', () => {
+  it('emits start, a ping every 60 s while open, handoff, resume and end, then stops', async () => {
+    const { tracker, collector } = setup()
+    const c = tracker.chat('conv_42', { bot: 'bot_help' })
+    await vi.advanceTimersByTimeAsync(2 * MIN + 1)
+    c.handoff()
+    await vi.advanceTimersByTimeAsync(MIN)
+    c.resume()
+    c.end()
+    c.handoff()
+    await vi.advanceTimersByTimeAsync(10 * MIN)
+    await tracker.flush()
+    const events = collector.events()
+    expect(events.map((e) => e.type == 'chat' && e.phase)).toEqual(['start', 'ping', 'ping', 'handoff', 'ping', 'resume', 'end'])
+    for (const e of events) expect(e).toMatchObject({ type: 'chat', conversation: 'conv_42', bot: 'bot_help', session: tracker.sessionId() })
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length)
+  })
+})
+
+describe('several trackers', () => {
+  it('share no state: each container has its own session, dedup and outbox', async () => {
+    const a = setup([], { container: 'ctr_a', store: undefined })
+    const b = setup([], { container: 'ctr_b', store: undefined })
+    a.tracker.impression('cmp_summer')
+    b.tracker.impression('cmp_summer')
+    await Promise.all([a.tracker.flush(), b.tracker.flush()])
+    expect(a.collector.events()).toHaveLength(1)
+    expect(b.collector.events()).toHaveLength(1)
+    expect(a.collector.sent[0]!.url).toContain('/ctr_a/')
+    expect(b.collector.sent[0]!.url).toContain('/ctr_b/')
+    expect(a.tracker.sessionId()).not.toBe(b.tracker.sessionId())
+  })
+})
