@@ -177,12 +177,13 @@ export interface Balances {
 }
 
 /**
- * Balances by wallet and lot at `at` (lots past their expiry count nothing even before the expiry
- * entry is written).
+ * Balances by wallet and lot as they stood at `at`: the entries up to `at` replayed, and lots past
+ * their expiry counting nothing even before the expiry entry is written.
  * @example balances(log, Date.UTC(2026, 7, 1)).account?.balance // 500
  */
 export function balances(ledger: readonly LedgerEntry[] | LedgerState, at: number): Balances {
-  const s = stateOf(ledger)
+  const all = Array.isArray(ledger) ? (ledger as readonly LedgerEntry[]) : [...(ledger as LedgerState).entries.values()]
+  const s = all.every((e) => e.at <= at) ? stateOf(ledger) : replay(all.filter((e) => e.at <= at))
   const out: Balances = {}
   for (const l of s.lots.values()) {
     const w = (out[l.wallet] ??= { balance: 0, lots: [] })
@@ -230,6 +231,11 @@ export function creditsDue(account: BillingAccount, ledger: readonly LedgerEntry
   return due.sort((a, b) => a.at - b.at || (a.type === 'expiry' ? 0 : 1) - (b.type === 'expiry' ? 0 : 1) || (a.id < b.id ? -1 : 1))
 }
 
+/** What a wallet can spend now, with every entry of the log counted. */
+function liveBalance(state: LedgerState, wallet: string, at: number): number {
+  return spendableLots(state, wallet, at).reduce((n, l) => n + l.remaining, 0)
+}
+
 function draw(lots: Lot[], credits: number): LotDraw[] {
   const draws: LotDraw[] = []
   let left = credits
@@ -265,7 +271,7 @@ export interface SpendRequest { id: string; action: string; quantity: number; me
 export function spend(account: BillingAccount, ledger: readonly LedgerEntry[] | LedgerState, req: SpendRequest): CreditResult {
   const { catchUp, state } = prepare(account, ledger, req.at)
   const wallet = req.member === undefined ? ACCOUNT_WALLET : memberWallet(req.member)
-  const balance = () => balanceOf(state, wallet, req.at)
+  const balance = () => liveBalance(state, wallet, req.at)
   const seen = state.entries.get(req.id)
   if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance() }
   if (req.member !== undefined && !isMember(account, req.member)) return { ok: false, code: 'unknown_member', entries: catchUp, balance: 0 }
@@ -291,7 +297,7 @@ export interface TransferRequest { id: string; to: string; credits: number; at: 
  */
 export function transfer(account: BillingAccount, ledger: readonly LedgerEntry[] | LedgerState, req: TransferRequest): CreditResult {
   const { catchUp, state } = prepare(account, ledger, req.at)
-  const balance = () => balanceOf(state, ACCOUNT_WALLET, req.at)
+  const balance = () => liveBalance(state, ACCOUNT_WALLET, req.at)
   const seen = state.entries.get(req.id)
   if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance() }
   if (!isMember(account, req.to)) return { ok: false, code: 'unknown_member', entries: catchUp, balance: balance() }
@@ -319,7 +325,7 @@ export interface PurchaseRequest { id: string; pack: string; at: number }
  */
 export function purchase(account: BillingAccount, ledger: readonly LedgerEntry[] | LedgerState, req: PurchaseRequest): CreditResult {
   const { catchUp, state } = prepare(account, ledger, req.at)
-  const balance = () => balanceOf(state, ACCOUNT_WALLET, req.at)
+  const balance = () => liveBalance(state, ACCOUNT_WALLET, req.at)
   const seen = state.entries.get(req.id)
   if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance() }
   const plan = termsAt(account, req.at)?.terms.plan
