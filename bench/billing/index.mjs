@@ -1,0 +1,104 @@
+// Invoice computation for an account with 10 million events in its period, from the daily rollups
+// the collector keeps (30 days x 1000 subjects), beside the time to scan the same 10 million raw
+// events. Target (issue 4): the invoice under 50 ms. Needs `npm run build -w @tally/billing`.
+import { performance } from 'node:perf_hooks'
+import { computeInvoices, preview } from '../../packages/billing/dist/index.js'
+
+const EVENTS = 10_000_000
+const DAYS = 30
+const SUBJECTS = 1000
+const TARGET_MS = 50
+
+const plan = {
+  currency: 'EUR', basePrice: 4900, seatPrice: 1500,
+  included: { impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 },
+  overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
+  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
+  emailsPerContact: 4, freeCredits: 500, creditCosts: { sms: 2 }, creditPacks: {},
+  cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
+}
+const account = {
+  timezone: 'Europe/Amsterdam', plans: { growth: plan }, members: [],
+  subscription: { plan: 'growth', cycle: 'monthly', start: '2026-09-01', seats: 3, contacts: 1000 },
+}
+const periodStart = Date.UTC(2026, 7, 31, 22) // 2026-09-01 00:00 in Amsterdam
+const periodEnd = Date.UTC(2026, 8, 30, 22) // 2026-10-01 00:00
+
+// Event mix: 80% impressions, 15% engagements, 4% chat sessions, 1% alerts.
+const KINDS = ['impressions', 'engagements', 'chatSessions', 'alerts']
+const kindOf = (i) => { const r = i % 100; return r < 80 ? 0 : r < 95 ? 1 : r < 99 ? 2 : 3 }
+
+// Rollups: one row per day and subject, the 10M events spread over them.
+const rows = []
+const perRow = Math.floor(EVENTS / (DAYS * SUBJECTS))
+let extra = EVENTS - perRow * DAYS * SUBJECTS
+for (let d = 0; d < DAYS; d++) {
+  const day = `2026-09-${String(d + 1).padStart(2, '0')}`
+  for (let s = 0; s < SUBJECTS; s++) {
+    const row = { day, impressions: 0, engagements: 0, chatSessions: 0, alerts: 0 }
+    const n = perRow + (extra > 0 ? 1 : 0)
+    if (extra > 0) extra--
+    for (let i = 0; i < n; i++) row[KINDS[kindOf(i)]]++
+    if (s === 0) row.contacts = 900 + d
+    rows.push(row)
+  }
+}
+const data = { usage: rows, ledger: [] }
+
+function invoiceFromRollups() {
+  const invoices = computeInvoices(account, data, periodEnd)
+  return invoices.find((i) => i.key === 'recurring:1')
+}
+for (let i = 0; i < 5; i++) invoiceFromRollups()
+const runs = []
+let invoice
+for (let i = 0; i < 21; i++) {
+  const t0 = performance.now()
+  invoice = invoiceFromRollups()
+  runs.push(performance.now() - t0)
+}
+runs.sort((a, b) => a - b)
+const rollupMs = runs[10]
+const previewT0 = performance.now()
+const p = preview(account, data, periodStart + 86_400_000)
+const previewMs = performance.now() - previewT0
+if (!invoice || !p || p.total !== invoice.total) throw new Error('the preview differs from the invoice')
+
+// Raw scan: the same 10M events as typed arrays, generated and scanned in 1M-event chunks so that
+// memory stays bounded (about 14 MB per chunk); only the scans are timed.
+const CHUNK = 1_000_000
+const ts = new Float64Array(CHUNK)
+const subject = new Uint32Array(CHUNK)
+const kind = new Uint8Array(CHUNK)
+const counts = new Float64Array(DAYS * 4)
+let scanMs = 0
+let seed = 42
+for (let base = 0; base < EVENTS; base += CHUNK) {
+  for (let i = 0; i < CHUNK; i++) {
+    seed = (seed * 1103515245 + 12345) >>> 0
+    ts[i] = periodStart + (seed % (periodEnd - periodStart))
+    subject[i] = seed % SUBJECTS
+    kind[i] = kindOf(base + i)
+  }
+  const t0 = performance.now()
+  for (let i = 0; i < CHUNK; i++) {
+    const t = ts[i]
+    if (t < periodStart || t >= periodEnd) continue
+    const day = ((t - periodStart) / 86_400_000) | 0
+    counts[day * 4 + kind[i]]++
+  }
+  scanMs += performance.now() - t0
+}
+const scanned = counts.reduce((a, b) => a + b, 0)
+if (scanned !== EVENTS) throw new Error(`scanned ${scanned} events`)
+
+const total = rows.reduce((n, r) => n + r.impressions + r.engagements + r.chatSessions + r.alerts, 0)
+console.log(`events in the period      ${total.toLocaleString('en')} (${rows.length.toLocaleString('en')} rollup rows)`)
+console.log(`invoice from rollups      ${rollupMs.toFixed(2)} ms (median of 21; target < ${TARGET_MS} ms) — total ${invoice.total} ${invoice.currency}, ${invoice.lines.length} lines`)
+console.log(`preview (same code)       ${previewMs.toFixed(2)} ms`)
+console.log(`scan of the raw events    ${scanMs.toFixed(2)} ms (typed arrays, counting only)`)
+console.log(`ratio raw scan / rollups  ${(scanMs / rollupMs).toFixed(1)}x`)
+if (rollupMs >= TARGET_MS) {
+  console.log(`FAIL: ${rollupMs.toFixed(2)} ms is over the ${TARGET_MS} ms target`)
+  process.exitCode = 1
+}
