@@ -83,6 +83,17 @@ export const SubscriptionSchema = v.object({
   contacts: v.optional(whole, 0),
   /** Set when the subscription was cancelled: it ends at the end of the period holding this date. */
   cancelledAt: v.optional(day),
+  /**
+   * History of plan changes, each dated by a calendar day in the account's zone (docs/billing.md):
+   * a higher base-and-seats fee is an upgrade, at once and prorated by days over the whole period;
+   * anything lower waits for the period's end; `cycle` buys a new term from the next boundary.
+   */
+  changes: v.optional(v.array(v.object({
+    at: day,
+    plan: v.optional(name),
+    seats: v.optional(whole),
+    cycle: v.optional(v.picklist(CYCLES)),
+  }))),
 })
 export type Subscription = v.InferOutput<typeof SubscriptionSchema>
 
