@@ -1,0 +1,119 @@
+// @vitest-environment happy-dom
+import { IDBFactory } from 'fake-indexeddb'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import type { Tracker } from './tracker.js'
+import { fakeCollector } from './testing/collector.js'
+import { installIntersectionObserver, type FakeObserver } from './testing/intersection.js'
+
+type Tally = ((cmd: string, ...args: unknown[]) => unknown) & Partial<Tracker> & { q?: unknown[] }
+const w = window as unknown as { tally?: Tally; __tally?: unknown }
+
+let collector: ReturnType<typeof fakeCollector>
+let observers: FakeObserver[]
+
+/** The stub of PROTOCOL §1, as a page pastes it. */
+function stub() {
+  w.tally = function (this: unknown) {
+    ;(w.tally!.q = w.tally!.q || []).push(arguments)
+  } as Tally
+}
+
+/** Runs t.js's entry as if loaded by `<script src=... data-*>`. */
+async function load(attrs: Record<string, string>, src = 'https://collector.test/t.js') {
+  const tag = document.createElement('script')
+  tag.src = src
+  for (const [k, v] of Object.entries(attrs)) tag.setAttribute(k, v)
+  // Left out of the document: happy-dom would try to fetch it.
+  Object.defineProperty(document, 'currentScript', { value: tag, configurable: true })
+  vi.resetModules()
+  await import('./script.js')
+  Object.defineProperty(document, 'currentScript', { value: null, configurable: true })
+}
+
+beforeEach(() => {
+  ;(globalThis as { indexedDB?: unknown }).indexedDB = new IDBFactory()
+  collector = fakeCollector()
+  vi.stubGlobal('fetch', collector.fetch)
+  observers = installIntersectionObserver()
+  delete w.tally
+  delete w.__tally
+  document.body.innerHTML = '<div id="summer" data-tally-campaign="cmp_summer"></div><button id="shoes" data-tally-advisor="adv_shoes"></button>'
+})
+afterEach(() => {
+  vi.unstubAllGlobals()
+})
+
+const subjects = () => collector.events().map((e) => (e.type == 'impression' ? e.campaign : e.type == 'engagement' ? e.advisor : e.phase))
+
+describe('script tag', () => {
+  it('replays the stub queue in order, then runs commands at once', async () => {
+    stub()
+    w.tally!('impression', 'cmp_a')
+    w.tally!('engagement', 'adv_b')
+    w.tally!('impression', 'cmp_c')
+    await load({ 'data-container': 'ctr_shop' })
+    w.tally!('engagement', 'adv_d')
+    w.tally!.impression!('cmp_e')
+    await w.tally!.flush!()
+    expect(subjects()).toEqual(['cmp_a', 'adv_b', 'cmp_c', 'adv_d', 'cmp_e'])
+    expect(collector.sent[0]!.url).toBe('https://collector.test/v1/containers/ctr_shop/events')
+  })
+
+  it('works without the stub, and offers chat on window.tally', async () => {
+    await load({ 'data-container': 'ctr_shop' })
+    const c = w.tally!.chat!('conv_1', { bot: 'bot_help' })
+    c.end()
+    w.tally!('unknown_command', 1)
+    await w.tally!.flush!()
+    expect(subjects()).toEqual(['start', 'end'])
+  })
+
+  it('sends to data-endpoint when given, else to the origin of its own src', async () => {
+    await load({ 'data-container': 'ctr_a', 'data-endpoint': 'https://events.test/' })
+    w.tally!.impression!('cmp_a')
+    await w.tally!.flush!()
+    expect(collector.sent.at(-1)!.url).toBe('https://events.test/v1/containers/ctr_a/events')
+    delete w.tally
+    await load({ 'data-container': 'ctr_b' }, 'https://cdn.collector.test:8443/js/t.js?v=1')
+    w.tally!.impression!('cmp_a')
+    await w.tally!.flush!()
+    expect(collector.sent.at(-1)!.url).toBe('https://cdn.collector.test:8443/v1/containers/ctr_b/events')
+  })
+
+  it('tracks elements unless data-autotrack="false"', async () => {
+    await load({ 'data-container': 'ctr_a' })
+    expect(observers).toHaveLength(1)
+    await load({ 'data-container': 'ctr_b', 'data-autotrack': 'false' })
+    expect(observers).toHaveLength(1)
+  })
+
+  it('reads data-session-timeout in minutes', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      await load({ 'data-container': 'ctr_shop', 'data-session-timeout': '5', 'data-autotrack': 'false' })
+      w.tally!('impression', 'cmp_a')
+      await w.tally!.flush!()
+      vi.setSystemTime(Date.now() + 5 * 60_000)
+      w.tally!('impression', 'cmp_a')
+      await w.tally!.flush!()
+      const [first, second] = collector.events()
+      expect(second).toBeDefined()
+      expect(second!.session).not.toBe(first!.session)
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('makes one tracker per container when the script is included twice', async () => {
+    stub()
+    w.tally!('impression', 'cmp_a')
+    await load({ 'data-container': 'ctr_shop' })
+    const first = w.tally
+    await load({ 'data-container': 'ctr_shop' })
+    expect(w.tally).toBe(first)
+    expect(observers).toHaveLength(1)
+    document.getElementById('shoes')!.click()
+    await w.tally!.flush!()
+    expect(subjects()).toEqual(['cmp_a', 'adv_shoes'])
+  })
+})
