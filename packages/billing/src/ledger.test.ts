@@ -113,6 +113,12 @@ describe('the credit log', () => {
     expect(spend(account, log, { id: 'e1', action: 'sms', quantity: 5, at: day(7, 13) })).toEqual({ ok: true, duplicate: true, entries: [], credits: 10, balance: 490 })
   })
 
+  it('prices actions after a cancelled subscription ended, and pays them from purchased credits only', () => {
+    const ended: BillingAccount = { ...account, subscription: { ...account.subscription, cancelledAt: '2026-07-20' } }
+    const log = ok([], purchase(ended, [], { id: 'p1', pack: 'small', at: day(7, 13) }))
+    expect(spend(ended, log, { id: 'e1', action: 'ai', quantity: 1, at: day(9, 1) })).toMatchObject({ ok: true, credits: 10, balance: 990 })
+  })
+
   it('refuses an unknown credit pack', () => {
     expect(purchase(account, [], { id: 'p', pack: 'huge', at: day(7, 13) })).toMatchObject({ ok: false, code: 'unknown_pack' })
   })

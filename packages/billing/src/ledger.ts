@@ -248,6 +248,11 @@ function draw(lots: Lot[], credits: number): LotDraw[] {
   return draws
 }
 
+/** The plan in force; outside the subscription (before it starts, after it ends) its own plan still prices credits. */
+function planAt(account: BillingAccount, at: number): Plan | undefined {
+  return termsAt(account, at)?.terms.plan ?? account.plans[account.subscription.plan]
+}
+
 function isMember(account: BillingAccount, member: string): boolean {
   return (account.members ?? []).includes(member)
 }
@@ -276,7 +281,7 @@ export function spend(account: BillingAccount, ledger: readonly LedgerEntry[] | 
   if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance() }
   if (req.member !== undefined && !isMember(account, req.member)) return { ok: false, code: 'unknown_member', entries: catchUp, balance: 0 }
   if (!Number.isSafeInteger(req.quantity) || req.quantity <= 0) return { ok: false, code: 'invalid_quantity', entries: catchUp, balance: balance() }
-  const plan: Plan | undefined = termsAt(account, req.at)?.terms.plan
+  const plan: Plan | undefined = planAt(account, req.at)
   const unit = plan?.creditCosts[req.action]
   if (unit === undefined || unit === 0) return { ok: true, duplicate: false, entries: catchUp, credits: 0, balance: balance() }
   const credits = unit * req.quantity
@@ -328,7 +333,7 @@ export function purchase(account: BillingAccount, ledger: readonly LedgerEntry[]
   const balance = () => liveBalance(state, ACCOUNT_WALLET, req.at)
   const seen = state.entries.get(req.id)
   if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance() }
-  const plan = termsAt(account, req.at)?.terms.plan
+  const plan = planAt(account, req.at)
   const pack = plan?.creditPacks[req.pack]
   if (!plan || !pack) return { ok: false, code: 'unknown_pack', entries: catchUp, balance: balance() }
   const entry: PurchaseEntry = {
