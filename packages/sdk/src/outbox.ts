@@ -13,28 +13,29 @@ export interface Outbox {
   items(): BrowserEvent[]
   /** Re-reads the store (sibling tabs add and acknowledge events too). */
   load(): Promise<BrowserEvent[]>
-  /** Stores `e`; resolves to the events pushed out by the cap. */
-  add(e: BrowserEvent): Promise<BrowserEvent[]>
-  /** Forgets the events whose ids are given. */
-  remove(ids: Set<string>): Promise<unknown>
+  /** Stores `e`, pushing the oldest events out past the cap (each told to `onFull`). */
+  add(e: BrowserEvent): Promise<unknown>
+  /** Forgets `events` (by id). */
+  remove(events: BrowserEvent[]): Promise<unknown>
 }
 
-export function createOutbox(store: Store, cap: number): Outbox {
+/** The events of `list` that are not among `events`, compared by id. */
+export const without = (list: BrowserEvent[], events: BrowserEvent[]): BrowserEvent[] =>
+  list.filter((e) => !events.some((x) => x.id == e.id))
+
+export function createOutbox(store: Store, cap: number, onFull: (e: BrowserEvent) => void): Outbox {
   let list: BrowserEvent[] = []
   const edit = async (f?: (l: BrowserEvent[]) => BrowserEvent[]) =>
     (list = (await store<BrowserEvent[]>('o', f && ((l) => f(l || [])))) || [])
   return {
     items: () => list,
     load: () => edit(),
-    async add(e) {
-      let dropped: BrowserEvent[] = []
-      await edit((l) => {
+    add: (e) =>
+      edit((l) => {
         const next = [...l, e]
-        dropped = next.splice(0, next.length - cap)
+        next.splice(0, next.length - cap).forEach(onFull)
         return next
-      })
-      return dropped
-    },
-    remove: (ids) => edit((l) => l.filter((e) => !ids.has(e.id))),
+      }),
+    remove: (events) => edit((l) => without(l, events)),
   }
 }

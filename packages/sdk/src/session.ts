@@ -30,7 +30,6 @@ const newId = () => 's_' + randomId()
 
 export function createSession(store: Store, timeoutMs: number): Session {
   let current = newId()
-  let provisional = true
   return {
     id: () => current,
     async touch(key) {
@@ -38,15 +37,14 @@ export function createSession(store: Store, timeoutMs: number): Session {
       await store<SessionRecord>('s', (r) => {
         const now = Date.now()
         if (!r || now - r.last >= timeoutMs) {
-          // The provisional id was never stored, so the first session may take it; a renewal
-          // needs a new one (the collector dedups impressions by session id).
-          r = { id: provisional ? current : newId(), last: now, seen: [] }
+          // With nothing stored, the provisional id was never used and may start the session;
+          // a renewal needs a new one (the collector dedups impressions by session id).
+          r = { id: r ? newId() : current, last: now, seen: [] }
         }
         fresh = !key || !r.seen.includes(key)
         if (fresh && key) r.seen.push(key)
         r.last = now
         current = r.id
-        provisional = false
         return r
       })
       return fresh ? current : undefined

@@ -303,6 +303,16 @@ describe('page lifecycle', () => {
     expect(await outbox(store)).toEqual([])
   })
 
+  it('beacons an event called for just before the page closes, before it is even stored', async () => {
+    const { tracker, collector } = setup()
+    await vi.advanceTimersByTimeAsync(0)
+    tracker.engagement('adv_shoes')
+    window.dispatchEvent(new Event('pagehide'))
+    expect(collector.beacons.flatMap((b) => b.batch.events)).toMatchObject([
+      { type: 'engagement', advisor: 'adv_shoes', session: tracker.sessionId() },
+    ])
+  })
+
   it('beacons when the page becomes hidden, once for both lifecycle events', async () => {
     const { tracker, collector } = setup([new TypeError('offline')])
     tracker.impression('cmp_summer')

@@ -9,7 +9,7 @@ import { DEFAULT_SESSION_TIMEOUT_MS, ID_PATTERN, SDK_OUTBOX_CAP } from '../../pr
 import { autotrack } from './autotrack.js'
 import { createChat, type Chat } from './chat.js'
 import { randomId } from './id.js'
-import { createOutbox } from './outbox.js'
+import { createOutbox, without } from './outbox.js'
 import { createSession } from './session.js'
 import { idbStore, type Store } from './store.js'
 import { BATCH_EVENTS, backoff, beacon, post, type BeaconLike, type FetchLike } from './transport.js'
@@ -62,15 +62,14 @@ export function createTracker(options: TrackerOptions): Tracker {
   const nav = globalThis.navigator
   const beaconFn = options.sendBeacon || (nav?.sendBeacon && ((u: string, b: string) => nav.sendBeacon(u, b)))
   const session = createSession(store, (options.sessionTimeout || 0) * 60_000 || DEFAULT_SESSION_TIMEOUT_MS)
-  const outbox = createOutbox(store, SDK_OUTBOX_CAP)
-
   const drop = (e: BrowserEvent, reason: string) => {
     try {
       onDrop?.(e, reason)
     } catch {}
   }
+  const outbox = createOutbox(store, SDK_OUTBOX_CAP, (e) => drop(e, 'outbox_full'))
 
-  // Events not yet handed to sendBeacon since they were stored.
+  // Events called for since the last beacon.
   let unbeaconed = false
   let chain: Promise<unknown> = session
     .touch()
@@ -92,9 +91,8 @@ export function createTracker(options: TrackerOptions): Tracker {
   const kick = () => {
     clearTimeout(timer)
     timer = undefined
-    // One tab of the origin sends at a time (navigator.locks where present); the event ids keep
-    // a race harmless, this only saves traffic.
-    sending ||= (nav?.locks ? nav.locks.request('tally-' + container, loop) : loop())
+    // Tabs of one origin may send the same stored event at once: the id makes that harmless.
+    sending ||= loop()
       .catch(() => {})
       .finally(() => (sending = undefined))
   }
@@ -111,7 +109,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         return
       }
       attempt = 0
-      await outbox.remove(new Set(batch.map((e) => e.id)))
+      await outbox.remove(batch)
       for (const [e, why] of r) drop(e, why)
       list = outbox.items()
     }
@@ -120,17 +118,25 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   const impression = (id: string) => track('impression', { campaign: id }, 'i:' + id)
   const engagement = (id: string) => track('engagement', { advisor: id }, 'e:' + id)
+  // Events called for but not stored yet (the session and its dedup are read first). A page that
+  // closes meanwhile, a click on a link, beacons them too, with the session as last known: the
+  // collector applies dedup again.
+  const pending = new Set<BrowserEvent>()
   const track = (type: BrowserEvent['type'], fields: Record<string, string>, key?: string) => {
-    // `session` is set once the stored session has been read.
-    const e = { id: randomId(), type, ts: Date.now(), ...fields } as BrowserEvent
+    const e = { id: randomId(), type, session: session.id(), ts: Date.now(), ...fields } as BrowserEvent
     if (!Object.values(fields).every(valid)) return drop(e, 'invalid_event')
+    pending.add(e)
+    unbeaconed = true
     run(async () => {
-      const s = await session.touch(key)
-      if (!s) return
-      e.session = s
-      for (const d of await outbox.add(e)) drop(d, 'outbox_full')
-      unbeaconed = true
-      schedule(1000)
+      try {
+        const s = await session.touch(key)
+        if (!s) return
+        e.session = s
+        await outbox.add(e)
+        schedule(1000)
+      } finally {
+        pending.delete(e)
+      }
     })
   }
 
@@ -138,7 +144,8 @@ export function createTracker(options: TrackerOptions): Tracker {
     const hide = () => {
       if (unbeaconed) {
         unbeaconed = false
-        beacon(beaconFn, fetchFn, url, outbox.items())
+        const l = outbox.items()
+        beacon(beaconFn, fetchFn, url, [...l, ...without([...pending], l)])
       }
     }
     addEventListener('pagehide', hide)

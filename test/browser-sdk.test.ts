@@ -1,0 +1,169 @@
+/**
+ * The built `t.js` in a real Chromium, loaded by script tag on a `.test` shop page and posting
+ * cross-origin to a small recording server: checks exactly what arrives (one impression per
+ * campaign and session despite a reload, an engagement per advisor on click, nothing for an
+ * element scrolled past in under a second, a beacon when the page goes away).
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Batch, BrowserEvent } from '../packages/protocol/src/events.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const T_JS = fileURLToPath(new URL('../packages/sdk/dist/t.js', import.meta.url))
+// Under CI a missing browser is a failure, never a skip.
+const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true'
+
+const page = (collector: string) => `<!doctype html><html><head><meta charset="utf-8"><title>Acme shop</title>
+<script>window.tally=window.tally||function(){(tally.q=tally.q||[]).push(arguments)}</script>
+<script async src="${collector}/t.js" data-container="ctr_shop"></script>
+<script>tally('impression', 'cmp_queued')</script>
+</head><body style="margin:0">
+<button id="shoes" data-tally-advisor="adv_shoes" style="height:40px"><span>Find my shoe</span></button>
+<button id="bags" data-tally-advisor="adv_bags" style="height:40px">Bags</button>
+<div data-tally-campaign="cmp_top" style="height:200px">Summer sale</div>
+<div style="height:3000px"></div>
+<div id="flash" data-tally-campaign="cmp_flash" style="height:200px">scrolled past</div>
+<div style="height:3000px"></div>
+<div id="below" data-tally-campaign="cmp_below" style="height:200px">far below</div>
+<div style="height:1000px"></div>
+</body></html>`
+
+interface Received {
+  origin: string | undefined
+  contentType: string | undefined
+  beacon: boolean
+  batch: Batch
+}
+
+describe.skipIf(skip)('t.js in Chromium', () => {
+  const received: Received[] = []
+  let server: Server
+  let shop: string
+  let browser: Browser
+
+  const cors = (req: IncomingMessage) => ({
+    'Access-Control-Allow-Origin': req.headers.origin ?? '*',
+    Vary: 'Origin',
+  })
+
+  beforeAll(async () => {
+    if (!existsSync(T_JS)) throw new Error(`${T_JS} is missing: run \`npm run build -w @tally/sdk\` first`)
+    const script = readFileSync(T_JS)
+    server = createServer((req, res) => {
+      const host = req.headers.host ?? ''
+      const port = host.split(':')[1]
+      if (req.method == 'GET' && host.startsWith('shop.acme.test') && req.url == '/') {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
+        res.end(page(`http://collector.acme.test:${port}`))
+      } else if (req.method == 'GET' && req.url == '/t.js') {
+        res.writeHead(200, { 'Content-Type': 'text/javascript' })
+        res.end(script)
+      } else if (req.method == 'POST' && req.url!.split('?')[0] == '/v1/containers/ctr_shop/events') {
+        const chunks: Buffer[] = []
+        req.on('data', (c: Buffer) => chunks.push(c))
+        req.on('end', () => {
+          received.push({
+            origin: req.headers.origin,
+            contentType: req.headers['content-type'],
+            beacon: req.url!.endsWith('?via=beacon'),
+            batch: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Batch,
+          })
+          res.writeHead(200, { 'Content-Type': 'application/json', ...cors(req) })
+          res.end(JSON.stringify({ accepted: 1, duplicates: 0, rejected: [] }))
+        })
+      } else if (req.method == 'OPTIONS') {
+        res.writeHead(204, { ...cors(req), 'Access-Control-Allow-Methods': 'POST', 'Access-Control-Allow-Headers': 'content-type' })
+        res.end()
+      } else {
+        res.writeHead(404)
+        res.end()
+      }
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    shop = `http://shop.acme.test:${(server.address() as AddressInfo).port}/`
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP *.test 127.0.0.1'],
+    })
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await new Promise((r) => server?.close(r))
+  })
+
+  /** Every event received, each id once (the collector dedups re-sent events by id). */
+  const events = (): BrowserEvent[] => [...new Map(received.flatMap((r) => r.batch.events).map((e) => [e.id, e])).values()]
+  const subjects = () =>
+    events().map((e) => (e.type == 'impression' ? `i:${e.campaign}` : e.type == 'engagement' ? `e:${e.advisor}` : e.phase))
+
+  async function until(check: () => boolean, what: string, ms = 5000) {
+    const end = Date.now() + ms
+    while (!check()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; received ${JSON.stringify(subjects())}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  const scrollTo = (p: Page, id: string) => p.evaluate((el) => document.getElementById(el)!.scrollIntoView(), id)
+
+  it('counts what is seen and clicked once per session, across a reload, and beacons on the way out', async () => {
+    const context = await browser.newContext({ viewport: { width: 800, height: 600 } })
+    // Marks what goes by sendBeacon (plain-http pages get no Sec-Fetch-* headers to tell).
+    await context.addInitScript(() => {
+      const send = navigator.sendBeacon.bind(navigator)
+      navigator.sendBeacon = (url, data) => send(`${url}?via=beacon`, data)
+    })
+    const p = await context.newPage()
+    await p.goto(shop)
+
+    // The stub's queued call, then the campaign in view at load once it has been visible 1 s.
+    await until(() => subjects().includes('i:cmp_top'), 'the first impression')
+    expect(subjects()).toEqual(['i:cmp_queued', 'i:cmp_top'])
+
+    // Scrolled through in under a second: not viewed. Then a campaign that stays in view.
+    await scrollTo(p, 'flash')
+    await p.waitForTimeout(300)
+    await scrollTo(p, 'below')
+    await until(() => subjects().includes('i:cmp_below'), 'the impression after scrolling')
+
+    await scrollTo(p, 'shoes')
+    await p.click('#shoes span')
+    await p.click('#shoes')
+    await until(() => subjects().includes('e:adv_shoes'), 'the engagement')
+
+    // Reload within the session: the same views and clicks send nothing new.
+    await p.reload()
+    await p.waitForTimeout(1300)
+    await scrollTo(p, 'below')
+    await p.waitForTimeout(1300)
+    await scrollTo(p, 'shoes')
+    await p.click('#shoes')
+    await p.waitForTimeout(1200)
+    expect(subjects()).toEqual(['i:cmp_queued', 'i:cmp_top', 'i:cmp_below', 'e:adv_shoes'])
+
+    // A click right before leaving: pagehide hands it to sendBeacon.
+    const before = received.length
+    await p.click('#bags')
+    await p.goto('about:blank')
+    await until(() => subjects().includes('e:adv_bags'), 'the beaconed engagement')
+    expect(received.slice(before).map((r) => r.beacon)).toContain(true)
+
+    expect(subjects()).toEqual(['i:cmp_queued', 'i:cmp_top', 'i:cmp_below', 'e:adv_shoes', 'e:adv_bags'])
+    const all = events()
+    expect(new Set(all.map((e) => e.session)).size).toBe(1)
+    expect(all[0]!.session).toMatch(/^s_[A-Za-z0-9]+$/)
+    for (const r of received) {
+      expect(r.origin).toBe(shop.slice(0, -1))
+      expect(r.contentType).toBe('text/plain;charset=UTF-8')
+      expect(r.batch).toMatchObject({ v: 1, sdk: 'tally-js/0.1.0' })
+      expect(r.batch.sentAt).toBeGreaterThanOrEqual(Math.max(...r.batch.events.map((e) => e.ts)))
+    }
+    await context.close()
+  }, 30_000)
+})
