@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Size of the script a storefront loads: Tally's t.js beside the trackers of Plausible and
+// PostHog (lite), all measured in this run, gzip and brotli at their highest levels.
+//   - Tally: packages/sdk/dist/t.js (built by `npm run build`), idb-keyval included.
+//   - Plausible: @plausible-analytics/tracker/plausible.js, the package's only script, shipped
+//     minified and self-contained; measured as is.
+//   - PostHog: posthog-js-lite/dist/index.mjs ships no browser bundle and imports @posthog/core,
+//     so it is bundled here into one minified script with the same rollup + terser as t.js
+//     (and once more without @posthog/core, as a lower bound).
+import { readFileSync, existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib'
+import { rollup } from 'rollup'
+import resolve from '@rollup/plugin-node-resolve'
+import terser from '@rollup/plugin-terser'
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const require = createRequire(import.meta.url)
+
+const tjs = `${root}packages/sdk/dist/t.js`
+if (!existsSync(tjs)) {
+  console.error(`${tjs} is missing: run \`npm run build\` first`)
+  process.exit(1)
+}
+
+const plausibleFile = require.resolve('@plausible-analytics/tracker')
+const posthogFile = require.resolve('posthog-js-lite').replace(/index\.cjs$/, 'index.mjs')
+
+async function bundle(input, external = []) {
+  const b = await rollup({ input, external, plugins: [resolve({ browser: true }), terser({ ecma: 2020, compress: { passes: 3 } })], logLevel: 'silent' })
+  const { output } = await b.generate({ format: 'iife', name: 'posthog', globals: { '@posthog/core': 'core' } })
+  await b.close()
+  return Buffer.from(output[0].code)
+}
+
+const rows = [
+  { name: 'tally t.js', file: tjs.slice(root.length), code: readFileSync(tjs) },
+  { name: '@plausible-analytics/tracker', file: plausibleFile.slice(root.length), code: readFileSync(plausibleFile) },
+  { name: 'posthog-js-lite (bundled)', file: `${posthogFile.slice(root.length)} + @posthog/core`, code: await bundle(posthogFile) },
+  // A lower bound: @posthog/core declares no `sideEffects: false`, so a bundler keeps all of it;
+  // without it, this is the least a site could load.
+  { name: 'posthog-js-lite (no core)', file: `${posthogFile.slice(root.length)} alone, minified`, code: await bundle(posthogFile, ['@posthog/core']) },
+]
+
+const gzip = (b) => gzipSync(b, { level: 9 }).length
+const brotli = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }).length
+const tally = rows[0]
+const base = { gzip: gzip(tally.code), brotli: brotli(tally.code) }
+
+const table = rows.map((r) => {
+  const g = gzip(r.code)
+  const br = brotli(r.code)
+  return {
+    script: r.name,
+    raw: r.code.length,
+    gzip: g,
+    brotli: br,
+    'gzip vs t.js': `${(g / base.gzip).toFixed(2)}x`,
+    'brotli vs t.js': `${(br / base.brotli).toFixed(2)}x`,
+  }
+})
+const cols = Object.keys(table[0])
+const width = cols.map((c) => Math.max(c.length, ...table.map((r) => String(r[c]).length)))
+const line = (cells) => cells.map((c, i) => (i == 0 ? String(c).padEnd(width[i]) : String(c).padStart(width[i]))).join('  ')
+console.log(line(cols))
+for (const r of table) console.log(line(cols.map((c) => r[c])))
+console.log('\nfiles (bytes of the script a site loads; gzip -9, brotli q11):')
+for (const r of rows) console.log(`  ${r.name}: ${r.file}`)
