@@ -8,6 +8,7 @@
  * committed the batch.
  */
 import { Hono } from 'hono'
+import type { IncomingMessage } from 'node:http'
 import { isbot } from 'isbot'
 import {
   MAX_AGE_MS, MAX_BODY_BYTES, MAX_FUTURE_MS, parseEnvelope, parseEvent,
@@ -16,7 +17,6 @@ import {
 import { fail } from './errors.js'
 import { hostAllowed, requestHost } from './origin.js'
 import { clientAddress, createLimiter } from './ratelimit.js'
-import { dayIn } from './days.js'
 import type { AppDeps } from './app.js'
 import type { IngestEvent } from './store/store.js'
 import type { ContainerEntry } from './config.js'
@@ -33,8 +33,8 @@ export function ingestRoutes(deps: AppDeps): Hono {
   app.post('/v1/containers/:container/events', async (c) => {
     const receivedAt = clock.now()
     const containerId = c.req.param('container')
-    const remote = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress
-    const ip = clientAddress(remote ?? 'unknown', c.req.header('x-forwarded-for'), trusted)
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+    const ip = clientAddress(incoming?.socket?.remoteAddress ?? 'unknown', c.req.header('x-forwarded-for'), trusted)
     limit(perIp.take(ip), 'too many requests from this address')
 
     const declared = c.req.header('content-length')
@@ -59,7 +59,7 @@ export function ingestRoutes(deps: AppDeps): Hono {
       return c.json(none, 200, { 'X-Tally-Dropped': 'bot' })
     }
 
-    const body = await readBody(c.req.raw)
+    const body = incoming && Symbol.asyncIterator in incoming ? await readIncoming(incoming) : await readBody(c.req.raw)
     let json: unknown
     try {
       json = JSON.parse(decoder.decode(body))
@@ -107,7 +107,7 @@ export function ingestRoutes(deps: AppDeps): Hono {
     let accepted = 0
     let duplicates = 0
     if (events.length > 0) {
-      const statuses = await store.ingest({ account: accountId, container: containerId, receivedAt, dayOf: dayIn(account.timezone), events })
+      const statuses = await store.ingest({ account: accountId, container: containerId, receivedAt, timeZone: account.timezone, events })
       for (const s of statuses) s === 'accepted' ? accepted++ : duplicates++
       if (accepted) metrics.events.inc({ result: 'accepted', reason: '' }, accepted)
       if (duplicates) metrics.events.inc({ result: 'duplicate', reason: '' }, duplicates)
@@ -144,7 +144,22 @@ function catalog<C extends string>(
   return list[id]?.active === false ? inactive : null
 }
 
-/** Reads at most MAX_BODY_BYTES, counting as the body streams in. */
+/**
+ * Reads at most MAX_BODY_BYTES from the Node request itself: several times cheaper than going
+ * through the web stream that `Request.body` wraps around it.
+ */
+async function readIncoming(req: IncomingMessage): Promise<Uint8Array> {
+  const chunks: Buffer[] = []
+  let total = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.byteLength
+    if (total > MAX_BODY_BYTES) throw fail('payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`)
+    chunks.push(chunk)
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)
+}
+
+/** Reads at most MAX_BODY_BYTES, counting as the body streams in (requests without a Node socket: tests). */
 async function readBody(req: Request): Promise<Uint8Array> {
   if (!req.body) return new Uint8Array()
   const reader = req.body.getReader()

@@ -13,7 +13,7 @@ import pino, { type Logger } from 'pino'
 import { CHAT_IDLE_MS } from '@tally/protocol'
 import { createApp } from './app.js'
 import { createConfigState, loadConfigFile } from './config.js'
-import { SqliteStore } from './store/sqlite.js'
+import { openWorkerStore } from './store/worker.js'
 import { systemClock } from './clock.js'
 import { createMetrics } from './metrics.js'
 
@@ -44,7 +44,7 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })
   const configPath = opts.config ?? DEMO_CONFIG
   const config = createConfigState(loadConfigFile(configPath))
-  const store = new SqliteStore({ file: opts.db ?? DEFAULT_DB, synchronous: opts.synchronous ?? 'NORMAL' })
+  const store = await openWorkerStore({ file: opts.db ?? DEFAULT_DB, synchronous: opts.synchronous ?? 'NORMAL' })
   config.replay(await store.configChanges(), (change, reason) =>
     logger.warn({ kind: change.kind, id: change.id, reason }, 'a persisted config change no longer applies; skipped'))
   const generatedToken = !opts.adminToken

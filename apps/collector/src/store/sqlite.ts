@@ -21,6 +21,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { foldConversation, conversationStatus, type PhaseEvent } from '../chat.js'
 import * as schema from './schema.js'
+import { dayIn } from '../days.js'
 import {
   StoreUnavailable,
   type ConfigChange, type ConversationRow, type IngestRequest, type IngestStatus, type RejectionRecord,
@@ -66,6 +67,8 @@ export class SqliteStore implements Store {
     this.db.pragma('journal_mode = WAL')
     this.db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`)
     this.db.pragma('busy_timeout = 5000')
+    // Event ids are random, so unique-key inserts touch pages all over the index: keep them cached.
+    this.db.pragma('cache_size = -65536')
     this.orm = drizzle(this.db, { schema })
     if (opts.migrate !== false) migrate(this.orm, { migrationsFolder: SQLITE_MIGRATIONS })
     const db = this.db
@@ -233,6 +236,7 @@ export class SqliteStore implements Store {
   /** One request: event ids, units, conversations, then the rollup deltas summed per key. */
   private apply(req: IngestRequest): IngestStatus[] {
     const { account, container, receivedAt, st } = { ...req, st: this.st }
+    const dayOf = dayIn(req.timeZone)
     const statuses: IngestStatus[] = []
     const deltas = new Map<string, { day: string; kind: SubjectKind; subject: string; units: number }>()
     const add = (day: string, kind: SubjectKind, subject: string, units: number) => {
@@ -251,11 +255,11 @@ export class SqliteStore implements Store {
       if (e.type === 'impression') {
         const fresh = st.impression.run(container, e.session, e.subject, e.id, e.time).changes === 1
         statuses.push(fresh ? 'accepted' : 'duplicate')
-        if (fresh) add(req.dayOf(e.time), 'campaign', e.subject, 1)
+        if (fresh) add(dayOf(e.time), 'campaign', e.subject, 1)
       } else if (e.type === 'engagement') {
         const fresh = st.engagement.run(container, e.session, e.subject, e.id, e.time).changes === 1
         statuses.push(fresh ? 'accepted' : 'duplicate')
-        if (fresh) add(req.dayOf(e.time), 'advisor', e.subject, 1)
+        if (fresh) add(dayOf(e.time), 'advisor', e.subject, 1)
       } else {
         st.chatEvent.run(container, e.conversation, e.id, e.phase, e.time)
         statuses.push('accepted')
@@ -268,7 +272,7 @@ export class SqliteStore implements Store {
       const before = st.conversation.get(container, conversation) as { bot: string; day: string; sessions: number } | undefined
       // The bot named by the conversation's first stored event stays its bot.
       const bot = before?.bot ?? first.bot
-      const day = req.dayOf(folded.startedAt)
+      const day = dayOf(folded.startedAt)
       st.upsertConversation.run({
         container, conversation, account, bot, session: first.session, ...folded, day,
         status: conversationStatus(folded, receivedAt),

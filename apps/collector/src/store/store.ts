@@ -24,8 +24,8 @@ export interface IngestRequest {
   account: string
   container: string
   receivedAt: number
-  /** Calendar day (`YYYY-MM-DD`) of an instant in the account's time zone. */
-  dayOf: (ms: number) => string
+  /** The account's IANA time zone: rollup days are its calendar days. */
+  timeZone: string
   events: IngestEvent[]
 }
 
