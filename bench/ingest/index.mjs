@@ -22,6 +22,11 @@ const EVENTS = 50
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64)
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const FIXED_RATE = 2000
+/** A second fixed rate the box sustains, to show the latency when not saturated. */
+const EASY_RATE = 1000
+/** Fixed-rate runs use fewer connections: autocannon paces each connection by itself, so many
+ * slow-paced connections send in bursts and measure their own queueing. */
+const FIXED_CONNECTIONS = 16
 const ORIGIN = 'https://bench.test'
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
 
@@ -111,12 +116,13 @@ async function benchCollector() {
   const url = `${base}/v1/containers/ctr_bench/events`
   await load(url, 'w', { duration: 3 })
   const max = summary(await load(url, 'a'))
-  const fixed = summary(await load(url, 'f', { overallRate: FIXED_RATE, connections: 50 }))
+  const fixed = summary(await load(url, 'f', { overallRate: FIXED_RATE, connections: FIXED_CONNECTIONS }))
+  const easy = summary(await load(url, 'g', { overallRate: EASY_RATE, connections: FIXED_CONNECTIONS }))
   const metrics = await (await fetch(`${base}/metrics`)).text()
   child.kill('SIGTERM')
   await new Promise((r) => child.once('exit', r))
   const accepted = Number(/tally_events_total\{result="accepted",reason=""\} (\d+)/.exec(metrics)?.[1] ?? 0)
-  return { max, fixed, accepted }
+  return { max, fixed, easy, accepted }
 }
 
 async function benchBare() {
@@ -178,6 +184,7 @@ try {
   const ratio = collector.max.eventsPerSec / lower
   console.log(`collector           ${fmt(collector.max.eventsPerSec)} events/s  (${fmt(collector.max.reqPerSec)} req/s)  p50 ${collector.max.p50} ms  p99 ${collector.max.p99} ms  non-2xx ${collector.max.non2xx}  errors ${collector.max.errors}`)
   console.log(`collector @${FIXED_RATE} req/s  ${fmt(collector.fixed.eventsPerSec)} events/s  p50 ${collector.fixed.p50} ms  p99 ${collector.fixed.p99} ms  non-2xx ${collector.fixed.non2xx}`)
+  console.log(`collector @${EASY_RATE} req/s   ${fmt(collector.easy.eventsPerSec)} events/s  p50 ${collector.easy.p50} ms  p99 ${collector.easy.p99} ms  non-2xx ${collector.easy.non2xx}`)
   console.log(`ceiling: bare Hono  ${fmt(bare.eventsPerSec)} events/s  (${fmt(bare.reqPerSec)} req/s)  p50 ${bare.p50} ms  p99 ${bare.p99} ms`)
   console.log(`ceiling: raw SQLite ${fmt(raw.eventsPerSec)} events/s`)
   console.log(`ratio to bare Hono ${(collector.max.eventsPerSec / bare.eventsPerSec).toFixed(2)}, to raw SQLite ${(collector.max.eventsPerSec / raw.eventsPerSec).toFixed(2)}, to the lower ceiling ${ratio.toFixed(2)}`)

@@ -262,7 +262,7 @@ describe('abuse', () => {
   ]
   it.each(xff)('%s', async (_n, peer, forwarded, proxies, client) => {
     const { app } = limited({ perIp: { rate: 0.001, burst: 1 } }, proxies)
-    const headers = forwarded ? { 'x-forwarded-for': forwarded } : {}
+    const headers: Record<string, string> = forwarded ? { 'x-forwarded-for': forwarded } : {}
     expect((await from(app, peer, headers)).status).toBe(200)
     // The bucket spent is the client's: a second request from the same client is limited...
     const again = await from(app, peer, { 'x-forwarded-for': client })
