@@ -5,7 +5,7 @@
  * that billing reads, updated in the same transaction as the rows they count.
  * Migrations are generated from this file by drizzle-kit (`npm run db:generate -w @tally/collector`).
  */
-import { sqliteTable, text, integer, primaryKey, index } from 'drizzle-orm/sqlite-core'
+import { sqliteTable, text, integer, primaryKey, index, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 /** Every accepted browser event, keyed by its client id (the idempotency key). */
 export const events = sqliteTable('events', {
@@ -104,3 +104,70 @@ export const configChanges = sqliteTable('config_changes', {
   body: text('body').notNull(),
   changedAt: integer('changed_at').notNull(),
 }, (t) => [primaryKey({ columns: [t.kind, t.id] })])
+
+// --- Billing (issue 4): server-to-server usage, the credit log and invoices. ---
+
+/**
+ * Accepted server-to-server usage events (PROTOCOL §4), keyed by the client id: a retry is a
+ * duplicate and gets the original outcome back (`credits` spent). Refused events are not kept,
+ * so a retry after the cause is fixed (credits bought, quota renewed) is judged afresh.
+ */
+export const usageEvents = sqliteTable('usage_events', {
+  account: text('account').notNull(),
+  id: text('id').notNull(),
+  type: text('type').notNull(),
+  /** Local day of the event time in the account's zone (the rollup day). */
+  day: text('day').notNull(),
+  time: integer('time').notNull(),
+  receivedAt: integer('received_at').notNull(),
+  /** Alerts 1, emails and contacts their count, actions their quantity. */
+  quantity: integer('quantity').notNull(),
+  /** Credits the event spent (actions). */
+  credits: integer('credits').notNull(),
+  member: text('member'),
+}, (t) => [primaryKey({ columns: [t.account, t.id] })])
+
+/** Daily counts of the server-to-server meters; contacts is the day's highest reading (a gauge). */
+export const usageDaily = sqliteTable('usage_daily', {
+  account: text('account').notNull(),
+  day: text('day').notNull(),
+  alerts: integer('alerts').notNull(),
+  emails: integer('emails').notNull(),
+  contacts: integer('contacts'),
+}, (t) => [primaryKey({ columns: [t.account, t.day] })])
+
+/**
+ * The credit log, append-only: one row per entry of `@tally/billing`'s ledger, never updated.
+ * `seq` keeps the written order, which replays depend on.
+ */
+export const ledger = sqliteTable('ledger', {
+  seq: integer('seq').primaryKey({ autoIncrement: true }),
+  account: text('account').notNull(),
+  id: text('id').notNull(),
+  type: text('type').notNull(),
+  wallet: text('wallet').notNull(),
+  at: integer('at').notNull(),
+  credits: integer('credits').notNull(),
+  /** The whole entry as JSON (draws, lots, expiry). */
+  entry: text('entry').notNull(),
+}, (t) => [uniqueIndex('ledger_account_id').on(t.account, t.id), index('ledger_account_seq').on(t.account, t.seq)])
+
+/**
+ * Finalized invoices, written once by the billing run and never updated: (account, key) makes a
+ * second run a no-op, (account, number) keeps numbers unique per account.
+ */
+export const invoices = sqliteTable('invoices', {
+  account: text('account').notNull(),
+  key: text('key').notNull(),
+  number: integer('number').notNull(),
+  kind: text('kind').notNull(),
+  issuedAt: integer('issued_at').notNull(),
+  currency: text('currency').notNull(),
+  total: integer('total').notNull(),
+  /** The whole invoice as JSON (lines, period). */
+  invoice: text('invoice').notNull(),
+  finalizedAt: integer('finalized_at').notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.account, t.key] }),
+  uniqueIndex('invoices_account_number').on(t.account, t.number),
+])
