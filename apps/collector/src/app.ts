@@ -15,6 +15,7 @@ import { cors } from './cors.js'
 import { ingestRoutes } from './ingest.js'
 import { scriptRoutes, SDK_SCRIPT } from './script.js'
 import { adminRoutes } from './admin.js'
+import { usageReadRoutes } from './usage-read.js'
 
 export interface AppOptions {
   store: Store
@@ -76,6 +77,7 @@ export function createApp(opts: AppOptions): Hono {
   app.route('/', scriptRoutes(opts.sdkScript ?? SDK_SCRIPT))
   app.route('/', ingestRoutes(deps))
   app.route('/', adminRoutes(deps))
+  app.route('/', usageReadRoutes(deps))
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((err, c) => {

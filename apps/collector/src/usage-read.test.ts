@@ -1,0 +1,277 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { parseConfig } from '@tally/protocol'
+import { NOW, batch, chat, engagement, impression, setup } from './testkit.js'
+import { csvField, toCsv } from './usage-read.js'
+
+const HOUR = 3_600_000
+const ORIGIN = 'https://shop.acme.test'
+
+/** Two accounts; acme's containers have names that need quoting in CSV. */
+function config() {
+  const r = parseConfig({
+    plans: { growth: { currency: 'EUR', basePrice: 4900 } },
+    accounts: {
+      acme: {
+        name: 'Acme', timezone: 'Europe/Amsterdam',
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' },
+        keys: { secret: 'sk_acme_secret', read: 'rk_acme_read' },
+        containers: {
+          ctr_shop: {
+            name: 'Shop, "North"\nbranch', domains: ['shop.acme.test'],
+            campaigns: { cmp_summer: {}, cmp_winter: {} }, advisors: { adv_shoes: {}, adv_gifts: {} }, bots: { bot_help: {} },
+          },
+          ctr_blog: { name: 'Blog', domains: ['blog.acme.test'], campaigns: { cmp_summer: {} } },
+        },
+      },
+      other: {
+        name: 'Other', timezone: 'America/New_York',
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' },
+        keys: { secret: 'sk_other_secret', read: 'rk_other_read' },
+        containers: { ctr_other: { domains: ['other.test'], campaigns: { cmp_summer: {} } } },
+      },
+    },
+  })
+  if (!r.ok) throw new Error(r.message)
+  return r.value
+}
+
+/**
+ * NOW is 2026-07-20 14:00 in Amsterdam (UTC+2). Events:
+ * - 2026-07-19 23:30 local (21:30Z): cmp_summer on ctr_shop, session s_1
+ * - 2026-07-20 00:30 local (22:30Z the day before): cmp_summer s_2, cmp_winter s_2, adv_shoes s_2
+ * - 2026-07-20 13:00 local: adv_gifts s_3, a 20-minute chat on bot_help (2 chat sessions), cmp_summer on ctr_blog
+ * - account other: cmp_summer on ctr_other, same day
+ */
+async function seeded() {
+  const s = setup({ config: config() })
+  const before = Date.UTC(2026, 6, 19, 21, 30)
+  const after = Date.UTC(2026, 6, 19, 22, 30)
+  const today = Date.UTC(2026, 6, 20, 11, 0)
+  const send = async (events: unknown[], container = 'ctr_shop', origin = ORIGIN) => {
+    const res = await s.post(batch(events), { container, origin })
+    expect(res.status).toBe(200)
+    expect((await res.json()).rejected).toEqual([])
+  }
+  await send([impression('cmp_summer', 's_1', undefined, before)])
+  await send([impression('cmp_summer', 's_2', undefined, after), impression('cmp_winter', 's_2', undefined, after), engagement('adv_shoes', 's_2', undefined, after)])
+  await send([engagement('adv_gifts', 's_3', undefined, today), chat('start', today, 'conv_1'), chat('end', today + 20 * 60_000, 'conv_1')])
+  await send([impression('cmp_summer', 's_9', undefined, today)], 'ctr_blog', 'https://blog.acme.test')
+  await send([impression('cmp_summer', 's_1', undefined, today)], 'ctr_other', 'https://other.test')
+  return s
+}
+
+type S = Awaited<ReturnType<typeof seeded>>
+const get = (s: S, query: string, key = 'rk_acme_read', headers: Record<string, string> = {}) =>
+  s.app.request(`/v1/usage${query}`, { headers: { authorization: `Bearer ${key}`, ...headers } })
+const rows = async (s: S, query: string, key?: string) => {
+  const res = await get(s, query, key)
+  expect(res.status).toBe(200)
+  return (await res.json()).rows as Array<Record<string, unknown>>
+}
+const zero = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 }
+const RANGE = '?from=2026-07-19&to=2026-07-20'
+
+describe('GET /v1/usage groupings', () => {
+  let s: S
+  beforeAll(async () => {
+    s = await seeded()
+    expect(NOW).toBe(Date.UTC(2026, 6, 20, 12))
+  })
+
+  it('answers one row of totals when groupBy is empty', async () => {
+    expect(await rows(s, RANGE)).toEqual([{ ...zero, impressions: 4, engagements: 2, chatSessions: 2 }])
+  })
+
+  it('answers the range, time zone and groupings it used beside the rows', async () => {
+    const body = await (await get(s, `${RANGE}&groupBy=bot,day`)).json()
+    expect(body).toMatchObject({ account: 'acme', timezone: 'Europe/Amsterdam', from: '2026-07-19', to: '2026-07-20', groupBy: ['day', 'bot'] })
+  })
+
+  it('groups by day in the account time zone', async () => {
+    expect(await rows(s, `${RANGE}&groupBy=day`)).toEqual([
+      { day: '2026-07-19', ...zero, impressions: 1 },
+      { day: '2026-07-20', ...zero, impressions: 3, engagements: 2, chatSessions: 2 },
+    ])
+  })
+
+  it('groups by container, with the container name', async () => {
+    expect(await rows(s, `${RANGE}&groupBy=container`)).toEqual([
+      { container: 'ctr_blog', containerName: 'Blog', ...zero, impressions: 1 },
+      { container: 'ctr_shop', containerName: 'Shop, "North"\nbranch', ...zero, impressions: 3, engagements: 2, chatSessions: 2 },
+    ])
+  })
+
+  it('groups by campaign, putting usage of no campaign in a row with campaign null', async () => {
+    expect(await rows(s, `${RANGE}&groupBy=campaign`)).toEqual([
+      { campaign: null, ...zero, engagements: 2, chatSessions: 2 },
+      { campaign: 'cmp_summer', ...zero, impressions: 3 },
+      { campaign: 'cmp_winter', ...zero, impressions: 1 },
+    ])
+  })
+
+  it('groups by advisor', async () => {
+    expect(await rows(s, `${RANGE}&groupBy=advisor`)).toEqual([
+      { advisor: null, ...zero, impressions: 4, chatSessions: 2 },
+      { advisor: 'adv_gifts', ...zero, engagements: 1 },
+      { advisor: 'adv_shoes', ...zero, engagements: 1 },
+    ])
+  })
+
+  it('groups by bot, counting a 20-minute conversation as two chat sessions', async () => {
+    expect(await rows(s, `${RANGE}&groupBy=bot`)).toEqual([
+      { bot: null, ...zero, impressions: 4, engagements: 2 },
+      { bot: 'bot_help', ...zero, chatSessions: 2 },
+    ])
+  })
+
+  it('combines groupings in any order, in the canonical column order', async () => {
+    const a = await rows(s, `${RANGE}&groupBy=campaign,day,container`)
+    const b = await rows(s, `${RANGE}&groupBy=container,campaign,day`)
+    expect(a).toEqual(b)
+    expect(a).toEqual([
+      { day: '2026-07-19', container: 'ctr_shop', containerName: 'Shop, "North"\nbranch', campaign: 'cmp_summer', ...zero, impressions: 1 },
+      { day: '2026-07-20', container: 'ctr_blog', containerName: 'Blog', campaign: 'cmp_summer', ...zero, impressions: 1 },
+      { day: '2026-07-20', container: 'ctr_shop', containerName: 'Shop, "North"\nbranch', campaign: null, ...zero, engagements: 2, chatSessions: 2 },
+      { day: '2026-07-20', container: 'ctr_shop', containerName: 'Shop, "North"\nbranch', campaign: 'cmp_summer', ...zero, impressions: 1 },
+      { day: '2026-07-20', container: 'ctr_shop', containerName: 'Shop, "North"\nbranch', campaign: 'cmp_winter', ...zero, impressions: 1 },
+    ])
+  })
+
+  it('gives the same totals whatever the grouping', async () => {
+    const all = ['day', 'container', 'campaign', 'advisor', 'bot']
+    const groupings = [[], ...all.map((g) => [g]), all]
+    for (const g of groupings) {
+      const sum = { ...zero }
+      for (const r of await rows(s, `${RANGE}&groupBy=${g.join(',')}`)) {
+        for (const m of Object.keys(zero) as Array<keyof typeof zero>) sum[m] += r[m] as number
+      }
+      expect(sum, g.join(',')).toEqual({ ...zero, impressions: 4, engagements: 2, chatSessions: 2 })
+    }
+  })
+})
+
+describe('GET /v1/usage date bounds', () => {
+  let s: S
+  beforeAll(async () => {
+    s = await seeded()
+  })
+
+  it('includes the from day and the to day', async () => {
+    expect(await rows(s, '?from=2026-07-19&to=2026-07-19')).toEqual([{ ...zero, impressions: 1 }])
+    expect(await rows(s, '?from=2026-07-20&to=2026-07-20')).toEqual([{ ...zero, impressions: 3, engagements: 2, chatSessions: 2 }])
+  })
+
+  it('cuts days at local midnight: 23:30 and 00:30 Amsterdam time fall on two days though both are July 19 in UTC', async () => {
+    expect(await rows(s, '?from=2026-07-19&to=2026-07-19&groupBy=campaign')).toEqual([{ campaign: 'cmp_summer', ...zero, impressions: 1 }])
+  })
+
+  it('answers zeros for a range without usage', async () => {
+    expect(await rows(s, '?from=2026-06-01&to=2026-06-30')).toEqual([zero])
+    expect(await rows(s, '?from=2026-06-01&to=2026-06-30&groupBy=day')).toEqual([])
+  })
+
+  it('defaults to the 30 days ending today in the account time zone', async () => {
+    const body = await (await get(s, '')).json()
+    expect(body).toMatchObject({ from: '2026-06-21', to: '2026-07-20' })
+    expect(body.rows).toEqual([{ ...zero, impressions: 4, engagements: 2, chatSessions: 2 }])
+  })
+
+  it('takes today from the account time zone: New York is still on July 20 when Amsterdam is on July 21', async () => {
+    s.clock.set(Date.UTC(2026, 6, 21, 1, 0))
+    try {
+      expect((await (await get(s, '', 'rk_other_read')).json()).to).toBe('2026-07-20')
+      expect((await (await get(s, '')).json()).to).toBe('2026-07-21')
+    } finally {
+      s.clock.set(NOW)
+    }
+  })
+
+  const bad: Array<[string, string, string]> = [
+    ['a from that is not a date', '?from=yesterday', 'from:'],
+    ['a from of February 30', '?from=2026-02-30', 'from:'],
+    ['a to without leading zeros', '?to=2026-7-1', 'to:'],
+    ['a from after the to', '?from=2026-07-21&to=2026-07-20', 'from:'],
+    ['an unknown grouping', '?groupBy=day,country', 'groupBy:'],
+    ['an unknown format', '?format=xml', 'format:'],
+  ]
+  it.each(bad)('refuses %s with 400 invalid_request naming the parameter', async (_name, query, param) => {
+    const res = await get(s, query)
+    expect(res.status).toBe(400)
+    const body = await res.json()
+    expect(body.error.code).toBe('invalid_request')
+    expect(body.error.message.startsWith(param)).toBe(true)
+  })
+})
+
+describe('GET /v1/usage keys', () => {
+  let s: S
+  beforeAll(async () => {
+    s = await seeded()
+  })
+
+  it('answers the read key and the secret key alike', async () => {
+    expect(await rows(s, RANGE, 'sk_acme_secret')).toEqual(await rows(s, RANGE, 'rk_acme_read'))
+  })
+
+  it('never reads another account: each key sees its own account only', async () => {
+    expect(await rows(s, `${RANGE}&groupBy=container`, 'rk_other_read')).toEqual([
+      { container: 'ctr_other', containerName: '', ...zero, impressions: 1 },
+    ])
+    const acme = await rows(s, `${RANGE}&groupBy=container`, 'rk_acme_read')
+    expect(acme.map((r) => r.container)).toEqual(['ctr_blog', 'ctr_shop'])
+  })
+
+  it('refuses a request without a key, with an unknown key or with the admin token', async () => {
+    for (const headers of [{}, { authorization: 'Bearer rk_nobody' }, { authorization: 'Bearer admin-token-for-tests' }]) {
+      const res = await s.app.request('/v1/usage', { headers })
+      expect(res.status).toBe(401)
+      expect((await res.json()).error.code).toBe('unauthorized')
+    }
+  })
+
+  it('lets the admin read any account under /v1/admin/accounts/{id}/usage, and 404s an unknown one', async () => {
+    const admin = { authorization: 'Bearer admin-token-for-tests' }
+    const res = await s.app.request(`/v1/admin/accounts/other/usage${RANGE}`, { headers: admin })
+    expect((await res.json()).rows).toEqual([{ ...zero, impressions: 1 }])
+    expect((await s.app.request('/v1/admin/accounts/nobody/usage', { headers: admin })).status).toBe(404)
+    expect((await s.app.request('/v1/admin/accounts/other/usage', { headers: { authorization: 'Bearer rk_other_read' } })).status).toBe(401)
+  })
+})
+
+describe('CSV', () => {
+  it('quotes fields with commas, quotes, CR or LF and doubles the quotes (RFC 4180)', () => {
+    expect(csvField('plain')).toBe('plain')
+    expect(csvField('a,b')).toBe('"a,b"')
+    expect(csvField('say "hi"')).toBe('"say ""hi"""')
+    expect(csvField('two\nlines')).toBe('"two\nlines"')
+    expect(csvField('cr\rhere')).toBe('"cr\rhere"')
+    expect(csvField(null)).toBe('')
+    expect(csvField(42)).toBe('42')
+    expect(toCsv(['a', 'b'], [{ a: 'x,y', b: 1 }, { a: null, b: 2 }])).toBe('a,b\r\n"x,y",1\r\n,2\r\n')
+  })
+
+  it('answers CSV for Accept: text/csv and for format=csv, with names quoted', async () => {
+    const s = await seeded()
+    const expected = [
+      'container,containerName,impressions,engagements,chatSessions,alerts,credits',
+      'ctr_blog,Blog,1,0,0,0,0',
+      'ctr_shop,"Shop, ""North""\nbranch",3,2,2,0,0',
+      '',
+    ].join('\r\n')
+    for (const res of [
+      await get(s, `${RANGE}&groupBy=container`, 'rk_acme_read', { accept: 'text/csv' }),
+      await get(s, `${RANGE}&groupBy=container&format=csv`),
+    ]) {
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8')
+      expect(res.headers.get('content-disposition')).toBe('attachment; filename="usage-acme-2026-07-19-2026-07-20.csv"')
+      expect(await res.text()).toBe(expected)
+    }
+  })
+
+  it('prefers format=json over Accept: text/csv', async () => {
+    const s = await seeded()
+    const res = await get(s, `${RANGE}&format=json`, 'rk_acme_read', { accept: 'text/csv' })
+    expect(res.headers.get('content-type')).toContain('application/json')
+  })
+})
