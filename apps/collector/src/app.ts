@@ -15,6 +15,7 @@ import { cors } from './cors.js'
 import { ingestRoutes } from './ingest.js'
 import { scriptRoutes, SDK_SCRIPT } from './script.js'
 import { adminRoutes } from './admin.js'
+import { billingRoutes } from './billing-routes.js'
 import { usageReadRoutes } from './usage-read.js'
 
 export interface AppOptions {
@@ -77,6 +78,7 @@ export function createApp(opts: AppOptions): Hono {
   app.route('/', scriptRoutes(opts.sdkScript ?? SDK_SCRIPT))
   app.route('/', ingestRoutes(deps))
   app.route('/', adminRoutes(deps))
+  app.route('/', billingRoutes(deps))
   app.route('/', usageReadRoutes(deps))
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))

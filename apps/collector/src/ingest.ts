@@ -20,6 +20,7 @@ import { clientAddress, createLimiter } from './ratelimit.js'
 import type { AppDeps } from './app.js'
 import type { IngestEvent } from './store/store.js'
 import type { ContainerEntry } from './config.js'
+import { subscriptionEnded } from './billing-account.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
@@ -46,6 +47,7 @@ export function ingestRoutes(deps: AppDeps): Hono {
     const entry = config.container(containerId)
     const refusal = !entry ? 'unknown_container'
       : entry.account.active === false ? 'account_inactive'
+      : subscriptionEnded(entry.account, receivedAt) ? 'subscription_ended'
       : !verdict.ok ? verdict.reason
       : !hostAllowed(verdict.host, entry.domains) ? 'origin_not_allowed'
       : null

@@ -21,9 +21,12 @@ import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { foldConversation, conversationStatus, type PhaseEvent } from '../chat.js'
 import * as schema from './schema.js'
+import type { CreditResult } from '@tally/billing'
 import { dayIn } from '../days.js'
+import { SqliteBilling } from './billing.js'
 import {
   StoreUnavailable,
+  type BillingRunCall, type BillingRunOutcome, type CreditCall, type StoredBilling, type UsageOutcome, type UsageRequest,
   type ConfigChange, type ConversationRow, type IngestRequest, type IngestStatus, type RejectionRecord,
   type RejectionRow, type RollupRow, type Store, type SubjectKind,
 } from './store.js'
@@ -60,6 +63,7 @@ export class SqliteStore implements Store {
   private scheduled = false
   private closed = false
   private readonly st
+  private readonly billing: SqliteBilling
 
   constructor(opts: SqliteOptions) {
     if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true })
@@ -104,7 +108,26 @@ export class SqliteStore implements Store {
           ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body, changed_at = excluded.changed_at`),
       ping: db.prepare('SELECT 1'),
     }
+    this.billing = new SqliteBilling(db)
   }
+
+  // --- Billing (issue 4): decided and written in the request's own savepoint (see ./billing.ts). ---
+  recordUsage(req: UsageRequest): Promise<UsageOutcome[]> {
+    return this.enqueue(() => this.billing.recordUsage(req))
+  }
+
+  creditRequest(req: CreditCall): Promise<CreditResult> {
+    return this.enqueue(() => this.billing.creditRequest(req))
+  }
+
+  billingRun(req: BillingRunCall): Promise<BillingRunOutcome> {
+    return this.enqueue(() => this.billing.billingRun(req))
+  }
+
+  async billingData(account: string): Promise<StoredBilling> {
+    return this.read(() => this.billing.data(account))
+  }
+  // --- end of billing ---
 
   ingest(req: IngestRequest): Promise<IngestStatus[]> {
     return this.enqueue(() => this.apply(req))

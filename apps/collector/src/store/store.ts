@@ -9,7 +9,8 @@
  *   (container, session, campaign), (container, session, advisor).
  * - Any storage failure rejects with {@link StoreUnavailable}.
  */
-import type { ChatPhase } from '@tally/protocol'
+import type { ChatPhase, UsageCode } from '@tally/protocol'
+import type { BillingAccount, CreditResult, Invoice, LedgerEntry, UsageRow } from '@tally/billing'
 import type { ConversationStatus } from '../chat.js'
 
 export type SubjectKind = 'campaign' | 'advisor' | 'bot'
@@ -96,9 +97,57 @@ export interface Store {
   saveConfigChange(change: ConfigChange, at: number): Promise<void>
   /** Every persisted configuration change, oldest first, latest per (kind, id). */
   configChanges(): Promise<ConfigChange[]>
+  // --- Billing (issue 4): usage, credits and invoices, each call one transaction. ---
+  /** One `POST /v1/usage` request: events, rollups and credit log entries, decided and written together. */
+  recordUsage(req: UsageRequest): Promise<UsageOutcome[]>
+  /** A credit purchase or transfer, decided against the stored log and appended in one transaction. */
+  creditRequest(req: CreditCall): Promise<CreditResult>
+  /** One account's billing run up to `asOf`: grants, expiries and finalized invoices, all or nothing. */
+  billingRun(req: BillingRunCall): Promise<BillingRunOutcome>
+  /** What billing reads for an account: daily usage rows, the credit log, finalized invoices. */
+  billingData(account: string): Promise<StoredBilling>
   /** Resolves when the database answers. */
   ping(): Promise<void>
   close(): Promise<void>
+}
+
+// --- Billing (issue 4) ---
+
+/** One server-to-server event that passed validation; `time` is its instant, `day` its local day. */
+export type UsageInput =
+  | { id: string; type: 'alert'; time: number; day: string }
+  | { id: string; type: 'action'; time: number; day: string; action: string; quantity: number; member?: string | undefined }
+  | { id: string; type: 'contacts'; time: number; day: string; count: number }
+  | { id: string; type: 'email'; time: number; day: string; count: number }
+
+export interface UsageRequest {
+  account: string
+  /** The account as billing sees it (zone, subscription, plans, members). */
+  billing: BillingAccount
+  /** Processing time: credits are drawn and logged at this instant. */
+  receivedAt: number
+  events: UsageInput[]
+}
+
+/** Per event, in request order. `credits` for actions: spent by the event, and the wallet's balance now. */
+export interface UsageOutcome {
+  status: 'accepted' | 'duplicate' | 'rejected'
+  code?: UsageCode
+  credits?: { spent: number; balance: number }
+}
+
+export type CreditCall =
+  | { kind: 'purchase'; account: string; billing: BillingAccount; id: string; pack: string; at: number }
+  | { kind: 'transfer'; account: string; billing: BillingAccount; id: string; to: string; credits: number; at: number }
+
+export interface BillingRunCall { account: string; billing: BillingAccount; asOf: number; at: number }
+export interface BillingRunOutcome { ledger: number; invoices: Invoice[] }
+
+export interface StoredBilling {
+  usage: UsageRow[]
+  ledger: LedgerEntry[]
+  /** Finalized invoices in number order. */
+  finalized: Invoice[]
 }
 
 /** The database could not be reached or refused a write: answered 503, nothing written. */

@@ -72,6 +72,10 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
     closeIdleConversations: (now, idle) => call('closeIdleConversations', now, idle),
     saveConfigChange: (change, at) => call('saveConfigChange', change, at),
     configChanges: () => call('configChanges'),
+    recordUsage: (req) => call('recordUsage', req),
+    creditRequest: (req) => call('creditRequest', req),
+    billingRun: (req) => call('billingRun', req),
+    billingData: (account) => call('billingData', account),
     ping: () => call('ping'),
     async close() {
       if (dead) return

@@ -1,0 +1,69 @@
+/**
+ * The billing runner: closes every period that has ended by `asOf`, for every account. Each
+ * account is one store call, decided and written in one transaction on the store's single
+ * writer, so runs never interleave and running twice changes nothing (the second run finds
+ * every invoice and entry already written). One account failing does not stop the others.
+ *
+ * Started three ways: on a timer in `tally serve`, by `tally bill --as-of`, and by
+ * `POST /v1/admin/billing/run`.
+ */
+import type { Logger } from 'pino'
+import type { Invoice } from '@tally/billing'
+import type { Store } from './store/store.js'
+import type { ConfigState } from './config.js'
+import type { Clock } from './clock.js'
+import { billingAccount } from './billing-account.js'
+
+export interface AccountRun {
+  account: string
+  /** Credit log entries written (grants, expiries). */
+  ledger: number
+  invoices: { number: number | null; key: string; total: number; currency: string }[]
+  error?: string
+}
+
+export interface BillingRunner {
+  /** Closes every period that ended by `asOf` (ms), for every account, or the one named. */
+  run(asOf: number, only?: string): Promise<AccountRun[]>
+  /** Runs now and then every `everyMs` until `stop()`; failures are logged. */
+  start(everyMs: number): void
+  stop(): void
+}
+
+export function createBillingRunner(deps: { store: Store; config: ConfigState; clock: Clock; logger: Logger }): BillingRunner {
+  const { store, config, clock, logger } = deps
+  let timer: NodeJS.Timeout | undefined
+
+  const run = async (asOf: number, only?: string): Promise<AccountRun[]> => {
+    const ids = only === undefined ? Object.keys(config.current().accounts) : [only]
+    const out: AccountRun[] = []
+    for (const id of ids) {
+      const billing = billingAccount(config, id)
+      if (!billing) continue
+      try {
+        const r = await store.billingRun({ account: id, billing, asOf, at: clock.now() })
+        const invoices = r.invoices.map((i: Invoice) => ({ number: i.number, key: i.key, total: i.total, currency: i.currency }))
+        if (r.ledger || invoices.length) logger.info({ account: id, asOf: new Date(asOf).toISOString(), ledger: r.ledger, invoices }, 'billing run')
+        out.push({ account: id, ledger: r.ledger, invoices })
+      } catch (err) {
+        logger.error({ err, account: id }, 'billing run failed for an account')
+        out.push({ account: id, ledger: 0, invoices: [], error: (err as Error).message })
+      }
+    }
+    return out
+  }
+
+  return {
+    run,
+    start(everyMs) {
+      const tick = () => void run(clock.now()).catch((err) => logger.error({ err }, 'billing run failed'))
+      tick()
+      timer = setInterval(tick, everyMs)
+      timer.unref()
+    },
+    stop() {
+      if (timer) clearInterval(timer)
+      timer = undefined
+    },
+  }
+}
