@@ -17,6 +17,7 @@ import { scriptRoutes, SDK_SCRIPT } from './script.js'
 import { adminRoutes } from './admin.js'
 import { billingRoutes } from './billing-routes.js'
 import { usageReadRoutes } from './usage-read.js'
+import { dashboardRoutes } from './dashboard.js'
 
 export interface AppOptions {
   store: Store
@@ -80,6 +81,7 @@ export function createApp(opts: AppOptions): Hono {
   app.route('/', adminRoutes(deps))
   app.route('/', billingRoutes(deps))
   app.route('/', usageReadRoutes(deps))
+  app.route('/', dashboardRoutes(deps))
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((err, c) => {

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest'
+import { Hono } from 'hono'
+import { batch, impression, setup, testConfig } from './testkit.js'
+import { createConfigState } from './config.js'
+import { requireAccount } from './auth.js'
+
+const signIn = (app: ReturnType<typeof setup>['app'], key: string) =>
+  app.request('/dashboard/sign-in', {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ key }).toString(),
+  })
+
+const cookieOf = (res: Response) => (res.headers.get('set-cookie') ?? '').split(';')[0] as string
+
+describe('dashboard sign-in', () => {
+  it('shows the sign-in form to a visitor without a cookie', async () => {
+    const { app } = setup()
+    const res = await app.request('/dashboard')
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain('action="/dashboard/sign-in"')
+    expect(html).not.toContain('app.js')
+  })
+
+  it('signs in with the read key: an HttpOnly, SameSite=Strict cookie, then the dashboard', async () => {
+    const { app } = setup()
+    const res = await signIn(app, 'rk_acme_read')
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/dashboard')
+    const set = res.headers.get('set-cookie') ?? ''
+    expect(set).toMatch(/^tally_session=rk_acme_read;/)
+    expect(set).toContain('HttpOnly')
+    expect(set).toContain('SameSite=Strict')
+    expect(set).toContain('Path=/')
+    const page = await app.request('/dashboard', { headers: { cookie: cookieOf(res) } })
+    const html = await page.text()
+    expect(html).toContain('<title>Acme — Tally</title>')
+    expect(html).toContain('/dashboard/assets/app.js')
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'none'")
+    expect(page.headers.get('content-security-policy')).toContain("connect-src 'self'")
+  })
+
+  it('sets the Secure flag when served over https', async () => {
+    const { app } = setup()
+    const res = await app.request('https://tally.example/dashboard/sign-in', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'key=rk_acme_read',
+    })
+    expect(res.headers.get('set-cookie')).toContain('Secure')
+  })
+
+  const refused: Array<[string, string, string]> = [
+    ['an unknown key', 'rk_wrong', 'does not open any account'],
+    ['an empty key', '', 'does not open any account'],
+    ['the secret key', 'sk_acme_secret', 'Sign in with the read key'],
+  ]
+  it.each(refused)('refuses %s with 401, a clear message and no cookie', async (_n, key, message) => {
+    const { app } = setup()
+    const res = await signIn(app, key)
+    expect(res.status).toBe(401)
+    expect(res.headers.get('set-cookie')).toBeNull()
+    expect(await res.text()).toContain(message)
+  })
+
+  it('refuses a body that is not a form as a sign-in without a key', async () => {
+    const { app } = setup()
+    const res = await app.request('/dashboard/sign-in', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' })
+    expect(res.status).toBe(401)
+  })
+
+  it('signs out by clearing the cookie', async () => {
+    const { app } = setup()
+    const res = await app.request('/dashboard/sign-out', { method: 'POST', headers: { cookie: 'tally_session=rk_acme_read' } })
+    expect(res.status).toBe(303)
+    expect(res.headers.get('set-cookie')).toMatch(/^tally_session=;.*Max-Age=0/)
+  })
+
+  it('escapes the account name in the page', async () => {
+    const { app } = setup()
+    const put = await app.request('/v1/admin/accounts/acme', {
+      method: 'PUT', headers: { authorization: 'Bearer admin-token-for-tests', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: '<script>alert(1)</script>', timezone: 'Europe/Amsterdam',
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' }, keys: { secret: 'sk_acme_secret', read: 'rk_acme_read' },
+      }),
+    })
+    expect(put.status).toBe(200)
+    const html = await (await app.request('/dashboard', { headers: { cookie: 'tally_session=rk_acme_read' } })).text()
+    expect(html).not.toContain('<script>alert(1)</script>')
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;')
+  })
+})
+
+describe('the sign-in cookie on the read API', () => {
+  it('authenticates GET /v1/usage and GET /v1/rejections for the signed-in account', async () => {
+    const { app, post } = setup()
+    expect((await post(batch([impression()]))).status).toBe(200)
+    const cookie = { cookie: 'tally_session=rk_acme_read' }
+    const usage = await app.request('/v1/usage', { headers: cookie })
+    expect(usage.status).toBe(200)
+    expect((await usage.json()).rows[0].impressions).toBe(1)
+    expect((await app.request('/v1/rejections', { headers: cookie })).status).toBe(200)
+  })
+
+  it('is not accepted with a secret key inside, nor with a key of no account', async () => {
+    const { app } = setup()
+    for (const cookie of ['tally_session=sk_acme_secret', 'tally_session=rk_nobody']) {
+      expect((await app.request('/v1/usage', { headers: { cookie } })).status).toBe(401)
+    }
+  })
+
+  it('never reads another account: the cookie names its own account only', async () => {
+    const { app } = setup()
+    const body = await (await app.request('/v1/usage', { headers: { cookie: 'tally_session=rk_dormant_read' } })).json()
+    expect(body.account).toBe('dormant')
+  })
+
+  it('does not authenticate writes: a POST needs the key in the Authorization header', async () => {
+    const config = createConfigState(testConfig())
+    const app = new Hono()
+    app.post('/write', (c) => c.json({ account: requireAccount(c, config) }))
+    app.onError((err, c) => c.json({ code: (err as { code?: string }).code }, 401))
+    const cookie = { cookie: 'tally_session=rk_acme_read' }
+    expect((await app.request('/write', { method: 'POST', headers: cookie })).status).toBe(401)
+    const bearer = await app.request('/write', { method: 'POST', headers: { authorization: 'Bearer rk_acme_read' } })
+    expect(await bearer.json()).toEqual({ account: 'acme' })
+  })
+})
+
+describe('dashboard assets', () => {
+  it.each([
+    ['app.js', 'text/javascript'], ['app.css', 'text/css'], ['uPlot.iife.min.js', 'text/javascript'], ['uPlot.min.css', 'text/css'],
+  ])('serves %s locally as %s', async (file, type) => {
+    const { app } = setup()
+    const res = await app.request(`/dashboard/assets/${file}`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain(type)
+    expect((await res.text()).length).toBeGreaterThan(100)
+  })
+
+  it('answers 404 for any other file, path tricks included', async () => {
+    const { app } = setup()
+    for (const path of ['/dashboard/assets/index.html', '/dashboard/assets/..%2F..%2Fpackage.json', '/dashboard/assets/constructor']) {
+      expect((await app.request(path)).status).toBe(404)
+    }
+  })
+
+  it('references no other origin from the page or its script', async () => {
+    const { app } = setup()
+    const html = await (await app.request('/dashboard', { headers: { cookie: 'tally_session=rk_acme_read' } })).text()
+    const js = await (await app.request('/dashboard/assets/app.js')).text()
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//)
+    expect(js).not.toMatch(/https?:\/\//)
+  })
+})

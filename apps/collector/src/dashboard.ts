@@ -1,0 +1,127 @@
+/**
+ * `GET /dashboard`: the read API for people (PROTOCOL §5). Plain HTML and JavaScript served by the
+ * collector itself, with uPlot from node_modules: no build step for the operator, and a
+ * Content-Security-Policy of `'self'` so that no request leaves the machine.
+ *
+ * Sign-in takes the account's read key from a form and keeps it in an HttpOnly, SameSite=Strict
+ * cookie; `requireAccount` (auth.ts) accepts that cookie on GET requests, so the page's fetches
+ * use the same JSON endpoints as everyone else. The secret key is refused here: it belongs on
+ * the vendor's servers, not in a browser.
+ */
+import { Hono, type Context } from 'hono'
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
+import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { SESSION_COOKIE } from './auth.js'
+import type { AppDeps } from './app.js'
+
+/** The page's static files. `../src/dashboard` is the same folder from `src/` and from `dist/`. */
+export const DASHBOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../src/dashboard')
+const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'))
+
+const ASSETS: Record<string, { dir: string; type: string }> = {
+  'app.js': { dir: DASHBOARD_DIR, type: 'text/javascript; charset=utf-8' },
+  'app.css': { dir: DASHBOARD_DIR, type: 'text/css; charset=utf-8' },
+  'uPlot.iife.min.js': { dir: UPLOT_DIR, type: 'text/javascript; charset=utf-8' },
+  'uPlot.min.css': { dir: UPLOT_DIR, type: 'text/css; charset=utf-8' },
+}
+
+/** A sign-in lasts this long; signing in again renews it. */
+const SESSION_SECONDS = 12 * 3600
+
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string)
+
+function signInPage(message?: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in — Tally</title><link rel="stylesheet" href="/dashboard/assets/app.css"></head>
+<body class="signin"><main>
+<h1>Tally dashboard</h1>
+<p>Sign in with your account's <strong>read key</strong> (it starts with <code>rk_</code>).</p>
+${message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : ''}
+<form method="post" action="/dashboard/sign-in">
+  <label>Read key <input name="key" type="password" autocomplete="current-password" required autofocus></label>
+  <button type="submit">Sign in</button>
+</form>
+</main></body></html>`
+}
+
+export function dashboardRoutes(deps: AppDeps): Hono {
+  const { config, logger } = deps
+  const app = new Hono()
+  const files = new Map<string, string>()
+  const asset = async (name: string, dir: string) => {
+    let body = files.get(name)
+    if (body === undefined) {
+      body = await readFile(resolve(dir, name), 'utf8')
+      files.set(name, body)
+    }
+    return body
+  }
+  const page = (c: Context, html: string, status: 200 | 401 = 200) =>
+    c.html(html, status, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' })
+
+  /** The account of a valid sign-in cookie; a rotated key signs everyone out. */
+  const signedIn = (c: Context) => {
+    const key = getCookie(c, SESSION_COOKIE)
+    const found = key ? config.accountByKey(key) : undefined
+    return found?.scope === 'read' ? found : undefined
+  }
+
+  app.get('/dashboard', async (c) => {
+    const found = signedIn(c)
+    if (!found) return page(c, signInPage())
+    const html = (await asset('index.html', DASHBOARD_DIR))
+      .replaceAll('%ACCOUNT_NAME%', escapeHtml(found.account.name || found.id))
+      .replaceAll('%ACCOUNT_ID%', escapeHtml(found.id))
+    return page(c, html)
+  })
+  app.get('/dashboard/', (c) => c.redirect('/dashboard', 301))
+
+  app.post('/dashboard/sign-in', async (c) => {
+    let key = ''
+    try {
+      const form = await c.req.parseBody()
+      key = typeof form.key === 'string' ? form.key.trim() : ''
+    } catch {
+      // A body that is not a form is a sign-in without a key.
+    }
+    const found = key ? config.accountByKey(key) : undefined
+    if (!found) {
+      logger.info('dashboard sign-in refused: unknown key')
+      return page(c, signInPage('That key does not open any account. Check the read key and try again.'), 401)
+    }
+    if (found.scope !== 'read') {
+      return page(c, signInPage('That is the secret key. Sign in with the read key; keep the secret key on your servers.'), 401)
+    }
+    setCookie(c, SESSION_COOKIE, key, {
+      httpOnly: true, sameSite: 'Strict', path: '/', maxAge: SESSION_SECONDS,
+      secure: new URL(c.req.url).protocol === 'https:',
+    })
+    return c.redirect('/dashboard', 303)
+  })
+
+  app.post('/dashboard/sign-out', (c) => {
+    deleteCookie(c, SESSION_COOKIE, { path: '/' })
+    return c.redirect('/dashboard', 303)
+  })
+
+  app.get('/dashboard/assets/:file', async (c) => {
+    const name = c.req.param('file')
+    const known = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined
+    if (!known) return c.json({ error: { code: 'not_found', message: 'no such file' } }, 404)
+    return c.body(await asset(name, known.dir), 200, { ...SECURITY_HEADERS, 'Content-Type': known.type, 'Cache-Control': 'no-cache' })
+  })
+
+  return app
+}

@@ -1,0 +1,271 @@
+/*
+ * The dashboard page: plain JavaScript over the read API (PROTOCOL §5). The sign-in cookie
+ * authenticates every fetch; all text goes in with textContent, never as HTML, because names
+ * and origins come from configuration and from visitors.
+ */
+'use strict'
+
+const METERS = [
+  ['impressions', 'Impressions'], ['engagements', 'Engagements'], ['chatSessions', 'Chat sessions'],
+  ['alerts', 'Alert sessions'], ['credits', 'Credits'],
+]
+
+const $ = (sel) => document.querySelector(sel)
+const fmt = (n) => (typeof n === 'number' ? n.toLocaleString('en-US') : n == null ? '–' : String(n))
+
+/** An element with text or children; attributes as an object. */
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag)
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null) continue
+    if (k === 'class') e.className = v
+    else e.setAttribute(k, v)
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c == null ? '' : String(c)))
+  return e
+}
+
+/** A table from column definitions `[header, (row) => value, numeric?]`. */
+function table(rows, columns, empty = 'Nothing yet.') {
+  if (!rows.length) return el('p', { class: 'empty' }, empty)
+  const head = el('tr', {}, ...columns.map(([h, , n]) => el('th', { class: n ? 'n' : undefined }, h)))
+  const body = rows.map((r) => el('tr', {}, ...columns.map(([, f, n]) => {
+    const v = f(r)
+    return el('td', { class: n ? 'n' : undefined }, v instanceof Node ? v : n ? fmt(v) : v ?? '')
+  })))
+  return el('table', {}, el('thead', {}, head), el('tbody', {}, ...body))
+}
+
+function fill(target, ...nodes) {
+  const t = typeof target === 'string' ? $(target) : target
+  t.replaceChildren(...nodes)
+}
+
+/** GET a read endpoint; `null` when the collector does not offer it (404). */
+async function get(path) {
+  const res = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } })
+  if (res.status === 401) {
+    location.assign('/dashboard')
+    throw new Error('signed out')
+  }
+  if (res.status === 404) return null
+  const body = await res.json().catch(() => ({}))
+  if (!res.ok) throw new Error(body?.error?.message || `HTTP ${res.status}`)
+  return body
+}
+
+const money = (minor, currency) => {
+  if (typeof minor !== 'number') return '–'
+  try {
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(minor / 100)
+  } catch {
+    return `${(minor / 100).toFixed(2)} ${currency ?? ''}`
+  }
+}
+const dateOf = (v) => (typeof v === 'number' ? new Date(v).toISOString().slice(0, 10) : v ?? '')
+
+// ---- Current period --------------------------------------------------------------------------
+
+function renderPeriod(p) {
+  if (!p) {
+    fill('#period-bounds', 'Billing is not enabled on this collector.')
+    return
+  }
+  const period = p.period ?? p
+  const start = period.startDate ?? dateOf(period.start)
+  const end = period.endDate ?? dateOf(period.end)
+  fill('#period-bounds', `${start} – ${end} (the end is exclusive)`)
+  const usage = p.usage ?? {}
+  const included = p.included ?? {}
+  const cards = []
+  for (const [m, label] of METERS.slice(0, 4)) {
+    const u = usage[m]
+    const used = typeof u === 'object' && u ? u.used : u
+    const inc = typeof u === 'object' && u ? u.included : included[m]
+    const card = el('div', { class: 'card', 'data-period': m },
+      el('span', { class: 'label' }, label), el('span', { class: 'value' }, fmt(used ?? 0)))
+    if (typeof inc === 'number') {
+      card.append(el('span', { class: 'sub' }, `of ${fmt(inc)} included`))
+      const share = inc > 0 ? Math.min(1, (used ?? 0) / inc) : 1
+      const bar = el('div', { class: (used ?? 0) > inc ? 'bar over' : 'bar' }, el('span'))
+      bar.firstChild.style.width = `${Math.round(share * 100)}%`
+      card.append(bar)
+    }
+    cards.push(card)
+  }
+  const emails = p.emails ?? p.emailQuota
+  if (emails) {
+    const left = emails.left ?? emails.remaining
+    cards.push(el('div', { class: 'card', 'data-period': 'emails' },
+      el('span', { class: 'label' }, 'Emails left'), el('span', { class: 'value' }, fmt(left)),
+      el('span', { class: 'sub' }, `${fmt(emails.sent ?? emails.used ?? 0)} sent of ${fmt(emails.quota ?? emails.limit)}`)))
+  }
+  fill('#period-meters', ...cards)
+
+  const credits = p.credits ?? {}
+  const wallets = credits.wallets ?? credits.balances ?? []
+  const walletRows = Array.isArray(wallets) ? wallets : Object.entries(wallets).map(([wallet, v]) => ({ wallet, ...(typeof v === 'object' ? v : { balance: v }) }))
+  fill('#period-credits', table(walletRows, [
+    ['Wallet', (r) => r.wallet], ['Free', (r) => r.free, true], ['Purchased', (r) => r.purchased, true], ['Balance', (r) => r.balance ?? r.total, true],
+  ], 'No credits.'))
+
+  const preview = p.preview ?? p.invoicePreview
+  if (!preview) {
+    fill('#period-preview', el('p', { class: 'empty' }, 'No preview.'))
+    return
+  }
+  const lines = preview.lines ?? []
+  fill('#period-preview', table(lines, [
+    ['Line', (r) => r.description], ['Amount', (r) => money(r.amount, preview.currency), true],
+  ], 'Nothing to bill.'), el('p', {}, el('strong', {}, `Total ${money(preview.total, preview.currency)}`)))
+}
+
+// ---- Usage over a range ----------------------------------------------------------------------
+
+const charts = new Map()
+const DAY = 86_400_000
+
+/** Every day of the inclusive range, so that days without usage show as zero. */
+function daysOf(from, to) {
+  const out = []
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += DAY) out.push(new Date(t).toISOString().slice(0, 10))
+  return out
+}
+
+function drawChart(node, meter, days, values) {
+  const data = [days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000), values]
+  const width = Math.max(280, node.clientWidth || 320)
+  const old = charts.get(meter)
+  if (old) old.destroy()
+  if (typeof uPlot !== 'function') {
+    fill(node, el('p', { class: 'empty' }, 'The chart library did not load.'))
+    return
+  }
+  const chart = new uPlot({
+    width, height: 200, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'), legend: { show: false },
+    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+    axes: [{}, { size: 50 }],
+    series: [{}, { label: meter, stroke: '#3b5bdb', fill: 'rgba(59,91,219,0.12)', width: 2, points: { show: days.length <= 40 } }],
+  }, data, node)
+  charts.set(meter, chart)
+}
+
+async function loadUsage(from, to) {
+  const q = `from=${from}&to=${to}`
+  $('#usage-csv').href = `/v1/usage?${q}&groupBy=day,container,campaign,advisor,bot&format=csv`
+  const [totals, daily, byContainer, byCampaign, byAdvisor, byBot] = await Promise.all([
+    get(`/v1/usage?${q}`), get(`/v1/usage?${q}&groupBy=day`), get(`/v1/usage?${q}&groupBy=container`),
+    get(`/v1/usage?${q}&groupBy=campaign`), get(`/v1/usage?${q}&groupBy=advisor`), get(`/v1/usage?${q}&groupBy=bot`),
+  ])
+  fill('#usage-zone', `Days from ${totals.from} to ${totals.to}, both included, in ${totals.timezone}.`)
+  const t = totals.rows[0] ?? {}
+  for (const [m] of METERS) $(`[data-total="${m}"]`).textContent = fmt(t[m] ?? 0)
+
+  const days = daysOf(totals.from, totals.to)
+  const byDay = new Map(daily.rows.map((r) => [r.day, r]))
+  for (const node of document.querySelectorAll('[data-chart]')) {
+    const m = node.dataset.chart
+    drawChart(node, m, days, days.map((d) => byDay.get(d)?.[m] ?? 0))
+  }
+
+  const num = (m, label) => [label, (r) => r[m], true]
+  fill('#by-container', table(byContainer.rows, [
+    ['Container', (r) => (r.containerName ? `${r.containerName} (${r.container})` : r.container)],
+    num('impressions', 'Impr.'), num('engagements', 'Eng.'), num('chatSessions', 'Chat'),
+  ]))
+  fill('#by-campaign', table(byCampaign.rows.filter((r) => r.campaign), [['Campaign', (r) => r.campaign], num('impressions', 'Impressions')], 'No impressions in this range.'))
+  fill('#by-advisor', table(byAdvisor.rows.filter((r) => r.advisor), [['Advisor', (r) => r.advisor], num('engagements', 'Engagements')], 'No engagements in this range.'))
+  fill('#by-bot', table(byBot.rows.filter((r) => r.bot), [['Bot', (r) => r.bot], num('chatSessions', 'Chat sessions')], 'No chat sessions in this range.'))
+}
+
+// ---- Credits, invoices, refused beacons ------------------------------------------------------
+
+function renderCreditLog(log) {
+  if (!log) {
+    fill('#credit-log', el('p', { class: 'empty' }, 'Credits are not enabled on this collector.'))
+    return
+  }
+  const entries = (log.entries ?? log.log ?? log).slice().reverse()
+  fill('#credit-log', table(entries, [
+    ['When', (r) => (typeof r.at === 'number' ? new Date(r.at).toISOString().replace('T', ' ').slice(0, 16) : r.at)],
+    ['Entry', (r) => r.type], ['Wallet', (r) => r.wallet ?? r.to ?? ''],
+    ['Detail', (r) => r.action ?? r.pack ?? r.reason ?? r.description ?? ''],
+    ['Credits', (r) => r.credits, true],
+  ], 'No credit movements yet.'))
+}
+
+function renderInvoices(list) {
+  if (!list) {
+    fill('#invoice-list', el('p', { class: 'empty' }, 'Invoices are not enabled on this collector.'))
+    return
+  }
+  const invoices = list.invoices ?? list
+  fill('#invoice-list', table(invoices, [
+    ['Number', (r) => r.number], ['Issued', (r) => r.issuedDate ?? dateOf(r.issuedAt)], ['Kind', (r) => r.kind],
+    ['Period', (r) => (r.period ? `${r.period.startDate} – ${r.period.endDate}` : '')],
+    ['Total', (r) => money(r.total, r.currency), true],
+    ['Download', (r) => el('span', {},
+      el('a', { href: `/v1/invoices/${r.number}.pdf`, 'data-download': 'pdf' }, 'PDF'), ' · ',
+      el('a', { href: `/v1/invoices/${r.number}.csv`, 'data-download': 'csv' }, 'CSV'), ' · ',
+      el('a', { href: `/v1/invoices/${r.number}.json` }, 'JSON'))],
+  ], 'No invoices yet: the first one is issued at the end of the first period.'))
+}
+
+function renderRejections(r) {
+  fill('#rejection-list', table(r?.rejections ?? [], [
+    ['Container', (x) => x.container], ['Reason', (x) => x.reason], ['Origin', (x) => x.origin || '(none)'],
+    ['Count', (x) => x.count, true], ['Last seen', (x) => x.lastSeen.replace('T', ' ').slice(0, 16)],
+  ], 'No refused beacons in the last 7 days.'))
+}
+
+/** Runs one part of the page; a failing part says so without blanking the others. */
+async function part(target, fn) {
+  try {
+    await fn()
+  } catch (e) {
+    if (e.message !== 'signed out') fill(target, el('p', { class: 'error' }, `Could not load: ${e.message}`))
+  }
+}
+
+async function main() {
+  const form = $('#range')
+  const show = () => part('#by-container', () => loadUsage(form.from.value, form.to.value))
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault()
+    show()
+  })
+  for (const b of form.querySelectorAll('[data-days]')) {
+    b.addEventListener('click', () => {
+      const to = form.to.value
+      form.from.value = new Date(Date.parse(`${to}T00:00:00Z`) - (Number(b.dataset.days) - 1) * DAY).toISOString().slice(0, 10)
+      show()
+    })
+  }
+  // The server knows the account's time zone: its default range says which day is today there.
+  await part('#usage-zone', async () => {
+    const range = await get('/v1/usage')
+    form.from.value = range.from
+    form.to.value = range.to
+    await loadUsage(range.from, range.to)
+  })
+  await Promise.all([
+    part('#period-bounds', async () => renderPeriod(await get('/v1/period'))),
+    part('#credit-log', async () => renderCreditLog(await get('/v1/credits/log'))),
+    part('#invoice-list', async () => renderInvoices(await get('/v1/invoices'))),
+    part('#rejection-list', async () => renderRejections(await get('/v1/rejections'))),
+  ])
+  document.body.dataset.ready = 'true'
+}
+
+let resizing
+addEventListener('resize', () => {
+  clearTimeout(resizing)
+  resizing = setTimeout(() => {
+    for (const [m, chart] of charts) {
+      const node = document.querySelector(`[data-chart="${m}"]`)
+      chart.setSize({ width: Math.max(280, node.clientWidth), height: 200 })
+    }
+  }, 150)
+})
+
+main()
