@@ -9,7 +9,7 @@ const ORIGIN = 'https://shop.acme.test'
 /** Two accounts; acme's containers have names that need quoting in CSV. */
 function config() {
   const r = parseConfig({
-    plans: { growth: { currency: 'EUR', basePrice: 4900 } },
+    plans: { growth: { currency: 'EUR', basePrice: 4900, freeCredits: 500, creditCosts: { sms: 2, ai: 10 } } },
     accounts: {
       acme: {
         name: 'Acme', timezone: 'Europe/Amsterdam',
@@ -147,6 +147,35 @@ describe('GET /v1/usage groupings', () => {
       }
       expect(sum, g.join(',')).toEqual({ ...zero, impressions: 4, engagements: 2, chatSessions: 2 })
     }
+  })
+})
+
+describe('GET /v1/usage with server-side usage', () => {
+  it('counts alert sessions and credits spent on their local day, outside any container, campaign, advisor or bot', async () => {
+    const s = await seeded()
+    const res = await s.app.request('/v1/usage', {
+      method: 'POST', headers: { authorization: 'Bearer sk_acme_secret', 'content-type': 'application/json' },
+      body: JSON.stringify({ events: [
+        { id: 'a1', type: 'alert', alert: 'daily-sales', user: 'u_1', ts: NOW - HOUR },
+        { id: 'a2', type: 'alert', alert: 'daily-sales', user: 'u_2', ts: Date.UTC(2026, 6, 19, 21, 30) },
+        { id: 'x1', type: 'action', action: 'sms', quantity: 3, ts: NOW - HOUR },
+        { id: 'x2', type: 'action', action: 'ai', quantity: 1, ts: NOW - HOUR },
+        { id: 'x3', type: 'action', action: 'unpriced', quantity: 1, ts: NOW - HOUR },
+      ] }),
+    })
+    expect(res.status).toBe(200)
+    expect((await res.json()).results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted', 'accepted'])
+    expect(await rows(s, `${RANGE}&groupBy=day`)).toEqual([
+      { day: '2026-07-19', ...zero, impressions: 1, alerts: 1 },
+      { day: '2026-07-20', ...zero, impressions: 3, engagements: 2, chatSessions: 2, alerts: 1, credits: 16 },
+    ])
+    expect(await rows(s, `${RANGE}&groupBy=container`)).toEqual([
+      { container: null, containerName: '', ...zero, alerts: 2, credits: 16 },
+      { container: 'ctr_blog', containerName: 'Blog', ...zero, impressions: 1 },
+      { container: 'ctr_shop', containerName: 'Shop, "North"\nbranch', ...zero, impressions: 3, engagements: 2, chatSessions: 2 },
+    ])
+    expect(await rows(s, '?from=2026-07-19&to=2026-07-19')).toEqual([{ ...zero, impressions: 1, alerts: 1 }])
+    expect(await rows(s, `${RANGE}`, 'rk_other_read')).toEqual([{ ...zero, impressions: 1 }])
   })
 })
 

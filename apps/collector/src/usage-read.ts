@@ -88,31 +88,45 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
   const groupBy = parseGroupBy(q.groupBy)
   const today = dayIn(acc.timezone)(deps.clock.now())
   const { from, to } = parseRange(q, today)
-  const rollups = await deps.store.rollups(account, from, addDays(to, 1))
+  const [rollups, billing] = await Promise.all([
+    deps.store.rollups(account, from, addDays(to, 1)),
+    deps.store.billingData(account),
+  ])
 
   const rows = new Map<string, UsageRow>()
+  const add = (keys: Record<Grouping, string | null>, meter: Meter, units: number) => {
+    const id = groupBy.map((g) => keys[g] ?? '\u0000').join('\u0001')
+    let row = rows.get(id)
+    if (!row) {
+      row = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 }
+      for (const g of groupBy) {
+        row[g] = keys[g]
+        if (g === 'container') row.containerName = keys.container === null ? '' : acc.containers[keys.container]?.name ?? ''
+      }
+      rows.set(id, row)
+    }
+    row[meter] += units
+  }
   for (const r of rollups) {
-    const keys: Record<Grouping, string | null> = {
+    add({
       day: r.day, container: r.container,
       campaign: r.kind === 'campaign' ? r.subject : null,
       advisor: r.kind === 'advisor' ? r.subject : null,
       bot: r.kind === 'bot' ? r.subject : null,
-    }
-    const id = groupBy.map((g) => keys[g] ?? '\u0000').join('\u0001')
-    let row = rows.get(id)
-    if (!row) {
-      row = {} as UsageRow
-      for (const g of groupBy) {
-        row[g] = keys[g]
-        if (g === 'container') row.containerName = acc.containers[r.container]?.name ?? ''
-      }
-      for (const m of METERS) row[m] = 0
-      rows.set(id, row)
-    }
-    row[METER_OF[r.kind]] += r.units
+    }, METER_OF[r.kind], r.units)
   }
-  // Alert sessions and credits are not in the browser rollups; until the billing tables feed
-  // them here they read 0, the honest value of a collector without server-side usage.
+  // Alert sessions and credits come from the vendor's backend (POST /v1/usage), not from a page:
+  // they belong to no container, campaign, advisor or bot, so those keys are null.
+  const noSubject = { container: null, campaign: null, advisor: null, bot: null }
+  for (const u of billing.usage) {
+    if (u.day >= from && u.day <= to && u.alerts) add({ day: u.day, ...noSubject }, 'alerts', u.alerts)
+  }
+  const dayOf = dayIn(acc.timezone)
+  for (const e of billing.ledger) {
+    if (e.type !== 'spend') continue
+    const day = dayOf(e.at)
+    if (day >= from && day <= to) add({ day, ...noSubject }, 'credits', e.credits)
+  }
   const sorted = [...rows.values()].filter((r) => METERS.some((m) => r[m] !== 0))
   sorted.sort((a, b) => {
     for (const g of groupBy) {

@@ -66,58 +66,48 @@ const dateOf = (v) => (typeof v === 'number' ? new Date(v).toISOString().slice(0
 
 // ---- Current period --------------------------------------------------------------------------
 
+/** `GET /v1/period`: usage against the included quotas, credits, email quota, invoice preview. */
 function renderPeriod(p) {
   if (!p) {
-    fill('#period-bounds', 'Billing is not enabled on this collector.')
+    fill('#period-bounds', 'No current period: the subscription has not started or has ended.')
     return
   }
-  const period = p.period ?? p
-  const start = period.startDate ?? dateOf(period.start)
-  const end = period.endDate ?? dateOf(period.end)
-  fill('#period-bounds', `${start} – ${end} (the end is exclusive)`)
-  const usage = p.usage ?? {}
-  const included = p.included ?? {}
+  fill('#period-bounds', `${p.period.startDate} – ${p.period.endDate} (the end day is not included) · plan ${p.planId}, ${p.cycle}, ${fmt(p.seats)} seats, ${fmt(p.paidContacts)} paid contacts`)
   const cards = []
   for (const [m, label] of METERS.slice(0, 4)) {
-    const u = usage[m]
-    const used = typeof u === 'object' && u ? u.used : u
-    const inc = typeof u === 'object' && u ? u.included : included[m]
-    const card = el('div', { class: 'card', 'data-period': m },
-      el('span', { class: 'label' }, label), el('span', { class: 'value' }, fmt(used ?? 0)))
-    if (typeof inc === 'number') {
-      card.append(el('span', { class: 'sub' }, `of ${fmt(inc)} included`))
-      const share = inc > 0 ? Math.min(1, (used ?? 0) / inc) : 1
-      const bar = el('div', { class: (used ?? 0) > inc ? 'bar over' : 'bar' }, el('span'))
-      bar.firstChild.style.width = `${Math.round(share * 100)}%`
-      card.append(bar)
-    }
-    cards.push(card)
+    const used = p.meters[m] ?? 0
+    const inc = p.included[m] ?? 0
+    const bar = el('div', { class: used > inc ? 'bar over' : 'bar' }, el('span'))
+    bar.firstChild.style.width = `${Math.round((inc > 0 ? Math.min(1, used / inc) : 1) * 100)}%`
+    cards.push(el('div', { class: 'card', 'data-period': m },
+      el('span', { class: 'label' }, label), el('span', { class: 'value' }, fmt(used)),
+      el('span', { class: 'sub' }, `of ${fmt(inc)} included`), bar))
   }
-  const emails = p.emails ?? p.emailQuota
-  if (emails) {
-    const left = emails.left ?? emails.remaining
-    cards.push(el('div', { class: 'card', 'data-period': 'emails' },
-      el('span', { class: 'label' }, 'Emails left'), el('span', { class: 'value' }, fmt(left)),
-      el('span', { class: 'sub' }, `${fmt(emails.sent ?? emails.used ?? 0)} sent of ${fmt(emails.quota ?? emails.limit)}`)))
-  }
+  cards.push(el('div', { class: 'card', 'data-period': 'emails' },
+    el('span', { class: 'label' }, 'Emails left this month'), el('span', { class: 'value' }, fmt(p.emails.left)),
+    el('span', { class: 'sub' }, `${fmt(p.emails.sent)} sent of ${fmt(p.emails.quota)}`)))
   fill('#period-meters', ...cards)
 
-  const credits = p.credits ?? {}
-  const wallets = credits.wallets ?? credits.balances ?? []
-  const walletRows = Array.isArray(wallets) ? wallets : Object.entries(wallets).map(([wallet, v]) => ({ wallet, ...(typeof v === 'object' ? v : { balance: v }) }))
-  fill('#period-credits', table(walletRows, [
-    ['Wallet', (r) => r.wallet], ['Free', (r) => r.free, true], ['Purchased', (r) => r.purchased, true], ['Balance', (r) => r.balance ?? r.total, true],
-  ], 'No credits.'))
+  const byKind = Object.entries(p.meters.credits ?? {}).map(([kind, credits]) => ({ kind, credits }))
+  const wallets = Object.entries(p.credits ?? {}).map(([wallet, w]) => ({ wallet, ...w }))
+  fill('#period-credits',
+    table(byKind, [['Spent on', (r) => r.kind], ['Credits', (r) => r.credits, true]], 'No credits spent this period.'),
+    table(wallets, [
+      ['Wallet', (r) => r.wallet],
+      ['Free', (r) => r.lots.filter((l) => l.kind === 'free').reduce((n, l) => n + l.remaining, 0), true],
+      ['Purchased', (r) => r.lots.filter((l) => l.kind === 'purchased').reduce((n, l) => n + l.remaining, 0), true],
+      ['Balance', (r) => r.balance, true],
+    ], 'No wallets yet.'))
 
-  const preview = p.preview ?? p.invoicePreview
+  const preview = p.preview
   if (!preview) {
-    fill('#period-preview', el('p', { class: 'empty' }, 'No preview.'))
+    fill('#period-preview', el('p', { class: 'empty' }, 'Nothing to bill at the end of this period so far.'))
     return
   }
-  const lines = preview.lines ?? []
-  fill('#period-preview', table(lines, [
+  fill('#period-preview', table(preview.lines, [
     ['Line', (r) => r.description], ['Amount', (r) => money(r.amount, preview.currency), true],
-  ], 'Nothing to bill.'), el('p', {}, el('strong', {}, `Total ${money(preview.total, preview.currency)}`)))
+  ], 'Nothing to bill.'), el('p', { 'data-preview-total': String(preview.total) }, el('strong', {}, `Total ${money(preview.total, preview.currency)}`),
+    el('span', { class: 'muted' }, ` · issued ${preview.issuedDate}`)))
 }
 
 // ---- Usage over a range ----------------------------------------------------------------------
@@ -185,12 +175,19 @@ function renderCreditLog(log) {
     fill('#credit-log', el('p', { class: 'empty' }, 'Credits are not enabled on this collector.'))
     return
   }
-  const entries = (log.entries ?? log.log ?? log).slice().reverse()
-  fill('#credit-log', table(entries, [
-    ['When', (r) => (typeof r.at === 'number' ? new Date(r.at).toISOString().replace('T', ' ').slice(0, 16) : r.at)],
-    ['Entry', (r) => r.type], ['Wallet', (r) => r.wallet ?? r.to ?? ''],
-    ['Detail', (r) => r.action ?? r.pack ?? r.reason ?? r.description ?? ''],
-    ['Credits', (r) => r.credits, true],
+  const detail = (e) => {
+    if (e.type === 'spend') return `${e.action} × ${e.quantity}`
+    if (e.type === 'purchase') return `pack ${e.pack}`
+    if (e.type === 'transfer_out') return `to ${e.to}`
+    if (e.type === 'transfer_in') return `from ${e.from}`
+    if (e.type === 'grant') return `free, expires ${dateOf(e.expiresAt)}`
+    if (e.type === 'expiry') return `lot ${e.lot}`
+    return ''
+  }
+  const signed = (e) => (['spend', 'transfer_out', 'expiry'].includes(e.type) ? -e.credits : e.credits)
+  fill('#credit-log', table(log.entries.slice().reverse(), [
+    ['When', (r) => r.time.replace('T', ' ').slice(0, 16)], ['Entry', (r) => r.type.replace('_', ' ')],
+    ['Wallet', (r) => r.wallet], ['Detail', detail], ['Credits', signed, true],
   ], 'No credit movements yet.'))
 }
 
@@ -199,9 +196,8 @@ function renderInvoices(list) {
     fill('#invoice-list', el('p', { class: 'empty' }, 'Invoices are not enabled on this collector.'))
     return
   }
-  const invoices = list.invoices ?? list
-  fill('#invoice-list', table(invoices, [
-    ['Number', (r) => r.number], ['Issued', (r) => r.issuedDate ?? dateOf(r.issuedAt)], ['Kind', (r) => r.kind],
+  fill('#invoice-list', table(list.invoices, [
+    ['Number', (r) => r.number], ['Issued', (r) => r.issuedDate], ['Kind', (r) => r.kind],
     ['Period', (r) => (r.period ? `${r.period.startDate} – ${r.period.endDate}` : '')],
     ['Total', (r) => money(r.total, r.currency), true],
     ['Download', (r) => el('span', {},
