@@ -1,0 +1,400 @@
+/**
+ * The billing HTTP API against the in-process app and an in-memory store, with an injected clock.
+ * Plan: the `growth` plan of PROTOCOL §7 (free 500 credits a month, sms 2, ai 10, pack small =
+ * 1000 credits for 1000, 4 emails per paid contact); account acme pays for 1000 contacts, 3 seats.
+ */
+import { describe, expect, it } from 'vitest'
+import { parseConfig, type TallyConfig } from '@tally/protocol'
+import { ADMIN, ORIGIN, batch, impression, setup } from './testkit.js'
+import { invoicePdf } from './billing-pdf.js'
+import { formatMinor, invoiceCsv } from './billing-format.js'
+import type { Invoice } from '@tally/billing'
+
+const SK = 'sk_acme_secret'
+const RK = 'rk_acme_read'
+const OTHER_RK = 'rk_other_read'
+
+export const GROWTH = {
+  currency: 'EUR', basePrice: 4900, seatPrice: 1500,
+  included: { impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 },
+  overage: {
+    impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 },
+    chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 },
+  },
+  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
+  emailsPerContact: 4, freeCredits: 500,
+  creditCosts: { sms: 2, ai: 10, form: 1, contact_download: 1 },
+  creditPacks: { small: { credits: 1000, price: 1000 } },
+  cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
+}
+
+function billingConfig(subscription: Record<string, unknown> = {}): TallyConfig {
+  const r = parseConfig({
+    plans: { growth: GROWTH },
+    accounts: {
+      acme: {
+        name: 'Acme Inc.', timezone: 'Europe/Amsterdam',
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', seats: 3, contacts: 1000, ...subscription },
+        keys: { secret: SK, read: RK }, members: ['alice', 'bob'],
+        containers: { ctr_shop: { domains: ['shop.acme.test'], campaigns: { cmp_summer: {} } } },
+      },
+      other: {
+        name: 'Other', timezone: 'UTC',
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-01' },
+        keys: { secret: 'sk_other_secret', read: OTHER_RK },
+      },
+    },
+  })
+  if (!r.ok) throw new Error(r.message)
+  return r.value
+}
+
+function billing(subscription: Record<string, unknown> = {}) {
+  const t = setup({ config: billingConfig(subscription) })
+  const send = (path: string, body: unknown, key: string | null = SK, method = 'POST') =>
+    t.app.request(path, {
+      method,
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    })
+  const get = (path: string, key: string | null = RK, headers: Record<string, string> = {}) =>
+    t.app.request(path, { headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers } })
+  const usage = async (...events: unknown[]) => {
+    const res = await send('/v1/usage', { events })
+    expect(res.status).toBe(200)
+    return ((await res.json()) as { results: { id: string; status: string; code?: string; credits?: { spent: number; balance: number } }[] }).results
+  }
+  const wallets = async () =>
+    ((await (await get('/v1/credits')).json()) as { wallets: Record<string, { balance: number }> }).wallets
+  const run = (asOf: string) => send('/v1/admin/billing/run', { asOf }, ADMIN)
+  return { ...t, send, get, usage, wallets, run }
+}
+
+const at = (iso: string) => Date.parse(iso)
+let n = 0
+const uid = () => `u${++n}`
+
+describe('POST /v1/usage', () => {
+  it('refuses a request without a key (401) and one with the read key (403)', async () => {
+    const b = billing()
+    expect((await b.send('/v1/usage', { events: [] }, null)).status).toBe(401)
+    const res = await b.send('/v1/usage', { events: [{ id: 'a', type: 'alert', alert: 'x', ts: b.clock.now() }] }, RK)
+    expect(res.status).toBe(403)
+    expect(b.count('SELECT count(*) AS n FROM usage_events')).toBe(0)
+  })
+
+  it('counts an alert once however often its id is sent', async () => {
+    const b = billing()
+    const event = { id: 'alert-1', type: 'alert', alert: 'daily-sales', user: 'u_1', ts: b.clock.now() }
+    expect(await b.usage(event)).toEqual([{ id: 'alert-1', status: 'accepted' }])
+    expect(await b.usage(event, { ...event })).toEqual([
+      { id: 'alert-1', status: 'duplicate' }, { id: 'alert-1', status: 'duplicate' },
+    ])
+    const period = (await (await b.get('/v1/period')).json()) as { meters: { alerts: number } }
+    expect(period.meters.alerts).toBe(1)
+  })
+
+  it('debits an action with its event and answers the credits spent and the balance left', async () => {
+    const b = billing()
+    const sms = { id: 'sms-1', type: 'action', action: 'sms', quantity: 1, ts: b.clock.now() }
+    expect(await b.usage(sms)).toEqual([{ id: 'sms-1', status: 'accepted', credits: { spent: 2, balance: 498 } }])
+    // The retry gets the original outcome back and nothing is debited twice.
+    expect(await b.usage(sms)).toEqual([{ id: 'sms-1', status: 'duplicate', credits: { spent: 2, balance: 498 } }])
+    expect((await b.wallets()).account?.balance).toBe(498)
+  })
+
+  it('treats an action missing from the price list as free', async () => {
+    const b = billing()
+    expect(await b.usage({ id: uid(), type: 'action', action: 'export', quantity: 3, ts: b.clock.now() }))
+      .toEqual([expect.objectContaining({ status: 'accepted', credits: { spent: 0, balance: 500 } })])
+  })
+
+  it('refuses an action the wallet cannot pay in full and debits nothing', async () => {
+    const b = billing()
+    // 51 AI uses cost 510 credits; the wallet holds the month's 500 free ones.
+    const [r] = await b.usage({ id: 'ai-big', type: 'action', action: 'ai', quantity: 51, ts: b.clock.now() })
+    expect(r).toEqual({ id: 'ai-big', status: 'rejected', code: 'insufficient_credits' })
+    expect((await b.wallets()).account?.balance).toBe(500)
+    expect(b.count("SELECT count(*) AS n FROM ledger WHERE type = 'spend'")).toBe(0)
+    expect(b.count('SELECT count(*) AS n FROM usage_events')).toBe(0)
+    // 50 uses fit exactly.
+    const [ok] = await b.usage({ id: 'ai-fits', type: 'action', action: 'ai', quantity: 50, ts: b.clock.now() })
+    expect(ok).toEqual({ id: 'ai-fits', status: 'accepted', credits: { spent: 500, balance: 0 } })
+  })
+
+  it('judges a refused action afresh when it is retried after credits were bought', async () => {
+    const b = billing()
+    const big = { id: 'ai-later', type: 'action', action: 'ai', quantity: 60, ts: b.clock.now() }
+    expect((await b.usage(big))[0]?.code).toBe('insufficient_credits')
+    expect((await b.send('/v1/credits/purchase', { pack: 'small', id: 'p-1' })).status).toBe(200)
+    expect(await b.usage(big)).toEqual([{ id: 'ai-later', status: 'accepted', credits: { spent: 600, balance: 900 } }])
+  })
+
+  it('pays a member action from the member wallet only', async () => {
+    const b = billing()
+    const t = await b.send('/v1/credits/transfer', { to: 'alice', credits: 100, id: 't-1' })
+    expect(await t.json()).toEqual({ id: 't-1', status: 'accepted', to: 'alice', credits: 100, balance: 400 })
+    expect(await b.usage({ id: 'sms-a', type: 'action', action: 'sms', quantity: 1, member: 'alice', ts: b.clock.now() }))
+      .toEqual([{ id: 'sms-a', status: 'accepted', credits: { spent: 2, balance: 98 } }])
+    const w = await b.wallets()
+    expect(w.account?.balance).toBe(400)
+    expect(w['member:alice']?.balance).toBe(98)
+    // Bob received nothing, so the account's 400 credits do not pay for him.
+    expect(await b.usage({ id: 'sms-b', type: 'action', action: 'sms', quantity: 1, member: 'bob', ts: b.clock.now() }))
+      .toEqual([{ id: 'sms-b', status: 'rejected', code: 'insufficient_credits' }])
+    expect(await b.usage({ id: 'sms-x', type: 'action', action: 'sms', quantity: 1, member: 'mallory', ts: b.clock.now() }))
+      .toEqual([{ id: 'sms-x', status: 'rejected', code: 'unknown_member' }])
+  })
+
+  it('refuses the email send that would pass 4 x paid contacts, whole', async () => {
+    const b = billing()
+    const email = (count: number) => ({ id: uid(), type: 'email', count, ts: b.clock.now() })
+    // 1000 paid contacts x 4 = 4000 emails this month.
+    const results = await b.usage(email(3990), email(20), email(10), email(1))
+    expect(results.map((r) => r.code ?? r.status)).toEqual(['accepted', 'quota_exceeded', 'accepted', 'quota_exceeded'])
+    const period = (await (await b.get('/v1/period')).json()) as { emails: { quota: number; sent: number; left: number } }
+    expect(period.emails).toEqual({ quota: 4000, sent: 4000, left: 0 })
+  })
+
+  it('keeps the highest contacts reading of a period', async () => {
+    const b = billing()
+    await b.usage({ id: uid(), type: 'contacts', count: 1200, ts: b.clock.now() }, { id: uid(), type: 'contacts', count: 900, ts: b.clock.now() })
+    const period = (await (await b.get('/v1/period')).json()) as { meters: { contacts: number } }
+    expect(period.meters.contacts).toBe(1200)
+  })
+
+  it('rejects bad events one by one and bad requests whole, never with a 500', async () => {
+    const b = billing()
+    const now = b.clock.now()
+    const results = await b.usage(
+      { id: 'ok', type: 'alert', alert: 'a', ts: now },
+      { id: 'bad', type: 'alert', ts: now },
+      { type: 'nonsense' },
+      { id: 'old', type: 'alert', alert: 'a', ts: now - 73 * 3_600_000 },
+      { id: 'future', type: 'alert', alert: 'a', ts: now + 10 * 60_000 },
+      { id: 'zero', type: 'action', action: 'sms', quantity: 0, ts: now },
+    )
+    expect(results.map((r) => [r.id, r.code ?? r.status])).toEqual([
+      ['ok', 'accepted'], ['bad', 'invalid_event'], ['', 'invalid_event'], ['old', 'event_too_old'],
+      ['future', 'event_in_future'], ['zero', 'invalid_event'],
+    ])
+    expect((await b.send('/v1/usage', '{not json')).status).toBe(400)
+    expect((await (await b.send('/v1/usage', { events: 'x' })).json())).toMatchObject({ error: { code: 'invalid_batch' } })
+    expect((await b.send('/v1/usage', { events: [] })).status).toBe(400)
+    expect((await b.send('/v1/usage', 'null')).status).toBe(400)
+  })
+
+  it('answers 503 and writes nothing when the store is failing', async () => {
+    const b = billing()
+    await b.store.close()
+    const res = await b.send('/v1/usage', { events: [{ id: 'x', type: 'alert', alert: 'a', ts: b.clock.now() }] })
+    expect(res.status).toBe(503)
+    expect(await res.json()).toMatchObject({ error: { code: 'unavailable' } })
+  })
+})
+
+describe('POST /v1/credits/purchase and /transfer', () => {
+  it('buys a pack once per id', async () => {
+    const b = billing()
+    const first = await (await b.send('/v1/credits/purchase', { pack: 'small', id: 'buy-1' })).json()
+    expect(first).toMatchObject({ id: 'buy-1', status: 'accepted', credits: 1000, balance: 1500 })
+    const again = await (await b.send('/v1/credits/purchase', { pack: 'small', id: 'buy-1' })).json()
+    expect(again).toMatchObject({ id: 'buy-1', status: 'duplicate', credits: 1000, balance: 1500 })
+    expect(b.count("SELECT count(*) AS n FROM ledger WHERE type = 'purchase'")).toBe(1)
+  })
+
+  it('refuses an unknown pack, a missing id and a read key', async () => {
+    const b = billing()
+    expect((await b.send('/v1/credits/purchase', { pack: 'huge', id: 'x1' })).status).toBe(400)
+    expect((await b.send('/v1/credits/purchase', { pack: 'small' })).status).toBe(400)
+    expect((await b.send('/v1/credits/purchase', { pack: 'small', id: 'x2' }, RK)).status).toBe(403)
+    expect((await b.send('/v1/credits/purchase', { pack: 'small', id: 'x3' }, null)).status).toBe(401)
+    expect(b.count('SELECT count(*) AS n FROM ledger WHERE type = ?', 'purchase')).toBe(0)
+  })
+
+  it('sends credits to a member once per id and offers no way back', async () => {
+    const b = billing()
+    await b.send('/v1/credits/transfer', { to: 'alice', credits: 100, id: 'gift' })
+    const again = await (await b.send('/v1/credits/transfer', { to: 'alice', credits: 100, id: 'gift' })).json()
+    expect(again).toMatchObject({ status: 'duplicate', balance: 400 })
+    // The account is not a member: no transfer can name it, so nothing flows back.
+    expect((await b.send('/v1/credits/transfer', { to: 'account', credits: 10, id: 'back' })).status).toBe(400)
+    const w = await b.wallets()
+    expect([w.account?.balance, w['member:alice']?.balance]).toEqual([400, 100])
+  })
+
+  it('refuses a transfer larger than the account balance, moving nothing', async () => {
+    const b = billing()
+    const r = await (await b.send('/v1/credits/transfer', { to: 'bob', credits: 501, id: 'too-much' })).json()
+    expect(r).toEqual({ id: 'too-much', status: 'rejected', code: 'insufficient_credits', to: 'bob', credits: 501, balance: 500 })
+    expect((await b.send('/v1/credits/transfer', { to: 'bob', credits: 1.5, id: 'frac' })).status).toBe(400)
+    expect(b.count("SELECT count(*) AS n FROM ledger WHERE type LIKE 'transfer%'")).toBe(0)
+  })
+
+  it('lists the credit log with each spend naming its lots', async () => {
+    const b = billing()
+    await b.usage({ id: 'f1', type: 'action', action: 'form', quantity: 3, ts: b.clock.now() })
+    const log = (await (await b.get('/v1/credits/log')).json()) as { entries: { id: string; type: string; draws?: unknown }[] }
+    expect(log.entries.map((e) => e.type)).toEqual(['grant', 'spend'])
+    expect(log.entries[1]).toMatchObject({ id: 'action:f1', draws: [{ lot: 'grant:0', credits: 3 }] })
+  })
+})
+
+describe('billing run, invoices and reads', () => {
+  it('closes the ended periods once: a second run changes nothing', async () => {
+    const b = billing()
+    b.clock.set(at('2026-08-12T00:00:00Z'))
+    const first = (await (await b.run('2026-08-12T00:00:00Z')).json()) as { accounts: { account: string; invoices: { number: number; key: string; total: number }[] }[] }
+    const acme = first.accounts.find((a) => a.account === 'acme')
+    // Recurring fees in advance, 3 seats and 1000 contacts: 4900 + 3 x 1500 + 0 = 9400, at Jul 12 and at Aug 12.
+    expect(acme?.invoices).toEqual([
+      { number: 1, key: 'recurring:0', total: 9400, currency: 'EUR' },
+      { number: 2, key: 'recurring:1', total: 9400, currency: 'EUR' },
+    ])
+    const invoices = b.count('SELECT count(*) AS n FROM invoices')
+    const entries = b.count('SELECT count(*) AS n FROM ledger')
+    const second = (await (await b.run('2026-08-12T00:00:00Z')).json()) as { accounts: { invoices: unknown[]; ledger: number }[] }
+    expect(second.accounts.every((a) => a.invoices.length === 0 && a.ledger === 0)).toBe(true)
+    expect([b.count('SELECT count(*) AS n FROM invoices'), b.count('SELECT count(*) AS n FROM ledger')]).toEqual([invoices, entries])
+  })
+
+  it('expires the unspent free credits at the period end and keeps purchased ones', async () => {
+    const b = billing()
+    await b.send('/v1/credits/purchase', { pack: 'small', id: 'keep' })
+    await b.usage({ id: 'one', type: 'action', action: 'sms', quantity: 1, ts: b.clock.now() })
+    // Amsterdam midnight of Aug 12 is 22:00 UTC on Aug 11.
+    b.clock.set(at('2026-08-11T22:00:00Z'))
+    await b.run('2026-08-11T22:00:00Z')
+    const log = (await (await b.get('/v1/credits/log')).json()) as { entries: { id: string; type: string; credits: number }[] }
+    expect(log.entries.find((e) => e.id === 'expiry:grant:0')?.credits).toBe(498)
+    // The new month's 500 free credits and the 1000 bought.
+    expect((await b.wallets()).account?.balance).toBe(1500)
+  })
+
+  it('refuses a run in the future, a bad instant and a missing admin token', async () => {
+    const b = billing()
+    expect((await b.run('2027-01-01T00:00:00Z')).status).toBe(400)
+    expect((await b.run('yesterday')).status).toBe(400)
+    expect((await b.send('/v1/admin/billing/run', { asOf: '2026-07-20T00:00:00Z' }, SK)).status).toBe(401)
+  })
+
+  it('serves an invoice as JSON, CSV and PDF, by extension and by Accept', async () => {
+    const b = billing()
+    await b.send('/v1/credits/purchase', { pack: 'small', id: 'pdf-pack' })
+    await b.run(new Date(b.clock.now()).toISOString())
+    const list = (await (await b.get('/v1/invoices')).json()) as { invoices: { number: number; key: string; total: number }[] }
+    expect(list.invoices.map((i) => [i.number, i.key, i.total])).toEqual([[1, 'recurring:0', 9400], [2, 'credits:purchase:pdf-pack', 1000]])
+
+    const json = (await (await b.get('/v1/invoices/1.json')).json()) as Invoice
+    expect(json).toMatchObject({ number: 1, status: 'finalized', currency: 'EUR', total: 9400 })
+    expect(json.lines.map((l) => [l.kind, l.amount])).toEqual([['base', 4900], ['seats', 4500], ['contacts', 0]])
+
+    const csv = await b.get('/v1/invoices/1.csv')
+    expect(csv.headers.get('content-type')).toContain('text/csv')
+    const lines = (await csv.text()).split('\r\n')
+    expect(lines[0]).toBe('invoice,issued,period_start,period_end,kind,description,quantity,unit_price,amount,currency')
+    expect(lines.slice(1, 5).map((l) => l.split(',').slice(-2).join(' '))).toEqual(['49.00 EUR', '45.00 EUR', '0.00 EUR', '94.00 EUR'])
+    expect(lines[5]).toBe('')
+
+    const pdf = await b.get('/v1/invoices/1.pdf')
+    expect(pdf.headers.get('content-type')).toBe('application/pdf')
+    const bytes = Buffer.from(await pdf.arrayBuffer())
+    expect(bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-')
+    // The document's info dictionary is never compressed: its title names the invoice.
+    expect(bytes.toString('latin1')).toContain('(Invoice 1)')
+
+    expect((await b.get('/v1/invoices/1', RK, { accept: 'text/csv' })).headers.get('content-type')).toContain('text/csv')
+    expect((await b.get('/v1/invoices/1', RK, { accept: 'application/pdf' })).headers.get('content-type')).toBe('application/pdf')
+    expect((await b.get('/v1/invoices/1')).headers.get('content-type')).toContain('application/json')
+    expect((await b.get('/v1/invoices/9.json')).status).toBe(404)
+    expect((await b.get('/v1/invoices/1.exe')).status).toBe(404)
+  })
+
+  it('lets a key read only its own account, and the admin read any', async () => {
+    const b = billing()
+    await b.run(new Date(b.clock.now()).toISOString())
+    expect(((await (await b.get('/v1/invoices', OTHER_RK)).json()) as { account: string }).account).toBe('other')
+    expect(((await (await b.get('/v1/invoices', SK)).json()) as { account: string }).account).toBe('acme')
+    expect((await b.get('/v1/invoices', null)).status).toBe(401)
+    expect((await b.get('/v1/credits', 'rk_nobody')).status).toBe(401)
+    const admin = await b.get('/v1/admin/accounts/acme/invoices', ADMIN)
+    expect(((await admin.json()) as { invoices: unknown[] }).invoices).toHaveLength(1)
+    for (const path of ['period', 'invoices', 'invoices/1.csv', 'credits', 'credits/log']) {
+      expect((await b.get(`/v1/admin/accounts/acme/${path}`, ADMIN)).status).toBe(200)
+      expect((await b.get(`/v1/admin/accounts/acme/${path}`, RK)).status).toBe(401)
+    }
+    expect((await b.get('/v1/admin/accounts/nobody/period', ADMIN)).status).toBe(404)
+  })
+
+  it('shows the period: usage against included quotas, balances, email quota and the preview', async () => {
+    const b = billing()
+    await b.usage({ id: uid(), type: 'alert', alert: 'a', ts: b.clock.now() })
+    const p = (await (await b.get('/v1/period')).json()) as Record<string, any>
+    expect(p.period).toMatchObject({ startDate: '2026-07-12', endDate: '2026-08-12' })
+    expect(p.included).toEqual({ impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 })
+    expect(p.credits.account.balance).toBe(500)
+    expect(p.emails).toEqual({ quota: 4000, sent: 0, left: 4000 })
+    expect(p.preview).toMatchObject({ key: 'recurring:1', total: 9400 })
+  })
+})
+
+describe('a cancelled subscription', () => {
+  it('refuses the account beacons with 403 after its last period ends', async () => {
+    const b = billing({ cancelledAt: '2026-07-20' })
+    const send = () => b.post(batch([impression('cmp_summer', 's_1', uid(), b.clock.now())], b.clock.now()), { origin: ORIGIN })
+    expect((await send()).status).toBe(200)
+    // The paid period runs to Amsterdam midnight of Aug 12 (22:00 UTC on Aug 11).
+    b.clock.set(at('2026-08-11T21:59:59Z'))
+    expect((await send()).status).toBe(200)
+    b.clock.set(at('2026-08-11T22:00:00Z'))
+    const refused = await send()
+    expect(refused.status).toBe(403)
+    expect(await refused.json()).toMatchObject({ error: { code: 'forbidden' } })
+    const rej = (await (await b.get('/v1/rejections')).json()) as { rejections: { reason: string }[] }
+    expect(rej.rejections.map((r) => r.reason)).toContain('subscription_ended')
+  })
+
+  it('bills the last usage once after the end and nothing more', async () => {
+    const b = billing({ cancelledAt: '2026-07-20' })
+    b.clock.set(at('2026-12-01T00:00:00Z'))
+    const r = (await (await b.run('2026-12-01T00:00:00Z')).json()) as { accounts: { account: string; invoices: { key: string }[] }[] }
+    expect(r.accounts.find((a) => a.account === 'acme')?.invoices.map((i) => i.key)).toEqual(['recurring:0', 'recurring:1'])
+    expect((await b.get('/v1/period')).status).toBe(404)
+  })
+})
+
+describe('invoice documents', () => {
+  const invoice: Invoice = {
+    key: 'recurring:0', kind: 'recurring', status: 'finalized', number: 7, currency: 'EUR',
+    issuedAt: Date.UTC(2026, 6, 11, 22), issuedDate: '2026-07-12',
+    period: { index: 0, start: 0, end: 1, startDate: '2026-07-12', endDate: '2026-08-12' },
+    lines: [{
+      kind: 'base', description: 'Base price, "growth"', quantity: 1, unitPrice: 4900, months: 1, discountPercent: 0, amount: 4900,
+      period: { index: 0, start: 0, end: 1, startDate: '2026-07-12', endDate: '2026-08-12' },
+    }],
+    total: 4900,
+  }
+
+  it('formats minor units exactly, by the currency exponent', () => {
+    expect([formatMinor(123456, 'EUR'), formatMinor(-5, 'EUR'), formatMinor(0, 'EUR'), formatMinor(500, 'JPY')])
+      .toEqual(['1234.56', '-0.05', '0.00', '500'])
+  })
+
+  it('quotes CSV fields with commas and quotes (RFC 4180)', () => {
+    const rows = invoiceCsv(invoice).split('\r\n')
+    expect(rows[1]).toBe('7,2026-07-12,2026-07-12,2026-08-12,base,"Base price, ""growth""",1,49.00,49.00,EUR')
+  })
+
+  it('writes a one-page PDF with the account, number, dates, lines and total', async () => {
+    const pdf = (await invoicePdf(invoice, { id: 'acme', name: 'Acme Inc.' }, { compress: false })).toString('latin1')
+    expect(pdf.startsWith('%PDF-')).toBe(true)
+    expect(pdf.match(/\/Type \/Page\b/g)).toHaveLength(1)
+    // pdfkit writes standard-font text as TJ arrays of hex strings, split by kerning numbers: join them back.
+    const text = [...pdf.matchAll(/\[(.*?)\] TJ/g)]
+      .map((m) => [...(m[1] ?? '').matchAll(/<([0-9a-f]*)>/g)].map((h) => Buffer.from(h[1] ?? '', 'hex').toString('latin1')).join(''))
+    expect(text).toEqual(expect.arrayContaining([
+      'Invoice 7', 'Account: Acme Inc. (acme)', 'Issued: 2026-07-12', 'Period: 2026-07-12 to 2026-08-12 (end exclusive)',
+      'Base price, "growth" (2026-07-12 to 2026-08-12)', '1', '49.00 EUR', 'Total: 49.00 EUR',
+    ]))
+  })
+})
