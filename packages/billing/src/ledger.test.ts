@@ -1,23 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import type { Plan } from '@tally/protocol'
+import { growth } from './testing/plans.js'
 import {
   ACCOUNT_WALLET, applyEntries, balanceOf, balances, creditsDue, memberWallet, purchase, replay, spend, transfer,
   type CreditResult, type LedgerEntry,
 } from './ledger.js'
 import type { BillingAccount } from './rating.js'
 
-// The plan of PROTOCOL §7.
-const growth: Plan = {
-  currency: 'EUR', basePrice: 4900, seatPrice: 1500,
-  included: { impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 },
-  overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
-  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
-  emailsPerContact: 4, freeCredits: 500,
-  creditCosts: { sms: 2, ai: 10, form: 1, contact_download: 1 },
-  creditPacks: { small: { credits: 1000, price: 1000 } },
-  cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
-}
 const account: BillingAccount = {
   timezone: 'UTC', plans: { growth }, members: ['alice', 'bob'],
   subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', seats: 3, contacts: 1000 },

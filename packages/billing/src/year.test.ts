@@ -3,24 +3,13 @@
  * the credit log known by then. Every expected figure below is worked out by hand.
  */
 import { describe, expect, it } from 'vitest'
-import type { Plan } from '@tally/protocol'
+import { growth, pro } from './testing/plans.js'
 import { runBilling, type BillingData, type Invoice } from './invoice.js'
 import { balanceOf, memberWallet, purchase, spend, transfer, ACCOUNT_WALLET, type LedgerEntry } from './ledger.js'
 import type { UsageRow } from './meters.js'
 import { localDate, startOfDay, addMonthsClamped } from './period.js'
 import type { BillingAccount } from './rating.js'
 
-const growth: Plan = {
-  currency: 'EUR', basePrice: 4900, seatPrice: 1500,
-  included: { impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 },
-  overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
-  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
-  emailsPerContact: 4, freeCredits: 500,
-  creditCosts: { sms: 2, ai: 10, form: 1, contact_download: 1 },
-  creditPacks: { small: { credits: 1000, price: 1000 } },
-  cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
-}
-const pro: Plan = { ...growth, basePrice: 9900, seatPrice: 2000, included: { ...growth.included, impressions: 500000 } }
 const zone = 'Europe/Amsterdam'
 const acme: BillingAccount = {
   timezone: zone, plans: { growth, pro }, members: ['alice'],
