@@ -3,12 +3,13 @@
  * `tally` — the operator's command line (PROTOCOL §8).
  *   tally serve    [--config FILE] [--db FILE | --database-url URL] [--port 8787] [--host 0.0.0.0]
  *   tally migrate  [--db FILE | --database-url URL]
+ *   tally bill     [--as-of ISO] [--account ID] [--config FILE] [--db FILE]   close ended billing periods once
  *   tally start    the demo of `npm start`: the collector and the demo storefront on a second origin
  * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL).
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError } from './config.js'
-import { DEFAULT_DB, exitOnSignals, startCollector, type ServeOptions } from './server.js'
+import { DEFAULT_DB, billOnce, exitOnSignals, startCollector, type ServeOptions } from './server.js'
 import { migrateSqlite } from './store/sqlite.js'
 import { startStorefront } from './storefront.js'
 
@@ -97,6 +98,29 @@ program.command('start')
     })
   }))
 
-// Billing commands (`tally bill --as-of ISO`) register here, beside serve and migrate.
+program.command('bill')
+  .description('close every billing period that ended by --as-of (default now), for every account, and exit')
+  .option('--as-of <iso>', 'an ISO-8601 instant, not in the future (default: now)')
+  .option('--account <id>', 'bill this account only')
+  .option('--config <file>', 'config file (default: TALLY_CONFIG or the demo config)')
+  .option('--db <file>', `SQLite database file (default: ${DEFAULT_DB})`)
+  .option('--database-url <url>', 'database URL (default: TALLY_DATABASE_URL)')
+  .action((o) => run(async () => {
+    const asOf = o.asOf === undefined ? Date.now() : Date.parse(o.asOf)
+    if (Number.isNaN(asOf)) {
+      console.error('tally bill: --as-of: expected an ISO-8601 instant')
+      process.exit(2)
+    }
+    if (asOf > Date.now()) {
+      console.error('tally bill: --as-of: a period is closed only once it has ended; the instant is in the future')
+      process.exit(2)
+    }
+    const reports = await billOnce({ config: o.config ?? process.env.TALLY_CONFIG, db: sqliteFile(o), asOf, account: o.account })
+    for (const r of reports) {
+      const invoices = r.invoices.map((i) => `#${i.number} ${i.key} ${i.total} ${i.currency}`).join(', ') || 'no invoice'
+      console.log(`${r.account}: ${invoices}; ${r.ledger} credit log entries${r.error ? `; FAILED: ${r.error}` : ''}`)
+    }
+    if (reports.some((r) => r.error)) process.exit(1)
+  }))
 
 await program.parseAsync()

@@ -12,14 +12,18 @@ import { dirname, resolve } from 'node:path'
 import pino, { type Logger } from 'pino'
 import { CHAT_IDLE_MS } from '@tally/protocol'
 import { createApp } from './app.js'
-import { createConfigState, loadConfigFile } from './config.js'
+import { ConfigError, createConfigState, loadConfigFile } from './config.js'
 import { openWorkerStore } from './store/worker.js'
 import { systemClock } from './clock.js'
 import { createMetrics } from './metrics.js'
+import { createBillingRunner, type AccountRun } from './billing-runner.js'
+import { SqliteStore } from './store/sqlite.js'
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/demo.config.json')
 export const DEFAULT_DB = 'data/tally.db'
 const SWEEP_EVERY_MS = 60_000
+/** The billing runner closes ended periods at start and then this often. */
+const BILL_EVERY_MS = 60_000
 const DRAIN_TIMEOUT_MS = 10_000
 
 export interface ServeOptions {
@@ -66,10 +70,13 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
       .catch((err) => logger.error({ err }, 'idle sweep failed'))
   }, SWEEP_EVERY_MS)
   sweeper.unref()
+  const billing = createBillingRunner({ store, config, clock: systemClock, logger })
+  billing.start(BILL_EVERY_MS)
 
   let closing: Promise<void> | undefined
   const close = () => (closing ??= (async () => {
     clearInterval(sweeper)
+    billing.stop()
     logger.info('draining')
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -96,4 +103,23 @@ export function exitOnSignals(close: () => Promise<void>): void {
   }
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
+}
+
+/**
+ * `tally bill`: one billing run against the database, outside a running server. The store is
+ * opened in this process; the run is the same per-account transaction the server's timer uses,
+ * so running it beside a server, or twice, changes nothing more.
+ */
+export async function billOnce(opts: { config?: string; db?: string; asOf: number; account?: string }): Promise<AccountRun[]> {
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' })
+  const config = createConfigState(loadConfigFile(opts.config ?? DEMO_CONFIG))
+  const store = new SqliteStore({ file: opts.db ?? DEFAULT_DB })
+  try {
+    config.replay(await store.configChanges(), (change, reason) =>
+      logger.warn({ kind: change.kind, id: change.id, reason }, 'a persisted config change no longer applies; skipped'))
+    if (opts.account !== undefined && !config.account(opts.account)) throw new ConfigError(`no account "${opts.account}"`)
+    return await createBillingRunner({ store, config, clock: systemClock, logger }).run(opts.asOf, opts.account)
+  } finally {
+    await store.close()
+  }
 }
