@@ -14,7 +14,7 @@ const SK = 'sk_acme_secret'
 const RK = 'rk_acme_read'
 const OTHER_RK = 'rk_other_read'
 
-export const GROWTH = {
+const GROWTH = {
   currency: 'EUR', basePrice: 4900, seatPrice: 1500,
   included: { impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 },
   overage: {
