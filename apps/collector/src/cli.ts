@@ -8,8 +8,8 @@
  * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL).
  */
 import { Command, InvalidArgumentError } from 'commander'
-import { ConfigError } from './config.js'
-import { DEFAULT_DB, billOnce, exitOnSignals, startCollector, type ServeOptions } from './server.js'
+import { ConfigError, loadConfigFile } from './config.js'
+import { DEFAULT_DB, DEMO_CONFIG, billOnce, exitOnSignals, startCollector, type ServeOptions } from './server.js'
 import { migrateSqlite } from './store/sqlite.js'
 import { startStorefront } from './storefront.js'
 
@@ -83,12 +83,20 @@ program.command('start')
       adminToken: process.env.TALLY_ADMIN_TOKEN, synchronous: sync(),
     })
     const shop = await startStorefront({ collectorUrl: c.url, port: o.storefrontPort, host: '127.0.0.1' })
+    // The first account of the config is the one the demo pages track (`demo` in the demo config).
+    const [accountId, account] = Object.entries(loadConfigFile(process.env.TALLY_CONFIG ?? DEMO_CONFIG).accounts)[0] ?? []
+    const readKey = account?.keys.read ?? '(no account configured)'
+    const shopUrl = `http://localhost:${shop.port}/`
     console.log([
       '',
       `  Tally collector   ${c.url}`,
-      `  Demo storefront   http://localhost:${shop.port}/   (open it and scroll)`,
-      `  Counted events    ${c.url}/metrics   (tally_events_total)`,
-      `  Refused beacons   curl -H 'Authorization: Bearer rk_demo_read_key' ${c.url}/v1/rejections`,
+      `  Demo storefront   ${shopUrl}   (open it and scroll: each banner is a campaign, the buttons are advisors)`,
+      `  Help chat         ${shopUrl}   ("Need help?" at the bottom right; ESM SDK example: ${shopUrl}chat-widget/)`,
+      `  Dashboard         ${c.url}/dashboard   (sign in with the read key below)`,
+      `  Read key          ${readKey}   (account "${accountId ?? ''}")`,
+      `  Server usage      node examples/server-usage/send.mjs   (alerts, credits, contacts, emails with the secret key)`,
+      `  HTTP API          ${c.url}/openapi.json   (curl -H 'Authorization: Bearer ${readKey}' ${c.url}/v1/usage)`,
+      `  Metrics           ${c.url}/metrics`,
       c.generatedToken ? `  Admin token       ${c.adminToken}   (generated; set TALLY_ADMIN_TOKEN to choose one)` : '  Admin token       from TALLY_ADMIN_TOKEN',
       '',
     ].join('\n'))

@@ -2,26 +2,57 @@
  * The demo storefront of `npm start`, served from a second origin so that the page talks to the
  * collector cross-origin, as a real shop does. `%COLLECTOR%` in HTML files becomes the
  * collector's URL.
+ *
+ * Beside the shop it serves the chat-widget example under `/chat-widget/` and the ESM SDK under
+ * `/sdk/` (`index.js` and its one dependency as `idb-keyval.js`), so that the widget runs as
+ * plain modules through an import map, with no bundler.
  */
 import { createServer, type Server } from 'node:http'
 import { readFile } from 'node:fs/promises'
-import { dirname, extname, join, normalize, resolve } from 'node:path'
+import { dirname, extname, join, normalize, resolve, sep } from 'node:path'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { AddressInfo } from 'node:net'
 
-export const STOREFRONT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/storefront')
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+export const STOREFRONT_DIR = resolve(ROOT, 'examples/storefront')
+
+/** URL prefix -> folder or file, besides the shop's own folder. */
+const MOUNTS: Array<[string, string]> = [
+  ['/chat-widget/', resolve(ROOT, 'examples/chat-widget')],
+  ['/sdk/index.js', resolve(ROOT, 'packages/sdk/dist/index.js')],
+  ['/sdk/idb-keyval.js', resolve(createRequire(import.meta.url).resolve('idb-keyval'), '../index.js')],
+]
+
+/** The file a URL path names, or undefined when it would leave its folder. */
+function fileFor(dir: string, path: string): string | undefined {
+  for (const [prefix, target] of MOUNTS) {
+    if (path === prefix && !prefix.endsWith('/')) return target
+    if (prefix.endsWith('/') && path.startsWith(prefix)) return inside(target, path.slice(prefix.length - 1))
+  }
+  return inside(dir, path)
+}
+
+function inside(dir: string, path: string): string | undefined {
+  const file = normalize(join(dir, path.endsWith('/') ? `${path}index.html` : path))
+  return file.startsWith(dir + sep) || file === dir ? file : undefined
+}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json',
+  '.mjs': 'text/javascript; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json',
 }
 
 export async function startStorefront(opts: { collectorUrl: string; port: number; host: string; dir?: string }): Promise<{ server: Server; port: number }> {
   const dir = opts.dir ?? STOREFRONT_DIR
   const server = createServer(async (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname
-    const file = normalize(join(dir, path.endsWith('/') ? `${path}index.html` : path))
-    if (!file.startsWith(dir)) {
+    let file: string | undefined
+    try {
+      file = fileFor(dir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname))
+    } catch {
+      // A malformed escape (`%E0%A4%A`) names no file.
+    }
+    if (!file) {
       res.writeHead(404).end()
       return
     }

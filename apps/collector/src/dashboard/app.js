@@ -134,7 +134,8 @@ function drawChart(node, meter, days, values) {
   const chart = new uPlot({
     width, height: 200, tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'), legend: { show: false },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-    axes: [{}, { size: 50 }],
+    // Counts are whole: no 0.25 ticks on the y axis.
+    axes: [{}, { size: 50, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6] }],
     series: [{}, { label: meter, stroke: '#3b5bdb', fill: 'rgba(59,91,219,0.12)', width: 2, points: { show: days.length <= 40 } }],
   }, data, node)
   charts.set(meter, chart)
@@ -159,10 +160,11 @@ async function loadUsage(from, to) {
   }
 
   const num = (m, label) => [label, (r) => r[m], true]
-  fill('#by-container', table(byContainer.rows, [
+  // Server-side usage (alerts, credits) has no container: the totals above count it.
+  fill('#by-container', table(byContainer.rows.filter((r) => r.container), [
     ['Container', (r) => (r.containerName ? `${r.containerName} (${r.container})` : r.container)],
     num('impressions', 'Impr.'), num('engagements', 'Eng.'), num('chatSessions', 'Chat'),
-  ]))
+  ], 'No page usage in this range.'))
   fill('#by-campaign', table(byCampaign.rows.filter((r) => r.campaign), [['Campaign', (r) => r.campaign], num('impressions', 'Impressions')], 'No impressions in this range.'))
   fill('#by-advisor', table(byAdvisor.rows.filter((r) => r.advisor), [['Advisor', (r) => r.advisor], num('engagements', 'Engagements')], 'No engagements in this range.'))
   fill('#by-bot', table(byBot.rows.filter((r) => r.bot), [['Bot', (r) => r.bot], num('chatSessions', 'Chat sessions')], 'No chat sessions in this range.'))
