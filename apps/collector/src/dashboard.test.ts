@@ -47,6 +47,16 @@ describe('dashboard sign-in', () => {
     expect(res.headers.get('set-cookie')).toContain('Secure')
   })
 
+  it('sets the Secure flag behind a trusted proxy that forwards https, and only then', async () => {
+    const { app } = setup({ config: testConfig({ server: { trustedProxies: ['10.0.0.1'] } }) })
+    const from = (remoteAddress: string) => app.request('/dashboard/sign-in', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' }, body: 'key=rk_acme_read',
+    }, { incoming: { socket: { remoteAddress } } })
+    expect((await from('10.0.0.1')).headers.get('set-cookie')).toContain('Secure')
+    expect((await from('::ffff:10.0.0.1')).headers.get('set-cookie')).toContain('Secure')
+    expect((await from('203.0.113.9')).headers.get('set-cookie')).not.toContain('Secure')
+  })
+
   const refused: Array<[string, string, string]> = [
     ['an unknown key', 'rk_wrong', 'does not open any account'],
     ['an empty key', '', 'does not open any account'],

@@ -11,6 +11,7 @@
 import { Hono, type Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { readFile } from 'node:fs/promises'
+import type { IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -71,6 +72,17 @@ export function dashboardRoutes(deps: AppDeps): Hono {
   const page = (c: Context, html: string, status: 200 | 401 = 200) =>
     c.html(html, status, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' })
 
+  /**
+   * Whether the browser reached us over HTTPS: directly, or through a configured trusted proxy
+   * that says so in `X-Forwarded-Proto` (from anyone else the header could be a lie).
+   */
+  const overHttps = (c: Context) => {
+    if (new URL(c.req.url).protocol === 'https:') return true
+    const peer = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress
+    const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase()
+    return proto === 'https' && peer !== undefined && deps.trusted(peer.replace(/^::ffff:/, ''))
+  }
+
   /** The account of a valid sign-in cookie; a rotated key signs everyone out. */
   const signedIn = (c: Context) => {
     const key = getCookie(c, SESSION_COOKIE)
@@ -104,10 +116,7 @@ export function dashboardRoutes(deps: AppDeps): Hono {
     if (found.scope !== 'read') {
       return page(c, signInPage('That is the secret key. Sign in with the read key; keep the secret key on your servers.'), 401)
     }
-    setCookie(c, SESSION_COOKIE, key, {
-      httpOnly: true, sameSite: 'Strict', path: '/', maxAge: SESSION_SECONDS,
-      secure: new URL(c.req.url).protocol === 'https:',
-    })
+    setCookie(c, SESSION_COOKIE, key, { httpOnly: true, sameSite: 'Strict', path: '/', maxAge: SESSION_SECONDS, secure: overHttps(c) })
     return c.redirect('/dashboard', 303)
   })
 
