@@ -194,6 +194,10 @@ describe('GET /v1/usage date bounds', () => {
     expect(await rows(s, '?from=2026-07-19&to=2026-07-19&groupBy=campaign')).toEqual([{ campaign: 'cmp_summer', ...zero, impressions: 1 }])
   })
 
+  it('answers the widest range it takes, 1970 to 9998, with every day in it', async () => {
+    expect(await rows(s, '?from=1970-01-01&to=9998-12-31')).toEqual([{ ...zero, impressions: 4, engagements: 2, chatSessions: 2 }])
+  })
+
   it('answers zeros for a range without usage', async () => {
     expect(await rows(s, '?from=2026-06-01&to=2026-06-30')).toEqual([zero])
     expect(await rows(s, '?from=2026-06-01&to=2026-06-30&groupBy=day')).toEqual([])
@@ -219,6 +223,8 @@ describe('GET /v1/usage date bounds', () => {
     ['a from that is not a date', '?from=yesterday', 'from:'],
     ['a from of February 30', '?from=2026-02-30', 'from:'],
     ['a to without leading zeros', '?to=2026-7-1', 'to:'],
+    ['a to in year 9999, whose next day has five digits', '?to=9999-12-31', 'to:'],
+    ['a from before 1970', '?from=0099-01-01', 'from:'],
     ['a from after the to', '?from=2026-07-21&to=2026-07-20', 'from:'],
     ['an unknown grouping', '?groupBy=day,country', 'groupBy:'],
     ['an unknown format', '?format=xml', 'format:'],

@@ -47,10 +47,13 @@ export interface UsageReport {
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
 
-/** A real calendar date `YYYY-MM-DD` (not 2026-02-30), as a UTC midnight; undefined otherwise. */
+/**
+ * A real calendar date `YYYY-MM-DD` (not 2026-02-30), as a UTC midnight; undefined otherwise.
+ * Years 1970-9998: the day after `to` must still be a four-digit-year day for the range query.
+ */
 function parseDay(s: string): number | undefined {
   const m = DATE.exec(s)
-  if (!m) return undefined
+  if (!m || Number(m[1]) < 1970 || Number(m[1]) > 9998) return undefined
   const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
   return new Date(t).toISOString().slice(0, 10) === s ? t : undefined
 }
@@ -71,8 +74,8 @@ export function parseGroupBy(value: string | undefined): Grouping[] {
 
 /** Resolves `from`/`to` against today in the account's zone; throws 400 naming the parameter. */
 export function parseRange(q: { from?: string; to?: string }, today: string): { from: string; to: string } {
-  if (q.to !== undefined && parseDay(q.to) === undefined) throw fail('invalid_request', 'to: expected a date YYYY-MM-DD')
-  if (q.from !== undefined && parseDay(q.from) === undefined) throw fail('invalid_request', 'from: expected a date YYYY-MM-DD')
+  if (q.to !== undefined && parseDay(q.to) === undefined) throw fail('invalid_request', 'to: expected a date YYYY-MM-DD (years 1970 to 9998)')
+  if (q.from !== undefined && parseDay(q.from) === undefined) throw fail('invalid_request', 'from: expected a date YYYY-MM-DD (years 1970 to 9998)')
   const to = q.to ?? today
   const from = q.from ?? addDays(to, -(DEFAULT_RANGE_DAYS - 1))
   if (from > to) throw fail('invalid_request', `from: ${from} is after to (${to})`)

@@ -114,6 +114,7 @@ function renderPeriod(p) {
 
 const charts = new Map()
 const DAY = 86_400_000
+const MAX_CHART_DAYS = 3660
 
 /** Every day of the inclusive range, so that days without usage show as zero. */
 function daysOf(from, to) {
@@ -127,6 +128,7 @@ function drawChart(node, meter, days, values) {
   const width = Math.max(280, node.clientWidth || 320)
   const old = charts.get(meter)
   if (old) old.destroy()
+  node.replaceChildren()
   if (typeof uPlot !== 'function') {
     fill(node, el('p', { class: 'empty' }, 'The chart library did not load.'))
     return
@@ -152,10 +154,18 @@ async function loadUsage(from, to) {
   const t = totals.rows[0] ?? {}
   for (const [m] of METERS) $(`[data-total="${m}"]`).textContent = fmt(t[m] ?? 0)
 
-  const days = daysOf(totals.from, totals.to)
   const byDay = new Map(daily.rows.map((r) => [r.day, r]))
+  const span = (Date.parse(totals.to) - Date.parse(totals.from)) / DAY + 1
   for (const node of document.querySelectorAll('[data-chart]')) {
     const m = node.dataset.chart
+    // A day per point: beyond ten years the chart would say nothing and cost the browser a lot.
+    if (span > MAX_CHART_DAYS) {
+      charts.get(m)?.destroy()
+      charts.delete(m)
+      fill(node, el('p', { class: 'empty' }, `Choose at most ${MAX_CHART_DAYS} days to see the daily chart.`))
+      continue
+    }
+    const days = daysOf(totals.from, totals.to)
     drawChart(node, m, days, days.map((d) => byDay.get(d)?.[m] ?? 0))
   }
 
