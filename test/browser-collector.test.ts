@@ -7,14 +7,11 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Server } from 'node:http'
 import Database from 'better-sqlite3'
-import { chromium, type Browser } from 'playwright-core'
+import { type Browser } from 'playwright-core'
+import { CHROMIUM, chromiumMissing, launchChromium, skipWithoutChromium } from './chromium.js'
 import { startStorefront } from '../apps/collector/src/storefront.js'
 import { BROWSER_UA, ROOT, freePort, requireBuilt, startCollector, writeConfig, type Collector } from './e2e-process.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const missing = !existsSync(CHROMIUM)
-// Under CI a missing browser is a failure, never a skip.
-const skip = missing && process.env.CI !== 'true'
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>shop</title>
 <script>window.tally=window.tally||function(){(tally.q=tally.q||[]).push(arguments)}</script>
@@ -30,7 +27,7 @@ const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>shop</titl
 <div style="height:1000px"></div>
 </body></html>`
 
-describe.skipIf(skip)('the script tag in a real browser', () => {
+describe.skipIf(skipWithoutChromium)('the script tag in a real browser', () => {
   const env = writeConfig(['shop.tally.test'], { cmp_a: {}, cmp_b: {}, cmp_far: {}, cmp_queued: {}, cmp_off: { active: false } }, { adv_x: {} })
   let collector: Collector
   let shop: Server
@@ -47,11 +44,7 @@ describe.skipIf(skip)('the script tag in a real browser', () => {
     const s = await startStorefront({ collectorUrl: `http://collector.tally.test:${port}`, port: 0, host: '127.0.0.1', dir: site })
     shop = s.server
     shopUrl = `http://shop.tally.test:${s.port}/`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP *.test 127.0.0.1'],
-    })
+    browser = await launchChromium()
   })
 
   afterAll(async () => {
@@ -108,6 +101,6 @@ describe.skipIf(skip)('the script tag in a real browser', () => {
   })
 })
 
-it.runIf(missing && process.env.CI === 'true')('has Chromium under CI', () => {
+it.runIf(chromiumMissing && process.env.CI === 'true')('has Chromium under CI', () => {
   expect(existsSync(CHROMIUM)).toBe(true)
 })

@@ -13,14 +13,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Server } from 'node:http'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { CHROMIUM, chromiumMissing, launchChromium, skipWithoutChromium } from './chromium.js'
 import { startStorefront } from '../apps/collector/src/storefront.js'
 import { BROWSER_UA, ROOT, freePort, requireBuilt, startCollector, type Collector } from './e2e-process.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const missing = !existsSync(CHROMIUM)
-// Under CI a missing browser is a failure, never a skip.
-const skip = missing && process.env.CI !== 'true'
 const SCREENSHOTS = process.env.TALLY_SCREENSHOTS === '1'
 const ADMIN = 'admin-process-test'
 
@@ -40,7 +37,7 @@ function demoConfig(dir: string): string {
 
 type TallyWindow = { tally?: { flush?: () => Promise<void> }; tallyChat?: { flush(): Promise<void> } }
 
-describe.skipIf(skip)('the demo in a real browser: storefront, chat, server usage, dashboard', () => {
+describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, chat, server usage, dashboard', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tally-dashboard-'))
   let collector: Collector
   let collectorUrl: string
@@ -58,11 +55,7 @@ describe.skipIf(skip)('the demo in a real browser: storefront, chat, server usag
     const s = await startStorefront({ collectorUrl, port: 0, host: '127.0.0.1' })
     shop = s.server
     shopUrl = `http://shop.demo.test:${s.port}/`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP *.test 127.0.0.1'],
-    })
+    browser = await launchChromium()
     // Headless Chromium says `HeadlessChrome`, a bot user agent the collector drops: speak as a person's browser.
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, userAgent: BROWSER_UA, acceptDownloads: true })
   })
@@ -208,6 +201,6 @@ describe.skipIf(skip)('the demo in a real browser: storefront, chat, server usag
   }, 60_000)
 })
 
-it.runIf(missing && process.env.CI === 'true')('has Chromium under CI', () => {
+it.runIf(chromiumMissing && process.env.CI === 'true')('has Chromium under CI', () => {
   expect(existsSync(CHROMIUM)).toBe(true)
 })

@@ -8,14 +8,12 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { type Browser, type Page } from 'playwright-core'
+import { launchChromium, skipWithoutChromium } from './chromium.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Batch, BrowserEvent } from '../packages/protocol/src/events.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const T_JS = fileURLToPath(new URL('../packages/sdk/dist/t.js', import.meta.url))
-// Under CI a missing browser is a failure, never a skip.
-const skip = !existsSync(CHROMIUM) && process.env.CI !== 'true'
 
 const page = (collector: string) => `<!doctype html><html><head><meta charset="utf-8"><title>Acme shop</title>
 <script>window.tally=window.tally||function(){(tally.q=tally.q||[]).push(arguments)}</script>
@@ -39,7 +37,7 @@ interface Received {
   batch: Batch
 }
 
-describe.skipIf(skip)('t.js in Chromium', () => {
+describe.skipIf(skipWithoutChromium)('t.js in Chromium', () => {
   const received: Received[] = []
   let server: Server
   let shop: string
@@ -85,11 +83,7 @@ describe.skipIf(skip)('t.js in Chromium', () => {
     })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     shop = `http://shop.acme.test:${(server.address() as AddressInfo).port}/`
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP *.test 127.0.0.1'],
-    })
+    browser = await launchChromium()
   })
 
   afterAll(async () => {

@@ -257,7 +257,7 @@ describe('GET /v1/usage keys', () => {
   })
 
   it('refuses a request without a key, with an unknown key or with the admin token', async () => {
-    for (const headers of [{}, { authorization: 'Bearer rk_nobody' }, { authorization: 'Bearer admin-token-for-tests' }]) {
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer rk_nobody' }, { authorization: 'Bearer admin-token-for-tests' }]) {
       const res = await s.app.request('/v1/usage', { headers })
       expect(res.status).toBe(401)
       expect((await res.json()).error.code).toBe('unauthorized')
