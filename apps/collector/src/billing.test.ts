@@ -109,6 +109,28 @@ describe('POST /v1/usage', () => {
       .toEqual([expect.objectContaining({ status: 'accepted', credits: { spent: 0, balance: 500 } })])
   })
 
+  it('accepts an action named like a built-in object property as a free action, and refuses such a pack with 400', async () => {
+    const b = billing()
+    const now = b.clock.now()
+    // "constructor" and "toString" are not in the price list (sms, ai, form, contact_download): free, 500 credits left.
+    expect(await b.usage(
+      { id: 'c1', type: 'action', action: 'constructor', quantity: 1, ts: now },
+      { id: 'c2', type: 'action', action: 'toString', quantity: 2, member: 'alice', ts: now },
+      { id: 'c3', type: 'alert', alert: 'a', ts: now },
+    )).toEqual([
+      { id: 'c1', status: 'accepted', credits: { spent: 0, balance: 500 } },
+      { id: 'c2', status: 'accepted', credits: { spent: 0, balance: 0 } },
+      { id: 'c3', status: 'accepted' },
+    ])
+    for (const pack of ['constructor', 'toString', '__proto__']) {
+      const res = await b.send('/v1/credits/purchase', { pack, id: `p-${pack.replaceAll('_', '')}` })
+      expect(res.status).toBe(400)
+      expect(await res.json()).toMatchObject({ error: { code: 'invalid_request' } })
+    }
+    expect((await b.wallets()).account?.balance).toBe(500)
+    expect(b.count("SELECT count(*) AS n FROM ledger WHERE type IN ('purchase', 'spend')")).toBe(0)
+  })
+
   it('refuses an action the wallet cannot pay in full and debits nothing', async () => {
     const b = billing()
     // 51 AI uses cost 510 credits; the wallet holds the month's 500 free ones.

@@ -112,6 +112,19 @@ describe('the credit log', () => {
     expect(purchase(account, [], { id: 'p', pack: 'huge', at: day(7, 13) })).toMatchObject({ ok: false, code: 'unknown_pack' })
   })
 
+  it('treats actions and packs named like built-in object properties (constructor, toString) as missing from the plan', () => {
+    // creditCosts has sms 2, ai 10, form 1, contact_download 1: "constructor" is not in it, so it is free.
+    for (const action of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      const r = spend(account, [], { id: `x-${action}`, at: day(7, 13), action, quantity: 1 })
+      expect(r).toMatchObject({ ok: true, credits: 0, balance: 500 })
+      expect(r.entries.some((e) => e.type === 'spend')).toBe(false)
+    }
+    // The only pack is "small".
+    for (const pack of ['constructor', 'toString', '__proto__', 'valueOf']) {
+      expect(purchase(account, [], { id: `p-${pack}`, pack, at: day(7, 13) })).toMatchObject({ ok: false, code: 'unknown_pack' })
+    }
+  })
+
   it('grants once per month of an annual term, each expiring at its month end', () => {
     const annual: BillingAccount = { ...account, subscription: { ...account.subscription, cycle: 'annual' } }
     const due = creditsDue(annual, [], Date.UTC(2026, 9, 12))

@@ -250,7 +250,8 @@ function draw(lots: Lot[], credits: number): LotDraw[] {
 
 /** The plan in force; outside the subscription (before it starts, after it ends) its own plan still prices credits. */
 function planAt(account: BillingAccount, at: number): Plan | undefined {
-  return termsAt(account, at)?.terms.plan ?? account.plans[account.subscription.plan]
+  const own = account.subscription.plan
+  return termsAt(account, at)?.terms.plan ?? (Object.hasOwn(account.plans, own) ? account.plans[own] : undefined)
 }
 
 function isMember(account: BillingAccount, member: string): boolean {
@@ -282,7 +283,8 @@ export function spend(account: BillingAccount, ledger: readonly LedgerEntry[] | 
   if (req.member !== undefined && !isMember(account, req.member)) return { ok: false, code: 'unknown_member', entries: catchUp, balance: 0 }
   if (!Number.isSafeInteger(req.quantity) || req.quantity <= 0) return { ok: false, code: 'invalid_quantity', entries: catchUp, balance: balance() }
   const plan: Plan | undefined = planAt(account, req.at)
-  const unit = plan?.creditCosts[req.action]
+  // Own properties only: an action called "constructor" or "toString" is not in the price list.
+  const unit = plan && Object.hasOwn(plan.creditCosts, req.action) ? plan.creditCosts[req.action] : undefined
   if (unit === undefined || unit === 0) return { ok: true, duplicate: false, entries: catchUp, credits: 0, balance: balance() }
   const credits = unit * req.quantity
   const lots = spendableLots(state, wallet, req.at)
@@ -334,7 +336,7 @@ export function purchase(account: BillingAccount, ledger: readonly LedgerEntry[]
   const seen = state.entries.get(req.id)
   if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance() }
   const plan = planAt(account, req.at)
-  const pack = plan?.creditPacks[req.pack]
+  const pack = plan && Object.hasOwn(plan.creditPacks, req.pack) ? plan.creditPacks[req.pack] : undefined
   if (!plan || !pack) return { ok: false, code: 'unknown_pack', entries: catchUp, balance: balance() }
   const entry: PurchaseEntry = {
     id: req.id, type: 'purchase', wallet: ACCOUNT_WALLET, at: req.at, credits: pack.credits, lot: req.id,

@@ -68,6 +68,12 @@ describe('plan changes', () => {
   it('ignores a change naming an unknown plan', () => {
     expect(termsAt(account([{ at: '2026-07-20', plan: 'nope', seats: 5 }]), Date.UTC(2026, 6, 21))?.terms).toMatchObject({ planId: 'growth', seats: 5 })
   })
+
+  it('ignores a change naming a built-in object property as its plan (constructor, toString)', () => {
+    for (const plan of ['constructor', 'toString']) {
+      expect(termsAt(account([{ at: '2026-07-20', plan, seats: 5 }]), Date.UTC(2026, 6, 21))?.terms).toMatchObject({ planId: 'growth', seats: 5 })
+    }
+  })
 })
 
 function* take<T>(it: Iterable<T>, n: number): Generator<T> {

@@ -150,7 +150,8 @@ function fee(t: Terms, period: Period): number {
 }
 
 function planOf(account: BillingAccount, id: string): Plan | undefined {
-  return account.plans[id]
+  // Own properties only: a change naming "constructor" names an unknown plan.
+  return Object.hasOwn(account.plans, id) ? account.plans[id] : undefined
 }
 
 /**
