@@ -11,13 +11,13 @@ const at = (p) => fileURLToPath(new URL(p, import.meta.url))
 const sdk = (p) => at(`./packages/sdk/${p}`)
 const tsconfig = sdk('tsconfig.build.json')
 
-// The SDK may take constants and types from @tally/protocol, never its validators: valibot and
+// The SDK may take constants and types from @tally/protocol, never its validators: zod and
 // the config schema would multiply the script's size.
 const onlyContract = {
   name: 'tally-only-contract',
   buildEnd() {
     for (const id of this.getModuleIds()) {
-      if (/valibot|zod|protocol[\\/]src[\\/](index|validate|config)\./.test(id)) {
+      if (/valibot|zod|protocol[\\/]src[\\/](index|validate|config|issues)\./.test(id)) {
         this.error(`the SDK bundle must not include ${id}`)
       }
     }

@@ -2,30 +2,30 @@
  * The configuration file of PROTOCOL §7 (plans, accounts, containers), the same shapes that
  * `PUT /v1/admin/accounts/{id}` and `/v1/admin/containers/{id}` take. Validation errors name the
  * path of the bad value (`accounts.acme.subscription.cycle: …`).
+ *
+ * Nested objects with defaults use `prefault`: zod returns a `default` as it is, while a
+ * prefault is parsed, so the defaults inside it are filled too.
  */
-import * as v from 'valibot'
+import { z } from 'zod'
 import { ID_PATTERN } from './limits.js'
+import { describe } from './issues.js'
 
-const name = v.pipe(v.string(), v.minLength(1), v.maxLength(64), v.regex(ID_PATTERN))
-const money = v.pipe(v.number(), v.integer(), v.minValue(0))
-const whole = v.pipe(v.number(), v.integer(), v.minValue(0))
-const day = v.pipe(
-  v.string(),
-  v.isoDate(),
-  // isoDate checks the shape only: 2026-02-30 must be refused too.
-  v.check((d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), 'not a calendar date'),
+const name = z.string().min(1).max(64).regex(ID_PATTERN)
+const money = z.number().int().min(0)
+const whole = z.number().int().min(0)
+const day = z.iso.date().refine(
+  // The ISO shape alone lets 2026-02-30 through: it must be a calendar date too.
+  (d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+  'not a calendar date',
 )
-const zone = v.pipe(
-  v.string(),
-  v.check((z) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: z })
-      return true
-    } catch {
-      return false
-    }
-  }, 'unknown IANA time zone'),
-)
+const zone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz })
+    return true
+  } catch {
+    return false
+  }
+}, 'unknown IANA time zone')
 
 export const CYCLES = ['monthly', 'quarterly', 'semiannual', 'annual'] as const
 export type Cycle = (typeof CYCLES)[number]
@@ -34,85 +34,82 @@ export const CYCLE_MONTHS: Record<Cycle, number> = { monthly: 1, quarterly: 3, s
 export const METERS = ['impressions', 'engagements', 'chatSessions', 'alerts'] as const
 export type Meter = (typeof METERS)[number]
 
-const overage = v.object({ per: v.pipe(v.number(), v.integer(), v.minValue(1)), price: money })
+const overage = z.object({ per: z.number().int().min(1), price: money })
 
-export const PlanSchema = v.object({
-  currency: v.pipe(v.string(), v.regex(/^[A-Z]{3}$/)),
+export const PlanSchema = z.object({
+  currency: z.string().regex(/^[A-Z]{3}$/),
   basePrice: money,
-  seatPrice: v.optional(money, 0),
-  included: v.optional(v.partial(v.object({
+  seatPrice: money.default(0),
+  included: z.object({
     impressions: whole, engagements: whole, chatSessions: whole, alerts: whole,
-  })), {}),
-  overage: v.optional(v.partial(v.object({
+  }).partial().default({}),
+  overage: z.object({
     impressions: overage, engagements: overage, chatSessions: overage, alerts: overage,
-  })), {}),
-  contactRanges: v.optional(
-    v.array(v.object({ upTo: v.nullable(whole), price: money })),
-    [],
-  ),
-  emailsPerContact: v.optional(whole, 4),
-  freeCredits: v.optional(whole, 0),
-  creditCosts: v.optional(v.record(name, whole), {}),
-  creditPacks: v.optional(v.record(name, v.object({ credits: v.pipe(whole, v.minValue(1)), price: money })), {}),
-  cycleDiscountPercent: v.optional(v.partial(v.object({
-    quarterly: v.pipe(v.number(), v.minValue(0), v.maxValue(100)),
-    semiannual: v.pipe(v.number(), v.minValue(0), v.maxValue(100)),
-    annual: v.pipe(v.number(), v.minValue(0), v.maxValue(100)),
-  })), {}),
+  }).partial().default({}),
+  contactRanges: z.array(z.object({ upTo: whole.nullable(), price: money })).default([]),
+  emailsPerContact: whole.default(4),
+  freeCredits: whole.default(0),
+  creditCosts: z.record(name, whole).default({}),
+  creditPacks: z.record(name, z.object({ credits: whole.min(1), price: money })).default({}),
+  cycleDiscountPercent: z.object({
+    quarterly: z.number().min(0).max(100),
+    semiannual: z.number().min(0).max(100),
+    annual: z.number().min(0).max(100),
+  }).partial().default({}),
 })
-export type Plan = v.InferOutput<typeof PlanSchema>
+export type Plan = z.output<typeof PlanSchema>
 
-const flagged = v.record(name, v.object({ active: v.optional(v.boolean(), true) }))
+const flagged = z.record(name, z.object({ active: z.boolean().default(true) }))
 
-export const ContainerSchema = v.object({
-  name: v.optional(v.string(), ''),
-  domains: v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(253))),
-  campaigns: v.optional(flagged, {}),
-  advisors: v.optional(flagged, {}),
-  bots: v.optional(flagged, {}),
+export const ContainerSchema = z.object({
+  name: z.string().default(''),
+  domains: z.array(z.string().min(1).max(253)),
+  campaigns: flagged.default({}),
+  advisors: flagged.default({}),
+  bots: flagged.default({}),
 })
-export type ContainerConfig = v.InferOutput<typeof ContainerSchema>
+export type ContainerConfig = z.output<typeof ContainerSchema>
 
-export const SubscriptionSchema = v.object({
+export const SubscriptionSchema = z.object({
   plan: name,
-  cycle: v.picklist(CYCLES),
+  cycle: z.enum(CYCLES),
   /** Anniversary anchor, a calendar date in the account's time zone. */
   start: day,
-  seats: v.optional(whole, 1),
+  seats: whole.default(1),
   /** Contacts paid for (the range chosen at purchase). */
-  contacts: v.optional(whole, 0),
+  contacts: whole.default(0),
   /** Set when the subscription was cancelled: it ends at the end of the period holding this date. */
-  cancelledAt: v.optional(day),
+  cancelledAt: day.optional(),
   /**
    * History of plan changes, each dated by a calendar day in the account's zone (docs/billing.md):
    * a higher base-and-seats fee is an upgrade, at once and prorated by days over the whole period;
    * anything lower waits for the period's end; `cycle` buys a new term from the next boundary.
    */
-  changes: v.optional(v.array(v.object({
+  changes: z.array(z.object({
     at: day,
-    plan: v.optional(name),
-    seats: v.optional(whole),
-    cycle: v.optional(v.picklist(CYCLES)),
-  }))),
+    plan: name.optional(),
+    seats: whole.optional(),
+    cycle: z.enum(CYCLES).optional(),
+  })).optional(),
 })
-export type Subscription = v.InferOutput<typeof SubscriptionSchema>
+export type Subscription = z.output<typeof SubscriptionSchema>
 
-export const AccountSchema = v.object({
-  name: v.optional(v.string(), ''),
-  timezone: v.optional(zone, 'UTC'),
-  active: v.optional(v.boolean(), true),
+export const AccountSchema = z.object({
+  name: z.string().default(''),
+  timezone: zone.default('UTC'),
+  active: z.boolean().default(true),
   subscription: SubscriptionSchema,
-  keys: v.object({ secret: v.pipe(v.string(), v.minLength(8)), read: v.pipe(v.string(), v.minLength(8)) }),
-  members: v.optional(v.array(name), []),
-  containers: v.optional(v.record(name, ContainerSchema), {}),
+  keys: z.object({ secret: z.string().min(8), read: z.string().min(8) }),
+  members: z.array(name).default([]),
+  containers: z.record(name, ContainerSchema).default({}),
 })
-export type AccountConfig = v.InferOutput<typeof AccountSchema>
+export type AccountConfig = z.output<typeof AccountSchema>
 
-const bucket = v.object({
+const bucket = z.object({
   /** Sustained requests per second. */
-  rate: v.pipe(v.number(), v.minValue(0.001)),
+  rate: z.number().min(0.001),
   /** Requests allowed at once after a quiet spell. */
-  burst: v.pipe(v.number(), v.integer(), v.minValue(1)),
+  burst: z.number().int().min(1),
 })
 
 /**
@@ -120,47 +117,42 @@ const bucket = v.object({
  * `trustedProxies` are addresses or CIDR ranges whose `X-Forwarded-For` is believed;
  * `rateLimits` are token buckets per container and per client address, in requests.
  */
-export const ServerSchema = v.object({
-  trustedProxies: v.optional(v.array(v.pipe(v.string(), v.minLength(1), v.maxLength(64))), []),
-  rateLimits: v.optional(v.object({
-    perContainer: v.optional(bucket, { rate: 2000, burst: 4000 }),
-    perIp: v.optional(bucket, { rate: 50, burst: 100 }),
-  }), {}),
+export const ServerSchema = z.object({
+  trustedProxies: z.array(z.string().min(1).max(64)).default([]),
+  rateLimits: z.object({
+    perContainer: bucket.default({ rate: 2000, burst: 4000 }),
+    perIp: bucket.default({ rate: 50, burst: 100 }),
+  }).prefault({}),
 })
-export type ServerConfig = v.InferOutput<typeof ServerSchema>
+export type ServerConfig = z.output<typeof ServerSchema>
 
-export const ConfigSchema = v.object({
-  plans: v.record(name, PlanSchema),
-  accounts: v.optional(v.record(name, AccountSchema), {}),
-  server: v.optional(ServerSchema, {}),
+export const ConfigSchema = z.object({
+  plans: z.record(name, PlanSchema),
+  accounts: z.record(name, AccountSchema).default({}),
+  server: ServerSchema.prefault({}),
 })
-export type TallyConfig = v.InferOutput<typeof ConfigSchema>
+export type TallyConfig = z.output<typeof ConfigSchema>
 
 /** Validates a whole config; the error names the path of the first bad value. */
 export function parseConfig(input: unknown): { ok: true; value: TallyConfig } | { ok: false; message: string } {
-  const r = v.safeParse(ConfigSchema, input)
-  if (!r.success) return { ok: false, message: describe(r.issues) }
-  for (const [id, acc] of Object.entries(r.output.accounts)) {
-    if (!r.output.plans[acc.subscription.plan]) {
+  const r = ConfigSchema.safeParse(input)
+  if (!r.success) return { ok: false, message: describe(r.error.issues) }
+  for (const [id, acc] of Object.entries(r.data.accounts)) {
+    if (!r.data.plans[acc.subscription.plan]) {
       return { ok: false, message: `accounts.${id}.subscription.plan: unknown plan "${acc.subscription.plan}"` }
     }
   }
-  return { ok: true, value: r.output }
+  return { ok: true, value: r.data }
 }
 
 /** Validates one account (the body of `PUT /v1/admin/accounts/{id}`). */
 export function parseAccount(input: unknown) {
-  const r = v.safeParse(AccountSchema, input)
-  return r.success ? { ok: true as const, value: r.output } : { ok: false as const, message: describe(r.issues) }
+  const r = AccountSchema.safeParse(input)
+  return r.success ? { ok: true as const, value: r.data } : { ok: false as const, message: describe(r.error.issues) }
 }
 /** Validates one container (the body of `PUT /v1/admin/containers/{id}`). */
 export function parseContainer(input: unknown) {
-  const r = v.safeParse(ContainerSchema, input)
-  return r.success ? { ok: true as const, value: r.output } : { ok: false as const, message: describe(r.issues) }
+  const r = ContainerSchema.safeParse(input)
+  return r.success ? { ok: true as const, value: r.data } : { ok: false as const, message: describe(r.error.issues) }
 }
 
-function describe(issues: [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]): string {
-  const i = issues[0]
-  const path = i.path?.map((p) => String(p.key)).join('.')
-  return path ? `${path}: ${i.message}` : i.message
-}

@@ -1,65 +1,64 @@
 /**
- * Batch and usage validation for the collector (valibot). The SDK never imports this file:
+ * Batch and usage validation for the collector (zod 4, measured faster than valibot on a
+ * 500-event batch: bench/validator). The SDK never imports this file:
  * it would pull the schema library into `t.js`.
  *
  * A batch is checked in two steps so that one bad event does not refuse its siblings:
  * the envelope (`v`, `sentAt`, `events` array) refuses the whole request (`invalid_batch`),
  * each event alone is refused with `invalid_event` and its index.
  */
-import * as v from 'valibot'
+import { z } from 'zod'
 import { ID_PATTERN, MAX_EVENTS, MAX_STRING } from './limits.js'
 import { CHAT_PHASES, type BrowserEvent, type UsageEvent } from './events.js'
+import { describe } from './issues.js'
 
 /** NUL bytes break PostgreSQL text and lone surrogates break UTF-8: refuse both. */
 const safe = (s: string) => s.isWellFormed() && !s.includes('\u0000')
-const text = v.pipe(v.string(), v.minLength(1), v.maxLength(MAX_STRING), v.check(safe))
-const id = v.pipe(v.string(), v.regex(ID_PATTERN))
-const time = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(8.64e15))
-const count = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER))
+const text = z.string().min(1).max(MAX_STRING).refine(safe, 'NUL or a lone surrogate')
+const id = z.string().regex(ID_PATTERN)
+const time = z.number().int().min(0).max(8.64e15)
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 
-const envelope = v.object({
-  v: v.literal(1),
+const envelope = z.object({
+  v: z.literal(1),
   sentAt: time,
-  sdk: v.optional(v.pipe(v.string(), v.maxLength(MAX_STRING), v.check(safe))),
-  events: v.pipe(v.array(v.unknown()), v.minLength(1), v.maxLength(MAX_EVENTS)),
+  sdk: z.string().max(MAX_STRING).refine(safe, 'NUL or a lone surrogate').optional(),
+  events: z.array(z.unknown()).min(1).max(MAX_EVENTS),
 })
 
 const base = { id, session: id, ts: time }
-const browserEvent = v.variant('type', [
-  v.object({ ...base, type: v.literal('impression'), campaign: text }),
-  v.object({ ...base, type: v.literal('engagement'), advisor: text }),
-  v.object({
+const browserEvent = z.discriminatedUnion('type', [
+  z.object({ ...base, type: z.literal('impression'), campaign: text }),
+  z.object({ ...base, type: z.literal('engagement'), advisor: text }),
+  z.object({
     ...base,
-    type: v.literal('chat'),
+    type: z.literal('chat'),
     conversation: id,
     bot: text,
-    phase: v.picklist(CHAT_PHASES),
+    phase: z.enum(CHAT_PHASES as [string, ...string[]]),
   }),
 ])
 
-const usageEvent = v.variant('type', [
-  v.object({ id, type: v.literal('alert'), alert: text, user: v.optional(text), ts: time }),
-  v.object({
+const usageEvent = z.discriminatedUnion('type', [
+  z.object({ id, type: z.literal('alert'), alert: text, user: text.optional(), ts: time }),
+  z.object({
     id,
-    type: v.literal('action'),
+    type: z.literal('action'),
     action: text,
-    quantity: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000)), 1),
-    member: v.optional(text),
+    quantity: z.number().int().min(1).max(1_000_000).default(1),
+    member: text.optional(),
     ts: time,
   }),
-  v.object({ id, type: v.literal('contacts'), count, ts: time }),
-  v.object({ id, type: v.literal('email'), count: v.pipe(count, v.minValue(1)), ts: time }),
+  z.object({ id, type: z.literal('contacts'), count, ts: time }),
+  z.object({ id, type: z.literal('email'), count: count.min(1), ts: time }),
 ])
 
 export type Envelope = { v: 1; sentAt: number; sdk?: string | undefined; events: unknown[] }
 export type Checked<T> = { ok: true; value: T } | { ok: false; message: string }
 
-function check<T>(schema: v.GenericSchema<unknown, T>, input: unknown): Checked<T> {
-  const r = v.safeParse(schema, input)
-  if (r.success) return { ok: true, value: r.output }
-  const issue = r.issues[0]
-  const path = issue.path?.map((p) => String(p.key)).join('.') ?? ''
-  return { ok: false, message: path ? `${path}: ${issue.message}` : issue.message }
+function check<T>(schema: z.ZodType, input: unknown): Checked<T> {
+  const r = schema.safeParse(input)
+  return r.success ? { ok: true, value: r.data as T } : { ok: false, message: describe(r.error.issues) }
 }
 
 /** Checks the batch envelope; the events inside are checked one by one with {@link parseEvent}. */
@@ -68,4 +67,4 @@ export const parseEnvelope = (input: unknown): Checked<Envelope> => check(envelo
 export const parseEvent = (input: unknown): Checked<BrowserEvent> => check(browserEvent, input)
 /** Checks one server-to-server usage event (`POST /v1/usage`). */
 export const parseUsageEvent = (input: unknown): Checked<UsageEvent> =>
-  check(usageEvent as v.GenericSchema<unknown, UsageEvent>, input)
+  check(usageEvent, input)
