@@ -269,6 +269,15 @@ describe('createTracker', () => {
     expect(collector.sent).toHaveLength(0)
   })
 
+  it('resolves every flush called at the same time, even with nothing queued', async () => {
+    const { tracker } = setup()
+    let resolved = 0
+    void tracker.flush().then(() => resolved++)
+    void tracker.flush().then(() => resolved++)
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(resolved).toBe(2)
+  })
+
   it('sends at once when the browser comes back online', async () => {
     const { tracker, collector } = setup([new TypeError('offline'), { status: 200 }])
     tracker.impression('cmp_summer')

@@ -92,28 +92,32 @@ export function createTracker(options: TrackerOptions): Tracker {
     clearTimeout(timer)
     timer = undefined
     // Tabs of one origin may send the same stored event at once: the id makes that harmless.
-    sending ||= loop()
-      .catch(() => {})
-      .finally(() => (sending = undefined))
+    sending ||= loop().catch(() => {})
   }
   // One batch at a time until the outbox is empty or the collector cannot be reached.
+  // `sending` is cleared in the same turn as the waiters are answered: a flush arriving in
+  // between would otherwise find a loop that has already finished and wait forever.
   const loop = async () => {
-    let list = await outbox.load()
-    while (list.length) {
-      const batch = list.slice(0, BATCH_EVENTS)
-      const r = await post(fetchFn, url, batch)
-      if (typeof r == 'number') {
-        clearTimeout(timer)
-        timer = setTimeout(kick, r < 0 ? backoff(attempt) : r)
-        attempt++
-        return
+    try {
+      let list = await outbox.load()
+      while (list.length) {
+        const batch = list.slice(0, BATCH_EVENTS)
+        const r = await post(fetchFn, url, batch)
+        if (typeof r == 'number') {
+          clearTimeout(timer)
+          timer = setTimeout(kick, r < 0 ? backoff(attempt) : r)
+          attempt++
+          return
+        }
+        attempt = 0
+        await outbox.remove(batch)
+        for (const [e, why] of r) drop(e, why)
+        list = outbox.items()
       }
-      attempt = 0
-      await outbox.remove(batch)
-      for (const [e, why] of r) drop(e, why)
-      list = outbox.items()
+      waiters.splice(0).forEach((f) => f())
+    } finally {
+      sending = undefined
     }
-    waiters.splice(0).forEach((f) => f())
   }
 
   const impression = (id: string) => track('impression', { campaign: id }, 'i:' + id)
