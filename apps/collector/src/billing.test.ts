@@ -178,6 +178,20 @@ describe('POST /v1/usage', () => {
     expect(period.emails).toEqual({ quota: 4000, sent: 4000, left: 0 })
   })
 
+  it('holds the email quota to the contacts the period was billed for, in the refusal and in GET /v1/period alike', async () => {
+    const b = billing()
+    // Amsterdam midnight of Aug 12 is 22:00 UTC on Aug 11: the run bills period 1 in advance for 1000 contacts.
+    b.clock.set(at('2026-08-12T10:00:00Z'))
+    await b.run('2026-08-12T10:00:00Z')
+    // A late reading of 1200 dated in period 0 (Aug 11, 12:00 UTC) arrives after that invoice was finalized.
+    expect((await b.usage({ id: uid(), type: 'contacts', count: 1200, ts: at('2026-08-11T12:00:00Z') }))[0]?.status).toBe('accepted')
+    // Period 1 was paid for 1000 contacts: 4 x 1000 = 4000 emails, so a send of 4500 is refused whole.
+    const p = (await (await b.get('/v1/period')).json()) as { paidContacts: number; emails: { quota: number } }
+    expect([p.paidContacts, p.emails.quota]).toEqual([1000, 4000])
+    expect((await b.usage({ id: uid(), type: 'email', count: 4500, ts: b.clock.now() }))[0]?.code).toBe('quota_exceeded')
+    expect((await b.usage({ id: uid(), type: 'email', count: 4000, ts: b.clock.now() }))[0]?.status).toBe('accepted')
+  })
+
   it('keeps the highest contacts reading of a period', async () => {
     const b = billing()
     await b.usage({ id: uid(), type: 'contacts', count: 1200, ts: b.clock.now() }, { id: uid(), type: 'contacts', count: 900, ts: b.clock.now() })

@@ -61,6 +61,26 @@ describe('recurring invoices', () => {
     expect(inv?.total).toBe(15200)
   })
 
+  it('charges the range a late contacts reading reached for a period already billed in advance at the lower range', () => {
+    const a = account()
+    // Aug 12: periods 0 and 1 billed in advance for the 1000 contacts paid: 9400 each.
+    const early = runBilling(a, { usage: [], ledger: [], finalized: [] }, utc(2026, 8, 12)).invoices
+    expect(totals(early)).toEqual([['recurring:0', 9400], ['recurring:1', 9400]])
+    // Then a reading of 1200 dated Aug 11 arrives late (period 0), and period 1 reads 1200 too.
+    const usage = [{ day: '2026-08-11', contacts: 1200 }, { day: '2026-08-20', contacts: 1200 }]
+    const sep = runBilling(a, { usage, ledger: [], finalized: early }, utc(2026, 9, 12)).invoices
+    // Sep 12: period 2 in advance at the 1001-5000 range (2900); period 0's excess late (+2900); and period 1,
+    // billed for 1000 contacts but holding 1200, its excess 2900 - 0 = 2900.
+    // 4900 + 4500 + 2900 + 2900 + 2900 = 18100
+    expect(lines(sep[0])).toEqual([
+      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 2900, 2900], ['contacts_excess', 1, 2900, 2900], ['adjustment', 1, 2900, 2900],
+    ])
+    expect(sep[0]?.total).toBe(18100)
+    // Oct 12: nothing more was owed for periods 0 and 1; period 3 at 2900 again: 12300.
+    const oct = runBilling(a, { usage, ledger: [], finalized: [...early, ...sep] }, utc(2026, 10, 12)).invoices
+    expect(totals(oct)).toEqual([['recurring:3', 12300]])
+  })
+
   it('holds the minimum price when contacts fall (seed 004)', () => {
     const a = account({ contacts: 3000 })
     const invoices = computeInvoices(a, { usage: [{ day: '2026-07-20', contacts: 800 }], ledger: [] }, utc(2026, 9, 12))

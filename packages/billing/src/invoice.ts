@@ -73,7 +73,9 @@ const KIND_ORDER: Record<InvoiceKind, number> = { rebalance: 0, upgrade: 1, recu
  * each period pays for the previous period's maximum reading (or keeps the last paid count when
  * nothing was reported).
  */
-export function periodStates(account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger'>, until: number): PeriodState[] {
+export function periodStates(
+  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized'>, until: number,
+): PeriodState[] {
   const timeline: PeriodTerms[] = []
   for (const pt of termsTimeline(account)) {
     if (pt.period.start > until) break
@@ -104,6 +106,10 @@ export function periodStates(account: BillingAccount, data: Pick<BillingData, 'u
     const prev = out[i - 1]
     if (prev && prev.meters.contacts !== null) paid = prev.meters.contacts
     else if (prev) paid = prev.contactsEnd
+    // A period billed in advance is paid for the count its finalized invoice priced, even if a late
+    // reading of the period before would now give another: the excess is then charged in arrears.
+    const billed = billedContacts(data.finalized, pt.period.index)
+    if (billed !== undefined) paid = billed
     const contactsStart = paid
     const rebalances: PeriodState['rebalances'] = []
     if (pt.period.months > 1) {
@@ -123,6 +129,13 @@ export function periodStates(account: BillingAccount, data: Pick<BillingData, 'u
     out.push({ ...pt, meters: m, contactsStart, contactsEnd: paid, rebalances })
   })
   return out
+}
+
+/** The contact count the finalized recurring invoice of a period billed it in advance for, if any. */
+function billedContacts(finalized: readonly Invoice[] | undefined, index: number): number | undefined {
+  const inv = finalized?.find((i) => i.key === `recurring:${index}`)
+  const line = inv?.lines.find((l) => l.kind === 'contacts' && l.quantity > 0 && l.period.index === index)
+  return typeof line?.contacts === 'number' ? line.contacts : undefined
 }
 
 /** The terms in force on a local day of the period. */

@@ -62,6 +62,8 @@ export interface InvoiceLine extends Priced {
   description: string
   /** The usage meter of a `usage`, `contacts_excess` or `adjustment` line. */
   meter?: Meter | 'contacts' | undefined
+  /** The contact count a `contacts` line prices (what the period was paid for). */
+  contacts?: number | undefined
   amount: number
   period: PeriodRef
 }
@@ -130,7 +132,7 @@ export function contactRangeLine(
   return priced({
     kind: 'contacts', meter: 'contacts', months: period.months, discountPercent: discountFor(plan, period.cycle),
     proration, period: periodRef(period), description: (sign < 0 ? 'Unused time: ' : '') + rangeLabel(r, contacts),
-    quantity: sign, unitPrice: r.price,
+    quantity: sign, unitPrice: r.price, contacts,
   })
 }
 

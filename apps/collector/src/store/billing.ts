@@ -94,6 +94,7 @@ export class SqliteBilling {
     const { account, billing, receivedAt } = req
     let ledger: LedgerState | undefined
     let daily: UsageRow[] | undefined
+    let finalized: Invoice[] | undefined
     const out: UsageOutcome[] = []
     const walletOf = (member: string | null | undefined) => (member ? memberWallet(member) : ACCOUNT_WALLET)
     for (const e of req.events) {
@@ -122,7 +123,9 @@ export class SqliteBilling {
       }
       daily ??= this.dailyRows(account)
       if (e.type === 'email') {
-        const summary = periodSummary(billing, { usage: daily, ledger: [] }, e.time)
+        // The finalized invoices say which contacts a period was paid for, as GET /v1/period sees it.
+        finalized ??= this.finalized(account)
+        const summary = periodSummary(billing, { usage: daily, ledger: [], finalized }, e.time)
         // Outside the subscription (before it starts, after it ends) there is no quota to send against.
         const verdict = checkEmails(summary?.emails.sent ?? 0, e.count, summary?.emails.quota ?? 0)
         if (!verdict.ok) {
@@ -171,8 +174,11 @@ export class SqliteBilling {
     for (const r of this.dailyRows(account)) byDay.set(r.day, { ...byDay.get(r.day), ...r })
     const usage = [...byDay.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0))
     const ledger = (this.st.ledger.all(account) as { entry: string }[]).map((r) => JSON.parse(r.entry) as LedgerEntry)
-    const finalized = (this.st.invoices.all(account) as { invoice: string }[]).map((r) => JSON.parse(r.invoice) as Invoice)
-    return { usage, ledger, finalized }
+    return { usage, ledger, finalized: this.finalized(account) }
+  }
+
+  private finalized(account: string): Invoice[] {
+    return (this.st.invoices.all(account) as { invoice: string }[]).map((r) => JSON.parse(r.invoice) as Invoice)
   }
 }
 
