@@ -20,6 +20,8 @@ describe('chat sessions of a conversation', () => {
     ['a handoff that never resumes stops the bot time', [ev('start', 0), ev('handoff', 14), ev('end', 60)], 1],
     ['a conversation whose start was lost counts from its first ping', [ev('ping', 0), ev('ping', 20)], 2],
     ['events after the end are ignored', [ev('start', 0), ev('end', 10), ev('ping', 40)], 1],
+    ['a conversation idle for over 30 minutes ended at its last event: a ping from a tab woken hours later adds nothing', [ev('start', 0), ev('ping', 10), ev('ping', 130), ev('end', 131)], 1],
+    ['exactly 30 minutes without an event is not idle yet', [ev('start', 0), ev('ping', 30)], 2],
   ]
   it.each(cases)('%s', (_n, events, sessions) => {
     expect(foldConversation(events).sessions).toBe(sessions)
@@ -90,6 +92,18 @@ describe('chat through the ingestion route', () => {
     expect(await store.closeIdleConversations(clock.now(), CHAT_IDLE_MS)).toBe(1)
     const [row] = await store.conversations('acme', NOW - 1, NOW + 1)
     expect(row).toMatchObject({ conversation: 'conv_1', status: 'idle', endedAt: NOW + 20 * MIN, sessions: 2, startedAt: NOW })
+  })
+
+  it('keeps the sessions of a conversation the sweeper closed when a late ping arrives hours later', async () => {
+    const { post, clock, store, count } = setup()
+    clock.set(NOW + 10 * MIN)
+    await post(batch([chat('start', NOW), chat('ping', NOW + 10 * MIN)], NOW + 10 * MIN))
+    clock.set(NOW + 3 * 60 * MIN)
+    await store.closeIdleConversations(clock.now(), CHAT_IDLE_MS)
+    await post(batch([chat('ping', clock.now())], clock.now()))
+    expect(sessionsOf(count)).toBe(1)
+    const [row] = await store.conversations('acme', NOW - 1, NOW + 1)
+    expect(row).toMatchObject({ status: 'idle', lastEventAt: NOW + 10 * MIN, sessions: 1 })
   })
 
   it('marks a conversation ended at its end event', async () => {

@@ -46,6 +46,10 @@ export function foldConversation(events: readonly PhaseEvent[]): FoldedConversat
   let botMs = 0
   let endedAt: number | null = null
   for (const e of sorted) {
+    // Idle for over 30 minutes, the conversation ended at its previous event (SPEC §3): a ping
+    // from a tab the browser froze and woke hours later must not bill the hours in between.
+    // An explicit `end` still closes it where it says (a start and an end alone, pings lost).
+    if (prev !== null && e.phase !== 'end' && e.time - prev > CHAT_IDLE_MS) break
     if (prev !== null && active) botMs += e.time - prev
     switch (e.phase) {
       case 'start':
@@ -64,7 +68,7 @@ export function foldConversation(events: readonly PhaseEvent[]): FoldedConversat
         break
     }
     prev = e.time
-    // Whatever follows an end (a late ping from another tab) belongs to no conversation.
+    // Whatever follows an end (a late ping from another tab), or an idle gap, belongs to no conversation.
     if (endedAt !== null) break
   }
   const first = sorted[0] as PhaseEvent
