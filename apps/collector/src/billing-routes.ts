@@ -201,7 +201,7 @@ export function billingRoutes(deps: AppDeps): Hono {
     requireAdmin(c, adminToken)
     const now = clock.now()
     const body = (await json(c)) as { asOf?: unknown; account?: unknown } | null
-    const asOf = body?.asOf === undefined ? now : typeof body.asOf === 'string' ? Date.parse(body.asOf) : Number.NaN
+    const asOf = body?.asOf === undefined ? now : typeof body.asOf === 'string' ? parseIsoInstant(body.asOf) : Number.NaN
     if (Number.isNaN(asOf)) throw fail('invalid_request', 'asOf: expected an ISO-8601 instant')
     // A period is closed only once it has really ended: billing ahead of time would finalize usage still to come.
     if (asOf > now) throw fail('invalid_request', 'asOf: must not be in the future')
@@ -212,6 +212,21 @@ export function billingRoutes(deps: AppDeps): Hono {
   })
 
   return app
+}
+
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/
+
+/**
+ * An ISO-8601 date (UTC midnight) or date-time with its offset, in ms; NaN for anything else
+ * (`Date.parse` alone reads "1" as 2001-01-01 and Feb 30 as Mar 2).
+ */
+function parseIsoInstant(s: string): number {
+  const m = ISO_INSTANT.exec(s)
+  if (!m) return Number.NaN
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  const day = new Date(Date.UTC(y, mo - 1, d))
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return Number.NaN
+  return Date.parse(s)
 }
 
 /** JSON, CSV or PDF by the extension, else by `Accept`. */

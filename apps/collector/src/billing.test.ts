@@ -311,6 +311,15 @@ describe('billing run, invoices and reads', () => {
     const b = billing()
     expect((await b.run('2027-01-01T00:00:00Z')).status).toBe(400)
     expect((await b.run('yesterday')).status).toBe(400)
+    // Date.parse would read '1' as 2001-01-01 and '12' as 2001-12-01: not ISO-8601, so refused.
+    for (const garbage of ['1', '12', 'March 7, 2026', 'Tue Jul 14 2026', '2026-07-14 garbage', '2026-02-30T00:00:00Z']) {
+      const res = await b.run(garbage)
+      expect(res.status).toBe(400)
+      expect(await res.json()).toMatchObject({ error: { code: 'invalid_request' } })
+    }
+    for (const asOf of [12, null, {}, []]) expect((await b.send('/v1/admin/billing/run', { asOf }, ADMIN)).status).toBe(400)
+    expect((await b.run('2026-07-14')).status).toBe(200)
+    expect((await b.run('2026-07-14T10:00:00+02:00')).status).toBe(200)
     expect((await b.send('/v1/admin/billing/run', { asOf: '2026-07-20T00:00:00Z' }, SK)).status).toBe(401)
   })
 
