@@ -273,6 +273,23 @@ describe('abuse', () => {
   })
 })
 
+describe('rate limits for IPv6 clients', () => {
+  const from = (app: ReturnType<typeof setup>['app'], remote: string) =>
+    app.request('/v1/containers/ctr_shop/events', {
+      method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify(batch([impression('cmp_summer', nextId('s'))])),
+    }, { incoming: { socket: { remoteAddress: remote } } })
+
+  it('limits an IPv6 client by its /64, which one visitor can fill with fresh addresses at will', async () => {
+    const { app } = setup({ config: testConfig({ server: { rateLimits: { perIp: { rate: 0.001, burst: 1 } } } }) })
+    expect((await from(app, '2001:db8:1:2::1')).status).toBe(200)
+    expect((await from(app, '2001:db8:1:2:ffff:ffff:ffff:fffe')).status).toBe(429)
+    expect((await from(app, '2001:0db8:0001:0002:0:0:0:7')).status).toBe(429)
+    expect((await from(app, '2001:db8:1:3::1')).status).toBe(200)
+    expect((await from(app, '::ffff:203.0.113.7')).status).toBe(200)
+    expect((await from(app, '203.0.113.8')).status).toBe(200)
+  })
+})
+
 describe('CORS', () => {
   it('answers the preflight with the echoed origin', async () => {
     const { app } = setup()

@@ -16,7 +16,7 @@ import {
 } from '@tally/protocol'
 import { fail } from './errors.js'
 import { hostAllowed, requestHost } from './origin.js'
-import { clientAddress, createLimiter } from './ratelimit.js'
+import { addressKey, clientAddress, createLimiter } from './ratelimit.js'
 import type { AppDeps } from './app.js'
 import type { IngestEvent } from './store/store.js'
 import type { ContainerEntry } from './config.js'
@@ -36,7 +36,7 @@ export function ingestRoutes(deps: AppDeps): Hono {
     const containerId = c.req.param('container')
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
     const ip = clientAddress(incoming?.socket?.remoteAddress ?? 'unknown', c.req.header('x-forwarded-for'), trusted)
-    limit(perIp.take(ip), 'too many requests from this address')
+    limit(perIp.take(addressKey(ip)), 'too many requests from this address')
 
     const declared = c.req.header('content-length')
     if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {

@@ -2,6 +2,7 @@
  * Token buckets per key (a container, a client address), and the client address itself.
  * `X-Forwarded-For` is believed only when the connection comes from a configured proxy; the
  * address is then the right-most entry that is not a proxy (a visitor can prepend anything).
+ * An IPv6 client is limited by its /64: one home or cloud network hands out 2^64 addresses.
  */
 import { BlockList, isIP } from 'node:net'
 import type { Clock } from './clock.js'
@@ -75,4 +76,22 @@ export function clientAddress(remote: string, forwarded: string | undefined, tru
     if (!trusted(hop)) return hop
   }
   return hops[0] ?? peer
+}
+
+/**
+ * The rate-limit key of a client address: an IPv4 address itself, an IPv6 address its /64
+ * (`2001:db8:1:2::/64`), or a visitor could take a fresh address for every request.
+ */
+export function addressKey(address: string): string {
+  const a = address.split('%')[0] as string
+  if (isIP(a) !== 6) return address
+  const [head = '', tail] = a.split('::')
+  const groups = head ? head.split(':') : []
+  if (tail !== undefined) {
+    const rest = tail ? tail.split(':') : []
+    // An embedded IPv4 tail (::ffff:1.2.3.4) fills two groups.
+    const width = rest.length + (rest.at(-1)?.includes('.') ? 1 : 0)
+    groups.push(...Array<string>(8 - groups.length - width).fill('0'), ...rest)
+  }
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`
 }
