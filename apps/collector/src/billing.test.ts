@@ -103,6 +103,16 @@ describe('POST /v1/usage', () => {
     expect((await b.wallets()).account?.balance).toBe(498)
   })
 
+  it('answers a retried action after a month boundary with the balance of now, new grant included', async () => {
+    const b = billing()
+    const sms = { id: 'sms-late', type: 'action', action: 'sms', quantity: 1, ts: b.clock.now() }
+    expect(await b.usage(sms)).toEqual([{ id: 'sms-late', status: 'accepted', credits: { spent: 2, balance: 498 } }])
+    // Aug 12 (Amsterdam): July's 498 free credits expired and August's 500 are granted; no run has written them yet.
+    b.clock.set(at('2026-08-12T08:00:00Z'))
+    expect(await b.usage({ ...sms, ts: b.clock.now() })).toEqual([{ id: 'sms-late', status: 'duplicate', credits: { spent: 2, balance: 500 } }])
+    expect((await b.wallets()).account?.balance).toBe(500)
+  })
+
   it('treats an action missing from the price list as free', async () => {
     const b = billing()
     expect(await b.usage({ id: uid(), type: 'action', action: 'export', quantity: 3, ts: b.clock.now() }))

@@ -13,7 +13,7 @@
  */
 import type Database from 'better-sqlite3'
 import {
-  applyEntries, balanceOf, memberWallet, periodSummary, purchase, replay, runBilling, spend, transfer, checkEmails,
+  applyEntries, balanceOf, creditsDue, memberWallet, periodSummary, purchase, replay, runBilling, spend, transfer, checkEmails,
   ACCOUNT_WALLET, type BillingAccount, type CreditResult, type Invoice, type LedgerEntry, type LedgerState, type UsageRow,
 } from '@tally/billing'
 import type {
@@ -102,6 +102,8 @@ export class SqliteBilling {
       if (seen) {
         if (seen.type === 'action') {
           ledger ??= this.state(account)
+          // The balance of now: the grants and expiries due are written first, as a new spend would.
+          ledger = this.append(account, ledger, creditsDue(billing, ledger, receivedAt))
           out.push({ status: 'duplicate', credits: { spent: seen.credits, balance: balanceOf(ledger, walletOf(seen.member), receivedAt) } })
         } else out.push({ status: 'duplicate' })
         continue
