@@ -37,13 +37,23 @@ export function loadConfigFile(path: string): TallyConfig {
   return r.value
 }
 
+/**
+ * Container ids and account keys must each name one thing: the beacon URL names only the
+ * container, and a key shared by two accounts would read whichever the index met last.
+ */
 function containerClash(cfg: TallyConfig): string | null {
   const owner = new Map<string, string>()
+  const keyOwner = new Map<string, string>()
   for (const [accountId, acc] of Object.entries(cfg.accounts)) {
     for (const id of Object.keys(acc.containers)) {
       const other = owner.get(id)
       if (other) return `accounts.${accountId}.containers.${id}: container id already used by account "${other}"`
       owner.set(id, accountId)
+    }
+    for (const scope of ['secret', 'read'] as const) {
+      const other = keyOwner.get(acc.keys[scope])
+      if (other) return `accounts.${accountId}.keys.${scope}: key already used by account "${other}"`
+      keyOwner.set(acc.keys[scope], accountId)
     }
   }
   return null

@@ -99,6 +99,16 @@ describe('configuration', () => {
         containers: { ctr_x: { domains: ['x.test'] } },
       }])),
     }), /accounts\.b\.containers\.ctr_x: container id already used by account "a"/],
+    ['a key shared by two accounts (one account\'s key would read the other\'s data)', JSON.stringify({
+      plans: { p: { currency: 'EUR', basePrice: 1 } },
+      accounts: Object.fromEntries(['a', 'b'].map((id) => [id, {
+        subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: `sk_${id}2345678`, read: 'rk_shared_1' },
+      }])),
+    }), /accounts\.b\.keys\.read: key already used by account "a"/],
+    ['an account whose read key is its secret key', JSON.stringify({
+      plans: { p: { currency: 'EUR', basePrice: 1 } },
+      accounts: { a: { subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'k_same_12', read: 'k_same_12' } } },
+    }), /accounts\.a\.keys\.read: key already used by account "a"/],
   ])('refuses a config file with %s, naming the file and the bad path', (_n, text, message) => {
     const p = write(`bad-${Math.random()}.json`, text)
     expect(() => loadConfigFile(p)).toThrow(ConfigError)
@@ -125,6 +135,7 @@ describe('configuration', () => {
     ['a new container without its account', '/v1/admin/containers/ctr_new', { domains: ['x.test'] }, 400, 'invalid_request'],
     ['a container moved to another account', '/v1/admin/containers/ctr_shop', { account: 'dormant', domains: ['x.test'] }, 409, 'conflict'],
     ['an account on an unknown plan', '/v1/admin/accounts/newco', { subscription: { plan: 'nope', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'sk_newco_1', read: 'rk_newco_1' } }, 400, 'invalid_request'],
+    ['an account given another account\'s key', '/v1/admin/accounts/newco', { subscription: { plan: 'growth', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'sk_newco_1', read: 'rk_acme_read' } }, 409, 'conflict'],
   ])('refuses %s', async (_n, path, body, status, code) => {
     const { app } = setup()
     const res = await put(app, path, body)
