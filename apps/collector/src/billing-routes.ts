@@ -15,6 +15,7 @@ import { balances, creditsDue, periodSummary, type BillingAccount, type Invoice,
 import { fail } from './errors.js'
 import { requireAccount, requireAdmin } from './auth.js'
 import { dayIn } from './days.js'
+import { parseIsoInstant } from './clock.js'
 import { billingAccount } from './billing-account.js'
 import { createBillingRunner } from './billing-runner.js'
 import { invoiceCsv } from './billing-format.js'
@@ -212,21 +213,6 @@ export function billingRoutes(deps: AppDeps): Hono {
   })
 
   return app
-}
-
-const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/
-
-/**
- * An ISO-8601 date (UTC midnight) or date-time with its offset, in ms; NaN for anything else
- * (`Date.parse` alone reads "1" as 2001-01-01 and Feb 30 as Mar 2).
- */
-function parseIsoInstant(s: string): number {
-  const m = ISO_INSTANT.exec(s)
-  if (!m) return Number.NaN
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])]
-  const day = new Date(Date.UTC(y, mo - 1, d))
-  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return Number.NaN
-  return Date.parse(s)
 }
 
 /** JSON, CSV or PDF by the extension, else by `Accept`. */

@@ -9,6 +9,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfigFile } from './config.js'
+import { parseIsoInstant } from './clock.js'
 import { DEFAULT_DB, DEMO_CONFIG, billOnce, exitOnSignals, startCollector, type ServeOptions } from './server.js'
 import { migrateSqlite } from './store/sqlite.js'
 import { startStorefront } from './storefront.js'
@@ -114,9 +115,9 @@ program.command('bill')
   .option('--db <file>', `SQLite database file (default: ${DEFAULT_DB})`)
   .option('--database-url <url>', 'database URL (default: TALLY_DATABASE_URL)')
   .action((o) => run(async () => {
-    const asOf = o.asOf === undefined ? Date.now() : Date.parse(o.asOf)
+    const asOf = o.asOf === undefined ? Date.now() : parseIsoInstant(o.asOf)
     if (Number.isNaN(asOf)) {
-      console.error('tally bill: --as-of: expected an ISO-8601 instant')
+      console.error('tally bill: --as-of: expected an ISO-8601 date, or a date-time with Z or an offset')
       process.exit(2)
     }
     if (asOf > Date.now()) {
