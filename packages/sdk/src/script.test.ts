@@ -64,6 +64,8 @@ describe('script tag', () => {
     const c = w.tally!.chat!('conv_1', { bot: 'bot_help' })
     c.end()
     w.tally!('unknown_command', 1)
+    // Names every object has are not commands either, and must not throw into the page.
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) expect(() => w.tally!(name)).not.toThrow()
     await w.tally!.flush!()
     expect(subjects()).toEqual(['start', 'end'])
   })

@@ -29,7 +29,12 @@ if (!seen[container]) {
   // A tracker for another container already owns window.tally: leave it in place.
   if (!stub?.flush) {
     const tally: Tally = Object.assign(
-      (cmd: string, ...args: unknown[]) => (t as unknown as Record<string, Function>)[cmd]?.(...args),
+      (cmd: string, ...args: unknown[]) => {
+        // Nothing throws into the page, not even `tally('__proto__')`.
+        try {
+          (t as unknown as Record<string, Function>)[cmd]!(...args)
+        } catch {}
+      },
       t,
     )
     w.tally = tally

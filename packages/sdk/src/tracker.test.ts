@@ -171,6 +171,20 @@ describe('createTracker', () => {
     expect(collector.sent).toHaveLength(2)
   })
 
+  it('keeps backing off through an outage whose every 503 says Retry-After: 1', async () => {
+    const outage = Array.from({ length: 6 }, () => ({ status: 503, headers: { 'Retry-After': '1' } }))
+    const { collector, tracker } = setup([...outage, { status: 200 }])
+    tracker.impression('cmp_summer')
+    await vi.advanceTimersByTimeAsync(10 * MIN)
+    expect(collector.sent).toHaveLength(7)
+    const gaps = collector.sent.slice(1).map((s, i) => s.at - collector.sent[i]!.at)
+    // The backoff doubles from 1-2 s; the server's one second is only a floor.
+    gaps.slice(0, 6).forEach((gap, attempt) => {
+      expect(gap).toBeGreaterThanOrEqual(1000 * 2 ** attempt)
+      expect(gap).toBeLessThanOrEqual(2000 * 2 ** attempt)
+    })
+  })
+
   it('drops a batch refused with a 400 and reports the error code as the reason', async () => {
     const { tracker, drops, store, collector } = setup([{ status: 400, body: { error: { code: 'invalid_batch', message: 'no' } } }])
     tracker.impression('cmp_summer')

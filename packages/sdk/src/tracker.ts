@@ -105,7 +105,9 @@ export function createTracker(options: TrackerOptions): Tracker {
         const r = await post(fetchFn, url, batch)
         if (typeof r == 'number') {
           clearTimeout(timer)
-          timer = setTimeout(kick, r < 0 ? backoff(attempt) : r)
+          // Retry-After is a floor, not a replacement: a collector answering every 503 with
+          // "1" must not have every open tab retry each second for the whole outage.
+          timer = setTimeout(kick, Math.max(r, backoff(attempt)))
           attempt++
           return
         }
