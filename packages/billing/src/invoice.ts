@@ -92,7 +92,7 @@ export function periodStates(
   const startsMs = timeline.map((t) => t.period.start)
   for (const e of data.ledger) {
     if (e.type !== 'spend') continue
-    const i = bucketNumber(startsMs, e.at)
+    const i = bucket(startsMs, e.at)
     const pt = i >= 0 ? timeline[i] : undefined
     if (pt && e.at < pt.period.end) spendsOf[i]?.push(e)
   }
@@ -152,27 +152,14 @@ function contactsOn(ps: PeriodState, day: string): number {
   return c
 }
 
-/** Index of the last sorted key <= value, or -1. */
-function bucket(keys: readonly string[], value: string): number {
+/** Index of the last sorted key <= value, or -1 (local days as strings, instants as numbers). */
+function bucket<T extends string | number>(keys: readonly T[], value: T): number {
   let lo = 0
   let hi = keys.length - 1
   let found = -1
   while (lo <= hi) {
     const mid = (lo + hi) >> 1
-    if ((keys[mid] ?? '') <= value) {
-      found = mid
-      lo = mid + 1
-    } else hi = mid - 1
-  }
-  return found
-}
-function bucketNumber(keys: readonly number[], value: number): number {
-  let lo = 0
-  let hi = keys.length - 1
-  let found = -1
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1
-    if ((keys[mid] ?? Infinity) <= value) {
+    if ((keys[mid] as T) <= value) {
       found = mid
       lo = mid + 1
     } else hi = mid - 1
