@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { createTracker, memoryStore, type FetchLike } from '@tally/sdk'
 import { setup, ORIGIN } from '../apps/collector/src/testkit.js'
-import { systemClock } from '../apps/collector/src/clock.js'
+import { systemClock } from '../apps/collector/src/domain/clock.js'
 
 const ENDPOINT = 'https://collector.test'
 

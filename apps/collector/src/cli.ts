@@ -8,10 +8,10 @@
  * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL).
  */
 import { Command, InvalidArgumentError } from 'commander'
-import { ConfigError, loadConfigFile } from './config.js'
-import { parseIsoInstant } from './clock.js'
+import { ConfigError, loadConfigFile } from './domain/config.js'
+import { parseIsoInstant } from './domain/clock.js'
 import { DEFAULT_DB, DEMO_CONFIG, billOnce, exitOnSignals, startCollector, type ServeOptions } from './server.js'
-import { migrateSqlite } from './store/sqlite.js'
+import { migrateSqlite } from './store/sqlite/store.js'
 import { startStorefront } from './storefront.js'
 
 const port = (v: string) => {

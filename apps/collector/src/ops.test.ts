@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ADMIN, ORIGIN, batch, impression, setup, testConfig } from './testkit.js'
-import { SqliteStore } from './store/sqlite.js'
-import { ConfigError, createConfigState, loadConfigFile } from './config.js'
+import { SqliteStore } from './store/sqlite/store.js'
+import { ConfigError, createConfigState, loadConfigFile } from './domain/config.js'
 import { createApp } from './app.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-ops-'))

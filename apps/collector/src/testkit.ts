@@ -1,8 +1,8 @@
 /** Test fixtures for the collector's route tests (not part of the build). */
 import { parseConfig, type TallyConfig } from '@tally/protocol'
 import { createApp, type AppOptions } from './app.js'
-import { manualClock } from './clock.js'
-import { SqliteStore } from './store/sqlite.js'
+import { manualClock } from './domain/clock.js'
+import { SqliteStore } from './store/sqlite/store.js'
 
 /** 2026-07-20T12:00:00Z */
 export const NOW = Date.UTC(2026, 6, 20, 12, 0, 0)

@@ -14,13 +14,13 @@ import {
   MAX_AGE_MS, MAX_BODY_BYTES, MAX_FUTURE_MS, parseEnvelope, parseEvent,
   type BatchResult, type EventCode, type RejectedEvent,
 } from '@tally/protocol'
-import { fail } from './errors.js'
-import { hostAllowed, requestHost } from './origin.js'
-import { addressKey, clientAddress, createLimiter } from './ratelimit.js'
-import type { AppDeps } from './app.js'
-import type { IngestEvent } from './store/store.js'
-import type { ContainerEntry } from './config.js'
-import { subscriptionEnded } from './billing-account.js'
+import { fail } from '../errors.js'
+import { hostAllowed, requestHost } from '../domain/origin.js'
+import { addressKey, clientAddress, createLimiter } from '../domain/ratelimit.js'
+import type { AppDeps } from '../app.js'
+import type { IngestEvent } from '../store/repository.js'
+import type { ContainerEntry } from '../domain/config.js'
+import { subscriptionEnded } from '../domain/billing-account.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
 

@@ -2,8 +2,8 @@
 import { timingSafeEqual, createHash } from 'node:crypto'
 import type { Context } from 'hono'
 import { getCookie } from 'hono/cookie'
-import { fail } from './errors.js'
-import type { ConfigState } from './config.js'
+import { fail } from '../errors.js'
+import type { ConfigState } from '../domain/config.js'
 
 const bearer = (c: Context): string | undefined => {
   const h = c.req.header('authorization')

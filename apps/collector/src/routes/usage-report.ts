@@ -8,11 +8,11 @@
  * `null`) and a row per advisor (campaign `null`). Summing any grouping gives the same totals.
  */
 import { Hono, type Context } from 'hono'
-import { requireAccount, requireAdmin } from './auth.js'
-import { fail } from './errors.js'
-import { dayIn } from './days.js'
-import type { AppDeps } from './app.js'
-import type { SubjectKind } from './store/store.js'
+import { requireAccount, requireAdmin } from '../middleware/auth.js'
+import { fail } from '../errors.js'
+import { dayIn } from '../domain/days.js'
+import type { AppDeps } from '../app.js'
+import type { SubjectKind } from '../store/repository.js'
 
 export const GROUPINGS = ['day', 'container', 'campaign', 'advisor', 'bot'] as const
 export type Grouping = (typeof GROUPINGS)[number]

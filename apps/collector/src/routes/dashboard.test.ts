@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { Hono } from 'hono'
-import { batch, impression, setup, testConfig } from './testkit.js'
-import { createConfigState } from './config.js'
-import { requireAccount } from './auth.js'
+import { batch, impression, setup, testConfig } from '../testkit.js'
+import { createConfigState } from '../domain/config.js'
+import { requireAccount } from '../middleware/auth.js'
 
 const signIn = (app: ReturnType<typeof setup>['app'], key: string) =>
   app.request('/dashboard/sign-in', {

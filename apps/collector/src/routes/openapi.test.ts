@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { setup } from './testkit.js'
+import { setup } from '../testkit.js'
 import { openApiDocument } from './openapi.js'
 
 const openPath = (p: string) => p.replace(/:([A-Za-z0-9_]+)/g, '{$1}')

@@ -18,7 +18,7 @@ import {
 } from '@tally/billing'
 import type {
   BillingRunCall, BillingRunOutcome, CreditCall, StoredBilling, UsageInput, UsageOutcome, UsageRequest,
-} from './store.js'
+} from '../repository.js'
 
 /**
  * Ledger entry ids are the request ids, prefixed by the kind of request: an action, a purchase

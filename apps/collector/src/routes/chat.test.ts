@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { CHAT_IDLE_MS } from '@tally/protocol'
-import { foldConversation, type PhaseEvent } from './chat.js'
-import { NOW, batch, chat, setup } from './testkit.js'
+import { foldConversation, type PhaseEvent } from '../chat.js'
+import { NOW, batch, chat, setup } from '../testkit.js'
 
 const MIN = 60_000
 const ev = (phase: PhaseEvent['phase'], minutes: number, id = `${phase}@${minutes}`): PhaseEvent =>

@@ -5,7 +5,7 @@
  */
 import PDFDocument from 'pdfkit'
 import type { Invoice } from '@tally/billing'
-import { formatMinor } from './billing-format.js'
+import { formatMinor } from './invoice-csv.js'
 
 export interface PdfOptions { compress?: boolean }
 

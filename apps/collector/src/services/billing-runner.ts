@@ -9,10 +9,10 @@
  */
 import type { Logger } from 'pino'
 import type { Invoice } from '@tally/billing'
-import type { Store } from './store/store.js'
-import type { ConfigState } from './config.js'
-import type { Clock } from './clock.js'
-import { billingAccount } from './billing-account.js'
+import type { Store } from '../store/repository.js'
+import type { ConfigState } from '../domain/config.js'
+import type { Clock } from '../domain/clock.js'
+import { billingAccount } from '../domain/billing-account.js'
 
 export interface AccountRun {
   account: string

@@ -12,16 +12,16 @@ import {
   type UsageCode, type UsageResult,
 } from '@tally/protocol'
 import { balances, creditsDue, periodSummary, type BillingAccount, type Invoice, type LedgerEntry } from '@tally/billing'
-import { fail } from './errors.js'
-import { requireAccount, requireAdmin } from './auth.js'
-import { dayIn } from './days.js'
-import { parseIsoInstant } from './clock.js'
-import { billingAccount } from './billing-account.js'
-import { createBillingRunner } from './billing-runner.js'
-import { invoiceCsv } from './billing-format.js'
-import { invoicePdf } from './billing-pdf.js'
-import type { AppDeps } from './app.js'
-import type { UsageInput } from './store/store.js'
+import { fail } from '../errors.js'
+import { requireAccount, requireAdmin } from '../middleware/auth.js'
+import { dayIn } from '../domain/days.js'
+import { parseIsoInstant } from '../domain/clock.js'
+import { billingAccount } from '../domain/billing-account.js'
+import { createBillingRunner } from '../services/billing-runner.js'
+import { invoiceCsv } from '../domain/invoice-csv.js'
+import { invoicePdf } from '../domain/invoice-pdf.js'
+import type { AppDeps } from '../app.js'
+import type { UsageInput } from '../store/repository.js'
 
 const bearer = (c: Context): string | undefined => {
   const h = c.req.header('authorization')

@@ -3,9 +3,9 @@
  * A configuration change is persisted before it takes effect: a 2xx means it survives a restart.
  */
 import { Hono } from 'hono'
-import { requireAccount, requireAdmin } from './auth.js'
-import { fail } from './errors.js'
-import type { AppDeps } from './app.js'
+import { requireAccount, requireAdmin } from '../middleware/auth.js'
+import { fail } from '../errors.js'
+import type { AppDeps } from '../app.js'
 
 /** `GET /v1/rejections` looks back this far by default. */
 const REJECTIONS_WINDOW_MS = 7 * 86_400_000

@@ -9,8 +9,8 @@
 import { readFileSync } from 'node:fs'
 import { parseAccount, parseConfig, parseContainer, type AccountConfig, type ContainerConfig, type TallyConfig } from '@tally/protocol'
 import { compileDomains, type DomainMatcher } from './origin.js'
-import { fail } from './errors.js'
-import type { ConfigChange } from './store/store.js'
+import { fail } from '../errors.js'
+import type { ConfigChange } from '../store/repository.js'
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '@tally/protocol'
-import { NOW, batch, chat, engagement, impression, setup } from './testkit.js'
-import { csvField, toCsv } from './usage-read.js'
+import { NOW, batch, chat, engagement, impression, setup } from '../testkit.js'
+import { csvField, toCsv } from './usage-report.js'
 
 const HOUR = 3_600_000
 const ORIGIN = 'https://shop.acme.test'

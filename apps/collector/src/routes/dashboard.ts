@@ -15,11 +15,11 @@ import type { IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { SESSION_COOKIE } from './auth.js'
-import type { AppDeps } from './app.js'
+import { SESSION_COOKIE } from '../middleware/auth.js'
+import type { AppDeps } from '../app.js'
 
 /** The page's static files. `../src/dashboard` is the same folder from `src/` and from `dist/`. */
-export const DASHBOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../src/dashboard')
+export const DASHBOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/dashboard')
 const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'))
 
 const ASSETS: Record<string, { dir: string; type: string }> = {

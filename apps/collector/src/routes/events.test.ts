@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_AGE_MS, MAX_BODY_BYTES, MAX_FUTURE_MS } from '@tally/protocol'
-import { NOW, ORIGIN, batch, chat, engagement, impression, nextId, setup, testConfig } from './testkit.js'
+import { NOW, ORIGIN, batch, chat, engagement, impression, nextId, setup, testConfig } from '../testkit.js'
 
 const rollup = (count: ReturnType<typeof setup>['count'], kind: string, subject: string) =>
   count('SELECT COALESCE(SUM(units), 0) AS n FROM rollups WHERE kind = ? AND subject = ?', kind, subject)

@@ -6,8 +6,8 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
-import { SqliteStore, type SqliteOptions } from './sqlite.js'
-import { StoreUnavailable, type Store } from './store.js'
+import { SqliteStore, type SqliteOptions } from './store.js'
+import { StoreUnavailable, type Store } from '../repository.js'
 
 type Method = Exclude<keyof Store, 'close'>
 interface Call { id: number; method: Method | 'close'; args: unknown[] }

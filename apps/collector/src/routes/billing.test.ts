@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { parseConfig, type TallyConfig } from '@tally/protocol'
-import { ADMIN, ORIGIN, batch, impression, setup } from './testkit.js'
-import { invoicePdf } from './billing-pdf.js'
-import { formatMinor, invoiceCsv } from './billing-format.js'
+import { ADMIN, ORIGIN, batch, impression, setup } from '../testkit.js'
+import { invoicePdf } from '../domain/invoice-pdf.js'
+import { formatMinor, invoiceCsv } from '../domain/invoice-csv.js'
 import type { Invoice } from '@tally/billing'
 
 const SK = 'sk_acme_secret'

@@ -7,10 +7,10 @@ import { createHash } from 'node:crypto'
 import { readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, resolve } from 'node:path'
-import { fail } from './errors.js'
+import { fail } from '../errors.js'
 
 /** The same path from `src/` and from `dist/`. */
-export const SDK_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../packages/sdk/dist/t.js')
+export const SDK_SCRIPT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../packages/sdk/dist/t.js')
 
 export function scriptRoutes(path = SDK_SCRIPT): Hono {
   let cached: { mtimeMs: number; size: number; body: Buffer; etag: string } | undefined

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { batch, impression, setup } from './testkit.js'
+import { batch, impression, setup } from '../testkit.js'
 import { compileDomains, hostAllowed, normalizeHost } from './origin.js'
 
 // Domains of ctr_origins: example.com, *.wild.example, bücher.example, Upper.Example.,
