@@ -114,15 +114,18 @@ describe('a year of one account through the HTTP API', () => {
     clock.set(noon('2026-04-10'))
     await usage([{ type: 'contacts', count: 800 }])
     // Two conversations: 31 bot minutes = 3 chat sessions, 16 minutes = 2. 5 over 3 at 12: 24.
-    const now = clock.now()
+    // Each event is sent as it happens: only bot time the collector witnessed is billed.
+    const start = clock.now()
     const min = 60_000
-    await beacons([
-      { type: 'chat', session: 'c1', conversation: 'conv1', bot: 'bot_a', phase: 'start', ts: now - 40 * min },
-      { type: 'chat', session: 'c1', conversation: 'conv1', bot: 'bot_a', phase: 'ping', ts: now - 25 * min },
-      { type: 'chat', session: 'c1', conversation: 'conv1', bot: 'bot_a', phase: 'end', ts: now - 9 * min },
-      { type: 'chat', session: 'c2', conversation: 'conv2', bot: 'bot_a', phase: 'start', ts: now - 30 * min },
-      { type: 'chat', session: 'c2', conversation: 'conv2', bot: 'bot_a', phase: 'end', ts: now - 14 * min },
-    ])
+    const at = async (minute: number, events: Record<string, unknown>[]) => {
+      clock.set(start + minute * min)
+      await beacons(events)
+    }
+    await at(0, [{ type: 'chat', session: 'c1', conversation: 'conv1', bot: 'bot_a', phase: 'start' }])
+    await at(10, [{ type: 'chat', session: 'c2', conversation: 'conv2', bot: 'bot_a', phase: 'start' }])
+    await at(15, [{ type: 'chat', session: 'c1', conversation: 'conv1', bot: 'bot_a', phase: 'ping' }])
+    await at(26, [{ type: 'chat', session: 'c2', conversation: 'conv2', bot: 'bot_a', phase: 'end' }])
+    await at(31, [{ type: 'chat', session: 'c1', conversation: 'conv1', bot: 'bot_a', phase: 'end' }])
 
     // Period 3, Apr 30 - May 31. Invoice #5 recurring:3: in advance 7900 + 0 (800 contacts) = 7900,
     // arrears chat 24: its own lines 7924 are below the minimum 10800, true-up 2876. Total 10800.

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { createTracker, memoryStore, type FetchLike } from '@tally/sdk'
-import { setup, ORIGIN } from '../apps/collector/src/testkit.js'
+import { setup, ORIGIN, STORED_ROWS } from '../apps/collector/src/testkit.js'
 import { systemClock } from '../apps/collector/src/domain/clock.js'
 
 const ENDPOINT = 'https://collector.test'
@@ -79,7 +79,7 @@ describe('the SDK against the collector', () => {
     t.engagement('adv_shoes')
     await t.flush()
     expect(c.seen).toEqual([200, 200])
-    expect(c.count('SELECT COUNT(*) AS n FROM events')).toBe(2)
+    expect(c.count(STORED_ROWS)).toBe(2)
     expect(c.units('campaign')).toBe(1)
     expect(c.units('advisor')).toBe(1)
   })
@@ -126,6 +126,6 @@ describe('the SDK against the collector', () => {
     await t.flush()
     expect(statuses).toEqual([403])
     expect(dropped).toEqual(['forbidden'])
-    expect(c.count('SELECT COUNT(*) AS n FROM events')).toBe(0)
+    expect(c.count(STORED_ROWS)).toBe(0)
   })
 })

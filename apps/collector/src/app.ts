@@ -1,22 +1,29 @@
 /**
  * The collector as a value: `createApp({ store, clock, config })` builds a Hono app with no
  * global state, so tests build as many as they like and call `app.request()` without a server.
+ * This file wires; the routes (./routes) speak HTTP, the services (./services) decide, the store
+ * engines (./store) hold SQL. docs/architecture.md has the map.
  */
 import { Hono } from 'hono'
+import { randomUUID } from 'node:crypto'
 import pino, { type Logger } from 'pino'
 import type { TallyConfig } from '@tally/protocol'
 import { TallyError } from './errors.js'
-import { StoreUnavailable, type Store } from './store/repository.js'
+import { StoreUnavailable } from './store/repository.js'
+import type { Store } from './services/store.js'
 import { createConfigState, type ConfigState } from './domain/config.js'
 import { systemClock, type Clock } from './domain/clock.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { trustList } from './domain/ratelimit.js'
 import { cors } from './middleware/cors.js'
-import { ingestRoutes } from './routes/events.js'
+import type { AppDeps, TallyEnv } from './context.js'
+import { eventRoutes } from './routes/events.js'
 import { scriptRoutes, SDK_SCRIPT } from './routes/script.js'
 import { adminRoutes } from './routes/admin.js'
+import { rejectionRoutes } from './routes/rejections.js'
+import { usageRoutes } from './routes/usage.js'
 import { billingRoutes } from './routes/billing.js'
-import { usageReadRoutes } from './routes/usage-report.js'
+import { usageReportRoutes } from './routes/usage-report.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { openApiDocument } from './routes/openapi.js'
 
@@ -33,20 +40,11 @@ export interface AppOptions {
   metrics?: Metrics
 }
 
-/** What the routes share. */
-export interface AppDeps {
-  store: Store
-  clock: Clock
-  config: ConfigState
-  logger: Logger
-  metrics: Metrics
-  adminToken: string | undefined
-  trusted: (address: string) => boolean
-}
+export type { AppDeps } from './context.js'
 
 const isState = (c: TallyConfig | ConfigState): c is ConfigState => typeof (c as ConfigState).current === 'function'
 
-export function createApp(opts: AppOptions): Hono {
+export function createApp(opts: AppOptions): Hono<TallyEnv> {
   const config = isState(opts.config) ? opts.config : createConfigState(opts.config)
   const deps: AppDeps = {
     store: opts.store,
@@ -58,7 +56,7 @@ export function createApp(opts: AppOptions): Hono {
     trusted: trustList(config.current().server.trustedProxies),
   }
   const { metrics, logger, store } = deps
-  const app = new Hono()
+  const app = new Hono<TallyEnv>()
 
   app.use(async (c, next) => {
     const start = performance.now()
@@ -78,10 +76,12 @@ export function createApp(opts: AppOptions): Hono {
     c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
 
   app.route('/', scriptRoutes(opts.sdkScript ?? SDK_SCRIPT))
-  app.route('/', ingestRoutes(deps))
-  app.route('/', adminRoutes(deps))
+  app.route('/', eventRoutes(deps))
+  app.route('/', usageRoutes(deps))
   app.route('/', billingRoutes(deps))
-  app.route('/', usageReadRoutes(deps))
+  app.route('/', usageReportRoutes(deps))
+  app.route('/', rejectionRoutes(deps))
+  app.route('/', adminRoutes(deps))
   app.route('/', dashboardRoutes(deps))
   app.get('/openapi.json', (c) => c.json(openApiDocument(app.routes)))
 
@@ -91,11 +91,13 @@ export function createApp(opts: AppOptions): Hono {
       return c.json({ error: { code: err.code, message: err.message } }, err.status, err.headers)
     }
     if (err instanceof StoreUnavailable) {
-      logger.error({ err, cause: err.cause }, 'storage failed')
+      logger.error({ err, cause: err.cause }, 'storage unavailable')
       return c.json({ error: { code: 'unavailable', message: 'storage is unavailable, retry later' } }, 503, { 'Retry-After': '1' })
     }
-    logger.error({ err }, 'unexpected error')
-    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500)
+    // A bug, not a passing fault: no Retry-After, so clients do not retry it forever; the id finds the log line.
+    const errorId = randomUUID()
+    logger.error({ err, errorId, route: c.req.routePath }, 'unexpected error')
+    return c.json({ error: { code: 'internal', message: `internal error (error id ${errorId})`, errorId } }, 500)
   })
   return app
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ADMIN, ORIGIN, batch, impression, setup, testConfig } from './testkit.js'
-import { SqliteStore } from './store/sqlite/store.js'
+import { openSqliteStore, type SqliteStore } from './store/sqlite/engine.js'
 import { ConfigError, createConfigState, loadConfigFile } from './domain/config.js'
 import { createApp } from './app.js'
 
@@ -145,7 +145,7 @@ describe('configuration', () => {
 
   it('applies admin changes at once and keeps them after a restart', async () => {
     const file = join(dir, 'admin.db')
-    const first = setup({ store: new SqliteStore({ file }) })
+    const first = setup({ store: openSqliteStore({ file }) })
     const newOrigin = 'https://new.acme.example'
     expect((await first.post(batch([impression()]), { container: 'ctr_new', origin: newOrigin })).status).toBe(403)
     const created = await put(first.app, '/v1/admin/containers/ctr_new', { account: 'acme', domains: ['new.acme.example'], campaigns: { cmp_new: {} } })
@@ -157,7 +157,7 @@ describe('configuration', () => {
     await first.store.close()
 
     // A restart: the config file again, then the persisted changes over it.
-    const store = new SqliteStore({ file })
+    const store = openSqliteStore({ file })
     const state = createConfigState(testConfig())
     const skipped: string[] = []
     state.replay(await store.configChanges(), (ch) => skipped.push(ch.id))

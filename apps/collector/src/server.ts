@@ -17,7 +17,7 @@ import { openWorkerStore } from './store/sqlite/worker.js'
 import { systemClock } from './domain/clock.js'
 import { createMetrics } from './metrics.js'
 import { createBillingRunner, type AccountRun } from './services/billing-runner.js'
-import { SqliteStore } from './store/sqlite/store.js'
+import { openSqliteStore, type SqliteStore } from './store/sqlite/engine.js'
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/demo.config.json')
 export const DEFAULT_DB = 'data/tally.db'
@@ -113,7 +113,7 @@ export function exitOnSignals(close: () => Promise<void>): void {
 export async function billOnce(opts: { config?: string; db?: string; asOf: number; account?: string }): Promise<AccountRun[]> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' })
   const config = createConfigState(loadConfigFile(opts.config ?? DEMO_CONFIG))
-  const store = new SqliteStore({ file: opts.db ?? DEFAULT_DB })
+  const store = openSqliteStore({ file: opts.db ?? DEFAULT_DB })
   try {
     config.replay(await store.configChanges(), (change, reason) =>
       logger.warn({ kind: change.kind, id: change.id, reason }, 'a persisted config change no longer applies; skipped'))

@@ -2,7 +2,7 @@
 import { parseConfig, type TallyConfig } from '@tally/protocol'
 import { createApp, type AppOptions } from './app.js'
 import { manualClock } from './domain/clock.js'
-import { SqliteStore } from './store/sqlite/store.js'
+import { openSqliteStore, type SqliteStore } from './store/sqlite/engine.js'
 
 /** 2026-07-20T12:00:00Z */
 export const NOW = Date.UTC(2026, 6, 20, 12, 0, 0)
@@ -45,7 +45,7 @@ export function testConfig(extra: Record<string, unknown> = {}): TallyConfig {
 
 export function setup(opts: Partial<AppOptions> & { config?: TallyConfig } = {}) {
   const clock = manualClock(NOW)
-  const store = opts.store ?? new SqliteStore({ file: ':memory:' })
+  const store = opts.store ?? openSqliteStore({ file: ':memory:' })
   const app = createApp({ clock, adminToken: ADMIN, ...opts, store, config: opts.config ?? testConfig() })
   const post = (
     body: unknown,
@@ -60,6 +60,9 @@ export function setup(opts: Partial<AppOptions> & { config?: TallyConfig } = {})
     ((store as SqliteStore).db.prepare(sql).get(...args) as { n: number }).n
   return { app, store: store as SqliteStore, clock, post, count }
 }
+
+/** Everything a beacon can store: billable units and chat phase events. */
+export const STORED_ROWS = 'SELECT (SELECT COUNT(*) FROM impressions) + (SELECT COUNT(*) FROM engagements) + (SELECT COUNT(*) FROM chat_events) AS n'
 
 let seq = 0
 export const nextId = (prefix = 'e') => `${prefix}${++seq}`

@@ -11,10 +11,15 @@ export {
 } from './period.js'
 export type { Period, SubscriptionChange, BillingSubscription } from './period.js'
 export {
-  CHAT_SESSION_MS, CONVERSATION_IDLE_MS, chatSessions, conversationBotMs, uniquePerSession, emailQuota, checkEmails,
+  CHAT_SESSION_MS, CONVERSATION_IDLE_MS, conversationBotMs, uniquePerSession, emailQuota, checkEmails,
   emptyMeters, meters, addRow, rollupEvents,
 } from './meters.js'
 export type { UsageRow, Meters, ChatPoint, MeterEvent } from './meters.js'
+export {
+  chatSessions, billableBotMs, conversationSessions, comparePhaseEvents, inOrder, stepConversation, foldConversation, foldMore,
+  conversationStatus,
+} from './chat.js'
+export type { PhaseEvent, ConversationState, ConversationStatus } from './chat.js'
 export {
   RATED_METERS, periodRef, discountFor, contactRange, recurringLines, contactRangeLine, priced, termsTimeline, termsAt,
   usageLines, overage, contactsExcessLine,
@@ -28,6 +33,6 @@ export type {
   LedgerState, Balances, CreditRefusal, CreditResult, SpendRequest, TransferRequest, PurchaseRequest,
 } from './ledger.js'
 export {
-  periodStates, computeInvoices, invoicesDue, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance,
+  periodStates, computeInvoices, invoicesDue, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance, emailWindow, emailsAt,
 } from './invoice.js'
 export type { InvoiceKind, Invoice, BillingData, PeriodState, BillingRun, PeriodSummary } from './invoice.js'

@@ -17,7 +17,7 @@
  */
 import type { Plan } from '@tally/protocol'
 import { roundHalfEven, sum } from './money.js'
-import { daysBetween, localDate, monthSlices, nextDay, startOfDay, type Period } from './period.js'
+import { daysBetween, localDate, monthSlices, nextDay, periodAt, periodByIndex, startOfDay, type Period } from './period.js'
 import { addRow, emailQuota, emptyMeters, type Meters, type UsageRow } from './meters.js'
 import {
   contactRange, contactRangeLine, contactsExcessLine, periodRef, priced, recurringLines, termsTimeline, usageLines,
@@ -392,14 +392,9 @@ export interface PeriodSummary {
  * invoice preview; null outside the subscription.
  */
 export function periodSummary(account: BillingAccount, data: BillingData, at: number): PeriodSummary | null {
-  const ps = periodStates(account, data, at).find((s) => s.period.start <= at && at < s.period.end)
-  if (!ps) return null
-  const day = localDate(at, account.timezone)
-  let terms = ps.start
-  for (const u of ps.upgrades) if (startOfDay(u.at, account.timezone) <= at) terms = u.after
-  const plan: Plan = terms.plan
-  const paidContacts = contactsOn(ps, nextDay(day))
-  const emails = emailAllowance(account, data.usage, at, paidContacts, plan)
+  const now = periodNow(account, data, at)
+  if (!now) return null
+  const { ps, terms, plan, paidContacts, emails } = now
   const months = ps.period.months
   return {
     period: periodRef(ps.period), cycle: ps.period.cycle, planId: terms.planId, seats: terms.seats, paidContacts, meters: ps.meters,
@@ -409,6 +404,42 @@ export function periodSummary(account: BillingAccount, data: BillingData, at: nu
     },
     emails, credits: balances(replay(data.ledger), at), preview: preview(account, data, at),
   }
+}
+
+/** The period holding `at`, the terms and paid contacts in force, and the email quota of the month. */
+function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized'> & { ledger?: readonly LedgerEntry[] }, at: number) {
+  const ps = periodStates(account, { ...data, ledger: data.ledger ?? [] }, at).find((s) => s.period.start <= at && at < s.period.end)
+  if (!ps) return null
+  const day = localDate(at, account.timezone)
+  let terms = ps.start
+  for (const u of ps.upgrades) if (startOfDay(u.at, account.timezone) <= at) terms = u.after
+  const plan: Plan = terms.plan
+  const paidContacts = contactsOn(ps, nextDay(day))
+  return { ps, terms, plan, paidContacts, emails: emailAllowance(account, data.usage, at, paidContacts, plan) }
+}
+
+/**
+ * What an email send at `at` is checked against: the data it needs and nothing older, so the check
+ * costs the same in an account's first month and its hundredth. The quota depends on the contacts
+ * the period was billed for, which the period's finalized recurring invoice states; until that
+ * invoice exists the previous period's readings decide, so its rows are read too.
+ */
+export function emailWindow(account: BillingAccount, at: number): { fromDay: string; invoiceKeys: string[] } | null {
+  const p = periodAt(account.subscription, account.timezone, at)
+  if (!p) return null
+  const prev = p.index > 0 ? periodByIndex(account.subscription, account.timezone, p.index - 1) : null
+  return {
+    fromDay: (prev ?? p).startDate,
+    invoiceKeys: [...(prev ? [`recurring:${prev.index}`] : []), `recurring:${p.index}`],
+  }
+}
+
+/**
+ * The email quota of the month holding `at`, the emails sent in it and what is left: the same
+ * answer as `periodSummary(...).emails`, from the rows and invoices `emailWindow` names (or more).
+ */
+export function emailsAt(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized'>, at: number): { quota: number; sent: number; left: number } | null {
+  return periodNow(account, data, at)?.emails ?? null
 }
 
 /**

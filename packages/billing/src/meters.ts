@@ -5,7 +5,10 @@
  * raw event log can be rolled up by exactly the same rules (and replayed in any order).
  */
 import type { BrowserEvent, UsageEvent } from '@tally/protocol'
+import { CHAT_IDLE_MS, CHAT_UNIT_MS } from '@tally/protocol'
 import { localDate, type Period } from './period.js'
+import { chatSessions, foldConversation } from './chat.js'
+export { chatSessions }
 
 /** A rollup row of one local day (`YYYY-MM-DD` in the account's zone). Absent fields count 0. */
 export interface UsageRow {
@@ -37,46 +40,22 @@ export function emptyMeters(): Meters {
   return { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, emails: 0, contacts: null, credits: {} }
 }
 
-/** Fifteen minutes, the length of one chat usage session. */
-export const CHAT_SESSION_MS = 15 * 60 * 1000
+/** Fifteen minutes, the length of one chat usage session (defined once, in @tally/protocol). */
+export const CHAT_SESSION_MS = CHAT_UNIT_MS
 /** A conversation with no event for this long ended at its last event. */
-export const CONVERSATION_IDLE_MS = 30 * 60 * 1000
-
-/**
- * Chat usage sessions for a conversation's bot time. Seed 001: "A usage session is defined as
- * 'Fifteen minutes' of user conversation with the bot. ... If a user converses with the bot for 31
- * minutes, then it would be counted as 3 sessions (0-15, 16-30, 31-End)."
- * @example chatSessions(31 * 60_000) // 3
- * @example chatSessions(0) // 0
- */
-export function chatSessions(botMs: number): number {
-  return botMs > 0 ? Math.ceil(botMs / CHAT_SESSION_MS) : 0
-}
+export const CONVERSATION_IDLE_MS = CHAT_IDLE_MS
 
 /** One event of a conversation. */
 export interface ChatPoint { ts: number; phase: 'start' | 'ping' | 'handoff' | 'resume' | 'end' }
 
 /**
- * Bot time of one conversation. Seed 001: "the time spent with the human agent will be excluded
- * from the bot session." Time counts from the first event while the bot talks, stops at `handoff`,
- * restarts at `resume`; the conversation ends at `end`, or at its last event before 30 idle minutes.
+ * Bot time of one conversation from its events alone (a log replayed after the fact, where every
+ * event counts as received at its own time): the fold of ./chat.ts, the collector's own rule.
  * @example conversationBotMs([{ ts: 0, phase: 'start' }, { ts: 600_000, phase: 'handoff' }, { ts: 900_000, phase: 'resume' }, { ts: 1_200_000, phase: 'end' }]) // 900_000
  */
-export function conversationBotMs(points: readonly ChatPoint[], idleMs = CONVERSATION_IDLE_MS): number {
-  const sorted = [...points].sort((a, b) => a.ts - b.ts)
-  let ms = 0
-  let last: number | null = null
-  let bot = false
-  for (const p of sorted) {
-    if (last !== null && p.ts - last > idleMs) break
-    if (last === null) bot = p.phase !== 'handoff' && p.phase !== 'end'
-    else if (bot) ms += p.ts - last
-    if (p.phase === 'handoff') bot = false
-    else if (p.phase === 'resume' || p.phase === 'start') bot = true
-    last = p.ts
-    if (p.phase === 'end') break
-  }
-  return ms
+export function conversationBotMs(points: readonly ChatPoint[]): number {
+  if (points.length === 0) return 0
+  return foldConversation(points.map((p, i) => ({ id: String(i).padStart(6, '0'), phase: p.phase, time: p.ts, receivedAt: p.ts }))).botMs
 }
 
 /**

@@ -10,6 +10,8 @@ export const EVENT_CODES = [
   'unknown_bot',
   'event_too_old',
   'event_in_future',
+  /** The conversation already holds MAX_CONVERSATION_EVENTS events. */
+  'conversation_too_long',
 ] as const
 export type EventCode = (typeof EVENT_CODES)[number]
 

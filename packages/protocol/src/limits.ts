@@ -28,6 +28,17 @@ export const CHAT_UNIT_MS = 15 * 60_000
 export const CHAT_PING_MS = 60_000
 /** A conversation with no event for this long is closed at its last event. */
 export const CHAT_IDLE_MS = 30 * 60_000
+/**
+ * Bot time is billed only as far as the collector witnessed it: a conversation's billable time
+ * never exceeds the span between the first and the last receipt of its events plus this much
+ * (the delay of a beacon in flight or retried once). See docs/rules.md, "Chat sessions".
+ */
+export const CHAT_WITNESS_TOLERANCE_MS = 5 * 60_000
+/**
+ * Most events stored for one conversation (over 16 hours of pings): more are refused with
+ * `conversation_too_long`, so that the work of one request never grows with a conversation's history.
+ */
+export const MAX_CONVERSATION_EVENTS = 1000
 
 /** The SDK keeps each request at most this large (the keepalive budget is shared by the page). */
 export const SDK_MAX_BATCH_BYTES = 60_000

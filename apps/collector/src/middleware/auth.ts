@@ -1,11 +1,16 @@
-/** Bearer keys: the admin token (PROTOCOL §6) and the account keys (§5). */
+/**
+ * Who is asking: the admin token (docs/protocol.md §6), an account's secret or read key (§4, §5),
+ * or a dashboard sign-in cookie (reads only). Each is Hono middleware that refuses with 401/403
+ * or sets `c.var.account`, so a route never derives the account itself.
+ */
 import { timingSafeEqual, createHash } from 'node:crypto'
-import type { Context } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
 import { fail } from '../errors.js'
 import type { ConfigState } from '../domain/config.js'
+import type { TallyEnv } from '../context.js'
 
-const bearer = (c: Context): string | undefined => {
+export const bearer = (c: Context): string | undefined => {
   const h = c.req.header('authorization')
   return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined
 }
@@ -19,7 +24,7 @@ export function requireAdmin(c: Context, token: string | undefined): void {
   if (!token || !given || !same(given, token)) throw fail('unauthorized', 'an admin token is required')
 }
 
-/** The dashboard's sign-in cookie (see dashboard.ts): it holds the account's read key. */
+/** The dashboard's sign-in cookie (see routes/dashboard.ts): it holds the account's read key. */
 export const SESSION_COOKIE = 'tally_session'
 
 /** The read key of a dashboard sign-in; only reads (GET) accept it, and only a read key. */
@@ -35,4 +40,35 @@ export function requireAccount(c: Context, config: ConfigState): string {
   const found = given ? config.accountByKey(given) : undefined
   if (!found) throw fail('unauthorized', 'an account key is required')
   return found.id
+}
+
+/** Reads: the read key, the secret key or a dashboard sign-in. */
+export const accountReader = (config: ConfigState): MiddlewareHandler<TallyEnv> => async (c, next) => {
+  c.set('account', requireAccount(c, config))
+  await next()
+}
+
+/** Writes of the vendor's backend: the secret key only (the read key gets 403). */
+export const accountWriter = (config: ConfigState): MiddlewareHandler<TallyEnv> => async (c, next) => {
+  const key = bearer(c)
+  const found = key ? config.accountByKey(key) : undefined
+  if (!found) throw fail('unauthorized', 'an account key is required')
+  if (found.scope !== 'secret') throw fail('forbidden', 'this route needs the account secret key')
+  c.set('account', found.id)
+  await next()
+}
+
+/** The admin token alone. */
+export const adminOnly = (token: string | undefined): MiddlewareHandler<TallyEnv> => async (c, next) => {
+  requireAdmin(c, token)
+  await next()
+}
+
+/** The admin token, for the account named by `:id`: it must exist (404) and becomes `c.var.account`. */
+export const adminAccount = (config: ConfigState, token: string | undefined): MiddlewareHandler<TallyEnv> => async (c, next) => {
+  requireAdmin(c, token)
+  const id = c.req.param('id') ?? ''
+  if (!config.account(id)) throw fail('not_found', `no account "${id.slice(0, 64)}"`)
+  c.set('account', id)
+  await next()
 }

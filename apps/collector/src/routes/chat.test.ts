@@ -1,46 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import fc from 'fast-check'
-import { CHAT_IDLE_MS } from '@tally/protocol'
-import { foldConversation, type PhaseEvent } from '../chat.js'
+import { CHAT_IDLE_MS, MAX_CONVERSATION_EVENTS } from '@tally/protocol'
 import { NOW, batch, chat, setup } from '../testkit.js'
 
 const MIN = 60_000
-const ev = (phase: PhaseEvent['phase'], minutes: number, id = `${phase}@${minutes}`): PhaseEvent =>
-  ({ id, phase, time: NOW + minutes * MIN })
-
-describe('chat sessions of a conversation', () => {
-  const cases: Array<[string, PhaseEvent[], number]> = [
-    ['31 minutes of bot time make 3 sessions', [ev('start', 0), ev('end', 31)], 3],
-    ['30 minutes make 2', [ev('start', 0), ev('end', 30)], 2],
-    ['15 minutes and 1 ms make 2', [ev('start', 0), { id: 'e', phase: 'end', time: NOW + 15 * MIN + 1 }], 2],
-    ['exactly 15 minutes make 1', [ev('start', 0), ev('end', 15)], 1],
-    ['a start alone makes none', [ev('start', 0)], 0],
-    ['pings extend the bot time', [ev('start', 0), ev('ping', 1), ev('ping', 16)], 2],
-    ['time after a handoff, until the bot resumes, is excluded', [ev('start', 0), ev('handoff', 10), ev('ping', 20), ev('resume', 40), ev('end', 50)], 2],
-    ['a handoff that never resumes stops the bot time', [ev('start', 0), ev('handoff', 14), ev('end', 60)], 1],
-    ['a conversation whose start was lost counts from its first ping', [ev('ping', 0), ev('ping', 20)], 2],
-    ['events after the end are ignored', [ev('start', 0), ev('end', 10), ev('ping', 40)], 1],
-    ['a conversation idle for over 30 minutes ended at its last event: a ping from a tab woken hours later adds nothing', [ev('start', 0), ev('ping', 10), ev('ping', 130), ev('end', 131)], 1],
-    ['exactly 30 minutes without an event is not idle yet', [ev('start', 0), ev('ping', 30)], 2],
-  ]
-  it.each(cases)('%s', (_n, events, sessions) => {
-    expect(foldConversation(events).sessions).toBe(sessions)
-  })
-
-  it('gives the same result in any order and with repeated phase events', () => {
-    const events = [ev('start', 0), ev('ping', 5), ev('handoff', 12), ev('ping', 20), ev('resume', 25), ev('ping', 33), ev('end', 41)]
-    const expected = foldConversation(events)
-    expect(expected.botMs).toBe((12 + 16) * MIN)
-    fc.assert(fc.property(
-      fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }),
-      fc.array(fc.integer({ min: 0, max: events.length - 1 }), { maxLength: 5 }),
-      (shuffled, repeats) => {
-        const withCopies = [...shuffled, ...repeats.map((i, k) => ({ ...(events[i] as PhaseEvent), id: `copy${k}` }))]
-        expect(foldConversation(withCopies)).toEqual(expected)
-      },
-    ))
-  })
-})
 
 describe('chat through the ingestion route', () => {
   const sessionsOf = (count: ReturnType<typeof setup>['count']) =>
@@ -58,14 +20,18 @@ describe('chat through the ingestion route', () => {
 
   it('gives the same count when the events arrive out of order and some twice', async () => {
     const { post, clock, count } = setup()
-    clock.set(NOW + 60 * MIN)
-    const sentAt = NOW + 60 * MIN
     const start = chat('start', NOW)
     const end = chat('end', NOW + 31 * MIN)
-    await post(batch([end], sentAt))
-    await post(batch([chat('ping', NOW + 20 * MIN), chat('handoff', NOW + 25 * MIN)], sentAt))
-    await post(batch([start, end], sentAt))
-    await post(batch([chat('resume', NOW + 28 * MIN), chat('handoff', NOW + 25 * MIN)], sentAt))
+    // Received over half an hour (witnessed), in an order that is not the events' own.
+    const at = async (minute: number, events: unknown[]) => {
+      clock.set(NOW + minute * MIN)
+      await post(batch(events, NOW + minute * MIN))
+    }
+    await at(2, [start])
+    await at(31, [end])
+    await at(32, [chat('ping', NOW + 20 * MIN), chat('handoff', NOW + 25 * MIN)])
+    await at(33, [start, end])
+    await at(34, [chat('resume', NOW + 28 * MIN), chat('handoff', NOW + 25 * MIN)])
     // bot time: 0-25 and 28-31 = 28 minutes -> 2 sessions
     expect(sessionsOf(count)).toBe(2)
     expect(count("SELECT bot_ms AS n FROM conversations WHERE conversation = 'conv_1'")).toBe(28 * MIN)
@@ -74,9 +40,13 @@ describe('chat through the ingestion route', () => {
   it('moves the sessions to the start day when a late start arrives from the day before', async () => {
     const { post, clock, count } = setup()
     const dayStart = Date.UTC(2026, 6, 19, 21, 50) // 23:50 in Amsterdam on July 19
-    clock.set(dayStart + 40 * MIN)
-    await post(batch([chat('ping', dayStart + 20 * MIN), chat('end', dayStart + 30 * MIN)], dayStart + 40 * MIN))
+    clock.set(dayStart + 20 * MIN)
+    await post(batch([chat('ping', dayStart + 20 * MIN)], dayStart + 20 * MIN))
+    clock.set(dayStart + 30 * MIN)
+    await post(batch([chat('end', dayStart + 30 * MIN)], dayStart + 30 * MIN))
     expect(count("SELECT COALESCE(SUM(units), 0) AS n FROM rollups WHERE kind = 'bot' AND day = '2026-07-20'")).toBe(1)
+    // The start, delayed: received 20 minutes after the first event, so 25 minutes are witnessed.
+    clock.set(dayStart + 40 * MIN)
     await post(batch([chat('start', dayStart)], dayStart + 40 * MIN))
     expect(count("SELECT COALESCE(SUM(units), 0) AS n FROM rollups WHERE kind = 'bot' AND day = '2026-07-20'")).toBe(0)
     expect(count("SELECT COALESCE(SUM(units), 0) AS n FROM rollups WHERE kind = 'bot' AND day = '2026-07-19'")).toBe(2)
@@ -84,14 +54,15 @@ describe('chat through the ingestion route', () => {
 
   it('closes an idle conversation at its last event after 30 minutes, keeping its sessions', async () => {
     const { post, clock, store } = setup()
+    await post(batch([chat('start', NOW)], NOW))
     clock.set(NOW + 20 * MIN)
-    await post(batch([chat('start', NOW), chat('ping', NOW + 20 * MIN)], NOW + 20 * MIN))
+    await post(batch([chat('ping', NOW + 20 * MIN)], NOW + 20 * MIN))
     clock.set(NOW + 20 * MIN + CHAT_IDLE_MS)
     expect(await store.closeIdleConversations(clock.now(), CHAT_IDLE_MS)).toBe(0)
     clock.advance(1)
     expect(await store.closeIdleConversations(clock.now(), CHAT_IDLE_MS)).toBe(1)
     const [row] = await store.conversations('acme', NOW - 1, NOW + 1)
-    expect(row).toMatchObject({ conversation: 'conv_1', status: 'idle', endedAt: NOW + 20 * MIN, sessions: 2, startedAt: NOW })
+    expect(row).toMatchObject({ conversation: 'conv_1', status: 'idle', lastEventAt: NOW + 20 * MIN, endedAt: null, sessions: 2, startedAt: NOW })
   })
 
   it('keeps the sessions of a conversation the sweeper closed when a late ping arrives hours later', async () => {
@@ -111,5 +82,26 @@ describe('chat through the ingestion route', () => {
     await post(batch([chat('start', NOW - 10 * MIN), chat('end', NOW - 5 * MIN)]))
     const [row] = await store.conversations('acme', NOW - 11 * MIN, NOW)
     expect(row).toMatchObject({ status: 'ended', endedAt: NOW - 5 * MIN, sessions: 1, bot: 'bot_help' })
+  })
+
+  it('bills a start, a ping, a tab frozen for 5 hours and the end sent on wake as 1 session, not 20', async () => {
+    const { post, clock, count } = setup()
+    clock.set(NOW + MIN)
+    await post(batch([chat('start', NOW), chat('ping', NOW + MIN)], NOW + MIN))
+    clock.set(NOW + 301 * MIN)
+    expect(await (await post(batch([chat('end', NOW + 301 * MIN)], NOW + 301 * MIN))).json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] })
+    expect(sessionsOf(count)).toBe(1)
+    expect(count("SELECT ended_at IS NULL AS n FROM conversations WHERE conversation = 'conv_1'")).toBe(1)
+  })
+
+  it('refuses the events of a conversation past its cap with a code, and still counts the others', async () => {
+    const { post, clock, count } = setup()
+    clock.set(NOW + 40 * MIN)
+    const pings = Array.from({ length: 500 }, (_, k) => chat('ping', NOW + 40 * MIN - (k + 1), 'conv_big'))
+    await post(batch(pings, NOW + 40 * MIN))
+    await post(batch(pings.map((p, k) => ({ ...p, id: `again${k}` })), NOW + 40 * MIN))
+    const res = await post(batch([chat('ping', NOW + 40 * MIN, 'conv_big'), chat('start', NOW + 40 * MIN, 'conv_small')], NOW + 40 * MIN))
+    expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [{ index: 0, code: 'conversation_too_long' }] })
+    expect(count("SELECT COUNT(*) AS n FROM chat_events WHERE conversation = 'conv_big'")).toBe(MAX_CONVERSATION_EVENTS)
   })
 })

@@ -16,7 +16,7 @@ import { createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SESSION_COOKIE } from '../middleware/auth.js'
-import type { AppDeps } from '../app.js'
+import type { AppDeps } from '../context.js'
 
 /** The page's static files. `../src/dashboard` is the same folder from `src/` and from `dist/`. */
 export const DASHBOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/dashboard')

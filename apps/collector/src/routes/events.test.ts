@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { MAX_AGE_MS, MAX_BODY_BYTES, MAX_FUTURE_MS } from '@tally/protocol'
-import { NOW, ORIGIN, batch, chat, engagement, impression, nextId, setup, testConfig } from '../testkit.js'
+import { NOW, ORIGIN, batch, chat, engagement, impression, nextId, setup, testConfig, STORED_ROWS } from '../testkit.js'
 
 const rollup = (count: ReturnType<typeof setup>['count'], kind: string, subject: string) =>
   count('SELECT COALESCE(SUM(units), 0) AS n FROM rollups WHERE kind = ? AND subject = ?', kind, subject)
@@ -38,7 +38,7 @@ describe('request-level errors of PROTOCOL §3', () => {
     expect(await res.json()).toEqual({ error: { code, message: expect.any(String) } })
     expect(res.headers.get('access-control-allow-origin')).toBe(origin)
     expect(res.headers.get('vary')).toContain('Origin')
-    expect(count('SELECT COUNT(*) AS n FROM events')).toBe(0)
+    expect(count(STORED_ROWS)).toBe(0)
   })
 
   it('accepts a body of exactly 65536 bytes', async () => {
@@ -77,7 +77,7 @@ describe('per-event codes', () => {
     const res = await post(batch([impression('cmp_summer', 's_a'), bad, engagement('adv_shoes', 's_a')]))
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ accepted: 2, duplicates: 0, rejected: [{ index: 1, code }] })
-    expect(count('SELECT COUNT(*) AS n FROM events')).toBe(2)
+    expect(count(STORED_ROWS)).toBe(2)
   })
 
   it('accepts events exactly at the edges of the time window', async () => {
@@ -94,7 +94,7 @@ describe('per-event codes', () => {
     const hour = 3_600_000
     const res = await post(batch([impression('cmp_summer', 's_1', 'skewed', NOW - hour - 2000)], NOW - hour))
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] })
-    expect(count('SELECT time AS n FROM events WHERE id = ?', 'skewed')).toBe(NOW - 2000)
+    expect(count('SELECT time AS n FROM impressions WHERE event_id = ?', 'skewed')).toBe(NOW - 2000)
   })
 })
 
@@ -171,25 +171,50 @@ describe('exactly once', () => {
 })
 
 describe('storage failure', () => {
-  it('answers 503 and writes nothing of a batch whose last part fails', async () => {
+  /** Caps the database at its current size: the next page it needs fails with SQLITE_FULL, as a full disk does. */
+  const fillDisk = (db: ReturnType<typeof setup>['store']['db']) => {
+    const pages = db.pragma('page_count', { simple: true }) as number
+    db.pragma(`max_page_count = ${pages}`)
+  }
+
+  it('answers 503 with Retry-After and writes nothing when the disk is full', async () => {
     const { post, store, count } = setup()
-    store.db.exec("CREATE TRIGGER fail_conversations BEFORE INSERT ON conversations BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-    const res = await post(batch([impression('cmp_summer'), engagement('adv_shoes'), chat('start', NOW)]))
+    fillDisk(store.db)
+    const many = Array.from({ length: 200 }, (_, k) => impression('cmp_summer', `s_full_${k}`))
+    const res = await post(batch([...many, engagement('adv_shoes'), chat('start', NOW)]))
     expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('1')
     expect(await res.json()).toEqual({ error: { code: 'unavailable', message: expect.any(String) } })
     expect(res.headers.get('access-control-allow-origin')).toBe(ORIGIN)
-    for (const table of ['events', 'impressions', 'engagements', 'chat_events', 'rollups']) {
+    for (const table of ['impressions', 'engagements', 'chat_events', 'conversations', 'rollups']) {
+      expect(count(`SELECT COUNT(*) AS n FROM ${table}`)).toBe(0)
+    }
+    // Room again (an operator freed the disk): the same batch, retried, counts once.
+    store.db.pragma('max_page_count = 1073741823')
+    expect(await (await post(batch([...many, engagement('adv_shoes'), chat('start', NOW)]))).json())
+      .toEqual({ accepted: 202, duplicates: 0, rejected: [] })
+  })
+
+  it('answers 500 with an error id, not 503, and writes nothing of a batch whose last part fails for a deterministic reason', async () => {
+    const { post, store, count } = setup()
+    store.db.exec("CREATE TRIGGER fail_conversations BEFORE INSERT ON conversations BEGIN SELECT RAISE(ABORT, 'a bug'); END")
+    const res = await post(batch([impression('cmp_summer'), engagement('adv_shoes'), chat('start', NOW)]))
+    expect(res.status).toBe(500)
+    expect(res.headers.get('retry-after')).toBeNull()
+    const body = await res.json()
+    expect(body).toEqual({ error: { code: 'internal', message: expect.stringContaining(body.error.errorId), errorId: expect.stringMatching(/^[0-9a-f-]{36}$/) } })
+    for (const table of ['impressions', 'engagements', 'chat_events', 'rollups']) {
       expect(count(`SELECT COUNT(*) AS n FROM ${table}`)).toBe(0)
     }
   })
 
   it('commits the other requests of the same group when one request fails', async () => {
     const { post, store, count } = setup()
-    store.db.exec("CREATE TRIGGER fail_conversations BEFORE INSERT ON conversations BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    store.db.exec("CREATE TRIGGER fail_conversations BEFORE INSERT ON conversations BEGIN SELECT RAISE(ABORT, 'a bug'); END")
     const [bad, good] = await Promise.all([post(batch([chat('start', NOW)])), post(batch([impression('cmp_summer', 's_ok')]))])
-    expect(bad.status).toBe(503)
+    expect(bad.status).toBe(500)
     expect(await good.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] })
-    expect(count('SELECT COUNT(*) AS n FROM events')).toBe(1)
+    expect(count(STORED_ROWS)).toBe(1)
   })
 
   it('answers 503 when the store is closed, and a retry after recovery counts once', async () => {
@@ -212,7 +237,7 @@ describe('abuse', () => {
       expect(res.headers.get('x-tally-dropped')).toBe('bot')
       expect(res.headers.get('access-control-expose-headers')).toContain('X-Tally-Dropped')
       expect(await res.json()).toEqual({ accepted: 0, duplicates: 0, rejected: [] })
-      expect(count('SELECT COUNT(*) AS n FROM events')).toBe(0)
+      expect(count(STORED_ROWS)).toBe(0)
     })
 
   it('counts a browser user agent', async () => {

@@ -1,5 +1,6 @@
 /**
- * `POST /v1/containers/{container}/events` (PROTOCOL §3).
+ * `POST /v1/containers/{container}/events` (docs/protocol.md §3): HTTP only; the counting is
+ * the ingest service's (../services/ingest.ts).
  *
  * Cheap refusals come first: the client's rate, the declared size, the container and its
  * origin, the container's rate, bot user agents. Only then is the body read (counting bytes as
@@ -17,14 +18,13 @@ import {
 import { fail } from '../errors.js'
 import { hostAllowed, requestHost } from '../domain/origin.js'
 import { addressKey, clientAddress, createLimiter } from '../domain/ratelimit.js'
-import type { AppDeps } from '../app.js'
-import type { IngestEvent } from '../store/repository.js'
+import type { AppDeps } from '../context.js'
+import type { IngestEvent } from '../services/store.js'
 import type { ContainerEntry } from '../domain/config.js'
 import { subscriptionEnded } from '../domain/billing-account.js'
+import { readJson } from '../middleware/body.js'
 
-const decoder = new TextDecoder('utf-8', { fatal: true })
-
-export function ingestRoutes(deps: AppDeps): Hono {
+export function eventRoutes(deps: AppDeps): Hono {
   const { store, clock, config, metrics, logger, trusted } = deps
   const limits = config.current().server.rateLimits
   const perIp = createLimiter(limits.perIp, clock)
@@ -38,6 +38,7 @@ export function ingestRoutes(deps: AppDeps): Hono {
     const ip = clientAddress(incoming?.socket?.remoteAddress ?? 'unknown', c.req.header('x-forwarded-for'), trusted)
     limit(perIp.take(addressKey(ip)), 'too many requests from this address')
 
+    // Refused before anything else is read (the body reader checks again as bytes stream in).
     const declared = c.req.header('content-length')
     if (declared !== undefined && Number(declared) > MAX_BODY_BYTES) {
       throw fail('payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`)
@@ -61,13 +62,7 @@ export function ingestRoutes(deps: AppDeps): Hono {
       return c.json(none, 200, { 'X-Tally-Dropped': 'bot' })
     }
 
-    const body = incoming && Symbol.asyncIterator in incoming ? await readIncoming(incoming) : await readBody(c.req.raw)
-    let json: unknown
-    try {
-      json = JSON.parse(decoder.decode(body))
-    } catch {
-      throw fail('invalid_json', 'the body is not JSON')
-    }
+    const json = await readJson(c, MAX_BODY_BYTES)
     const env = parseEnvelope(json)
     if (!env.ok) throw fail('invalid_batch', env.message)
 
@@ -75,6 +70,8 @@ export function ingestRoutes(deps: AppDeps): Hono {
     const { sentAt, events: raw } = env.value
     const rejected: RejectedEvent[] = []
     const events: IngestEvent[] = []
+    /** The batch index of each event passed to the store. */
+    const slots: number[] = []
     const reject = (index: number, code: EventCode) => {
       rejected.push({ index, code })
       metrics.events.inc({ result: 'rejected', reason: code })
@@ -92,14 +89,17 @@ export function ingestRoutes(deps: AppDeps): Hono {
       if (e.type === 'impression') {
         const code = catalog(container.campaigns, e.campaign, 'unknown_campaign', 'inactive_campaign')
         if (code) { reject(i, code); continue }
+        slots.push(i)
         events.push({ id: e.id, type: 'impression', session: e.session, subject: e.campaign, time })
       } else if (e.type === 'engagement') {
         const code = catalog(container.advisors, e.advisor, 'unknown_advisor', 'inactive_advisor')
         if (code) { reject(i, code); continue }
+        slots.push(i)
         events.push({ id: e.id, type: 'engagement', session: e.session, subject: e.advisor, time })
       } else {
         // An inactive bot is billed like an unknown one: not at all (PROTOCOL has one code for both).
         if (catalog(container.bots, e.bot, 'unknown_bot', 'unknown_bot')) { reject(i, 'unknown_bot'); continue }
+        slots.push(i)
         events.push({
           id: e.id, type: 'chat', session: e.session, subject: e.bot, time, conversation: e.conversation, phase: e.phase,
         })
@@ -110,7 +110,12 @@ export function ingestRoutes(deps: AppDeps): Hono {
     let duplicates = 0
     if (events.length > 0) {
       const statuses = await store.ingest({ account: accountId, container: containerId, receivedAt, timeZone: account.timezone, events })
-      for (const s of statuses) s === 'accepted' ? accepted++ : duplicates++
+      statuses.forEach((s, k) => {
+        if (s === 'accepted') accepted++
+        else if (s === 'duplicate') duplicates++
+        else reject(slots[k] as number, s)
+      })
+      rejected.sort((a, b) => a.index - b.index)
       if (accepted) metrics.events.inc({ result: 'accepted', reason: '' }, accepted)
       if (duplicates) metrics.events.inc({ result: 'duplicate', reason: '' }, duplicates)
     }
@@ -144,45 +149,4 @@ function catalog<C extends string>(
 ): C | null {
   if (!Object.hasOwn(list, id)) return unknown
   return list[id]?.active === false ? inactive : null
-}
-
-/**
- * Reads at most MAX_BODY_BYTES from the Node request itself: several times cheaper than going
- * through the web stream that `Request.body` wraps around it.
- */
-async function readIncoming(req: IncomingMessage): Promise<Uint8Array> {
-  const chunks: Buffer[] = []
-  let total = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.byteLength
-    if (total > MAX_BODY_BYTES) throw fail('payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`)
-    chunks.push(chunk)
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)
-}
-
-/** Reads at most MAX_BODY_BYTES, counting as the body streams in (requests without a Node socket: tests). */
-async function readBody(req: Request): Promise<Uint8Array> {
-  if (!req.body) return new Uint8Array()
-  const reader = req.body.getReader()
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    total += value.byteLength
-    if (total > MAX_BODY_BYTES) {
-      await reader.cancel().catch(() => {})
-      throw fail('payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`)
-    }
-    chunks.push(value)
-  }
-  if (chunks.length === 1) return chunks[0] as Uint8Array
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const ch of chunks) {
-    out.set(ch, at)
-    at += ch.byteLength
-  }
-  return out
 }

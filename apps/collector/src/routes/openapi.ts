@@ -10,7 +10,7 @@
 import {
   EVENT_CODES, ID_PATTERN, MAX_BODY_BYTES, MAX_EVENTS, MAX_STRING, USAGE_CODES, ERROR_STATUS,
 } from '@tally/protocol'
-import { GROUPINGS, METERS, USAGE_QUERY } from './usage-report.js'
+import { GROUPINGS, METERS, USAGE_QUERY } from '../services/usage-report.js'
 
 type Schema = Record<string, unknown>
 type Auth = 'none' | 'account' | 'secret' | 'admin' | 'dashboard'

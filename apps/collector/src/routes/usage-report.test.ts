@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '@tally/protocol'
 import { NOW, batch, chat, engagement, impression, setup } from '../testkit.js'
-import { csvField, toCsv } from './usage-report.js'
+import { csvField, toCsv } from '../domain/csv.js'
 
 const HOUR = 3_600_000
 const ORIGIN = 'https://shop.acme.test'
@@ -48,13 +48,19 @@ async function seeded() {
   const after = Date.UTC(2026, 6, 19, 22, 30)
   const today = Date.UTC(2026, 6, 20, 11, 0)
   const send = async (events: unknown[], container = 'ctr_shop', origin = ORIGIN) => {
-    const res = await s.post(batch(events), { container, origin })
+    const res = await s.post(batch(events, s.clock.now()), { container, origin })
     expect(res.status).toBe(200)
     expect((await res.json()).rejected).toEqual([])
   }
+  // The chat is sent as it happens (only bot time the collector witnessed is billed), on a clock
+  // that then moves on to NOW.
+  s.clock.set(today)
+  await send([engagement('adv_gifts', 's_3', undefined, today), chat('start', today, 'conv_1')])
+  s.clock.set(today + 20 * 60_000)
+  await send([chat('end', today + 20 * 60_000, 'conv_1')])
+  s.clock.set(NOW)
   await send([impression('cmp_summer', 's_1', undefined, before)])
   await send([impression('cmp_summer', 's_2', undefined, after), impression('cmp_winter', 's_2', undefined, after), engagement('adv_shoes', 's_2', undefined, after)])
-  await send([engagement('adv_gifts', 's_3', undefined, today), chat('start', today, 'conv_1'), chat('end', today + 20 * 60_000, 'conv_1')])
   await send([impression('cmp_summer', 's_9', undefined, today)], 'ctr_blog', 'https://blog.acme.test')
   await send([impression('cmp_summer', 's_1', undefined, today)], 'ctr_other', 'https://other.test')
   return s

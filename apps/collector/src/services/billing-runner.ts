@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino'
 import type { Invoice } from '@tally/billing'
-import type { Store } from '../store/repository.js'
+import type { Store } from './store.js'
 import type { ConfigState } from '../domain/config.js'
 import type { Clock } from '../domain/clock.js'
 import { billingAccount } from '../domain/billing-account.js'

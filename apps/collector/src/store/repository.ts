@@ -1,37 +1,88 @@
 /**
- * The storage interface of the collector. Async and dialect-neutral: routes and billing talk to
- * this, never to a driver, so that PostgreSQL fits behind it like SQLite does.
+ * The storage contract: what the services (../services) need from a database, and nothing more.
+ * An engine (./sqlite, and PostgreSQL beside it) implements `Engine` and `Repository` with SQL
+ * only: no counting, credit, quota or chat decision lives in an adapter. docs/architecture.md
+ * draws where this sits in the data flow.
  *
- * Contract every implementation keeps:
- * - `ingest` is one transaction per request: the event ids, billable units, conversations and
- *   daily rollups are all written, or none is. It resolves only after the commit.
- * - Exactly-once comes from unique keys in the database: (container, event id),
- *   (container, session, campaign), (container, session, advisor).
- * - Any storage failure rejects with {@link StoreUnavailable}.
+ * Contract every engine keeps (the contract suite in ./contract.ts checks it on each engine):
+ * - `transaction(fn)` runs `fn` in one transaction: everything it wrote commits when it resolves,
+ *   nothing when it throws. It resolves only after the commit (a 2xx is sent after it).
+ * - Exactly-once comes from unique keys, never from memory: `insertUnits` and `insertChatEvents`
+ *   answer, per row, whether it was new; a row already stored is left as it is.
+ * - `lockAccount` serializes the transactions of one account that decide on its stored state
+ *   (credits, quotas, invoices) across every collector on the database.
+ * - A database that is busy, unreachable or out of space rejects with `StoreUnavailable` (503 and
+ *   `Retry-After`); any other failure is a bug and rejects with the error as it is (500).
+ * - Every batch method costs in proportion to its input, never to the account's history.
  */
-import type { ChatPhase, UsageCode } from '@tally/protocol'
-import type { BillingAccount, CreditResult, Invoice, LedgerEntry, UsageRow } from '@tally/billing'
-import type { ConversationStatus } from '../chat.js'
+import type { ChatPhase } from '@tally/protocol'
+import type { ConversationState, ConversationStatus, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
 
 export type SubjectKind = 'campaign' | 'advisor' | 'bot'
 
-/** One browser event that passed validation and the catalog check. */
-export type IngestEvent =
-  | { id: string; type: 'impression'; session: string; subject: string; time: number }
-  | { id: string; type: 'engagement'; session: string; subject: string; time: number }
-  | { id: string; type: 'chat'; session: string; subject: string; time: number; conversation: string; phase: ChatPhase }
-
-export interface IngestRequest {
-  account: string
-  container: string
-  receivedAt: number
-  /** The account's IANA time zone: rollup days are its calendar days. */
-  timeZone: string
-  events: IngestEvent[]
+/** A billable unit of the page: one impression per (session, campaign), one engagement per (session, advisor). */
+export interface UnitRow {
+  kind: 'campaign' | 'advisor'
+  session: string
+  subject: string
+  /** The event that counted it (the first one, when several name the same unit). */
+  eventId: string
+  time: number
 }
 
-/** Per event, in request order: counted, or already known (same id or same billable unit). */
-export type IngestStatus = 'accepted' | 'duplicate'
+/** A phase event of a chat conversation. */
+export interface ChatEventRow {
+  conversation: string
+  eventId: string
+  phase: ChatPhase
+  time: number
+  receivedAt: number
+}
+
+/** A conversation as the collector keeps it: who, where it is billed, and its folded state. */
+export interface ConversationRecord {
+  conversation: string
+  bot: string
+  session: string
+  /** Local day of `state.startedAt` in the account's zone: the rollup day of its sessions. */
+  day: string
+  /** Chat usage sessions billed so far (in the rollups). */
+  sessions: number
+  status: ConversationStatus
+  state: ConversationState
+}
+
+/** A change to a daily count. */
+export interface RollupDelta {
+  day: string
+  container: string
+  kind: SubjectKind
+  subject: string
+  units: number
+}
+
+export interface RollupRow {
+  day: string
+  container: string
+  kind: SubjectKind
+  subject: string
+  units: number
+}
+
+/** A conversation as the read API shows it. */
+export interface ConversationRow {
+  container: string
+  conversation: string
+  bot: string
+  session: string
+  startedAt: number
+  day: string
+  lastEventAt: number
+  endedAt: number | null
+  status: ConversationStatus
+  botMs: number
+  sessions: number
+}
 
 export interface RejectionRecord {
   at: number
@@ -52,105 +103,107 @@ export interface RejectionRow {
   lastSeen: number
 }
 
-export interface RollupRow {
-  day: string
-  container: string
-  kind: SubjectKind
-  subject: string
-  units: number
-}
-
-export interface ConversationRow {
-  container: string
-  conversation: string
-  bot: string
-  session: string
-  startedAt: number
-  day: string
-  lastEventAt: number
-  endedAt: number | null
-  status: ConversationStatus
-  botMs: number
-  sessions: number
-}
-
 export interface ConfigChange {
   kind: 'account' | 'container'
   id: string
   body: unknown
 }
 
-export interface Store {
-  /** Writes one request's events in one transaction; statuses follow `events` order. */
-  ingest(req: IngestRequest): Promise<IngestStatus[]>
-  /** Counts a refused beacon (403), per minute, container, reason and origin. */
+/** An accepted server-to-server usage event: a retry finds it and gets the original outcome. */
+export interface UsageEventRow {
+  id: string
+  type: 'alert' | 'action' | 'contacts' | 'email'
+  day: string
+  time: number
+  receivedAt: number
+  quantity: number
+  credits: number
+  member: string | null
+}
+
+/** What a daily row of the server-to-server meters gains. Contacts is a gauge: the day keeps its highest reading. */
+export interface DailyAdd {
+  alerts: number
+  emails: number
+  contacts: number | null
+}
+
+/**
+ * The key of a credit log entry, as columns: where it comes from (`action`, `purchase`,
+ * `transfer` with the client's request id; `grant`, `expiry` with the system's own reference)
+ * and which leg (`out`, `in`, or `''`). Unique per account, so no two requests can ever share
+ * an entry, whatever characters their ids hold.
+ */
+export interface LedgerKey {
+  source: 'action' | 'purchase' | 'transfer' | 'grant' | 'expiry'
+  ref: string
+  leg: '' | 'out' | 'in'
+}
+
+export interface Repository {
+  // --- Browser events ---
+  /** Inserts billable units; per row, true when it was new. */
+  insertUnits(account: string, container: string, units: readonly UnitRow[]): Promise<boolean[]>
+  /** Inserts chat phase events; per row, true when it was new (same conversation and id = not new). */
+  insertChatEvents(account: string, container: string, events: readonly ChatEventRow[]): Promise<boolean[]>
+  /** Every stored event of one conversation (at most MAX_CONVERSATION_EVENTS). */
+  chatEvents(account: string, container: string, conversation: string): Promise<PhaseEvent[]>
+  /** The stored conversations among `conversations`. */
+  conversationRecords(account: string, container: string, conversations: readonly string[]): Promise<ConversationRecord[]>
+  /** Inserts or replaces conversations. */
+  saveConversations(account: string, container: string, records: readonly ConversationRecord[]): Promise<void>
+  /** Adds to the daily counts (creating rows as needed). */
+  addRollups(account: string, deltas: readonly RollupDelta[]): Promise<void>
+  /** Marks `open` conversations whose last event is older than `before` as `idle`; returns how many. */
+  markIdleConversations(before: number): Promise<number>
+  /** Counts a refused beacon in its minute (per container, reason and origin). */
   recordRejection(r: RejectionRecord): Promise<void>
-  /** Refused beacons of an account since `since` (ms), by container, reason and origin. */
-  rejections(account: string, since: number): Promise<RejectionRow[]>
-  /** Daily counts of an account for days in `[fromDay, toDay)` (`YYYY-MM-DD`). */
-  rollups(account: string, fromDay: string, toDay: string): Promise<RollupRow[]>
-  /** Conversations of an account that started in `[from, to)` (ms). */
-  conversations(account: string, from: number, to: number): Promise<ConversationRow[]>
-  /** Closes, at their last event, open conversations idle for longer than `idleMs`; returns how many. */
-  closeIdleConversations(now: number, idleMs: number): Promise<number>
-  /** Persists a run-time configuration change (admin PUT). */
+
+  // --- Server-to-server usage, credits, invoices ---
+  /** Holds the account until the transaction ends (see the contract above). */
+  lockAccount(account: string): Promise<void>
+  /** The stored usage events among `ids`. */
+  usageEvents(account: string, ids: readonly string[]): Promise<Map<string, UsageEventRow>>
+  insertUsageEvent(account: string, row: UsageEventRow): Promise<void>
+  addUsageDaily(account: string, day: string, add: DailyAdd): Promise<void>
+  /** Daily rows of the server-to-server meters, for days in `[fromDay, toDay)` (all days when omitted). */
+  usageDaily(account: string, fromDay?: string, toDay?: string): Promise<UsageRow[]>
+  /** Daily totals of the page meters (impressions, engagements, chat sessions), every day. */
+  pageDaily(account: string): Promise<UsageRow[]>
+  /** The position of the account's newest credit log entry (0 when empty): moves on with every append. */
+  ledgerHead(account: string): Promise<number>
+  /** The account's credit log, in written order. */
+  ledger(account: string): Promise<LedgerEntry[]>
+  /** Appends entries in order; an entry whose key is stored already is skipped. Returns the new head. */
+  appendLedger(account: string, rows: readonly { key: LedgerKey; entry: LedgerEntry }[]): Promise<number>
+  /** Finalized invoices, in number order; only those with the given keys when `keys` is given. */
+  invoices(account: string, keys?: readonly string[]): Promise<Invoice[]>
+  insertInvoices(account: string, invoices: readonly Invoice[], finalizedAt: number): Promise<void>
+
+  // --- Configuration changes (admin API) ---
   saveConfigChange(change: ConfigChange, at: number): Promise<void>
-  /** Every persisted configuration change, oldest first, latest per (kind, id). */
+  /** Every change, oldest first, latest per (kind, id). */
   configChanges(): Promise<ConfigChange[]>
-  // --- Billing (issue 4): usage, credits and invoices, each call one transaction. ---
-  /** One `POST /v1/usage` request: events, rollups and credit log entries, decided and written together. */
-  recordUsage(req: UsageRequest): Promise<UsageOutcome[]>
-  /** A credit purchase or transfer, decided against the stored log and appended in one transaction. */
-  creditRequest(req: CreditCall): Promise<CreditResult>
-  /** One account's billing run up to `asOf`: grants, expiries and finalized invoices, all or nothing. */
-  billingRun(req: BillingRunCall): Promise<BillingRunOutcome>
-  /** What billing reads for an account: daily usage rows, the credit log, finalized invoices. */
-  billingData(account: string): Promise<StoredBilling>
-  /** Resolves when the database answers. */
+
+  // --- Reads ---
+  /** Daily counts for days in `[fromDay, toDay)`. */
+  rollups(account: string, fromDay: string, toDay: string): Promise<RollupRow[]>
+  /** Conversations that started in `[from, to)`. */
+  conversations(account: string, from: number, to: number): Promise<ConversationRow[]>
+  /** Refused beacons since `since`, by container, reason and origin, latest first. */
+  rejections(account: string, since: number): Promise<RejectionRow[]>
   ping(): Promise<void>
+}
+
+export interface Engine {
+  /** Runs `fn` in one transaction (see the contract above). */
+  transaction<T>(fn: (tx: Repository) => Promise<T>): Promise<T>
+  /** Runs reads outside a write transaction. */
+  read<T>(fn: (db: Repository) => Promise<T>): Promise<T>
   close(): Promise<void>
 }
 
-// --- Billing (issue 4) ---
-
-/** One server-to-server event that passed validation; `time` is its instant, `day` its local day. */
-export type UsageInput =
-  | { id: string; type: 'alert'; time: number; day: string }
-  | { id: string; type: 'action'; time: number; day: string; action: string; quantity: number; member?: string | undefined }
-  | { id: string; type: 'contacts'; time: number; day: string; count: number }
-  | { id: string; type: 'email'; time: number; day: string; count: number }
-
-export interface UsageRequest {
-  account: string
-  /** The account as billing sees it (zone, subscription, plans, members). */
-  billing: BillingAccount
-  /** Processing time: credits are drawn and logged at this instant. */
-  receivedAt: number
-  events: UsageInput[]
-}
-
-/** Per event, in request order. `credits` for actions: spent by the event, and the wallet's balance now. */
-export interface UsageOutcome {
-  status: 'accepted' | 'duplicate' | 'rejected'
-  code?: UsageCode
-  credits?: { spent: number; balance: number }
-}
-
-export type CreditCall =
-  | { kind: 'purchase'; account: string; billing: BillingAccount; id: string; pack: string; at: number }
-  | { kind: 'transfer'; account: string; billing: BillingAccount; id: string; to: string; credits: number; at: number }
-
-export interface BillingRunCall { account: string; billing: BillingAccount; asOf: number; at: number }
-export interface BillingRunOutcome { ledger: number; invoices: Invoice[] }
-
-export interface StoredBilling {
-  usage: UsageRow[]
-  ledger: LedgerEntry[]
-  /** Finalized invoices in number order. */
-  finalized: Invoice[]
-}
-
-/** The database could not be reached or refused a write: answered 503, nothing written. */
+/** The database is busy, unreachable or out of space: answered 503 with `Retry-After`, nothing written. */
 export class StoreUnavailable extends Error {
   override readonly name = 'StoreUnavailable'
   constructor(message: string, options?: { cause?: unknown }) {

@@ -1,24 +1,12 @@
 /**
  * SQLite schema (drizzle). Exactly-once lives here, in unique keys, not in memory:
- * `events` (container, id) makes a retried event a duplicate, `impressions` and `engagements`
- * hold one billable unit per (container, session, subject), and `rollups` keep the daily counts
- * that billing reads, updated in the same transaction as the rows they count.
+ * `impressions` and `engagements` hold one billable unit per (container, session, subject) — the
+ * key that also makes a retried event a duplicate — `chat_events` one row per (container,
+ * conversation, event id), and `rollups` keep the daily counts that billing reads, updated in the
+ * same transaction as the rows they count.
  * Migrations are generated from this file by drizzle-kit (`npm run db:generate -w @tally/collector`).
  */
 import { sqliteTable, text, integer, primaryKey, index, uniqueIndex } from 'drizzle-orm/sqlite-core'
-
-/** Every accepted browser event, keyed by its client id (the idempotency key). */
-export const events = sqliteTable('events', {
-  container: text('container').notNull(),
-  id: text('id').notNull(),
-  type: text('type').notNull(),
-  session: text('session').notNull(),
-  /** Campaign, advisor or bot id. */
-  subject: text('subject').notNull(),
-  /** Clock-skew corrected event time, ms since epoch. */
-  time: integer('time').notNull(),
-  receivedAt: integer('received_at').notNull(),
-}, (t) => [primaryKey({ columns: [t.container, t.id] })])
 
 /** One impression per (container, session, campaign): the billable unit of seed 000. */
 export const impressions = sqliteTable('impressions', {
@@ -38,13 +26,14 @@ export const engagements = sqliteTable('engagements', {
   time: integer('time').notNull(),
 }, (t) => [primaryKey({ columns: [t.container, t.session, t.advisor] })])
 
-/** The phase events of each conversation: its chat sessions are recomputed from these. */
+/** The phase events of each conversation: folded again from these when one arrives out of order. */
 export const chatEvents = sqliteTable('chat_events', {
   container: text('container').notNull(),
   conversation: text('conversation').notNull(),
   eventId: text('event_id').notNull(),
   phase: text('phase').notNull(),
   time: integer('time').notNull(),
+  receivedAt: integer('received_at').notNull(),
 }, (t) => [primaryKey({ columns: [t.container, t.conversation, t.eventId] })])
 
 /** Conversations folded from their phase events; billed in the period where they started. */
@@ -59,10 +48,17 @@ export const conversations = sqliteTable('conversations', {
   day: text('day').notNull(),
   lastEventAt: integer('last_event_at').notNull(),
   endedAt: integer('ended_at'),
-  /** `open`, `ended` (an end event) or `idle` (closed by the sweeper at its last event). */
+  /** `open`, `ended` (an end event) or `idle` (ended by a gap, or quiet for the idle limit). */
   status: text('status').notNull(),
   botMs: integer('bot_ms').notNull(),
   sessions: integer('sessions').notNull(),
+  // The rest of the folded state (@tally/billing ConversationState), so new events fold onto it.
+  latestAt: integer('latest_at').notNull(),
+  closed: integer('closed').notNull(),
+  active: integer('active').notNull(),
+  firstReceivedAt: integer('first_received_at').notNull(),
+  lastReceivedAt: integer('last_received_at').notNull(),
+  events: integer('events').notNull(),
 }, (t) => [
   primaryKey({ columns: [t.container, t.conversation] }),
   index('conversations_account_started').on(t.account, t.startedAt),
@@ -105,7 +101,7 @@ export const configChanges = sqliteTable('config_changes', {
   changedAt: integer('changed_at').notNull(),
 }, (t) => [primaryKey({ columns: [t.kind, t.id] })])
 
-// --- Billing (issue 4): server-to-server usage, the credit log and invoices. ---
+// --- Billing: server-to-server usage, the credit log and invoices. ---
 
 /**
  * Accepted server-to-server usage events (PROTOCOL §4), keyed by the client id: a retry is a
@@ -143,6 +139,11 @@ export const usageDaily = sqliteTable('usage_daily', {
 export const ledger = sqliteTable('ledger', {
   seq: integer('seq').primaryKey({ autoIncrement: true }),
   account: text('account').notNull(),
+  /** The key, as columns (see LedgerKey in ../repository.ts): never a concatenated string. */
+  source: text('source').notNull(),
+  ref: text('ref').notNull(),
+  leg: text('leg').notNull(),
+  /** The entry's id in the replayed log. */
   id: text('id').notNull(),
   type: text('type').notNull(),
   wallet: text('wallet').notNull(),
@@ -150,7 +151,7 @@ export const ledger = sqliteTable('ledger', {
   credits: integer('credits').notNull(),
   /** The whole entry as JSON (draws, lots, expiry). */
   entry: text('entry').notNull(),
-}, (t) => [uniqueIndex('ledger_account_id').on(t.account, t.id), index('ledger_account_seq').on(t.account, t.seq)])
+}, (t) => [uniqueIndex('ledger_account_key').on(t.account, t.source, t.ref, t.leg), index('ledger_account_seq').on(t.account, t.seq)])
 
 /**
  * Finalized invoices, written once by the billing run and never updated: (account, key) makes a

@@ -1,29 +1,52 @@
 /**
- * The SQLite store on its own thread. better-sqlite3 blocks while it writes; on the request
+ * The SQLite engine on its own thread. better-sqlite3 blocks while it writes; on the request
  * thread that time adds to every request's parsing and validation. Here the two run side by
- * side: the request thread posts each call, this thread group-commits whatever arrived together
- * (see `SqliteStore`) and answers after the COMMIT. Same contract, same `Store` interface.
+ * side: the request thread posts each service call, this thread runs the services over the
+ * engine (group commit, see ./engine.ts) and answers after the COMMIT. Same `Store` as in-process.
+ *
+ * Error kinds cross the thread boundary: a StoreUnavailable stays one (503 and Retry-After), and
+ * anything else arrives as a `StoreBug` with its message and stack (500, logged with an error id),
+ * so clients do not retry a deterministic failure forever.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
-import { SqliteStore, type SqliteOptions } from './store.js'
-import { StoreUnavailable, type Store } from '../repository.js'
+import { SqliteEngine, type SqliteOptions } from './engine.js'
+import { StoreUnavailable } from '../repository.js'
+import { createStore, type Store } from '../../services/store.js'
 
-type Method = Exclude<keyof Store, 'close'>
-interface Call { id: number; method: Method | 'close'; args: unknown[] }
-type Answer = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string }
+type Method = keyof Store
+interface Call { id: number; method: Method; args: unknown[] }
+type Answer =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; kind: 'unavailable' | 'bug'; message: string; stack?: string | undefined }
+
+/** A failure on the storage thread that retrying will not fix. */
+export class StoreBug extends Error {
+  override readonly name = 'StoreBug'
+}
 
 if (!isMainThread && parentPort && (workerData as { tallyStore?: SqliteOptions })?.tallyStore) {
   const port = parentPort
-  const store = new SqliteStore((workerData as { tallyStore: SqliteOptions }).tallyStore)
+  let store: Store
+  try {
+    store = createStore(new SqliteEngine((workerData as { tallyStore: SqliteOptions }).tallyStore))
+  } catch (e) {
+    const err = e as Error & { code?: string }
+    port.postMessage({ id: 0, ok: false, kind: 'unavailable', message: `${err.code ? `${err.code}: ` : ''}${err.message}` } satisfies Answer)
+    throw e
+  }
   port.on('message', (call: Call) => {
     const fn = store[call.method] as (...a: unknown[]) => Promise<unknown>
     fn.apply(store, call.args).then(
       (value) => port.postMessage({ id: call.id, ok: true, value } satisfies Answer),
-      (e: unknown) => port.postMessage({
-        id: call.id, ok: false,
-        message: `${(e as Error).message}${(e as Error).cause ? `: ${((e as Error).cause as Error).message}` : ''}`,
-      } satisfies Answer),
+      (e: unknown) => {
+        const err = e as Error
+        const cause = err.cause instanceof Error ? `: ${err.cause.message}` : ''
+        port.postMessage({
+          id: call.id, ok: false, kind: e instanceof StoreUnavailable ? 'unavailable' : 'bug',
+          message: `${err.message}${cause}`, stack: err.stack,
+        } satisfies Answer)
+      },
     )
   })
   port.postMessage({ id: 0, ok: true, value: 'ready' } satisfies Answer)
@@ -36,7 +59,7 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
   let next = 1
   let dead: Error | undefined
   const ready = new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve())
+    worker.once('message', (a: Answer) => (a.ok ? resolve() : reject(new StoreUnavailable(a.message))))
     worker.once('error', reject)
   })
   worker.on('message', (a: Answer) => {
@@ -44,7 +67,12 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
     if (!p) return
     pending.delete(a.id)
     if (a.ok) p.resolve(a.value)
-    else p.reject(new StoreUnavailable(a.message))
+    else if (a.kind === 'unavailable') p.reject(new StoreUnavailable(a.message))
+    else {
+      const bug = new StoreBug(a.message)
+      if (a.stack) bug.stack = a.stack
+      p.reject(bug)
+    }
   })
   const fail = (e: Error) => {
     dead = e
@@ -55,7 +83,7 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
   worker.on('exit', (code) => fail(new Error(`storage thread exited with code ${code}`)))
   await ready
 
-  const call = (method: Call['method'], ...args: unknown[]) => {
+  const call = (method: Method, ...args: unknown[]) => {
     if (dead) return Promise.reject(new StoreUnavailable('the storage thread stopped', { cause: dead }))
     return new Promise<any>((resolve, reject) => {
       const id = next++

@@ -1,0 +1,106 @@
+/**
+ * Server-to-server usage and credits (docs/protocol.md §4, the account's secret key): HTTP only.
+ * The routes validate and shape; every decision that depends on stored state is the usage
+ * service's (../services/usage.ts), taken inside the transaction that writes it, so a 2xx means
+ * committed. docs/billing-api.md documents the answers.
+ */
+import { Hono, type Context } from 'hono'
+import {
+  ID_PATTERN, MAX_AGE_MS, MAX_EVENTS, MAX_FUTURE_MS, parseUsageEvent, type UsageCode, type UsageResult,
+} from '@tally/protocol'
+import type { BillingAccount } from '@tally/billing'
+import { fail } from '../errors.js'
+import { accountWriter } from '../middleware/auth.js'
+import { readJson } from '../middleware/body.js'
+import { dayIn } from '../domain/days.js'
+import { billingAccount } from '../domain/billing-account.js'
+import type { AppDeps, TallyEnv } from '../context.js'
+import type { UsageInput } from '../services/store.js'
+
+export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
+  const { store, clock, config } = deps
+  const app = new Hono<TallyEnv>()
+  const writer = accountWriter(config)
+  const who = (c: Context<TallyEnv>): { id: string; billing: BillingAccount } => {
+    const id = c.var.account
+    const billing = billingAccount(config, id)
+    if (!billing) throw fail('unauthorized', 'an account key is required')
+    return { id, billing }
+  }
+
+  app.post('/v1/usage', writer, async (c) => {
+    const receivedAt = clock.now()
+    const { id: account, billing } = who(c)
+    const body = await readJson(c)
+    const raw = (body as { events?: unknown } | null)?.events
+    if (!Array.isArray(raw)) throw fail('invalid_batch', 'events: expected an array')
+    if (raw.length === 0 || raw.length > MAX_EVENTS) throw fail('invalid_batch', `events: expected 1 to ${MAX_EVENTS} events`)
+    const dayOf = dayIn(billing.timezone)
+    const results: UsageResult[] = []
+    const events: UsageInput[] = []
+    const slots: number[] = []
+    for (const item of raw) {
+      const r = parseUsageEvent(item)
+      const given = (item as { id?: unknown } | null)?.id
+      const id = r.ok ? r.value.id : typeof given === 'string' ? given.slice(0, 64) : ''
+      const reject = (code: UsageCode) => results.push({ id, status: 'rejected', code })
+      if (!r.ok) { reject('invalid_event'); continue }
+      const e = r.value
+      // Server events carry no `sentAt` (docs/protocol.md §4): `ts` is the event's instant on the vendor's server.
+      if (e.ts - receivedAt > MAX_FUTURE_MS) { reject('event_in_future'); continue }
+      if (receivedAt - e.ts > MAX_AGE_MS) { reject('event_too_old'); continue }
+      const at = { id: e.id, time: e.ts, day: dayOf(e.ts) }
+      if (e.type === 'action' && e.member !== undefined && !(billing.members ?? []).includes(e.member)) { reject('unknown_member'); continue }
+      slots.push(results.length)
+      results.push({ id, status: 'accepted' })
+      events.push(
+        e.type === 'alert' ? { ...at, type: 'alert' }
+          : e.type === 'action' ? { ...at, type: 'action', action: e.action, quantity: e.quantity, member: e.member }
+          : { ...at, type: e.type, count: e.count },
+      )
+    }
+    if (events.length > 0) {
+      const outcomes = await store.recordUsage({ account, billing, receivedAt, events })
+      outcomes.forEach((o, k) => {
+        const slot = slots[k] as number
+        results[slot] = { id: results[slot]?.id ?? '', ...o }
+      })
+    }
+    return c.json({ results })
+  })
+
+  const requestId = (v: unknown): string => {
+    if (typeof v !== 'string' || !ID_PATTERN.test(v)) throw fail('invalid_request', 'id: expected 1-64 characters of [A-Za-z0-9._:-]')
+    return v
+  }
+
+  app.post('/v1/credits/purchase', writer, async (c) => {
+    const at = clock.now()
+    const { id: account, billing } = who(c)
+    const body = (await readJson(c)) as { pack?: unknown; id?: unknown } | null
+    const id = requestId(body?.id)
+    const pack = body?.pack
+    if (typeof pack !== 'string') throw fail('invalid_request', 'pack: expected the name of a credit pack')
+    const r = await store.creditRequest({ kind: 'purchase', account, billing, id, pack, at })
+    if (!r.ok) throw fail('invalid_request', `pack: the plan has no credit pack "${pack}"`)
+    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', pack, credits: r.credits, balance: r.balance, invoice: `credits:purchase:${id}` })
+  })
+
+  app.post('/v1/credits/transfer', writer, async (c) => {
+    const at = clock.now()
+    const { id: account, billing } = who(c)
+    const body = (await readJson(c)) as { to?: unknown; credits?: unknown; id?: unknown } | null
+    const id = requestId(body?.id)
+    const to = body?.to
+    const credits = body?.credits
+    if (typeof to !== 'string') throw fail('invalid_request', 'to: expected a member of the account')
+    if (typeof credits !== 'number' || !Number.isSafeInteger(credits) || credits <= 0) throw fail('invalid_request', 'credits: expected a positive integer')
+    const r = await store.creditRequest({ kind: 'transfer', account, billing, id, to, credits, at })
+    if (!r.ok && r.code === 'unknown_member') throw fail('invalid_request', `to: "${to}" is not a member of the account`)
+    // A refusal for want of credits answers like a refused usage event: 200, status and code.
+    if (!r.ok) return c.json({ id, status: 'rejected', code: r.code, to, credits, balance: r.balance })
+    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', to, credits: r.credits, balance: r.balance })
+  })
+
+  return app
+}

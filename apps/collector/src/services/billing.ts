@@ -1,0 +1,41 @@
+/**
+ * The billing run of one account and what billing reads (docs/rules.md, "Invoices"): the
+ * account's usage, credit log and finalized invoices go to `@tally/billing`, which decides the
+ * grants, expiries and invoices due; this writes them in the same transaction, with the account
+ * locked, so a run started on every collector at once, or twice, issues each invoice once
+ * (invoice keys are unique too).
+ */
+import { runBilling, type BillingAccount, type Invoice, type LedgerEntry, type UsageRow } from '@tally/billing'
+import type { Repository } from '../store/repository.js'
+import type { LedgerBook } from './ledger-book.js'
+
+export interface BillingRunCall { account: string; billing: BillingAccount; asOf: number; at: number }
+export interface BillingRunOutcome { ledger: number; invoices: Invoice[] }
+
+export interface StoredBilling {
+  usage: UsageRow[]
+  ledger: LedgerEntry[]
+  /** Finalized invoices in number order. */
+  finalized: Invoice[]
+}
+
+/** Page meters and server meters of each day, merged into one row per day. */
+export async function billingData(db: Repository, account: string): Promise<StoredBilling> {
+  const [page, server, ledger, finalized] = await Promise.all([
+    db.pageDaily(account), db.usageDaily(account), db.ledger(account), db.invoices(account),
+  ])
+  const byDay = new Map<string, UsageRow>()
+  for (const r of page) byDay.set(r.day, { ...r })
+  for (const r of server) byDay.set(r.day, { ...byDay.get(r.day), ...r })
+  const usage = [...byDay.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0))
+  return { usage, ledger, finalized }
+}
+
+export async function billingRun(tx: Repository, book: LedgerBook, req: BillingRunCall): Promise<BillingRunOutcome> {
+  await tx.lockAccount(req.account)
+  const data = await billingData(tx, req.account)
+  const run = runBilling(req.billing, data, req.asOf)
+  await book.append(tx, req.account, await book.state(tx, req.account), run.ledger)
+  if (run.invoices.length > 0) await tx.insertInvoices(req.account, run.invoices, req.at)
+  return { ledger: run.ledger.length, invoices: run.invoices }
+}

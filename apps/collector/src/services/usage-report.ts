@@ -1,0 +1,149 @@
+/**
+ * The usage report (docs/protocol.md §5, `GET /v1/usage`): answered from the daily rollups. Days are calendar days in the account's time zone, as the rollups
+ * are, and both bounds are inclusive: `from=2026-07-01&to=2026-07-31` is the whole of July there.
+ *
+ * Grouping works like SQL `GROUP BY` over one row per (day, container, subject): a campaign's
+ * impressions have no advisor, so `groupBy=campaign,advisor` answers a row per campaign (advisor
+ * `null`) and a row per advisor (campaign `null`). Summing any grouping gives the same totals.
+ */
+import { fail } from '../errors.js'
+import { dayIn } from '../domain/days.js'
+import type { AppDeps } from '../context.js'
+import type { SubjectKind } from '../store/repository.js'
+
+export const GROUPINGS = ['day', 'container', 'campaign', 'advisor', 'bot'] as const
+export type Grouping = (typeof GROUPINGS)[number]
+
+export const METERS = ['impressions', 'engagements', 'chatSessions', 'alerts', 'credits'] as const
+export type Meter = (typeof METERS)[number]
+
+/** When `from` is left out the range is this many days ending at `to`. */
+export const DEFAULT_RANGE_DAYS = 30
+
+/**
+ * The query parameters, described once: the route validates against this table and
+ * `/openapi.json` documents it.
+ */
+export const USAGE_QUERY = [
+  { name: 'from', description: `First day (inclusive), YYYY-MM-DD in the account's time zone. Default: ${DEFAULT_RANGE_DAYS - 1} days before \`to\`.`, schema: { type: 'string', format: 'date' } },
+  { name: 'to', description: "Last day (inclusive), YYYY-MM-DD in the account's time zone. Default: today there.", schema: { type: 'string', format: 'date' } },
+  { name: 'groupBy', description: `Comma-separated groupings, any of ${GROUPINGS.join(', ')}; empty for one row of totals.`, schema: { type: 'string', example: 'day,campaign' } },
+  { name: 'format', description: '`csv` for CSV (as does `Accept: text/csv`); default JSON.', schema: { type: 'string', enum: ['json', 'csv'] } },
+] as const
+
+export type UsageRow = Partial<Record<Grouping, string | null>> & { containerName?: string } & Record<Meter, number>
+
+export interface UsageReport {
+  account: string
+  timezone: string
+  from: string
+  to: string
+  groupBy: Grouping[]
+  rows: UsageRow[]
+}
+
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
+
+/**
+ * A real calendar date `YYYY-MM-DD` (not 2026-02-30), as a UTC midnight; undefined otherwise.
+ * Years 1970-9998: the day after `to` must still be a four-digit-year day for the range query.
+ */
+function parseDay(s: string): number | undefined {
+  const m = DATE.exec(s)
+  if (!m || Number(m[1]) < 1970 || Number(m[1]) > 9998) return undefined
+  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
+  return new Date(t).toISOString().slice(0, 10) === s ? t : undefined
+}
+
+const dayString = (t: number) => new Date(t).toISOString().slice(0, 10)
+const addDays = (day: string, n: number) => dayString((parseDay(day) as number) + n * 86_400_000)
+
+export function parseGroupBy(value: string | undefined): Grouping[] {
+  const given = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+  for (const g of given) {
+    if (!(GROUPINGS as readonly string[]).includes(g)) {
+      throw fail('invalid_request', `groupBy: unknown grouping "${g.slice(0, 40)}"; expected any of ${GROUPINGS.join(', ')}`)
+    }
+  }
+  // Columns and sorting follow the canonical order, whatever order the caller wrote.
+  return GROUPINGS.filter((g) => given.includes(g))
+}
+
+/** Resolves `from`/`to` against today in the account's zone; throws 400 naming the parameter. */
+export function parseRange(q: { from?: string; to?: string }, today: string): { from: string; to: string } {
+  if (q.to !== undefined && parseDay(q.to) === undefined) throw fail('invalid_request', 'to: expected a date YYYY-MM-DD (years 1970 to 9998)')
+  if (q.from !== undefined && parseDay(q.from) === undefined) throw fail('invalid_request', 'from: expected a date YYYY-MM-DD (years 1970 to 9998)')
+  const to = q.to ?? today
+  const from = q.from ?? addDays(to, -(DEFAULT_RANGE_DAYS - 1))
+  if (from > to) throw fail('invalid_request', `from: ${from} is after to (${to})`)
+  return { from, to }
+}
+
+const METER_OF: Record<SubjectKind, Meter> = { campaign: 'impressions', advisor: 'engagements', bot: 'chatSessions' }
+
+/** Builds the report of one account for the inclusive day range. */
+export async function usageReport(deps: AppDeps, account: string, q: { from?: string; to?: string; groupBy?: string }): Promise<UsageReport> {
+  const acc = deps.config.account(account)
+  if (!acc) throw fail('not_found', `no account "${account}"`)
+  const groupBy = parseGroupBy(q.groupBy)
+  const today = dayIn(acc.timezone)(deps.clock.now())
+  const { from, to } = parseRange(q, today)
+  const [rollups, billing] = await Promise.all([
+    deps.store.rollups(account, from, addDays(to, 1)),
+    deps.store.billingData(account),
+  ])
+
+  const rows = new Map<string, UsageRow>()
+  const add = (keys: Record<Grouping, string | null>, meter: Meter, units: number) => {
+    const id = groupBy.map((g) => keys[g] ?? '\u0000').join('\u0001')
+    let row = rows.get(id)
+    if (!row) {
+      row = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 }
+      for (const g of groupBy) {
+        row[g] = keys[g]
+        if (g === 'container') row.containerName = keys.container === null ? '' : acc.containers[keys.container]?.name ?? ''
+      }
+      rows.set(id, row)
+    }
+    row[meter] += units
+  }
+  for (const r of rollups) {
+    add({
+      day: r.day, container: r.container,
+      campaign: r.kind === 'campaign' ? r.subject : null,
+      advisor: r.kind === 'advisor' ? r.subject : null,
+      bot: r.kind === 'bot' ? r.subject : null,
+    }, METER_OF[r.kind], r.units)
+  }
+  // Alert sessions and credits come from the vendor's backend (POST /v1/usage), not from a page:
+  // they belong to no container, campaign, advisor or bot, so those keys are null.
+  const noSubject = { container: null, campaign: null, advisor: null, bot: null }
+  for (const u of billing.usage) {
+    if (u.day >= from && u.day <= to && u.alerts) add({ day: u.day, ...noSubject }, 'alerts', u.alerts)
+  }
+  const dayOf = dayIn(acc.timezone)
+  for (const e of billing.ledger) {
+    if (e.type !== 'spend') continue
+    const day = dayOf(e.at)
+    if (day >= from && day <= to) add({ day, ...noSubject }, 'credits', e.credits)
+  }
+  const sorted = [...rows.values()].filter((r) => METERS.some((m) => r[m] !== 0))
+  sorted.sort((a, b) => {
+    for (const g of groupBy) {
+      const x = a[g] ?? ''
+      const y = b[g] ?? ''
+      if (x !== y) return x < y ? -1 : 1
+    }
+    return 0
+  })
+  // Totals always answer one row, zeros included: "nothing happened" is an answer.
+  if (groupBy.length === 0 && sorted.length === 0) {
+    sorted.push({ impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 })
+  }
+  return { account, timezone: acc.timezone, from, to, groupBy, rows: sorted }
+}
+
+export function usageColumns(groupBy: readonly Grouping[]): string[] {
+  return [...groupBy.flatMap((g) => (g === 'container' ? ['container', 'containerName'] : [g])), ...METERS]
+}
+

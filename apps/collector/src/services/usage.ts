@@ -1,0 +1,137 @@
+/**
+ * Server-to-server usage (`POST /v1/usage`) and credit requests (`/v1/credits/purchase`,
+ * `/transfer`): every decision that depends on stored state — can this wallet pay, is the email
+ * quota left — is taken here, inside the transaction that writes its outcome and with the
+ * account locked, so two requests racing for the last credits are serialized on every engine:
+ * one is paid, the other refused, never both. The decisions themselves are `@tally/billing`'s.
+ */
+import {
+  ACCOUNT_WALLET, balanceOf, creditsDue, emailWindow, emailsAt, memberWallet, purchase, spend, transfer, checkEmails,
+  type BillingAccount, type CreditResult, type UsageRow,
+} from '@tally/billing'
+import type { UsageCode } from '@tally/protocol'
+import type { Repository, UsageEventRow } from '../store/repository.js'
+import { ledgerId, type LedgerBook } from './ledger-book.js'
+
+/** One server-to-server event that passed validation; `time` is its instant, `day` its local day. */
+export type UsageInput =
+  | { id: string; type: 'alert'; time: number; day: string }
+  | { id: string; type: 'action'; time: number; day: string; action: string; quantity: number; member?: string | undefined }
+  | { id: string; type: 'contacts'; time: number; day: string; count: number }
+  | { id: string; type: 'email'; time: number; day: string; count: number }
+
+export interface UsageRequest {
+  account: string
+  /** The account as billing sees it (zone, subscription, plans, members). */
+  billing: BillingAccount
+  /** Processing time: credits are drawn and logged at this instant. */
+  receivedAt: number
+  events: UsageInput[]
+}
+
+/** Per event, in request order. `credits` for actions: spent by the event, and the wallet's balance now. */
+export interface UsageOutcome {
+  status: 'accepted' | 'duplicate' | 'rejected'
+  code?: UsageCode
+  credits?: { spent: number; balance: number }
+}
+
+export type CreditCall =
+  | { kind: 'purchase'; account: string; billing: BillingAccount; id: string; pack: string; at: number }
+  | { kind: 'transfer'; account: string; billing: BillingAccount; id: string; to: string; credits: number; at: number }
+
+const walletOf = (member: string | null | undefined) => (member ? memberWallet(member) : ACCOUNT_WALLET)
+
+export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRequest): Promise<UsageOutcome[]> {
+  const { account, billing, receivedAt } = req
+  await tx.lockAccount(account)
+  const seen = await tx.usageEvents(account, req.events.map((e) => e.id))
+  const out: UsageOutcome[] = []
+  /** The email check's rows, read once per request and kept current as the request adds to them. */
+  let window: { fromDay: string; usage: UsageRow[]; finalized: Awaited<ReturnType<Repository['invoices']>> } | undefined
+  const accepted = new Set<string>()
+  for (const e of req.events) {
+    const stored = seen.get(e.id)
+    if (stored || accepted.has(e.id)) {
+      if (stored?.type === 'action') {
+        // The balance of now: the grants and expiries due are written first, as a new spend would.
+        let ledger = await book.state(tx, account)
+        ledger = await book.append(tx, account, ledger, creditsDue(billing, ledger, receivedAt))
+        out.push({ status: 'duplicate', credits: { spent: stored.credits, balance: balanceOf(ledger, walletOf(stored.member), receivedAt) } })
+      } else out.push({ status: 'duplicate' })
+      continue
+    }
+    const row: UsageEventRow = {
+      id: e.id, type: e.type, day: e.day, time: e.time, receivedAt, quantity: e.type === 'alert' ? 1 : e.type === 'action' ? e.quantity : e.count,
+      credits: 0, member: e.type === 'action' ? e.member ?? null : null,
+    }
+    if (e.type === 'action') {
+      const ledger = await book.state(tx, account)
+      const r = spend(billing, ledger, { id: ledgerId.action(e.id), action: e.action, quantity: e.quantity, member: e.member, at: receivedAt })
+      // Grants and expiries that fell due are written whatever the outcome: they are the log's own.
+      await book.append(tx, account, ledger, r.entries, e.id)
+      if (!r.ok) {
+        out.push({ status: 'rejected', code: r.code === 'invalid_quantity' || r.code === 'unknown_pack' ? 'invalid_event' : r.code })
+        continue
+      }
+      await tx.insertUsageEvent(account, { ...row, credits: r.credits })
+      accepted.add(e.id)
+      out.push({ status: 'accepted', credits: { spent: r.credits, balance: r.balance } })
+      continue
+    }
+    if (e.type === 'email') {
+      const need = emailWindow(billing, e.time)
+      // Outside the subscription (before it starts, after it ends) there is no quota to send against.
+      if (!need) {
+        out.push({ status: 'rejected', code: 'quota_exceeded' })
+        continue
+      }
+      if (!window || window.fromDay !== need.fromDay) {
+        window = {
+          fromDay: need.fromDay,
+          usage: await tx.usageDaily(account, need.fromDay),
+          finalized: await tx.invoices(account, need.invoiceKeys),
+        }
+      }
+      const allowance = emailsAt(billing, window, e.time)
+      const verdict = checkEmails(allowance?.sent ?? 0, e.count, allowance?.quota ?? 0)
+      if (!verdict.ok) {
+        out.push({ status: 'rejected', code: 'quota_exceeded' })
+        continue
+      }
+    }
+    const add = {
+      alerts: e.type === 'alert' ? 1 : 0,
+      emails: e.type === 'email' ? e.count : 0,
+      contacts: e.type === 'contacts' ? e.count : null,
+    }
+    await tx.addUsageDaily(account, e.day, add)
+    await tx.insertUsageEvent(account, row)
+    accepted.add(e.id)
+    if (window && e.day >= window.fromDay) window.usage = addToDaily(window.usage, e.day, add)
+    out.push({ status: 'accepted' })
+  }
+  return out
+}
+
+export async function creditRequest(tx: Repository, book: LedgerBook, req: CreditCall): Promise<CreditResult> {
+  await tx.lockAccount(req.account)
+  const ledger = await book.state(tx, req.account)
+  const r = req.kind === 'purchase'
+    ? purchase(req.billing, ledger, { id: ledgerId.purchase(req.id), pack: req.pack, at: req.at })
+    : transfer(req.billing, ledger, { id: ledgerId.transfer(req.id), to: req.to, credits: req.credits, at: req.at })
+  await book.append(tx, req.account, ledger, r.entries, req.id)
+  return r
+}
+
+/** The request's running view of the daily rows, so a later email in the same request sees the earlier ones. */
+function addToDaily(rows: UsageRow[], day: string, add: { alerts: number; emails: number; contacts: number | null }): UsageRow[] {
+  const i = rows.findIndex((r) => r.day === day)
+  const before: UsageRow = i >= 0 ? rows[i] ?? { day } : { day }
+  const contacts = add.contacts === null ? before.contacts : Math.max(before.contacts ?? add.contacts, add.contacts)
+  const next: UsageRow = {
+    day, alerts: (before.alerts ?? 0) + add.alerts, emails: (before.emails ?? 0) + add.emails,
+    ...(contacts === undefined ? {} : { contacts }),
+  }
+  return i >= 0 ? rows.map((r, k) => (k === i ? next : r)) : [...rows, next]
+}

@@ -1,0 +1,226 @@
+/**
+ * The repository on SQLite: prepared statements and nothing else. better-sqlite3 is synchronous,
+ * so each method does its work at once and returns a settled promise; the engine (./engine.ts)
+ * runs a whole service inside one savepoint of its group commit.
+ */
+import type Database from 'better-sqlite3'
+import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
+import type { ChatPhase } from '@tally/protocol'
+import type {
+  ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, LedgerKey, RejectionRecord, RejectionRow,
+  Repository, RollupDelta, RollupRow, UnitRow, UsageEventRow,
+} from '../repository.js'
+
+interface ConversationDbRow {
+  conversation: string; bot: string; session: string; day: string; sessions: number; status: ConversationRecord['status']
+  startedAt: number; lastEventAt: number; latestAt: number; endedAt: number | null; closed: number; active: number
+  botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number
+}
+
+const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status, started_at AS startedAt, last_event_at AS lastEventAt,
+  latest_at AS latestAt, ended_at AS endedAt, closed, active, bot_ms AS botMs, first_received_at AS firstReceivedAt,
+  last_received_at AS lastReceivedAt, events`
+
+/** Statements of one database connection. */
+export function prepare(db: Database.Database) {
+  return {
+    impression: db.prepare('INSERT INTO impressions (container, session, campaign, event_id, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    engagement: db.prepare('INSERT INTO engagements (container, session, advisor, event_id, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    chatEvent: db.prepare(`INSERT INTO chat_events (container, conversation, event_id, phase, time, received_at)
+        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    chatEvents: db.prepare(`SELECT event_id AS id, phase, time, received_at AS receivedAt FROM chat_events
+        WHERE container = ? AND conversation = ?`),
+    conversation: db.prepare(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE container = ? AND conversation = ?`),
+    saveConversation: db.prepare(`INSERT INTO conversations (container, conversation, account, bot, session, started_at, day, last_event_at,
+          ended_at, status, bot_ms, sessions, latest_at, closed, active, first_received_at, last_received_at, events)
+        VALUES (@container, @conversation, @account, @bot, @session, @startedAt, @day, @lastEventAt, @endedAt, @status, @botMs,
+          @sessions, @latestAt, @closed, @active, @firstReceivedAt, @lastReceivedAt, @events)
+        ON CONFLICT (container, conversation) DO UPDATE SET started_at = excluded.started_at, day = excluded.day,
+          last_event_at = excluded.last_event_at, ended_at = excluded.ended_at, status = excluded.status, bot_ms = excluded.bot_ms,
+          sessions = excluded.sessions, latest_at = excluded.latest_at, closed = excluded.closed, active = excluded.active,
+          first_received_at = excluded.first_received_at, last_received_at = excluded.last_received_at, events = excluded.events`),
+    rollup: db.prepare(`INSERT INTO rollups (account, day, container, kind, subject, units) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (account, day, container, kind, subject) DO UPDATE SET units = units + excluded.units`),
+    markIdle: db.prepare("UPDATE conversations SET status = 'idle' WHERE status = 'open' AND last_event_at < ?"),
+    rejection: db.prepare(`INSERT INTO rejections (minute, container, account, reason, origin, count) VALUES (?, ?, ?, ?, ?, 1)
+        ON CONFLICT (minute, container, reason, origin) DO UPDATE SET count = count + 1`),
+    usageEvent: db.prepare(`SELECT id, type, day, time, received_at AS receivedAt, quantity, credits, member FROM usage_events
+        WHERE account = ? AND id = ?`),
+    insertUsage: db.prepare(`INSERT INTO usage_events (account, id, type, day, time, received_at, quantity, credits, member)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    addDaily: db.prepare(`INSERT INTO usage_daily (account, day, alerts, emails, contacts) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (account, day) DO UPDATE SET alerts = alerts + excluded.alerts, emails = emails + excluded.emails,
+          contacts = CASE WHEN excluded.contacts IS NULL THEN contacts
+                          WHEN contacts IS NULL OR excluded.contacts > contacts THEN excluded.contacts ELSE contacts END`),
+    daily: db.prepare('SELECT day, alerts, emails, contacts FROM usage_daily WHERE account = ? AND day >= ? AND day < ? ORDER BY day'),
+    pageDaily: db.prepare(`SELECT day,
+          SUM(CASE WHEN kind = 'campaign' THEN units ELSE 0 END) AS impressions,
+          SUM(CASE WHEN kind = 'advisor' THEN units ELSE 0 END) AS engagements,
+          SUM(CASE WHEN kind = 'bot' THEN units ELSE 0 END) AS chatSessions
+        FROM rollups WHERE account = ? GROUP BY day ORDER BY day`),
+    ledgerHead: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM ledger WHERE account = ?'),
+    ledger: db.prepare('SELECT entry FROM ledger WHERE account = ? ORDER BY seq'),
+    append: db.prepare(`INSERT INTO ledger (account, source, ref, leg, id, type, wallet, at, credits, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (account, source, ref, leg) DO NOTHING`),
+    invoices: db.prepare('SELECT invoice FROM invoices WHERE account = ? ORDER BY number'),
+    invoice: db.prepare('SELECT invoice FROM invoices WHERE account = ? AND key = ?'),
+    insertInvoice: db.prepare(`INSERT INTO invoices (account, key, number, kind, issued_at, currency, total, invoice, finalized_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    nextSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM config_changes'),
+    saveChange: db.prepare(`INSERT INTO config_changes (kind, id, seq, body, changed_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body, changed_at = excluded.changed_at`),
+    changes: db.prepare('SELECT kind, id, body FROM config_changes ORDER BY seq'),
+    rollups: db.prepare(`SELECT day, container, kind, subject, units FROM rollups WHERE account = ? AND day >= ? AND day < ?
+        ORDER BY day, container, kind, subject`),
+    conversations: db.prepare(`SELECT container, conversation, bot, session, started_at AS startedAt, day, last_event_at AS lastEventAt,
+          ended_at AS endedAt, status, bot_ms AS botMs, sessions FROM conversations
+        WHERE account = ? AND started_at >= ? AND started_at < ? ORDER BY started_at`),
+    rejections: db.prepare(`SELECT container, reason, origin, SUM(count) AS count, MIN(minute) AS firstSeen, MAX(minute) AS lastSeen
+        FROM rejections WHERE account = ? AND minute >= ? GROUP BY container, reason, origin ORDER BY MAX(minute) DESC`),
+    ping: db.prepare('SELECT 1'),
+  }
+}
+
+type Statements = ReturnType<typeof prepare>
+
+const FAR_FUTURE_DAY = '9999-12-31'
+
+export class SqliteRepository implements Repository {
+  constructor(private readonly st: Statements) {}
+
+  async insertUnits(_account: string, container: string, units: readonly UnitRow[]): Promise<boolean[]> {
+    const { impression, engagement } = this.st
+    return units.map((u) => (u.kind === 'campaign' ? impression : engagement).run(container, u.session, u.subject, u.eventId, u.time).changes === 1)
+  }
+
+  async insertChatEvents(_account: string, container: string, events: readonly ChatEventRow[]): Promise<boolean[]> {
+    return events.map((e) => this.st.chatEvent.run(container, e.conversation, e.eventId, e.phase, e.time, e.receivedAt).changes === 1)
+  }
+
+  async chatEvents(_account: string, container: string, conversation: string): Promise<PhaseEvent[]> {
+    return (this.st.chatEvents.all(container, conversation) as { id: string; phase: ChatPhase; time: number; receivedAt: number }[])
+  }
+
+  async conversationRecords(_account: string, container: string, conversations: readonly string[]): Promise<ConversationRecord[]> {
+    const out: ConversationRecord[] = []
+    for (const id of conversations) {
+      const r = this.st.conversation.get(container, id) as ConversationDbRow | undefined
+      if (!r) continue
+      const state: ConversationState = {
+        startedAt: r.startedAt, lastEventAt: r.lastEventAt, latestAt: r.latestAt, endedAt: r.endedAt, closed: r.closed === 1,
+        active: r.active === 1, botMs: r.botMs, firstReceivedAt: r.firstReceivedAt, lastReceivedAt: r.lastReceivedAt, events: r.events,
+      }
+      out.push({ conversation: r.conversation, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions, status: r.status, state })
+    }
+    return out
+  }
+
+  async saveConversations(account: string, container: string, records: readonly ConversationRecord[]): Promise<void> {
+    for (const r of records) {
+      const s = r.state
+      this.st.saveConversation.run({
+        container, conversation: r.conversation, account, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions,
+        status: r.status, startedAt: s.startedAt, lastEventAt: s.lastEventAt, endedAt: s.endedAt, botMs: s.botMs,
+        latestAt: s.latestAt, closed: s.closed ? 1 : 0, active: s.active ? 1 : 0, firstReceivedAt: s.firstReceivedAt,
+        lastReceivedAt: s.lastReceivedAt, events: s.events,
+      })
+    }
+  }
+
+  async addRollups(account: string, deltas: readonly RollupDelta[]): Promise<void> {
+    for (const d of deltas) this.st.rollup.run(account, d.day, d.container, d.kind, d.subject, d.units)
+  }
+
+  async markIdleConversations(before: number): Promise<number> {
+    return this.st.markIdle.run(before).changes
+  }
+
+  async recordRejection(r: RejectionRecord): Promise<void> {
+    this.st.rejection.run(Math.floor(r.at / 60_000) * 60_000, r.container, r.account, r.reason, r.origin)
+  }
+
+  async lockAccount(): Promise<void> {
+    // One writer at a time: the engine's transaction already holds the database.
+  }
+
+  async usageEvents(account: string, ids: readonly string[]): Promise<Map<string, UsageEventRow>> {
+    const out = new Map<string, UsageEventRow>()
+    for (const id of ids) {
+      const r = this.st.usageEvent.get(account, id) as UsageEventRow | undefined
+      if (r) out.set(id, r)
+    }
+    return out
+  }
+
+  async insertUsageEvent(account: string, r: UsageEventRow): Promise<void> {
+    this.st.insertUsage.run(account, r.id, r.type, r.day, r.time, r.receivedAt, r.quantity, r.credits, r.member)
+  }
+
+  async addUsageDaily(account: string, day: string, add: DailyAdd): Promise<void> {
+    this.st.addDaily.run(account, day, add.alerts, add.emails, add.contacts)
+  }
+
+  async usageDaily(account: string, fromDay = '', toDay = FAR_FUTURE_DAY): Promise<UsageRow[]> {
+    const rows = this.st.daily.all(account, fromDay, toDay) as { day: string; alerts: number; emails: number; contacts: number | null }[]
+    return rows.map((r) => ({ day: r.day, alerts: r.alerts, emails: r.emails, ...(r.contacts === null ? {} : { contacts: r.contacts }) }))
+  }
+
+  async pageDaily(account: string): Promise<UsageRow[]> {
+    return this.st.pageDaily.all(account) as UsageRow[]
+  }
+
+  async ledgerHead(account: string): Promise<number> {
+    return (this.st.ledgerHead.get(account) as { seq: number }).seq
+  }
+
+  async ledger(account: string): Promise<LedgerEntry[]> {
+    return (this.st.ledger.all(account) as { entry: string }[]).map((r) => JSON.parse(r.entry) as LedgerEntry)
+  }
+
+  async appendLedger(account: string, rows: readonly { key: LedgerKey; entry: LedgerEntry }[]): Promise<number> {
+    for (const { key, entry: e } of rows) {
+      this.st.append.run(account, key.source, key.ref, key.leg, e.id, e.type, e.wallet, e.at, e.credits, JSON.stringify(e))
+    }
+    return this.ledgerHead(account)
+  }
+
+  async invoices(account: string, keys?: readonly string[]): Promise<Invoice[]> {
+    const rows = keys === undefined
+      ? (this.st.invoices.all(account) as { invoice: string }[])
+      : keys.flatMap((k) => (this.st.invoice.all(account, k) as { invoice: string }[]))
+    const out = rows.map((r) => JSON.parse(r.invoice) as Invoice)
+    return keys === undefined ? out : out.sort((a, b) => (a.number ?? 0) - (b.number ?? 0))
+  }
+
+  async insertInvoices(account: string, invoices: readonly Invoice[], finalizedAt: number): Promise<void> {
+    for (const i of invoices) {
+      this.st.insertInvoice.run(account, i.key, i.number, i.kind, i.issuedAt, i.currency, i.total, JSON.stringify(i), finalizedAt)
+    }
+  }
+
+  async saveConfigChange(change: ConfigChange, at: number): Promise<void> {
+    const { seq } = this.st.nextSeq.get() as { seq: number }
+    this.st.saveChange.run(change.kind, change.id, seq, JSON.stringify(change.body), at)
+  }
+
+  async configChanges(): Promise<ConfigChange[]> {
+    return (this.st.changes.all() as { kind: ConfigChange['kind']; id: string; body: string }[])
+      .map((r) => ({ kind: r.kind, id: r.id, body: JSON.parse(r.body) as unknown }))
+  }
+
+  async rollups(account: string, fromDay: string, toDay: string): Promise<RollupRow[]> {
+    return this.st.rollups.all(account, fromDay, toDay) as RollupRow[]
+  }
+
+  async conversations(account: string, from: number, to: number): Promise<ConversationRow[]> {
+    return this.st.conversations.all(account, from, to) as ConversationRow[]
+  }
+
+  async rejections(account: string, since: number): Promise<RejectionRow[]> {
+    return this.st.rejections.all(account, Math.floor(since / 60_000) * 60_000) as RejectionRow[]
+  }
+
+  async ping(): Promise<void> {
+    this.st.ping.get()
+  }
+}
