@@ -84,8 +84,9 @@ program.command('start')
       adminToken: process.env.TALLY_ADMIN_TOKEN, synchronous: sync(),
     })
     const shop = await startStorefront({ collectorUrl: c.url, port: o.storefrontPort, host: '127.0.0.1' })
-    // The first account of the config is the one the demo pages track (`demo` in the demo config).
-    const [accountId, account] = Object.entries(loadConfigFile(process.env.TALLY_CONFIG ?? DEMO_CONFIG).accounts)[0] ?? []
+    // The first account of the config is the one the demo pages track (`demo` in the demo config),
+    // with its keys as they are now: an admin change saved in the database wins over the file.
+    const [accountId, account] = Object.entries(c.config.current().accounts)[0] ?? []
     const readKey = account?.keys.read ?? '(no account configured)'
     const shopUrl = `http://localhost:${shop.port}/`
     console.log([

@@ -12,7 +12,7 @@ import { dirname, resolve } from 'node:path'
 import pino, { type Logger } from 'pino'
 import { CHAT_IDLE_MS } from '@tally/protocol'
 import { createApp } from './app.js'
-import { ConfigError, createConfigState, loadConfigFile } from './domain/config.js'
+import { ConfigError, createConfigState, loadConfigFile, type ConfigState } from './domain/config.js'
 import { openWorkerStore } from './store/sqlite/worker.js'
 import { systemClock } from './domain/clock.js'
 import { createMetrics } from './metrics.js'
@@ -38,6 +38,8 @@ export interface ServeOptions {
 
 export interface RunningCollector {
   url: string
+  /** The configuration in force: the file with the persisted admin changes replayed over it. */
+  config: ConfigState
   adminToken: string
   /** True when the token was generated for this run (none was configured). */
   generatedToken: boolean
@@ -93,7 +95,7 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
     await store.close()
     logger.info('stopped')
   })())
-  return { url, adminToken, generatedToken, close }
+  return { url, config, adminToken, generatedToken, close }
 }
 
 /** Drains on SIGTERM and SIGINT, then exits. */

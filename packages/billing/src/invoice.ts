@@ -424,12 +424,13 @@ function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'f
  * the period was billed for, which the period's finalized recurring invoice states; until that
  * invoice exists the previous period's readings decide, so its rows are read too.
  */
-export function emailWindow(account: BillingAccount, at: number): { fromDay: string; invoiceKeys: string[] } | null {
+export function emailWindow(account: BillingAccount, at: number): { fromDay: string; toDay: string; invoiceKeys: string[] } | null {
   const p = periodAt(account.subscription, account.timezone, at)
   if (!p) return null
   const prev = p.index > 0 ? periodByIndex(account.subscription, account.timezone, p.index - 1) : null
   return {
     fromDay: (prev ?? p).startDate,
+    toDay: p.endDate,
     invoiceKeys: [...(prev ? [`recurring:${prev.index}`] : []), `recurring:${p.index}`],
   }
 }

@@ -269,6 +269,18 @@ describe('POST /v1/credits/purchase and /transfer', () => {
     expect([w.account?.balance, w['member:alice']?.balance]).toEqual([400, 100])
   })
 
+  it.each([['a:in', 'a'], ['a', 'a:in']])('keeps transfer %s and transfer %s apart: both move 50 credits, nothing vanishes', async (first, second) => {
+    const b = billing()
+    const r1 = await (await b.send('/v1/credits/transfer', { to: 'alice', credits: 50, id: first })).json()
+    const r2 = await (await b.send('/v1/credits/transfer', { to: 'bob', credits: 50, id: second })).json()
+    expect([r1.status, r2.status]).toEqual(['accepted', 'accepted'])
+    const w = await b.wallets()
+    expect([w.account?.balance, w['member:alice']?.balance, w['member:bob']?.balance]).toEqual([400, 50, 50])
+    // And each is still idempotent on its own id.
+    expect((await (await b.send('/v1/credits/transfer', { to: 'alice', credits: 50, id: first })).json()).status).toBe('duplicate')
+    expect(b.count("SELECT count(*) AS n FROM ledger WHERE source = 'transfer'")).toBe(4)
+  })
+
   it('refuses a transfer larger than the account balance, moving nothing', async () => {
     const b = billing()
     const r = await (await b.send('/v1/credits/transfer', { to: 'bob', credits: 501, id: 'too-much' })).json()

@@ -48,7 +48,7 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
   const seen = await tx.usageEvents(account, req.events.map((e) => e.id))
   const out: UsageOutcome[] = []
   /** The email check's rows, read once per request and kept current as the request adds to them. */
-  let window: { fromDay: string; usage: UsageRow[]; finalized: Awaited<ReturnType<Repository['invoices']>> } | undefined
+  let window: { fromDay: string; toDay: string; usage: UsageRow[]; finalized: Awaited<ReturnType<Repository['invoices']>> } | undefined
   const accepted = new Set<string>()
   for (const e of req.events) {
     const stored = seen.get(e.id)
@@ -89,7 +89,8 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
       if (!window || window.fromDay !== need.fromDay) {
         window = {
           fromDay: need.fromDay,
-          usage: await tx.usageDaily(account, need.fromDay),
+          toDay: need.toDay,
+          usage: await tx.usageDaily(account, need.fromDay, need.toDay),
           finalized: await tx.invoices(account, need.invoiceKeys),
         }
       }
@@ -108,7 +109,7 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
     await tx.addUsageDaily(account, e.day, add)
     await tx.insertUsageEvent(account, row)
     accepted.add(e.id)
-    if (window && e.day >= window.fromDay) window.usage = addToDaily(window.usage, e.day, add)
+    if (window && e.day >= window.fromDay && e.day < window.toDay) window.usage = addToDaily(window.usage, e.day, add)
     out.push({ status: 'accepted' })
   }
   return out

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest'
+import { ADMIN, NOW, batch, impression, setup } from '../testkit.js'
+
+const RK = { authorization: 'Bearer rk_acme_read' }
+
+describe('GET /v1/rejections', () => {
+  it('shows the account its refused beacons by reason and origin', async () => {
+    const { app, post } = setup()
+    await post(batch([impression()]), { origin: 'https://evil.test' })
+    const res = await app.request('/v1/rejections', { headers: RK })
+    expect(await res.json()).toEqual({
+      rejections: [{
+        container: 'ctr_shop', reason: 'origin_not_allowed', origin: 'evil.test', count: 1,
+        firstSeen: new Date(Math.floor(NOW / 60_000) * 60_000).toISOString(), lastSeen: new Date(Math.floor(NOW / 60_000) * 60_000).toISOString(),
+      }],
+    })
+  })
+
+  it.each(['1', '2026-02-30', 'yesterday', '2026-07-20T12:00'])('refuses since=%s with 400 naming the parameter, for the account and the admin alike', async (since) => {
+    const { app } = setup()
+    for (const [path, auth] of [['/v1/rejections', RK], ['/v1/admin/accounts/acme/rejections', { authorization: `Bearer ${ADMIN}` }]] as const) {
+      const res = await app.request(`${path}?since=${encodeURIComponent(since)}`, { headers: auth })
+      expect(res.status).toBe(400)
+      expect(await res.json()).toEqual({ error: { code: 'invalid_request', message: expect.stringMatching(/^since: /) } })
+    }
+  })
+
+  it('takes an ISO date or instant', async () => {
+    const { app, post } = setup()
+    await post(batch([impression()]), { origin: 'https://evil.test' })
+    const rows = async (since: string) =>
+      ((await (await app.request(`/v1/rejections?since=${since}`, { headers: RK })).json()) as { rejections: unknown[] }).rejections
+    expect(await rows('2026-07-20')).toHaveLength(1)
+    expect(await rows('2026-07-21T00:00:00Z')).toHaveLength(0)
+  })
+})
