@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, beforeEach, afterEach } from 'vitest'
 import type { ConversationState, Invoice, LedgerEntry } from '@tally/billing'
-import { StoreUnavailable, type ConversationRecord, type Engine, type LedgerKey } from './repository.js'
+import { StoreUnavailable, type ConversationRecord, type Engine, type LedgerKey, type Repository } from './repository.js'
 
 export interface OpenedEngine {
   engine: Engine
@@ -39,7 +39,7 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
     afterEach(async () => {
       await opened.dispose()
     })
-    const tx = <T>(fn: Parameters<Engine['transaction']>[0] & ((...a: never[]) => Promise<T>)) => engine.transaction(fn) as Promise<T>
+    const tx = <T>(fn: (r: Repository) => Promise<T>): Promise<T> => engine.transaction(fn)
 
     describe('transactions', () => {
       it('commits everything a transaction wrote when it resolves', async () => {
