@@ -9,7 +9,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfigFile } from './domain/config.js'
-import { parseIsoInstant } from './domain/clock.js'
+import { parseIsoInstant } from './domain/dates.js'
 import { DEFAULT_DB, DEMO_CONFIG, billOnce, exitOnSignals, startCollector, type ServeOptions } from './server.js'
 import { migrateSqlite } from './store/sqlite/engine.js'
 import { startStorefront } from './storefront.js'

@@ -6,7 +6,7 @@
 export { divHalfEven, roundHalfEven, lineAmount, sum } from './money.js'
 export type { Priced } from './money.js'
 export {
-  CYCLE_MONTHS, addMonthsClamped, daysBetween, nextDay, startOfDay, localDate,
+  CYCLE_MONTHS, addMonthsClamped, daysBetween, nextDay, startOfDay, localDate, localDayOf,
   allPeriods, periods, periodAt, periodByIndex, subscriptionEnd, monthSlices,
 } from './period.js'
 export type { Period, SubscriptionChange, BillingSubscription } from './period.js'

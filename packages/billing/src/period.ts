@@ -127,7 +127,34 @@ const midnights = new Map<string, number>()
  * @example localDate(Date.UTC(2026, 6, 11, 22, 30), 'Europe/Amsterdam') // '2026-07-12'
  */
 export function localDate(instant: number, zone: string): string {
-  return DateTime.fromMillis(instant, { zone }).toISODate() ?? '1970-01-01'
+  return localDayOf(zone)(instant)
+}
+
+const QUARTER_HOUR = 15 * 60_000
+const dayFunctions = new Map<string, (instant: number) => string>()
+
+/**
+ * The local calendar day (`YYYY-MM-DD`) of instants in `zone`, as a function fast enough for the
+ * ingestion path: UTC offsets only change on quarter hours, so one lookup per quarter hour is kept.
+ * @example localDayOf('Europe/Amsterdam')(Date.UTC(2026, 6, 19, 22, 30)) // '2026-07-20'
+ */
+export function localDayOf(zone: string): (instant: number) => string {
+  const known = dayFunctions.get(zone)
+  if (known) return known
+  const format = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })
+  const memo = new Map<number, string>()
+  const dayOf = (instant: number) => {
+    const q = Math.floor(instant / QUARTER_HOUR)
+    let day = memo.get(q)
+    if (day === undefined) {
+      if (memo.size > 10_000) memo.clear()
+      day = format.format(q * QUARTER_HOUR)
+      memo.set(q, day)
+    }
+    return day
+  }
+  dayFunctions.set(zone, dayOf)
+  return dayOf
 }
 
 function sortedChanges(sub: BillingSubscription): SubscriptionChange[] {

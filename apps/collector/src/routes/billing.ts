@@ -8,7 +8,7 @@ import { balances, creditsDue, periodSummary, type BillingAccount, type Invoice,
 import { fail } from '../errors.js'
 import { accountReader, adminAccount, adminOnly } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
-import { parseIsoInstant } from '../domain/clock.js'
+import { parseIsoInstant } from '../domain/dates.js'
 import { billingAccount } from '../domain/billing-account.js'
 import { createBillingRunner } from '../services/billing-runner.js'
 import { invoiceCsv } from '../domain/invoice-csv.js'

@@ -5,7 +5,7 @@
 import { Hono, type Context } from 'hono'
 import { fail } from '../errors.js'
 import { accountReader, adminAccount } from '../middleware/auth.js'
-import { parseIsoInstant } from '../domain/clock.js'
+import { parseIsoInstant } from '../domain/dates.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 
 /** `GET /v1/rejections` looks back this far by default. */

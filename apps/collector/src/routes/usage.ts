@@ -12,7 +12,7 @@ import type { BillingAccount } from '@tally/billing'
 import { fail } from '../errors.js'
 import { accountWriter } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
-import { dayIn } from '../domain/days.js'
+import { localDayOf } from '@tally/billing'
 import { billingAccount } from '../domain/billing-account.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 import type { UsageInput } from '../services/store.js'
@@ -35,7 +35,7 @@ export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
     const raw = (body as { events?: unknown } | null)?.events
     if (!Array.isArray(raw)) throw fail('invalid_batch', 'events: expected an array')
     if (raw.length === 0 || raw.length > MAX_EVENTS) throw fail('invalid_batch', `events: expected 1 to ${MAX_EVENTS} events`)
-    const dayOf = dayIn(billing.timezone)
+    const dayOf = localDayOf(billing.timezone)
     const results: UsageResult[] = []
     const events: UsageInput[] = []
     const slots: number[] = []

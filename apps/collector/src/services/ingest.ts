@@ -10,8 +10,7 @@
  * conversation holds at most MAX_CONVERSATION_EVENTS).
  */
 import { MAX_CONVERSATION_EVENTS, type ChatPhase } from '@tally/protocol'
-import { conversationSessions, conversationStatus, foldMore, type PhaseEvent } from '@tally/billing'
-import { dayIn } from '../domain/days.js'
+import { conversationSessions, conversationStatus, foldMore, localDayOf, type PhaseEvent } from '@tally/billing'
 import type { ChatEventRow, ConversationRecord, Repository, RollupDelta, SubjectKind, UnitRow } from '../store/repository.js'
 
 /** One browser event that passed validation and the catalog check. */
@@ -50,7 +49,7 @@ class Deltas {
 
 export async function ingest(tx: Repository, req: IngestRequest): Promise<IngestStatus[]> {
   const { account, container, receivedAt } = req
-  const dayOf = dayIn(req.timeZone)
+  const dayOf = localDayOf(req.timeZone)
   const statuses: IngestStatus[] = new Array<IngestStatus>(req.events.length).fill('duplicate')
   const deltas = new Deltas(container)
 
@@ -90,7 +89,7 @@ async function chat(
   statuses: IngestStatus[], deltas: Deltas,
 ): Promise<void> {
   const { account, container, receivedAt } = req
-  const dayOf = dayIn(req.timeZone)
+  const dayOf = localDayOf(req.timeZone)
   const ids = [...new Set(events.map((e) => e.conversation))]
   const before = new Map((await tx.conversationRecords(account, container, ids)).map((r) => [r.conversation, r]))
 

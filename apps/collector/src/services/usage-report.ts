@@ -7,7 +7,8 @@
  * `null`) and a row per advisor (campaign `null`). Summing any grouping gives the same totals.
  */
 import { fail } from '../errors.js'
-import { dayIn } from '../domain/days.js'
+import { addDays, parseIsoDay } from '../domain/dates.js'
+import { localDayOf } from '@tally/billing'
 import type { AppDeps } from '../context.js'
 import type { SubjectKind } from '../store/repository.js'
 
@@ -42,22 +43,6 @@ export interface UsageReport {
   rows: UsageRow[]
 }
 
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
-
-/**
- * A real calendar date `YYYY-MM-DD` (not 2026-02-30), as a UTC midnight; undefined otherwise.
- * Years 1970-9998: the day after `to` must still be a four-digit-year day for the range query.
- */
-function parseDay(s: string): number | undefined {
-  const m = DATE.exec(s)
-  if (!m || Number(m[1]) < 1970 || Number(m[1]) > 9998) return undefined
-  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))
-  return new Date(t).toISOString().slice(0, 10) === s ? t : undefined
-}
-
-const dayString = (t: number) => new Date(t).toISOString().slice(0, 10)
-const addDays = (day: string, n: number) => dayString((parseDay(day) as number) + n * 86_400_000)
-
 export function parseGroupBy(value: string | undefined): Grouping[] {
   const given = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)
   for (const g of given) {
@@ -71,8 +56,8 @@ export function parseGroupBy(value: string | undefined): Grouping[] {
 
 /** Resolves `from`/`to` against today in the account's zone; throws 400 naming the parameter. */
 export function parseRange(q: { from?: string; to?: string }, today: string): { from: string; to: string } {
-  if (q.to !== undefined && parseDay(q.to) === undefined) throw fail('invalid_request', 'to: expected a date YYYY-MM-DD (years 1970 to 9998)')
-  if (q.from !== undefined && parseDay(q.from) === undefined) throw fail('invalid_request', 'from: expected a date YYYY-MM-DD (years 1970 to 9998)')
+  if (q.to !== undefined && parseIsoDay(q.to) === undefined) throw fail('invalid_request', 'to: expected a date YYYY-MM-DD (years 1970 to 9998)')
+  if (q.from !== undefined && parseIsoDay(q.from) === undefined) throw fail('invalid_request', 'from: expected a date YYYY-MM-DD (years 1970 to 9998)')
   const to = q.to ?? today
   const from = q.from ?? addDays(to, -(DEFAULT_RANGE_DAYS - 1))
   if (from > to) throw fail('invalid_request', `from: ${from} is after to (${to})`)
@@ -86,7 +71,7 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
   const acc = deps.config.account(account)
   if (!acc) throw fail('not_found', `no account "${account}"`)
   const groupBy = parseGroupBy(q.groupBy)
-  const today = dayIn(acc.timezone)(deps.clock.now())
+  const today = localDayOf(acc.timezone)(deps.clock.now())
   const { from, to } = parseRange(q, today)
   const [rollups, billing] = await Promise.all([
     deps.store.rollups(account, from, addDays(to, 1)),
@@ -121,7 +106,7 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
   for (const u of billing.usage) {
     if (u.day >= from && u.day <= to && u.alerts) add({ day: u.day, ...noSubject }, 'alerts', u.alerts)
   }
-  const dayOf = dayIn(acc.timezone)
+  const dayOf = localDayOf(acc.timezone)
   for (const e of billing.ledger) {
     if (e.type !== 'spend') continue
     const day = dayOf(e.at)

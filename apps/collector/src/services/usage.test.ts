@@ -5,7 +5,7 @@ import { SqliteEngine } from '../store/sqlite/engine.js'
 import type { Engine, Repository } from '../store/repository.js'
 import { createConfigState } from '../domain/config.js'
 import { billingAccount } from '../domain/billing-account.js'
-import { dayIn } from '../domain/days.js'
+import { localDayOf } from '@tally/billing'
 import { createStore } from './store.js'
 
 const config = createConfigState((() => {
@@ -52,7 +52,7 @@ describe('the email quota check', () => {
     const store = createStore(engine)
     const billing = billingAccount(config, 'acme')
     if (!billing) throw new Error('no account')
-    const day = dayIn('Europe/Amsterdam')
+    const day = localDayOf('Europe/Amsterdam')
     const start = Date.UTC(2018, 0, 12, 12)
     // 100 months of history: a row a day and a finalized invoice a month.
     await inner.transaction(async (tx) => {

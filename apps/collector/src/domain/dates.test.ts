@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { parseIsoInstant } from './clock.js'
+import { parseIsoInstant } from './dates.js'
 
 describe('parseIsoInstant', () => {
   it.each([
