@@ -137,7 +137,10 @@ async function benchBare() {
   return max
 }
 
-/** The same rows the collector writes for an impression, in transactions of 10 requests. */
+/**
+ * The same rows the collector writes for an impression — its billable unit, whose key is also the
+ * idempotency key, and the rollup — in transactions of 10 requests.
+ */
 function benchSqlite() {
   const db = new Database(join(dir, 'raw.db'))
   db.pragma('journal_mode = WAL')
@@ -146,7 +149,6 @@ function benchSqlite() {
   for (const f of readdirSync(MIGRATIONS).filter((f) => f.endsWith('.sql')).sort()) {
     for (const stmt of readFileSync(join(MIGRATIONS, f), 'utf8').split('--> statement-breakpoint')) if (stmt.trim()) db.exec(stmt)
   }
-  const ev = db.prepare('INSERT INTO events (container, id, type, session, subject, time, received_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
   const imp = db.prepare('INSERT INTO impressions (container, session, campaign, event_id, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
   const roll = db.prepare(`INSERT INTO rollups (account, day, container, kind, subject, units) VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (account, day, container, kind, subject) DO UPDATE SET units = units + excluded.units`)
@@ -154,7 +156,6 @@ function benchSqlite() {
     for (const events of batches) {
       const per = new Map()
       for (const e of events) {
-        ev.run('ctr_bench', e.id, e.type, e.session, e.campaign, e.ts, e.ts)
         if (imp.run('ctr_bench', e.session, e.campaign, e.id, e.ts).changes) per.set(e.campaign, (per.get(e.campaign) ?? 0) + 1)
       }
       for (const [c, n] of per) roll.run('bench', '2026-07-20', 'ctr_bench', 'campaign', c, n)
@@ -189,8 +190,8 @@ try {
   console.log(`ceiling: raw SQLite ${fmt(raw.eventsPerSec)} events/s`)
   console.log(`ratio to bare Hono ${(collector.max.eventsPerSec / bare.eventsPerSec).toFixed(2)}, to raw SQLite ${(collector.max.eventsPerSec / raw.eventsPerSec).toFixed(2)}, to the lower ceiling ${ratio.toFixed(2)}`)
   console.log(`accepted events counted by the collector: ${fmt(collector.accepted)}`)
-  const ok = collector.max.eventsPerSec >= 100_000 && ratio >= 0.6 && collector.fixed.p99 < 25 && collector.max.non2xx === 0
-  console.log(`targets (>= 100,000 events/s, >= 0.6 of the lower ceiling, p99 < 25 ms at ${FIXED_RATE} req/s, no errors): ${ok ? 'met' : 'NOT met'}`)
+  const ok = collector.max.eventsPerSec >= 100_000 && ratio >= 0.75 && collector.max.non2xx === 0
+  console.log(`targets (>= 100,000 events/s, >= 0.75 of the lower ceiling, no errors): ${ok ? 'met' : 'NOT met'}`)
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

@@ -70,6 +70,26 @@ describe('dashboard sign-in', () => {
     expect(await res.text()).toContain(message)
   })
 
+  it('reads at most 4 KB of a sign-in body: a larger one is refused with 413, declared or streamed', async () => {
+    const { app } = setup()
+    const big = `key=${'x'.repeat(5000)}`
+    const declared = await app.request('/dashboard/sign-in', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(100 * 1024 * 1024) }, body: big,
+    })
+    expect(declared.status).toBe(413)
+    const stream = new ReadableStream({
+      start(ctl) {
+        for (let i = 0; i < 100; i++) ctl.enqueue(new TextEncoder().encode('x'.repeat(1024)))
+        ctl.close()
+      },
+    })
+    const streamed = await app.request('/dashboard/sign-in', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: stream, duplex: 'half',
+    } as RequestInit)
+    expect(streamed.status).toBe(413)
+    expect(await streamed.json()).toEqual({ error: { code: 'payload_too_large', message: 'the body exceeds 4096 bytes' } })
+  })
+
   it('refuses a body that is not a form as a sign-in without a key', async () => {
     const { app } = setup()
     const res = await app.request('/dashboard/sign-in', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' })
