@@ -18,7 +18,7 @@ import { adminRoutes } from './admin.js'
 import { billingRoutes } from './billing-routes.js'
 import { usageReadRoutes } from './usage-read.js'
 import { dashboardRoutes } from './dashboard.js'
-import { openApiDocument } from './openapi.js'
+import { openApiDocument, servedOrigin } from './openapi.js'
 
 export interface AppOptions {
   store: Store
@@ -83,7 +83,7 @@ export function createApp(opts: AppOptions): Hono {
   app.route('/', billingRoutes(deps))
   app.route('/', usageReadRoutes(deps))
   app.route('/', dashboardRoutes(deps))
-  app.get('/openapi.json', (c) => c.json(openApiDocument(app.routes)))
+  app.get('/openapi.json', (c) => c.json(openApiDocument(app.routes, servedOrigin(c, deps.trusted))))
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((err, c) => {
