@@ -82,11 +82,26 @@ const ledgerEntry = (type: LedgerEntry['type'], description: string, fields: Rec
   description,
 })
 
+const invoice: Schema = obj({
+  key: { type: 'string', description: 'Stable name: `recurring:3`, `upgrade:3:0`, `rebalance:3:2`, `credits:purchase:<id>`.' },
+  kind: { enum: [...INVOICE_KINDS] }, status: { enum: ['draft', 'finalized'] },
+  number: { type: ['integer', 'null'], description: 'Gap-free per account, given when finalized.' },
+  currency: { type: 'string', pattern: '^[A-Z]{3}$' }, issuedAt: ms, issuedDate: date,
+  period: nullable(ref('PeriodRef')), lines: { type: 'array', items: ref('InvoiceLine') },
+  total: { ...int, description: 'Minor units.' },
+})
+
 const SCHEMAS: Record<string, Schema> = {
   Error: obj({ error: obj({ code: { type: 'string', enum: Object.keys(ERROR_STATUS) }, message: { type: 'string' } }) }),
   Health: obj({ status: { const: 'ok' } }),
   Ready: obj({ status: { const: 'ready' } }),
-  OpenApiDocument: { ...obj({ openapi: { type: 'string', pattern: '^3\\.1\\.' }, info: { type: 'object' }, paths: { type: 'object' } }), description: 'This document.' },
+  OpenApiDocument: {
+    ...obj({
+      openapi: { type: 'string', pattern: '^3\\.1\\.' }, info: { type: 'object' }, servers: { type: 'array', items: obj({ url: text, description: text }, ['url']) },
+      tags: { type: 'array' }, paths: { type: 'object' }, components: { type: 'object' },
+    }),
+    description: 'This document.',
+  },
   Batch: {
     ...obj({
       v: { const: 1 }, sentAt: { ...int, description: 'Client clock, ms since the epoch: corrects the events\' `ts` for skew.' },
@@ -187,18 +202,11 @@ const SCHEMAS: Record<string, Schema> = {
       period: ref('PeriodRef'),
     }, ['kind', 'description', 'quantity', 'unitPrice', 'months', 'discountPercent', 'amount', 'period']),
   },
-  Invoice: {
-    ...obj({
-      key: { type: 'string', description: 'Stable name: `recurring:3`, `upgrade:3:0`, `rebalance:3:2`, `credits:purchase:<id>`.' },
-      kind: { enum: [...INVOICE_KINDS] }, status: { enum: ['draft', 'finalized'] },
-      number: { type: ['integer', 'null'], description: 'Gap-free per account, given when finalized.' },
-      currency: { type: 'string', pattern: '^[A-Z]{3}$' }, issuedAt: ms, issuedDate: date,
-      period: nullable(ref('PeriodRef')), lines: { type: 'array', items: ref('InvoiceLine') },
-      total: { ...int, description: 'Minor units.' },
-    }),
-    description: 'An invoice as billing computes it (amounts in integer minor units).',
+  Invoice: { ...invoice, description: 'An invoice as billing computes it (amounts in integer minor units).' },
+  AccountInvoice: {
+    ...invoice, properties: { account: text, ...(invoice.properties as Record<string, Schema>) }, required: ['account', ...(invoice.required as string[])],
+    description: 'A finalized invoice of the account: the stored invoice and the account id.',
   },
-  AccountInvoice: { allOf: [ref('Invoice'), obj({ account: text })], description: 'A finalized invoice of the account.' },
   Invoices: obj({
     account: text,
     invoices: {
