@@ -2,10 +2,11 @@
  * A typed client from the served OpenAPI document: openapi-typescript generates the types, and a
  * small program calls every read endpoint (every GET under `/v1/`, an account's and the admin's)
  * through openapi-fetch with them. The program is written here by hand, not from the document,
- * so that it stops type-checking when a path or a parameter it uses leaves the document.
+ * so that it stops type-checking when a path or a parameter it uses leaves the document. The
+ * client example of docs/api.md is type-checked beside it.
  */
 import { afterAll, describe, expect, it } from 'vitest'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -61,6 +62,15 @@ export async function anyAccount(): Promise<Array<number | undefined>> {
 }
 `
 
+/** The client example of docs/api.md, importing the generated types as \`./schema.js\`. */
+function docsExample(): string {
+  const api = readFileSync(fileURLToPath(new URL('../docs/api.md', import.meta.url)), 'utf8')
+  const section = api.slice(api.indexOf('## The OpenAPI document and a typed client'))
+  const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1]
+  if (!code) throw new Error('docs/api.md has no TypeScript example of the client')
+  return code.replace("from './tally-api'", "from './schema.js'")
+}
+
 async function served(): Promise<OpenAPI3> {
   const { app } = setup()
   return (await app.request('/openapi.json')).json() as Promise<OpenAPI3>
@@ -71,9 +81,11 @@ async function typeCheck(doc: OpenAPI3, folder: string): Promise<{ file: string;
   const at = join(dir, folder)
   mkdirSync(at)
   const program = join(at, 'program.ts')
+  const example = join(at, 'example.ts')
   writeFileSync(join(at, 'schema.ts'), astToString(await openapiTS(doc, { silent: true })))
   writeFileSync(program, PROGRAM)
-  const compiled = ts.createProgram([program], {
+  writeFileSync(example, docsExample())
+  const compiled = ts.createProgram([program, example], {
     strict: true, noUncheckedIndexedAccess: true, noEmit: true, skipLibCheck: true,
     target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
     lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [],
@@ -97,7 +109,7 @@ describe('a typed client generated from the served document', () => {
     for (const path of reads) expect(PROGRAM, `no call of GET ${path}`).toContain(`.GET('${path}'`)
   })
 
-  it('type-checks with the generated types', async () => {
+  it('type-checks with the generated types, and so does the example of docs/api.md', async () => {
     const problems = await typeCheck(await served(), 'served')
     expect(problems).toEqual([])
   }, 60_000)
