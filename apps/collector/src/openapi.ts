@@ -284,10 +284,8 @@ const SCHEMAS: Record<string, Schema> = {
 const JSON_TYPE = 'application/json'
 const json = (description: string, schema: string): Reply => ({ description, content: { [JSON_TYPE]: { schema: ref(schema) } } })
 const error = (description: string): Reply => json(description, 'Error')
-const retryAfter = (required: boolean) => ({
-  'Retry-After': { description: 'Seconds to wait before retrying.', required, schema: { type: 'integer', minimum: 1 } },
-})
-const STORAGE: Reply = { ...error('`unavailable`: storage is failing; nothing was written. Retry later.'), headers: retryAfter(true) }
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying.', required: true, schema: { type: 'integer', minimum: 1 } } }
+const STORAGE: Reply = { ...error('`unavailable`: storage is failing; nothing was written. Retry later.'), headers: retryAfter }
 const errors = {
   400: error('`invalid_request`: the message names the parameter.'),
   401: error('`unauthorized`: no key, or a key of no account.'),
@@ -295,10 +293,8 @@ const errors = {
   admin401: error('`unauthorized`: no admin token, or a wrong one.'),
   body400: error('`invalid_json`: the body is not JSON; `invalid_request` (or `invalid_batch`): the message names the field.'),
   413: error(`\`payload_too_large\`: the body is over ${MAX_BODY_BYTES} bytes.`),
-  503: STORAGE,
 }
 const csv: Schema = { type: 'string', description: 'RFC 4180, CRLF line ends.' }
-const attachment = { 'Content-Disposition': { description: '`attachment; filename="…"`.', required: true, schema: text } }
 const sameAs = 'The same for any account, with the admin token.'
 
 /** Keyed by `METHOD /hono/path`, as `app.routes` lists them. */
@@ -344,7 +340,7 @@ export const OPERATIONS: Record<string, Operation> = {
       400: error('`invalid_json` or `invalid_batch`.'),
       403: error('`forbidden`: unknown container, origin not allowed or account inactive (one body for all; the reason is logged).'),
       413: errors[413],
-      429: { ...error('`rate_limited`: too many requests from this address or for this container.'), headers: retryAfter(true) },
+      429: { ...error('`rate_limited`: too many requests from this address or for this container.'), headers: retryAfter },
       503: STORAGE,
     },
   },
