@@ -25,7 +25,7 @@ import { usageRoutes } from './routes/usage.js'
 import { billingRoutes } from './routes/billing.js'
 import { usageReportRoutes } from './routes/usage-report.js'
 import { dashboardRoutes } from './routes/dashboard.js'
-import { openApiDocument } from './routes/openapi.js'
+import { openApiDocument, servedOrigin } from './routes/openapi.js'
 
 export interface AppOptions {
   store: Store
@@ -83,7 +83,7 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   app.route('/', rejectionRoutes(deps))
   app.route('/', adminRoutes(deps))
   app.route('/', dashboardRoutes(deps))
-  app.get('/openapi.json', (c) => c.json(openApiDocument(app.routes)))
+  app.get('/openapi.json', (c) => c.json(openApiDocument(app.routes, servedOrigin(c, deps.trusted))))
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((err, c) => {

@@ -1,40 +1,112 @@
 /**
  * `GET /openapi.json`: an OpenAPI 3.1 document generated from the routes the app really
  * registered (`app.routes`), so a route can neither be missing from it nor linger after it is
- * gone. Each route's words and schemas come from `OPERATIONS` below, keyed by method and Hono
- * path; path parameters are read from the path itself, the usage query from the table the route
- * validates with, the limits from `@tally/protocol`. The admin reads under
- * `/v1/admin/accounts/{id}/…` are derived from the account reads they mirror. A registered route
- * without an entry still appears, marked `x-undocumented`, and the openapi test fails on it.
+ * gone. Each route's operation id, words and schemas come from `OPERATIONS` below, keyed by method
+ * and Hono path; path parameters are read from the path itself, the usage query from the table the
+ * route validates with, the limits from `@tally/protocol`, the admin bodies from its config
+ * schemas. The admin reads under `/v1/admin/accounts/{id}/…` are derived from the account reads
+ * they mirror. A registered route without an entry still appears, marked `x-undocumented`, and the
+ * openapi test fails on it.
+ *
+ * The document passes Redocly's `recommended` rules, generates a typed client with
+ * openapi-typescript, and every GET route's live answers are checked against it
+ * (openapi-*.test.ts).
  */
+import type { Context } from 'hono'
+import type { IncomingMessage } from 'node:http'
 import {
-  EVENT_CODES, ID_PATTERN, MAX_BODY_BYTES, MAX_EVENTS, MAX_STRING, USAGE_CODES, ERROR_STATUS,
+  AccountSchema, ContainerSchema, CYCLES, EVENT_CODES, ID_PATTERN, MAX_BODY_BYTES, MAX_EVENTS, MAX_STRING, USAGE_CODES,
+  ERROR_STATUS,
 } from '@tally/protocol'
+import type { InvoiceKind, LedgerEntry, LineKind } from '@tally/billing'
 import { GROUPINGS, METERS, USAGE_QUERY } from '../services/usage-report.js'
 
 type Schema = Record<string, unknown>
 type Auth = 'none' | 'account' | 'secret' | 'admin' | 'dashboard'
 
+/** One answer: its media types (with a schema, or `{}` for a body its type alone describes) and headers. */
+export interface Reply {
+  description: string
+  content?: Record<string, { schema?: Schema }>
+  headers?: Record<string, { description: string; required?: boolean; schema: Schema }>
+}
+
 export interface Operation {
+  /** Stable camelCase name: what a generated client calls the method. Never rename one. */
+  operationId: string
   summary: string
   description?: string
   tags: string[]
   auth: Auth
+  /** Words for the path parameters the Hono path names (`:file`). */
+  path?: Record<string, { description: string; schema?: Schema }>
   query?: ReadonlyArray<{ name: string; description: string; schema: Schema; required?: boolean }>
   body?: { contentType: string; schema: Schema }
-  /** Status -> description and (JSON unless said) schema. */
-  responses: Record<string, { description: string; schema?: Schema; contentType?: string }>
+  responses: Record<string, Reply>
 }
+
+/** A list that names every member of the union `T`: the compiler says which one is missing. */
+const every = <T extends string>() =>
+  <const L extends readonly T[]>(list: L & ([Exclude<T, L[number]>] extends [never] ? unknown : { missing: Exclude<T, L[number]> })): L => list
+
+const LINE_KINDS = every<LineKind>()(['base', 'seats', 'contacts', 'usage', 'contacts_excess', 'adjustment', 'minimum', 'credits'])
+const INVOICE_KINDS = every<InvoiceKind>()(['recurring', 'upgrade', 'rebalance', 'credits'])
+const LEDGER_TYPES = every<LedgerEntry['type']>()(['grant', 'purchase', 'spend', 'transfer_out', 'transfer_in', 'expiry'])
 
 const id: Schema = { type: 'string', pattern: ID_PATTERN.source }
 const str: Schema = { type: 'string', maxLength: MAX_STRING }
+const text: Schema = { type: 'string' }
 const int: Schema = { type: 'integer' }
+const ms: Schema = { type: 'integer', description: 'UTC milliseconds since the epoch.' }
+const date: Schema = { type: 'string', format: 'date' }
+const instant: Schema = { type: 'string', format: 'date-time' }
+const nullable = (s: Schema): Schema => ({ anyOf: [s, { type: 'null' }] })
 const obj = (properties: Record<string, Schema>, required: string[] = Object.keys(properties)): Schema =>
   ({ type: 'object', properties, required })
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` })
+const lotDraws: Schema = { type: 'array', items: obj({ lot: text, credits: int }) }
+
+/** A config schema of `@tally/protocol` as JSON Schema: what a body may say, or what it becomes. */
+const configSchema = (schema: typeof AccountSchema | typeof ContainerSchema, io: 'input' | 'output'): Schema => {
+  const { $schema: _dialect, ...rest } = schema.toJSONSchema({ io, target: 'draft-2020-12' }) as Schema
+  return rest
+}
+
+const ledgerEntry = (type: LedgerEntry['type'], description: string, fields: Record<string, Schema>): Schema => ({
+  ...obj({
+    id: { type: 'string', description: 'Unique in the log: `action:<event id>`, `purchase:<id>`, `transfer:<id>`, `grant:<month>`, `expiry:<lot>`.' },
+    type: { const: type }, wallet: { type: 'string', description: '`account` or `member:<name>`.' }, at: ms,
+    credits: { type: 'integer', minimum: 0, description: 'Always positive; the direction is the entry\'s type.' },
+    time: { ...instant, description: '`at` as ISO-8601.' }, ...fields,
+  }),
+  description,
+})
+
+const invoice: Schema = obj({
+  key: { type: 'string', description: 'Stable name: `recurring:3`, `upgrade:3:0`, `rebalance:3:2`, `credits:purchase:<id>`.' },
+  kind: { enum: [...INVOICE_KINDS] }, status: { enum: ['draft', 'finalized'] },
+  number: { type: ['integer', 'null'], description: 'Gap-free per account, given when finalized.' },
+  currency: { type: 'string', pattern: '^[A-Z]{3}$' }, issuedAt: ms, issuedDate: date,
+  period: nullable(ref('PeriodRef')), lines: { type: 'array', items: ref('InvoiceLine') },
+  total: { ...int, description: 'Minor units.' },
+})
 
 const SCHEMAS: Record<string, Schema> = {
-  Error: obj({ error: obj({ code: { type: 'string', enum: Object.keys(ERROR_STATUS) }, message: { type: 'string' } }) }),
+  Error: obj({
+    error: obj({
+      code: { type: 'string', enum: Object.keys(ERROR_STATUS) }, message: { type: 'string' },
+      errorId: { type: 'string', description: 'On a 500 only: the id of the log line that tells what failed. A 500 is a bug, not worth retrying.' },
+    }, ['code', 'message']),
+  }),
+  Health: obj({ status: { const: 'ok' } }),
+  Ready: obj({ status: { const: 'ready' } }),
+  OpenApiDocument: {
+    ...obj({
+      openapi: { type: 'string', pattern: '^3\\.1\\.' }, info: { type: 'object' }, servers: { type: 'array', items: obj({ url: text, description: text }, ['url']) },
+      tags: { type: 'array' }, paths: { type: 'object' }, components: { type: 'object' },
+    }),
+    description: 'This document.',
+  },
   Batch: {
     ...obj({
       v: { const: 1 }, sentAt: { ...int, description: 'Client clock, ms since the epoch: corrects the events\' `ts` for skew.' },
@@ -76,23 +148,36 @@ const SCHEMAS: Record<string, Schema> = {
     results: {
       type: 'array',
       items: obj({
-        id: { type: 'string' }, status: { enum: ['accepted', 'duplicate', 'rejected'] },
-        code: { type: 'string', enum: [...USAGE_CODES] }, credits: obj({ spent: int, balance: int }),
+        id: { type: 'string', description: 'The event\'s id (empty when the event had none).' }, status: { enum: ['accepted', 'duplicate', 'rejected'] },
+        code: { type: 'string', enum: [...USAGE_CODES] },
+        credits: { ...obj({ spent: int, balance: int }), description: 'Actions: the credits the event spent and the wallet\'s balance after it.' },
       }, ['id', 'status']),
     },
   }),
+  CreditPurchase: obj({ pack: id, id }),
+  CreditPurchaseResult: obj({
+    id: text, status: { enum: ['accepted', 'duplicate'] }, pack: text, credits: int,
+    balance: { ...int, description: 'The account wallet\'s balance after the purchase.' },
+    invoice: { type: 'string', description: 'Key of the pack\'s invoice (`credits:purchase:<id>`), finalized by the next billing run.' },
+  }),
+  CreditTransfer: obj({ to: id, credits: { type: 'integer', minimum: 1 }, id }),
+  CreditTransferResult: obj({
+    id: text, status: { enum: ['accepted', 'duplicate', 'rejected'] },
+    code: { enum: ['insufficient_credits'], description: 'Why a transfer was rejected; nothing moved.' }, to: text, credits: int,
+    balance: { ...int, description: 'The account wallet\'s balance.' },
+  }, ['id', 'status', 'to', 'credits', 'balance']),
   UsageReport: obj({
-    account: { type: 'string' }, timezone: { type: 'string' }, from: { type: 'string', format: 'date' },
-    to: { type: 'string', format: 'date' }, groupBy: { type: 'array', items: { enum: [...GROUPINGS] } },
+    account: text, timezone: text, from: date, to: date, groupBy: { type: 'array', items: { enum: [...GROUPINGS] } },
     rows: {
       type: 'array',
       items: {
         type: 'object',
-        description: 'One row per combination of the grouping keys. A key is null where the usage has none '
-          + '(an impression has no advisor; alerts and credits have no container). `containerName` comes with `container`.',
+        description: 'One row per combination of the grouping keys, only the keys of `groupBy`. A key is null where the usage has '
+          + 'none (an impression has no advisor; alerts and credits have no container). `containerName` comes with `container` '
+          + '(empty where the container is null).',
         properties: {
           ...Object.fromEntries(GROUPINGS.map((g) => [g, { type: ['string', 'null'] }])),
-          containerName: { type: 'string' },
+          containerName: text,
           ...Object.fromEntries(METERS.map((m) => [m, int])),
         },
         required: [...METERS],
@@ -103,107 +188,317 @@ const SCHEMAS: Record<string, Schema> = {
     rejections: {
       type: 'array',
       items: obj({
-        container: { type: 'string' }, reason: { type: 'string' }, origin: { type: 'string' }, count: int,
-        firstSeen: { type: 'string', format: 'date-time' }, lastSeen: { type: 'string', format: 'date-time' },
+        container: text, reason: text, origin: { type: 'string', description: 'The page\'s host, empty when the request named none.' }, count: int,
+        firstSeen: instant, lastSeen: instant,
       }),
     },
   }),
-  Period: { type: 'object', description: 'Period bounds, meters against the included quotas, email quota, credit balances, invoice preview.' },
-  Invoices: obj({ account: { type: 'string' }, invoices: { type: 'array', items: { type: 'object' } } }),
-  Invoice: { type: 'object', description: 'Number, kind, issue date, period, lines (integer minor units) and total.' },
-  Credits: obj({ account: { type: 'string' }, asOf: { type: 'string', format: 'date-time' }, wallets: { type: 'object' } }),
-  CreditLog: obj({ account: { type: 'string' }, entries: { type: 'array', items: { type: 'object' } } }),
+  PeriodRef: { ...obj({ index: int, start: ms, end: ms, startDate: date, endDate: date }), description: 'A billing period: `[start, end)`, with its local dates (end exclusive).' },
+  InvoiceLine: {
+    ...obj({
+      kind: { enum: [...LINE_KINDS] }, description: text,
+      quantity: { ...int, description: 'Units (seats, blocks of usage, 1 for a flat fee); negative for a credit.' },
+      unitPrice: { ...int, description: 'Minor units per unit and month.' }, months: int,
+      discountPercent: { type: 'number', minimum: 0, maximum: 100 },
+      proration: { ...obj({ days: int, of: int }), description: 'The share of the period billed.' },
+      meter: { enum: ['impressions', 'engagements', 'chatSessions', 'alerts', 'contacts'] },
+      contacts: { ...int, description: 'The contact count a `contacts` line prices.' },
+      amount: { ...int, description: 'Minor units, rounded once, half to even.' },
+      period: ref('PeriodRef'),
+    }, ['kind', 'description', 'quantity', 'unitPrice', 'months', 'discountPercent', 'amount', 'period']),
+  },
+  Invoice: { ...invoice, description: 'An invoice as billing computes it (amounts in integer minor units).' },
+  AccountInvoice: {
+    ...invoice, properties: { account: text, ...(invoice.properties as Record<string, Schema>) }, required: ['account', ...(invoice.required as string[])],
+    description: 'A finalized invoice of the account: the stored invoice and the account id.',
+  },
+  Invoices: obj({
+    account: text,
+    invoices: {
+      type: 'array',
+      items: obj({
+        number: { type: ['integer', 'null'] }, key: text, kind: { enum: [...INVOICE_KINDS] }, status: { enum: ['draft', 'finalized'] },
+        issuedDate: date, period: nullable(ref('PeriodRef')), currency: text, total: int,
+      }),
+    },
+  }),
+  Wallets: {
+    type: 'object', description: 'Balances by wallet (`account`, `member:<name>`), with their live lots.',
+    additionalProperties: obj({
+      balance: int,
+      lots: { type: 'array', items: obj({ lot: text, kind: { enum: ['free', 'purchased'] }, remaining: int, expiresAt: { type: ['integer', 'null'] } }) },
+    }),
+  },
+  Credits: obj({ account: text, asOf: instant, wallets: ref('Wallets') }),
+  Period: {
+    ...obj({
+      account: text, asOf: instant, period: ref('PeriodRef'), cycle: { enum: [...CYCLES] }, planId: text, seats: int, paidContacts: int,
+      meters: {
+        ...obj({
+          impressions: int, engagements: int, chatSessions: int, alerts: int, emails: int, contacts: { type: ['integer', 'null'] },
+          credits: { type: 'object', additionalProperties: int, description: 'Credits spent by action.' },
+        }),
+        description: 'Usage so far in the period.',
+      },
+      included: obj({ impressions: int, engagements: int, chatSessions: int, alerts: int }),
+      emails: obj({ quota: int, sent: int, left: int }),
+      credits: ref('Wallets'),
+      preview: { ...nullable(ref('Invoice')), description: 'The next recurring invoice from the usage so far (a draft).' },
+    }),
+    description: 'Period bounds, meters against the included quotas, email quota, credit balances, invoice preview.',
+  },
+  LedgerEntry: {
+    oneOf: [
+      ledgerEntry('grant', 'The free credits of a month; they expire at its end.', { lot: text, expiresAt: ms }),
+      ledgerEntry('purchase', 'A credit pack bought.', { lot: text, pack: text, price: int, currency: text }),
+      ledgerEntry('spend', 'Credits paid for an action.', { action: text, quantity: int, draws: lotDraws }),
+      ledgerEntry('transfer_out', 'Credits sent to a member.', { to: text, draws: lotDraws }),
+      ledgerEntry('transfer_in', 'Credits received by a member.', {
+        from: text, lots: { type: 'array', items: obj({ lot: text, source: text, credits: int, expiresAt: { type: ['integer', 'null'] } }) },
+      }),
+      ledgerEntry('expiry', 'The unspent rest of a lot at its expiry.', { lot: text }),
+    ],
+  },
+  CreditLog: obj({ account: text, entries: { type: 'array', items: ref('LedgerEntry') } }),
+  BillingRun: obj({
+    asOf: { type: 'string', description: 'ISO-8601 date or date-time with offset, not in the future; default now.' },
+    account: { type: 'string', description: 'Only this account; default every account.' },
+  }, []),
+  BillingRunResult: obj({
+    asOf: instant,
+    accounts: {
+      type: 'array',
+      items: obj({
+        account: text, ledger: { ...int, description: 'Credit log entries written (grants, expiries).' },
+        invoices: { type: 'array', items: obj({ number: { type: ['integer', 'null'] }, key: text, total: int, currency: text }) },
+        error: { type: 'string', description: 'Why the account\'s run failed; the other accounts ran.' },
+      }, ['account', 'ledger', 'invoices']),
+    },
+  }),
+  AccountInput: { ...configSchema(AccountSchema, 'input'), description: 'An account of the configuration file (PROTOCOL §7). Without `containers` the account keeps its containers.' },
+  Account: configSchema(AccountSchema, 'output'),
+  AccountApplied: obj({ id: text, account: ref('Account') }),
+  ContainerInput: {
+    allOf: [configSchema(ContainerSchema, 'input'), obj({ account: { type: 'string', description: 'The owner; required for a new container.' } }, [])],
+    description: 'A container of the configuration file (PROTOCOL §7).',
+  },
+  Container: configSchema(ContainerSchema, 'output'),
+  ContainerApplied: obj({ id: text, account: text, container: ref('Container') }),
 }
 
-const json = (description: string, schema: string): { description: string; schema: Schema } => ({ description, schema: ref(schema) })
+const JSON_TYPE = 'application/json'
+const json = (description: string, schema: string): Reply => ({ description, content: { [JSON_TYPE]: { schema: ref(schema) } } })
+const error = (description: string): Reply => json(description, 'Error')
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying.', required: true, schema: { type: 'integer', minimum: 1 } } }
+const STORAGE: Reply = { ...error('`unavailable`: storage is failing; nothing was written. Retry later.'), headers: retryAfter }
 const errors = {
-  400: json('Invalid request: the message names the parameter.', 'Error'),
-  401: json('No key, or a key of no account.', 'Error'),
+  400: error('`invalid_request`: the message names the parameter.'),
+  401: error('`unauthorized`: no key, or a key of no account.'),
+  secret403: error('`forbidden`: the read key; this route needs the secret key.'),
+  admin401: error('`unauthorized`: no admin token, or a wrong one.'),
+  body400: error('`invalid_json`: the body is not JSON; `invalid_request` (or `invalid_batch`): the message names the field.'),
+  413: error(`\`payload_too_large\`: the body is over ${MAX_BODY_BYTES} bytes.`),
 }
+const csv: Schema = { type: 'string', description: 'RFC 4180, CRLF line ends.' }
 const sameAs = 'The same for any account, with the admin token.'
 
 /** Keyed by `METHOD /hono/path`, as `app.routes` lists them. */
 export const OPERATIONS: Record<string, Operation> = {
-  'GET /healthz': { summary: 'Liveness', tags: ['operations'], auth: 'none', responses: { 200: { description: '`{ "status": "ok" }`' } } },
-  'GET /readyz': { summary: 'Readiness: the database answers', tags: ['operations'], auth: 'none', responses: { 200: { description: '`{ "status": "ready" }`' }, 503: json('Storage unavailable.', 'Error') } },
-  'GET /metrics': { summary: 'Prometheus metrics', tags: ['operations'], auth: 'none', responses: { 200: { description: 'Text exposition format.', contentType: 'text/plain' } } },
-  'GET /openapi.json': { summary: 'This document', tags: ['operations'], auth: 'none', responses: { 200: { description: 'OpenAPI 3.1.' } } },
-  'GET /t.js': { summary: 'The script-tag SDK', tags: ['browser'], auth: 'none', responses: { 200: { description: 'JavaScript, with ETag.', contentType: 'text/javascript' }, 304: { description: 'Not modified.' } } },
+  'GET /healthz': {
+    operationId: 'getHealthz', summary: 'Liveness', tags: ['operations'], auth: 'none',
+    responses: { 200: json('The process answers.', 'Health') },
+  },
+  'GET /readyz': {
+    operationId: 'getReadyz', summary: 'Readiness: the database answers', tags: ['operations'], auth: 'none',
+    responses: { 200: json('Ready.', 'Ready'), 503: STORAGE },
+  },
+  'GET /metrics': {
+    operationId: 'getMetrics', summary: 'Prometheus metrics', tags: ['operations'], auth: 'none',
+    responses: { 200: { description: 'Text exposition format 0.0.4.', content: { 'text/plain': { schema: text } } } },
+  },
+  'GET /openapi.json': {
+    operationId: 'getOpenApi', summary: 'This document', tags: ['operations'], auth: 'none',
+    description: '`servers` holds the origin the request reached: its own URL, or `X-Forwarded-Proto` and `X-Forwarded-Host` from a trusted proxy.',
+    responses: { 200: json('OpenAPI 3.1.', 'OpenApiDocument') },
+  },
+  'GET /t.js': {
+    operationId: 'getScript', summary: 'The script-tag SDK', tags: ['browser'], auth: 'none',
+    responses: {
+      200: {
+        description: 'JavaScript, cached for an hour.', content: { 'text/javascript': { schema: text } },
+        headers: { ETag: { description: 'Strong validator of the script.', required: true, schema: text } },
+      },
+      304: { description: 'Not modified (`If-None-Match`).', headers: { ETag: { description: 'Strong validator of the script.', required: true, schema: text } } },
+      503: error('`unavailable`: the SDK script is not built.'),
+    },
+  },
   'POST /v1/containers/:container/events': {
-    summary: 'Browser beacons (PROTOCOL §3)', tags: ['browser'], auth: 'none',
+    operationId: 'postEvents', summary: 'Browser beacons (PROTOCOL §3)', tags: ['browser'], auth: 'none',
     description: 'The Origin (else Referer) must match one of the container\'s domains. 200 only after the batch is committed.',
+    path: { container: { description: 'The container id of the script tag\'s `data-container`.' } },
     body: { contentType: 'text/plain', schema: ref('Batch') },
     responses: {
-      200: json('Counted, duplicates and per-event rejections.', 'BatchResult'), 400: json('invalid_json or invalid_batch.', 'Error'),
-      403: json('Unknown container, origin not allowed or account inactive.', 'Error'), 413: json('Body over the limit.', 'Error'),
-      429: json('Rate limited; see Retry-After.', 'Error'), 503: json('Storage unavailable; nothing written.', 'Error'),
+      200: {
+        ...json('Counted, duplicates and per-event rejections.', 'BatchResult'),
+        headers: { 'X-Tally-Dropped': { description: '`bot`: a bot user agent; nothing was counted.', schema: { const: 'bot' } } },
+      },
+      400: error('`invalid_json` or `invalid_batch`.'),
+      403: error('`forbidden`: unknown container, origin not allowed or account inactive (one body for all; the reason is logged).'),
+      413: errors[413],
+      429: { ...error('`rate_limited`: too many requests from this address or for this container.'), headers: retryAfter },
+      503: STORAGE,
     },
   },
   'POST /v1/usage': {
-    summary: 'Server-side usage: alerts, actions, contacts, emails (PROTOCOL §4)', tags: ['server usage'], auth: 'secret',
-    body: { contentType: 'application/json', schema: ref('UsageEvents') },
-    responses: { 200: json('Per-event results in request order.', 'UsageResults'), ...errors, 403: json('Not the secret key.', 'Error') },
+    operationId: 'postUsage', summary: 'Server-side usage: alerts, actions, contacts, emails (PROTOCOL §4)', tags: ['server usage'], auth: 'secret',
+    body: { contentType: JSON_TYPE, schema: ref('UsageEvents') },
+    responses: {
+      200: json('Per-event results in request order.', 'UsageResults'),
+      400: error('`invalid_json`, or `invalid_batch`: no `events` array, or an empty or oversized one.'),
+      401: errors[401], 403: errors.secret403, 413: errors[413], 503: STORAGE,
+    },
   },
   'POST /v1/credits/purchase': {
-    summary: 'Buy a credit pack (idempotent by id)', tags: ['server usage'], auth: 'secret',
-    body: { contentType: 'application/json', schema: obj({ pack: id, id }) },
-    responses: { 200: { description: 'The purchase and the new balance.' }, ...errors },
+    operationId: 'postCreditPurchase', summary: 'Buy a credit pack (idempotent by id)', tags: ['server usage'], auth: 'secret',
+    body: { contentType: JSON_TYPE, schema: ref('CreditPurchase') },
+    responses: {
+      200: json('The purchase and the new balance.', 'CreditPurchaseResult'),
+      400: error('`invalid_json`, or `invalid_request`: a bad `id`, or a pack the plan does not have.'),
+      401: errors[401], 403: errors.secret403, 413: errors[413], 503: STORAGE,
+    },
   },
   'POST /v1/credits/transfer': {
-    summary: 'Send credits to a member wallet (irreversible, idempotent by id)', tags: ['server usage'], auth: 'secret',
-    body: { contentType: 'application/json', schema: obj({ to: id, credits: { type: 'integer', minimum: 1 }, id }) },
-    responses: { 200: { description: 'accepted, duplicate, or rejected with insufficient_credits.' }, ...errors },
+    operationId: 'postCreditTransfer', summary: 'Send credits to a member wallet (irreversible, idempotent by id)', tags: ['server usage'], auth: 'secret',
+    body: { contentType: JSON_TYPE, schema: ref('CreditTransfer') },
+    responses: {
+      200: json('accepted, duplicate, or rejected with insufficient_credits.', 'CreditTransferResult'),
+      400: error('`invalid_json`, or `invalid_request`: a bad `id`, `to` not a member, `credits` not a positive integer.'),
+      401: errors[401], 403: errors.secret403, 413: errors[413], 503: STORAGE,
+    },
   },
   'GET /v1/usage': {
-    summary: 'Usage by day, container, campaign, advisor and bot (PROTOCOL §5)', tags: ['read'], auth: 'account',
+    operationId: 'getUsage', summary: 'Usage by day, container, campaign, advisor and bot (PROTOCOL §5)', tags: ['read'], auth: 'account',
     description: 'Days are calendar days in the account\'s time zone; `from` and `to` are both included.',
     query: USAGE_QUERY,
-    responses: { 200: { ...json('The rows; CSV (RFC 4180) with format=csv or Accept: text/csv.', 'UsageReport') }, ...errors },
+    responses: {
+      200: {
+        description: 'The rows; CSV (RFC 4180) with format=csv or Accept: text/csv.',
+        content: { [JSON_TYPE]: { schema: ref('UsageReport') }, 'text/csv': { schema: csv } },
+        headers: { 'Content-Disposition': { description: 'CSV only: `attachment; filename="usage-{account}-{from}-{to}.csv"`.', schema: text } },
+      },
+      400: errors[400], 401: errors[401], 503: STORAGE,
+    },
   },
-  'GET /v1/period': { summary: 'The current period at a glance', tags: ['read'], auth: 'account', responses: { 200: json('Current period.', 'Period'), 401: errors[401], 404: json('No current period.', 'Error') } },
-  'GET /v1/invoices': { summary: 'Finalized invoices', tags: ['read'], auth: 'account', responses: { 200: json('Invoices in number order.', 'Invoices'), 401: errors[401] } },
+  'GET /v1/period': {
+    operationId: 'getPeriod', summary: 'The current period at a glance', tags: ['read'], auth: 'account',
+    responses: {
+      200: json('Current period.', 'Period'), 401: errors[401],
+      404: error('`not_found`: no current period (the subscription has not started or has ended).'), 503: STORAGE,
+    },
+  },
+  'GET /v1/invoices': {
+    operationId: 'getInvoices', summary: 'Finalized invoices', tags: ['read'], auth: 'account',
+    responses: { 200: json('Invoices in number order.', 'Invoices'), 401: errors[401], 503: STORAGE },
+  },
   'GET /v1/invoices/:file': {
-    summary: 'One invoice: {number}, {number}.json, {number}.csv or {number}.pdf', tags: ['read'], auth: 'account',
-    responses: { 200: json('JSON, CSV or PDF by the extension, else by Accept.', 'Invoice'), 401: errors[401], 404: json('No such invoice.', 'Error') },
+    operationId: 'getInvoice', summary: 'One invoice: {number}, {number}.json, {number}.csv or {number}.pdf', tags: ['read'], auth: 'account',
+    path: { file: { description: 'The invoice number, optionally with `.json`, `.csv` or `.pdf`.', schema: { type: 'string', examples: ['1', '1.pdf'] } } },
+    responses: {
+      200: {
+        description: 'JSON, CSV or PDF by the extension, else by Accept.',
+        content: {
+          [JSON_TYPE]: { schema: ref('AccountInvoice') },
+          'text/csv': { schema: { ...csv, description: 'One row per line and a `total` row; amounts in major units.' } },
+          'application/pdf': {},
+        },
+        headers: { 'Content-Disposition': { description: 'CSV and PDF: `attachment; filename="invoice-{account}-{number}.{ext}"`.', schema: text } },
+      },
+      401: errors[401], 404: error('`not_found`: no such invoice.'), 503: STORAGE,
+    },
   },
-  'GET /v1/credits': { summary: 'Credit balances by wallet and lot', tags: ['read'], auth: 'account', responses: { 200: json('Balances.', 'Credits'), 401: errors[401] } },
+  'GET /v1/credits': {
+    operationId: 'getCredits', summary: 'Credit balances by wallet and lot', tags: ['read'], auth: 'account',
+    responses: { 200: json('Balances, with the grants and expiries due by now.', 'Credits'), 401: errors[401], 503: STORAGE },
+  },
   'GET /v1/credits/log': {
-    summary: 'The credit log', tags: ['read'], auth: 'account',
+    operationId: 'getCreditLog', summary: 'The credit log', tags: ['read'], auth: 'account',
     query: [{ name: 'wallet', description: 'Only this wallet (`account`, `member:alice`).', schema: { type: 'string' } }],
-    responses: { 200: json('Grants, purchases, spends, transfers and expiries, oldest first.', 'CreditLog'), 401: errors[401] },
+    responses: { 200: json('Grants, purchases, spends, transfers and expiries, in written order.', 'CreditLog'), 401: errors[401], 503: STORAGE },
   },
   'GET /v1/rejections': {
-    summary: 'Refused beacons by container, reason and origin', tags: ['read'], auth: 'account',
-    query: [{ name: 'since', description: 'ISO-8601 instant; default 7 days ago.', schema: { type: 'string', format: 'date-time' } }],
-    responses: { 200: json('Counts per reason and origin.', 'Rejections'), ...errors },
+    operationId: 'getRejections', summary: 'Refused beacons by container, reason and origin', tags: ['read'], auth: 'account',
+    query: [{ name: 'since', description: 'ISO-8601 instant; default 7 days ago.', schema: instant }],
+    responses: { 200: json('Counts per reason and origin.', 'Rejections'), 400: errors[400], 401: errors[401], 503: STORAGE },
   },
   'PUT /v1/admin/accounts/:id': {
-    summary: 'Create or replace an account (the config file\'s shape)', tags: ['admin'], auth: 'admin',
-    body: { contentType: 'application/json', schema: { type: 'object' } },
-    responses: { 200: { description: 'The account as applied.' }, 400: errors[400], 401: errors[401], 409: json('A container id is taken.', 'Error') },
+    operationId: 'adminPutAccount', summary: 'Create or replace an account (the config file\'s shape)', tags: ['admin'], auth: 'admin',
+    path: { id: { description: 'The account id.' } },
+    body: { contentType: JSON_TYPE, schema: ref('AccountInput') },
+    responses: {
+      200: json('The account as applied.', 'AccountApplied'), 400: errors.body400, 401: errors.admin401,
+      409: error('`conflict`: a container id or key is taken by another account.'), 503: STORAGE,
+    },
   },
   'PUT /v1/admin/containers/:id': {
-    summary: 'Create or replace a container; `account` names the owner of a new one', tags: ['admin'], auth: 'admin',
-    body: { contentType: 'application/json', schema: { type: 'object' } },
-    responses: { 200: { description: 'The container as applied.' }, 400: errors[400], 401: errors[401], 409: json('It belongs to another account.', 'Error') },
+    operationId: 'adminPutContainer', summary: 'Create or replace a container; `account` names the owner of a new one', tags: ['admin'], auth: 'admin',
+    path: { id: { description: 'The container id.' } },
+    body: { contentType: JSON_TYPE, schema: ref('ContainerInput') },
+    responses: {
+      200: json('The container as applied.', 'ContainerApplied'), 400: errors.body400, 401: errors.admin401,
+      409: error('`conflict`: it belongs to another account.'), 503: STORAGE,
+    },
   },
   'POST /v1/admin/billing/run': {
-    summary: 'Close every period that ended by asOf (idempotent)', tags: ['admin'], auth: 'admin',
-    body: { contentType: 'application/json', schema: obj({ asOf: { type: 'string', format: 'date-time' }, account: { type: 'string' } }, []) },
-    responses: { 200: { description: 'Invoices and credit entries written, per account.' }, 400: errors[400], 401: errors[401] },
+    operationId: 'adminPostBillingRun', summary: 'Close every period that ended by asOf (idempotent)', tags: ['admin'], auth: 'admin',
+    body: { contentType: JSON_TYPE, schema: ref('BillingRun') },
+    responses: {
+      200: json('Invoices and credit entries written, per account; an account whose storage failed says why in `error`.', 'BillingRunResult'),
+      400: error('`invalid_json`, or `invalid_request`: `asOf` not ISO-8601 or in the future, `account` unknown.'),
+      401: errors.admin401, 413: errors[413],
+    },
   },
-  'GET /dashboard': { summary: 'The dashboard, or its sign-in form', tags: ['dashboard'], auth: 'none', responses: { 200: { description: 'HTML.', contentType: 'text/html' } } },
-  'GET /dashboard/': { summary: 'Redirects to /dashboard', tags: ['dashboard'], auth: 'none', responses: { 301: { description: 'Moved.' } } },
+  'GET /dashboard': {
+    operationId: 'getDashboard', summary: 'The dashboard, or its sign-in form', tags: ['dashboard'], auth: 'none',
+    description: '`/dashboard/` redirects here (301).',
+    responses: { 200: { description: 'HTML.', content: { 'text/html': { schema: text } } } },
+  },
   'POST /dashboard/sign-in': {
-    summary: 'Sign in with the read key', tags: ['dashboard'], auth: 'none',
+    operationId: 'postDashboardSignIn', summary: 'Sign in with the read key', tags: ['dashboard'], auth: 'none',
     body: { contentType: 'application/x-www-form-urlencoded', schema: obj({ key: { type: 'string' } }) },
-    responses: { 303: { description: 'Signed in: an HttpOnly, SameSite=Strict cookie, back to /dashboard.' }, 401: { description: 'Wrong key: the form again with the reason.', contentType: 'text/html' } },
+    responses: {
+      303: {
+        description: 'Signed in: an HttpOnly, SameSite=Strict cookie, back to /dashboard.',
+        headers: { Location: { description: '`/dashboard`.', required: true, schema: text }, 'Set-Cookie': { description: '`tally_session`.', required: true, schema: text } },
+      },
+      401: { description: 'Wrong key, or the secret key: the form again with the reason.', content: { 'text/html': { schema: text } } },
+    },
   },
-  'POST /dashboard/sign-out': { summary: 'Sign out', tags: ['dashboard'], auth: 'none', responses: { 303: { description: 'The cookie cleared.' } } },
-  'GET /dashboard/assets/:file': { summary: 'The dashboard\'s scripts and styles (uPlot included)', tags: ['dashboard'], auth: 'none', responses: { 200: { description: 'JavaScript or CSS.' }, 404: json('No such file.', 'Error') } },
+  'POST /dashboard/sign-out': {
+    operationId: 'postDashboardSignOut', summary: 'Sign out', tags: ['dashboard'], auth: 'none',
+    responses: { 303: { description: 'The cookie cleared, back to /dashboard.', headers: { Location: { description: '`/dashboard`.', required: true, schema: text } } } },
+  },
+  'GET /dashboard/assets/:file': {
+    operationId: 'getDashboardAsset', summary: 'The dashboard\'s scripts and styles (uPlot included)', tags: ['dashboard'], auth: 'none',
+    path: { file: { description: 'A file name: `app.js`, `app.css`, `uPlot.iife.min.js`, `uPlot.min.css`.' } },
+    responses: {
+      200: { description: 'JavaScript or CSS.', content: { 'text/javascript': { schema: text }, 'text/css': { schema: text } } },
+      404: error('`not_found`: no such file.'),
+    },
+  },
+}
+
+/**
+ * Registered routes left out of the document, each with the reason. A trailing-slash path is a
+ * redirect for people who type it; as an API path it would be ambiguous with the one it redirects to.
+ */
+export const UNLISTED: Record<string, string> = {
+  'GET /dashboard/': 'redirects to /dashboard (301), described there',
 }
 
 const ADMIN_MIRROR = /^\/v1\/admin\/accounts\/:id(\/.+)$/
+
+/** The admin twin of an account read's operation id: `getUsage` -> `adminGetUsage`. */
+export const adminOperationId = (base: string): string => `admin${base[0]?.toUpperCase() ?? ''}${base.slice(1)}`
 
 /** The entry of a route, the admin mirror of an account read derived from that read. */
 export function operationOf(method: string, path: string): Operation | undefined {
@@ -212,7 +507,20 @@ export function operationOf(method: string, path: string): Operation | undefined
   const mirrored = method === 'GET' ? ADMIN_MIRROR.exec(path) : null
   const base = mirrored ? OPERATIONS[`GET /v1${mirrored[1]}`] : undefined
   if (!base || base.auth !== 'account') return undefined
-  return { ...base, summary: `${base.summary} (admin, any account)`, description: sameAs, tags: ['admin'], auth: 'admin' }
+  const notFound = base.responses[404]
+  return {
+    ...base,
+    operationId: adminOperationId(base.operationId),
+    summary: `${base.summary} (admin, any account)`,
+    description: base.description ? `${sameAs} ${base.description}` : sameAs,
+    tags: ['admin'], auth: 'admin',
+    path: { id: { description: 'The account id.' }, ...base.path },
+    responses: {
+      ...base.responses,
+      401: errors.admin401,
+      404: error(notFound ? `\`not_found\`: no such account. ${notFound.description}` : '`not_found`: no such account.'),
+    },
+  }
 }
 
 const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {
@@ -223,26 +531,84 @@ const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {
   dashboard: [{ dashboardSession: [] }],
 }
 
-/** Builds the document from the registered routes (middleware, method ALL, is left out). */
-export function openApiDocument(routes: ReadonlyArray<{ method: string; path: string }>): Record<string, unknown> {
+const TAGS = [
+  { name: 'browser', description: 'The script-tag SDK and the beacons it sends (PROTOCOL §3).' },
+  { name: 'server usage', description: 'The vendor\'s backend reports usage and moves credits, with the secret key (PROTOCOL §4).' },
+  { name: 'read', description: 'Usage, period, invoices, credits and refused beacons of the key\'s account (PROTOCOL §5).' },
+  { name: 'admin', description: 'Configuration, the billing run and every account\'s reads, with the admin token (PROTOCOL §6).' },
+  { name: 'dashboard', description: 'The read API for people: HTML, its sign-in and its files.' },
+  { name: 'operations', description: 'Health, readiness, metrics and this document.' },
+]
+
+/**
+ * Answers any operation can give. Node's HTTP server refuses over-large headers before any route
+ * runs; anything a route did not expect is a 500 with the error body (`onError` in app.ts).
+ */
+const COMMON_RESPONSES = {
+  HeadersTooLarge: { description: 'Request headers over 16 KiB, refused by the HTTP server before any route runs; no body.' },
+  Unexpected: {
+    description: 'An unexpected failure: `500 internal`, logged.',
+    content: { [JSON_TYPE]: { schema: ref('Error') } },
+  },
+}
+
+/**
+ * The origin the client reached this collector at, for `servers`: the request's own URL, or
+ * what a trusted proxy (`server.trustedProxies`) says in `X-Forwarded-Proto` and
+ * `X-Forwarded-Host`. From anyone else those headers could be a lie.
+ */
+export function servedOrigin(c: Context, trusted: (address: string) => boolean): string {
+  const url = new URL(c.req.url)
+  let proto = url.protocol.slice(0, -1)
+  let host = url.host
+  const peer = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress
+  if (peer !== undefined && trusted(peer)) {
+    const first = (name: string) => c.req.header(name)?.split(',')[0]?.trim()
+    const fProto = first('x-forwarded-proto')?.toLowerCase()
+    if (fProto === 'http' || fProto === 'https') proto = fProto
+    const fHost = first('x-forwarded-host')
+    if (fHost && /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(fHost)) host = fHost
+  }
+  try {
+    return new URL(`${proto}://${host}`).origin
+  } catch {
+    return url.origin
+  }
+}
+
+/**
+ * Builds the document from the registered routes (middleware, method ALL, is left out);
+ * `origin` is the server the document names (see `servedOrigin`), else the relative `/`.
+ */
+export function openApiDocument(routes: ReadonlyArray<{ method: string; path: string }>, origin = '/'): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {}
   const seen = new Set<string>()
   for (const { method, path } of routes) {
-    if (method === 'ALL' || seen.has(`${method} ${path}`)) continue
-    seen.add(`${method} ${path}`)
+    const key = `${method} ${path}`
+    if (method === 'ALL' || seen.has(key) || Object.hasOwn(UNLISTED, key)) continue
+    seen.add(key)
     const op = operationOf(method, path)
-    const params = [...path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }))
+    const params = [...path.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => {
+      const name = m[1] as string
+      const words = op?.path?.[name]
+      return { name, in: 'path', required: true, ...(words ? { description: words.description } : {}), schema: words?.schema ?? { type: 'string' } }
+    })
     const openPath = path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
     const entry: Record<string, unknown> = op
       ? {
-        summary: op.summary, ...(op.description ? { description: op.description } : {}), tags: op.tags,
+        operationId: op.operationId, summary: op.summary, ...(op.description ? { description: op.description } : {}), tags: op.tags,
         security: SECURITY[op.auth],
         parameters: [...params, ...(op.query ?? []).map((q) => ({ name: q.name, in: 'query', required: q.required ?? false, description: q.description, schema: q.schema }))],
         ...(op.body ? { requestBody: { required: true, content: { [op.body.contentType]: { schema: op.body.schema } } } } : {}),
-        responses: Object.fromEntries(Object.entries(op.responses).map(([status, r]) => [status, {
-          description: r.description,
-          ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: r.schema } } } : r.contentType ? { content: { [r.contentType]: {} } } : {}),
-        }])),
+        responses: {
+          ...Object.fromEntries(Object.entries(op.responses).map(([status, r]) => [status, {
+            description: r.description,
+            ...(r.headers ? { headers: r.headers } : {}),
+            ...(r.content ? { content: r.content } : {}),
+          }])),
+          431: { $ref: '#/components/responses/HeadersTooLarge' },
+          default: { $ref: '#/components/responses/Unexpected' },
+        },
       }
       : { summary: `${method} ${path}`, 'x-undocumented': true, parameters: params, responses: { default: { description: 'Not documented yet.' } } }
     paths[openPath] = { ...paths[openPath], [method.toLowerCase()]: entry }
@@ -252,10 +618,15 @@ export function openApiDocument(routes: ReadonlyArray<{ method: string; path: st
     info: {
       title: 'Tally collector', version: '1',
       description: 'Usage tracking and billing: browser beacons, server-side usage, the read API, admin. Errors are `{ "error": { "code", "message" } }`.',
+      // The project grants no licence (its packages are private and name none): say so until it picks one.
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
+    servers: [{ url: origin, description: 'This collector, as the request for this document reached it.' }],
+    tags: TAGS,
     paths,
     components: {
       schemas: SCHEMAS,
+      responses: COMMON_RESPONSES,
       securitySchemes: {
         accountKey: { type: 'http', scheme: 'bearer', description: "The account's read key (rk_…) or secret key (sk_…)." },
         secretKey: { type: 'http', scheme: 'bearer', description: "The account's secret key (sk_…)." },

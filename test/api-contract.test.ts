@@ -1,0 +1,386 @@
+/**
+ * The served OpenAPI document against live answers. An app with real data (beacons, server
+ * usage, a credit purchase and transfer, a billing run, a refused beacon) answers every GET route
+ * (the account reads, their admin mirrors, operations, the dashboard) with and without keys, with
+ * bad queries, with its storage failing and with an unexpected failure; each answer, success or
+ * error, must be one the document gives for that operation: its status, its media type, a body
+ * valid against that media type's schema (ajv, JSON Schema 2020-12, `$ref`s to
+ * `#/components/schemas/…` resolved) and its required headers. The POST answers met on the way
+ * are held to the same.
+ *
+ * Objects of the document are held closed here (`unevaluatedProperties: false` wherever a schema
+ * names its properties), so a field an answer carries and the document does not name fails too;
+ * the served document stays open to additions.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
+import { serve } from '@hono/node-server'
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
+import addFormats from 'ajv-formats'
+import { parseConfig, type TallyConfig } from '@tally/protocol'
+import { ADMIN, NOW, batch, chat, engagement, impression, setup } from '../apps/collector/src/testkit.js'
+import { UNLISTED } from '../apps/collector/src/routes/openapi.js'
+import { openSqliteStore } from '../apps/collector/src/store/sqlite/engine.js'
+import { StoreUnavailable } from '../apps/collector/src/store/repository.js'
+import type { Store } from '../apps/collector/src/services/store.js'
+
+const SK = 'sk_acme_secret'
+const RK = 'rk_acme_read'
+const GONE_RK = 'rk_gone_read'
+const ORIGIN = 'https://shop.acme.test'
+
+const GROWTH = {
+  currency: 'EUR', basePrice: 4900, seatPrice: 1500,
+  included: { impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 },
+  overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
+  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
+  emailsPerContact: 4, freeCredits: 500,
+  creditCosts: { sms: 2, ai: 10 }, creditPacks: { small: { credits: 1000, price: 1000 } },
+  cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
+}
+
+function contractConfig(): TallyConfig {
+  const r = parseConfig({
+    plans: { growth: GROWTH },
+    accounts: {
+      acme: {
+        name: 'Acme Inc.', timezone: 'Europe/Amsterdam',
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', seats: 3, contacts: 1000 },
+        keys: { secret: SK, read: RK }, members: ['alice'],
+        containers: {
+          ctr_shop: { name: 'Acme Shop', domains: ['shop.acme.test'], campaigns: { cmp_summer: {} }, advisors: { adv_shoes: {} }, bots: { bot_help: {} } },
+        },
+      },
+      // Cancelled in February: no current period, so its period read is a 404.
+      gone: {
+        name: 'Gone', timezone: 'UTC',
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-01-01', cancelledAt: '2026-02-15' },
+        keys: { secret: 'sk_gone_secret', read: GONE_RK },
+      },
+    },
+  })
+  if (!r.ok) throw new Error(r.message)
+  return r.value
+}
+
+/** A store that fails on demand: as storage fails (503), or with an error nobody expected (500). */
+function failingStore(inner: Store): { store: Store; fail(how: 'unavailable' | 'broken' | null): void } {
+  let failure: 'unavailable' | 'broken' | null = null
+  const store = new Proxy(inner, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop) as unknown
+      if (typeof value !== 'function' || prop === 'close') return value
+      return (...args: unknown[]) => failure === 'unavailable' ? Promise.reject(new StoreUnavailable('failing on purpose'))
+        : failure === 'broken' ? Promise.reject(new Error('broken on purpose'))
+        : (value as (...a: unknown[]) => unknown).apply(target, args)
+    },
+  })
+  return { store, fail: (how) => { failure = how } }
+}
+
+// --- the document, as ajv validators ---
+
+type Json = Record<string, unknown>
+interface Reply { description: string; content?: Record<string, { schema?: Json }>; headers?: Record<string, { required?: boolean; schema: Json }>; $ref?: string }
+interface Doc { paths: Record<string, Record<string, { responses: Record<string, Reply> }>>; components: { schemas: Json; responses: Record<string, Reply> } }
+
+const COMPONENTS = 'https://tally.test/openapi/components'
+
+/** `#/components/schemas/X` -> the registered components, and every object that names its properties closed. */
+function prepare(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(prepare)
+  if (node === null || typeof node !== 'object') return node
+  const out: Json = {}
+  for (const [k, v] of Object.entries(node)) {
+    out[k] = k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', `${COMPONENTS}#/$defs/`) : prepare(v)
+  }
+  if ('properties' in out && !('additionalProperties' in out) && !('unevaluatedProperties' in out)) out.unevaluatedProperties = false
+  return out
+}
+
+function validatorsOf(doc: Doc) {
+  const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true })
+  addFormats.default(ajv)
+  ajv.addSchema({ $id: COMPONENTS, $defs: prepare(doc.components.schemas) as Json })
+  const cache = new Map<string, ValidateFunction>()
+  return (schema: Json): ValidateFunction => {
+    const key = JSON.stringify(schema)
+    let v = cache.get(key)
+    if (!v) {
+      v = ajv.compile(prepare(schema) as Json)
+      cache.set(key, v)
+    }
+    return v
+  }
+}
+
+const essence = (type: string | null) => (type ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+
+/**
+ * What is wrong with a live answer for `method path` by the document: nothing, or the reasons.
+ * `default` stands for the 500 of an unexpected failure only, as the document says.
+ */
+async function problemsOf(doc: Doc, compile: (s: Json) => ValidateFunction, method: string, path: string, res: Response): Promise<string[]> {
+  const op = doc.paths[path]?.[method]
+  if (!op) return [`${method.toUpperCase()} ${path} is not in the document`]
+  const status = String(res.status)
+  let reply = op.responses[status] ?? (status === '500' ? op.responses.default : undefined)
+  if (reply?.$ref) reply = doc.components.responses[reply.$ref.replace('#/components/responses/', '')]
+  if (!reply) return [`status ${status} is not documented (${Object.keys(op.responses).join(', ')})`]
+  const problems: string[] = []
+  for (const [name, header] of Object.entries(reply.headers ?? {})) {
+    const value = res.headers.get(name)
+    if (value === null) {
+      if (header.required) problems.push(`header ${name} is missing`)
+      continue
+    }
+    const v = compile(header.schema)
+    if (!v(header.schema.type === 'integer' ? Number(value) : value)) problems.push(`header ${name}: ${value} ${JSON.stringify(v.errors)}`)
+  }
+  const body = Buffer.from(await res.arrayBuffer())
+  if (!reply.content) {
+    if (body.length > 0) problems.push(`status ${status} documents no body, got ${body.length} bytes`)
+    return problems
+  }
+  const type = essence(res.headers.get('content-type'))
+  const media = Object.entries(reply.content).find(([t]) => essence(t) === type)?.[1]
+  if (!media) return [...problems, `content type ${type || '(none)'} is not documented for ${status} (${Object.keys(reply.content).join(', ')})`]
+  if (type === 'application/pdf' && body.subarray(0, 5).toString('latin1') !== '%PDF-') problems.push('not a PDF')
+  if (!media.schema) return problems
+  let value: unknown = body.toString('utf8')
+  if (type === 'application/json') {
+    try {
+      value = JSON.parse(value as string)
+    } catch {
+      return [...problems, 'the body is not JSON']
+    }
+  }
+  const v = compile(media.schema)
+  if (!v(value)) problems.push(...(v.errors ?? []).map((e) => `body${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`))
+  return problems
+}
+
+// --- the calls ---
+
+interface Call { path: string; headers?: Record<string, string>; status: number }
+
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+const acme = bearer(RK)
+
+/** Account reads: each call is made as written, then as the admin for account acme (see `mirrored`). */
+const READS: Record<string, Call[]> = {
+  '/v1/usage': [
+    { path: '/v1/usage?from=2026-07-01&to=2026-07-31&groupBy=day,container,campaign,advisor,bot', headers: acme, status: 200 },
+    { path: '/v1/usage', headers: acme, status: 200 },
+    { path: '/v1/usage?groupBy=container&format=csv', headers: acme, status: 200 },
+    { path: '/v1/usage?groupBy=day', headers: { ...acme, accept: 'text/csv' }, status: 200 },
+    { path: '/v1/usage?from=2026-02-30', headers: acme, status: 400 },
+    { path: '/v1/usage?groupBy=week', headers: acme, status: 400 },
+    { path: '/v1/usage?format=xml', headers: acme, status: 400 },
+    { path: '/v1/usage', status: 401 },
+  ],
+  '/v1/period': [
+    { path: '/v1/period', headers: acme, status: 200 },
+    { path: '/v1/period', headers: bearer(SK), status: 200 },
+    { path: '/v1/period', status: 401 },
+  ],
+  '/v1/invoices': [{ path: '/v1/invoices', headers: acme, status: 200 }, { path: '/v1/invoices', headers: bearer('rk_nobody_key'), status: 401 }],
+  '/v1/invoices/{file}': [
+    { path: '/v1/invoices/1', headers: acme, status: 200 },
+    { path: '/v1/invoices/2.json', headers: acme, status: 200 },
+    { path: '/v1/invoices/1.csv', headers: acme, status: 200 },
+    { path: '/v1/invoices/1.pdf', headers: acme, status: 200 },
+    { path: '/v1/invoices/1', headers: { ...acme, accept: 'application/pdf' }, status: 200 },
+    { path: '/v1/invoices/99', headers: acme, status: 404 },
+    { path: '/v1/invoices/first', headers: acme, status: 404 },
+    { path: '/v1/invoices/1', status: 401 },
+  ],
+  '/v1/credits': [{ path: '/v1/credits', headers: acme, status: 200 }, { path: '/v1/credits', status: 401 }],
+  '/v1/credits/log': [
+    { path: '/v1/credits/log', headers: acme, status: 200 },
+    { path: '/v1/credits/log?wallet=member:alice', headers: acme, status: 200 },
+    { path: '/v1/credits/log', status: 401 },
+  ],
+  '/v1/rejections': [
+    { path: '/v1/rejections', headers: acme, status: 200 },
+    { path: '/v1/rejections?since=2026-07-01T00:00:00Z', headers: acme, status: 200 },
+    { path: '/v1/rejections?since=last-week', headers: acme, status: 400 },
+    { path: '/v1/rejections', status: 401 },
+  ],
+}
+
+/** The admin mirror of an account read: the same query for acme with the admin token, and its refusals. */
+function mirrored(calls: Call[]): Call[] {
+  const admin = (c: Call, account = 'acme') => c.path.replace(/^\/v1\//, `/v1/admin/accounts/${account}/`)
+  const out = calls.filter((c) => c.status !== 401).map((c) => ({ ...c, path: admin(c), headers: { ...c.headers, ...bearer(ADMIN) } }))
+  const first = calls[0] as Call
+  return [
+    ...out,
+    { path: admin(first), status: 401 },
+    { path: admin(first), headers: acme, status: 401 },
+    { path: admin(first, 'nobody'), headers: bearer(ADMIN), status: 404 },
+  ]
+}
+
+describe('live answers against the served OpenAPI document', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tally-openapi-contract-'))
+  const sdkScript = join(dir, 't.js')
+  writeFileSync(sdkScript, 'window.tally=window.tally||function(){}\n')
+  const failing = failingStore(openSqliteStore({ file: ':memory:' }))
+  const t = setup({ config: contractConfig(), store: failing.store, sdkScript })
+  const { app } = t
+  let doc: Doc
+  let compile: (s: Json) => ValidateFunction
+  /** Statuses seen per `METHOD path` of the document, for the coverage check. */
+  const seen = new Map<string, Set<string>>()
+  const calls: Record<string, Call[]> = {}
+  let cookie = ''
+
+  /** Makes a call, checks its status and its conformance, and notes it. */
+  async function check(method: string, path: string, res: Response, expected: number, what: string) {
+    const problems = await problemsOf(doc, compile, method, path, res)
+    expect({ what, status: res.status, problems }).toEqual({ what, status: expected, problems: [] })
+    const key = `${method} ${path}`
+    if (!seen.has(key)) seen.set(key, new Set())
+    seen.get(key)?.add(res.status === 500 ? 'default' : String(res.status))
+  }
+  const get = (c: Call) => app.request(c.path, { headers: c.headers ?? {} })
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}, method = 'POST') =>
+    app.request(path, { method, headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+
+  beforeAll(async () => {
+    doc = await (await app.request('/openapi.json')).json() as Doc
+    compile = validatorsOf(doc)
+
+    // Beacons: counted, one refused by its origin, one batch that is not JSON.
+    const events = batch([impression(), impression('cmp_summer', 's_2'), engagement(), chat('start', NOW), chat('end', NOW + 60_000), impression('cmp_unknown')])
+    await check('post', '/v1/containers/{container}/events', await t.post(events), 200, 'beacons')
+    await check('post', '/v1/containers/{container}/events', await t.post(batch([impression()]), { origin: 'https://elsewhere.test' }), 403, 'beacon from elsewhere')
+    await check('post', '/v1/containers/{container}/events', await t.post('{"v":1,'), 400, 'beacon not JSON')
+
+    // Server usage, credits, the billing run (the first period is billed in advance at its start).
+    const usage = {
+      events: [
+        { id: 'u1', type: 'alert', alert: 'daily-sales', user: 'u_1', ts: NOW },
+        { id: 'u2', type: 'action', action: 'sms', quantity: 2, ts: NOW },
+        { id: 'u3', type: 'contacts', count: 800, ts: NOW },
+        { id: 'u4', type: 'email', count: 10, ts: NOW },
+        { id: 'u5', type: 'action', action: 'ai', member: 'alice', ts: NOW },
+      ],
+    }
+    await check('post', '/v1/usage', await post('/v1/usage', usage, bearer(SK)), 200, 'usage')
+    await check('post', '/v1/usage', await post('/v1/usage', usage, acme), 403, 'usage with the read key')
+    await check('post', '/v1/credits/purchase', await post('/v1/credits/purchase', { pack: 'small', id: 'p1' }, bearer(SK)), 200, 'purchase')
+    await check('post', '/v1/credits/transfer', await post('/v1/credits/transfer', { to: 'alice', credits: 50, id: 't1' }, bearer(SK)), 200, 'transfer')
+    await check('post', '/v1/credits/transfer', await post('/v1/credits/transfer', { to: 'alice', credits: 1_000_000, id: 't2' }, bearer(SK)), 200, 'transfer refused')
+    await check('post', '/v1/usage', await post('/v1/usage', { events: [{ id: 'u6', type: 'action', action: 'ai', member: 'alice', ts: NOW }] }, bearer(SK)), 200, 'member action')
+    await check('post', '/v1/admin/billing/run', await post('/v1/admin/billing/run', {}, bearer(ADMIN)), 200, 'billing run')
+    await check('post', '/v1/admin/billing/run', await post('/v1/admin/billing/run', { asOf: '2099-01-01' }, bearer(ADMIN)), 400, 'billing run ahead')
+    const container = { name: 'Acme Shop', domains: ['shop.acme.test'], campaigns: { cmp_summer: {} }, advisors: { adv_shoes: {} }, bots: { bot_help: {} } }
+    await check('put', '/v1/admin/containers/{id}', await post('/v1/admin/containers/ctr_shop', container, bearer(ADMIN), 'PUT'), 200, 'container')
+    const account = contractConfig().accounts.acme
+    await check('put', '/v1/admin/accounts/{id}', await post('/v1/admin/accounts/acme', { ...account, containers: undefined }, bearer(ADMIN), 'PUT'), 200, 'account')
+
+    // The dashboard's sign-in, whose cookie reads like the read key.
+    const form = (key: string) => app.request('/dashboard/sign-in', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${key}` })
+    const signedIn = await form(RK)
+    cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
+    await check('post', '/dashboard/sign-in', signedIn, 303, 'sign-in')
+    await check('post', '/dashboard/sign-in', await form(SK), 401, 'sign-in with the secret key')
+    await check('post', '/dashboard/sign-out', await app.request('/dashboard/sign-out', { method: 'POST' }), 303, 'sign-out')
+    expect(cookie).toMatch(/^tally_session=/)
+
+    const etag = (await app.request('/t.js')).headers.get('etag') ?? ''
+    Object.assign(calls, {
+      '/healthz': [{ path: '/healthz', status: 200 }],
+      '/readyz': [{ path: '/readyz', status: 200 }],
+      '/metrics': [{ path: '/metrics', status: 200 }],
+      '/openapi.json': [{ path: '/openapi.json', status: 200 }],
+      '/t.js': [{ path: '/t.js', status: 200 }, { path: '/t.js', headers: { 'if-none-match': etag }, status: 304 }],
+      '/dashboard': [{ path: '/dashboard', status: 200 }, { path: '/dashboard', headers: { cookie }, status: 200 }],
+      '/dashboard/assets/{file}': [
+        { path: '/dashboard/assets/app.js', status: 200 }, { path: '/dashboard/assets/uPlot.min.css', status: 200 },
+        { path: '/dashboard/assets/secrets.txt', status: 404 },
+      ],
+      ...READS,
+      '/v1/usage': [...(READS['/v1/usage'] ?? []), { path: '/v1/usage?groupBy=campaign', headers: { cookie }, status: 200 }],
+      '/v1/period': [...(READS['/v1/period'] ?? []), { path: '/v1/period', headers: bearer(GONE_RK), status: 404 }],
+      ...Object.fromEntries(Object.entries(READS).map(([path, list]) => [path.replace(/^\/v1\//, '/v1/admin/accounts/{id}/'), mirrored(list)])),
+    } satisfies Record<string, Call[]>)
+    calls['/v1/admin/accounts/{id}/period']?.push({ path: '/v1/admin/accounts/gone/period', headers: bearer(ADMIN), status: 404 })
+  })
+
+  afterAll(async () => {
+    await t.store.close()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('has a call for every GET route the app registers and the document lists', () => {
+    const documented = Object.entries(doc.paths).filter(([, ops]) => 'get' in ops).map(([path]) => path).sort()
+    expect(Object.keys(calls).sort()).toEqual(documented)
+    const registered = app.routes
+      .filter((r) => r.method === 'GET' && !Object.hasOwn(UNLISTED, `GET ${r.path}`))
+      .map((r) => r.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}'))
+    expect([...new Set(registered)].sort()).toEqual(documented)
+  })
+
+  it('answers every GET call as the document says, successes and refusals', async () => {
+    for (const [path, list] of Object.entries(calls)) {
+      for (const c of list) await check('get', path, await get(c), c.status, `GET ${c.path}`)
+    }
+    // The one unlisted route: the trailing-slash redirect that GET /dashboard describes.
+    const slash = await app.request('/dashboard/')
+    expect([slash.status, slash.headers.get('location')]).toEqual([301, '/dashboard'])
+  })
+
+  it('answers 503 where storage fails and the documented 500 on an unexpected failure', async () => {
+    for (const [how, status] of [['unavailable', 503], ['broken', 500]] as const) {
+      failing.fail(how)
+      try {
+        for (const [path, list] of Object.entries(calls)) {
+          const c = list.find((x) => x.status === 200) as Call
+          const res = await get(c)
+          // Routes that never touch storage answer as before; the others fail as documented.
+          await check('get', path, res, res.status === 200 || res.status === 304 ? res.status : status, `GET ${c.path} (${how})`)
+        }
+      } finally {
+        failing.fail(null)
+      }
+    }
+    const unbuilt = setup({ config: contractConfig(), sdkScript: join(dir, 'missing.js') })
+    await check('get', '/t.js', await unbuilt.app.request('/t.js'), 503, 'GET /t.js, not built')
+    await unbuilt.store.close()
+  })
+
+  it('answers 431 from the HTTP server to over-large headers, on every route', async () => {
+    const server = await new Promise<Server>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server))
+    })
+    try {
+      const { port } = server.address() as AddressInfo
+      const filler = { 'x-filler': 'x'.repeat(20_000) }
+      for (const [path, list] of Object.entries(calls)) {
+        const c = list[0] as Call
+        await check('get', path, await fetch(`http://127.0.0.1:${port}${c.path}`, { headers: { ...c.headers, ...filler } }), 431, `GET ${c.path} with 20 kB of headers`)
+      }
+      const beacon = await fetch(`http://127.0.0.1:${port}/v1/containers/ctr_shop/events`, { method: 'POST', headers: { origin: ORIGIN, ...filler }, body: '{}' })
+      await check('post', '/v1/containers/{container}/events', beacon, 431, 'beacon with 20 kB of headers')
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('has met every answer each GET operation documents', () => {
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const op = ops.get
+      if (!op) continue
+      const storage = JSON.stringify(op.responses[503] ?? '').includes('storage')
+      const expected = Object.keys(op.responses).filter((s) => s !== 'default' || storage).sort()
+      expect([path, [...(seen.get(`get ${path}`) ?? [])].sort()]).toEqual([path, expected])
+    }
+  })
+})
