@@ -21,11 +21,11 @@ export {
 } from './rating.js'
 export type { BillingAccount, Terms, PeriodTerms, PeriodRef, LineKind, InvoiceLine } from './rating.js'
 export {
-  ACCOUNT_WALLET, memberWallet, replay, applyEntries, spendableLots, balances, balanceOf, creditsDue, spend, transfer, purchase,
+  ACCOUNT_WALLET, memberWallet, replay, applyEntries, spendableLots, transferableLots, balances, balanceOf, creditsDue, spend, transfer, purchase,
 } from './ledger.js'
 export type {
   LotDraw, GrantEntry, PurchaseEntry, SpendEntry, TransferOutEntry, TransferInEntry, ExpiryEntry, LedgerEntry, Lot,
-  LedgerState, Balances, CreditRefusal, CreditResult, SpendRequest, TransferRequest, PurchaseRequest,
+  LedgerState, Balances, CreditRefusal, CreditResult, Moved, SpendRequest, TransferRequest, PurchaseRequest,
 } from './ledger.js'
 export {
   periodStates, computeInvoices, invoicesDue, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance,
