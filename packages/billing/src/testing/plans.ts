@@ -9,6 +9,7 @@ export const growth: Plan = {
   emailsPerContact: 4, freeCredits: 500,
   creditCosts: { sms: 2, ai: 10, form: 1, contact_download: 1 },
   creditPacks: { small: { credits: 1000, price: 1000 } },
+  products: {},
   cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
 }
 export const pro: Plan = { ...growth, basePrice: 9900, seatPrice: 2000, included: { ...growth.included, impressions: 500000 } }
