@@ -3,10 +3,10 @@
  * No I/O and no clock: every function takes the time it needs, so tests travel in time and the
  * collector persists what these functions return.
  */
-export { divHalfEven, roundHalfEven, lineAmount, sum } from './money.js'
+export { divHalfEven, roundHalfEven, lineAmount, grossAmount, discountAmount, sum } from './money.js'
 export type { Priced } from './money.js'
 export {
-  CYCLE_MONTHS, addMonthsClamped, daysBetween, nextDay, startOfDay, localDate,
+  CYCLE_MONTHS, addMonthsClamped, daysBetween, addDays, nextDay, startOfDay, localDate,
   allPeriods, periods, periodAt, periodByIndex, subscriptionEnd, monthSlices,
 } from './period.js'
 export type { Period, SubscriptionChange, BillingSubscription } from './period.js'
@@ -16,10 +16,10 @@ export {
 } from './meters.js'
 export type { UsageRow, Meters, ChatPoint, MeterEvent } from './meters.js'
 export {
-  RATED_METERS, periodRef, discountFor, contactRange, recurringLines, contactRangeLine, priced, termsTimeline, termsAt,
+  RATED_METERS, periodRef, discountFor, contactRange, recurringLines, contactRangeLine, priced, lineColumns, termsTimeline, termsAt,
   usageLines, overage, contactsExcessLine,
 } from './rating.js'
-export type { BillingAccount, Terms, PeriodTerms, PeriodRef, LineKind, InvoiceLine } from './rating.js'
+export type { BillingAccount, Terms, PeriodTerms, PeriodRef, LineKind, InvoiceLine, LineInput, LineColumns } from './rating.js'
 export {
   ACCOUNT_WALLET, memberWallet, replay, applyEntries, spendableLots, transferableLots, balances, balanceOf, creditsDue, spend, transfer, purchase,
 } from './ledger.js'
@@ -28,6 +28,6 @@ export type {
   LedgerState, Balances, CreditRefusal, CreditResult, Moved, SpendRequest, TransferRequest, PurchaseRequest,
 } from './ledger.js'
 export {
-  periodStates, computeInvoices, invoicesDue, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance,
+  periodStates, computeInvoices, invoicesDue, upgradeKey, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance,
 } from './invoice.js'
 export type { InvoiceKind, Invoice, BillingData, PeriodState, BillingRun, PeriodSummary } from './invoice.js'

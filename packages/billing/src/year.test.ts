@@ -66,7 +66,7 @@ describe('a year of an account', () => {
       [5, 'recurring:3', '2026-10-12', 9400],
       [6, 'recurring:4', '2026-11-12', 15650], // 4900 + 4500 + 2900 (1500 contacts) + 3 x 150 engagements + 2900 contacts above the paid range
       [7, 'recurring:5', '2026-12-12', 12300], // 4900 + 4500 + 2900
-      [8, 'upgrade:5:0', '2026-12-22', 4404], // 21 of 31 days: 6706 + 4065 + 1965 - 3319 - 3048 - 1965
+      [8, 'upgrade:5:2026-12-22:plan=pro', '2026-12-22', 4404], // 21 of 31 days: 6706 + 4065 + 1965 - 3319 - 3048 - 1965
       [9, 'recurring:6', '2027-01-12', 18800], // 9900 + 3 x 2000 + 2900; December's 300000 impressions are within pro's 500000
       [10, 'recurring:7', '2027-02-12', 18800],
       [11, 'recurring:8', '2027-03-12', 18800],
