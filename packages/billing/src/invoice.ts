@@ -50,6 +50,11 @@ export interface Invoice {
   period: PeriodRef | null
   lines: InvoiceLine[]
   total: number
+  /**
+   * The unit of every amount of the invoice and its lines: integer minor units of `currency`
+   * (cents for EUR), in JSON, CSV and PDF alike.
+   */
+  amountUnit: 'minor'
 }
 
 /** What the collector stored for an account. */
@@ -199,7 +204,7 @@ function invoice(
 ): Invoice {
   return {
     key, kind, status: 'draft', number: null, currency, issuedAt, issuedDate: localDate(issuedAt, account.timezone),
-    period: period ? periodRef(period) : null, lines, total: sum(lines.map((l) => l.amount)),
+    period: period ? periodRef(period) : null, lines, total: sum(lines.map((l) => l.amount)), amountUnit: 'minor',
   }
 }
 
@@ -366,7 +371,7 @@ function creditPackInvoice(account: BillingAccount, e: PurchaseEntry, states: re
   })
   return {
     key: `credits:${e.id}`, kind: 'credits', status: 'draft', number: null, currency: e.currency, issuedAt: e.at,
-    issuedDate: localDate(e.at, account.timezone), period: ref, lines: [line], total: line.amount,
+    issuedDate: localDate(e.at, account.timezone), period: ref, lines: [line], total: line.amount, amountUnit: 'minor',
   }
 }
 
