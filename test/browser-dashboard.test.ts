@@ -190,7 +190,7 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
     expect(readFileSync(await pdf.path()).subarray(0, 5).toString('latin1')).toBe('%PDF-')
     const [csv] = await Promise.all([page.waitForEvent('download'), page.locator('[data-download="csv"]').first().click()])
     expect(csv.suggestedFilename()).toMatch(/^invoice-demo-\d+\.csv$/)
-    expect(readFileSync(await csv.path(), 'utf8')).toMatch(/^invoice,issued,period_start,period_end,kind,description,quantity,unit_price,amount,currency\r\n/)
+    expect(readFileSync(await csv.path(), 'utf8')).toMatch(/^invoice,issued,kind,description,from,to,quantity,unit_price_minor,months,proration,discount_minor,amount_minor,currency\r\n/)
     expect(errors).toEqual([])
 
     // Signing out ends the session: the read API no longer answers the page.

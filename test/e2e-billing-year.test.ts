@@ -146,8 +146,9 @@ describe('a year of one account through the HTTP API', () => {
     clock.set(noon('2026-07-05'))
     await putAccount({ changes: [{ at: '2026-07-10', seats: 4 }] })
 
-    // Invoice #8 upgrade:5:0 at Jul 10: base -4900 x 21/31 = -3319.35 -> -3319, seats -3000 x 21/31
-    // = -2032.26 -> -2032, base +3319, seats +6000 x 21/31 = 4064.52 -> 4065, contacts 0 both ways.
+    // Invoice #8 upgrade:5:2026-07-10:seats=4 (keyed by the change) at Jul 10: base -4900 x 21/31
+    // = -3319.35 -> -3319, seats -3000 x 21/31 = -2032.26 -> -2032, base +3319, seats +6000 x 21/31
+    // = 4064.52 -> 4065, contacts 0 both ways.
     // Total 2033. Invoice #9 recurring:6 at Jul 31: 4900 + 4 x 1500 + 0 = 10900, above the minimum.
     await bill('2026-07-31')
     clock.set(noon('2026-08-10'))
@@ -192,7 +193,7 @@ describe('a year of one account through the HTTP API', () => {
       [5, 'recurring:3', 10800],
       [6, 'recurring:4', 10800],
       [7, 'recurring:5', 10803],
-      [8, 'upgrade:5:0', 2033],
+      [8, 'upgrade:5:2026-07-10:seats=4', 2033],
       [9, 'recurring:6', 10900],
       [10, 'recurring:7', 10900],
       [11, 'credits:purchase:pack-2', 1000],

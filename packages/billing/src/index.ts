@@ -3,10 +3,10 @@
  * No I/O and no clock: every function takes the time it needs, so tests travel in time and the
  * collector persists what these functions return.
  */
-export { divHalfEven, roundHalfEven, lineAmount, sum } from './money.js'
+export { divHalfEven, roundHalfEven, lineAmount, grossAmount, discountAmount, sum } from './money.js'
 export type { Priced } from './money.js'
 export {
-  CYCLE_MONTHS, addMonthsClamped, daysBetween, nextDay, startOfDay, localDate, localDayOf,
+  CYCLE_MONTHS, addMonthsClamped, daysBetween, addDays, nextDay, startOfDay, localDate, localDayOf,
   allPeriods, periods, periodAt, periodByIndex, subscriptionEnd, monthSlices,
 } from './period.js'
 export type { Period, SubscriptionChange, BillingSubscription } from './period.js'
@@ -21,18 +21,19 @@ export {
 } from './chat.js'
 export type { PhaseEvent, ConversationState, ConversationStatus } from './chat.js'
 export {
-  RATED_METERS, periodRef, discountFor, contactRange, recurringLines, contactRangeLine, priced, termsTimeline, termsAt,
+  RATED_METERS, periodRef, discountFor, contactRange, recurringLines, contactRangeLine, priced, lineColumns, termsTimeline, termsAt,
   usageLines, overage, contactsExcessLine,
 } from './rating.js'
-export type { BillingAccount, Terms, PeriodTerms, PeriodRef, LineKind, InvoiceLine } from './rating.js'
+export type { BillingAccount, Terms, PeriodTerms, PeriodRef, LineKind, InvoiceLine, LineInput, LineColumns } from './rating.js'
 export {
-  ACCOUNT_WALLET, memberWallet, replay, applyEntries, spendableLots, balances, balanceOf, creditsDue, spend, transfer, purchase,
+  ACCOUNT_WALLET, memberWallet, replay, applyEntries, spendableLots, transferableLots, balances, balanceOf, creditsDue, spend, transfer, purchase,
 } from './ledger.js'
 export type {
   LotDraw, GrantEntry, PurchaseEntry, SpendEntry, TransferOutEntry, TransferInEntry, ExpiryEntry, LedgerEntry, Lot,
-  LedgerState, Balances, CreditRefusal, CreditResult, SpendRequest, TransferRequest, PurchaseRequest,
+  LedgerState, Balances, CreditRefusal, CreditResult, Moved, SpendRequest, TransferRequest, PurchaseRequest,
 } from './ledger.js'
 export {
-  periodStates, computeInvoices, invoicesDue, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance, emailWindow, emailsAt,
+  periodStates, computeInvoices, invoicesDue, upgradeKey, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance,
+  emailWindow, emailsAt,
 } from './invoice.js'
 export type { InvoiceKind, Invoice, BillingData, PeriodState, BillingRun, PeriodSummary } from './invoice.js'

@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import type { Plan } from '@tally/protocol'
 import { growth, pro } from './testing/plans.js'
-import { computeInvoices, finalize, invoicesDue, nextNumber, periodSummary, preview, runBilling, type BillingData, type Invoice } from './invoice.js'
+import {
+  computeInvoices, finalize, invoicesDue, nextNumber, periodSummary, preview, runBilling, upgradeKey, type BillingData, type Invoice,
+} from './invoice.js'
 import { rollupEvents, type MeterEvent, type UsageRow } from './meters.js'
 import { purchase } from './ledger.js'
-import type { BillingAccount } from './rating.js'
-import type { BillingSubscription } from './period.js'
+import { termsAt, type BillingAccount, type InvoiceLine } from './rating.js'
+import { daysBetween, type BillingSubscription } from './period.js'
+import { lineAmount } from './money.js'
 
 
 function account(sub: Partial<BillingSubscription> = {}, timezone = 'UTC'): BillingAccount {
@@ -19,6 +22,9 @@ const none: BillingData = { usage: [], ledger: [] }
 const utc = (y: number, m: number, d: number) => Date.UTC(y, m - 1, d)
 const totals = (invoices: Invoice[]) => invoices.map((i) => [i.key, i.total])
 const lines = (i: Invoice | undefined) => i?.lines.map((l) => [l.kind, l.quantity, l.unitPrice, l.amount])
+/** A line as a reader checks it: quantity x unit price x months x proration - discount = amount. */
+const columns = (l: InvoiceLine | undefined) =>
+  l && [l.kind, l.quantity, l.unitPrice, l.months, l.proration ? `${l.proration.days}/${l.proration.of}` : '1', l.discount, l.amount]
 
 describe('recurring invoices', () => {
   it('bills the first period in advance: base price, seats and the contact range', () => {
@@ -167,6 +173,159 @@ describe('rebalance and credit-pack invoices', () => {
   })
 })
 
+describe('products', () => {
+  it('bills each chosen product in advance, one line each, less the cycle discount as for the base price', () => {
+    const [first] = invoicesDue(account({ cycle: 'quarterly', products: ['push', 'data'] }), none, utc(2026, 7, 12))
+    // 1900 x 3 = 5700 less 5% (285) = 5415; 500 x 3 = 1500 less 75 = 1425
+    expect(first?.lines.map(columns)).toEqual([
+      ['base', 1, 4900, 3, '1', 735, 13965], ['seats', 3, 1500, 3, '1', 675, 12825],
+      ['product', 1, 1900, 3, '1', 285, 5415], ['product', 1, 500, 3, '1', 75, 1425], ['contacts', 1, 0, 3, '1', 0, 0],
+    ])
+    expect(first?.lines.filter((l) => l.kind === 'product').map((l) => [l.product, l.description])).toEqual([['data', 'Product DataUnlimited'], ['push', 'Product push']])
+    expect(first?.total).toBe(13965 + 12825 + 5415 + 1425)
+  })
+
+  it('adds a product at once, prorated by days over the whole period, and removes one at the period end', () => {
+    const a = account({
+      start: '2027-01-31', products: ['data'],
+      changes: [{ at: '2027-03-10', products: ['data', 'push'] }, { at: '2027-04-10', products: ['push'] }],
+    })
+    const invoices = computeInvoices(a, none, utc(2027, 5, 31))
+    // Periods start Jan 31, Feb 28, Mar 31, Apr 30, May 31. 9400 + DataUnlimited 1900 = 11300.
+    // Mar 10: push added for 21 of the 31 days of Feb 28 - Mar 31: 500 x 21/31 = 338.71 -> 339.
+    // Apr 10: data removed, still billed to Apr 30; from then 9400 + 500 = 9900, below the first 11300.
+    expect(totals(invoices)).toEqual([
+      ['recurring:0', 11300], ['recurring:1', 11300], ['upgrade:1:2027-03-10:products=data+push', 339],
+      ['recurring:2', 11800], ['recurring:3', 11300], ['recurring:4', 11300],
+    ])
+    const up = invoices.find((i) => i.kind === 'upgrade')
+    expect(up?.lines.map(columns)).toEqual([
+      ['base', -1, 4900, 1, '21/31', 0, -3319], ['seats', -3, 1500, 1, '21/31', 0, -3048], ['product', -1, 1900, 1, '21/31', 0, -1287], ['contacts', -1, 0, 1, '21/31', 0, 0],
+      ['base', 1, 4900, 1, '21/31', 0, 3319], ['seats', 3, 1500, 1, '21/31', 0, 3048], ['product', 1, 1900, 1, '21/31', 0, 1287],
+      ['product', 1, 500, 1, '21/31', 0, 339], ['contacts', 1, 0, 1, '21/31', 0, 0],
+    ])
+    expect(up?.lines.every((l) => l.from === '2027-03-10' && l.to === '2027-03-31')).toBe(true)
+    expect(termsAt(a, utc(2027, 4, 20))?.terms.products).toEqual(['data', 'push'])
+    expect(termsAt(a, utc(2027, 4, 30))?.terms.products).toEqual(['push'])
+    // The minimum price counts the product of the first invoice.
+    expect(lines(invoices.find((i) => i.key === 'recurring:3'))).toEqual([
+      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['product', 1, 500, 500], ['contacts', 1, 0, 0], ['minimum', 1, 1400, 1400],
+    ])
+  })
+
+  it('holds the minimum price when a product of the first invoice is dropped', () => {
+    const invoices = computeInvoices(account({ products: ['data'], changes: [{ at: '2026-07-20', products: [] }] }), none, utc(2026, 8, 12))
+    expect(totals(invoices)).toEqual([['recurring:0', 11300], ['recurring:1', 11300]])
+    expect(lines(invoices[1])).toEqual([['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 0, 0], ['minimum', 1, 1900, 1900]])
+  })
+
+  it('carries chosen products over an upgrade, credited at the old price and charged at the new plan\'s', () => {
+    const a = account({ start: '2027-01-31', products: ['data'], changes: [{ at: '2027-03-10', plan: 'pro' }] })
+    const up = computeInvoices(a, none, utc(2027, 3, 31)).find((i) => i.kind === 'upgrade')
+    // DataUnlimited: -1900 x 21/31 = -1287.10 -> -1287 and +2900 x 21/31 = 1964.52 -> 1965
+    expect(lines(up)).toEqual([
+      ['base', -1, 4900, -3319], ['seats', -3, 1500, -3048], ['product', -1, 1900, -1287], ['contacts', -1, 0, 0],
+      ['base', 1, 9900, 6706], ['seats', 3, 2000, 4065], ['product', 1, 2900, 1965], ['contacts', 1, 0, 0],
+    ])
+    expect(up?.total).toBe(4404 + 1965 - 1287)
+  })
+
+  it('takes a product added at once even when the same change lowers the seats, which wait for the period end', () => {
+    const a = account({ start: '2027-01-31', products: ['data'], changes: [{ at: '2027-03-10', seats: 1, products: ['data', 'push'] }] })
+    const invoices = computeInvoices(a, none, utc(2027, 3, 31))
+    expect(totals(invoices)).toEqual([
+      ['recurring:0', 11300], ['recurring:1', 11300], ['upgrade:1:2027-03-10:seats=1:products=data+push', 339], ['recurring:2', 11300],
+    ])
+    // 4900 + 1 x 1500 + 1900 + 500 = 8800, held at the first invoice's 11300
+    expect(lines(invoices.at(-1))).toEqual([
+      ['base', 1, 4900, 4900], ['seats', 1, 1500, 1500], ['product', 1, 1900, 1900], ['product', 1, 500, 500], ['contacts', 1, 0, 0], ['minimum', 1, 2500, 2500],
+    ])
+  })
+})
+
+describe('no empty invoices', () => {
+  it('issues no invoice when a cancelled account has nothing left to bill, and numbers the next one without a gap', () => {
+    const a = account({ cancelledAt: '2026-08-20' })
+    const first = runBilling(a, none, utc(2026, 10, 1))
+    expect(first.invoices.map((i) => [i.key, i.number])).toEqual([['recurring:0', 1], ['recurring:1', 2]])
+    expect(preview(a, none, utc(2026, 9, 1))).toBeNull()
+    // Usage of the last period reported after its end is still billed, as number 3.
+    const late: BillingData = { usage: [{ day: '2026-09-01', alerts: 1010 }], ledger: first.ledger, finalized: first.invoices }
+    const second = runBilling(a, late, utc(2026, 10, 2))
+    expect(second.invoices.map((i) => [i.key, i.number, i.total])).toEqual([['recurring:2', 3, 10]])
+  })
+
+  it('issues an invoice whose lines sum to 0: its lines record the change', () => {
+    const a: BillingAccount = { ...account({ changes: [{ at: '2026-07-20', products: ['guide'] }] }), plans: { growth: { ...growth, products: { guide: { price: 0 } } }, pro } }
+    const up = computeInvoices(a, none, utc(2026, 7, 21)).find((i) => i.kind === 'upgrade')
+    expect(up).toMatchObject({ key: 'upgrade:0:2026-07-20:products=guide', total: 0 })
+    expect(up?.lines.filter((l) => l.kind === 'product')).toHaveLength(1)
+  })
+})
+
+describe('invoice lines a person can check', () => {
+  it('shows a long term as quantity x unit price x months less the discount amount, never as 1 x 49.00 = 139.65', () => {
+    const [first] = invoicesDue(account({ cycle: 'quarterly' }), none, utc(2026, 7, 12))
+    expect(columns(first?.lines[0])).toEqual(['base', 1, 4900, 3, '1', 735, 13965])
+    expect(first?.lines[0]).toMatchObject({ from: '2026-07-12', to: '2026-10-12', proration: null })
+  })
+
+  it('dates a rebalance line by the days it charges for, not the whole term', () => {
+    const a = account({ cycle: 'annual' })
+    const r = computeInvoices(a, { usage: [{ day: '2026-10-01', contacts: 1200 }], ledger: [] }, utc(2026, 10, 2)).find((i) => i.kind === 'rebalance')
+    // 2900 x 12 x 284/365 = 27077.26 -> 27077; less 20%: 21661.8 -> 21662, so the discount is 5415.
+    expect(columns(r?.lines[1])).toEqual(['contacts', 1, 2900, 12, '284/365', 5415, 21662])
+    expect(r?.lines.map((l) => [l.from, l.to])).toEqual([['2026-10-01', '2027-07-12'], ['2026-10-01', '2027-07-12']])
+    expect(r?.period).toMatchObject({ startDate: '2026-07-12', endDate: '2027-07-12' })
+  })
+
+  it('prices a late adjustment like the line it corrects when that gives the difference, else as one unit of it', () => {
+    const a = account()
+    const usage: UsageRow[] = [{ day: '2026-07-20', contacts: 1200, impressions: 100500 }]
+    const first = runBilling(a, { usage, ledger: [] }, utc(2026, 8, 12))
+    // Aug 12 billed period 0: 1 block of impressions (40) and the contacts excess 2900 - 0 = 2900.
+    // Late readings of period 0: 2000 more impressions (3 blocks, so 2 more: 2 x 40) and 6000
+    // contacts, whose excess is now 9900 - 0: 7000 more, which no count of the old unit price gives.
+    const late: BillingData = { usage: [...usage, { day: '2026-08-01', contacts: 6000, impressions: 2000 }], ledger: first.ledger, finalized: first.invoices }
+    const adj = invoicesDue(a, late, utc(2026, 9, 12)).at(-1)?.lines.filter((l) => l.kind === 'adjustment')
+    expect(adj?.map((l) => [l.meter, ...(columns(l) ?? [])])).toEqual([
+      ['contacts', 'adjustment', 1, 7000, 1, '1', 0, 7000], ['impressions', 'adjustment', 2, 40, 1, '1', 0, 80],
+    ])
+    expect(adj?.every((l) => l.from === '2026-07-12' && l.to === '2026-08-12')).toBe(true)
+  })
+})
+
+describe('upgrade invoice keys', () => {
+  it('derives the key from the change, so a change back-dated before a finalized upgrade leaves its key alone', () => {
+    const before = account({ changes: [{ at: '2026-07-25', seats: 5 }] })
+    const first = runBilling(before, none, utc(2026, 7, 26))
+    expect(first.invoices.map((i) => [i.key, i.number])).toEqual([['recurring:0', 1], ['upgrade:0:2026-07-25:seats=5', 2]])
+    // The config gains an upgrade to pro on Jul 20, listed before the seats change of Jul 25.
+    const after = account({ changes: [{ at: '2026-07-20', plan: 'pro' }, { at: '2026-07-25', seats: 5 }] })
+    const stored: BillingData = { usage: [], ledger: first.ledger, finalized: first.invoices }
+    const second = runBilling(after, stored, utc(2026, 8, 12))
+    // Jul 20 - Aug 12 is 23 of 31 days: -3635 - 3339 + 7345 + 4452 = 4823. The seats invoice is not issued again.
+    expect(second.invoices.map((i) => [i.key, i.number, i.total])).toEqual([['upgrade:0:2026-07-20:plan=pro', 3, 4823], ['recurring:1', 4, 19900]])
+    expect(computeInvoices(after, stored, utc(2026, 8, 12)).find((i) => i.key === 'upgrade:0:2026-07-25:seats=5')).toBe(first.invoices[1])
+  })
+
+  it('recognises an upgrade invoice finalized under a positional key by its period and day', () => {
+    const a = account({ changes: [{ at: '2026-07-25', seats: 5 }] })
+    const first = runBilling(a, none, utc(2026, 7, 26))
+    const positional = first.invoices.map((i) => (i.kind === 'upgrade' ? { ...i, key: 'upgrade:0:0' } : i))
+    const next = runBilling(a, { usage: [], ledger: first.ledger, finalized: positional }, utc(2026, 8, 12))
+    expect(next.invoices.map((i) => i.key)).toEqual(['recurring:1'])
+  })
+
+  it.each([
+    [{ at: '2026-12-22', plan: 'pro' }, 'upgrade:5:2026-12-22:plan=pro'],
+    [{ at: '2026-12-22', seats: 4, products: ['push', 'data', 'push'] }, 'upgrade:5:2026-12-22:seats=4:products=data+push'],
+    [{ at: '2026-12-22', products: [] }, 'upgrade:5:2026-12-22:products='],
+  ])('keys %j as %s', (change, key) => {
+    expect(upgradeKey(5, change)).toBe(key)
+  })
+})
+
 describe('finalizing', () => {
   it('numbers invoices without gaps and changes nothing when run again', () => {
     const a = account()
@@ -231,6 +390,67 @@ describe('invoice properties', () => {
       const closed = runBilling(a, { usage, ledger: [] }, p.issuedAt).invoices.find((i) => i.key === p.key)
       expect(closed).toEqual({ ...p, status: 'finalized', number: closed?.number })
     }), { numRuns: 100 })
+  })
+
+  it('gives every line columns that check: round(quantity x unit price x months x days/of) - discount = amount', () => {
+    /** Half to even, written out again here so the check does not lean on the code it checks. */
+    const halfEven = (num: bigint, den: bigint): bigint => {
+      const q = num / den - (num % den < 0n ? 1n : 0n)
+      const twice = 2n * (num - q * den)
+      return twice > den || (twice === den && q % 2n !== 0n) ? q + 1n : q
+    }
+    const percent = fc.integer({ min: 0, max: 1000 }).map((n) => n / 10)
+    const plan = fc.record({
+      basePrice: fc.nat(20000), seatPrice: fc.nat(5000), data: fc.nat(7000), push: fc.nat(999),
+      quarterly: percent, semiannual: percent, annual: percent,
+    }).map(({ basePrice, seatPrice, data, push, quarterly, semiannual, annual }): Plan => ({
+      ...growth, basePrice, seatPrice, products: { data: { price: data }, push: { price: push } }, cycleDiscountPercent: { quarterly, semiannual, annual },
+    }))
+    const day = (n: number) => new Date(Date.UTC(2027, 0, 31) + n * 86_400_000).toISOString().slice(0, 10)
+    const change = fc.record({
+      at: fc.integer({ min: 0, max: 420 }).map(day),
+      plan: fc.option(fc.constantFrom('growth', 'pro'), { nil: undefined }),
+      seats: fc.option(fc.nat(6), { nil: undefined }),
+      products: fc.option(fc.subarray(['data', 'push']), { nil: undefined }),
+      cycle: fc.option(fc.constantFrom('monthly' as const, 'quarterly' as const, 'semiannual' as const, 'annual' as const), { nil: undefined }),
+    })
+    const usage = fc.array(fc.record({
+      day: fc.integer({ min: 0, max: 420 }).map(day), impressions: fc.nat(250000), alerts: fc.nat(2500),
+      contacts: fc.option(fc.integer({ min: 0, max: 8000 }), { nil: undefined }),
+    }), { maxLength: 12 })
+    const cycle = fc.constantFrom('monthly' as const, 'quarterly' as const, 'semiannual' as const, 'annual' as const)
+    fc.assert(fc.property(plan, plan, cycle, fc.array(change, { maxLength: 4 }), usage, fc.nat(3000), (g, p, c, changes, rows, contacts) => {
+      const a: BillingAccount = {
+        timezone: 'Europe/Amsterdam', plans: { growth: g, pro: p },
+        subscription: { plan: 'growth', cycle: c, start: '2027-01-31', seats: 2, contacts, products: ['data'], changes },
+      }
+      const invoices = computeInvoices(a, { usage: rows, ledger: [] }, Date.UTC(2028, 3, 1))
+      for (const inv of invoices) {
+        expect(inv.lines.length).toBeGreaterThan(0)
+        expect(inv.total).toBe(inv.lines.reduce((n, l) => n + l.amount, 0))
+        for (const l of inv.lines) {
+          const days = BigInt(l.proration?.days ?? 1)
+          const of = BigInt(l.proration?.of ?? 1)
+          const gross = BigInt(l.quantity) * BigInt(l.unitPrice) * BigInt(l.months) * days
+          // The gross is rounded once, then the discount amount taken off (in that order: half to
+          // even does not commute with subtracting an odd amount at a tie).
+          expect(Number(halfEven(gross, of)) - l.discount).toBe(l.amount)
+          // The discount is the cycle discount as an amount, within one minor unit of the exact one.
+          const tenths = BigInt(Math.round(l.discountPercent * 10))
+          const off = BigInt(l.discount) * of * 1000n - gross * tenths
+          expect(off <= of * 1000n && off >= -of * 1000n).toBe(true)
+          // And the amount is the one exact fraction rounded once.
+          expect(l.amount).toBe(lineAmount(l))
+          if (l.proration) {
+            expect(l.proration.days).toBe(daysBetween(l.from, l.to))
+            expect(l.proration.of).toBe(daysBetween(l.period.startDate, l.period.endDate))
+            expect(l.to).toBe(l.period.endDate)
+          } else {
+            expect([l.from, l.to]).toEqual([l.period.startDate, l.period.endDate])
+          }
+        }
+      }
+    }), { numRuns: 150 })
   })
 
   it('gives the same invoices for any order or repetition of the same events', () => {

@@ -14,10 +14,15 @@
  * Everything is derived from the inputs, so a preview is the same computation as the invoice the
  * run finalizes (Lago F84/F99). A finalized invoice is taken as given and never recomputed; usage
  * that arrives after a period was billed becomes an adjustment line on the next recurring invoice.
+ *
+ * An invoice with no line at all is not issued (a cancelled account's last boundary with no usage
+ * to bill); one whose lines sum to 0 is, since its lines record what changed. Invoice keys never
+ * depend on position: an upgrade invoice is keyed by its period and the content of the change that
+ * made it, so a change back-dated before it cannot shift its key.
  */
 import type { Plan } from '@tally/protocol'
 import { roundHalfEven, sum } from './money.js'
-import { daysBetween, localDate, monthSlices, nextDay, periodAt, periodByIndex, startOfDay, type Period } from './period.js'
+import { daysBetween, localDate, monthSlices, nextDay, periodAt, periodByIndex, startOfDay, type Period, type SubscriptionChange } from './period.js'
 import { addRow, emailQuota, emptyMeters, type Meters, type UsageRow } from './meters.js'
 import {
   contactRange, contactRangeLine, contactsExcessLine, periodRef, priced, recurringLines, termsTimeline, usageLines,
@@ -27,7 +32,10 @@ import { replay, balances, creditsDue, type Balances, type LedgerEntry, type Pur
 
 export type InvoiceKind = 'recurring' | 'upgrade' | 'rebalance' | 'credits'
 
-/** An invoice; `key` names it stably (`recurring:3`, `upgrade:3:0`, `rebalance:3:2`, `credits:<purchase id>`). */
+/**
+ * An invoice; `key` names it stably: `recurring:3`, `upgrade:3:2027-03-10:plan=pro` (see
+ * `upgradeKey`), `rebalance:3:2` (period 3, contact range 2), `credits:<purchase id>`.
+ */
 export interface Invoice {
   key: string
   kind: InvoiceKind
@@ -42,6 +50,11 @@ export interface Invoice {
   period: PeriodRef | null
   lines: InvoiceLine[]
   total: number
+  /**
+   * The unit of every amount of the invoice and its lines: integer minor units of `currency`
+   * (cents for EUR), in JSON, CSV and PDF alike.
+   */
+  amountUnit: 'minor'
 }
 
 /** What the collector stored for an account. */
@@ -65,6 +78,25 @@ export interface PeriodState extends PeriodTerms {
 }
 
 const KIND_ORDER: Record<InvoiceKind, number> = { rebalance: 0, upgrade: 1, recurring: 2, credits: 3 }
+
+/**
+ * The key of the upgrade invoice a change makes in period `index`: the period, the change's day and
+ * what the change itself sets, never its position among the changes, so that a change back-dated
+ * before it leaves the key of an already finalized upgrade invoice alone. Ids cannot hold `=`, so
+ * the parts cannot run into each other.
+ * @example upgradeKey(5, { at: '2026-12-22', plan: 'pro' }) // 'upgrade:5:2026-12-22:plan=pro'
+ * @example upgradeKey(2, { at: '2026-09-01', seats: 4, products: ['push', 'data'] }) // 'upgrade:2:2026-09-01:seats=4:products=data+push'
+ */
+export function upgradeKey(index: number, change: SubscriptionChange): string {
+  const parts = [`upgrade:${index}:${change.at}`]
+  if (change.plan !== undefined) parts.push(`plan=${change.plan}`)
+  if (change.seats !== undefined) parts.push(`seats=${change.seats}`)
+  if (change.products !== undefined) parts.push(`products=${[...new Set(change.products)].sort().join('+')}`)
+  return parts.join(':')
+}
+
+/** Upgrade invoices finalized under the positional keys of earlier versions (`upgrade:3:0`). */
+const LEGACY_UPGRADE_KEY = /^upgrade:\d+:\d+$/
 
 /**
  * Every period that has started by `until`, with its terms, meters and paid contacts.
@@ -172,7 +204,7 @@ function invoice(
 ): Invoice {
   return {
     key, kind, status: 'draft', number: null, currency, issuedAt, issuedDate: localDate(issuedAt, account.timezone),
-    period: period ? periodRef(period) : null, lines, total: sum(lines.map((l) => l.amount)),
+    period: period ? periodRef(period) : null, lines, total: sum(lines.map((l) => l.amount)), amountUnit: 'minor',
   }
 }
 
@@ -193,11 +225,25 @@ const ARREARS_KINDS = new Set(['usage', 'contacts_excess', 'adjustment'])
  */
 export function computeInvoices(account: BillingAccount, data: BillingData, until: number): Invoice[] {
   const finalized = new Map((data.finalized ?? []).map((i) => [i.key, i]))
+  // Upgrade invoices finalized under a positional key are matched by their period and day.
+  const legacy = new Map<string, Invoice[]>()
+  for (const inv of data.finalized ?? []) {
+    if (inv.kind !== 'upgrade' || !LEGACY_UPGRADE_KEY.test(inv.key)) continue
+    const at = `${inv.period?.index}:${inv.issuedDate}`
+    legacy.set(at, [...(legacy.get(at) ?? []), inv])
+  }
+  const given = (draft: Invoice): Invoice | undefined => {
+    const known = finalized.get(draft.key)
+    if (known || draft.kind !== 'upgrade') return known
+    return legacy.get(`${draft.period?.index}:${draft.issuedDate}`)?.shift()
+  }
   const states = periodStates(account, data, until)
   const out: Invoice[] = []
   const keep = (draft: Invoice) => {
     if (draft.issuedAt > until) return
-    out.push(finalized.get(draft.key) ?? draft)
+    const inv = given(draft) ?? draft
+    // Nothing to bill, nothing issued (a finalized invoice is kept as given).
+    if (inv.status === 'finalized' || inv.lines.length > 0) out.push(inv)
   }
   // Billed arrears by period index and meter, from the recurring invoices before the current one.
   const billed = new Map<number, Map<string, { quantity: number; amount: number }>>()
@@ -238,6 +284,7 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
       inv = invoice(account, key, 'recurring', terms?.plan.currency ?? '', issuedAt, (advance ?? closed)?.period ?? null, lines)
     }
     if (k === 0 && advance) minimum = { total: inv.total, months: advance.period.months }
+    if (inv.status !== 'finalized' && inv.lines.length === 0) return
     if (inv.issuedAt <= until) {
       record(inv)
       out.push(inv)
@@ -248,12 +295,18 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
     const p = ps.period
     recurring(i, ps, states[i - 1], p.start)
     const within: Invoice[] = []
-    ps.upgrades.forEach((u, n) => {
+    const keys = new Set<string>()
+    for (const u of ps.upgrades) {
       const contacts = contactsOn(ps, u.at)
       const proration = { days: daysBetween(u.at, p.endDate), of: p.days }
       const lines = [...recurringLines(u.before, contacts, p, proration, -1), ...recurringLines(u.after, contacts, p, proration, 1)]
-      within.push(invoice(account, `upgrade:${i}:${n}`, 'upgrade', u.after.plan.currency, startOfDay(u.at, account.timezone), p, lines))
-    })
+      const change = account.subscription.changes?.[u.change] ?? { at: u.at }
+      let key = upgradeKey(i, change)
+      // Two changes alike in every field on one day: the second is told apart by its rank among them.
+      for (let n = 2; keys.has(key); n++) key = `${upgradeKey(i, change)}#${n}`
+      keys.add(key)
+      within.push(invoice(account, key, 'upgrade', u.after.plan.currency, startOfDay(u.at, account.timezone), p, lines))
+    }
     for (const r of ps.rebalances) {
       const plan = termsOn(ps, r.day).plan
       const proration = { days: daysBetween(r.day, p.endDate), of: p.days }
@@ -293,10 +346,16 @@ function adjustments(states: readonly PeriodState[], k: number, billed: Map<numb
       const quantity = (expected?.quantity ?? 0) - was.quantity
       const amount = (expected?.amount ?? 0) - was.amount
       if (amount === 0 && quantity === 0) continue
-      lines.push({
-        kind: 'adjustment', meter: meter as InvoiceLine['meter'], description: `Late usage: ${expected?.description ?? meter} (billed before: ${was.amount})`,
-        quantity, unitPrice: expected?.unitPrice ?? 0, months: 1, discountPercent: 0, amount, period: periodRef(ps.period),
-      })
+      const common = {
+        kind: 'adjustment' as const, meter: meter as InvoiceLine['meter'], period: periodRef(ps.period),
+        description: `Late usage: ${expected?.description ?? meter} (billed before: ${was.amount})`,
+      }
+      // The difference priced like the line it corrects when that gives the difference exactly
+      // (more blocks at the same price); else one unit of the difference, so the line still checks.
+      const like = expected
+        ? priced({ ...common, quantity, unitPrice: expected.unitPrice, months: expected.months, discountPercent: expected.discountPercent, proration: expected.proration })
+        : null
+      lines.push(like && like.amount === amount ? like : priced({ ...common, quantity: 1, unitPrice: amount, months: 1, discountPercent: 0 }))
     }
   }
   return lines
@@ -305,13 +364,14 @@ function adjustments(states: readonly PeriodState[], k: number, billed: Map<numb
 function creditPackInvoice(account: BillingAccount, e: PurchaseEntry, states: readonly PeriodState[]): Invoice {
   const ps = states.find((s) => s.period.start <= e.at && e.at < s.period.end) ?? states[states.length - 1]
   const ref = ps ? periodRef(ps.period) : { index: -1, start: e.at, end: e.at, startDate: localDate(e.at, account.timezone), endDate: localDate(e.at, account.timezone) }
+  const day = localDate(e.at, account.timezone)
   const line: InvoiceLine = priced({
     kind: 'credits', description: `Credit pack ${e.pack}: ${e.credits} credits`, quantity: 1, unitPrice: e.price,
-    months: 1, discountPercent: 0, period: ref,
+    months: 1, discountPercent: 0, period: ref, from: day, to: day,
   })
   return {
     key: `credits:${e.id}`, kind: 'credits', status: 'draft', number: null, currency: e.currency, issuedAt: e.at,
-    issuedDate: localDate(e.at, account.timezone), period: ref, lines: [line], total: line.amount,
+    issuedDate: localDate(e.at, account.timezone), period: ref, lines: [line], total: line.amount, amountUnit: 'minor',
   }
 }
 
@@ -378,6 +438,8 @@ export interface PeriodSummary {
   cycle: Period['cycle']
   planId: string
   seats: number
+  /** Products chosen and in force now. */
+  products: readonly string[]
   paidContacts: number
   meters: Meters
   included: Record<'impressions' | 'engagements' | 'chatSessions' | 'alerts', number>
@@ -397,7 +459,8 @@ export function periodSummary(account: BillingAccount, data: BillingData, at: nu
   const { ps, terms, plan, paidContacts, emails } = now
   const months = ps.period.months
   return {
-    period: periodRef(ps.period), cycle: ps.period.cycle, planId: terms.planId, seats: terms.seats, paidContacts, meters: ps.meters,
+    period: periodRef(ps.period), cycle: ps.period.cycle, planId: terms.planId, seats: terms.seats, products: terms.products,
+    paidContacts, meters: ps.meters,
     included: {
       impressions: (plan.included.impressions ?? 0) * months, engagements: (plan.included.engagements ?? 0) * months,
       chatSessions: (plan.included.chatSessions ?? 0) * months, alerts: (plan.included.alerts ?? 0) * months,

@@ -71,6 +71,41 @@ describe('the credit log', () => {
     expect(balanceOf(log, ACCOUNT_WALLET, day(7, 15))).toBe(350)
   })
 
+  it('sends purchased credits first, oldest first, and they never expire in the member wallet (seed 002)', () => {
+    let log: LedgerEntry[] = []
+    log = ok(log, purchase(account, log, { id: 'older', pack: 'small', at: day(7, 12, 13) }))
+    log = ok(log, purchase(account, log, { id: 'newer', pack: 'small', at: day(7, 12, 14) }))
+    const r = transfer(account, log, { id: 't1', to: 'alice', credits: 1500, at: day(7, 13) })
+    expect(r).toMatchObject({ ok: true, credits: 1500, balance: 1000, moved: { purchased: 1500, free: 0 } })
+    const out = r.entries.find((e) => e.type === 'transfer_out')
+    expect(out?.type === 'transfer_out' && out.draws).toEqual([{ lot: 'older', credits: 1000 }, { lot: 'newer', credits: 500 }])
+    log = ok(log, r)
+    // The month's 500 free credits stayed with the account, and its own actions still spend them first.
+    const s = spend(account, log, { id: 'e1', action: 'ai', quantity: 1, at: day(7, 14) })
+    expect(s.entries.find((e) => e.type === 'spend')).toMatchObject({ draws: [{ lot: 'grant:0', credits: 10 }] })
+    // A year on, alice still holds all 1500: nothing of hers is due to expire.
+    const later = Date.UTC(2027, 7, 1)
+    expect(creditsDue(account, log, later).filter((e) => e.wallet === memberWallet('alice'))).toEqual([])
+    expect(balanceOf([...log, ...creditsDue(account, log, later)], memberWallet('alice'), later)).toBe(1500)
+  })
+
+  it('sends free credits only when no purchased ones are left, and those keep their expiry', () => {
+    let log: LedgerEntry[] = []
+    log = ok(log, purchase(account, log, { id: 'p1', pack: 'small', at: day(7, 12, 13) }))
+    const r = transfer(account, log, { id: 't1', to: 'alice', credits: 1200, at: day(7, 13) })
+    expect(r).toMatchObject({ ok: true, balance: 300, moved: { purchased: 1000, free: 200 } })
+    const inn = r.entries.find((e) => e.type === 'transfer_in')
+    expect(inn?.type === 'transfer_in' && inn.lots.map((l) => [l.source, l.credits, l.expiresAt])).toEqual([
+      ['p1', 1000, null], ['grant:0', 200, Date.UTC(2026, 7, 12)],
+    ])
+    log = ok(log, r)
+    const due = creditsDue(account, log, Date.UTC(2026, 7, 12))
+    expect(due.filter((e) => e.type === 'expiry').map((e) => [e.wallet, e.credits])).toEqual([['account', 300], ['member:alice', 200]])
+    expect(balanceOf([...log, ...due], memberWallet('alice'), Date.UTC(2026, 7, 12))).toBe(1000)
+    // A retried transfer answers what the first one moved.
+    expect(transfer(account, log, { id: 't1', to: 'alice', credits: 1200, at: day(7, 14) })).toMatchObject({ ok: true, duplicate: true, moved: { purchased: 1000, free: 200 } })
+  })
+
   it('pays a member action from the member wallet only', () => {
     let log: LedgerEntry[] = []
     log = ok(log, transfer(account, log, { id: 't1', to: 'alice', credits: 20, at: day(7, 13) }))
@@ -81,7 +116,9 @@ describe('the credit log', () => {
 
   it('keeps the expiry of free credits sent to a member', () => {
     let log: LedgerEntry[] = []
-    log = ok(log, transfer(account, log, { id: 't1', to: 'alice', credits: 100, at: day(7, 13) }))
+    const r = transfer(account, log, { id: 't1', to: 'alice', credits: 100, at: day(7, 13) })
+    expect(r).toMatchObject({ moved: { purchased: 0, free: 100 } })
+    log = ok(log, r)
     expect(balanceOf(log, memberWallet('alice'), Date.UTC(2026, 7, 12))).toBe(0)
     const due = creditsDue(account, log, Date.UTC(2026, 7, 12))
     expect(due.filter((e) => e.type === 'expiry').map((e) => [e.wallet, e.credits])).toEqual([['account', 400], ['member:alice', 100]])
@@ -157,15 +194,35 @@ describe('credit log properties', () => {
           : o.kind === 'transfer' ? transfer(account, log, { id, to: o.to, credits: o.credits, at })
             : o.kind === 'purchase' ? purchase(account, log, { id, pack: 'small', at })
               : { ok: true as const, duplicate: false, entries: creditsDue(account, log, at), credits: 0, balance: 0 }
+        const before = replay([...log, ...r.entries.filter((e) => e.type === 'grant' || e.type === 'expiry')])
         log = [...log, ...r.entries]
         const ids = log.map((e) => e.id)
         expect(new Set(ids).size).toBe(ids.length)
+        const out = r.entries.find((e) => e.type === 'transfer_out')
+        if (out?.type === 'transfer_out' && r.ok) {
+          // A transfer moves purchased credits before any free one, and says how many of each.
+          const kinds = out.draws.map((d) => before.lots.get(d.lot)?.kind)
+          const purchasedHeld = balances(before, at).account?.lots.filter((l) => l.kind === 'purchased').reduce((n, l) => n + l.remaining, 0) ?? 0
+          const movedPurchased = out.draws.filter((_, k) => kinds[k] === 'purchased').reduce((n, d) => n + d.credits, 0)
+          expect(movedPurchased).toBe(Math.min(purchasedHeld, out.credits))
+          expect(kinds.lastIndexOf('purchased')).toBeLessThan(kinds.indexOf('free') === -1 ? Infinity : kinds.indexOf('free'))
+          expect(r.moved).toEqual({ purchased: movedPurchased, free: out.credits - movedPurchased })
+        }
       })
       log = [...log, ...creditsDue(account, log, at)]
       const s = replay(log)
       const held = Object.values(balances(s, at)).reduce((n, w) => n + w.balance, 0)
       expect(s.totals.granted + s.totals.purchased).toBe(s.totals.spent + s.totals.expired + held)
       for (const lot of s.lots.values()) expect(lot.remaining).toBeGreaterThanOrEqual(0)
+      // Purchased credits never expire, in whichever wallet they went: they are spent or still held.
+      const kindOf = (lot: string) => s.lots.get(lot)?.kind
+      let spentPurchased = 0
+      for (const e of log) {
+        if (e.type === 'spend') for (const d of e.draws) if (kindOf(d.lot) === 'purchased') spentPurchased += d.credits
+        if (e.type === 'expiry') expect(kindOf(e.lot)).toBe('free')
+      }
+      const heldPurchased = [...s.lots.values()].filter((l) => l.kind === 'purchased').reduce((n, l) => n + l.remaining, 0)
+      expect(s.totals.purchased).toBe(spentPurchased + heldPurchased)
       // Replaying the log again, or appending it to itself, changes nothing: entries are keyed by id.
       expect(applyEntries(s, log).totals).toEqual(s.totals)
     }), { numRuns: 200 })

@@ -7,7 +7,9 @@
  * to your team member, there will be no way of returning the credits from a team member to a team
  * manager", and "Credits cannot be converted back to real money". SPEC §4: free credits are spent
  * first (soonest expiry), then purchased lots oldest first; a spend the wallet cannot pay is
- * refused whole.
+ * refused whole. A transfer goes the other way round: purchased lots first (oldest first), free
+ * ones only when no purchased credit is left, because seed 002 says credits bought and shared with
+ * team members have "no expiration date", while free ones sent on keep their month-end expiry.
  *
  * Every function here is pure: given the log (or its replayed state) and a request, it returns the
  * entries to append, or a refusal. Ids make them idempotent: a request whose id is in the log
@@ -202,9 +204,15 @@ export function balanceOf(ledger: readonly LedgerEntry[] | LedgerState, wallet: 
 /** Why a credit request was refused. */
 export type CreditRefusal = 'insufficient_credits' | 'unknown_member' | 'unknown_pack' | 'invalid_quantity'
 
-/** The outcome of a credit request: the entries to append (catch-up grants and expiries first). */
+/** Credits a transfer moved, by the kind of lot they came from. */
+export interface Moved { purchased: number; free: number }
+
+/**
+ * The outcome of a credit request: the entries to append (catch-up grants and expiries first).
+ * A transfer also says how many purchased and free credits it moved (`moved`).
+ */
 export type CreditResult =
-  | { ok: true; duplicate: boolean; entries: LedgerEntry[]; credits: number; balance: number }
+  | { ok: true; duplicate: boolean; entries: LedgerEntry[]; credits: number; balance: number; moved?: Moved }
   | { ok: false; code: CreditRefusal; entries: LedgerEntry[]; balance: number }
 
 /**
@@ -298,18 +306,39 @@ export function spend(account: BillingAccount, ledger: readonly LedgerEntry[] | 
 export interface TransferRequest { id: string; to: string; credits: number; at: number }
 
 /**
+ * The lots a transfer draws from, in order: purchased lots oldest first, then free lots by soonest
+ * expiry. Seed 002: credits bought and sent to a team member have "no expiration date"; drawing
+ * free credits first would turn a transfer of bought credits into credits that expire at month end.
+ */
+export function transferableLots(ledger: readonly LedgerEntry[] | LedgerState, wallet: string, at: number): Lot[] {
+  const lots = spendableLots(ledger, wallet, at)
+  return [...lots.filter((l) => l.kind === 'purchased'), ...lots.filter((l) => l.kind !== 'purchased')]
+}
+
+/** How many of the drawn credits were purchased and how many free. */
+function movedBy(state: LedgerState, draws: readonly LotDraw[]): Moved {
+  const moved: Moved = { purchased: 0, free: 0 }
+  for (const d of draws) moved[state.lots.get(d.lot)?.kind === 'free' ? 'free' : 'purchased'] += d.credits
+  return moved
+}
+
+/**
  * Sends credits from the account's wallet to a member's, irreversibly: there is no way back (the
- * account is not a member, so no transfer can name it), and received lots keep their expiry.
- * @example transfer(account, log, { id: 't1', to: 'alice', credits: 100, at }).ok // true
+ * account is not a member, so no transfer can name it). Purchased credits go first and never
+ * expire; free credits go only when no purchased ones are left, and keep their expiry.
+ * @example transfer(account, log, { id: 't1', to: 'alice', credits: 100, at }) // { ok: true, moved: { purchased: 0, free: 100 }, ... }
  */
 export function transfer(account: BillingAccount, ledger: readonly LedgerEntry[] | LedgerState, req: TransferRequest): CreditResult {
   const { catchUp, state } = prepare(account, ledger, req.at)
   const balance = () => liveBalance(state, ACCOUNT_WALLET, req.at)
   const seen = state.entries.get(req.id)
-  if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance() }
+  if (seen) {
+    const moved = movedBy(state, seen.type === 'transfer_out' ? seen.draws : [])
+    return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance(), moved }
+  }
   if (!isMember(account, req.to)) return { ok: false, code: 'unknown_member', entries: catchUp, balance: balance() }
   if (!Number.isSafeInteger(req.credits) || req.credits <= 0) return { ok: false, code: 'invalid_quantity', entries: catchUp, balance: balance() }
-  const lots = spendableLots(state, ACCOUNT_WALLET, req.at)
+  const lots = transferableLots(state, ACCOUNT_WALLET, req.at)
   const available = lots.reduce((n, l) => n + l.remaining, 0)
   if (available < req.credits) return { ok: false, code: 'insufficient_credits', entries: catchUp, balance: available }
   const draws = draw(lots, req.credits)
@@ -319,7 +348,10 @@ export function transfer(account: BillingAccount, ledger: readonly LedgerEntry[]
     id: `${req.id}:in`, type: 'transfer_in', wallet: to, at: req.at, credits: req.credits, from: ACCOUNT_WALLET,
     lots: draws.map((d, i) => ({ lot: `${req.id}:in:${i}`, source: d.lot, credits: d.credits, expiresAt: state.lots.get(d.lot)?.expiresAt ?? null })),
   }
-  return { ok: true, duplicate: false, entries: [...catchUp, out, inn], credits: req.credits, balance: available - req.credits }
+  return {
+    ok: true, duplicate: false, entries: [...catchUp, out, inn], credits: req.credits, balance: available - req.credits,
+    moved: movedBy(state, draws),
+  }
 }
 
 /** `POST /v1/credits/purchase`. */

@@ -57,8 +57,8 @@ export interface Priced {
   months: number
   /** Cycle discount, percent (0-100, decimals allowed). */
   discountPercent: number
-  /** Share of the period billed: `days` of the period's `of` days (upgrades, rebalances). */
-  proration?: { days: number; of: number } | undefined
+  /** Share of the period billed: `days` of the period's `of` days (upgrades, rebalances); null or absent for all of it. */
+  proration?: { days: number; of: number } | null | undefined
 }
 
 /**
@@ -76,6 +76,27 @@ export function lineAmount(p: Priced): number {
     den *= BigInt(p.proration.of)
   }
   return roundHalfEven(num, den)
+}
+
+/**
+ * The line before its cycle discount, `quantity x unitPrice x months x days/of`, rounded once,
+ * half to even.
+ * @example grossAmount({ quantity: 1, unitPrice: 4900, months: 3 }) // 14700
+ * @example grossAmount({ quantity: -1, unitPrice: 4900, months: 1, proration: { days: 21, of: 31 } }) // -3319
+ */
+export function grossAmount(p: Omit<Priced, 'discountPercent'>): number {
+  return lineAmount({ ...p, discountPercent: 0 })
+}
+
+/**
+ * The cycle discount of a line as an amount: the gross less the line's amount. So that a reader can
+ * check a line from its columns alone, `round(quantity x unitPrice x months x days/of) - discount
+ * = amount` holds exactly, while the amount itself stays the one exact fraction rounded once. The
+ * discount is within one minor unit of `gross x discountPercent / 100`.
+ * @example discountAmount({ quantity: 1, unitPrice: 4900, months: 3, discountPercent: 5 }) // 735
+ */
+export function discountAmount(p: Priced): number {
+  return grossAmount(p) - lineAmount(p)
 }
 
 /** Sum of amounts. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { DateTime } from 'luxon'
 import type { Cycle } from '@tally/protocol'
-import { addMonthsClamped, allPeriods, daysBetween, periodAt, periods, startOfDay, subscriptionEnd, type BillingSubscription, type Period } from './period.js'
+import { addDays, addMonthsClamped, allPeriods, daysBetween, periodAt, periods, startOfDay, subscriptionEnd, type BillingSubscription, type Period } from './period.js'
 
 const CYCLES: Cycle[] = ['monthly', 'quarterly', 'semiannual', 'annual']
 const MONTHS: Record<Cycle, number> = { monthly: 1, quarterly: 3, semiannual: 6, annual: 12 }
@@ -100,6 +100,15 @@ describe('anniversary periods', () => {
     expect(periodAt(s, 'Europe/Amsterdam', Date.UTC(2026, 7, 11, 22, 0))?.startDate).toBe('2026-08-12')
     expect(periodAt(s, 'Europe/Amsterdam', Date.UTC(2026, 6, 11, 21, 59))).toBeNull()
     expect(periods(s, 'UTC', Date.UTC(2026, 7, 1), Date.UTC(2026, 9, 1)).map((p) => p.startDate)).toEqual(['2026-07-12', '2026-08-12', '2026-09-12'])
+  })
+})
+
+describe('calendar days', () => {
+  it.each([
+    ['2027-03-31', -21, '2027-03-10'], ['2028-02-28', 1, '2028-02-29'], ['2026-12-31', 1, '2027-01-01'], ['2027-07-12', -284, '2026-10-01'],
+  ])('moves %s by %i days to %s', (date, days, expected) => {
+    expect(addDays(date, days)).toBe(expected)
+    expect(daysBetween(date, expected)).toBe(days)
   })
 })
 

@@ -20,12 +20,15 @@ export const CYCLE_MONTHS = { monthly: 1, quarterly: 3, semiannual: 6, annual: 1
 /**
  * A change of the subscription, dated by a calendar day in the account's zone.
  * A higher recurring price is an upgrade (at once, prorated); a lower or equal one a downgrade (at
- * the period's end). `cycle` buys a new term from the next period boundary on or after `at`.
+ * the period's end). `products` is the whole list chosen from `at`: products added take effect at
+ * once (prorated), products removed at the period's end. `cycle` buys a new term from the next
+ * period boundary on or after `at`.
  */
 export interface SubscriptionChange {
   at: string
   plan?: string | undefined
   seats?: number | undefined
+  products?: readonly string[] | undefined
   cycle?: Cycle | undefined
 }
 
@@ -96,12 +99,20 @@ export function daysBetween(from: string, to: string): number {
 }
 
 /**
+ * The calendar date `days` days after `date` (before it when negative).
+ * @example addDays('2027-03-31', -21) // '2027-03-10'
+ */
+export function addDays(date: string, days: number): string {
+  const t = new Date((dayNumber(date) + days) * 86_400_000)
+  return formatDate({ y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate() })
+}
+
+/**
  * The calendar date after `date`.
  * @example nextDay('2026-12-31') // '2027-01-01'
  */
 export function nextDay(date: string): string {
-  const t = new Date((dayNumber(date) + 1) * 86_400_000)
-  return formatDate({ y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate() })
+  return addDays(date, 1)
 }
 
 /**

@@ -7,7 +7,7 @@ const growth: Plan = {
   included: { impressions: 100000, engagements: 5000 },
   overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 } },
   contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
-  emailsPerContact: 4, freeCredits: 500, creditCosts: {}, creditPacks: {},
+  emailsPerContact: 4, freeCredits: 500, creditCosts: {}, creditPacks: {}, products: {},
   cycleDiscountPercent: { quarterly: 5 },
 }
 const pro: Plan = { ...growth, basePrice: 9900 }
@@ -46,7 +46,7 @@ describe('overage', () => {
 })
 
 describe('plan changes', () => {
-  const account = (changes: { at: string; plan?: string; seats?: number }[]): BillingAccount => ({
+  const account = (changes: { at: string; plan?: string; seats?: number; products?: string[] }[]): BillingAccount => ({
     timezone: 'UTC', plans: { growth, pro },
     subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', seats: 3, contacts: 0, changes },
   })
@@ -63,6 +63,25 @@ describe('plan changes', () => {
     const [, second] = [...take(termsTimeline(account([{ at: '2026-08-12', plan: 'pro' }])), 2)]
     expect(second?.start.planId).toBe('pro')
     expect(second?.upgrades).toEqual([])
+  })
+
+  it('takes products added at once and products removed at the next boundary, like seats', () => {
+    const withProducts: BillingAccount = {
+      ...account([{ at: '2026-07-20', products: ['b', 'a'] }, { at: '2026-08-20', products: ['b'] }]),
+      plans: { growth: { ...growth, products: { a: { price: 100 }, b: { price: 200 } } }, pro },
+    }
+    expect(termsAt(withProducts, Date.UTC(2026, 6, 19))?.terms.products).toEqual([])
+    expect(termsAt(withProducts, Date.UTC(2026, 6, 20))?.terms.products).toEqual(['a', 'b'])
+    expect(termsAt(withProducts, Date.UTC(2026, 7, 25))?.terms.products).toEqual(['a', 'b'])
+    expect(termsAt(withProducts, Date.UTC(2026, 8, 12))?.terms.products).toEqual(['b'])
+    const [first] = [...take(termsTimeline(withProducts), 1)]
+    expect(first?.upgrades.map((u) => [u.at, u.change, u.before.products, u.after.products])).toEqual([['2026-07-20', 0, [], ['a', 'b']]])
+  })
+
+  it('ignores a product the plan in force does not offer', () => {
+    const a: BillingAccount = { ...account([{ at: '2026-07-20', products: ['nope', 'constructor'] }]) }
+    expect(termsAt(a, Date.UTC(2026, 6, 21))?.terms.products).toEqual([])
+    expect([...take(termsTimeline(a), 1)][0]?.upgrades).toEqual([])
   })
 
   it('ignores a change naming an unknown plan', () => {

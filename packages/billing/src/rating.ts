@@ -6,11 +6,17 @@
  *
  * Changes: an upgrade (a higher base-and-seats fee for the period) takes effect at once and is
  * prorated by days over the whole period (lago-api PR#6194 divided by a shrunken one); anything
- * else waits for the period's end (SPEC §5).
+ * else waits for the period's end (SPEC §5). Products (seed 004: the price depends on the
+ * "products chosen") are priced like seats: one added takes effect at once, prorated; one removed
+ * stays to the period's end.
+ *
+ * Every line carries the columns that decide it, so a reader can check it by hand:
+ * `round(quantity x unitPrice x months x days/of) - discount = amount`, and `from`-`to` are the days
+ * it charges for (docs/billing.md, "Reading a line").
  */
 import type { Cycle, Meter, Plan } from '@tally/protocol'
-import { lineAmount, type Priced } from './money.js'
-import { allPeriods, startOfDay, type BillingSubscription, type Period } from './period.js'
+import { discountAmount, grossAmount, lineAmount, type Priced } from './money.js'
+import { addDays, allPeriods, daysBetween, startOfDay, type BillingSubscription, type Period, type SubscriptionChange } from './period.js'
 import type { Meters } from './meters.js'
 
 /** What billing needs of an account: its zone, its subscription, the plans, its members. */
@@ -21,11 +27,13 @@ export interface BillingAccount {
   members?: readonly string[] | undefined
 }
 
-/** The plan and seats in force. */
+/** The plan, seats and products in force. */
 export interface Terms {
   planId: string
   plan: Plan
   seats: number
+  /** Ids of the chosen products, sorted, each offered by `plan`. */
+  products: readonly string[]
 }
 
 /** A period with the terms in force at its start and end, and the upgrades made within it. */
@@ -33,6 +41,7 @@ export interface PeriodTerms {
   period: Period
   start: Terms
   end: Terms
+  /** Changes that took effect within the period; `change` is the index in `subscription.changes`. */
   upgrades: { at: string; change: number; before: Terms; after: Terms }[]
 }
 
@@ -54,9 +63,14 @@ export interface PeriodRef {
 
 /** Kinds of invoice lines. */
 export type LineKind =
-  | 'base' | 'seats' | 'contacts' | 'usage' | 'contacts_excess' | 'adjustment' | 'minimum' | 'credits'
+  | 'base' | 'seats' | 'product' | 'contacts' | 'usage' | 'contacts_excess' | 'adjustment' | 'minimum' | 'credits'
 
-/** One invoice line: `amount = lineAmount(this)`, except adjustment lines (a difference of amounts). */
+/**
+ * One invoice line. Its columns check by hand:
+ * `round_half_even(quantity x unitPrice x months x proration.days/proration.of) - discount = amount`
+ * (no proration: a factor of 1), and `amount = lineAmount(this)`: the one exact fraction rounded once.
+ * Amounts are integer minor units of the invoice's currency.
+ */
 export interface InvoiceLine extends Priced {
   kind: LineKind
   description: string
@@ -64,8 +78,25 @@ export interface InvoiceLine extends Priced {
   meter?: Meter | 'contacts' | undefined
   /** The contact count a `contacts` line prices (what the period was paid for). */
   contacts?: number | undefined
+  /** The product id of a `product` line. */
+  product?: string | undefined
+  /** Days of the period billed, of its days; null for the whole period (a factor of 1). */
+  proration: { days: number; of: number } | null
+  /** The cycle discount as an amount (minor units): the rounded gross less `amount`. */
+  discount: number
   amount: number
+  /** First local day the line charges for. */
+  from: string
+  /** The local day after the last one it charges for (exclusive); equal to `from` for a one-off charge (a credit pack). */
+  to: string
   period: PeriodRef
+}
+
+/** What a caller gives `priced`: the fields that decide a line, its dates optional. */
+export type LineInput = Omit<InvoiceLine, 'amount' | 'discount' | 'from' | 'to' | 'proration'> & {
+  proration?: { days: number; of: number } | null | undefined
+  from?: string | undefined
+  to?: string | undefined
 }
 
 /** A period as referenced by its lines. */
@@ -102,8 +133,9 @@ function rangeLabel(r: { upTo: number | null }, contacts: number): string {
 }
 
 /**
- * The recurring lines of a period: base price, seats, contact range; `sign` -1 gives the credit of
- * unused time, `proration` the share of the period.
+ * The recurring lines of a period: base price, seats, one line per chosen product, contact range;
+ * `sign` -1 gives the credit of unused time, `proration` the share of the period (its last `days`
+ * days: a change runs to the period's end).
  */
 export function recurringLines(
   t: Terms, contacts: number, period: Period, proration?: { days: number; of: number }, sign: 1 | -1 = 1,
@@ -111,11 +143,18 @@ export function recurringLines(
   const ref = periodRef(period)
   const base = { months: period.months, discountPercent: discountFor(t.plan, period.cycle), proration, period: ref }
   const prefix = sign < 0 ? 'Unused time: ' : ''
-  const lines: Omit<InvoiceLine, 'amount'>[] = [
+  const lines: LineInput[] = [
     { ...base, kind: 'base', description: `${prefix}Plan ${t.planId}`, quantity: sign, unitPrice: t.plan.basePrice },
   ]
   if (t.seats > 0) {
     lines.push({ ...base, kind: 'seats', description: `${prefix}Seats`, quantity: sign * t.seats, unitPrice: t.plan.seatPrice })
+  }
+  for (const id of t.products) {
+    const product = Object.hasOwn(t.plan.products, id) ? t.plan.products[id] : undefined
+    if (!product) continue
+    lines.push({
+      ...base, kind: 'product', product: id, description: `${prefix}Product ${product.name ?? id}`, quantity: sign, unitPrice: product.price,
+    })
   }
   const out = lines.map(priced)
   const contactsLine = contactRangeLine(t.plan, contacts, period, proration, sign)
@@ -136,16 +175,53 @@ export function contactRangeLine(
   })
 }
 
-/** A line with its amount computed by the one rounding rule. */
-export function priced(l: Omit<InvoiceLine, 'amount'>): InvoiceLine {
-  const line: InvoiceLine = { ...l, amount: lineAmount(l) }
-  if (line.proration === undefined) delete line.proration
+/**
+ * A line with its amount computed by the one rounding rule, its discount as an amount, and the
+ * days it charges for: the whole period, or its last `proration.days` days.
+ */
+export function priced(l: LineInput): InvoiceLine {
+  const proration = l.proration ?? null
+  const from = l.from ?? (proration ? addDays(l.period.endDate, -proration.days) : l.period.startDate)
+  const to = l.to ?? l.period.endDate
+  const line: InvoiceLine = { ...l, proration, discount: discountAmount(l), amount: lineAmount(l), from, to }
   if (line.meter === undefined) delete line.meter
+  if (line.product === undefined) delete line.product
   return line
 }
 
-/** The base-and-seats fee of a period under some terms: what decides upgrade or downgrade. */
-function fee(t: Terms, period: Period): number {
+/** The columns a reader checks a line by (CSV, PDF): `round(quantity x unitPrice x months x proration) - discount = amount`. */
+export interface LineColumns {
+  from: string
+  to: string
+  quantity: number
+  unitPrice: number
+  months: number
+  proration: { days: number; of: number } | null
+  discount: number
+  amount: number
+}
+
+/**
+ * The checkable columns of a line. Lines finalized before lines carried `discount`, `from` and
+ * `to` get them here: the discount is the rounded gross less the amount, the dates are the
+ * period's (or its last days when prorated), and a late-usage adjustment, then a bare difference
+ * of amounts, reads as one unit of that difference.
+ * @example lineColumns(line) // { from: '2027-03-10', to: '2027-03-31', quantity: 3, unitPrice: 2000, months: 1, proration: { days: 21, of: 31 }, discount: 0, amount: 4065 }
+ */
+export function lineColumns(l: InvoiceLine): LineColumns {
+  const proration = l.proration ?? null
+  const from = typeof l.from === 'string' ? l.from : proration ? addDays(l.period.endDate, -proration.days) : l.period.startDate
+  const to = typeof l.to === 'string' ? l.to : l.period.endDate
+  if (typeof l.discount === 'number') {
+    return { from, to, quantity: l.quantity, unitPrice: l.unitPrice, months: l.months, proration, discount: l.discount, amount: l.amount }
+  }
+  if (l.kind === 'adjustment') return { from, to, quantity: 1, unitPrice: l.amount, months: 1, proration: null, discount: 0, amount: l.amount }
+  const gross = grossAmount({ quantity: l.quantity, unitPrice: l.unitPrice, months: l.months, proration })
+  return { from, to, quantity: l.quantity, unitPrice: l.unitPrice, months: l.months, proration, discount: gross - l.amount, amount: l.amount }
+}
+
+/** The base-and-seats fee of a period under some terms: what decides upgrade or downgrade of plan and seats. */
+function fee(t: Pick<Terms, 'plan' | 'seats'>, period: Period): number {
   const d = discountFor(t.plan, period.cycle)
   return lineAmount({ quantity: 1, unitPrice: t.plan.basePrice, months: period.months, discountPercent: d })
     + lineAmount({ quantity: t.seats, unitPrice: t.plan.seatPrice, months: period.months, discountPercent: d })
@@ -156,19 +232,40 @@ function planOf(account: BillingAccount, id: string): Plan | undefined {
   return Object.hasOwn(account.plans, id) ? account.plans[id] : undefined
 }
 
+/** The chosen products a plan offers, sorted and each once. */
+function offered(plan: Plan, ids: Iterable<string>): string[] {
+  return [...new Set(ids)].filter((id) => Object.hasOwn(plan.products, id)).sort()
+}
+
+function sameTerms(a: Terms, b: Terms): boolean {
+  return a.planId === b.planId && a.seats === b.seats && a.products.length === b.products.length && a.products.every((p, i) => p === b.products[i])
+}
+
+/** Terms after a change: its plan (if known), seats and products replace the given ones. */
+function applyChange(account: BillingAccount, t: Terms, c: SubscriptionChange): Terms {
+  const plan = c.plan !== undefined ? planOf(account, c.plan) : undefined
+  const next: Terms = plan && c.plan !== undefined ? { planId: c.plan, plan, seats: t.seats, products: t.products } : { ...t }
+  if (c.seats !== undefined) next.seats = c.seats
+  next.products = offered(next.plan, c.products ?? t.products)
+  return next
+}
+
 /**
  * The terms of every period in order (lazily; endless unless cancelled).
+ * Within a period, a change that raises the base-and-seats fee takes its plan and seats at once;
+ * products it adds (that the plan in force offers) are taken at once too; the rest of the change
+ * (a lower fee, products removed) waits for the period's end.
  * @example termsTimeline(account).next().value?.start.planId // 'growth'
  */
 export function* termsTimeline(account: BillingAccount): Generator<PeriodTerms> {
   const sub = account.subscription
   const changes = (sub.changes ?? [])
     .map((c, i) => ({ c, i }))
-    .filter(({ c }) => c.plan !== undefined || c.seats !== undefined)
+    .filter(({ c }) => c.plan !== undefined || c.seats !== undefined || c.products !== undefined)
     .sort((a, b) => (a.c.at < b.c.at ? -1 : a.c.at > b.c.at ? 1 : a.i - b.i))
   const firstPlan = planOf(account, sub.plan) ?? Object.values(account.plans)[0]
   if (!firstPlan) return
-  let current: Terms = { planId: sub.plan, plan: firstPlan, seats: sub.seats }
+  let current: Terms = { planId: sub.plan, plan: firstPlan, seats: sub.seats, products: offered(firstPlan, sub.products ?? []) }
   let pending: Terms | null = null
   let next = 0
   for (const period of allPeriods(sub, account.timezone)) {
@@ -177,21 +274,20 @@ export function* termsTimeline(account: BillingAccount): Generator<PeriodTerms> 
     let start = current
     const upgrades: PeriodTerms['upgrades'] = []
     for (let c = changes[next]; c && c.c.at < period.endDate; c = changes[++next]) {
-      const base = pending ?? current
-      const plan = c.c.plan !== undefined ? planOf(account, c.c.plan) : undefined
-      const after: Terms = plan && c.c.plan !== undefined
-        ? { planId: c.c.plan, plan, seats: c.c.seats ?? base.seats }
-        : { ...base, seats: c.c.seats ?? base.seats }
+      const target = applyChange(account, pending ?? current, c.c)
       if (c.c.at <= period.startDate) {
-        current = start = after
+        current = start = target
         pending = null
-      } else if (fee(after, period) > fee(current, period)) {
-        upgrades.push({ at: c.c.at, change: c.i, before: current, after })
-        current = after
-        pending = null
-      } else {
-        pending = after
+        continue
       }
+      const raised = fee(target, period) > fee(current, period)
+      const now: Terms = raised ? { ...target } : { ...current }
+      now.products = offered(now.plan, [...current.products, ...target.products])
+      if (!sameTerms(now, current)) {
+        upgrades.push({ at: c.c.at, change: c.i, before: current, after: now })
+        current = now
+      }
+      pending = sameTerms(target, current) ? null : target
     }
     yield { period, start, end: current, upgrades }
   }

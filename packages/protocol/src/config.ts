@@ -3,6 +3,13 @@
  * `PUT /v1/admin/accounts/{id}` and `/v1/admin/containers/{id}` take. Validation errors name the
  * path of the bad value (`accounts.acme.subscription.cycle: …`).
  *
+ * Refused at load, because each would bill or count silently wrong later:
+ * - an id named like a built-in object property (`constructor`, `__proto__`, `toString`, …): a
+ *   lookup `plans[id]` finds the prototype's function, and zod drops a `__proto__` key outright;
+ * - a subscription or a change naming a plan, or a product, that the file does not define;
+ * - a JSON text with the same key twice in one object (`JSON.parse` keeps the last one): use
+ *   `parseConfigText` for the text of a file.
+ *
  * Nested objects with defaults use `prefault`: zod returns a `default` as it is, while a
  * prefault is parsed, so the defaults inside it are filled too.
  */
@@ -11,6 +18,22 @@ import { ID_PATTERN } from './limits.js'
 import { describe } from './issues.js'
 
 const name = z.string().min(1).max(64).regex(ID_PATTERN)
+
+/**
+ * Ids that are names of `Object.prototype` properties. As keys of a plain object they shadow or
+ * reach the prototype (`plans.constructor` is a function even when no plan has that name), so no
+ * plan, account, container, campaign, advisor, bot, credit pack, action or product may use one.
+ */
+export const RESERVED_IDS: readonly string[] = [
+  '__proto__', 'constructor', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString',
+  'toString', 'valueOf', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__',
+]
+const RESERVED = new Set([...RESERVED_IDS, ...Object.getOwnPropertyNames(Object.prototype)])
+
+/** An id used as the key of a record (plans, accounts, containers, ...). */
+const key = name.refine((k) => !RESERVED.has(k), {
+  error: (i) => `"${String(i.input)}" is the name of a built-in object property; choose another id`,
+})
 const money = z.number().int().min(0)
 const whole = z.number().int().min(0)
 const day = z.iso.date().refine(
@@ -49,8 +72,13 @@ export const PlanSchema = z.object({
   contactRanges: z.array(z.object({ upTo: whole.nullable(), price: money })).default([]),
   emailsPerContact: whole.default(4),
   freeCredits: whole.default(0),
-  creditCosts: z.record(name, whole).default({}),
-  creditPacks: z.record(name, z.object({ credits: whole.min(1), price: money })).default({}),
+  creditCosts: z.record(key, whole).default({}),
+  creditPacks: z.record(key, z.object({ credits: whole.min(1), price: money })).default({}),
+  /**
+   * Optional add-ons a subscription may choose (seed 004: the price depends on "the number of
+   * products added"), each at a price per month, billed like seats.
+   */
+  products: z.record(key, z.object({ name: z.string().min(1).max(120).optional(), price: money })).default({}),
   cycleDiscountPercent: z.object({
     quarterly: z.number().min(0).max(100),
     semiannual: z.number().min(0).max(100),
@@ -59,7 +87,7 @@ export const PlanSchema = z.object({
 })
 export type Plan = z.output<typeof PlanSchema>
 
-const flagged = z.record(name, z.object({ active: z.boolean().default(true) }))
+const flagged = z.record(key, z.object({ active: z.boolean().default(true) }))
 
 export const ContainerSchema = z.object({
   name: z.string().default(''),
@@ -78,17 +106,22 @@ export const SubscriptionSchema = z.object({
   seats: whole.default(1),
   /** Contacts paid for (the range chosen at purchase). */
   contacts: whole.default(0),
+  /** Products of the plan chosen at purchase (ids of `plans.{plan}.products`). */
+  products: z.array(name).optional(),
   /** Set when the subscription was cancelled: it ends at the end of the period holding this date. */
   cancelledAt: day.optional(),
   /**
    * History of plan changes, each dated by a calendar day in the account's zone (docs/billing.md):
    * a higher base-and-seats fee is an upgrade, at once and prorated by days over the whole period;
    * anything lower waits for the period's end; `cycle` buys a new term from the next boundary.
+   * `products` is the whole list chosen from that day: additions at once (prorated), removals at
+   * the period's end.
    */
   changes: z.array(z.object({
     at: day,
     plan: name.optional(),
     seats: whole.optional(),
+    products: z.array(name).optional(),
     cycle: z.enum(CYCLES).optional(),
   })).optional(),
 })
@@ -101,7 +134,7 @@ export const AccountSchema = z.object({
   subscription: SubscriptionSchema,
   keys: z.object({ secret: z.string().min(8), read: z.string().min(8) }),
   members: z.array(name).default([]),
-  containers: z.record(name, ContainerSchema).default({}),
+  containers: z.record(key, ContainerSchema).default({}),
 })
 export type AccountConfig = z.output<typeof AccountSchema>
 
@@ -127,32 +160,175 @@ export const ServerSchema = z.object({
 export type ServerConfig = z.output<typeof ServerSchema>
 
 export const ConfigSchema = z.object({
-  plans: z.record(name, PlanSchema),
-  accounts: z.record(name, AccountSchema).default({}),
+  plans: z.record(key, PlanSchema),
+  accounts: z.record(key, AccountSchema).default({}),
   server: ServerSchema.prefault({}),
 })
 export type TallyConfig = z.output<typeof ConfigSchema>
 
-/** Validates a whole config; the error names the path of the first bad value. */
-export function parseConfig(input: unknown): { ok: true; value: TallyConfig } | { ok: false; message: string } {
-  const r = ConfigSchema.safeParse(input)
-  if (!r.success) return { ok: false, message: describe(r.error.issues) }
-  for (const [id, acc] of Object.entries(r.data.accounts)) {
-    if (!r.data.plans[acc.subscription.plan]) {
-      return { ok: false, message: `accounts.${id}.subscription.plan: unknown plan "${acc.subscription.plan}"` }
+type Parsed<T> = { ok: true; value: T } | { ok: false; message: string }
+
+/** The first issue as `path: message`; a refused record key reports why it was refused. */
+function explain(issues: readonly z.core.$ZodIssue[]): string {
+  const first = issues[0]
+  if (first?.code === 'invalid_key' && first.issues[0]) {
+    return describe([{ ...first.issues[0], path: [...first.path, ...first.issues[0].path] }])
+  }
+  return describe(issues)
+}
+
+/**
+ * The path of the first own `__proto__` key in a parsed JSON value, or null. `JSON.parse` keeps
+ * such a key as an own property, and zod drops it without a word, so it is looked for first.
+ */
+function protoKeyPath(input: unknown): string | null {
+  const stack: { value: unknown; path: string[] }[] = [{ value: input, path: [] }]
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { value, path } = item
+    if (typeof value !== 'object' || value === null) continue
+    if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return [...path, '__proto__'].join('.')
+    for (const [k, v] of Object.entries(value)) stack.push({ value: v, path: [...path, k] })
+  }
+  return null
+}
+
+function safeParse<S extends z.ZodType>(schema: S, input: unknown): Parsed<z.output<S>> {
+  const proto = protoKeyPath(input)
+  if (proto !== null) return { ok: false, message: `${proto}: "__proto__" is the name of a built-in object property; choose another id` }
+  const r = schema.safeParse(input)
+  return r.success ? { ok: true, value: r.data } : { ok: false, message: explain(r.error.issues) }
+}
+
+/**
+ * What is wrong with the plans and products a subscription names, as `path: message` relative to
+ * the subscription (`changes.1.plan: unknown plan "pri"`), or null. Changes are taken in date
+ * order: a change's products must be offered by the plan it names or, when it names none, by the
+ * plan named last before it; a change to a plan that does not offer a product chosen before must
+ * list the products again.
+ * @example subscriptionProblem({ plan: 'growth', changes: [{ at: '2026-08-01', plan: 'pri' }] }, plans) // 'changes.0.plan: unknown plan "pri"'
+ */
+export function subscriptionProblem(
+  sub: Pick<Subscription, 'plan' | 'products' | 'changes'>, plans: Readonly<Record<string, Pick<Plan, 'products'>>>,
+): string | null {
+  const planOf = (id: string) => (Object.hasOwn(plans, id) ? plans[id] : undefined)
+  const first = planOf(sub.plan)
+  if (!first) return `plan: unknown plan "${sub.plan}"`
+  const chosen = (list: readonly string[], plan: Pick<Plan, 'products'>, planId: string, at: string): string | null => {
+    const seen = new Set<string>()
+    for (const [i, id] of list.entries()) {
+      if (!Object.hasOwn(plan.products, id)) return `${at}.${i}: plan "${planId}" offers no product "${id}"`
+      if (seen.has(id)) return `${at}.${i}: product "${id}" is chosen twice`
+      seen.add(id)
+    }
+    return null
+  }
+  let planId = sub.plan
+  let plan = first
+  let products: readonly string[] = sub.products ?? []
+  const own = chosen(products, plan, planId, 'products')
+  if (own) return own
+  const changes = (sub.changes ?? []).map((c, i) => ({ c, i })).sort((a, b) => (a.c.at < b.c.at ? -1 : a.c.at > b.c.at ? 1 : a.i - b.i))
+  for (const { c, i } of changes) {
+    if (c.plan !== undefined) {
+      const next = planOf(c.plan)
+      if (!next) return `changes.${i}.plan: unknown plan "${c.plan}"`
+      planId = c.plan
+      plan = next
+    }
+    if (c.products !== undefined) {
+      const bad = chosen(c.products, plan, planId, `changes.${i}.products`)
+      if (bad) return bad
+      products = c.products
+    } else {
+      const lost = products.find((id) => !Object.hasOwn(plan.products, id))
+      if (lost !== undefined) return `changes.${i}.plan: plan "${planId}" offers no product "${lost}" chosen before; list the products with this change`
     }
   }
-  return { ok: true, value: r.data }
+  return null
 }
 
-/** Validates one account (the body of `PUT /v1/admin/accounts/{id}`). */
-export function parseAccount(input: unknown) {
-  const r = AccountSchema.safeParse(input)
-  return r.success ? { ok: true as const, value: r.data } : { ok: false as const, message: describe(r.error.issues) }
+/** Validates a whole config; the error names the path of the first bad value. */
+export function parseConfig(input: unknown): Parsed<TallyConfig> {
+  const r = safeParse(ConfigSchema, input)
+  if (!r.ok) return r
+  for (const [id, acc] of Object.entries(r.value.accounts)) {
+    const problem = subscriptionProblem(acc.subscription, r.value.plans)
+    if (problem) return { ok: false, message: `accounts.${id}.subscription.${problem}` }
+  }
+  return r
+}
+
+/**
+ * Validates the text of a config file: JSON, with no key given twice in one object (`JSON.parse`
+ * would silently keep the last one), then `parseConfig`. A leading byte order mark is ignored.
+ * @example parseConfigText('{"plans":{},"plans":{}}') // { ok: false, message: 'plans: duplicate key "plans" ...' }
+ */
+export function parseConfigText(text: string): Parsed<TallyConfig> {
+  const body = text.startsWith('\uFEFF') ? text.slice(1) : text
+  let json: unknown
+  try {
+    json = JSON.parse(body)
+  } catch (e) {
+    return { ok: false, message: `not valid JSON (${(e as Error).message})` }
+  }
+  const dup = duplicateKey(body)
+  if (dup) return { ok: false, message: `${dup.path}: duplicate key "${dup.key}" (only one value per key is allowed)` }
+  return parseConfig(json)
+}
+
+/**
+ * The first key given twice in one object of a JSON text, with its path (`accounts.acme.name`), or
+ * null. The text must be valid JSON (parse it first): this only scans tokens. Keys are compared
+ * after unescaping, so `"a"` and `"\u0061"` are the same key.
+ * @example duplicateKey('{"a":{"b":1,"b":2}}') // { path: 'a.b', key: 'b' }
+ */
+export function duplicateKey(text: string): { path: string; key: string } | null {
+  type Frame = { path: string[]; keys: Set<string>; last: string } | { path: string[]; index: number }
+  const stack: Frame[] = []
+  const childPath = (): string[] => {
+    const top = stack[stack.length - 1]
+    if (!top) return []
+    return [...top.path, 'keys' in top ? top.last : String(top.index)]
+  }
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '"') {
+      let j = i + 1
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1
+      const raw = text.slice(i, j + 1)
+      i = j
+      const top = stack[stack.length - 1]
+      let k = j + 1
+      while (k < text.length && /\s/.test(text[k] ?? '')) k++
+      if (top && 'keys' in top && text[k] === ':') {
+        const name = JSON.parse(raw) as string
+        if (top.keys.has(name)) return { path: [...top.path, name].join('.'), key: name }
+        top.keys.add(name)
+        top.last = name
+        i = k
+      }
+    } else if (c === '{') {
+      stack.push({ path: childPath(), keys: new Set(), last: '' })
+    } else if (c === '[') {
+      stack.push({ path: childPath(), index: 0 })
+    } else if (c === '}' || c === ']') {
+      stack.pop()
+    } else if (c === ',') {
+      const top = stack[stack.length - 1]
+      if (top && 'index' in top) top.index++
+    }
+  }
+  return null
+}
+
+/** Validates one account (the body of `PUT /v1/admin/accounts/{id}`); with `plans`, also the plans and products it names. */
+export function parseAccount(input: unknown, plans?: Readonly<Record<string, Pick<Plan, 'products'>>>): Parsed<AccountConfig> {
+  const r = safeParse(AccountSchema, input)
+  if (!r.ok || !plans) return r
+  const problem = subscriptionProblem(r.value.subscription, plans)
+  return problem ? { ok: false, message: `subscription.${problem}` } : r
 }
 /** Validates one container (the body of `PUT /v1/admin/containers/{id}`). */
-export function parseContainer(input: unknown) {
-  const r = ContainerSchema.safeParse(input)
-  return r.success ? { ok: true as const, value: r.data } : { ok: false as const, message: describe(r.error.issues) }
+export function parseContainer(input: unknown): Parsed<ContainerConfig> {
+  return safeParse(ContainerSchema, input)
 }
-

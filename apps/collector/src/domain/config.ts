@@ -7,7 +7,7 @@
  * Container ids are unique across accounts: the beacon URL names the container only.
  */
 import { readFileSync } from 'node:fs'
-import { parseAccount, parseConfig, parseContainer, type AccountConfig, type ContainerConfig, type TallyConfig } from '@tally/protocol'
+import { parseAccount, parseConfigText, parseContainer, type AccountConfig, type ContainerConfig, type TallyConfig } from '@tally/protocol'
 import { compileDomains, type DomainMatcher } from './origin.js'
 import { fail } from '../errors.js'
 import type { ConfigChange } from '../store/repository.js'
@@ -24,13 +24,8 @@ export function loadConfigFile(path: string): TallyConfig {
   } catch (e) {
     throw new ConfigError(`${path}: cannot read the config file (${(e as Error).message})`)
   }
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`)
-  }
-  const r = parseConfig(json)
+  // Not JSON, a key given twice, or a bad value: each message names the path.
+  const r = parseConfigText(text)
   if (!r.ok) throw new ConfigError(`${path}: ${r.message}`)
   const clash = containerClash(r.value)
   if (clash) throw new ConfigError(`${path}: ${clash}`)
@@ -111,7 +106,7 @@ export function createConfigState(initial: TallyConfig): ConfigState {
       return k && account ? { id: k.id, account, scope: k.scope } : undefined
     },
     withAccount(id, body) {
-      const r = parseAccount(body)
+      const r = parseAccount(body, cfg.plans)
       if (!r.ok) throw fail('invalid_request', r.message)
       if (!Object.hasOwn(cfg.plans, r.value.subscription.plan)) {
         throw fail('invalid_request', `subscription.plan: unknown plan "${r.value.subscription.plan}"`)

@@ -1,8 +1,14 @@
 /**
- * Invoices as text: amounts from integer minor units, and the CSV download (RFC 4180: CRLF line
- * ends, fields with a comma, quote or line break quoted, quotes doubled).
+ * Invoices as text: the CSV download (RFC 4180: CRLF line ends, fields with a comma, quote or line
+ * break quoted, quotes doubled), and decimal amounts for people (`formatMinor`).
+ *
+ * One unit convention for JSON, CSV and PDF: every amount is an integer count of the currency's
+ * minor units (cents for EUR, yen for JPY), as the API has always sent them. The CSV header names
+ * say so (`unit_price_minor`, `discount_minor`, `amount_minor`), so a spreadsheet never mistakes
+ * 4900 for 4900.00. Each line row checks by itself:
+ * `round_half_even(quantity x unit_price_minor x months x proration) - discount_minor = amount_minor`.
  */
-import type { Invoice } from '@tally/billing'
+import { lineColumns, type Invoice } from '@tally/billing'
 
 /** Digits after the decimal point of a currency (EUR 2, JPY 0), from the platform's ISO 4217 data. */
 export function minorDigits(currency: string): number {
@@ -26,6 +32,21 @@ export function formatMinor(amount: number, currency: string): string {
   return `${sign}${abs.slice(0, -digits)}.${abs.slice(-digits)}`
 }
 
+/**
+ * A proration as a reader checks it: `21/31` (days billed of the period's days), or `1`.
+ * @example formatProration({ days: 21, of: 31 }) // '21/31'
+ * @example formatProration(null) // '1'
+ */
+export function formatProration(p: { days: number; of: number } | null): string {
+  return p ? `${p.days}/${p.of}` : '1'
+}
+
+/** The CSV header: amounts in minor units, said in the column names. */
+export const CSV_HEADER = [
+  'invoice', 'issued', 'kind', 'description', 'from', 'to', 'quantity', 'unit_price_minor', 'months', 'proration',
+  'discount_minor', 'amount_minor', 'currency',
+] as const
+
 function field(v: string | number): string {
   const s = String(v)
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
@@ -33,15 +54,19 @@ function field(v: string | number): string {
 
 const row = (cells: (string | number)[]) => `${cells.map(field).join(',')}\r\n`
 
-/** One row per line, then a total row; amounts in major units of the invoice's currency. */
+/**
+ * One row per line with the columns that decide its amount, then a total row whose `from`-`to` is
+ * the invoice's period; `to` is exclusive (the day after the last day charged).
+ */
 export function invoiceCsv(inv: Invoice): string {
-  let out = row(['invoice', 'issued', 'period_start', 'period_end', 'kind', 'description', 'quantity', 'unit_price', 'amount', 'currency'])
+  let out = row([...CSV_HEADER])
   for (const l of inv.lines) {
+    const c = lineColumns(l)
     out += row([
-      inv.number ?? '', inv.issuedDate, l.period.startDate, l.period.endDate, l.kind, l.description, l.quantity,
-      formatMinor(l.unitPrice, inv.currency), formatMinor(l.amount, inv.currency), inv.currency,
+      inv.number ?? '', inv.issuedDate, l.kind, l.description, c.from, c.to, c.quantity, c.unitPrice, c.months,
+      formatProration(c.proration), c.discount, c.amount, inv.currency,
     ])
   }
-  out += row([inv.number ?? '', inv.issuedDate, inv.period?.startDate ?? '', inv.period?.endDate ?? '', 'total', 'Total', '', '', formatMinor(inv.total, inv.currency), inv.currency])
+  out += row([inv.number ?? '', inv.issuedDate, 'total', 'Total', inv.period?.startDate ?? '', inv.period?.endDate ?? '', '', '', '', '', '', inv.total, inv.currency])
   return out
 }

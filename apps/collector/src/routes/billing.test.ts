@@ -359,8 +359,9 @@ describe('billing run, invoices and reads', () => {
     const csv = await b.get('/v1/invoices/1.csv')
     expect(csv.headers.get('content-type')).toContain('text/csv')
     const lines = (await csv.text()).split('\r\n')
-    expect(lines[0]).toBe('invoice,issued,period_start,period_end,kind,description,quantity,unit_price,amount,currency')
-    expect(lines.slice(1, 5).map((l) => l.split(',').slice(-2).join(' '))).toEqual(['49.00 EUR', '45.00 EUR', '0.00 EUR', '94.00 EUR'])
+    // Amounts in integer minor units, as in the JSON: the header names say so.
+    expect(lines[0]).toBe('invoice,issued,kind,description,from,to,quantity,unit_price_minor,months,proration,discount_minor,amount_minor,currency')
+    expect(lines.slice(1, 5).map((l) => l.split(',').slice(-2).join(' '))).toEqual(['4900 EUR', '4500 EUR', '0 EUR', '9400 EUR'])
     expect(lines[5]).toBe('')
 
     const pdf = await b.get('/v1/invoices/1.pdf')
@@ -425,7 +426,8 @@ describe('a cancelled subscription', () => {
     const b = billing({ cancelledAt: '2026-07-20' })
     b.clock.set(at('2026-12-01T00:00:00Z'))
     const r = (await (await b.run('2026-12-01T00:00:00Z')).json()) as { accounts: { account: string; invoices: { key: string }[] }[] }
-    expect(r.accounts.find((a) => a.account === 'acme')?.invoices.map((i) => i.key)).toEqual(['recurring:0', 'recurring:1'])
+    // The last period had no usage beyond its quotas: no final invoice, since it would have no line.
+    expect(r.accounts.find((a) => a.account === 'acme')?.invoices.map((i) => i.key)).toEqual(['recurring:0'])
     expect((await b.get('/v1/period')).status).toBe(404)
   })
 })
@@ -436,10 +438,11 @@ describe('invoice documents', () => {
     issuedAt: Date.UTC(2026, 6, 11, 22), issuedDate: '2026-07-12',
     period: { index: 0, start: 0, end: 1, startDate: '2026-07-12', endDate: '2026-08-12' },
     lines: [{
-      kind: 'base', description: 'Base price, "growth"', quantity: 1, unitPrice: 4900, months: 1, discountPercent: 0, amount: 4900,
+      kind: 'base', description: 'Base price, "growth"', quantity: 1, unitPrice: 4900, months: 1, discountPercent: 0, proration: null,
+      discount: 0, amount: 4900, from: '2026-07-12', to: '2026-08-12',
       period: { index: 0, start: 0, end: 1, startDate: '2026-07-12', endDate: '2026-08-12' },
     }],
-    total: 4900,
+    total: 4900, amountUnit: 'minor',
   }
 
   it('formats minor units exactly, by the currency exponent', () => {
@@ -449,7 +452,7 @@ describe('invoice documents', () => {
 
   it('quotes CSV fields with commas and quotes (RFC 4180)', () => {
     const rows = invoiceCsv(invoice).split('\r\n')
-    expect(rows[1]).toBe('7,2026-07-12,2026-07-12,2026-08-12,base,"Base price, ""growth""",1,49.00,49.00,EUR')
+    expect(rows[1]).toBe('7,2026-07-12,base,"Base price, ""growth""",2026-07-12,2026-08-12,1,4900,1,1,0,4900,EUR')
   })
 
   it('writes a one-page PDF with the account, number, dates, lines and total', async () => {
@@ -461,7 +464,7 @@ describe('invoice documents', () => {
       .map((m) => [...(m[1] ?? '').matchAll(/<([0-9a-f]*)>/g)].map((h) => Buffer.from(h[1] ?? '', 'hex').toString('latin1')).join(''))
     expect(text).toEqual(expect.arrayContaining([
       'Invoice 7', 'Account: Acme Inc. (acme)', 'Issued: 2026-07-12', 'Period: 2026-07-12 to 2026-08-12 (end exclusive)',
-      'Base price, "growth" (2026-07-12 to 2026-08-12)', '1', '49.00 EUR', 'Total: 49.00 EUR',
+      'Base price, "growth"', '2026-07-12', '2026-08-12', '1', '4900', 'Total: 4900 (minor units of EUR)',
     ]))
   })
 })

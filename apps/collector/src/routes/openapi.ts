@@ -49,7 +49,7 @@ export interface Operation {
 const every = <T extends string>() =>
   <const L extends readonly T[]>(list: L & ([Exclude<T, L[number]>] extends [never] ? unknown : { missing: Exclude<T, L[number]> })): L => list
 
-const LINE_KINDS = every<LineKind>()(['base', 'seats', 'contacts', 'usage', 'contacts_excess', 'adjustment', 'minimum', 'credits'])
+const LINE_KINDS = every<LineKind>()(['base', 'seats', 'product', 'contacts', 'usage', 'contacts_excess', 'adjustment', 'minimum', 'credits'])
 const INVOICE_KINDS = every<InvoiceKind>()(['recurring', 'upgrade', 'rebalance', 'credits'])
 const LEDGER_TYPES = every<LedgerEntry['type']>()(['grant', 'purchase', 'spend', 'transfer_out', 'transfer_in', 'expiry'])
 
@@ -89,7 +89,8 @@ const invoice: Schema = obj({
   currency: { type: 'string', pattern: '^[A-Z]{3}$' }, issuedAt: ms, issuedDate: date,
   period: nullable(ref('PeriodRef')), lines: { type: 'array', items: ref('InvoiceLine') },
   total: { ...int, description: 'Minor units.' },
-})
+  amountUnit: { const: 'minor', description: 'Every amount of the invoice is in integer minor units of `currency` (cents for EUR).' },
+}, ['key', 'kind', 'status', 'number', 'currency', 'issuedAt', 'issuedDate', 'period', 'lines', 'total'])
 
 const SCHEMAS: Record<string, Schema> = {
   Error: obj({
@@ -200,12 +201,16 @@ const SCHEMAS: Record<string, Schema> = {
       quantity: { ...int, description: 'Units (seats, blocks of usage, 1 for a flat fee); negative for a credit.' },
       unitPrice: { ...int, description: 'Minor units per unit and month.' }, months: int,
       discountPercent: { type: 'number', minimum: 0, maximum: 100 },
-      proration: { ...obj({ days: int, of: int }), description: 'The share of the period billed.' },
+      proration: { ...nullable(obj({ days: int, of: int })), description: 'The share of the period billed (days of its days); null for the whole period.' },
+      discount: { ...int, description: 'The cycle discount as an amount, minor units: quantity x unitPrice x months x proration, rounded once half to even, less this, is `amount`.' },
       meter: { enum: ['impressions', 'engagements', 'chatSessions', 'alerts', 'contacts'] },
       contacts: { ...int, description: 'The contact count a `contacts` line prices.' },
-      amount: { ...int, description: 'Minor units, rounded once, half to even.' },
+      product: { ...text, description: 'The product of a `product` line.' },
+      amount: { ...int, description: 'Minor units.' },
+      from: { ...date, description: 'First local day the line charges for.' },
+      to: { ...date, description: 'The local day after the last one it charges for (equal to `from` for a one-off charge).' },
       period: ref('PeriodRef'),
-    }, ['kind', 'description', 'quantity', 'unitPrice', 'months', 'discountPercent', 'amount', 'period']),
+    }, ['kind', 'description', 'quantity', 'unitPrice', 'months', 'discountPercent', 'proration', 'discount', 'amount', 'from', 'to', 'period']),
   },
   Invoice: { ...invoice, description: 'An invoice as billing computes it (amounts in integer minor units).' },
   AccountInvoice: {
@@ -232,7 +237,8 @@ const SCHEMAS: Record<string, Schema> = {
   Credits: obj({ account: text, asOf: instant, wallets: ref('Wallets') }),
   Period: {
     ...obj({
-      account: text, asOf: instant, period: ref('PeriodRef'), cycle: { enum: [...CYCLES] }, planId: text, seats: int, paidContacts: int,
+      account: text, asOf: instant, period: ref('PeriodRef'), cycle: { enum: [...CYCLES] }, planId: text, seats: int,
+      products: { type: 'array', items: text, description: 'The add-on products chosen, in force now.' }, paidContacts: int,
       meters: {
         ...obj({
           impressions: int, engagements: int, chatSessions: int, alerts: int, emails: int, contacts: { type: ['integer', 'null'] },

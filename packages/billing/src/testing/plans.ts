@@ -1,4 +1,7 @@
-/** Plans shared by the billing tests: the plan of PROTOCOL §7, and a bigger one to upgrade to. */
+/**
+ * Plans shared by the billing tests: the plan of PROTOCOL §7 with two products, and a bigger one
+ * to upgrade to.
+ */
 import type { Plan } from '@tally/protocol'
 
 export const growth: Plan = {
@@ -9,6 +12,10 @@ export const growth: Plan = {
   emailsPerContact: 4, freeCredits: 500,
   creditCosts: { sms: 2, ai: 10, form: 1, contact_download: 1 },
   creditPacks: { small: { credits: 1000, price: 1000 } },
+  products: { data: { name: 'DataUnlimited', price: 1900 }, push: { price: 500 } },
   cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
 }
-export const pro: Plan = { ...growth, basePrice: 9900, seatPrice: 2000, included: { ...growth.included, impressions: 500000 } }
+export const pro: Plan = {
+  ...growth, basePrice: 9900, seatPrice: 2000, included: { ...growth.included, impressions: 500000 },
+  products: { data: { name: 'DataUnlimited', price: 2900 }, push: { price: 500 } },
+}
