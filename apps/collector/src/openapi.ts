@@ -123,12 +123,21 @@ const errors = {
 const sameAs = 'The same for any account, with the admin token.'
 
 /** Keyed by `METHOD /hono/path`, as `app.routes` lists them. */
+const sdkFile = 'Brotli when Accept-Encoding allows it, else gzip, else uncompressed (`Vary: Accept-Encoding`), with an ETag per coding and `Cache-Control: public, max-age=300, stale-while-revalidate=86400`.'
+const sdkResponses: Operation['responses'] = {
+  200: { description: 'JavaScript.', contentType: 'text/javascript' },
+  304: { description: 'Not modified: If-None-Match named the ETag of this coding.' },
+  503: json('Not built: run `npm run build`.', 'Error'),
+}
+
 export const OPERATIONS: Record<string, Operation> = {
   'GET /healthz': { summary: 'Liveness', tags: ['operations'], auth: 'none', responses: { 200: { description: '`{ "status": "ok" }`' } } },
   'GET /readyz': { summary: 'Readiness: the database answers', tags: ['operations'], auth: 'none', responses: { 200: { description: '`{ "status": "ready" }`' }, 503: json('Storage unavailable.', 'Error') } },
   'GET /metrics': { summary: 'Prometheus metrics', tags: ['operations'], auth: 'none', responses: { 200: { description: 'Text exposition format.', contentType: 'text/plain' } } },
   'GET /openapi.json': { summary: 'This document', tags: ['operations'], auth: 'none', responses: { 200: { description: 'OpenAPI 3.1.' } } },
-  'GET /t.js': { summary: 'The script-tag SDK', tags: ['browser'], auth: 'none', responses: { 200: { description: 'JavaScript, with ETag.', contentType: 'text/javascript' }, 304: { description: 'Not modified.' } } },
+  'GET /t.js': { summary: 'The script-tag SDK', description: sdkFile, tags: ['browser'], auth: 'none', responses: sdkResponses },
+  'GET /t.debug.js': { summary: 'The script-tag SDK with data-debug console diagnostics', description: sdkFile, tags: ['browser'], auth: 'none', responses: sdkResponses },
+  'GET /sdk.mjs': { summary: 'The ESM SDK for <script type="module">, dependency included', description: sdkFile, tags: ['browser'], auth: 'none', responses: sdkResponses },
   'POST /v1/containers/:container/events': {
     summary: 'Browser beacons (PROTOCOL §3)', tags: ['browser'], auth: 'none',
     description: 'The Origin (else Referer) must match one of the container\'s domains. 200 only after the batch is committed.',
