@@ -18,7 +18,7 @@ export type Warn = (message: string, events?: BrowserEvent[]) => void
 /** What each reason means, said to the developer reading the console. */
 const WHY: Record<string, string> = {
   invalid_event: 'an id outside [A-Za-z0-9._:-]{1,64}',
-  outbox_full: 'the outbox holds 1000 unsent events (offline for long?): the oldest goes',
+  outbox_full: 'the outbox holds 1000 unsent events already; the oldest goes',
   unknown_campaign: 'the container has no such campaign',
   inactive_campaign: 'the campaign is inactive',
   unknown_advisor: 'the container has no such advisor',
