@@ -6,6 +6,8 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url))
 export default defineConfig({
   resolve: {
     alias: {
+      // Before '@tally/protocol', whose entry would otherwise take the subpath as a prefix.
+      '@tally/protocol/contract': src('./packages/protocol/src/contract.ts'),
       '@tally/protocol': src('./packages/protocol/src/index.ts'),
       '@tally/billing': src('./packages/billing/src/index.ts'),
       '@tally/sdk': src('./packages/sdk/src/index.ts'),

@@ -230,6 +230,8 @@ describe('live answers against the served OpenAPI document', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tally-openapi-contract-'))
   const sdkScript = join(dir, 't.js')
   writeFileSync(sdkScript, 'window.tally=window.tally||function(){}\n')
+  writeFileSync(join(dir, 't.debug.js'), 'window.tally=window.tally||function(){}\n')
+  writeFileSync(join(dir, 'sdk.mjs'), 'export const createTracker = () => ({})\n')
   const failing = failingStore(openSqliteStore({ file: ':memory:' }))
   const t = setup({ config: contractConfig(), store: failing.store, sdkScript })
   const { app } = t
@@ -295,12 +297,18 @@ describe('live answers against the served OpenAPI document', () => {
     expect(cookie).toMatch(/^tally_session=/)
 
     const etag = (await app.request('/t.js')).headers.get('etag') ?? ''
+    const sdkCalls = async (path: string) => {
+      const tag = (await app.request(path)).headers.get('etag') ?? ''
+      return [{ path, status: 200 }, { path, headers: { 'if-none-match': tag }, status: 304 }]
+    }
     Object.assign(calls, {
       '/healthz': [{ path: '/healthz', status: 200 }],
       '/readyz': [{ path: '/readyz', status: 200 }],
       '/metrics': [{ path: '/metrics', status: 200 }],
       '/openapi.json': [{ path: '/openapi.json', status: 200 }],
       '/t.js': [{ path: '/t.js', status: 200 }, { path: '/t.js', headers: { 'if-none-match': etag }, status: 304 }],
+      '/t.debug.js': await sdkCalls('/t.debug.js'),
+      '/sdk.mjs': await sdkCalls('/sdk.mjs'),
       '/dashboard': [{ path: '/dashboard', status: 200 }, { path: '/dashboard', headers: { cookie }, status: 200 }],
       '/dashboard/assets/{file}': [
         { path: '/dashboard/assets/app.js', status: 200 }, { path: '/dashboard/assets/uPlot.min.css', status: 200 },
@@ -351,8 +359,10 @@ describe('live answers against the served OpenAPI document', () => {
         failing.fail(null)
       }
     }
-    const unbuilt = setup({ config: contractConfig(), sdkScript: join(dir, 'missing.js') })
-    await check('get', '/t.js', await unbuilt.app.request('/t.js'), 503, 'GET /t.js, not built')
+    const unbuilt = setup({ config: contractConfig(), sdkScript: join(dir, 'not-built', 't.js') })
+    for (const path of ['/t.js', '/t.debug.js', '/sdk.mjs']) {
+      await check('get', path, await unbuilt.app.request(path), 503, `GET ${path}, not built`)
+    }
     await unbuilt.store.close()
   })
 

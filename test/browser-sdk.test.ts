@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url'
 import { type Browser, type Page } from 'playwright-core'
 import { launchChromium, skipWithoutChromium } from './chromium.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Batch, BrowserEvent } from '../packages/protocol/src/events.js'
+import type { Batch, BrowserEvent } from '@tally/protocol/contract'
+import { negotiate, scriptRoutes } from '../apps/collector/src/routes/script.js'
 
 const T_JS = fileURLToPath(new URL('../packages/sdk/dist/t.js', import.meta.url))
 
@@ -160,4 +161,125 @@ describe.skipIf(skipWithoutChromium)('t.js in Chromium', () => {
     }
     await context.close()
   }, 30_000)
+})
+
+/**
+ * The builds as the collector serves them (its own route code, compressed per Accept-Encoding),
+ * on a page of another origin: `t.debug.js` tells the console why events were refused, `t.js`
+ * stays silent, and `/sdk.mjs` runs as a cross-origin module script.
+ */
+describe.skipIf(skipWithoutChromium)('t.debug.js and sdk.mjs in Chromium', () => {
+  const files = scriptRoutes()
+  const encodings: { path: string; asked: string; got: string | null }[] = []
+  const batches: Batch[] = []
+  let server: Server
+  let shop: string
+  let collector: string
+  let browser: Browser
+
+  const pages: Record<string, (collector: string) => string> = {
+    '/debug': (c) => `<!doctype html><script async src="${c}/t.debug.js" data-container="ctr_shop" data-debug data-autotrack="false"></script>
+<script>window.tally=window.tally||function(){(tally.q=tally.q||[]).push(arguments)};tally('impression','cmp_old');tally('impression','cmp_ok')</script>`,
+    '/quiet': (c) => `<!doctype html><script async src="${c}/t.js" data-container="ctr_shop" data-debug data-autotrack="false"></script>
+<script>window.tally=window.tally||function(){(tally.q=tally.q||[]).push(arguments)};tally('impression','cmp_old');tally('impression','cmp_ok')</script>`,
+    '/module': (c) => `<!doctype html><script type="module">
+import { createTracker } from '${c}/sdk.mjs'
+const t = createTracker({ container: 'ctr_shop', endpoint: '${c}', debug: true })
+t.impression('cmp_old'); t.impression('cmp_ok')
+await t.flush()
+window.done = t.sessionId()
+</script>`,
+  }
+
+  beforeAll(async () => {
+    server = createServer(async (req, res) => {
+      const [host = '', port] = (req.headers.host ?? '').split(':')
+      const cors = { 'Access-Control-Allow-Origin': req.headers.origin ?? '*', Vary: 'Origin' }
+      if (req.method == 'GET' && host.startsWith('shop.') && pages[req.url!]) {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
+        res.end(pages[req.url!]!(`http://collector.acme.test:${port}`))
+      } else if (req.method == 'GET' && ['/t.js', '/t.debug.js', '/sdk.mjs'].includes(req.url!)) {
+        const headers = Object.entries(req.headers).flatMap(([k, v]) => (typeof v == 'string' ? [[k, v] as [string, string]] : []))
+        const r = await files.fetch(new Request(`http://collector.acme.test${req.url}`, { headers }))
+        encodings.push({ path: req.url!, asked: req.headers['accept-encoding'] ?? '', got: r.headers.get('content-encoding') })
+        res.writeHead(r.status, Object.fromEntries(r.headers))
+        res.end(Buffer.from(await r.arrayBuffer()))
+      } else if (req.method == 'POST' && req.url == '/v1/containers/ctr_shop/events') {
+        const chunks: Buffer[] = []
+        req.on('data', (c: Buffer) => chunks.push(c))
+        req.on('end', () => {
+          const batch = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Batch
+          batches.push(batch)
+          // cmp_old is an inactive campaign, as the collector would say.
+          const rejected = batch.events.flatMap((e, index) => (e.type == 'impression' && e.campaign == 'cmp_old' ? [{ index, code: 'inactive_campaign' }] : []))
+          res.writeHead(200, { 'Content-Type': 'application/json', ...cors })
+          res.end(JSON.stringify({ accepted: batch.events.length - rejected.length, duplicates: 0, rejected }))
+        })
+      } else {
+        res.writeHead(404)
+        res.end()
+      }
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const port = (server.address() as AddressInfo).port
+    shop = `http://shop.acme.test:${port}`
+    collector = `http://collector.acme.test:${port}`
+    browser = await launchChromium()
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    await new Promise((r) => server?.close(r))
+  })
+
+  /** Opens `path` in a fresh profile and returns the console's warnings once a batch has been answered. */
+  async function warnings(path: string) {
+    const context = await browser.newContext()
+    const p = await context.newPage()
+    const lines: string[] = []
+    const errors: string[] = []
+    p.on('console', (m) => m.type() == 'warning' && lines.push(m.text()))
+    p.on('pageerror', (e) => errors.push(e.message))
+    const before = batches.length
+    await p.goto(shop + path)
+    const end = Date.now() + 5000
+    while (batches.length == before) {
+      if (Date.now() > end) throw new Error(`timed out on ${path}: ${JSON.stringify({ lines, errors })}`)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    // The answer to the batch reaches the page a moment after the server has it.
+    await p.waitForTimeout(300)
+    await context.close()
+    expect(errors).toEqual([])
+    return lines
+  }
+
+  const refused = /^\[tally\] the collector refused 1 event \(cmp_old\): inactive_campaign \(the campaign is inactive\)/
+
+  it('t.debug.js with data-debug tells the console which event the collector refused and why', async () => {
+    const lines = await warnings('/debug')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(refused)
+  })
+
+  it('t.js sends the same events and says nothing, data-debug or not', async () => {
+    const lines = await warnings('/quiet')
+    expect(lines).toEqual([])
+    expect(batches.at(-1)!.events.map((e) => e.type == 'impression' && e.campaign)).toEqual(['cmp_old', 'cmp_ok'])
+  })
+
+  it('sdk.mjs runs as a cross-origin module script, with debug: true', async () => {
+    const lines = await warnings('/module')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(refused)
+  })
+
+  it('was served compressed as each request allowed', () => {
+    expect(new Set(encodings.map((e) => e.path))).toEqual(new Set(['/t.js', '/t.debug.js', '/sdk.mjs']))
+    // Chromium offers brotli over https only; these plain-http pages get gzip.
+    for (const e of encodings) {
+      expect(e.got).not.toBeNull()
+      expect(e.got).toBe(negotiate(e.asked))
+    }
+  })
 })

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Size of the script a storefront loads: Tally's t.js beside the trackers of Plausible and
-// PostHog (lite), all measured in this run, gzip and brotli at their highest levels.
-//   - Tally: packages/sdk/dist/t.js (built by `npm run build`), idb-keyval included.
+// PostHog (lite), all measured in this run, gzip and brotli at their highest levels (what the
+// collector serves per Accept-Encoding).
+//   - Tally: packages/sdk/dist/t.js (built by `npm run build`), idb-keyval included; below it,
+//     t.debug.js (the same with the data-debug diagnostics) and sdk.mjs (the ESM build for
+//     <script type="module">, idb-keyval included), each compared with t.js.
 //   - Plausible: @plausible-analytics/tracker/plausible.js, the package's only script, shipped
 //     minified and self-contained; measured as is.
 //   - PostHog: posthog-js-lite/dist/index.mjs ships no browser bundle and imports @posthog/core,
@@ -18,10 +21,13 @@ import terser from '@rollup/plugin-terser'
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const require = createRequire(import.meta.url)
 
-const tjs = `${root}packages/sdk/dist/t.js`
-if (!existsSync(tjs)) {
-  console.error(`${tjs} is missing: run \`npm run build\` first`)
-  process.exit(1)
+const dist = (f) => `${root}packages/sdk/dist/${f}`
+const tjs = dist('t.js')
+for (const f of ['t.js', 't.debug.js', 'sdk.mjs']) {
+  if (!existsSync(dist(f))) {
+    console.error(`${dist(f)} is missing: run \`npm run build\` first`)
+    process.exit(1)
+  }
 }
 
 const plausibleFile = require.resolve('@plausible-analytics/tracker')
@@ -43,12 +49,19 @@ const rows = [
   { name: 'posthog-js-lite (no core)', file: `${posthogFile.slice(root.length)} alone, minified`, code: await bundle(posthogFile, ['@posthog/core']) },
 ]
 
+// Tally's other builds, each measured against t.js like the trackers above.
+const builds = [
+  { name: 'tally t.debug.js', file: dist('t.debug.js').slice(root.length), code: readFileSync(dist('t.debug.js')) },
+  { name: 'tally sdk.mjs', file: dist('sdk.mjs').slice(root.length), code: readFileSync(dist('sdk.mjs')) },
+]
+
+// The settings of the collector's precompression (apps/collector/src/script.ts).
 const gzip = (b) => gzipSync(b, { level: 9 }).length
-const brotli = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: b.length } }).length
+const brotli = (b) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length
 const tally = rows[0]
 const base = { gzip: gzip(tally.code), brotli: brotli(tally.code) }
 
-const table = rows.map((r) => {
+const table = [...rows, ...builds].map((r) => {
   const g = gzip(r.code)
   const br = brotli(r.code)
   return {
@@ -66,4 +79,4 @@ const line = (cells) => cells.map((c, i) => (i == 0 ? String(c).padEnd(width[i])
 console.log(line(cols))
 for (const r of table) console.log(line(cols.map((c) => r[c])))
 console.log('\nfiles (bytes of the script a site loads; gzip -9, brotli q11):')
-for (const r of rows) console.log(`  ${r.name}: ${r.file}`)
+for (const r of [...rows, ...builds]) console.log(`  ${r.name}: ${r.file}`)

@@ -44,43 +44,6 @@ describe('health and metrics', () => {
   })
 })
 
-describe('GET /t.js', () => {
-  const script = join(dir, 't.js')
-  writeFileSync(script, '(function(){})()\n')
-
-  it('serves the script with an ETag and cache headers, and 304 when it did not change', async () => {
-    const { app } = setup({ sdkScript: script })
-    const res = await app.request('/t.js')
-    expect(res.status).toBe(200)
-    expect(await res.text()).toBe('(function(){})()\n')
-    expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8')
-    expect(res.headers.get('cache-control')).toBe('public, max-age=3600, must-revalidate')
-    const etag = res.headers.get('etag')
-    expect(etag).toMatch(/^"[\w-]+"$/)
-    const again = await app.request('/t.js', { headers: { 'if-none-match': etag as string } })
-    expect(again.status).toBe(304)
-    expect(again.headers.get('etag')).toBe(etag)
-  })
-
-  it('serves the new script with a new ETag after a rebuild', async () => {
-    const own = join(dir, 't2.js')
-    writeFileSync(own, 'one')
-    const { app } = setup({ sdkScript: own })
-    const first = (await app.request('/t.js')).headers.get('etag')
-    writeFileSync(own, 'two, longer')
-    const res = await app.request('/t.js', { headers: { 'if-none-match': first as string } })
-    expect(res.status).toBe(200)
-    expect(await res.text()).toBe('two, longer')
-  })
-
-  it('says to run the build when the script is missing', async () => {
-    const { app } = setup({ sdkScript: join(dir, 'missing.js') })
-    const res = await app.request('/t.js')
-    expect(res.status).toBe(503)
-    expect(await res.json()).toEqual({ error: { code: 'unavailable', message: expect.stringContaining('npm run build') } })
-  })
-})
-
 describe('configuration', () => {
   const write = (name: string, content: string) => {
     const p = join(dir, name)

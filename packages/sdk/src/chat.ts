@@ -3,8 +3,7 @@
  * 60 s while open so the collector can tell an open conversation from an idle one, then
  * `handoff` / `resume` around a human agent's part and `end`. Calls after `end` do nothing.
  */
-import type { ChatPhase } from '../../protocol/src/events.js'
-import { CHAT_PING_MS } from '../../protocol/src/limits.js'
+import { CHAT_PING_MS, type ChatPhase } from '@tally/protocol/contract'
 
 export interface Chat {
   /** A human agent takes over: bot time stops counting. */

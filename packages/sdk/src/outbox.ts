@@ -5,7 +5,7 @@
  * Capped: the oldest events go first, each reported, so a long offline spell cannot fill the
  * visitor's disk (analytics-next#1261).
  */
-import type { BrowserEvent } from '../../protocol/src/events.js'
+import type { BrowserEvent } from '@tally/protocol/contract'
 import type { Store } from './store.js'
 
 export interface Outbox {

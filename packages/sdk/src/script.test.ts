@@ -118,4 +118,37 @@ describe('script tag', () => {
     await w.tally!.flush!()
     expect(subjects()).toEqual(['cmp_a', 'adv_shoes'])
   })
+
+  describe('data-debug', () => {
+    const flag = globalThis as { __TALLY_DEBUG__?: boolean }
+    afterEach(() => {
+      delete flag.__TALLY_DEBUG__
+    })
+
+    /** Loads the script, has the collector refuse one impression, and returns the console lines. */
+    async function refused(attrs: Record<string, string>) {
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+      collector.reply({ body: { accepted: 0, duplicates: 0, rejected: [{ index: 0, code: 'inactive_campaign' }] } })
+      await load({ 'data-container': 'ctr_shop', 'data-autotrack': 'false', ...attrs })
+      w.tally!('impression', 'cmp_old')
+      await w.tally!.flush!()
+      const lines = warn.mock.calls.map((args) => String(args[0]))
+      warn.mockRestore()
+      return lines
+    }
+
+    it('logs every refusal to the console with its reason', async () => {
+      expect(await refused({ 'data-debug': '' })).toEqual(['[tally] the collector refused 1 event (cmp_old): inactive_campaign (the campaign is inactive)'])
+    })
+
+    it('keeps the console silent without it', async () => {
+      expect(await refused({})).toEqual([])
+    })
+
+    it('is ignored by a build without diagnostics (t.js), which drops the same event silently', async () => {
+      flag.__TALLY_DEBUG__ = false
+      expect(await refused({ 'data-debug': '' })).toEqual([])
+      expect(subjects()).toEqual(['cmp_old'])
+    })
+  })
 })

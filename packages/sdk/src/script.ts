@@ -5,8 +5,10 @@
  * Reads the tag's data attributes, replays the stub's queue in order, then replaces
  * `window.tally` with a function that runs commands at once and carries the tracker's methods.
  * A second copy of the script for the same container does nothing (next-plausible#15).
+ * Built twice: `t.js` without diagnostics, `t.debug.js` with them (`data-debug`, debug.ts).
  */
 import { createTracker, type Tracker } from './tracker.js'
+import { DEBUG } from './debug.js'
 
 type Command = (cmd: string, ...args: unknown[]) => void
 type Tally = Command & Partial<Tracker> & { q?: IArguments[] }
@@ -24,6 +26,9 @@ if (!seen[container]) {
     endpoint: d.endpoint || new URL(tag.src).origin,
     sessionTimeout: +d.sessionTimeout!,
     autotrack: d.autotrack != 'false',
+    // `data-debug` works in t.debug.js; t.js is built without diagnostics and ignores it (a
+    // console line saying so would not fit its 2,500-byte budget).
+    ...(DEBUG && { debug: d.debug != null }),
   }))
   const stub = w.tally
   // A tracker for another container already owns window.tally: leave it in place.

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { BrowserEvent } from '../../protocol/src/events.js'
+import type { BrowserEvent } from '@tally/protocol/contract'
 import { createTracker } from './tracker.js'
 import { idbStore, memoryStore, OPEN_TIMEOUT_MS } from './store.js'
 import { fakeCollector, settle } from './testing/collector.js'

@@ -1,7 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { SDK_MAX_BATCH_BYTES } from '../../protocol/src/limits.js'
-import type { BrowserEvent } from '../../protocol/src/events.js'
+import { SDK_MAX_BATCH_BYTES, type BrowserEvent } from '@tally/protocol/contract'
 import { createTracker, type TrackerOptions } from './tracker.js'
 import { memoryStore, type Store } from './store.js'
 import { fakeCollector, type Reply } from './testing/collector.js'

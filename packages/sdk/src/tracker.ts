@@ -2,12 +2,14 @@
  * `createTracker` (PROTOCOL §2): wires session, dedup, outbox, transport, chat and autotrack
  * for one container. Every call is queued on one promise chain, so events are stored in call
  * order; sending runs beside it. Nothing throws after creation: bad input and refused events
- * are dropped and reported through `onDrop`.
+ * are dropped and reported through `onDrop` (and, with `debug`, to the console).
  */
-import type { BrowserEvent, ChatEvent } from '../../protocol/src/events.js'
-import { DEFAULT_SESSION_TIMEOUT_MS, ID_PATTERN, SDK_OUTBOX_CAP } from '../../protocol/src/limits.js'
+import {
+  DEFAULT_SESSION_TIMEOUT_MS, ID_PATTERN, SDK_OUTBOX_CAP, type BrowserEvent, type ChatEvent,
+} from '@tally/protocol/contract'
 import { autotrack } from './autotrack.js'
 import { createChat, type Chat } from './chat.js'
+import { DEBUG, consoleWarn, warnDrops } from './debug.js'
 import { randomId } from './id.js'
 import { createOutbox, without } from './outbox.js'
 import { createSession } from './session.js'
@@ -23,8 +25,13 @@ export interface TrackerOptions {
   sessionTimeout?: number
   /** Track `[data-tally-campaign]` views and `[data-tally-advisor]` clicks. Default false (true for the script tag). */
   autotrack?: boolean
-  /** Told about every event that will never be counted, with the reason (an error or rejection code, `outbox_full`, `invalid_event`). */
+  /** Told about every event that will never be counted, with the reason (an error or rejection code, `outbox_full`, `invalid_event`, `bot`). */
   onDrop?: (event: BrowserEvent, reason: string) => void
+  /**
+   * Logs every drop, refusal and dedup skip with its reason to the console
+   * (`console.warn('[tally] …')`), as `data-debug` does for the script tag. Default false.
+   */
+  debug?: boolean
   /** Storage; default IndexedDB database `tally-${container}`, falling back to memory. */
   store?: Store
   /** Default: the global `fetch`. */
@@ -62,11 +69,19 @@ export function createTracker(options: TrackerOptions): Tracker {
   const nav = globalThis.navigator
   const beaconFn = options.sendBeacon || (nav?.sendBeacon && ((u: string, b: string) => nav.sendBeacon(u, b)))
   const session = createSession(store, (options.sessionTimeout || 0) * 60_000 || DEFAULT_SESSION_TIMEOUT_MS)
-  const drop = (e: BrowserEvent, reason: string) => {
+  const warn = DEBUG && options.debug ? consoleWarn : undefined
+  const tell = (e: BrowserEvent, reason: string) => {
     try {
       onDrop?.(e, reason)
     } catch {}
   }
+  // Drops decided here; the transport tells of those the collector decided.
+  const drop = DEBUG
+    ? (e: BrowserEvent, reason: string) => {
+        if (warn) warnDrops(warn, [[e, reason]])
+        tell(e, reason)
+      }
+    : tell
   const outbox = createOutbox(store, SDK_OUTBOX_CAP, (e) => drop(e, 'outbox_full'))
 
   // Events called for since the last beacon.
@@ -102,7 +117,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       let list = await outbox.load()
       while (list.length) {
         const batch = list.slice(0, BATCH_EVENTS)
-        const r = await post(fetchFn, url, batch)
+        const r = await post(fetchFn, url, batch, warn)
         if (typeof r == 'number') {
           clearTimeout(timer)
           // Retry-After is a floor, not a replacement: a collector answering every 503 with
@@ -113,7 +128,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         }
         attempt = 0
         await outbox.remove(batch)
-        for (const [e, why] of r) drop(e, why)
+        for (const [e, why] of r) tell(e, why)
         list = outbox.items()
       }
       waiters.splice(0).forEach((f) => f())
@@ -136,7 +151,10 @@ export function createTracker(options: TrackerOptions): Tracker {
     run(async () => {
       try {
         const s = await session.touch(key)
-        if (!s) return
+        if (!s) {
+          if (DEBUG && warn) warn(`skipped ${type} ${Object.values(fields)[0]}: already counted in session ${session.id()}`, [e])
+          return
+        }
         e.session = s
         await outbox.add(e)
         schedule(1000)

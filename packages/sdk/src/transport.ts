@@ -4,8 +4,8 @@
  * preflight. Requests stay small (16 KB) because the 64 KiB keepalive budget is shared by every
  * script on the page and a request over it fails silently (snowplow PR#1359, faro#1898).
  */
-import type { BatchResult, BrowserEvent } from '../../protocol/src/events.js'
-import { PROTOCOL_VERSION } from '../../protocol/src/limits.js'
+import { PROTOCOL_VERSION, type BatchResult, type BrowserEvent } from '@tally/protocol/contract'
+import { DEBUG, warnDrops, type Warn } from './debug.js'
 
 /** Sent as the batch's `sdk` field; kept equal to package.json by a test. */
 export const VERSION = '0.1.0'
@@ -51,8 +51,10 @@ function retryAfter(r: Response): number {
 /**
  * Posts `events` and classifies the answer: network errors, 408, 429 and 5xx are retried;
  * any other status answers for good (a 4xx drops the batch with the error code as reason).
+ * Builds with diagnostics also read `X-Tally-Dropped` (a 200 for a batch the collector threw
+ * away, such as a bot's) and tell `warn`, when given, what the collector refused and why.
  */
-export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent[]): Promise<Outcome> {
+export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent[], warn?: Warn): Promise<Outcome> {
   let r: Response
   try {
     r = await fetchFn(url, { method: 'POST', body: body(events), keepalive: true, credentials: 'omit' })
@@ -63,13 +65,26 @@ export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent
   if (s == 408 || s == 429 || s >= 500) return retryAfter(r)
   const json = await r.json().catch(() => ({}))
   if (s < 300) {
-    return ((json as Partial<BatchResult>).rejected || []).flatMap((x) => {
+    const thrown = DEBUG && r.headers.get('x-tally-dropped')
+    if (thrown) {
+      const all = events.map((e): [BrowserEvent, string] => [e, thrown])
+      if (warn) warnDrops(warn, all, 'the collector dropped')
+      return all
+    }
+    const refused = ((json as Partial<BatchResult>).rejected || []).flatMap((x): [BrowserEvent, string][] => {
       const e = events[x.index]
       return e ? [[e, x.code]] : []
     })
+    if (DEBUG && warn) warnDrops(warn, refused, 'the collector refused')
+    return refused
   }
   const reason = json?.error?.code || 'http_' + s
-  return events.map((e) => [e, reason])
+  const all = events.map((e): [BrowserEvent, string] => [e, reason])
+  if (DEBUG && warn) {
+    const message = json?.error?.message
+    warnDrops(warn, all, `the collector answered ${s}${message ? ` "${message}"` : ''} to a batch; dropped`)
+  }
+  return all
 }
 
 /**

@@ -308,6 +308,20 @@ const errors = {
 const csv: Schema = { type: 'string', description: 'RFC 4180, CRLF line ends.' }
 const sameAs = 'The same for any account, with the admin token.'
 
+/** A built SDK file, as `GET /t.js` and its siblings serve it. */
+function sdkFile(operationId: string, summary: string): Operation {
+  const etag = { ETag: { description: 'Strong validator of this coding of the file.', required: true, schema: text } }
+  return {
+    operationId, summary, tags: ['browser'], auth: 'none',
+    description: 'Brotli when `Accept-Encoding` allows it, else gzip, else uncompressed (`Vary: Accept-Encoding`), with an ETag per coding and `Cache-Control: public, max-age=300, stale-while-revalidate=86400, stale-if-error=86400`.',
+    responses: {
+      200: { description: 'JavaScript.', content: { 'text/javascript': { schema: text } }, headers: etag },
+      304: { description: 'Not modified: `If-None-Match` named the ETag of this coding.', headers: etag },
+      503: error('`unavailable`: the SDK is not built.'),
+    },
+  }
+}
+
 /** Keyed by `METHOD /hono/path`, as `app.routes` lists them. */
 export const OPERATIONS: Record<string, Operation> = {
   'GET /healthz': {
@@ -327,17 +341,9 @@ export const OPERATIONS: Record<string, Operation> = {
     description: '`servers` holds the origin the request reached: its own URL, or `X-Forwarded-Proto` and `X-Forwarded-Host` from a trusted proxy.',
     responses: { 200: json('OpenAPI 3.1.', 'OpenApiDocument') },
   },
-  'GET /t.js': {
-    operationId: 'getScript', summary: 'The script-tag SDK', tags: ['browser'], auth: 'none',
-    responses: {
-      200: {
-        description: 'JavaScript, cached for an hour.', content: { 'text/javascript': { schema: text } },
-        headers: { ETag: { description: 'Strong validator of the script.', required: true, schema: text } },
-      },
-      304: { description: 'Not modified (`If-None-Match`).', headers: { ETag: { description: 'Strong validator of the script.', required: true, schema: text } } },
-      503: error('`unavailable`: the SDK script is not built.'),
-    },
-  },
+  'GET /t.js': sdkFile('getScript', 'The script-tag SDK'),
+  'GET /t.debug.js': sdkFile('getDebugScript', 'The script-tag SDK with `data-debug` console diagnostics'),
+  'GET /sdk.mjs': sdkFile('getModuleScript', 'The ESM SDK for `<script type="module">`, its dependency included'),
   'POST /v1/containers/:container/events': {
     operationId: 'postEvents', summary: 'Browser beacons (PROTOCOL §3)', tags: ['browser'], auth: 'none',
     description: 'The Origin (else Referer) must match one of the container\'s domains. 200 only after the batch is committed.',

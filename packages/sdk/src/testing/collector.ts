@@ -2,7 +2,7 @@
  * A stand-in collector for unit tests: a `fetch` that records every request and answers from a
  * script (status, body, headers, or a network error), and a `sendBeacon` that records too.
  */
-import type { Batch, BrowserEvent } from '../../../protocol/src/events.js'
+import type { Batch, BrowserEvent } from '@tally/protocol/contract'
 
 export interface Reply {
   status?: number
