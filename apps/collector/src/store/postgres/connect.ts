@@ -25,8 +25,11 @@ export interface PgPoolOptions {
   idleInTransactionTimeoutMs?: number
   /** Idle pooled connections are closed after this long, ms (default 30 s). */
   idleTimeoutMs?: number
-  /** Called for errors on idle pooled connections (a restarted server); the pool drops them itself. */
-  onIdleError?: (e: Error) => void
+  /**
+   * Called when a pooled connection fails outside any query: idle in the pool or checked out
+   * between two queries (the server restarted, the network dropped). The pool drops it itself.
+   */
+  onConnectionError?: (e: Error) => void
 }
 
 export const PG_POOL_DEFAULTS = {
@@ -63,8 +66,11 @@ export function openPgPool(opts: PgPoolOptions): pg.Pool {
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
   })
-  // Without a listener, an idle connection's error (the server restarted) would crash the process.
-  pool.on('error', (e) => opts.onIdleError?.(e))
+  // An 'error' event without a listener crashes the process. node-postgres listens on idle
+  // connections only (and re-emits on the pool), not on checked-out ones, drizzle's transactions
+  // included: listen on every connection from its start, and report each failure once, here.
+  pool.on('connect', (client) => client.on('error', (e) => opts.onConnectionError?.(e)))
+  pool.on('error', () => {})
   return pool
 }
 
