@@ -10,7 +10,8 @@
 // A pool of 8 connections serves 16 concurrent batches, about 5 s per driver after a warm-up.
 // The server is a throwaway cluster (test/pg/server.ts: no fsync, asynchronous commit, so the
 // drivers' own cost shows rather than the disk's), or TALLY_BENCH_PG_URL (needs CREATEDB).
-// Env: BENCH_SECONDS (5), BENCH_ROUNDS (1; the drivers alternate each round).
+// Env: BENCH_SECONDS (5), BENCH_ROUNDS (1; the drivers alternate each round), BENCH_POOL (8),
+// BENCH_CONCURRENCY (16), BENCH_DRIVERS (a comma-separated subset: pg, postgres).
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import postgres from 'postgres'
@@ -24,8 +25,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5)
 const WARMUP_SECONDS = 1
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1)
 const ROWS = 50
-const POOL = 8
-const CONCURRENCY = 16
+const POOL = Number(process.env.BENCH_POOL ?? 8)
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
 const CAMPAIGNS = 10
 const DUPLICATE_SHARE = 0.1
 
@@ -144,11 +145,13 @@ async function measure(name, adminUrl) {
   const warmEnd = Date.now() + WARMUP_SECONDS * 1000
   const end = warmEnd + SECONDS * 1000
   let started = 0
+  let cpuAtStart
   const loop = async () => {
     while (Date.now() < end) {
       if (!counting && Date.now() >= warmEnd) {
         counting = true
         started = performance.now()
+        cpuAtStart = process.cpuUsage()
       }
       const batch = makeBatch(committed)
       const t = performance.now()
@@ -168,13 +171,16 @@ async function measure(name, adminUrl) {
     await close()
   }
   const elapsed = (performance.now() - started) / 1000
+  // The client's own CPU per row: the driver's cost, and less at the mercy of a busy machine.
+  const cpu = process.cpuUsage(cpuAtStart)
+  const cpuUsPerRow = (cpu.user + cpu.system) / rows
   const check = (await adminQuery(url, `SELECT (SELECT count(*) FROM impressions)::int AS impressions,
     (SELECT coalesce(sum(units), 0) FROM rollups)::int AS units`)).rows[0]
   await adminQuery(adminUrl, `DROP DATABASE ${database} WITH (FORCE)`)
   if (check.impressions !== check.units) throw new Error(`${name}: ${check.impressions} impressions but ${check.units} units rolled up`)
   latencies.sort((a, b) => a - b)
   const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(1)
-  return { name, rowsPerSec: rows / elapsed, freshPerSec: fresh / elapsed, batchesPerSec: batches / elapsed, p50: pct(0.5), p99: pct(0.99) }
+  return { name, cpuUsPerRow, rowsPerSec: rows / elapsed, freshPerSec: fresh / elapsed, batchesPerSec: batches / elapsed, p50: pct(0.5), p99: pct(0.99) }
 }
 
 let server
@@ -186,7 +192,8 @@ if (!adminUrl) {
   console.log(`throwaway PostgreSQL ${server.version} (${server.binaries.source}) started in ${server.startMs} ms`)
 }
 try {
-  const names = Object.keys(DRIVERS)
+  const only = process.env.BENCH_DRIVERS?.split(',')
+  const names = Object.keys(DRIVERS).filter((n) => !only || only.includes(n.split(' ')[0]))
   const totals = Object.fromEntries(names.map((n) => [n, []]))
   console.log(`${ROWS}-row batches, one transaction each (insert ... on conflict do nothing returning + rollup upsert),`)
   console.log(`pool ${POOL}, ${CONCURRENCY} concurrent batches, ${SECONDS} s per driver after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} round(s)`)
@@ -194,13 +201,16 @@ try {
     // Alternate the order each round, so neither driver always runs on the warmer server.
     for (const name of round % 2 ? [...names].reverse() : names) {
       const r = await measure(name, adminUrl)
-      totals[name].push(r.rowsPerSec)
-      console.log(`  ${name.padEnd(24)} ${Math.round(r.rowsPerSec).toString().padStart(7)} rows/s  (${Math.round(r.freshPerSec)} fresh/s, ${r.batchesPerSec.toFixed(0)} batches/s, p50 ${r.p50} ms, p99 ${r.p99} ms)`)
+      totals[name].push(r)
+      console.log(`  ${name.padEnd(24)} ${Math.round(r.rowsPerSec).toString().padStart(7)} rows/s  (${Math.round(r.freshPerSec)} fresh/s, ${r.batchesPerSec.toFixed(0)} batches/s, p50 ${r.p50} ms, p99 ${r.p99} ms, client CPU ${r.cpuUsPerRow.toFixed(1)} µs/row)`)
     }
   }
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
-  const [a, b] = names.map((n) => mean(totals[n]))
-  console.log(`ratio ${names[1]} / ${names[0]}: ${(b / a).toFixed(2)}`)
+  if (names.length === 2) {
+    const [a, b] = names.map((n) => mean(totals[n].map((r) => r.rowsPerSec)))
+    const [ca, cb] = names.map((n) => mean(totals[n].map((r) => r.cpuUsPerRow)))
+    console.log(`ratio ${names[1]} / ${names[0]}: ${(b / a).toFixed(2)} x the rows/s, ${(cb / ca).toFixed(2)} x the client CPU per row`)
+  }
 } finally {
   await server?.stop()
 }
