@@ -16,6 +16,8 @@ export default defineConfig({
   test: {
     include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     environment: 'node',
+    // One PostgreSQL for the run (a throwaway cluster, or TALLY_TEST_PG_URL); see test/pg/.
+    globalSetup: ['test/pg/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Browser and crash tests start servers and Chromium: keep the 2-core machine from thrashing.
