@@ -1,6 +1,6 @@
 // Invoice computation for an account with 10 million events in its period, from the daily rollups
 // the collector keeps (30 days x 1000 subjects), beside the time to scan the same 10 million raw
-// events. Target (issue 4): the invoice under 50 ms. Needs `npm run build -w @tally/billing`.
+// events. Target: the invoice under 50 ms. Needs `npm run build -w @tally/billing`.
 import { performance } from 'node:perf_hooks'
 import { computeInvoices, preview } from '../../packages/billing/dist/index.js'
 

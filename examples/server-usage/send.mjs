@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The vendor's backend reporting server-side usage to Tally (PROTOCOL §4) with the account's
+ * The vendor's backend reporting server-side usage to Tally (docs/protocol.md §4) with the account's
  * secret key: alerts delivered, credit-consuming actions, the contact count and emails sent.
  *
  *   node examples/server-usage/send.mjs            # against `npm start` (the demo account)

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `tally` — the operator's command line (PROTOCOL §8).
+ * `tally` — the operator's command line (docs/protocol.md §8).
  *   tally serve    [--config FILE] [--db FILE | --database-url URL] [--port 8787] [--host 0.0.0.0]
  *   tally migrate  [--db FILE | --database-url URL]
  *   tally bill     [--as-of ISO] [--account ID] [--config FILE] [--db FILE]   close ended billing periods once

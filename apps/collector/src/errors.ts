@@ -14,6 +14,6 @@ export class TallyError extends Error {
   }
 }
 
-/** A `TallyError` with the status PROTOCOL §3 gives its code. */
+/** A `TallyError` with the status docs/protocol.md §3 gives its code. */
 export const fail = (code: ErrorCode, message: string, headers?: Record<string, string>): TallyError =>
   new TallyError(ERROR_STATUS[code], code, message, headers)

@@ -1,6 +1,6 @@
 /**
  * Invoices. At each period boundary one recurring invoice: the new period's fees in advance and the
- * closed period's usage in arrears (SPEC §5). Between boundaries: an upgrade invoice (prorated by
+ * closed period's usage in arrears (docs/rules.md §5). Between boundaries: an upgrade invoice (prorated by
  * days over the whole period), a rebalance invoice when contacts grow past the paid range within a
  * long term (seed 004: "If the number of contacts grows beyond the one you declared in your
  * payment, you will get the rebalance invoice for additional contacts"), and one invoice per credit

@@ -5,7 +5,7 @@
  * Seed 003: free credits "reset at the beginning of your billing cycle" and "do not roll over";
  * "any additional credits you purchase will indeed roll over". Seed 002: "If you send the credits
  * to your team member, there will be no way of returning the credits from a team member to a team
- * manager", and "Credits cannot be converted back to real money". SPEC §4: free credits are spent
+ * manager", and "Credits cannot be converted back to real money". docs/rules.md §4: free credits are spent
  * first (soonest expiry), then purchased lots oldest first; a spend the wallet cannot pay is
  * refused whole. A transfer goes the other way round: purchased lots first (oldest first), free
  * ones only when no purchased credit is left, because seed 002 says credits bought and shared with
@@ -273,7 +273,7 @@ function prepare(account: BillingAccount, ledger: readonly LedgerEntry[] | Ledge
   return { catchUp, state: catchUp.length ? applyEntries(s, catchUp) : s }
 }
 
-/** A credit-consuming action (PROTOCOL §4 `type: "action"`). */
+/** A credit-consuming action (docs/protocol.md §4 `type: "action"`). */
 export interface SpendRequest { id: string; action: string; quantity: number; member?: string | undefined; at: number }
 
 /**

@@ -237,7 +237,7 @@ export function periodByIndex(sub: BillingSubscription, zone: string, index: num
 
 /**
  * When a cancelled subscription stops (the end of its last period), or null while it renews.
- * After it, the account's beacons are refused (SPEC §5).
+ * After it, the account's beacons are refused (docs/rules.md §5).
  */
 export function subscriptionEnd(sub: BillingSubscription, zone: string): number | null {
   if (sub.cancelledAt === undefined) return null

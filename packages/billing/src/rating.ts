@@ -1,12 +1,12 @@
 /**
- * Rating: what the plan in force charges. Prices are per month (PROTOCOL §7: "a longer cycle charges
+ * Rating: what the plan in force charges. Prices are per month (docs/protocol.md §7: "a longer cycle charges
  * months x price less its discount"); included quotas are per month too, so a 3-month period
  * includes three times as much. Usage beyond the included quota is charged per started block of
  * `per` units. Contacts are priced by volume range: the price of the range the count falls in.
  *
  * Changes: an upgrade (a higher base-and-seats fee for the period) takes effect at once and is
  * prorated by days over the whole period (lago-api PR#6194 divided by a shrunken one); anything
- * else waits for the period's end (SPEC §5). Products (seed 004: the price depends on the
+ * else waits for the period's end (docs/rules.md §5). Products (seed 004: the price depends on the
  * "products chosen") are priced like seats: one added takes effect at once, prorated; one removed
  * stays to the period's end.
  *

@@ -1,4 +1,4 @@
-/** Error and rejection codes of PROTOCOL §3-4. */
+/** Error and rejection codes of docs/protocol.md §3-4. */
 
 /** Per-event rejection codes in a `200` answer to a browser batch. */
 export const EVENT_CODES = [

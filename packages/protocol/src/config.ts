@@ -1,5 +1,5 @@
 /**
- * The configuration file of PROTOCOL §7 (plans, accounts, containers), the same shapes that
+ * The configuration file of docs/protocol.md §7 (plans, accounts, containers), the same shapes that
  * `PUT /v1/admin/accounts/{id}` and `/v1/admin/containers/{id}` take. Validation errors name the
  * path of the bad value (`accounts.acme.subscription.cycle: …`).
  *
@@ -146,7 +146,7 @@ const bucket = z.object({
 })
 
 /**
- * Collector settings (an extension of PROTOCOL §7, documented in docs/collector.md):
+ * Collector settings (an extension of docs/protocol.md §7, documented in docs/collector.md):
  * `trustedProxies` are addresses or CIDR ranges whose `X-Forwarded-For` is believed;
  * `rateLimits` are token buckets per container and per client address, in requests.
  */

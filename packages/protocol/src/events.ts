@@ -1,4 +1,4 @@
-/** Wire types of PROTOCOL §3 (browser batches) and §4 (server-to-server usage). */
+/** Wire types of docs/protocol.md §3 (browser batches) and §4 (server-to-server usage). */
 import type { EventCode, UsageCode } from './codes.js'
 
 export type ChatPhase = 'start' | 'ping' | 'handoff' | 'resume' | 'end'

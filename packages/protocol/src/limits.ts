@@ -1,5 +1,5 @@
 /**
- * Limits and timings of the public contract (PROTOCOL §1-3, SPEC §3).
+ * Limits and timings of the public contract (docs/protocol.md §1-3, docs/rules.md §3).
  * The SDK imports these constants; the collector enforces them.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Element tracking for the script tag (SPEC §3): `[data-tally-campaign]` counts an impression
+ * Element tracking for the script tag (docs/rules.md §3): `[data-tally-campaign]` counts an impression
  * once at least 50% of it has been in the viewport for 1 continuous second (the IAB viewability
  * rule; leaving earlier cancels the timer), `[data-tally-advisor]` counts an engagement on click
  * through one delegated listener. Elements added later (single-page apps) are picked up.

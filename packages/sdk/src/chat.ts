@@ -1,5 +1,5 @@
 /**
- * A conversation with a bot (SPEC §3, chat usage sessions): `start` at once, a `ping` every
+ * A conversation with a bot (docs/rules.md §3, chat usage sessions): `start` at once, a `ping` every
  * 60 s while open so the collector can tell an open conversation from an idle one, then
  * `handoff` / `resume` around a human agent's part and `end`. Calls after `end` do nothing.
  */

@@ -1,6 +1,6 @@
 /**
  * The outbox: every event is stored before any send and leaves only when the collector has
- * answered for it (LESSONS: persist at enqueue time, never during pagehide). Shared by the tabs
+ * answered for it (docs/lessons.md: persist at enqueue time, never during pagehide). Shared by the tabs
  * of the origin; `items()` mirrors the last stored list so `pagehide` can beacon synchronously.
  * Capped: the oldest events go first, each reported, so a long offline spell cannot fill the
  * visitor's disk (analytics-next#1261).

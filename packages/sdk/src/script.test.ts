@@ -11,7 +11,7 @@ const w = window as unknown as { tally?: Tally; __tally?: unknown }
 let collector: ReturnType<typeof fakeCollector>
 let observers: FakeObserver[]
 
-/** The stub of PROTOCOL §1, as a page pastes it. */
+/** The stub of docs/protocol.md §1, as a page pastes it. */
 function stub() {
   w.tally = function (this: unknown) {
     ;(w.tally!.q = w.tally!.q || []).push(arguments)

@@ -1,5 +1,5 @@
 /**
- * The script-tag entry (PROTOCOL §1), built to `t.js`:
+ * The script-tag entry (docs/protocol.md §1), built to `t.js`:
  *   <script>window.tally=window.tally||function(){(tally.q=tally.q||[]).push(arguments)}</script>
  *   <script async src="https://COLLECTOR/t.js" data-container="ctr_shop"></script>
  * Reads the tag's data attributes, replays the stub's queue in order, then replaces

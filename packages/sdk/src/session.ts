@@ -1,5 +1,5 @@
 /**
- * The browser session and its dedup memory (SPEC §3): one session per container and storage
+ * The browser session and its dedup memory (docs/rules.md §3): one session per container and storage
  * origin, shared by its tabs, renewed after `timeoutMs` without activity. The record holds the
  * keys already counted in the session ("i:cmp_x", "e:adv_y"), so a reload or a second tab sends
  * nothing new. Every decision re-reads the stored record inside one atomic update, so a sibling

@@ -1,5 +1,5 @@
 /**
- * `createTracker` (PROTOCOL §2): wires session, dedup, outbox, transport, chat and autotrack
+ * `createTracker` (docs/protocol.md §2): wires session, dedup, outbox, transport, chat and autotrack
  * for one container. Every call is queued on one promise chain, so events are stored in call
  * order; sending runs beside it. Nothing throws after creation: bad input and refused events
  * are dropped and reported through `onDrop` (and, with `debug`, to the console).

@@ -1,5 +1,5 @@
 /**
- * Transport to `POST /v1/containers/{container}/events` (PROTOCOL §3). The body is a string, so
+ * Transport to `POST /v1/containers/{container}/events` (docs/protocol.md §3). The body is a string, so
  * both `fetch` and `sendBeacon` send it as `text/plain;charset=UTF-8`: a simple request, no CORS
  * preflight. Requests stay small (16 KB) because the 64 KiB keepalive budget is shared by every
  * script on the page and a request over it fails silently (snowplow PR#1359, faro#1898).

@@ -1,5 +1,5 @@
 /*
- * The dashboard page: plain JavaScript over the read API (PROTOCOL §5). The sign-in cookie
+ * The dashboard page: plain JavaScript over the read API (docs/protocol.md §5). The sign-in cookie
  * authenticates every fetch; all text goes in with textContent, never as HTML, because names
  * and origins come from configuration and from visitors.
  */

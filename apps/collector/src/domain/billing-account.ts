@@ -1,6 +1,6 @@
 /**
  * The account as `@tally/billing` sees it, built from the live configuration, and whether its
- * cancelled subscription has ended (SPEC §5: after the paid period, its beacons are refused).
+ * cancelled subscription has ended (docs/rules.md §5: after the paid period, its beacons are refused).
  */
 import { subscriptionEnd, type BillingAccount } from '@tally/billing'
 import type { AccountConfig } from '@tally/protocol'

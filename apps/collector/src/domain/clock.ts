@@ -1,4 +1,4 @@
-/** Time is injected so that tests travel in time (STYLE §10). */
+/** Time is injected so that tests travel in time (docs/architecture.md). */
 export interface Clock {
   now(): number
 }

@@ -1,5 +1,5 @@
 /**
- * The configuration in force: the file of PROTOCOL §7, validated at start, with run-time changes
+ * The configuration in force: the file of docs/protocol.md §7, validated at start, with run-time changes
  * (`PUT /v1/admin/accounts/{id}`, `/v1/admin/containers/{id}`) replayed over it. Changes are
  * persisted in the store by the admin routes and replayed in order at the next start, so they
  * survive a restart; the file stays the base.

@@ -1,5 +1,5 @@
 /**
- * Which site sent a beacon, and whether a container allows it (SPEC §2).
+ * Which site sent a beacon, and whether a container allows it (docs/rules.md §2).
  *
  * Hosts are compared after normalization: lower case, IDNA to punycode, trailing dot and port
  * removed. A domain `example.com` matches itself and `www.example.com`; `*.example.com` matches

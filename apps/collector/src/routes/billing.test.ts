@@ -1,6 +1,6 @@
 /**
  * The billing HTTP API against the in-process app and an in-memory store, with an injected clock.
- * Plan: the `growth` plan of PROTOCOL §7 (free 500 credits a month, sms 2, ai 10, pack small =
+ * Plan: the `growth` plan of docs/protocol.md §7 (free 500 credits a month, sms 2, ai 10, pack small =
  * 1000 credits for 1000, 4 emails per paid contact); account acme pays for 1000 contacts, 3 seats.
  */
 import { describe, expect, it } from 'vitest'

@@ -1,5 +1,5 @@
 /**
- * `GET /dashboard`: the read API for people (PROTOCOL §5). Plain HTML and JavaScript served by the
+ * `GET /dashboard`: the read API for people (docs/protocol.md §5). Plain HTML and JavaScript served by the
  * collector itself, with uPlot from node_modules: no build step for the operator, and a
  * Content-Security-Policy of `'self'` so that no request leaves the machine.
  *

@@ -5,7 +5,7 @@ import { NOW, ORIGIN, batch, chat, engagement, impression, nextId, setup, testCo
 const rollup = (count: ReturnType<typeof setup>['count'], kind: string, subject: string) =>
   count('SELECT COALESCE(SUM(units), 0) AS n FROM rollups WHERE kind = ? AND subject = ?', kind, subject)
 
-describe('request-level errors of PROTOCOL §3', () => {
+describe('request-level errors of docs/protocol.md §3', () => {
   const cases: Array<[string, () => { body: BodyInit; headers?: Record<string, string>; container?: string; origin?: string }, number, string]> = [
     ['a body that is not JSON', () => ({ body: '{"v":1,' }), 400, 'invalid_json'],
     ['a body that is not UTF-8', () => ({ body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) }), 400, 'invalid_json'],

@@ -97,7 +97,7 @@ export function eventRoutes(deps: AppDeps): Hono {
         slots.push(i)
         events.push({ id: e.id, type: 'engagement', session: e.session, subject: e.advisor, time })
       } else {
-        // An inactive bot is billed like an unknown one: not at all (PROTOCOL has one code for both).
+        // An inactive bot is billed like an unknown one: not at all (docs/protocol.md has one code for both).
         if (catalog(container.bots, e.bot, 'unknown_bot', 'unknown_bot')) { reject(i, 'unknown_bot'); continue }
         slots.push(i)
         events.push({

@@ -281,12 +281,12 @@ const SCHEMAS: Record<string, Schema> = {
       }, ['account', 'ledger', 'invoices']),
     },
   }),
-  AccountInput: { ...configSchema(AccountSchema, 'input'), description: 'An account of the configuration file (PROTOCOL §7). Without `containers` the account keeps its containers.' },
+  AccountInput: { ...configSchema(AccountSchema, 'input'), description: 'An account of the configuration file (docs/protocol.md §7). Without `containers` the account keeps its containers.' },
   Account: configSchema(AccountSchema, 'output'),
   AccountApplied: obj({ id: text, account: ref('Account') }),
   ContainerInput: {
     allOf: [configSchema(ContainerSchema, 'input'), obj({ account: { type: 'string', description: 'The owner; required for a new container.' } }, [])],
-    description: 'A container of the configuration file (PROTOCOL §7).',
+    description: 'A container of the configuration file (docs/protocol.md §7).',
   },
   Container: configSchema(ContainerSchema, 'output'),
   ContainerApplied: obj({ id: text, account: text, container: ref('Container') }),
@@ -345,7 +345,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'GET /t.debug.js': sdkFile('getDebugScript', 'The script-tag SDK with `data-debug` console diagnostics'),
   'GET /sdk.mjs': sdkFile('getModuleScript', 'The ESM SDK for `<script type="module">`, its dependency included'),
   'POST /v1/containers/:container/events': {
-    operationId: 'postEvents', summary: 'Browser beacons (PROTOCOL §3)', tags: ['browser'], auth: 'none',
+    operationId: 'postEvents', summary: 'Browser beacons (docs/protocol.md §3)', tags: ['browser'], auth: 'none',
     description: 'The Origin (else Referer) must match one of the container\'s domains. 200 only after the batch is committed.',
     path: { container: { description: 'The container id of the script tag\'s `data-container`.' } },
     body: { contentType: 'text/plain', schema: ref('Batch') },
@@ -362,7 +362,7 @@ export const OPERATIONS: Record<string, Operation> = {
     },
   },
   'POST /v1/usage': {
-    operationId: 'postUsage', summary: 'Server-side usage: alerts, actions, contacts, emails (PROTOCOL §4)', tags: ['server usage'], auth: 'secret',
+    operationId: 'postUsage', summary: 'Server-side usage: alerts, actions, contacts, emails (docs/protocol.md §4)', tags: ['server usage'], auth: 'secret',
     body: { contentType: JSON_TYPE, schema: ref('UsageEvents') },
     responses: {
       200: json('Per-event results in request order.', 'UsageResults'),
@@ -389,7 +389,7 @@ export const OPERATIONS: Record<string, Operation> = {
     },
   },
   'GET /v1/usage': {
-    operationId: 'getUsage', summary: 'Usage by day, container, campaign, advisor and bot (PROTOCOL §5)', tags: ['read'], auth: 'account',
+    operationId: 'getUsage', summary: 'Usage by day, container, campaign, advisor and bot (docs/protocol.md §5)', tags: ['read'], auth: 'account',
     description: 'Days are calendar days in the account\'s time zone; `from` and `to` are both included.',
     query: USAGE_QUERY,
     responses: {
@@ -544,10 +544,10 @@ const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {
 }
 
 const TAGS = [
-  { name: 'browser', description: 'The script-tag SDK and the beacons it sends (PROTOCOL §3).' },
-  { name: 'server usage', description: 'The vendor\'s backend reports usage and moves credits, with the secret key (PROTOCOL §4).' },
-  { name: 'read', description: 'Usage, period, invoices, credits and refused beacons of the key\'s account (PROTOCOL §5).' },
-  { name: 'admin', description: 'Configuration, the billing run and every account\'s reads, with the admin token (PROTOCOL §6).' },
+  { name: 'browser', description: 'The script-tag SDK and the beacons it sends (docs/protocol.md §3).' },
+  { name: 'server usage', description: 'The vendor\'s backend reports usage and moves credits, with the secret key (docs/protocol.md §4).' },
+  { name: 'read', description: 'Usage, period, invoices, credits and refused beacons of the key\'s account (docs/protocol.md §5).' },
+  { name: 'admin', description: 'Configuration, the billing run and every account\'s reads, with the admin token (docs/protocol.md §6).' },
   { name: 'dashboard', description: 'The read API for people: HTML, its sign-in and its files.' },
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
 ]

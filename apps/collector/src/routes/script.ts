@@ -1,5 +1,5 @@
 /**
- * The browser SDK as the collector serves it (PROTOCOL §1-2), from packages/sdk/dist:
+ * The browser SDK as the collector serves it (docs/protocol.md §1-2), from packages/sdk/dist:
  *   GET /t.js        the script tag
  *   GET /t.debug.js  the same script with the `data-debug` console diagnostics
  *   GET /sdk.mjs     the ESM build for `<script type="module">` (idb-keyval bundled in, since a

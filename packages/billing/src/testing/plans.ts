@@ -1,5 +1,5 @@
 /**
- * Plans shared by the billing tests: the plan of PROTOCOL §7 with two products, and a bigger one
+ * Plans shared by the billing tests: the plan of docs/protocol.md §7 with two products, and a bigger one
  * to upgrade to.
  */
 import type { Plan } from '@tally/protocol'

@@ -104,7 +104,7 @@ export const configChanges = sqliteTable('config_changes', {
 // --- Billing: server-to-server usage, the credit log and invoices. ---
 
 /**
- * Accepted server-to-server usage events (PROTOCOL §4), keyed by the client id: a retry is a
+ * Accepted server-to-server usage events (docs/protocol.md §4), keyed by the client id: a retry is a
  * duplicate and gets the original outcome back (`credits` spent). Refused events are not kept,
  * so a retry after the cause is fixed (credits bought, quota renewed) is judged afresh.
  */
