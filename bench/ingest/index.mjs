@@ -49,14 +49,14 @@ writeFileSync(join(dir, 'config.json'), JSON.stringify({
   server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } } },
 }))
 
-// Every request carries 50 distinct events: 10 sessions x 5 campaigns, all billable, none a duplicate.
+// Every request carries 50 distinct events: 10 sessions x 5 campaigns, 50 distinct billable units, none a duplicate.
 let seq = 0
 function nextEvents(run) {
   const r = `${run}${(seq++).toString(36)}`
   const ts = Date.now()
   const out = []
   for (let i = 0; i < EVENTS; i++) {
-    out.push({ id: `${r}-${i}`, type: 'impression', session: `s${r}-${i % 10}`, campaign: `cmp_${i % 5 + ((i / 10) | 0) % 2 * 5}`, ts })
+    out.push({ id: `${r}-${i}`, type: 'impression', session: `s${r}-${i % 10}`, campaign: `cmp_${(i / 10) | 0}`, ts })
   }
   return out
 }
@@ -66,7 +66,7 @@ const body = (run) => {
   const ts = Date.now()
   let events = ''
   for (let i = 0; i < EVENTS; i++) {
-    events += `${i ? ',' : ''}{"id":"${r}-${i}","type":"impression","session":"s${r}-${i % 10}","campaign":"cmp_${i % 5 + ((i / 10) | 0) % 2 * 5}","ts":${ts}}`
+    events += `${i ? ',' : ''}{"id":"${r}-${i}","type":"impression","session":"s${r}-${i % 10}","campaign":"cmp_${(i / 10) | 0}","ts":${ts}}`
   }
   return `{"v":1,"sentAt":${ts},"sdk":"bench","events":[${events}]}`
 }
