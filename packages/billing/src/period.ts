@@ -12,10 +12,10 @@
  * bought a new long term. A cancelled subscription ends with the period holding `cancelledAt`.
  */
 import { DateTime } from 'luxon'
-import type { Cycle, Subscription } from '@tally/protocol'
+import { CYCLE_MONTHS, type Cycle, type Subscription } from '@tally/protocol'
 
-/** Months in each cycle (the same table as the protocol's `CYCLE_MONTHS`; billing keeps no runtime dependency on it). */
-export const CYCLE_MONTHS = { monthly: 1, quarterly: 3, semiannual: 6, annual: 12 } as const satisfies Record<Cycle, number>
+/** Months per cycle: defined once, in the contract (docs/protocol.md §7). */
+export { CYCLE_MONTHS }
 
 /**
  * A change of the subscription, dated by a calendar day in the account's zone.
