@@ -15,7 +15,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator'
 import { fileURLToPath } from 'node:url'
 import { dirname, resolve } from 'node:path'
 import { classifyPgError, isRetryableTransaction, openPgPool, readiness, type PgPoolOptions, type Readiness } from './connect.js'
-import { withAdvisoryLock, type LockOutcome } from './advisory-lock.js'
+import type { LockOutcome } from './advisory-lock.js'
 import { PgRepository } from './repository.js'
 import { StoreUnavailable, type Engine, type Repository } from '../repository.js'
 import { createStore, type Store } from '../../services/store.js'
@@ -99,15 +99,31 @@ export class PgEngine implements Engine {
   }
 
   /**
-   * Runs `fn` in its own transaction while holding the global advisory lock `key`, or not at all
-   * when another collector holds it. Used for the billing run: one instance runs it at a time.
+   * Runs `fn` while this collector holds the global advisory lock `key`, or not at all when another
+   * session holds it (`{ ran: false }`): the billing timer of every collector ticks, one runs.
+   * A session lock on a connection of its own, not `withAdvisoryLock`'s transaction lock: `fn`
+   * runs many short transactions of its own, and a lock transaction idle for the whole run would
+   * be ended by `idle_in_transaction_session_timeout` on a long run. A collector that dies frees
+   * the lock with its session. Correctness never rests on this lock: each account's run holds
+   * `lockAccount`, and (account, key) and (account, number) refuse a second invoice.
    */
-  async exclusive<T>(key: string, fn: (tx: Repository) => Promise<T>): Promise<LockOutcome<T>> {
+  async exclusive<T>(key: string, fn: () => Promise<T>): Promise<LockOutcome<T>> {
     if (this.closed) throw new StoreUnavailable('the store is closed')
+    const client = await this.pool.connect().catch((e: unknown) => { throw toStoreError(e, 'cannot reach the database') })
+    let broken: Error | undefined
     try {
-      return await withAdvisoryLock(this.pool, key, (client) => fn(new PgRepository(client)))
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key])
+      if (!rows[0]?.locked) return { ran: false }
+      try {
+        return { ran: true, value: await fn() }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key])
+      }
     } catch (e) {
+      broken = e as Error
       throw toStoreError(e, 'the database refused a locked run')
+    } finally {
+      client.release(broken)
     }
   }
 
@@ -156,5 +172,9 @@ export type PgStore = Store & { engine: PgEngine }
 
 export async function openPgStore(opts: PgEngineOptions): Promise<PgStore> {
   const engine = await openPgEngine(opts)
-  return Object.assign(createStore(engine), { engine })
+  return Object.assign(createStore(engine), {
+    engine,
+    readiness: () => engine.readiness(),
+    exclusive: <T>(key: string, fn: () => Promise<T>) => engine.exclusive(key, fn),
+  })
 }

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openPgStore, type PgStore } from './engine.js'
+import { BILLING_LOCK } from '../../services/billing-runner.js'
+import { batch, chat, impression, NOW, setup } from '../../testkit.js'
+import { freshDatabase, pgSkipReason, type FreshDatabase } from '../../../../../test/pg/database.js'
+import { freePort } from '../../../../../test/e2e-process.js'
+
+describe.skipIf(pgSkipReason())('the collector on PostgreSQL', () => {
+  let db: FreshDatabase
+  let store: PgStore
+  beforeAll(async () => {
+    db = await freshDatabase()
+    store = await openPgStore({ url: db.url, poolSize: 4 })
+  })
+  afterAll(async () => {
+    await store?.close()
+    await db?.drop()
+  })
+
+  it('counts a retried beacon once, and says it is ready', async () => {
+    const { app, post } = setup({ store })
+    const events = [impression('cmp_summer', 's_pg'), impression('cmp_winter', 's_pg'), chat('start', NOW, 'conv_pg'), chat('end', NOW + 60_000, 'conv_pg')]
+    for (let k = 0; k < 2; k++) expect((await post(batch(events, NOW + 60_000))).status).toBe(200)
+    const rollups = await store.rollups('acme', '2026-07-20', '2026-07-21')
+    expect(rollups.map((r) => [r.kind, r.subject, r.units])).toEqual([['bot', 'bot_help', 1], ['campaign', 'cmp_summer', 1], ['campaign', 'cmp_winter', 1]])
+    const ready = await app.request('/readyz')
+    expect(ready.status).toBe(200)
+  })
+
+  it('runs locked work on one collector at a time and skips it on the others', async () => {
+    const other = await openPgStore({ url: db.url, poolSize: 2, migrate: false })
+    try {
+      let release!: () => void
+      const held = new Promise<void>((r) => (release = r))
+      const first = store.exclusive!(BILLING_LOCK, () => held.then(() => 'ran'))
+      await new Promise((r) => setTimeout(r, 100))
+      expect(await other.exclusive!(BILLING_LOCK, async () => 'also ran')).toEqual({ ran: false })
+      release()
+      expect(await first).toEqual({ ran: true, value: 'ran' })
+      expect(await other.exclusive!(BILLING_LOCK, async () => 'now')).toEqual({ ran: true, value: 'now' })
+    } finally {
+      await other.close()
+    }
+  })
+
+  it('answers 503 with the reason on /readyz and 503 with Retry-After on writes while the database is unreachable', async () => {
+    // Nothing listens on this port: every connection is refused.
+    const gone = await openPgStore({ url: `postgres://postgres@127.0.0.1:${await freePort()}/none`, connectTimeoutMs: 1_000, migrate: false })
+    try {
+      const { app, post } = setup({ store: gone })
+      const ready = await app.request('/readyz')
+      expect(ready.status).toBe(503)
+      expect(ready.headers.get('retry-after')).toBe('1')
+      expect(((await ready.json()) as { error: { message: string } }).error.message).toMatch(/^the database probe failed: .*ECONNREFUSED/)
+      const started = Date.now()
+      const res = await post(batch([impression('cmp_summer', 's_gone')]))
+      expect(res.status).toBe(503)
+      expect(res.headers.get('retry-after')).toBe('1')
+      expect(Date.now() - started).toBeLessThan(5_000)
+    } finally {
+      await gone.close()
+    }
+  })
+})
