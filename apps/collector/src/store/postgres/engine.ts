@@ -67,7 +67,7 @@ export class PgEngine implements Engine {
     let broken: Error | undefined
     try {
       await client.query('BEGIN')
-      const value = await fn(new PgRepository(client))
+      const value = await fn(new PgRepository(client, true))
       await client.query('COMMIT')
       return value
     } catch (e) {

@@ -50,10 +50,19 @@ interface ConversationDbRow {
 }
 
 export class PgRepository implements Repository {
-  constructor(private readonly db: Queryable) {}
+  /** The last statement sent on a transaction's connection: the next one waits for it. */
+  private tail: Promise<unknown> = Promise.resolve()
+
+  /** `db` is a pool (reads: any free connection) or one transaction's connection (`inTransaction`). */
+  constructor(private readonly db: Queryable, private readonly inTransaction = false) {}
 
   private async q<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    return (await this.db.query<R>({ text, values, types })).rows
+    if (!this.inTransaction) return (await this.db.query<R>({ text, values, types })).rows
+    // A service may read in parallel (Promise.all); one connection takes one statement at a time,
+    // and node-postgres's own queueing of concurrent calls is going away.
+    const run = this.tail.then(() => this.db.query<R>({ text, values, types }))
+    this.tail = run.catch(() => {})
+    return (await run).rows
   }
 
   async insertUnits(account: string, container: string, units: readonly UnitRow[]): Promise<boolean[]> {
