@@ -7,6 +7,7 @@
  * still retried by the engine).
  */
 import pg from 'pg'
+import { createHash } from 'node:crypto'
 import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
 import type {
   ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, LedgerKey, RejectionRecord, RejectionRow,
@@ -31,6 +32,17 @@ const types = {
 const NO_ACCOUNT = ''
 const FAR_FUTURE_DAY = '9999-12-31'
 
+/**
+ * Every statement is prepared once per connection under a name of its own text: the server then
+ * parses and plans it once, not on every beacon (measured in bench/ingest-pg).
+ */
+const names = new Map<string, string>()
+function statementName(text: string): string {
+  let name = names.get(text)
+  if (!name) names.set(text, (name = `tally_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`))
+  return name
+}
+
 const key = (...parts: string[]) => JSON.stringify(parts)
 
 /** Per input row: true for the first row whose key the statement returned (it was inserted). */
@@ -42,6 +54,20 @@ function fresh<T>(rows: readonly T[], keyOf: (r: T) => string, inserted: Iterabl
 const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status, started_at AS "startedAt",
   last_event_at AS "lastEventAt", latest_at AS "latestAt", ended_at AS "endedAt", closed, active, bot_ms AS "botMs",
   first_received_at AS "firstReceivedAt", last_received_at AS "lastReceivedAt", events`
+
+/** The insert of one kind of billable unit, its four arrays from parameter `$p` on, as a CTE of that kind's name. */
+const UNIT_INSERT: Record<UnitRow['kind'], (p: number) => string> = {
+  campaign: (p) => `campaign AS (
+    INSERT INTO impressions (account, container, session, campaign, event_id, time)
+    SELECT $1, $2, s, x, e, t FROM unnest($${p}::text[], $${p + 1}::text[], $${p + 2}::text[], $${p + 3}::bigint[]) AS u(s, x, e, t)
+    ORDER BY s, x
+    ON CONFLICT DO NOTHING RETURNING session, campaign AS subject)`,
+  advisor: (p) => `advisor AS (
+    INSERT INTO engagements (account, container, session, advisor, event_id, time)
+    SELECT $1, $2, s, x, e, t FROM unnest($${p}::text[], $${p + 1}::text[], $${p + 2}::text[], $${p + 3}::bigint[]) AS u(s, x, e, t)
+    ORDER BY s, x
+    ON CONFLICT DO NOTHING RETURNING session, advisor AS subject)`,
+}
 
 interface ConversationDbRow {
   conversation: string; bot: string; session: string; day: string; sessions: number; status: ConversationRecord['status']
@@ -57,10 +83,11 @@ export class PgRepository implements Repository {
   constructor(private readonly db: Queryable, private readonly inTransaction = false) {}
 
   private async q<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    if (!this.inTransaction) return (await this.db.query<R>({ text, values, types })).rows
+    const query = { name: statementName(text), text, values, types }
+    if (!this.inTransaction) return (await this.db.query<R>(query)).rows
     // A service may read in parallel (Promise.all); one connection takes one statement at a time,
     // and node-postgres's own queueing of concurrent calls is going away.
-    const run = this.tail.then(() => this.db.query<R>({ text, values, types }))
+    const run = this.tail.then(() => this.db.query<R>(query))
     this.tail = run.catch(() => {})
     return (await run).rows
   }
@@ -70,18 +97,13 @@ export class PgRepository implements Repository {
       const rows = units.filter((u) => u.kind === kind)
       return [rows.map((u) => u.session), rows.map((u) => u.subject), rows.map((u) => u.eventId), rows.map((u) => u.time)]
     }
-    // Both kinds in one round trip; each INSERT sees only its own input.
-    const rows = await this.q<{ kind: UnitRow['kind']; session: string; subject: string }>(`
-      WITH i AS (
-        INSERT INTO impressions (account, container, session, campaign, event_id, time)
-        SELECT $1, $2, s, c, e, t FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(s, c, e, t) ORDER BY s, c
-        ON CONFLICT DO NOTHING RETURNING session, campaign AS subject),
-      g AS (
-        INSERT INTO engagements (account, container, session, advisor, event_id, time)
-        SELECT $1, $2, s, a, e, t FROM unnest($7::text[], $8::text[], $9::text[], $10::bigint[]) AS u(s, a, e, t) ORDER BY s, a
-        ON CONFLICT DO NOTHING RETURNING session, advisor AS subject)
-      SELECT 'campaign' AS kind, session, subject FROM i UNION ALL SELECT 'advisor', session, subject FROM g`,
-    [account, container, ...of('campaign'), ...of('advisor')])
+    const kinds = (['campaign', 'advisor'] as const).filter((k) => units.some((u) => u.kind === k))
+    if (kinds.length === 0) return []
+    // The kinds present, in one round trip: each INSERT sees only its own input.
+    const rows = await this.q<{ kind: UnitRow['kind']; session: string; subject: string }>(
+      `WITH ${kinds.map((k, n) => UNIT_INSERT[k](3 + 4 * n)).join(', ')}
+      ${kinds.map((k) => `SELECT '${k}' AS kind, session, subject FROM ${k}`).join(' UNION ALL ')}`,
+      [account, container, ...kinds.flatMap(of)])
     return fresh(units, (u) => key(u.kind, u.session, u.subject), rows.map((r) => key(r.kind, r.session, r.subject)))
   }
 
