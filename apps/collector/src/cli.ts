@@ -3,9 +3,10 @@
  * `tally` — the operator's command line (docs/protocol.md §8).
  *   tally serve    [--config FILE] [--db FILE | --database-url URL] [--port 8787] [--host 0.0.0.0]
  *   tally migrate  [--db FILE | --database-url URL]
- *   tally bill     [--as-of ISO] [--account ID] [--config FILE] [--db FILE]   close ended billing periods once
+ *   tally bill     [--as-of ISO] [--account ID] [--config FILE] [--db FILE | --database-url URL]   close ended billing periods once
  *   tally start    the demo of `npm start`: the collector and the demo storefront on a second origin
- * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL).
+ * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL),
+ *   TALLY_PG_POOL_SIZE, TALLY_PG_STATEMENT_TIMEOUT_MS, TALLY_PG_CONNECT_TIMEOUT_MS (docs/deployment.md).
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfigFile } from './domain/config.js'

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openPgStore, type PgStore } from './engine.js'
 import { BILLING_LOCK } from '../../services/billing-runner.js'
-import { batch, chat, impression, NOW, setup } from '../../testkit.js'
+import { ADMIN, batch, chat, impression, NOW, setup, testConfig } from '../../testkit.js'
 import { freshDatabase, pgSkipReason, type FreshDatabase } from '../../../../../test/pg/database.js'
 import { freePort } from '../../../../../test/e2e-process.js'
 
@@ -25,6 +25,26 @@ describe.skipIf(pgSkipReason())('the collector on PostgreSQL', () => {
     expect(rollups.map((r) => [r.kind, r.subject, r.units])).toEqual([['bot', 'bot_help', 1], ['campaign', 'cmp_summer', 1], ['campaign', 'cmp_winter', 1]])
     const ready = await app.request('/readyz')
     expect(ready.status).toBe(200)
+  })
+
+  // docs/lessons.md: NUL bytes break PostgreSQL text, lone surrogates break UTF-8. Refused with a
+  // 4xx before the database, or stored as JSON escapes: never a 500 from the database.
+  const hostile = ['a\u0000b', '\ud800', '__proto__', "'; DROP TABLE rollups; --"]
+  it.each(hostile)('answers %j in beacons, usage events and admin changes with no 5xx', async (bad) => {
+    const { app, post } = setup({ store })
+    const statuses = [
+      (await post(batch([impression('cmp_summer', bad), chat('start', NOW, bad)]))).status,
+      (await app.request('/v1/usage', {
+        method: 'POST', headers: { authorization: 'Bearer sk_acme_secret', 'content-type': 'application/json' },
+        body: JSON.stringify({ events: [{ id: 'u1', type: 'alert', alert: bad, user: bad, ts: NOW }, { id: bad, type: 'alert', alert: 'a', ts: NOW }] }),
+      })).status,
+      (await app.request('/v1/admin/accounts/acme', {
+        method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ ...testConfig().accounts.acme, name: bad }),
+      })).status,
+    ]
+    for (const status of statuses) expect(status).toBeLessThan(500)
+    expect((await app.request('/readyz')).status).toBe(200)
   })
 
   it('runs locked work on one collector at a time and skips it on the others', async () => {
