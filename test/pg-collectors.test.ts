@@ -134,6 +134,10 @@ describe.skipIf(pgSkipReason())('three collectors on one PostgreSQL', () => {
     expect(rows.length).toBeGreaterThanOrEqual(3)
     expect(rows.map((r) => r.number)).toEqual(rows.map((_, k) => k + 1))
     expect(new Set(rows.map((r) => r.key)).size).toBe(rows.length)
+    // `tally bill` by hand beside the running collectors finds nothing left to write.
+    const bill = await promisify(execFile)(process.execPath, [CLI, 'bill', '--config', env.config, '--database-url', db.url, '--as-of', asOf])
+    expect(bill.stdout).toBe('acme: no invoice; 0 credit log entries\n')
+    expect(await count("SELECT count(*) AS n FROM invoices WHERE account = 'acme'")).toBe(rows.length)
     // Every collector answers the same invoices.
     const lists = await Promise.all(collectors.map(async (c) =>
       (await (await fetch(`${c.url}/v1/invoices`, { headers: { authorization: 'Bearer rk_multi_test' } })).json()) as unknown))
