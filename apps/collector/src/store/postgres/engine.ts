@@ -45,7 +45,7 @@ export class PgEngine implements Engine {
 
   /** Use `openPgEngine` to migrate on open; this constructor never touches the database. */
   constructor(opts: PgEngineOptions) {
-    this.pool = openPgPool(opts)
+    this.pool = openPgPool({ ...opts, pipeline: true })
     this.reader = new PgRepository(this.pool)
     this.attempts = opts.attempts ?? 5
   }
@@ -61,23 +61,38 @@ export class PgEngine implements Engine {
     }
   }
 
+  /**
+   * One run: BEGIN goes out with the first statement, and COMMIT right behind the last write (the
+   * connection is in pipeline mode), so a transaction that ends with a rollup upsert holds those
+   * shared rows for the server's time only, not for one more round trip through this process.
+   */
   private async once<T>(fn: (tx: Repository) => Promise<T>): Promise<T> {
     if (this.closed) throw new StoreUnavailable('the store is closed')
     const client = await this.pool.connect()
+    const repo = new PgRepository(client, true)
     let broken: Error | undefined
+    const begin = client.query('BEGIN')
+    begin.catch(() => {})
     try {
-      await client.query('BEGIN')
-      const value = await fn(new PgRepository(client, true))
-      await client.query('COMMIT')
+      const value = await fn(repo)
+      const commit = client.query('COMMIT')
+      commit.catch(() => {})
+      await begin
+      await repo.settle()
+      // A failed statement makes the server answer COMMIT with ROLLBACK, and settle() throws first.
+      if ((await commit).command !== 'COMMIT') throw new Error('the database rolled the transaction back')
       return value
     } catch (e) {
+      // After a failed write every later statement fails too ("current transaction is aborted"):
+      // the first failure is the one that says what happened (a deadlock to retry, a full disk).
+      const cause = (await begin.then(() => repo.firstFailure(), (b: unknown) => b)) ?? e
       try {
         await client.query('ROLLBACK')
       } catch (rollback) {
         // The connection itself failed: keep it out of the pool.
         broken = rollback as Error
       }
-      throw e
+      throw cause
     } finally {
       client.release(broken)
     }

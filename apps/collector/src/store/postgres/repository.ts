@@ -76,20 +76,44 @@ interface ConversationDbRow {
 }
 
 export class PgRepository implements Repository {
-  /** The last statement sent on a transaction's connection: the next one waits for it. */
-  private tail: Promise<unknown> = Promise.resolve()
+  /** Writes sent and not yet answered (see `send`). */
+  private pending: Promise<unknown>[] = []
 
-  /** `db` is a pool (reads: any free connection) or one transaction's connection (`inTransaction`). */
+  /**
+   * `db` is a pool (reads: any free connection) or one transaction's connection in pipeline
+   * mode (`inTransaction`): statements go out in order without waiting for earlier answers.
+   */
   constructor(private readonly db: Queryable, private readonly inTransaction = false) {}
 
   private async q<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    const query = { name: statementName(text), text, values, types }
-    if (!this.inTransaction) return (await this.db.query<R>(query)).rows
-    // A service may read in parallel (Promise.all); one connection takes one statement at a time,
-    // and node-postgres's own queueing of concurrent calls is going away.
-    const run = this.tail.then(() => this.db.query<R>(query))
-    this.tail = run.catch(() => {})
-    return (await run).rows
+    return (await this.db.query<R>({ name: statementName(text), text, values, types })).rows
+  }
+
+  /**
+   * A write whose answer nobody reads: in a transaction it is sent and not waited for, and the
+   * engine sends COMMIT right behind it, then checks it with \`settle()\`. Outside one, it is waited for.
+   */
+  private async send(text: string, values: unknown[]): Promise<void> {
+    if (!this.inTransaction) {
+      await this.q(text, values)
+      return
+    }
+    const sent = this.q(text, values)
+    sent.catch(() => {})
+    this.pending.push(sent)
+  }
+
+  /** Rejects with the first failed write sent so far (the one that aborted the transaction). */
+  async settle(): Promise<void> {
+    const sent = this.pending
+    this.pending = []
+    for (const p of sent) await p
+  }
+
+  /** The first failed write sent so far, if any: the cause of whatever failed after it. */
+  async firstFailure(): Promise<unknown> {
+    for (const r of await Promise.allSettled(this.pending)) if (r.status === 'rejected') return r.reason
+    return undefined
   }
 
   async insertUnits(account: string, container: string, units: readonly UnitRow[]): Promise<boolean[]> {
@@ -140,7 +164,7 @@ export class PgRepository implements Repository {
     // One statement may not update a row twice: the last record of a conversation wins, as one by one.
     const last = [...new Map(records.map((r) => [r.conversation, r])).values()]
     const col = <T>(f: (r: ConversationRecord) => T) => last.map(f)
-    await this.q(`
+    await this.send(`
       INSERT INTO conversations (account, container, conversation, bot, session, day, sessions, status, started_at, last_event_at,
         ended_at, bot_ms, latest_at, closed, active, first_received_at, last_received_at, events)
       SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::bigint[], $10::bigint[],
@@ -158,7 +182,7 @@ export class PgRepository implements Repository {
   async addRollups(account: string, deltas: readonly RollupDelta[]): Promise<void> {
     if (deltas.length === 0) return
     // Summed per key first (one statement may not update a row twice), in key order.
-    await this.q(`
+    await this.send(`
       INSERT INTO rollups (account, day, container, kind, subject, units)
       SELECT $1, d, c, k, s, sum(n) FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(d, c, k, s, n)
       GROUP BY d, c, k, s ORDER BY d, c, k, s
@@ -174,7 +198,7 @@ export class PgRepository implements Repository {
   }
 
   async recordRejection(r: RejectionRecord): Promise<void> {
-    await this.q(`INSERT INTO rejections (account, minute, container, reason, origin, count) VALUES ($1, $2, $3, $4, $5, 1)
+    await this.send(`INSERT INTO rejections (account, minute, container, reason, origin, count) VALUES ($1, $2, $3, $4, $5, 1)
       ON CONFLICT (account, minute, container, reason, origin) DO UPDATE SET count = rejections.count + 1`,
     [r.account ?? NO_ACCOUNT, Math.floor(r.at / 60_000) * 60_000, r.container, r.reason, r.origin])
   }
@@ -191,13 +215,13 @@ export class PgRepository implements Repository {
   }
 
   async insertUsageEvent(account: string, r: UsageEventRow): Promise<void> {
-    await this.q(`INSERT INTO usage_events (account, id, type, day, time, received_at, quantity, credits, member)
+    await this.send(`INSERT INTO usage_events (account, id, type, day, time, received_at, quantity, credits, member)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
     [account, r.id, r.type, r.day, r.time, r.receivedAt, r.quantity, r.credits, r.member])
   }
 
   async addUsageDaily(account: string, day: string, add: DailyAdd): Promise<void> {
-    await this.q(`INSERT INTO usage_daily (account, day, alerts, emails, contacts) VALUES ($1, $2, $3, $4, $5)
+    await this.send(`INSERT INTO usage_daily (account, day, alerts, emails, contacts) VALUES ($1, $2, $3, $4, $5)
       ON CONFLICT (account, day) DO UPDATE SET alerts = usage_daily.alerts + excluded.alerts,
         emails = usage_daily.emails + excluded.emails,
         contacts = CASE WHEN excluded.contacts IS NULL THEN usage_daily.contacts
@@ -257,7 +281,7 @@ export class PgRepository implements Repository {
   async insertInvoices(account: string, invoices: readonly Invoice[], finalizedAt: number): Promise<void> {
     if (invoices.length === 0) return
     // No ON CONFLICT: a second invoice with a stored key or number is refused, whoever wrote the first.
-    await this.q(`
+    await this.send(`
       INSERT INTO invoices (account, key, number, kind, issued_at, currency, total, invoice, finalized_at)
       SELECT $1, k, n, kind, at, cur, total, inv::json, $9
       FROM unnest($2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::text[]) AS u(k, n, kind, at, cur, total, inv)`,
@@ -266,7 +290,7 @@ export class PgRepository implements Repository {
   }
 
   async saveConfigChange(change: ConfigChange, at: number): Promise<void> {
-    await this.q(`INSERT INTO config_changes (kind, id, seq, body, changed_at)
+    await this.send(`INSERT INTO config_changes (kind, id, seq, body, changed_at)
       VALUES ($1, $2, (SELECT coalesce(max(seq), 0) + 1 FROM config_changes), $3::json, $4)
       ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body, changed_at = excluded.changed_at`,
     [change.kind, change.id, JSON.stringify(change.body), at])

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Invoice } from '@tally/billing'
 import { openPgStore, type PgStore } from './engine.js'
 import { BILLING_LOCK } from '../../services/billing-runner.js'
 import { ADMIN, batch, chat, impression, NOW, setup, testConfig } from '../../testkit.js'
@@ -45,6 +46,42 @@ describe.skipIf(pgSkipReason())('the collector on PostgreSQL', () => {
     ]
     for (const status of statuses) expect(status).toBeLessThan(500)
     expect((await app.request('/readyz')).status).toBe(200)
+  })
+
+  it('rejects a transaction with the write that failed, not with the statements after it', async () => {
+    const invoice = { key: 'k1', number: 1, kind: 'recurring', issuedAt: NOW, currency: 'EUR', total: 1 } as unknown as Invoice
+    await store.engine.transaction((tx) => tx.insertInvoices('pipe', [invoice], NOW))
+    const failed = store.engine.transaction(async (tx) => {
+      await tx.insertInvoices('pipe', [invoice], NOW)
+      return tx.invoices('pipe')
+    })
+    await expect(failed).rejects.toMatchObject({ code: '23505' })
+    expect(await store.engine.read((db) => db.invoices('pipe'))).toHaveLength(1)
+  })
+
+  it('runs a transaction again when it lost a deadlock, and both commit', async () => {
+    const day = (d: string) => ({ day: d, container: 'ctr', kind: 'campaign' as const, subject: 'dl', units: 1 })
+    await store.engine.transaction((tx) => tx.addRollups('deadlock', [day('2026-01-01'), day('2026-01-02')]))
+    let runs = 0
+    // Each locks one row, waits for the other to lock its row, then wants the other's row.
+    let arrived = 0
+    let bothIn!: () => void
+    const ready = new Promise<void>((r) => (bothIn = r))
+    const crossing = (first: string, second: string) => store.engine.transaction(async (tx) => {
+      runs++
+      await tx.usageDaily('deadlock') // a read: the pipelined BEGIN and first write are answered before it
+      await tx.addRollups('deadlock', [day(first)])
+      await tx.rollups('deadlock', first, '9999')
+      if (++arrived === 2) bothIn()
+      await Promise.race([ready, new Promise((r) => setTimeout(r, 2_000))])
+      await tx.addRollups('deadlock', [day(second)])
+      await tx.rollups('deadlock', second, '9999')
+    })
+    await Promise.all([crossing('2026-01-01', '2026-01-02'), crossing('2026-01-02', '2026-01-01')])
+    // One of them lost the deadlock and ran again (more runs when the box is slow, never fewer).
+    expect(runs).toBeGreaterThan(2)
+    const units = (await store.engine.read((db) => db.rollups('deadlock', '2026-01-01', '2026-01-03'))).map((r) => r.units)
+    expect(units).toEqual([3, 3])
   })
 
   it('runs locked work on one collector at a time and skips it on the others', async () => {
