@@ -2,8 +2,8 @@
 // bench/ingest-pg: the collector's ingestion on PostgreSQL, 1 and 2 collector processes on one
 // database, beside the raw PostgreSQL ceiling for the same rows measured in the same run: the
 // statements the PostgreSQL repository sends for a beacon of impressions (one multi-row insert of
-// the billable units, one multi-row rollup upsert, in one transaction), from one client process
-// with no HTTP. Then the bytes each stored event takes (pg_total_relation_size).
+// the billable units, one multi-row rollup upsert, in one transaction; prepared and pipelined as
+// the engine sends them), from one client process with no HTTP. Then the bytes each stored event takes (pg_total_relation_size).
 // The database is a throwaway cluster started here by the test harness (test/pg/server.ts: fsync
 // and synchronous_commit off, so the figures are the engine's and not the disk's), or
 // TALLY_BENCH_PG_URL (a user that may create databases). Loopback only, about a minute.
@@ -132,7 +132,8 @@ const ADD_ROLLUPS = `
 
 /** The raw ceiling: the repository's statements for a beacon, `RAW_CLIENTS` transactions at once, no HTTP. */
 async function benchRaw(url) {
-  const pool = new pg.Pool({ connectionString: url, max: RAW_CLIENTS })
+  // Sent as the engine sends them: prepared, pipelined (BEGIN with the insert, COMMIT behind the upsert).
+  const pool = new pg.Pool({ connectionString: url, max: RAW_CLIENTS, pipeline: true })
   pool.on('error', () => {})
   let batches = 0
   const latencies = []
@@ -149,13 +150,16 @@ async function benchRaw(url) {
           s.push(`s${r}-${i % 10}`); c.push(`cmp_${(i / 10) | 0}`); e.push(`${r}-${i}`); t.push(ts)
         }
         const started = performance.now()
-        await client.query('BEGIN')
-        const fresh = (await client.query(INSERT_UNITS, ['bench', 'ctr_bench', s, c, e, t])).rows
+        const begin = client.query('BEGIN')
+        const fresh = (await client.query({ name: 'units', text: INSERT_UNITS, values: ['bench', 'ctr_bench', s, c, e, t] })).rows
+        await begin
         const per = new Map()
         for (const row of fresh) per.set(row.campaign, (per.get(row.campaign) ?? 0) + 1)
         const k = [...per.keys()]
-        await client.query(ADD_ROLLUPS, ['bench', k.map(() => '2026-07-20'), k.map(() => 'ctr_bench'), k.map(() => 'campaign'), k, k.map((x) => per.get(x))])
-        await client.query('COMMIT')
+        const rollups = client.query({ name: 'rollups', text: ADD_ROLLUPS, values: ['bench', k.map(() => '2026-07-20'), k.map(() => 'ctr_bench'), k.map(() => 'campaign'), k, k.map((x) => per.get(x))] })
+        const commit = client.query('COMMIT')
+        await rollups
+        await commit
         latencies.push(performance.now() - started)
         batches++
       }
