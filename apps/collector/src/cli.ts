@@ -34,8 +34,15 @@ function database(o: { db?: string; databaseUrl?: string }): { db: string; datab
   return { db: o.db ?? DEFAULT_DB }
 }
 
-/** The SQLite file of a command that takes no PostgreSQL URL (`tally start`). */
-const sqliteFile = (o: { db?: string; databaseUrl?: string }): string => database(o).db
+/** The SQLite file of a command that runs on SQLite only (`tally start`, the demo). */
+function sqliteFile(o: { db?: string; databaseUrl?: string }): string {
+  const { db, databaseUrl } = database(o)
+  if (databaseUrl) {
+    console.error('tally start: the demo runs on SQLite; unset TALLY_DATABASE_URL, or use tally serve --database-url')
+    process.exit(2)
+  }
+  return db
+}
 
 const sync = (): ServeOptions['synchronous'] => (process.env.TALLY_SQLITE_SYNC === 'FULL' ? 'FULL' : 'NORMAL')
 
