@@ -57,9 +57,10 @@ export interface Collector {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** Starts `tally serve` and resolves once it listens. */
-export async function startCollector(opts: { config: string; db: string; port: number; env?: Record<string, string> }): Promise<Collector> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', opts.config, '--db', opts.db, '--port', String(opts.port), '--host', '127.0.0.1'], {
+/** Starts `tally serve` (on the SQLite file `db`, or on PostgreSQL at `databaseUrl`) and resolves once it listens. */
+export async function startCollector(opts: { config: string; db: string; databaseUrl?: string; port: number; env?: Record<string, string> }): Promise<Collector> {
+  const database = opts.databaseUrl ? ['--database-url', opts.databaseUrl] : ['--db', opts.db]
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', opts.config, ...database, '--port', String(opts.port), '--host', '127.0.0.1'], {
     env: { ...process.env, TALLY_ADMIN_TOKEN: 'admin-process-test', LOG_LEVEL: 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

@@ -22,6 +22,7 @@ import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, relative } from 'node:path'
+import pg from 'pg'
 
 export interface PostgresBinaries {
   /** The directory holding `initdb` and `postgres`. */
@@ -38,6 +39,10 @@ export interface TestPostgres {
   version: string
   /** Milliseconds from nothing to a server accepting connections (initdb included). */
   startMs: number
+  /** A fast shutdown (as `pg_ctl stop -m fast`: SIGINT to the postmaster) that keeps the cluster for `resume()`. */
+  pause(): Promise<void>
+  /** Starts the paused cluster again on the same port; resolves once it accepts connections. */
+  resume(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -140,13 +145,18 @@ export async function freePort(): Promise<number> {
   })
 }
 
-/** Stops the server when stdin closes (or on INT/TERM/HUP), then removes the cluster's directory. */
+/**
+ * Stops the server when stdin closes (or on INT/TERM/HUP), then removes the cluster's directory.
+ * A `start` line on stdin starts the server again after a `pause()`.
+ */
 const SUPERVISOR = `postgres="$1"; dir="$2"; shift 2
 "$postgres" "$@" &
 pid=$!
 stop() { kill -INT "$pid" 2>/dev/null; wait "$pid"; rm -rf "$dir"; exit 0; }
 trap stop INT TERM HUP
-read -r _ || true
+while read -r line; do
+  if [ "$line" = start ]; then "$postgres" "$@" & pid=$!; fi
+done
 stop
 `
 
@@ -175,7 +185,7 @@ export async function startTestPostgres(opts: { binaries?: PostgresBinaries; set
 
 class PortTaken extends Error {}
 
-async function launch(binaries: PostgresBinaries, extra: Record<string, string>): Promise<Pick<TestPostgres, 'url' | 'version' | 'stop'>> {
+async function launch(binaries: PostgresBinaries, extra: Record<string, string>): Promise<Pick<TestPostgres, 'url' | 'version' | 'stop' | 'pause' | 'resume'>> {
   const user = clusterUser()
   const dir = mkdtempSync(join(tmpdir(), 'tally-pg-'))
   if (user) chownSync(dir, user.uid, user.gid)
@@ -222,7 +232,36 @@ async function launch(binaries: PostgresBinaries, extra: Record<string, string>)
   // Past the start the server's own log is not wanted: its errors reach the tests as query errors.
   child.stderr!.removeAllListeners('data')
   child.stderr!.resume()
-  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, version, stop }
+  const pidFile = join(data, 'postmaster.pid')
+  const until = async (done: () => boolean | Promise<boolean>, what: string) => {
+    for (const deadline = Date.now() + 30_000; !(await done());) {
+      if (Date.now() > deadline) throw new Error(`PostgreSQL: ${what} took over 30 s`)
+      await new Promise((r) => setTimeout(r, 25))
+    }
+  }
+  const pause = async () => {
+    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0])
+    process.kill(pid, 'SIGINT')
+    await until(() => !existsSync(pidFile), 'a fast shutdown')
+  }
+  const url = `postgres://postgres@127.0.0.1:${port}/postgres`
+  const resume = async () => {
+    child.stdin!.write('start\n')
+    await until(async () => {
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 })
+      client.on('error', () => {})
+      try {
+        await client.connect()
+        await client.query('SELECT 1')
+        return true
+      } catch {
+        return false
+      } finally {
+        await client.end().catch(() => {})
+      }
+    }, 'a restart')
+  }
+  return { url, version, stop, pause, resume }
 }
 
 function run(cmd: string, args: string[], opts: { uid?: number; gid?: number; env: NodeJS.ProcessEnv }): Promise<void> {

@@ -69,7 +69,11 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.get('/readyz', async (c) => {
-    await store.ping()
+    const ready = store.readiness ? await store.readiness() : (await store.ping(), { ok: true as const })
+    if (!ready.ok) {
+      // Not an error of this request: the load balancer sends traffic elsewhere until the database is back.
+      return c.json({ error: { code: 'unavailable', message: ready.reason } }, 503, { 'Retry-After': '1' })
+    }
     return c.json({ status: 'ready' })
   })
   app.get('/metrics', async (c) =>

@@ -3,15 +3,17 @@
  * `tally` — the operator's command line (docs/protocol.md §8).
  *   tally serve    [--config FILE] [--db FILE | --database-url URL] [--port 8787] [--host 0.0.0.0]
  *   tally migrate  [--db FILE | --database-url URL]
- *   tally bill     [--as-of ISO] [--account ID] [--config FILE] [--db FILE]   close ended billing periods once
+ *   tally bill     [--as-of ISO] [--account ID] [--config FILE] [--db FILE | --database-url URL]   close ended billing periods once
  *   tally start    the demo of `npm start`: the collector and the demo storefront on a second origin
- * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL).
+ * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL),
+ *   TALLY_PG_POOL_SIZE, TALLY_PG_STATEMENT_TIMEOUT_MS, TALLY_PG_CONNECT_TIMEOUT_MS (docs/deployment.md).
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfigFile } from './domain/config.js'
 import { parseIsoInstant } from './domain/dates.js'
-import { DEFAULT_DB, DEMO_CONFIG, billOnce, exitOnSignals, startCollector, type ServeOptions } from './server.js'
+import { DEFAULT_DB, DEMO_CONFIG, billOnce, exitOnSignals, pgOptions, redact, startCollector, type ServeOptions } from './server.js'
 import { migrateSqlite } from './store/sqlite/engine.js'
+import { openPgEngine } from './store/postgres/engine.js'
 import { startStorefront } from './storefront.js'
 
 const port = (v: string) => {
@@ -20,15 +22,26 @@ const port = (v: string) => {
   return n
 }
 
-/** SQLite file from --db or a `sqlite:` URL; PostgreSQL arrives with its store (a later issue). */
-function sqliteFile(o: { db?: string; databaseUrl?: string }): string {
+/** SQLite file from --db or a `sqlite:` URL, or a PostgreSQL URL (--database-url, TALLY_DATABASE_URL); --db wins. */
+function database(o: { db?: string; databaseUrl?: string }): { db: string; databaseUrl?: string } {
   const url = o.databaseUrl ?? process.env.TALLY_DATABASE_URL
   if (!o.db && url) {
-    if (url.startsWith('sqlite:')) return url.slice('sqlite:'.length).replace(/^\/\//, '')
-    console.error(`tally: ${url.split(':')[0]} databases are not supported by this version yet; use --db FILE (SQLite)`)
+    if (url.startsWith('sqlite:')) return { db: url.slice('sqlite:'.length).replace(/^\/\//, '') }
+    if (/^postgres(ql)?:\/\//.test(url)) return { db: DEFAULT_DB, databaseUrl: url }
+    console.error(`tally: ${url.split(':')[0]} databases are not supported; use --db FILE (SQLite) or a postgres:// URL`)
     process.exit(2)
   }
-  return o.db ?? DEFAULT_DB
+  return { db: o.db ?? DEFAULT_DB }
+}
+
+/** The SQLite file of a command that runs on SQLite only (`tally start`, the demo). */
+function sqliteFile(o: { db?: string; databaseUrl?: string }): string {
+  const { db, databaseUrl } = database(o)
+  if (databaseUrl) {
+    console.error('tally start: the demo runs on SQLite; unset TALLY_DATABASE_URL, or use tally serve --database-url')
+    process.exit(2)
+  }
+  return db
 }
 
 const sync = (): ServeOptions['synchronous'] => (process.env.TALLY_SQLITE_SYNC === 'FULL' ? 'FULL' : 'NORMAL')
@@ -56,7 +69,7 @@ program.command('serve')
   .option('--host <addr>', 'address to listen on', '0.0.0.0')
   .action((o) => run(async () => {
     const c = await startCollector({
-      config: o.config ?? process.env.TALLY_CONFIG, db: sqliteFile(o), port: o.port ?? Number(process.env.PORT ?? 8787),
+      config: o.config ?? process.env.TALLY_CONFIG, ...database(o), port: o.port ?? Number(process.env.PORT ?? 8787),
       host: o.host, adminToken: process.env.TALLY_ADMIN_TOKEN, synchronous: sync(),
     })
     if (c.generatedToken) console.log(`admin token (generated, set TALLY_ADMIN_TOKEN to choose one): ${c.adminToken}`)
@@ -67,11 +80,16 @@ program.command('migrate')
   .description('apply the database migrations and exit')
   .option('--db <file>', `SQLite database file (default: ${DEFAULT_DB})`)
   .option('--database-url <url>', 'database URL (default: TALLY_DATABASE_URL)')
-  .action((o) => {
-    const file = sqliteFile(o)
-    migrateSqlite(file)
-    console.log(`migrated ${file}`)
-  })
+  .action((o) => run(async () => {
+    const { db, databaseUrl } = database(o)
+    if (databaseUrl) {
+      await (await openPgEngine(pgOptions(databaseUrl))).close()
+      console.log(`migrated ${redact(databaseUrl)}`)
+      return
+    }
+    migrateSqlite(db)
+    console.log(`migrated ${db}`)
+  }))
 
 program.command('start')
   .description('the demo: the collector on localhost and the demo storefront on a second origin')
@@ -125,7 +143,7 @@ program.command('bill')
       console.error('tally bill: --as-of: a period is closed only once it has ended; the instant is in the future')
       process.exit(2)
     }
-    const reports = await billOnce({ config: o.config ?? process.env.TALLY_CONFIG, db: sqliteFile(o), asOf, account: o.account })
+    const reports = await billOnce({ config: o.config ?? process.env.TALLY_CONFIG, ...database(o), asOf, account: o.account })
     for (const r of reports) {
       const invoices = r.invoices.map((i) => `#${i.number} ${i.key} ${i.total} ${i.currency}`).join(', ') || 'no invoice'
       console.log(`${r.account}: ${invoices}; ${r.ledger} credit log entries${r.error ? `; FAILED: ${r.error}` : ''}`)

@@ -18,6 +18,7 @@ import { systemClock } from './domain/clock.js'
 import { createMetrics } from './metrics.js'
 import { createBillingRunner, type AccountRun } from './services/billing-runner.js'
 import { openSqliteStore, type SqliteStore } from './store/sqlite/engine.js'
+import { openPgStore, type PgEngineOptions } from './store/postgres/engine.js'
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/demo.config.json')
 export const DEFAULT_DB = 'data/tally.db'
@@ -29,6 +30,8 @@ const DRAIN_TIMEOUT_MS = 10_000
 export interface ServeOptions {
   config?: string
   db?: string
+  /** A `postgres://` URL: PostgreSQL instead of the SQLite file `db` (docs/deployment.md). */
+  databaseUrl?: string
   port?: number
   host?: string
   adminToken?: string
@@ -50,7 +53,9 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })
   const configPath = opts.config ?? DEMO_CONFIG
   const config = createConfigState(loadConfigFile(configPath))
-  const store = await openWorkerStore({ file: opts.db ?? DEFAULT_DB, synchronous: opts.synchronous ?? 'NORMAL' })
+  const store = opts.databaseUrl
+    ? await openPgStore(pgOptions(opts.databaseUrl, logger))
+    : await openWorkerStore({ file: opts.db ?? DEFAULT_DB, synchronous: opts.synchronous ?? 'NORMAL' })
   config.replay(await store.configChanges(), (change, reason) =>
     logger.warn({ kind: change.kind, id: change.id, reason }, 'a persisted config change no longer applies; skipped'))
   const generatedToken = !opts.adminToken
@@ -64,7 +69,7 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   const addr = server.address() as AddressInfo
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address
   const url = `http://${shownHost}:${addr.port}`
-  logger.info({ url, config: configPath, db: opts.db ?? DEFAULT_DB }, 'collector listening')
+  logger.info({ url, config: configPath, db: opts.databaseUrl ? redact(opts.databaseUrl) : opts.db ?? DEFAULT_DB }, 'collector listening')
 
   const sweeper = setInterval(() => {
     store.closeIdleConversations(Date.now(), CHAT_IDLE_MS)
@@ -112,10 +117,10 @@ export function exitOnSignals(close: () => Promise<void>): void {
  * opened in this process; the run is the same per-account transaction the server's timer uses,
  * so running it beside a server, or twice, changes nothing more.
  */
-export async function billOnce(opts: { config?: string; db?: string; asOf: number; account?: string }): Promise<AccountRun[]> {
+export async function billOnce(opts: { config?: string; db?: string; databaseUrl?: string; asOf: number; account?: string }): Promise<AccountRun[]> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' })
   const config = createConfigState(loadConfigFile(opts.config ?? DEMO_CONFIG))
-  const store = openSqliteStore({ file: opts.db ?? DEFAULT_DB })
+  const store = opts.databaseUrl ? await openPgStore(pgOptions(opts.databaseUrl, logger)) : openSqliteStore({ file: opts.db ?? DEFAULT_DB })
   try {
     config.replay(await store.configChanges(), (change, reason) =>
       logger.warn({ kind: change.kind, id: change.id, reason }, 'a persisted config change no longer applies; skipped'))
@@ -124,4 +129,29 @@ export async function billOnce(opts: { config?: string; db?: string; asOf: numbe
   } finally {
     await store.close()
   }
+}
+
+/** PostgreSQL settings: the URL, and the pool's size and timeouts from the environment (docs/deployment.md). */
+export function pgOptions(url: string, logger?: Logger): PgEngineOptions {
+  const num = (name: string) => {
+    const v = process.env[name]
+    if (v === undefined || v === '') return undefined
+    const n = Number(v)
+    if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name}: expected a positive integer, got "${v}"`)
+    return n
+  }
+  return {
+    url,
+    poolSize: num('TALLY_PG_POOL_SIZE'),
+    statementTimeoutMs: num('TALLY_PG_STATEMENT_TIMEOUT_MS'),
+    connectTimeoutMs: num('TALLY_PG_CONNECT_TIMEOUT_MS'),
+    onConnectionError: (err) => logger?.warn({ err }, 'a database connection failed; the pool drops it'),
+  }
+}
+
+/** A database URL without its password, for logs. */
+export function redact(url: string): string {
+  const u = new URL(url)
+  if (u.password) u.password = '***'
+  return u.toString()
 }

@@ -30,6 +30,9 @@ export interface BillingRunner {
   stop(): void
 }
 
+/** The key of the billing run's lock across collectors. */
+export const BILLING_LOCK = 'tally:billing-run'
+
 export function createBillingRunner(deps: { store: Store; config: ConfigState; clock: Clock; logger: Logger }): BillingRunner {
   const { store, config, clock, logger } = deps
   let timer: NodeJS.Timeout | undefined
@@ -56,7 +59,13 @@ export function createBillingRunner(deps: { store: Store; config: ConfigState; c
   return {
     run,
     start(everyMs) {
-      const tick = () => void run(clock.now()).catch((err) => logger.error({ err }, 'billing run failed'))
+      // Every collector on a shared database ticks; the one holding the run's lock runs it. Explicit
+      // runs (the admin route, `tally bill`) do not wait for it: per-account locks and unique keys
+      // already make a concurrent run write nothing twice.
+      const once = () => run(clock.now())
+      const tick = () => void (store.exclusive
+        ? store.exclusive(BILLING_LOCK, once).then((r) => r.ran || logger.debug('billing run skipped: another collector holds it'))
+        : once()).catch((err) => logger.error({ err }, 'billing run failed'))
       tick()
       timer = setInterval(tick, everyMs)
       timer.unref()

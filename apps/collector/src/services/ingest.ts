@@ -91,6 +91,9 @@ async function chat(
   const { account, container, receivedAt } = req
   const dayOf = localDayOf(req.timeZone)
   const ids = [...new Set(events.map((e) => e.conversation))]
+  // Folding reads the stored state and writes it back: two collectors folding events of one
+  // conversation at once would each miss the other's. The account lock makes them take turns.
+  await tx.lockAccount(account)
   const before = new Map((await tx.conversationRecords(account, container, ids)).map((r) => [r.conversation, r]))
 
   // A conversation takes at most MAX_CONVERSATION_EVENTS events; the rest are refused with a code.

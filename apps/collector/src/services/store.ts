@@ -40,6 +40,16 @@ export interface Store {
   billingData(account: string): Promise<StoredBilling>
   /** Resolves when the database answers. */
   ping(): Promise<void>
+  /**
+   * Whether this collector can write now, with the reason when not (`/readyz`); never throws.
+   * Engines shared by several collectors (PostgreSQL) have it; without it, `ping` decides.
+   */
+  readiness?(): Promise<{ ok: true } | { ok: false; reason: string }>
+  /**
+   * Runs `fn` unless another collector on the database runs work under the same `key` now
+   * (`{ ran: false }`); absent where one process holds the database (SQLite).
+   */
+  exclusive?<T>(key: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }>
   close(): Promise<void>
 }
 

@@ -1,0 +1,323 @@
+/**
+ * The repository on PostgreSQL: SQL and nothing else. Every batch method is one statement over
+ * arrays (`unnest`), so a 50-event beacon costs a handful of round trips whatever its size;
+ * exactly-once comes from the unique keys of ./schema.ts with `ON CONFLICT DO NOTHING`, and the
+ * keys a statement returns say which rows were new. Rows are written in key order so two
+ * transactions touching the same keys wait for each other instead of deadlocking (a deadlock is
+ * still retried by the engine).
+ */
+import pg from 'pg'
+import { createHash } from 'node:crypto'
+import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
+import type {
+  ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, LedgerKey, RejectionRecord, RejectionRow,
+  Repository, RollupDelta, RollupRow, UnitRow, UsageEventRow,
+} from '../repository.js'
+
+/** A connection or the pool: what a repository sends its statements through. */
+export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>
+
+const INT8 = 20
+const NUMERIC = 1700
+/**
+ * bigint (ms, counts) and numeric (`SUM` of bigint) as JS numbers: every value stored here is an
+ * integer far below 2^53. Per query, so the process-wide parsers of `pg` stay untouched.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8 || oid === NUMERIC ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+}
+
+/** `account` of a rejection whose container is unknown: no account id is empty (docs/rules.md). */
+const NO_ACCOUNT = ''
+const FAR_FUTURE_DAY = '9999-12-31'
+
+/**
+ * Every statement is prepared once per connection under a name of its own text: the server then
+ * parses and plans it once, not on every beacon (measured in bench/ingest-pg).
+ */
+const names = new Map<string, string>()
+function statementName(text: string): string {
+  let name = names.get(text)
+  if (!name) names.set(text, (name = `tally_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`))
+  return name
+}
+
+const key = (...parts: string[]) => JSON.stringify(parts)
+
+/** Per input row: true for the first row whose key the statement returned (it was inserted). */
+function fresh<T>(rows: readonly T[], keyOf: (r: T) => string, inserted: Iterable<string>): boolean[] {
+  const left = new Set(inserted)
+  return rows.map((r) => left.delete(keyOf(r)))
+}
+
+const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status, started_at AS "startedAt",
+  last_event_at AS "lastEventAt", latest_at AS "latestAt", ended_at AS "endedAt", closed, active, bot_ms AS "botMs",
+  first_received_at AS "firstReceivedAt", last_received_at AS "lastReceivedAt", events`
+
+/** The insert of one kind of billable unit, its four arrays from parameter `$p` on, as a CTE of that kind's name. */
+const UNIT_INSERT: Record<UnitRow['kind'], (p: number) => string> = {
+  campaign: (p) => `campaign AS (
+    INSERT INTO impressions (account, container, session, campaign, event_id, time)
+    SELECT $1, $2, s, x, e, t FROM unnest($${p}::text[], $${p + 1}::text[], $${p + 2}::text[], $${p + 3}::bigint[]) AS u(s, x, e, t)
+    ORDER BY s, x
+    ON CONFLICT DO NOTHING RETURNING session, campaign AS subject)`,
+  advisor: (p) => `advisor AS (
+    INSERT INTO engagements (account, container, session, advisor, event_id, time)
+    SELECT $1, $2, s, x, e, t FROM unnest($${p}::text[], $${p + 1}::text[], $${p + 2}::text[], $${p + 3}::bigint[]) AS u(s, x, e, t)
+    ORDER BY s, x
+    ON CONFLICT DO NOTHING RETURNING session, advisor AS subject)`,
+}
+
+interface ConversationDbRow {
+  conversation: string; bot: string; session: string; day: string; sessions: number; status: ConversationRecord['status']
+  startedAt: number; lastEventAt: number; latestAt: number; endedAt: number | null; closed: boolean; active: boolean
+  botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number
+}
+
+export class PgRepository implements Repository {
+  /** Writes sent and not yet answered (see `send`). */
+  private pending: Promise<unknown>[] = []
+
+  /**
+   * `db` is a pool (reads: any free connection) or one transaction's connection in pipeline
+   * mode (`inTransaction`): statements go out in order without waiting for earlier answers.
+   */
+  constructor(private readonly db: Queryable, private readonly inTransaction = false) {}
+
+  private async q<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    return (await this.db.query<R>({ name: statementName(text), text, values, types })).rows
+  }
+
+  /**
+   * A write whose answer nobody reads: in a transaction it is sent and not waited for, and the
+   * engine sends COMMIT right behind it, then checks it with \`settle()\`. Outside one, it is waited for.
+   */
+  private async send(text: string, values: unknown[]): Promise<void> {
+    if (!this.inTransaction) {
+      await this.q(text, values)
+      return
+    }
+    const sent = this.q(text, values)
+    sent.catch(() => {})
+    this.pending.push(sent)
+  }
+
+  /** Rejects with the first failed write sent so far (the one that aborted the transaction). */
+  async settle(): Promise<void> {
+    const sent = this.pending
+    this.pending = []
+    for (const p of sent) await p
+  }
+
+  /** The first failed write sent so far, if any: the cause of whatever failed after it. */
+  async firstFailure(): Promise<unknown> {
+    for (const r of await Promise.allSettled(this.pending)) if (r.status === 'rejected') return r.reason
+    return undefined
+  }
+
+  async insertUnits(account: string, container: string, units: readonly UnitRow[]): Promise<boolean[]> {
+    const of = (kind: UnitRow['kind']) => {
+      const rows = units.filter((u) => u.kind === kind)
+      return [rows.map((u) => u.session), rows.map((u) => u.subject), rows.map((u) => u.eventId), rows.map((u) => u.time)]
+    }
+    const kinds = (['campaign', 'advisor'] as const).filter((k) => units.some((u) => u.kind === k))
+    if (kinds.length === 0) return []
+    // The kinds present, in one round trip: each INSERT sees only its own input.
+    const rows = await this.q<{ kind: UnitRow['kind']; session: string; subject: string }>(
+      `WITH ${kinds.map((k, n) => UNIT_INSERT[k](3 + 4 * n)).join(', ')}
+      ${kinds.map((k) => `SELECT '${k}' AS kind, session, subject FROM ${k}`).join(' UNION ALL ')}`,
+      [account, container, ...kinds.flatMap(of)])
+    return fresh(units, (u) => key(u.kind, u.session, u.subject), rows.map((r) => key(r.kind, r.session, r.subject)))
+  }
+
+  async insertChatEvents(account: string, container: string, events: readonly ChatEventRow[]): Promise<boolean[]> {
+    const rows = await this.q<{ conversation: string; event_id: string }>(`
+      INSERT INTO chat_events (account, container, conversation, event_id, phase, time, received_at)
+      SELECT $1, $2, c, e, p, t, r FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) AS u(c, e, p, t, r)
+      ORDER BY c, e
+      ON CONFLICT DO NOTHING RETURNING conversation, event_id`,
+    [account, container, events.map((e) => e.conversation), events.map((e) => e.eventId), events.map((e) => e.phase),
+      events.map((e) => e.time), events.map((e) => e.receivedAt)])
+    return fresh(events, (e) => key(e.conversation, e.eventId), rows.map((r) => key(r.conversation, r.event_id)))
+  }
+
+  async chatEvents(account: string, container: string, conversation: string): Promise<PhaseEvent[]> {
+    return this.q<PhaseEvent>(`SELECT event_id AS id, phase, time, received_at AS "receivedAt" FROM chat_events
+      WHERE account = $1 AND container = $2 AND conversation = $3`, [account, container, conversation])
+  }
+
+  async conversationRecords(account: string, container: string, conversations: readonly string[]): Promise<ConversationRecord[]> {
+    const rows = await this.q<ConversationDbRow>(`SELECT ${CONVERSATION_COLUMNS} FROM conversations
+      WHERE account = $1 AND container = $2 AND conversation = ANY($3::text[])`, [account, container, conversations])
+    return rows.map((r) => {
+      const state: ConversationState = {
+        startedAt: r.startedAt, lastEventAt: r.lastEventAt, latestAt: r.latestAt, endedAt: r.endedAt, closed: r.closed,
+        active: r.active, botMs: r.botMs, firstReceivedAt: r.firstReceivedAt, lastReceivedAt: r.lastReceivedAt, events: r.events,
+      }
+      return { conversation: r.conversation, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions, status: r.status, state }
+    })
+  }
+
+  async saveConversations(account: string, container: string, records: readonly ConversationRecord[]): Promise<void> {
+    if (records.length === 0) return
+    // One statement may not update a row twice: the last record of a conversation wins, as one by one.
+    const last = [...new Map(records.map((r) => [r.conversation, r])).values()]
+    const col = <T>(f: (r: ConversationRecord) => T) => last.map(f)
+    await this.send(`
+      INSERT INTO conversations (account, container, conversation, bot, session, day, sessions, status, started_at, last_event_at,
+        ended_at, bot_ms, latest_at, closed, active, first_received_at, last_received_at, events)
+      SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::bigint[], $10::bigint[],
+        $11::bigint[], $12::bigint[], $13::bigint[], $14::boolean[], $15::boolean[], $16::bigint[], $17::bigint[], $18::int[])
+      ON CONFLICT (account, container, conversation) DO UPDATE SET started_at = excluded.started_at, day = excluded.day,
+        last_event_at = excluded.last_event_at, ended_at = excluded.ended_at, status = excluded.status, bot_ms = excluded.bot_ms,
+        sessions = excluded.sessions, latest_at = excluded.latest_at, closed = excluded.closed, active = excluded.active,
+        first_received_at = excluded.first_received_at, last_received_at = excluded.last_received_at, events = excluded.events`,
+    [account, container, col((r) => r.conversation), col((r) => r.bot), col((r) => r.session), col((r) => r.day),
+      col((r) => r.sessions), col((r) => r.status), col((r) => r.state.startedAt), col((r) => r.state.lastEventAt),
+      col((r) => r.state.endedAt), col((r) => r.state.botMs), col((r) => r.state.latestAt), col((r) => r.state.closed),
+      col((r) => r.state.active), col((r) => r.state.firstReceivedAt), col((r) => r.state.lastReceivedAt), col((r) => r.state.events)])
+  }
+
+  async addRollups(account: string, deltas: readonly RollupDelta[]): Promise<void> {
+    if (deltas.length === 0) return
+    // Summed per key first (one statement may not update a row twice), in key order.
+    await this.send(`
+      INSERT INTO rollups (account, day, container, kind, subject, units)
+      SELECT $1, d, c, k, s, sum(n) FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(d, c, k, s, n)
+      GROUP BY d, c, k, s ORDER BY d, c, k, s
+      ON CONFLICT (account, day, container, kind, subject) DO UPDATE SET units = rollups.units + excluded.units`,
+    [account, deltas.map((d) => d.day), deltas.map((d) => d.container), deltas.map((d) => d.kind), deltas.map((d) => d.subject),
+      deltas.map((d) => d.units)])
+  }
+
+  async markIdleConversations(before: number): Promise<number> {
+    const rows = await this.q<{ n: number }>(`WITH m AS (UPDATE conversations SET status = 'idle'
+      WHERE status = 'open' AND last_event_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM m`, [before])
+    return rows[0]?.n ?? 0
+  }
+
+  async recordRejection(r: RejectionRecord): Promise<void> {
+    await this.send(`INSERT INTO rejections (account, minute, container, reason, origin, count) VALUES ($1, $2, $3, $4, $5, 1)
+      ON CONFLICT (account, minute, container, reason, origin) DO UPDATE SET count = rejections.count + 1`,
+    [r.account ?? NO_ACCOUNT, Math.floor(r.at / 60_000) * 60_000, r.container, r.reason, r.origin])
+  }
+
+  async lockAccount(account: string): Promise<void> {
+    // Held until COMMIT or ROLLBACK, across every collector on the database.
+    await this.q(`SELECT pg_advisory_xact_lock(hashtext('tally:' || $1))`, [account])
+  }
+
+  async usageEvents(account: string, ids: readonly string[]): Promise<Map<string, UsageEventRow>> {
+    const rows = await this.q<UsageEventRow>(`SELECT id, type, day, time, received_at AS "receivedAt", quantity, credits, member
+      FROM usage_events WHERE account = $1 AND id = ANY($2::text[])`, [account, ids])
+    return new Map(rows.map((r) => [r.id, r]))
+  }
+
+  async insertUsageEvent(account: string, r: UsageEventRow): Promise<void> {
+    await this.send(`INSERT INTO usage_events (account, id, type, day, time, received_at, quantity, credits, member)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [account, r.id, r.type, r.day, r.time, r.receivedAt, r.quantity, r.credits, r.member])
+  }
+
+  async addUsageDaily(account: string, day: string, add: DailyAdd): Promise<void> {
+    await this.send(`INSERT INTO usage_daily (account, day, alerts, emails, contacts) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (account, day) DO UPDATE SET alerts = usage_daily.alerts + excluded.alerts,
+        emails = usage_daily.emails + excluded.emails,
+        contacts = CASE WHEN excluded.contacts IS NULL THEN usage_daily.contacts
+                        ELSE greatest(usage_daily.contacts, excluded.contacts) END`,
+    [account, day, add.alerts, add.emails, add.contacts])
+  }
+
+  async usageDaily(account: string, fromDay = '', toDay = FAR_FUTURE_DAY): Promise<UsageRow[]> {
+    const rows = await this.q<{ day: string; alerts: number; emails: number; contacts: number | null }>(`
+      SELECT day, alerts, emails, contacts FROM usage_daily WHERE account = $1 AND day >= $2 AND day < $3 ORDER BY day`,
+    [account, fromDay, toDay])
+    return rows.map((r) => ({ day: r.day, alerts: r.alerts, emails: r.emails, ...(r.contacts === null ? {} : { contacts: r.contacts }) }))
+  }
+
+  async pageDaily(account: string): Promise<UsageRow[]> {
+    return this.q<UsageRow>(`SELECT day,
+        sum(CASE WHEN kind = 'campaign' THEN units ELSE 0 END) AS impressions,
+        sum(CASE WHEN kind = 'advisor' THEN units ELSE 0 END) AS engagements,
+        sum(CASE WHEN kind = 'bot' THEN units ELSE 0 END) AS "chatSessions"
+      FROM rollups WHERE account = $1 GROUP BY day ORDER BY day`, [account])
+  }
+
+  async ledgerHead(account: string): Promise<number> {
+    const rows = await this.q<{ seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM ledger WHERE account = $1', [account])
+    return rows[0]?.seq ?? 0
+  }
+
+  async ledger(account: string): Promise<LedgerEntry[]> {
+    return (await this.q<{ entry: LedgerEntry }>('SELECT entry FROM ledger WHERE account = $1 ORDER BY seq', [account])).map((r) => r.entry)
+  }
+
+  async appendLedger(account: string, rows: readonly { key: LedgerKey; entry: LedgerEntry }[]): Promise<number> {
+    if (rows.length > 0) {
+      // WITH ORDINALITY + ORDER BY: the sequence numbers the entries in the order given.
+      await this.q(`
+        INSERT INTO ledger (account, source, ref, leg, id, type, wallet, at, credits, entry)
+        SELECT $1, src, ref, leg, id, type, wallet, at, credits, entry::json
+        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
+          WITH ORDINALITY AS u(src, ref, leg, id, type, wallet, at, credits, entry, n)
+        ORDER BY n
+        ON CONFLICT (account, source, ref, leg) DO NOTHING`,
+      [account, rows.map((r) => r.key.source), rows.map((r) => r.key.ref), rows.map((r) => r.key.leg), rows.map((r) => r.entry.id),
+        rows.map((r) => r.entry.type), rows.map((r) => r.entry.wallet), rows.map((r) => r.entry.at), rows.map((r) => r.entry.credits),
+        rows.map((r) => JSON.stringify(r.entry))])
+    }
+    return this.ledgerHead(account)
+  }
+
+  async invoices(account: string, keys?: readonly string[]): Promise<Invoice[]> {
+    const rows = keys === undefined
+      ? await this.q<{ invoice: Invoice }>('SELECT invoice FROM invoices WHERE account = $1 ORDER BY number', [account])
+      : await this.q<{ invoice: Invoice }>('SELECT invoice FROM invoices WHERE account = $1 AND key = ANY($2::text[]) ORDER BY number',
+        [account, keys])
+    return rows.map((r) => r.invoice)
+  }
+
+  async insertInvoices(account: string, invoices: readonly Invoice[], finalizedAt: number): Promise<void> {
+    if (invoices.length === 0) return
+    // No ON CONFLICT: a second invoice with a stored key or number is refused, whoever wrote the first.
+    await this.send(`
+      INSERT INTO invoices (account, key, number, kind, issued_at, currency, total, invoice, finalized_at)
+      SELECT $1, k, n, kind, at, cur, total, inv::json, $9
+      FROM unnest($2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::text[]) AS u(k, n, kind, at, cur, total, inv)`,
+    [account, invoices.map((i) => i.key), invoices.map((i) => i.number), invoices.map((i) => i.kind), invoices.map((i) => i.issuedAt),
+      invoices.map((i) => i.currency), invoices.map((i) => i.total), invoices.map((i) => JSON.stringify(i)), finalizedAt])
+  }
+
+  async saveConfigChange(change: ConfigChange, at: number): Promise<void> {
+    await this.send(`INSERT INTO config_changes (kind, id, seq, body, changed_at)
+      VALUES ($1, $2, (SELECT coalesce(max(seq), 0) + 1 FROM config_changes), $3::json, $4)
+      ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body, changed_at = excluded.changed_at`,
+    [change.kind, change.id, JSON.stringify(change.body), at])
+  }
+
+  async configChanges(): Promise<ConfigChange[]> {
+    return this.q<ConfigChange>('SELECT kind, id, body FROM config_changes ORDER BY seq')
+  }
+
+  async rollups(account: string, fromDay: string, toDay: string): Promise<RollupRow[]> {
+    return this.q<RollupRow>(`SELECT day, container, kind, subject, units FROM rollups
+      WHERE account = $1 AND day >= $2 AND day < $3 ORDER BY day, container, kind, subject`, [account, fromDay, toDay])
+  }
+
+  async conversations(account: string, from: number, to: number): Promise<ConversationRow[]> {
+    return this.q<ConversationRow>(`SELECT container, conversation, bot, session, started_at AS "startedAt", day,
+        last_event_at AS "lastEventAt", ended_at AS "endedAt", status, bot_ms AS "botMs", sessions FROM conversations
+      WHERE account = $1 AND started_at >= $2 AND started_at < $3 ORDER BY started_at`, [account, from, to])
+  }
+
+  async rejections(account: string, since: number): Promise<RejectionRow[]> {
+    return this.q<RejectionRow>(`SELECT container, reason, origin, sum(count) AS count, min(minute) AS "firstSeen", max(minute) AS "lastSeen"
+      FROM rejections WHERE account = $1 AND minute >= $2 GROUP BY container, reason, origin ORDER BY max(minute) DESC`,
+    [account, Math.floor(since / 60_000) * 60_000])
+  }
+
+  async ping(): Promise<void> {
+    await this.q('SELECT 1')
+  }
+}

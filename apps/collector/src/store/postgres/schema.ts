@@ -1,0 +1,169 @@
+/**
+ * PostgreSQL schema (drizzle pg-core): the tables of ../sqlite/schema.ts, with one rule more.
+ * Every table that grows with traffic carries `account` NOT NULL, and every primary and unique
+ * key starts with it, so exactly-once (unique keys + `ON CONFLICT DO NOTHING`) holds per account
+ * and the schema can be distributed by account (Citus `create_distributed_table(…, 'account')`)
+ * unchanged: every key is then local to one shard. `config_changes` is the one global table
+ * (admin changes, a handful of rows, replayed by every collector at start); drizzle's migration
+ * journal lives in its own `drizzle` schema. `test/pg/schema-keys.ts` checks the rule on the
+ * migrated database. docs/scaling.md says how far each layout goes.
+ *
+ * `json` (not `jsonb`) for entries, invoices and config bodies: stored as written, read back with
+ * the same key order, as SQLite gives them; nothing queries inside them.
+ * Times are ms since the epoch in `bigint` columns read as JS numbers (safe far beyond year 2200).
+ * Migrations are generated from this file: `npm run db:generate:pg -w @tally/collector`.
+ */
+import { pgTable, text, bigint, integer, bigserial, boolean, json, primaryKey, index, uniqueIndex } from 'drizzle-orm/pg-core'
+
+const ms = (name: string) => bigint(name, { mode: 'number' })
+
+/** One impression per (account, container, session, campaign): the billable unit. */
+export const impressions = pgTable('impressions', {
+  account: text('account').notNull(),
+  container: text('container').notNull(),
+  session: text('session').notNull(),
+  campaign: text('campaign').notNull(),
+  eventId: text('event_id').notNull(),
+  time: ms('time').notNull(),
+}, (t) => [primaryKey({ columns: [t.account, t.container, t.session, t.campaign] })])
+
+/** One engagement per (account, container, session, advisor). */
+export const engagements = pgTable('engagements', {
+  account: text('account').notNull(),
+  container: text('container').notNull(),
+  session: text('session').notNull(),
+  advisor: text('advisor').notNull(),
+  eventId: text('event_id').notNull(),
+  time: ms('time').notNull(),
+}, (t) => [primaryKey({ columns: [t.account, t.container, t.session, t.advisor] })])
+
+/** The phase events of each conversation. */
+export const chatEvents = pgTable('chat_events', {
+  account: text('account').notNull(),
+  container: text('container').notNull(),
+  conversation: text('conversation').notNull(),
+  eventId: text('event_id').notNull(),
+  phase: text('phase').notNull(),
+  time: ms('time').notNull(),
+  receivedAt: ms('received_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.account, t.container, t.conversation, t.eventId] })])
+
+/** Conversations with their folded state (@tally/billing ConversationState). */
+export const conversations = pgTable('conversations', {
+  account: text('account').notNull(),
+  container: text('container').notNull(),
+  conversation: text('conversation').notNull(),
+  bot: text('bot').notNull(),
+  session: text('session').notNull(),
+  startedAt: ms('started_at').notNull(),
+  day: text('day').notNull(),
+  lastEventAt: ms('last_event_at').notNull(),
+  endedAt: ms('ended_at'),
+  status: text('status').notNull(),
+  botMs: ms('bot_ms').notNull(),
+  sessions: integer('sessions').notNull(),
+  latestAt: ms('latest_at').notNull(),
+  closed: boolean('closed').notNull(),
+  active: boolean('active').notNull(),
+  firstReceivedAt: ms('first_received_at').notNull(),
+  lastReceivedAt: ms('last_received_at').notNull(),
+  events: integer('events').notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.account, t.container, t.conversation] }),
+  index('conversations_account_started').on(t.account, t.startedAt),
+  // The idle sweeper scans open conversations of every account.
+  index('conversations_status_last').on(t.status, t.lastEventAt),
+])
+
+/** Daily counts per (account, day, container, kind, subject). */
+export const rollups = pgTable('rollups', {
+  account: text('account').notNull(),
+  day: text('day').notNull(),
+  container: text('container').notNull(),
+  kind: text('kind').notNull(),
+  subject: text('subject').notNull(),
+  units: bigint('units', { mode: 'number' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.account, t.day, t.container, t.kind, t.subject] })])
+
+/**
+ * Refused beacons per minute, container, reason and origin. A beacon for an unknown container has
+ * no account: it is kept under `''`, which no account id can be (docs/rules.md), so the key still
+ * starts with the account and such rows stay together on one shard.
+ */
+export const rejections = pgTable('rejections', {
+  account: text('account').notNull(),
+  minute: ms('minute').notNull(),
+  container: text('container').notNull(),
+  reason: text('reason').notNull(),
+  origin: text('origin').notNull(),
+  count: bigint('count', { mode: 'number' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.account, t.minute, t.container, t.reason, t.origin] })])
+
+/** Run-time configuration changes (admin PUTs): global, small, replayed in `seq` order at start. */
+export const configChanges = pgTable('config_changes', {
+  kind: text('kind').notNull(),
+  id: text('id').notNull(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  body: json('body').notNull(),
+  changedAt: ms('changed_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.kind, t.id] })])
+
+/** Accepted server-to-server usage events, keyed by the client id (docs/protocol.md §4). */
+export const usageEvents = pgTable('usage_events', {
+  account: text('account').notNull(),
+  id: text('id').notNull(),
+  type: text('type').notNull(),
+  day: text('day').notNull(),
+  time: ms('time').notNull(),
+  receivedAt: ms('received_at').notNull(),
+  quantity: bigint('quantity', { mode: 'number' }).notNull(),
+  credits: bigint('credits', { mode: 'number' }).notNull(),
+  member: text('member'),
+}, (t) => [primaryKey({ columns: [t.account, t.id] })])
+
+/** Daily counts of the server-to-server meters; contacts is the day's highest reading. */
+export const usageDaily = pgTable('usage_daily', {
+  account: text('account').notNull(),
+  day: text('day').notNull(),
+  alerts: bigint('alerts', { mode: 'number' }).notNull(),
+  emails: bigint('emails', { mode: 'number' }).notNull(),
+  contacts: bigint('contacts', { mode: 'number' }),
+}, (t) => [primaryKey({ columns: [t.account, t.day] })])
+
+/**
+ * The credit log, append-only. `seq` (a sequence shared by every account) keeps the written order
+ * and moves the account's head with every append; the key is (account, seq) so it starts with the
+ * account, and (account, source, ref, leg) makes a retried request's entry a no-op.
+ */
+export const ledger = pgTable('ledger', {
+  account: text('account').notNull(),
+  seq: bigserial('seq', { mode: 'number' }).notNull(),
+  source: text('source').notNull(),
+  ref: text('ref').notNull(),
+  leg: text('leg').notNull(),
+  id: text('id').notNull(),
+  type: text('type').notNull(),
+  wallet: text('wallet').notNull(),
+  at: ms('at').notNull(),
+  credits: bigint('credits', { mode: 'number' }).notNull(),
+  entry: json('entry').notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.account, t.seq] }),
+  uniqueIndex('ledger_account_key').on(t.account, t.source, t.ref, t.leg),
+])
+
+/** Finalized invoices: (account, key) makes a second run a no-op, (account, number) keeps numbers unique. */
+export const invoices = pgTable('invoices', {
+  account: text('account').notNull(),
+  key: text('key').notNull(),
+  number: integer('number').notNull(),
+  kind: text('kind').notNull(),
+  issuedAt: ms('issued_at').notNull(),
+  currency: text('currency').notNull(),
+  total: bigint('total', { mode: 'number' }).notNull(),
+  invoice: json('invoice').notNull(),
+  finalizedAt: ms('finalized_at').notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.account, t.key] }),
+  uniqueIndex('invoices_account_number').on(t.account, t.number),
+])

@@ -1,0 +1,237 @@
+#!/usr/bin/env node
+// bench/ingest-pg: the collector's ingestion on PostgreSQL, 1 and 2 collector processes on one
+// database, beside the raw PostgreSQL ceiling for the same rows measured in the same run: the
+// statements the PostgreSQL repository sends for a beacon of impressions (one multi-row insert of
+// the billable units, one multi-row rollup upsert, in one transaction; prepared and pipelined as
+// the engine sends them), from one client process with no HTTP. Then the bytes each stored event takes (pg_total_relation_size).
+// The database is a throwaway cluster started here by the test harness (test/pg/server.ts: fsync
+// and synchronous_commit off, so the figures are the engine's and not the disk's), or
+// TALLY_BENCH_PG_URL (a user that may create databases). Loopback only, about a minute.
+import { spawn, execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const CLI = join(ROOT, 'apps/collector/dist/cli.js')
+const require = createRequire(join(ROOT, 'apps/collector/package.json'))
+const pg = require('pg')
+
+const EVENTS = 50
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
+/** Concurrent transactions of the raw ceiling: as many as two collectors' pools would run. */
+const RAW_CLIENTS = 20
+const ORIGIN = 'https://bench.test'
+const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
+
+if (!existsSync(CLI)) {
+  console.error(`${CLI} is missing: run \`npm run build\` first`)
+  process.exit(1)
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tally-bench-pg-'))
+const campaigns = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`cmp_${i}`, {}]))
+writeFileSync(join(dir, 'config.json'), JSON.stringify({
+  plans: { basic: { currency: 'EUR', basePrice: 0 } },
+  accounts: {
+    bench: {
+      timezone: 'UTC',
+      subscription: { plan: 'basic', cycle: 'monthly', start: '2026-01-01' },
+      keys: { secret: 'sk_bench_secret', read: 'rk_bench_read' },
+      containers: { ctr_bench: { domains: ['bench.test'], campaigns } },
+    },
+  },
+  server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } } },
+}))
+
+// Every request carries 50 distinct billable units: 10 sessions x 5 campaigns (as bench/ingest).
+let seq = 0
+const body = (run) => {
+  const r = `${run}${(seq++).toString(36)}`
+  const ts = Date.now()
+  let events = ''
+  for (let i = 0; i < EVENTS; i++) {
+    events += `${i ? ',' : ''}{"id":"${r}-${i}","type":"impression","session":"s${r}-${i % 10}","campaign":"cmp_${(i / 10) | 0}","ts":${ts}}`
+  }
+  return `{"v":1,"sentAt":${ts},"sdk":"bench","events":[${events}]}`
+}
+
+const freePort = () => new Promise((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = s.address()
+    s.close(() => resolve(port))
+  })
+})
+
+async function waitHealthy(url) {
+  for (let i = 0; i < 400; i++) {
+    try {
+      if ((await fetch(url)).ok) return
+    } catch {}
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`${url} did not come up`)
+}
+
+function load(url, run, extra = {}) {
+  return new Promise((resolve, reject) => {
+    autocannon({
+      url, connections: CONNECTIONS, duration: SECONDS, method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+      requests: [{ setupRequest: (req) => ({ ...req, body: body(run) }) }],
+      ...extra,
+    }, (err, res) => (err ? reject(err) : resolve(res)))
+  })
+}
+
+async function startCollectors(n, url) {
+  const out = []
+  for (let k = 0; k < n; k++) {
+    const port = await freePort()
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'config.json'), '--database-url', url, '--port', String(port), '--host', '127.0.0.1'], {
+      env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'],
+    })
+    const base = `http://127.0.0.1:${port}`
+    await waitHealthy(`${base}/healthz`)
+    out.push({ child, url: `${base}/v1/containers/ctr_bench/events` })
+  }
+  return out
+}
+
+/** `n` collectors, the connections split between them; events/s summed, the worst p50/p99. */
+async function benchCollectors(n, url) {
+  const collectors = await startCollectors(n, url)
+  const per = { connections: Math.ceil(CONNECTIONS / n) }
+  await Promise.all(collectors.map((c, k) => load(c.url, `w${n}${k}`, { ...per, duration: 2 })))
+  const runs = await Promise.all(collectors.map((c, k) => load(c.url, `m${n}${k}`, per)))
+  for (const c of collectors) c.child.kill('SIGTERM')
+  await Promise.all(collectors.map((c) => new Promise((r) => c.child.once('exit', r))))
+  return {
+    eventsPerSec: runs.reduce((s, r) => s + (r.requests.total / r.duration) * EVENTS, 0),
+    p50: Math.max(...runs.map((r) => r.latency.p50)), p99: Math.max(...runs.map((r) => r.latency.p99)),
+    non2xx: runs.reduce((s, r) => s + r.non2xx, 0), errors: runs.reduce((s, r) => s + r.errors, 0),
+  }
+}
+
+const INSERT_UNITS = `
+  WITH i AS (
+    INSERT INTO impressions (account, container, session, campaign, event_id, time)
+    SELECT $1, $2, s, c, e, t FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(s, c, e, t) ORDER BY s, c
+    ON CONFLICT DO NOTHING RETURNING session, campaign)
+  SELECT session, campaign FROM i`
+const ADD_ROLLUPS = `
+  INSERT INTO rollups (account, day, container, kind, subject, units)
+  SELECT $1, d, c, k, s, sum(n) FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(d, c, k, s, n)
+  GROUP BY d, c, k, s ORDER BY d, c, k, s
+  ON CONFLICT (account, day, container, kind, subject) DO UPDATE SET units = rollups.units + excluded.units`
+
+/** The raw ceiling: the repository's statements for a beacon, `RAW_CLIENTS` transactions at once, no HTTP. */
+async function benchRaw(url) {
+  // Sent as the engine sends them: prepared, pipelined (BEGIN with the insert, COMMIT behind the upsert).
+  const pool = new pg.Pool({ connectionString: url, max: RAW_CLIENTS, pipeline: true })
+  pool.on('error', () => {})
+  let batches = 0
+  const latencies = []
+  const end = performance.now() + SECONDS * 1000
+  let n = 0
+  const worker = async () => {
+    const client = await pool.connect()
+    try {
+      while (performance.now() < end) {
+        const r = `raw${(n++).toString(36)}`
+        const ts = Date.now()
+        const s = [], c = [], e = [], t = []
+        for (let i = 0; i < EVENTS; i++) {
+          s.push(`s${r}-${i % 10}`); c.push(`cmp_${(i / 10) | 0}`); e.push(`${r}-${i}`); t.push(ts)
+        }
+        const started = performance.now()
+        const begin = client.query('BEGIN')
+        const fresh = (await client.query({ name: 'units', text: INSERT_UNITS, values: ['bench', 'ctr_bench', s, c, e, t] })).rows
+        await begin
+        const per = new Map()
+        for (const row of fresh) per.set(row.campaign, (per.get(row.campaign) ?? 0) + 1)
+        const k = [...per.keys()]
+        const rollups = client.query({ name: 'rollups', text: ADD_ROLLUPS, values: ['bench', k.map(() => '2026-07-20'), k.map(() => 'ctr_bench'), k.map(() => 'campaign'), k, k.map((x) => per.get(x))] })
+        const commit = client.query('COMMIT')
+        await rollups
+        await commit
+        latencies.push(performance.now() - started)
+        batches++
+      }
+    } finally {
+      client.release()
+    }
+  }
+  const start = performance.now()
+  await Promise.all(Array.from({ length: RAW_CLIENTS }, worker))
+  const seconds = (performance.now() - start) / 1000
+  await pool.end()
+  latencies.sort((a, b) => a - b)
+  const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]
+  return { eventsPerSec: (batches * EVENTS) / seconds, p50: at(0.5), p99: at(0.99) }
+}
+
+async function freshDatabase(admin, name) {
+  const client = new pg.Client({ connectionString: admin })
+  await client.connect()
+  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  await client.query(`CREATE DATABASE ${name}`)
+  await client.end()
+  const u = new URL(admin)
+  u.pathname = `/${name}`
+  const url = u.toString()
+  execFileSync(process.execPath, [CLI, 'migrate', '--database-url', url], { stdio: 'ignore' })
+  return url
+}
+
+async function storage(url) {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  const { rows: [r] } = await client.query(`SELECT (SELECT count(*) FROM impressions)::bigint AS events,
+    pg_total_relation_size('impressions') AS impressions, pg_total_relation_size('rollups') AS rollups`)
+  await client.end()
+  const events = Number(r.events)
+  return { events, bytesPerEvent: (Number(r.impressions) + Number(r.rollups)) / events }
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US')
+let server
+try {
+  let admin = process.env.TALLY_BENCH_PG_URL
+  if (!admin) {
+    const { tsImport } = await import('tsx/esm/api')
+    const { startTestPostgres } = await tsImport('../../test/pg/server.ts', import.meta.url)
+    server = await startTestPostgres()
+    admin = server.url
+    console.log(`PostgreSQL ${server.version} (${server.binaries.source}), a throwaway cluster: fsync and synchronous_commit off`)
+  }
+  console.log(`batches of ${EVENTS} events, ${CONNECTIONS} connections in all, ${SECONDS} s per run, loopback`)
+  const one = await benchCollectors(1, await freshDatabase(admin, 'bench_one'))
+  const twoUrl = await freshDatabase(admin, 'bench_two')
+  const two = await benchCollectors(2, twoUrl)
+  const bytes = await storage(twoUrl)
+  const raw = await benchRaw(await freshDatabase(admin, 'bench_raw'))
+  const line = (name, r) => `${name.padEnd(22)} ${fmt(r.eventsPerSec).padStart(7)} events/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms` +
+    (r.non2xx === undefined ? '' : `  non-2xx ${r.non2xx}  errors ${r.errors}`)
+  console.log(line('1 collector', one))
+  console.log(line('2 collectors', two))
+  console.log(line(`raw PostgreSQL (${RAW_CLIENTS} tx)`, raw))
+  console.log(`ratio to raw PostgreSQL: 1 collector ${(one.eventsPerSec / raw.eventsPerSec).toFixed(2)}, 2 collectors ${(two.eventsPerSec / raw.eventsPerSec).toFixed(2)}; 2 collectors / 1 ${(two.eventsPerSec / one.eventsPerSec).toFixed(2)}`)
+  console.log(`storage: ${fmt(bytes.bytesPerEvent)} bytes per stored event (impressions + rollups, indexes included, ${fmt(bytes.events)} events)`)
+  const ok = two.eventsPerSec >= 30_000 && two.non2xx === 0 && two.errors === 0
+  console.log(`target (>= 30,000 events/s with 2 collectors, no errors): ${ok ? 'met' : 'NOT met'}`)
+  if (process.env.TALLY_BENCH_PG_URL) {
+    const client = new pg.Client({ connectionString: admin })
+    await client.connect()
+    for (const d of ['bench_one', 'bench_two', 'bench_raw']) await client.query(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`)
+    await client.end()
+  }
+} finally {
+  await server?.stop()
+  rmSync(dir, { recursive: true, force: true })
+}
