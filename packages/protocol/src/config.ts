@@ -87,7 +87,8 @@ export const PlanSchema = z.object({
 })
 export type Plan = z.output<typeof PlanSchema>
 
-const flagged = z.record(key, z.object({ active: z.boolean().default(true) }))
+/** A campaign, advisor or bot: on or off, with an optional display name for the dashboard. */
+const flagged = z.record(key, z.object({ active: z.boolean().default(true), name: z.string().min(1).max(120).optional() }))
 
 export const ContainerSchema = z.object({
   name: z.string().default(''),
@@ -320,6 +321,9 @@ export function duplicateKey(text: string): { path: string; key: string } | null
   }
   return null
 }
+
+/** True when `id` may name an account, container, plan… (ID_PATTERN, and no built-in property name). */
+export const isConfigId = (id: string): boolean => key.safeParse(id).success
 
 /** Validates one account (the body of `PUT /v1/admin/accounts/{id}`); with `plans`, also the plans and products it names. */
 export function parseAccount(input: unknown, plans?: Readonly<Record<string, Pick<Plan, 'products'>>>): Parsed<AccountConfig> {

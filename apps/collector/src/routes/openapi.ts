@@ -290,6 +290,24 @@ const SCHEMAS: Record<string, Schema> = {
   },
   Container: configSchema(ContainerSchema, 'output'),
   ContainerApplied: obj({ id: text, account: text, container: ref('Container') }),
+  AccountList: obj({
+    accounts: {
+      type: 'array',
+      items: obj({
+        id: text, name: text, active: { type: 'boolean' }, plan: text,
+        timezone: { type: 'string', description: 'IANA time zone of the account: its days, periods and the times it is shown in.' },
+        containers: { type: 'array', items: text, description: 'Container ids.' },
+      }),
+    },
+  }),
+  AccountPatch: {
+    type: 'object',
+    description: 'A JSON merge patch (RFC 7396) of an account: a field left out is kept, `null` removes an optional field, objects merge, arrays and other values replace. The result must be a valid account.',
+  },
+  ContainerPatch: {
+    type: 'object',
+    description: 'A JSON merge patch (RFC 7396) of a container: a field left out is kept, `null` removes a field (a campaign, an advisor, a bot), objects merge (`{"campaigns":{"cmp_new":{}}}` adds a campaign), arrays replace: add a domain by sending the full `domains` list.',
+  },
 }
 
 const JSON_TYPE = 'application/json'
@@ -441,6 +459,49 @@ export const OPERATIONS: Record<string, Operation> = {
     operationId: 'getRejections', summary: 'Refused beacons by container, reason and origin', tags: ['read'], auth: 'account',
     query: [{ name: 'since', description: 'ISO-8601 instant; default 7 days ago.', schema: instant }],
     responses: { 200: json('Counts per reason and origin.', 'Rejections'), 400: errors[400], 401: errors[401], 503: STORAGE },
+  },
+  'GET /v1/admin/accounts': {
+    operationId: 'adminListAccounts', summary: 'The accounts in force', tags: ['admin'], auth: 'admin',
+    description: 'The configuration file with the admin changes replayed over it.',
+    responses: { 200: json('Every account, in the order of the configuration.', 'AccountList'), 401: errors.admin401 },
+  },
+  'GET /v1/admin/accounts/:id': {
+    operationId: 'adminGetAccount', summary: 'An account as in force (keys and containers included)', tags: ['admin'], auth: 'admin',
+    path: { id: { description: 'The account id.', schema: id } },
+    responses: {
+      200: json('The account.', 'AccountApplied'), 400: error('`invalid_request`: not an id (docs/protocol.md §7).'),
+      401: errors.admin401, 404: error('`not_found`: no such account.'),
+    },
+  },
+  'PATCH /v1/admin/accounts/:id': {
+    operationId: 'adminPatchAccount', summary: 'Change some fields of an account (JSON merge patch)', tags: ['admin'], auth: 'admin',
+    description: 'RFC 7396 over the account in force; persisted like a PUT, so it survives a restart. Containers are kept unless the patch names `containers`.',
+    path: { id: { description: 'The account id.', schema: id } },
+    body: { contentType: JSON_TYPE, schema: ref('AccountPatch') },
+    responses: {
+      200: json('The account as applied.', 'AccountApplied'), 400: errors.body400, 401: errors.admin401,
+      404: error('`not_found`: no such account (create one with PUT).'),
+      409: error('`conflict`: a container id or key is taken by another account.'), 413: errors[413], 503: STORAGE,
+    },
+  },
+  'GET /v1/admin/containers/:id': {
+    operationId: 'adminGetContainer', summary: 'A container as in force, with its account', tags: ['admin'], auth: 'admin',
+    path: { id: { description: 'The container id.', schema: id } },
+    responses: {
+      200: json('The container.', 'ContainerApplied'), 400: error('`invalid_request`: not an id (docs/protocol.md §7).'),
+      401: errors.admin401, 404: error('`not_found`: no such container.'),
+    },
+  },
+  'PATCH /v1/admin/containers/:id': {
+    operationId: 'adminPatchContainer', summary: 'Change some fields of a container (JSON merge patch)', tags: ['admin'], auth: 'admin',
+    description: 'RFC 7396 over the container in force; persisted like a PUT. Arrays replace whole: to add a domain, send the full `domains` list.',
+    path: { id: { description: 'The container id.', schema: id } },
+    body: { contentType: JSON_TYPE, schema: ref('ContainerPatch') },
+    responses: {
+      200: json('The container as applied.', 'ContainerApplied'), 400: errors.body400, 401: errors.admin401,
+      404: error('`not_found`: no such container (create one with PUT).'),
+      409: error('`conflict`: `account` names another account.'), 413: errors[413], 503: STORAGE,
+    },
   },
   'PUT /v1/admin/accounts/:id': {
     operationId: 'adminPutAccount', summary: 'Create or replace an account (the config file\'s shape)', tags: ['admin'], auth: 'admin',
