@@ -468,3 +468,15 @@ describe('invoice documents', () => {
     ]))
   })
 })
+
+describe('the time zone of the reads', () => {
+  it.each(['/v1/period', '/v1/invoices', '/v1/credits', '/v1/credits/log', '/v1/admin/accounts/acme/credits/log', '/v1/usage'])(
+    'names the account zone beside the instants of %s', async (path) => {
+      const b = billing()
+      const res = await b.get(path, path.includes('/admin/') ? ADMIN : RK)
+      expect(res.status).toBe(200)
+      expect(((await res.json()) as { timezone: string }).timezone).toBe('Europe/Amsterdam')
+      const other = await b.get(path.replace('/admin/accounts/acme', '/admin/accounts/other'), path.includes('/admin/') ? ADMIN : OTHER_RK)
+      expect(((await other.json()) as { timezone: string }).timezone).toBe('UTC')
+    })
+})

@@ -58,6 +58,8 @@ const str: Schema = { type: 'string', maxLength: MAX_STRING }
 const text: Schema = { type: 'string' }
 const int: Schema = { type: 'integer' }
 const ms: Schema = { type: 'integer', description: 'UTC milliseconds since the epoch.' }
+/** Beside every answer that carries instants: one zone rule for every time shown (the dashboard shows them there, labelled). */
+const zone: Schema = { type: 'string', description: 'The account\'s IANA time zone: its days and periods are local there, and the dashboard shows the answer\'s instants there, labelled.' }
 const date: Schema = { type: 'string', format: 'date' }
 const instant: Schema = { type: 'string', format: 'date-time' }
 const nullable = (s: Schema): Schema => ({ anyOf: [s, { type: 'null' }] })
@@ -168,7 +170,8 @@ const SCHEMAS: Record<string, Schema> = {
     balance: { ...int, description: 'The account wallet\'s balance.' },
   }, ['id', 'status', 'to', 'credits', 'balance']),
   UsageReport: obj({
-    account: text, timezone: text, from: date, to: date, groupBy: { type: 'array', items: { enum: [...GROUPINGS] } },
+    account: text, timezone: zone, from: date, to: date, groupBy: { type: 'array', items: { enum: [...GROUPINGS] } },
+    filters: { ...obj({ container: id, campaign: id, advisor: id, bot: id }, []), description: 'The filters applied.' },
     rows: {
       type: 'array',
       items: {
@@ -218,7 +221,7 @@ const SCHEMAS: Record<string, Schema> = {
     description: 'A finalized invoice of the account: the stored invoice and the account id.',
   },
   Invoices: obj({
-    account: text,
+    account: text, timezone: zone,
     invoices: {
       type: 'array',
       items: obj({
@@ -234,10 +237,10 @@ const SCHEMAS: Record<string, Schema> = {
       lots: { type: 'array', items: obj({ lot: text, kind: { enum: ['free', 'purchased'] }, remaining: int, expiresAt: { type: ['integer', 'null'] } }) },
     }),
   },
-  Credits: obj({ account: text, asOf: instant, wallets: ref('Wallets') }),
+  Credits: obj({ account: text, timezone: zone, asOf: instant, wallets: ref('Wallets') }),
   Period: {
     ...obj({
-      account: text, asOf: instant, period: ref('PeriodRef'), cycle: { enum: [...CYCLES] }, planId: text, seats: int,
+      account: text, timezone: zone, asOf: instant, period: ref('PeriodRef'), cycle: { enum: [...CYCLES] }, planId: text, seats: int,
       products: { type: 'array', items: text, description: 'The add-on products chosen, in force now.' }, paidContacts: int,
       meters: {
         ...obj({
@@ -265,7 +268,7 @@ const SCHEMAS: Record<string, Schema> = {
       ledgerEntry('expiry', 'The unspent rest of a lot at its expiry.', { lot: text }),
     ],
   },
-  CreditLog: obj({ account: text, entries: { type: 'array', items: ref('LedgerEntry') } }),
+  CreditLog: obj({ account: text, timezone: zone, entries: { type: 'array', items: ref('LedgerEntry') } }),
   BillingRun: obj({
     asOf: { type: 'string', description: 'ISO-8601 date or date-time with offset, not in the future; default now.' },
     account: { type: 'string', description: 'Only this account; default every account.' },
