@@ -298,6 +298,9 @@ describe('live answers against the served OpenAPI document', () => {
     await check('post', '/dashboard/sign-in', signedIn, 303, 'sign-in')
     await check('post', '/dashboard/sign-in', await form(SK), 401, 'sign-in with the secret key')
     await check('post', '/dashboard/sign-out', await app.request('/dashboard/sign-out', { method: 'POST' }), 303, 'sign-out')
+    const crossSite = { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }
+    await check('post', '/dashboard/sign-in', await app.request('/dashboard/sign-in', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...crossSite }, body: `key=${RK}` }), 403, 'sign-in from another site')
+    await check('post', '/dashboard/sign-out', await app.request('/dashboard/sign-out', { method: 'POST', headers: crossSite }), 403, 'sign-out from another site')
     expect(cookie).toMatch(/^tally_session=/)
 
     const etag = (await app.request('/t.js')).headers.get('etag') ?? ''
@@ -316,6 +319,7 @@ describe('live answers against the served OpenAPI document', () => {
       '/dashboard': [{ path: '/dashboard', status: 200 }, { path: '/dashboard', headers: { cookie }, status: 200 }],
       '/dashboard/assets/{file}': [
         { path: '/dashboard/assets/app.js', status: 200 }, { path: '/dashboard/assets/uPlot.min.css', status: 200 },
+        { path: '/dashboard/assets/favicon.svg', status: 200 },
         { path: '/dashboard/assets/secrets.txt', status: 404 },
       ],
       ...READS,

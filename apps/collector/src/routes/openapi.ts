@@ -547,17 +547,21 @@ export const OPERATIONS: Record<string, Operation> = {
         headers: { Location: { description: '`/dashboard`.', required: true, schema: text }, 'Set-Cookie': { description: '`tally_session`.', required: true, schema: text } },
       },
       401: { description: 'Wrong key, or the secret key: the form again with the reason.', content: { 'text/html': { schema: text } } },
+      403: { description: 'Posted from another site (`Sec-Fetch-Site`, or `Origin` naming another host): nobody is signed in; a page says so.', content: { 'text/html': { schema: text } } },
     },
   },
   'POST /dashboard/sign-out': {
     operationId: 'postDashboardSignOut', summary: 'Sign out', tags: ['dashboard'], auth: 'none',
-    responses: { 303: { description: 'The cookie cleared, back to /dashboard.', headers: { Location: { description: '`/dashboard`.', required: true, schema: text } } } },
+    responses: {
+      303: { description: 'The cookie cleared, back to /dashboard.', headers: { Location: { description: '`/dashboard`.', required: true, schema: text } } },
+      403: { description: 'Posted from another site: nobody is signed out; a page says so.', content: { 'text/html': { schema: text } } },
+    },
   },
   'GET /dashboard/assets/:file': {
     operationId: 'getDashboardAsset', summary: 'The dashboard\'s scripts and styles (uPlot included)', tags: ['dashboard'], auth: 'none',
-    path: { file: { description: 'A file name: `app.js`, `app.css`, `uPlot.iife.min.js`, `uPlot.min.css`.' } },
+    path: { file: { description: 'A file name: `app.js`, `app.css`, `favicon.svg`, `uPlot.iife.min.js`, `uPlot.min.css`.' } },
     responses: {
-      200: { description: 'JavaScript or CSS.', content: { 'text/javascript': { schema: text }, 'text/css': { schema: text } } },
+      200: { description: 'JavaScript, CSS or the SVG icon.', content: { 'text/javascript': { schema: text }, 'text/css': { schema: text }, 'image/svg+xml': { schema: text } } },
       404: error('`not_found`: no such file.'),
     },
   },
