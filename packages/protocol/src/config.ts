@@ -60,6 +60,8 @@ export type Meter = (typeof METERS)[number]
 const overage = z.object({ per: z.number().int().min(1), price: money })
 
 export const PlanSchema = z.object({
+  /** What people call the plan (the dashboard shows it); the id when left out. */
+  name: z.string().min(1).max(120).optional(),
   currency: z.string().regex(/^[A-Z]{3}$/),
   basePrice: money,
   seatPrice: money.default(0),

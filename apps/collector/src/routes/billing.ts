@@ -44,7 +44,8 @@ export function billingRoutes(deps: AppDeps): Hono<TallyEnv> {
       const at = clock.now()
       const summary = periodSummary(billing, await current(id, billing, at), at)
       if (!summary) throw fail('not_found', 'the account has no current period (its subscription has not started or has ended)')
-      return c.json({ account: id, timezone: billing.timezone, asOf: new Date(at).toISOString(), ...summary })
+      const planName = billing.plans[summary.planId]?.name ?? summary.planId
+      return c.json({ account: id, timezone: billing.timezone, asOf: new Date(at).toISOString(), ...summary, planName })
     }],
     ['/invoices', async (c, { id, billing }) => {
       const { finalized } = await current(id, billing, clock.now())

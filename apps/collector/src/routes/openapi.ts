@@ -172,6 +172,10 @@ const SCHEMAS: Record<string, Schema> = {
   UsageReport: obj({
     account: text, timezone: zone, from: date, to: date, groupBy: { type: 'array', items: { enum: [...GROUPINGS] } },
     filters: { ...obj({ container: id, campaign: id, advisor: id, bot: id }, []), description: 'The filters applied.' },
+    names: {
+      ...obj(Object.fromEntries(['campaign', 'advisor', 'bot'].map((k) => [k, { type: 'object', additionalProperties: text }]))),
+      description: 'Display names from the configuration of the campaigns, advisors and bots of the rows that have one (JSON only).',
+    },
     rows: {
       type: 'array',
       items: {
@@ -240,7 +244,8 @@ const SCHEMAS: Record<string, Schema> = {
   Credits: obj({ account: text, timezone: zone, asOf: instant, wallets: ref('Wallets') }),
   Period: {
     ...obj({
-      account: text, timezone: zone, asOf: instant, period: ref('PeriodRef'), cycle: { enum: [...CYCLES] }, planId: text, seats: int,
+      account: text, timezone: zone, asOf: instant, period: ref('PeriodRef'), cycle: { enum: [...CYCLES] }, planId: text,
+      planName: { type: 'string', description: 'The plan\'s `name` in the configuration, else its id.' }, seats: int,
       products: { type: 'array', items: text, description: 'The add-on products chosen, in force now.' }, paidContacts: int,
       meters: {
         ...obj({

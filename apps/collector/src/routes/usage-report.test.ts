@@ -18,7 +18,7 @@ function config() {
         containers: {
           ctr_shop: {
             name: 'Shop, "North"\nbranch', domains: ['shop.acme.test'],
-            campaigns: { cmp_summer: {}, cmp_winter: {} }, advisors: { adv_shoes: {}, adv_gifts: {} }, bots: { bot_help: {} },
+            campaigns: { cmp_summer: { name: 'Summer sale' }, cmp_winter: {} }, advisors: { adv_shoes: {}, adv_gifts: { name: 'Gift finder' } }, bots: { bot_help: { name: 'Help desk' } },
           },
           ctr_blog: { name: 'Blog', domains: ['blog.acme.test'], campaigns: { cmp_summer: {} } },
         },
@@ -192,6 +192,15 @@ describe('GET /v1/usage filters', () => {
     expect(await rows(s, `${RANGE}&groupBy=campaign&container=ctr_shop&campaign=cmp_summer`)).toEqual([{ campaign: 'cmp_summer', ...zero, impressions: 2 }])
     const csv = await (await get(s, `${RANGE}&groupBy=container&campaign=cmp_summer&format=csv`)).text()
     expect(csv).toBe('container,containerName,impressions,engagements,chatSessions,alerts,credits\r\nctr_blog,Blog,1,0,0,0,0\r\nctr_shop,"Shop, ""North""\nbranch",2,0,0,0,0\r\n')
+  })
+})
+
+describe('GET /v1/usage display names', () => {
+  it('names the campaigns, advisors and bots of the rows that have a name in the configuration', async () => {
+    const s = await seeded()
+    const body = await (await get(s, `${RANGE}&groupBy=campaign,advisor,bot`)).json()
+    expect(body.names).toEqual({ campaign: { cmp_summer: 'Summer sale' }, advisor: { adv_gifts: 'Gift finder' }, bot: { bot_help: 'Help desk' } })
+    expect((await (await get(s, RANGE)).json()).names).toEqual({ campaign: {}, advisor: {}, bot: {} })
   })
 })
 

@@ -74,6 +74,8 @@ export interface UsageReport {
   groupBy: Grouping[]
   /** The filters applied (`container`, `campaign`, `advisor`, `bot`). */
   filters: Filters
+  /** Display names (config `name`) of the campaigns, advisors and bots in the rows that have one. */
+  names: Record<SubjectKind, Record<string, string>>
   rows: UsageRow[]
 }
 
@@ -181,7 +183,20 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
   if (groupBy.length === 0 && sorted.length === 0) {
     sorted.push({ impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 })
   }
-  return { account, timezone: acc.timezone, from, to, groupBy, filters, rows: sorted }
+  const names: UsageReport['names'] = { campaign: {}, advisor: {}, bot: {} }
+  const plural = { campaign: 'campaigns', advisor: 'advisors', bot: 'bots' } as const
+  for (const row of sorted) {
+    for (const kind of ['campaign', 'advisor', 'bot'] as const) {
+      const subject = row[kind]
+      if (!subject || Object.hasOwn(names[kind], subject)) continue
+      // The row's container names it first; else the first container of the account that does.
+      const own = row.container ? acc.containers[row.container] : undefined
+      const name = own?.[plural[kind]][subject]?.name
+        ?? Object.values(acc.containers).map((c) => c[plural[kind]][subject]?.name).find((n) => n !== undefined)
+      if (name !== undefined) names[kind][subject] = name
+    }
+  }
+  return { account, timezone: acc.timezone, from, to, groupBy, filters, names, rows: sorted }
 }
 
 export function usageColumns(groupBy: readonly Grouping[]): string[] {
