@@ -224,6 +224,11 @@ describe('dashboard forms posted from another site', () => {
 })
 
 describe('the dashboard page', () => {
+  it('sends no referrer to other sites, so that its own forms carry their Origin', async () => {
+    const { app } = setup()
+    expect((await app.request('/dashboard')).headers.get('referrer-policy')).toBe('same-origin')
+  })
+
   it('puts an account name with $ patterns in the page as written, escaped', async () => {
     const config = testConfig()
     const acme = config.accounts.acme!

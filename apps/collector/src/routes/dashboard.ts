@@ -42,7 +42,9 @@ const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // No referrer to other sites; to this one the page's own forms then carry their real `Origin`
+  // (under `no-referrer` a browser sends `Origin: null`, which the sign-in check must refuse).
+  'Referrer-Policy': 'same-origin',
 }
 
 const escapeHtml = (s: string) =>
