@@ -223,6 +223,7 @@ function mirrored(calls: Call[]): Call[] {
     { path: admin(first), status: 401 },
     { path: admin(first), headers: acme, status: 401 },
     { path: admin(first, 'nobody'), headers: bearer(ADMIN), status: 404 },
+    { path: admin(first, 'a%0D%0Ab'), headers: bearer(ADMIN), status: 400 },
   ]
 }
 

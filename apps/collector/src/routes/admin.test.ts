@@ -49,6 +49,8 @@ describe('admin reads', () => {
     ['a patch of an unknown account', 'PATCH', '/v1/admin/accounts/nobody', { name: 'x' }, ADMIN, 404, 'not_found'],
     ['a patch of an unknown container', 'PATCH', '/v1/admin/containers/ctr_nope', { name: 'x' }, ADMIN, 404, 'not_found'],
     ['an account id with a line break', 'GET', '/v1/admin/accounts/a%0D%0Ab', undefined, ADMIN, 400, 'invalid_request'],
+    ['a line break in the account id of a CSV export', 'GET', '/v1/admin/accounts/a%0D%0AX-Injected:%201/invoices/1.csv', undefined, ADMIN, 400, 'invalid_request'],
+    ['a line break in the account id of a usage read', 'GET', '/v1/admin/accounts/a%0Ab/usage?format=csv', undefined, ADMIN, 400, 'invalid_request'],
     ['a container id with a line break', 'GET', '/v1/admin/containers/c%0D%0A', undefined, ADMIN, 400, 'invalid_request'],
     ['a new account with a line break in its id', 'PUT', '/v1/admin/accounts/evil%0D%0AX-Injected:%201',
       { subscription: { plan: 'growth', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'sk_evil_secret', read: 'rk_evil_read' } }, ADMIN, 400, 'invalid_request'],

@@ -593,6 +593,8 @@ export function operationOf(method: string, path: string): Operation | undefined
   const base = mirrored ? OPERATIONS[`GET /v1${mirrored[1]}`] : undefined
   if (!base || base.auth !== 'account') return undefined
   const notFound = base.responses[404]
+  const invalid = base.responses[400]
+  const badId = '`invalid_request`: the account id is not an id (docs/protocol.md §7).'
   return {
     ...base,
     operationId: adminOperationId(base.operationId),
@@ -602,6 +604,7 @@ export function operationOf(method: string, path: string): Operation | undefined
     path: { id: { description: 'The account id.' }, ...base.path },
     responses: {
       ...base.responses,
+      400: error(invalid ? `${badId} ${invalid.description}` : badId),
       401: errors.admin401,
       404: error(notFound ? `\`not_found\`: no such account. ${notFound.description}` : '`not_found`: no such account.'),
     },
