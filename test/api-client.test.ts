@@ -58,6 +58,9 @@ export async function anyAccount(): Promise<Array<number | undefined>> {
     (await admin.GET('/v1/admin/accounts/{id}/credits', { params: { path: { id } satisfies Path<'adminGetCredits'> } })).data?.wallets['account']?.lots.length,
     (await admin.GET('/v1/admin/accounts/{id}/credits/log', { params: { path: { id } satisfies Path<'adminGetCreditLog'>, query: { wallet: 'account' } satisfies Query<'adminGetCreditLog'> } })).data?.entries.length,
     (await admin.GET('/v1/admin/accounts/{id}/rejections', { params: { path: { id } satisfies Path<'adminGetRejections'>, query: { since: '2026-07-01T00:00:00Z' } satisfies Query<'adminGetRejections'> } })).data?.rejections.length,
+    (await admin.GET('/v1/admin/accounts')).data?.accounts.length,
+    (await admin.GET('/v1/admin/accounts/{id}', { params: { path: { id } satisfies Path<'adminGetAccount'> } })).data?.account.containers['ctr_shop']?.domains.length,
+    (await admin.GET('/v1/admin/containers/{id}', { params: { path: { id: 'ctr_shop' } satisfies Path<'adminGetContainer'> } })).data?.container.domains.length,
   ]
 }
 `
@@ -105,7 +108,8 @@ describe('a typed client generated from the served document', () => {
   it('calls every account and admin read endpoint', async () => {
     const doc = await served()
     const reads = Object.entries(doc.paths ?? {}).filter(([path, item]) => path.startsWith('/v1/') && 'get' in item).map(([path]) => path)
-    expect(reads.length).toBe(14)
+    // The 14 account and mirror reads, and the admin's reads of the configuration in force.
+    expect(reads.length).toBe(17)
     for (const path of reads) expect(PROGRAM, `no call of GET ${path}`).toContain(`.GET('${path}'`)
   })
 

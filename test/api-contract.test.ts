@@ -223,6 +223,7 @@ function mirrored(calls: Call[]): Call[] {
     { path: admin(first), status: 401 },
     { path: admin(first), headers: acme, status: 401 },
     { path: admin(first, 'nobody'), headers: bearer(ADMIN), status: 404 },
+    { path: admin(first, 'a%0D%0Ab'), headers: bearer(ADMIN), status: 400 },
   ]
 }
 
@@ -286,6 +287,10 @@ describe('live answers against the served OpenAPI document', () => {
     await check('put', '/v1/admin/containers/{id}', await post('/v1/admin/containers/ctr_shop', container, bearer(ADMIN), 'PUT'), 200, 'container')
     const account = contractConfig().accounts.acme
     await check('put', '/v1/admin/accounts/{id}', await post('/v1/admin/accounts/acme', { ...account, containers: undefined }, bearer(ADMIN), 'PUT'), 200, 'account')
+    await check('patch', '/v1/admin/containers/{id}', await post('/v1/admin/containers/ctr_shop', { campaigns: { cmp_summer: { name: 'Summer sale' } } }, bearer(ADMIN), 'PATCH'), 200, 'container patch')
+    await check('patch', '/v1/admin/containers/{id}', await post('/v1/admin/containers/ctr_nope', { name: 'x' }, bearer(ADMIN), 'PATCH'), 404, 'container patch, unknown')
+    await check('patch', '/v1/admin/accounts/{id}', await post('/v1/admin/accounts/acme', { name: 'Acme Inc.' }, bearer(ADMIN), 'PATCH'), 200, 'account patch')
+    await check('patch', '/v1/admin/accounts/{id}', await post('/v1/admin/accounts/acme', { keys: { read: GONE_RK } }, bearer(ADMIN), 'PATCH'), 409, 'account patch, a taken key')
 
     // The dashboard's sign-in, whose cookie reads like the read key.
     const form = (key: string) => app.request('/dashboard/sign-in', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${key}` })
@@ -294,6 +299,9 @@ describe('live answers against the served OpenAPI document', () => {
     await check('post', '/dashboard/sign-in', signedIn, 303, 'sign-in')
     await check('post', '/dashboard/sign-in', await form(SK), 401, 'sign-in with the secret key')
     await check('post', '/dashboard/sign-out', await app.request('/dashboard/sign-out', { method: 'POST' }), 303, 'sign-out')
+    const crossSite = { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }
+    await check('post', '/dashboard/sign-in', await app.request('/dashboard/sign-in', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...crossSite }, body: `key=${RK}` }), 403, 'sign-in from another site')
+    await check('post', '/dashboard/sign-out', await app.request('/dashboard/sign-out', { method: 'POST', headers: crossSite }), 403, 'sign-out from another site')
     expect(cookie).toMatch(/^tally_session=/)
 
     const etag = (await app.request('/t.js')).headers.get('etag') ?? ''
@@ -312,12 +320,25 @@ describe('live answers against the served OpenAPI document', () => {
       '/dashboard': [{ path: '/dashboard', status: 200 }, { path: '/dashboard', headers: { cookie }, status: 200 }],
       '/dashboard/assets/{file}': [
         { path: '/dashboard/assets/app.js', status: 200 }, { path: '/dashboard/assets/uPlot.min.css', status: 200 },
+        { path: '/dashboard/assets/favicon.svg', status: 200 },
         { path: '/dashboard/assets/secrets.txt', status: 404 },
       ],
       ...READS,
       '/v1/usage': [...(READS['/v1/usage'] ?? []), { path: '/v1/usage?groupBy=campaign', headers: { cookie }, status: 200 }],
       '/v1/period': [...(READS['/v1/period'] ?? []), { path: '/v1/period', headers: bearer(GONE_RK), status: 404 }],
       ...Object.fromEntries(Object.entries(READS).map(([path, list]) => [path.replace(/^\/v1\//, '/v1/admin/accounts/{id}/'), mirrored(list)])),
+    } satisfies Record<string, Call[]>)
+    // The configuration in force, as the admin reads it.
+    Object.assign(calls, {
+      '/v1/admin/accounts': [{ path: '/v1/admin/accounts', headers: bearer(ADMIN), status: 200 }, { path: '/v1/admin/accounts', headers: acme, status: 401 }],
+      '/v1/admin/accounts/{id}': [
+        { path: '/v1/admin/accounts/acme', headers: bearer(ADMIN), status: 200 }, { path: '/v1/admin/accounts/acme', status: 401 },
+        { path: '/v1/admin/accounts/nobody', headers: bearer(ADMIN), status: 404 }, { path: '/v1/admin/accounts/a%0D%0Ab', headers: bearer(ADMIN), status: 400 },
+      ],
+      '/v1/admin/containers/{id}': [
+        { path: '/v1/admin/containers/ctr_shop', headers: bearer(ADMIN), status: 200 }, { path: '/v1/admin/containers/ctr_shop', headers: acme, status: 401 },
+        { path: '/v1/admin/containers/ctr_nope', headers: bearer(ADMIN), status: 404 }, { path: '/v1/admin/containers/c%0A', headers: bearer(ADMIN), status: 400 },
+      ],
     } satisfies Record<string, Call[]>)
     calls['/v1/admin/accounts/{id}/period']?.push({ path: '/v1/admin/accounts/gone/period', headers: bearer(ADMIN), status: 404 })
   })

@@ -4,17 +4,19 @@
  *   tally serve    [--config FILE] [--db FILE | --database-url URL] [--port 8787] [--host 0.0.0.0]
  *   tally migrate  [--db FILE | --database-url URL]
  *   tally bill     [--as-of ISO] [--account ID] [--config FILE] [--db FILE | --database-url URL]   close ended billing periods once
- *   tally start    the demo of `npm start`: the collector and the demo storefront on a second origin
- * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL),
+ *   tally start    [--port 8787] [--storefront-port N]   the demo of `npm start`: the collector and the
+ *                  demo storefront on a second origin (by default the first free port after the collector's)
+ * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, STOREFRONT_PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL),
  *   TALLY_PG_POOL_SIZE, TALLY_PG_STATEMENT_TIMEOUT_MS, TALLY_PG_CONNECT_TIMEOUT_MS (docs/deployment.md).
  */
 import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfigFile } from './domain/config.js'
 import { parseIsoInstant } from './domain/dates.js'
-import { DEFAULT_DB, DEMO_CONFIG, billOnce, exitOnSignals, pgOptions, redact, startCollector, type ServeOptions } from './server.js'
+import { DEFAULT_DB, DEMO_CONFIG, billOnce, exitOnSignals, pgOptions, redact, startCollector, type RunningCollector, type ServeOptions } from './server.js'
+import { PortInUse } from './listen.js'
 import { migrateSqlite } from './store/sqlite/engine.js'
 import { openPgEngine } from './store/postgres/engine.js'
-import { startStorefront } from './storefront.js'
+import { startStorefront, startStorefrontFrom } from './storefront.js'
 
 const port = (v: string) => {
   const n = Number(v)
@@ -44,12 +46,39 @@ function sqliteFile(o: { db?: string; databaseUrl?: string }): string {
   return db
 }
 
+/** A port from the environment; a bad value is one line and exit 2, like a bad flag. */
+function envPort(name: string): number | undefined {
+  const v = process.env[name]
+  if (v === undefined || v === '') return undefined
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    console.error(`tally: ${name}=${v}: expected a port number`)
+    process.exit(2)
+  }
+  return n
+}
+
+/** The one line a taken port gets (docs/protocol.md §8), naming the flag and variable that change it. */
+function portTaken(e: PortInUse, flag: string, env: string, what = ''): never {
+  console.error(`tally: port ${e.port}${what} is already in use; choose another with ${flag} <n> or ${env}=<n>`)
+  process.exit(2)
+}
+
+/** The admin token line of a banner: its value only the first time, when it was generated. */
+function adminTokenLine(c: RunningCollector): string {
+  if (!c.adminTokenFile) return 'from TALLY_ADMIN_TOKEN'
+  return c.generatedToken
+    ? `${c.adminToken}   (generated and saved in ${c.adminTokenFile}; set TALLY_ADMIN_TOKEN to choose one)`
+    : `saved in ${c.adminTokenFile} (shown at the first start only)`
+}
+
 const sync = (): ServeOptions['synchronous'] => (process.env.TALLY_SQLITE_SYNC === 'FULL' ? 'FULL' : 'NORMAL')
 
 async function run(fn: () => Promise<void>) {
   try {
     await fn()
   } catch (e) {
+    if (e instanceof PortInUse) portTaken(e, '--port', 'PORT')
     if (e instanceof ConfigError) {
       console.error(`tally: invalid configuration: ${e.message}`)
       process.exit(2)
@@ -69,10 +98,10 @@ program.command('serve')
   .option('--host <addr>', 'address to listen on', '0.0.0.0')
   .action((o) => run(async () => {
     const c = await startCollector({
-      config: o.config ?? process.env.TALLY_CONFIG, ...database(o), port: o.port ?? Number(process.env.PORT ?? 8787),
-      host: o.host, adminToken: process.env.TALLY_ADMIN_TOKEN, synchronous: sync(),
+      config: o.config ?? process.env.TALLY_CONFIG, ...database(o), port: o.port ?? envPort('PORT') ?? 8787,
+      host: o.host, adminToken: process.env.TALLY_ADMIN_TOKEN || undefined, synchronous: sync(),
     })
-    if (c.generatedToken) console.log(`admin token (generated, set TALLY_ADMIN_TOKEN to choose one): ${c.adminToken}`)
+    if (c.adminTokenFile) console.log(`admin token: ${adminTokenLine(c)}`)
     exitOnSignals(c.close)
   }))
 
@@ -93,15 +122,25 @@ program.command('migrate')
 
 program.command('start')
   .description('the demo: the collector on localhost and the demo storefront on a second origin')
-  .option('--port <n>', 'collector port', port, 8787)
-  .option('--storefront-port <n>', 'storefront port', port, 8788)
+  .option('--port <n>', 'collector port (default: PORT or 8787)', port)
+  .option('--storefront-port <n>', 'storefront port (default: STOREFRONT_PORT or the first free port after the collector\'s)', port)
   .action((o) => run(async () => {
     // Loopback only. The page (localhost) and the collector (127.0.0.1) are two origins, as in production.
     const c = await startCollector({
-      config: process.env.TALLY_CONFIG, db: sqliteFile({}), port: o.port, host: '127.0.0.1',
-      adminToken: process.env.TALLY_ADMIN_TOKEN, synchronous: sync(),
+      config: process.env.TALLY_CONFIG, db: sqliteFile({}), port: o.port ?? envPort('PORT') ?? 8787, host: '127.0.0.1',
+      adminToken: process.env.TALLY_ADMIN_TOKEN || undefined, synchronous: sync(),
     })
-    const shop = await startStorefront({ collectorUrl: c.url, port: o.storefrontPort, host: '127.0.0.1' })
+    const chosen: number | undefined = o.storefrontPort ?? envPort('STOREFRONT_PORT')
+    let shop: Awaited<ReturnType<typeof startStorefront>>
+    try {
+      shop = chosen === undefined
+        ? await startStorefrontFrom({ collectorUrl: c.url, from: c.port + 1, host: '127.0.0.1' })
+        : await startStorefront({ collectorUrl: c.url, port: chosen, host: '127.0.0.1' })
+    } catch (e) {
+      await c.close()
+      if (e instanceof PortInUse) portTaken(e, '--storefront-port', 'STOREFRONT_PORT', ' (the demo storefront)')
+      throw e
+    }
     // The first account of the config is the one the demo pages track (`demo` in the demo config),
     // with its keys as they are now: an admin change saved in the database wins over the file.
     const [accountId, account] = Object.entries(c.config.current().accounts)[0] ?? []
@@ -114,10 +153,10 @@ program.command('start')
       `  Help chat         ${shopUrl}   ("Need help?" at the bottom right; ESM SDK example: ${shopUrl}chat-widget/)`,
       `  Dashboard         ${c.url}/dashboard   (sign in with the read key below)`,
       `  Read key          ${readKey}   (account "${accountId ?? ''}")`,
-      `  Server usage      node examples/server-usage/send.mjs   (alerts, credits, contacts, emails with the secret key)`,
+      `  Server usage      TALLY_URL=${c.url} node examples/server-usage/send.mjs   (alerts, credits, contacts, emails with the secret key)`,
       `  HTTP API          ${c.url}/openapi.json   (curl -H 'Authorization: Bearer ${readKey}' ${c.url}/v1/usage)`,
       `  Metrics           ${c.url}/metrics`,
-      c.generatedToken ? `  Admin token       ${c.adminToken}   (generated; set TALLY_ADMIN_TOKEN to choose one)` : '  Admin token       from TALLY_ADMIN_TOKEN',
+      `  Admin token       ${adminTokenLine(c)}`,
       '',
     ].join('\n'))
     exitOnSignals(async () => {

@@ -13,6 +13,7 @@ import { dirname, extname, join, normalize, resolve, sep } from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { AddressInfo } from 'node:net'
+import { PortInUse, listenOn } from './listen.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 export const STOREFRONT_DIR = resolve(ROOT, 'examples/storefront')
@@ -64,6 +65,21 @@ export async function startStorefront(opts: { collectorUrl: string; port: number
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
     }
   })
-  await new Promise<void>((resolve) => server.listen(opts.port, opts.host, resolve))
+  await listenOn(server, opts.port, opts.host)
   return { server, port: (server.address() as AddressInfo).port }
+}
+
+/**
+ * The storefront on the first free port from `from` on (the demo's default: the port after the
+ * collector's), trying at most `tries` ports.
+ */
+export async function startStorefrontFrom(opts: { collectorUrl: string; from: number; host: string; tries?: number }): Promise<{ server: Server; port: number }> {
+  const tries = opts.tries ?? 50
+  for (let port = opts.from; ; port++) {
+    try {
+      return await startStorefront({ collectorUrl: opts.collectorUrl, port, host: opts.host })
+    } catch (e) {
+      if (!(e instanceof PortInUse) || port >= Math.min(65535, opts.from + tries - 1)) throw e
+    }
+  }
 }

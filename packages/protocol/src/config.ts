@@ -60,6 +60,8 @@ export type Meter = (typeof METERS)[number]
 const overage = z.object({ per: z.number().int().min(1), price: money })
 
 export const PlanSchema = z.object({
+  /** What people call the plan (the dashboard shows it); the id when left out. */
+  name: z.string().min(1).max(120).optional(),
   currency: z.string().regex(/^[A-Z]{3}$/),
   basePrice: money,
   seatPrice: money.default(0),
@@ -87,7 +89,8 @@ export const PlanSchema = z.object({
 })
 export type Plan = z.output<typeof PlanSchema>
 
-const flagged = z.record(key, z.object({ active: z.boolean().default(true) }))
+/** A campaign, advisor or bot: on or off, with an optional display name for the dashboard. */
+const flagged = z.record(key, z.object({ active: z.boolean().default(true), name: z.string().min(1).max(120).optional() }))
 
 export const ContainerSchema = z.object({
   name: z.string().default(''),
@@ -320,6 +323,9 @@ export function duplicateKey(text: string): { path: string; key: string } | null
   }
   return null
 }
+
+/** True when `id` may name an account, container, plan… (ID_PATTERN, and no built-in property name). */
+export const isConfigId = (id: string): boolean => key.safeParse(id).success
 
 /** Validates one account (the body of `PUT /v1/admin/accounts/{id}`); with `plans`, also the plans and products it names. */
 export function parseAccount(input: unknown, plans?: Readonly<Record<string, Pick<Plan, 'products'>>>): Parsed<AccountConfig> {

@@ -7,9 +7,10 @@
  * Container ids are unique across accounts: the beacon URL names the container only.
  */
 import { readFileSync } from 'node:fs'
-import { parseAccount, parseConfigText, parseContainer, type AccountConfig, type ContainerConfig, type TallyConfig } from '@tally/protocol'
+import { isConfigId, parseAccount, parseConfigText, parseContainer, type AccountConfig, type ContainerConfig, type TallyConfig } from '@tally/protocol'
 import { compileDomains, type DomainMatcher } from './origin.js'
 import { fail } from '../errors.js'
+import { mergePatch } from './merge-patch.js'
 import type { ConfigChange } from '../store/repository.js'
 
 export class ConfigError extends Error {
@@ -72,6 +73,14 @@ export interface ConfigState {
   withAccount(id: string, body: unknown): TallyConfig
   /** Validates a container body (admin PUT, with `account` naming the owner when new). */
   withContainer(id: string, body: unknown): TallyConfig
+  /**
+   * The account body a merge patch (RFC 7396) gives: the account in force with the patch
+   * applied; 404 when there is no such account. Without `containers` in the patch the body
+   * leaves them out, so that it keeps the containers in force when replayed.
+   */
+  patchedAccount(id: string, patch: unknown): Record<string, unknown>
+  /** The container body a merge patch gives: the container in force with the patch applied; 404 when none. */
+  patchedContainer(id: string, patch: unknown): Record<string, unknown>
   set(cfg: TallyConfig): void
   /** Replays persisted changes; one that no longer applies is reported and skipped. */
   replay(changes: readonly ConfigChange[], onSkip: (change: ConfigChange, reason: string) => void): void
@@ -106,6 +115,7 @@ export function createConfigState(initial: TallyConfig): ConfigState {
       return k && account ? { id: k.id, account, scope: k.scope } : undefined
     },
     withAccount(id, body) {
+      checkId('account', id)
       const r = parseAccount(body, cfg.plans)
       if (!r.ok) throw fail('invalid_request', r.message)
       if (!Object.hasOwn(cfg.plans, r.value.subscription.plan)) {
@@ -120,6 +130,7 @@ export function createConfigState(initial: TallyConfig): ConfigState {
       return next
     },
     withContainer(id, body) {
+      checkId('container', id)
       const r = parseContainer(body)
       if (!r.ok) throw fail('invalid_request', r.message)
       const named = typeof body === 'object' && body !== null ? (body as { account?: unknown }).account : undefined
@@ -138,6 +149,20 @@ export function createConfigState(initial: TallyConfig): ConfigState {
       }
       return next
     },
+    patchedAccount(id, patch) {
+      checkId('account', id)
+      const account = state.account(id)
+      if (!account) throw fail('not_found', `no account "${id}"`)
+      const { containers, ...rest } = account
+      const touches = isObject(patch) && Object.hasOwn(patch, 'containers')
+      return patchedObject(touches ? { ...rest, containers } : rest, patch)
+    },
+    patchedContainer(id, patch) {
+      checkId('container', id)
+      const entry = containers.get(id)
+      if (!entry) throw fail('not_found', `no container "${id}"`)
+      return patchedObject(entry.container, patch)
+    },
     set(next) {
       cfg = next
       index()
@@ -153,4 +178,20 @@ export function createConfigState(initial: TallyConfig): ConfigState {
     },
   }
   return state
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * Admin ids are config ids (docs/protocol.md §7): an id with a line break or a slash would reach
+ * headers and file names (the CSV export's `Content-Disposition`), so it is refused here, where
+ * a change is checked and where a persisted change is replayed.
+ */
+export function checkId(what: string, id: string): void {
+  if (!isConfigId(id)) throw fail('invalid_request', `${what} id: expected 1-64 characters of [A-Za-z0-9._:-], not a built-in property name`)
+}
+
+function patchedObject(current: object, patch: unknown): Record<string, unknown> {
+  if (!isObject(patch)) throw fail('invalid_request', 'expected a JSON object (a merge patch, RFC 7396)')
+  return mergePatch(current, patch) as Record<string, unknown>
 }

@@ -7,7 +7,7 @@ import { timingSafeEqual, createHash } from 'node:crypto'
 import type { Context, MiddlewareHandler } from 'hono'
 import { getCookie } from 'hono/cookie'
 import { fail } from '../errors.js'
-import type { ConfigState } from '../domain/config.js'
+import { checkId, type ConfigState } from '../domain/config.js'
 import type { TallyEnv } from '../context.js'
 
 export const bearer = (c: Context): string | undefined => {
@@ -64,10 +64,11 @@ export const adminOnly = (token: string | undefined): MiddlewareHandler<TallyEnv
   await next()
 }
 
-/** The admin token, for the account named by `:id`: it must exist (404) and becomes `c.var.account`. */
+/** The admin token, for the account named by `:id`: an id (400), that exists (404); it becomes `c.var.account`. */
 export const adminAccount = (config: ConfigState, token: string | undefined): MiddlewareHandler<TallyEnv> => async (c, next) => {
   requireAdmin(c, token)
   const id = c.req.param('id') ?? ''
+  checkId('account', id)
   if (!config.account(id)) throw fail('not_found', `no account "${id.slice(0, 64)}"`)
   c.set('account', id)
   await next()

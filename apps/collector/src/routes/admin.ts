@@ -1,10 +1,15 @@
 /**
- * Admin configuration routes (docs/protocol.md §6): HTTP only. A configuration change is
- * persisted before it takes effect: a 2xx means it survives a restart.
+ * Admin configuration routes (docs/protocol.md §6): HTTP only. The admin API reads what it
+ * writes: the accounts and containers in force (the file with the persisted changes replayed).
+ * A change is persisted before it takes effect: a 2xx means it survives a restart. `PUT`
+ * replaces; `PATCH` is a JSON merge patch (RFC 7396), persisted as the whole body it gives, so
+ * that its replay does not depend on what the file says later.
  */
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { adminOnly } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
+import { checkId } from '../domain/config.js'
+import { fail } from '../errors.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 
 export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
@@ -12,26 +17,58 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
   const app = new Hono<TallyEnv>()
   const token = adminOnly(adminToken)
 
-  app.put('/v1/admin/accounts/:id', token, async (c) => {
-    const id = c.req.param('id')
-    const input = await readJson(c)
-    const next = config.withAccount(id, input)
-    await store.saveConfigChange({ kind: 'account', id, body: input }, clock.now())
+  const saveAccount = async (c: Context<TallyEnv>, id: string, body: unknown) => {
+    const next = config.withAccount(id, body)
+    await store.saveConfigChange({ kind: 'account', id, body }, clock.now())
     config.set(next)
-    logger.info({ account: id }, 'account changed')
+    logger.info({ account: id, method: c.req.method }, 'account changed')
     return c.json({ id, account: next.accounts[id] })
+  }
+
+  const saveContainer = async (c: Context<TallyEnv>, id: string, body: unknown) => {
+    const next = config.withContainer(id, body)
+    // The owner is stored with the change so that the replay finds it.
+    const owner = config.container(id)?.accountId ?? (body as { account: string }).account
+    await store.saveConfigChange({ kind: 'container', id, body: { ...(body as object), account: owner } }, clock.now())
+    config.set(next)
+    logger.info({ container: id, account: owner, method: c.req.method }, 'container changed')
+    return c.json({ id, account: owner, container: next.accounts[owner]?.containers[id] })
+  }
+
+  app.get('/v1/admin/accounts', token, (c) => c.json({
+    accounts: Object.entries(config.current().accounts).map(([id, a]) => ({
+      id, name: a.name, active: a.active, plan: a.subscription.plan, timezone: a.timezone, containers: Object.keys(a.containers),
+    })),
+  }))
+
+  app.get('/v1/admin/accounts/:id', token, (c) => {
+    const id = c.req.param('id')
+    checkId('account', id)
+    const account = config.account(id)
+    if (!account) throw fail('not_found', `no account "${id}"`)
+    return c.json({ id, account })
   })
 
-  app.put('/v1/admin/containers/:id', token, async (c) => {
+  app.get('/v1/admin/containers/:id', token, (c) => {
     const id = c.req.param('id')
-    const input = await readJson(c)
-    const next = config.withContainer(id, input)
-    // The owner is stored with the change so that the replay finds it.
-    const owner = config.container(id)?.accountId ?? (input as { account: string }).account
-    await store.saveConfigChange({ kind: 'container', id, body: { ...(input as object), account: owner } }, clock.now())
-    config.set(next)
-    logger.info({ container: id, account: owner }, 'container changed')
-    return c.json({ id, account: owner, container: next.accounts[owner]?.containers[id] })
+    checkId('container', id)
+    const entry = config.container(id)
+    if (!entry) throw fail('not_found', `no container "${id}"`)
+    return c.json({ id, account: entry.accountId, container: entry.container })
+  })
+
+  app.put('/v1/admin/accounts/:id', token, async (c) => saveAccount(c, c.req.param('id'), await readJson(c)))
+  app.patch('/v1/admin/accounts/:id', token, async (c) => {
+    const id = c.req.param('id')
+    checkId('account', id)
+    return saveAccount(c, id, config.patchedAccount(id, await readJson(c)))
+  })
+
+  app.put('/v1/admin/containers/:id', token, async (c) => saveContainer(c, c.req.param('id'), await readJson(c)))
+  app.patch('/v1/admin/containers/:id', token, async (c) => {
+    const id = c.req.param('id')
+    checkId('container', id)
+    return saveContainer(c, id, config.patchedContainer(id, await readJson(c)))
   })
 
   return app

@@ -468,3 +468,27 @@ describe('invoice documents', () => {
     ]))
   })
 })
+
+describe('the plan by its name', () => {
+  it('answers the plan name of the configuration in GET /v1/period, and its id when it has none', async () => {
+    const b = billing()
+    expect(await (await b.get('/v1/period')).json()).toMatchObject({ planId: 'growth', planName: 'growth' })
+    const config = billingConfig()
+    const named = { ...config, plans: { ...config.plans, growth: { ...config.plans.growth!, name: 'Growth' } } }
+    const t = setup({ config: named })
+    const res = await t.app.request('/v1/period', { headers: { authorization: `Bearer ${RK}` } })
+    expect(await res.json()).toMatchObject({ planId: 'growth', planName: 'Growth' })
+  })
+})
+
+describe('the time zone of the reads', () => {
+  it.each(['/v1/period', '/v1/invoices', '/v1/credits', '/v1/credits/log', '/v1/admin/accounts/acme/credits/log', '/v1/usage'])(
+    'names the account zone beside the instants of %s', async (path) => {
+      const b = billing()
+      const res = await b.get(path, path.includes('/admin/') ? ADMIN : RK)
+      expect(res.status).toBe(200)
+      expect(((await res.json()) as { timezone: string }).timezone).toBe('Europe/Amsterdam')
+      const other = await b.get(path.replace('/admin/accounts/acme', '/admin/accounts/other'), path.includes('/admin/') ? ADMIN : OTHER_RK)
+      expect(((await other.json()) as { timezone: string }).timezone).toBe('UTC')
+    })
+})

@@ -44,12 +44,13 @@ export function billingRoutes(deps: AppDeps): Hono<TallyEnv> {
       const at = clock.now()
       const summary = periodSummary(billing, await current(id, billing, at), at)
       if (!summary) throw fail('not_found', 'the account has no current period (its subscription has not started or has ended)')
-      return c.json({ account: id, asOf: new Date(at).toISOString(), ...summary })
+      const planName = billing.plans[summary.planId]?.name ?? summary.planId
+      return c.json({ account: id, timezone: billing.timezone, asOf: new Date(at).toISOString(), ...summary, planName })
     }],
     ['/invoices', async (c, { id, billing }) => {
       const { finalized } = await current(id, billing, clock.now())
       return c.json({
-        account: id,
+        account: id, timezone: billing.timezone,
         invoices: finalized.map((i) => ({
           number: i.number, key: i.key, kind: i.kind, status: i.status, issuedDate: i.issuedDate, period: i.period,
           currency: i.currency, total: i.total,
@@ -67,13 +68,13 @@ export function billingRoutes(deps: AppDeps): Hono<TallyEnv> {
     ['/credits', async (c, { id, billing }) => {
       const at = clock.now()
       const { ledger } = await current(id, billing, at)
-      return c.json({ account: id, asOf: new Date(at).toISOString(), wallets: balances(ledger, at) })
+      return c.json({ account: id, timezone: billing.timezone, asOf: new Date(at).toISOString(), wallets: balances(ledger, at) })
     }],
     ['/credits/log', async (c, { id, billing }) => {
       const { ledger } = await current(id, billing, clock.now())
       const wallet = c.req.query('wallet')
       const entries = wallet === undefined ? ledger : ledger.filter((e) => e.wallet === wallet)
-      return c.json({ account: id, entries: entries.map((e) => ({ ...e, time: new Date(e.at).toISOString() })) })
+      return c.json({ account: id, timezone: billing.timezone, entries: entries.map((e) => ({ ...e, time: new Date(e.at).toISOString() })) })
     }],
   ]
   for (const [path, handler] of reads) {

@@ -181,3 +181,71 @@ describe('dashboard assets', () => {
     expect(js).not.toMatch(/https?:\/\//)
   })
 })
+
+describe('dashboard forms posted from another site', () => {
+  const post = (app: ReturnType<typeof setup>['app'], path: string, headers: Record<string, string>, cookie?: string) =>
+    app.request(`http://tally.example:8787${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...(cookie ? { cookie } : {}), ...headers },
+      body: 'key=rk_acme_read',
+    })
+
+  it.each([
+    ['Sec-Fetch-Site: cross-site', { 'sec-fetch-site': 'cross-site' }],
+    ['Sec-Fetch-Site: same-site', { 'sec-fetch-site': 'same-site', origin: 'http://shop.example:8787' }],
+    ['an Origin of another host', { origin: 'https://evil.example' }],
+    ['an Origin of another port', { origin: 'http://tally.example:9999' }],
+    ['Origin: null', { origin: 'null' }],
+  ])('refuses a sign-in and a sign-out with %s: 403, a page that says so, no cookie set or cleared', async (_, headers) => {
+    const { app } = setup()
+    for (const path of ['/dashboard/sign-in', '/dashboard/sign-out']) {
+      const res = await post(app, path, headers, 'tally_session=rk_acme_read')
+      expect(res.status).toBe(403)
+      expect(res.headers.get('set-cookie')).toBeNull()
+      expect(res.headers.get('content-type')).toContain('text/html')
+      expect(await res.text()).toContain('sent from another site')
+    }
+  })
+
+  it.each([
+    ['Sec-Fetch-Site: same-origin', { 'sec-fetch-site': 'same-origin', origin: 'http://tally.example:8787' }],
+    ['Sec-Fetch-Site: none (typed by the user)', { 'sec-fetch-site': 'none' }],
+    ['its own Origin, without Sec-Fetch-Site', { origin: 'http://tally.example:8787' }],
+    ['neither header (not a browser page)', {}],
+  ])('accepts a sign-in and a sign-out with %s', async (_, headers) => {
+    const { app } = setup()
+    const signIn = await post(app, '/dashboard/sign-in', headers)
+    expect(signIn.status).toBe(303)
+    expect(signIn.headers.get('set-cookie')).toMatch(/^tally_session=rk_acme_read;/)
+    const signOut = await post(app, '/dashboard/sign-out', headers, 'tally_session=rk_acme_read')
+    expect(signOut.status).toBe(303)
+    expect(signOut.headers.get('set-cookie')).toMatch(/^tally_session=;/)
+  })
+})
+
+describe('the dashboard page', () => {
+  it('sends no referrer to other sites, so that its own forms carry their Origin', async () => {
+    const { app } = setup()
+    expect((await app.request('/dashboard')).headers.get('referrer-policy')).toBe('same-origin')
+  })
+
+  it('puts an account name with $ patterns in the page as written, escaped', async () => {
+    const config = testConfig()
+    const acme = config.accounts.acme!
+    const named = { ...config, accounts: { ...config.accounts, acme: { ...acme, name: "Cost$ $& $' $` $$ <b>" } } }
+    const { app } = setup({ config: named })
+    const res = await app.request('/dashboard', { headers: { cookie: 'tally_session=rk_acme_read' } })
+    const html = await res.text()
+    expect(html).toContain("<title>Cost$ $&amp; $&#39; $` $$ &lt;b&gt; — Tally</title>")
+    expect(html).not.toContain('%ACCOUNT_NAME%')
+  })
+
+  it('serves a favicon that every page links', async () => {
+    const { app } = setup()
+    const icon = await app.request('/dashboard/assets/favicon.svg')
+    expect([icon.status, icon.headers.get('content-type')]).toEqual([200, 'image/svg+xml'])
+    expect(await icon.text()).toContain('<svg')
+    expect(await (await app.request('/dashboard')).text()).toContain('href="/dashboard/assets/favicon.svg"')
+    expect(await (await app.request('/dashboard', { headers: { cookie: 'tally_session=rk_acme_read' } })).text()).toContain('href="/dashboard/assets/favicon.svg"')
+  })
+})

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { SESSION_COOKIE } from '../middleware/auth.js'
 import { readText } from '../middleware/body.js'
 import type { AppDeps } from '../context.js'
+import { servedOrigin } from './openapi.js'
 
 /** The page's static files. `../src/dashboard` is the same folder from `src/` and from `dist/`. */
 export const DASHBOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/dashboard')
@@ -26,6 +27,7 @@ const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'))
 const ASSETS: Record<string, { dir: string; type: string }> = {
   'app.js': { dir: DASHBOARD_DIR, type: 'text/javascript; charset=utf-8' },
   'app.css': { dir: DASHBOARD_DIR, type: 'text/css; charset=utf-8' },
+  'favicon.svg': { dir: DASHBOARD_DIR, type: 'image/svg+xml' },
   'uPlot.iife.min.js': { dir: UPLOT_DIR, type: 'text/javascript; charset=utf-8' },
   'uPlot.min.css': { dir: UPLOT_DIR, type: 'text/css; charset=utf-8' },
 }
@@ -40,7 +42,9 @@ const SECURITY_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'no-referrer',
+  // No referrer to other sites; to this one the page's own forms then carry their real `Origin`
+  // (under `no-referrer` a browser sends `Origin: null`, which the sign-in check must refuse).
+  'Referrer-Policy': 'same-origin',
 }
 
 const escapeHtml = (s: string) =>
@@ -49,7 +53,7 @@ const escapeHtml = (s: string) =>
 function signInPage(message?: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in — Tally</title><link rel="stylesheet" href="/dashboard/assets/app.css"></head>
+<title>Sign in — Tally</title><link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/dashboard/assets/app.css"></head>
 <body class="signin"><main>
 <h1>Tally dashboard</h1>
 <p>Sign in with your account's <strong>read key</strong> (it starts with <code>rk_</code>).</p>
@@ -58,6 +62,18 @@ ${message ? `<p class="error" role="alert">${escapeHtml(message)}</p>` : ''}
   <label>Read key <input name="key" type="password" autocomplete="current-password" required autofocus></label>
   <button type="submit">Sign in</button>
 </form>
+</main></body></html>`
+}
+
+/** The page a cross-site sign-in or sign-out gets: it changed nothing. */
+function crossSitePage(): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Refused — Tally</title><link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/dashboard/assets/app.css"></head>
+<body class="signin"><main>
+<h1>Refused</h1>
+<p class="error" role="alert">This form was sent from another site, so Tally ignored it: nobody was signed in or out.</p>
+<p><a href="/dashboard">Open the dashboard</a> and use its own form.</p>
 </main></body></html>`
 }
 
@@ -87,6 +103,27 @@ export function dashboardRoutes(deps: AppDeps): Hono {
     return proto === 'https' && peer !== undefined && deps.trusted(peer.replace(/^::ffff:/, ''))
   }
 
+  /**
+   * A form post from another site (login CSRF: signing a visitor in to the attacker's account, or
+   * out of their own). Browsers say where a post comes from in `Sec-Fetch-Site`, and older ones
+   * in `Origin`; a request with neither is not from a browser page, so it cannot be forged by one.
+   */
+  const crossSite = (c: Context) => {
+    const site = c.req.header('sec-fetch-site')?.toLowerCase()
+    if (site !== undefined) return site !== 'same-origin' && site !== 'none'
+    const origin = c.req.header('origin')
+    if (origin === undefined) return false
+    try {
+      return new URL(origin).host !== new URL(servedOrigin(c, deps.trusted)).host
+    } catch {
+      return true // `Origin: null` (a sandboxed or privacy-stripped page) proves nothing
+    }
+  }
+  const refuseCrossSite = (c: Context) => {
+    logger.warn({ route: c.req.path, origin: c.req.header('origin'), site: c.req.header('sec-fetch-site') }, 'dashboard form post from another site refused')
+    return c.html(crossSitePage(), 403, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' })
+  }
+
   /** The account of a valid sign-in cookie; a rotated key signs everyone out. */
   const signedIn = (c: Context) => {
     const key = getCookie(c, SESSION_COOKIE)
@@ -97,14 +134,18 @@ export function dashboardRoutes(deps: AppDeps): Hono {
   app.get('/dashboard', async (c) => {
     const found = signedIn(c)
     if (!found) return page(c, signInPage())
+    // Function replacers: a string replacement would expand `$&`, `$'`, `` $` `` in an account name.
+    const name = escapeHtml(found.account.name || found.id)
+    const id = escapeHtml(found.id)
     const html = (await asset('index.html', DASHBOARD_DIR))
-      .replaceAll('%ACCOUNT_NAME%', escapeHtml(found.account.name || found.id))
-      .replaceAll('%ACCOUNT_ID%', escapeHtml(found.id))
+      .replaceAll('%ACCOUNT_NAME%', () => name)
+      .replaceAll('%ACCOUNT_ID%', () => id)
     return page(c, html)
   })
   app.get('/dashboard/', (c) => c.redirect('/dashboard', 301))
 
   app.post('/dashboard/sign-in', async (c) => {
+    if (crossSite(c)) return refuseCrossSite(c)
     let key = ''
     // The one body reader, with a limit sized for a form holding one key: a sign-in body can never
     // make the collector hold more than this, whatever it declares (413 past it).
@@ -126,6 +167,7 @@ export function dashboardRoutes(deps: AppDeps): Hono {
   })
 
   app.post('/dashboard/sign-out', (c) => {
+    if (crossSite(c)) return refuseCrossSite(c)
     deleteCookie(c, SESSION_COOKIE, { path: '/' })
     return c.redirect('/dashboard', 303)
   })

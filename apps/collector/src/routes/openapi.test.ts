@@ -120,7 +120,8 @@ describe('GET /openapi.json', () => {
     const { app } = setup()
     const doc = await (await app.request('/openapi.json')).json()
     const usage = doc.paths['/v1/usage'].get
-    expect(usage.parameters.map((p: { name: string }) => p.name)).toEqual(['from', 'to', 'groupBy', 'format'])
+    // The report's filters joined the query (docs/api.md): the same table the route checks unknown parameters against.
+    expect(usage.parameters.map((p: { name: string }) => p.name)).toEqual(['from', 'to', 'groupBy', 'format', 'container', 'campaign', 'advisor', 'bot'])
     expect(usage.security).toEqual([{ accountKey: [] }, { dashboardSession: [] }])
     const adminUsage = doc.paths['/v1/admin/accounts/{id}/usage'].get
     expect(adminUsage.security).toEqual([{ adminToken: [] }])

@@ -58,6 +58,8 @@ const str: Schema = { type: 'string', maxLength: MAX_STRING }
 const text: Schema = { type: 'string' }
 const int: Schema = { type: 'integer' }
 const ms: Schema = { type: 'integer', description: 'UTC milliseconds since the epoch.' }
+/** Beside every answer that carries instants: one zone rule for every time shown (the dashboard shows them there, labelled). */
+const zone: Schema = { type: 'string', description: 'The account\'s IANA time zone: its days and periods are local there, and the dashboard shows the answer\'s instants there, labelled.' }
 const date: Schema = { type: 'string', format: 'date' }
 const instant: Schema = { type: 'string', format: 'date-time' }
 const nullable = (s: Schema): Schema => ({ anyOf: [s, { type: 'null' }] })
@@ -168,7 +170,12 @@ const SCHEMAS: Record<string, Schema> = {
     balance: { ...int, description: 'The account wallet\'s balance.' },
   }, ['id', 'status', 'to', 'credits', 'balance']),
   UsageReport: obj({
-    account: text, timezone: text, from: date, to: date, groupBy: { type: 'array', items: { enum: [...GROUPINGS] } },
+    account: text, timezone: zone, from: date, to: date, groupBy: { type: 'array', items: { enum: [...GROUPINGS] } },
+    filters: { ...obj({ container: id, campaign: id, advisor: id, bot: id }, []), description: 'The filters applied.' },
+    names: {
+      ...obj(Object.fromEntries(['campaign', 'advisor', 'bot'].map((k) => [k, { type: 'object', additionalProperties: text }]))),
+      description: 'Display names from the configuration of the campaigns, advisors and bots of the rows that have one (JSON only).',
+    },
     rows: {
       type: 'array',
       items: {
@@ -218,7 +225,7 @@ const SCHEMAS: Record<string, Schema> = {
     description: 'A finalized invoice of the account: the stored invoice and the account id.',
   },
   Invoices: obj({
-    account: text,
+    account: text, timezone: zone,
     invoices: {
       type: 'array',
       items: obj({
@@ -234,10 +241,11 @@ const SCHEMAS: Record<string, Schema> = {
       lots: { type: 'array', items: obj({ lot: text, kind: { enum: ['free', 'purchased'] }, remaining: int, expiresAt: { type: ['integer', 'null'] } }) },
     }),
   },
-  Credits: obj({ account: text, asOf: instant, wallets: ref('Wallets') }),
+  Credits: obj({ account: text, timezone: zone, asOf: instant, wallets: ref('Wallets') }),
   Period: {
     ...obj({
-      account: text, asOf: instant, period: ref('PeriodRef'), cycle: { enum: [...CYCLES] }, planId: text, seats: int,
+      account: text, timezone: zone, asOf: instant, period: ref('PeriodRef'), cycle: { enum: [...CYCLES] }, planId: text,
+      planName: { type: 'string', description: 'The plan\'s `name` in the configuration, else its id.' }, seats: int,
       products: { type: 'array', items: text, description: 'The add-on products chosen, in force now.' }, paidContacts: int,
       meters: {
         ...obj({
@@ -265,7 +273,7 @@ const SCHEMAS: Record<string, Schema> = {
       ledgerEntry('expiry', 'The unspent rest of a lot at its expiry.', { lot: text }),
     ],
   },
-  CreditLog: obj({ account: text, entries: { type: 'array', items: ref('LedgerEntry') } }),
+  CreditLog: obj({ account: text, timezone: zone, entries: { type: 'array', items: ref('LedgerEntry') } }),
   BillingRun: obj({
     asOf: { type: 'string', description: 'ISO-8601 date or date-time with offset, not in the future; default now.' },
     account: { type: 'string', description: 'Only this account; default every account.' },
@@ -290,6 +298,24 @@ const SCHEMAS: Record<string, Schema> = {
   },
   Container: configSchema(ContainerSchema, 'output'),
   ContainerApplied: obj({ id: text, account: text, container: ref('Container') }),
+  AccountList: obj({
+    accounts: {
+      type: 'array',
+      items: obj({
+        id: text, name: text, active: { type: 'boolean' }, plan: text,
+        timezone: { type: 'string', description: 'IANA time zone of the account: its days, periods and the times it is shown in.' },
+        containers: { type: 'array', items: text, description: 'Container ids.' },
+      }),
+    },
+  }),
+  AccountPatch: {
+    type: 'object',
+    description: 'A JSON merge patch (RFC 7396) of an account: a field left out is kept, `null` removes an optional field, objects merge, arrays and other values replace. The result must be a valid account.',
+  },
+  ContainerPatch: {
+    type: 'object',
+    description: 'A JSON merge patch (RFC 7396) of a container: a field left out is kept, `null` removes a field (a campaign, an advisor, a bot), objects merge (`{"campaigns":{"cmp_new":{}}}` adds a campaign), arrays replace: add a domain by sending the full `domains` list.',
+  },
 }
 
 const JSON_TYPE = 'application/json'
@@ -442,6 +468,49 @@ export const OPERATIONS: Record<string, Operation> = {
     query: [{ name: 'since', description: 'ISO-8601 instant; default 7 days ago.', schema: instant }],
     responses: { 200: json('Counts per reason and origin.', 'Rejections'), 400: errors[400], 401: errors[401], 503: STORAGE },
   },
+  'GET /v1/admin/accounts': {
+    operationId: 'adminListAccounts', summary: 'The accounts in force', tags: ['admin'], auth: 'admin',
+    description: 'The configuration file with the admin changes replayed over it.',
+    responses: { 200: json('Every account, in the order of the configuration.', 'AccountList'), 401: errors.admin401 },
+  },
+  'GET /v1/admin/accounts/:id': {
+    operationId: 'adminGetAccount', summary: 'An account as in force (keys and containers included)', tags: ['admin'], auth: 'admin',
+    path: { id: { description: 'The account id.', schema: id } },
+    responses: {
+      200: json('The account.', 'AccountApplied'), 400: error('`invalid_request`: not an id (docs/protocol.md §7).'),
+      401: errors.admin401, 404: error('`not_found`: no such account.'),
+    },
+  },
+  'PATCH /v1/admin/accounts/:id': {
+    operationId: 'adminPatchAccount', summary: 'Change some fields of an account (JSON merge patch)', tags: ['admin'], auth: 'admin',
+    description: 'RFC 7396 over the account in force; persisted like a PUT, so it survives a restart. Containers are kept unless the patch names `containers`.',
+    path: { id: { description: 'The account id.', schema: id } },
+    body: { contentType: JSON_TYPE, schema: ref('AccountPatch') },
+    responses: {
+      200: json('The account as applied.', 'AccountApplied'), 400: errors.body400, 401: errors.admin401,
+      404: error('`not_found`: no such account (create one with PUT).'),
+      409: error('`conflict`: a container id or key is taken by another account.'), 413: errors[413], 503: STORAGE,
+    },
+  },
+  'GET /v1/admin/containers/:id': {
+    operationId: 'adminGetContainer', summary: 'A container as in force, with its account', tags: ['admin'], auth: 'admin',
+    path: { id: { description: 'The container id.', schema: id } },
+    responses: {
+      200: json('The container.', 'ContainerApplied'), 400: error('`invalid_request`: not an id (docs/protocol.md §7).'),
+      401: errors.admin401, 404: error('`not_found`: no such container.'),
+    },
+  },
+  'PATCH /v1/admin/containers/:id': {
+    operationId: 'adminPatchContainer', summary: 'Change some fields of a container (JSON merge patch)', tags: ['admin'], auth: 'admin',
+    description: 'RFC 7396 over the container in force; persisted like a PUT. Arrays replace whole: to add a domain, send the full `domains` list.',
+    path: { id: { description: 'The container id.', schema: id } },
+    body: { contentType: JSON_TYPE, schema: ref('ContainerPatch') },
+    responses: {
+      200: json('The container as applied.', 'ContainerApplied'), 400: errors.body400, 401: errors.admin401,
+      404: error('`not_found`: no such container (create one with PUT).'),
+      409: error('`conflict`: `account` names another account.'), 413: errors[413], 503: STORAGE,
+    },
+  },
   'PUT /v1/admin/accounts/:id': {
     operationId: 'adminPutAccount', summary: 'Create or replace an account (the config file\'s shape)', tags: ['admin'], auth: 'admin',
     path: { id: { description: 'The account id.' } },
@@ -483,17 +552,21 @@ export const OPERATIONS: Record<string, Operation> = {
         headers: { Location: { description: '`/dashboard`.', required: true, schema: text }, 'Set-Cookie': { description: '`tally_session`.', required: true, schema: text } },
       },
       401: { description: 'Wrong key, or the secret key: the form again with the reason.', content: { 'text/html': { schema: text } } },
+      403: { description: 'Posted from another site (`Sec-Fetch-Site`, or `Origin` naming another host): nobody is signed in; a page says so.', content: { 'text/html': { schema: text } } },
     },
   },
   'POST /dashboard/sign-out': {
     operationId: 'postDashboardSignOut', summary: 'Sign out', tags: ['dashboard'], auth: 'none',
-    responses: { 303: { description: 'The cookie cleared, back to /dashboard.', headers: { Location: { description: '`/dashboard`.', required: true, schema: text } } } },
+    responses: {
+      303: { description: 'The cookie cleared, back to /dashboard.', headers: { Location: { description: '`/dashboard`.', required: true, schema: text } } },
+      403: { description: 'Posted from another site: nobody is signed out; a page says so.', content: { 'text/html': { schema: text } } },
+    },
   },
   'GET /dashboard/assets/:file': {
     operationId: 'getDashboardAsset', summary: 'The dashboard\'s scripts and styles (uPlot included)', tags: ['dashboard'], auth: 'none',
-    path: { file: { description: 'A file name: `app.js`, `app.css`, `uPlot.iife.min.js`, `uPlot.min.css`.' } },
+    path: { file: { description: 'A file name: `app.js`, `app.css`, `favicon.svg`, `uPlot.iife.min.js`, `uPlot.min.css`.' } },
     responses: {
-      200: { description: 'JavaScript or CSS.', content: { 'text/javascript': { schema: text }, 'text/css': { schema: text } } },
+      200: { description: 'JavaScript, CSS or the SVG icon.', content: { 'text/javascript': { schema: text }, 'text/css': { schema: text }, 'image/svg+xml': { schema: text } } },
       404: error('`not_found`: no such file.'),
     },
   },
@@ -520,6 +593,8 @@ export function operationOf(method: string, path: string): Operation | undefined
   const base = mirrored ? OPERATIONS[`GET /v1${mirrored[1]}`] : undefined
   if (!base || base.auth !== 'account') return undefined
   const notFound = base.responses[404]
+  const invalid = base.responses[400]
+  const badId = '`invalid_request`: the account id is not an id (docs/protocol.md §7).'
   return {
     ...base,
     operationId: adminOperationId(base.operationId),
@@ -529,6 +604,7 @@ export function operationOf(method: string, path: string): Operation | undefined
     path: { id: { description: 'The account id.' }, ...base.path },
     responses: {
       ...base.responses,
+      400: error(invalid ? `${badId} ${invalid.description}` : badId),
       401: errors.admin401,
       404: error(notFound ? `\`not_found\`: no such account. ${notFound.description}` : '`not_found`: no such account.'),
     },

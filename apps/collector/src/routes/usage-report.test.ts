@@ -18,7 +18,7 @@ function config() {
         containers: {
           ctr_shop: {
             name: 'Shop, "North"\nbranch', domains: ['shop.acme.test'],
-            campaigns: { cmp_summer: {}, cmp_winter: {} }, advisors: { adv_shoes: {}, adv_gifts: {} }, bots: { bot_help: {} },
+            campaigns: { cmp_summer: { name: 'Summer sale' }, cmp_winter: {} }, advisors: { adv_shoes: {}, adv_gifts: { name: 'Gift finder' } }, bots: { bot_help: { name: 'Help desk' } },
           },
           ctr_blog: { name: 'Blog', domains: ['blog.acme.test'], campaigns: { cmp_summer: {} } },
         },
@@ -156,6 +156,54 @@ describe('GET /v1/usage groupings', () => {
   })
 })
 
+describe('GET /v1/usage filters', () => {
+  let s: S
+  beforeAll(async () => {
+    s = await seeded()
+  })
+
+  it.each([
+    ['container', '&container=ctr_blog', { impressions: 1 }],
+    ['container', '&container=ctr_shop', { impressions: 3, engagements: 2, chatSessions: 2 }],
+    ['campaign', '&campaign=cmp_summer', { impressions: 3 }],
+    ['campaign and container', '&campaign=cmp_summer&container=ctr_shop', { impressions: 2 }],
+    ['advisor', '&advisor=adv_gifts', { engagements: 1 }],
+    ['bot', '&bot=bot_help', { chatSessions: 2 }],
+    ['campaign or advisor', '&campaign=cmp_winter&advisor=adv_shoes', { impressions: 1, engagements: 1 }],
+    ['an unknown campaign', '&campaign=cmp_nope', {}],
+  ])('keeps the usage of the %s named (%s)', async (_, query, totals) => {
+    const res = await get(s, `${RANGE}${query}`)
+    const body = await res.json()
+    expect(body.rows).toEqual([{ ...zero, ...totals }])
+    expect(Object.keys(body.filters).sort()).toEqual([...query.matchAll(/&(\w+)=/g)].map((m) => m[1]).sort())
+  })
+
+  it('leaves server-side usage out when filtered, since it belongs to no container or subject', async () => {
+    const res = await s.app.request('/v1/usage', {
+      method: 'POST', headers: { authorization: 'Bearer sk_acme_secret', 'content-type': 'application/json' },
+      body: JSON.stringify({ events: [{ id: 'fa1', type: 'alert', alert: 'daily-sales', user: 'u_1', ts: NOW - HOUR }] }),
+    })
+    expect(res.status).toBe(200)
+    expect((await rows(s, RANGE))[0]?.alerts).toBe(1)
+    expect((await rows(s, `${RANGE}&container=ctr_shop`))[0]?.alerts).toBe(0)
+  })
+
+  it('filters the grouped rows and the CSV alike', async () => {
+    expect(await rows(s, `${RANGE}&groupBy=campaign&container=ctr_shop&campaign=cmp_summer`)).toEqual([{ campaign: 'cmp_summer', ...zero, impressions: 2 }])
+    const csv = await (await get(s, `${RANGE}&groupBy=container&campaign=cmp_summer&format=csv`)).text()
+    expect(csv).toBe('container,containerName,impressions,engagements,chatSessions,alerts,credits\r\nctr_blog,Blog,1,0,0,0,0\r\nctr_shop,"Shop, ""North""\nbranch",2,0,0,0,0\r\n')
+  })
+})
+
+describe('GET /v1/usage display names', () => {
+  it('names the campaigns, advisors and bots of the rows that have a name in the configuration', async () => {
+    const s = await seeded()
+    const body = await (await get(s, `${RANGE}&groupBy=campaign,advisor,bot`)).json()
+    expect(body.names).toEqual({ campaign: { cmp_summer: 'Summer sale' }, advisor: { adv_gifts: 'Gift finder' }, bot: { bot_help: 'Help desk' } })
+    expect((await (await get(s, RANGE)).json()).names).toEqual({ campaign: {}, advisor: {}, bot: {} })
+  })
+})
+
 describe('GET /v1/usage with server-side usage', () => {
   it('counts alert sessions and credits spent on their local day, outside any container, campaign, advisor or bot', async () => {
     const s = await seeded()
@@ -204,9 +252,33 @@ describe('GET /v1/usage date bounds', () => {
     expect(await rows(s, '?from=1970-01-01&to=9998-12-31')).toEqual([{ ...zero, impressions: 4, engagements: 2, chatSessions: 2 }])
   })
 
-  it('answers zeros for a range without usage', async () => {
+  it('answers zeros for a range without usage, a row of zeros per day when grouped by day', async () => {
     expect(await rows(s, '?from=2026-06-01&to=2026-06-30')).toEqual([zero])
-    expect(await rows(s, '?from=2026-06-01&to=2026-06-30&groupBy=day')).toEqual([])
+    // Grouped by day, every day of the range is a row (it was no row at all): a chart or a
+    // spreadsheet shows the gap instead of joining the days around it.
+    const days = await rows(s, '?from=2026-06-01&to=2026-06-30&groupBy=day')
+    expect(days).toHaveLength(30)
+    expect(days[0]).toEqual({ day: '2026-06-01', ...zero })
+    expect(days[29]).toEqual({ day: '2026-06-30', ...zero })
+  })
+
+  it('fills the days without usage between days with usage, in JSON and in CSV, in day order', async () => {
+    expect(await rows(s, '?from=2026-07-17&to=2026-07-21&groupBy=day')).toEqual([
+      { day: '2026-07-17', ...zero }, { day: '2026-07-18', ...zero },
+      { day: '2026-07-19', ...zero, impressions: 1 }, { day: '2026-07-20', ...zero, impressions: 3, engagements: 2, chatSessions: 2 },
+      { day: '2026-07-21', ...zero },
+    ])
+    expect((await rows(s, '?from=2026-07-18&to=2026-07-19&groupBy=day,container')).map((r) => [r.day, r.container, r.impressions]))
+      .toEqual([['2026-07-18', null, 0], ['2026-07-19', 'ctr_shop', 1]])
+    const csv = await (await get(s, '?from=2026-07-18&to=2026-07-20&groupBy=day&format=csv')).text()
+    expect(csv.split('\r\n').slice(1, 4)).toEqual(['2026-07-18,0,0,0,0,0', '2026-07-19,1,0,0,0,0', '2026-07-20,3,2,2,0,0'])
+  })
+
+  it('takes ten years grouped by day, and refuses a longer range grouped by day', async () => {
+    expect(await rows(s, '?from=2016-07-23&to=2026-07-20&groupBy=day')).toHaveLength(3650)
+    const res = await get(s, '?from=1970-01-01&to=9998-12-31&groupBy=day')
+    expect(res.status).toBe(400)
+    expect((await res.json()).error.message).toMatch(/^from: grouped by day, the range is at most 3660 days/)
   })
 
   it('defaults to the 30 days ending today in the account time zone', async () => {
@@ -234,6 +306,9 @@ describe('GET /v1/usage date bounds', () => {
     ['a from after the to', '?from=2026-07-21&to=2026-07-20', 'from:'],
     ['an unknown grouping', '?groupBy=day,country', 'groupBy:'],
     ['an unknown format', '?format=xml', 'format:'],
+    ['an unknown parameter', '?from=2026-07-01&groupby=day', 'groupby:'],
+    ['a misspelt filter', '?campain=cmp_summer', 'campain:'],
+    ['a filter that is not an id', '?container=a%0Db', 'container:'],
   ]
   it.each(bad)('refuses %s with 400 invalid_request naming the parameter', async (_name, query, param) => {
     const res = await get(s, query)

@@ -6,7 +6,7 @@ import { Hono, type Context } from 'hono'
 import { fail } from '../errors.js'
 import { accountReader, adminAccount } from '../middleware/auth.js'
 import { toCsv } from '../domain/csv.js'
-import { usageColumns, usageReport } from '../services/usage-report.js'
+import { checkUsageQuery, usageColumns, usageReport } from '../services/usage-report.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 
 function wantsCsv(c: Context): boolean {
@@ -19,8 +19,13 @@ function wantsCsv(c: Context): boolean {
 }
 
 async function answer(c: Context, deps: AppDeps, account: string) {
+  checkUsageQuery(Object.keys(c.req.queries()))
   const csv = wantsCsv(c)
-  const report = await usageReport(deps, account, { from: c.req.query('from'), to: c.req.query('to'), groupBy: c.req.query('groupBy') })
+  const q = (name: string) => c.req.query(name)
+  const report = await usageReport(deps, account, {
+    from: q('from'), to: q('to'), groupBy: q('groupBy'),
+    container: q('container'), campaign: q('campaign'), advisor: q('advisor'), bot: q('bot'),
+  })
   if (!csv) return c.json(report)
   return c.body(toCsv(usageColumns(report.groupBy), report.rows), 200, {
     'Content-Type': 'text/csv; charset=utf-8',

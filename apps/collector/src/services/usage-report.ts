@@ -6,6 +6,7 @@
  * impressions have no advisor, so `groupBy=campaign,advisor` answers a row per campaign (advisor
  * `null`) and a row per advisor (campaign `null`). Summing any grouping gives the same totals.
  */
+import { ID_PATTERN } from '@tally/protocol'
 import { fail } from '../errors.js'
 import { addDays, parseIsoDay } from '../domain/dates.js'
 import { localDayOf } from '@tally/billing'
@@ -18,6 +19,9 @@ export type Grouping = (typeof GROUPINGS)[number]
 export const METERS = ['impressions', 'engagements', 'chatSessions', 'alerts', 'credits'] as const
 export type Meter = (typeof METERS)[number]
 
+/** Grouped by day, the range is at most this many days (ten years): every day is a row, zeros included. */
+export const MAX_DAY_ROWS = 3660
+
 /** When `from` is left out the range is this many days ending at `to`. */
 export const DEFAULT_RANGE_DAYS = 30
 
@@ -28,9 +32,37 @@ export const DEFAULT_RANGE_DAYS = 30
 export const USAGE_QUERY = [
   { name: 'from', description: `First day (inclusive), YYYY-MM-DD in the account's time zone. Default: ${DEFAULT_RANGE_DAYS - 1} days before \`to\`.`, schema: { type: 'string', format: 'date' } },
   { name: 'to', description: "Last day (inclusive), YYYY-MM-DD in the account's time zone. Default: today there.", schema: { type: 'string', format: 'date' } },
-  { name: 'groupBy', description: `Comma-separated groupings, any of ${GROUPINGS.join(', ')}; empty for one row of totals.`, schema: { type: 'string', example: 'day,campaign' } },
+  { name: 'groupBy', description: `Comma-separated groupings, any of ${GROUPINGS.join(', ')}; empty for one row of totals. With \`day\`, every day of the range has a row (zeros when nothing happened) and the range is at most ${MAX_DAY_ROWS} days.`, schema: { type: 'string', example: 'day,campaign' } },
   { name: 'format', description: '`csv` for CSV (as does `Accept: text/csv`); default JSON.', schema: { type: 'string', enum: ['json', 'csv'] } },
+  { name: 'container', description: 'Only this container\'s usage. Server-side usage (alerts, credits) belongs to no container and is left out by any filter.', schema: { type: 'string', pattern: ID_PATTERN.source } },
+  { name: 'campaign', description: 'Only this campaign\'s impressions. Several of `campaign`, `advisor`, `bot` keep the usage of any of them.', schema: { type: 'string', pattern: ID_PATTERN.source } },
+  { name: 'advisor', description: 'Only this advisor\'s engagements (see `campaign`).', schema: { type: 'string', pattern: ID_PATTERN.source } },
+  { name: 'bot', description: 'Only this bot\'s chat sessions (see `campaign`).', schema: { type: 'string', pattern: ID_PATTERN.source } },
 ] as const
+
+export const FILTERS = ['container', 'campaign', 'advisor', 'bot'] as const
+export type Filters = Partial<Record<(typeof FILTERS)[number], string>>
+
+/** Refuses a query parameter the report does not know: a misspelt filter must not widen the answer silently. */
+export function checkUsageQuery(names: Iterable<string>): void {
+  const known = new Set<string>(USAGE_QUERY.map((q) => q.name))
+  for (const name of names) {
+    if (!known.has(name)) {
+      throw fail('invalid_request', `${name.slice(0, 40)}: unknown query parameter; expected any of ${[...known].join(', ')}`)
+    }
+  }
+}
+
+function parseFilters(q: Filters): Filters {
+  const out: Filters = {}
+  for (const f of FILTERS) {
+    const v = q[f]
+    if (v === undefined) continue
+    if (!ID_PATTERN.test(v)) throw fail('invalid_request', `${f}: expected an id, 1-64 characters of [A-Za-z0-9._:-]`)
+    out[f] = v
+  }
+  return out
+}
 
 export type UsageRow = Partial<Record<Grouping, string | null>> & { containerName?: string } & Record<Meter, number>
 
@@ -40,6 +72,10 @@ export interface UsageReport {
   from: string
   to: string
   groupBy: Grouping[]
+  /** The filters applied (`container`, `campaign`, `advisor`, `bot`). */
+  filters: Filters
+  /** Display names (config `name`) of the campaigns, advisors and bots in the rows that have one. */
+  names: Record<SubjectKind, Record<string, string>>
   rows: UsageRow[]
 }
 
@@ -67,12 +103,18 @@ export function parseRange(q: { from?: string; to?: string }, today: string): { 
 const METER_OF: Record<SubjectKind, Meter> = { campaign: 'impressions', advisor: 'engagements', bot: 'chatSessions' }
 
 /** Builds the report of one account for the inclusive day range. */
-export async function usageReport(deps: AppDeps, account: string, q: { from?: string; to?: string; groupBy?: string }): Promise<UsageReport> {
+export async function usageReport(deps: AppDeps, account: string, q: { from?: string; to?: string; groupBy?: string } & Filters): Promise<UsageReport> {
   const acc = deps.config.account(account)
   if (!acc) throw fail('not_found', `no account "${account}"`)
   const groupBy = parseGroupBy(q.groupBy)
   const today = localDayOf(acc.timezone)(deps.clock.now())
   const { from, to } = parseRange(q, today)
+  const filters = parseFilters(q)
+  if (groupBy.includes('day') && addDays(from, MAX_DAY_ROWS) <= to) {
+    throw fail('invalid_request', `from: grouped by day, the range is at most ${MAX_DAY_ROWS} days (ten years); ${from} to ${to} is longer`)
+  }
+  const subjects = (['campaign', 'advisor', 'bot'] as const).filter((k) => filters[k] !== undefined)
+  const filtered = Object.keys(filters).length > 0
   const [rollups, billing] = await Promise.all([
     deps.store.rollups(account, from, addDays(to, 1)),
     deps.store.billingData(account),
@@ -93,6 +135,8 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
     row[meter] += units
   }
   for (const r of rollups) {
+    if (filters.container !== undefined && r.container !== filters.container) continue
+    if (subjects.length > 0 && !subjects.some((k) => r.kind === k && r.subject === filters[k])) continue
     add({
       day: r.day, container: r.container,
       campaign: r.kind === 'campaign' ? r.subject : null,
@@ -103,16 +147,30 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
   // Alert sessions and credits come from the vendor's backend (POST /v1/usage), not from a page:
   // they belong to no container, campaign, advisor or bot, so those keys are null.
   const noSubject = { container: null, campaign: null, advisor: null, bot: null }
-  for (const u of billing.usage) {
+  for (const u of filtered ? [] : billing.usage) {
     if (u.day >= from && u.day <= to && u.alerts) add({ day: u.day, ...noSubject }, 'alerts', u.alerts)
   }
   const dayOf = localDayOf(acc.timezone)
-  for (const e of billing.ledger) {
+  for (const e of filtered ? [] : billing.ledger) {
     if (e.type !== 'spend') continue
     const day = dayOf(e.at)
     if (day >= from && day <= to) add({ day, ...noSubject }, 'credits', e.credits)
   }
   const sorted = [...rows.values()].filter((r) => METERS.some((m) => r[m] !== 0))
+  // A day without usage is a row of zeros, so a chart or a spreadsheet shows the gap; the range
+  // is bounded (parseRange), so this is at most a few thousand rows.
+  if (groupBy.includes('day')) {
+    const seen = new Set(sorted.map((r) => r.day))
+    for (let day = from; day <= to; day = addDays(day, 1)) {
+      if (seen.has(day)) continue
+      const row: UsageRow = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 }
+      for (const g of groupBy) {
+        row[g] = g === 'day' ? day : null
+        if (g === 'container') row.containerName = ''
+      }
+      sorted.push(row)
+    }
+  }
   sorted.sort((a, b) => {
     for (const g of groupBy) {
       const x = a[g] ?? ''
@@ -125,7 +183,20 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
   if (groupBy.length === 0 && sorted.length === 0) {
     sorted.push({ impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 })
   }
-  return { account, timezone: acc.timezone, from, to, groupBy, rows: sorted }
+  const names: UsageReport['names'] = { campaign: {}, advisor: {}, bot: {} }
+  const plural = { campaign: 'campaigns', advisor: 'advisors', bot: 'bots' } as const
+  for (const row of sorted) {
+    for (const kind of ['campaign', 'advisor', 'bot'] as const) {
+      const subject = row[kind]
+      if (!subject || Object.hasOwn(names[kind], subject)) continue
+      // The row's container names it first; else the first container of the account that does.
+      const own = row.container ? acc.containers[row.container] : undefined
+      const name = own?.[plural[kind]][subject]?.name
+        ?? Object.values(acc.containers).map((c) => c[plural[kind]][subject]?.name).find((n) => n !== undefined)
+      if (name !== undefined) names[kind][subject] = name
+    }
+  }
+  return { account, timezone: acc.timezone, from, to, groupBy, filters, names, rows: sorted }
 }
 
 export function usageColumns(groupBy: readonly Grouping[]): string[] {
