@@ -65,6 +65,22 @@ export interface BillingData {
   ledger: readonly LedgerEntry[]
   /** Invoices already finalized; they are never recomputed. */
   finalized?: readonly Invoice[] | undefined
+  /** Extra emails granted by support, each for one month of the anchor calendar (its first local day). */
+  emailGrants?: readonly EmailGrant[] | undefined
+}
+
+/** Emails granted on top of the quota for the month of the anchor calendar that starts on `month`. */
+export interface EmailGrant {
+  month: string
+  emails: number
+}
+
+/** The email allowance of a month: `left = max(0, quota + granted - sent)`. */
+export interface EmailAllowance {
+  quota: number
+  granted: number
+  sent: number
+  left: number
 }
 
 /** A period with its terms, meters and paid contacts, as billing sees it. */
@@ -443,8 +459,8 @@ export interface PeriodSummary {
   paidContacts: number
   meters: Meters
   included: Record<'impressions' | 'engagements' | 'chatSessions' | 'alerts', number>
-  /** Emails of the current month of the anchor calendar against its quota. */
-  emails: { quota: number; sent: number; left: number }
+  /** Emails of the current month of the anchor calendar against its quota and the grants of that month. */
+  emails: EmailAllowance
   credits: Balances
   preview: Invoice | null
 }
@@ -470,7 +486,7 @@ export function periodSummary(account: BillingAccount, data: BillingData, at: nu
 }
 
 /** The period holding `at`, the terms and paid contacts in force, and the email quota of the month. */
-function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized'> & { ledger?: readonly LedgerEntry[] }, at: number) {
+function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants'> & { ledger?: readonly LedgerEntry[] }, at: number) {
   const ps = periodStates(account, { ...data, ledger: data.ledger ?? [] }, at).find((s) => s.period.start <= at && at < s.period.end)
   if (!ps) return null
   const day = localDate(at, account.timezone)
@@ -478,7 +494,7 @@ function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'f
   for (const u of ps.upgrades) if (startOfDay(u.at, account.timezone) <= at) terms = u.after
   const plan: Plan = terms.plan
   const paidContacts = contactsOn(ps, nextDay(day))
-  return { ps, terms, plan, paidContacts, emails: emailAllowance(account, data.usage, at, paidContacts, plan) }
+  return { ps, terms, plan, paidContacts, emails: emailAllowance(account, data.usage, at, paidContacts, plan, data.emailGrants) }
 }
 
 /**
@@ -502,7 +518,7 @@ export function emailWindow(account: BillingAccount, at: number): { fromDay: str
  * The email quota of the month holding `at`, the emails sent in it and what is left: the same
  * answer as `periodSummary(...).emails`, from the rows and invoices `emailWindow` names (or more).
  */
-export function emailsAt(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized'>, at: number): { quota: number; sent: number; left: number } | null {
+export function emailsAt(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants'>, at: number): EmailAllowance | null {
   return periodNow(account, data, at)?.emails ?? null
 }
 
@@ -512,12 +528,25 @@ export function emailsAt(account: BillingAccount, data: Pick<BillingData, 'usage
  */
 export function emailAllowance(
   account: BillingAccount, usage: readonly UsageRow[], at: number, paidContacts: number, plan: Plan,
-): { quota: number; sent: number; left: number } {
+  grants: readonly EmailGrant[] = [],
+): EmailAllowance {
   const slice = monthSlices(account.subscription, account.timezone, at + 1).find((s) => s.start <= at && at < s.end)
   const quota = emailQuota(plan.emailsPerContact, paidContacts)
-  if (!slice) return { quota, sent: 0, left: 0 }
+  if (!slice) return { quota, granted: 0, sent: 0, left: 0 }
   const endDate = localDate(slice.end, account.timezone)
   let sent = 0
   for (const r of usage) if (r.day >= slice.startDate && r.day < endDate) sent += r.emails ?? 0
-  return { quota, sent, left: Math.max(0, quota - sent) }
+  let granted = 0
+  for (const g of grants) if (g.month === slice.startDate) granted += g.emails
+  return { quota, granted, sent, left: Math.max(0, quota + granted - sent) }
+}
+
+/**
+ * The month of the anchor calendar holding `at` (its first local day), the one an email grant made
+ * at `at` adds to; null outside the subscription. A grant is for the quota that is running out now:
+ * in a monthly cycle that month is the period, in a long term the quota renews monthly too.
+ */
+export function emailMonthAt(account: BillingAccount, at: number): string | null {
+  if (!periodAt(account.subscription, account.timezone, at)) return null
+  return monthSlices(account.subscription, account.timezone, at + 1).find((s) => s.start <= at && at < s.end)?.startDate ?? null
 }

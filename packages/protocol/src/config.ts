@@ -74,6 +74,10 @@ export const PlanSchema = z.object({
   freeCredits: whole.default(0),
   creditCosts: z.record(key, whole).default({}),
   creditPacks: z.record(key, z.object({ credits: whole.min(1), price: money })).default({}),
+  /** A `credits.low` webhook is sent when a wallet's balance falls below this (docs/webhooks.md); none when absent. */
+  creditsLowThreshold: whole.optional(),
+  /** A `usage.refused_spike` webhook is sent when more beacons than this are refused in one minute (100 when absent). */
+  refusedSpikePerMinute: whole.optional(),
   /**
    * Optional add-ons a subscription may choose (seed 004: the price depends on "the number of
    * products added"), each at a price per month, billed like seats.

@@ -166,7 +166,21 @@ const SCHEMAS: Record<string, Schema> = {
     id: text, status: { enum: ['accepted', 'duplicate', 'rejected'] },
     code: { enum: ['insufficient_credits'], description: 'Why a transfer was rejected; nothing moved.' }, to: text, credits: int,
     balance: { ...int, description: 'The account wallet\'s balance.' },
+    moved: {
+      ...obj({ purchased: int, free: int }),
+      description: 'On an accepted or duplicate transfer: the credits moved by kind of lot, purchased first.',
+    },
   }, ['id', 'status', 'to', 'credits', 'balance']),
+  EmailGrant: obj({
+    emails: { type: 'integer', minimum: 1, maximum: 10_000_000, description: 'Emails added to the quota of the current month.' },
+    id: { ...id, description: 'Idempotency key: the same id again answers `duplicate` and grants nothing more.' },
+    note: { type: 'string', maxLength: 500, description: 'Why, for the log.' },
+  }, ['emails', 'id']),
+  EmailGrantResult: obj({
+    account: text, id: text, status: { enum: ['accepted', 'duplicate'] }, emails: int,
+    month: { ...date, description: 'First local day of the month of the anchor calendar the grant adds to.' },
+    note: nullable(text), grantedAt: instant,
+  }),
   UsageReport: obj({
     account: text, timezone: text, from: date, to: date, groupBy: { type: 'array', items: { enum: [...GROUPINGS] } },
     rows: {
@@ -247,7 +261,7 @@ const SCHEMAS: Record<string, Schema> = {
         description: 'Usage so far in the period.',
       },
       included: obj({ impressions: int, engagements: int, chatSessions: int, alerts: int }),
-      emails: obj({ quota: int, sent: int, left: int }),
+      emails: obj({ quota: int, granted: int, sent: int, left: int }),
       credits: ref('Wallets'),
       preview: { ...nullable(ref('Invoice')), description: 'The next recurring invoice from the usage so far (a draft).' },
     }),
@@ -467,6 +481,17 @@ export const OPERATIONS: Record<string, Operation> = {
       200: json('Invoices and credit entries written, per account; an account whose storage failed says why in `error`.', 'BillingRunResult'),
       400: error('`invalid_json`, or `invalid_request`: `asOf` not ISO-8601 or in the future, `account` unknown.'),
       401: errors.admin401, 413: errors[413],
+    },
+  },
+  'POST /v1/admin/accounts/:id/email-grants': {
+    operationId: 'adminPostEmailGrant', summary: 'Grant extra emails for the current month of the quota (idempotent by id)', tags: ['admin'], auth: 'admin',
+    description: 'Counted by the email quota check and shown in `GET /v1/period` as `emails.granted` (docs/billing.md, "Emails").',
+    path: { id: { description: 'The account id.' } },
+    body: { contentType: JSON_TYPE, schema: ref('EmailGrant') },
+    responses: {
+      200: json('The grant as stored (the original one for a repeated id).', 'EmailGrantResult'),
+      400: error('`invalid_json`, or `invalid_request`: a bad `id`, `emails` or `note`, or the account has no current period.'),
+      401: errors.admin401, 404: error('`not_found`: no such account.'), 413: errors[413], 503: STORAGE,
     },
   },
   'GET /dashboard': {

@@ -99,7 +99,9 @@ export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
     if (!r.ok && r.code === 'unknown_member') throw fail('invalid_request', `to: "${to}" is not a member of the account`)
     // A refusal for want of credits answers like a refused usage event: 200, status and code.
     if (!r.ok) return c.json({ id, status: 'rejected', code: r.code, to, credits, balance: r.balance })
-    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', to, credits: r.credits, balance: r.balance })
+    // What moved, by kind of lot (docs/billing.md, "Credits"): purchased credits go first.
+    const moved = r.moved ?? { purchased: 0, free: 0 }
+    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', to, credits: r.credits, balance: r.balance, moved })
   })
 
   return app

@@ -5,7 +5,7 @@
  * locked, so a run started on every collector at once, or twice, issues each invoice once
  * (invoice keys are unique too).
  */
-import { runBilling, type BillingAccount, type Invoice, type LedgerEntry, type UsageRow } from '@tally/billing'
+import { runBilling, type BillingAccount, type EmailGrant, type Invoice, type LedgerEntry, type UsageRow } from '@tally/billing'
 import type { Repository } from '../store/repository.js'
 import type { LedgerBook } from './ledger-book.js'
 
@@ -17,18 +17,20 @@ export interface StoredBilling {
   ledger: LedgerEntry[]
   /** Finalized invoices in number order. */
   finalized: Invoice[]
+  /** Emails granted by support, every month. */
+  emailGrants: EmailGrant[]
 }
 
 /** Page meters and server meters of each day, merged into one row per day. */
 export async function billingData(db: Repository, account: string): Promise<StoredBilling> {
-  const [page, server, ledger, finalized] = await Promise.all([
-    db.pageDaily(account), db.usageDaily(account), db.ledger(account), db.invoices(account),
+  const [page, server, ledger, finalized, grants] = await Promise.all([
+    db.pageDaily(account), db.usageDaily(account), db.ledger(account), db.invoices(account), db.emailGrants(account, '', '9999-12-31'),
   ])
   const byDay = new Map<string, UsageRow>()
   for (const r of page) byDay.set(r.day, { ...r })
   for (const r of server) byDay.set(r.day, { ...byDay.get(r.day), ...r })
   const usage = [...byDay.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0))
-  return { usage, ledger, finalized }
+  return { usage, ledger, finalized, emailGrants: grants.map((g) => ({ month: g.month, emails: g.emails })) }
 }
 
 export async function billingRun(tx: Repository, book: LedgerBook, req: BillingRunCall): Promise<BillingRunOutcome> {

@@ -9,7 +9,9 @@ import type {
   ConfigChange, ConversationRow, Engine, RejectionRecord, RejectionRow, RollupRow,
 } from '../store/repository.js'
 import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
-import { creditRequest, recordUsage, type CreditCall, type UsageOutcome, type UsageRequest } from './usage.js'
+import {
+  creditRequest, grantEmails, recordUsage, type CreditCall, type EmailGrantCall, type EmailGrantResult, type UsageOutcome, type UsageRequest,
+} from './usage.js'
 import { billingData, billingRun, type BillingRunCall, type BillingRunOutcome, type StoredBilling } from './billing.js'
 import { LedgerBook } from './ledger-book.js'
 
@@ -34,6 +36,8 @@ export interface Store {
   recordUsage(req: UsageRequest): Promise<UsageOutcome[]>
   /** A credit purchase or transfer, decided against the stored log and appended in one transaction. */
   creditRequest(req: CreditCall): Promise<CreditResult>
+  /** Extra emails for the current month of the quota, granted by support (idempotent by id). */
+  grantEmails(req: EmailGrantCall): Promise<EmailGrantResult>
   /** One account's billing run up to `asOf`: grants, expiries and finalized invoices, all or nothing. */
   billingRun(req: BillingRunCall): Promise<BillingRunOutcome>
   /** What billing reads for an account: daily usage rows, the credit log, finalized invoices. */
@@ -65,6 +69,7 @@ export function createStore(engine: Engine): Store {
     configChanges: () => engine.read((db) => db.configChanges()),
     recordUsage: (req) => write((tx) => recordUsage(tx, book, req)),
     creditRequest: (req) => write((tx) => creditRequest(tx, book, req)),
+    grantEmails: (req) => write((tx) => grantEmails(tx, req)),
     billingRun: (req) => write((tx) => billingRun(tx, book, req)),
     billingData: (account) => engine.read((db) => billingData(db, account)),
     ping: () => engine.read((db) => db.ping()),
@@ -73,5 +78,5 @@ export function createStore(engine: Engine): Store {
 }
 
 export type { IngestEvent, IngestRequest, IngestStatus } from './ingest.js'
-export type { UsageInput, UsageRequest, UsageOutcome, CreditCall } from './usage.js'
+export type { UsageInput, UsageRequest, UsageOutcome, CreditCall, EmailGrantCall, EmailGrantResult } from './usage.js'
 export type { BillingRunCall, BillingRunOutcome, StoredBilling } from './billing.js'

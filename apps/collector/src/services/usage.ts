@@ -6,11 +6,11 @@
  * one is paid, the other refused, never both. The decisions themselves are `@tally/billing`'s.
  */
 import {
-  ACCOUNT_WALLET, balanceOf, creditsDue, emailWindow, emailsAt, memberWallet, purchase, spend, transfer, checkEmails,
-  type BillingAccount, type CreditResult, type UsageRow,
+  ACCOUNT_WALLET, balanceOf, creditsDue, emailMonthAt, emailWindow, emailsAt, memberWallet, purchase, spend, transfer, checkEmails,
+  type BillingAccount, type CreditResult, type EmailGrant, type UsageRow,
 } from '@tally/billing'
 import type { UsageCode } from '@tally/protocol'
-import type { Repository, UsageEventRow } from '../store/repository.js'
+import type { EmailGrantRow, Repository, UsageEventRow } from '../store/repository.js'
 import { ledgerId, type LedgerBook } from './ledger-book.js'
 
 /** One server-to-server event that passed validation; `time` is its instant, `day` its local day. */
@@ -48,7 +48,9 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
   const seen = await tx.usageEvents(account, req.events.map((e) => e.id))
   const out: UsageOutcome[] = []
   /** The email check's rows, read once per request and kept current as the request adds to them. */
-  let window: { fromDay: string; toDay: string; usage: UsageRow[]; finalized: Awaited<ReturnType<Repository['invoices']>> } | undefined
+  let window: {
+    fromDay: string; toDay: string; usage: UsageRow[]; finalized: Awaited<ReturnType<Repository['invoices']>>; emailGrants: EmailGrant[]
+  } | undefined
   const accepted = new Set<string>()
   for (const e of req.events) {
     const stored = seen.get(e.id)
@@ -92,10 +94,12 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
           toDay: need.toDay,
           usage: await tx.usageDaily(account, need.fromDay, need.toDay),
           finalized: await tx.invoices(account, need.invoiceKeys),
+          // Grants of the window's months only: the check stays bounded to the two periods it reads.
+          emailGrants: await tx.emailGrants(account, need.fromDay, need.toDay),
         }
       }
       const allowance = emailsAt(billing, window, e.time)
-      const verdict = checkEmails(allowance?.sent ?? 0, e.count, allowance?.quota ?? 0)
+      const verdict = checkEmails(allowance?.sent ?? 0, e.count, (allowance?.quota ?? 0) + (allowance?.granted ?? 0))
       if (!verdict.ok) {
         out.push({ status: 'rejected', code: 'quota_exceeded' })
         continue
@@ -123,6 +127,21 @@ export async function creditRequest(tx: Repository, book: LedgerBook, req: Credi
     : transfer(req.billing, ledger, { id: ledgerId.transfer(req.id), to: req.to, credits: req.credits, at: req.at })
   await book.append(tx, req.account, ledger, r.entries, req.id)
   return r
+}
+
+/** Support grants `emails` more for the current month of the quota (docs/billing.md, "Emails"); idempotent by `id`. */
+export interface EmailGrantCall { account: string; billing: BillingAccount; id: string; emails: number; note: string | null; at: number }
+
+export type EmailGrantResult =
+  | { ok: true; duplicate: boolean; grant: EmailGrantRow }
+  | { ok: false; code: 'no_current_period' }
+
+export async function grantEmails(tx: Repository, req: EmailGrantCall): Promise<EmailGrantResult> {
+  await tx.lockAccount(req.account)
+  const month = emailMonthAt(req.billing, req.at)
+  if (month === null) return { ok: false, code: 'no_current_period' }
+  const r = await tx.insertEmailGrant(req.account, { id: req.id, month, emails: req.emails, note: req.note, grantedAt: req.at })
+  return { ok: true, duplicate: !r.created, grant: r.grant }
 }
 
 /** The request's running view of the daily rows, so a later email in the same request sees the earlier ones. */

@@ -207,6 +207,18 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
       })
     })
 
+    describe('email grants', () => {
+      it('stores a grant once per id, answers the stored one, and reads grants by month range, per account', async () => {
+        const g = { id: 'g1', month: '2026-07-12', emails: 5000, note: 'launch', grantedAt: T }
+        expect(await tx((r) => r.insertEmailGrant('acme', g))).toEqual({ grant: g, created: true })
+        expect(await tx((r) => r.insertEmailGrant('acme', { ...g, emails: 1, note: null }))).toEqual({ grant: g, created: false })
+        await tx((r) => r.insertEmailGrant('acme', { ...g, id: 'g2', month: '2026-08-12', note: null }))
+        await tx((r) => r.insertEmailGrant('other', { ...g, id: 'g3' }))
+        expect((await engine.read((r) => r.emailGrants('acme', '2026-07-01', '2026-08-12'))).map((x) => x.id)).toEqual(['g1'])
+        expect((await engine.read((r) => r.emailGrants('acme', '', '9999-12-31'))).map((x) => x.id)).toEqual(['g1', 'g2'])
+      })
+    })
+
     describe('refused beacons and configuration changes', () => {
       it('counts refusals per minute, container, reason and origin, for the account', async () => {
         const r1 = { at: T, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: 'evil.test' }

@@ -102,6 +102,7 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
     configChanges: () => call('configChanges'),
     recordUsage: (req) => call('recordUsage', req),
     creditRequest: (req) => call('creditRequest', req),
+    grantEmails: (req) => call('grantEmails', req),
     billingRun: (req) => call('billingRun', req),
     billingData: (account) => call('billingData', account),
     ping: () => call('ping'),
