@@ -58,6 +58,8 @@ export async function anyAccount(): Promise<Array<number | undefined>> {
     (await admin.GET('/v1/admin/accounts/{id}/credits', { params: { path: { id } satisfies Path<'adminGetCredits'> } })).data?.wallets['account']?.lots.length,
     (await admin.GET('/v1/admin/accounts/{id}/credits/log', { params: { path: { id } satisfies Path<'adminGetCreditLog'>, query: { wallet: 'account' } satisfies Query<'adminGetCreditLog'> } })).data?.entries.length,
     (await admin.GET('/v1/admin/accounts/{id}/rejections', { params: { path: { id } satisfies Path<'adminGetRejections'>, query: { since: '2026-07-01T00:00:00Z' } satisfies Query<'adminGetRejections'> } })).data?.rejections.length,
+    (await admin.GET('/v1/admin/accounts/{id}/webhooks', { params: { path: { id } satisfies Path<'adminGetWebhookEndpoints'> } })).data?.endpoints.length,
+    (await admin.GET('/v1/admin/accounts/{id}/webhooks/deliveries', { params: { path: { id } satisfies Path<'adminGetWebhookDeliveries'>, query: { limit: 10 } satisfies Query<'adminGetWebhookDeliveries'> } })).data?.deliveries[0]?.attempts,
   ]
 }
 `
@@ -105,7 +107,8 @@ describe('a typed client generated from the served document', () => {
   it('calls every account and admin read endpoint', async () => {
     const doc = await served()
     const reads = Object.entries(doc.paths ?? {}).filter(([path, item]) => path.startsWith('/v1/') && 'get' in item).map(([path]) => path)
-    expect(reads.length).toBe(14)
+    // 14 reads, and the webhook endpoints and delivery log of docs/webhooks.md.
+    expect(reads.length).toBe(16)
     for (const path of reads) expect(PROGRAM, `no call of GET ${path}`).toContain(`.GET('${path}'`)
   })
 

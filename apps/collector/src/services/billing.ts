@@ -8,6 +8,7 @@
 import { runBilling, type BillingAccount, type EmailGrant, type Invoice, type LedgerEntry, type UsageRow } from '@tally/billing'
 import type { Repository } from '../store/repository.js'
 import type { LedgerBook } from './ledger-book.js'
+import { emit } from './webhooks.js'
 
 export interface BillingRunCall { account: string; billing: BillingAccount; asOf: number; at: number }
 export interface BillingRunOutcome { ledger: number; invoices: Invoice[] }
@@ -39,5 +40,14 @@ export async function billingRun(tx: Repository, book: LedgerBook, req: BillingR
   const run = runBilling(req.billing, data, req.asOf)
   await book.append(tx, req.account, await book.state(tx, req.account), run.ledger)
   if (run.invoices.length > 0) await tx.insertInvoices(req.account, run.invoices, req.at)
+  // The webhooks of each invoice, in the invoice's transaction (docs/webhooks.md): none is lost, none is sent twice.
+  for (const i of run.invoices) {
+    const summary = { number: i.number, key: i.key, kind: i.kind, issuedDate: i.issuedDate, period: i.period, currency: i.currency, total: i.total }
+    await emit(tx, req.account, 'invoice.finalized', i.key, summary, req.at)
+    // A renewal is the recurring invoice of any period after the first.
+    if (i.kind === 'recurring' && i.period && i.period.index > 0) {
+      await emit(tx, req.account, 'subscription.renewed', String(i.period.index), { period: i.period, invoice: { number: i.number, key: i.key, total: i.total, currency: i.currency } }, req.at)
+    }
+  }
   return { ledger: run.ledger.length, invoices: run.invoices }
 }

@@ -7,11 +7,12 @@
  */
 import {
   ACCOUNT_WALLET, balanceOf, creditsDue, emailMonthAt, emailWindow, emailsAt, memberWallet, purchase, spend, transfer, checkEmails,
-  type BillingAccount, type CreditResult, type EmailGrant, type UsageRow,
+  termsAt, type BillingAccount, type CreditResult, type EmailGrant, type UsageRow,
 } from '@tally/billing'
 import type { UsageCode } from '@tally/protocol'
 import type { EmailGrantRow, Repository, UsageEventRow } from '../store/repository.js'
 import { ledgerId, type LedgerBook } from './ledger-book.js'
+import { emit } from './webhooks.js'
 
 /** One server-to-server event that passed validation; `time` is its instant, `day` its local day. */
 export type UsageInput =
@@ -77,6 +78,7 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
         continue
       }
       await tx.insertUsageEvent(account, { ...row, credits: r.credits })
+      await creditsLow(tx, billing, account, walletOf(e.member), r.balance + r.credits, r.balance, ledgerId.action(e.id), receivedAt)
       accepted.add(e.id)
       out.push({ status: 'accepted', credits: { spent: r.credits, balance: r.balance } })
       continue
@@ -101,6 +103,12 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
       const allowance = emailsAt(billing, window, e.time)
       const verdict = checkEmails(allowance?.sent ?? 0, e.count, (allowance?.quota ?? 0) + (allowance?.granted ?? 0))
       if (!verdict.ok) {
+        // The first refusal of the month tells the vendor once (docs/webhooks.md); later ones find the event written.
+        const month = emailMonthAt(billing, e.time)
+        if (month !== null && allowance) {
+          const { quota, granted, sent } = allowance
+          await emit(tx, account, 'quota.email_reached', month, { month, quota, granted, sent, refused: e.count }, receivedAt)
+        }
         out.push({ status: 'rejected', code: 'quota_exceeded' })
         continue
       }
@@ -126,7 +134,25 @@ export async function creditRequest(tx: Repository, book: LedgerBook, req: Credi
     ? purchase(req.billing, ledger, { id: ledgerId.purchase(req.id), pack: req.pack, at: req.at })
     : transfer(req.billing, ledger, { id: ledgerId.transfer(req.id), to: req.to, credits: req.credits, at: req.at })
   await book.append(tx, req.account, ledger, r.entries, req.id)
+  if (r.ok && !r.duplicate) {
+    if (req.kind === 'purchase') {
+      const data = { id: req.id, pack: req.pack, credits: r.credits, balance: r.balance, invoice: `credits:purchase:${req.id}` }
+      await emit(tx, req.account, 'credits.purchased', req.id, data, req.at)
+    } else await creditsLow(tx, req.billing, req.account, ACCOUNT_WALLET, r.balance + r.credits, r.balance, ledgerId.transfer(req.id), req.at)
+  }
   return r
+}
+
+/**
+ * `credits.low` when a spend or transfer takes a wallet from at or above the plan's
+ * `creditsLowThreshold` to below it: once per crossing, named by the entry that crossed.
+ */
+async function creditsLow(
+  tx: Repository, billing: BillingAccount, account: string, wallet: string, before: number, after: number, entry: string, at: number,
+): Promise<void> {
+  const threshold = termsAt(billing, at)?.terms.plan.creditsLowThreshold
+  if (threshold === undefined || !(before >= threshold && after < threshold)) return
+  await emit(tx, account, 'credits.low', `${wallet}:${entry}`, { wallet, balance: after, threshold }, at)
 }
 
 /** Support grants `emails` more for the current month of the quota (docs/billing.md, "Emails"); idempotent by `id`. */
