@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { createHmac } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { newWebhookSecret, signWebhook, verifyWebhook } from './webhook-signature.js'
 
 const NOW = Date.UTC(2026, 6, 20, 12, 0, 0)
@@ -45,5 +46,25 @@ describe('webhook signatures', () => {
     const a = newWebhookSecret()
     expect(a).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/)
     expect(newWebhookSecret()).not.toBe(a)
+  })
+})
+
+describe('the verification snippet of docs/webhooks.md', () => {
+  const docs = readFileSync(new URL('../../../../docs/webhooks.md', import.meta.url), 'utf8')
+  const code = /```js\n([\s\S]*?)```/.exec(docs.slice(docs.indexOf('## Verifying a webhook')))?.[1] ?? ''
+  const fn = /function verifyWebhook[\s\S]*?\n}\n/.exec(code)?.[0]
+  if (!fn) throw new Error('docs/webhooks.md has no verifyWebhook function')
+  // The snippet's function, run as written, with the imports it names.
+  const snippet = new Function('createHmac', 'timingSafeEqual', `const TOLERANCE_S = 300\n${fn}\nreturn verifyWebhook`)(createHmac, timingSafeEqual) as
+    (body: string, header: string | undefined, secret: string, nowMs?: number) => boolean
+
+  it('accepts what the collector signs and refuses what the collector\'s verifier refuses', () => {
+    const header = signWebhook(BODY, SECRET, NOW)
+    expect(snippet(BODY, header, SECRET, NOW + 1000)).toBe(true)
+    expect(snippet(BODY.replace('1', '2'), header, SECRET, NOW)).toBe(false)
+    expect(snippet(BODY, header, 'whsec_other', NOW)).toBe(false)
+    expect(snippet(BODY, header, SECRET, NOW + 301_000)).toBe(false)
+    expect(snippet(BODY, undefined, SECRET, NOW)).toBe(false)
+    expect(snippet(BODY, 't=1,v1=zz', SECRET, NOW)).toBe(false)
   })
 })
