@@ -90,7 +90,9 @@ export function createStore(engine: Engine): Store {
     webhookDeliveries: (account, limit, beforeSeq) => engine.read((db) => db.deliveries(account, limit, beforeSeq)),
     redeliverWebhook: (account, eventId, now) => write((tx) => tx.redeliver(account, eventId, now)),
     refusedSpike: (req) => write((tx) => emitRefusedSpike(tx, req)),
-    claimDeliveries: (now, limit, leaseUntil) => write((tx) => claimDeliveries(tx, now, limit, leaseUntil)),
+    // An idle loop only reads: the write transaction (the lease) is taken when something is due.
+    claimDeliveries: async (now, limit, leaseUntil) =>
+      (await engine.read((db) => db.dueDeliveries(now, 1))).length === 0 ? [] : write((tx) => claimDeliveries(tx, now, limit, leaseUntil)),
     recordDelivery: (account, seq, endpoint, update) => write((tx) => tx.updateDelivery(account, seq, endpoint, update)),
     ping: () => engine.read((db) => db.ping()),
     close: () => engine.close(),
