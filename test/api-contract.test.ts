@@ -39,7 +39,7 @@ const GROWTH = {
   overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
   contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
   emailsPerContact: 4, freeCredits: 500,
-  creditCosts: { sms: 2, ai: 10 }, creditPacks: { small: { credits: 1000, price: 1000 } },
+  creditCosts: { sms: 2, ai: 10 }, creditPacks: { small: { credits: 1000, price: 1000 } }, emailPacks: { big: { emails: 5000, price: 1500 } },
   cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
 }
 
@@ -286,6 +286,8 @@ describe('live answers against the served OpenAPI document', () => {
     await check('post', '/v1/usage', await post('/v1/usage', usage, acme), 403, 'usage with the read key')
     await check('post', '/v1/credits/purchase', await post('/v1/credits/purchase', { pack: 'small', id: 'p1' }, bearer(SK)), 200, 'purchase')
     await check('post', '/v1/credits/transfer', await post('/v1/credits/transfer', { to: 'alice', credits: 50, id: 't1' }, bearer(SK)), 200, 'transfer')
+    await check('post', '/v1/emails/purchase', await post('/v1/emails/purchase', { pack: 'big', id: 'e1' }, bearer(SK)), 200, 'email pack')
+    await check('post', '/v1/emails/purchase', await post('/v1/emails/purchase', { pack: 'none', id: 'e2' }, bearer(SK)), 400, 'email pack unknown')
     await check('post', '/v1/credits/transfer', await post('/v1/credits/transfer', { to: 'alice', credits: 1_000_000, id: 't2' }, bearer(SK)), 200, 'transfer refused')
     await check('post', '/v1/usage', await post('/v1/usage', { events: [{ id: 'u6', type: 'action', action: 'ai', member: 'alice', ts: NOW }] }, bearer(SK)), 200, 'member action')
     await check('post', '/v1/admin/billing/run', await post('/v1/admin/billing/run', {}, bearer(ADMIN)), 200, 'billing run')

@@ -381,6 +381,20 @@ describe('the current period', () => {
     expect(emailsAt(a, { usage: [{ day: '2026-07-13', emails: 6000 }], emailGrants }, utc(2026, 7, 20))?.left).toBe(0)
   })
 
+  it('invoices an email pack bought like a credit pack, at once, and a free grant not at all', () => {
+    const a = account({}, 'Europe/Amsterdam')
+    const at = utc(2026, 7, 20)
+    const emailGrants = [
+      { month: '2026-07-12', emails: 5000, id: 'purchase:p1', at, pack: { name: 'big', price: 1500, currency: 'EUR' } },
+      { month: '2026-07-12', emails: 900, id: 'grant:g1', at },
+    ]
+    const due = invoicesDue(a, { usage: [], ledger: [], emailGrants }, at).filter((i) => i.kind === 'emails')
+    expect(due).toHaveLength(1)
+    expect(due[0]).toMatchObject({ key: 'emails:purchase:p1', issuedAt: at, issuedDate: '2026-07-20', currency: 'EUR', total: 1500 })
+    expect(due[0]?.lines).toMatchObject([{ kind: 'emails', description: 'Email pack big: 5000 emails', quantity: 1, unitPrice: 1500, amount: 1500, from: '2026-07-20', to: '2026-07-20' }])
+    expect(emailsAt(a, { usage: [], emailGrants }, at)).toMatchObject({ granted: 5900 })
+  })
+
   it('keys a grant to the month of the anchor calendar holding its instant, and to none outside the subscription', () => {
     const a = account({ cycle: 'quarterly' }, 'Europe/Amsterdam')
     expect(emailMonthAt(a, utc(2026, 7, 20))).toBe('2026-07-12')

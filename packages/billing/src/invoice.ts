@@ -30,7 +30,7 @@ import {
 } from './rating.js'
 import { replay, balances, creditsDue, type Balances, type LedgerEntry, type PurchaseEntry } from './ledger.js'
 
-export type InvoiceKind = 'recurring' | 'upgrade' | 'rebalance' | 'credits'
+export type InvoiceKind = 'recurring' | 'upgrade' | 'rebalance' | 'credits' | 'emails'
 
 /**
  * An invoice; `key` names it stably: `recurring:3`, `upgrade:3:2027-03-10:plan=pro` (see
@@ -69,10 +69,18 @@ export interface BillingData {
   emailGrants?: readonly EmailGrant[] | undefined
 }
 
-/** Emails granted on top of the quota for the month of the anchor calendar that starts on `month`. */
+/**
+ * Emails granted on top of the quota for the month of the anchor calendar that starts on `month`:
+ * by support (free), or an email pack bought (`pack`), which is invoiced like a credit pack.
+ */
 export interface EmailGrant {
   month: string
   emails: number
+  /** The grant's or purchase's id (the invoice key of a pack: `emails:<id>`). */
+  id?: string
+  /** When it was granted or bought. */
+  at?: number
+  pack?: { name: string; price: number; currency: string } | undefined
 }
 
 /** The email allowance of a month: `left = max(0, quota + granted - sent)`. */
@@ -93,7 +101,7 @@ export interface PeriodState extends PeriodTerms {
   rebalances: { day: string; before: number; after: number; range: number }[]
 }
 
-const KIND_ORDER: Record<InvoiceKind, number> = { rebalance: 0, upgrade: 1, recurring: 2, credits: 3 }
+const KIND_ORDER: Record<InvoiceKind, number> = { rebalance: 0, upgrade: 1, recurring: 2, credits: 3, emails: 4 }
 
 /**
  * The key of the upgrade invoice a change makes in period `index`: the period, the change's day and
@@ -339,6 +347,9 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
     if (e.type !== 'purchase') continue
     keep(creditPackInvoice(account, e, states))
   }
+  for (const g of data.emailGrants ?? []) {
+    if (g.pack && g.id !== undefined && g.at !== undefined) keep(packInvoice(account, states, 'emails', g.id, g.at, g.pack.currency, `Email pack ${g.pack.name}: ${g.emails} emails`, g.pack.price))
+  }
   return out.sort(issueOrder)
 }
 
@@ -378,16 +389,21 @@ function adjustments(states: readonly PeriodState[], k: number, billed: Map<numb
 }
 
 function creditPackInvoice(account: BillingAccount, e: PurchaseEntry, states: readonly PeriodState[]): Invoice {
-  const ps = states.find((s) => s.period.start <= e.at && e.at < s.period.end) ?? states[states.length - 1]
-  const ref = ps ? periodRef(ps.period) : { index: -1, start: e.at, end: e.at, startDate: localDate(e.at, account.timezone), endDate: localDate(e.at, account.timezone) }
-  const day = localDate(e.at, account.timezone)
-  const line: InvoiceLine = priced({
-    kind: 'credits', description: `Credit pack ${e.pack}: ${e.credits} credits`, quantity: 1, unitPrice: e.price,
-    months: 1, discountPercent: 0, period: ref, from: day, to: day,
-  })
+  return packInvoice(account, states, 'credits', e.id, e.at, e.currency, `Credit pack ${e.pack}: ${e.credits} credits`, e.price)
+}
+
+/** A pack bought (credits or emails): one line at its price, dated by the day of purchase, issued at once. */
+function packInvoice(
+  account: BillingAccount, states: readonly PeriodState[], kind: 'credits' | 'emails', id: string, at: number, currency: string,
+  description: string, price: number,
+): Invoice {
+  const ps = states.find((s) => s.period.start <= at && at < s.period.end) ?? states[states.length - 1]
+  const ref = ps ? periodRef(ps.period) : { index: -1, start: at, end: at, startDate: localDate(at, account.timezone), endDate: localDate(at, account.timezone) }
+  const day = localDate(at, account.timezone)
+  const line: InvoiceLine = priced({ kind, description, quantity: 1, unitPrice: price, months: 1, discountPercent: 0, period: ref, from: day, to: day })
   return {
-    key: `credits:${e.id}`, kind: 'credits', status: 'draft', number: null, currency: e.currency, issuedAt: e.at,
-    issuedDate: localDate(e.at, account.timezone), period: ref, lines: [line], total: line.amount, amountUnit: 'minor',
+    key: `${kind}:${id}`, kind, status: 'draft', number: null, currency, issuedAt: at,
+    issuedDate: localDate(at, account.timezone), period: ref, lines: [line], total: line.amount, amountUnit: 'minor',
   }
 }
 

@@ -53,12 +53,12 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
     if (note !== undefined && (typeof note !== 'string' || note.length > 500)) throw fail('invalid_request', 'note: expected text of at most 500 characters')
     const billing = billingAccount(config, account)
     if (!billing) throw fail('not_found', `no account "${account}"`)
-    const r = await store.grantEmails({ account, billing, id, emails, note: note ?? null, at })
+    const r = await store.grantEmails({ kind: 'grant', account, billing, id, emails, note: note ?? null, at })
     if (!r.ok) throw fail('invalid_request', 'the account has no current period (its subscription has not started or has ended)')
     const g = r.grant
-    if (!r.duplicate) logger.info({ account, grant: g.id, emails: g.emails, month: g.month, note: g.note }, 'emails granted')
+    if (!r.duplicate) logger.info({ account, grant: id, emails: g.emails, month: g.month, note: g.note }, 'emails granted')
     return c.json({
-      account, id: g.id, status: r.duplicate ? 'duplicate' : 'accepted', emails: g.emails, month: g.month, note: g.note,
+      account, id, status: r.duplicate ? 'duplicate' : 'accepted', emails: g.emails, month: g.month, note: g.note,
       grantedAt: new Date(g.grantedAt).toISOString(),
     })
   })

@@ -25,6 +25,7 @@ const GROWTH = {
   emailsPerContact: 4, freeCredits: 500,
   creditCosts: { sms: 2, ai: 10, form: 1, contact_download: 1 },
   creditPacks: { small: { credits: 1000, price: 1000 } },
+  emailPacks: { big: { emails: 5000, price: 1500 } },
   cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
 }
 
@@ -532,5 +533,43 @@ describe('POST /v1/admin/accounts/{id}/email-grants', () => {
     expect((await grant(b, { emails: 5, id: 'a' }, 'acme', null)).status).toBe(401)
     expect((await grant(b, { emails: 5, id: 'a' }, 'nobody')).status).toBe(404)
     expect(b.count('SELECT count(*) AS n FROM email_grants')).toBe(0)
+  })
+})
+
+describe('POST /v1/emails/purchase', () => {
+  const buy = (b: ReturnType<typeof billing>, body: unknown, key: string | null = SK) => b.send('/v1/emails/purchase', body, key)
+
+  it('adds a pack of the plan to this month\'s quota, once per id, and invoices it like a credit pack', async () => {
+    const b = billing()
+    const first = await buy(b, { pack: 'big', id: 'e-1' })
+    expect(first.status).toBe(200)
+    expect(await first.json()).toEqual({ id: 'e-1', status: 'accepted', pack: 'big', emails: 5000, month: '2026-07-12', invoice: 'emails:purchase:e-1' })
+    expect(await (await buy(b, { pack: 'big', id: 'e-1' })).json()).toMatchObject({ status: 'duplicate', emails: 5000 })
+    const period = (await (await b.get('/v1/period')).json()) as { emails: unknown }
+    expect(period.emails).toEqual({ quota: 4000, granted: 5000, sent: 0, left: 9000 })
+    expect((await b.usage({ id: uid(), type: 'email', count: 9000, ts: b.clock.now() }))[0]?.status).toBe('accepted')
+    // The next run finalizes its invoice at the pack's price.
+    b.clock.set(at('2026-07-21T00:00:00Z'))
+    const run = (await (await b.run('2026-07-21T00:00:00Z')).json()) as { accounts: { invoices: { key: string; total: number }[] }[] }
+    expect(run.accounts[0]?.invoices).toContainEqual(expect.objectContaining({ key: 'emails:purchase:e-1', total: 1500 }))
+  })
+
+  it('refuses an unknown pack, a bad id, the read key, and a purchase outside the subscription, writing nothing', async () => {
+    const b = billing()
+    expect((await buy(b, { pack: 'huge', id: 'x1' })).status).toBe(400)
+    expect((await buy(b, { pack: 'constructor', id: 'x1' })).status).toBe(400)
+    expect((await buy(b, { pack: 'big' })).status).toBe(400)
+    expect((await buy(b, { pack: 'big', id: 'x2' }, RK)).status).toBe(403)
+    expect((await buy(b, { pack: 'big', id: 'x3' }, null)).status).toBe(401)
+    const early = billing({ start: '2026-09-01' })
+    expect((await buy(early, { pack: 'big', id: 'x4' })).status).toBe(400)
+    expect(b.count('SELECT count(*) AS n FROM email_grants') + early.count('SELECT count(*) AS n FROM email_grants')).toBe(0)
+  })
+
+  it('keeps a support grant and a purchase with the same id apart', async () => {
+    const b = billing()
+    await b.send('/v1/admin/accounts/acme/email-grants', { emails: 100, id: 'same' }, ADMIN)
+    expect(await (await buy(b, { pack: 'big', id: 'same' })).json()).toMatchObject({ status: 'accepted', emails: 5000 })
+    expect((await (await b.get('/v1/period')).json() as { emails: { granted: number } }).emails.granted).toBe(5100)
   })
 })

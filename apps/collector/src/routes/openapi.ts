@@ -50,8 +50,8 @@ export interface Operation {
 const every = <T extends string>() =>
   <const L extends readonly T[]>(list: L & ([Exclude<T, L[number]>] extends [never] ? unknown : { missing: Exclude<T, L[number]> })): L => list
 
-const LINE_KINDS = every<LineKind>()(['base', 'seats', 'product', 'contacts', 'usage', 'contacts_excess', 'adjustment', 'minimum', 'credits'])
-const INVOICE_KINDS = every<InvoiceKind>()(['recurring', 'upgrade', 'rebalance', 'credits'])
+const LINE_KINDS = every<LineKind>()(['base', 'seats', 'product', 'contacts', 'usage', 'contacts_excess', 'adjustment', 'minimum', 'credits', 'emails'])
+const INVOICE_KINDS = every<InvoiceKind>()(['recurring', 'upgrade', 'rebalance', 'credits', 'emails'])
 const LEDGER_TYPES = every<LedgerEntry['type']>()(['grant', 'purchase', 'spend', 'transfer_out', 'transfer_in', 'expiry'])
 
 const id: Schema = { type: 'string', pattern: ID_PATTERN.source }
@@ -231,6 +231,12 @@ const SCHEMAS: Record<string, Schema> = {
       description: 'On an accepted or duplicate transfer: the credits moved by kind of lot, purchased first.',
     },
   }, ['id', 'status', 'to', 'credits', 'balance']),
+  EmailPurchase: obj({ pack: id, id }),
+  EmailPurchaseResult: obj({
+    id: text, status: { enum: ['accepted', 'duplicate'] }, pack: text, emails: int,
+    month: { ...date, description: 'First local day of the month of the anchor calendar the pack adds to.' },
+    invoice: { type: 'string', description: 'Key of the pack\'s invoice (`emails:purchase:<id>`), finalized by the next billing run.' },
+  }),
   EmailGrant: obj({
     emails: { type: 'integer', minimum: 1, maximum: 10_000_000, description: 'Emails added to the quota of the current month.' },
     id: { ...id, description: 'Idempotency key: the same id again answers `duplicate` and grants nothing more.' },
@@ -459,6 +465,16 @@ export const OPERATIONS: Record<string, Operation> = {
     responses: {
       200: json('accepted, duplicate, or rejected with insufficient_credits.', 'CreditTransferResult'),
       400: error('`invalid_json`, or `invalid_request`: a bad `id`, `to` not a member, `credits` not a positive integer.'),
+      401: errors[401], 403: errors.secret403, 413: errors[413], 503: STORAGE,
+    },
+  },
+  'POST /v1/emails/purchase': {
+    operationId: 'postEmailPurchase', summary: 'Buy an email pack for this month (idempotent by id)', tags: ['server usage'], auth: 'secret',
+    description: 'Adds the pack\'s emails to the quota of the month that is running; invoiced like a credit pack (docs/billing.md, "Email grants").',
+    body: { contentType: JSON_TYPE, schema: ref('EmailPurchase') },
+    responses: {
+      200: json('The purchase (the original one for a repeated id).', 'EmailPurchaseResult'),
+      400: error('`invalid_json`, or `invalid_request`: a bad `id`, a pack the plan does not have, or no current period.'),
       401: errors[401], 403: errors.secret403, 413: errors[413], 503: STORAGE,
     },
   },

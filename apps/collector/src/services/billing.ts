@@ -31,7 +31,11 @@ export async function billingData(db: Repository, account: string): Promise<Stor
   for (const r of page) byDay.set(r.day, { ...r })
   for (const r of server) byDay.set(r.day, { ...byDay.get(r.day), ...r })
   const usage = [...byDay.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0))
-  return { usage, ledger, finalized, emailGrants: grants.map((g) => ({ month: g.month, emails: g.emails })) }
+  const emailGrants: EmailGrant[] = grants.map((g) => ({
+    month: g.month, emails: g.emails, id: g.id, at: g.grantedAt,
+    pack: g.pack === null || g.price === null || g.currency === null ? undefined : { name: g.pack, price: g.price, currency: g.currency },
+  }))
+  return { usage, ledger, finalized, emailGrants }
 }
 
 export async function billingRun(tx: Repository, book: LedgerBook, req: BillingRunCall): Promise<BillingRunOutcome> {

@@ -7,7 +7,7 @@
  */
 import {
   ACCOUNT_WALLET, balanceOf, creditsDue, emailMonthAt, emailWindow, emailsAt, memberWallet, purchase, spend, transfer, checkEmails,
-  termsAt, type BillingAccount, type CreditResult, type EmailGrant, type UsageRow,
+  nextDay, termsAt, type BillingAccount, type CreditResult, type EmailGrant, type UsageRow,
 } from '@tally/billing'
 import type { UsageCode } from '@tally/protocol'
 import type { EmailGrantRow, Repository, UsageEventRow } from '../store/repository.js'
@@ -97,7 +97,7 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
           usage: await tx.usageDaily(account, need.fromDay, need.toDay),
           finalized: await tx.invoices(account, need.invoiceKeys),
           // Grants of the window's months only: the check stays bounded to the two periods it reads.
-          emailGrants: await tx.emailGrants(account, need.fromDay, need.toDay),
+          emailGrants: (await tx.emailGrants(account, need.fromDay, need.toDay)).map((g) => ({ month: g.month, emails: g.emails })),
         }
       }
       const allowance = emailsAt(billing, window, e.time)
@@ -155,18 +155,38 @@ async function creditsLow(
   await emit(tx, account, 'credits.low', `${wallet}:${entry}`, { wallet, balance: after, threshold }, at)
 }
 
-/** Support grants `emails` more for the current month of the quota (docs/billing.md, "Emails"); idempotent by `id`. */
-export interface EmailGrantCall { account: string; billing: BillingAccount; id: string; emails: number; note: string | null; at: number }
+/**
+ * More emails for the current month of the quota (docs/billing.md, "Email grants"): granted by
+ * support (`emails`), or an email pack of the plan in force bought by the vendor (`pack`, invoiced
+ * like a credit pack). Idempotent by `id`; the two kinds keep their ids apart (`grant:`, `purchase:`).
+ */
+export type EmailGrantCall =
+  | { kind: 'grant'; account: string; billing: BillingAccount; id: string; emails: number; note: string | null; at: number }
+  | { kind: 'purchase'; account: string; billing: BillingAccount; id: string; pack: string; at: number }
 
 export type EmailGrantResult =
   | { ok: true; duplicate: boolean; grant: EmailGrantRow }
-  | { ok: false; code: 'no_current_period' }
+  | { ok: false; code: 'no_current_period' | 'unknown_pack' }
 
 export async function grantEmails(tx: Repository, req: EmailGrantCall): Promise<EmailGrantResult> {
   await tx.lockAccount(req.account)
   const month = emailMonthAt(req.billing, req.at)
   if (month === null) return { ok: false, code: 'no_current_period' }
-  const r = await tx.insertEmailGrant(req.account, { id: req.id, month, emails: req.emails, note: req.note, grantedAt: req.at })
+  const id = `${req.kind}:${req.id}`
+  let row: EmailGrantRow
+  if (req.kind === 'grant') {
+    row = { id, month, emails: req.emails, note: req.note, grantedAt: req.at, pack: null, price: null, currency: null }
+  } else {
+    // A repeat answers the original, even if the plan dropped the pack since.
+    const stored = (await tx.emailGrants(req.account, month, nextDay(month))).find((g) => g.id === id)
+    if (stored) return { ok: true, duplicate: true, grant: stored }
+    const plan = termsAt(req.billing, req.at)?.terms.plan
+    const packs = plan?.emailPacks ?? {}
+    const p = Object.hasOwn(packs, req.pack) ? packs[req.pack] : undefined
+    if (!plan || !p) return { ok: false, code: 'unknown_pack' }
+    row = { id, month, emails: p.emails, note: null, grantedAt: req.at, pack: req.pack, price: p.price, currency: plan.currency }
+  }
+  const r = await tx.insertEmailGrant(req.account, row)
   return { ok: true, duplicate: !r.created, grant: r.grant }
 }
 

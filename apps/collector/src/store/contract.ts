@@ -209,13 +209,14 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
 
     describe('email grants', () => {
       it('stores a grant once per id, answers the stored one, and reads grants by month range, per account', async () => {
-        const g = { id: 'g1', month: '2026-07-12', emails: 5000, note: 'launch', grantedAt: T }
+        const g = { id: 'g1', month: '2026-07-12', emails: 5000, note: 'launch', grantedAt: T, pack: null, price: null, currency: null }
         expect(await tx((r) => r.insertEmailGrant('acme', g))).toEqual({ grant: g, created: true })
         expect(await tx((r) => r.insertEmailGrant('acme', { ...g, emails: 1, note: null }))).toEqual({ grant: g, created: false })
-        await tx((r) => r.insertEmailGrant('acme', { ...g, id: 'g2', month: '2026-08-12', note: null }))
+        const bought = { ...g, id: 'g2', month: '2026-08-12', note: null, pack: 'big', price: 1500, currency: 'EUR' }
+        await tx((r) => r.insertEmailGrant('acme', bought))
         await tx((r) => r.insertEmailGrant('other', { ...g, id: 'g3' }))
         expect((await engine.read((r) => r.emailGrants('acme', '2026-07-01', '2026-08-12'))).map((x) => x.id)).toEqual(['g1'])
-        expect((await engine.read((r) => r.emailGrants('acme', '', '9999-12-31'))).map((x) => x.id)).toEqual(['g1', 'g2'])
+        expect(await engine.read((r) => r.emailGrants('acme', '', '9999-12-31'))).toEqual([g, bought])
       })
     })
 

@@ -148,6 +148,10 @@ export interface EmailGrantRow {
   emails: number
   note: string | null
   grantedAt: number
+  /** An email pack bought (invoiced at `price` in `currency`); null for a grant by support. */
+  pack: string | null
+  price: number | null
+  currency: string | null
 }
 
 /** A webhook endpoint of an account (docs/webhooks.md). */

@@ -77,11 +77,10 @@ export function prepare(db: Database.Database) {
         WHERE account = ? AND started_at >= ? AND started_at < ? ORDER BY started_at`),
     rejections: db.prepare(`SELECT container, reason, origin, SUM(count) AS count, MIN(minute) AS firstSeen, MAX(minute) AS lastSeen
         FROM rejections WHERE account = ? AND minute >= ? GROUP BY container, reason, origin ORDER BY MAX(minute) DESC`),
-    insertGrant: db.prepare(`INSERT INTO email_grants (account, id, month, emails, note, granted_at) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (account, id) DO NOTHING`),
-    grant: db.prepare('SELECT id, month, emails, note, granted_at AS grantedAt FROM email_grants WHERE account = ? AND id = ?'),
-    grants: db.prepare(`SELECT id, month, emails, note, granted_at AS grantedAt FROM email_grants
-        WHERE account = ? AND month >= ? AND month < ? ORDER BY granted_at, id`),
+    insertGrant: db.prepare(`INSERT INTO email_grants (account, id, month, emails, note, granted_at, pack, price, currency)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, id) DO NOTHING`),
+    grant: db.prepare(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = ? AND id = ?`),
+    grants: db.prepare(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = ? AND month >= ? AND month < ? ORDER BY granted_at, id`),
     insertEndpoint: db.prepare('INSERT INTO webhook_endpoints (account, id, url, secret, created_at) VALUES (?, ?, ?, ?, ?)'),
     endpoints: db.prepare('SELECT id, url, secret, created_at AS createdAt FROM webhook_endpoints WHERE account = ? ORDER BY created_at, id'),
     deleteEndpoint: db.prepare('DELETE FROM webhook_endpoints WHERE account = ? AND id = ?'),
@@ -106,6 +105,8 @@ export function prepare(db: Database.Database) {
     ping: db.prepare('SELECT 1'),
   }
 }
+
+const GRANT_COLUMNS = 'id, month, emails, note, granted_at AS grantedAt, pack, price, currency'
 
 const DELIVERY_COLUMNS = `d.account, d.seq, d.endpoint, d.status, d.attempts, d.next_at AS nextAt, d.last_at AS lastAt,
   d.last_status AS lastStatus, d.last_error AS lastError, e.id, e.type, e.created, e.data`
@@ -255,7 +256,7 @@ export class SqliteRepository implements Repository {
   }
 
   async insertEmailGrant(account: string, g: EmailGrantRow): Promise<{ grant: EmailGrantRow; created: boolean }> {
-    const created = this.st.insertGrant.run(account, g.id, g.month, g.emails, g.note, g.grantedAt).changes === 1
+    const created = this.st.insertGrant.run(account, g.id, g.month, g.emails, g.note, g.grantedAt, g.pack, g.price, g.currency).changes === 1
     return { grant: this.st.grant.get(account, g.id) as EmailGrantRow, created }
   }
 

@@ -176,8 +176,9 @@ export const invoices = sqliteTable('invoices', {
 // --- Email grants and webhooks (docs/billing.md, docs/webhooks.md). ---
 
 /**
- * Extra emails granted by support for one month of the anchor calendar (`month`, its first local
- * day), on top of the quota. Keyed by the admin's request id, so a retried grant counts once.
+ * Extra emails for one month of the anchor calendar (`month`, its first local day), on top of the
+ * quota: granted by support, or an email pack bought (`pack`, `price`, `currency` set; invoiced).
+ * Keyed by the request id, so a retried grant or purchase counts once.
  */
 export const emailGrants = sqliteTable('email_grants', {
   account: text('account').notNull(),
@@ -186,6 +187,9 @@ export const emailGrants = sqliteTable('email_grants', {
   emails: integer('emails').notNull(),
   note: text('note'),
   grantedAt: integer('granted_at').notNull(),
+  pack: text('pack'),
+  price: integer('price'),
+  currency: text('currency'),
 }, (t) => [primaryKey({ columns: [t.account, t.id] }), index('email_grants_account_month').on(t.account, t.month)])
 
 /** Where an account's webhooks go; the secret signs every delivery. */
