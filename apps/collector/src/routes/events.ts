@@ -21,9 +21,8 @@ import { addressKey, clientAddress, createLimiter } from '../domain/ratelimit.js
 import type { AppDeps } from '../context.js'
 import type { IngestEvent } from '../services/store.js'
 import type { ContainerEntry } from '../domain/config.js'
-import { billingAccount, subscriptionEnded } from '../domain/billing-account.js'
-import { REFUSED_SPIKE_PER_MINUTE, refusalSpikes } from '../domain/refusal-spike.js'
-import { termsAt } from '@tally/billing'
+import { subscriptionEnded } from '../domain/billing-account.js'
+import { refusedSpikeHook } from '../services/refused-spike.js'
 import { readJson } from '../middleware/body.js'
 
 export function eventRoutes(deps: AppDeps): Hono {
@@ -32,16 +31,7 @@ export function eventRoutes(deps: AppDeps): Hono {
   const perIp = createLimiter(limits.perIp, clock)
   const perContainer = createLimiter(limits.perContainer, clock)
   const app = new Hono()
-  const spikes = refusalSpikes()
-  /** A minute with more refused beacons than the plan's threshold becomes a `usage.refused_spike` webhook (docs/webhooks.md). */
-  const spike = (account: string) => {
-    const at = clock.now()
-    const hit = spikes.count(account, at, () => {
-      const b = billingAccount(config, account)
-      return (b && termsAt(b, at)?.terms.plan.refusedSpikePerMinute) ?? REFUSED_SPIKE_PER_MINUTE
-    })
-    if (hit) store.refusedSpike({ account, ...hit, at }).catch((err) => logger.error({ err, account }, 'could not record a refused-beacon spike'))
-  }
+  const spike = refusedSpikeHook(deps)
 
   app.post('/v1/containers/:container/events', async (c) => {
     const receivedAt = clock.now()
