@@ -434,6 +434,23 @@ describe('a cancelled subscription', () => {
     expect(rej.rejections.map((r) => r.reason)).toContain('subscription_ended')
   })
 
+  it('tells a renewal by webhook, and not the last invoice after a cancellation', async () => {
+    const b = billing({ cancelledAt: '2026-08-20' })
+    b.clock.set(at('2026-08-25T12:00:00Z'))
+    // 1200 contacts in the last period: its closing invoice bills the excess.
+    expect((await b.usage({ id: uid(), type: 'contacts', count: 1200, ts: b.clock.now() }))[0]?.status).toBe('accepted')
+    b.clock.set(at('2026-12-01T00:00:00Z'))
+    const r = (await (await b.run('2026-12-01T00:00:00Z')).json()) as { accounts: { account: string; invoices: { key: string }[] }[] }
+    expect(r.accounts.find((a) => a.account === 'acme')?.invoices.map((i) => i.key)).toEqual(['recurring:0', 'recurring:1', 'recurring:2'])
+    const events = b.store.db.prepare("SELECT type, key FROM webhook_events WHERE account = 'acme' ORDER BY seq").all()
+    expect(events).toEqual([
+      { type: 'invoice.finalized', key: 'invoice.finalized:recurring:0' },
+      { type: 'invoice.finalized', key: 'invoice.finalized:recurring:1' },
+      { type: 'subscription.renewed', key: 'subscription.renewed:1' },
+      { type: 'invoice.finalized', key: 'invoice.finalized:recurring:2' },
+    ])
+  })
+
   it('bills the last usage once after the end and nothing more', async () => {
     const b = billing({ cancelledAt: '2026-07-20' })
     b.clock.set(at('2026-12-01T00:00:00Z'))

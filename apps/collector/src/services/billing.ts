@@ -48,8 +48,9 @@ export async function billingRun(tx: Repository, book: LedgerBook, req: BillingR
   for (const i of run.invoices) {
     const summary = { number: i.number, key: i.key, kind: i.kind, issuedDate: i.issuedDate, period: i.period, currency: i.currency, total: i.total }
     await emit(tx, req.account, 'invoice.finalized', i.key, summary, req.at)
-    // A renewal is the recurring invoice of any period after the first.
-    if (i.kind === 'recurring' && i.period && i.period.index > 0) {
+    // A renewal is the recurring invoice that opens a period after the first; the last invoice
+    // after a cancellation (`recurring:k` for the period k-1 it closes) renews nothing.
+    if (i.kind === 'recurring' && i.period && i.period.index > 0 && i.key === `recurring:${i.period.index}`) {
       await emit(tx, req.account, 'subscription.renewed', String(i.period.index), { period: i.period, invoice: { number: i.number, key: i.key, total: i.total, currency: i.currency } }, req.at)
     }
   }
