@@ -91,11 +91,13 @@ export function prepare(db: Database.Database) {
     fanOut: db.prepare(`INSERT INTO webhook_deliveries (account, seq, endpoint, status, attempts, next_at)
         SELECT account, ?, id, 'pending', 0, ? FROM webhook_endpoints WHERE account = ?
         ON CONFLICT (account, seq, endpoint) DO UPDATE SET status = 'pending', attempts = 0, next_at = excluded.next_at`),
-    dueDeliveries: db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d
+    // The head of each (account, endpoint) queue first, from the pending index alone; then only
+    // the heads are read whole, so a backlog behind a down endpoint costs an index scan.
+    dueDeliveries: db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM
+          (SELECT account, endpoint, MIN(seq) AS seq FROM webhook_deliveries WHERE status = 'pending' GROUP BY account, endpoint) h
+        JOIN webhook_deliveries d ON d.account = h.account AND d.endpoint = h.endpoint AND d.seq = h.seq
         JOIN webhook_events e ON e.account = d.account AND e.seq = d.seq
-        WHERE d.status = 'pending' AND d.next_at <= ? AND d.seq = (SELECT MIN(x.seq) FROM webhook_deliveries x
-          WHERE x.status = 'pending' AND x.account = d.account AND x.endpoint = d.endpoint)
-        ORDER BY d.next_at LIMIT ?`),
+        WHERE d.next_at <= ? ORDER BY d.next_at LIMIT ?`),
     updateDelivery: db.prepare(`UPDATE webhook_deliveries SET status = ?, attempts = ?, next_at = ?, last_at = ?, last_status = ?, last_error = ?
         WHERE account = ? AND seq = ? AND endpoint = ?`),
     deliveries: db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d
