@@ -61,6 +61,8 @@ export async function anyAccount(): Promise<Array<number | undefined>> {
     (await admin.GET('/v1/admin/accounts')).data?.accounts.length,
     (await admin.GET('/v1/admin/accounts/{id}', { params: { path: { id } satisfies Path<'adminGetAccount'> } })).data?.account.containers['ctr_shop']?.domains.length,
     (await admin.GET('/v1/admin/containers/{id}', { params: { path: { id: 'ctr_shop' } satisfies Path<'adminGetContainer'> } })).data?.container.domains.length,
+    (await admin.GET('/v1/admin/accounts/{id}/webhooks', { params: { path: { id } satisfies Path<'adminGetWebhookEndpoints'> } })).data?.endpoints.length,
+    (await admin.GET('/v1/admin/accounts/{id}/webhooks/deliveries', { params: { path: { id } satisfies Path<'adminGetWebhookDeliveries'>, query: { limit: 10 } satisfies Query<'adminGetWebhookDeliveries'> } })).data?.deliveries[0]?.attempts,
   ]
 }
 `
@@ -108,8 +110,9 @@ describe('a typed client generated from the served document', () => {
   it('calls every account and admin read endpoint', async () => {
     const doc = await served()
     const reads = Object.entries(doc.paths ?? {}).filter(([path, item]) => path.startsWith('/v1/') && 'get' in item).map(([path]) => path)
-    // The 14 account and mirror reads, and the admin's reads of the configuration in force.
-    expect(reads.length).toBe(17)
+    // The 14 account and mirror reads, the admin's reads of the configuration in force, and the webhook
+    // endpoints and delivery log of docs/webhooks.md.
+    expect(reads.length).toBe(19)
     for (const path of reads) expect(PROGRAM, `no call of GET ${path}`).toContain(`.GET('${path}'`)
   })
 

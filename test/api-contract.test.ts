@@ -39,7 +39,7 @@ const GROWTH = {
   overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
   contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
   emailsPerContact: 4, freeCredits: 500,
-  creditCosts: { sms: 2, ai: 10 }, creditPacks: { small: { credits: 1000, price: 1000 } },
+  creditCosts: { sms: 2, ai: 10 }, creditPacks: { small: { credits: 1000, price: 1000 } }, emailPacks: { big: { emails: 5000, price: 1500 } },
   cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
 }
 
@@ -259,6 +259,14 @@ describe('live answers against the served OpenAPI document', () => {
     doc = await (await app.request('/openapi.json')).json() as Doc
     compile = validatorsOf(doc)
 
+    // A webhook endpoint first, so the facts below fill the delivery log (docs/webhooks.md); nothing listens there.
+    const hooks = '/v1/admin/accounts/acme/webhooks'
+    await check('post', '/v1/admin/accounts/{id}/webhooks', await post(hooks, { url: 'http://127.0.0.1:9/hooks' }, bearer(ADMIN)), 201, 'webhook endpoint')
+    await check('post', '/v1/admin/accounts/{id}/webhooks', await post(hooks, { url: 'ftp://127.0.0.1/hooks' }, bearer(ADMIN)), 400, 'webhook endpoint not http')
+    const spare = (await (await post(hooks, { url: 'https://hooks.acme.test/spare' }, bearer(ADMIN))).json()) as { id: string }
+    await check('delete', '/v1/admin/accounts/{id}/webhooks/{endpoint}', await post(`${hooks}/${spare.id}`, undefined, bearer(ADMIN), 'DELETE'), 200, 'endpoint removed')
+    await check('delete', '/v1/admin/accounts/{id}/webhooks/{endpoint}', await post(`${hooks}/${spare.id}`, undefined, bearer(ADMIN), 'DELETE'), 404, 'endpoint gone')
+
     // Beacons: counted, one refused by its origin, one batch that is not JSON.
     const events = batch([impression(), impression('cmp_summer', 's_2'), engagement(), chat('start', NOW), chat('end', NOW + 60_000), impression('cmp_unknown')])
     await check('post', '/v1/containers/{container}/events', await t.post(events), 200, 'beacons')
@@ -279,10 +287,21 @@ describe('live answers against the served OpenAPI document', () => {
     await check('post', '/v1/usage', await post('/v1/usage', usage, acme), 403, 'usage with the read key')
     await check('post', '/v1/credits/purchase', await post('/v1/credits/purchase', { pack: 'small', id: 'p1' }, bearer(SK)), 200, 'purchase')
     await check('post', '/v1/credits/transfer', await post('/v1/credits/transfer', { to: 'alice', credits: 50, id: 't1' }, bearer(SK)), 200, 'transfer')
+    await check('post', '/v1/emails/purchase', await post('/v1/emails/purchase', { pack: 'big', id: 'e1' }, bearer(SK)), 200, 'email pack')
+    await check('post', '/v1/emails/purchase', await post('/v1/emails/purchase', { pack: 'none', id: 'e2' }, bearer(SK)), 400, 'email pack unknown')
     await check('post', '/v1/credits/transfer', await post('/v1/credits/transfer', { to: 'alice', credits: 1_000_000, id: 't2' }, bearer(SK)), 200, 'transfer refused')
     await check('post', '/v1/usage', await post('/v1/usage', { events: [{ id: 'u6', type: 'action', action: 'ai', member: 'alice', ts: NOW }] }, bearer(SK)), 200, 'member action')
     await check('post', '/v1/admin/billing/run', await post('/v1/admin/billing/run', {}, bearer(ADMIN)), 200, 'billing run')
     await check('post', '/v1/admin/billing/run', await post('/v1/admin/billing/run', { asOf: '2099-01-01' }, bearer(ADMIN)), 400, 'billing run ahead')
+    await check('post', '/v1/admin/accounts/{id}/email-grants', await post('/v1/admin/accounts/acme/email-grants', { emails: 100, id: 'g1' }, bearer(ADMIN)), 200, 'email grant')
+    await check('post', '/v1/admin/accounts/{id}/email-grants', await post('/v1/admin/accounts/acme/email-grants', { emails: -1, id: 'g2' }, bearer(ADMIN)), 400, 'email grant refused')
+    const log = (await (await app.request(`${hooks}/deliveries`, { headers: bearer(ADMIN) })).json()) as { deliveries: { event: { id: string } }[] }
+    // The purchase and the invoices: payloads the document must describe.
+    expect(new Set(log.deliveries.map((d) => (d.event as { type?: string }).type)).size).toBeGreaterThanOrEqual(2)
+    const redeliver = (event: string) => post(`${hooks}/deliveries/${event}/redeliver`, undefined, bearer(ADMIN))
+    const route = '/v1/admin/accounts/{id}/webhooks/deliveries/{event}/redeliver'
+    await check('post', route, await redeliver(log.deliveries.at(-1)?.event.id ?? ''), 202, 'redelivery')
+    await check('post', route, await redeliver('evt_none'), 404, 'redelivery of no event')
     const container = { name: 'Acme Shop', domains: ['shop.acme.test'], campaigns: { cmp_summer: {} }, advisors: { adv_shoes: {} }, bots: { bot_help: {} } }
     await check('put', '/v1/admin/containers/{id}', await post('/v1/admin/containers/ctr_shop', container, bearer(ADMIN), 'PUT'), 200, 'container')
     const account = contractConfig().accounts.acme
@@ -322,6 +341,15 @@ describe('live answers against the served OpenAPI document', () => {
         { path: '/dashboard/assets/app.js', status: 200 }, { path: '/dashboard/assets/uPlot.min.css', status: 200 },
         { path: '/dashboard/assets/favicon.svg', status: 200 },
         { path: '/dashboard/assets/secrets.txt', status: 404 },
+      ],
+      '/v1/admin/accounts/{id}/webhooks': [
+        { path: hooks, headers: bearer(ADMIN), status: 200 }, { path: hooks, headers: acme, status: 401 },
+        { path: '/v1/admin/accounts/nobody/webhooks', headers: bearer(ADMIN), status: 404 },
+      ],
+      '/v1/admin/accounts/{id}/webhooks/deliveries': [
+        { path: `${hooks}/deliveries`, headers: bearer(ADMIN), status: 200 }, { path: `${hooks}/deliveries?limit=1`, headers: bearer(ADMIN), status: 200 },
+        { path: `${hooks}/deliveries?limit=0`, headers: bearer(ADMIN), status: 400 }, { path: `${hooks}/deliveries?page=2`, headers: bearer(ADMIN), status: 400 },
+        { path: `${hooks}/deliveries`, status: 401 }, { path: '/v1/admin/accounts/nobody/webhooks/deliveries', headers: bearer(ADMIN), status: 404 },
       ],
       ...READS,
       '/v1/usage': [...(READS['/v1/usage'] ?? []), { path: '/v1/usage?groupBy=campaign', headers: { cookie }, status: 200 }],

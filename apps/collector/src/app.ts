@@ -25,6 +25,7 @@ import { usageRoutes } from './routes/usage.js'
 import { billingRoutes } from './routes/billing.js'
 import { usageReportRoutes } from './routes/usage-report.js'
 import { dashboardRoutes } from './routes/dashboard.js'
+import { webhookRoutes } from './routes/webhooks.js'
 import { openApiDocument, servedOrigin } from './routes/openapi.js'
 
 export interface AppOptions {
@@ -86,6 +87,7 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   app.route('/', usageReportRoutes(deps))
   app.route('/', rejectionRoutes(deps))
   app.route('/', adminRoutes(deps))
+  app.route('/', webhookRoutes(deps))
   app.route('/', dashboardRoutes(deps))
   app.get('/openapi.json', (c) => c.json(openApiDocument(app.routes, servedOrigin(c, deps.trusted))))
 

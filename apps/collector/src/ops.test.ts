@@ -135,3 +135,17 @@ describe('configuration', () => {
     await store.close()
   })
 })
+
+describe('webhook timing from the environment', () => {
+  it('reads the TALLY_WEBHOOK_* milliseconds it is given and leaves the rest to the defaults', async () => {
+    const { webhookSettings } = await import('./server.js')
+    expect(webhookSettings({})).toEqual({})
+    expect(webhookSettings({ TALLY_WEBHOOK_RETRY_BASE_MS: '100', TALLY_WEBHOOK_POLL_MS: '50', TALLY_WEBHOOK_TIMEOUT_MS: '' }))
+      .toEqual({ retryBaseMs: 100, pollMs: 50 })
+  })
+
+  it.each(['0', '-5', '1.5', 'soon', '1e3'])('refuses %j at start rather than deliver on a guess', async (v) => {
+    const { webhookSettings } = await import('./server.js')
+    expect(() => webhookSettings({ TALLY_WEBHOOK_GIVE_UP_MS: v })).toThrow(ConfigError)
+  })
+})

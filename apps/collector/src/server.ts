@@ -21,6 +21,7 @@ import { createMetrics } from './metrics.js'
 import { createBillingRunner, type AccountRun } from './services/billing-runner.js'
 import { openSqliteStore, type SqliteStore } from './store/sqlite/engine.js'
 import { openPgStore, type PgEngineOptions } from './store/postgres/engine.js'
+import { createWebhookDelivery, type DeliverySettings } from './services/webhooks.js'
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/demo.config.json')
 export const DEFAULT_DB = 'data/tally.db'
@@ -39,6 +40,25 @@ export interface ServeOptions {
   adminToken?: string
   synchronous?: 'NORMAL' | 'FULL'
   logger?: Logger
+  /** Webhook delivery timing; by default from `TALLY_WEBHOOK_*` (see `webhookSettings`), else docs/webhooks.md's. */
+  webhooks?: Partial<DeliverySettings>
+}
+
+const WEBHOOK_ENV: Record<string, keyof DeliverySettings> = {
+  TALLY_WEBHOOK_RETRY_BASE_MS: 'retryBaseMs', TALLY_WEBHOOK_RETRY_MAX_MS: 'retryMaxMs', TALLY_WEBHOOK_GIVE_UP_MS: 'giveUpAfterMs',
+  TALLY_WEBHOOK_TIMEOUT_MS: 'attemptTimeoutMs', TALLY_WEBHOOK_POLL_MS: 'pollMs',
+}
+
+/** Webhook timing from the environment (tests shorten the backoff); a value that is not a positive integer fails the start. */
+export function webhookSettings(env: NodeJS.ProcessEnv = process.env): Partial<DeliverySettings> {
+  const out: Partial<DeliverySettings> = {}
+  for (const [name, key] of Object.entries(WEBHOOK_ENV)) {
+    const v = env[name]
+    if (v === undefined || v === '') continue
+    if (!/^\d{1,12}$/.test(v) || Number(v) < 1) throw new ConfigError(`${name}: expected a positive whole number of milliseconds`)
+    out[key] = Number(v)
+  }
+  return out
 }
 
 /** Where a generated admin token is kept: beside the database file, readable by its owner only. */
@@ -85,6 +105,7 @@ export interface RunningCollector {
 
 export async function startCollector(opts: ServeOptions = {}): Promise<RunningCollector> {
   const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })
+  const webhookTiming = opts.webhooks ?? webhookSettings()
   const configPath = opts.config ?? DEMO_CONFIG
   const config = createConfigState(loadConfigFile(configPath))
   const store = opts.databaseUrl
@@ -118,12 +139,15 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   sweeper.unref()
   const billing = createBillingRunner({ store, config, clock: systemClock, logger })
   billing.start(BILL_EVERY_MS)
+  const webhooks = createWebhookDelivery({ store, clock: systemClock, logger, settings: webhookTiming })
+  webhooks.start()
 
   let closing: Promise<void> | undefined
   const close = () => (closing ??= (async () => {
     clearInterval(sweeper)
     billing.stop()
     logger.info('draining')
+    await webhooks.stop()
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         logger.warn('drain timed out; closing the remaining connections')

@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import type { Plan } from '@tally/protocol'
 import { growth, pro } from './testing/plans.js'
 import {
-  computeInvoices, finalize, invoicesDue, nextNumber, periodSummary, preview, runBilling, upgradeKey, type BillingData, type Invoice,
+  computeInvoices, finalize, invoicesDue, nextNumber, periodSummary, preview, emailsAt, emailMonthAt, runBilling, upgradeKey, type BillingData, type Invoice,
 } from './invoice.js'
 import { rollupEvents, type MeterEvent, type UsageRow } from './meters.js'
 import { purchase } from './ledger.js'
@@ -366,10 +366,40 @@ describe('the current period', () => {
     const s = periodSummary(a, { usage: [{ day: '2026-07-13', impressions: 10, emails: 100, contacts: 900 }], ledger: [] }, utc(2026, 7, 20))
     expect(s).toMatchObject({
       planId: 'growth', seats: 3, paidContacts: 1000, period: { startDate: '2026-07-12' },
-      included: { impressions: 100000 }, emails: { quota: 4000, sent: 100, left: 3900 },
+      included: { impressions: 100000 }, emails: { quota: 4000, granted: 0, sent: 100, left: 3900 },
     })
     expect(s?.meters.impressions).toBe(10)
     expect(s?.preview?.key).toBe('recurring:1')
+  })
+
+  it('adds the emails granted for the current month to the quota, and no grant of another month', () => {
+    const a = account({}, 'Europe/Amsterdam')
+    const usage = [{ day: '2026-07-13', emails: 4500, contacts: 900 }]
+    const emailGrants = [{ month: '2026-07-12', emails: 1000 }, { month: '2026-07-12', emails: 500 }, { month: '2026-08-12', emails: 9999 }]
+    expect(emailsAt(a, { usage, emailGrants }, utc(2026, 7, 20))).toEqual({ quota: 4000, granted: 1500, sent: 4500, left: 1000 })
+    expect(emailsAt(a, { usage, emailGrants }, utc(2026, 8, 20))).toEqual({ quota: 3600, granted: 9999, sent: 0, left: 13599 }) // August pays for July's 900 contacts
+    expect(emailsAt(a, { usage: [{ day: '2026-07-13', emails: 6000 }], emailGrants }, utc(2026, 7, 20))?.left).toBe(0)
+  })
+
+  it('invoices an email pack bought like a credit pack, at once, and a free grant not at all', () => {
+    const a = account({}, 'Europe/Amsterdam')
+    const at = utc(2026, 7, 20)
+    const emailGrants = [
+      { month: '2026-07-12', emails: 5000, id: 'purchase:p1', at, pack: { name: 'big', price: 1500, currency: 'EUR' } },
+      { month: '2026-07-12', emails: 900, id: 'grant:g1', at },
+    ]
+    const due = invoicesDue(a, { usage: [], ledger: [], emailGrants }, at).filter((i) => i.kind === 'emails')
+    expect(due).toHaveLength(1)
+    expect(due[0]).toMatchObject({ key: 'emails:purchase:p1', issuedAt: at, issuedDate: '2026-07-20', currency: 'EUR', total: 1500 })
+    expect(due[0]?.lines).toMatchObject([{ kind: 'emails', description: 'Email pack big: 5000 emails', quantity: 1, unitPrice: 1500, amount: 1500, from: '2026-07-20', to: '2026-07-20' }])
+    expect(emailsAt(a, { usage: [], emailGrants }, at)).toMatchObject({ granted: 5900 })
+  })
+
+  it('keys a grant to the month of the anchor calendar holding its instant, and to none outside the subscription', () => {
+    const a = account({ cycle: 'quarterly' }, 'Europe/Amsterdam')
+    expect(emailMonthAt(a, utc(2026, 7, 20))).toBe('2026-07-12')
+    expect(emailMonthAt(a, utc(2026, 9, 1))).toBe('2026-08-12')
+    expect(emailMonthAt(a, utc(2026, 7, 1))).toBeNull()
   })
 })
 

@@ -30,7 +30,7 @@ import {
 } from './rating.js'
 import { replay, balances, creditsDue, type Balances, type LedgerEntry, type PurchaseEntry } from './ledger.js'
 
-export type InvoiceKind = 'recurring' | 'upgrade' | 'rebalance' | 'credits'
+export type InvoiceKind = 'recurring' | 'upgrade' | 'rebalance' | 'credits' | 'emails'
 
 /**
  * An invoice; `key` names it stably: `recurring:3`, `upgrade:3:2027-03-10:plan=pro` (see
@@ -65,6 +65,30 @@ export interface BillingData {
   ledger: readonly LedgerEntry[]
   /** Invoices already finalized; they are never recomputed. */
   finalized?: readonly Invoice[] | undefined
+  /** Extra emails granted by support, each for one month of the anchor calendar (its first local day). */
+  emailGrants?: readonly EmailGrant[] | undefined
+}
+
+/**
+ * Emails granted on top of the quota for the month of the anchor calendar that starts on `month`:
+ * by support (free), or an email pack bought (`pack`), which is invoiced like a credit pack.
+ */
+export interface EmailGrant {
+  month: string
+  emails: number
+  /** The grant's or purchase's id (the invoice key of a pack: `emails:<id>`). */
+  id?: string
+  /** When it was granted or bought. */
+  at?: number
+  pack?: { name: string; price: number; currency: string } | undefined
+}
+
+/** The email allowance of a month: `left = max(0, quota + granted - sent)`. */
+export interface EmailAllowance {
+  quota: number
+  granted: number
+  sent: number
+  left: number
 }
 
 /** A period with its terms, meters and paid contacts, as billing sees it. */
@@ -77,7 +101,7 @@ export interface PeriodState extends PeriodTerms {
   rebalances: { day: string; before: number; after: number; range: number }[]
 }
 
-const KIND_ORDER: Record<InvoiceKind, number> = { rebalance: 0, upgrade: 1, recurring: 2, credits: 3 }
+const KIND_ORDER: Record<InvoiceKind, number> = { rebalance: 0, upgrade: 1, recurring: 2, credits: 3, emails: 4 }
 
 /**
  * The key of the upgrade invoice a change makes in period `index`: the period, the change's day and
@@ -323,6 +347,9 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
     if (e.type !== 'purchase') continue
     keep(creditPackInvoice(account, e, states))
   }
+  for (const g of data.emailGrants ?? []) {
+    if (g.pack && g.id !== undefined && g.at !== undefined) keep(packInvoice(account, states, 'emails', g.id, g.at, g.pack.currency, `Email pack ${g.pack.name}: ${g.emails} emails`, g.pack.price))
+  }
   return out.sort(issueOrder)
 }
 
@@ -362,16 +389,21 @@ function adjustments(states: readonly PeriodState[], k: number, billed: Map<numb
 }
 
 function creditPackInvoice(account: BillingAccount, e: PurchaseEntry, states: readonly PeriodState[]): Invoice {
-  const ps = states.find((s) => s.period.start <= e.at && e.at < s.period.end) ?? states[states.length - 1]
-  const ref = ps ? periodRef(ps.period) : { index: -1, start: e.at, end: e.at, startDate: localDate(e.at, account.timezone), endDate: localDate(e.at, account.timezone) }
-  const day = localDate(e.at, account.timezone)
-  const line: InvoiceLine = priced({
-    kind: 'credits', description: `Credit pack ${e.pack}: ${e.credits} credits`, quantity: 1, unitPrice: e.price,
-    months: 1, discountPercent: 0, period: ref, from: day, to: day,
-  })
+  return packInvoice(account, states, 'credits', e.id, e.at, e.currency, `Credit pack ${e.pack}: ${e.credits} credits`, e.price)
+}
+
+/** A pack bought (credits or emails): one line at its price, dated by the day of purchase, issued at once. */
+function packInvoice(
+  account: BillingAccount, states: readonly PeriodState[], kind: 'credits' | 'emails', id: string, at: number, currency: string,
+  description: string, price: number,
+): Invoice {
+  const ps = states.find((s) => s.period.start <= at && at < s.period.end) ?? states[states.length - 1]
+  const ref = ps ? periodRef(ps.period) : { index: -1, start: at, end: at, startDate: localDate(at, account.timezone), endDate: localDate(at, account.timezone) }
+  const day = localDate(at, account.timezone)
+  const line: InvoiceLine = priced({ kind, description, quantity: 1, unitPrice: price, months: 1, discountPercent: 0, period: ref, from: day, to: day })
   return {
-    key: `credits:${e.id}`, kind: 'credits', status: 'draft', number: null, currency: e.currency, issuedAt: e.at,
-    issuedDate: localDate(e.at, account.timezone), period: ref, lines: [line], total: line.amount, amountUnit: 'minor',
+    key: `${kind}:${id}`, kind, status: 'draft', number: null, currency, issuedAt: at,
+    issuedDate: localDate(at, account.timezone), period: ref, lines: [line], total: line.amount, amountUnit: 'minor',
   }
 }
 
@@ -443,8 +475,8 @@ export interface PeriodSummary {
   paidContacts: number
   meters: Meters
   included: Record<'impressions' | 'engagements' | 'chatSessions' | 'alerts', number>
-  /** Emails of the current month of the anchor calendar against its quota. */
-  emails: { quota: number; sent: number; left: number }
+  /** Emails of the current month of the anchor calendar against its quota and the grants of that month. */
+  emails: EmailAllowance
   credits: Balances
   preview: Invoice | null
 }
@@ -470,7 +502,7 @@ export function periodSummary(account: BillingAccount, data: BillingData, at: nu
 }
 
 /** The period holding `at`, the terms and paid contacts in force, and the email quota of the month. */
-function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized'> & { ledger?: readonly LedgerEntry[] }, at: number) {
+function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants'> & { ledger?: readonly LedgerEntry[] }, at: number) {
   const ps = periodStates(account, { ...data, ledger: data.ledger ?? [] }, at).find((s) => s.period.start <= at && at < s.period.end)
   if (!ps) return null
   const day = localDate(at, account.timezone)
@@ -478,7 +510,7 @@ function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'f
   for (const u of ps.upgrades) if (startOfDay(u.at, account.timezone) <= at) terms = u.after
   const plan: Plan = terms.plan
   const paidContacts = contactsOn(ps, nextDay(day))
-  return { ps, terms, plan, paidContacts, emails: emailAllowance(account, data.usage, at, paidContacts, plan) }
+  return { ps, terms, plan, paidContacts, emails: emailAllowance(account, data.usage, at, paidContacts, plan, data.emailGrants) }
 }
 
 /**
@@ -502,7 +534,7 @@ export function emailWindow(account: BillingAccount, at: number): { fromDay: str
  * The email quota of the month holding `at`, the emails sent in it and what is left: the same
  * answer as `periodSummary(...).emails`, from the rows and invoices `emailWindow` names (or more).
  */
-export function emailsAt(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized'>, at: number): { quota: number; sent: number; left: number } | null {
+export function emailsAt(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants'>, at: number): EmailAllowance | null {
   return periodNow(account, data, at)?.emails ?? null
 }
 
@@ -512,12 +544,25 @@ export function emailsAt(account: BillingAccount, data: Pick<BillingData, 'usage
  */
 export function emailAllowance(
   account: BillingAccount, usage: readonly UsageRow[], at: number, paidContacts: number, plan: Plan,
-): { quota: number; sent: number; left: number } {
+  grants: readonly EmailGrant[] = [],
+): EmailAllowance {
   const slice = monthSlices(account.subscription, account.timezone, at + 1).find((s) => s.start <= at && at < s.end)
   const quota = emailQuota(plan.emailsPerContact, paidContacts)
-  if (!slice) return { quota, sent: 0, left: 0 }
+  if (!slice) return { quota, granted: 0, sent: 0, left: 0 }
   const endDate = localDate(slice.end, account.timezone)
   let sent = 0
   for (const r of usage) if (r.day >= slice.startDate && r.day < endDate) sent += r.emails ?? 0
-  return { quota, sent, left: Math.max(0, quota - sent) }
+  let granted = 0
+  for (const g of grants) if (g.month === slice.startDate) granted += g.emails
+  return { quota, granted, sent, left: Math.max(0, quota + granted - sent) }
+}
+
+/**
+ * The month of the anchor calendar holding `at` (its first local day), the one an email grant made
+ * at `at` adds to; null outside the subscription. A grant is for the quota that is running out now:
+ * in a monthly cycle that month is the period, in a long term the quota renews monthly too.
+ */
+export function emailMonthAt(account: BillingAccount, at: number): string | null {
+  if (!periodAt(account.subscription, account.timezone, at)) return null
+  return monthSlices(account.subscription, account.timezone, at + 1).find((s) => s.start <= at && at < s.end)?.startDate ?? null
 }

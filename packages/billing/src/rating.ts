@@ -63,7 +63,7 @@ export interface PeriodRef {
 
 /** Kinds of invoice lines. */
 export type LineKind =
-  | 'base' | 'seats' | 'product' | 'contacts' | 'usage' | 'contacts_excess' | 'adjustment' | 'minimum' | 'credits'
+  | 'base' | 'seats' | 'product' | 'contacts' | 'usage' | 'contacts_excess' | 'adjustment' | 'minimum' | 'credits' | 'emails'
 
 /**
  * One invoice line. Its columns check by hand:

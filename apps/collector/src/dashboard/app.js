@@ -142,7 +142,7 @@ function renderPeriod(p) {
   }
   cards.push(el('div', { class: 'card', 'data-period': 'emails' },
     el('span', { class: 'label' }, 'Emails left this month'), el('span', { class: 'value' }, fmt(p.emails.left)),
-    el('span', { class: 'sub' }, `${fmt(p.emails.sent)} sent of ${fmt(p.emails.quota)}`)))
+    el('span', { class: 'sub' }, `${fmt(p.emails.sent)} sent of ${fmt(p.emails.quota)}${p.emails.granted ? ` + ${fmt(p.emails.granted)} granted` : ''}`)))
   fill('#period-meters', ...cards)
 
   const byKind = Object.entries(p.meters.credits ?? {}).map(([kind, credits]) => ({ kind, credits }))

@@ -6,11 +6,16 @@
  * that its replay does not depend on what the file says later.
  */
 import { Hono, type Context } from 'hono'
-import { adminOnly } from '../middleware/auth.js'
+import { ID_PATTERN } from '@tally/protocol'
+import { adminAccount, adminOnly } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
 import { checkId } from '../domain/config.js'
+import { billingAccount } from '../domain/billing-account.js'
 import { fail } from '../errors.js'
 import type { AppDeps, TallyEnv } from '../context.js'
+
+/** The most one grant can add: a typo of a few zeros is refused rather than granted. */
+export const MAX_EMAIL_GRANT = 10_000_000
 
 export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
   const { store, clock, config, adminToken, logger } = deps
@@ -69,6 +74,29 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
     const id = c.req.param('id')
     checkId('container', id)
     return saveContainer(c, id, config.patchedContainer(id, await readJson(c)))
+  })
+
+  /** Extra emails for the current month of the quota (docs/billing.md, "Emails"); idempotent by `id`, logged. */
+  app.post('/v1/admin/accounts/:id/email-grants', adminAccount(config, adminToken), async (c) => {
+    const at = clock.now()
+    const account = c.var.account
+    const body = (await readJson(c)) as { emails?: unknown; id?: unknown; note?: unknown } | null
+    const { emails, id, note } = body ?? {}
+    if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw fail('invalid_request', 'id: expected 1-64 characters of [A-Za-z0-9._:-]')
+    if (typeof emails !== 'number' || !Number.isSafeInteger(emails) || emails <= 0 || emails > MAX_EMAIL_GRANT) {
+      throw fail('invalid_request', `emails: expected a whole number from 1 to ${MAX_EMAIL_GRANT}`)
+    }
+    if (note !== undefined && (typeof note !== 'string' || note.length > 500)) throw fail('invalid_request', 'note: expected text of at most 500 characters')
+    const billing = billingAccount(config, account)
+    if (!billing) throw fail('not_found', `no account "${account}"`)
+    const r = await store.grantEmails({ kind: 'grant', account, billing, id, emails, note: note ?? null, at })
+    if (!r.ok) throw fail('invalid_request', 'the account has no current period (its subscription has not started or has ended)')
+    const g = r.grant
+    if (!r.duplicate) logger.info({ account, grant: id, emails: g.emails, month: g.month, note: g.note }, 'emails granted')
+    return c.json({
+      account, id, status: r.duplicate ? 'duplicate' : 'accepted', emails: g.emails, month: g.month, note: g.note,
+      grantedAt: new Date(g.grantedAt).toISOString(),
+    })
   })
 
   return app

@@ -25,6 +25,7 @@ const GROWTH = {
   emailsPerContact: 4, freeCredits: 500,
   creditCosts: { sms: 2, ai: 10, form: 1, contact_download: 1 },
   creditPacks: { small: { credits: 1000, price: 1000 } },
+  emailPacks: { big: { emails: 5000, price: 1500 } },
   cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
 }
 
@@ -165,7 +166,8 @@ describe('POST /v1/usage', () => {
   it('pays a member action from the member wallet only', async () => {
     const b = billing()
     const t = await b.send('/v1/credits/transfer', { to: 'alice', credits: 100, id: 't-1' })
-    expect(await t.json()).toEqual({ id: 't-1', status: 'accepted', to: 'alice', credits: 100, balance: 400 })
+    // The answer says what moved since transfers send purchased credits first (docs/billing.md, "Credits").
+    expect(await t.json()).toEqual({ id: 't-1', status: 'accepted', to: 'alice', credits: 100, balance: 400, moved: { purchased: 0, free: 100 } })
     expect(await b.usage({ id: 'sms-a', type: 'action', action: 'sms', quantity: 1, member: 'alice', ts: b.clock.now() }))
       .toEqual([{ id: 'sms-a', status: 'accepted', credits: { spent: 2, balance: 98 } }])
     const w = await b.wallets()
@@ -185,7 +187,8 @@ describe('POST /v1/usage', () => {
     const results = await b.usage(email(3990), email(20), email(10), email(1))
     expect(results.map((r) => r.code ?? r.status)).toEqual(['accepted', 'quota_exceeded', 'accepted', 'quota_exceeded'])
     const period = (await (await b.get('/v1/period')).json()) as { emails: { quota: number; sent: number; left: number } }
-    expect(period.emails).toEqual({ quota: 4000, sent: 4000, left: 0 })
+    // `granted` is the support grants of the month (none here), shown since email grants exist.
+    expect(period.emails).toEqual({ quota: 4000, granted: 0, sent: 4000, left: 0 })
   })
 
   it('holds the email quota to the contacts the period was billed for, in the refusal and in GET /v1/period alike', async () => {
@@ -279,6 +282,15 @@ describe('POST /v1/credits/purchase and /transfer', () => {
     // And each is still idempotent on its own id.
     expect((await (await b.send('/v1/credits/transfer', { to: 'alice', credits: 50, id: first })).json()).status).toBe('duplicate')
     expect(b.count("SELECT count(*) AS n FROM ledger WHERE source = 'transfer'")).toBe(4)
+  })
+
+  it('says how many purchased and free credits a transfer moved, purchased first, also on a repeat', async () => {
+    const b = billing()
+    await b.send('/v1/credits/purchase', { pack: 'small', id: 'buy-m' })
+    const r = await (await b.send('/v1/credits/transfer', { to: 'alice', credits: 1200, id: 'mv' })).json()
+    expect(r).toEqual({ id: 'mv', status: 'accepted', to: 'alice', credits: 1200, balance: 300, moved: { purchased: 1000, free: 200 } })
+    const again = await (await b.send('/v1/credits/transfer', { to: 'alice', credits: 1200, id: 'mv' })).json()
+    expect(again).toMatchObject({ status: 'duplicate', moved: { purchased: 1000, free: 200 } })
   })
 
   it('refuses a transfer larger than the account balance, moving nothing', async () => {
@@ -401,7 +413,7 @@ describe('billing run, invoices and reads', () => {
     expect(p.period).toMatchObject({ startDate: '2026-07-12', endDate: '2026-08-12' })
     expect(p.included).toEqual({ impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 })
     expect(p.credits.account.balance).toBe(500)
-    expect(p.emails).toEqual({ quota: 4000, sent: 0, left: 4000 })
+    expect(p.emails).toEqual({ quota: 4000, granted: 0, sent: 0, left: 4000 })
     expect(p.preview).toMatchObject({ key: 'recurring:1', total: 9400 })
   })
 })
@@ -420,6 +432,23 @@ describe('a cancelled subscription', () => {
     expect(await refused.json()).toMatchObject({ error: { code: 'forbidden' } })
     const rej = (await (await b.get('/v1/rejections')).json()) as { rejections: { reason: string }[] }
     expect(rej.rejections.map((r) => r.reason)).toContain('subscription_ended')
+  })
+
+  it('tells a renewal by webhook, and not the last invoice after a cancellation', async () => {
+    const b = billing({ cancelledAt: '2026-08-20' })
+    b.clock.set(at('2026-08-25T12:00:00Z'))
+    // 1200 contacts in the last period: its closing invoice bills the excess.
+    expect((await b.usage({ id: uid(), type: 'contacts', count: 1200, ts: b.clock.now() }))[0]?.status).toBe('accepted')
+    b.clock.set(at('2026-12-01T00:00:00Z'))
+    const r = (await (await b.run('2026-12-01T00:00:00Z')).json()) as { accounts: { account: string; invoices: { key: string }[] }[] }
+    expect(r.accounts.find((a) => a.account === 'acme')?.invoices.map((i) => i.key)).toEqual(['recurring:0', 'recurring:1', 'recurring:2'])
+    const events = b.store.db.prepare("SELECT type, key FROM webhook_events WHERE account = 'acme' ORDER BY seq").all()
+    expect(events).toEqual([
+      { type: 'invoice.finalized', key: 'invoice.finalized:recurring:0' },
+      { type: 'invoice.finalized', key: 'invoice.finalized:recurring:1' },
+      { type: 'subscription.renewed', key: 'subscription.renewed:1' },
+      { type: 'invoice.finalized', key: 'invoice.finalized:recurring:2' },
+    ])
   })
 
   it('bills the last usage once after the end and nothing more', async () => {
@@ -466,6 +495,99 @@ describe('invoice documents', () => {
       'Invoice 7', 'Account: Acme Inc. (acme)', 'Issued: 2026-07-12', 'Period: 2026-07-12 to 2026-08-12 (end exclusive)',
       'Base price, "growth"', '2026-07-12', '2026-08-12', '1', '4900', 'Total: 4900 (minor units of EUR)',
     ]))
+  })
+})
+
+describe('POST /v1/admin/accounts/{id}/email-grants', () => {
+  const grant = (b: ReturnType<typeof billing>, body: unknown, account = 'acme', key: string | null = ADMIN) =>
+    b.send(`/v1/admin/accounts/${account}/email-grants`, body, key)
+  const emails = async (b: ReturnType<typeof billing>) =>
+    ((await (await b.get('/v1/period')).json()) as { emails: { quota: number; granted: number; sent: number; left: number } }).emails
+
+  it('lets a send over the 4x quota through once support granted more for the month, and shows the grant in the period', async () => {
+    const b = billing()
+    expect((await b.usage({ id: uid(), type: 'email', count: 4000, ts: b.clock.now() }))[0]?.status).toBe('accepted')
+    expect((await b.usage({ id: 'over', type: 'email', count: 3000, ts: b.clock.now() }))[0]?.code).toBe('quota_exceeded')
+    const res = await grant(b, { emails: 5000, id: 'g-1', note: 'launch week' })
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({
+      account: 'acme', id: 'g-1', status: 'accepted', emails: 5000, month: '2026-07-12', note: 'launch week', grantedAt: '2026-07-20T12:00:00.000Z',
+    })
+    // The refused event is judged afresh on retry: the grant makes room for it.
+    expect((await b.usage({ id: 'over', type: 'email', count: 3000, ts: b.clock.now() }))[0]?.status).toBe('accepted')
+    expect(await emails(b)).toEqual({ quota: 4000, granted: 5000, sent: 7000, left: 2000 })
+    expect((await b.usage({ id: uid(), type: 'email', count: 2001, ts: b.clock.now() }))[0]?.code).toBe('quota_exceeded')
+  })
+
+  it('grants once per id: a repeat answers duplicate with the original grant', async () => {
+    const b = billing()
+    await grant(b, { emails: 5000, id: 'g-1' })
+    const again = await (await grant(b, { emails: 9000, id: 'g-1', note: 'retry' })).json()
+    expect(again).toMatchObject({ status: 'duplicate', emails: 5000, note: null })
+    expect((await emails(b)).granted).toBe(5000)
+  })
+
+  it('adds to the month it was granted in, not to the next one', async () => {
+    const b = billing()
+    await grant(b, { emails: 5000, id: 'g-1' })
+    b.clock.set(at('2026-08-20T12:00:00Z'))
+    expect(await emails(b)).toMatchObject({ granted: 0 })
+  })
+
+  it('refuses a grant when the account has no current period, and bad input, writing nothing', async () => {
+    const b = billing({ start: '2026-09-01' })
+    expect(await (await grant(b, { emails: 5000, id: 'early' })).json()).toMatchObject({ error: { code: 'invalid_request' } })
+    const bad = [{ emails: 0, id: 'a' }, { emails: 1.5, id: 'a' }, { emails: '5', id: 'a' }, { emails: 5 }, { emails: 5, id: 'a b' },
+      { emails: 10_000_001, id: 'a' }, { emails: 5, id: 'a', note: 7 }, null, '[]']
+    for (const body of bad) expect((await grant(b, body)).status).toBe(400)
+    expect((await grant(b, '{')).status).toBe(400)
+    expect(b.count('SELECT count(*) AS n FROM email_grants')).toBe(0)
+  })
+
+  it('is for the admin only and for an account that exists', async () => {
+    const b = billing()
+    expect((await grant(b, { emails: 5, id: 'a' }, 'acme', SK)).status).toBe(401)
+    expect((await grant(b, { emails: 5, id: 'a' }, 'acme', null)).status).toBe(401)
+    expect((await grant(b, { emails: 5, id: 'a' }, 'nobody')).status).toBe(404)
+    expect(b.count('SELECT count(*) AS n FROM email_grants')).toBe(0)
+  })
+})
+
+describe('POST /v1/emails/purchase', () => {
+  const buy = (b: ReturnType<typeof billing>, body: unknown, key: string | null = SK) => b.send('/v1/emails/purchase', body, key)
+
+  it('adds a pack of the plan to this month\'s quota, once per id, and invoices it like a credit pack', async () => {
+    const b = billing()
+    const first = await buy(b, { pack: 'big', id: 'e-1' })
+    expect(first.status).toBe(200)
+    expect(await first.json()).toEqual({ id: 'e-1', status: 'accepted', pack: 'big', emails: 5000, month: '2026-07-12', invoice: 'emails:purchase:e-1' })
+    expect(await (await buy(b, { pack: 'big', id: 'e-1' })).json()).toMatchObject({ status: 'duplicate', emails: 5000 })
+    const period = (await (await b.get('/v1/period')).json()) as { emails: unknown }
+    expect(period.emails).toEqual({ quota: 4000, granted: 5000, sent: 0, left: 9000 })
+    expect((await b.usage({ id: uid(), type: 'email', count: 9000, ts: b.clock.now() }))[0]?.status).toBe('accepted')
+    // The next run finalizes its invoice at the pack's price.
+    b.clock.set(at('2026-07-21T00:00:00Z'))
+    const run = (await (await b.run('2026-07-21T00:00:00Z')).json()) as { accounts: { invoices: { key: string; total: number }[] }[] }
+    expect(run.accounts[0]?.invoices).toContainEqual(expect.objectContaining({ key: 'emails:purchase:e-1', total: 1500 }))
+  })
+
+  it('refuses an unknown pack, a bad id, the read key, and a purchase outside the subscription, writing nothing', async () => {
+    const b = billing()
+    expect((await buy(b, { pack: 'huge', id: 'x1' })).status).toBe(400)
+    expect((await buy(b, { pack: 'constructor', id: 'x1' })).status).toBe(400)
+    expect((await buy(b, { pack: 'big' })).status).toBe(400)
+    expect((await buy(b, { pack: 'big', id: 'x2' }, RK)).status).toBe(403)
+    expect((await buy(b, { pack: 'big', id: 'x3' }, null)).status).toBe(401)
+    const early = billing({ start: '2026-09-01' })
+    expect((await buy(early, { pack: 'big', id: 'x4' })).status).toBe(400)
+    expect(b.count('SELECT count(*) AS n FROM email_grants') + early.count('SELECT count(*) AS n FROM email_grants')).toBe(0)
+  })
+
+  it('keeps a support grant and a purchase with the same id apart', async () => {
+    const b = billing()
+    await b.send('/v1/admin/accounts/acme/email-grants', { emails: 100, id: 'same' }, ADMIN)
+    expect(await (await buy(b, { pack: 'big', id: 'same' })).json()).toMatchObject({ status: 'accepted', emails: 5000 })
+    expect((await (await b.get('/v1/period')).json() as { emails: { granted: number } }).emails.granted).toBe(5100)
   })
 })
 

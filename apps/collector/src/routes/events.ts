@@ -22,6 +22,7 @@ import type { AppDeps } from '../context.js'
 import type { IngestEvent } from '../services/store.js'
 import type { ContainerEntry } from '../domain/config.js'
 import { subscriptionEnded } from '../domain/billing-account.js'
+import { refusedSpikeHook } from '../services/refused-spike.js'
 import { readJson } from '../middleware/body.js'
 
 export function eventRoutes(deps: AppDeps): Hono {
@@ -30,6 +31,7 @@ export function eventRoutes(deps: AppDeps): Hono {
   const perIp = createLimiter(limits.perIp, clock)
   const perContainer = createLimiter(limits.perContainer, clock)
   const app = new Hono()
+  const spike = refusedSpikeHook(deps)
 
   app.post('/v1/containers/:container/events', async (c) => {
     const receivedAt = clock.now()
@@ -140,6 +142,7 @@ export function eventRoutes(deps: AppDeps): Hono {
     } catch (e) {
       logger.error({ err: e }, 'could not record a refused beacon')
     }
+    if (entry) spike(entry.accountId)
     throw fail('forbidden', 'this container does not accept events from this page')
   }
 }

@@ -20,6 +20,7 @@ import {
 } from '@tally/protocol'
 import type { InvoiceKind, LedgerEntry, LineKind } from '@tally/billing'
 import { GROUPINGS, METERS, USAGE_QUERY } from '../services/usage-report.js'
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../services/webhooks.js'
 
 type Schema = Record<string, unknown>
 type Auth = 'none' | 'account' | 'secret' | 'admin' | 'dashboard'
@@ -49,8 +50,8 @@ export interface Operation {
 const every = <T extends string>() =>
   <const L extends readonly T[]>(list: L & ([Exclude<T, L[number]>] extends [never] ? unknown : { missing: Exclude<T, L[number]> })): L => list
 
-const LINE_KINDS = every<LineKind>()(['base', 'seats', 'product', 'contacts', 'usage', 'contacts_excess', 'adjustment', 'minimum', 'credits'])
-const INVOICE_KINDS = every<InvoiceKind>()(['recurring', 'upgrade', 'rebalance', 'credits'])
+const LINE_KINDS = every<LineKind>()(['base', 'seats', 'product', 'contacts', 'usage', 'contacts_excess', 'adjustment', 'minimum', 'credits', 'emails'])
+const INVOICE_KINDS = every<InvoiceKind>()(['recurring', 'upgrade', 'rebalance', 'credits', 'emails'])
 const LEDGER_TYPES = every<LedgerEntry['type']>()(['grant', 'purchase', 'spend', 'transfer_out', 'transfer_in', 'expiry'])
 
 const id: Schema = { type: 'string', pattern: ID_PATTERN.source }
@@ -94,7 +95,66 @@ const invoice: Schema = obj({
   amountUnit: { const: 'minor', description: 'Every amount of the invoice is in integer minor units of `currency` (cents for EUR).' },
 }, ['key', 'kind', 'status', 'number', 'currency', 'issuedAt', 'issuedDate', 'period', 'lines', 'total'])
 
+/** The body of a webhook of one type (docs/webhooks.md): the envelope every type shares, its own `data`. */
+const webhookEvent = (type: WebhookEventType, description: string, data: Schema): Schema => ({
+  ...obj({
+    id: { type: 'string', pattern: '^evt_[0-9a-f]{24}$', description: 'Unique per event: a receiver that saw this id already has it (deliveries are at least once).' },
+    type: { const: type }, created: { ...instant, description: 'When the fact happened.' }, account: text, data,
+  }),
+  description,
+})
+
+const WEBHOOK_SCHEMAS: Record<WebhookEventType, [string, Schema]> = {
+  'invoice.finalized': ['WebhookInvoiceFinalized', webhookEvent('invoice.finalized', 'An invoice was finalized by a billing run.', obj({
+    number: int, key: text, kind: { enum: [...INVOICE_KINDS] }, issuedDate: date, period: nullable(ref('PeriodRef')),
+    currency: { type: 'string', pattern: '^[A-Z]{3}$' }, total: { ...int, description: 'Minor units.' },
+  }))],
+  'credits.low': ['WebhookCreditsLow', webhookEvent('credits.low', 'A spend or transfer took a wallet below the plan\'s `creditsLowThreshold`.', obj({
+    wallet: { type: 'string', description: '`account` or `member:<name>`.' }, balance: int, threshold: int,
+  }))],
+  'credits.purchased': ['WebhookCreditsPurchased', webhookEvent('credits.purchased', 'A credit pack was bought.', obj({
+    id: text, pack: text, credits: int, balance: { ...int, description: 'The account wallet after the purchase.' },
+    invoice: { type: 'string', description: 'Key of the pack\'s invoice, finalized by the next billing run.' },
+  }))],
+  'quota.email_reached': ['WebhookEmailQuotaReached', webhookEvent('quota.email_reached', 'The first email send of the month refused for want of quota (once a month).', obj({
+    month: { ...date, description: 'First day of the month of the anchor calendar.' }, quota: int, granted: int, sent: int,
+    refused: { ...int, description: 'Emails of the refused send.' },
+  }))],
+  'subscription.renewed': ['WebhookSubscriptionRenewed', webhookEvent('subscription.renewed', 'The recurring invoice of a new period (not the first) was finalized.', obj({
+    period: ref('PeriodRef'), invoice: obj({ number: int, key: text, total: int, currency: text }),
+  }))],
+  'usage.refused_spike': ['WebhookRefusedSpike', webhookEvent('usage.refused_spike', 'More beacons than the plan\'s `refusedSpikePerMinute` were refused in one minute (once a minute).', obj({
+    minute: { ...instant, description: 'Start of the minute.' }, refused: int, threshold: int,
+  }))],
+}
+
 const SCHEMAS: Record<string, Schema> = {
+  ...Object.fromEntries(WEBHOOK_EVENT_TYPES.map((t) => WEBHOOK_SCHEMAS[t])),
+  WebhookEvent: {
+    oneOf: WEBHOOK_EVENT_TYPES.map((t) => ref(WEBHOOK_SCHEMAS[t][0])),
+    description: 'The JSON body of a webhook, signed in `Tally-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">` (docs/webhooks.md).',
+  },
+  WebhookEndpointInput: obj({ url: { type: 'string', format: 'uri', maxLength: 2048, description: 'http or https, without credentials.' } }),
+  WebhookEndpointCreated: obj({
+    account: text, id: text, url: text,
+    secret: { type: 'string', pattern: '^whsec_', description: 'Signs every delivery. Shown only here: keep it.' }, created: instant,
+  }),
+  WebhookEndpoints: obj({ account: text, endpoints: { type: 'array', items: obj({ id: text, url: text, created: instant }) } }),
+  WebhookEndpointDeleted: obj({ account: text, id: text, deleted: { const: true } }),
+  WebhookDeliveries: obj({
+    account: text,
+    deliveries: {
+      type: 'array',
+      items: obj({
+        event: ref('WebhookEvent'), endpoint: text, status: { enum: ['pending', 'delivered', 'failed'] }, attempts: int,
+        nextAttempt: nullable(instant), lastAttempt: nullable(instant),
+        lastStatus: { type: ['integer', 'null'], description: 'HTTP status of the last attempt; null when it got no answer.' },
+        lastError: nullable(text),
+      }),
+    },
+    next: { type: ['integer', 'null'], description: 'Pass as `before` for the next page; null on the last.' },
+  }),
+  WebhookRedelivery: obj({ account: text, event: text, endpoints: { ...int, description: 'Endpoints the event is sent to again.' } }),
   Error: obj({
     error: obj({
       code: { type: 'string', enum: Object.keys(ERROR_STATUS) }, message: { type: 'string' },
@@ -168,7 +228,27 @@ const SCHEMAS: Record<string, Schema> = {
     id: text, status: { enum: ['accepted', 'duplicate', 'rejected'] },
     code: { enum: ['insufficient_credits'], description: 'Why a transfer was rejected; nothing moved.' }, to: text, credits: int,
     balance: { ...int, description: 'The account wallet\'s balance.' },
+    moved: {
+      ...obj({ purchased: int, free: int }),
+      description: 'On an accepted or duplicate transfer: the credits moved by kind of lot, purchased first.',
+    },
   }, ['id', 'status', 'to', 'credits', 'balance']),
+  EmailPurchase: obj({ pack: id, id }),
+  EmailPurchaseResult: obj({
+    id: text, status: { enum: ['accepted', 'duplicate'] }, pack: text, emails: int,
+    month: { ...date, description: 'First local day of the month of the anchor calendar the pack adds to.' },
+    invoice: { type: 'string', description: 'Key of the pack\'s invoice (`emails:purchase:<id>`), finalized by the next billing run.' },
+  }),
+  EmailGrant: obj({
+    emails: { type: 'integer', minimum: 1, maximum: 10_000_000, description: 'Emails added to the quota of the current month.' },
+    id: { ...id, description: 'Idempotency key: the same id again answers `duplicate` and grants nothing more.' },
+    note: { type: 'string', maxLength: 500, description: 'Why, for the log.' },
+  }, ['emails', 'id']),
+  EmailGrantResult: obj({
+    account: text, id: text, status: { enum: ['accepted', 'duplicate'] }, emails: int,
+    month: { ...date, description: 'First local day of the month of the anchor calendar the grant adds to.' },
+    note: nullable(text), grantedAt: instant,
+  }),
   UsageReport: obj({
     account: text, timezone: zone, from: date, to: date, groupBy: { type: 'array', items: { enum: [...GROUPINGS] } },
     filters: { ...obj({ container: id, campaign: id, advisor: id, bot: id }, []), description: 'The filters applied.' },
@@ -255,7 +335,7 @@ const SCHEMAS: Record<string, Schema> = {
         description: 'Usage so far in the period.',
       },
       included: obj({ impressions: int, engagements: int, chatSessions: int, alerts: int }),
-      emails: obj({ quota: int, sent: int, left: int }),
+      emails: obj({ quota: int, granted: int, sent: int, left: int }),
       credits: ref('Wallets'),
       preview: { ...nullable(ref('Invoice')), description: 'The next recurring invoice from the usage so far (a draft).' },
     }),
@@ -414,6 +494,16 @@ export const OPERATIONS: Record<string, Operation> = {
       401: errors[401], 403: errors.secret403, 413: errors[413], 503: STORAGE,
     },
   },
+  'POST /v1/emails/purchase': {
+    operationId: 'postEmailPurchase', summary: 'Buy an email pack for this month (idempotent by id)', tags: ['server usage'], auth: 'secret',
+    description: 'Adds the pack\'s emails to the quota of the month that is running; invoiced like a credit pack (docs/billing.md, "Email grants").',
+    body: { contentType: JSON_TYPE, schema: ref('EmailPurchase') },
+    responses: {
+      200: json('The purchase (the original one for a repeated id).', 'EmailPurchaseResult'),
+      400: error('`invalid_json`, or `invalid_request`: a bad `id`, a pack the plan does not have, or no current period.'),
+      401: errors[401], 403: errors.secret403, 413: errors[413], 503: STORAGE,
+    },
+  },
   'GET /v1/usage': {
     operationId: 'getUsage', summary: 'Usage by day, container, campaign, advisor and bot (docs/protocol.md §5)', tags: ['read'], auth: 'account',
     description: 'Days are calendar days in the account\'s time zone; `from` and `to` are both included.',
@@ -536,6 +626,59 @@ export const OPERATIONS: Record<string, Operation> = {
       200: json('Invoices and credit entries written, per account; an account whose storage failed says why in `error`.', 'BillingRunResult'),
       400: error('`invalid_json`, or `invalid_request`: `asOf` not ISO-8601 or in the future, `account` unknown.'),
       401: errors.admin401, 413: errors[413],
+    },
+  },
+  'POST /v1/admin/accounts/:id/email-grants': {
+    operationId: 'adminPostEmailGrant', summary: 'Grant extra emails for the current month of the quota (idempotent by id)', tags: ['admin'], auth: 'admin',
+    description: 'Counted by the email quota check and shown in `GET /v1/period` as `emails.granted` (docs/billing.md, "Emails").',
+    path: { id: { description: 'The account id.' } },
+    body: { contentType: JSON_TYPE, schema: ref('EmailGrant') },
+    responses: {
+      200: json('The grant as stored (the original one for a repeated id).', 'EmailGrantResult'),
+      400: error('`invalid_json`, or `invalid_request`: a bad `id`, `emails` or `note`, or the account has no current period.'),
+      401: errors.admin401, 404: error('`not_found`: no such account.'), 413: errors[413], 503: STORAGE,
+    },
+  },
+  'POST /v1/admin/accounts/:id/webhooks': {
+    operationId: 'adminPostWebhookEndpoint', summary: 'Add a webhook endpoint; the answer shows its secret, once', tags: ['admin'], auth: 'admin',
+    path: { id: { description: 'The account id.' } },
+    body: { contentType: JSON_TYPE, schema: ref('WebhookEndpointInput') },
+    responses: {
+      201: json('The endpoint with its signing secret.', 'WebhookEndpointCreated'), 400: errors.body400, 401: errors.admin401,
+      404: error('`not_found`: no such account.'), 409: error('`conflict`: the account has 10 endpoints already.'), 413: errors[413], 503: STORAGE,
+    },
+  },
+  'GET /v1/admin/accounts/:id/webhooks': {
+    operationId: 'adminGetWebhookEndpoints', summary: 'The account\'s webhook endpoints (without secrets)', tags: ['admin'], auth: 'admin',
+    path: { id: { description: 'The account id.' } },
+    responses: { 200: json('Endpoints, oldest first.', 'WebhookEndpoints'), 401: errors.admin401, 404: error('`not_found`: no such account.'), 503: STORAGE },
+  },
+  'DELETE /v1/admin/accounts/:id/webhooks/:endpoint': {
+    operationId: 'adminDeleteWebhookEndpoint', summary: 'Remove a webhook endpoint and what was still to be sent to it', tags: ['admin'], auth: 'admin',
+    path: { id: { description: 'The account id.' }, endpoint: { description: 'The endpoint id (`we_…`).' } },
+    responses: {
+      200: json('Removed.', 'WebhookEndpointDeleted'), 401: errors.admin401, 404: error('`not_found`: no such account or endpoint.'), 503: STORAGE,
+    },
+  },
+  'GET /v1/admin/accounts/:id/webhooks/deliveries': {
+    operationId: 'adminGetWebhookDeliveries', summary: 'The webhook delivery log, newest event first, paged', tags: ['admin'], auth: 'admin',
+    description: 'One row per event and endpoint. A page ends at an event\'s boundary.',
+    path: { id: { description: 'The account id.' } },
+    query: [
+      { name: 'limit', description: 'Rows per page, 1 to 200 (default 50).', schema: { type: 'integer', minimum: 1, maximum: 200 } },
+      { name: 'before', description: 'The `next` of the previous page.', schema: { type: 'integer', minimum: 1 } },
+    ],
+    responses: {
+      200: json('Deliveries with their events.', 'WebhookDeliveries'), 400: errors[400], 401: errors.admin401,
+      404: error('`not_found`: no such account.'), 503: STORAGE,
+    },
+  },
+  'POST /v1/admin/accounts/:id/webhooks/deliveries/:event/redeliver': {
+    operationId: 'adminPostWebhookRedelivery', summary: 'Send an event again to every endpoint of the account', tags: ['admin'], auth: 'admin',
+    description: 'The event keeps its id, so a receiver that has it already can tell.',
+    path: { id: { description: 'The account id.' }, event: { description: 'The event id (`evt_…`).' } },
+    responses: {
+      202: json('Queued for delivery.', 'WebhookRedelivery'), 401: errors.admin401, 404: error('`not_found`: no such account or event.'), 503: STORAGE,
     },
   },
   'GET /dashboard': {

@@ -99,7 +99,24 @@ export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
     if (!r.ok && r.code === 'unknown_member') throw fail('invalid_request', `to: "${to}" is not a member of the account`)
     // A refusal for want of credits answers like a refused usage event: 200, status and code.
     if (!r.ok) return c.json({ id, status: 'rejected', code: r.code, to, credits, balance: r.balance })
-    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', to, credits: r.credits, balance: r.balance })
+    // What moved, by kind of lot (docs/billing.md, "Credits"): purchased credits go first.
+    const moved = r.moved ?? { purchased: 0, free: 0 }
+    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', to, credits: r.credits, balance: r.balance, moved })
+  })
+
+  /** An email pack of the plan (docs/billing.md, "Email grants"): more emails this month, invoiced like a credit pack. */
+  app.post('/v1/emails/purchase', writer, async (c) => {
+    const at = clock.now()
+    const { id: account, billing } = who(c)
+    const body = (await readJson(c)) as { pack?: unknown; id?: unknown } | null
+    const id = requestId(body?.id)
+    const pack = body?.pack
+    if (typeof pack !== 'string') throw fail('invalid_request', 'pack: expected the name of an email pack')
+    const r = await store.grantEmails({ kind: 'purchase', account, billing, id, pack, at })
+    if (!r.ok && r.code === 'unknown_pack') throw fail('invalid_request', `pack: the plan has no email pack "${pack.slice(0, 64)}"`)
+    if (!r.ok) throw fail('invalid_request', 'the account has no current period (its subscription has not started or has ended)')
+    const g = r.grant
+    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', pack: g.pack, emails: g.emails, month: g.month, invoice: `emails:purchase:${id}` })
   })
 
   return app

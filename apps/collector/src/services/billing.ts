@@ -5,9 +5,10 @@
  * locked, so a run started on every collector at once, or twice, issues each invoice once
  * (invoice keys are unique too).
  */
-import { runBilling, type BillingAccount, type Invoice, type LedgerEntry, type UsageRow } from '@tally/billing'
+import { runBilling, type BillingAccount, type EmailGrant, type Invoice, type LedgerEntry, type UsageRow } from '@tally/billing'
 import type { Repository } from '../store/repository.js'
 import type { LedgerBook } from './ledger-book.js'
+import { emit } from './webhooks.js'
 
 export interface BillingRunCall { account: string; billing: BillingAccount; asOf: number; at: number }
 export interface BillingRunOutcome { ledger: number; invoices: Invoice[] }
@@ -17,18 +18,24 @@ export interface StoredBilling {
   ledger: LedgerEntry[]
   /** Finalized invoices in number order. */
   finalized: Invoice[]
+  /** Emails granted by support, every month. */
+  emailGrants: EmailGrant[]
 }
 
 /** Page meters and server meters of each day, merged into one row per day. */
 export async function billingData(db: Repository, account: string): Promise<StoredBilling> {
-  const [page, server, ledger, finalized] = await Promise.all([
-    db.pageDaily(account), db.usageDaily(account), db.ledger(account), db.invoices(account),
+  const [page, server, ledger, finalized, grants] = await Promise.all([
+    db.pageDaily(account), db.usageDaily(account), db.ledger(account), db.invoices(account), db.emailGrants(account, '', '9999-12-31'),
   ])
   const byDay = new Map<string, UsageRow>()
   for (const r of page) byDay.set(r.day, { ...r })
   for (const r of server) byDay.set(r.day, { ...byDay.get(r.day), ...r })
   const usage = [...byDay.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0))
-  return { usage, ledger, finalized }
+  const emailGrants: EmailGrant[] = grants.map((g) => ({
+    month: g.month, emails: g.emails, id: g.id, at: g.grantedAt,
+    pack: g.pack === null || g.price === null || g.currency === null ? undefined : { name: g.pack, price: g.price, currency: g.currency },
+  }))
+  return { usage, ledger, finalized, emailGrants }
 }
 
 export async function billingRun(tx: Repository, book: LedgerBook, req: BillingRunCall): Promise<BillingRunOutcome> {
@@ -37,5 +44,15 @@ export async function billingRun(tx: Repository, book: LedgerBook, req: BillingR
   const run = runBilling(req.billing, data, req.asOf)
   await book.append(tx, req.account, await book.state(tx, req.account), run.ledger)
   if (run.invoices.length > 0) await tx.insertInvoices(req.account, run.invoices, req.at)
+  // The webhooks of each invoice, in the invoice's transaction (docs/webhooks.md): none is lost, none is sent twice.
+  for (const i of run.invoices) {
+    const summary = { number: i.number, key: i.key, kind: i.kind, issuedDate: i.issuedDate, period: i.period, currency: i.currency, total: i.total }
+    await emit(tx, req.account, 'invoice.finalized', i.key, summary, req.at)
+    // A renewal is the recurring invoice that opens a period after the first; the last invoice
+    // after a cancellation (`recurring:k` for the period k-1 it closes) renews nothing.
+    if (i.kind === 'recurring' && i.period && i.period.index > 0 && i.key === `recurring:${i.period.index}`) {
+      await emit(tx, req.account, 'subscription.renewed', String(i.period.index), { period: i.period, invoice: { number: i.number, key: i.key, total: i.total, currency: i.currency } }, req.at)
+    }
+  }
   return { ledger: run.ledger.length, invoices: run.invoices }
 }

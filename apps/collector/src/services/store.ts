@@ -6,14 +6,17 @@
  */
 import type { CreditResult } from '@tally/billing'
 import type {
-  ConfigChange, ConversationRow, Engine, RejectionRecord, RejectionRow, RollupRow,
+  ConfigChange, ConversationRow, DeliveryRow, Engine, RejectionRecord, RejectionRow, RollupRow, WebhookEndpointRow,
 } from '../store/repository.js'
 import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
-import { creditRequest, recordUsage, type CreditCall, type UsageOutcome, type UsageRequest } from './usage.js'
+import {
+  creditRequest, grantEmails, recordUsage, type CreditCall, type EmailGrantCall, type EmailGrantResult, type UsageOutcome, type UsageRequest,
+} from './usage.js'
 import { billingData, billingRun, type BillingRunCall, type BillingRunOutcome, type StoredBilling } from './billing.js'
 import { LedgerBook } from './ledger-book.js'
+import { claimDeliveries, emitRefusedSpike, type DeliveryStore } from './webhooks.js'
 
-export interface Store {
+export interface Store extends DeliveryStore {
   /** One beacon's events: units, conversations and rollups in one transaction; statuses in event order. */
   ingest(req: IngestRequest): Promise<IngestStatus[]>
   /** Counts a refused beacon (403), per minute, container, reason and origin. */
@@ -34,10 +37,23 @@ export interface Store {
   recordUsage(req: UsageRequest): Promise<UsageOutcome[]>
   /** A credit purchase or transfer, decided against the stored log and appended in one transaction. */
   creditRequest(req: CreditCall): Promise<CreditResult>
+  /** Extra emails for the current month of the quota, granted by support (idempotent by id). */
+  grantEmails(req: EmailGrantCall): Promise<EmailGrantResult>
   /** One account's billing run up to `asOf`: grants, expiries and finalized invoices, all or nothing. */
   billingRun(req: BillingRunCall): Promise<BillingRunOutcome>
   /** What billing reads for an account: daily usage rows, the credit log, finalized invoices. */
   billingData(account: string): Promise<StoredBilling>
+  /** Adds a webhook endpoint (docs/webhooks.md). */
+  addWebhookEndpoint(account: string, endpoint: WebhookEndpointRow): Promise<void>
+  webhookEndpoints(account: string): Promise<WebhookEndpointRow[]>
+  /** Removes an endpoint and what was still to be sent to it; false when there was none. */
+  deleteWebhookEndpoint(account: string, id: string): Promise<boolean>
+  /** The delivery log, newest event first, before the event at `beforeSeq` when given. */
+  webhookDeliveries(account: string, limit: number, beforeSeq?: number): Promise<DeliveryRow[]>
+  /** Sends an event again to every endpoint the account has now; null when there is no such event. */
+  redeliverWebhook(account: string, eventId: string, now: number): Promise<number | null>
+  /** A `usage.refused_spike` event for a minute with more refused beacons than the threshold (once a minute). */
+  refusedSpike(req: { account: string; minute: number; refused: number; threshold: number; at: number }): Promise<boolean>
   /** Resolves when the database answers. */
   ping(): Promise<void>
   /**
@@ -75,13 +91,24 @@ export function createStore(engine: Engine): Store {
     configChanges: () => engine.read((db) => db.configChanges()),
     recordUsage: (req) => write((tx) => recordUsage(tx, book, req)),
     creditRequest: (req) => write((tx) => creditRequest(tx, book, req)),
+    grantEmails: (req) => write((tx) => grantEmails(tx, req)),
     billingRun: (req) => write((tx) => billingRun(tx, book, req)),
     billingData: (account) => engine.read((db) => billingData(db, account)),
+    addWebhookEndpoint: (account, endpoint) => write((tx) => tx.insertWebhookEndpoint(account, endpoint)),
+    webhookEndpoints: (account) => engine.read((db) => db.webhookEndpoints(account)),
+    deleteWebhookEndpoint: (account, id) => write((tx) => tx.deleteWebhookEndpoint(account, id)),
+    webhookDeliveries: (account, limit, beforeSeq) => engine.read((db) => db.deliveries(account, limit, beforeSeq)),
+    redeliverWebhook: (account, eventId, now) => write((tx) => tx.redeliver(account, eventId, now)),
+    refusedSpike: (req) => write((tx) => emitRefusedSpike(tx, req)),
+    // An idle loop only reads: the write transaction (the lease) is taken when something is due.
+    claimDeliveries: async (now, limit, leaseUntil) =>
+      (await engine.read((db) => db.dueDeliveries(now, 1))).length === 0 ? [] : write((tx) => claimDeliveries(tx, now, limit, leaseUntil)),
+    recordDelivery: (account, seq, endpoint, update) => write((tx) => tx.updateDelivery(account, seq, endpoint, update)),
     ping: () => engine.read((db) => db.ping()),
     close: () => engine.close(),
   }
 }
 
 export type { IngestEvent, IngestRequest, IngestStatus } from './ingest.js'
-export type { UsageInput, UsageRequest, UsageOutcome, CreditCall } from './usage.js'
+export type { UsageInput, UsageRequest, UsageOutcome, CreditCall, EmailGrantCall, EmailGrantResult } from './usage.js'
 export type { BillingRunCall, BillingRunOutcome, StoredBilling } from './billing.js'

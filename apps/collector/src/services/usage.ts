@@ -6,12 +6,13 @@
  * one is paid, the other refused, never both. The decisions themselves are `@tally/billing`'s.
  */
 import {
-  ACCOUNT_WALLET, balanceOf, creditsDue, emailWindow, emailsAt, memberWallet, purchase, spend, transfer, checkEmails,
-  type BillingAccount, type CreditResult, type UsageRow,
+  ACCOUNT_WALLET, balanceOf, creditsDue, emailMonthAt, emailWindow, emailsAt, memberWallet, purchase, spend, transfer, checkEmails,
+  nextDay, termsAt, type BillingAccount, type CreditResult, type EmailGrant, type UsageRow,
 } from '@tally/billing'
 import type { UsageCode } from '@tally/protocol'
-import type { Repository, UsageEventRow } from '../store/repository.js'
+import type { EmailGrantRow, Repository, UsageEventRow } from '../store/repository.js'
 import { ledgerId, type LedgerBook } from './ledger-book.js'
+import { emit } from './webhooks.js'
 
 /** One server-to-server event that passed validation; `time` is its instant, `day` its local day. */
 export type UsageInput =
@@ -48,7 +49,9 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
   const seen = await tx.usageEvents(account, req.events.map((e) => e.id))
   const out: UsageOutcome[] = []
   /** The email check's rows, read once per request and kept current as the request adds to them. */
-  let window: { fromDay: string; toDay: string; usage: UsageRow[]; finalized: Awaited<ReturnType<Repository['invoices']>> } | undefined
+  let window: {
+    fromDay: string; toDay: string; usage: UsageRow[]; finalized: Awaited<ReturnType<Repository['invoices']>>; emailGrants: EmailGrant[]
+  } | undefined
   const accepted = new Set<string>()
   for (const e of req.events) {
     const stored = seen.get(e.id)
@@ -75,6 +78,7 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
         continue
       }
       await tx.insertUsageEvent(account, { ...row, credits: r.credits })
+      await creditsLow(tx, billing, account, walletOf(e.member), r.balance + r.credits, r.balance, ledgerId.action(e.id), receivedAt)
       accepted.add(e.id)
       out.push({ status: 'accepted', credits: { spent: r.credits, balance: r.balance } })
       continue
@@ -92,11 +96,19 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
           toDay: need.toDay,
           usage: await tx.usageDaily(account, need.fromDay, need.toDay),
           finalized: await tx.invoices(account, need.invoiceKeys),
+          // Grants of the window's months only: the check stays bounded to the two periods it reads.
+          emailGrants: (await tx.emailGrants(account, need.fromDay, need.toDay)).map((g) => ({ month: g.month, emails: g.emails })),
         }
       }
       const allowance = emailsAt(billing, window, e.time)
-      const verdict = checkEmails(allowance?.sent ?? 0, e.count, allowance?.quota ?? 0)
+      const verdict = checkEmails(allowance?.sent ?? 0, e.count, (allowance?.quota ?? 0) + (allowance?.granted ?? 0))
       if (!verdict.ok) {
+        // The first refusal of the month tells the vendor once (docs/webhooks.md); later ones find the event written.
+        const month = emailMonthAt(billing, e.time)
+        if (month !== null && allowance) {
+          const { quota, granted, sent } = allowance
+          await emit(tx, account, 'quota.email_reached', month, { month, quota, granted, sent, refused: e.count }, receivedAt)
+        }
         out.push({ status: 'rejected', code: 'quota_exceeded' })
         continue
       }
@@ -122,7 +134,60 @@ export async function creditRequest(tx: Repository, book: LedgerBook, req: Credi
     ? purchase(req.billing, ledger, { id: ledgerId.purchase(req.id), pack: req.pack, at: req.at })
     : transfer(req.billing, ledger, { id: ledgerId.transfer(req.id), to: req.to, credits: req.credits, at: req.at })
   await book.append(tx, req.account, ledger, r.entries, req.id)
+  if (r.ok && !r.duplicate) {
+    if (req.kind === 'purchase') {
+      const data = { id: req.id, pack: req.pack, credits: r.credits, balance: r.balance, invoice: `credits:purchase:${req.id}` }
+      await emit(tx, req.account, 'credits.purchased', req.id, data, req.at)
+    } else await creditsLow(tx, req.billing, req.account, ACCOUNT_WALLET, r.balance + r.credits, r.balance, ledgerId.transfer(req.id), req.at)
+  }
   return r
+}
+
+/**
+ * `credits.low` when a spend or transfer takes a wallet from at or above the plan's
+ * `creditsLowThreshold` to below it: once per crossing, named by the entry that crossed.
+ */
+async function creditsLow(
+  tx: Repository, billing: BillingAccount, account: string, wallet: string, before: number, after: number, entry: string, at: number,
+): Promise<void> {
+  const threshold = termsAt(billing, at)?.terms.plan.creditsLowThreshold
+  if (threshold === undefined || !(before >= threshold && after < threshold)) return
+  await emit(tx, account, 'credits.low', `${wallet}:${entry}`, { wallet, balance: after, threshold }, at)
+}
+
+/**
+ * More emails for the current month of the quota (docs/billing.md, "Email grants"): granted by
+ * support (`emails`), or an email pack of the plan in force bought by the vendor (`pack`, invoiced
+ * like a credit pack). Idempotent by `id`; the two kinds keep their ids apart (`grant:`, `purchase:`).
+ */
+export type EmailGrantCall =
+  | { kind: 'grant'; account: string; billing: BillingAccount; id: string; emails: number; note: string | null; at: number }
+  | { kind: 'purchase'; account: string; billing: BillingAccount; id: string; pack: string; at: number }
+
+export type EmailGrantResult =
+  | { ok: true; duplicate: boolean; grant: EmailGrantRow }
+  | { ok: false; code: 'no_current_period' | 'unknown_pack' }
+
+export async function grantEmails(tx: Repository, req: EmailGrantCall): Promise<EmailGrantResult> {
+  await tx.lockAccount(req.account)
+  const month = emailMonthAt(req.billing, req.at)
+  if (month === null) return { ok: false, code: 'no_current_period' }
+  const id = `${req.kind}:${req.id}`
+  let row: EmailGrantRow
+  if (req.kind === 'grant') {
+    row = { id, month, emails: req.emails, note: req.note, grantedAt: req.at, pack: null, price: null, currency: null }
+  } else {
+    // A repeat answers the original, even if the plan dropped the pack since.
+    const stored = (await tx.emailGrants(req.account, month, nextDay(month))).find((g) => g.id === id)
+    if (stored) return { ok: true, duplicate: true, grant: stored }
+    const plan = termsAt(req.billing, req.at)?.terms.plan
+    const packs = plan?.emailPacks ?? {}
+    const p = Object.hasOwn(packs, req.pack) ? packs[req.pack] : undefined
+    if (!plan || !p) return { ok: false, code: 'unknown_pack' }
+    row = { id, month, emails: p.emails, note: null, grantedAt: req.at, pack: req.pack, price: p.price, currency: plan.currency }
+  }
+  const r = await tx.insertEmailGrant(req.account, row)
+  return { ok: true, duplicate: !r.created, grant: r.grant }
 }
 
 /** The request's running view of the daily rows, so a later email in the same request sees the earlier ones. */

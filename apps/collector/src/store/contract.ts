@@ -207,6 +207,75 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
       })
     })
 
+    describe('email grants', () => {
+      it('stores a grant once per id, answers the stored one, and reads grants by month range, per account', async () => {
+        const g = { id: 'g1', month: '2026-07-12', emails: 5000, note: 'launch', grantedAt: T, pack: null, price: null, currency: null }
+        expect(await tx((r) => r.insertEmailGrant('acme', g))).toEqual({ grant: g, created: true })
+        expect(await tx((r) => r.insertEmailGrant('acme', { ...g, emails: 1, note: null }))).toEqual({ grant: g, created: false })
+        const bought = { ...g, id: 'g2', month: '2026-08-12', note: null, pack: 'big', price: 1500, currency: 'EUR' }
+        await tx((r) => r.insertEmailGrant('acme', bought))
+        await tx((r) => r.insertEmailGrant('other', { ...g, id: 'g3' }))
+        expect((await engine.read((r) => r.emailGrants('acme', '2026-07-01', '2026-08-12'))).map((x) => x.id)).toEqual(['g1'])
+        expect(await engine.read((r) => r.emailGrants('acme', '', '9999-12-31'))).toEqual([g, bought])
+      })
+    })
+
+    describe('the webhook outbox', () => {
+      const endpoint = (id: string) => ({ id, url: `https://hooks.test/${id}`, secret: `whsec_${id}`, createdAt: T })
+      const event = (key: string, id = `evt_${key}`) => ({ key, id, type: 'credits.purchased', created: T, data: { key } })
+      const heads = async (now: number) =>
+        (await engine.read((r) => r.dueDeliveries(now, 10))).map((d) => `${d.account}:${d.endpoint}:${d.event.id}`).sort()
+
+      it('numbers an account\'s events in order, writes a fact once, and gives each endpoint a pending delivery', async () => {
+        await tx((r) => r.insertWebhookEndpoint('acme', endpoint('we_a')))
+        await tx((r) => r.insertWebhookEndpoint('acme', endpoint('we_b')))
+        expect(await tx((r) => r.insertOutboxEvent('acme', event('k1')))).toBe(true)
+        expect(await tx((r) => r.insertOutboxEvent('acme', event('k1', 'evt_other')))).toBe(false)
+        expect(await tx((r) => r.insertOutboxEvent('acme', event('k2')))).toBe(true)
+        expect(await tx((r) => r.insertOutboxEvent('other', event('k1')))).toBe(true)
+        const log = await engine.read((r) => r.deliveries('acme', 10))
+        expect(log.map((d) => [d.seq, d.endpoint, d.status, d.event.id])).toEqual([
+          [2, 'we_a', 'pending', 'evt_k2'], [2, 'we_b', 'pending', 'evt_k2'], [1, 'we_a', 'pending', 'evt_k1'], [1, 'we_b', 'pending', 'evt_k1'],
+        ])
+        expect(log[0]?.event).toEqual({ id: 'evt_k2', type: 'credits.purchased', created: T, data: { key: 'k2' } })
+        expect((await engine.read((r) => r.deliveries('acme', 10, 2))).map((d) => d.seq)).toEqual([1, 1])
+        // The other account has no endpoint: its event waits in the outbox with no delivery.
+        expect(await engine.read((r) => r.deliveries('other', 10))).toEqual([])
+      })
+
+      it('hands out only the oldest pending delivery of each endpoint, once it is due', async () => {
+        await tx((r) => r.insertWebhookEndpoint('acme', endpoint('we_a')))
+        await tx(async (r) => {
+          await r.insertOutboxEvent('acme', event('k1'))
+          await r.insertOutboxEvent('acme', event('k2'))
+        })
+        expect(await heads(T - 1)).toEqual([])
+        expect(await heads(T)).toEqual(['acme:we_a:evt_k1'])
+        const u = { status: 'pending' as const, attempts: 1, nextAt: T + 1000, lastAt: T, lastStatus: 500, lastError: 'HTTP 500' }
+        await tx((r) => r.updateDelivery('acme', 1, 'we_a', u))
+        // The head waits for its retry, and the event after it waits behind it.
+        expect(await heads(T + 999)).toEqual([])
+        expect(await heads(T + 1000)).toEqual(['acme:we_a:evt_k1'])
+        await tx((r) => r.updateDelivery('acme', 1, 'we_a', { ...u, status: 'delivered', attempts: 2, lastStatus: 200, lastError: null }))
+        expect(await heads(T + 1000)).toEqual(['acme:we_a:evt_k2'])
+        expect((await engine.read((r) => r.deliveries('acme', 10))).at(-1)).toMatchObject({ status: 'delivered', attempts: 2, lastStatus: 200 })
+      })
+
+      it('redelivers an event to the endpoints of now, and drops what an endpoint removed was still to get', async () => {
+        await tx((r) => r.insertWebhookEndpoint('acme', endpoint('we_a')))
+        await tx((r) => r.insertOutboxEvent('acme', event('k1')))
+        await tx((r) => r.updateDelivery('acme', 1, 'we_a', { status: 'failed', attempts: 9, nextAt: T, lastAt: T, lastStatus: null, lastError: 'x' }))
+        await tx((r) => r.insertWebhookEndpoint('acme', endpoint('we_b')))
+        expect(await tx((r) => r.redeliver('acme', 'evt_k1', T + 5))).toBe(2)
+        expect(await tx((r) => r.redeliver('acme', 'evt_none', T + 5))).toBeNull()
+        expect(await heads(T + 5)).toEqual(['acme:we_a:evt_k1', 'acme:we_b:evt_k1'])
+        expect((await engine.read((r) => r.webhookEndpoints('acme'))).map((e) => e.secret)).toEqual(['whsec_we_a', 'whsec_we_b'])
+        expect(await tx((r) => r.deleteWebhookEndpoint('acme', 'we_b'))).toBe(true)
+        expect(await tx((r) => r.deleteWebhookEndpoint('acme', 'we_b'))).toBe(false)
+        expect(await heads(T + 5)).toEqual(['acme:we_a:evt_k1'])
+      })
+    })
+
     describe('refused beacons and configuration changes', () => {
       it('counts refusals per minute, container, reason and origin, for the account', async () => {
         const r1 = { at: T, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: 'evil.test' }

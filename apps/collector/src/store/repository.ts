@@ -140,6 +140,67 @@ export interface LedgerKey {
   leg: '' | 'out' | 'in'
 }
 
+/** Extra emails granted by support for one month of the anchor calendar (docs/billing.md). */
+export interface EmailGrantRow {
+  id: string
+  /** First local day of the month of the anchor calendar the grant adds to. */
+  month: string
+  emails: number
+  note: string | null
+  grantedAt: number
+  /** An email pack bought (invoiced at `price` in `currency`); null for a grant by support. */
+  pack: string | null
+  price: number | null
+  currency: string | null
+}
+
+/** A webhook endpoint of an account (docs/webhooks.md). */
+export interface WebhookEndpointRow {
+  id: string
+  url: string
+  /** `whsec_…`: signs every delivery to this endpoint. */
+  secret: string
+  createdAt: number
+}
+
+/** An event of the webhook outbox, as written with the fact it reports. */
+export interface OutboxEvent {
+  /** The fact (`invoice.finalized:recurring:3`): writing it again is a no-op. */
+  key: string
+  /** `evt_…`: what a receiver deduplicates by. */
+  id: string
+  type: string
+  created: number
+  data: unknown
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed'
+
+/** One event's delivery to one endpoint. */
+export interface DeliveryRow {
+  account: string
+  /** The event's position among the account's events. */
+  seq: number
+  endpoint: string
+  status: DeliveryStatus
+  attempts: number
+  nextAt: number
+  lastAt: number | null
+  lastStatus: number | null
+  lastError: string | null
+  event: { id: string; type: string; created: number; data: unknown }
+}
+
+/** What an attempt changes in its delivery. */
+export interface DeliveryUpdate {
+  status: DeliveryStatus
+  attempts: number
+  nextAt: number
+  lastAt: number | null
+  lastStatus: number | null
+  lastError: string | null
+}
+
 export interface Repository {
   // --- Browser events ---
   /** Inserts billable units; per row, true when it was new. */
@@ -179,6 +240,36 @@ export interface Repository {
   /** Finalized invoices, in number order; only those with the given keys when `keys` is given. */
   invoices(account: string, keys?: readonly string[]): Promise<Invoice[]>
   insertInvoices(account: string, invoices: readonly Invoice[], finalizedAt: number): Promise<void>
+
+  /** Stores a grant unless its id is stored already; answers the stored grant and whether it was new. */
+  insertEmailGrant(account: string, grant: EmailGrantRow): Promise<{ grant: EmailGrantRow; created: boolean }>
+  /** Grants whose month is in `[fromDay, toDay)`. */
+  emailGrants(account: string, fromDay: string, toDay: string): Promise<EmailGrantRow[]>
+
+  // --- Webhooks ---
+  insertWebhookEndpoint(account: string, endpoint: WebhookEndpointRow): Promise<void>
+  webhookEndpoints(account: string): Promise<WebhookEndpointRow[]>
+  /** Removes an endpoint and its pending deliveries; false when there was none. */
+  deleteWebhookEndpoint(account: string, id: string): Promise<boolean>
+  /**
+   * Appends an event to the account's outbox, after its newest, with a pending delivery (due at
+   * `created`) for each endpoint the account has now. False, and nothing written, when its key is
+   * stored already. Call with the account locked.
+   */
+  insertOutboxEvent(account: string, event: OutboxEvent): Promise<boolean>
+  /**
+   * Pending deliveries due by `now`, at most `limit`, each the oldest pending one of its
+   * (account, endpoint): a later event is never handed out while an earlier one waits.
+   */
+  dueDeliveries(now: number, limit: number): Promise<DeliveryRow[]>
+  updateDelivery(account: string, seq: number, endpoint: string, update: DeliveryUpdate): Promise<void>
+  /** The account's deliveries, newest event first, those of events before `beforeSeq` when given. */
+  deliveries(account: string, limit: number, beforeSeq?: number): Promise<DeliveryRow[]>
+  /**
+   * Sends the event again: a pending delivery due at `now` for each endpoint the account has now.
+   * Answers how many, or null when the account has no such event.
+   */
+  redeliver(account: string, eventId: string, now: number): Promise<number | null>
 
   // --- Configuration changes (admin API) ---
   saveConfigChange(change: ConfigChange, at: number): Promise<void>

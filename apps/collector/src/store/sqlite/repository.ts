@@ -7,8 +7,8 @@ import type Database from 'better-sqlite3'
 import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
 import type { ChatPhase } from '@tally/protocol'
 import type {
-  ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, LedgerKey, RejectionRecord, RejectionRow,
-  Repository, RollupDelta, RollupRow, UnitRow, UsageEventRow,
+  ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey,
+  OutboxEvent, RejectionRecord, RejectionRow, Repository, RollupDelta, RollupRow, UnitRow, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
 
 interface ConversationDbRow {
@@ -77,9 +77,46 @@ export function prepare(db: Database.Database) {
         WHERE account = ? AND started_at >= ? AND started_at < ? ORDER BY started_at`),
     rejections: db.prepare(`SELECT container, reason, origin, SUM(count) AS count, MIN(minute) AS firstSeen, MAX(minute) AS lastSeen
         FROM rejections WHERE account = ? AND minute >= ? GROUP BY container, reason, origin ORDER BY MAX(minute) DESC`),
+    insertGrant: db.prepare(`INSERT INTO email_grants (account, id, month, emails, note, granted_at, pack, price, currency)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, id) DO NOTHING`),
+    grant: db.prepare(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = ? AND id = ?`),
+    grants: db.prepare(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = ? AND month >= ? AND month < ? ORDER BY granted_at, id`),
+    insertEndpoint: db.prepare('INSERT INTO webhook_endpoints (account, id, url, secret, created_at) VALUES (?, ?, ?, ?, ?)'),
+    endpoints: db.prepare('SELECT id, url, secret, created_at AS createdAt FROM webhook_endpoints WHERE account = ? ORDER BY created_at, id'),
+    deleteEndpoint: db.prepare('DELETE FROM webhook_endpoints WHERE account = ? AND id = ?'),
+    dropPending: db.prepare("DELETE FROM webhook_deliveries WHERE account = ? AND endpoint = ? AND status = 'pending'"),
+    nextEventSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM webhook_events WHERE account = ?'),
+    insertEvent: db.prepare(`INSERT INTO webhook_events (account, seq, key, id, type, created, data) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT DO NOTHING`),
+    fanOut: db.prepare(`INSERT INTO webhook_deliveries (account, seq, endpoint, status, attempts, next_at)
+        SELECT account, ?, id, 'pending', 0, ? FROM webhook_endpoints WHERE account = ?
+        ON CONFLICT (account, seq, endpoint) DO UPDATE SET status = 'pending', attempts = 0, next_at = excluded.next_at`),
+    // The head of each (account, endpoint) queue first, from the pending index alone; then only
+    // the heads are read whole, so a backlog behind a down endpoint costs an index scan.
+    dueDeliveries: db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM
+          (SELECT account, endpoint, MIN(seq) AS seq FROM webhook_deliveries WHERE status = 'pending' GROUP BY account, endpoint) h
+        JOIN webhook_deliveries d ON d.account = h.account AND d.endpoint = h.endpoint AND d.seq = h.seq
+        JOIN webhook_events e ON e.account = d.account AND e.seq = d.seq
+        WHERE d.next_at <= ? ORDER BY d.next_at LIMIT ?`),
+    updateDelivery: db.prepare(`UPDATE webhook_deliveries SET status = ?, attempts = ?, next_at = ?, last_at = ?, last_status = ?, last_error = ?
+        WHERE account = ? AND seq = ? AND endpoint = ?`),
+    deliveries: db.prepare(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d
+        JOIN webhook_events e ON e.account = d.account AND e.seq = d.seq
+        WHERE d.account = ? AND d.seq < ? ORDER BY d.seq DESC, d.endpoint LIMIT ?`),
+    eventSeq: db.prepare('SELECT seq FROM webhook_events WHERE account = ? AND id = ?'),
     ping: db.prepare('SELECT 1'),
   }
 }
+
+const GRANT_COLUMNS = 'id, month, emails, note, granted_at AS grantedAt, pack, price, currency'
+
+const DELIVERY_COLUMNS = `d.account, d.seq, d.endpoint, d.status, d.attempts, d.next_at AS nextAt, d.last_at AS lastAt,
+  d.last_status AS lastStatus, d.last_error AS lastError, e.id, e.type, e.created, e.data`
+
+interface DeliveryDbRow extends Omit<DeliveryRow, 'event'> { id: string; type: string; created: number; data: string }
+
+const deliveryRow = ({ id, type, created, data, ...d }: DeliveryDbRow): DeliveryRow =>
+  ({ ...d, event: { id, type, created, data: JSON.parse(data) as unknown } })
 
 type Statements = ReturnType<typeof prepare>
 
@@ -218,6 +255,54 @@ export class SqliteRepository implements Repository {
 
   async rejections(account: string, since: number): Promise<RejectionRow[]> {
     return this.st.rejections.all(account, Math.floor(since / 60_000) * 60_000) as RejectionRow[]
+  }
+
+  async insertEmailGrant(account: string, g: EmailGrantRow): Promise<{ grant: EmailGrantRow; created: boolean }> {
+    const created = this.st.insertGrant.run(account, g.id, g.month, g.emails, g.note, g.grantedAt, g.pack, g.price, g.currency).changes === 1
+    return { grant: this.st.grant.get(account, g.id) as EmailGrantRow, created }
+  }
+
+  async emailGrants(account: string, fromDay: string, toDay: string): Promise<EmailGrantRow[]> {
+    return this.st.grants.all(account, fromDay, toDay) as EmailGrantRow[]
+  }
+
+  async insertWebhookEndpoint(account: string, e: WebhookEndpointRow): Promise<void> {
+    this.st.insertEndpoint.run(account, e.id, e.url, e.secret, e.createdAt)
+  }
+
+  async webhookEndpoints(account: string): Promise<WebhookEndpointRow[]> {
+    return this.st.endpoints.all(account) as WebhookEndpointRow[]
+  }
+
+  async deleteWebhookEndpoint(account: string, id: string): Promise<boolean> {
+    const gone = this.st.deleteEndpoint.run(account, id).changes === 1
+    if (gone) this.st.dropPending.run(account, id)
+    return gone
+  }
+
+  async insertOutboxEvent(account: string, e: OutboxEvent): Promise<boolean> {
+    const { seq } = this.st.nextEventSeq.get(account) as { seq: number }
+    if (this.st.insertEvent.run(account, seq, e.key, e.id, e.type, e.created, JSON.stringify(e.data)).changes === 0) return false
+    this.st.fanOut.run(seq, e.created, account)
+    return true
+  }
+
+  async dueDeliveries(now: number, limit: number): Promise<DeliveryRow[]> {
+    return (this.st.dueDeliveries.all(now, limit) as DeliveryDbRow[]).map(deliveryRow)
+  }
+
+  async updateDelivery(account: string, seq: number, endpoint: string, u: DeliveryUpdate): Promise<void> {
+    this.st.updateDelivery.run(u.status, u.attempts, u.nextAt, u.lastAt, u.lastStatus, u.lastError, account, seq, endpoint)
+  }
+
+  async deliveries(account: string, limit: number, beforeSeq = Number.MAX_SAFE_INTEGER): Promise<DeliveryRow[]> {
+    return (this.st.deliveries.all(account, beforeSeq, limit) as DeliveryDbRow[]).map(deliveryRow)
+  }
+
+  async redeliver(account: string, eventId: string, now: number): Promise<number | null> {
+    const found = this.st.eventSeq.get(account, eventId) as { seq: number } | undefined
+    if (!found) return null
+    return this.st.fanOut.run(found.seq, now, account).changes
   }
 
   async ping(): Promise<void> {

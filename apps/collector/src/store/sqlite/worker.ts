@@ -102,8 +102,17 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
     configChanges: () => call('configChanges'),
     recordUsage: (req) => call('recordUsage', req),
     creditRequest: (req) => call('creditRequest', req),
+    grantEmails: (req) => call('grantEmails', req),
     billingRun: (req) => call('billingRun', req),
     billingData: (account) => call('billingData', account),
+    addWebhookEndpoint: (account, endpoint) => call('addWebhookEndpoint', account, endpoint),
+    webhookEndpoints: (account) => call('webhookEndpoints', account),
+    deleteWebhookEndpoint: (account, id) => call('deleteWebhookEndpoint', account, id),
+    webhookDeliveries: (account, limit, beforeSeq) => call('webhookDeliveries', account, limit, beforeSeq),
+    redeliverWebhook: (account, eventId, now) => call('redeliverWebhook', account, eventId, now),
+    refusedSpike: (req) => call('refusedSpike', req),
+    claimDeliveries: (now, limit, leaseUntil) => call('claimDeliveries', now, limit, leaseUntil),
+    recordDelivery: (account, seq, endpoint, update) => call('recordDelivery', account, seq, endpoint, update),
     ping: () => call('ping'),
     async close() {
       if (dead) return

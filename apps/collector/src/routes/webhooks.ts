@@ -1,0 +1,94 @@
+/**
+ * Webhook endpoints and the delivery log of an account (docs/protocol.md §6, admin token;
+ * docs/webhooks.md): HTTP only. The secret is shown once, in the answer that creates the endpoint.
+ */
+import { Hono } from 'hono'
+import { randomBytes } from 'node:crypto'
+import { fail } from '../errors.js'
+import { adminAccount } from '../middleware/auth.js'
+import { readJson } from '../middleware/body.js'
+import { newWebhookSecret } from '../domain/webhook-signature.js'
+import { payloadOf } from '../services/webhooks.js'
+import type { DeliveryRow } from '../store/repository.js'
+import type { AppDeps, TallyEnv } from '../context.js'
+
+/** Endpoints an account may have: each event is sent to each of them. */
+export const MAX_ENDPOINTS = 10
+export const MAX_URL = 2048
+const PAGE = { default: 50, max: 200 }
+
+const deliveryOf = (d: DeliveryRow) => ({
+  event: payloadOf(d), endpoint: d.endpoint, status: d.status, attempts: d.attempts,
+  nextAttempt: d.status === 'pending' ? new Date(d.nextAt).toISOString() : null,
+  lastAttempt: d.lastAt === null ? null : new Date(d.lastAt).toISOString(), lastStatus: d.lastStatus, lastError: d.lastError,
+})
+
+export function webhookRoutes(deps: AppDeps): Hono<TallyEnv> {
+  const { store, clock, config, adminToken, logger } = deps
+  const app = new Hono<TallyEnv>()
+  const admin = adminAccount(config, adminToken)
+
+  app.post('/v1/admin/accounts/:id/webhooks', admin, async (c) => {
+    const account = c.var.account
+    const body = (await readJson(c)) as { url?: unknown } | null
+    const raw = body?.url
+    let url: URL | undefined
+    try {
+      url = typeof raw === 'string' && raw.length <= MAX_URL ? new URL(raw) : undefined
+    } catch {
+      url = undefined
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
+      throw fail('invalid_request', `url: expected an http or https URL without credentials, at most ${MAX_URL} characters`)
+    }
+    if ((await store.webhookEndpoints(account)).length >= MAX_ENDPOINTS) throw fail('conflict', `the account has ${MAX_ENDPOINTS} endpoints already`)
+    const endpoint = { id: `we_${randomBytes(8).toString('hex')}`, url: url.href, secret: newWebhookSecret(), createdAt: clock.now() }
+    await store.addWebhookEndpoint(account, endpoint)
+    logger.info({ account, endpoint: endpoint.id, url: endpoint.url }, 'webhook endpoint added')
+    return c.json({ account, id: endpoint.id, url: endpoint.url, secret: endpoint.secret, created: new Date(endpoint.createdAt).toISOString() }, 201)
+  })
+
+  app.get('/v1/admin/accounts/:id/webhooks', admin, async (c) => {
+    const account = c.var.account
+    const endpoints = await store.webhookEndpoints(account)
+    // The secret is never shown again: a lost one means a new endpoint.
+    return c.json({ account, endpoints: endpoints.map((e) => ({ id: e.id, url: e.url, created: new Date(e.createdAt).toISOString() })) })
+  })
+
+  app.delete('/v1/admin/accounts/:id/webhooks/:endpoint', admin, async (c) => {
+    const account = c.var.account
+    const id = c.req.param('endpoint')
+    if (!(await store.deleteWebhookEndpoint(account, id))) throw fail('not_found', 'no such endpoint')
+    logger.info({ account, endpoint: id }, 'webhook endpoint removed')
+    return c.json({ account, id, deleted: true })
+  })
+
+  app.get('/v1/admin/accounts/:id/webhooks/deliveries', admin, async (c) => {
+    const account = c.var.account
+    const q = c.req.query()
+    for (const k of Object.keys(q)) if (k !== 'limit' && k !== 'before') throw fail('invalid_request', `${k.slice(0, 64)}: unknown parameter`)
+    const limit = q.limit === undefined ? PAGE.default : Number(q.limit)
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > PAGE.max) throw fail('invalid_request', `limit: expected 1 to ${PAGE.max}`)
+    const before = q.before === undefined ? undefined : Number(q.before)
+    if (before !== undefined && (!Number.isSafeInteger(before) || before < 1)) throw fail('invalid_request', 'before: expected the `next` of a previous page')
+    // A page ends at an event's boundary: it takes the rest of its last event's deliveries (at most
+    // one per endpoint), so the cursor, an event's position, never skips any.
+    const rows = await store.webhookDeliveries(account, limit + MAX_ENDPOINTS, before)
+    let end = Math.min(limit, rows.length)
+    while (end < rows.length && rows[end]?.seq === rows[end - 1]?.seq) end++
+    const page = rows.slice(0, end)
+    const next = end < rows.length ? page[page.length - 1]?.seq ?? null : null
+    return c.json({ account, deliveries: page.map(deliveryOf), next })
+  })
+
+  app.post('/v1/admin/accounts/:id/webhooks/deliveries/:event/redeliver', admin, async (c) => {
+    const account = c.var.account
+    const event = c.req.param('event')
+    const n = await store.redeliverWebhook(account, event, clock.now())
+    if (n === null) throw fail('not_found', 'no such event')
+    logger.info({ account, event, endpoints: n }, 'webhook redelivery requested')
+    return c.json({ account, event, endpoints: n }, 202)
+  })
+
+  return app
+}

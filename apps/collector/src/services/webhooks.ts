@@ -1,0 +1,193 @@
+/**
+ * Webhooks (docs/webhooks.md): the outbox and its delivery.
+ *
+ * - `emit` appends an event to the account's outbox inside the transaction that writes the fact
+ *   it reports (an invoice, a purchase, a refusal), so the event exists exactly when the fact
+ *   does: a crash after the commit loses none, a rollback leaves none. Each event has a key naming
+ *   its fact, so the same fact never yields two events, and an `evt_…` id receivers deduplicate by.
+ * - The delivery loop (`createWebhookDelivery`, started by the server) POSTs each event to each
+ *   endpoint of its account, signed, in the account's order: a later event is sent only once the
+ *   earlier ones to that endpoint were delivered or given up. A failed attempt is retried with
+ *   exponential backoff and jitter until 72 hours after the event, then marked failed. Delivery
+ *   is at least once: an attempt whose answer is lost (a crash, a timeout) is made again.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { DeliveryRow, DeliveryUpdate, Repository } from '../store/repository.js'
+import type { Clock } from '../domain/clock.js'
+import { SIGNATURE_HEADER, signWebhook } from '../domain/webhook-signature.js'
+
+export const WEBHOOK_EVENT_TYPES = [
+  'invoice.finalized', 'credits.low', 'credits.purchased', 'quota.email_reached', 'subscription.renewed', 'usage.refused_spike',
+] as const
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
+
+/** What `POST`s to an endpoint: the JSON body of every delivery. */
+export interface WebhookPayload {
+  id: string
+  type: WebhookEventType
+  /** ISO-8601 instant the fact happened (the transaction's time). */
+  created: string
+  account: string
+  data: unknown
+}
+
+export const newEventId = (): string => `evt_${randomBytes(12).toString('hex')}`
+
+/**
+ * Writes an event to the outbox in the caller's transaction (the account must be locked, so the
+ * account's sequence has no gaps or races). `fact` names what happened; the same fact again is a no-op.
+ */
+export function emit(tx: Repository, account: string, type: WebhookEventType, fact: string, data: unknown, at: number): Promise<boolean> {
+  return tx.insertOutboxEvent(account, { key: `${type}:${fact}`, id: newEventId(), type, created: at, data })
+}
+
+/** A refused-beacon spike event for the account, in a transaction of its own. */
+export async function emitRefusedSpike(tx: Repository, req: { account: string; minute: number; refused: number; threshold: number; at: number }): Promise<boolean> {
+  await tx.lockAccount(req.account)
+  const minute = new Date(req.minute).toISOString()
+  return emit(tx, req.account, 'usage.refused_spike', minute, { minute, refused: req.refused, threshold: req.threshold }, req.at)
+}
+
+export const payloadOf = (d: DeliveryRow): WebhookPayload => ({
+  id: d.event.id, type: d.event.type as WebhookEventType, created: new Date(d.event.created).toISOString(), account: d.account, data: d.event.data,
+})
+
+export interface DeliverySettings {
+  /** First retry after this; each further one waits twice as long (default 10 s). */
+  retryBaseMs: number
+  /** No wait longer than this (default 1 h). */
+  retryMaxMs: number
+  /** An event is given up this long after it was created (default 72 h). */
+  giveUpAfterMs: number
+  /** One attempt waits this long for an answer (default 5 s). */
+  attemptTimeoutMs: number
+  /** The loop looks for due deliveries this often when idle (default 1 s). */
+  pollMs: number
+  /** Deliveries attempted at once, each of a different (account, endpoint) (default 20). */
+  batch: number
+}
+
+export const DEFAULT_DELIVERY: DeliverySettings = {
+  retryBaseMs: 10_000, retryMaxMs: 3_600_000, giveUpAfterMs: 72 * 3_600_000, attemptTimeoutMs: 5_000, pollMs: 1_000, batch: 20,
+}
+
+/**
+ * The wait before retry number `attempts` (1 after the first failure): exponential, capped, and
+ * jittered down to half at random ("equal jitter"), so endpoints that failed together do not all
+ * come back at the same instant.
+ */
+export function retryDelay(attempts: number, s: Pick<DeliverySettings, 'retryBaseMs' | 'retryMaxMs'>, random: () => number = Math.random): number {
+  const full = Math.min(s.retryMaxMs, s.retryBaseMs * 2 ** Math.min(attempts - 1, 40))
+  return Math.round(full / 2 + (full / 2) * random())
+}
+
+/** What an attempt's outcome makes of its delivery. */
+export function afterAttempt(
+  d: DeliveryRow, outcome: { ok: boolean; status: number | null; error: string | null }, at: number, s: DeliverySettings,
+  random: () => number = Math.random,
+): DeliveryUpdate {
+  const attempts = d.attempts + 1
+  const last = { attempts, lastAt: at, lastStatus: outcome.status, lastError: outcome.error }
+  if (outcome.ok) return { ...last, status: 'delivered', nextAt: at }
+  const nextAt = at + retryDelay(attempts, s, random)
+  if (nextAt >= d.event.created + s.giveUpAfterMs) return { ...last, status: 'failed', nextAt: at }
+  return { ...last, status: 'pending', nextAt }
+}
+
+/** The storage calls the loop makes (bound in ./store.ts). */
+export interface DeliveryStore {
+  /** Due deliveries, each leased until `leaseUntil` so no other loop sends it meanwhile. */
+  claimDeliveries(now: number, limit: number, leaseUntil: number): Promise<(DeliveryRow & { url: string; secret: string })[]>
+  recordDelivery(account: string, seq: number, endpoint: string, update: DeliveryUpdate): Promise<void>
+}
+
+/** Leases due deliveries in one transaction: the heads of their queues, with where to send them. */
+export async function claimDeliveries(tx: Repository, now: number, limit: number, leaseUntil: number) {
+  const due = await tx.dueDeliveries(now, limit)
+  const out: (DeliveryRow & { url: string; secret: string })[] = []
+  const endpoints = new Map<string, Awaited<ReturnType<Repository['webhookEndpoints']>>>()
+  for (const d of due) {
+    let list = endpoints.get(d.account)
+    if (!list) endpoints.set(d.account, (list = await tx.webhookEndpoints(d.account)))
+    const ep = list.find((e) => e.id === d.endpoint)
+    if (!ep) continue
+    await tx.updateDelivery(d.account, d.seq, d.endpoint, { ...d, nextAt: leaseUntil })
+    out.push({ ...d, url: ep.url, secret: ep.secret })
+  }
+  return out
+}
+
+export interface WebhookDelivery {
+  /** One pass: attempts every due delivery (as many passes as it takes while some are delivered). */
+  runOnce(): Promise<number>
+  start(): void
+  stop(): Promise<void>
+}
+
+export function createWebhookDelivery(deps: {
+  store: DeliveryStore; clock: Clock; logger: Logger; settings?: Partial<DeliverySettings>; random?: () => number
+}): WebhookDelivery {
+  const s: DeliverySettings = { ...DEFAULT_DELIVERY, ...deps.settings }
+  const { store, clock, logger } = deps
+  let timer: NodeJS.Timeout | undefined
+  let running: Promise<number> | undefined
+  let stopped = false
+
+  const attempt = async (d: DeliveryRow & { url: string; secret: string }) => {
+    const body = JSON.stringify(payloadOf(d))
+    let outcome: { ok: boolean; status: number | null; error: string | null }
+    try {
+      const res = await fetch(d.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'Tally-Webhooks/1', [SIGNATURE_HEADER]: signWebhook(body, d.secret, clock.now()) },
+        body, redirect: 'manual', signal: AbortSignal.timeout(s.attemptTimeoutMs),
+      })
+      // The answer's body is not read: only the status counts. Cancelling frees the socket.
+      await res.body?.cancel().catch(() => {})
+      outcome = { ok: res.status >= 200 && res.status < 300, status: res.status, error: res.status < 300 ? null : `HTTP ${res.status}` }
+    } catch (e) {
+      outcome = { ok: false, status: null, error: ((e as Error).name === 'TimeoutError' ? 'timed out' : (e as Error).message).slice(0, 200) }
+    }
+    const update = afterAttempt(d, outcome, clock.now(), s, deps.random)
+    await store.recordDelivery(d.account, d.seq, d.endpoint, update)
+    if (update.status === 'failed') logger.warn({ account: d.account, event: d.event.id, endpoint: d.endpoint, attempts: update.attempts }, 'webhook given up')
+    return update.status === 'delivered'
+  }
+
+  const pass = async (): Promise<number> => {
+    let sent = 0
+    for (;;) {
+      const now = clock.now()
+      const claimed = await store.claimDeliveries(now, s.batch, now + s.attemptTimeoutMs + 5_000)
+      if (claimed.length === 0) return sent
+      const results = await Promise.all(claimed.map(attempt))
+      sent += results.filter(Boolean).length
+      // Only a delivery made unblocks the next event of its queue: without one, wait for the timer.
+      if (!results.some(Boolean) || stopped) return sent
+    }
+  }
+
+  const runOnce = () => (running ??= pass().finally(() => { running = undefined }))
+
+  return {
+    runOnce,
+    start() {
+      stopped = false
+      const tick = () => {
+        runOnce().catch((err) => logger.error({ err }, 'webhook delivery failed')).finally(() => {
+          if (!stopped) {
+            timer = setTimeout(tick, s.pollMs)
+            timer.unref()
+          }
+        })
+      }
+      tick()
+    },
+    async stop() {
+      stopped = true
+      if (timer) clearTimeout(timer)
+      await running?.catch(() => {})
+    },
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Webhooks from the vendor's side (docs/webhooks.md): a real HTTP receiver on loopback that
+ * verifies every signature, fails the first deliveries and is down for a while. The collector
+ * runs in-process with a manual clock, so 72 hours of backoff take no real time; the delivery loop
+ * is the one `tally serve` runs, driven pass by pass.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { parseConfig, type TallyConfig } from '@tally/protocol'
+import { ADMIN, setup } from '../apps/collector/src/testkit.js'
+import { createWebhookDelivery, type DeliverySettings } from '../apps/collector/src/services/webhooks.js'
+import { signWebhook } from '../apps/collector/src/domain/webhook-signature.js'
+import { startReceiver, type Receiver } from './webhook-receiver.js'
+
+const SK = 'sk_acme_secret'
+const HOUR = 3_600_000
+
+function hookConfig(): TallyConfig {
+  const r = parseConfig({
+    plans: {
+      growth: {
+        currency: 'EUR', basePrice: 4900, emailsPerContact: 4, freeCredits: 500, creditCosts: { sms: 2, ai: 10 },
+        creditPacks: { small: { credits: 1000, price: 1000 } }, creditsLowThreshold: 100, refusedSpikePerMinute: 3,
+      },
+    },
+    accounts: {
+      acme: {
+        name: 'Acme', timezone: 'Europe/Amsterdam',
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', contacts: 1000 },
+        keys: { secret: SK, read: 'rk_acme_read' },
+        containers: { ctr_shop: { domains: ['shop.acme.test'], campaigns: { cmp_summer: {} } } },
+      },
+    },
+  })
+  if (!r.ok) throw new Error(r.message)
+  return r.value
+}
+
+const receivers: Receiver[] = []
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((r) => r.close()))
+})
+
+async function harness(settings: Partial<DeliverySettings> = {}) {
+  const t = setup({ config: hookConfig() })
+  const rcv = await startReceiver(() => t.clock.now())
+  receivers.push(rcv)
+  const send = (path: string, body: unknown, key = SK, method = 'POST') =>
+    t.app.request(path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) })
+  const admin = (path: string, init: { method?: string; body?: unknown } = {}) =>
+    t.app.request(`/v1/admin/accounts/acme${path}`, {
+      method: init.method ?? 'GET', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    })
+  const created = await admin('/webhooks', { method: 'POST', body: { url: rcv.url } })
+  expect(created.status).toBe(201)
+  rcv.secret = ((await created.json()) as { secret: string }).secret
+  const delivery = createWebhookDelivery({
+    store: t.store, clock: t.clock, logger: (await import('pino')).default({ level: 'silent' }),
+    settings: { retryBaseMs: 60_000, retryMaxMs: HOUR, attemptTimeoutMs: 2_000, ...settings }, random: () => 1,
+  })
+  /** Passes of the loop, the clock moving `stepMs` after each. */
+  const drive = async (passes: number, stepMs = 60_000) => {
+    for (let i = 0; i < passes; i++) {
+      await delivery.runOnce()
+      t.clock.advance(stepMs)
+    }
+  }
+  const outbox = () => t.store.db.prepare("SELECT seq, id, type, data FROM webhook_events WHERE account = 'acme' ORDER BY seq").all() as
+    { seq: number; id: string; type: string; data: string }[]
+  return { ...t, rcv, send, admin, drive, outbox }
+}
+
+describe('webhooks to a receiver that fails, goes down and comes back', () => {
+  it('delivers every event at least once, in the account\'s order, each signature valid', async () => {
+    const h = await harness()
+    h.rcv.failNext(2)
+    // credits.purchased, then credits.low (1500 - 1410 = 90, under the plan's 100).
+    expect((await h.send('/v1/credits/purchase', { pack: 'small', id: 'buy-1' })).status).toBe(200)
+    const spent = await (await h.send('/v1/usage', { events: [{ id: 'ai-1', type: 'action', action: 'ai', quantity: 141, ts: h.clock.now() }] })).json()
+    expect(spent).toEqual({ results: [{ id: 'ai-1', status: 'accepted', credits: { spent: 1410, balance: 90 } }] })
+    // quota.email_reached on the first refusal of the month only.
+    const email = (id: string, count: number) => h.send('/v1/usage', { events: [{ id, type: 'email', count, ts: h.clock.now() }] })
+    await email('m1', 4001)
+    await email('m2', 5000)
+    await h.drive(2)
+    // Down for a while: the attempts meet a closed port.
+    await h.rcv.down()
+    // Four refused beacons in a minute, over the plan's 3: usage.refused_spike.
+    for (let i = 0; i < 4; i++) {
+      const r = await h.app.request('/v1/containers/ctr_shop/events', {
+        method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://evil.test' }, body: '{}',
+      })
+      expect(r.status).toBe(403)
+    }
+    await vi.waitFor(() => expect(h.outbox().map((e) => e.type)).toContain('usage.refused_spike'))
+    await h.drive(3)
+    await h.rcv.up()
+    // The month ends: the run finalizes the first invoice and the renewal's.
+    h.clock.set(Date.parse('2026-08-12T12:00:00Z'))
+    expect((await h.send('/v1/admin/billing/run', {}, ADMIN)).status).toBe(200)
+    await h.drive(12)
+
+    const events = h.outbox()
+    expect(events.map((e) => e.type)).toEqual([
+      'credits.purchased', 'credits.low', 'quota.email_reached', 'usage.refused_spike',
+      // The first month's invoice, the credit pack's, the second month's, and its renewal.
+      'invoice.finalized', 'invoice.finalized', 'invoice.finalized', 'subscription.renewed',
+    ])
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+    expect(events.filter((e) => e.type === 'invoice.finalized').map((e) => (JSON.parse(e.data) as { key: string }).key))
+      .toEqual(['recurring:0', 'credits:purchase:buy-1', 'recurring:1'])
+    // Each at least once, and first accepted in the account's order.
+    expect(h.rcv.accepted()).toEqual(events.map((e) => e.id))
+    expect(h.rcv.got.every((g) => g.verified)).toBe(true)
+    expect(h.rcv.got.filter((g) => g.answered === 500)).toHaveLength(2)
+    // The payloads carry what the vendor needs.
+    const byType = Object.fromEntries(h.rcv.got.map((g) => [g.type, JSON.parse(g.body) as { account: string; data: unknown }]))
+    expect(byType['credits.low']).toMatchObject({ account: 'acme', data: { wallet: 'account', balance: 90, threshold: 100 } })
+    expect(byType['quota.email_reached']?.data).toEqual({ month: '2026-07-12', quota: 4000, granted: 0, sent: 0, refused: 4001 })
+    expect(byType['usage.refused_spike']?.data).toMatchObject({ refused: 4, threshold: 3 })
+    expect(byType['subscription.renewed']?.data).toMatchObject({ period: { index: 1, startDate: '2026-08-12' }, invoice: { key: 'recurring:1' } })
+
+    // The log shows each delivery: the first needed four attempts (two 500s, one closed port, then 200).
+    const log = (await (await h.admin('/webhooks/deliveries')).json()) as { deliveries: { event: { id: string }; status: string; attempts: number }[] }
+    expect(log.deliveries.map((d) => d.status)).toEqual(Array(8).fill('delivered'))
+    expect(log.deliveries.at(-1)).toMatchObject({ event: { id: events[0]?.id }, attempts: 4 })
+  })
+
+  it('sends a redelivered event again with the same id, so the receiver can tell the duplicate', async () => {
+    const h = await harness()
+    await h.send('/v1/credits/purchase', { pack: 'small', id: 'buy-1' })
+    await h.drive(1)
+    const [event] = h.outbox()
+    const res = await h.admin(`/webhooks/deliveries/${event?.id}/redeliver`, { method: 'POST' })
+    expect(res.status).toBe(202)
+    await h.drive(1)
+    expect(h.rcv.got.map((g) => g.id)).toEqual([event?.id, event?.id])
+    expect(h.rcv.accepted()).toEqual([event?.id])
+    expect((await h.admin('/webhooks/deliveries/evt_nope/redeliver', { method: 'POST' })).status).toBe(404)
+  })
+
+  it('refuses a replayed or tampered delivery at the receiver', async () => {
+    const h = await harness()
+    await h.send('/v1/credits/purchase', { pack: 'small', id: 'buy-1' })
+    await h.drive(1)
+    const [first] = h.rcv.got
+    if (!first) throw new Error('nothing delivered')
+    // Replayed six minutes later, byte for byte: outside the five-minute window.
+    h.clock.advance(6 * 60_000)
+    expect(await h.rcv.replay(first.body, first.header)).toBe(400)
+    // Tampered: more credits, the old signature, or a fresh timestamp without the secret.
+    const forged = first.body.replace('"credits":1000', '"credits":9000')
+    expect(forged).not.toBe(first.body)
+    expect(await h.rcv.replay(forged, first.header)).toBe(400)
+    expect(await h.rcv.replay(forged, signWebhook(forged, 'whsec_guessed', h.clock.now()))).toBe(400)
+    expect(await h.rcv.replay(first.body, signWebhook(first.body, h.rcv.secret, h.clock.now()))).toBe(200)
+  })
+
+  it('holds later events until an earlier one is given up after 72 hours, then sends them', async () => {
+    const h = await harness()
+    h.rcv.failNext(1e9)
+    await h.send('/v1/credits/purchase', { pack: 'small', id: 'p1' })
+    await h.drive(70, HOUR)
+    await h.send('/v1/credits/purchase', { pack: 'small', id: 'p2' })
+    const [p1, p2] = h.outbox()
+    await h.drive(10, HOUR)
+    // Only p1 was tried while it was pending; then p2's turn came.
+    const order = h.rcv.got.map((g) => g.id)
+    const firstP2 = order.indexOf(p2?.id ?? '')
+    expect(firstP2).toBeGreaterThan(0)
+    expect(order.slice(0, firstP2).every((id) => id === p1?.id)).toBe(true)
+    expect(order.slice(firstP2).every((id) => id === p2?.id)).toBe(true)
+    expect(order.filter((id) => id === p1?.id).length).toBeGreaterThan(5)
+    const log = (await (await h.admin('/webhooks/deliveries')).json()) as { deliveries: { event: { id: string }; status: string; lastStatus: number }[] }
+    expect(log.deliveries.find((d) => d.event.id === p1?.id)).toMatchObject({ status: 'failed', lastStatus: 500 })
+    h.rcv.failNext(0)
+    await h.drive(3, HOUR)
+    expect(h.rcv.accepted()).toEqual([p2?.id])
+  })
+})
