@@ -7,8 +7,8 @@ import type Database from 'better-sqlite3'
 import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
 import type { ChatPhase } from '@tally/protocol'
 import type {
-  ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, LedgerKey, RejectionRecord, RejectionRow,
-  Repository, RollupDelta, RollupRow, UnitRow, UsageEventRow,
+  ChatEventRow, ConfigChange, ConversationCursor, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd, LedgerKey,
+  RejectionRecord, RejectionRow, Repository, RollupDelta, RollupRow, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow,
 } from '../repository.js'
 
 interface ConversationDbRow {
@@ -20,6 +20,22 @@ interface ConversationDbRow {
 const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status, started_at AS startedAt, last_event_at AS lastEventAt,
   latest_at AS latestAt, ended_at AS endedAt, closed, active, bot_ms AS botMs, first_received_at AS firstReceivedAt,
   last_received_at AS lastReceivedAt, events`
+
+const EVIDENCE_CONVERSATION = `container, conversation, bot, session, started_at AS startedAt, last_event_at AS lastEventAt,
+  ended_at AS endedAt, first_received_at AS firstReceivedAt, last_received_at AS lastReceivedAt, bot_ms AS botMs, sessions`
+const EVIDENCE_USAGE = 'id, type, day, time, received_at AS receivedAt, quantity, credits, member'
+
+/** The first and the next page of one unit table, by (time, session, subject) within a container. */
+function unitPages(db: Database.Database, table: 'impressions' | 'engagements', kind: 'campaign' | 'advisor') {
+  const subject = kind === 'campaign' ? 'campaign' : 'advisor'
+  const cols = `container, session, ${subject} AS subject, event_id AS eventId, time`
+  return {
+    [`${kind}First`]: db.prepare(`SELECT ${cols} FROM ${table} WHERE container = ? AND time >= ? AND time < ?
+        ORDER BY time, session, ${subject} LIMIT ?`),
+    [`${kind}Next`]: db.prepare(`SELECT ${cols} FROM ${table} WHERE container = ? AND time >= ? AND time < ?
+        AND (time, session, ${subject}) > (?, ?, ?) ORDER BY time, session, ${subject} LIMIT ?`),
+  } as Record<`${typeof kind}First` | `${typeof kind}Next`, Database.Statement>
+}
 
 /** Statements of one database connection. */
 export function prepare(db: Database.Database) {
@@ -78,6 +94,21 @@ export function prepare(db: Database.Database) {
     rejections: db.prepare(`SELECT container, reason, origin, SUM(count) AS count, MIN(minute) AS firstSeen, MAX(minute) AS lastSeen
         FROM rejections WHERE account = ? AND minute >= ? GROUP BY container, reason, origin ORDER BY MAX(minute) DESC`),
     ping: db.prepare('SELECT 1'),
+    // Evidence: keyset pages, each a range scan of an index in its order (0004_evidence.sql).
+    unitContainers: db.prepare(`SELECT DISTINCT container FROM rollups WHERE account = ? AND kind = ? AND day >= ? AND day < ?
+        ORDER BY container`),
+    ...unitPages(db, 'impressions', 'campaign'),
+    ...unitPages(db, 'engagements', 'advisor'),
+    conversationFirst: db.prepare(`SELECT ${EVIDENCE_CONVERSATION} FROM conversations
+        WHERE account = ? AND started_at >= ? AND started_at < ? AND sessions > 0
+        ORDER BY started_at, container, conversation LIMIT ?`),
+    conversationNext: db.prepare(`SELECT ${EVIDENCE_CONVERSATION} FROM conversations
+        WHERE account = ? AND started_at >= ? AND started_at < ? AND sessions > 0 AND (started_at, container, conversation) > (?, ?, ?)
+        ORDER BY started_at, container, conversation LIMIT ?`),
+    usageFirst: db.prepare(`SELECT ${EVIDENCE_USAGE} FROM usage_events WHERE account = ? AND type = ? AND day >= ? AND day < ?
+        ORDER BY day, id LIMIT ?`),
+    usageNext: db.prepare(`SELECT ${EVIDENCE_USAGE} FROM usage_events WHERE account = ? AND type = ? AND day >= ? AND day < ?
+        AND (day, id) > (?, ?) ORDER BY day, id LIMIT ?`),
   }
 }
 
@@ -218,6 +249,33 @@ export class SqliteRepository implements Repository {
 
   async rejections(account: string, since: number): Promise<RejectionRow[]> {
     return this.st.rejections.all(account, Math.floor(since / 60_000) * 60_000) as RejectionRow[]
+  }
+
+  async unitContainers(account: string, kind: 'campaign' | 'advisor', fromDay: string, toDay: string): Promise<string[]> {
+    return (this.st.unitContainers.all(account, kind, fromDay, toDay) as { container: string }[]).map((r) => r.container)
+  }
+
+  async unitPage(
+    _account: string, container: string, kind: 'campaign' | 'advisor', from: number, to: number, after: UnitCursor | null, limit: number,
+  ): Promise<UnitEvidence[]> {
+    // The account chose the container (unitContainers): unit rows carry no account of their own.
+    return (after === null
+      ? this.st[`${kind}First`].all(container, from, to, limit)
+      : this.st[`${kind}Next`].all(container, from, to, after.time, after.session, after.subject, limit)) as UnitEvidence[]
+  }
+
+  async conversationPage(account: string, from: number, to: number, after: ConversationCursor | null, limit: number): Promise<ConversationEvidence[]> {
+    return (after === null
+      ? this.st.conversationFirst.all(account, from, to, limit)
+      : this.st.conversationNext.all(account, from, to, after.startedAt, after.container, after.conversation, limit)) as ConversationEvidence[]
+  }
+
+  async usageEventPage(
+    account: string, type: UsageEventRow['type'], fromDay: string, toDay: string, after: UsageEventCursor | null, limit: number,
+  ): Promise<UsageEventRow[]> {
+    return (after === null
+      ? this.st.usageFirst.all(account, type, fromDay, toDay, limit)
+      : this.st.usageNext.all(account, type, fromDay, toDay, after.day, after.id, limit)) as UsageEventRow[]
   }
 
   async ping(): Promise<void> {
