@@ -6,7 +6,7 @@
  */
 import type { CreditResult } from '@tally/billing'
 import type {
-  ConfigChange, ConversationRow, Engine, RejectionRecord, RejectionRow, RollupRow,
+  ConfigChange, ConversationRow, Engine, RejectionRecord, RejectionRow, Repository, RollupRow,
 } from '../store/repository.js'
 import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
 import { creditRequest, recordUsage, type CreditCall, type UsageOutcome, type UsageRequest } from './usage.js'
@@ -38,6 +38,11 @@ export interface Store {
   billingRun(req: BillingRunCall): Promise<BillingRunOutcome>
   /** What billing reads for an account: daily usage rows, the credit log, finalized invoices. */
   billingData(account: string): Promise<StoredBilling>
+  /** Evidence pages (docs/evidence.md), each one read: see the Repository methods of the same names. */
+  unitContainers: Repository['unitContainers']
+  unitPage: Repository['unitPage']
+  conversationPage: Repository['conversationPage']
+  usageEventPage: Repository['usageEventPage']
   /** Resolves when the database answers. */
   ping(): Promise<void>
   close(): Promise<void>
@@ -67,6 +72,10 @@ export function createStore(engine: Engine): Store {
     creditRequest: (req) => write((tx) => creditRequest(tx, book, req)),
     billingRun: (req) => write((tx) => billingRun(tx, book, req)),
     billingData: (account) => engine.read((db) => billingData(db, account)),
+    unitContainers: (...a) => engine.read((db) => db.unitContainers(...a)),
+    unitPage: (...a) => engine.read((db) => db.unitPage(...a)),
+    conversationPage: (...a) => engine.read((db) => db.conversationPage(...a)),
+    usageEventPage: (...a) => engine.read((db) => db.usageEventPage(...a)),
     ping: () => engine.read((db) => db.ping()),
     close: () => engine.close(),
   }

@@ -5,7 +5,10 @@
  */
 import { describe, expect, it, beforeEach, afterEach } from 'vitest'
 import type { ConversationState, Invoice, LedgerEntry } from '@tally/billing'
-import { StoreUnavailable, type ConversationRecord, type Engine, type LedgerKey, type Repository } from './repository.js'
+import {
+  StoreUnavailable, type ConversationCursor, type ConversationRecord, type Engine, type LedgerKey, type Repository, type UnitCursor,
+  type UsageEventCursor,
+} from './repository.js'
 
 export interface OpenedEngine {
   engine: Engine
@@ -187,7 +190,7 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
           u('s2', 'a', T), u('s1', 'b', T), u('s1', 'a', T), u('s3', 'a', T + 5), u('s0', 'a', T - 1), u('s4', 'a', T + 10), u('s5', 'a', T, 'advisor'),
         ]))
         await tx((r) => r.insertUnits('acme', 'ctr2', [u('s9', 'a', T)]))
-        const pages = await all((after) => engine.read((r) => r.unitPage('acme', 'ctr', 'campaign', T, T + 10, after, 2)),
+        const pages = await all((after: UnitCursor | null) => engine.read((r) => r.unitPage('acme', 'ctr', 'campaign', T, T + 10, after, 2)),
           (x) => ({ time: x.time, session: x.session, subject: x.subject }))
         expect(pages.map((p) => p.length)).toEqual([2, 2])
         expect(pages.flat()).toEqual([
@@ -215,7 +218,7 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
           ({ conversation, bot: 'bot', session: 's', day: '2026-07-20', sessions, status: 'ended', state: state({ startedAt }) })
         await tx((r) => r.saveConversations('acme', 'ctr', [rec('c3', T + 1, 1), rec('c1', T, 2), rec('c2', T, 1), rec('c0', T, 0), rec('c4', T + 9, 1)]))
         await tx((r) => r.saveConversations('other', 'ctr_o', [rec('o1', T, 1)]))
-        const conversations = await all((after) => engine.read((r) => r.conversationPage('acme', T, T + 9, after, 2)),
+        const conversations = await all((after: ConversationCursor | null) => engine.read((r) => r.conversationPage('acme', T, T + 9, after, 2)),
           (c) => ({ startedAt: c.startedAt, container: c.container, conversation: c.conversation }))
         expect(conversations.flat().map((c) => [c.conversation, c.sessions])).toEqual([['c1', 2], ['c2', 1], ['c3', 1]])
         expect(conversations.flat()[0]).toEqual({
@@ -231,7 +234,7 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
           }
           await r.insertUsageEvent('other', ev('o', 'alert', '2026-07-20'))
         })
-        const alerts = await all((after) => engine.read((r) => r.usageEventPage('acme', 'alert', '2026-07-19', '2026-07-21', after, 2)),
+        const alerts = await all((after: UsageEventCursor | null) => engine.read((r) => r.usageEventPage('acme', 'alert', '2026-07-19', '2026-07-21', after, 2)),
           (e) => ({ day: e.day, id: e.id }))
         expect(alerts.flat().map((e) => e.id)).toEqual(['c', 'a', 'b'])
         expect(alerts.flat()[0]).toEqual(ev('c', 'alert', '2026-07-19'))

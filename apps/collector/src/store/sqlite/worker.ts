@@ -104,6 +104,10 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
     creditRequest: (req) => call('creditRequest', req),
     billingRun: (req) => call('billingRun', req),
     billingData: (account) => call('billingData', account),
+    unitContainers: (...a) => call('unitContainers', ...a),
+    unitPage: (...a) => call('unitPage', ...a),
+    conversationPage: (...a) => call('conversationPage', ...a),
+    usageEventPage: (...a) => call('usageEventPage', ...a),
     ping: () => call('ping'),
     async close() {
       if (dead) return
