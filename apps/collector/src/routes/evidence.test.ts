@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from 'vitest'
 import { parseConfig, type TallyConfig } from '@tally/protocol'
+import fc from 'fast-check'
 import { ADMIN, NOW, batch, chat, impression, setup } from '../testkit.js'
+import { isoWriter } from './evidence.js'
 
 const RK = 'rk_acme_read'
 
@@ -129,5 +131,14 @@ describe('GET /v1/invoices/{number}/evidence', () => {
       expect(res.status, path).toBe(404)
       expect(((await res.json()) as { error: { code: string } }).error.code, path).toBe('not_found')
     }
+  })
+})
+
+describe('the instants of an export', () => {
+  it('are written as Date#toISOString writes them, in any order', () => {
+    const iso = isoWriter()
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: Date.UTC(2200, 0, 1) }), { maxLength: 50 }), (times) => {
+      for (const t of [...times, ...times.map((x) => x + 1)]) expect(iso(t)).toBe(new Date(t).toISOString())
+    }))
   })
 })

@@ -32,8 +32,10 @@ function unitPages(db: Database.Database, table: 'impressions' | 'engagements', 
   return {
     [`${kind}First`]: db.prepare(`SELECT ${cols} FROM ${table} WHERE container = ? AND time >= ? AND time < ?
         ORDER BY time, session, ${subject} LIMIT ?`),
-    [`${kind}Next`]: db.prepare(`SELECT ${cols} FROM ${table} WHERE container = ? AND time >= ? AND time < ?
-        AND (time, session, ${subject}) > (?, ?, ?) ORDER BY time, session, ${subject} LIMIT ?`),
+    // The cursor alone starts the range (it is past `from`): SQLite then seeks to it in the index
+    // instead of scanning from `from` and filtering, which made every page cost more than the last.
+    [`${kind}Next`]: db.prepare(`SELECT ${cols} FROM ${table} WHERE container = ? AND (time, session, ${subject}) > (?, ?, ?) AND time < ?
+        ORDER BY time, session, ${subject} LIMIT ?`),
   } as Record<`${typeof kind}First` | `${typeof kind}Next`, Database.Statement>
 }
 
@@ -103,12 +105,12 @@ export function prepare(db: Database.Database) {
         WHERE account = ? AND started_at >= ? AND started_at < ? AND sessions > 0
         ORDER BY started_at, container, conversation LIMIT ?`),
     conversationNext: db.prepare(`SELECT ${EVIDENCE_CONVERSATION} FROM conversations
-        WHERE account = ? AND started_at >= ? AND started_at < ? AND sessions > 0 AND (started_at, container, conversation) > (?, ?, ?)
+        WHERE account = ? AND (started_at, container, conversation) > (?, ?, ?) AND started_at < ? AND sessions > 0
         ORDER BY started_at, container, conversation LIMIT ?`),
     usageFirst: db.prepare(`SELECT ${EVIDENCE_USAGE} FROM usage_events WHERE account = ? AND type = ? AND day >= ? AND day < ?
         ORDER BY day, id LIMIT ?`),
-    usageNext: db.prepare(`SELECT ${EVIDENCE_USAGE} FROM usage_events WHERE account = ? AND type = ? AND day >= ? AND day < ?
-        AND (day, id) > (?, ?) ORDER BY day, id LIMIT ?`),
+    usageNext: db.prepare(`SELECT ${EVIDENCE_USAGE} FROM usage_events WHERE account = ? AND type = ? AND (day, id) > (?, ?) AND day < ?
+        ORDER BY day, id LIMIT ?`),
   }
 }
 
@@ -261,13 +263,13 @@ export class SqliteRepository implements Repository {
     // The account chose the container (unitContainers): unit rows carry no account of their own.
     return (after === null
       ? this.st[`${kind}First`].all(container, from, to, limit)
-      : this.st[`${kind}Next`].all(container, from, to, after.time, after.session, after.subject, limit)) as UnitEvidence[]
+      : this.st[`${kind}Next`].all(container, after.time, after.session, after.subject, to, limit)) as UnitEvidence[]
   }
 
   async conversationPage(account: string, from: number, to: number, after: ConversationCursor | null, limit: number): Promise<ConversationEvidence[]> {
     return (after === null
       ? this.st.conversationFirst.all(account, from, to, limit)
-      : this.st.conversationNext.all(account, from, to, after.startedAt, after.container, after.conversation, limit)) as ConversationEvidence[]
+      : this.st.conversationNext.all(account, after.startedAt, after.container, after.conversation, to, limit)) as ConversationEvidence[]
   }
 
   async usageEventPage(
@@ -275,7 +277,7 @@ export class SqliteRepository implements Repository {
   ): Promise<UsageEventRow[]> {
     return (after === null
       ? this.st.usageFirst.all(account, type, fromDay, toDay, limit)
-      : this.st.usageNext.all(account, type, fromDay, toDay, after.day, after.id, limit)) as UsageEventRow[]
+      : this.st.usageNext.all(account, type, after.day, after.id, toDay, limit)) as UsageEventRow[]
   }
 
   async ping(): Promise<void> {
