@@ -215,7 +215,9 @@ function renderInvoices(list) {
     ['Download', (r) => el('span', {},
       el('a', { href: `/v1/invoices/${r.number}.pdf`, 'data-download': 'pdf' }, 'PDF'), ' · ',
       el('a', { href: `/v1/invoices/${r.number}.csv`, 'data-download': 'csv' }, 'CSV'), ' · ',
-      el('a', { href: `/v1/invoices/${r.number}.json` }, 'JSON'))],
+      el('a', { href: `/v1/invoices/${r.number}.json` }, 'JSON'), ' · ',
+      // docs/evidence.md: the units behind each line, to check the amount against.
+      el('a', { href: `/v1/invoices/${r.number}/evidence.csv`, 'data-download': 'evidence' }, 'Why this amount'))],
   ], 'No invoices yet: the first one is issued at the end of the first period.'))
 }
 
