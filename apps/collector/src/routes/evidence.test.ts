@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { parseConfig, type TallyConfig } from '@tally/protocol'
 import fc from 'fast-check'
 import { ADMIN, NOW, batch, chat, impression, setup } from '../testkit.js'
-import { isoWriter } from './evidence.js'
+import { isoWriter } from '../domain/evidence-csv.js'
 
 const RK = 'rk_acme_read'
 

@@ -86,7 +86,7 @@ describe('invoice evidence', () => {
     const billed = new Set<string>()
     await fc.assert(fc.asyncProperty(
       fc.constantFrom(...ZONES), fc.constantFrom('2026-01-31', '2026-03-01', '2026-10-25', '2026-03-29', '2026-02-28'),
-      fc.array(unit, { maxLength: 60 }), fc.array(conversation, { maxLength: 6 }), fc.array(alert, { maxLength: 8 }),
+      fc.array(unit, { minLength: 10, maxLength: 60 }), fc.array(conversation, { minLength: 1, maxLength: 6 }), fc.array(alert, { minLength: 2, maxLength: 8 }),
       fc.integer({ min: 1, max: 7 }),
       async (zone, start, units, conversations, alerts, pageSize) => {
         const billing = account(zone, start)

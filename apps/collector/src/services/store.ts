@@ -12,6 +12,11 @@ import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
 import { creditRequest, recordUsage, type CreditCall, type UsageOutcome, type UsageRequest } from './usage.js'
 import { billingData, billingRun, type BillingRunCall, type BillingRunOutcome, type StoredBilling } from './billing.js'
 import { LedgerBook } from './ledger-book.js'
+import { invoiceEvidence, type EvidenceRequest } from './evidence.js'
+import { evidenceChunks, type EvidenceFormat } from '../domain/evidence-csv.js'
+
+/** An evidence export: which invoice, and as CSV or JSON lines. */
+export type EvidenceExport = EvidenceRequest & { format: EvidenceFormat }
 
 export interface Store {
   /** One beacon's events: units, conversations and rollups in one transaction; statuses in event order. */
@@ -38,6 +43,11 @@ export interface Store {
   billingRun(req: BillingRunCall): Promise<BillingRunOutcome>
   /** What billing reads for an account: daily usage rows, the credit log, finalized invoices. */
   billingData(account: string): Promise<StoredBilling>
+  /**
+   * The evidence of an invoice as text, one encoded chunk per page of rows (docs/evidence.md). The
+   * first chunk is read when the first is asked for; breaking off the iteration stops the reads.
+   */
+  evidence(req: EvidenceExport): AsyncIterable<Uint8Array>
   /** Evidence pages (docs/evidence.md), each one read: see the Repository methods of the same names. */
   unitContainers: Repository['unitContainers']
   unitPage: Repository['unitPage']
@@ -59,7 +69,7 @@ export function createStore(engine: Engine): Store {
       throw e
     }
   }
-  return {
+  const store: Store = {
     ingest: (req) => write((tx) => ingest(tx, req)),
     recordRejection: (r) => write((tx) => tx.recordRejection(r)),
     rejections: (account, since) => engine.read((db) => db.rejections(account, since)),
@@ -76,9 +86,11 @@ export function createStore(engine: Engine): Store {
     unitPage: (...a) => engine.read((db) => db.unitPage(...a)),
     conversationPage: (...a) => engine.read((db) => db.conversationPage(...a)),
     usageEventPage: (...a) => engine.read((db) => db.usageEventPage(...a)),
+    evidence: (req) => evidenceChunks(invoiceEvidence(store, req), req.format),
     ping: () => engine.read((db) => db.ping()),
     close: () => engine.close(),
   }
+  return store
 }
 
 export type { IngestEvent, IngestRequest, IngestStatus } from './ingest.js'
