@@ -158,4 +158,63 @@ describe('invoice evidence', () => {
     ), { numRuns: 60 })
     expect([...billed].sort()).toEqual(['alerts', 'chatSessions', 'engagements', 'impressions'])
   }, 60_000)
+
+  it('explains late usage: the adjustment line is the blocks of all the period\'s units now less the blocks billed before', async () => {
+    let adjusted = 0
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom(...ZONES), fc.constantFrom('2026-01-31', '2026-03-29', '2026-10-25'),
+      fc.array(fc.nat({ max: 40 }), { maxLength: 12 }), fc.array(fc.nat({ max: 40 }), { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: 1, max: 5 }),
+      async (zone, start, early, late, pageSize) => {
+        const billing = account(zone, start)
+        const store = openSqliteStore({ file: ':memory:' })
+        try {
+          const [p0 = 0, p1 = 0, , p3 = 0] = [...periods(billing)]
+          let id = 0
+          // Unit n of period 0: its own session, at a spread of instants up to the period's last millisecond.
+          const send = (n: number) => {
+            const time = n === 40 ? p1 - 1 : p0 + Math.floor(((p1 - p0) * n) / 40)
+            const event: IngestEvent = { id: `e${++id}`, type: 'impression', session: `s${n}`, subject: 'x', time }
+            return store.ingest({ account: 'acme', container: 'ctr_a', receivedAt: time, timeZone: zone, events: [event] })
+          }
+          for (const n of early) await send(n)
+          const first = await store.billingRun({ account: 'acme', billing, asOf: p1 + DAY, at: p1 + DAY })
+          const issued = first.invoices.find((i) => i.key === 'recurring:1')
+          const billedLine = issued?.lines.findIndex((l) => l.kind === 'usage' && l.meter === 'impressions') ?? -1
+          const billedBlocks = billedLine >= 0 ? issued?.lines[billedLine]?.quantity ?? 0 : 0
+          for (const n of late) await send(n)
+          const units = new Set([...early, ...late]).size
+          const blocksNow = Math.max(0, Math.ceil((units - 3) / 2))
+
+          const asOf = p3 + DAY
+          const second = await store.billingRun({ account: 'acme', billing, asOf, at: asOf })
+          const next = second.invoices.find((i) => i.key === 'recurring:2')
+          const at = next?.lines.findIndex((l) => l.kind === 'adjustment' && l.meter === 'impressions') ?? -1
+          if (blocksNow === billedBlocks) {
+            expect(at).toBe(-1)
+            return
+          }
+          adjusted++
+          const line = next?.lines[at]
+          const rows = (await evidence(store, billing, next as Invoice, asOf, pageSize)).filter((r) => r.line === at + 1)
+          const unitRows = rows.filter((r) => r.record === 'impression')
+          const summary = rows.find((r) => r.record === 'summary')
+          expect(unitRows.reduce((sum, r) => sum + (r.quantity ?? 0), 0)).toBe(units)
+          expect(unitRows.every((r) => (r.time ?? 0) >= p0 && (r.time ?? 0) < p1)).toBe(true)
+          expect(summary).toMatchObject({ lineKind: 'adjustment', used: units, blocks: blocksNow, billedBefore: billedBlocks })
+          expect(line?.quantity).toBe(blocksNow - billedBlocks)
+
+          // The invoice that billed period 0 first: its evidence now shows the late units and says where they are billed.
+          if (issued && billedLine >= 0) {
+            const again = (await evidence(store, billing, issued, asOf, pageSize)).find((r) => r.line === billedLine + 1 && r.record === 'summary')
+            expect(again).toMatchObject({ used: units, blocks: blocksNow })
+            expect(again?.note).toContain('adjustment')
+          }
+        } finally {
+          await store.close()
+        }
+      },
+    ), { numRuns: 40 })
+    expect(adjusted).toBeGreaterThan(5)
+  }, 60_000)
 })
