@@ -18,6 +18,7 @@ function config(): TallyConfig {
         currency: 'EUR', basePrice: 4900, seatPrice: 1500,
         included: { impressions: 2, chatSessions: 0 },
         overage: { impressions: { per: 2, price: 40 }, chatSessions: { per: 1, price: 12 } },
+        freeCredits: 100, creditCosts: { sms: 2 },
       },
     },
     accounts: {
@@ -45,6 +46,11 @@ async function billed() {
     impression('cmp_a', 's2', 'i4'), impression('cmp_a', 's3', 'i5'),
   ])).status).toBe(200)
   expect((await beacon([chat('start', NOW, 'conv_1', 'bot_help', 'c1')])).status).toBe(200)
+  // A credit-consuming action: no line bills it in money, the evidence lists it as line 0.
+  expect((await t.app.request('/v1/usage', {
+    method: 'POST', headers: { authorization: 'Bearer sk_acme_secret', 'content-type': 'application/json' },
+    body: JSON.stringify({ events: [{ id: 'act1', type: 'action', action: 'sms', quantity: 2, ts: NOW }] }),
+  })).status).toBe(200)
   t.clock.set(NOW + 20 * 60_000)
   expect((await beacon([chat('end', NOW + 20 * 60_000, 'conv_1', 'bot_help', 'c2')], NOW + 20 * 60_000)).status).toBe(200)
   const end = Date.parse('2026-08-12T00:00:00Z')
@@ -99,6 +105,10 @@ describe('GET /v1/invoices/{number}/evidence', () => {
       ['chat', 'conv_1', 'bot_help', 1_200_000, 2, undefined], ['summary', undefined, undefined, undefined, undefined, 2],
     ])
     expect(chats[0]).toMatchObject({ time: new Date(NOW).toISOString(), end: new Date(NOW + 1_200_000).toISOString() })
+    // The closed period's actions, paid in credits, not in money.
+    expect(records.filter((r) => r.line === 0)).toEqual([
+      { line: 0, record: 'action', id: 'act1', subject: 'sms', time: new Date(NOW).toISOString(), quantity: 2, credits: 4 },
+    ])
   })
 
   it('answers CSV by default and for text/csv, JSON lines for application/x-ndjson, the same rows', async () => {

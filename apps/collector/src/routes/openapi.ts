@@ -444,7 +444,7 @@ export const OPERATIONS: Record<string, Operation> = {
       200: {
         description: 'CSV (the default) or JSON lines: one row per unit, summary or charge, in line order.',
         content: {
-          'text/csv': { schema: { ...csv, description: 'Header `line,lineKind,meter,record,id,container,session,subject,time,end,receivedFirst,receivedLast,botMs,quantity,used,included,per,blocks,billedBefore,note`; times ISO-8601.' } },
+          'text/csv': { schema: { ...csv, description: 'Header `line,lineKind,meter,record,id,container,session,subject,time,end,receivedFirst,receivedLast,botMs,quantity,used,included,per,blocks,billedBefore,credits,member,note`; times ISO-8601.' } },
           'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object per line with the CSV\'s columns as keys, empty ones left out.' } },
         },
         headers: { 'Content-Disposition': { description: '`attachment; filename="evidence-{account}-{number}.{csv|jsonl}"`.', schema: text } },

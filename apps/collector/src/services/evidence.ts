@@ -20,29 +20,30 @@
  * Rows come page by page (keyset reads of `pageSize` rows), so an export of any size holds one
  * page in memory; the route streams them as they come.
  */
-import { overage, periodStates, type BillingAccount, type Invoice, type InvoiceLine, type PeriodRef, type PeriodState } from '@tally/billing'
+import { overage, periodRef, periodStates, type BillingAccount, type Invoice, type InvoiceLine, type PeriodRef, type PeriodState } from '@tally/billing'
 import type { Meter } from '@tally/protocol'
 import type { Repository, UsageEventRow } from '../store/repository.js'
 import type { StoredBilling } from './billing.js'
+import { ledgerId } from './ledger-book.js'
 
 /** The reads evidence needs: the Store's evidence pages (one engine read each). */
 export type EvidenceReader = Pick<Repository, 'unitContainers' | 'unitPage' | 'conversationPage' | 'usageEventPage'>
 
 /** What a row records: a billable unit, a reading, the check of a line, or a line with no units. */
-export type EvidenceRecord = 'impression' | 'engagement' | 'chat' | 'alert' | 'contacts' | 'summary' | 'charge'
+export type EvidenceRecord = 'impression' | 'engagement' | 'chat' | 'alert' | 'contacts' | 'summary' | 'charge' | 'action' | 'email'
 
 /** One row of the evidence; absent fields are empty CSV cells and absent JSON keys. */
 export interface EvidenceRow {
-  /** The line's position on the invoice, from 1. */
+  /** The line's position on the invoice, from 1; 0 for the closed period's activity that no line bills (actions, emails). */
   line: number
-  lineKind: InvoiceLine['kind']
+  lineKind?: InvoiceLine['kind'] | undefined
   meter?: string | undefined
   record: EvidenceRecord
   /** The event id of a unit (the first event that counted it), the conversation, or the usage event id. */
   id?: string | undefined
   container?: string | undefined
   session?: string | undefined
-  /** The campaign, advisor or bot. */
+  /** The campaign, advisor or bot; the action of a credit-consuming action. */
   subject?: string | undefined
   /** When the unit was counted (the event time), the conversation started, the reading was made. */
   time?: number | undefined
@@ -52,6 +53,9 @@ export interface EvidenceRow {
   receivedFirst?: number | undefined
   receivedLast?: number | undefined
   botMs?: number | undefined
+  /** Credits an action spent, and the member whose wallet paid (the account's when empty). */
+  credits?: number | undefined
+  member?: string | undefined
   /**
    * What the row adds up to: 1 per unit and the chat sessions of a conversation (their sum is the
    * summary's `used`), a contacts reading, the line's quantity for a charge; empty on a summary.
@@ -70,7 +74,7 @@ export interface EvidenceRow {
 /** The column order of the CSV, one per field of EvidenceRow. */
 export const EVIDENCE_COLUMNS = [
   'line', 'lineKind', 'meter', 'record', 'id', 'container', 'session', 'subject', 'time', 'end', 'receivedFirst', 'receivedLast',
-  'botMs', 'quantity', 'used', 'included', 'per', 'blocks', 'billedBefore', 'note',
+  'botMs', 'quantity', 'used', 'included', 'per', 'blocks', 'billedBefore', 'credits', 'member', 'note',
 ] as const satisfies readonly (keyof EvidenceRow)[]
 
 /** Rows of the stored page meters and usage meters, by meter. */
@@ -117,6 +121,24 @@ export async function* invoiceEvidence(db: EvidenceReader, req: EvidenceRequest)
       }]
     } else {
       yield [{ line: n, lineKind: line.kind, ...(meter ? { meter } : {}), record: 'charge', quantity: line.quantity, note: line.description }]
+    }
+  }
+  // A recurring invoice closes the period before its own: that period's credit-consuming actions
+  // and emails, which no line bills in money (credits paid for the actions, the emails counted
+  // against the quota), as line 0.
+  const k = /^recurring:(\d+)$/.exec(req.invoice.key)
+  const closed = k ? states.find((s) => s.period.index === Number(k[1]) - 1) : undefined
+  if (!closed) return
+  const actionOf = new Map<string, string>()
+  for (const e of req.data.ledger) if (e.type === 'spend') actionOf.set(e.id, e.action)
+  for (const type of ['action', 'email'] as const) {
+    for await (const page of usagePages(db, req, type, periodRef(closed.period))) {
+      yield page.map((e) => ({
+        line: 0, record: type, id: e.id, time: e.time, quantity: e.quantity,
+        ...(type === 'action'
+          ? { subject: actionOf.get(ledgerId.action(e.id)), credits: e.credits, member: e.member ?? undefined }
+          : { note: 'counted against the email quota' }),
+      }))
     }
   }
 }
