@@ -46,15 +46,17 @@ export function rowWriter(format: EvidenceFormat): (rows: readonly EvidenceRow[]
     return typeof v === 'number' && TIME_FIELDS.has(c) ? iso(v) : v
   }
   if (format === 'csv') {
+    // Spelled out column by column, in EVIDENCE_COLUMNS' order (a test holds them together): a
+    // loop over the column names was more than half of an export's time.
+    const t = (v: number | undefined) => (v === undefined ? '' : iso(v))
+    const n = (v: number | undefined) => (v === undefined ? '' : String(v))
+    const f = (v: string | undefined) => (v === undefined ? '' : csvField(v))
     return (rows) => {
       let out = ''
       for (const r of rows) {
-        let line = ''
-        for (let i = 0; i < EVIDENCE_COLUMNS.length; i++) {
-          const v = value(r, EVIDENCE_COLUMNS[i] as keyof EvidenceRow)
-          line += (i ? ',' : '') + (v === undefined ? '' : typeof v === 'number' ? String(v) : csvField(v))
-        }
-        out += `${line}\r\n`
+        out += `${r.line},${f(r.lineKind)},${f(r.meter)},${r.record},${f(r.id)},${f(r.container)},${f(r.session)},${f(r.subject)},`
+          + `${t(r.time)},${t(r.end)},${t(r.receivedFirst)},${t(r.receivedLast)},${n(r.botMs)},${n(r.quantity)},${n(r.used)},`
+          + `${n(r.included)},${n(r.per)},${n(r.blocks)},${n(r.billedBefore)},${n(r.credits)},${f(r.member)},${f(r.note)}\r\n`
       }
       return out
     }

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { parseConfig, type TallyConfig } from '@tally/protocol'
 import fc from 'fast-check'
 import { ADMIN, NOW, batch, chat, impression, setup } from '../testkit.js'
-import { isoWriter } from '../domain/evidence-csv.js'
+import { isoWriter, rowWriter } from '../domain/evidence-csv.js'
+import { EVIDENCE_COLUMNS, type EvidenceRow } from '../services/evidence.js'
 
 const RK = 'rk_acme_read'
 
@@ -150,5 +151,24 @@ describe('the instants of an export', () => {
     fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: Date.UTC(2200, 0, 1) }), { maxLength: 50 }), (times) => {
       for (const t of [...times, ...times.map((x) => x + 1)]) expect(iso(t)).toBe(new Date(t).toISOString())
     }))
+  })
+})
+
+describe('the evidence writer', () => {
+  it('writes every field in its column, quoted when it must be, and the same keys as JSON lines', () => {
+    const times = new Set(['time', 'end', 'receivedFirst', 'receivedLast'])
+    const full = Object.fromEntries(EVIDENCE_COLUMNS.map((c, i) => [c, times.has(c) ? NOW + i : i]))
+    const row = { ...full, lineKind: 'usage', meter: 'impressions', record: 'impression', id: 'e"1', container: 'ctr,a', session: 's1', subject: 'cmp', member: 'alice', note: 'a, b' } as unknown as EvidenceRow
+    const want = (c: (typeof EVIDENCE_COLUMNS)[number]) => {
+      const v = (row as unknown as Record<string, string | number>)[c] as string | number
+      return times.has(c) ? new Date(v as number).toISOString() : String(v)
+    }
+    const csv = rowWriter('csv')([row])
+    expect(csv).toBe(`${EVIDENCE_COLUMNS.map((c) => {
+      const v = want(c)
+      return /[",]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v
+    }).join(',')}\r\n`)
+    expect(JSON.parse(rowWriter('jsonl')([row]))).toEqual(Object.fromEntries(EVIDENCE_COLUMNS.map((c) => [c, times.has(c) ? want(c) : (row as unknown as Record<string, unknown>)[c]])))
+    expect(rowWriter('csv')([{ line: 1, record: 'charge' }])).toBe(`1,,,charge${','.repeat(EVIDENCE_COLUMNS.length - 4)}\r\n`)
   })
 })
