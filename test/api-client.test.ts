@@ -43,6 +43,8 @@ export async function account(): Promise<Array<number | string | undefined>> {
     (await client.GET('/v1/period')).data?.meters.chatSessions,
     (await client.GET('/v1/invoices')).data?.invoices[0]?.total,
     (await client.GET('/v1/invoices/{file}', { params: { path: { file: '1.json' } satisfies Path<'getInvoice'> } })).data?.lines[0]?.amount,
+    // Evidence is CSV or JSON lines, not JSON: read as text.
+    (await client.GET('/v1/invoices/{number}/{file}', { params: { path: { number: '2', file: 'evidence.jsonl' } satisfies Path<'getInvoiceEvidence'> }, parseAs: 'text' })).response.status,
     (await client.GET('/v1/credits')).data?.wallets['account']?.balance,
     (await client.GET('/v1/credits/log', { params: { query: { wallet: 'member:alice' } satisfies Query<'getCreditLog'> } })).data?.entries[0]?.credits,
     (await client.GET('/v1/rejections', { params: { query: { since: '2026-07-01T00:00:00Z' } satisfies Query<'getRejections'> } })).data?.rejections[0]?.count,
@@ -55,6 +57,7 @@ export async function anyAccount(): Promise<Array<number | undefined>> {
     (await admin.GET('/v1/admin/accounts/{id}/period', { params: { path: { id } satisfies Path<'adminGetPeriod'> } })).data?.emails.left,
     (await admin.GET('/v1/admin/accounts/{id}/invoices', { params: { path: { id } satisfies Path<'adminGetInvoices'> } })).data?.invoices.length,
     (await admin.GET('/v1/admin/accounts/{id}/invoices/{file}', { params: { path: { id, file: '1' } satisfies Path<'adminGetInvoice'> } })).data?.total,
+    (await admin.GET('/v1/admin/accounts/{id}/invoices/{number}/{file}', { params: { path: { id, number: '2', file: 'evidence' } satisfies Path<'adminGetInvoiceEvidence'> }, parseAs: 'text' })).response.status,
     (await admin.GET('/v1/admin/accounts/{id}/credits', { params: { path: { id } satisfies Path<'adminGetCredits'> } })).data?.wallets['account']?.lots.length,
     (await admin.GET('/v1/admin/accounts/{id}/credits/log', { params: { path: { id } satisfies Path<'adminGetCreditLog'>, query: { wallet: 'account' } satisfies Query<'adminGetCreditLog'> } })).data?.entries.length,
     (await admin.GET('/v1/admin/accounts/{id}/rejections', { params: { path: { id } satisfies Path<'adminGetRejections'>, query: { since: '2026-07-01T00:00:00Z' } satisfies Query<'adminGetRejections'> } })).data?.rejections.length,
@@ -110,9 +113,9 @@ describe('a typed client generated from the served document', () => {
   it('calls every account and admin read endpoint', async () => {
     const doc = await served()
     const reads = Object.entries(doc.paths ?? {}).filter(([path, item]) => path.startsWith('/v1/') && 'get' in item).map(([path]) => path)
-    // The 14 account and mirror reads, the admin's reads of the configuration in force, and the webhook
-    // endpoints and delivery log of docs/webhooks.md.
-    expect(reads.length).toBe(19)
+    // The 14 account and mirror reads, the admin's reads of the configuration in force, the webhook
+    // endpoints and delivery log of docs/webhooks.md, and the evidence of an invoice for the account and the admin.
+    expect(reads.length).toBe(21)
     for (const path of reads) expect(PROGRAM, `no call of GET ${path}`).toContain(`.GET('${path}'`)
   })
 

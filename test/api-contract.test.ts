@@ -199,6 +199,15 @@ const READS: Record<string, Call[]> = {
     { path: '/v1/invoices/first', headers: acme, status: 404 },
     { path: '/v1/invoices/1', status: 401 },
   ],
+  '/v1/invoices/{number}/{file}': [
+    { path: '/v1/invoices/2/evidence', headers: acme, status: 200 },
+    { path: '/v1/invoices/2/evidence.csv', headers: acme, status: 200 },
+    { path: '/v1/invoices/2/evidence.jsonl', headers: acme, status: 200 },
+    { path: '/v1/invoices/1/evidence', headers: { ...acme, accept: 'application/x-ndjson' }, status: 200 },
+    { path: '/v1/invoices/99/evidence', headers: acme, status: 404 },
+    { path: '/v1/invoices/1/evidence.xml', headers: acme, status: 404 },
+    { path: '/v1/invoices/1/evidence', status: 401 },
+  ],
   '/v1/credits': [{ path: '/v1/credits', headers: acme, status: 200 }, { path: '/v1/credits', status: 401 }],
   '/v1/credits/log': [
     { path: '/v1/credits/log', headers: acme, status: 200 },

@@ -192,6 +192,10 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
     const [csv] = await Promise.all([page.waitForEvent('download'), page.locator('[data-download="csv"]').first().click()])
     expect(csv.suggestedFilename()).toMatch(/^invoice-demo-\d+\.csv$/)
     expect(readFileSync(await csv.path(), 'utf8')).toMatch(/^invoice,issued,kind,description,from,to,quantity,unit_price_minor,months,proration,discount_minor,amount_minor,currency\r\n/)
+    // "Why this amount": the evidence of the invoice, a charge row per line at least.
+    const [evidence] = await Promise.all([page.waitForEvent('download'), page.locator('[data-download="evidence"]').first().click()])
+    expect(evidence.suggestedFilename()).toMatch(/^evidence-demo-\d+\.csv$/)
+    expect(readFileSync(await evidence.path(), 'utf8')).toMatch(/^line,lineKind,meter,record,id,container,session,subject,time,end,.*\r\n1,base,,charge,/)
     expect(errors).toEqual([])
 
     // Signing out ends the session: the read API no longer answers the page.

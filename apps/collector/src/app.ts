@@ -23,6 +23,7 @@ import { adminRoutes } from './routes/admin.js'
 import { rejectionRoutes } from './routes/rejections.js'
 import { usageRoutes } from './routes/usage.js'
 import { billingRoutes } from './routes/billing.js'
+import { evidenceRoutes } from './routes/evidence.js'
 import { usageReportRoutes } from './routes/usage-report.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { webhookRoutes } from './routes/webhooks.js'
@@ -84,6 +85,7 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   app.route('/', eventRoutes(deps))
   app.route('/', usageRoutes(deps))
   app.route('/', billingRoutes(deps))
+  app.route('/', evidenceRoutes(deps))
   app.route('/', usageReportRoutes(deps))
   app.route('/', rejectionRoutes(deps))
   app.route('/', adminRoutes(deps))

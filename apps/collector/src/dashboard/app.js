@@ -365,7 +365,9 @@ function renderInvoices(list) {
     ['Download', (r) => el('span', {},
       el('a', { href: `/v1/invoices/${r.number}.pdf`, 'data-download': 'pdf', 'aria-label': `Invoice ${r.number} as PDF` }, 'PDF'), ' · ',
       el('a', { href: `/v1/invoices/${r.number}.csv`, 'data-download': 'csv', 'aria-label': `Invoice ${r.number} as CSV` }, 'CSV'), ' · ',
-      el('a', { href: `/v1/invoices/${r.number}.json`, 'aria-label': `Invoice ${r.number} as JSON` }, 'JSON'))],
+      el('a', { href: `/v1/invoices/${r.number}.json`, 'aria-label': `Invoice ${r.number} as JSON` }, 'JSON'), ' · ',
+      // docs/evidence.md: the units behind each line, to check the amount against.
+      el('a', { href: `/v1/invoices/${r.number}/evidence.csv`, 'data-download': 'evidence', 'aria-label': `Why invoice ${r.number} has this amount` }, 'Why this amount'))],
   ], 'No invoices yet: the first one is issued at the end of the first period.', 'invoices')
 }
 

@@ -544,6 +544,30 @@ export const OPERATIONS: Record<string, Operation> = {
       401: errors[401], 404: error('`not_found`: no such invoice.'), 503: STORAGE,
     },
   },
+  'GET /v1/invoices/:number/:file': {
+    operationId: 'getInvoiceEvidence', summary: 'The billable units behind each line of an invoice', tags: ['read'], auth: 'account',
+    description: 'Per line: every unit of a usage line\'s meter in its period (impressions, engagements, conversations with their chat '
+      + 'sessions, alerts) and a summary row (`used` = the sum of the unit rows, `included`, `per`, `blocks` = the line\'s quantity); '
+      + 'the contacts readings of a contacts excess line; one `charge` row for any other line. Streamed as it is read (docs/evidence.md).',
+    path: {
+      number: { description: 'The invoice number.', schema: { type: 'string', pattern: '^[0-9]{1,9}$', examples: ['2'] } },
+      file: {
+        description: '`evidence`, `evidence.csv` or `evidence.jsonl`: without an extension, JSON lines for Accept: application/x-ndjson, else CSV.',
+        schema: { type: 'string', enum: ['evidence', 'evidence.csv', 'evidence.jsonl'] },
+      },
+    },
+    responses: {
+      200: {
+        description: 'CSV (the default) or JSON lines: one row per unit, summary or charge, in line order.',
+        content: {
+          'text/csv': { schema: { ...csv, description: 'Header `line,lineKind,meter,record,id,container,session,subject,time,end,receivedFirst,receivedLast,botMs,quantity,used,included,per,blocks,billedBefore,credits,member,note`; times ISO-8601.' } },
+          'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object per line with the CSV\'s columns as keys, empty ones left out.' } },
+        },
+        headers: { 'Content-Disposition': { description: '`attachment; filename="evidence-{account}-{number}.{csv|jsonl}"`.', schema: text } },
+      },
+      401: errors[401], 404: error('`not_found`: no such invoice, or a file other than `evidence[.csv|.jsonl]`.'), 503: STORAGE,
+    },
+  },
   'GET /v1/credits': {
     operationId: 'getCredits', summary: 'Credit balances by wallet and lot', tags: ['read'], auth: 'account',
     responses: { 200: json('Balances, with the grants and expiries due by now.', 'Credits'), 401: errors[401], 503: STORAGE },

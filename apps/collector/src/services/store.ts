@@ -6,7 +6,7 @@
  */
 import type { CreditResult } from '@tally/billing'
 import type {
-  ConfigChange, ConversationRow, DeliveryRow, Engine, RejectionRecord, RejectionRow, RollupRow, WebhookEndpointRow,
+  ConfigChange, ConversationRow, DeliveryRow, Engine, RejectionRecord, RejectionRow, Repository, RollupRow, WebhookEndpointRow,
 } from '../store/repository.js'
 import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
 import {
@@ -15,6 +15,11 @@ import {
 import { billingData, billingRun, type BillingRunCall, type BillingRunOutcome, type StoredBilling } from './billing.js'
 import { LedgerBook } from './ledger-book.js'
 import { claimDeliveries, emitRefusedSpike, type DeliveryStore } from './webhooks.js'
+import { invoiceEvidence, type EvidenceRequest } from './evidence.js'
+import { evidenceChunks, type EvidenceFormat } from '../domain/evidence-csv.js'
+
+/** An evidence export: which invoice, and as CSV or JSON lines. */
+export type EvidenceExport = EvidenceRequest & { format: EvidenceFormat }
 
 export interface Store extends DeliveryStore {
   /** One beacon's events: units, conversations and rollups in one transaction; statuses in event order. */
@@ -54,6 +59,16 @@ export interface Store extends DeliveryStore {
   redeliverWebhook(account: string, eventId: string, now: number): Promise<number | null>
   /** A `usage.refused_spike` event for a minute with more refused beacons than the threshold (once a minute). */
   refusedSpike(req: { account: string; minute: number; refused: number; threshold: number; at: number }): Promise<boolean>
+  /**
+   * The evidence of an invoice as text, one encoded chunk per page of rows (docs/evidence.md). The
+   * first chunk is read when the first is asked for; breaking off the iteration stops the reads.
+   */
+  evidence(req: EvidenceExport): AsyncIterable<Uint8Array>
+  /** Evidence pages (docs/evidence.md), each one read: see the Repository methods of the same names. */
+  unitContainers: Repository['unitContainers']
+  unitPage: Repository['unitPage']
+  conversationPage: Repository['conversationPage']
+  usageEventPage: Repository['usageEventPage']
   /** Resolves when the database answers. */
   ping(): Promise<void>
   /**
@@ -80,7 +95,7 @@ export function createStore(engine: Engine): Store {
       throw e
     }
   }
-  return {
+  const store: Store = {
     ingest: (req) => write((tx) => ingest(tx, req)),
     recordRejection: (r) => write((tx) => tx.recordRejection(r)),
     rejections: (account, since) => engine.read((db) => db.rejections(account, since)),
@@ -104,9 +119,15 @@ export function createStore(engine: Engine): Store {
     claimDeliveries: async (now, limit, leaseUntil) =>
       (await engine.read((db) => db.dueDeliveries(now, 1))).length === 0 ? [] : write((tx) => claimDeliveries(tx, now, limit, leaseUntil)),
     recordDelivery: (account, seq, endpoint, update) => write((tx) => tx.updateDelivery(account, seq, endpoint, update)),
+    unitContainers: (...a) => engine.read((db) => db.unitContainers(...a)),
+    unitPage: (...a) => engine.read((db) => db.unitPage(...a)),
+    conversationPage: (...a) => engine.read((db) => db.conversationPage(...a)),
+    usageEventPage: (...a) => engine.read((db) => db.usageEventPage(...a)),
+    evidence: (req) => evidenceChunks(invoiceEvidence(store, req), req.format),
     ping: () => engine.read((db) => db.ping()),
     close: () => engine.close(),
   }
+  return store
 }
 
 export type { IngestEvent, IngestRequest, IngestStatus } from './ingest.js'

@@ -200,6 +200,43 @@ export interface DeliveryUpdate {
   lastStatus: number | null
   lastError: string | null
 }
+/**
+ * Evidence reads (docs/evidence.md): the stored billable units behind invoice lines, paged by keyset
+ * (each page starts after the last row of the one before), so an export of any size reads a
+ * bounded page at a time and never holds the whole set.
+ */
+/** An impression or engagement as stored: the unit key and the event that counted it. */
+export interface UnitEvidence {
+  container: string
+  session: string
+  subject: string
+  eventId: string
+  time: number
+}
+
+/** Where the next page of units of a container starts: after this (time, session, subject). */
+export type UnitCursor = Pick<UnitEvidence, 'time' | 'session' | 'subject'>
+
+/** A conversation with billed chat sessions, with what the collector witnessed of it. */
+export interface ConversationEvidence {
+  container: string
+  conversation: string
+  bot: string
+  session: string
+  startedAt: number
+  lastEventAt: number
+  endedAt: number | null
+  firstReceivedAt: number
+  lastReceivedAt: number
+  botMs: number
+  sessions: number
+}
+
+/** Where the next page of conversations starts: after this (startedAt, container, conversation). */
+export type ConversationCursor = Pick<ConversationEvidence, 'startedAt' | 'container' | 'conversation'>
+
+/** Where the next page of usage events starts: after this (day, id). */
+export type UsageEventCursor = Pick<UsageEventRow, 'day' | 'id'>
 
 export interface Repository {
   // --- Browser events ---
@@ -283,6 +320,24 @@ export interface Repository {
   conversations(account: string, from: number, to: number): Promise<ConversationRow[]>
   /** Refused beacons since `since`, by container, reason and origin, latest first. */
   rejections(account: string, since: number): Promise<RejectionRow[]>
+
+  // --- Evidence (keyset pages, see UnitEvidence) ---
+  /** Containers with rollups of `kind` on days in `[fromDay, toDay)`: where the account's units of those days are. */
+  unitContainers(account: string, kind: 'campaign' | 'advisor', fromDay: string, toDay: string): Promise<string[]>
+  /**
+   * Up to `limit` units of `kind` in one container of the account with `from <= time < to`,
+   * ordered by (time, session, subject), starting after `after`.
+   */
+  unitPage(
+    account: string, container: string, kind: 'campaign' | 'advisor', from: number, to: number,
+    after: UnitCursor | null, limit: number,
+  ): Promise<UnitEvidence[]>
+  /** Up to `limit` conversations with sessions > 0 that started in `[from, to)`, ordered by (startedAt, container, conversation), after `after`. */
+  conversationPage(account: string, from: number, to: number, after: ConversationCursor | null, limit: number): Promise<ConversationEvidence[]>
+  /** Up to `limit` usage events of `type` on days in `[fromDay, toDay)`, ordered by (day, id), after `after`. */
+  usageEventPage(
+    account: string, type: UsageEventRow['type'], fromDay: string, toDay: string, after: UsageEventCursor | null, limit: number,
+  ): Promise<UsageEventRow[]>
   ping(): Promise<void>
 }
 

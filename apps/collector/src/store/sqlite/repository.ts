@@ -7,8 +7,9 @@ import type Database from 'better-sqlite3'
 import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
 import type { ChatPhase } from '@tally/protocol'
 import type {
-  ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey,
-  OutboxEvent, RejectionRecord, RejectionRow, Repository, RollupDelta, RollupRow, UnitRow, UsageEventRow, WebhookEndpointRow,
+  ChatEventRow, ConfigChange, ConversationCursor, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
+  DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionRecord, RejectionRow, Repository, RollupDelta,
+  RollupRow, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
 
 interface ConversationDbRow {
@@ -20,6 +21,24 @@ interface ConversationDbRow {
 const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status, started_at AS startedAt, last_event_at AS lastEventAt,
   latest_at AS latestAt, ended_at AS endedAt, closed, active, bot_ms AS botMs, first_received_at AS firstReceivedAt,
   last_received_at AS lastReceivedAt, events`
+
+const EVIDENCE_CONVERSATION = `container, conversation, bot, session, started_at AS startedAt, last_event_at AS lastEventAt,
+  ended_at AS endedAt, first_received_at AS firstReceivedAt, last_received_at AS lastReceivedAt, bot_ms AS botMs, sessions`
+const EVIDENCE_USAGE = 'id, type, day, time, received_at AS receivedAt, quantity, credits, member'
+
+/** The first and the next page of one unit table, by (time, session, subject) within a container. */
+function unitPages(db: Database.Database, table: 'impressions' | 'engagements', kind: 'campaign' | 'advisor') {
+  const subject = kind === 'campaign' ? 'campaign' : 'advisor'
+  const cols = `container, session, ${subject} AS subject, event_id AS eventId, time`
+  return {
+    [`${kind}First`]: db.prepare(`SELECT ${cols} FROM ${table} WHERE container = ? AND time >= ? AND time < ?
+        ORDER BY time, session, ${subject} LIMIT ?`),
+    // The cursor alone starts the range (it is past `from`): SQLite then seeks to it in the index
+    // instead of scanning from `from` and filtering, which made every page cost more than the last.
+    [`${kind}Next`]: db.prepare(`SELECT ${cols} FROM ${table} WHERE container = ? AND (time, session, ${subject}) > (?, ?, ?) AND time < ?
+        ORDER BY time, session, ${subject} LIMIT ?`),
+  } as Record<`${typeof kind}First` | `${typeof kind}Next`, Database.Statement>
+}
 
 /** Statements of one database connection. */
 export function prepare(db: Database.Database) {
@@ -105,6 +124,21 @@ export function prepare(db: Database.Database) {
         WHERE d.account = ? AND d.seq < ? ORDER BY d.seq DESC, d.endpoint LIMIT ?`),
     eventSeq: db.prepare('SELECT seq FROM webhook_events WHERE account = ? AND id = ?'),
     ping: db.prepare('SELECT 1'),
+    // Evidence: keyset pages, each a range scan of an index in its order (0004_evidence.sql).
+    unitContainers: db.prepare(`SELECT DISTINCT container FROM rollups WHERE account = ? AND kind = ? AND day >= ? AND day < ?
+        ORDER BY container`),
+    ...unitPages(db, 'impressions', 'campaign'),
+    ...unitPages(db, 'engagements', 'advisor'),
+    conversationFirst: db.prepare(`SELECT ${EVIDENCE_CONVERSATION} FROM conversations
+        WHERE account = ? AND started_at >= ? AND started_at < ? AND sessions > 0
+        ORDER BY started_at, container, conversation LIMIT ?`),
+    conversationNext: db.prepare(`SELECT ${EVIDENCE_CONVERSATION} FROM conversations
+        WHERE account = ? AND (started_at, container, conversation) > (?, ?, ?) AND started_at < ? AND sessions > 0
+        ORDER BY started_at, container, conversation LIMIT ?`),
+    usageFirst: db.prepare(`SELECT ${EVIDENCE_USAGE} FROM usage_events WHERE account = ? AND type = ? AND day >= ? AND day < ?
+        ORDER BY day, id LIMIT ?`),
+    usageNext: db.prepare(`SELECT ${EVIDENCE_USAGE} FROM usage_events WHERE account = ? AND type = ? AND (day, id) > (?, ?) AND day < ?
+        ORDER BY day, id LIMIT ?`),
   }
 }
 
@@ -303,6 +337,33 @@ export class SqliteRepository implements Repository {
     const found = this.st.eventSeq.get(account, eventId) as { seq: number } | undefined
     if (!found) return null
     return this.st.fanOut.run(found.seq, now, account).changes
+  }
+
+  async unitContainers(account: string, kind: 'campaign' | 'advisor', fromDay: string, toDay: string): Promise<string[]> {
+    return (this.st.unitContainers.all(account, kind, fromDay, toDay) as { container: string }[]).map((r) => r.container)
+  }
+
+  async unitPage(
+    _account: string, container: string, kind: 'campaign' | 'advisor', from: number, to: number, after: UnitCursor | null, limit: number,
+  ): Promise<UnitEvidence[]> {
+    // The account chose the container (unitContainers): unit rows carry no account of their own.
+    return (after === null
+      ? this.st[`${kind}First`].all(container, from, to, limit)
+      : this.st[`${kind}Next`].all(container, after.time, after.session, after.subject, to, limit)) as UnitEvidence[]
+  }
+
+  async conversationPage(account: string, from: number, to: number, after: ConversationCursor | null, limit: number): Promise<ConversationEvidence[]> {
+    return (after === null
+      ? this.st.conversationFirst.all(account, from, to, limit)
+      : this.st.conversationNext.all(account, after.startedAt, after.container, after.conversation, to, limit)) as ConversationEvidence[]
+  }
+
+  async usageEventPage(
+    account: string, type: UsageEventRow['type'], fromDay: string, toDay: string, after: UsageEventCursor | null, limit: number,
+  ): Promise<UsageEventRow[]> {
+    return (after === null
+      ? this.st.usageFirst.all(account, type, fromDay, toDay, limit)
+      : this.st.usageNext.all(account, type, after.day, after.id, toDay, limit)) as UsageEventRow[]
   }
 
   async ping(): Promise<void> {

@@ -15,7 +15,11 @@ export const impressions = sqliteTable('impressions', {
   campaign: text('campaign').notNull(),
   eventId: text('event_id').notNull(),
   time: integer('time').notNull(),
-}, (t) => [primaryKey({ columns: [t.container, t.session, t.campaign] })])
+}, (t) => [
+  primaryKey({ columns: [t.container, t.session, t.campaign] }),
+  // Evidence of an invoice line: a container's units of a period in time order (docs/evidence.md).
+  index('impressions_container_time').on(t.container, t.time, t.session, t.campaign),
+])
 
 /** One engagement per (container, session, advisor). */
 export const engagements = sqliteTable('engagements', {
@@ -24,7 +28,10 @@ export const engagements = sqliteTable('engagements', {
   advisor: text('advisor').notNull(),
   eventId: text('event_id').notNull(),
   time: integer('time').notNull(),
-}, (t) => [primaryKey({ columns: [t.container, t.session, t.advisor] })])
+}, (t) => [
+  primaryKey({ columns: [t.container, t.session, t.advisor] }),
+  index('engagements_container_time').on(t.container, t.time, t.session, t.advisor),
+])
 
 /** The phase events of each conversation: folded again from these when one arrives out of order. */
 export const chatEvents = sqliteTable('chat_events', {
@@ -121,7 +128,11 @@ export const usageEvents = sqliteTable('usage_events', {
   /** Credits the event spent (actions). */
   credits: integer('credits').notNull(),
   member: text('member'),
-}, (t) => [primaryKey({ columns: [t.account, t.id] })])
+}, (t) => [
+  primaryKey({ columns: [t.account, t.id] }),
+  // Evidence: one meter's events of a period, by day (docs/evidence.md).
+  index('usage_events_account_type_day').on(t.account, t.type, t.day, t.id),
+])
 
 /** Daily counts of the server-to-server meters; contacts is the day's highest reading (a gauge). */
 export const usageDaily = sqliteTable('usage_daily', {

@@ -13,6 +13,9 @@ import { fileURLToPath } from 'node:url'
 import { SqliteEngine, type SqliteOptions } from './engine.js'
 import { StoreUnavailable } from '../repository.js'
 import { createStore, type Store } from '../../services/store.js'
+import { invoiceEvidence } from '../../services/evidence.js'
+import { evidenceChunks } from '../../domain/evidence-csv.js'
+import { readEvidence } from './reader.js'
 
 type Method = keyof Store
 interface Call { id: number; method: Method; args: unknown[] }
@@ -91,7 +94,7 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
       worker.postMessage({ id, method, args } satisfies Call)
     })
   }
-  return {
+  const store: Store = {
     ingest: (req) => call('ingest', req),
     recordRejection: (r) => call('recordRejection', r),
     rejections: (account, since) => call('rejections', account, since),
@@ -113,6 +116,13 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
     refusedSpike: (req) => call('refusedSpike', req),
     claimDeliveries: (now, limit, leaseUntil) => call('claimDeliveries', now, limit, leaseUntil),
     recordDelivery: (account, seq, endpoint, update) => call('recordDelivery', account, seq, endpoint, update),
+    unitContainers: (...a) => call('unitContainers', ...a),
+    unitPage: (...a) => call('unitPage', ...a),
+    conversationPage: (...a) => call('conversationPage', ...a),
+    usageEventPage: (...a) => call('usageEventPage', ...a),
+    // An export reads on its own thread and connection, beside the writer (./reader.ts); an
+    // in-memory database has no file another connection could open, so it reads through this one.
+    evidence: (req) => (opts.file === ':memory:' ? evidenceChunks(invoiceEvidence(store, req), req.format) : readEvidence(opts.file, req)),
     ping: () => call('ping'),
     async close() {
       if (dead) return
@@ -120,4 +130,5 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
       await worker.terminate()
     },
   }
+  return store
 }

@@ -1,0 +1,87 @@
+/**
+ * The evidence of an invoice (docs/protocol.md §5, docs/evidence.md): `GET /v1/invoices/{number}/evidence`
+ * with the read key, the same under `/v1/admin/accounts/{id}/…` with the admin token. HTTP only:
+ * the rows come from services/evidence.ts; this picks the format and streams them as they are
+ * read, one keyset page at a time, so memory stays flat whatever the invoice's size.
+ */
+import { Hono, type Context } from 'hono'
+import { fail } from '../errors.js'
+import { accountReader, adminAccount } from '../middleware/auth.js'
+import { billingAccount } from '../domain/billing-account.js'
+import { evidenceHead, type EvidenceFormat } from '../domain/evidence-csv.js'
+import type { AppDeps, TallyEnv } from '../context.js'
+
+/** Rows per storage read: large enough that a read costs little per row, small enough not to hold the writer up. */
+export const EVIDENCE_PAGE_ROWS = 5000
+
+export function evidenceRoutes(deps: AppDeps): Hono<TallyEnv> {
+  const { store, clock, config, adminToken, logger } = deps
+  const app = new Hono<TallyEnv>()
+
+  const handler = async (c: Context<TallyEnv>): Promise<Response> => {
+    const account = c.var.account
+    const billing = billingAccount(config, account)
+    if (!billing) throw fail('not_found', `no account "${account}"`)
+    const number = /^\d{1,9}$/.test(c.req.param('number') ?? '') ? Number(c.req.param('number')) : Number.NaN
+    const file = /^evidence(?:\.(csv|jsonl))?$/.exec(c.req.param('file') ?? '')
+    if (!file || Number.isNaN(number)) throw fail('not_found', 'no such invoice evidence')
+    const accept = c.req.header('accept') ?? ''
+    const format: EvidenceFormat = file[1] === 'csv' || file[1] === 'jsonl' ? file[1] : /application\/(x-ndjson|jsonl)/.test(accept) ? 'jsonl' : 'csv'
+    const data = await store.billingData(account)
+    const invoice = data.finalized.find((i) => i.number === number)
+    if (!invoice) throw fail('not_found', `no invoice number ${number}`)
+
+    const chunks = store.evidence({ account, billing, invoice, data, at: clock.now(), pageSize: EVIDENCE_PAGE_ROWS, format })[Symbol.asyncIterator]()
+    // The first page is read before the answer starts, so a storage failure is still a 503, not a cut stream.
+    const first = await chunks.next()
+    // The next page is read while this one goes out. Marked handled at once: a failure is seen
+    // when the page is awaited, and a client gone by then must not crash the process.
+    const prefetch = () => {
+      const p = chunks.next()
+      p.catch(() => undefined)
+      return p
+    }
+    let ahead = first.done ? undefined : prefetch()
+    const body = new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        if (first.done) {
+          ctrl.enqueue(new TextEncoder().encode(evidenceHead(format)))
+          ctrl.close()
+        } else ctrl.enqueue(first.value)
+      },
+      // One page per pull, and one read ahead: no more than two pages are held, whatever the client's speed.
+      async pull(ctrl) {
+        try {
+          const next = ahead ? await ahead : { done: true as const, value: undefined }
+          if (next.done) {
+            ahead = undefined
+            ctrl.close()
+            return
+          }
+          ahead = prefetch()
+          ctrl.enqueue(next.value)
+        } catch (err) {
+          // Headers are sent: the only honest signal left is a cut answer (no final chunk), and the log.
+          logger.error({ err, account, invoice: number }, 'evidence export failed')
+          ctrl.error(err)
+        }
+      },
+      async cancel() {
+        // A read already under way finishes first: a generator runs one step at a time.
+        await ahead?.catch(() => undefined)
+        await chunks.return?.(undefined)
+      },
+    })
+    const name = `evidence-${account}-${number}.${format}`
+    return c.body(body, 200, {
+      'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+      'Content-Disposition': `attachment; filename="${name}"`,
+      'Cache-Control': 'private, no-store',
+      Vary: 'Accept',
+    })
+  }
+
+  app.get('/v1/invoices/:number/:file', accountReader(config), handler)
+  app.get('/v1/admin/accounts/:id/invoices/:number/:file', adminAccount(config, adminToken), handler)
+  return app
+}
