@@ -23,12 +23,14 @@ import type { IngestEvent } from '../services/store.js'
 import type { ContainerEntry } from '../domain/config.js'
 import { subscriptionEnded } from '../domain/billing-account.js'
 import { readJson } from '../middleware/body.js'
+import { createSessionGate } from '../domain/sessions.js'
 
 export function eventRoutes(deps: AppDeps): Hono {
   const { store, clock, config, metrics, logger, trusted } = deps
   const limits = config.current().server.rateLimits
   const perIp = createLimiter(limits.perIp, clock)
   const perContainer = createLimiter(limits.perContainer, clock)
+  const sessionGate = createSessionGate(config.current().server.sessionsPerHour, clock)
   const app = new Hono()
 
   app.post('/v1/containers/:container/events', async (c) => {
@@ -109,6 +111,15 @@ export function eventRoutes(deps: AppDeps): Hono {
     let accepted = 0
     let duplicates = 0
     if (events.length > 0) {
+      // A session and a chat conversation each open new billable units: both count against the
+      // address's hourly cap (docs/security.md).
+      const opener = (e: IngestEvent) => [`s:${e.session}`, ...(e.type === 'chat' ? [`c:${e.conversation}`] : [])]
+      const over = sessionGate.admit(containerId, addressKey(ip), new Set(events.flatMap(opener)))
+      if (over.size > 0) {
+        for (const e of events) if (opener(e).some((k) => over.has(k))) e.suspicious = true
+        metrics.events.inc({ result: 'suspicious', reason: 'sessions_per_hour' }, over.size)
+        await record(containerId, accountId, 'suspicious', verdict.host)
+      }
       const statuses = await store.ingest({ account: accountId, container: containerId, receivedAt, timeZone: account.timezone, events })
       statuses.forEach((s, k) => {
         if (s === 'accepted') accepted++
@@ -133,14 +144,19 @@ export function eventRoutes(deps: AppDeps): Hono {
   async function refuse(containerId: string, entry: ContainerEntry | undefined, reason: string, host: string): Promise<never> {
     logger.warn({ container: containerId, account: entry?.accountId, reason, origin: host }, 'beacon refused')
     metrics.events.inc({ result: 'refused', reason })
+    await record(containerId, entry?.accountId ?? null, reason, host)
+    throw fail('forbidden', 'this container does not accept events from this page')
+  }
+
+  /** Counts a refusal in the rejections table; a failure to count never changes the answer. */
+  async function record(containerId: string, account: string | null, reason: string, host: string) {
     try {
       await store.recordRejection({
-        at: clock.now(), container: containerId.slice(0, 64), account: entry?.accountId ?? null, reason, origin: host.slice(0, 253),
+        at: clock.now(), container: containerId.slice(0, 64), account, reason, origin: host.slice(0, 253),
       })
     } catch (e) {
       logger.error({ err: e }, 'could not record a refused beacon')
     }
-    throw fail('forbidden', 'this container does not accept events from this page')
   }
 }
 

@@ -15,7 +15,8 @@ import type { SubjectKind } from '../store/repository.js'
 export const GROUPINGS = ['day', 'container', 'campaign', 'advisor', 'bot'] as const
 export type Grouping = (typeof GROUPINGS)[number]
 
-export const METERS = ['impressions', 'engagements', 'chatSessions', 'alerts', 'credits'] as const
+/** `suspicious`: units of sessions over the per-address cap (docs/security.md), shown and never billed. */
+export const METERS = ['impressions', 'engagements', 'chatSessions', 'alerts', 'credits', 'suspicious'] as const
 export type Meter = (typeof METERS)[number]
 
 /** When `from` is left out the range is this many days ending at `to`. */
@@ -64,7 +65,7 @@ export function parseRange(q: { from?: string; to?: string }, today: string): { 
   return { from, to }
 }
 
-const METER_OF: Record<SubjectKind, Meter> = { campaign: 'impressions', advisor: 'engagements', bot: 'chatSessions' }
+const METER_OF: Record<SubjectKind, Meter> = { campaign: 'impressions', advisor: 'engagements', bot: 'chatSessions', suspicious: 'suspicious' }
 
 /** Builds the report of one account for the inclusive day range. */
 export async function usageReport(deps: AppDeps, account: string, q: { from?: string; to?: string; groupBy?: string }): Promise<UsageReport> {
@@ -83,7 +84,7 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
     const id = groupBy.map((g) => keys[g] ?? '\u0000').join('\u0001')
     let row = rows.get(id)
     if (!row) {
-      row = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 }
+      row = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0, suspicious: 0 }
       for (const g of groupBy) {
         row[g] = keys[g]
         if (g === 'container') row.containerName = keys.container === null ? '' : acc.containers[keys.container]?.name ?? ''
@@ -93,11 +94,13 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
     row[meter] += units
   }
   for (const r of rollups) {
+    // A suspicious count's subject is `kind:subject` of the unit it would have been.
+    const [kind, subject] = r.kind === 'suspicious' ? splitSuspicious(r.subject) : [r.kind, r.subject]
     add({
       day: r.day, container: r.container,
-      campaign: r.kind === 'campaign' ? r.subject : null,
-      advisor: r.kind === 'advisor' ? r.subject : null,
-      bot: r.kind === 'bot' ? r.subject : null,
+      campaign: kind === 'campaign' ? subject : null,
+      advisor: kind === 'advisor' ? subject : null,
+      bot: kind === 'bot' ? subject : null,
     }, METER_OF[r.kind], r.units)
   }
   // Alert sessions and credits come from the vendor's backend (POST /v1/usage), not from a page:
@@ -123,9 +126,14 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
   })
   // Totals always answer one row, zeros included: "nothing happened" is an answer.
   if (groupBy.length === 0 && sorted.length === 0) {
-    sorted.push({ impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 })
+    sorted.push({ impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0, suspicious: 0 })
   }
   return { account, timezone: acc.timezone, from, to, groupBy, rows: sorted }
+}
+
+function splitSuspicious(subject: string): [string, string] {
+  const at = subject.indexOf(':')
+  return [subject.slice(0, at), subject.slice(at + 1)]
 }
 
 export function usageColumns(groupBy: readonly Grouping[]): string[] {

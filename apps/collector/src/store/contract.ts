@@ -120,6 +120,15 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
         expect(await engine.read((r) => r.conversations('other', 0, T + 1))).toEqual([])
       })
 
+      it('keeps whether a conversation was opened by a suspicious session', async () => {
+        const rec: ConversationRecord = {
+          conversation: 'c1', bot: 'bot', session: 's', day: '2026-07-20', sessions: 1, status: 'open', state: state(), suspicious: true,
+        }
+        await tx((r) => r.saveConversations('acme', 'ctr', [rec]))
+        await tx((r) => r.saveConversations('acme', 'ctr', [{ ...rec, sessions: 2 }]))
+        expect(await engine.read((r) => r.conversationRecords('acme', 'ctr', ['c1']))).toEqual([{ ...rec, sessions: 2 }])
+      })
+
       it('marks open conversations quiet since before an instant as idle, and only those', async () => {
         const rec = (conversation: string, last: number, status: ConversationRecord['status'] = 'open'): ConversationRecord =>
           ({ conversation, bot: 'bot', session: 's', day: '2026-07-20', sessions: 0, status, state: state({ lastEventAt: last }) })
@@ -143,6 +152,15 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
           { day: '2026-07-20', impressions: 0, engagements: 0, chatSessions: 1 },
           { day: '2026-07-21', impressions: 0, engagements: 0, chatSessions: 4 },
         ])
+      })
+
+      it('keeps suspicious counts in the read rows but out of what billing reads', async () => {
+        const s = { day: '2026-07-20', container: 'ctr', kind: 'suspicious' as const, subject: 'campaign:cmp', units: 7 }
+        await tx((r) => r.addRollups('acme', [s, { ...s, kind: 'campaign', subject: 'cmp', units: 2 }]))
+        expect(await engine.read((r) => r.rollups('acme', '2026-07-20', '2026-07-21'))).toEqual([
+          { ...s, kind: 'campaign', subject: 'cmp', units: 2 }, s,
+        ])
+        expect(await engine.read((r) => r.pageDaily('acme'))).toEqual([{ day: '2026-07-20', impressions: 2, engagements: 0, chatSessions: 0 }])
       })
 
       it('keeps server meters per day, contacts as the highest reading', async () => {

@@ -18,7 +18,12 @@
 import type { ChatPhase } from '@tally/protocol'
 import type { ConversationState, ConversationStatus, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
 
-export type SubjectKind = 'campaign' | 'advisor' | 'bot'
+/**
+ * The kind of a daily count: `campaign` (impressions), `advisor` (engagements), `bot` (chat
+ * sessions), or `suspicious`, whose subject is `kind:subject` of the unit it would have been
+ * (units of sessions over the per-address cap, docs/security.md: shown, never billed).
+ */
+export type SubjectKind = 'campaign' | 'advisor' | 'bot' | 'suspicious'
 
 /** A billable unit of the page: one impression per (session, campaign), one engagement per (session, advisor). */
 export interface UnitRow {
@@ -50,6 +55,8 @@ export interface ConversationRecord {
   sessions: number
   status: ConversationStatus
   state: ConversationState
+  /** Opened by a session over the per-address cap: its sessions count as `suspicious`, not `bot`. */
+  suspicious?: boolean
 }
 
 /** A change to a daily count. */

@@ -14,12 +14,12 @@ import type {
 interface ConversationDbRow {
   conversation: string; bot: string; session: string; day: string; sessions: number; status: ConversationRecord['status']
   startedAt: number; lastEventAt: number; latestAt: number; endedAt: number | null; closed: number; active: number
-  botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number
+  botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number; suspicious: number
 }
 
 const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status, started_at AS startedAt, last_event_at AS lastEventAt,
   latest_at AS latestAt, ended_at AS endedAt, closed, active, bot_ms AS botMs, first_received_at AS firstReceivedAt,
-  last_received_at AS lastReceivedAt, events`
+  last_received_at AS lastReceivedAt, events, suspicious`
 
 /** Statements of one database connection. */
 export function prepare(db: Database.Database) {
@@ -32,9 +32,9 @@ export function prepare(db: Database.Database) {
         WHERE container = ? AND conversation = ?`),
     conversation: db.prepare(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE container = ? AND conversation = ?`),
     saveConversation: db.prepare(`INSERT INTO conversations (container, conversation, account, bot, session, started_at, day, last_event_at,
-          ended_at, status, bot_ms, sessions, latest_at, closed, active, first_received_at, last_received_at, events)
+          ended_at, status, bot_ms, sessions, latest_at, closed, active, first_received_at, last_received_at, events, suspicious)
         VALUES (@container, @conversation, @account, @bot, @session, @startedAt, @day, @lastEventAt, @endedAt, @status, @botMs,
-          @sessions, @latestAt, @closed, @active, @firstReceivedAt, @lastReceivedAt, @events)
+          @sessions, @latestAt, @closed, @active, @firstReceivedAt, @lastReceivedAt, @events, @suspicious)
         ON CONFLICT (container, conversation) DO UPDATE SET started_at = excluded.started_at, day = excluded.day,
           last_event_at = excluded.last_event_at, ended_at = excluded.ended_at, status = excluded.status, bot_ms = excluded.bot_ms,
           sessions = excluded.sessions, latest_at = excluded.latest_at, closed = excluded.closed, active = excluded.active,
@@ -110,7 +110,10 @@ export class SqliteRepository implements Repository {
         startedAt: r.startedAt, lastEventAt: r.lastEventAt, latestAt: r.latestAt, endedAt: r.endedAt, closed: r.closed === 1,
         active: r.active === 1, botMs: r.botMs, firstReceivedAt: r.firstReceivedAt, lastReceivedAt: r.lastReceivedAt, events: r.events,
       }
-      out.push({ conversation: r.conversation, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions, status: r.status, state })
+      out.push({
+        conversation: r.conversation, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions, status: r.status, state,
+        ...(r.suspicious === 1 ? { suspicious: true } : {}),
+      })
     }
     return out
   }
@@ -122,7 +125,7 @@ export class SqliteRepository implements Repository {
         container, conversation: r.conversation, account, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions,
         status: r.status, startedAt: s.startedAt, lastEventAt: s.lastEventAt, endedAt: s.endedAt, botMs: s.botMs,
         latestAt: s.latestAt, closed: s.closed ? 1 : 0, active: s.active ? 1 : 0, firstReceivedAt: s.firstReceivedAt,
-        lastReceivedAt: s.lastReceivedAt, events: s.events,
+        lastReceivedAt: s.lastReceivedAt, events: s.events, suspicious: r.suspicious ? 1 : 0,
       })
     }
   }

@@ -59,6 +59,8 @@ export const conversations = sqliteTable('conversations', {
   firstReceivedAt: integer('first_received_at').notNull(),
   lastReceivedAt: integer('last_received_at').notNull(),
   events: integer('events').notNull(),
+  /** 1 when opened by a session over the per-address cap (docs/security.md): its sessions are not billed. */
+  suspicious: integer('suspicious').notNull().default(0),
 }, (t) => [
   primaryKey({ columns: [t.container, t.conversation] }),
   index('conversations_account_started').on(t.account, t.startedAt),
