@@ -18,6 +18,8 @@ import { systemClock } from './domain/clock.js'
 import { createMetrics } from './metrics.js'
 import { createBillingRunner, type AccountRun } from './services/billing-runner.js'
 import { openSqliteStore, type SqliteStore } from './store/sqlite/engine.js'
+import { guardSockets, serverOptions, SOCKET_LIMITS, type SocketLimits } from './middleware/sockets.js'
+import { trustList } from './domain/ratelimit.js'
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/demo.config.json')
 export const DEFAULT_DB = 'data/tally.db'
@@ -34,6 +36,8 @@ export interface ServeOptions {
   adminToken?: string
   synchronous?: 'NORMAL' | 'FULL'
   logger?: Logger
+  /** Socket timeouts and the per-address connection cap (./middleware/sockets.ts); defaults sized for beacons. */
+  sockets?: Partial<SocketLimits>
 }
 
 export interface RunningCollector {
@@ -56,11 +60,12 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   const generatedToken = !opts.adminToken
   const adminToken = opts.adminToken ?? randomBytes(18).toString('base64url')
   const app = createApp({ store, config, clock: systemClock, logger, adminToken, metrics: createMetrics({ defaults: true }) })
+  const sockets: SocketLimits = { ...SOCKET_LIMITS, ...opts.sockets }
 
   const server = await new Promise<Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: opts.port ?? 8787, hostname: opts.host ?? '0.0.0.0' }, () => resolve(s as Server))
+    const s = serve({ fetch: app.fetch, port: opts.port ?? 8787, hostname: opts.host ?? '0.0.0.0', serverOptions: serverOptions(sockets) }, () => resolve(s as Server))
   })
-  server.keepAliveTimeout = 65_000
+  guardSockets(server, sockets, trustList(config.current().server.trustedProxies), logger)
   const addr = server.address() as AddressInfo
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address
   const url = `http://${shownHost}:${addr.port}`
