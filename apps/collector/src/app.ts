@@ -16,6 +16,7 @@ import { systemClock, type Clock } from './domain/clock.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { trustList } from './domain/ratelimit.js'
 import { cors } from './middleware/cors.js'
+import { createRejectionLog, type RejectionLog } from './services/rejections.js'
 import type { AppDeps, TallyEnv } from './context.js'
 import { eventRoutes } from './routes/events.js'
 import { scriptRoutes, SDK_SCRIPT } from './routes/script.js'
@@ -38,6 +39,8 @@ export interface AppOptions {
   /** Path of the built script-tag SDK. */
   sdkScript?: string
   metrics?: Metrics
+  /** The refusal counter; the server passes its own so that it can flush it on a timer and at stop. */
+  rejections?: RejectionLog
 }
 
 export type { AppDeps } from './context.js'
@@ -46,16 +49,19 @@ const isState = (c: TallyConfig | ConfigState): c is ConfigState => typeof (c as
 
 export function createApp(opts: AppOptions): Hono<TallyEnv> {
   const config = isState(opts.config) ? opts.config : createConfigState(opts.config)
+  const clock = opts.clock ?? systemClock
+  const logger = opts.logger ?? pino({ level: 'silent' })
   const deps: AppDeps = {
     store: opts.store,
-    clock: opts.clock ?? systemClock,
+    clock,
     config,
-    logger: opts.logger ?? pino({ level: 'silent' }),
+    logger,
     metrics: opts.metrics ?? createMetrics(),
     adminToken: opts.adminToken,
     trusted: trustList(config.current().server.trustedProxies),
+    rejections: opts.rejections ?? createRejectionLog({ store: opts.store, clock, logger }),
   }
-  const { metrics, logger, store } = deps
+  const { metrics, store } = deps
   const app = new Hono<TallyEnv>()
 
   app.use(async (c, next) => {

@@ -20,6 +20,7 @@ import { createBillingRunner, type AccountRun } from './services/billing-runner.
 import { openSqliteStore, type SqliteStore } from './store/sqlite/engine.js'
 import { guardSockets, serverOptions, SOCKET_LIMITS, type SocketLimits } from './middleware/sockets.js'
 import { trustList } from './domain/ratelimit.js'
+import { createRejectionLog } from './services/rejections.js'
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/demo.config.json')
 export const DEFAULT_DB = 'data/tally.db'
@@ -27,6 +28,11 @@ const SWEEP_EVERY_MS = 60_000
 /** The billing runner closes ended periods at start and then this often. */
 const BILL_EVERY_MS = 60_000
 const DRAIN_TIMEOUT_MS = 10_000
+/** Refusals are kept this long (docs/security.md), deleted by the sweeper a bounded batch at a time. */
+export const REJECTIONS_KEPT_MS = 30 * 86_400_000
+const PRUNE_PER_SWEEP = 5_000
+/** Counted refusals are written at least this often. */
+const REJECTIONS_FLUSH_MS = 5_000
 
 export interface ServeOptions {
   config?: string
@@ -59,7 +65,8 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
     logger.warn({ kind: change.kind, id: change.id, reason }, 'a persisted config change no longer applies; skipped'))
   const generatedToken = !opts.adminToken
   const adminToken = opts.adminToken ?? randomBytes(18).toString('base64url')
-  const app = createApp({ store, config, clock: systemClock, logger, adminToken, metrics: createMetrics({ defaults: true }) })
+  const rejections = createRejectionLog({ store, clock: systemClock, logger, flushEveryMs: REJECTIONS_FLUSH_MS })
+  const app = createApp({ store, config, clock: systemClock, logger, adminToken, metrics: createMetrics({ defaults: true }), rejections })
   const sockets: SocketLimits = { ...SOCKET_LIMITS, ...opts.sockets }
 
   const server = await new Promise<Server>((resolve) => {
@@ -75,14 +82,20 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
     store.closeIdleConversations(Date.now(), CHAT_IDLE_MS)
       .then((n) => n && logger.info({ closed: n }, 'idle conversations closed'))
       .catch((err) => logger.error({ err }, 'idle sweep failed'))
+    store.pruneRejections(Date.now() - REJECTIONS_KEPT_MS, PRUNE_PER_SWEEP)
+      .then((n) => n && logger.info({ deleted: n }, 'old refusals deleted'))
+      .catch((err) => logger.error({ err }, 'refusal retention sweep failed'))
   }, SWEEP_EVERY_MS)
   sweeper.unref()
+  const flusher = setInterval(() => void rejections.flush(), REJECTIONS_FLUSH_MS)
+  flusher.unref()
   const billing = createBillingRunner({ store, config, clock: systemClock, logger })
   billing.start(BILL_EVERY_MS)
 
   let closing: Promise<void> | undefined
   const close = () => (closing ??= (async () => {
     clearInterval(sweeper)
+    clearInterval(flusher)
     billing.stop()
     logger.info('draining')
     await new Promise<void>((resolve) => {
@@ -97,6 +110,7 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
       })
       server.closeIdleConnections()
     })
+    await rejections.flush()
     await store.close()
     logger.info('stopped')
   })())

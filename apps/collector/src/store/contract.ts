@@ -5,7 +5,7 @@
  */
 import { describe, expect, it, beforeEach, afterEach } from 'vitest'
 import type { ConversationState, Invoice, LedgerEntry } from '@tally/billing'
-import { StoreUnavailable, type ConversationRecord, type Engine, type LedgerKey, type Repository } from './repository.js'
+import { StoreUnavailable, type ConversationRecord, type Engine, type LedgerKey, type RejectionPage, type Repository } from './repository.js'
 
 export interface OpenedEngine {
   engine: Engine
@@ -226,18 +226,54 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
     })
 
     describe('refused beacons and configuration changes', () => {
-      it('counts refusals per minute, container, reason and origin, for the account', async () => {
+      const page = (over: Partial<RejectionPage> = {}): RejectionPage => ({ limit: 50, offset: 0, sort: 'lastSeen', ...over })
+
+      it('counts refusals per day, container, reason, origin and subject, with the first and last minute, for the account', async () => {
         const r1 = { at: T, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: 'evil.test' }
         await tx(async (r) => {
           await r.recordRejection(r1)
           await r.recordRejection({ ...r1, at: T + 61_000 })
           await r.recordRejection({ ...r1, origin: 'other.test' })
           await r.recordRejection({ ...r1, account: null, container: 'ctr_x' })
+          await r.recordRejection({ ...r1, reason: 'unknown_campaign', subject: 'cmp_x', count: 5 })
         })
-        expect(await engine.read((r) => r.rejections('acme', T - 1))).toEqual([
-          { container: 'ctr', reason: 'origin_not_allowed', origin: 'evil.test', count: 2, firstSeen: T, lastSeen: T + 60_000 },
-          { container: 'ctr', reason: 'origin_not_allowed', origin: 'other.test', count: 1, firstSeen: T, lastSeen: T },
+        expect(await engine.read((r) => r.rejections('acme', T - 1, page()))).toEqual([
+          { container: 'ctr', reason: 'origin_not_allowed', origin: 'evil.test', subject: '', count: 2, firstSeen: T, lastSeen: T + 60_000 },
+          { container: 'ctr', reason: 'unknown_campaign', origin: 'evil.test', subject: 'cmp_x', count: 5, firstSeen: T, lastSeen: T },
+          { container: 'ctr', reason: 'origin_not_allowed', origin: 'other.test', subject: '', count: 1, firstSeen: T, lastSeen: T },
         ])
+        // Last seen before `since`: left out.
+        expect(await engine.read((r) => r.rejections('acme', T + 60_000, page()))).toHaveLength(1)
+      })
+
+      it('answers one page at a time, by count or by last seen, ties in key order', async () => {
+        await tx(async (r) => {
+          for (let i = 0; i < 7; i++) {
+            await r.recordRejection({ at: T + i * 60_000, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: `o${i}.test`, count: 10 - i })
+          }
+        })
+        const origins = async (p: RejectionPage) => (await engine.read((r) => r.rejections('acme', T, p))).map((x) => x.origin)
+        expect(await origins(page({ sort: 'count', limit: 3 }))).toEqual(['o0.test', 'o1.test', 'o2.test'])
+        expect(await origins(page({ sort: 'count', limit: 3, offset: 3 }))).toEqual(['o3.test', 'o4.test', 'o5.test'])
+        expect(await origins(page({ sort: 'lastSeen', limit: 2 }))).toEqual(['o6.test', 'o5.test'])
+        expect(await origins(page({ sort: 'lastSeen', limit: 5, offset: 5 }))).toEqual(['o1.test', 'o0.test'])
+      })
+
+      it('prunes day rows older than an instant, at most a given number per call', async () => {
+        const DAY = 86_400_000
+        await tx(async (r) => {
+          for (let d = 0; d < 5; d++) {
+            await r.recordRejection({ at: T - d * DAY, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: 'a.test' })
+            await r.recordRejection({ at: T - d * DAY, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: 'b.test' })
+          }
+        })
+        // Rows of the days that ended before T - 2 days: days -3 and -4, two rows each.
+        const cut = Math.floor(T / DAY) * DAY - 2 * DAY
+        expect(await tx((r) => r.pruneRejections(cut, 3))).toBe(3)
+        expect(await tx((r) => r.pruneRejections(cut, 3))).toBe(1)
+        expect(await tx((r) => r.pruneRejections(cut, 3))).toBe(0)
+        const left = await engine.read((r) => r.rejections('acme', 0, page()))
+        expect(left.map((x) => x.count)).toEqual([3, 3])
       })
 
       it('keeps the latest change per kind and id, oldest first', async () => {

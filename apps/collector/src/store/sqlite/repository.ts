@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3'
 import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
 import type { ChatPhase } from '@tally/protocol'
 import type {
-  ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, LedgerKey, RejectionRecord, RejectionRow,
+  ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, LedgerKey, RejectionPage, RejectionRecord, RejectionRow,
   Repository, RollupDelta, RollupRow, UnitRow, UsageEventRow,
 } from '../repository.js'
 
@@ -42,8 +42,12 @@ export function prepare(db: Database.Database) {
     rollup: db.prepare(`INSERT INTO rollups (account, day, container, kind, subject, units) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (account, day, container, kind, subject) DO UPDATE SET units = units + excluded.units`),
     markIdle: db.prepare("UPDATE conversations SET status = 'idle' WHERE status = 'open' AND last_event_at < ?"),
-    rejection: db.prepare(`INSERT INTO rejections (minute, container, account, reason, origin, count) VALUES (?, ?, ?, ?, ?, 1)
-        ON CONFLICT (minute, container, reason, origin) DO UPDATE SET count = count + 1`),
+    rejection: db.prepare(`INSERT INTO rejections (day, container, account, reason, origin, subject, count, first_seen, last_seen)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (day, container, reason, origin, subject) DO UPDATE SET count = count + excluded.count,
+          first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`),
+    pruneRejections: db.prepare(`DELETE FROM rejections WHERE (day, container, reason, origin, subject) IN
+        (SELECT day, container, reason, origin, subject FROM rejections WHERE day < ? ORDER BY day LIMIT ?)`),
     usageEvent: db.prepare(`SELECT id, type, day, time, received_at AS receivedAt, quantity, credits, member FROM usage_events
         WHERE account = ? AND id = ?`),
     insertUsage: db.prepare(`INSERT INTO usage_events (account, id, type, day, time, received_at, quantity, credits, member)
@@ -75,13 +79,22 @@ export function prepare(db: Database.Database) {
     conversations: db.prepare(`SELECT container, conversation, bot, session, started_at AS startedAt, day, last_event_at AS lastEventAt,
           ended_at AS endedAt, status, bot_ms AS botMs, sessions FROM conversations
         WHERE account = ? AND started_at >= ? AND started_at < ? ORDER BY started_at`),
-    rejections: db.prepare(`SELECT container, reason, origin, SUM(count) AS count, MIN(minute) AS firstSeen, MAX(minute) AS lastSeen
-        FROM rejections WHERE account = ? AND minute >= ? GROUP BY container, reason, origin ORDER BY MAX(minute) DESC`),
+    rejectionsByCount: db.prepare(rejectionsQuery('count DESC, lastSeen DESC')),
+    rejectionsByLastSeen: db.prepare(rejectionsQuery('lastSeen DESC, count DESC')),
     ping: db.prepare('SELECT 1'),
   }
 }
 
 type Statements = ReturnType<typeof prepare>
+
+/** Ties broken by the key, so that pages never overlap or skip. */
+function rejectionsQuery(order: string): string {
+  return `SELECT container, reason, origin, subject, SUM(count) AS count, MIN(first_seen) AS firstSeen, MAX(last_seen) AS lastSeen
+    FROM rejections WHERE account = ? AND day >= ? AND last_seen >= ? GROUP BY container, reason, origin, subject
+    ORDER BY ${order}, container, reason, origin, subject LIMIT ? OFFSET ?`
+}
+
+const DAY_MS = 86_400_000
 
 const FAR_FUTURE_DAY = '9999-12-31'
 
@@ -139,7 +152,13 @@ export class SqliteRepository implements Repository {
   }
 
   async recordRejection(r: RejectionRecord): Promise<void> {
-    this.st.rejection.run(Math.floor(r.at / 60_000) * 60_000, r.container, r.account, r.reason, r.origin)
+    const minute = Math.floor(r.at / 60_000) * 60_000
+    this.st.rejection.run(Math.floor(r.at / DAY_MS) * DAY_MS, r.container, r.account, r.reason, r.origin, r.subject ?? '', r.count ?? 1, minute, minute)
+  }
+
+  async pruneRejections(before: number, limit: number): Promise<number> {
+    // A day row goes once its whole day is before `before`.
+    return this.st.pruneRejections.run(before - DAY_MS + 1, limit).changes
   }
 
   async lockAccount(): Promise<void> {
@@ -219,8 +238,10 @@ export class SqliteRepository implements Repository {
     return this.st.conversations.all(account, from, to) as ConversationRow[]
   }
 
-  async rejections(account: string, since: number): Promise<RejectionRow[]> {
-    return this.st.rejections.all(account, Math.floor(since / 60_000) * 60_000) as RejectionRow[]
+  async rejections(account: string, since: number, page: RejectionPage): Promise<RejectionRow[]> {
+    const minute = Math.floor(since / 60_000) * 60_000
+    const st = page.sort === 'count' ? this.st.rejectionsByCount : this.st.rejectionsByLastSeen
+    return st.all(account, Math.floor(since / DAY_MS) * DAY_MS, minute, page.limit, page.offset) as RejectionRow[]
   }
 
   async ping(): Promise<void> {
