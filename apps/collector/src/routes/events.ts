@@ -17,7 +17,7 @@ import {
 } from '@tally/protocol'
 import { fail, TallyError } from '../errors.js'
 import { hostAllowed, requestHost } from '../domain/origin.js'
-import { addressKey, clientAddress, createLimiter } from '../domain/ratelimit.js'
+import { addressKey, clientAddress, createFairLimiter, createLimiter } from '../domain/ratelimit.js'
 import type { AppDeps } from '../context.js'
 import type { IngestEvent } from '../services/store.js'
 import type { ContainerEntry } from '../domain/config.js'
@@ -29,7 +29,8 @@ export function eventRoutes(deps: AppDeps): Hono {
   const { store, clock, config, metrics, logger, trusted, rejections } = deps
   const limits = config.current().server.rateLimits
   const perIp = createLimiter(limits.perIp, clock)
-  const perContainer = createLimiter(limits.perContainer, clock)
+  // Shared fairly among the container's client addresses (../domain/ratelimit.ts).
+  const perContainer = createFairLimiter(limits.perContainer, clock)
   const sessionGate = createSessionGate(config.current().server.sessionsPerHour, clock)
   const app = new Hono()
 
@@ -71,7 +72,7 @@ export function eventRoutes(deps: AppDeps): Hono {
       : null
     if (refusal) refuse(containerId, entry, refusal, verdict.host, receivedAt)
 
-    limit(perContainer.take(containerId), 'too many requests for this container')
+    limit(perContainer.take(containerId, addressKey(ip)), 'too many requests for this container')
 
     if (isbot(c.req.header('user-agent'))) {
       metrics.events.inc({ result: 'dropped', reason: 'bot' })
