@@ -45,6 +45,9 @@ export interface AppOptions {
 
 export type { AppDeps } from './context.js'
 
+/** `/readyz` answers 503 this long after a request met a storage failure. */
+export const UNREADY_AFTER_FAILURE_MS = 5_000
+
 const isState = (c: TallyConfig | ConfigState): c is ConfigState => typeof (c as ConfigState).current === 'function'
 
 export function createApp(opts: AppOptions): Hono<TallyEnv> {
@@ -74,8 +77,14 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   app.use('/v1/containers/*', cors())
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  // Not ready while writes fail: a read-only or full database still answers the ping, so the
+  // last storage failure is remembered for a few seconds (and forgotten once they stop).
+  let unavailableAt = -Infinity
   app.get('/readyz', async (c) => {
     await store.ping()
+    if (clock.now() - unavailableAt < UNREADY_AFTER_FAILURE_MS) {
+      throw new StoreUnavailable('a write failed in the last seconds')
+    }
     return c.json({ status: 'ready' })
   })
   app.get('/metrics', async (c) =>
@@ -94,9 +103,12 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((err, c) => {
     if (err instanceof TallyError) {
+      const incoming = (c.env as { incoming?: { destroyed?: boolean } } | undefined)?.incoming
+      if (incoming?.destroyed) logger.info({ route: c.req.routePath, code: err.code }, 'the client closed the connection mid-request')
       return c.json({ error: { code: err.code, message: err.message } }, err.status, err.headers)
     }
     if (err instanceof StoreUnavailable) {
+      if (c.req.path !== '/readyz') unavailableAt = clock.now()
       logger.error({ err, cause: err.cause }, 'storage unavailable')
       return c.json({ error: { code: 'unavailable', message: 'storage is unavailable, retry later' } }, 503, { 'Retry-After': '1' })
     }
