@@ -4,7 +4,7 @@
  * stop accepting, let in-flight requests commit and answer, then close the database.
  */
 import { serve } from '@hono/node-server'
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
@@ -27,7 +27,9 @@ export const DEFAULT_DB = 'data/tally.db'
 const SWEEP_EVERY_MS = 60_000
 /** The billing runner closes ended periods at start and then this often. */
 const BILL_EVERY_MS = 60_000
+/** After this, draining cuts the requests that stopped making progress; DRAIN_MAX_MS cuts every one. */
 const DRAIN_TIMEOUT_MS = 10_000
+const DRAIN_MAX_MS = 30_000
 /** Refusals are kept this long (docs/security.md), deleted by the sweeper a bounded batch at a time. */
 export const REJECTIONS_KEPT_MS = 30 * 86_400_000
 const PRUNE_PER_SWEEP = 5_000
@@ -73,6 +75,14 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
     const s = serve({ fetch: app.fetch, port: opts.port ?? 8787, hostname: opts.host ?? '0.0.0.0', serverOptions: serverOptions(sockets) }, () => resolve(s as Server))
   })
   guardSockets(server, sockets, trustList(config.current().server.trustedProxies), logger)
+  // The answers not yet sent, so that a drain can mark them `Connection: close` and watch them progress.
+  const inFlight = new Set<ServerResponse>()
+  let draining = false
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.shouldKeepAlive = false
+    inFlight.add(res)
+    res.once('close', () => inFlight.delete(res))
+  })
   const addr = server.address() as AddressInfo
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address
   const url = `http://${shownHost}:${addr.port}`
@@ -98,14 +108,38 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
     clearInterval(flusher)
     billing.stop()
     logger.info('draining')
+    draining = true
+    // Answers still to be sent say `Connection: close`, so keep-alive clients reconnect elsewhere.
+    for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      // Past the drain time a request still moving bytes may finish (up to DRAIN_MAX_MS); one that
+      // made no progress in the last second is cut.
+      const progress = () => new Map([...inFlight].map((res) => [res, (res.socket?.bytesRead ?? 0) + (res.socket?.bytesWritten ?? 0)]))
+      let last = new Map<ServerResponse, number>()
+      let stalled: NodeJS.Timeout | undefined
+      const soft = setTimeout(() => {
+        last = progress()
+        stalled = setInterval(() => {
+          const now = progress()
+          for (const [res, bytes] of now) {
+            if (last.get(res) !== bytes) continue
+            logger.warn('a request made no progress while draining; closing it')
+            res.socket?.destroy()
+          }
+          last = now
+        }, 1_000)
+        stalled.unref()
+      }, DRAIN_TIMEOUT_MS)
+      soft.unref()
+      const hard = setTimeout(() => {
         logger.warn('drain timed out; closing the remaining connections')
         server.closeAllConnections()
-      }, DRAIN_TIMEOUT_MS)
-      timer.unref()
+      }, DRAIN_MAX_MS)
+      hard.unref()
       server.close(() => {
-        clearTimeout(timer)
+        clearTimeout(soft)
+        clearTimeout(hard)
+        clearInterval(stalled)
         resolve()
       })
       server.closeIdleConnections()
