@@ -125,7 +125,9 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
     const totals = (await api('/v1/usage')).rows[0]
     expect(totals).toEqual({ impressions: 4, engagements: 3, chatSessions: 1, alerts: 0, credits: 0, suspicious: 0 })
     const refused = await api('/v1/rejections')
-    expect(refused.rejections).toEqual([])
+    // Per-event refusals are counted too now (docs/security.md): the demo page shows its inactive
+    // campaign, refused once; no beacon is refused whole.
+    expect(refused.rejections).toEqual([expect.objectContaining({ reason: 'inactive_campaign', subject: 'cmp_old', origin: 'shop.demo.test', count: 1 })])
     await page.close()
   }, 90_000)
 
