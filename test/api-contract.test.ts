@@ -218,6 +218,11 @@ const READS: Record<string, Call[]> = {
     { path: '/v1/rejections', headers: acme, status: 200 },
     { path: '/v1/rejections?since=2026-07-01T00:00:00Z', headers: acme, status: 200 },
     { path: '/v1/rejections?since=last-week', headers: acme, status: 400 },
+    { path: '/v1/rejections?limit=1&sort=count', headers: acme, status: 200 },
+    { path: `/v1/rejections?limit=1&cursor=${Buffer.from('1').toString('base64url')}`, headers: acme, status: 200 },
+    { path: '/v1/rejections?limit=501', headers: acme, status: 400 },
+    { path: '/v1/rejections?sort=origin', headers: acme, status: 400 },
+    { path: '/v1/rejections?cursor=not-a-cursor', headers: acme, status: 400 },
     { path: '/v1/rejections', status: 401 },
   ],
 }

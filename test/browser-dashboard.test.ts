@@ -123,9 +123,11 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
       expect.objectContaining({ campaign: 'cmp_summer', impressions: 1 }),
     ])
     const totals = (await api('/v1/usage')).rows[0]
-    expect(totals).toEqual({ impressions: 4, engagements: 3, chatSessions: 1, alerts: 0, credits: 0 })
+    expect(totals).toEqual({ impressions: 4, engagements: 3, chatSessions: 1, alerts: 0, credits: 0, suspicious: 0 })
     const refused = await api('/v1/rejections')
-    expect(refused.rejections).toEqual([])
+    // Per-event refusals are counted too now (docs/security.md): the demo page shows its inactive
+    // campaign, refused once; no beacon is refused whole.
+    expect(refused.rejections).toEqual([expect.objectContaining({ reason: 'inactive_campaign', subject: 'cmp_old', origin: 'shop.demo.test', count: 1 })])
     await page.close()
   }, 90_000)
 
@@ -136,7 +138,7 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
     })
     expect(stdout).toContain('the same batch again: duplicate, duplicate')
     // sms 3 x 2 + ai 10 + form 5 x 1, then alice's sms 2.
-    expect((await api('/v1/usage')).rows[0]).toEqual({ impressions: 4, engagements: 3, chatSessions: 1, alerts: 3, credits: 23 })
+    expect((await api('/v1/usage')).rows[0]).toEqual({ impressions: 4, engagements: 3, chatSessions: 1, alerts: 3, credits: 23, suspicious: 0 })
   }, 30_000)
 
   it('refuses a wrong key with a clear message', async () => {

@@ -46,7 +46,7 @@ export function writeConfig(domains: string[], campaigns: Record<string, { activ
         containers: { ctr_test: { domains, campaigns, advisors, bots: { bot_help: {} } } },
       },
     },
-    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } } },
+    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } }, sessionsPerHour: 1e6 },
   }))
   return { dir, config, db: join(dir, 'tally.db') }
 }

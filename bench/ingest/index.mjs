@@ -46,7 +46,7 @@ writeFileSync(join(dir, 'config.json'), JSON.stringify({
       containers: { ctr_bench: { domains: ['bench.test'], campaigns } },
     },
   },
-  server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } } },
+  server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } }, sessionsPerHour: 1e6 },
 }))
 
 // Every request carries 50 distinct events: 10 sessions x 5 campaigns, 50 distinct billable units, none a duplicate.

@@ -16,6 +16,7 @@ import { systemClock, type Clock } from './domain/clock.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { trustList } from './domain/ratelimit.js'
 import { cors } from './middleware/cors.js'
+import { createRejectionLog, type RejectionLog } from './services/rejections.js'
 import type { AppDeps, TallyEnv } from './context.js'
 import { eventRoutes } from './routes/events.js'
 import { scriptRoutes, SDK_SCRIPT } from './routes/script.js'
@@ -40,24 +41,32 @@ export interface AppOptions {
   /** Path of the built script-tag SDK. */
   sdkScript?: string
   metrics?: Metrics
+  /** The refusal counter; the server passes its own so that it can flush it on a timer and at stop. */
+  rejections?: RejectionLog
 }
 
 export type { AppDeps } from './context.js'
+
+/** `/readyz` answers 503 this long after a request met a storage failure. */
+export const UNREADY_AFTER_FAILURE_MS = 5_000
 
 const isState = (c: TallyConfig | ConfigState): c is ConfigState => typeof (c as ConfigState).current === 'function'
 
 export function createApp(opts: AppOptions): Hono<TallyEnv> {
   const config = isState(opts.config) ? opts.config : createConfigState(opts.config)
+  const clock = opts.clock ?? systemClock
+  const logger = opts.logger ?? pino({ level: 'silent' })
   const deps: AppDeps = {
     store: opts.store,
-    clock: opts.clock ?? systemClock,
+    clock,
     config,
-    logger: opts.logger ?? pino({ level: 'silent' }),
+    logger,
     metrics: opts.metrics ?? createMetrics(),
     adminToken: opts.adminToken,
     trusted: trustList(config.current().server.trustedProxies),
+    rejections: opts.rejections ?? createRejectionLog({ store: opts.store, clock, logger }),
   }
-  const { metrics, logger, store } = deps
+  const { metrics, store } = deps
   const app = new Hono<TallyEnv>()
 
   app.use(async (c, next) => {
@@ -70,11 +79,17 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   app.use('/v1/containers/*', cors())
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  // Not ready while writes fail: a read-only or full database still answers the ping, so the
+  // last storage failure is remembered for a few seconds (and forgotten once they stop).
+  let unavailableAt = -Infinity
   app.get('/readyz', async (c) => {
     const ready = store.readiness ? await store.readiness() : (await store.ping(), { ok: true as const })
     if (!ready.ok) {
       // Not an error of this request: the load balancer sends traffic elsewhere until the database is back.
       return c.json({ error: { code: 'unavailable', message: ready.reason } }, 503, { 'Retry-After': '1' })
+    }
+    if (clock.now() - unavailableAt < UNREADY_AFTER_FAILURE_MS) {
+      throw new StoreUnavailable('a write failed in the last seconds')
     }
     return c.json({ status: 'ready' })
   })
@@ -96,9 +111,12 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((err, c) => {
     if (err instanceof TallyError) {
+      const incoming = (c.env as { incoming?: { destroyed?: boolean } } | undefined)?.incoming
+      if (incoming?.destroyed) logger.info({ route: c.req.routePath, code: err.code }, 'the client closed the connection mid-request')
       return c.json({ error: { code: err.code, message: err.message } }, err.status, err.headers)
     }
     if (err instanceof StoreUnavailable) {
+      if (c.req.path !== '/readyz') unavailableAt = clock.now()
       logger.error({ err, cause: err.cause }, 'storage unavailable')
       return c.json({ error: { code: 'unavailable', message: 'storage is unavailable, retry later' } }, 503, { 'Retry-After': '1' })
     }

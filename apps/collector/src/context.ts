@@ -8,6 +8,7 @@ import type { Store } from './services/store.js'
 import type { ConfigState } from './domain/config.js'
 import type { Clock } from './domain/clock.js'
 import type { Metrics } from './metrics.js'
+import type { RejectionLog } from './services/rejections.js'
 
 export interface AppDeps {
   store: Store
@@ -17,6 +18,8 @@ export interface AppDeps {
   metrics: Metrics
   adminToken: string | undefined
   trusted: (address: string) => boolean
+  /** Counts refusals a storefront causes (summed in memory, written in batches). */
+  rejections: RejectionLog
 }
 
 /** Hono's environment for Tally routes: what auth middleware found, on `c.var`. */

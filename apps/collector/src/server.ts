@@ -5,7 +5,7 @@
  */
 import { createAdaptorServer } from '@hono/node-server'
 import { listenOn } from './listen.js'
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -22,13 +22,23 @@ import { createBillingRunner, type AccountRun } from './services/billing-runner.
 import { openSqliteStore, type SqliteStore } from './store/sqlite/engine.js'
 import { openPgStore, type PgEngineOptions } from './store/postgres/engine.js'
 import { createWebhookDelivery, type DeliverySettings } from './services/webhooks.js'
+import { guardSockets, serverOptions, SOCKET_LIMITS, type SocketLimits } from './middleware/sockets.js'
+import { trustList } from './domain/ratelimit.js'
+import { createRejectionLog } from './services/rejections.js'
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/demo.config.json')
 export const DEFAULT_DB = 'data/tally.db'
 const SWEEP_EVERY_MS = 60_000
 /** The billing runner closes ended periods at start and then this often. */
 const BILL_EVERY_MS = 60_000
+/** After this, draining cuts the requests that stopped making progress; DRAIN_MAX_MS cuts every one. */
 const DRAIN_TIMEOUT_MS = 10_000
+const DRAIN_MAX_MS = 30_000
+/** Refusals are kept this long (docs/security.md), deleted by the sweeper a bounded batch at a time. */
+export const REJECTIONS_KEPT_MS = 30 * 86_400_000
+const PRUNE_PER_SWEEP = 5_000
+/** Counted refusals are written at least this often. */
+const REJECTIONS_FLUSH_MS = 5_000
 
 export interface ServeOptions {
   config?: string
@@ -42,6 +52,8 @@ export interface ServeOptions {
   logger?: Logger
   /** Webhook delivery timing; by default from `TALLY_WEBHOOK_*` (see `webhookSettings`), else docs/webhooks.md's. */
   webhooks?: Partial<DeliverySettings>
+  /** Socket timeouts and the per-address connection cap (./middleware/sockets.ts); defaults sized for beacons. */
+  sockets?: Partial<SocketLimits>
 }
 
 const WEBHOOK_ENV: Record<string, keyof DeliverySettings> = {
@@ -115,9 +127,11 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
     logger.warn({ kind: change.kind, id: change.id, reason }, 'a persisted config change no longer applies; skipped'))
   const stored = opts.adminToken ? undefined : storedAdminToken(opts.db ?? DEFAULT_DB)
   const adminToken = opts.adminToken ?? stored!.token
-  const app = createApp({ store, config, clock: systemClock, logger, adminToken, metrics: createMetrics({ defaults: true }) })
+  const rejections = createRejectionLog({ store, clock: systemClock, logger, flushEveryMs: REJECTIONS_FLUSH_MS })
+  const app = createApp({ store, config, clock: systemClock, logger, adminToken, metrics: createMetrics({ defaults: true }), rejections })
+  const sockets: SocketLimits = { ...SOCKET_LIMITS, ...opts.sockets }
 
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server
+  const server = createAdaptorServer({ fetch: app.fetch, serverOptions: serverOptions(sockets) }) as Server
   try {
     await listenOn(server, opts.port ?? 8787, opts.host ?? '0.0.0.0')
   } catch (e) {
@@ -125,7 +139,15 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
     throw e
   }
   stored?.save()
-  server.keepAliveTimeout = 65_000
+  guardSockets(server, sockets, trustList(config.current().server.trustedProxies), logger)
+  // The answers not yet sent, so that a drain can mark them `Connection: close` and watch them progress.
+  const inFlight = new Set<ServerResponse>()
+  let draining = false
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) res.shouldKeepAlive = false
+    inFlight.add(res)
+    res.once('close', () => inFlight.delete(res))
+  })
   const addr = server.address() as AddressInfo
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address
   const url = `http://${shownHost}:${addr.port}`
@@ -135,8 +157,13 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
     store.closeIdleConversations(Date.now(), CHAT_IDLE_MS)
       .then((n) => n && logger.info({ closed: n }, 'idle conversations closed'))
       .catch((err) => logger.error({ err }, 'idle sweep failed'))
+    store.pruneRejections(Date.now() - REJECTIONS_KEPT_MS, PRUNE_PER_SWEEP)
+      .then((n) => n && logger.info({ deleted: n }, 'old refusals deleted'))
+      .catch((err) => logger.error({ err }, 'refusal retention sweep failed'))
   }, SWEEP_EVERY_MS)
   sweeper.unref()
+  const flusher = setInterval(() => void rejections.flush(), REJECTIONS_FLUSH_MS)
+  flusher.unref()
   const billing = createBillingRunner({ store, config, clock: systemClock, logger })
   billing.start(BILL_EVERY_MS)
   const webhooks = createWebhookDelivery({ store, clock: systemClock, logger, settings: webhookTiming })
@@ -145,21 +172,47 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   let closing: Promise<void> | undefined
   const close = () => (closing ??= (async () => {
     clearInterval(sweeper)
+    clearInterval(flusher)
     billing.stop()
     logger.info('draining')
     await webhooks.stop()
+    draining = true
+    // Answers still to be sent say `Connection: close`, so keep-alive clients reconnect elsewhere.
+    for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
+      // Past the drain time a request still moving bytes may finish (up to DRAIN_MAX_MS); one that
+      // made no progress in the last second is cut.
+      const progress = () => new Map([...inFlight].map((res) => [res, (res.socket?.bytesRead ?? 0) + (res.socket?.bytesWritten ?? 0)]))
+      let last = new Map<ServerResponse, number>()
+      let stalled: NodeJS.Timeout | undefined
+      const soft = setTimeout(() => {
+        last = progress()
+        stalled = setInterval(() => {
+          const now = progress()
+          for (const [res, bytes] of now) {
+            if (last.get(res) !== bytes) continue
+            logger.warn('a request made no progress while draining; closing it')
+            res.socket?.destroy()
+          }
+          last = now
+        }, 1_000)
+        stalled.unref()
+      }, DRAIN_TIMEOUT_MS)
+      soft.unref()
+      const hard = setTimeout(() => {
         logger.warn('drain timed out; closing the remaining connections')
         server.closeAllConnections()
-      }, DRAIN_TIMEOUT_MS)
-      timer.unref()
+      }, DRAIN_MAX_MS)
+      hard.unref()
       server.close(() => {
-        clearTimeout(timer)
+        clearTimeout(soft)
+        clearTimeout(hard)
+        clearInterval(stalled)
         resolve()
       })
       server.closeIdleConnections()
     })
+    await rejections.flush()
     await store.close()
     logger.info('stopped')
   })())

@@ -157,7 +157,10 @@ const bucket = z.object({
 /**
  * Collector settings (an extension of docs/protocol.md §7, documented in docs/collector.md):
  * `trustedProxies` are addresses or CIDR ranges whose `X-Forwarded-For` is believed;
- * `rateLimits` are token buckets per container and per client address, in requests.
+ * `rateLimits` are token buckets per container and per client address, in requests;
+ * `sessionsPerHour` is how many new browser sessions one client address (an IPv6 client by its
+ * /64) may open per container per hour before the units of the next ones count as `suspicious`
+ * (stored, shown, never billed: docs/security.md).
  */
 export const ServerSchema = z.object({
   trustedProxies: z.array(z.string().min(1).max(64)).default([]),
@@ -165,6 +168,7 @@ export const ServerSchema = z.object({
     perContainer: bucket.default({ rate: 2000, burst: 4000 }),
     perIp: bucket.default({ rate: 50, burst: 100 }),
   }).prefault({}),
+  sessionsPerHour: z.number().int().min(1).max(1_000_000).default(120),
 })
 export type ServerConfig = z.output<typeof ServerSchema>
 

@@ -91,7 +91,7 @@ describe('the origin check', () => {
     await post(batch([impression('cmp_a')]), { container: 'ctr_dormant', origin: 'https://dormant.test' })
     const acme = await (await app.request('/v1/rejections', { headers: { authorization: 'Bearer sk_acme_secret' } })).json()
     const dormant = await (await app.request('/v1/rejections', { headers: { authorization: 'Bearer rk_dormant_read' } })).json()
-    expect(acme).toEqual({ rejections: [] })
+    expect(acme).toEqual({ rejections: [], nextCursor: null })
     expect((dormant as { rejections: Array<{ reason: string }> }).rejections.map((r) => r.reason)).toEqual(['account_inactive'])
   })
 })

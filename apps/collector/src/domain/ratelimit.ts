@@ -46,6 +46,25 @@ export function createLimiter(bucket: Bucket, clock: Clock, maxKeys = 100_000): 
   }
 }
 
+/**
+ * A container's budget that no client address may take more than 1/`shares` of: each
+ * (container, address) has its own bucket of that share of the rate and burst, taken before the
+ * container's. A dozen addresses flooding one container can then take at most 12/20 of its budget
+ * and never starve a visitor of the rest; draining it takes more than `shares` addresses, each at
+ * its full share. At the defaults (2,000/s per container) a share is 100/s, above the 50/s each
+ * address may send at all, so a real visitor never meets it.
+ */
+export function createFairLimiter(bucket: Bucket, clock: Clock, shares = 20, maxKeys = 100_000): { take(container: string, address: string): number } {
+  const whole = createLimiter(bucket, clock, maxKeys)
+  const parts = createLimiter({ rate: bucket.rate / shares, burst: Math.max(1, bucket.burst / shares) }, clock, maxKeys)
+  return {
+    take(container, address) {
+      const own = parts.take(`${container}\u0000${address}`)
+      return own > 0 ? own : whole.take(container)
+    },
+  }
+}
+
 const unmap = (a: string) => (a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a)
 
 /** Compiles trusted proxies (addresses or CIDR ranges) into a matcher. */

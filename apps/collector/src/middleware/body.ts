@@ -6,7 +6,7 @@
 import type { Context } from 'hono'
 import type { IncomingMessage } from 'node:http'
 import { MAX_BODY_BYTES } from '@tally/protocol'
-import { fail } from '../errors.js'
+import { fail, TallyError } from '../errors.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
@@ -45,11 +45,19 @@ export async function readJson(c: Context, limit = MAX_BODY_BYTES): Promise<unkn
 async function readIncoming(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   const chunks: Buffer[] = []
   let total = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.byteLength
-    if (total > limit) throw tooLarge(limit)
-    chunks.push(chunk)
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      total += chunk.byteLength
+      if (total > limit) throw tooLarge(limit)
+      chunks.push(chunk)
+    }
+  } catch (e) {
+    // A client that drops the connection mid-body (or is cut by the request timeout) is not a
+    // fault of ours: a 4xx nobody reads, logged at info by the app, never a 500.
+    if (e instanceof TallyError) throw e
+    throw fail('invalid_request', 'the connection closed before the body ended')
   }
+  if (req.readableAborted || (!req.complete && req.destroyed)) throw fail('invalid_request', 'the connection closed before the body ended')
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total)
 }
 

@@ -8,34 +8,54 @@
  * alone so that one bad event does not refuse its siblings. The answer is sent after the store
  * committed the batch.
  */
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import type { IncomingMessage } from 'node:http'
 import { isbot } from 'isbot'
 import {
   MAX_AGE_MS, MAX_BODY_BYTES, MAX_FUTURE_MS, parseEnvelope, parseEvent,
   type BatchResult, type EventCode, type RejectedEvent,
 } from '@tally/protocol'
-import { fail } from '../errors.js'
+import { fail, TallyError } from '../errors.js'
 import { hostAllowed, requestHost } from '../domain/origin.js'
-import { addressKey, clientAddress, createLimiter } from '../domain/ratelimit.js'
+import { addressKey, clientAddress, createFairLimiter, createLimiter } from '../domain/ratelimit.js'
 import type { AppDeps } from '../context.js'
 import type { IngestEvent } from '../services/store.js'
 import type { ContainerEntry } from '../domain/config.js'
 import { subscriptionEnded } from '../domain/billing-account.js'
 import { refusedSpikeHook } from '../services/refused-spike.js'
 import { readJson } from '../middleware/body.js'
+import { createSessionGate } from '../domain/sessions.js'
 
 export function eventRoutes(deps: AppDeps): Hono {
-  const { store, clock, config, metrics, logger, trusted } = deps
+  const { store, clock, config, metrics, logger, trusted, rejections } = deps
   const limits = config.current().server.rateLimits
   const perIp = createLimiter(limits.perIp, clock)
-  const perContainer = createLimiter(limits.perContainer, clock)
+  // Shared fairly among the container's client addresses (../domain/ratelimit.ts).
+  const perContainer = createFairLimiter(limits.perContainer, clock)
+  const sessionGate = createSessionGate(config.current().server.sessionsPerHour, clock)
   const app = new Hono()
   const spike = refusedSpikeHook(deps)
 
   app.post('/v1/containers/:container/events', async (c) => {
     const receivedAt = clock.now()
     const containerId = c.req.param('container')
+    const verdict = requestHost(c.req.header('origin'), c.req.header('referer'))
+    const entry = config.container(containerId)
+    try {
+      return await handle(c, receivedAt, containerId, verdict, entry)
+    } catch (e) {
+      // Every refusal a storefront can cause is counted (docs/protocol.md §5); a 403 was counted
+      // with its precise reason already.
+      if (e instanceof TallyError && e.code !== 'forbidden') note(containerId, entry?.accountId ?? null, e.code, verdict.host, '', receivedAt)
+      throw e
+    }
+  })
+
+  return app
+
+  async function handle(
+    c: Context, receivedAt: number, containerId: string, verdict: ReturnType<typeof requestHost>, entry: ContainerEntry | undefined,
+  ): Promise<Response> {
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
     const ip = clientAddress(incoming?.socket?.remoteAddress ?? 'unknown', c.req.header('x-forwarded-for'), trusted)
     limit(perIp.take(addressKey(ip)), 'too many requests from this address')
@@ -46,20 +66,19 @@ export function eventRoutes(deps: AppDeps): Hono {
       throw fail('payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`)
     }
 
-    const verdict = requestHost(c.req.header('origin'), c.req.header('referer'))
-    const entry = config.container(containerId)
     const refusal = !entry ? 'unknown_container'
       : entry.account.active === false ? 'account_inactive'
       : subscriptionEnded(entry.account, receivedAt) ? 'subscription_ended'
       : !verdict.ok ? verdict.reason
       : !hostAllowed(verdict.host, entry.domains) ? 'origin_not_allowed'
       : null
-    if (refusal) await refuse(containerId, entry, refusal, verdict.host)
+    if (refusal) refuse(containerId, entry, refusal, verdict.host, receivedAt)
 
-    limit(perContainer.take(containerId), 'too many requests for this container')
+    limit(perContainer.take(containerId, addressKey(ip)), 'too many requests for this container')
 
     if (isbot(c.req.header('user-agent'))) {
       metrics.events.inc({ result: 'dropped', reason: 'bot' })
+      note(containerId, entry?.accountId ?? null, 'bot', verdict.host, '', receivedAt)
       const none: BatchResult = { accepted: 0, duplicates: 0, rejected: [] }
       return c.json(none, 200, { 'X-Tally-Dropped': 'bot' })
     }
@@ -74,9 +93,10 @@ export function eventRoutes(deps: AppDeps): Hono {
     const events: IngestEvent[] = []
     /** The batch index of each event passed to the store. */
     const slots: number[] = []
-    const reject = (index: number, code: EventCode) => {
+    const reject = (index: number, code: EventCode, subject = '') => {
       rejected.push({ index, code })
       metrics.events.inc({ result: 'rejected', reason: code })
+      note(containerId, accountId, code, verdict.host, subject, receivedAt)
     }
     for (let i = 0; i < raw.length; i++) {
       const r = parseEvent(raw[i])
@@ -86,21 +106,22 @@ export function eventRoutes(deps: AppDeps): Hono {
       }
       const e = r.value
       const time = receivedAt - (sentAt - e.ts)
-      if (time - receivedAt > MAX_FUTURE_MS) { reject(i, 'event_in_future'); continue }
-      if (receivedAt - time > MAX_AGE_MS) { reject(i, 'event_too_old'); continue }
+      const subject = e.type === 'impression' ? e.campaign : e.type === 'engagement' ? e.advisor : e.bot
+      if (time - receivedAt > MAX_FUTURE_MS) { reject(i, 'event_in_future', subject); continue }
+      if (receivedAt - time > MAX_AGE_MS) { reject(i, 'event_too_old', subject); continue }
       if (e.type === 'impression') {
         const code = catalog(container.campaigns, e.campaign, 'unknown_campaign', 'inactive_campaign')
-        if (code) { reject(i, code); continue }
+        if (code) { reject(i, code, subject); continue }
         slots.push(i)
         events.push({ id: e.id, type: 'impression', session: e.session, subject: e.campaign, time })
       } else if (e.type === 'engagement') {
         const code = catalog(container.advisors, e.advisor, 'unknown_advisor', 'inactive_advisor')
-        if (code) { reject(i, code); continue }
+        if (code) { reject(i, code, subject); continue }
         slots.push(i)
         events.push({ id: e.id, type: 'engagement', session: e.session, subject: e.advisor, time })
       } else {
         // An inactive bot is billed like an unknown one: not at all (docs/protocol.md has one code for both).
-        if (catalog(container.bots, e.bot, 'unknown_bot', 'unknown_bot')) { reject(i, 'unknown_bot'); continue }
+        if (catalog(container.bots, e.bot, 'unknown_bot', 'unknown_bot')) { reject(i, 'unknown_bot', subject); continue }
         slots.push(i)
         events.push({
           id: e.id, type: 'chat', session: e.session, subject: e.bot, time, conversation: e.conversation, phase: e.phase,
@@ -111,11 +132,21 @@ export function eventRoutes(deps: AppDeps): Hono {
     let accepted = 0
     let duplicates = 0
     if (events.length > 0) {
+      // A session and a chat conversation each open new billable units: both count against the
+      // address's hourly cap (docs/security.md).
+      const opener = (e: IngestEvent) => [`s:${e.session}`, ...(e.type === 'chat' ? [`c:${e.conversation}`] : [])]
+      const over = sessionGate.admit(containerId, addressKey(ip), new Set(events.flatMap(opener)))
+      if (over.size > 0) {
+        for (const e of events) if (opener(e).some((k) => over.has(k))) e.suspicious = true
+        const flagged = events.filter((e) => e.suspicious).length
+        metrics.events.inc({ result: 'suspicious', reason: 'sessions_per_hour' }, flagged)
+        note(containerId, accountId, 'suspicious', verdict.host, '', receivedAt, flagged)
+      }
       const statuses = await store.ingest({ account: accountId, container: containerId, receivedAt, timeZone: account.timezone, events })
       statuses.forEach((s, k) => {
         if (s === 'accepted') accepted++
         else if (s === 'duplicate') duplicates++
-        else reject(slots[k] as number, s)
+        else reject(slots[k] as number, s, events[k]?.subject)
       })
       rejected.sort((a, b) => a.index - b.index)
       if (accepted) metrics.events.inc({ result: 'accepted', reason: '' }, accepted)
@@ -123,27 +154,26 @@ export function eventRoutes(deps: AppDeps): Hono {
     }
     const result: BatchResult = { accepted, duplicates, rejected }
     return c.json(result)
-  })
-
-  return app
+  }
 
   function limit(waitMs: number, message: string) {
     if (waitMs > 0) throw fail('rate_limited', message, { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) })
   }
 
   /** One 403 for every reason; the reason goes to the log and the rejections table. */
-  async function refuse(containerId: string, entry: ContainerEntry | undefined, reason: string, host: string): Promise<never> {
+  function refuse(containerId: string, entry: ContainerEntry | undefined, reason: string, host: string, at: number): never {
     logger.warn({ container: containerId, account: entry?.accountId, reason, origin: host }, 'beacon refused')
     metrics.events.inc({ result: 'refused', reason })
-    try {
-      await store.recordRejection({
-        at: clock.now(), container: containerId.slice(0, 64), account: entry?.accountId ?? null, reason, origin: host.slice(0, 253),
-      })
-    } catch (e) {
-      logger.error({ err: e }, 'could not record a refused beacon')
-    }
+    note(containerId, entry?.accountId ?? null, reason, host, '', at)
     if (entry) spike(entry.accountId)
     throw fail('forbidden', 'this container does not accept events from this page')
+  }
+
+  /** Counts a refusal (../services/rejections.ts sums and writes them; counting never changes the answer). */
+  function note(containerId: string, account: string | null, reason: string, host: string, subject: string, at: number, count = 1) {
+    rejections.note({
+      at, container: containerId.slice(0, 64), account, reason, origin: host.slice(0, 253), subject: subject.slice(0, 64), count,
+    })
   }
 }
 

@@ -21,6 +21,7 @@ import {
 import type { InvoiceKind, LedgerEntry, LineKind } from '@tally/billing'
 import { GROUPINGS, METERS, USAGE_QUERY } from '../services/usage-report.js'
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../services/webhooks.js'
+import { REJECTIONS_QUERY } from './rejections.js'
 
 type Schema = Record<string, unknown>
 type Auth = 'none' | 'account' | 'secret' | 'admin' | 'dashboard'
@@ -276,10 +277,12 @@ const SCHEMAS: Record<string, Schema> = {
     rejections: {
       type: 'array',
       items: obj({
-        container: text, reason: text, origin: { type: 'string', description: 'The page\'s host, empty when the request named none.' }, count: int,
-        firstSeen: instant, lastSeen: instant,
+        container: text, reason: text, origin: { type: 'string', description: 'The page\'s host, empty when the request named none; `*` for the refusals past the day\'s budget of distinct keys.' },
+        subject: { type: 'string', description: 'The campaign, advisor or bot a refused event named; empty for a whole request.' },
+        count: int, firstSeen: instant, lastSeen: instant,
       }),
     },
+    nextCursor: { type: ['string', 'null'], description: 'Pass as `cursor` (with the same `since` and `sort`) for the next page; null on the last.' },
   }),
   PeriodRef: { ...obj({ index: int, start: ms, end: ms, startDate: date, endDate: date }), description: 'A billing period: `[start, end)`, with its local dates (end exclusive).' },
   InvoiceLine: {
@@ -579,8 +582,8 @@ export const OPERATIONS: Record<string, Operation> = {
   },
   'GET /v1/rejections': {
     operationId: 'getRejections', summary: 'Refused beacons by container, reason and origin', tags: ['read'], auth: 'account',
-    query: [{ name: 'since', description: 'ISO-8601 instant; default 7 days ago.', schema: instant }],
-    responses: { 200: json('Counts per reason and origin.', 'Rejections'), 400: errors[400], 401: errors[401], 503: STORAGE },
+    query: REJECTIONS_QUERY,
+    responses: { 200: json('One page of counts per container, reason, origin and subject.', 'Rejections'), 400: errors[400], 401: errors[401], 503: STORAGE },
   },
   'GET /v1/admin/accounts': {
     operationId: 'adminListAccounts', summary: 'The accounts in force', tags: ['admin'], auth: 'admin',

@@ -10,9 +10,10 @@ describe('GET /v1/rejections', () => {
     const res = await app.request('/v1/rejections', { headers: RK })
     expect(await res.json()).toEqual({
       rejections: [{
-        container: 'ctr_shop', reason: 'origin_not_allowed', origin: 'evil.test', count: 1,
+        container: 'ctr_shop', reason: 'origin_not_allowed', origin: 'evil.test', subject: '', count: 1,
         firstSeen: new Date(Math.floor(NOW / 60_000) * 60_000).toISOString(), lastSeen: new Date(Math.floor(NOW / 60_000) * 60_000).toISOString(),
       }],
+      nextCursor: null,
     })
   })
 

@@ -74,7 +74,7 @@ const rows = async (s: S, query: string, key?: string) => {
   expect(res.status).toBe(200)
   return (await res.json()).rows as Array<Record<string, unknown>>
 }
-const zero = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 }
+const zero = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0, suspicious: 0 }
 const RANGE = '?from=2026-07-19&to=2026-07-20'
 
 describe('GET /v1/usage groupings', () => {
@@ -369,9 +369,9 @@ describe('CSV', () => {
   it('answers CSV for Accept: text/csv and for format=csv, with names quoted', async () => {
     const s = await seeded()
     const expected = [
-      'container,containerName,impressions,engagements,chatSessions,alerts,credits',
-      'ctr_blog,Blog,1,0,0,0,0',
-      'ctr_shop,"Shop, ""North""\nbranch",3,2,2,0,0',
+      'container,containerName,impressions,engagements,chatSessions,alerts,credits,suspicious',
+      'ctr_blog,Blog,1,0,0,0,0,0',
+      'ctr_shop,"Shop, ""North""\nbranch",3,2,2,0,0,0',
       '',
     ].join('\r\n')
     for (const res of [

@@ -13,11 +13,15 @@ import { MAX_CONVERSATION_EVENTS, type ChatPhase } from '@tally/protocol'
 import { conversationSessions, conversationStatus, foldMore, localDayOf, type PhaseEvent } from '@tally/billing'
 import type { ChatEventRow, ConversationRecord, Repository, RollupDelta, SubjectKind, UnitRow } from '../store/repository.js'
 
-/** One browser event that passed validation and the catalog check. */
-export type IngestEvent =
+/**
+ * One browser event that passed validation and the catalog check. `suspicious`: its session is
+ * over the per-address cap (../domain/sessions.ts): a new unit counts as `suspicious`, not billed.
+ */
+export type IngestEvent = (
   | { id: string; type: 'impression'; session: string; subject: string; time: number }
   | { id: string; type: 'engagement'; session: string; subject: string; time: number }
   | { id: string; type: 'chat'; session: string; subject: string; time: number; conversation: string; phase: ChatPhase }
+) & { suspicious?: boolean }
 
 export interface IngestRequest {
   account: string
@@ -57,6 +61,7 @@ export async function ingest(tx: Repository, req: IngestRequest): Promise<Ingest
   // so a retried event, a second tab and a second sighting are all the same "not new".
   const units: UnitRow[] = []
   const unitSlots: number[] = []
+  const unitSuspicious: boolean[] = []
   const chats: Extract<IngestEvent, { type: 'chat' }>[] = []
   const chatSlots: number[] = []
   req.events.forEach((e, i) => {
@@ -66,6 +71,7 @@ export async function ingest(tx: Repository, req: IngestRequest): Promise<Ingest
     } else {
       units.push({ kind: e.type === 'impression' ? 'campaign' : 'advisor', session: e.session, subject: e.subject, eventId: e.id, time: e.time })
       unitSlots.push(i)
+      unitSuspicious.push(e.suspicious === true)
     }
   })
   if (units.length > 0) {
@@ -73,7 +79,10 @@ export async function ingest(tx: Repository, req: IngestRequest): Promise<Ingest
     fresh.forEach((isNew, k) => {
       const u = units[k] as UnitRow
       statuses[unitSlots[k] as number] = isNew ? 'accepted' : 'duplicate'
-      if (isNew) deltas.add(dayOf(u.time), u.kind, u.subject, 1)
+      if (!isNew) return
+      // A suspicious unit is stored (a retry stays a duplicate) but counted apart from the billed kinds.
+      if (unitSuspicious[k]) deltas.add(dayOf(u.time), 'suspicious', `${u.kind}:${u.subject}`, 1)
+      else deltas.add(dayOf(u.time), u.kind, u.subject, 1)
     })
   }
 
@@ -131,14 +140,17 @@ async function chat(
     const state = await foldMore(prev?.state ?? null, fresh, () => tx.chatEvents(account, container, conversation))
     // The bot and session named by the conversation's first stored event stay its own.
     const bot = prev?.bot ?? first.subject
+    // So does whether it was opened by a suspicious session: its sessions are then never billed.
+    const suspicious = prev ? prev.suspicious === true : first.suspicious === true
+    const [kind, subject] = suspicious ? ['suspicious', `bot:${bot}`] as const : ['bot', bot] as const
     const sessions = conversationSessions(state)
     const day = dayOf(state.startedAt)
     // Sessions are billed on the day the conversation started; a late earlier event may move it.
-    if (prev) deltas.add(prev.day, 'bot', bot, -prev.sessions)
-    deltas.add(day, 'bot', bot, sessions)
+    if (prev) deltas.add(prev.day, kind, subject, -prev.sessions)
+    deltas.add(day, kind, subject, sessions)
     records.push({
       conversation, bot, session: prev?.session ?? first.session, day, sessions,
-      status: conversationStatus(state, receivedAt), state,
+      status: conversationStatus(state, receivedAt), state, suspicious,
     })
   }
   if (records.length > 0) await tx.saveConversations(account, container, records)

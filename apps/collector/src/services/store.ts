@@ -6,7 +6,8 @@
  */
 import type { CreditResult } from '@tally/billing'
 import type {
-  ConfigChange, ConversationRow, DeliveryRow, Engine, RejectionRecord, RejectionRow, Repository, RollupRow, WebhookEndpointRow,
+  ConfigChange, ConversationRow, DeliveryRow, Engine, RejectionPage, RejectionRecord, RejectionRow, Repository, RollupRow,
+  WebhookEndpointRow,
 } from '../store/repository.js'
 import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
 import {
@@ -24,10 +25,12 @@ export type EvidenceExport = EvidenceRequest & { format: EvidenceFormat }
 export interface Store extends DeliveryStore {
   /** One beacon's events: units, conversations and rollups in one transaction; statuses in event order. */
   ingest(req: IngestRequest): Promise<IngestStatus[]>
-  /** Counts a refused beacon (403), per minute, container, reason and origin. */
-  recordRejection(r: RejectionRecord): Promise<void>
-  /** Refused beacons of an account since `since` (ms), by container, reason and origin. */
-  rejections(account: string, since: number): Promise<RejectionRow[]>
+  /** Counts refusals (already summed per key by ./rejections.ts), all in one transaction. */
+  recordRejections(rows: readonly RejectionRecord[]): Promise<void>
+  /** One page of an account's refusals last seen since `since` (ms), by container, reason, origin and subject. */
+  rejections(account: string, since: number, page: RejectionPage): Promise<RejectionRow[]>
+  /** Deletes at most `limit` day rows of refusals older than `before`; returns how many. */
+  pruneRejections(before: number, limit: number): Promise<number>
   /** Daily counts of an account for days in `[fromDay, toDay)` (`YYYY-MM-DD`). */
   rollups(account: string, fromDay: string, toDay: string): Promise<RollupRow[]>
   /** Conversations of an account that started in `[from, to)` (ms). */
@@ -97,8 +100,11 @@ export function createStore(engine: Engine): Store {
   }
   const store: Store = {
     ingest: (req) => write((tx) => ingest(tx, req)),
-    recordRejection: (r) => write((tx) => tx.recordRejection(r)),
-    rejections: (account, since) => engine.read((db) => db.rejections(account, since)),
+    recordRejections: (rows) => write(async (tx) => {
+      for (const r of rows) await tx.recordRejection(r)
+    }),
+    rejections: (account, since, page) => engine.read((db) => db.rejections(account, since, page)),
+    pruneRejections: (before, limit) => write((tx) => tx.pruneRejections(before, limit)),
     rollups: (account, fromDay, toDay) => engine.read((db) => db.rollups(account, fromDay, toDay)),
     conversations: (account, from, to) => engine.read((db) => db.conversations(account, from, to)),
     closeIdleConversations: (now, idleMs) => write((tx) => tx.markIdleConversations(now - idleMs)),

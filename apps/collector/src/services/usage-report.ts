@@ -16,7 +16,8 @@ import type { SubjectKind } from '../store/repository.js'
 export const GROUPINGS = ['day', 'container', 'campaign', 'advisor', 'bot'] as const
 export type Grouping = (typeof GROUPINGS)[number]
 
-export const METERS = ['impressions', 'engagements', 'chatSessions', 'alerts', 'credits'] as const
+/** `suspicious`: units of sessions over the per-address cap (docs/security.md), shown and never billed. */
+export const METERS = ['impressions', 'engagements', 'chatSessions', 'alerts', 'credits', 'suspicious'] as const
 export type Meter = (typeof METERS)[number]
 
 /** Grouped by day, the range is at most this many days (ten years): every day is a row, zeros included. */
@@ -75,7 +76,7 @@ export interface UsageReport {
   /** The filters applied (`container`, `campaign`, `advisor`, `bot`). */
   filters: Filters
   /** Display names (config `name`) of the campaigns, advisors and bots in the rows that have one. */
-  names: Record<SubjectKind, Record<string, string>>
+  names: Record<'campaign' | 'advisor' | 'bot', Record<string, string>>
   rows: UsageRow[]
 }
 
@@ -100,7 +101,7 @@ export function parseRange(q: { from?: string; to?: string }, today: string): { 
   return { from, to }
 }
 
-const METER_OF: Record<SubjectKind, Meter> = { campaign: 'impressions', advisor: 'engagements', bot: 'chatSessions' }
+const METER_OF: Record<SubjectKind, Meter> = { campaign: 'impressions', advisor: 'engagements', bot: 'chatSessions', suspicious: 'suspicious' }
 
 /** Builds the report of one account for the inclusive day range. */
 export async function usageReport(deps: AppDeps, account: string, q: { from?: string; to?: string; groupBy?: string } & Filters): Promise<UsageReport> {
@@ -125,7 +126,7 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
     const id = groupBy.map((g) => keys[g] ?? '\u0000').join('\u0001')
     let row = rows.get(id)
     if (!row) {
-      row = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 }
+      row = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0, suspicious: 0 }
       for (const g of groupBy) {
         row[g] = keys[g]
         if (g === 'container') row.containerName = keys.container === null ? '' : acc.containers[keys.container]?.name ?? ''
@@ -135,13 +136,15 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
     row[meter] += units
   }
   for (const r of rollups) {
+    // A suspicious count's subject is `kind:subject` of the unit it would have been.
+    const [kind, subject] = r.kind === 'suspicious' ? splitSuspicious(r.subject) : [r.kind, r.subject]
     if (filters.container !== undefined && r.container !== filters.container) continue
-    if (subjects.length > 0 && !subjects.some((k) => r.kind === k && r.subject === filters[k])) continue
+    if (subjects.length > 0 && !subjects.some((k) => kind === k && subject === filters[k])) continue
     add({
       day: r.day, container: r.container,
-      campaign: r.kind === 'campaign' ? r.subject : null,
-      advisor: r.kind === 'advisor' ? r.subject : null,
-      bot: r.kind === 'bot' ? r.subject : null,
+      campaign: kind === 'campaign' ? subject : null,
+      advisor: kind === 'advisor' ? subject : null,
+      bot: kind === 'bot' ? subject : null,
     }, METER_OF[r.kind], r.units)
   }
   // Alert sessions and credits come from the vendor's backend (POST /v1/usage), not from a page:
@@ -163,7 +166,7 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
     const seen = new Set(sorted.map((r) => r.day))
     for (let day = from; day <= to; day = addDays(day, 1)) {
       if (seen.has(day)) continue
-      const row: UsageRow = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 }
+      const row: UsageRow = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0, suspicious: 0 }
       for (const g of groupBy) {
         row[g] = g === 'day' ? day : null
         if (g === 'container') row.containerName = ''
@@ -181,7 +184,7 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
   })
   // Totals always answer one row, zeros included: "nothing happened" is an answer.
   if (groupBy.length === 0 && sorted.length === 0) {
-    sorted.push({ impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0 })
+    sorted.push({ impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0, suspicious: 0 })
   }
   const names: UsageReport['names'] = { campaign: {}, advisor: {}, bot: {} }
   const plural = { campaign: 'campaigns', advisor: 'advisors', bot: 'bots' } as const
@@ -197,6 +200,11 @@ export async function usageReport(deps: AppDeps, account: string, q: { from?: st
     }
   }
   return { account, timezone: acc.timezone, from, to, groupBy, filters, names, rows: sorted }
+}
+
+function splitSuspicious(subject: string): [string, string] {
+  const at = subject.indexOf(':')
+  return [subject.slice(0, at), subject.slice(at + 1)]
 }
 
 export function usageColumns(groupBy: readonly Grouping[]): string[] {

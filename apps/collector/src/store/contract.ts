@@ -6,8 +6,8 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest'
 import type { ConversationState, Invoice, LedgerEntry } from '@tally/billing'
 import {
-  StoreUnavailable, type ConversationCursor, type ConversationRecord, type Engine, type LedgerKey, type Repository, type UnitCursor,
-  type UsageEventCursor,
+  type ConversationCursor, type ConversationRecord, type Engine, type LedgerKey, type RejectionPage, type Repository,
+  StoreUnavailable, type UnitCursor, type UsageEventCursor,
 } from './repository.js'
 
 export interface OpenedEngine {
@@ -123,6 +123,15 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
         expect(await engine.read((r) => r.conversations('other', 0, T + 1))).toEqual([])
       })
 
+      it('keeps whether a conversation was opened by a suspicious session', async () => {
+        const rec: ConversationRecord = {
+          conversation: 'c1', bot: 'bot', session: 's', day: '2026-07-20', sessions: 1, status: 'open', state: state(), suspicious: true,
+        }
+        await tx((r) => r.saveConversations('acme', 'ctr', [rec]))
+        await tx((r) => r.saveConversations('acme', 'ctr', [{ ...rec, sessions: 2 }]))
+        expect(await engine.read((r) => r.conversationRecords('acme', 'ctr', ['c1']))).toEqual([{ ...rec, sessions: 2 }])
+      })
+
       it('marks open conversations quiet since before an instant as idle, and only those', async () => {
         const rec = (conversation: string, last: number, status: ConversationRecord['status'] = 'open'): ConversationRecord =>
           ({ conversation, bot: 'bot', session: 's', day: '2026-07-20', sessions: 0, status, state: state({ lastEventAt: last }) })
@@ -146,6 +155,15 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
           { day: '2026-07-20', impressions: 0, engagements: 0, chatSessions: 1 },
           { day: '2026-07-21', impressions: 0, engagements: 0, chatSessions: 4 },
         ])
+      })
+
+      it('keeps suspicious counts in the read rows but out of what billing reads', async () => {
+        const s = { day: '2026-07-20', container: 'ctr', kind: 'suspicious' as const, subject: 'campaign:cmp', units: 7 }
+        await tx((r) => r.addRollups('acme', [s, { ...s, kind: 'campaign', subject: 'cmp', units: 2 }]))
+        expect(await engine.read((r) => r.rollups('acme', '2026-07-20', '2026-07-21'))).toEqual([
+          { ...s, kind: 'campaign', subject: 'cmp', units: 2 }, s,
+        ])
+        expect(await engine.read((r) => r.pageDaily('acme'))).toEqual([{ day: '2026-07-20', impressions: 2, engagements: 0, chatSessions: 0 }])
       })
 
       it('keeps server meters per day, contacts as the highest reading', async () => {
@@ -350,18 +368,54 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
     })
 
     describe('refused beacons and configuration changes', () => {
-      it('counts refusals per minute, container, reason and origin, for the account', async () => {
+      const page = (over: Partial<RejectionPage> = {}): RejectionPage => ({ limit: 50, offset: 0, sort: 'lastSeen', ...over })
+
+      it('counts refusals per day, container, reason, origin and subject, with the first and last minute, for the account', async () => {
         const r1 = { at: T, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: 'evil.test' }
         await tx(async (r) => {
           await r.recordRejection(r1)
           await r.recordRejection({ ...r1, at: T + 61_000 })
           await r.recordRejection({ ...r1, origin: 'other.test' })
           await r.recordRejection({ ...r1, account: null, container: 'ctr_x' })
+          await r.recordRejection({ ...r1, reason: 'unknown_campaign', subject: 'cmp_x', count: 5 })
         })
-        expect(await engine.read((r) => r.rejections('acme', T - 1))).toEqual([
-          { container: 'ctr', reason: 'origin_not_allowed', origin: 'evil.test', count: 2, firstSeen: T, lastSeen: T + 60_000 },
-          { container: 'ctr', reason: 'origin_not_allowed', origin: 'other.test', count: 1, firstSeen: T, lastSeen: T },
+        expect(await engine.read((r) => r.rejections('acme', T - 1, page()))).toEqual([
+          { container: 'ctr', reason: 'origin_not_allowed', origin: 'evil.test', subject: '', count: 2, firstSeen: T, lastSeen: T + 60_000 },
+          { container: 'ctr', reason: 'unknown_campaign', origin: 'evil.test', subject: 'cmp_x', count: 5, firstSeen: T, lastSeen: T },
+          { container: 'ctr', reason: 'origin_not_allowed', origin: 'other.test', subject: '', count: 1, firstSeen: T, lastSeen: T },
         ])
+        // Last seen before `since`: left out.
+        expect(await engine.read((r) => r.rejections('acme', T + 60_000, page()))).toHaveLength(1)
+      })
+
+      it('answers one page at a time, by count or by last seen, ties in key order', async () => {
+        await tx(async (r) => {
+          for (let i = 0; i < 7; i++) {
+            await r.recordRejection({ at: T + i * 60_000, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: `o${i}.test`, count: 10 - i })
+          }
+        })
+        const origins = async (p: RejectionPage) => (await engine.read((r) => r.rejections('acme', T, p))).map((x) => x.origin)
+        expect(await origins(page({ sort: 'count', limit: 3 }))).toEqual(['o0.test', 'o1.test', 'o2.test'])
+        expect(await origins(page({ sort: 'count', limit: 3, offset: 3 }))).toEqual(['o3.test', 'o4.test', 'o5.test'])
+        expect(await origins(page({ sort: 'lastSeen', limit: 2 }))).toEqual(['o6.test', 'o5.test'])
+        expect(await origins(page({ sort: 'lastSeen', limit: 5, offset: 5 }))).toEqual(['o1.test', 'o0.test'])
+      })
+
+      it('prunes day rows older than an instant, at most a given number per call', async () => {
+        const DAY = 86_400_000
+        await tx(async (r) => {
+          for (let d = 0; d < 5; d++) {
+            await r.recordRejection({ at: T - d * DAY, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: 'a.test' })
+            await r.recordRejection({ at: T - d * DAY, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: 'b.test' })
+          }
+        })
+        // Rows of the days that ended before T - 2 days: days -3 and -4, two rows each.
+        const cut = Math.floor(T / DAY) * DAY - 2 * DAY
+        expect(await tx((r) => r.pruneRejections(cut, 3))).toBe(3)
+        expect(await tx((r) => r.pruneRejections(cut, 3))).toBe(1)
+        expect(await tx((r) => r.pruneRejections(cut, 3))).toBe(0)
+        const left = await engine.read((r) => r.rejections('acme', 0, page()))
+        expect(left.map((x) => x.count)).toEqual([3, 3])
       })
 
       it('keeps the latest change per kind and id, oldest first', async () => {

@@ -18,7 +18,12 @@
 import type { ChatPhase } from '@tally/protocol'
 import type { ConversationState, ConversationStatus, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
 
-export type SubjectKind = 'campaign' | 'advisor' | 'bot'
+/**
+ * The kind of a daily count: `campaign` (impressions), `advisor` (engagements), `bot` (chat
+ * sessions), or `suspicious`, whose subject is `kind:subject` of the unit it would have been
+ * (units of sessions over the per-address cap, docs/security.md: shown, never billed).
+ */
+export type SubjectKind = 'campaign' | 'advisor' | 'bot' | 'suspicious'
 
 /** A billable unit of the page: one impression per (session, campaign), one engagement per (session, advisor). */
 export interface UnitRow {
@@ -50,6 +55,8 @@ export interface ConversationRecord {
   sessions: number
   status: ConversationStatus
   state: ConversationState
+  /** Opened by a session over the per-address cap: its sessions count as `suspicious`, not `bot`. */
+  suspicious?: boolean
 }
 
 /** A change to a daily count. */
@@ -92,15 +99,27 @@ export interface RejectionRecord {
   reason: string
   /** Normalized origin host, or `''` when there was none. */
   origin: string
+  /** The campaign, advisor or bot a refused event named; `''` for a whole request. */
+  subject?: string
+  /** How many refusals this record stands for (already summed by the caller); 1 when left out. */
+  count?: number
 }
 
 export interface RejectionRow {
   container: string
   reason: string
   origin: string
+  subject: string
   count: number
   firstSeen: number
   lastSeen: number
+}
+
+/** One page of `rejections`: the top `limit` rows after `offset`, by count or by last seen (both descending). */
+export interface RejectionPage {
+  limit: number
+  offset: number
+  sort: 'count' | 'lastSeen'
 }
 
 export interface ConfigChange {
@@ -254,8 +273,10 @@ export interface Repository {
   addRollups(account: string, deltas: readonly RollupDelta[]): Promise<void>
   /** Marks `open` conversations whose last event is older than `before` as `idle`; returns how many. */
   markIdleConversations(before: number): Promise<number>
-  /** Counts a refused beacon in its minute (per container, reason and origin). */
+  /** Adds `r.count` (1) refusals to its UTC day row (per container, reason, origin and subject). */
   recordRejection(r: RejectionRecord): Promise<void>
+  /** Deletes at most `limit` day rows of refusals whose day ended before `before`; returns how many. */
+  pruneRejections(before: number, limit: number): Promise<number>
 
   // --- Server-to-server usage, credits, invoices ---
   /** Holds the account until the transaction ends (see the contract above). */
@@ -318,8 +339,11 @@ export interface Repository {
   rollups(account: string, fromDay: string, toDay: string): Promise<RollupRow[]>
   /** Conversations that started in `[from, to)`. */
   conversations(account: string, from: number, to: number): Promise<ConversationRow[]>
-  /** Refused beacons since `since`, by container, reason and origin, latest first. */
-  rejections(account: string, since: number): Promise<RejectionRow[]>
+  /**
+   * Refusals last seen at or after `since`, summed by container, reason, origin and subject, one
+   * page of them. Reads only the account's day rows from `since`'s day on.
+   */
+  rejections(account: string, since: number, page: RejectionPage): Promise<RejectionRow[]>
 
   // --- Evidence (keyset pages, see UnitEvidence) ---
   /** Containers with rollups of `kind` on days in `[fromDay, toDay)`: where the account's units of those days are. */

@@ -8,19 +8,19 @@ import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } fr
 import type { ChatPhase } from '@tally/protocol'
 import type {
   ChatEventRow, ConfigChange, ConversationCursor, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
-  DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionRecord, RejectionRow, Repository, RollupDelta,
-  RollupRow, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
+  DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
+  RollupDelta, RollupRow, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
 
 interface ConversationDbRow {
   conversation: string; bot: string; session: string; day: string; sessions: number; status: ConversationRecord['status']
   startedAt: number; lastEventAt: number; latestAt: number; endedAt: number | null; closed: number; active: number
-  botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number
+  botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number; suspicious: number
 }
 
 const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status, started_at AS startedAt, last_event_at AS lastEventAt,
   latest_at AS latestAt, ended_at AS endedAt, closed, active, bot_ms AS botMs, first_received_at AS firstReceivedAt,
-  last_received_at AS lastReceivedAt, events`
+  last_received_at AS lastReceivedAt, events, suspicious`
 
 const EVIDENCE_CONVERSATION = `container, conversation, bot, session, started_at AS startedAt, last_event_at AS lastEventAt,
   ended_at AS endedAt, first_received_at AS firstReceivedAt, last_received_at AS lastReceivedAt, bot_ms AS botMs, sessions`
@@ -51,9 +51,9 @@ export function prepare(db: Database.Database) {
         WHERE container = ? AND conversation = ?`),
     conversation: db.prepare(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE container = ? AND conversation = ?`),
     saveConversation: db.prepare(`INSERT INTO conversations (container, conversation, account, bot, session, started_at, day, last_event_at,
-          ended_at, status, bot_ms, sessions, latest_at, closed, active, first_received_at, last_received_at, events)
+          ended_at, status, bot_ms, sessions, latest_at, closed, active, first_received_at, last_received_at, events, suspicious)
         VALUES (@container, @conversation, @account, @bot, @session, @startedAt, @day, @lastEventAt, @endedAt, @status, @botMs,
-          @sessions, @latestAt, @closed, @active, @firstReceivedAt, @lastReceivedAt, @events)
+          @sessions, @latestAt, @closed, @active, @firstReceivedAt, @lastReceivedAt, @events, @suspicious)
         ON CONFLICT (container, conversation) DO UPDATE SET started_at = excluded.started_at, day = excluded.day,
           last_event_at = excluded.last_event_at, ended_at = excluded.ended_at, status = excluded.status, bot_ms = excluded.bot_ms,
           sessions = excluded.sessions, latest_at = excluded.latest_at, closed = excluded.closed, active = excluded.active,
@@ -61,8 +61,12 @@ export function prepare(db: Database.Database) {
     rollup: db.prepare(`INSERT INTO rollups (account, day, container, kind, subject, units) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT (account, day, container, kind, subject) DO UPDATE SET units = units + excluded.units`),
     markIdle: db.prepare("UPDATE conversations SET status = 'idle' WHERE status = 'open' AND last_event_at < ?"),
-    rejection: db.prepare(`INSERT INTO rejections (minute, container, account, reason, origin, count) VALUES (?, ?, ?, ?, ?, 1)
-        ON CONFLICT (minute, container, reason, origin) DO UPDATE SET count = count + 1`),
+    rejection: db.prepare(`INSERT INTO rejections (day, container, account, reason, origin, subject, count, first_seen, last_seen)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (day, container, reason, origin, subject) DO UPDATE SET count = count + excluded.count,
+          first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)`),
+    pruneRejections: db.prepare(`DELETE FROM rejections WHERE (day, container, reason, origin, subject) IN
+        (SELECT day, container, reason, origin, subject FROM rejections WHERE day < ? ORDER BY day LIMIT ?)`),
     usageEvent: db.prepare(`SELECT id, type, day, time, received_at AS receivedAt, quantity, credits, member FROM usage_events
         WHERE account = ? AND id = ?`),
     insertUsage: db.prepare(`INSERT INTO usage_events (account, id, type, day, time, received_at, quantity, credits, member)
@@ -94,8 +98,8 @@ export function prepare(db: Database.Database) {
     conversations: db.prepare(`SELECT container, conversation, bot, session, started_at AS startedAt, day, last_event_at AS lastEventAt,
           ended_at AS endedAt, status, bot_ms AS botMs, sessions FROM conversations
         WHERE account = ? AND started_at >= ? AND started_at < ? ORDER BY started_at`),
-    rejections: db.prepare(`SELECT container, reason, origin, SUM(count) AS count, MIN(minute) AS firstSeen, MAX(minute) AS lastSeen
-        FROM rejections WHERE account = ? AND minute >= ? GROUP BY container, reason, origin ORDER BY MAX(minute) DESC`),
+    rejectionsByCount: db.prepare(rejectionsQuery('count DESC, lastSeen DESC')),
+    rejectionsByLastSeen: db.prepare(rejectionsQuery('lastSeen DESC, count DESC')),
     insertGrant: db.prepare(`INSERT INTO email_grants (account, id, month, emails, note, granted_at, pack, price, currency)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, id) DO NOTHING`),
     grant: db.prepare(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = ? AND id = ?`),
@@ -154,6 +158,15 @@ const deliveryRow = ({ id, type, created, data, ...d }: DeliveryDbRow): Delivery
 
 type Statements = ReturnType<typeof prepare>
 
+/** Ties broken by the key, so that pages never overlap or skip. */
+function rejectionsQuery(order: string): string {
+  return `SELECT container, reason, origin, subject, SUM(count) AS count, MIN(first_seen) AS firstSeen, MAX(last_seen) AS lastSeen
+    FROM rejections WHERE account = ? AND day >= ? AND last_seen >= ? GROUP BY container, reason, origin, subject
+    ORDER BY ${order}, container, reason, origin, subject LIMIT ? OFFSET ?`
+}
+
+const DAY_MS = 86_400_000
+
 const FAR_FUTURE_DAY = '9999-12-31'
 
 export class SqliteRepository implements Repository {
@@ -181,7 +194,10 @@ export class SqliteRepository implements Repository {
         startedAt: r.startedAt, lastEventAt: r.lastEventAt, latestAt: r.latestAt, endedAt: r.endedAt, closed: r.closed === 1,
         active: r.active === 1, botMs: r.botMs, firstReceivedAt: r.firstReceivedAt, lastReceivedAt: r.lastReceivedAt, events: r.events,
       }
-      out.push({ conversation: r.conversation, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions, status: r.status, state })
+      out.push({
+        conversation: r.conversation, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions, status: r.status, state,
+        ...(r.suspicious === 1 ? { suspicious: true } : {}),
+      })
     }
     return out
   }
@@ -193,7 +209,7 @@ export class SqliteRepository implements Repository {
         container, conversation: r.conversation, account, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions,
         status: r.status, startedAt: s.startedAt, lastEventAt: s.lastEventAt, endedAt: s.endedAt, botMs: s.botMs,
         latestAt: s.latestAt, closed: s.closed ? 1 : 0, active: s.active ? 1 : 0, firstReceivedAt: s.firstReceivedAt,
-        lastReceivedAt: s.lastReceivedAt, events: s.events,
+        lastReceivedAt: s.lastReceivedAt, events: s.events, suspicious: r.suspicious ? 1 : 0,
       })
     }
   }
@@ -207,7 +223,13 @@ export class SqliteRepository implements Repository {
   }
 
   async recordRejection(r: RejectionRecord): Promise<void> {
-    this.st.rejection.run(Math.floor(r.at / 60_000) * 60_000, r.container, r.account, r.reason, r.origin)
+    const minute = Math.floor(r.at / 60_000) * 60_000
+    this.st.rejection.run(Math.floor(r.at / DAY_MS) * DAY_MS, r.container, r.account, r.reason, r.origin, r.subject ?? '', r.count ?? 1, minute, minute)
+  }
+
+  async pruneRejections(before: number, limit: number): Promise<number> {
+    // A day row goes once its whole day is before `before`.
+    return this.st.pruneRejections.run(before - DAY_MS + 1, limit).changes
   }
 
   async lockAccount(): Promise<void> {
@@ -287,8 +309,10 @@ export class SqliteRepository implements Repository {
     return this.st.conversations.all(account, from, to) as ConversationRow[]
   }
 
-  async rejections(account: string, since: number): Promise<RejectionRow[]> {
-    return this.st.rejections.all(account, Math.floor(since / 60_000) * 60_000) as RejectionRow[]
+  async rejections(account: string, since: number, page: RejectionPage): Promise<RejectionRow[]> {
+    const minute = Math.floor(since / 60_000) * 60_000
+    const st = page.sort === 'count' ? this.st.rejectionsByCount : this.st.rejectionsByLastSeen
+    return st.all(account, Math.floor(since / DAY_MS) * DAY_MS, minute, page.limit, page.offset) as RejectionRow[]
   }
 
   async insertEmailGrant(account: string, g: EmailGrantRow): Promise<{ grant: EmailGrantRow; created: boolean }> {

@@ -66,6 +66,8 @@ export const conversations = sqliteTable('conversations', {
   firstReceivedAt: integer('first_received_at').notNull(),
   lastReceivedAt: integer('last_received_at').notNull(),
   events: integer('events').notNull(),
+  /** 1 when opened by a session over the per-address cap (docs/security.md): its sessions are not billed. */
+  suspicious: integer('suspicious').notNull().default(0),
 }, (t) => [
   primaryKey({ columns: [t.container, t.conversation] }),
   index('conversations_account_started').on(t.account, t.startedAt),
@@ -86,17 +88,26 @@ export const rollups = sqliteTable('rollups', {
   units: integer('units').notNull(),
 }, (t) => [primaryKey({ columns: [t.account, t.day, t.container, t.kind, t.subject] })])
 
-/** Refused beacons, counted per minute, container, reason and origin (bounded growth under abuse). */
+/**
+ * Refusals (docs/security.md), counted per UTC day, container, reason, origin and subject (the
+ * campaign, advisor or bot an event named, else ''), with the first and last minute seen. A day
+ * bucket keeps an account's rows read by `GET /v1/rejections` bounded by days x the distinct keys
+ * a day may add (the collector collapses past a budget: ../../services/rejections.ts).
+ */
 export const rejections = sqliteTable('rejections', {
-  minute: integer('minute').notNull(),
+  /** Start of the UTC day, ms. */
+  day: integer('day').notNull(),
   container: text('container').notNull(),
   account: text('account'),
   reason: text('reason').notNull(),
   origin: text('origin').notNull(),
+  subject: text('subject').notNull().default(''),
   count: integer('count').notNull(),
+  firstSeen: integer('first_seen').notNull(),
+  lastSeen: integer('last_seen').notNull(),
 }, (t) => [
-  primaryKey({ columns: [t.minute, t.container, t.reason, t.origin] }),
-  index('rejections_account_minute').on(t.account, t.minute),
+  primaryKey({ columns: [t.day, t.container, t.reason, t.origin, t.subject] }),
+  index('rejections_account_day').on(t.account, t.day),
 ])
 
 /** Run-time configuration changes (admin PUTs), replayed over the config file in `seq` order at start. */

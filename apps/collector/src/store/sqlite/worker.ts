@@ -96,8 +96,9 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
   }
   const store: Store = {
     ingest: (req) => call('ingest', req),
-    recordRejection: (r) => call('recordRejection', r),
-    rejections: (account, since) => call('rejections', account, since),
+    recordRejections: (rows) => call('recordRejections', rows),
+    rejections: (account, since, page) => call('rejections', account, since, page),
+    pruneRejections: (before, limit) => call('pruneRejections', before, limit),
     rollups: (account, from, to) => call('rollups', account, from, to),
     conversations: (account, from, to) => call('conversations', account, from, to),
     closeIdleConversations: (now, idle) => call('closeIdleConversations', now, idle),

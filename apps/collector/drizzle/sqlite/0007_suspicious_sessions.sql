@@ -1,0 +1,1 @@
+ALTER TABLE `conversations` ADD `suspicious` integer DEFAULT 0 NOT NULL;

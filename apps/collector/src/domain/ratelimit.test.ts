@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest'
+import { manualClock } from './clock.js'
+import { createFairLimiter } from './ratelimit.js'
+
+describe('the fair container limiter', () => {
+  it('lets no address take more than its share, and leaves the rest to the others', () => {
+    const fair = createFairLimiter({ rate: 10, burst: 20 }, manualClock(0), 4)
+    // A share is 5 at once: the sixth request of one address waits for its share, not the container.
+    const one = Array.from({ length: 6 }, () => fair.take('c', 'a'))
+    expect(one.slice(0, 5)).toEqual([0, 0, 0, 0, 0])
+    expect(one[5]).toBeGreaterThan(0)
+    for (const a of ['b', 'c', 'd']) for (let i = 0; i < 5; i++) expect(fair.take('c', a)).toBe(0)
+    // Four shares spent the whole burst: a fifth address now meets the container's limit.
+    expect(fair.take('c', 'e')).toBeGreaterThan(0)
+  })
+
+  it('keeps containers apart', () => {
+    const fair = createFairLimiter({ rate: 1, burst: 2 }, manualClock(0), 2)
+    expect(fair.take('c1', 'a')).toBe(0)
+    expect(fair.take('c1', 'a')).toBeGreaterThan(0)
+    expect(fair.take('c2', 'a')).toBe(0)
+  })
+})
