@@ -10,7 +10,7 @@ import pg from 'pg'
 import { createHash } from 'node:crypto'
 import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
 import type {
-  ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, LedgerKey, RejectionRecord, RejectionRow,
+  ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, LedgerKey, RejectionPage, RejectionRecord, RejectionRow,
   Repository, RollupDelta, RollupRow, UnitRow, UsageEventRow,
 } from '../repository.js'
 
@@ -31,6 +31,7 @@ const types = {
 /** `account` of a rejection whose container is unknown: no account id is empty (docs/rules.md). */
 const NO_ACCOUNT = ''
 const FAR_FUTURE_DAY = '9999-12-31'
+const DAY_MS = 86_400_000
 
 /**
  * Every statement is prepared once per connection under a name of its own text: the server then
@@ -53,7 +54,7 @@ function fresh<T>(rows: readonly T[], keyOf: (r: T) => string, inserted: Iterabl
 
 const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status, started_at AS "startedAt",
   last_event_at AS "lastEventAt", latest_at AS "latestAt", ended_at AS "endedAt", closed, active, bot_ms AS "botMs",
-  first_received_at AS "firstReceivedAt", last_received_at AS "lastReceivedAt", events`
+  first_received_at AS "firstReceivedAt", last_received_at AS "lastReceivedAt", events, suspicious`
 
 /** The insert of one kind of billable unit, its four arrays from parameter `$p` on, as a CTE of that kind's name. */
 const UNIT_INSERT: Record<UnitRow['kind'], (p: number) => string> = {
@@ -72,7 +73,7 @@ const UNIT_INSERT: Record<UnitRow['kind'], (p: number) => string> = {
 interface ConversationDbRow {
   conversation: string; bot: string; session: string; day: string; sessions: number; status: ConversationRecord['status']
   startedAt: number; lastEventAt: number; latestAt: number; endedAt: number | null; closed: boolean; active: boolean
-  botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number
+  botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number; suspicious: boolean
 }
 
 export class PgRepository implements Repository {
@@ -155,7 +156,10 @@ export class PgRepository implements Repository {
         startedAt: r.startedAt, lastEventAt: r.lastEventAt, latestAt: r.latestAt, endedAt: r.endedAt, closed: r.closed,
         active: r.active, botMs: r.botMs, firstReceivedAt: r.firstReceivedAt, lastReceivedAt: r.lastReceivedAt, events: r.events,
       }
-      return { conversation: r.conversation, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions, status: r.status, state }
+      return {
+        conversation: r.conversation, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions, status: r.status, state,
+        ...(r.suspicious ? { suspicious: true } : {}),
+      }
     })
   }
 
@@ -166,17 +170,19 @@ export class PgRepository implements Repository {
     const col = <T>(f: (r: ConversationRecord) => T) => last.map(f)
     await this.send(`
       INSERT INTO conversations (account, container, conversation, bot, session, day, sessions, status, started_at, last_event_at,
-        ended_at, bot_ms, latest_at, closed, active, first_received_at, last_received_at, events)
+        ended_at, bot_ms, latest_at, closed, active, first_received_at, last_received_at, events, suspicious)
       SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[], $9::bigint[], $10::bigint[],
-        $11::bigint[], $12::bigint[], $13::bigint[], $14::boolean[], $15::boolean[], $16::bigint[], $17::bigint[], $18::int[])
+        $11::bigint[], $12::bigint[], $13::bigint[], $14::boolean[], $15::boolean[], $16::bigint[], $17::bigint[], $18::int[], $19::boolean[])
       ON CONFLICT (account, container, conversation) DO UPDATE SET started_at = excluded.started_at, day = excluded.day,
         last_event_at = excluded.last_event_at, ended_at = excluded.ended_at, status = excluded.status, bot_ms = excluded.bot_ms,
         sessions = excluded.sessions, latest_at = excluded.latest_at, closed = excluded.closed, active = excluded.active,
-        first_received_at = excluded.first_received_at, last_received_at = excluded.last_received_at, events = excluded.events`,
+        first_received_at = excluded.first_received_at, last_received_at = excluded.last_received_at, events = excluded.events,
+        suspicious = excluded.suspicious`,
     [account, container, col((r) => r.conversation), col((r) => r.bot), col((r) => r.session), col((r) => r.day),
       col((r) => r.sessions), col((r) => r.status), col((r) => r.state.startedAt), col((r) => r.state.lastEventAt),
       col((r) => r.state.endedAt), col((r) => r.state.botMs), col((r) => r.state.latestAt), col((r) => r.state.closed),
-      col((r) => r.state.active), col((r) => r.state.firstReceivedAt), col((r) => r.state.lastReceivedAt), col((r) => r.state.events)])
+      col((r) => r.state.active), col((r) => r.state.firstReceivedAt), col((r) => r.state.lastReceivedAt), col((r) => r.state.events),
+      col((r) => r.suspicious === true)])
   }
 
   async addRollups(account: string, deltas: readonly RollupDelta[]): Promise<void> {
@@ -198,9 +204,20 @@ export class PgRepository implements Repository {
   }
 
   async recordRejection(r: RejectionRecord): Promise<void> {
-    await this.send(`INSERT INTO rejections (account, minute, container, reason, origin, count) VALUES ($1, $2, $3, $4, $5, 1)
-      ON CONFLICT (account, minute, container, reason, origin) DO UPDATE SET count = rejections.count + 1`,
-    [r.account ?? NO_ACCOUNT, Math.floor(r.at / 60_000) * 60_000, r.container, r.reason, r.origin])
+    const minute = Math.floor(r.at / 60_000) * 60_000
+    await this.send(`INSERT INTO rejections (account, day, container, reason, origin, subject, count, first_seen, last_seen)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+      ON CONFLICT (account, day, container, reason, origin, subject) DO UPDATE SET count = rejections.count + excluded.count,
+        first_seen = least(rejections.first_seen, excluded.first_seen), last_seen = greatest(rejections.last_seen, excluded.last_seen)`,
+    [r.account ?? NO_ACCOUNT, Math.floor(r.at / DAY_MS) * DAY_MS, r.container, r.reason, r.origin, r.subject ?? '', r.count ?? 1, minute])
+  }
+
+  async pruneRejections(before: number, limit: number): Promise<number> {
+    // A day row goes once its whole day is before `before`; a bounded number per call.
+    const rows = await this.q<{ n: number }>(`WITH gone AS (DELETE FROM rejections WHERE ctid IN
+        (SELECT ctid FROM rejections WHERE day < $1 ORDER BY day LIMIT $2) RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+    [before - DAY_MS + 1, limit])
+    return rows[0]?.n ?? 0
   }
 
   async lockAccount(account: string): Promise<void> {
@@ -311,10 +328,13 @@ export class PgRepository implements Repository {
       WHERE account = $1 AND started_at >= $2 AND started_at < $3 ORDER BY started_at`, [account, from, to])
   }
 
-  async rejections(account: string, since: number): Promise<RejectionRow[]> {
-    return this.q<RejectionRow>(`SELECT container, reason, origin, sum(count) AS count, min(minute) AS "firstSeen", max(minute) AS "lastSeen"
-      FROM rejections WHERE account = $1 AND minute >= $2 GROUP BY container, reason, origin ORDER BY max(minute) DESC`,
-    [account, Math.floor(since / 60_000) * 60_000])
+  async rejections(account: string, since: number, page: RejectionPage): Promise<RejectionRow[]> {
+    const order = page.sort === 'count' ? 'count DESC, "lastSeen" DESC' : '"lastSeen" DESC, count DESC'
+    return this.q<RejectionRow>(`SELECT container, reason, origin, subject, sum(count) AS count, min(first_seen) AS "firstSeen",
+        max(last_seen) AS "lastSeen"
+      FROM rejections WHERE account = $1 AND day >= $2 AND last_seen >= $3 GROUP BY container, reason, origin, subject
+      ORDER BY ${order}, container, reason, origin, subject LIMIT $4 OFFSET $5`,
+    [account, Math.floor(since / DAY_MS) * DAY_MS, Math.floor(since / 60_000) * 60_000, page.limit, page.offset])
   }
 
   async ping(): Promise<void> {

@@ -68,6 +68,8 @@ export const conversations = pgTable('conversations', {
   firstReceivedAt: ms('first_received_at').notNull(),
   lastReceivedAt: ms('last_received_at').notNull(),
   events: integer('events').notNull(),
+  /** Opened by a session over the per-address cap: its sessions count as `suspicious` (docs/security.md). */
+  suspicious: boolean('suspicious').notNull().default(false),
 }, (t) => [
   primaryKey({ columns: [t.account, t.container, t.conversation] }),
   index('conversations_account_started').on(t.account, t.startedAt),
@@ -86,18 +88,26 @@ export const rollups = pgTable('rollups', {
 }, (t) => [primaryKey({ columns: [t.account, t.day, t.container, t.kind, t.subject] })])
 
 /**
- * Refused beacons per minute, container, reason and origin. A beacon for an unknown container has
- * no account: it is kept under `''`, which no account id can be (docs/rules.md), so the key still
- * starts with the account and such rows stay together on one shard.
+ * Refused beacons per UTC day, container, reason, origin and subject, with the first and last
+ * minute seen: rows per account stay bounded whatever the traffic (docs/security.md). A beacon for
+ * an unknown container has no account: it is kept under `''`, which no account id can be
+ * (docs/rules.md), so the key still starts with the account and such rows stay on one shard.
  */
 export const rejections = pgTable('rejections', {
   account: text('account').notNull(),
-  minute: ms('minute').notNull(),
+  day: ms('day').notNull(),
   container: text('container').notNull(),
   reason: text('reason').notNull(),
   origin: text('origin').notNull(),
+  subject: text('subject').notNull().default(''),
   count: bigint('count', { mode: 'number' }).notNull(),
-}, (t) => [primaryKey({ columns: [t.account, t.minute, t.container, t.reason, t.origin] })])
+  firstSeen: ms('first_seen').notNull(),
+  lastSeen: ms('last_seen').notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.account, t.day, t.container, t.reason, t.origin, t.subject] }),
+  // Retention deletes whole old days across accounts.
+  index('rejections_day').on(t.day),
+])
 
 /** Run-time configuration changes (admin PUTs): global, small, replayed in `seq` order at start. */
 export const configChanges = pgTable('config_changes', {
