@@ -34,7 +34,7 @@ function writeMultiConfig() {
         containers: { ctr_test: { domains: ['shop.multi.test'], campaigns: { cmp_a: {}, cmp_b: {} }, advisors: { adv_a: {} }, bots: { bot_help: {} } } },
       },
     },
-    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } } },
+    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } }, sessionsPerHour: 1e6 },
   }))
   return { dir, config }
 }

@@ -36,7 +36,7 @@ function writeOutageConfig() {
         containers: { ctr_test: { domains: ['shop.outage.test'], campaigns } },
       },
     },
-    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } } },
+    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } }, sessionsPerHour: 1e6 },
   }))
   return { dir, config }
 }

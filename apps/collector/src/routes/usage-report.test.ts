@@ -191,7 +191,7 @@ describe('GET /v1/usage filters', () => {
   it('filters the grouped rows and the CSV alike', async () => {
     expect(await rows(s, `${RANGE}&groupBy=campaign&container=ctr_shop&campaign=cmp_summer`)).toEqual([{ campaign: 'cmp_summer', ...zero, impressions: 2 }])
     const csv = await (await get(s, `${RANGE}&groupBy=container&campaign=cmp_summer&format=csv`)).text()
-    expect(csv).toBe('container,containerName,impressions,engagements,chatSessions,alerts,credits\r\nctr_blog,Blog,1,0,0,0,0\r\nctr_shop,"Shop, ""North""\nbranch",2,0,0,0,0\r\n')
+    expect(csv).toBe('container,containerName,impressions,engagements,chatSessions,alerts,credits,suspicious\r\nctr_blog,Blog,1,0,0,0,0,0\r\nctr_shop,"Shop, ""North""\nbranch",2,0,0,0,0,0\r\n')
   })
 })
 
@@ -271,7 +271,7 @@ describe('GET /v1/usage date bounds', () => {
     expect((await rows(s, '?from=2026-07-18&to=2026-07-19&groupBy=day,container')).map((r) => [r.day, r.container, r.impressions]))
       .toEqual([['2026-07-18', null, 0], ['2026-07-19', 'ctr_shop', 1]])
     const csv = await (await get(s, '?from=2026-07-18&to=2026-07-20&groupBy=day&format=csv')).text()
-    expect(csv.split('\r\n').slice(1, 4)).toEqual(['2026-07-18,0,0,0,0,0', '2026-07-19,1,0,0,0,0', '2026-07-20,3,2,2,0,0'])
+    expect(csv.split('\r\n').slice(1, 4)).toEqual(['2026-07-18,0,0,0,0,0,0', '2026-07-19,1,0,0,0,0,0', '2026-07-20,3,2,2,0,0,0'])
   })
 
   it('takes ten years grouped by day, and refuses a longer range grouped by day', async () => {
