@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { CLI, freePort, requireBuilt, writeConfig } from './e2e-process.js'
 
 const ADMIN = 'admin-start-test'
@@ -52,4 +53,28 @@ describe('tally start', () => {
       await second.stop()
     }
   }, 60_000)
+})
+
+describe('tally serve on a database it cannot open', () => {
+  it.each([
+    ['a directory', (dir: string) => { mkdirSync(join(dir, 'dir.db')); return join(dir, 'dir.db') }, /SQLITE_CANTOPEN/],
+    ['a file that is not a database', (dir: string) => { writeFileSync(join(dir, 'junk.db'), 'not a database at all, just text'.repeat(200)); return join(dir, 'junk.db') }, /SQLITE_NOTADB/],
+  ])('says so in one sentence naming the file and the cause, and exits 2, for %s', async (_what, make, cause) => {
+    requireBuilt()
+    const { dir, config } = writeConfig(['shop.test'], { cmp_a: {} })
+    const db = make(dir)
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', config, '--db', db, '--port', String(await freePort()), '--host', '127.0.0.1'], {
+      env: { ...process.env, TALLY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout?.on('data', (d) => (out += d))
+    child.stderr?.on('data', (d) => (out += d))
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    expect(code).toBe(2)
+    const lines = out.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain(`tally: cannot open the database ${db}`)
+    expect(lines[0]).toMatch(cause)
+    expect(out).not.toMatch(/\n\s+at /)
+  }, 30_000)
 })

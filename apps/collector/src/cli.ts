@@ -12,7 +12,7 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfigFile } from './domain/config.js'
 import { parseIsoInstant } from './domain/dates.js'
-import { DEFAULT_DB, DEMO_CONFIG, billOnce, exitOnSignals, pgOptions, redact, startCollector, type RunningCollector, type ServeOptions } from './server.js'
+import { DEFAULT_DB, DEMO_CONFIG, DatabaseOpenError, billOnce, exitOnSignals, pgOptions, redact, startCollector, type RunningCollector, type ServeOptions } from './server.js'
 import { PortInUse } from './listen.js'
 import { migrateSqlite } from './store/sqlite/engine.js'
 import { openPgEngine } from './store/postgres/engine.js'
@@ -81,6 +81,10 @@ async function run(fn: () => Promise<void>) {
     if (e instanceof PortInUse) portTaken(e, '--port', 'PORT')
     if (e instanceof ConfigError) {
       console.error(`tally: invalid configuration: ${e.message}`)
+      process.exit(2)
+    }
+    if (e instanceof DatabaseOpenError) {
+      console.error(`tally: ${e.message}`)
       process.exit(2)
     }
     throw e

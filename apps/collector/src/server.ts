@@ -73,6 +73,38 @@ export function webhookSettings(env: NodeJS.ProcessEnv = process.env): Partial<D
   return out
 }
 
+/** The database could not be opened at start: one sentence for the operator, exit 2 (see cli.ts). */
+export class DatabaseOpenError extends Error {
+  override readonly name = 'DatabaseOpenError'
+}
+
+const OPEN_HINTS: Record<string, string> = {
+  SQLITE_CANTOPEN: 'the file cannot be opened or created there (a directory, a missing parent, or no permission)',
+  SQLITE_READONLY: 'the file or its folder is read-only',
+  SQLITE_FULL: 'the disk is full',
+  SQLITE_IOERR: 'the disk answered with an input/output error (full, read-only or failing)',
+  SQLITE_NOTADB: 'the file is not an SQLite database',
+  SQLITE_CORRUPT: 'the file is damaged; restore it from a backup',
+  ENOENT: 'a folder on the path does not exist and cannot be created',
+  EACCES: 'no permission to create the folder or the file',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+}
+
+/** Opens the store, turning a failure into one sentence that names the database, the cause and what to do. */
+async function openDatabase<T>(opts: { db?: string; databaseUrl?: string }, open: () => Promise<T> | T): Promise<T> {
+  try {
+    return await open()
+  } catch (e) {
+    if (e instanceof ConfigError) throw e
+    const where = opts.databaseUrl ? redact(opts.databaseUrl) : opts.db ?? DEFAULT_DB
+    const code = String((e as { code?: unknown } | null)?.code ?? (e as Error)?.message ?? e)
+    const known = Object.keys(OPEN_HINTS).find((k) => code.includes(k))
+    const why = known ? `${OPEN_HINTS[known]} (${known})` : ((e as Error)?.message ?? code)
+    throw new DatabaseOpenError(`cannot open the database ${where}: ${why}. Fix it, or choose another with --db FILE or --database-url URL`)
+  }
+}
+
 /** Where a generated admin token is kept: beside the database file, readable by its owner only. */
 export const adminTokenFile = (db: string): string => `${db}.admin-token`
 
@@ -120,9 +152,9 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   const webhookTiming = opts.webhooks ?? webhookSettings()
   const configPath = opts.config ?? DEMO_CONFIG
   const config = createConfigState(loadConfigFile(configPath))
-  const store = opts.databaseUrl
-    ? await openPgStore(pgOptions(opts.databaseUrl, logger))
-    : await openWorkerStore({ file: opts.db ?? DEFAULT_DB, synchronous: opts.synchronous ?? 'NORMAL' })
+  const store = await openDatabase(opts, () => opts.databaseUrl
+    ? openPgStore(pgOptions(opts.databaseUrl, logger))
+    : openWorkerStore({ file: opts.db ?? DEFAULT_DB, synchronous: opts.synchronous ?? 'NORMAL' }))
   config.replay(await store.configChanges(), (change, reason) =>
     logger.warn({ kind: change.kind, id: change.id, reason }, 'a persisted config change no longer applies; skipped'))
   const stored = opts.adminToken ? undefined : storedAdminToken(opts.db ?? DEFAULT_DB)
@@ -236,7 +268,8 @@ export function exitOnSignals(close: () => Promise<void>): void {
 export async function billOnce(opts: { config?: string; db?: string; databaseUrl?: string; asOf: number; account?: string }): Promise<AccountRun[]> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' })
   const config = createConfigState(loadConfigFile(opts.config ?? DEMO_CONFIG))
-  const store = opts.databaseUrl ? await openPgStore(pgOptions(opts.databaseUrl, logger)) : openSqliteStore({ file: opts.db ?? DEFAULT_DB })
+  const store = await openDatabase(opts, async () =>
+    opts.databaseUrl ? openPgStore(pgOptions(opts.databaseUrl, logger)) : openSqliteStore({ file: opts.db ?? DEFAULT_DB }))
   try {
     config.replay(await store.configChanges(), (change, reason) =>
       logger.warn({ kind: change.kind, id: change.id, reason }, 'a persisted config change no longer applies; skipped'))
