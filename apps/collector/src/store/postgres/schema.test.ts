@@ -28,15 +28,16 @@ describe.skipIf(pgSkipReason())('the PostgreSQL schema', () => {
   it('holds every table of the SQLite schema', async () => {
     const { rows } = await pool.query<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)
     expect(rows.map((r) => r.name)).toEqual([
-      'chat_events', 'config_changes', 'conversations', 'engagements', 'impressions', 'invoices', 'ledger', 'rejections',
-      'rollups', 'usage_daily', 'usage_events',
+      'chat_events', 'config_changes', 'conversations', 'email_grants', 'engagements', 'impressions', 'invoices', 'ledger', 'rejections',
+      'rollups', 'usage_daily', 'usage_events', 'webhook_deliveries', 'webhook_endpoints', 'webhook_events',
     ])
   })
 
   it('applies each migration once, however many collectors started', async () => {
     const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations')
-    expect(rows[0]?.n).toBe(1)
+    // Two migrations: 0000_init and 0001_email_webhooks_evidence.
+    expect(rows[0]?.n).toBe(2)
     await (await openPgEngine({ url: db.url, poolSize: 1 })).close()
-    expect((await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations')).rows[0]?.n).toBe(1)
+    expect((await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations')).rows[0]?.n).toBe(2)
   })
 })
