@@ -10,8 +10,9 @@ import pg from 'pg'
 import { createHash } from 'node:crypto'
 import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
 import type {
-  ChatEventRow, ConfigChange, ConversationRecord, ConversationRow, DailyAdd, LedgerKey, RejectionPage, RejectionRecord, RejectionRow,
-  Repository, RollupDelta, RollupRow, UnitRow, UsageEventRow,
+  ChatEventRow, ConfigChange, ConversationCursor, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
+  DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
+  RollupDelta, RollupRow, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
 
 /** A connection or the pool: what a repository sends its statements through. */
@@ -69,6 +70,39 @@ const UNIT_INSERT: Record<UnitRow['kind'], (p: number) => string> = {
     ORDER BY s, x
     ON CONFLICT DO NOTHING RETURNING session, advisor AS subject)`,
 }
+
+const GRANT_COLUMNS = 'id, month, emails, note, granted_at AS "grantedAt", pack, price, currency'
+
+const DELIVERY_COLUMNS = `d.account, d.seq, d.endpoint, d.status, d.attempts, d.next_at AS "nextAt", d.last_at AS "lastAt",
+  d.last_status AS "lastStatus", d.last_error AS "lastError", e.id, e.type, e.created, e.data`
+
+interface DeliveryDbRow extends Omit<DeliveryRow, 'event'> { id: string; type: string; created: number; data: unknown }
+
+const deliveryRow = ({ id, type, created, data, ...d }: DeliveryDbRow): DeliveryRow => ({ ...d, event: { id, type, created, data } })
+
+/**
+ * The head of each pending (account, endpoint) queue, from the pending index alone; then only the
+ * heads are read whole, so a backlog behind a down endpoint costs an index scan. `lock` is the
+ * locking clause: see `dueDeliveries`.
+ */
+const dueDeliveriesSql = (lock: string) => `SELECT ${DELIVERY_COLUMNS} FROM
+    (SELECT account, endpoint, min(seq) AS seq FROM webhook_deliveries WHERE status = 'pending' GROUP BY account, endpoint) h
+  JOIN webhook_deliveries d ON d.account = h.account AND d.endpoint = h.endpoint AND d.seq = h.seq
+  JOIN webhook_events e ON e.account = d.account AND e.seq = d.seq
+  WHERE d.status = 'pending' AND d.next_at <= $1 ORDER BY d.next_at, d.account, d.endpoint LIMIT $2${lock}`
+
+/** Pending deliveries of the event in `s` of account `$1`, due at `$3`, one per endpoint the account has now (a retry starts over). */
+const FAN_OUT = `INSERT INTO webhook_deliveries (account, seq, endpoint, status, attempts, next_at)
+  SELECT $1, s.seq, w.id, 'pending', 0, $3 FROM s, webhook_endpoints w WHERE w.account = $1 ORDER BY w.id
+  ON CONFLICT (account, seq, endpoint) DO UPDATE SET status = 'pending', attempts = 0, next_at = excluded.next_at
+  RETURNING 1`
+
+const EVIDENCE_CONVERSATION = `container, conversation, bot, session, started_at AS "startedAt", last_event_at AS "lastEventAt",
+  ended_at AS "endedAt", first_received_at AS "firstReceivedAt", last_received_at AS "lastReceivedAt", bot_ms AS "botMs", sessions`
+const EVIDENCE_USAGE = 'id, type, day, time, received_at AS "receivedAt", quantity, credits, member'
+
+/** The unit table of a kind and its subject column. */
+const UNIT_TABLE = { campaign: ['impressions', 'campaign'], advisor: ['engagements', 'advisor'] } as const
 
 interface ConversationDbRow {
   conversation: string; bot: string; session: string; day: string; sessions: number; status: ConversationRecord['status']
@@ -335,6 +369,122 @@ export class PgRepository implements Repository {
       FROM rejections WHERE account = $1 AND day >= $2 AND last_seen >= $3 GROUP BY container, reason, origin, subject
       ORDER BY ${order}, container, reason, origin, subject LIMIT $4 OFFSET $5`,
     [account, Math.floor(since / DAY_MS) * DAY_MS, Math.floor(since / 60_000) * 60_000, page.limit, page.offset])
+  }
+
+  async insertEmailGrant(account: string, g: EmailGrantRow): Promise<{ grant: EmailGrantRow; created: boolean }> {
+    const inserted = await this.q<EmailGrantRow>(`INSERT INTO email_grants (account, id, month, emails, note, granted_at, pack, price, currency)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (account, id) DO NOTHING RETURNING ${GRANT_COLUMNS}`,
+    [account, g.id, g.month, g.emails, g.note, g.grantedAt, g.pack, g.price, g.currency])
+    if (inserted[0]) return { grant: inserted[0], created: true }
+    // A statement of its own: its snapshot sees the grant even when a concurrent transaction committed it after ours began.
+    const stored = await this.q<EmailGrantRow>(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = $1 AND id = $2`, [account, g.id])
+    if (!stored[0]) throw new Error(`email grant ${g.id} neither inserted nor stored`)
+    return { grant: stored[0], created: false }
+  }
+
+  async emailGrants(account: string, fromDay: string, toDay: string): Promise<EmailGrantRow[]> {
+    return this.q<EmailGrantRow>(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = $1 AND month >= $2 AND month < $3
+      ORDER BY granted_at, id`, [account, fromDay, toDay])
+  }
+
+  async insertWebhookEndpoint(account: string, e: WebhookEndpointRow): Promise<void> {
+    await this.send('INSERT INTO webhook_endpoints (account, id, url, secret, created_at) VALUES ($1, $2, $3, $4, $5)',
+      [account, e.id, e.url, e.secret, e.createdAt])
+  }
+
+  async webhookEndpoints(account: string): Promise<WebhookEndpointRow[]> {
+    return this.q<WebhookEndpointRow>(`SELECT id, url, secret, created_at AS "createdAt" FROM webhook_endpoints WHERE account = $1
+      ORDER BY created_at, id`, [account])
+  }
+
+  async deleteWebhookEndpoint(account: string, id: string): Promise<boolean> {
+    const rows = await this.q<{ n: number }>(`WITH gone AS (DELETE FROM webhook_endpoints WHERE account = $1 AND id = $2 RETURNING id),
+        dropped AS (DELETE FROM webhook_deliveries WHERE account = $1 AND endpoint IN (SELECT id FROM gone) AND status = 'pending')
+      SELECT count(*)::int AS n FROM gone`, [account, id])
+    return (rows[0]?.n ?? 0) === 1
+  }
+
+  async insertOutboxEvent(account: string, e: OutboxEvent): Promise<boolean> {
+    // The next position is max + 1: the caller holds lockAccount, so no other collector computes
+    // the same one meanwhile. Only the fact's key is a no-op on conflict: a position taken anyway
+    // fails the transaction (and is retried) instead of dropping the event.
+    const rows = await this.q<{ seq: number }>(`WITH s AS (
+        INSERT INTO webhook_events (account, seq, key, id, type, created, data)
+        SELECT $1, coalesce(max(seq), 0) + 1, $2, $4, $5, $3, $6::json FROM webhook_events WHERE account = $1
+        ON CONFLICT (account, key) DO NOTHING RETURNING seq),
+      f AS (${FAN_OUT})
+      SELECT seq FROM s`, [account, e.key, e.created, e.id, e.type, JSON.stringify(e.data)])
+    return rows.length === 1
+  }
+
+  async dueDeliveries(now: number, limit: number): Promise<DeliveryRow[]> {
+    // In a transaction (the lease of claimDeliveries, services/webhooks.ts) the heads are locked and
+    // those another collector is leasing right now are skipped, so no two collectors claim the same
+    // delivery; one whose lease a collector committed meanwhile fails `next_at <= now` on recheck.
+    // Outside one (the idle probe) it only reads.
+    const rows = await this.q<DeliveryDbRow>(dueDeliveriesSql(this.inTransaction ? ' FOR UPDATE OF d SKIP LOCKED' : ''), [now, limit])
+    return rows.map(deliveryRow)
+  }
+
+  async updateDelivery(account: string, seq: number, endpoint: string, u: DeliveryUpdate): Promise<void> {
+    await this.send(`UPDATE webhook_deliveries SET status = $4, attempts = $5, next_at = $6, last_at = $7, last_status = $8, last_error = $9
+      WHERE account = $1 AND seq = $2 AND endpoint = $3`,
+    [account, seq, endpoint, u.status, u.attempts, u.nextAt, u.lastAt, u.lastStatus, u.lastError])
+  }
+
+  async deliveries(account: string, limit: number, beforeSeq = Number.MAX_SAFE_INTEGER): Promise<DeliveryRow[]> {
+    const rows = await this.q<DeliveryDbRow>(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d
+        JOIN webhook_events e ON e.account = d.account AND e.seq = d.seq
+      WHERE d.account = $1 AND d.seq < $2 ORDER BY d.seq DESC, d.endpoint LIMIT $3`, [account, beforeSeq, limit])
+    return rows.map(deliveryRow)
+  }
+
+  async redeliver(account: string, eventId: string, now: number): Promise<number | null> {
+    const rows = await this.q<{ found: boolean; n: number }>(`WITH s AS (SELECT seq FROM webhook_events WHERE account = $1 AND id = $2),
+        f AS (${FAN_OUT})
+      SELECT EXISTS (SELECT 1 FROM s) AS found, (SELECT count(*)::int FROM f) AS n`, [account, eventId, now])
+    return rows[0]?.found ? rows[0].n : null
+  }
+
+  async unitContainers(account: string, kind: 'campaign' | 'advisor', fromDay: string, toDay: string): Promise<string[]> {
+    const rows = await this.q<{ container: string }>(`SELECT DISTINCT container FROM rollups
+      WHERE account = $1 AND kind = $2 AND day >= $3 AND day < $4 ORDER BY container`, [account, kind, fromDay, toDay])
+    return rows.map((r) => r.container)
+  }
+
+  async unitPage(
+    account: string, container: string, kind: 'campaign' | 'advisor', from: number, to: number, after: UnitCursor | null, limit: number,
+  ): Promise<UnitEvidence[]> {
+    const [table, subject] = UNIT_TABLE[kind]
+    const cols = `container, session, ${subject} AS subject, event_id AS "eventId", time`
+    // The cursor alone starts the next page (it is past `from`): a seek in (account, container, time, session, subject).
+    return after === null
+      ? this.q<UnitEvidence>(`SELECT ${cols} FROM ${table} WHERE account = $1 AND container = $2 AND time >= $3 AND time < $4
+          ORDER BY time, session, ${subject} LIMIT $5`, [account, container, from, to, limit])
+      : this.q<UnitEvidence>(`SELECT ${cols} FROM ${table}
+          WHERE account = $1 AND container = $2 AND (time, session, ${subject}) > ($3::bigint, $4::text, $5::text) AND time < $6
+          ORDER BY time, session, ${subject} LIMIT $7`, [account, container, after.time, after.session, after.subject, to, limit])
+  }
+
+  async conversationPage(account: string, from: number, to: number, after: ConversationCursor | null, limit: number): Promise<ConversationEvidence[]> {
+    return after === null
+      ? this.q<ConversationEvidence>(`SELECT ${EVIDENCE_CONVERSATION} FROM conversations
+          WHERE account = $1 AND started_at >= $2 AND started_at < $3 AND sessions > 0
+          ORDER BY started_at, container, conversation LIMIT $4`, [account, from, to, limit])
+      : this.q<ConversationEvidence>(`SELECT ${EVIDENCE_CONVERSATION} FROM conversations
+          WHERE account = $1 AND (started_at, container, conversation) > ($2::bigint, $3::text, $4::text) AND started_at < $5 AND sessions > 0
+          ORDER BY started_at, container, conversation LIMIT $6`, [account, after.startedAt, after.container, after.conversation, to, limit])
+  }
+
+  async usageEventPage(
+    account: string, type: UsageEventRow['type'], fromDay: string, toDay: string, after: UsageEventCursor | null, limit: number,
+  ): Promise<UsageEventRow[]> {
+    return after === null
+      ? this.q<UsageEventRow>(`SELECT ${EVIDENCE_USAGE} FROM usage_events WHERE account = $1 AND type = $2 AND day >= $3 AND day < $4
+          ORDER BY day, id LIMIT $5`, [account, type, fromDay, toDay, limit])
+      : this.q<UsageEventRow>(`SELECT ${EVIDENCE_USAGE} FROM usage_events
+          WHERE account = $1 AND type = $2 AND (day, id) > ($3::text, $4::text) AND day < $5
+          ORDER BY day, id LIMIT $6`, [account, type, after.day, after.id, toDay, limit])
   }
 
   async ping(): Promise<void> {

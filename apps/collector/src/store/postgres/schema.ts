@@ -25,7 +25,11 @@ export const impressions = pgTable('impressions', {
   campaign: text('campaign').notNull(),
   eventId: text('event_id').notNull(),
   time: ms('time').notNull(),
-}, (t) => [primaryKey({ columns: [t.account, t.container, t.session, t.campaign] })])
+}, (t) => [
+  primaryKey({ columns: [t.account, t.container, t.session, t.campaign] }),
+  // Evidence of an invoice line: a container's units of a period in time order, as keyset seeks (docs/evidence.md).
+  index('impressions_account_container_time').on(t.account, t.container, t.time, t.session, t.campaign),
+])
 
 /** One engagement per (account, container, session, advisor). */
 export const engagements = pgTable('engagements', {
@@ -35,7 +39,10 @@ export const engagements = pgTable('engagements', {
   advisor: text('advisor').notNull(),
   eventId: text('event_id').notNull(),
   time: ms('time').notNull(),
-}, (t) => [primaryKey({ columns: [t.account, t.container, t.session, t.advisor] })])
+}, (t) => [
+  primaryKey({ columns: [t.account, t.container, t.session, t.advisor] }),
+  index('engagements_account_container_time').on(t.account, t.container, t.time, t.session, t.advisor),
+])
 
 /** The phase events of each conversation. */
 export const chatEvents = pgTable('chat_events', {
@@ -72,7 +79,8 @@ export const conversations = pgTable('conversations', {
   suspicious: boolean('suspicious').notNull().default(false),
 }, (t) => [
   primaryKey({ columns: [t.account, t.container, t.conversation] }),
-  index('conversations_account_started').on(t.account, t.startedAt),
+  // The reads by start time, and the evidence pages in their keyset order (started_at, container, conversation).
+  index('conversations_account_started').on(t.account, t.startedAt, t.container, t.conversation),
   // The idle sweeper scans open conversations of every account.
   index('conversations_status_last').on(t.status, t.lastEventAt),
 ])
@@ -129,7 +137,11 @@ export const usageEvents = pgTable('usage_events', {
   quantity: bigint('quantity', { mode: 'number' }).notNull(),
   credits: bigint('credits', { mode: 'number' }).notNull(),
   member: text('member'),
-}, (t) => [primaryKey({ columns: [t.account, t.id] })])
+}, (t) => [
+  primaryKey({ columns: [t.account, t.id] }),
+  // Evidence: one meter's events of a period, by day (docs/evidence.md).
+  index('usage_events_account_type_day').on(t.account, t.type, t.day, t.id),
+])
 
 /** Daily counts of the server-to-server meters; contacts is the day's highest reading. */
 export const usageDaily = pgTable('usage_daily', {
@@ -176,4 +188,71 @@ export const invoices = pgTable('invoices', {
 }, (t) => [
   primaryKey({ columns: [t.account, t.key] }),
   uniqueIndex('invoices_account_number').on(t.account, t.number),
+])
+
+// --- Email grants and packs, webhooks, evidence (docs/billing.md, docs/webhooks.md, docs/evidence.md). ---
+
+/**
+ * Extra emails for one month of the anchor calendar (`month`, its first local day): granted by
+ * support, or an email pack bought (`pack`, `price`, `currency` set). Keyed by the request id, so a
+ * retried grant or purchase counts once.
+ */
+export const emailGrants = pgTable('email_grants', {
+  account: text('account').notNull(),
+  id: text('id').notNull(),
+  month: text('month').notNull(),
+  emails: bigint('emails', { mode: 'number' }).notNull(),
+  note: text('note'),
+  grantedAt: ms('granted_at').notNull(),
+  pack: text('pack'),
+  price: bigint('price', { mode: 'number' }),
+  currency: text('currency'),
+}, (t) => [primaryKey({ columns: [t.account, t.id] }), index('email_grants_account_month').on(t.account, t.month)])
+
+/** Where an account's webhooks go; the secret signs every delivery. */
+export const webhookEndpoints = pgTable('webhook_endpoints', {
+  account: text('account').notNull(),
+  id: text('id').notNull(),
+  url: text('url').notNull(),
+  secret: text('secret').notNull(),
+  createdAt: ms('created_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.account, t.id] })])
+
+/**
+ * The webhook outbox, written in the transaction of the fact it reports. `seq` orders an account's
+ * events (the next one is max + 1 under `lockAccount`, so collectors never pick the same number);
+ * (account, key) makes the same fact a no-op; `id` (`evt_…`) is what receivers deduplicate by.
+ */
+export const webhookEvents = pgTable('webhook_events', {
+  account: text('account').notNull(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  key: text('key').notNull(),
+  id: text('id').notNull(),
+  type: text('type').notNull(),
+  created: ms('created').notNull(),
+  data: json('data').notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.account, t.seq] }),
+  uniqueIndex('webhook_events_account_key').on(t.account, t.key),
+  uniqueIndex('webhook_events_account_id').on(t.account, t.id),
+])
+
+/**
+ * One delivery of an event to one endpoint: `pending` until delivered or given up (`failed`).
+ * `next_at` is the next attempt and the lease of an attempt under way.
+ */
+export const webhookDeliveries = pgTable('webhook_deliveries', {
+  account: text('account').notNull(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  endpoint: text('endpoint').notNull(),
+  status: text('status').notNull(),
+  attempts: integer('attempts').notNull(),
+  nextAt: ms('next_at').notNull(),
+  lastAt: ms('last_at'),
+  lastStatus: integer('last_status'),
+  lastError: text('last_error'),
+}, (t) => [
+  primaryKey({ columns: [t.account, t.seq, t.endpoint] }),
+  // The head of each pending (account, endpoint) queue, from this index alone.
+  index('webhook_deliveries_pending').on(t.status, t.account, t.endpoint, t.seq),
 ])
