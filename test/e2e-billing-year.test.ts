@@ -12,12 +12,10 @@
  * Account `year`: monthly from 2026-01-31 (month ends clamp: Feb 28, Mar 31, Apr 30, ...), zone
  * Europe/Amsterdam, 2 seats, 1200 contacts paid at purchase. Base and seats: 4900 + 2 x 1500 = 7900.
  */
-import { describe, expect, it, onTestFinished } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { parseConfig } from '@tally/protocol'
 import { ADMIN, setup } from '../apps/collector/src/testkit.js'
-import { openPgStore } from '../apps/collector/src/store/postgres/engine.js'
-import type { Store } from '../apps/collector/src/services/store.js'
-import { freshDatabase, pgSkipReason } from './pg/database.js'
+import { TEST_ENGINES } from './pg/engines.js'
 
 const ORIGIN = 'https://shop.year.test'
 const SK = 'sk_year_secret'
@@ -54,22 +52,7 @@ function config() {
 }
 
 /** The same year on each engine: the figures below hold on both (docs/architecture.md: rules live above the engine). */
-const engines: { name: string; skip: string | false; open: () => Promise<Store | undefined> }[] = [
-  { name: 'SQLite', skip: false, open: async () => undefined },
-  {
-    name: 'PostgreSQL', skip: pgSkipReason(), open: async () => {
-      const db = await freshDatabase()
-      const store = await openPgStore({ url: db.url, poolSize: 4 })
-      onTestFinished(async () => {
-        await store.close()
-        await db.drop()
-      })
-      return store
-    },
-  },
-]
-
-describe.each(engines)('a year of one account through the HTTP API on $name', ({ skip, open }) => {
+describe.each(TEST_ENGINES)('a year of one account through the HTTP API on $name', ({ skip, open }) => {
   it.skipIf(skip)('bills every invoice of the year to the cent', async () => {
     const t = setup({ config: config(), store: await open() })
     const { app, clock } = t

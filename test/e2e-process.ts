@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -22,16 +21,8 @@ export function requireBuilt(...files: string[]): void {
   }
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
+/** A port nothing listens on now (the one function of it; the PostgreSQL harness has it). */
+export { freePort } from './pg/server.js'
 
 /** A config with one account and one container on `domains`, and limits that never bite a test. */
 export function writeConfig(domains: string[], campaigns: Record<string, { active?: boolean }>, advisors: Record<string, { active?: boolean }> = {}) {
