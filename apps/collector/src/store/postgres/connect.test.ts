@@ -55,6 +55,9 @@ describe('classifyPgError, on errors as the drivers shape them', () => {
     { name: 'cannot connect now, starting up (57P03)', error: code('57P03'), kind: 'unavailable' },
     { name: 'crash shutdown (57P02)', error: code('57P02'), kind: 'unavailable' },
     { name: 'I/O error (58030)', error: code('58030'), kind: 'unavailable' },
+    // Five capitals, like an SQLSTATE: a socket the server closed while a transaction wrote to it.
+    { name: 'a write to a closed socket (EPIPE)', error: Object.assign(new Error('write EPIPE'), { errno: -32, code: 'EPIPE', syscall: 'write' }), kind: 'unavailable' },
+    { name: 'a reset connection (ECONNRESET)', error: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), kind: 'unavailable' },
     { name: 'an unknown host', error: Object.assign(new Error('getaddrinfo ENOTFOUND db'), { code: 'ENOTFOUND' }), kind: 'unavailable' },
     { name: 'every address refused (AggregateError)', error: new AggregateError([code('ECONNREFUSED'), code('ECONNREFUSED')], 'connect'), kind: 'unavailable' },
     { name: 'a pool already ended (drain)', error: new Error('Cannot use a pool after calling end on the pool'), kind: 'unavailable' },

@@ -124,8 +124,9 @@ const NETWORK_MESSAGES = [
 export function classifyPgError(e: unknown): PgErrorKind {
   return someError(e, (x) => {
     const code = typeof x.code === 'string' ? x.code : undefined
-    if (code && isSqlState(code)) return UNAVAILABLE_CLASSES.includes(code.slice(0, 2)) || UNAVAILABLE_CODES.has(code)
+    // Socket codes first: `EPIPE` has the shape of an SQLSTATE (five capitals) and is not one.
     if (code && NETWORK_CODES.has(code)) return true
+    if (code && isSqlState(code)) return UNAVAILABLE_CLASSES.includes(code.slice(0, 2)) || UNAVAILABLE_CODES.has(code)
     return typeof x.message === 'string' && NETWORK_MESSAGES.some((m) => m.test(x.message as string))
   }) ? 'unavailable' : 'bug'
 }
