@@ -114,8 +114,11 @@ const tickMs = 10
 let issued = 0
 let skipped = 0
 const MAX_WAITING = 4 * SOCKETS
+/** RSS every ten seconds, to tell a working set that fills up from a leak that keeps growing. */
+const rssSamples = []
 while (performance.now() - start < SECONDS * 1000) {
   if (Number.isNaN(rssStart) && performance.now() - start > WARM_SECONDS * 1000) rssStart = rss()
+  if (performance.now() - start > (rssSamples.length + 1) * 10_000) rssSamples.push(Math.round(rss()))
   // Paced by the clock, not by the ticks: a late tick sends what fell due meanwhile.
   const due = Math.floor((RATE * (performance.now() - start)) / 1000) - issued
   for (let k = 0; k < due; k++) {
@@ -178,10 +181,10 @@ const pct = (xs, q) => {
 const f = (x) => x.toFixed(1)
 const total = sent.good + sent.duplicate + sent.hostile
 console.log(`soak: ${f(elapsed)} s, ${total} requests (${f(total / elapsed)}/s of ${RATE}/s asked; ${skipped} not sent while ${MAX_WAITING} waited), ${sent.good} good, ${sent.duplicate} resent, ${sent.hostile} hostile`)
-console.log(`latency of good requests: p50 ${f(pct(latencies, 0.5))} ms, p99 ${f(pct(latencies, 0.99))} ms, max ${f(Math.max(...latencies))} ms`)
+console.log(`latency of good requests: p50 ${f(pct(latencies, 0.5))} ms, p99 ${f(pct(latencies, 0.99))} ms, max ${f(latencies.reduce((m, x) => Math.max(m, x), 0))} ms`)
 console.log(`baseline (same run): p50 first 10 s ${f(pct(early, 0.5))} ms, last 10 s ${f(pct(late, 0.5))} ms, ratio ${(pct(late, 0.5) / pct(early, 0.5)).toFixed(2)}`)
 console.log(`errors: good ${errors.good}, resent ${errors.duplicate}, hostile answered 5xx ${errors.hostile5xx}, hostile answered 2xx ${errors.hostileOk}`)
-console.log(`RSS: after ${WARM_SECONDS} s ${f(rssStart)} MB, end ${f(rssEnd)} MB, growth ${f(((rssEnd - rssStart) / rssStart) * 100)}%`)
+console.log(`RSS: after ${WARM_SECONDS} s ${f(rssStart)} MB, end ${f(rssEnd)} MB, growth ${f(((rssEnd - rssStart) / rssStart) * 100)}%; every 10 s: ${rssSamples.join(', ')} MB`)
 console.log(`stored units ${units}, accepted units sent ${accepted}: ${units === accepted ? 'equal' : 'DIFFERENT'}`)
 rmSync(dir, { recursive: true, force: true })
 const ok = errors.good === 0 && errors.duplicate === 0 && errors.hostile5xx === 0 && errors.hostileOk === 0
