@@ -6,11 +6,11 @@
 import { fork, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync, readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
+import { beaconBody, freePort, waitHealthy } from '../lib.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = join(ROOT, 'apps/collector/dist/cli.js')
@@ -60,33 +60,9 @@ function nextEvents(run) {
   }
   return out
 }
-// Built by concatenation: the load generator shares the two cores with the server under test.
-const body = (run) => {
-  const r = `${run}${(seq++).toString(36)}`
-  const ts = Date.now()
-  let events = ''
-  for (let i = 0; i < EVENTS; i++) {
-    events += `${i ? ',' : ''}{"id":"${r}-${i}","type":"impression","session":"s${r}-${i % 10}","campaign":"cmp_${(i / 10) | 0}","ts":${ts}}`
-  }
-  return `{"v":1,"sentAt":${ts},"sdk":"bench","events":[${events}]}`
-}
+const body = (run) => beaconBody(run, EVENTS)
 
-const freePort = () => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address()
-    s.close(() => resolve(port))
-  })
-})
 
-async function waitHealthy(url) {
-  for (let i = 0; i < 400; i++) {
-    try {
-      if ((await fetch(url)).ok) return
-    } catch {}
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`${url} did not come up`)
-}
 
 function load(url, run, extra = {}) {
   return new Promise((resolve, reject) => {

@@ -6,31 +6,11 @@
  * counted with a proxy over the repository.
  */
 import { describe, expect, it } from 'vitest'
+import { countingEngine as counting } from '../../apps/collector/src/testkit.js'
 import { SqliteEngine } from '../../apps/collector/src/store/sqlite/engine.js'
-import type { Engine, Repository } from '../../apps/collector/src/store/repository.js'
 import { createStore } from '../../apps/collector/src/services/store.js'
 import type { IngestEvent } from '../../apps/collector/src/services/ingest.js'
 
-function counting(inner: Engine): Engine & { rows: number } {
-  const wrap = (repo: Repository): Repository => new Proxy(repo, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver) as unknown
-      if (typeof value !== 'function') return value
-      return async (...args: unknown[]) => {
-        const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
-        if (Array.isArray(out)) engine.rows += out.length
-        return out
-      }
-    },
-  })
-  const engine = {
-    rows: 0,
-    transaction: <T>(fn: (tx: Repository) => Promise<T>) => inner.transaction((tx) => fn(wrap(tx))),
-    read: <T>(fn: (db: Repository) => Promise<T>) => inner.read((db) => fn(wrap(db))),
-    close: () => inner.close(),
-  }
-  return engine
-}
 
 const T0 = Date.UTC(2026, 6, 20, 12, 0, 0)
 let seq = 0

@@ -1,6 +1,7 @@
 /** Test fixtures for the collector's route tests (not part of the build). */
 import { parseConfig, type TallyConfig } from '@tally/protocol'
 import { createApp, type AppOptions } from './app.js'
+import type { Engine, Repository } from './store/repository.js'
 import { manualClock } from './domain/clock.js'
 import { openSqliteStore, type SqliteStore } from './store/sqlite/engine.js'
 
@@ -74,3 +75,29 @@ export const engagement = (advisor = 'adv_shoes', session = 's_1', id = nextId()
   ({ id, type: 'engagement', session, advisor, ts })
 export const chat = (phase: string, ts: number, conversation = 'conv_1', bot = 'bot_help', id = nextId('c')) =>
   ({ id, type: 'chat', session: 's_1', conversation, bot, phase, ts })
+
+/**
+ * An engine whose repository counts the rows (array items, map entries) its reads hand to the
+ * services: how a test shows that a request's work does not grow with an account's history.
+ */
+export function countingEngine(inner: Engine): Engine & { rows: number } {
+  const wrap = (repo: Repository): Repository => new Proxy(repo, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver) as unknown
+      if (typeof value !== 'function') return value
+      return async (...args: unknown[]) => {
+        const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+        if (Array.isArray(out)) engine.rows += out.length
+        if (out instanceof Map) engine.rows += out.size
+        return out
+      }
+    },
+  })
+  const engine = {
+    rows: 0,
+    transaction: <T>(fn: (tx: Repository) => Promise<T>) => inner.transaction((tx) => fn(wrap(tx))),
+    read: <T>(fn: (db: Repository) => Promise<T>) => inner.read((db) => fn(wrap(db))),
+    close: () => inner.close(),
+  }
+  return engine
+}

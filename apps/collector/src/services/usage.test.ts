@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { countingEngine as counting } from '../testkit.js'
 import { parseConfig } from '@tally/protocol'
 import type { Invoice } from '@tally/billing'
 import { SqliteEngine } from '../store/sqlite/engine.js'
-import type { Engine, Repository } from '../store/repository.js'
 import { createConfigState } from '../domain/config.js'
 import { billingAccount } from '../domain/billing-account.js'
 import { localDayOf } from '@tally/billing'
@@ -22,28 +22,6 @@ const config = createConfigState((() => {
   return r.value
 })())
 
-/** An engine whose repository counts the rows its reads hand to the services. */
-function counting(inner: Engine): Engine & { rows: number } {
-  const wrap = (repo: Repository): Repository => new Proxy(repo, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver) as unknown
-      if (typeof value !== 'function') return value
-      return async (...args: unknown[]) => {
-        const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
-        if (Array.isArray(out)) engine.rows += out.length
-        if (out instanceof Map) engine.rows += out.size
-        return out
-      }
-    },
-  })
-  const engine = {
-    rows: 0,
-    transaction: <T>(fn: (tx: Repository) => Promise<T>) => inner.transaction((tx) => fn(wrap(tx))),
-    read: <T>(fn: (db: Repository) => Promise<T>) => inner.read((db) => fn(wrap(db))),
-    close: () => inner.close(),
-  }
-  return engine
-}
 
 describe('the email quota check', () => {
   it('reads as much in an account\'s hundredth month as in its second', async () => {
