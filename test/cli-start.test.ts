@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CLI, freePort, requireBuilt, writeConfig } from './e2e-process.js'
 
@@ -56,6 +56,31 @@ describe('tally start', () => {
 })
 
 describe('tally serve on a database it cannot open', () => {
+  /** Runs `tally serve` on `db` through `sh -c` with `shell` before it; answers its exit code and output. */
+  async function serve(dir: string, config: string, db: string, opts: { shell?: string; uid?: number; gid?: number } = {}) {
+    const args = [CLI, 'serve', '--config', config, '--db', db, '--port', String(await freePort()), '--host', '127.0.0.1']
+    const quoted = [process.execPath, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
+    const child = spawn('sh', ['-c', `${opts.shell ?? ''} exec ${quoted}`], {
+      env: { ...process.env, TALLY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
+    })
+    let out = ''
+    child.stdout?.on('data', (d) => (out += d))
+    child.stderr?.on('data', (d) => (out += d))
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    return { code, out }
+  }
+
+  function expectOneSentence({ code, out }: { code: number | null; out: string }, db: string, cause: RegExp) {
+    expect(code).toBe(2)
+    const lines = out.trim().split('\n')
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toContain(`tally: cannot open the database ${db}`)
+    expect(lines[0]).toMatch(cause)
+    expect(out).not.toMatch(/\n\s+at /)
+    expect(out).not.toContain('Failed to run the query')
+  }
+
   it.each([
     ['a directory', (dir: string) => { mkdirSync(join(dir, 'dir.db')); return join(dir, 'dir.db') }, /SQLITE_CANTOPEN/],
     ['a file that is not a database', (dir: string) => { writeFileSync(join(dir, 'junk.db'), 'not a database at all, just text'.repeat(200)); return join(dir, 'junk.db') }, /SQLITE_NOTADB/],
@@ -63,18 +88,31 @@ describe('tally serve on a database it cannot open', () => {
     requireBuilt()
     const { dir, config } = writeConfig(['shop.test'], { cmp_a: {} })
     const db = make(dir)
-    const child = spawn(process.execPath, [CLI, 'serve', '--config', config, '--db', db, '--port', String(await freePort()), '--host', '127.0.0.1'], {
-      env: { ...process.env, TALLY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    child.stdout?.on('data', (d) => (out += d))
-    child.stderr?.on('data', (d) => (out += d))
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
-    expect(code).toBe(2)
-    const lines = out.trim().split('\n')
-    expect(lines).toHaveLength(1)
-    expect(lines[0]).toContain(`tally: cannot open the database ${db}`)
-    expect(lines[0]).toMatch(cause)
-    expect(out).not.toMatch(/\n\s+at /)
+    expectOneSentence(await serve(dir, config, db), db, cause)
+  }, 30_000)
+
+  it('says the disk is full when the first write fails (a 16 KB file size limit)', async () => {
+    requireBuilt()
+    const { dir, config } = writeConfig(['shop.test'], { cmp_a: {} })
+    const db = join(dir, 'full.db')
+    // A write past the limit fails with EFBIG instead of killing the process (SIGXFSZ ignored).
+    expectOneSentence(await serve(dir, config, db, { shell: 'trap "" XFSZ; ulimit -f 16;' }), db, /full.*\(SQLITE_(FULL|IOERR)\)/)
+  }, 30_000)
+
+  it('says the file is read-only when it cannot be written', async () => {
+    requireBuilt()
+    const { dir, config } = writeConfig(['shop.test'], { cmp_a: {} })
+    const db = join(dir, 'ro.db')
+    writeFileSync(db, '')
+    chmodSync(db, 0o444)
+    chmodSync(config, 0o644)
+    chmodSync(dir, 0o555)
+    try {
+      // Permissions do not bind root: as root, the collector runs as `nobody`.
+      const root = process.getuid?.() === 0
+      expectOneSentence(await serve(dir, config, db, root ? { uid: 65534, gid: 65534 } : {}), db, /read-only \(SQLITE_READONLY\)/)
+    } finally {
+      chmodSync(dir, 0o755)
+    }
   }, 30_000)
 })

@@ -98,9 +98,13 @@ async function openDatabase<T>(opts: { db?: string; databaseUrl?: string }, open
   } catch (e) {
     if (e instanceof ConfigError) throw e
     const where = opts.databaseUrl ? redact(opts.databaseUrl) : opts.db ?? DEFAULT_DB
-    const code = String((e as { code?: unknown } | null)?.code ?? (e as Error)?.message ?? e)
-    const known = Object.keys(OPEN_HINTS).find((k) => code.includes(k))
-    const why = known ? `${OPEN_HINTS[known]} (${known})` : ((e as Error)?.message ?? code)
+    // The cause may be wrapped (a migration's query error carries SQLite's as its `cause`).
+    const codes: string[] = []
+    for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+      codes.push(String((c as { code?: unknown }).code ?? ''), String((c as Error).message ?? c))
+    }
+    const known = Object.keys(OPEN_HINTS).find((k) => codes.some((code) => code.includes(k)))
+    const why = known ? `${OPEN_HINTS[known]} (${known})` : ((e as Error)?.message ?? String(e))
     throw new DatabaseOpenError(`cannot open the database ${where}: ${why}. Fix it, or choose another with --db FILE or --database-url URL`)
   }
 }

@@ -34,8 +34,10 @@ if (!isMainThread && parentPort && (workerData as { tallyStore?: SqliteOptions }
   try {
     store = createStore(new SqliteEngine((workerData as { tallyStore: SqliteOptions }).tallyStore))
   } catch (e) {
-    const err = e as Error & { code?: string }
-    port.postMessage({ id: 0, ok: false, kind: 'unavailable', message: `${err.code ? `${err.code}: ` : ''}${err.message}` } satisfies Answer)
+    // SQLite's code may be on a wrapped cause (a migration's query error): the opener names it.
+    let code: string | undefined
+    for (let c: unknown = e, depth = 0; c && !code && depth < 5; c = (c as { cause?: unknown }).cause, depth++) code = (c as { code?: string }).code
+    port.postMessage({ id: 0, ok: false, kind: 'unavailable', message: `${code ? `${code}: ` : ''}${(e as Error).message}` } satisfies Answer)
     throw e
   }
   port.on('message', (call: Call) => {
