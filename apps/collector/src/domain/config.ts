@@ -90,6 +90,9 @@ export function createConfigState(initial: TallyConfig): ConfigState {
   let cfg = initial
   let containers = new Map<string, ContainerEntry>()
   let keys = new Map<string, { id: string; scope: 'secret' | 'read' }>()
+  /** The last account of every container id this process has seen, removed ones included. */
+  const owners = new Map<string, string>()
+  let replaying = false
   const index = () => {
     containers = new Map()
     keys = new Map()
@@ -98,8 +101,27 @@ export function createConfigState(initial: TallyConfig): ConfigState {
       keys.set(account.keys.read, { id: accountId, scope: 'read' })
       for (const [id, container] of Object.entries(account.containers)) {
         containers.set(id, { id, accountId, account, container, domains: compileDomains(container.domains) })
+        owners.set(id, accountId)
       }
     }
+  }
+  /**
+   * A container id names one account for good (docs/protocol.md §6): its stored units are keyed by
+   * the container, so a container removed from one account and given to another would hand the
+   * new owner the old one's units (their evidence, their duplicates). Changes persisted before
+   * this rule replay as they were.
+   */
+  const ownerClash = (next: TallyConfig): string | null => {
+    if (replaying) return null
+    for (const [accountId, account] of Object.entries(next.accounts)) {
+      for (const id of Object.keys(account.containers)) {
+        const before = owners.get(id)
+        if (before !== undefined && before !== accountId) {
+          return `accounts.${accountId}.containers.${id}: container id "${id}" belonged to account "${before}", whose stored units it keeps; choose another id`
+        }
+      }
+    }
+    return null
   }
   const clash = containerClash(cfg)
   if (clash) throw new ConfigError(clash)
@@ -125,7 +147,7 @@ export function createConfigState(initial: TallyConfig): ConfigState {
       // Without a `containers` field the account keeps its containers (a PUT of the billing data).
       const account = given ? r.value : { ...r.value, containers: state.account(id)?.containers ?? {} }
       const next = { ...cfg, accounts: { ...cfg.accounts, [id]: account } }
-      const problem = containerClash(next)
+      const problem = containerClash(next) ?? ownerClash(next)
       if (problem) throw fail('conflict', problem)
       return next
     },
@@ -147,6 +169,8 @@ export function createConfigState(initial: TallyConfig): ConfigState {
         ...cfg,
         accounts: { ...cfg.accounts, [accountId]: { ...account, containers: { ...account.containers, [id]: r.value } } },
       }
+      const problem = ownerClash(next)
+      if (problem) throw fail('conflict', problem)
       return next
     },
     patchedAccount(id, patch) {
@@ -168,12 +192,17 @@ export function createConfigState(initial: TallyConfig): ConfigState {
       index()
     },
     replay(changes, onSkip) {
-      for (const ch of changes) {
-        try {
-          state.set(ch.kind === 'account' ? state.withAccount(ch.id, ch.body) : state.withContainer(ch.id, ch.body))
-        } catch (e) {
-          onSkip(ch, (e as Error).message)
+      replaying = true
+      try {
+        for (const ch of changes) {
+          try {
+            state.set(ch.kind === 'account' ? state.withAccount(ch.id, ch.body) : state.withContainer(ch.id, ch.body))
+          } catch (e) {
+            onSkip(ch, (e as Error).message)
+          }
         }
+      } finally {
+        replaying = false
       }
     },
   }

@@ -119,3 +119,42 @@ describe('admin PATCH', () => {
     await store.close()
   })
 })
+
+describe('a container id names one account for good', () => {
+  it('refuses to give a container removed from one account to another, by PUT of either kind', async () => {
+    const { app, store } = setup()
+    // acme's visitors were counted under ctr_origins.
+    const beacon = await app.request('/v1/containers/ctr_origins/events', {
+      method: 'POST', headers: { origin: 'https://example.com', 'content-type': 'text/plain' }, body: JSON.stringify(batch([impression('cmp_a', 's1')])),
+    })
+    expect(await beacon.json()).toMatchObject({ accepted: 1 })
+    const acme = testConfig().accounts.acme!
+    const { ctr_origins: origins, ...rest } = acme.containers
+    expect((await call(app, 'PUT', '/v1/admin/accounts/acme', { ...acme, containers: rest })).status).toBe(200)
+
+    const asContainer = await call(app, 'PUT', '/v1/admin/containers/ctr_origins', { ...origins, account: 'dormant' })
+    expect(asContainer.status).toBe(409)
+    expect(await asContainer.json()).toMatchObject({ error: { code: 'conflict', message: expect.stringContaining('belonged to account "acme"') } })
+    const dormant = testConfig().accounts.dormant!
+    const asAccount = await call(app, 'PUT', '/v1/admin/accounts/dormant', { ...dormant, containers: { ...dormant.containers, ctr_origins: origins } })
+    expect(asAccount.status).toBe(409)
+    expect((await call(app, 'GET', '/v1/admin/containers/ctr_origins')).status).toBe(404)
+
+    // Its own account may take it back.
+    expect((await call(app, 'PUT', '/v1/admin/containers/ctr_origins', { ...origins, account: 'acme' })).status).toBe(200)
+    await store.close()
+  })
+
+  it('replays a move saved before the rule as it was', async () => {
+    const state = createConfigState(testConfig())
+    const acme = testConfig().accounts.acme!
+    const { ctr_origins: origins, ...rest } = acme.containers
+    const skipped: string[] = []
+    state.replay([
+      { kind: 'account', id: 'acme', body: { ...acme, containers: rest } },
+      { kind: 'container', id: 'ctr_origins', body: { ...origins, account: 'dormant' } },
+    ], (ch) => skipped.push(ch.id))
+    expect(skipped).toEqual([])
+    expect(state.container('ctr_origins')?.accountId).toBe('dormant')
+  })
+})
