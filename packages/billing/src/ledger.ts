@@ -11,8 +11,9 @@
  * ones only when no purchased credit is left, because seed 002 says credits bought and shared with
  * team members have "no expiration date", while free ones sent on keep their month-end expiry.
  *
- * Every function here is pure: given the log (or its replayed state) and a request, it returns the
- * entries to append, or a refusal. Ids make them idempotent: a request whose id is in the log
+ * Every function here is pure: given the log (or its replayed state, or its open ledger: the open
+ * lots and what is kept of the rest, see `openLedger`) and a request, it returns the entries to
+ * append, or a refusal. Ids make them idempotent: a request whose id is in the log
  * returns the original outcome and no new entry.
  */
 import type { Plan } from '@tally/protocol'
