@@ -102,3 +102,71 @@ if (rollupMs >= TARGET_MS) {
   console.log(`FAIL: ${rollupMs.toFixed(2)} ms is over the ${TARGET_MS} ms target`)
   process.exitCode = 1
 }
+
+// A credit request (one SMS paid from the wallet) for an account with a short and with a long
+// credit history, measured in this run: the open ledger makes it read the same rows whatever the
+// log holds (docs/architecture.md, "Per-request work"), so the ratio should be about 1.0. Two
+// pairs: the same subscription age (month 100, 12 against 5,000 entries: the credit history
+// alone), and month 2 against month 100 (the history and the subscription's age together). Warm:
+// the collector wrote last; cold: a new process on the same database. Needs `npm run build`.
+const { SqliteEngine } = await import('../../apps/collector/dist/store/sqlite/engine.js')
+const { createStore } = await import('../../apps/collector/dist/services/store.js')
+{
+  const creditPlan = (freeCredits) => ({
+    ...plan, freeCredits, creditCosts: { sms: 1 }, creditPacks: { big: { credits: 100_000, price: 10_000 } },
+  })
+  const plans = { granted: creditPlan(100), packs: creditPlan(0) }
+  const billingOf = (planId, start) => ({
+    timezone: 'Europe/Amsterdam', plans, members: [], subscription: { plan: planId, cycle: 'monthly', start },
+  })
+  const accounts = {
+    longPacks: billingOf('packs', '2018-01-12'), shortPacks: billingOf('packs', '2018-01-12'),
+    long: billingOf('granted', '2018-01-12'), short: billingOf('granted', '2026-02-12'),
+  }
+  const NOW = Date.UTC(2026, 3, 20, 12)
+  const DAY = 86_400_000
+  const engine = new SqliteEngine({ file: ':memory:' })
+  let store = createStore(engine)
+  let n = 0
+  const sms = (account, at, count = 1) => store.recordUsage({
+    account, billing: accounts[account], receivedAt: at,
+    events: Array.from({ length: count }, () => ({ id: `sms-${++n}`, type: 'action', time: at, day: new Date(at).toISOString().slice(0, 10), action: 'sms', quantity: 1 })),
+  })
+  const buy = (account, at) => store.creditRequest({ kind: 'purchase', account, billing: accounts[account], id: `pack-${++n}`, pack: 'big', at })
+  const first = Date.UTC(2018, 0, 15, 12)
+  await buy('longPacks', first)
+  await buy('shortPacks', first)
+  for (let at = first; at < NOW - 10 * DAY; at += 30 * DAY) {
+    await sms('longPacks', at, 50)
+    await sms('long', at, 48)
+  }
+  await sms('shortPacks', NOW - 2 * DAY, 10)
+  await sms('short', NOW - 60 * DAY, 10)
+  // Enough credits for the timed requests; a pack each, so both hold the same open lots.
+  await buy('long', NOW - DAY)
+  await buy('short', NOW - DAY)
+  const entries = Object.fromEntries(await Promise.all(Object.keys(accounts).map(async (a) => [a, (await engine.read((db) => db.ledger(a))).length])))
+  const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1]
+  /** Median ms of a paid SMS per account, the accounts taking turns; `cold`: a new store (process) before each. */
+  const time = async (pair, runs, cold) => {
+    const ms = Object.fromEntries(pair.map((a) => [a, []]))
+    for (let i = 0; i < runs; i++) {
+      for (const a of pair) {
+        if (cold) store = createStore(engine)
+        const at = NOW + i * 1000
+        const t0 = performance.now()
+        const [r] = await sms(a, at)
+        ms[a].push(performance.now() - t0)
+        if (r.status !== 'accepted') throw new Error(`${a}: ${r.code}`)
+      }
+    }
+    return pair.map((a) => median(ms[a]))
+  }
+  for (const [label, pair] of [['same age', ['shortPacks', 'longPacks']], ['month 2 / 100', ['short', 'long']]]) {
+    await time(pair, 50, false)
+    const [ws, wl] = await time(pair, 400, false)
+    const [cs, cl] = await time(pair, 100, true)
+    console.log(`credit request, ${label.padEnd(13)} ${entries[pair[0]]} / ${entries[pair[1]].toLocaleString('en')} entries: warm ${ws.toFixed(3)} / ${wl.toFixed(3)} ms (ratio ${(wl / ws).toFixed(2)}), cold ${cs.toFixed(3)} / ${cl.toFixed(3)} ms (ratio ${(cl / cs).toFixed(2)})`)
+  }
+  await engine.close()
+}

@@ -26,10 +26,10 @@ export {
 } from './rating.js'
 export type { BillingAccount, Terms, PeriodTerms, PeriodRef, LineKind, InvoiceLine, LineInput, LineColumns } from './rating.js'
 export {
-  ACCOUNT_WALLET, memberWallet, replay, applyEntries, spendableLots, transferableLots, balances, balanceOf, creditsDue, spend, transfer, purchase,
+  ACCOUNT_WALLET, memberWallet, replay, applyEntries, isOpen, openLedger, advance, spendableLots, transferableLots, balances, balanceOf, creditsDue, spend, transfer, purchase,
 } from './ledger.js'
 export type {
-  LotDraw, GrantEntry, PurchaseEntry, SpendEntry, TransferOutEntry, TransferInEntry, ExpiryEntry, LedgerEntry, Lot,
+  LotDraw, OpenMark, GrantEntry, PurchaseEntry, SpendEntry, TransferOutEntry, TransferInEntry, ExpiryEntry, LedgerEntry, Lot,
   LedgerState, Balances, CreditRefusal, CreditResult, Moved, SpendRequest, TransferRequest, PurchaseRequest,
 } from './ledger.js'
 export {

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { growth } from './testing/plans.js'
 import {
-  ACCOUNT_WALLET, applyEntries, balanceOf, balances, creditsDue, memberWallet, purchase, replay, spend, transfer,
-  type CreditResult, type LedgerEntry,
+  ACCOUNT_WALLET, advance, applyEntries, balanceOf, balances, creditsDue, isOpen, memberWallet, openLedger, purchase, replay, spend, transfer,
+  type CreditResult, type LedgerEntry, type LedgerState,
 } from './ledger.js'
 import type { BillingAccount } from './rating.js'
 
@@ -225,6 +225,47 @@ describe('credit log properties', () => {
       expect(s.totals.purchased).toBe(spentPurchased + heldPurchased)
       // Replaying the log again, or appending it to itself, changes nothing: entries are keyed by id.
       expect(applyEntries(s, log).totals).toEqual(s.totals)
+    }), { numRuns: 200 })
+  })
+
+  it('answers from the open ledger exactly as from the whole log: every result, balance and total, repeats included', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(op, fc.integer({ min: 0, max: 6 * 3_600_000 }), fc.boolean()), { maxLength: 60 }), (ops) => {
+      let log: LedgerEntry[] = []
+      // What a collector keeps: the open ledger, advanced by every append, and the lots it stored.
+      let open = openLedger(replay([]))
+      const stored = new Map<string, ReturnType<typeof advance>['touched'][number]>()
+      let at = Date.UTC(2026, 6, 12)
+      ops.forEach(([o, step, repeat], i) => {
+        at += step * 20
+        const id = repeat && i > 0 ? `r${i - 1}` : `r${i}`
+        // The open ledger with the request's own entry when it is a repeat, and the lots it drew from.
+        const seen = log.find((e) => e.id === id)
+        const drawn = seen?.type === 'spend' || seen?.type === 'transfer_out' ? seen.draws.map((d) => d.lot) : []
+        const view: LedgerState = {
+          ...open,
+          lots: new Map([...open.lots, ...drawn.filter((l) => !open.lots.has(l)).flatMap((l) => {
+            const lot = stored.get(l)
+            return lot ? [[l, lot] as const] : []
+          })]),
+          entries: seen ? new Map([[seen.id, seen]]) : new Map(),
+        }
+        const run = (ledger: readonly LedgerEntry[] | LedgerState): CreditResult =>
+          o.kind === 'spend' ? spend(account, ledger, { id, action: o.action, quantity: o.quantity, member: o.member, at })
+            : o.kind === 'transfer' ? transfer(account, ledger, { id, to: o.to, credits: o.credits, at })
+              : o.kind === 'purchase' ? purchase(account, ledger, { id, pack: 'small', at })
+                : { ok: true as const, duplicate: false, entries: creditsDue(account, ledger, at), credits: 0, balance: 0 }
+        const r = run(log)
+        expect(run(view)).toEqual(r)
+        log = [...log, ...r.entries]
+        const next = advance(view, r.entries, at)
+        for (const l of next.touched) stored.set(l.lot, l)
+        open = next.state
+        expect(balances(open, at)).toEqual(balances(log, at))
+        const full = replay(log)
+        expect(open.totals).toEqual(full.totals)
+        expect([...open.lots.values()]).toEqual([...full.lots.values()].filter(isOpen))
+        expect(open.entries.size).toBe(0)
+      })
     }), { numRuns: 200 })
   })
 })

@@ -11,8 +11,9 @@
  * ones only when no purchased credit is left, because seed 002 says credits bought and shared with
  * team members have "no expiration date", while free ones sent on keep their month-end expiry.
  *
- * Every function here is pure: given the log (or its replayed state) and a request, it returns the
- * entries to append, or a refusal. Ids make them idempotent: a request whose id is in the log
+ * Every function here is pure: given the log (or its replayed state, or its open ledger: the open
+ * lots and what is kept of the rest, see `openLedger`) and a request, it returns the entries to
+ * append, or a refusal. Ids make them idempotent: a request whose id is in the log
  * returns the original outcome and no new entry.
  */
 import type { Plan } from '@tally/protocol'
@@ -79,6 +80,25 @@ export interface LedgerState {
   lots: Map<string, Lot>
   entries: Map<string, LedgerEntry>
   totals: { granted: number; purchased: number; spent: number; expired: number }
+  /**
+   * Set on an open ledger (`openLedger`, `advance`), the part of the log a credit request can
+   * still need, whose size follows what the account holds and never its history
+   * (docs/architecture.md, "Per-request work"): `lots` holds the open lots only (credits left,
+   * no expiry entry yet), `entries` only the entries the caller looked up for the request (its
+   * own, when it is a repeat) and those it adds.
+   */
+  open?: OpenMark
+}
+
+/** What an open ledger keeps of the entries it no longer holds. */
+export interface OpenMark {
+  /**
+   * The grants and expiries due by this instant are in the log: the months of the anchor
+   * calendar that started by then have had their grant decided (`creditsDue` skips them).
+   */
+  dueThrough: number
+  /** Every wallet that ever held a lot, in the order they first did: `balances` lists them, empty ones at 0. */
+  wallets: string[]
 }
 
 /**
@@ -97,9 +117,55 @@ export function applyEntries(state: LedgerState, entries: Iterable<LedgerEntry>)
     lots: new Map([...state.lots].map(([k, l]) => [k, { ...l }])),
     entries: new Map(state.entries),
     totals: { ...state.totals },
+    ...(state.open ? { open: { dueThrough: state.open.dueThrough, wallets: [...state.open.wallets] } } : {}),
   }
   for (const e of entries) applyOne(next, e)
   return next
+}
+
+/** A lot that can still move: credits left and no expiry entry yet (it may be past its expiry time). */
+export const isOpen = (l: Lot): boolean => l.remaining > 0 && !l.expired
+
+/**
+ * The open ledger of a replayed log: its open lots, its wallets and its totals, without the
+ * entries. The grants up to the newest one are taken as decided (`creditsDue` writes every month's
+ * grant up to the instant it is asked for, so a month before the newest grant without one had none).
+ */
+export function openLedger(state: LedgerState): LedgerState {
+  const wallets: string[] = []
+  for (const l of state.lots.values()) if (!wallets.includes(l.wallet)) wallets.push(l.wallet)
+  let dueThrough = Number.NEGATIVE_INFINITY
+  for (const e of state.entries.values()) if (e.type === 'grant') dueThrough = Math.max(dueThrough, e.at)
+  return {
+    lots: new Map([...state.lots].filter(([, l]) => isOpen(l)).map(([k, l]) => [k, { ...l }])),
+    entries: new Map(),
+    totals: { ...state.totals },
+    open: { dueThrough: state.open ? Math.max(state.open.dueThrough, dueThrough) : dueThrough, wallets },
+  }
+}
+
+/**
+ * An open ledger with entries appended that include every grant and expiry due by `asOf` (what
+ * `spend`, `transfer`, `purchase` and `creditsDue` return): the new open ledger, and the lots the
+ * entries touched, those they closed included, for the caller to store beside the entries.
+ */
+export function advance(state: LedgerState, entries: readonly LedgerEntry[], asOf: number): { state: LedgerState; touched: Lot[] } {
+  const base = state.open ? state : openLedger(state)
+  const next = applyEntries({ ...base, entries: new Map() }, entries)
+  const ids = new Set<string>()
+  for (const e of entries) {
+    if (e.type === 'grant' || e.type === 'purchase' || e.type === 'expiry') ids.add(e.lot)
+    else if (e.type === 'spend' || e.type === 'transfer_out') for (const d of e.draws) ids.add(d.lot)
+    else for (const l of e.lots) ids.add(l.lot)
+  }
+  const touched = [...ids].flatMap((id) => {
+    const l = next.lots.get(id)
+    return l ? [{ ...l }] : []
+  })
+  const open = next.open ?? { dueThrough: Number.NEGATIVE_INFINITY, wallets: [] }
+  for (const l of next.lots.values()) if (!open.wallets.includes(l.wallet)) open.wallets.push(l.wallet)
+  for (const [k, l] of next.lots) if (!isOpen(l)) next.lots.delete(k)
+  return { state: { ...next, entries: new Map(), open: { ...open, dueThrough: Math.max(open.dueThrough, asOf) } }, touched }
 }
 
 function applyOne(s: LedgerState, e: LedgerEntry): void {
@@ -180,13 +246,16 @@ export interface Balances {
 
 /**
  * Balances by wallet and lot as they stood at `at`: the entries up to `at` replayed, and lots past
- * their expiry counting nothing even before the expiry entry is written.
+ * their expiry counting nothing even before the expiry entry is written. An open ledger (which no
+ * longer holds its entries) answers for its own time: `at` at or after its newest entry.
  * @example balances(log, Date.UTC(2026, 7, 1)).account?.balance // 500
  */
 export function balances(ledger: readonly LedgerEntry[] | LedgerState, at: number): Balances {
   const all = Array.isArray(ledger) ? (ledger as readonly LedgerEntry[]) : [...(ledger as LedgerState).entries.values()]
-  const s = all.every((e) => e.at <= at) ? stateOf(ledger) : replay(all.filter((e) => e.at <= at))
+  const open = !Array.isArray(ledger) && (ledger as LedgerState).open !== undefined
+  const s = open || all.every((e) => e.at <= at) ? stateOf(ledger) : replay(all.filter((e) => e.at <= at))
   const out: Balances = {}
+  for (const w of s.open?.wallets ?? []) out[w] = { balance: 0, lots: [] }
   for (const l of s.lots.values()) {
     const w = (out[l.wallet] ??= { balance: 0, lots: [] })
     if (!live(l, at)) continue
@@ -226,7 +295,7 @@ export function creditsDue(account: BillingAccount, ledger: readonly LedgerEntry
   const due: LedgerEntry[] = []
   for (const slice of monthSlices(account.subscription, account.timezone, asOf + 1)) {
     const id = `grant:${slice.month}`
-    if (s.entries.has(id)) continue
+    if (s.entries.has(id) || (s.open && slice.start <= s.open.dueThrough)) continue
     const plan = termsAt(account, slice.start)?.terms.plan
     if (!plan || plan.freeCredits <= 0) continue
     due.push({ id, type: 'grant', wallet: ACCOUNT_WALLET, at: slice.start, credits: plan.freeCredits, lot: id, expiresAt: slice.end })

@@ -4,7 +4,7 @@
  * only. docs/billing-api.md documents them.
  */
 import { Hono, type Context } from 'hono'
-import { balances, creditsDue, periodSummary, type BillingAccount, type Invoice, type LedgerEntry } from '@tally/billing'
+import { creditsDue, periodSummary, type BillingAccount, type Invoice, type LedgerEntry } from '@tally/billing'
 import { fail } from '../errors.js'
 import { accountReader, adminAccount, adminOnly } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
@@ -67,8 +67,7 @@ export function billingRoutes(deps: AppDeps): Hono<TallyEnv> {
     }],
     ['/credits', async (c, { id, billing }) => {
       const at = clock.now()
-      const { ledger } = await current(id, billing, at)
-      return c.json({ account: id, timezone: billing.timezone, asOf: new Date(at).toISOString(), wallets: balances(ledger, at) })
+      return c.json({ account: id, timezone: billing.timezone, asOf: new Date(at).toISOString(), wallets: await store.creditBalances(id, billing, at) })
     }],
     ['/credits/log', async (c, { id, billing }) => {
       const { ledger } = await current(id, billing, clock.now())

@@ -42,7 +42,7 @@ export async function billingRun(tx: Repository, book: LedgerBook, req: BillingR
   await tx.lockAccount(req.account)
   const data = await billingData(tx, req.account)
   const run = runBilling(req.billing, data, req.asOf)
-  await book.append(tx, req.account, await book.state(tx, req.account), run.ledger)
+  await book.append(tx, req.account, await book.state(tx, req.account), run.ledger, req.asOf)
   if (run.invoices.length > 0) await tx.insertInvoices(req.account, run.invoices, req.at)
   // The webhooks of each invoice, in the invoice's transaction (docs/webhooks.md): none is lost, none is sent twice.
   for (const i of run.invoices) {

@@ -1,12 +1,13 @@
 /**
- * The credit log of each account as the services read and extend it: the stored entries replayed
- * by `@tally/billing`, kept between requests and checked against the stored head before each use,
- * so another writer (the billing run, another collector on the same database) simply causes a
- * reload. Entries are keyed by columns (`LedgerKey`), and entry ids are built so that no client id
+ * The credit log of each account as the services read and extend it: its open ledger (the open
+ * lots and what `@tally/billing` keeps of the rest), stored beside the log in the transaction of
+ * every append, kept between requests and checked against the log's head before each use, so
+ * another writer (the billing run, another collector on the same database) simply causes a
+ * reload of it. Entries are keyed by columns (`LedgerKey`), and entry ids are built so that no client id
  * can produce another request's id (docs/rules.md, "Credits").
  */
-import { applyEntries, replay, type LedgerEntry, type LedgerState } from '@tally/billing'
-import type { LedgerKey, Repository } from '../store/repository.js'
+import { advance, isOpen, openLedger, replay, type LedgerEntry, type LedgerState } from '@tally/billing'
+import type { CreditBookRow, LedgerKey, Repository } from '../store/repository.js'
 
 /**
  * A client id inside an entry id: `:` is escaped, so `transfer:a:in` (the receiving leg of
@@ -19,6 +20,13 @@ export const ledgerId = {
   action: (id: string) => `action:${escapeId(id)}`,
   purchase: (id: string) => `purchase:${escapeId(id)}`,
   transfer: (id: string) => `transfer:${escapeId(id)}`,
+}
+
+/** The key of a request's own entry (its first, for a transfer): how a repeat finds it. */
+export const requestKey = {
+  action: (id: string): LedgerKey => ({ source: 'action', ref: id, leg: '' }),
+  purchase: (id: string): LedgerKey => ({ source: 'purchase', ref: id, leg: '' }),
+  transfer: (id: string): LedgerKey => ({ source: 'transfer', ref: id, leg: 'out' }),
 }
 
 /** The key of an entry: system entries by their own id, a request's entries by the client's id. */
@@ -41,33 +49,78 @@ export function ledgerKey(e: LedgerEntry, clientId?: string): LedgerKey {
 export class LedgerBook {
   private readonly cache = new Map<string, { head: number; state: LedgerState }>()
 
-  /** The account's replayed log as stored now. */
-  async state(tx: Repository, account: string): Promise<LedgerState> {
+  /**
+   * The account's open ledger as stored now (`openLedger` of `@tally/billing`): the open lots and
+   * the stored head, read through indexes, so a request costs the same in month 100 as in month 2
+   * (docs/architecture.md, "Per-request work"). Kept between requests and checked against the
+   * log's head, so another writer (the billing run, another collector) causes a reload of that,
+   * never a replay. A log written before the open ledger was stored is replayed once, and the
+   * result stored when `tx` is a write transaction (`persist`).
+   */
+  async state(tx: Repository, account: string, persist = true): Promise<LedgerState> {
     const head = await tx.ledgerHead(account)
     const hit = this.cache.get(account)
     if (hit && hit.head === head) return hit.state
-    const state = replay(await tx.ledger(account))
+    const book = await tx.creditBook(account)
+    let state: LedgerState
+    if (book && book.head === head) {
+      const lots = await tx.openLots(account)
+      state = {
+        lots: new Map(lots.map((l) => [l.lot, l])), entries: new Map(), totals: book.totals,
+        open: { dueThrough: book.dueThrough ?? Number.NEGATIVE_INFINITY, wallets: book.wallets },
+      }
+    } else {
+      const full = replay(await tx.ledger(account))
+      state = openLedger(full)
+      if (persist) {
+        await tx.saveCreditBook(account, bookRow(head, state), [...full.lots.values()].map((l) => ({ ...l, open: isOpen(l) })))
+      }
+    }
     this.cache.set(account, { head, state })
     return state
   }
 
   /**
-   * Appends entries: those of the system (grants, expiries) by their id, those of the request
-   * with `clientId`. Returns the state with them applied.
+   * The open ledger with the request's own entry, when it is a repeat, and the lots that entry
+   * drew from: what `spend`, `transfer` and `purchase` look up to answer a repeat as the first time.
    */
-  async append(tx: Repository, account: string, state: LedgerState, entries: readonly LedgerEntry[], clientId?: string): Promise<LedgerState> {
+  async forRequest(tx: Repository, account: string, state: LedgerState, key: LedgerKey): Promise<LedgerState> {
+    const [seen] = await tx.ledgerEntries(account, [key])
+    if (!seen) return state
+    const drawn = seen.type === 'spend' || seen.type === 'transfer_out' ? seen.draws.map((d) => d.lot).filter((l) => !state.lots.has(l)) : []
+    const closed = drawn.length ? await tx.creditLots(account, drawn) : []
+    return { ...state, lots: new Map([...state.lots, ...closed.map((l) => [l.lot, l] as const)]), entries: new Map([[seen.id, seen]]) }
+  }
+
+  /**
+   * Appends entries, which include the grants and expiries due by `asOf`: those of the system
+   * (grants, expiries) by their id, those of the request with `clientId`. The open ledger is
+   * advanced and stored in the same transaction as the entries (a crash keeps both or neither).
+   * Returns the state with them applied.
+   */
+  async append(
+    tx: Repository, account: string, state: LedgerState, entries: readonly LedgerEntry[], asOf: number, clientId?: string,
+  ): Promise<LedgerState> {
     if (entries.length === 0) return state
     const rows = entries.map((entry) => ({
       key: ledgerKey(entry, entry.type === 'grant' || entry.type === 'expiry' ? undefined : clientId), entry,
     }))
     const head = await tx.appendLedger(account, rows)
-    const next = applyEntries(state, entries)
-    this.cache.set(account, { head, state: next })
-    return next
+    const next = advance({ ...state, entries: new Map() }, entries, asOf)
+    await tx.saveCreditBook(account, bookRow(head, next.state), next.touched.map((l) => ({ ...l, open: isOpen(l) })))
+    this.cache.set(account, { head, state: next.state })
+    return next.state
   }
 
   /** Drops every cached log: a transaction failed, so what was cached may never have been committed. */
   forget(): void {
     this.cache.clear()
+  }
+}
+
+function bookRow(head: number, state: LedgerState): CreditBookRow {
+  const dueThrough = state.open?.dueThrough ?? Number.NEGATIVE_INFINITY
+  return {
+    head, dueThrough: Number.isFinite(dueThrough) ? dueThrough : null, wallets: state.open?.wallets ?? [], totals: { ...state.totals },
   }
 }

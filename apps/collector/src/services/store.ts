@@ -4,14 +4,14 @@
  * the repository. The same binding runs in-process (tests, PostgreSQL) and on the SQLite storage
  * thread (../store/sqlite/worker.ts), so the rules run wherever the database is.
  */
-import type { CreditResult } from '@tally/billing'
+import type { Balances, BillingAccount, CreditResult } from '@tally/billing'
 import type {
   ConfigChange, ConversationRow, DeliveryRow, Engine, RejectionPage, RejectionRecord, RejectionRow, Repository, RollupRow,
   WebhookEndpointRow,
 } from '../store/repository.js'
 import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
 import {
-  creditRequest, grantEmails, recordUsage, type CreditCall, type EmailGrantCall, type EmailGrantResult, type UsageOutcome, type UsageRequest,
+  creditBalances, creditRequest, grantEmails, recordUsage, type CreditCall, type EmailGrantCall, type EmailGrantResult, type UsageOutcome, type UsageRequest,
 } from './usage.js'
 import { billingData, billingRun, type BillingRunCall, type BillingRunOutcome, type StoredBilling } from './billing.js'
 import { LedgerBook } from './ledger-book.js'
@@ -45,6 +45,8 @@ export interface Store extends DeliveryStore {
   recordUsage(req: UsageRequest): Promise<UsageOutcome[]>
   /** A credit purchase or transfer, decided against the stored log and appended in one transaction. */
   creditRequest(req: CreditCall): Promise<CreditResult>
+  /** Balances by wallet and lot at `at`, the grants and expiries due by then counted; reads the open ledger only. */
+  creditBalances(account: string, billing: BillingAccount, at: number): Promise<Balances>
   /** Extra emails for the current month of the quota, granted by support (idempotent by id). */
   grantEmails(req: EmailGrantCall): Promise<EmailGrantResult>
   /** One account's billing run up to `asOf`: grants, expiries and finalized invoices, all or nothing. */
@@ -112,6 +114,7 @@ export function createStore(engine: Engine): Store {
     configChanges: () => engine.read((db) => db.configChanges()),
     recordUsage: (req) => write((tx) => recordUsage(tx, book, req)),
     creditRequest: (req) => write((tx) => creditRequest(tx, book, req)),
+    creditBalances: (account, billing, at) => engine.read((db) => creditBalances(db, book, account, billing, at)),
     grantEmails: (req) => write((tx) => grantEmails(tx, req)),
     billingRun: (req) => write((tx) => billingRun(tx, book, req)),
     billingData: (account) => engine.read((db) => billingData(db, account)),

@@ -6,12 +6,12 @@
  * one is paid, the other refused, never both. The decisions themselves are `@tally/billing`'s.
  */
 import {
-  ACCOUNT_WALLET, balanceOf, creditsDue, emailMonthAt, emailWindow, emailsAt, memberWallet, purchase, spend, transfer, checkEmails,
-  nextDay, termsAt, type BillingAccount, type CreditResult, type EmailGrant, type UsageRow,
+  ACCOUNT_WALLET, applyEntries, balanceOf, balances, creditsDue, emailMonthAt, emailWindow, emailsAt, memberWallet, purchase, spend, transfer, checkEmails,
+  nextDay, termsAt, type Balances, type BillingAccount, type CreditResult, type EmailGrant, type UsageRow,
 } from '@tally/billing'
 import type { UsageCode } from '@tally/protocol'
 import type { EmailGrantRow, Repository, UsageEventRow } from '../store/repository.js'
-import { ledgerId, type LedgerBook } from './ledger-book.js'
+import { ledgerId, requestKey, type LedgerBook } from './ledger-book.js'
 import { emit } from './webhooks.js'
 
 /** One server-to-server event that passed validation; `time` is its instant, `day` its local day. */
@@ -59,7 +59,7 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
       if (stored?.type === 'action') {
         // The balance of now: the grants and expiries due are written first, as a new spend would.
         let ledger = await book.state(tx, account)
-        ledger = await book.append(tx, account, ledger, creditsDue(billing, ledger, receivedAt))
+        ledger = await book.append(tx, account, ledger, creditsDue(billing, ledger, receivedAt), receivedAt)
         out.push({ status: 'duplicate', credits: { spent: stored.credits, balance: balanceOf(ledger, walletOf(stored.member), receivedAt) } })
       } else out.push({ status: 'duplicate' })
       continue
@@ -69,10 +69,10 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
       credits: 0, member: e.type === 'action' ? e.member ?? null : null,
     }
     if (e.type === 'action') {
-      const ledger = await book.state(tx, account)
+      const ledger = await book.forRequest(tx, account, await book.state(tx, account), requestKey.action(e.id))
       const r = spend(billing, ledger, { id: ledgerId.action(e.id), action: e.action, quantity: e.quantity, member: e.member, at: receivedAt })
       // Grants and expiries that fell due are written whatever the outcome: they are the log's own.
-      await book.append(tx, account, ledger, r.entries, e.id)
+      await book.append(tx, account, ledger, r.entries, receivedAt, e.id)
       if (!r.ok) {
         out.push({ status: 'rejected', code: r.code === 'invalid_quantity' || r.code === 'unknown_pack' ? 'invalid_event' : r.code })
         continue
@@ -129,11 +129,12 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
 
 export async function creditRequest(tx: Repository, book: LedgerBook, req: CreditCall): Promise<CreditResult> {
   await tx.lockAccount(req.account)
-  const ledger = await book.state(tx, req.account)
+  const key = req.kind === 'purchase' ? requestKey.purchase(req.id) : requestKey.transfer(req.id)
+  const ledger = await book.forRequest(tx, req.account, await book.state(tx, req.account), key)
   const r = req.kind === 'purchase'
     ? purchase(req.billing, ledger, { id: ledgerId.purchase(req.id), pack: req.pack, at: req.at })
     : transfer(req.billing, ledger, { id: ledgerId.transfer(req.id), to: req.to, credits: req.credits, at: req.at })
-  await book.append(tx, req.account, ledger, r.entries, req.id)
+  await book.append(tx, req.account, ledger, r.entries, req.at, req.id)
   if (r.ok && !r.duplicate) {
     if (req.kind === 'purchase') {
       const data = { id: req.id, pack: req.pack, credits: r.credits, balance: r.balance, invoice: `credits:purchase:${req.id}` }
@@ -141,6 +142,17 @@ export async function creditRequest(tx: Repository, book: LedgerBook, req: Credi
     } else await creditsLow(tx, req.billing, req.account, ACCOUNT_WALLET, r.balance + r.credits, r.balance, ledgerId.transfer(req.id), req.at)
   }
   return r
+}
+
+/**
+ * Balances by wallet and lot at `at` (`GET /v1/credits`), with the grants and expiries due by then
+ * counted (not written: a read writes nothing), from the open ledger: the same reads in month 100
+ * as in month 2 (docs/architecture.md, "Per-request work").
+ */
+export async function creditBalances(db: Repository, book: LedgerBook, account: string, billing: BillingAccount, at: number): Promise<Balances> {
+  const ledger = await book.state(db, account, false)
+  const due = creditsDue(billing, ledger, at)
+  return balances(due.length ? applyEntries(ledger, due) : ledger, at)
 }
 
 /**

@@ -4,9 +4,9 @@
  * another engine's `open` runs the same tests there. Not part of the build.
  */
 import { describe, expect, it, beforeEach, afterEach } from 'vitest'
-import type { ConversationState, Invoice, LedgerEntry } from '@tally/billing'
+import type { ConversationState, Invoice, LedgerEntry, Lot } from '@tally/billing'
 import {
-  type ConversationCursor, type ConversationRecord, type Engine, type LedgerKey, type RejectionPage, type Repository,
+  type ConversationCursor, type ConversationRecord, type CreditBookRow, type Engine, type LedgerKey, type RejectionPage, type Repository,
   StoreUnavailable, type UnitCursor, type UsageEventCursor,
 } from './repository.js'
 
@@ -279,6 +279,59 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
           { key: out('a:in'), entry: grant('x3') }, { key: inn('a:in'), entry: grant('x4') },
         ]))
         expect((await engine.read((r) => r.ledger('acme'))).map((e) => e.id)).toEqual(['x1', 'x2', 'x3', 'x4'])
+      })
+    })
+
+    describe('the open ledger', () => {
+      const lot = (id: string, remaining: number, more: Partial<Lot> = {}): Lot & { open: boolean } => ({
+        lot: id, wallet: 'account', kind: 'free', at: T, expiresAt: T + 86_400_000, remaining, expired: false, open: remaining > 0, ...more,
+      })
+      const book = (head: number): CreditBookRow => ({
+        head, dueThrough: T, wallets: ['account', 'member:alice'], totals: { granted: 500, purchased: 1000, spent: 3, expired: 0 },
+      })
+
+      it('stores the head row and answers it, null before the first', async () => {
+        expect(await engine.read((r) => r.creditBook('acme'))).toBeNull()
+        await tx((r) => r.saveCreditBook('acme', { ...book(7), dueThrough: null }, []))
+        expect(await engine.read((r) => r.creditBook('acme'))).toEqual({ ...book(7), dueThrough: null })
+        await tx((r) => r.saveCreditBook('acme', book(9), []))
+        expect(await engine.read((r) => r.creditBook('acme'))).toEqual(book(9))
+        expect(await engine.read((r) => r.creditBook('other'))).toBeNull()
+      })
+
+      it('lists the open lots only, in the order they were first stored, and any lot by id', async () => {
+        await tx((r) => r.saveCreditBook('acme', book(1), [lot('grant:0', 500), lot('p1', 1000, { kind: 'purchased', expiresAt: null })]))
+        await tx((r) => r.saveCreditBook('acme', book(2), [lot('grant:0', 0, { expired: true }), lot('b', 10), lot('a', 20)]))
+        await tx((r) => r.saveCreditBook('other', book(1), [lot('z', 5)]))
+        // `grant:0` closed, stored first; `p1` kept its place; `b` and `a` follow in the order given.
+        expect(await engine.read((r) => r.openLots('acme'))).toEqual([
+          { lot: 'p1', wallet: 'account', kind: 'purchased', at: T, expiresAt: null, remaining: 1000, expired: false },
+          { lot: 'b', wallet: 'account', kind: 'free', at: T, expiresAt: T + 86_400_000, remaining: 10, expired: false },
+          { lot: 'a', wallet: 'account', kind: 'free', at: T, expiresAt: T + 86_400_000, remaining: 20, expired: false },
+        ])
+        const byId = await engine.read((r) => r.creditLots('acme', ['grant:0', 'nope']))
+        expect(byId).toEqual([{ lot: 'grant:0', wallet: 'account', kind: 'free', at: T, expiresAt: T + 86_400_000, remaining: 0, expired: true }])
+        expect(await engine.read((r) => r.creditLots('acme', []))).toEqual([])
+      })
+
+      it('finds stored entries by their key columns', async () => {
+        await tx((r) => r.appendLedger('acme', [
+          { key: { source: 'transfer', ref: 'a', leg: 'out' }, entry: grant('x1') },
+          { key: { source: 'transfer', ref: 'a', leg: 'in' }, entry: grant('x2') },
+        ]))
+        expect(await engine.read((r) => r.ledgerEntries('acme', [{ source: 'transfer', ref: 'a', leg: 'out' }]))).toEqual([grant('x1')])
+        expect(await engine.read((r) => r.ledgerEntries('acme', [{ source: 'action', ref: 'a', leg: '' }]))).toEqual([])
+        expect(await engine.read((r) => r.ledgerEntries('other', [{ source: 'transfer', ref: 'a', leg: 'in' }]))).toEqual([])
+        expect(await engine.read((r) => r.ledgerEntries('acme', []))).toEqual([])
+      })
+
+      it('writes nothing of it when the transaction fails', async () => {
+        await expect(tx(async (r) => {
+          await r.saveCreditBook('acme', book(1), [lot('g', 5)])
+          throw new Error('boom')
+        })).rejects.toThrow('boom')
+        expect(await engine.read((r) => r.creditBook('acme'))).toBeNull()
+        expect(await engine.read((r) => r.openLots('acme'))).toEqual([])
       })
     })
 

@@ -16,7 +16,7 @@
  * - Every batch method costs in proportion to its input, never to the account's history.
  */
 import type { ChatPhase } from '@tally/protocol'
-import type { ConversationState, ConversationStatus, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
+import type { ConversationState, ConversationStatus, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow } from '@tally/billing'
 
 /**
  * The kind of a daily count: `campaign` (impressions), `advisor` (engagements), `bot` (chat
@@ -159,6 +159,23 @@ export interface LedgerKey {
   leg: '' | 'out' | 'in'
 }
 
+/**
+ * The stored head of an account's open ledger (`openLedger` of `@tally/billing`): what a credit
+ * request needs of the log besides the open lots (docs/architecture.md, "Per-request work").
+ */
+/** A lot to store, and whether `openLots` lists it (`isOpen` of `@tally/billing`). */
+export type StoredLot = Lot & { open: boolean }
+
+export interface CreditBookRow {
+  /** The log's head this stands for (`ledgerHead` when it was written). */
+  head: number
+  /** The grants and expiries due by this instant are in the log; null when none is known to be. */
+  dueThrough: number | null
+  /** Every wallet that ever held a lot, in the order they first did. */
+  wallets: string[]
+  totals: { granted: number; purchased: number; spent: number; expired: number }
+}
+
 /** Extra emails granted by support for one month of the anchor calendar (docs/billing.md). */
 export interface EmailGrantRow {
   id: string
@@ -295,6 +312,16 @@ export interface Repository {
   ledger(account: string): Promise<LedgerEntry[]>
   /** Appends entries in order; an entry whose key is stored already is skipped. Returns the new head. */
   appendLedger(account: string, rows: readonly { key: LedgerKey; entry: LedgerEntry }[]): Promise<number>
+  /** The entries stored under the given keys (those found, in any order): how a repeated request finds its own. */
+  ledgerEntries(account: string, keys: readonly LedgerKey[]): Promise<LedgerEntry[]>
+  /** The account's open-ledger head, or null when none was written. */
+  creditBook(account: string): Promise<CreditBookRow | null>
+  /** The account's open lots (credits left, no expiry entry yet), through an index: never its closed ones. */
+  openLots(account: string): Promise<Lot[]>
+  /** The lots with the given ids, open or closed (those found, in any order). */
+  creditLots(account: string, lots: readonly string[]): Promise<Lot[]>
+  /** Writes the open-ledger head and inserts or replaces the given lots; a new lot comes after every stored one in `openLots`. */
+  saveCreditBook(account: string, book: CreditBookRow, lots: readonly StoredLot[]): Promise<void>
   /** Finalized invoices, in number order; only those with the given keys when `keys` is given. */
   invoices(account: string, keys?: readonly string[]): Promise<Invoice[]>
   insertInvoices(account: string, invoices: readonly Invoice[], finalizedAt: number): Promise<void>

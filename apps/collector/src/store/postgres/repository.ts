@@ -8,11 +8,11 @@
  */
 import pg from 'pg'
 import { createHash } from 'node:crypto'
-import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
+import type { ConversationState, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow } from '@tally/billing'
 import type {
-  ChatEventRow, ConfigChange, ConversationCursor, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
+  ChatEventRow, ConfigChange, ConversationCursor, CreditBookRow, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
   DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
-  RollupDelta, RollupRow, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
+  RollupDelta, RollupRow, StoredLot, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
 
 /** A connection or the pool: what a repository sends its statements through. */
@@ -28,6 +28,8 @@ const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === INT8 || oid === NUMERIC ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 }
+
+const LOT_COLUMNS = 'lot, wallet, kind, at, expires_at AS "expiresAt", remaining, expired'
 
 /** `account` of a rejection whose container is unknown: no account id is empty (docs/rules.md). */
 const NO_ACCOUNT = ''
@@ -319,6 +321,51 @@ export class PgRepository implements Repository {
         rows.map((r) => JSON.stringify(r.entry))])
     }
     return this.ledgerHead(account)
+  }
+
+  async ledgerEntries(account: string, keys: readonly LedgerKey[]): Promise<LedgerEntry[]> {
+    if (keys.length === 0) return []
+    return (await this.q<{ entry: LedgerEntry }>(`SELECT l.entry FROM unnest($2::text[], $3::text[], $4::text[]) AS k(src, ref, leg)
+        JOIN ledger l ON l.account = $1 AND l.source = k.src AND l.ref = k.ref AND l.leg = k.leg`,
+    [account, keys.map((k) => k.source), keys.map((k) => k.ref), keys.map((k) => k.leg)])).map((r) => r.entry)
+  }
+
+  async creditBook(account: string): Promise<CreditBookRow | null> {
+    const [r] = await this.q<{ head: number; dueThrough: number | null; wallets: string[]; granted: number; purchased: number; spent: number; expired: number }>(
+      `SELECT head, due_through AS "dueThrough", wallets, granted, purchased, spent, expired FROM credit_books WHERE account = $1`, [account])
+    if (!r) return null
+    return { head: r.head, dueThrough: r.dueThrough, wallets: r.wallets, totals: { granted: r.granted, purchased: r.purchased, spent: r.spent, expired: r.expired } }
+  }
+
+  async openLots(account: string): Promise<Lot[]> {
+    return this.q<Lot>(`SELECT ${LOT_COLUMNS} FROM credit_lots WHERE account = $1 AND open ORDER BY ord`, [account])
+  }
+
+  async creditLots(account: string, lots: readonly string[]): Promise<Lot[]> {
+    if (lots.length === 0) return []
+    return this.q<Lot>(`SELECT ${LOT_COLUMNS} FROM credit_lots WHERE account = $1 AND lot = ANY($2::text[])`, [account, lots])
+  }
+
+  async saveCreditBook(account: string, book: CreditBookRow, lots: readonly StoredLot[]): Promise<void> {
+    const t = book.totals
+    await this.send(`INSERT INTO credit_books (account, head, due_through, wallets, granted, purchased, spent, expired)
+        VALUES ($1, $2, $3, $4::json, $5, $6, $7, $8)
+        ON CONFLICT (account) DO UPDATE SET head = excluded.head, due_through = excluded.due_through, wallets = excluded.wallets,
+          granted = excluded.granted, purchased = excluded.purchased, spent = excluded.spent, expired = excluded.expired`,
+    [account, book.head, book.dueThrough, JSON.stringify(book.wallets), t.granted, t.purchased, t.spent, t.expired])
+    if (lots.length === 0) return
+    // New lots take the next places in the account's order, in the order given (the index on
+    // (account, ord) answers the maximum); a stored lot keeps its place.
+    await this.send(`
+      INSERT INTO credit_lots (account, lot, ord, wallet, kind, at, expires_at, remaining, expired, open)
+      SELECT $1, lot, (SELECT coalesce(max(ord), -1) FROM credit_lots WHERE account = $1) + n, wallet, kind, at, expires_at, remaining, expired, open
+      FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean[], $9::boolean[])
+        WITH ORDINALITY AS u(lot, wallet, kind, at, expires_at, remaining, expired, open, n)
+      ORDER BY n
+      ON CONFLICT (account, lot) DO UPDATE SET wallet = excluded.wallet, kind = excluded.kind, at = excluded.at,
+        expires_at = excluded.expires_at, remaining = excluded.remaining, expired = excluded.expired, open = excluded.open`,
+    [account, lots.map((l) => l.lot), lots.map((l) => l.wallet), lots.map((l) => l.kind), lots.map((l) => l.at), lots.map((l) => l.expiresAt),
+      lots.map((l) => l.remaining), lots.map((l) => l.expired), lots.map((l) => l.open)])
   }
 
   async invoices(account: string, keys?: readonly string[]): Promise<Invoice[]> {

@@ -174,6 +174,39 @@ export const ledger = pgTable('ledger', {
   uniqueIndex('ledger_account_key').on(t.account, t.source, t.ref, t.leg),
 ])
 
+/**
+ * The open ledger of each account (docs/architecture.md, "Per-request work"): what a credit
+ * request needs of the log, written in the transaction of every append. `head` is the log's head
+ * it stands for; when they differ (a log written before this table) the services build it again.
+ */
+export const creditBooks = pgTable('credit_books', {
+  account: text('account').primaryKey(),
+  head: bigint('head', { mode: 'number' }).notNull(),
+  dueThrough: ms('due_through'),
+  wallets: json('wallets').notNull(),
+  granted: bigint('granted', { mode: 'number' }).notNull(),
+  purchased: bigint('purchased', { mode: 'number' }).notNull(),
+  spent: bigint('spent', { mode: 'number' }).notNull(),
+  expired: bigint('expired', { mode: 'number' }).notNull(),
+})
+
+/** Every lot of the log with what it holds now; requests read the open ones through their index. */
+export const creditLots = pgTable('credit_lots', {
+  account: text('account').notNull(),
+  lot: text('lot').notNull(),
+  /** The order the log created the lots in (the order a replay lists them). */
+  ord: integer('ord').notNull(),
+  wallet: text('wallet').notNull(),
+  kind: text('kind').notNull(),
+  at: ms('at').notNull(),
+  expiresAt: ms('expires_at'),
+  remaining: bigint('remaining', { mode: 'number' }).notNull(),
+  expired: boolean('expired').notNull(),
+  open: boolean('open').notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.account, t.lot] }), index('credit_lots_open').on(t.account, t.open, t.ord), index('credit_lots_ord').on(t.account, t.ord),
+])
+
 /** Finalized invoices: (account, key) makes a second run a no-op, (account, number) keeps numbers unique. */
 export const invoices = pgTable('invoices', {
   account: text('account').notNull(),

@@ -4,12 +4,12 @@
  * runs a whole service inside one savepoint of its group commit.
  */
 import type Database from 'better-sqlite3'
-import type { ConversationState, Invoice, LedgerEntry, PhaseEvent, UsageRow } from '@tally/billing'
+import type { ConversationState, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow } from '@tally/billing'
 import type { ChatPhase } from '@tally/protocol'
 import type {
-  ChatEventRow, ConfigChange, ConversationCursor, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
+  ChatEventRow, ConfigChange, ConversationCursor, CreditBookRow, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
   DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
-  RollupDelta, RollupRow, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
+  RollupDelta, RollupRow, StoredLot, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
 
 interface ConversationDbRow {
@@ -24,6 +24,13 @@ const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status,
 
 const EVIDENCE_CONVERSATION = `container, conversation, bot, session, started_at AS startedAt, last_event_at AS lastEventAt,
   ended_at AS endedAt, first_received_at AS firstReceivedAt, last_received_at AS lastReceivedAt, bot_ms AS botMs, sessions`
+const LOT_COLUMNS = 'lot, wallet, kind, at, expires_at AS expiresAt, remaining, expired'
+
+/** A stored lot as `@tally/billing` holds it. */
+function lotOf(r: Omit<Lot, 'expired'> & { expired: number }): Lot {
+  return { lot: r.lot, wallet: r.wallet, kind: r.kind, at: r.at, expiresAt: r.expiresAt, remaining: r.remaining, expired: r.expired !== 0 }
+}
+
 const EVIDENCE_USAGE = 'id, type, day, time, received_at AS receivedAt, quantity, credits, member'
 
 /** The first and the next page of one unit table, by (time, session, subject) within a container. */
@@ -85,6 +92,21 @@ export function prepare(db: Database.Database) {
     ledger: db.prepare('SELECT entry FROM ledger WHERE account = ? ORDER BY seq'),
     append: db.prepare(`INSERT INTO ledger (account, source, ref, leg, id, type, wallet, at, credits, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (account, source, ref, leg) DO NOTHING`),
+    ledgerEntry: db.prepare('SELECT entry FROM ledger WHERE account = ? AND source = ? AND ref = ? AND leg = ?'),
+    creditBook: db.prepare(`SELECT head, due_through AS dueThrough, wallets, granted, purchased, spent, expired FROM credit_books
+        WHERE account = ?`),
+    saveCreditBook: db.prepare(`INSERT INTO credit_books (account, head, due_through, wallets, granted, purchased, spent, expired)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (account) DO UPDATE SET head = excluded.head, due_through = excluded.due_through, wallets = excluded.wallets,
+          granted = excluded.granted, purchased = excluded.purchased, spent = excluded.spent, expired = excluded.expired`),
+    openLots: db.prepare(`SELECT ${LOT_COLUMNS} FROM credit_lots WHERE account = ? AND open = 1 ORDER BY ord`),
+    creditLot: db.prepare(`SELECT ${LOT_COLUMNS} FROM credit_lots WHERE account = ? AND lot = ?`),
+    // A new lot takes the next place in the account's order (the index on (account, ord) answers
+    // the maximum); a stored one keeps its place.
+    saveLot: db.prepare(`INSERT INTO credit_lots (account, lot, ord, wallet, kind, at, expires_at, remaining, expired, open)
+        VALUES (?, ?, (SELECT COALESCE(MAX(ord), -1) + 1 FROM credit_lots WHERE account = ?), ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (account, lot) DO UPDATE SET wallet = excluded.wallet, kind = excluded.kind, at = excluded.at,
+          expires_at = excluded.expires_at, remaining = excluded.remaining, expired = excluded.expired, open = excluded.open`),
     invoices: db.prepare('SELECT invoice FROM invoices WHERE account = ? ORDER BY number'),
     invoice: db.prepare('SELECT invoice FROM invoices WHERE account = ? AND key = ?'),
     insertInvoice: db.prepare(`INSERT INTO invoices (account, key, number, kind, issued_at, currency, total, invoice, finalized_at)
@@ -275,6 +297,37 @@ export class SqliteRepository implements Repository {
       this.st.append.run(account, key.source, key.ref, key.leg, e.id, e.type, e.wallet, e.at, e.credits, JSON.stringify(e))
     }
     return this.ledgerHead(account)
+  }
+
+  async ledgerEntries(account: string, keys: readonly LedgerKey[]): Promise<LedgerEntry[]> {
+    return keys.flatMap((k) => (this.st.ledgerEntry.all(account, k.source, k.ref, k.leg) as { entry: string }[]))
+      .map((r) => JSON.parse(r.entry) as LedgerEntry)
+  }
+
+  async creditBook(account: string): Promise<CreditBookRow | null> {
+    const r = this.st.creditBook.get(account) as
+      { head: number; dueThrough: number | null; wallets: string; granted: number; purchased: number; spent: number; expired: number } | undefined
+    if (!r) return null
+    return {
+      head: r.head, dueThrough: r.dueThrough, wallets: JSON.parse(r.wallets) as string[],
+      totals: { granted: r.granted, purchased: r.purchased, spent: r.spent, expired: r.expired },
+    }
+  }
+
+  async openLots(account: string): Promise<Lot[]> {
+    return (this.st.openLots.all(account) as Parameters<typeof lotOf>[0][]).map(lotOf)
+  }
+
+  async creditLots(account: string, lots: readonly string[]): Promise<Lot[]> {
+    return lots.flatMap((l) => this.st.creditLot.all(account, l) as Parameters<typeof lotOf>[0][]).map(lotOf)
+  }
+
+  async saveCreditBook(account: string, book: CreditBookRow, lots: readonly StoredLot[]): Promise<void> {
+    const t = book.totals
+    this.st.saveCreditBook.run(account, book.head, book.dueThrough, JSON.stringify(book.wallets), t.granted, t.purchased, t.spent, t.expired)
+    for (const l of lots) {
+      this.st.saveLot.run(account, l.lot, account, l.wallet, l.kind, l.at, l.expiresAt, l.remaining, l.expired ? 1 : 0, l.open ? 1 : 0)
+    }
   }
 
   async invoices(account: string, keys?: readonly string[]): Promise<Invoice[]> {

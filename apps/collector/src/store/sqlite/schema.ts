@@ -176,6 +176,45 @@ export const ledger = sqliteTable('ledger', {
 }, (t) => [uniqueIndex('ledger_account_key').on(t.account, t.source, t.ref, t.leg), index('ledger_account_seq').on(t.account, t.seq)])
 
 /**
+ * The open ledger of each account (docs/architecture.md, "Per-request work"): what a credit
+ * request needs of the log, written in the transaction of every append so that a request reads
+ * one row and the open lots, however long the log. `head` is the log's head it stands for: when
+ * they differ (a log written before this table), the services build it again from the log, once.
+ */
+export const creditBooks = sqliteTable('credit_books', {
+  account: text('account').primaryKey(),
+  head: integer('head').notNull(),
+  /** The grants and expiries due by this instant are in the log; null before the first grant. */
+  dueThrough: integer('due_through'),
+  /** Every wallet that ever held a lot, JSON, in the order they first did. */
+  wallets: text('wallets').notNull(),
+  granted: integer('granted').notNull(),
+  purchased: integer('purchased').notNull(),
+  spent: integer('spent').notNull(),
+  expired: integer('expired').notNull(),
+})
+
+/**
+ * Every lot of the log with what it holds now; `open` (credits left, no expiry entry yet) is what a
+ * request reads, through its index; closed lots stay for a repeated transfer to name their kind.
+ */
+export const creditLots = sqliteTable('credit_lots', {
+  account: text('account').notNull(),
+  lot: text('lot').notNull(),
+  /** The order the log created the lots in (the order a replay lists them). */
+  ord: integer('ord').notNull(),
+  wallet: text('wallet').notNull(),
+  kind: text('kind').notNull(),
+  at: integer('at').notNull(),
+  expiresAt: integer('expires_at'),
+  remaining: integer('remaining').notNull(),
+  expired: integer('expired').notNull(),
+  open: integer('open').notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.account, t.lot] }), index('credit_lots_open').on(t.account, t.open, t.ord), index('credit_lots_ord').on(t.account, t.ord),
+])
+
+/**
  * Finalized invoices, written once by the billing run and never updated: (account, key) makes a
  * second run a no-op, (account, number) keeps numbers unique per account.
  */

@@ -108,6 +108,7 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
     configChanges: () => call('configChanges'),
     recordUsage: (req) => call('recordUsage', req),
     creditRequest: (req) => call('creditRequest', req),
+    creditBalances: (account, billing, at) => call('creditBalances', account, billing, at),
     grantEmails: (req) => call('grantEmails', req),
     billingRun: (req) => call('billingRun', req),
     billingData: (account) => call('billingData', account),
