@@ -84,14 +84,16 @@ describe('webhook endpoints', () => {
     expect(h.count('SELECT count(*) AS n FROM webhook_endpoints')).toBe(0)
   })
 
-  it('takes public addresses and names, and private ones only with server.webhooks.allowPrivateNetworks', async () => {
-    const h = hooks({ allowPrivateNetworks: false })
-    for (const url of ['https://93.184.215.14/hooks', 'https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/', 'https://172.32.0.1/', 'https://hooks.acme.test/']) {
-      expect((await h.add(url)).status, url).toBe(201)
-    }
+  it('takes a loopback or private host only with server.webhooks.allowPrivateNetworks, and public ones either way', async () => {
+    const closed = hooks({ allowPrivateNetworks: false })
     const open = hooks({ allowPrivateNetworks: true })
-    for (const [url] of hostile.slice(0, 9)) expect((await open.add(url)).status, url).toBe(201)
-    expect((await open.add('http://localhost:8080/')).status).toBe(201)
+    for (const url of [...hostile.slice(0, 9).map(([u]) => u), 'http://localhost:8080/']) {
+      expect((await closed.add(url)).status, url).toBe(400)
+      expect((await open.add(url)).status, url).toBe(201)
+    }
+    for (const url of ['https://93.184.215.14/hooks', 'https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/', 'https://172.32.0.1/', 'https://hooks.acme.test/']) {
+      expect((await closed.add(url)).status, url).toBe(201)
+    }
     // The other checks stay.
     expect((await open.add('ftp://127.0.0.1/')).status).toBe(400)
     expect((await open.add('http://user:pw@127.0.0.1/')).status).toBe(400)
