@@ -275,8 +275,9 @@ describe('live answers against the served OpenAPI document', () => {
 
     // A webhook endpoint first, so the facts below fill the delivery log (docs/webhooks.md); nothing listens there.
     const hooks = '/v1/admin/accounts/acme/webhooks'
-    await check('post', '/v1/admin/accounts/{id}/webhooks', await post(hooks, { url: 'http://127.0.0.1:9/hooks' }, bearer(ADMIN)), 201, 'webhook endpoint')
-    await check('post', '/v1/admin/accounts/{id}/webhooks', await post(hooks, { url: 'ftp://127.0.0.1/hooks' }, bearer(ADMIN)), 400, 'webhook endpoint not http')
+    await check('post', '/v1/admin/accounts/{id}/webhooks', await post(hooks, { url: 'https://hooks.acme.test/contract' }, bearer(ADMIN)), 201, 'webhook endpoint')
+    await check('post', '/v1/admin/accounts/{id}/webhooks', await post(hooks, { url: 'ftp://hooks.acme.test/hooks' }, bearer(ADMIN)), 400, 'webhook endpoint not http')
+    await check('post', '/v1/admin/accounts/{id}/webhooks', await post(hooks, { url: 'http://127.0.0.1:9/hooks' }, bearer(ADMIN)), 400, 'webhook endpoint on loopback')
     const spare = (await (await post(hooks, { url: 'https://hooks.acme.test/spare' }, bearer(ADMIN))).json()) as { id: string }
     await check('delete', '/v1/admin/accounts/{id}/webhooks/{endpoint}', await post(`${hooks}/${spare.id}`, undefined, bearer(ADMIN), 'DELETE'), 200, 'endpoint removed')
     await check('delete', '/v1/admin/accounts/{id}/webhooks/{endpoint}', await post(`${hooks}/${spare.id}`, undefined, bearer(ADMIN), 'DELETE'), 404, 'endpoint gone')

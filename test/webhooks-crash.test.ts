@@ -19,6 +19,8 @@ const PURCHASES = 36
 const dir = mkdtempSync(join(tmpdir(), 'tally-hooks-'))
 const env = { dir, config: join(dir, 'config.json'), db: join(dir, 'tally.db') }
 writeFileSync(env.config, JSON.stringify({
+  // The receiver listens on loopback (docs/webhooks.md, "Where webhooks may go").
+  server: { webhooks: { allowPrivateNetworks: true } },
   plans: { basic: { currency: 'EUR', basePrice: 0, creditPacks: { small: { credits: 10, price: 100 } } } },
   accounts: {
     acme: {

@@ -4,19 +4,24 @@
  * runs in-process with a manual clock, so 72 hours of backoff take no real time; the delivery loop
  * is the one `tally serve` runs, driven pass by pass. Each test runs on SQLite and on PostgreSQL.
  */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { parseConfig, type TallyConfig } from '@tally/protocol'
 import { ADMIN, setup } from '../apps/collector/src/testkit.js'
 import { createWebhookDelivery, type DeliverySettings } from '../apps/collector/src/services/webhooks.js'
 import { signWebhook } from '../apps/collector/src/domain/webhook-signature.js'
+import type { Resolve } from '../apps/collector/src/domain/webhook-target.js'
 import { startReceiver, type Receiver } from './webhook-receiver.js'
 import { TEST_ENGINES, type TestEngine } from './pg/engines.js'
 
 const SK = 'sk_acme_secret'
 const HOUR = 3_600_000
 
-function hookConfig(): TallyConfig {
+function hookConfig(allowPrivateNetworks = true): TallyConfig {
   const r = parseConfig({
+    // The receiver listens on loopback: private addresses must be allowed (docs/webhooks.md).
+    server: { webhooks: { allowPrivateNetworks } },
     plans: {
       growth: {
         currency: 'EUR', basePrice: 4900, emailsPerContact: 4, freeCredits: 500, creditCosts: { sms: 2, ai: 10 },
@@ -45,7 +50,7 @@ interface OutboxRow { seq: number; id: string; type: string; data: string }
 
 async function harness(engine: TestEngine, settings: Partial<DeliverySettings> = {}) {
   const pg = await engine.open()
-  const t = setup({ config: hookConfig(), ...(pg ? { store: pg } : {}) })
+  const t = setup({ config: hookConfig(true), ...(pg ? { store: pg } : {}) })
   const rcv = await startReceiver(() => t.clock.now())
   receivers.push(rcv)
   const send = (path: string, body: unknown, key = SK, method = 'POST') =>
@@ -60,7 +65,7 @@ async function harness(engine: TestEngine, settings: Partial<DeliverySettings> =
   rcv.secret = ((await created.json()) as { secret: string }).secret
   const delivery = createWebhookDelivery({
     store: t.store, clock: t.clock, logger: (await import('pino')).default({ level: 'silent' }),
-    settings: { retryBaseMs: 60_000, retryMaxMs: HOUR, attemptTimeoutMs: 2_000, ...settings }, random: () => 1,
+    settings: { retryBaseMs: 60_000, retryMaxMs: HOUR, attemptTimeoutMs: 2_000, ...settings }, random: () => 1, allowPrivateNetworks: true,
   })
   /** Passes of the loop, the clock moving `stepMs` after each. */
   const drive = async (passes: number, stepMs = 60_000) => {
@@ -182,5 +187,101 @@ describe.each(TEST_ENGINES)('webhooks to a receiver that fails, goes down and co
     h.rcv.failNext(0)
     await h.drive(3, HOUR)
     expect(h.rcv.accepted()).toEqual([p2?.id])
+  })
+})
+
+interface LogRow { event: { id: string }; status: string; attempts: number; nextAttempt: string | null; lastStatus: number | null; lastError: string | null }
+
+describe.each(TEST_ENGINES)('webhooks only to public addresses (docs/webhooks.md), on $name', (engine) => {
+  const silent = async () => (await import('pino')).default({ level: 'silent' })
+  /** The collector without a delivery loop; `allowPrivateNetworks` is the registration's setting. */
+  async function collector(allowPrivateNetworks: boolean) {
+    const pg = await engine.open()
+    const t = setup({ config: hookConfig(allowPrivateNetworks), ...(pg ? { store: pg } : {}) })
+    const rcv = await startReceiver(() => t.clock.now())
+    receivers.push(rcv)
+    const admin = (path: string, body?: unknown) => t.app.request(`/v1/admin/accounts/acme${path}`, {
+      method: body === undefined ? 'GET' : 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    })
+    const register = async (url: string) => {
+      const res = await admin('/webhooks', { url })
+      expect(res.status).toBe(201)
+      rcv.secret = ((await res.json()) as { secret: string }).secret
+    }
+    const buy = (id: string) => t.app.request('/v1/credits/purchase', {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SK}` }, body: JSON.stringify({ pack: 'small', id }),
+    })
+    const log = async () => ((await (await admin('/webhooks/deliveries')).json()) as { deliveries: LogRow[] }).deliveries
+    const loop = async (allowPrivateNetworks: boolean, resolve?: Resolve) => createWebhookDelivery({
+      store: t.store, clock: t.clock, logger: await silent(), random: () => 1, allowPrivateNetworks, resolve,
+      settings: { retryBaseMs: 60_000, retryMaxMs: HOUR, attemptTimeoutMs: 2_000 },
+    })
+    return { ...t, rcv, register, buy, log, loop }
+  }
+
+  it.skipIf(engine.skip)('refuses a name that resolves to loopback, retries it, and sends to the checked address once private networks are allowed', async () => {
+    const c = await collector(false)
+    // A name that is not an address passes registration; at delivery it resolves to the receiver's
+    // loopback address (a name re-pointed after registration: DNS rebinding).
+    const url = `http://hooks.acme.test:${new URL(c.rcv.url).port}/hooks`
+    await c.register(url)
+    const asked: string[] = []
+    const resolve: Resolve = async (host) => {
+      asked.push(host)
+      return [{ address: '127.0.0.1', family: 4 }]
+    }
+    expect((await c.buy('p1')).status).toBe(200)
+    const strict = await c.loop(false, resolve)
+    const sent = c.clock.now()
+    await strict.runOnce()
+    expect(asked).toEqual(['hooks.acme.test'])
+    expect(c.rcv.got).toEqual([])
+    // Recorded like a failed attempt, with the reason, and retried after the backoff's first wait.
+    const refused = 'refused: hooks.acme.test resolves only to addresses that are not public (127.0.0.1)'
+    expect(await c.log()).toMatchObject([{ status: 'pending', attempts: 1, lastStatus: null, lastError: refused, nextAttempt: new Date(sent + 60_000).toISOString() }])
+    c.clock.advance(60_000)
+    await strict.runOnce()
+    expect(c.rcv.got).toEqual([])
+    expect(await c.log()).toMatchObject([{ status: 'pending', attempts: 2, lastError: refused }])
+    // The operator allows private networks (a restart with the setting): the same resolution is now
+    // used, and the connection goes to the address it gave (the system's DNS knows no hooks.acme.test).
+    c.clock.advance(120_000)
+    await (await c.loop(true, resolve)).runOnce()
+    expect(asked).toEqual(['hooks.acme.test', 'hooks.acme.test', 'hooks.acme.test'])
+    expect(c.rcv.got.map((g) => g.verified)).toEqual([true])
+    expect(await c.log()).toMatchObject([{ status: 'delivered', attempts: 3, lastStatus: 200, lastError: null }])
+  })
+
+  it.skipIf(engine.skip)('marks an endpoint written with a private address failed at its first attempt, and goes on to the next event', async () => {
+    // Registered while private networks were allowed; sent after a restart without the setting.
+    const c = await collector(true)
+    await c.register(c.rcv.url)
+    expect((await c.buy('p1')).status).toBe(200)
+    expect((await c.buy('p2')).status).toBe(200)
+    const strict = await c.loop(false)
+    await strict.runOnce()
+    await strict.runOnce()
+    expect(c.rcv.got).toEqual([])
+    const log = await c.log()
+    expect(log.map((d) => ({ status: d.status, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError }))).toEqual(Array(2).fill(
+      { status: 'failed', attempts: 1, lastStatus: null, lastError: 'refused: 127.0.0.1 is not a public address' },
+    ))
+  })
+
+  it.skipIf(engine.skip)('does not follow a redirect: a 3xx is a failed attempt, and its target gets nothing', async () => {
+    const c = await collector(true)
+    const redirector = createServer((_req, res) => res.writeHead(307, { location: c.rcv.url }).end())
+    await new Promise<void>((r) => redirector.listen(0, '127.0.0.1', r))
+    try {
+      await c.register(`http://127.0.0.1:${(redirector.address() as AddressInfo).port}/hooks`)
+      expect((await c.buy('p1')).status).toBe(200)
+      await (await c.loop(true)).runOnce()
+      expect(c.rcv.got).toEqual([])
+      expect(await c.log()).toMatchObject([{ status: 'pending', attempts: 1, lastStatus: 307, lastError: 'HTTP 307' }])
+    } finally {
+      redirector.closeAllConnections()
+      await new Promise((r) => redirector.close(r))
+    }
   })
 })

@@ -202,7 +202,9 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   flusher.unref()
   const billing = createBillingRunner({ store, config, clock: systemClock, logger })
   billing.start(BILL_EVERY_MS)
-  const webhooks = createWebhookDelivery({ store, clock: systemClock, logger, settings: webhookTiming })
+  const webhooks = createWebhookDelivery({
+    store, clock: systemClock, logger, settings: webhookTiming, allowPrivateNetworks: config.current().server.webhooks.allowPrivateNetworks,
+  })
   webhooks.start()
 
   let closing: Promise<void> | undefined

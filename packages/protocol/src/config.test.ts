@@ -20,6 +20,16 @@ describe('parseConfig', () => {
     expect(r.value.accounts.acme?.subscription.seats).toBe(1)
     expect(r.value.accounts.acme?.containers.ctr_shop?.campaigns).toEqual({})
   })
+  it('keeps webhooks to public addresses unless server.webhooks.allowPrivateNetworks is true', () => {
+    const base = { plans: { growth: plan }, accounts: { acme: account } }
+    const off = parseConfig(base)
+    if (!off.ok) throw new Error(off.message)
+    expect(off.value.server.webhooks).toEqual({ allowPrivateNetworks: false })
+    const on = parseConfig({ ...base, server: { webhooks: { allowPrivateNetworks: true } } })
+    if (!on.ok) throw new Error(on.message)
+    expect(on.value.server.webhooks.allowPrivateNetworks).toBe(true)
+    expect(message(parseConfig({ ...base, server: { webhooks: { allowPrivateNetworks: 'yes' } } }))).toMatch(/^server\.webhooks\.allowPrivateNetworks: /)
+  })
   it.each([
     ['a bad cycle', { subscription: { ...account.subscription, cycle: 'weekly' } }, /^accounts\.acme\.subscription\.cycle: /],
     ['a bad zone', { timezone: 'Mars/Olympus' }, /^accounts\.acme\.timezone: unknown IANA time zone/],

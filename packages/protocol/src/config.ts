@@ -160,7 +160,9 @@ const bucket = z.object({
  * `rateLimits` are token buckets per container and per client address, in requests;
  * `sessionsPerHour` is how many new browser sessions one client address (an IPv6 client by its
  * /64) may open per container per hour before the units of the next ones count as `suspicious`
- * (stored, shown, never billed: docs/security.md).
+ * (stored, shown, never billed: docs/security.md);
+ * `webhooks.allowPrivateNetworks` lets webhook endpoints be, or resolve to, loopback, private and
+ * link-local addresses: off by default, for development and tests only (docs/webhooks.md).
  */
 export const ServerSchema = z.object({
   trustedProxies: z.array(z.string().min(1).max(64)).default([]),
@@ -169,6 +171,9 @@ export const ServerSchema = z.object({
     perIp: bucket.default({ rate: 50, burst: 100 }),
   }).prefault({}),
   sessionsPerHour: z.number().int().min(1).max(1_000_000).default(120),
+  webhooks: z.object({
+    allowPrivateNetworks: z.boolean().default(false),
+  }).prefault({}),
 })
 export type ServerConfig = z.output<typeof ServerSchema>
 

@@ -135,7 +135,7 @@ const SCHEMAS: Record<string, Schema> = {
     oneOf: WEBHOOK_EVENT_TYPES.map((t) => ref(WEBHOOK_SCHEMAS[t][0])),
     description: 'The JSON body of a webhook, signed in `Tally-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">` (docs/webhooks.md).',
   },
-  WebhookEndpointInput: obj({ url: { type: 'string', format: 'uri', maxLength: 2048, description: 'http or https, without credentials.' } }),
+  WebhookEndpointInput: obj({ url: { type: 'string', format: 'uri', maxLength: 2048, description: 'http or https, without credentials, naming a public host: a loopback, private, link-local, multicast or reserved address, or `localhost`, is `400 invalid_request` unless the collector has `server.webhooks.allowPrivateNetworks` (docs/webhooks.md).' } }),
   WebhookEndpointCreated: obj({
     account: text, id: text, url: text,
     secret: { type: 'string', pattern: '^whsec_', description: 'Signs every delivery. Shown only here: keep it.' }, created: instant,

@@ -1,9 +1,9 @@
 /** The webhook admin routes (docs/webhooks.md) through `app.request()`, with an in-memory store and no delivery loop. */
 import { describe, expect, it } from 'vitest'
-import { ADMIN, setup } from '../testkit.js'
+import { ADMIN, setup, testConfig } from '../testkit.js'
 
-function hooks() {
-  const t = setup()
+function hooks(opts: { allowPrivateNetworks?: boolean } = {}) {
+  const t = setup(opts.allowPrivateNetworks === undefined ? {} : { config: testConfig({ server: { webhooks: { allowPrivateNetworks: opts.allowPrivateNetworks } } }) })
   const call = (path: string, init: { method?: string; body?: unknown; token?: string | null } = {}) =>
     t.app.request(`/v1/admin/accounts/acme/webhooks${path}`, {
       method: init.method ?? 'GET',
@@ -33,6 +33,70 @@ describe('webhook endpoints', () => {
     const h = hooks()
     expect((await h.add(url)).status).toBe(400)
     expect(h.count('SELECT count(*) AS n FROM webhook_endpoints')).toBe(0)
+  })
+
+  // Each as typed by the admin, then what the WHATWG URL parser makes of its host.
+  const hostile: [string, string][] = [
+    ['http://127.0.0.1/', '127.0.0.1'],
+    ['http://127.8.9.10:8080/hooks', '127.8.9.10'],
+    ['http://0177.0.0.1/', '127.0.0.1'], // octal
+    ['http://2130706433/', '127.0.0.1'], // one number
+    ['http://0x7f.1/', '127.0.0.1'], // hexadecimal, two parts
+    ['http://127.1/', '127.0.0.1'],
+    ['http://0.0.0.0/', '0.0.0.0'],
+    ['http://0/', '0.0.0.0'],
+    ['http://169.254.169.254/latest/meta-data/', '169.254.169.254'], // cloud metadata
+    ['http://10.1.2.3/', '10.1.2.3'],
+    ['http://172.16.0.1/', '172.16.0.1'],
+    ['http://172.31.255.255/', '172.31.255.255'],
+    ['http://192.168.1.1/', '192.168.1.1'],
+    ['http://100.64.0.1/', '100.64.0.1'],
+    ['http://224.0.0.1/', '224.0.0.1'],
+    ['http://255.255.255.255/', '255.255.255.255'],
+    ['https://[::1]/', '::1'],
+    ['http://[::]/', '::'],
+    ['http://[::ffff:127.0.0.1]/', '::ffff:7f00:1'], // IPv4-mapped
+    ['http://[0:0:0:0:0:ffff:a9fe:a9fe]/', '::ffff:a9fe:a9fe'], // 169.254.169.254, mapped
+    ['http://[::127.0.0.1]/', '::7f00:1'], // IPv4-compatible
+    ['http://[64:ff9b::10.0.0.1]/', '64:ff9b::a00:1'], // NAT64 of 10.0.0.1
+    ['http://[2002:7f00:1::1]/', '2002:7f00:1::1'], // 6to4 of 127.0.0.1
+    ['http://[fc00::1]/', 'fc00::1'],
+    ['http://[fd12:3456::1]/', 'fd12:3456::1'],
+    ['http://[fe80::1]/', 'fe80::1'],
+    ['http://[ff02::1]/', 'ff02::1'],
+  ]
+  it.each(hostile)('refuses %s (host %s) with 400 invalid_request naming url, and stores nothing', async (url, host) => {
+    expect(new URL(url).hostname.replace(/^\[|\]$/g, '')).toBe(host)
+    const h = hooks()
+    const res = await h.add(url)
+    expect(res.status).toBe(400)
+    const body = (await res.json()) as { error: { code: string; message: string } }
+    expect(body.error.code).toBe('invalid_request')
+    expect(body.error.message).toBe(`url: ${host} is not a public address (loopback, private, link-local, multicast or reserved); webhooks go to public addresses only`)
+    expect(h.count('SELECT count(*) AS n FROM webhook_endpoints')).toBe(0)
+  })
+
+  it.each(['http://localhost:8080/', 'http://LOCALHOST./', 'https://hooks.localhost/'])('refuses the loopback name %s', async (url) => {
+    const h = hooks()
+    const res = await h.add(url)
+    expect(res.status).toBe(400)
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/^url: .*localhost\.? names the loopback/)
+    expect(h.count('SELECT count(*) AS n FROM webhook_endpoints')).toBe(0)
+  })
+
+  it('takes a loopback or private host only with server.webhooks.allowPrivateNetworks, and public ones either way', async () => {
+    const closed = hooks({ allowPrivateNetworks: false })
+    const open = hooks({ allowPrivateNetworks: true })
+    for (const url of [...hostile.slice(0, 9).map(([u]) => u), 'http://localhost:8080/']) {
+      expect((await closed.add(url)).status, url).toBe(400)
+      expect((await open.add(url)).status, url).toBe(201)
+    }
+    for (const url of ['https://93.184.215.14/hooks', 'https://[2606:2800:21f:cb07:6820:80da:af6b:8b2c]/', 'https://172.32.0.1/', 'https://hooks.acme.test/']) {
+      expect((await closed.add(url)).status, url).toBe(201)
+    }
+    // The other checks stay.
+    expect((await open.add('ftp://127.0.0.1/')).status).toBe(400)
+    expect((await open.add('http://user:pw@127.0.0.1/')).status).toBe(400)
   })
 
   it('refuses an eleventh endpoint, and removes one with what it was still to get', async () => {

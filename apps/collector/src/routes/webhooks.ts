@@ -8,6 +8,7 @@ import { fail } from '../errors.js'
 import { adminAccount } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
 import { newWebhookSecret } from '../domain/webhook-signature.js'
+import { webhookUrlProblem } from '../domain/webhook-target.js'
 import { payloadOf } from '../services/webhooks.js'
 import type { DeliveryRow } from '../store/repository.js'
 import type { AppDeps, TallyEnv } from '../context.js'
@@ -41,6 +42,9 @@ export function webhookRoutes(deps: AppDeps): Hono<TallyEnv> {
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
       throw fail('invalid_request', `url: expected an http or https URL without credentials, at most ${MAX_URL} characters`)
     }
+    // Only public addresses, unless the operator allowed private ones (docs/webhooks.md, "Where webhooks may go").
+    const problem = webhookUrlProblem(url, config.current().server.webhooks.allowPrivateNetworks)
+    if (problem) throw fail('invalid_request', problem)
     if ((await store.webhookEndpoints(account)).length >= MAX_ENDPOINTS) throw fail('conflict', `the account has ${MAX_ENDPOINTS} endpoints already`)
     const endpoint = { id: `we_${randomBytes(8).toString('hex')}`, url: url.href, secret: newWebhookSecret(), createdAt: clock.now() }
     await store.addWebhookEndpoint(account, endpoint)

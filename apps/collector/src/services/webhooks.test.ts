@@ -39,6 +39,15 @@ describe('webhook retries', () => {
     expect(late).toMatchObject({ status: 'failed', attempts: 31, lastStatus: null, lastError: 'timed out' })
   })
 
+  it('marks a refusal that no retry can change failed at once, and retries one that may change', () => {
+    const literal = { ok: false, status: null, error: 'refused: 127.0.0.1 is not a public address', refused: true, permanent: true }
+    expect(afterAttempt(delivery(0), literal, T, DEFAULT_DELIVERY, () => 1)).toEqual({
+      status: 'failed', attempts: 1, nextAt: T, lastAt: T, lastStatus: null, lastError: 'refused: 127.0.0.1 is not a public address',
+    })
+    const resolved = { ok: false, status: null, error: 'refused: hooks.acme.test resolves only to addresses that are not public (10.0.0.1)', refused: true }
+    expect(afterAttempt(delivery(0), resolved, T, DEFAULT_DELIVERY, () => 1)).toMatchObject({ status: 'pending', attempts: 1, nextAt: T + 10_000 })
+  })
+
   it('retries for 72 hours and no longer, whatever the jitter', () => {
     fc.assert(fc.property(fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { minLength: 200, maxLength: 200 }), (rs) => {
       let d = delivery(0)

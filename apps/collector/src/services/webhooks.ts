@@ -10,12 +10,18 @@
  *   earlier ones to that endpoint were delivered or given up. A failed attempt is retried with
  *   exponential backoff and jitter until 72 hours after the event, then marked failed. Delivery
  *   is at least once: an attempt whose answer is lost (a crash, a timeout) is made again.
+ * - Only to public addresses (docs/webhooks.md, "Where webhooks may go"): each attempt resolves
+ *   the endpoint's name itself and connects only to an address it checked (`postWebhook`).
  */
 import { randomBytes } from 'node:crypto'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import type { LookupFunction } from 'node:net'
 import type { Logger } from 'pino'
 import type { DeliveryRow, DeliveryUpdate, Repository } from '../store/repository.js'
 import type { Clock } from '../domain/clock.js'
 import { SIGNATURE_HEADER, signWebhook } from '../domain/webhook-signature.js'
+import { guardedLookup, isPublicAddress, literalAddress, PrivateAddressError, type Resolve } from '../domain/webhook-target.js'
 
 export const WEBHOOK_EVENT_TYPES = [
   'invoice.finalized', 'credits.low', 'credits.purchased', 'quota.email_reached', 'subscription.renewed', 'usage.refused_spike',
@@ -82,14 +88,28 @@ export function retryDelay(attempts: number, s: Pick<DeliverySettings, 'retryBas
   return Math.round(full / 2 + (full / 2) * random())
 }
 
+/**
+ * How an attempt ended: `ok` for a 2xx answer; `permanent` when no retry can succeed (an endpoint
+ * whose URL is written with an address webhooks may not go to).
+ */
+export interface AttemptOutcome {
+  ok: boolean
+  status: number | null
+  error: string | null
+  /** Not sent: the host is, or resolves only to, addresses webhooks may not go to. */
+  refused?: boolean
+  permanent?: boolean
+}
+
 /** What an attempt's outcome makes of its delivery. */
 export function afterAttempt(
-  d: DeliveryRow, outcome: { ok: boolean; status: number | null; error: string | null }, at: number, s: DeliverySettings,
+  d: DeliveryRow, outcome: AttemptOutcome, at: number, s: DeliverySettings,
   random: () => number = Math.random,
 ): DeliveryUpdate {
   const attempts = d.attempts + 1
   const last = { attempts, lastAt: at, lastStatus: outcome.status, lastError: outcome.error }
   if (outcome.ok) return { ...last, status: 'delivered', nextAt: at }
+  if (outcome.permanent) return { ...last, status: 'failed', nextAt: at }
   const nextAt = at + retryDelay(attempts, s, random)
   if (nextAt >= d.event.created + s.giveUpAfterMs) return { ...last, status: 'failed', nextAt: at }
   return { ...last, status: 'pending', nextAt }
@@ -118,6 +138,53 @@ export async function claimDeliveries(tx: Repository, now: number, limit: number
   return out
 }
 
+/**
+ * One POST of a webhook, with `node:http`/`node:https` so that the connection goes only to an
+ * address `lookup` checked (docs/webhooks.md, "Where webhooks may go"): a name is resolved by
+ * `lookup` and the socket is given only what passed; a URL written with an IP address skips any
+ * lookup, so it is checked here. Redirects are not followed (a 3xx is a failure like any other
+ * non-2xx) and the answer's body is not read: only the status counts. Each attempt has its own
+ * connection, closed once the status is in.
+ */
+export function postWebhook(
+  target: string, headers: Record<string, string>, body: string,
+  opts: { timeoutMs: number; allowPrivateNetworks: boolean; lookup: LookupFunction },
+): Promise<AttemptOutcome> {
+  let url: URL
+  try {
+    url = new URL(target)
+  } catch {
+    return Promise.resolve({ ok: false, status: null, error: 'refused: not a URL', permanent: true })
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return Promise.resolve({ ok: false, status: null, error: `refused: ${url.protocol} is not http or https`, permanent: true })
+  }
+  const literal = literalAddress(url.hostname)
+  if (literal !== null && !opts.allowPrivateNetworks && !isPublicAddress(literal)) {
+    // No name to re-point: this endpoint can never be sent to while the setting is off.
+    return Promise.resolve({ ok: false, status: null, error: `refused: ${literal} is not a public address`, refused: true, permanent: true })
+  }
+  const signal = AbortSignal.timeout(opts.timeoutMs)
+  return new Promise<AttemptOutcome>((resolve) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    const req = send(url, {
+      method: 'POST', agent: false, lookup: opts.lookup, signal,
+      headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+    })
+    req.on('response', (res) => {
+      const status = res.statusCode ?? 0
+      res.destroy()
+      resolve({ ok: status >= 200 && status < 300, status, error: status >= 200 && status < 300 ? null : `HTTP ${status}` })
+    })
+    req.on('error', (e) => {
+      const refused = e instanceof PrivateAddressError
+      const error = signal.aborted ? 'timed out' : e.message || String((e as { code?: unknown }).code ?? e)
+      resolve({ ok: false, status: null, error: error.slice(0, 200), ...(refused ? { refused } : {}) })
+    })
+    req.end(body)
+  })
+}
+
 export interface WebhookDelivery {
   /** One pass: attempts every due delivery (as many passes as it takes while some are delivered). */
   runOnce(): Promise<number>
@@ -127,27 +194,25 @@ export interface WebhookDelivery {
 
 export function createWebhookDelivery(deps: {
   store: DeliveryStore; clock: Clock; logger: Logger; settings?: Partial<DeliverySettings>; random?: () => number
+  /** `server.webhooks.allowPrivateNetworks`: send to loopback, private and link-local addresses too (default false). */
+  allowPrivateNetworks?: boolean
+  /** Resolves an endpoint's host name (default `dns.lookup`); tests put their own. */
+  resolve?: Resolve
 }): WebhookDelivery {
   const s: DeliverySettings = { ...DEFAULT_DELIVERY, ...deps.settings }
   const { store, clock, logger } = deps
+  const allowPrivateNetworks = deps.allowPrivateNetworks ?? false
+  const lookup = guardedLookup(allowPrivateNetworks, deps.resolve)
   let timer: NodeJS.Timeout | undefined
   let running: Promise<number> | undefined
   let stopped = false
 
   const attempt = async (d: DeliveryRow & { url: string; secret: string }) => {
     const body = JSON.stringify(payloadOf(d))
-    let outcome: { ok: boolean; status: number | null; error: string | null }
-    try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'Tally-Webhooks/1', [SIGNATURE_HEADER]: signWebhook(body, d.secret, clock.now()) },
-        body, redirect: 'manual', signal: AbortSignal.timeout(s.attemptTimeoutMs),
-      })
-      // The answer's body is not read: only the status counts. Cancelling frees the socket.
-      await res.body?.cancel().catch(() => {})
-      outcome = { ok: res.status >= 200 && res.status < 300, status: res.status, error: res.status < 300 ? null : `HTTP ${res.status}` }
-    } catch (e) {
-      outcome = { ok: false, status: null, error: ((e as Error).name === 'TimeoutError' ? 'timed out' : (e as Error).message).slice(0, 200) }
+    const headers = { 'content-type': 'application/json', 'user-agent': 'Tally-Webhooks/1', [SIGNATURE_HEADER]: signWebhook(body, d.secret, clock.now()) }
+    const outcome = await postWebhook(d.url, headers, body, { timeoutMs: s.attemptTimeoutMs, allowPrivateNetworks, lookup })
+    if (outcome.refused) {
+      logger.warn({ account: d.account, event: d.event.id, endpoint: d.endpoint, reason: outcome.error }, 'webhook not sent: not a public address')
     }
     const update = afterAttempt(d, outcome, clock.now(), s, deps.random)
     await store.recordDelivery(d.account, d.seq, d.endpoint, update)
