@@ -392,6 +392,7 @@ const REASONS = {
 }
 
 function renderRejections(r) {
+  if (r?.timezone) account.zone = r.timezone
   const rows = (r?.rejections ?? []).slice().sort((a, b) => b.count - a.count || String(b.lastSeen).localeCompare(String(a.lastSeen)))
   const byReason = new Map()
   for (const x of rows) byReason.set(x.reason, (byReason.get(x.reason) ?? 0) + x.count)

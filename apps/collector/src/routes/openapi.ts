@@ -274,6 +274,8 @@ const SCHEMAS: Record<string, Schema> = {
     },
   }),
   Rejections: obj({
+    account: text, timezone: zone,
+    since: { ...instant, description: 'Where the rows start: `since` as given (a date is local midnight in `timezone`), or 7 days before now.' },
     rejections: {
       type: 'array',
       items: obj({
