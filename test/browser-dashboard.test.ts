@@ -17,6 +17,7 @@ import { type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { CHROMIUM, chromiumMissing, launchChromium, skipWithoutChromium } from './chromium.js'
 import { startStorefront } from '../apps/collector/src/storefront.js'
 import { BROWSER_UA, ROOT, freePort, requireBuilt, startCollector, type Collector } from './e2e-process.js'
+import { batch, impression } from '../apps/collector/src/testkit.js'
 
 const SCREENSHOTS = process.env.TALLY_SCREENSHOTS === '1'
 const ADMIN = 'admin-process-test'
@@ -176,6 +177,11 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
     expect(await total('chatSessions')).toBe('1')
     expect(await total('alerts')).toBe('3')
     expect(await total('credits')).toBe('23')
+    // Suspicious units sit beside the billed figures, said not billed; none yet: the empty state.
+    expect(await total('suspicious')).toBe('0')
+    expect(await page.locator('#suspicious-card .label').textContent()).toContain('not billed')
+    expect(await page.locator('#suspicious-note').textContent()).toBe('None in this range: every session was within the hourly cap.')
+    expect(await page.locator('#by-container thead th').allTextContents()).toEqual(['Container', 'Impr.', 'Eng.', 'Chat'])
     const campaigns = await page.locator('#by-campaign tbody tr').allTextContents()
     // The demo config names its campaigns, advisors and bot: the dashboard shows the name with the id.
     expect(campaigns).toEqual(['Shoe-care bundle (cmp_bundle)1', 'Newsletter sign-up (cmp_newsletter)1', 'Running shoes (cmp_running)1', 'Summer sale (cmp_summer)1'])
@@ -204,6 +210,44 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
     await page.click('text=Sign out')
     await page.waitForSelector('input[name="key"]')
     expect(await page.evaluate(async () => (await fetch('/v1/usage')).status)).toBe(401)
+    await page.close()
+  }, 60_000)
+
+  it('shows the units of sessions past the hourly cap as suspicious, not billed, and why', async () => {
+    // 150 new sessions from this address in one beacon: those past the cap (120 an hour, shared
+    // with the visits above) are stored as suspicious (docs/security.md).
+    const now = Date.now()
+    const res = await fetch(`${collector.url}/v1/containers/ctr_demo/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8', origin: shopUrl.slice(0, -1), 'user-agent': BROWSER_UA },
+      body: JSON.stringify(batch(Array.from({ length: 150 }, (_, i) => impression('cmp_summer', `s_flood_${i}`, `flood_${i}`, now)), now)),
+    })
+    expect(res.status).toBe(200)
+    const totals = (await api('/v1/usage')).rows[0] as { impressions: number; suspicious: number }
+    expect(totals.suspicious).toBeGreaterThan(0)
+    expect(totals.impressions + totals.suspicious).toBe(4 + 150)
+
+    const page = await context.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (e) => errors.push(e.message))
+    await page.goto(`${collectorUrl}/dashboard`)
+    await page.fill('input[name="key"]', 'rk_demo_read_key')
+    await page.click('button[type="submit"]')
+    await page.waitForSelector('body[data-ready="true"]')
+    const total = (m: string) => page.locator(`[data-total="${m}"]`).textContent()
+    expect(await total('suspicious')).toBe(String(totals.suspicious))
+    // The billed figure beside it leaves them out.
+    expect(await total('impressions')).toBe(totals.impressions.toLocaleString('en-US'))
+    expect(await page.locator('#suspicious-card').getAttribute('class')).toContain('some')
+    expect(await page.locator('#suspicious-note').textContent()).toContain('not invoiced')
+    const why = page.locator('#suspicious-card a.why')
+    expect(await why.getAttribute('href')).toBe('#rejections')
+    expect(await why.getAttribute('title')).toContain('server.sessionsPerHour')
+    // The reason it links to: the refused beacons list explains `suspicious`.
+    expect(await page.locator('#rejection-list [data-reason="suspicious"]').textContent()).toContain('never billed')
+    expect(await page.locator('#by-container thead th').allTextContents()).toEqual(['Container', 'Impr.', 'Eng.', 'Chat', 'Not billed'])
+    expect(await page.locator('#by-container tbody tr').first().locator('td').last().textContent()).toBe(String(totals.suspicious))
+    expect(errors).toEqual([])
     await page.close()
   }, 60_000)
 })

@@ -4,6 +4,7 @@
  * bounded number of rows, a small answer, and pages.
  */
 import { describe, expect, it } from 'vitest'
+import pino from 'pino'
 import { NOW, ORIGIN, batch, chat, engagement, impression, setup, testConfig } from '../../apps/collector/src/testkit.js'
 
 const RK = { authorization: 'Bearer rk_acme_read' }
@@ -80,5 +81,28 @@ describe('36,000 distinct forged origins', () => {
     } while (cursor && pages < 10)
     expect(keys.size).toBe(rows)
     expect(pages).toBe(Math.ceil(rows / 500))
+  }, 60_000)
+})
+
+describe('10,000 forged beacons, each from its own origin and container', () => {
+  it('make a bounded number of log lines whose counts add up, not a line each', async () => {
+    const lines: Array<{ msg: string; reason: string; container: string; count: number }> = []
+    const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s)) })
+    const s = setup({ config: testConfig({ server: open }), logger })
+    const FORGED = 10_000
+    for (let i = 0; i < FORGED; i++) {
+      if (i % 2_000 === 0) s.clock.advance(5_000)
+      // Half name containers that do not exist, half a real container from a wrong origin.
+      const res = await s.post('{}', i % 2 ? { container: `ctr_forged_${i}` } : { origin: `https://forged-${i}.evil.test` })
+      expect(res.status).toBe(403)
+    }
+    // A minute later, a read flushes what was counted: every key logs what it holds.
+    s.clock.advance(60_000)
+    expect((await s.app.request('/v1/rejections', { headers: RK })).status).toBe(200)
+    const refused = lines.filter((l) => /^beacons? refused$/.test(l.msg))
+    // 100 keys at most (the first line of each at once), then one `*` key per reason.
+    expect(refused.length).toBeLessThanOrEqual(100 + 2 * 2)
+    expect(refused.reduce((n, l) => n + l.count, 0)).toBe(FORGED)
+    expect(refused.filter((l) => l.reason === 'origin_not_allowed' && l.container === 'ctr_shop').reduce((n, l) => n + l.count, 0)).toBe(FORGED / 2)
   }, 60_000)
 })

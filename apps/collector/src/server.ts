@@ -250,7 +250,7 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
       })
       server.closeIdleConnections()
     })
-    await rejections.flush()
+    await rejections.flush({ final: true })
     await store.close()
     logger.info('stopped')
   })())

@@ -11,6 +11,8 @@
 const METERS = [
   ['impressions', 'Impressions'], ['engagements', 'Engagements'], ['chatSessions', 'Chat sessions'],
   ['alerts', 'Alert sessions'], ['credits', 'Credits'],
+  // Units of sessions past the hourly cap per address: stored and shown, never billed (docs/security.md).
+  ['suspicious', 'Suspicious (not billed)'],
 ]
 const DAY = 86_400_000
 const MAX_CHART_DAYS = 3660
@@ -264,6 +266,15 @@ function usageError(message) {
   }
   for (const id of ['#by-container', '#by-campaign', '#by-advisor', '#by-bot']) fill(id)
   fill('#usage-zone')
+  showSuspicious(null)
+}
+
+/** The suspicious card's note: what the number is, or the empty state; null while there is no number. */
+function showSuspicious(units) {
+  $('#suspicious-card').classList.toggle('some', units > 0)
+  fill('#suspicious-note', units == null ? ''
+    : units > 0 ? 'Units past the hourly cap of new sessions per address: not in the billed figures, not invoiced.'
+      : 'None in this range: every session was within the hourly cap.')
 }
 
 /** The range's problem in words, or null: checked here so that the page never shows numbers for a range it refuses. */
@@ -298,6 +309,7 @@ async function loadUsage(from, to) {
   fill('#usage-zone', `Days from ${totals.from} to ${totals.to}, both included, in ${totals.timezone}.`)
   const t = totals.rows[0] ?? {}
   for (const [m] of METERS) $(`[data-total="${m}"]`).textContent = fmt(t[m] ?? 0)
+  showSuspicious(t.suspicious ?? 0)
 
   const byDay = new Map(daily.rows.map((r) => [r.day, r]))
   const span = (Date.parse(totals.to) - Date.parse(totals.from)) / DAY + 1
@@ -317,9 +329,14 @@ async function loadUsage(from, to) {
   const num = (m, label) => [label, (r) => r[m], true]
   const names = (answer, kind) => answer.names?.[kind] ?? {}
   // Server-side usage (alerts, credits) has no container: the totals above count it.
-  fill('#by-container', table(byContainer.rows.filter((r) => r.container), [
+  const containers = byContainer.rows.filter((r) => r.container)
+  // A column of suspicious units only when there are some: they are not billed, so they never add to the others.
+  const notBilled = containers.some((r) => r.suspicious > 0)
+    ? [[el('span', { title: 'Suspicious units: past the hourly cap of new sessions per address, stored and never invoiced' }, 'Not billed'), (r) => r.suspicious, true]]
+    : []
+  fill('#by-container', table(containers, [
     ['Container', (r) => named(r.container, r.containerName)],
-    num('impressions', 'Impr.'), num('engagements', 'Eng.'), num('chatSessions', 'Chat'),
+    num('impressions', 'Impr.'), num('engagements', 'Eng.'), num('chatSessions', 'Chat'), ...notBilled,
   ], 'No page usage in this range.'))
   fill('#by-campaign', table(byCampaign.rows.filter((r) => r.campaign), [['Campaign', (r) => named(r.campaign, names(byCampaign, 'campaign')[r.campaign])], num('impressions', 'Impressions')], 'No impressions in this range.'))
   fill('#by-advisor', table(byAdvisor.rows.filter((r) => r.advisor), [['Advisor', (r) => named(r.advisor, names(byAdvisor, 'advisor')[r.advisor])], num('engagements', 'Engagements')], 'No engagements in this range.'))
@@ -386,12 +403,14 @@ const REASONS = {
   unknown_advisor: 'Unknown advisor id in the page.',
   inactive_advisor: 'The advisor is switched off.',
   unknown_bot: 'Unknown bot id in the page.',
+  suspicious: 'Suspicious: more new sessions from one address in an hour than the cap (server.sessionsPerHour). Their units are stored and shown under Usage as suspicious, never billed.',
   event_too_old: 'Sent too late (the event is too old).',
   event_in_future: 'The device clock is ahead.',
   invalid_event: 'A malformed event.',
 }
 
 function renderRejections(r) {
+  if (r?.timezone) account.zone = r.timezone
   const rows = (r?.rejections ?? []).slice().sort((a, b) => b.count - a.count || String(b.lastSeen).localeCompare(String(a.lastSeen)))
   const byReason = new Map()
   for (const x of rows) byReason.set(x.reason, (byReason.get(x.reason) ?? 0) + x.count)

@@ -2,6 +2,8 @@
  * Strict ISO-8601 dates and instants, the one parser of every date a client sends (`asOf`,
  * `since`, `from`, `to`): `Date.parse` alone reads "1" as 2001-01-01 and Feb 30 as Mar 2.
  */
+import { startOfDay } from '@tally/billing'
+
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/
 
@@ -36,4 +38,16 @@ export function parseIsoDay(s: string): number | undefined {
 /** The calendar day `n` days after `day` (`YYYY-MM-DD`). */
 export function addDays(day: string, n: number): string {
   return new Date((parseIsoDay(day) as number) + n * 86_400_000).toISOString().slice(0, 10)
+}
+
+/**
+ * A day or an instant a client sends about an account: a date `YYYY-MM-DD` is a calendar day in
+ * the account's time zone, as `from` and `to` of `GET /v1/usage` are (checked by the same
+ * `parseIsoDay`), and stands for its local midnight; a date-time with `Z` or an offset is that
+ * instant. NaN for anything else.
+ * @example localInstant('2026-07-21', 'Europe/Amsterdam') // Date.UTC(2026, 6, 20, 22)
+ */
+export function localInstant(s: string, zone: string): number {
+  if (ISO_DATE.test(s)) return parseIsoDay(s) === undefined ? Number.NaN : startOfDay(s, zone)
+  return parseIsoInstant(s)
 }

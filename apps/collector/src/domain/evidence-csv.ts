@@ -1,6 +1,7 @@
 /**
  * Evidence as text (docs/evidence.md): CSV (RFC 4180 fields, CRLF, the header of EVIDENCE_COLUMNS)
- * or JSON lines with the same keys, empty ones left out; instants as ISO-8601 UTC.
+ * or JSON lines with the same keys, empty ones left out; instants as ISO-8601 UTC. Text cells go
+ * through `csvField` (a formula-like id gets a leading `'`, docs/security.md), numbers do not.
  */
 import { csvField } from './csv.js'
 import { EVIDENCE_COLUMNS, type EvidenceRow } from '../services/evidence.js'

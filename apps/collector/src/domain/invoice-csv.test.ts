@@ -62,6 +62,18 @@ describe('invoice CSV', () => {
     ])
   })
 
+  it('prefixes a description a spreadsheet would run as a formula, and writes negative amounts as numbers', () => {
+    const [first] = computeInvoices(account(), { usage: [], ledger: [] }, Date.UTC(2026, 6, 12))
+    if (!first) throw new Error('no invoice')
+    const line = first.lines[0] as InvoiceLine
+    // An adjustment that gives money back: a negative amount, and a plan name chosen in configuration.
+    const hostile: Invoice = { ...first, number: 9, lines: [{ ...line, kind: 'adjustment', description: '=HYPERLINK("https://evil.test")', quantity: 1, unitPrice: -500, months: 1, proration: null, discount: 0, amount: -500 }], total: -500 }
+    expect(invoiceCsv(hostile).split('\r\n').slice(1, 3)).toEqual([
+      `9,${first.issuedDate},adjustment,"'=HYPERLINK(""https://evil.test"")",${line.from ?? first.issuedDate},${line.to ?? ''},1,-500,1,1,0,-500,EUR`,
+      `9,${first.issuedDate},total,Total,${first.period?.startDate},${first.period?.endDate},,,,,,-500,EUR`,
+    ])
+  })
+
   it('dates a rebalance row by the days it charges for, with its proration as days of the term', () => {
     const r = computeInvoices(account({ cycle: 'annual' }), { usage: [{ day: '2026-10-01', contacts: 1200 }], ledger: [] }, Date.UTC(2026, 9, 2))
       .find((i) => i.kind === 'rebalance')

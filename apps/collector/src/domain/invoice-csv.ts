@@ -1,6 +1,7 @@
 /**
  * Invoices as text: the CSV download (RFC 4180: CRLF line ends, fields with a comma, quote or line
- * break quoted, quotes doubled), and decimal amounts for people (`formatMinor`).
+ * break quoted, quotes doubled; text that a spreadsheet would run as a formula prefixed with `'`,
+ * docs/security.md), and decimal amounts for people (`formatMinor`).
  *
  * One unit convention for JSON, CSV and PDF: every amount is an integer count of the currency's
  * minor units (cents for EUR, yen for JPY), as the API has always sent them. The CSV header names
@@ -9,6 +10,7 @@
  * `round_half_even(quantity x unit_price_minor x months x proration) - discount_minor = amount_minor`.
  */
 import { lineColumns, type Invoice } from '@tally/billing'
+import { csvField } from './csv.js'
 
 /** Digits after the decimal point of a currency (EUR 2, JPY 0), from the platform's ISO 4217 data. */
 export function minorDigits(currency: string): number {
@@ -47,12 +49,8 @@ export const CSV_HEADER = [
   'discount_minor', 'amount_minor', 'currency',
 ] as const
 
-function field(v: string | number): string {
-  const s = String(v)
-  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
-}
-
-const row = (cells: (string | number)[]) => `${cells.map(field).join(',')}\r\n`
+/** Amounts, quantities and months are numbers, written as they are; text goes through `csvField`. */
+const row = (cells: (string | number)[]) => `${cells.map(csvField).join(',')}\r\n`
 
 /**
  * One row per line with the columns that decide its amount, then a total row whose `from`-`to` is

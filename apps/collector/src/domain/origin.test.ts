@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { batch, impression, setup } from '../testkit.js'
+import { NOW, batch, impression, setup } from '../testkit.js'
 import { compileDomains, hostAllowed, normalizeHost } from './origin.js'
 
 // Domains of ctr_origins: example.com, *.wild.example, bücher.example, Upper.Example.,
@@ -91,7 +91,7 @@ describe('the origin check', () => {
     await post(batch([impression('cmp_a')]), { container: 'ctr_dormant', origin: 'https://dormant.test' })
     const acme = await (await app.request('/v1/rejections', { headers: { authorization: 'Bearer sk_acme_secret' } })).json()
     const dormant = await (await app.request('/v1/rejections', { headers: { authorization: 'Bearer rk_dormant_read' } })).json()
-    expect(acme).toEqual({ rejections: [], nextCursor: null })
+    expect(acme).toEqual({ account: 'acme', timezone: 'Europe/Amsterdam', since: new Date(NOW - 7 * 86_400_000).toISOString(), rejections: [], nextCursor: null })
     expect((dormant as { rejections: Array<{ reason: string }> }).rejections.map((r) => r.reason)).toEqual(['account_inactive'])
   })
 })

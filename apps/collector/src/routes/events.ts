@@ -21,13 +21,14 @@ import { addressKey, clientAddress, createFairLimiter, createLimiter } from '../
 import type { AppDeps } from '../context.js'
 import type { IngestEvent } from '../services/store.js'
 import type { ContainerEntry } from '../domain/config.js'
+import type { RejectionRecord } from '../store/repository.js'
 import { subscriptionEnded } from '../domain/billing-account.js'
 import { refusedSpikeHook } from '../services/refused-spike.js'
 import { readJson } from '../middleware/body.js'
 import { createSessionGate } from '../domain/sessions.js'
 
 export function eventRoutes(deps: AppDeps): Hono {
-  const { store, clock, config, metrics, logger, trusted, rejections } = deps
+  const { store, clock, config, metrics, trusted, rejections } = deps
   const limits = config.current().server.rateLimits
   const perIp = createLimiter(limits.perIp, clock)
   // Shared fairly among the container's client addresses (../domain/ratelimit.ts).
@@ -160,20 +161,24 @@ export function eventRoutes(deps: AppDeps): Hono {
     if (waitMs > 0) throw fail('rate_limited', message, { 'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))) })
   }
 
-  /** One 403 for every reason; the reason goes to the log and the rejections table. */
+  /**
+   * One 403 for every reason; the reason goes to the rejections table and to the log, one line per
+   * (container, reason) and minute with its count, never a line per request (docs/security.md).
+   */
   function refuse(containerId: string, entry: ContainerEntry | undefined, reason: string, host: string, at: number): never {
-    logger.warn({ container: containerId, account: entry?.accountId, reason, origin: host }, 'beacon refused')
     metrics.events.inc({ result: 'refused', reason })
-    note(containerId, entry?.accountId ?? null, reason, host, '', at)
+    rejections.refused(record(containerId, entry?.accountId ?? null, reason, host, '', at))
     if (entry) spike(entry.accountId)
     throw fail('forbidden', 'this container does not accept events from this page')
   }
 
   /** Counts a refusal (../services/rejections.ts sums and writes them; counting never changes the answer). */
   function note(containerId: string, account: string | null, reason: string, host: string, subject: string, at: number, count = 1) {
-    rejections.note({
-      at, container: containerId.slice(0, 64), account, reason, origin: host.slice(0, 253), subject: subject.slice(0, 64), count,
-    })
+    rejections.note(record(containerId, account, reason, host, subject, at, count))
+  }
+
+  function record(containerId: string, account: string | null, reason: string, host: string, subject: string, at: number, count = 1): RejectionRecord {
+    return { at, container: containerId.slice(0, 64), account, reason, origin: host.slice(0, 253), subject: subject.slice(0, 64), count }
   }
 }
 

@@ -41,12 +41,12 @@ function config(): TallyConfig {
 }
 
 /** Five impressions (one a duplicate unit) and a 20-minute conversation in the first period, then the billing run at its end. */
-async function billed(store?: Store) {
+async function billed(store?: Store, sid = (s: string) => s) {
   const t = setup({ config: config(), ...(store ? { store } : {}) })
   const beacon = (events: unknown[], sentAt = NOW) => t.post(batch(events, sentAt), { origin: 'https://shop.acme.test' })
   expect((await beacon([
-    impression('cmp_a', 's1', 'i1'), impression('cmp_a', 's1', 'i2'), impression('cmp_b', 's1', 'i3'),
-    impression('cmp_a', 's2', 'i4'), impression('cmp_a', 's3', 'i5'),
+    impression('cmp_a', sid('s1'), 'i1'), impression('cmp_a', sid('s1'), 'i2'), impression('cmp_b', sid('s1'), 'i3'),
+    impression('cmp_a', sid('s2'), 'i4'), impression('cmp_a', sid('s3'), 'i5'),
   ])).status).toBe(200)
   expect((await beacon([chat('start', NOW, 'conv_1', 'bot_help', 'c1')])).status).toBe(200)
   // A credit-consuming action: no line bills it in money, the evidence lists it as line 0.
@@ -157,6 +157,45 @@ describe('the instants of an export', () => {
   })
 })
 
+/** RFC 4180 text back into rows of fields (quoted fields, doubled quotes, CRLF). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let cell = ''
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++ } else if (c === '"') quoted = false
+      else cell += c
+    } else if (c === '"') quoted = true
+    else if (c === ',') { row.push(cell); cell = '' } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell); rows.push(row); row = []; cell = ''; i++
+    } else cell += c
+  }
+  return rows
+}
+
+describe('evidence in a spreadsheet', () => {
+  it('writes ids a forger chose with a leading quote, and its numbers as numbers: the units still add up to the line', async () => {
+    // A session id is the page's to choose (docs/security.md): "-2-3" would be the formula -5.
+    const b = await billed(undefined, (s) => `-2-${s.slice(1)}`)
+    const [head, ...rows] = parseCsv(await (await b.get('/v1/invoices/2/evidence')).text())
+    const col = (r: string[], c: (typeof EVIDENCE_COLUMNS)[number]) => r[head?.indexOf(c) ?? -1] ?? ''
+    const imp = rows.filter((r) => col(r, 'meter') === 'impressions')
+    expect(imp.filter((r) => col(r, 'record') === 'impression').map((r) => col(r, 'session'))).toEqual(["'-2-1", "'-2-1", "'-2-2", "'-2-3"])
+    const units = imp.filter((r) => col(r, 'record') !== 'summary')
+    const summary = imp.find((r) => col(r, 'record') === 'summary')
+    // docs/evidence.md: sum(quantity of the line's unit rows) = used, every numeric cell a plain number.
+    for (const r of imp) for (const c of ['line', 'quantity', 'used', 'included', 'per', 'blocks'] as const) expect(col(r, c)).toMatch(/^(-?\d+)?$/)
+    expect(units.reduce((n, r) => n + Number(col(r, 'quantity')), 0)).toBe(Number(summary && col(summary, 'used')))
+    expect(summary && col(summary, 'used')).toBe('4')
+    // JSON lines are not opened by a spreadsheet: the same ids, verbatim.
+    const jsonl = (await (await b.get('/v1/invoices/2/evidence.jsonl')).text()).trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(jsonl.filter((r) => r.record === 'impression').map((r) => r.session)).toEqual(['-2-1', '-2-1', '-2-2', '-2-3'])
+  })
+})
+
 describe('the evidence writer', () => {
   it('writes every field in its column, quoted when it must be, and the same keys as JSON lines', () => {
     const times = new Set(['time', 'end', 'receivedFirst', 'receivedLast'])
@@ -173,5 +212,13 @@ describe('the evidence writer', () => {
     }).join(',')}\r\n`)
     expect(JSON.parse(rowWriter('jsonl')([row]))).toEqual(Object.fromEntries(EVIDENCE_COLUMNS.map((c) => [c, times.has(c) ? want(c) : (row as unknown as Record<string, unknown>)[c]])))
     expect(rowWriter('csv')([{ line: 1, record: 'charge' }])).toBe(`1,,,charge${','.repeat(EVIDENCE_COLUMNS.length - 4)}\r\n`)
+  })
+
+  it('prefixes every text column that a spreadsheet would run as a formula, and no number', () => {
+    const hostile = { line: 0, record: 'action', id: '-1', container: '=1+1', session: '+1', subject: '@SUM(A1)', member: '\t=1', note: '=HYPERLINK("x")', quantity: 2, credits: 4 } as EvidenceRow
+    const cells = parseCsv(rowWriter('csv')([hostile]))[0] ?? []
+    const at = (c: (typeof EVIDENCE_COLUMNS)[number]) => cells[EVIDENCE_COLUMNS.indexOf(c)]
+    expect([at('id'), at('container'), at('session'), at('subject'), at('member'), at('note')]).toEqual(["'-1", "'=1+1", "'+1", "'@SUM(A1)", "'\t=1", `'=HYPERLINK("x")`])
+    expect([at('line'), at('record'), at('quantity'), at('credits')]).toEqual(['0', 'action', '2', '4'])
   })
 })

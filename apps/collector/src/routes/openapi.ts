@@ -274,6 +274,8 @@ const SCHEMAS: Record<string, Schema> = {
     },
   }),
   Rejections: obj({
+    account: text, timezone: zone,
+    since: { ...instant, description: 'Where the rows start: `since` as given (a date is local midnight in `timezone`), or 7 days before now.' },
     rejections: {
       type: 'array',
       items: obj({
@@ -414,7 +416,7 @@ const errors = {
   body400: error('`invalid_json`: the body is not JSON; `invalid_request` (or `invalid_batch`): the message names the field.'),
   413: error(`\`payload_too_large\`: the body is over ${MAX_BODY_BYTES} bytes.`),
 }
-const csv: Schema = { type: 'string', description: 'RFC 4180, CRLF line ends.' }
+const csv: Schema = { type: 'string', description: "RFC 4180, CRLF line ends; a text field starting with =, +, -, @, a tab or a CR is written with a leading ' (docs/security.md), numbers as they are." }
 const sameAs = 'The same for any account, with the admin token.'
 
 /** A built SDK file, as `GET /t.js` and its siblings serve it. */
@@ -539,7 +541,7 @@ export const OPERATIONS: Record<string, Operation> = {
         description: 'JSON, CSV or PDF by the extension, else by Accept.',
         content: {
           [JSON_TYPE]: { schema: ref('AccountInvoice') },
-          'text/csv': { schema: { ...csv, description: 'One row per line and a `total` row; amounts in major units.' } },
+          'text/csv': { schema: { ...csv, description: 'One row per line and a `total` row; amounts in integer minor units, as in the JSON; a description starting with =, +, -, @, a tab or a CR has a leading \'.' } },
           'application/pdf': {},
         },
         headers: { 'Content-Disposition': { description: 'CSV and PDF: `attachment; filename="invoice-{account}-{number}.{ext}"`.', schema: text } },
@@ -563,7 +565,7 @@ export const OPERATIONS: Record<string, Operation> = {
       200: {
         description: 'CSV (the default) or JSON lines: one row per unit, summary or charge, in line order.',
         content: {
-          'text/csv': { schema: { ...csv, description: 'Header `line,lineKind,meter,record,id,container,session,subject,time,end,receivedFirst,receivedLast,botMs,quantity,used,included,per,blocks,billedBefore,credits,member,note`; times ISO-8601.' } },
+          'text/csv': { schema: { ...csv, description: 'Header `line,lineKind,meter,record,id,container,session,subject,time,end,receivedFirst,receivedLast,botMs,quantity,used,included,per,blocks,billedBefore,credits,member,note`; times ISO-8601; a text field starting with =, +, -, @, a tab or a CR has a leading \' (docs/evidence.md), numbers never.' } },
           'application/x-ndjson': { schema: { type: 'string', description: 'One JSON object per line with the CSV\'s columns as keys, empty ones left out.' } },
         },
         headers: { 'Content-Disposition': { description: '`attachment; filename="evidence-{account}-{number}.{csv|jsonl}"`.', schema: text } },

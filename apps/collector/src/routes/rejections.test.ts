@@ -9,6 +9,7 @@ describe('GET /v1/rejections', () => {
     await post(batch([impression()]), { origin: 'https://evil.test' })
     const res = await app.request('/v1/rejections', { headers: RK })
     expect(await res.json()).toEqual({
+      account: 'acme', timezone: 'Europe/Amsterdam', since: new Date(NOW - 7 * 86_400_000).toISOString(),
       rejections: [{
         container: 'ctr_shop', reason: 'origin_not_allowed', origin: 'evil.test', subject: '', count: 1,
         firstSeen: new Date(Math.floor(NOW / 60_000) * 60_000).toISOString(), lastSeen: new Date(Math.floor(NOW / 60_000) * 60_000).toISOString(),
@@ -33,5 +34,23 @@ describe('GET /v1/rejections', () => {
       ((await (await app.request(`/v1/rejections?since=${since}`, { headers: RK })).json()) as { rejections: unknown[] }).rejections
     expect(await rows('2026-07-20')).toHaveLength(1)
     expect(await rows('2026-07-21T00:00:00Z')).toHaveLength(0)
+  })
+
+  it("reads a date as a day in the account's time zone, as the usage report does, and names the zone", async () => {
+    const { app, post, clock } = setup()
+    // 2026-07-21 00:30 in Amsterdam (UTC+2): already the 21st there, still the 20th in UTC.
+    clock.set(Date.UTC(2026, 6, 20, 22, 30))
+    await post(batch([impression()]), { origin: 'https://evil.test' })
+    for (const [path, auth] of [['/v1/rejections', RK], ['/v1/admin/accounts/acme/rejections', { authorization: `Bearer ${ADMIN}` }]] as const) {
+      const answer = async (since: string) => (await app.request(`${path}?since=${since}`, { headers: auth })).json() as Promise<{ timezone: string; since: string; rejections: unknown[] }>
+      const local = await answer('2026-07-21')
+      expect(local).toMatchObject({ timezone: 'Europe/Amsterdam', since: '2026-07-20T22:00:00.000Z' })
+      expect(local.rejections).toHaveLength(1)
+      expect((await answer('2026-07-22')).rejections).toHaveLength(0)
+      // An instant is itself, whatever the zone.
+      expect(await answer('2026-07-20T22:31:00Z')).toMatchObject({ since: '2026-07-20T22:31:00.000Z', rejections: [] })
+      // The same checks as the usage report's days: years 1970 to 9998.
+      expect((await app.request(`${path}?since=1969-12-31`, { headers: auth })).status).toBe(400)
+    }
   })
 })

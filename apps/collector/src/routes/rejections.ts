@@ -7,7 +7,7 @@
 import { Hono, type Context } from 'hono'
 import { fail } from '../errors.js'
 import { accountReader, adminAccount } from '../middleware/auth.js'
-import { parseIsoInstant } from '../domain/dates.js'
+import { localInstant } from '../domain/dates.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 import type { RejectionPage } from '../store/repository.js'
 
@@ -18,7 +18,7 @@ export const REJECTIONS_LIMIT = { default: 50, max: 500 }
 const MAX_OFFSET = 10_000
 
 export const REJECTIONS_QUERY = [
-  { name: 'since', description: 'ISO-8601 date or instant; rows last seen from then on. Default: 7 days ago.', schema: { type: 'string' } },
+  { name: 'since', description: "A date YYYY-MM-DD in the account's time zone (its local midnight, the days of `GET /v1/usage`) or an ISO-8601 instant with Z or an offset; rows last seen from then on. Default: 7 days ago.", schema: { type: 'string' } },
   { name: 'limit', description: `Rows per page, 1 to ${REJECTIONS_LIMIT.max}; default ${REJECTIONS_LIMIT.default}.`, schema: { type: 'integer', minimum: 1, maximum: REJECTIONS_LIMIT.max } },
   { name: 'sort', description: '`lastSeen` (default, newest first) or `count` (largest first).', schema: { type: 'string', enum: ['lastSeen', 'count'] } },
   { name: 'cursor', description: '`nextCursor` of the previous page (same `since` and `sort`).', schema: { type: 'string' } },
@@ -30,15 +30,17 @@ export function rejectionRoutes(deps: AppDeps): Hono<TallyEnv> {
 
   const answer = async (c: Context<TallyEnv>) => {
     const given = c.req.query('since')
-    // The strict parser: `Date.parse` reads "1" as the year 2001.
-    const since = given === undefined ? clock.now() - REJECTIONS_WINDOW_MS : parseIsoInstant(given)
-    if (Number.isNaN(since)) throw fail('invalid_request', 'since: expected an ISO-8601 date, or a date-time with Z or an offset')
+    // Days are the account's, as in the usage report (docs/api.md); the answer names the zone.
+    const timezone = config.account(c.var.account)?.timezone ?? 'UTC'
+    const since = given === undefined ? clock.now() - REJECTIONS_WINDOW_MS : localInstant(given, timezone)
+    if (Number.isNaN(since)) throw fail('invalid_request', "since: expected a date YYYY-MM-DD (years 1970 to 9998, in the account's time zone), or a date-time with Z or an offset")
     const page = parsePage(c.req.query('limit'), c.req.query('sort'), c.req.query('cursor'))
     // What this process counted and has not written yet is part of the answer.
     await rejections.flush()
     const rows = await store.rejections(c.var.account, since, { ...page, limit: page.limit + 1 })
     const more = rows.length > page.limit && page.offset + page.limit < MAX_OFFSET
     return c.json({
+      account: c.var.account, timezone, since: new Date(since).toISOString(),
       rejections: rows.slice(0, page.limit).map((r) => ({
         container: r.container, reason: r.reason, origin: r.origin, subject: r.subject, count: r.count,
         firstSeen: new Date(r.firstSeen).toISOString(), lastSeen: new Date(r.lastSeen).toISOString(),

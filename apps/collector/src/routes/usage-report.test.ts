@@ -366,6 +366,46 @@ describe('CSV', () => {
     expect(toCsv(['a', 'b'], [{ a: 'x,y', b: 1 }, { a: null, b: 2 }])).toBe('a,b\r\n"x,y",1\r\n,2\r\n')
   })
 
+  it('writes a text cell a spreadsheet would run as a formula with a leading quote, and numbers as they are', () => {
+    // docs/security.md, "CSV exports": =, +, -, @, tab and CR start a formula in Excel, Calc and Sheets.
+    expect(csvField('=HYPERLINK("https://evil.test","click")')).toBe('"\'=HYPERLINK(""https://evil.test"",""click"")"')
+    expect(csvField('+1+cmd|\' /C calc\'!A0')).toBe("'+1+cmd|' /C calc'!A0")
+    expect(csvField('-2-3')).toBe("'-2-3")
+    expect(csvField('@SUM(A1:A9)')).toBe("'@SUM(A1:A9)")
+    expect(csvField('\t=1')).toBe("'\t=1")
+    expect(csvField('\r=1')).toBe('"\'\r=1"')
+    // Only the first character decides; numbers (negative amounts included) stay numbers.
+    expect(csvField('a=1')).toBe('a=1')
+    expect(csvField('2026-07-20')).toBe('2026-07-20')
+    expect(csvField(-500)).toBe('-500')
+    expect(csvField(-0.5)).toBe('-0.5')
+    expect(toCsv(['name', 'amount'], [{ name: '-x', amount: -500 }])).toBe("name,amount\r\n'-x,-500\r\n")
+  })
+
+  it('prefixes hostile names and ids in the usage export, and leaves its meters numeric', async () => {
+    const r = parseConfig({
+      plans: { growth: { currency: 'EUR', basePrice: 4900 } },
+      accounts: {
+        acme: {
+          name: 'Acme', timezone: 'UTC', subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' },
+          keys: { secret: 'sk_acme_secret', read: 'rk_acme_read' },
+          containers: { '-ctr': { name: '=HYPERLINK("https://evil.test")', domains: ['shop.acme.test'], campaigns: { '-2-3': {} } } },
+        },
+      },
+    })
+    if (!r.ok) throw new Error(r.message)
+    const s = setup({ config: r.value })
+    const res = await s.post(batch([impression('-2-3', '-s1')], s.clock.now()), { container: '-ctr', origin: ORIGIN })
+    expect((await res.json()).accepted).toBe(1)
+    const day = new Date(s.clock.now()).toISOString().slice(0, 10)
+    const csv = await (await get(s, `?from=${day}&to=${day}&groupBy=container,campaign&format=csv`)).text()
+    expect(csv).toBe([
+      'container,containerName,campaign,impressions,engagements,chatSessions,alerts,credits,suspicious',
+      `'-ctr,"'=HYPERLINK(""https://evil.test"")",'-2-3,1,0,0,0,0,0`,
+      '',
+    ].join('\r\n'))
+  })
+
   it('answers CSV for Accept: text/csv and for format=csv, with names quoted', async () => {
     const s = await seeded()
     const expected = [

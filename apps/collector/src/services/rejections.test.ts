@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { manualClock } from '../domain/clock.js'
 import type { RejectionRecord } from '../store/repository.js'
-import { createRejectionLog, OTHER } from './rejections.js'
+import { createRefusalLines, createRejectionLog, OTHER } from './rejections.js'
 
 const T = Date.UTC(2026, 6, 20, 12, 0, 0)
 
@@ -87,5 +87,65 @@ describe('the refusal log', () => {
     log.note(refusal())
     await log.flush()
     expect(written).toEqual([{ ...refusal(), subject: '', count: 1 }])
+  })
+})
+
+describe('refusals in the log', () => {
+  type Line = { container: string; reason: string; origin: string; count: number; since: string; msg: string }
+  function lines(opts: { everyMs?: number; maxKeys?: number } = {}) {
+    const out: Line[] = []
+    const log = createRefusalLines({ logger: pino({ level: 'warn' }, { write: (s: string) => void out.push(JSON.parse(s) as Line) }), ...opts })
+    return { log, out, sum: () => out.reduce((n, l) => n + l.count, 0) }
+  }
+
+  it('logs the first refusal of a (container, reason) at once, then at most one line a minute with the count since', () => {
+    const { log, out, sum } = lines()
+    for (let i = 0; i < 500; i++) log.note(refusal({ at: T + i * 100, origin: `o${i}.test` }))
+    expect(out.map((l) => [l.container, l.reason, l.count, l.msg])).toEqual([['ctr', 'origin_not_allowed', 1, 'beacons refused']])
+    log.due(T + 59_999)
+    expect(out).toHaveLength(1)
+    log.due(T + 60_000)
+    expect(out.slice(1).map((l) => [l.count, l.since, l.origin])).toEqual([[499, new Date(T).toISOString(), 'o499.test']])
+    // A second reason of the same container is a key of its own.
+    log.note(refusal({ at: T + 60_001, reason: 'origin_missing' }))
+    log.note(refusal({ at: T + 60_002 }))
+    expect(out).toHaveLength(3)
+    log.due(T + 61_000, true)
+    expect(out).toHaveLength(4)
+    expect(sum()).toBe(502)
+  })
+
+  it('forgets a key quiet for an interval, and logs it at once when it comes back', () => {
+    const { log, out } = lines()
+    log.note(refusal())
+    log.due(T + 60_000)
+    expect(log.size()).toBe(0)
+    log.note(refusal({ at: T + 61_000 }))
+    expect(out.map((l) => l.count)).toEqual([1, 1])
+  })
+
+  it('holds at most maxKeys keys and one * key per reason, whatever containers a forger names', () => {
+    const { log, out, sum } = lines({ maxKeys: 10 })
+    for (let i = 0; i < 10_000; i++) log.note(refusal({ at: T + i, account: null, container: `forged_${i}`, reason: i % 2 ? 'unknown_container' : 'origin_missing' }))
+    expect(log.size()).toBe(12)
+    log.due(T + 10_000, true)
+    expect(out.length).toBeLessThanOrEqual(10 + 2 * 2)
+    expect(sum()).toBe(10_000)
+    expect(out.filter((l) => l.container === OTHER).map((l) => l.count).reduce((a, b) => a + b)).toBe(10_000 - 10)
+  })
+
+  it('goes out with the writes: flush logs the lines due, a final flush every count left', async () => {
+    const out: Line[] = []
+    const clock = manualClock(T)
+    const log = createRejectionLog({
+      store: { recordRejections: async () => {} }, clock, logger: pino({ level: 'warn' }, { write: (s: string) => void out.push(JSON.parse(s) as Line) }),
+    })
+    for (let i = 0; i < 3; i++) log.refused(refusal())
+    log.note(refusal({ reason: 'bot' }))
+    expect(out.map((l) => l.count)).toEqual([1])
+    await log.flush()
+    expect(out).toHaveLength(1)
+    await log.flush({ final: true })
+    expect(out.map((l) => [l.reason, l.count])).toEqual([['origin_not_allowed', 1], ['origin_not_allowed', 2]])
   })
 })

@@ -12,6 +12,10 @@
  *
  * Per process, like the rate limits: N collectors allow N x the keys per day (still bounded).
  * A failed write is logged and its counts dropped: a count never changes an answer.
+ *
+ * The refusals the beacon route answers with 403 (`refused`) also go to the log, aggregated
+ * (`createRefusalLines`, docs/security.md "Refusals"): one line per (container, reason) at once,
+ * then at most one per `logEveryMs` carrying the count since the line before.
  */
 import type { Logger } from 'pino'
 import type { Clock } from '../domain/clock.js'
@@ -21,8 +25,13 @@ import type { Store } from './store.js'
 export interface RejectionLog {
   /** Counts one refusal (or `r.count`). Synchronous: never waits for, or fails with, the database. */
   note(r: RejectionRecord): void
-  /** Writes what was counted; resolves when committed (or logged as failed). */
-  flush(): Promise<void>
+  /** `note`, and the refusal goes to the log too, aggregated per (container, reason) (`createRefusalLines`). */
+  refused(r: RejectionRecord): void
+  /**
+   * Writes what was counted; resolves when committed (or logged as failed). Also writes the log
+   * lines that are due; `{ final: true }` (at stop) writes every count not yet logged.
+   */
+  flush(opts?: { final?: boolean }): Promise<void>
 }
 
 export interface RejectionLogOptions {
@@ -32,6 +41,10 @@ export interface RejectionLogOptions {
   flushEveryMs?: number
   keysPerDay?: number
   maxPending?: number
+  /** At most one log line per (container, reason) this often (default a minute). */
+  logEveryMs?: number
+  /** (container, reason) keys the log lines remember (default 100); past that, the container `*`. */
+  logKeys?: number
 }
 
 const DAY_MS = 86_400_000
@@ -40,6 +53,7 @@ export const OTHER = '*'
 
 export function createRejectionLog(opts: RejectionLogOptions): RejectionLog {
   const { store, clock, logger, flushEveryMs = 5_000, keysPerDay = 1_000, maxPending = 10_000 } = opts
+  const lines = createRefusalLines({ logger, everyMs: opts.logEveryMs, maxKeys: opts.logKeys })
   let pending = new Map<string, RejectionRecord & { count: number }>()
   let pendingMinute = -1
   let lastFlush = clock.now()
@@ -68,7 +82,8 @@ export function createRejectionLog(opts: RejectionLogOptions): RejectionLog {
     return { ...r, container: r.account === null ? OTHER : r.container, origin: OTHER, subject: '' }
   }
 
-  function flush(): Promise<void> {
+  function flush(o: { final?: boolean } = {}): Promise<void> {
+    lines.due(clock.now(), o.final === true)
     const rows = [...pending.values()]
     pending = new Map()
     pendingMinute = -1
@@ -81,21 +96,108 @@ export function createRejectionLog(opts: RejectionLogOptions): RejectionLog {
     return writing
   }
 
+  function note(r: RejectionRecord): void {
+    const minute = Math.floor(r.at / 60_000)
+    if (pending.size > 0 && (minute !== pendingMinute || pending.size >= maxPending || r.at - lastFlush >= flushEveryMs)) void flush()
+    pendingMinute = minute
+    const b = budgeted(r)
+    const key = `${b.account ?? ''}\u0000${keyOf(b)}`
+    const held = pending.get(key)
+    if (held) {
+      held.count += r.count ?? 1
+      held.at = r.at
+    } else {
+      pending.set(key, { ...b, subject: b.subject ?? '', count: r.count ?? 1 })
+    }
+  }
+
   return {
-    note(r) {
-      const minute = Math.floor(r.at / 60_000)
-      if (pending.size > 0 && (minute !== pendingMinute || pending.size >= maxPending || r.at - lastFlush >= flushEveryMs)) void flush()
-      pendingMinute = minute
-      const b = budgeted(r)
-      const key = `${b.account ?? ''}\u0000${keyOf(b)}`
-      const held = pending.get(key)
-      if (held) {
-        held.count += r.count ?? 1
-        held.at = r.at
-      } else {
-        pending.set(key, { ...b, subject: b.subject ?? '', count: r.count ?? 1 })
-      }
+    note,
+    refused(r) {
+      note(r)
+      lines.note(r)
     },
     flush,
+  }
+}
+
+export interface RefusalLinesOptions {
+  logger: Pick<Logger, 'warn'>
+  /** At most one line per key this often; default a minute. */
+  everyMs?: number
+  /** Keys remembered at once; default 100. Past that, a refusal is counted under the container `*`. */
+  maxKeys?: number
+}
+
+/**
+ * Refusals as log lines, aggregated so that a flood cannot fill the disk or drown the log
+ * (docs/security.md, "Refusals"): per (container, reason), the first refusal is logged at once
+ * (`count: 1`), later ones are counted, and `due` logs each key's count since its last line once
+ * `everyMs` has passed since that line. Memory is bounded: at most `maxKeys` keys, plus one
+ * `*`-container key per reason once they are taken (a forged container per request cannot grow
+ * it); a key whose last line is an interval old and that has nothing to log is forgotten by `due`.
+ * Counts are never dropped: every refusal is in exactly one line, once `due(now, true)` ran.
+ */
+export function createRefusalLines(opts: RefusalLinesOptions): {
+  note(r: RejectionRecord): void
+  due(now: number, all?: boolean): void
+  /** Keys held now (for tests). */
+  size(): number
+} {
+  const { logger, everyMs = 60_000, maxKeys = 100 } = opts
+  type Key = {
+    container: string; account: string | null; reason: string; origin: string
+    /** Counted since `since`, not logged yet; `lastLine`: when this key's last line was written. */
+    count: number; since: number; lastLine: number
+    /** The `*` key of a reason, held beyond `maxKeys`. */
+    spill: boolean
+  }
+  const keys = new Map<string, Key>()
+  let spilled = 0
+
+  const line = (k: Key, count: number) => logger.warn({
+    container: k.container, account: k.account ?? undefined, reason: k.reason, origin: k.origin, count, since: new Date(k.since).toISOString(),
+  }, 'beacons refused')
+
+  return {
+    note(r) {
+      let id = JSON.stringify([r.container, r.reason])
+      let spill = false
+      if (!keys.has(id) && keys.size - spilled >= maxKeys) {
+        // Every key is taken: counted under the container `*` (one key per reason, a fixed set).
+        id = JSON.stringify([OTHER, r.reason, 'spill'])
+        spill = true
+      }
+      const n = r.count ?? 1
+      const k = keys.get(id)
+      if (k) {
+        k.count += n
+        k.origin = r.origin
+        return
+      }
+      const fresh: Key = {
+        container: spill ? OTHER : r.container, account: spill ? null : r.account, reason: r.reason, origin: r.origin,
+        count: 0, since: r.at, lastLine: r.at, spill,
+      }
+      keys.set(id, fresh)
+      if (spill) spilled++
+      // The first refusal of a key is logged at once: a misconfigured page shows without delay.
+      line(fresh, n)
+    },
+    due(now, all = false) {
+      for (const [id, k] of keys) {
+        if (!all && now - k.lastLine < everyMs) continue
+        if (k.count > 0) {
+          line(k, k.count)
+          k.count = 0
+          k.since = now
+          k.lastLine = now
+        } else {
+          keys.delete(id)
+          if (k.spill) spilled--
+        }
+      }
+    },
+    size: () => keys.size,
   }
 }
