@@ -7,6 +7,7 @@ import fc from 'fast-check'
 import type { Plan } from '@tally/protocol'
 import { computeInvoices, type BillingAccount, type Invoice, type InvoiceLine } from '@tally/billing'
 import { CSV_HEADER, formatProration, invoiceCsv } from './invoice-csv.js'
+import { parseCsv } from '../testkit.js'
 
 const growth: Plan = {
   currency: 'EUR', basePrice: 4900, seatPrice: 1500, included: { impressions: 100000 }, overage: { impressions: { per: 1000, price: 40 } },
@@ -20,24 +21,6 @@ const account = (sub: Partial<BillingAccount['subscription']> = {}, plans: Recor
   subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', seats: 3, contacts: 1000, ...sub },
 })
 
-/** RFC 4180 rows back into fields (quoted fields, doubled quotes, CRLF). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++ } else if (c === '"') quoted = false
-      else cell += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') { row.push(cell); cell = '' } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell); rows.push(row); row = []; cell = ''; i++
-    } else cell += c
-  }
-  return rows
-}
 const byName = (rows: string[][]) => rows.slice(1).map((r) => Object.fromEntries(CSV_HEADER.map((h, i) => [h, r[i] ?? ''])))
 
 describe('invoice CSV', () => {

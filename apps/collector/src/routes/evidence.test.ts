@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig, type TallyConfig } from '@tally/protocol'
 import fc from 'fast-check'
-import { ADMIN, NOW, batch, chat, impression, setup } from '../testkit.js'
+import { ADMIN, NOW, batch, chat, impression, parseCsv, setup } from '../testkit.js'
 import { isoWriter, rowWriter } from '../domain/evidence-csv.js'
 import { EVIDENCE_COLUMNS, type EvidenceRow } from '../services/evidence.js'
 import type { Store } from '../services/store.js'
@@ -157,24 +157,6 @@ describe('the instants of an export', () => {
   })
 })
 
-/** RFC 4180 text back into rows of fields (quoted fields, doubled quotes, CRLF). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++ } else if (c === '"') quoted = false
-      else cell += c
-    } else if (c === '"') quoted = true
-    else if (c === ',') { row.push(cell); cell = '' } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell); rows.push(row); row = []; cell = ''; i++
-    } else cell += c
-  }
-  return rows
-}
 
 describe('evidence in a spreadsheet', () => {
   it('writes ids a forger chose with a leading quote, and its numbers as numbers: the units still add up to the line', async () => {
