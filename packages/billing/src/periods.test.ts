@@ -40,7 +40,7 @@ const startDay = fc.oneof(
     .map(({ y, m, d }) => day(y, m, d)),
 )
 /** A change dated some days from the start (before it too), or on a boundary. */
-const change = (start: string): fc.Arbitrary<SubscriptionChange> => fc.record({
+const change = (start: string): fc.Arbitrary<SubscriptionChange & { products?: string[] }> => fc.record({
   days: fc.oneof(fc.integer({ min: -40, max: 3700 }), fc.integer({ min: 0, max: 120 }).map((k) => -k - 1000)),
   boundary: fc.boolean(),
   months: fc.integer({ min: 0, max: 120 }),
@@ -50,7 +50,7 @@ const change = (start: string): fc.Arbitrary<SubscriptionChange> => fc.record({
   cycle: fc.option(fc.constantFrom(...CYCLES), { nil: undefined }),
 }).map(({ days, boundary, months, plan, seats, products, cycle }) => {
   const at = boundary ? addMonthsClamped(start, months) : days <= -1000 ? addMonthsClamped(start, days + 1000) : new Date(Date.parse(start) + days * DAY).toISOString().slice(0, 10)
-  const c: SubscriptionChange = { at }
+  const c: SubscriptionChange & { products?: string[] } = { at }
   if (plan !== undefined) c.plan = plan
   if (seats !== undefined) c.seats = seats
   if (products !== undefined) c.products = products
