@@ -168,5 +168,35 @@ const { createStore } = await import('../../apps/collector/dist/services/store.j
     const [cs, cl] = await time(pair, 100, true)
     console.log(`credit request, ${label.padEnd(13)} ${entries[pair[0]]} / ${entries[pair[1]].toLocaleString('en')} entries: warm ${ws.toFixed(3)} / ${wl.toFixed(3)} ms (ratio ${(wl / ws).toFixed(2)}), cold ${cs.toFixed(3)} / ${cl.toFixed(3)} ms (ratio ${(cl / cs).toFixed(2)})`)
   }
+  // The period in force alone, month 2 against month 100 of subscriptions with the same changes
+  // (an upgrade, a quarterly term, a seat downgrade, all in the first month): what the email check
+  // and the credit rules compute per request (docs/performance.md, "Periods"), no storage.
+  const { termsAt, emailWindow, emailsAt } = await import('../../packages/billing/dist/index.js')
+  {
+    const changes = [{ at: '2018-01-20', plan: 'packs' }, { at: '2018-02-10', seats: 4 }, { at: '2018-02-15', cycle: 'quarterly' }, { at: '2018-02-20', seats: 1 }]
+    const sub = { plan: 'granted', cycle: 'monthly', start: '2018-01-31', seats: 2, contacts: 1000, changes }
+    const billing = { timezone: 'Europe/Amsterdam', plans, members: [], subscription: sub }
+    const periodWork = (at) => {
+      const w = emailWindow(billing, at)
+      const terms = termsAt(billing, at)
+      const emails = emailsAt(billing, { usage: [{ day: w.fromDay, emails: 10 }], finalized: [], emailGrants: [] }, at)
+      if (!terms || !emails) throw new Error('no period')
+    }
+    const timeAt = (at, runs) => {
+      const ms = []
+      for (let i = 0; i < runs; i++) {
+        const t0 = performance.now()
+        periodWork(at + i * 1000)
+        ms.push(performance.now() - t0)
+      }
+      return median(ms)
+    }
+    const m2 = Date.UTC(2018, 2, 20, 12)
+    const m100 = Date.UTC(2026, 3, 20, 12)
+    timeAt(m2, 200)
+    timeAt(m100, 200)
+    const [s, l] = [timeAt(m2, 2000), timeAt(m100, 2000)]
+    console.log(`period in force, month 2 / 100 (terms, email window and quota): ${s.toFixed(3)} / ${l.toFixed(3)} ms (ratio ${(l / s).toFixed(2)})`)
+  }
   await engine.close()
 }

@@ -7,9 +7,9 @@ export { divHalfEven, roundHalfEven, lineAmount, grossAmount, discountAmount, su
 export type { Priced } from './money.js'
 export {
   CYCLE_MONTHS, addMonthsClamped, daysBetween, addDays, nextDay, startOfDay, localDate, localDayOf,
-  allPeriods, periods, periodAt, periodByIndex, subscriptionEnd, monthSlices,
+  allPeriods, periodsFrom, periods, periodOn, periodAt, periodByIndex, subscriptionEnd, monthSlices, monthSliceAt,
 } from './period.js'
-export type { Period, SubscriptionChange, BillingSubscription } from './period.js'
+export type { MonthSlice, Period, SubscriptionChange, BillingSubscription } from './period.js'
 export {
   CHAT_SESSION_MS, CONVERSATION_IDLE_MS, conversationBotMs, uniquePerSession, emailQuota, checkEmails,
   emptyMeters, meters, addRow, rollupEvents,
@@ -21,7 +21,7 @@ export {
 } from './chat.js'
 export type { PhaseEvent, ConversationState, ConversationStatus } from './chat.js'
 export {
-  RATED_METERS, periodRef, discountFor, contactRange, recurringLines, contactRangeLine, priced, lineColumns, termsTimeline, termsAt,
+  RATED_METERS, periodRef, discountFor, contactRange, recurringLines, contactRangeLine, priced, lineColumns, termsTimeline, termsBetween, periodTermsAt, termsAt,
   usageLines, overage, contactsExcessLine,
 } from './rating.js'
 export type { BillingAccount, Terms, PeriodTerms, PeriodRef, LineKind, InvoiceLine, LineInput, LineColumns } from './rating.js'
@@ -33,7 +33,7 @@ export type {
   LedgerState, Balances, CreditRefusal, CreditResult, Moved, SpendRequest, TransferRequest, PurchaseRequest,
 } from './ledger.js'
 export {
-  periodStates, computeInvoices, invoicesDue, upgradeKey, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance,
+  periodStates, periodStateAt, computeInvoices, invoicesDue, upgradeKey, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance,
   emailWindow, emailsAt, emailMonthAt,
 } from './invoice.js'
 export type { InvoiceKind, Invoice, BillingData, PeriodState, BillingRun, PeriodSummary, EmailGrant, EmailAllowance } from './invoice.js'

@@ -22,10 +22,10 @@
  */
 import type { Plan } from '@tally/protocol'
 import { roundHalfEven, sum } from './money.js'
-import { daysBetween, localDate, monthSlices, nextDay, periodAt, periodByIndex, startOfDay, type Period, type SubscriptionChange } from './period.js'
+import { daysBetween, localDate, monthSliceAt, nextDay, periodAt, periodByIndex, periodOn, startOfDay, type Period, type SubscriptionChange } from './period.js'
 import { addRow, emailQuota, emptyMeters, type Meters, type UsageRow } from './meters.js'
 import {
-  contactRange, contactRangeLine, contactsExcessLine, periodRef, priced, recurringLines, termsTimeline, usageLines,
+  contactRange, contactRangeLine, contactsExcessLine, periodRef, priced, recurringLines, termsBetween, termsTimeline, usageLines,
   type BillingAccount, type InvoiceLine, type PeriodRef, type PeriodTerms, type Terms,
 } from './rating.js'
 import { replay, balances, creditsDue, type Balances, type LedgerEntry, type PurchaseEntry } from './ledger.js'
@@ -137,6 +137,41 @@ export function periodStates(
     if (pt.period.start > until) break
     timeline.push(pt)
   }
+  return statesOver(account, data, timeline)
+}
+
+/**
+ * The state of the period in force at `at`, or null outside the subscription: `periodStates(...)`'s
+ * entry for it, from the periods the data reaches back to only. A period before the first one
+ * that the usage rows or the finalized recurring invoices touch has no readings and no billed
+ * count, so it passes the subscription's contacts on unchanged: starting there gives the same
+ * state. The email check hands it two periods of data, so it costs the same in month 100 as in
+ * month 2 (docs/performance.md, "Periods").
+ */
+export function periodStateAt(
+  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized'>, at: number,
+): PeriodState | null {
+  const sub = account.subscription
+  const zone = account.timezone
+  const period = periodAt(sub, zone, at)
+  if (!period) return null
+  let from = period.index
+  let firstDay: string | null = null
+  for (const r of data.usage) if (r.day >= sub.start && (firstDay === null || r.day < firstDay)) firstDay = r.day
+  const first = firstDay === null ? null : periodOn(sub, zone, firstDay)
+  if (first) from = Math.min(from, first.index)
+  for (const i of data.finalized ?? []) {
+    const m = /^recurring:(\d+)$/.exec(i.key)
+    if (m) from = Math.min(from, Number(m[1]))
+  }
+  const states = statesOver(account, data, termsBetween(account, from, period))
+  return states[states.length - 1] ?? null
+}
+
+/** The states of consecutive periods, the first taking the subscription's contacts (or its billed count). */
+function statesOver(
+  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized'>, timeline: readonly PeriodTerms[],
+): PeriodState[] {
   const starts = timeline.map((t) => t.period.startDate)
   const rowsOf: UsageRow[][] = timeline.map(() => [])
   for (const r of data.usage) {
@@ -503,7 +538,7 @@ export function periodSummary(account: BillingAccount, data: BillingData, at: nu
 
 /** The period holding `at`, the terms and paid contacts in force, and the email quota of the month. */
 function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants'> & { ledger?: readonly LedgerEntry[] }, at: number) {
-  const ps = periodStates(account, { ...data, ledger: data.ledger ?? [] }, at).find((s) => s.period.start <= at && at < s.period.end)
+  const ps = periodStateAt(account, { ...data, ledger: data.ledger ?? [] }, at)
   if (!ps) return null
   const day = localDate(at, account.timezone)
   let terms = ps.start
@@ -546,7 +581,7 @@ export function emailAllowance(
   account: BillingAccount, usage: readonly UsageRow[], at: number, paidContacts: number, plan: Plan,
   grants: readonly EmailGrant[] = [],
 ): EmailAllowance {
-  const slice = monthSlices(account.subscription, account.timezone, at + 1).find((s) => s.start <= at && at < s.end)
+  const slice = monthSliceAt(account.subscription, account.timezone, at)
   const quota = emailQuota(plan.emailsPerContact, paidContacts)
   if (!slice) return { quota, granted: 0, sent: 0, left: 0 }
   const endDate = localDate(slice.end, account.timezone)
@@ -563,6 +598,5 @@ export function emailAllowance(
  * in a monthly cycle that month is the period, in a long term the quota renews monthly too.
  */
 export function emailMonthAt(account: BillingAccount, at: number): string | null {
-  if (!periodAt(account.subscription, account.timezone, at)) return null
-  return monthSlices(account.subscription, account.timezone, at + 1).find((s) => s.start <= at && at < s.end)?.startDate ?? null
+  return monthSliceAt(account.subscription, account.timezone, at)?.startDate ?? null
 }

@@ -16,7 +16,7 @@
  */
 import type { Cycle, Meter, Plan } from '@tally/protocol'
 import { discountAmount, grossAmount, lineAmount, type Priced } from './money.js'
-import { addDays, allPeriods, daysBetween, startOfDay, type BillingSubscription, type Period, type SubscriptionChange } from './period.js'
+import { addDays, allPeriods, daysBetween, periodAt, periodOn, periodsFrom, startOfDay, type BillingSubscription, type Period, type SubscriptionChange } from './period.js'
 import type { Meters } from './meters.js'
 
 /** What billing needs of an account: its zone, its subscription, the plans, its members. */
@@ -257,7 +257,17 @@ function applyChange(account: BillingAccount, t: Terms, c: SubscriptionChange): 
  * (a lower fee, products removed) waits for the period's end.
  * @example termsTimeline(account).next().value?.start.planId // 'growth'
  */
-export function* termsTimeline(account: BillingAccount): Generator<PeriodTerms> {
+export function termsTimeline(account: BillingAccount): Generator<PeriodTerms> {
+  return termsOver(account, allPeriods(account.subscription, account.timezone))
+}
+
+/**
+ * The rules of `termsTimeline`, once, over the given periods in order. A period that holds no
+ * change only takes the pending terms at its start, so the periods between two that hold changes
+ * may be left out: given every period that holds a change before the last one asked for, the
+ * answers are the same as over all of them.
+ */
+function* termsOver(account: BillingAccount, periods: Iterable<Period>): Generator<PeriodTerms> {
   const sub = account.subscription
   const changes = (sub.changes ?? [])
     .map((c, i) => ({ c, i }))
@@ -268,7 +278,7 @@ export function* termsTimeline(account: BillingAccount): Generator<PeriodTerms> 
   let current: Terms = { planId: sub.plan, plan: firstPlan, seats: sub.seats, products: offered(firstPlan, sub.products ?? []) }
   let pending: Terms | null = null
   let next = 0
-  for (const period of allPeriods(sub, account.timezone)) {
+  for (const period of periods) {
     if (pending) current = pending
     pending = null
     let start = current
@@ -294,18 +304,53 @@ export function* termsTimeline(account: BillingAccount): Generator<PeriodTerms> 
 }
 
 /**
+ * The terms of the periods from number `from` to `to` (the one given), without walking the periods
+ * before `from`: only those that hold a change are visited (docs/performance.md, "Periods").
+ * @example termsBetween(account, 99, periodByIndex(sub, zone, 99))[0]?.period.index // 99
+ */
+export function termsBetween(account: BillingAccount, from: number, to: Period): PeriodTerms[] {
+  const sub = account.subscription
+  const zone = account.timezone
+  const holding = new Map<number, Period>()
+  for (const c of sub.changes ?? []) {
+    if (c.at >= to.endDate) continue
+    // A change dated before the anchor is taken at the start of the first period.
+    const p = periodOn(sub, zone, c.at < sub.start ? sub.start : c.at)
+    if (p && p.index < from) holding.set(p.index, p)
+  }
+  const before = [...holding.values()].sort((a, b) => a.index - b.index)
+  function* visited(): Generator<Period> {
+    yield* before
+    for (const p of periodsFrom(sub, zone, from)) {
+      if (p.index > to.index) return
+      yield p
+    }
+  }
+  const out: PeriodTerms[] = []
+  for (const pt of termsOver(account, visited())) if (pt.period.index >= from) out.push(pt)
+  return out
+}
+
+/**
+ * The period in force at an instant and its terms (at its start, its end, its upgrades), or null
+ * outside the subscription; its cost follows the changes, not the subscription's age.
+ */
+export function periodTermsAt(account: BillingAccount, instant: number): PeriodTerms | null {
+  const period = periodAt(account.subscription, account.timezone, instant)
+  if (!period) return null
+  return termsBetween(account, period.index, period)[0] ?? null
+}
+
+/**
  * The period and terms in force at an instant, or null outside the subscription.
  * @example termsAt(account, Date.UTC(2026, 7, 1))?.terms.planId // 'growth'
  */
 export function termsAt(account: BillingAccount, instant: number): { period: Period; terms: Terms } | null {
-  for (const pt of termsTimeline(account)) {
-    if (instant < pt.period.start) return null
-    if (instant >= pt.period.end) continue
-    let terms = pt.start
-    for (const u of pt.upgrades) if (startOfDay(u.at, account.timezone) <= instant) terms = u.after
-    return { period: pt.period, terms }
-  }
-  return null
+  const pt = periodTermsAt(account, instant)
+  if (!pt) return null
+  let terms = pt.start
+  for (const u of pt.upgrades) if (startOfDay(u.at, account.timezone) <= instant) terms = u.after
+  return { period: pt.period, terms }
 }
 
 /**

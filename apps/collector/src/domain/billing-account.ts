@@ -13,7 +13,7 @@ export function billingAccount(config: ConfigState, id: string): BillingAccount 
   return { timezone: a.timezone, subscription: a.subscription, plans: config.current().plans, members: a.members }
 }
 
-/** `subscriptionEnd` walks the periods: computed once per subscription value (the config replaces it on change). */
+/** `subscriptionEnd` by subscription value (the config replaces it on change): computed once, from the cycle changes. */
 const ends = new WeakMap<object, number | null>()
 
 /** True once a cancelled subscription's last period is over. */
