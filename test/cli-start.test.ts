@@ -116,3 +116,21 @@ describe('tally serve on a database it cannot open', () => {
     }
   }, 30_000)
 })
+
+describe('tally serve on a config file with a misspelt key', () => {
+  it('says so in one sentence naming the file, the key\'s path and the key it meant, and exits 2', async () => {
+    requireBuilt()
+    const { dir, config } = writeConfig(['shop.test'], { cmp_a: {} })
+    const cfg = JSON.parse(readFileSync(config, 'utf8')) as { server: Record<string, unknown> }
+    writeFileSync(config, JSON.stringify({ ...cfg, server: { ...cfg.server, sesionsPerHour: 10 } }))
+    const child = spawn(process.execPath, [CLI, 'serve', '--config', config, '--db', join(dir, 'tally.db'), '--port', String(await freePort()), '--host', '127.0.0.1'], {
+      env: { ...process.env, TALLY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    child.stdout?.on('data', (d) => (out += d))
+    child.stderr?.on('data', (d) => (out += d))
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    expect(code).toBe(2)
+    expect(out.trim().split('\n')).toEqual([`tally: invalid configuration: ${config}: server.sesionsPerHour: unknown key; did you mean "sessionsPerHour"?`])
+  }, 30_000)
+})

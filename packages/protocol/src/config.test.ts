@@ -166,3 +166,67 @@ describe('parseConfigText', () => {
     }), { numRuns: 300 })
   })
 })
+
+describe('keys no schema knows', () => {
+  /** The config with `value` set at `path` (created on the way). */
+  const withKey = (path: string, value: unknown) => {
+    const cfg: Record<string, unknown> = structuredClone({ plans: { growth: plan }, accounts: { acme: account } })
+    const steps = path.split('.')
+    let at = cfg
+    for (const step of steps.slice(0, -1)) at = (at[step] ??= {}) as Record<string, unknown>
+    at[steps.at(-1)!] = value
+    return cfg
+  }
+
+  it.each([
+    ['acounts', {}, 'acounts: unknown key; did you mean "accounts"?'],
+    ['servr', {}, 'servr: unknown key; did you mean "server"?'],
+    ['server.sesionsPerHour', 10, 'server.sesionsPerHour: unknown key; did you mean "sessionsPerHour"?'],
+    ['server.SessionsPerHour', 10, 'server.SessionsPerHour: unknown key; did you mean "sessionsPerHour"?'],
+    ['server.allowPrivateNetwork', true, 'server.allowPrivateNetwork: unknown key; did you mean "webhooks.allowPrivateNetworks"?'],
+    ['server.webhooks.allowPrivateNetwork', true, 'server.webhooks.allowPrivateNetwork: unknown key; did you mean "allowPrivateNetworks"?'],
+    ['server.trustedProxy', ['10.0.0.1'], 'server.trustedProxy: unknown key; did you mean "trustedProxies"?'],
+    ['server.rateLimits.perIP', { rate: 1, burst: 1 }, 'server.rateLimits.perIP: unknown key; did you mean "perIp"?'],
+    ['server.rateLimits.perIp.bust', 10, 'server.rateLimits.perIp.bust: unknown key; did you mean "burst"?'],
+    ['plans.growth.curency', 'EUR', 'plans.growth.curency: unknown key; did you mean "currency"?'],
+    ['plans.growth.seatsPrice', 100, 'plans.growth.seatsPrice: unknown key; did you mean "seatPrice"?'],
+    ['plans.growth.included.impresions', 1000, 'plans.growth.included.impresions: unknown key; did you mean "impressions"?'],
+    ['plans.growth.overage.alerts', { per: 1, price: 5, prcie: 6 }, 'plans.growth.overage.alerts.prcie: unknown key; did you mean "price"?'],
+    ['plans.growth.creditPacks.small', { credits: 10, price: 100, credit: 5 }, 'plans.growth.creditPacks.small.credit: unknown key; did you mean "credits"?'],
+    ['plans.growth.cycleDiscountPercent.yearly', 20, 'plans.growth.cycleDiscountPercent.yearly: unknown key (known keys: quarterly, semiannual, annual)'],
+    ['accounts.acme.timeZone', 'UTC', 'accounts.acme.timeZone: unknown key; did you mean "timezone"?'],
+    ['accounts.acme.subscription.seat', 3, 'accounts.acme.subscription.seat: unknown key; did you mean "seats"?'],
+    ['accounts.acme.subscription.changes', [{ at: '2026-08-01', seat: 3 }], 'accounts.acme.subscription.changes.0.seat: unknown key; did you mean "seats"?'],
+    ['accounts.acme.keys.write', 'wk_12345678', 'accounts.acme.keys.write: unknown key (known keys: secret, read)'],
+    ['accounts.acme.containers.ctr_shop.domain', ['x.test'], 'accounts.acme.containers.ctr_shop.domain: unknown key; did you mean "domains"?'],
+    ['accounts.acme.containers.ctr_shop.campaigns', { cmp_a: { actve: false } }, 'accounts.acme.containers.ctr_shop.campaigns.cmp_a.actve: unknown key; did you mean "active"?'],
+  ])('refuses %s, naming its path and the closest known key', (path, value, expected) => {
+    expect(message(parseConfig(withKey(path, value)))).toBe(expected)
+  })
+
+  it('names the typo rather than the required key it leaves missing', () => {
+    const { currency: _, ...rest } = plan
+    expect(message(parseConfig({ plans: { growth: { ...rest, curency: 'EUR' } }, accounts: { acme: account } }))).toBe('plans.growth.curency: unknown key; did you mean "currency"?')
+  })
+
+  it('names the other unknown keys of the same object', () => {
+    expect(message(parseConfig({ plans: { growth: plan }, servr: {}, acount: {} }))).toBe('servr: unknown key; did you mean "server"?; also unknown here: "acount"')
+  })
+
+  it('refuses a "$schema" key: the configuration documents none', () => {
+    expect(message(parseConfig(withKey('$schema', 'https://example.test/tally.json')))).toMatch(/^\$schema: unknown key/)
+  })
+
+  it('refuses unknown keys in an account or a container body, and drops them when asked to (a replay)', () => {
+    expect(message(parseAccount({ ...account, activ: false }))).toBe('activ: unknown key; did you mean "active"?')
+    expect(message(parseContainer({ domains: ['x.test'], campaign: {} }))).toBe('campaign: unknown key; did you mean "campaigns"?')
+    const dropped = parseContainer({ domains: ['x.test'], campaign: {}, bots: { b: { activ: false } } }, { unknownKeys: 'drop' })
+    expect(dropped).toEqual({ ok: true, value: { name: '', domains: ['x.test'], campaigns: {}, advisors: {}, bots: { b: { active: true } } } })
+    // Dropping unknown keys does not let a bad value through.
+    expect(message(parseContainer({ domain: ['x.test'] }, { unknownKeys: 'drop' }))).toMatch(/^domains: /)
+  })
+
+  it('refuses an unknown key in the text of a file too', () => {
+    expect(message(parseConfigText(JSON.stringify(withKey('server.sesionsPerHour', 10))))).toBe('server.sesionsPerHour: unknown key; did you mean "sessionsPerHour"?')
+  })
+})

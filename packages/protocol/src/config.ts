@@ -8,7 +8,10 @@
  *   lookup `plans[id]` finds the prototype's function, and zod drops a `__proto__` key outright;
  * - a subscription or a change naming a plan, or a product, that the file does not define;
  * - a JSON text with the same key twice in one object (`JSON.parse` keeps the last one): use
- *   `parseConfigText` for the text of a file.
+ *   `parseConfigText` for the text of a file;
+ * - a key no schema here knows (`server.sesionsPerHour`): dropped, it would leave the default in
+ *   force without a word, so every object is strict and the error suggests the closest known key
+ *   (docs/configuration.md).
  *
  * Nested objects with defaults use `prefault`: zod returns a `default` as it is, while a
  * prefault is parsed, so the defaults inside it are filled too.
@@ -18,6 +21,57 @@ import { ID_PATTERN } from './limits.js'
 import { describe } from './issues.js'
 
 const name = z.string().min(1).max(64).regex(ID_PATTERN)
+
+/**
+ * Edit distance between two keys (optimal string alignment: a swap of two neighbours is one
+ * edit), compared without case, so `SessionsPerHour` and `sesionsPerHour` both find `sessionsPerHour`.
+ */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase()
+  const y = b.toLowerCase()
+  const d: number[][] = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  for (let i = 1; i <= x.length; i++) {
+    for (let j = 1; j <= y.length; j++) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1)
+      d[i]![j] = v
+    }
+  }
+  return d[x.length]![y.length]!
+}
+
+/** The object schema inside `.default()`, `.prefault()`, `.optional()`, or null when it is no object. */
+function objectShape(schema: z.core.$ZodType): Record<string, z.core.$ZodType> | null {
+  let s = schema._zod.def as z.core.$ZodTypeDef & { innerType?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> }
+  while (s.innerType && s.type !== 'object') s = s.innerType._zod.def as typeof s
+  return s.type === 'object' && s.shape ? s.shape : null
+}
+
+/**
+ * What an unknown key gets: the closest key of the same object (at most a third of its letters
+ * wrong), else a key one level down that it matches (`server.allowPrivateNetworks` ->
+ * `webhooks.allowPrivateNetworks`), else the list of the keys this object takes.
+ */
+function unknownKeyMessage(key: string, shape: Readonly<Record<string, z.core.$ZodType>>): string {
+  const near = (k: string) => distance(key, k) <= Math.max(1, Math.floor(k.length / 3))
+  const closest = (keys: string[], last: (k: string) => string) =>
+    keys.filter((k) => near(last(k))).sort((a, b) => distance(key, last(a)) - distance(key, last(b)))[0]
+  const own = Object.keys(shape)
+  const nested = own.flatMap((k) => Object.keys(objectShape(shape[k]!) ?? {}).map((inner) => `${k}.${inner}`))
+  const guess = closest(own, (k) => k) ?? closest(nested, (k) => k.slice(k.indexOf('.') + 1))
+  return guess !== undefined ? `unknown key; did you mean "${guess}"?` : `unknown key (known keys: ${own.join(', ')})`
+}
+
+/**
+ * An object schema that refuses a key it does not know (zod's default drops it), with a message
+ * that suggests the closest known key; `explain` adds the key to the issue's path.
+ */
+function strict<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.strictObject(shape, {
+    error: (iss) => (iss.code === 'unrecognized_keys' ? unknownKeyMessage(String(iss.keys[0]), shape) : undefined),
+  })
+}
 
 /**
  * Ids that are names of `Object.prototype` properties. As keys of a plain object they shadow or
@@ -57,27 +111,27 @@ export const CYCLE_MONTHS: Record<Cycle, number> = { monthly: 1, quarterly: 3, s
 export const METERS = ['impressions', 'engagements', 'chatSessions', 'alerts'] as const
 export type Meter = (typeof METERS)[number]
 
-const overage = z.object({ per: z.number().int().min(1), price: money })
+const overage = strict({ per: z.number().int().min(1), price: money })
 
-export const PlanSchema = z.object({
+export const PlanSchema = strict({
   /** What people call the plan (the dashboard shows it); the id when left out. */
   name: z.string().min(1).max(120).optional(),
   currency: z.string().regex(/^[A-Z]{3}$/),
   basePrice: money,
   seatPrice: money.default(0),
-  included: z.object({
+  included: strict({
     impressions: whole, engagements: whole, chatSessions: whole, alerts: whole,
   }).partial().default({}),
-  overage: z.object({
+  overage: strict({
     impressions: overage, engagements: overage, chatSessions: overage, alerts: overage,
   }).partial().default({}),
-  contactRanges: z.array(z.object({ upTo: whole.nullable(), price: money })).default([]),
+  contactRanges: z.array(strict({ upTo: whole.nullable(), price: money })).default([]),
   emailsPerContact: whole.default(4),
   freeCredits: whole.default(0),
   creditCosts: z.record(key, whole).default({}),
-  creditPacks: z.record(key, z.object({ credits: whole.min(1), price: money })).default({}),
+  creditPacks: z.record(key, strict({ credits: whole.min(1), price: money })).default({}),
   /** Email packs a vendor can buy on top of the quota (`POST /v1/emails/purchase`), each for the month it is bought in. */
-  emailPacks: z.record(key, z.object({ emails: whole.min(1), price: money })).optional(),
+  emailPacks: z.record(key, strict({ emails: whole.min(1), price: money })).optional(),
   /** A `credits.low` webhook is sent when a wallet's balance falls below this (docs/webhooks.md); none when absent. */
   creditsLowThreshold: whole.optional(),
   /** A `usage.refused_spike` webhook is sent when more beacons than this are refused in one minute (100 when absent). */
@@ -86,8 +140,8 @@ export const PlanSchema = z.object({
    * Optional add-ons a subscription may choose (seed 004: the price depends on "the number of
    * products added"), each at a price per month, billed like seats.
    */
-  products: z.record(key, z.object({ name: z.string().min(1).max(120).optional(), price: money })).default({}),
-  cycleDiscountPercent: z.object({
+  products: z.record(key, strict({ name: z.string().min(1).max(120).optional(), price: money })).default({}),
+  cycleDiscountPercent: strict({
     quarterly: z.number().min(0).max(100),
     semiannual: z.number().min(0).max(100),
     annual: z.number().min(0).max(100),
@@ -96,9 +150,9 @@ export const PlanSchema = z.object({
 export type Plan = z.output<typeof PlanSchema>
 
 /** A campaign, advisor or bot: on or off, with an optional display name for the dashboard. */
-const flagged = z.record(key, z.object({ active: z.boolean().default(true), name: z.string().min(1).max(120).optional() }))
+const flagged = z.record(key, strict({ active: z.boolean().default(true), name: z.string().min(1).max(120).optional() }))
 
-export const ContainerSchema = z.object({
+export const ContainerSchema = strict({
   name: z.string().default(''),
   domains: z.array(z.string().min(1).max(253)),
   campaigns: flagged.default({}),
@@ -107,7 +161,7 @@ export const ContainerSchema = z.object({
 })
 export type ContainerConfig = z.output<typeof ContainerSchema>
 
-export const SubscriptionSchema = z.object({
+export const SubscriptionSchema = strict({
   plan: name,
   cycle: z.enum(CYCLES),
   /** Anniversary anchor, a calendar date in the account's time zone. */
@@ -126,7 +180,7 @@ export const SubscriptionSchema = z.object({
    * `products` is the whole list chosen from that day: additions at once (prorated), removals at
    * the period's end.
    */
-  changes: z.array(z.object({
+  changes: z.array(strict({
     at: day,
     plan: name.optional(),
     seats: whole.optional(),
@@ -136,18 +190,18 @@ export const SubscriptionSchema = z.object({
 })
 export type Subscription = z.output<typeof SubscriptionSchema>
 
-export const AccountSchema = z.object({
+export const AccountSchema = strict({
   name: z.string().default(''),
   timezone: zone.default('UTC'),
   active: z.boolean().default(true),
   subscription: SubscriptionSchema,
-  keys: z.object({ secret: z.string().min(8), read: z.string().min(8) }),
+  keys: strict({ secret: z.string().min(8), read: z.string().min(8) }),
   members: z.array(name).default([]),
   containers: z.record(key, ContainerSchema).default({}),
 })
 export type AccountConfig = z.output<typeof AccountSchema>
 
-const bucket = z.object({
+const bucket = strict({
   /** Sustained requests per second. */
   rate: z.number().min(0.001),
   /** Requests allowed at once after a quiet spell. */
@@ -164,20 +218,20 @@ const bucket = z.object({
  * `webhooks.allowPrivateNetworks` lets webhook endpoints be, or resolve to, loopback, private and
  * link-local addresses: off by default, for development and tests only (docs/webhooks.md).
  */
-export const ServerSchema = z.object({
+export const ServerSchema = strict({
   trustedProxies: z.array(z.string().min(1).max(64)).default([]),
-  rateLimits: z.object({
+  rateLimits: strict({
     perContainer: bucket.default({ rate: 2000, burst: 4000 }),
     perIp: bucket.default({ rate: 50, burst: 100 }),
   }).prefault({}),
   sessionsPerHour: z.number().int().min(1).max(1_000_000).default(120),
-  webhooks: z.object({
+  webhooks: strict({
     allowPrivateNetworks: z.boolean().default(false),
   }).prefault({}),
 })
 export type ServerConfig = z.output<typeof ServerSchema>
 
-export const ConfigSchema = z.object({
+export const ConfigSchema = strict({
   plans: z.record(key, PlanSchema),
   accounts: z.record(key, AccountSchema).default({}),
   server: ServerSchema.prefault({}),
@@ -186,8 +240,17 @@ export type TallyConfig = z.output<typeof ConfigSchema>
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; message: string }
 
-/** The first issue as `path: message`; a refused record key reports why it was refused. */
+/**
+ * The first issue as `path: message`; a refused record key reports why it was refused. An unknown
+ * key comes before any other issue, named by its own path: a misspelt key also leaves the key it
+ * meant missing, and the typo is what to fix.
+ */
 function explain(issues: readonly z.core.$ZodIssue[]): string {
+  const unknown = issues.find((i) => i.code === 'unrecognized_keys')
+  if (unknown?.code === 'unrecognized_keys') {
+    const more = unknown.keys.length > 1 ? `; also unknown here: ${unknown.keys.slice(1).map((k) => `"${k}"`).join(', ')}` : ''
+    return describe([{ ...unknown, path: [...unknown.path, String(unknown.keys[0])], message: `${unknown.message}${more}` }])
+  }
   const first = issues[0]
   if (first?.code === 'invalid_key' && first.issues[0]) {
     return describe([{ ...first.issues[0], path: [...first.path, ...first.issues[0].path] }])
@@ -210,10 +273,34 @@ function protoKeyPath(input: unknown): string | null {
   return null
 }
 
-function safeParse<S extends z.ZodType>(schema: S, input: unknown): Parsed<z.output<S>> {
+/**
+ * How a key no schema knows is taken: `refuse` (the file, the admin routes), or `drop` (the
+ * replay of admin changes persisted before unknown keys were refused: they replay as they were
+ * applied then, without those keys).
+ */
+export interface ParseOptions {
+  unknownKeys?: 'refuse' | 'drop'
+}
+
+/** `input` without the keys that `issues` name as unknown (a copy; the input is not changed). */
+function withoutUnknownKeys(input: unknown, issues: readonly z.core.$ZodIssue[]): unknown {
+  const copy = structuredClone(input)
+  for (const i of issues) {
+    if (i.code !== 'unrecognized_keys') continue
+    let at: unknown = copy
+    for (const step of i.path) at = (at as Record<PropertyKey, unknown> | undefined)?.[step]
+    if (typeof at === 'object' && at !== null) for (const k of i.keys) delete (at as Record<string, unknown>)[k]
+  }
+  return copy
+}
+
+function safeParse<S extends z.ZodType>(schema: S, input: unknown, opts: ParseOptions = {}): Parsed<z.output<S>> {
   const proto = protoKeyPath(input)
   if (proto !== null) return { ok: false, message: `${proto}: "__proto__" is the name of a built-in object property; choose another id` }
-  const r = schema.safeParse(input)
+  let r = schema.safeParse(input)
+  if (!r.success && opts.unknownKeys === 'drop' && r.error.issues.some((i) => i.code === 'unrecognized_keys')) {
+    r = schema.safeParse(withoutUnknownKeys(input, r.error.issues))
+  }
   return r.success ? { ok: true, value: r.data } : { ok: false, message: explain(r.error.issues) }
 }
 
@@ -343,13 +430,15 @@ export function duplicateKey(text: string): { path: string; key: string } | null
 export const isConfigId = (id: string): boolean => key.safeParse(id).success
 
 /** Validates one account (the body of `PUT /v1/admin/accounts/{id}`); with `plans`, also the plans and products it names. */
-export function parseAccount(input: unknown, plans?: Readonly<Record<string, Pick<Plan, 'products'>>>): Parsed<AccountConfig> {
-  const r = safeParse(AccountSchema, input)
+export function parseAccount(
+  input: unknown, plans?: Readonly<Record<string, Pick<Plan, 'products'>>>, opts?: ParseOptions,
+): Parsed<AccountConfig> {
+  const r = safeParse(AccountSchema, input, opts)
   if (!r.ok || !plans) return r
   const problem = subscriptionProblem(r.value.subscription, plans)
   return problem ? { ok: false, message: `subscription.${problem}` } : r
 }
 /** Validates one container (the body of `PUT /v1/admin/containers/{id}`). */
-export function parseContainer(input: unknown): Parsed<ContainerConfig> {
-  return safeParse(ContainerSchema, input)
+export function parseContainer(input: unknown, opts?: ParseOptions): Parsed<ContainerConfig> {
+  return safeParse(ContainerSchema, input, opts)
 }

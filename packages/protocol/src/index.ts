@@ -13,4 +13,4 @@ export {
   CYCLES, CYCLE_MONTHS, METERS, PlanSchema, ContainerSchema, SubscriptionSchema, AccountSchema, ConfigSchema, ServerSchema,
   RESERVED_IDS, parseConfig, parseConfigText, parseAccount, parseContainer, isConfigId, subscriptionProblem, duplicateKey,
 } from './config.js'
-export type { Cycle, Meter, Plan, ContainerConfig, Subscription, AccountConfig, TallyConfig, ServerConfig } from './config.js'
+export type { Cycle, Meter, Plan, ContainerConfig, Subscription, AccountConfig, TallyConfig, ServerConfig, ParseOptions } from './config.js'

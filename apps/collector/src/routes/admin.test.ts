@@ -158,3 +158,36 @@ describe('a container id names one account for good', () => {
     expect(state.container('ctr_origins')?.accountId).toBe('dormant')
   })
 })
+
+describe('admin bodies with a key the configuration does not know', () => {
+  it.each([
+    ['PUT', '/v1/admin/containers/ctr_new', { account: 'acme', domains: ['new.test'], campaign: { cmp_a: {} } }, 'campaign: unknown key; did you mean "campaigns"?'],
+    ['PUT', '/v1/admin/accounts/acme', { ...testConfig().accounts.acme, containers: undefined, activ: false }, 'activ: unknown key; did you mean "active"?'],
+    ['PUT', '/v1/admin/accounts/acme', { ...testConfig().accounts.acme, containers: undefined, subscription: { ...testConfig().accounts.acme!.subscription, seat: 4 } }, 'subscription.seat: unknown key; did you mean "seats"?'],
+    ['PATCH', '/v1/admin/accounts/acme', { subscription: { seat: 4 } }, 'subscription.seat: unknown key; did you mean "seats"?'],
+    ['PATCH', '/v1/admin/accounts/acme', { containers: { ctr_shop: { domain: ['x.test'] } } }, 'containers.ctr_shop.domain: unknown key; did you mean "domains"?'],
+    ['PATCH', '/v1/admin/containers/ctr_shop', { campaigns: { cmp_summer: { actve: false } } }, 'campaigns.cmp_summer.actve: unknown key; did you mean "active"?'],
+  ])('refuses a %s of %s with 400 invalid_request naming the key, and changes nothing', async (method, path, body, expected) => {
+    const { app, store } = setup()
+    const before = await (await call(app, 'GET', '/v1/admin/accounts/acme')).json()
+    const res = await call(app, method, path, body)
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual({ error: { code: 'invalid_request', message: expected } })
+    expect(await (await call(app, 'GET', '/v1/admin/accounts/acme')).json()).toEqual(before)
+    expect(await store.configChanges()).toEqual([])
+    await store.close()
+  })
+
+  it('replays a change saved before unknown keys were refused as it was applied: without them', () => {
+    const state = createConfigState(testConfig())
+    const acme = testConfig().accounts.acme!
+    const skipped: string[] = []
+    state.replay([
+      { kind: 'account', id: 'acme', body: { ...acme, containers: undefined, nmae: 'typo', name: 'Acme B.V.' } },
+      { kind: 'container', id: 'ctr_shop', body: { ...acme.containers.ctr_shop, account: 'acme', domains: ['moved.test'], domain: ['x.test'] } },
+    ], (ch) => skipped.push(ch.id))
+    expect(skipped).toEqual([])
+    expect(state.account('acme')?.name).toBe('Acme B.V.')
+    expect(state.container('ctr_shop')?.container.domains).toEqual(['moved.test'])
+  })
+})

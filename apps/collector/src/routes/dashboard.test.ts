@@ -3,6 +3,7 @@ import { Hono } from 'hono'
 import { batch, impression, setup, testConfig } from '../testkit.js'
 import { createConfigState } from '../domain/config.js'
 import { requireAccount } from '../middleware/auth.js'
+import { REFUSAL_REASONS } from '../domain/refusals.js'
 
 const signIn = (app: ReturnType<typeof setup>['app'], key: string) =>
   app.request('/dashboard/sign-in', {
@@ -247,5 +248,34 @@ describe('the dashboard page', () => {
     expect(await icon.text()).toContain('<svg')
     expect(await (await app.request('/dashboard')).text()).toContain('href="/dashboard/assets/favicon.svg"')
     expect(await (await app.request('/dashboard', { headers: { cookie: 'tally_session=rk_acme_read' } })).text()).toContain('href="/dashboard/assets/favicon.svg"')
+  })
+})
+
+describe('the refused beacons\' reasons on the dashboard', () => {
+  /** The `REASONS` table of the served script, read as the page reads it. */
+  async function reasonTexts(): Promise<Record<string, string>> {
+    const { app } = setup()
+    const js = await (await app.request('/dashboard/assets/app.js')).text()
+    const table = /\nconst REASONS = (\{[\s\S]*?\n\})\n/.exec(js)?.[1]
+    expect(table).toBeDefined()
+    return new Function(`return (${table})`)() as Record<string, string>
+  }
+
+  it('explains every reason the collector records a refusal under', async () => {
+    const texts = await reasonTexts()
+    for (const reason of REFUSAL_REASONS) {
+      expect(Object.hasOwn(texts, reason), `no text for ${reason}`).toBe(true)
+      expect(texts[reason]!.length, `the text of ${reason}`).toBeGreaterThan(20)
+    }
+    // And no text for a reason that is never recorded.
+    expect(Object.keys(texts).filter((r) => !(REFUSAL_REASONS as readonly string[]).includes(r))).toEqual([])
+  })
+
+  it.each([
+    ['rate_limited', /server\.rateLimits/], ['payload_too_large', /64 KB/], ['invalid_json', /not JSON/], ['invalid_batch', /batch/],
+    ['invalid_request', /connection closed/], ['conversation_too_long', /1,000 events/],
+  ])('says what %s means and what to do', async (reason, meaning) => {
+    const text = (await reasonTexts())[reason]
+    expect(text).toMatch(meaning)
   })
 })

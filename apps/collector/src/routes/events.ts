@@ -26,6 +26,7 @@ import { subscriptionEnded } from '../domain/billing-account.js'
 import { refusedSpikeHook } from '../services/refused-spike.js'
 import { readJson } from '../middleware/body.js'
 import { createSessionGate } from '../domain/sessions.js'
+import { isErrorReason, type ForbiddenReason, type RefusalReason } from '../domain/refusals.js'
 
 export function eventRoutes(deps: AppDeps): Hono {
   const { store, clock, config, metrics, trusted, rejections } = deps
@@ -45,9 +46,9 @@ export function eventRoutes(deps: AppDeps): Hono {
     try {
       return await handle(c, receivedAt, containerId, verdict, entry)
     } catch (e) {
-      // Every refusal a storefront can cause is counted (docs/protocol.md §5); a 403 was counted
-      // with its precise reason already.
-      if (e instanceof TallyError && e.code !== 'forbidden') note(containerId, entry?.accountId ?? null, e.code, verdict.host, '', receivedAt)
+      // Every refusal a storefront can cause is counted (docs/protocol.md §5), under one of the
+      // reasons of ../domain/refusals.ts; a 403 was counted with its precise reason already.
+      if (e instanceof TallyError && isErrorReason(e.code)) note(containerId, entry?.accountId ?? null, e.code, verdict.host, '', receivedAt)
       throw e
     }
   })
@@ -67,7 +68,7 @@ export function eventRoutes(deps: AppDeps): Hono {
       throw fail('payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`)
     }
 
-    const refusal = !entry ? 'unknown_container'
+    const refusal: ForbiddenReason | null = !entry ? 'unknown_container'
       : entry.account.active === false ? 'account_inactive'
       : subscriptionEnded(entry.account, receivedAt) ? 'subscription_ended'
       : !verdict.ok ? verdict.reason
@@ -165,7 +166,7 @@ export function eventRoutes(deps: AppDeps): Hono {
    * One 403 for every reason; the reason goes to the rejections table and to the log, one line per
    * (container, reason) and minute with its count, never a line per request (docs/security.md).
    */
-  function refuse(containerId: string, entry: ContainerEntry | undefined, reason: string, host: string, at: number): never {
+  function refuse(containerId: string, entry: ContainerEntry | undefined, reason: ForbiddenReason, host: string, at: number): never {
     metrics.events.inc({ result: 'refused', reason })
     rejections.refused(record(containerId, entry?.accountId ?? null, reason, host, '', at))
     if (entry) spike(entry.accountId)
@@ -173,11 +174,11 @@ export function eventRoutes(deps: AppDeps): Hono {
   }
 
   /** Counts a refusal (../services/rejections.ts sums and writes them; counting never changes the answer). */
-  function note(containerId: string, account: string | null, reason: string, host: string, subject: string, at: number, count = 1) {
+  function note(containerId: string, account: string | null, reason: RefusalReason, host: string, subject: string, at: number, count = 1) {
     rejections.note(record(containerId, account, reason, host, subject, at, count))
   }
 
-  function record(containerId: string, account: string | null, reason: string, host: string, subject: string, at: number, count = 1): RejectionRecord {
+  function record(containerId: string, account: string | null, reason: RefusalReason, host: string, subject: string, at: number, count = 1): RejectionRecord {
     return { at, container: containerId.slice(0, 64), account, reason, origin: host.slice(0, 253), subject: subject.slice(0, 64), count }
   }
 }

@@ -377,10 +377,12 @@ const SCHEMAS: Record<string, Schema> = {
   AccountInput: { ...configSchema(AccountSchema, 'input'), description: 'An account of the configuration file (docs/protocol.md §7). Without `containers` the account keeps its containers.' },
   Account: configSchema(AccountSchema, 'output'),
   AccountApplied: obj({ id: text, account: ref('Account') }),
-  ContainerInput: {
-    allOf: [configSchema(ContainerSchema, 'input'), obj({ account: { type: 'string', description: 'The owner; required for a new container.' } }, [])],
+  // One object, not an `allOf`: the container refuses keys it does not know (docs/configuration.md), so `account` is one of its properties here.
+  ContainerInput: ((container) => ({
+    ...container,
+    properties: { ...(container.properties as Record<string, Schema>), account: { type: 'string', description: 'The owner; required for a new container.' } },
     description: 'A container of the configuration file (docs/protocol.md §7).',
-  },
+  }))(configSchema(ContainerSchema, 'input')),
   Container: configSchema(ContainerSchema, 'output'),
   ContainerApplied: obj({ id: text, account: text, container: ref('Container') }),
   AccountList: obj({
