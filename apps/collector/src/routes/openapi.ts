@@ -610,7 +610,7 @@ export const OPERATIONS: Record<string, Operation> = {
     responses: {
       200: json('The account as applied.', 'AccountApplied'), 400: errors.body400, 401: errors.admin401,
       404: error('`not_found`: no such account (create one with PUT).'),
-      409: error('`conflict`: a container id or key is taken by another account.'), 413: errors[413], 503: STORAGE,
+      409: error('`conflict`: a container id or key is taken by another account, or a container id belonged to another account (docs/protocol.md §6).'), 413: errors[413], 503: STORAGE,
     },
   },
   'GET /v1/admin/containers/:id': {
@@ -638,7 +638,7 @@ export const OPERATIONS: Record<string, Operation> = {
     body: { contentType: JSON_TYPE, schema: ref('AccountInput') },
     responses: {
       200: json('The account as applied.', 'AccountApplied'), 400: errors.body400, 401: errors.admin401,
-      409: error('`conflict`: a container id or key is taken by another account.'), 503: STORAGE,
+      409: error('`conflict`: a container id or key is taken by another account, or a container id belonged to another account (docs/protocol.md §6).'), 503: STORAGE,
     },
   },
   'PUT /v1/admin/containers/:id': {
@@ -647,7 +647,7 @@ export const OPERATIONS: Record<string, Operation> = {
     body: { contentType: JSON_TYPE, schema: ref('ContainerInput') },
     responses: {
       200: json('The container as applied.', 'ContainerApplied'), 400: errors.body400, 401: errors.admin401,
-      409: error('`conflict`: it belongs to another account.'), 503: STORAGE,
+      409: error('`conflict`: it belongs, or belonged, to another account (docs/protocol.md §6).'), 503: STORAGE,
     },
   },
   'POST /v1/admin/billing/run': {
