@@ -53,8 +53,8 @@ export const UNREADY_AFTER_FAILURE_MS = 5_000
 const isState = (c: TallyConfig | ConfigState): c is ConfigState => typeof (c as ConfigState).current === 'function'
 
 export function createApp(opts: AppOptions): Hono<TallyEnv> {
-  const config = isState(opts.config) ? opts.config : createConfigState(opts.config)
   const clock = opts.clock ?? systemClock
+  const config = isState(opts.config) ? opts.config : createConfigState(opts.config, { now: () => clock.now() })
   const logger = opts.logger ?? pino({ level: 'silent' })
   const deps: AppDeps = {
     store: opts.store,

@@ -90,11 +90,16 @@ const key = name.refine((k) => !RESERVED.has(k), {
 })
 const money = z.number().int().min(0)
 const whole = z.number().int().min(0)
+/** The years the billing calendar handles (the usage report's range, docs/configuration.md): a date outside is refused. */
+export const CONFIG_YEARS = { min: 1970, max: 9998 } as const
 const day = z.iso.date().refine(
   // The ISO shape alone lets 2026-02-30 through: it must be a calendar date too.
   (d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
   'not a calendar date',
-)
+).refine((d) => {
+  const y = Number(d.slice(0, 4))
+  return y >= CONFIG_YEARS.min && y <= CONFIG_YEARS.max
+}, `expected a year from ${CONFIG_YEARS.min} to ${CONFIG_YEARS.max}`)
 const zone = z.string().refine((tz) => {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz })
@@ -370,6 +375,7 @@ export function parseConfig(input: unknown): Parsed<TallyConfig> {
  */
 export function parseConfigText(text: string): Parsed<TallyConfig> {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text
+  if (jsonTooDeep(body, MAX_JSON_DEPTH)) return { ok: false, message: `nested deeper than ${MAX_JSON_DEPTH} levels` }
   let json: unknown
   try {
     json = JSON.parse(body)
@@ -379,6 +385,34 @@ export function parseConfigText(text: string): Parsed<TallyConfig> {
   const dup = duplicateKey(body)
   if (dup) return { ok: false, message: `${dup.path}: duplicate key "${dup.key}" (only one value per key is allowed)` }
   return parseConfig(json)
+}
+
+/** How deep objects and arrays of a config file or an admin body may nest (docs/configuration.md). */
+export const MAX_JSON_DEPTH = 32
+
+/**
+ * True when a JSON text nests objects and arrays deeper than `max`: one pass over the characters,
+ * no recursion, strings skipped, so a hostile body is refused before anything walks it. Text
+ * that is not JSON gives an answer too (its parse refuses it afterwards).
+ * @example jsonTooDeep('[[[]]]', 2) // true
+ */
+export function jsonTooDeep(text: string, max: number): boolean {
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 34 /* " */) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i)
+        if (d === 92 /* \ */) i++
+        else if (d === 34) break
+      }
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > max) return true
+    } else if (c === 125 /* } */ || c === 93 /* ] */) {
+      depth--
+    }
+  }
+  return false
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'hono'
 import type { IncomingMessage } from 'node:http'
-import { MAX_BODY_BYTES } from '@tally/protocol'
+import { MAX_BODY_BYTES, jsonTooDeep } from '@tally/protocol'
 import { fail, TallyError } from '../errors.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -32,9 +32,16 @@ export async function readText(c: Context, limit = MAX_BODY_BYTES): Promise<stri
   }
 }
 
-/** The body parsed as JSON (400 `invalid_json` otherwise). */
-export async function readJson(c: Context, limit = MAX_BODY_BYTES): Promise<unknown> {
+/**
+ * The body parsed as JSON (400 `invalid_json` otherwise). With `maxDepth`, a body nesting objects
+ * and arrays deeper is refused (400 `invalid_json`) by a scan of the text, before anything parses
+ * or walks it (docs/security.md).
+ */
+export async function readJson(c: Context, limit = MAX_BODY_BYTES, opts: { maxDepth?: number } = {}): Promise<unknown> {
   const text = await readText(c, limit)
+  if (opts.maxDepth !== undefined && jsonTooDeep(text, opts.maxDepth)) {
+    throw fail('invalid_json', `the body nests objects and arrays deeper than ${opts.maxDepth} levels`)
+  }
   try {
     return JSON.parse(text)
   } catch {

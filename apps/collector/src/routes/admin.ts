@@ -1,43 +1,124 @@
 /**
- * Admin configuration routes (docs/protocol.md §6): HTTP only. The admin API reads what it
- * writes: the accounts and containers in force (the file with the persisted changes replayed).
- * A change is persisted before it takes effect: a 2xx means it survives a restart. `PUT`
- * replaces; `PATCH` is a JSON merge patch (RFC 7396), persisted as the whole body it gives, so
- * that its replay does not depend on what the file says later.
+ * Admin configuration routes (docs/protocol.md §6, docs/configuration.md): HTTP only. The admin
+ * API reads what it writes: the accounts and containers in force. Every write is a new version of
+ * the whole account (its containers inside) in the database, in the transaction of its audit
+ * entry, before it takes effect here: a 2xx means every collector and every restart reads it.
+ * `PUT` replaces; `PATCH` is a JSON merge patch (RFC 7396) applied to the whole account. `?at=`
+ * dates a version in the future: the one before stays in force, and is billed, until then.
  */
 import { Hono, type Context } from 'hono'
-import { ID_PATTERN } from '@tally/protocol'
+import { z } from 'zod'
+import { CONFIG_YEARS, ID_PATTERN, MAX_JSON_DEPTH, type TallyConfig } from '@tally/protocol'
 import { adminAccount, adminOnly } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
 import { checkId } from '../domain/config.js'
 import { billingAccount } from '../domain/billing-account.js'
+import { parseIsoInstant } from '../domain/dates.js'
 import { fail } from '../errors.js'
+import { refreshConfig } from '../services/config.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 
 /** The most one grant can add: a typo of a few zeros is refused rather than granted. */
 export const MAX_EMAIL_GRANT = 10_000_000
+
+/** Admin bodies: objects and arrays nested at most this deep, refused before any walk (docs/security.md). */
+const adminJson = (c: Context) => readJson(c, undefined, { maxDepth: MAX_JSON_DEPTH })
+
+/** How many times a write decided on a state another collector just changed is decided again. */
+const STALE_RETRIES = 3
+
+/** The query of `GET /v1/admin/accounts/{id}/history`. */
+export const HistoryQuery = z.object({
+  /** Versions per page, newest first (1-100, default 20). */
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  /** Only versions before this one (the `next` of the previous page). */
+  before: z.coerce.number().int().min(1).optional(),
+})
+
+/** One version in the answer of `GET /v1/admin/accounts/{id}/history`. */
+export const HistoryVersion = z.object({
+  version: z.number().int(),
+  /** When it was written, and by whom (`admin`, `config file`, `upgrade`). */
+  createdAt: z.string(),
+  actor: z.string(),
+  /** When it takes effect (the version before is in force until then). */
+  effectiveAt: z.string(),
+  /** The whole account before and after (null: it did not exist / was removed). */
+  before: z.unknown(),
+  account: z.unknown(),
+})
+export const HistoryAnswer = z.object({
+  id: z.string(),
+  versions: z.array(HistoryVersion),
+  /** The `before` of the next page, or null on the last. */
+  next: z.number().int().nullable(),
+})
+
+const iso = (ms: number) => new Date(ms).toISOString()
 
 export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
   const { store, clock, config, adminToken, logger } = deps
   const app = new Hono<TallyEnv>()
   const token = adminOnly(adminToken)
 
-  const saveAccount = async (c: Context<TallyEnv>, id: string, body: unknown) => {
-    const next = config.withAccount(id, body)
-    await store.saveConfigChange({ kind: 'account', id, body }, clock.now())
-    config.set(next)
-    logger.info({ account: id, method: c.req.method }, 'account changed')
-    return c.json({ id, account: next.accounts[id] })
+  /** `?at=`: an ISO-8601 instant not in the past, within the billing calendar's years; null when absent. */
+  const effectiveAt = (c: Context<TallyEnv>): number | null => {
+    const at = c.req.query('at')
+    if (at === undefined) return null
+    const t = parseIsoInstant(at)
+    const year = Number.isNaN(t) ? NaN : new Date(t).getUTCFullYear()
+    if (Number.isNaN(t) || year < CONFIG_YEARS.min || year > CONFIG_YEARS.max) {
+      throw fail('invalid_request', `at: expected an ISO-8601 date-time with Z or an offset, in the years ${CONFIG_YEARS.min}-${CONFIG_YEARS.max}`)
+    }
+    if (t < clock.now()) throw fail('invalid_request', 'at: in the past; a version takes effect now or later')
+    return t
   }
 
-  const saveContainer = async (c: Context<TallyEnv>, id: string, body: unknown) => {
-    const next = config.withContainer(id, body)
-    // The owner is stored with the change so that the replay finds it.
-    const owner = config.container(id)?.accountId ?? (body as { account: string }).account
-    await store.saveConfigChange({ kind: 'container', id, body: { ...(body as object), account: owner } }, clock.now())
-    config.set(next)
-    logger.info({ container: id, account: owner, method: c.req.method }, 'container changed')
-    return c.json({ id, account: owner, container: next.accounts[owner]?.containers[id] })
+  /**
+   * Writes the account the change gives as its next version. `decide` computes the config from
+   * this collector's state; when another collector wrote meanwhile, the state reads the new
+   * versions and `decide` runs again on them.
+   */
+  const write = async (c: Context<TallyEnv>, decide: () => { id: string; next: TallyConfig }) => {
+    const when = effectiveAt(c)
+    for (let attempt = 0; attempt < STALE_RETRIES; attempt++) {
+      const { id, next } = decide()
+      const latest = config.version('account', id, 'latest')
+      const at = clock.now()
+      if (latest && latest.effectiveAt > (when ?? at)) {
+        throw fail('conflict', `account "${id}" has a version taking effect at ${iso(latest.effectiveAt)}; date this change at or after it (?at=)`)
+      }
+      const before = latest ? latest.body : config.current().accounts[id] ?? null
+      const r = await store.writeConfig({
+        baseHead: config.head(), seed: config.backed() ? undefined : config.current(),
+        objects: [{ kind: 'account', id, body: next.accounts[id], before }], effectiveAt: when, actor: 'admin', at,
+      })
+      if (r.ok) {
+        config.load(r.rows)
+        const v = r.rows[r.rows.length - 1]!
+        return { id, version: v.version, effectiveAt: v.effectiveAt, account: v.body as TallyConfig['accounts'][string] }
+      }
+      await refreshConfig(store, config)
+    }
+    throw fail('conflict', 'the configuration kept changing while this change was decided; send it again')
+  }
+
+  const saveAccount = async (c: Context<TallyEnv>, id: string, body: () => unknown) => {
+    const w = await write(c, () => ({ id, next: config.withAccount(id, body()) }))
+    logger.info({ account: id, version: w.version, method: c.req.method }, 'account changed')
+    return c.json({ id, account: w.account, version: w.version, effectiveAt: iso(w.effectiveAt) })
+  }
+
+  const saveContainer = async (c: Context<TallyEnv>, id: string, body: () => unknown) => {
+    let owner = ''
+    const w = await write(c, () => {
+      const b = body()
+      const next = config.withContainer(id, b)
+      owner = config.container(id)?.accountId ?? (b as { account: string }).account
+      return { id: owner, next }
+    })
+    logger.info({ container: id, account: owner, version: w.version, method: c.req.method }, 'container changed')
+    return c.json({ id, account: owner, container: w.account.containers[id], version: w.version, effectiveAt: iso(w.effectiveAt) })
   }
 
   app.get('/v1/admin/accounts', token, (c) => c.json({
@@ -62,25 +143,53 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
     return c.json({ id, account: entry.accountId, container: entry.container })
   })
 
-  app.put('/v1/admin/accounts/:id', token, async (c) => saveAccount(c, c.req.param('id'), await readJson(c)))
+  app.get('/v1/admin/accounts/:id/history', token, async (c) => {
+    const id = c.req.param('id')
+    checkId('account', id)
+    const q = HistoryQuery.safeParse(c.req.query())
+    if (!q.success) {
+      const issue = q.error.issues[0]
+      throw fail('invalid_request', `${issue?.path.join('.') ?? 'query'}: ${issue?.message ?? 'invalid'}`)
+    }
+    const rows = await store.configHistory('account', id, q.data.limit + 1, q.data.before)
+    if (rows.length === 0 && q.data.before === undefined && !config.account(id)) throw fail('not_found', `no account "${id}"`)
+    const page = rows.slice(0, q.data.limit)
+    return c.json({
+      id,
+      versions: page.map((r) => ({
+        version: r.version, createdAt: iso(r.createdAt), actor: r.actor, effectiveAt: iso(r.effectiveAt), before: r.before, account: r.body,
+      })),
+      next: rows.length > q.data.limit ? page[page.length - 1]!.version : null,
+    } satisfies z.input<typeof HistoryAnswer>)
+  })
+
+  app.put('/v1/admin/accounts/:id', token, async (c) => {
+    const body = await adminJson(c)
+    return saveAccount(c, c.req.param('id'), () => body)
+  })
   app.patch('/v1/admin/accounts/:id', token, async (c) => {
     const id = c.req.param('id')
     checkId('account', id)
-    return saveAccount(c, id, config.patchedAccount(id, await readJson(c)))
+    const patch = await adminJson(c)
+    return saveAccount(c, id, () => config.patchedAccount(id, patch))
   })
 
-  app.put('/v1/admin/containers/:id', token, async (c) => saveContainer(c, c.req.param('id'), await readJson(c)))
+  app.put('/v1/admin/containers/:id', token, async (c) => {
+    const body = await adminJson(c)
+    return saveContainer(c, c.req.param('id'), () => body)
+  })
   app.patch('/v1/admin/containers/:id', token, async (c) => {
     const id = c.req.param('id')
     checkId('container', id)
-    return saveContainer(c, id, config.patchedContainer(id, await readJson(c)))
+    const patch = await adminJson(c)
+    return saveContainer(c, id, () => config.patchedContainer(id, patch))
   })
 
   /** Extra emails for the current month of the quota (docs/billing.md, "Emails"); idempotent by `id`, logged. */
   app.post('/v1/admin/accounts/:id/email-grants', adminAccount(config, adminToken), async (c) => {
     const at = clock.now()
     const account = c.var.account
-    const body = (await readJson(c)) as { emails?: unknown; id?: unknown; note?: unknown } | null
+    const body = (await adminJson(c)) as { emails?: unknown; id?: unknown; note?: unknown } | null
     const { emails, id, note } = body ?? {}
     if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw fail('invalid_request', 'id: expected 1-64 characters of [A-Za-z0-9._:-]')
     if (typeof emails !== 'number' || !Number.isSafeInteger(emails) || emails <= 0 || emails > MAX_EMAIL_GRANT) {

@@ -6,7 +6,7 @@
  */
 import type { Balances, BillingAccount, CreditResult } from '@tally/billing'
 import type {
-  ConfigChange, ConversationRow, DeliveryRow, Engine, RejectionPage, RejectionRecord, RejectionRow, Repository, RollupRow,
+  ConfigHistoryRow, ConfigKind, ConfigVersionRow, ConversationRow, DeliveryRow, Engine, RejectionPage, RejectionRecord, RejectionRow, Repository, RollupRow,
   WebhookEndpointRow,
 } from '../store/repository.js'
 import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
@@ -15,6 +15,7 @@ import {
 } from './usage.js'
 import { billingData, billingRun, type BillingRunCall, type BillingRunOutcome, type StoredBilling } from './billing.js'
 import { LedgerBook } from './ledger-book.js'
+import { applyConfigFile, writeConfig, type ConfigWrite, type ConfigWriteOutcome, type FileApply, type FileApplyOutcome } from './config.js'
 import { claimDeliveries, emitRefusedSpike, type DeliveryStore } from './webhooks.js'
 import { invoiceEvidence, type EvidenceRequest } from './evidence.js'
 import { evidenceChunks, type EvidenceFormat } from '../domain/evidence-csv.js'
@@ -37,10 +38,21 @@ export interface Store extends DeliveryStore {
   conversations(account: string, from: number, to: number): Promise<ConversationRow[]>
   /** Marks open conversations idle for longer than `idleMs` as idle; returns how many. */
   closeIdleConversations(now: number, idleMs: number): Promise<number>
-  /** Persists a run-time configuration change (admin API). */
-  saveConfigChange(change: ConfigChange, at: number): Promise<void>
-  /** Every persisted configuration change, oldest first, latest per (kind, id). */
-  configChanges(): Promise<ConfigChange[]>
+  /** An admin write of configuration objects: new versions with their audit entries, one transaction (./config.ts). */
+  writeConfig(req: ConfigWrite): Promise<ConfigWriteOutcome>
+  /** The config file's changes applied to the database as one change, or only computed (`dryRun`). */
+  applyConfigFile(req: FileApply): Promise<FileApplyOutcome>
+  /** The newest configuration version's `seq` (0 when none). */
+  configHead(): Promise<number>
+  /** Up to `limit` configuration versions after `afterSeq`, in order. */
+  configVersions(afterSeq: number, limit: number): Promise<ConfigVersionRow[]>
+  /** One object's versions with their audit entries, newest first. */
+  configHistory(kind: ConfigKind, id: string, limit: number, beforeVersion?: number): Promise<ConfigHistoryRow[]>
+  /**
+   * Calls `listener` when another collector writes a configuration version (PostgreSQL `LISTEN`);
+   * absent where one process holds the database. Returns the stop.
+   */
+  onConfigChange?(listener: () => void, onError: (e: Error) => void): () => Promise<void>
   /** One `POST /v1/usage` request, decided and written together. */
   recordUsage(req: UsageRequest): Promise<UsageOutcome[]>
   /** A credit purchase or transfer, decided against the stored log and appended in one transaction. */
@@ -110,8 +122,11 @@ export function createStore(engine: Engine): Store {
     rollups: (account, fromDay, toDay) => engine.read((db) => db.rollups(account, fromDay, toDay)),
     conversations: (account, from, to) => engine.read((db) => db.conversations(account, from, to)),
     closeIdleConversations: (now, idleMs) => write((tx) => tx.markIdleConversations(now - idleMs)),
-    saveConfigChange: (change, at) => write((tx) => tx.saveConfigChange(change, at)),
-    configChanges: () => engine.read((db) => db.configChanges()),
+    writeConfig: (req) => write((tx) => writeConfig(tx, req)),
+    applyConfigFile: (req) => write((tx) => applyConfigFile(tx, req)),
+    configHead: () => engine.read((db) => db.configHead()),
+    configVersions: (afterSeq, limit) => engine.read((db) => db.configVersions(afterSeq, limit)),
+    configHistory: (kind, id, limit, beforeVersion) => engine.read((db) => db.configHistory(kind, id, limit, beforeVersion)),
     recordUsage: (req) => write((tx) => recordUsage(tx, book, req)),
     creditRequest: (req) => write((tx) => creditRequest(tx, book, req)),
     creditBalances: (account, billing, at) => engine.read((db) => creditBalances(db, book, account, billing, at)),

@@ -471,15 +471,46 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
         expect(left.map((x) => x.count)).toEqual([3, 3])
       })
 
-      it('keeps the latest change per kind and id, oldest first', async () => {
-        await tx(async (r) => {
-          await r.saveConfigChange({ kind: 'account', id: 'a', body: { v: 1 } }, T)
-          await r.saveConfigChange({ kind: 'container', id: 'c', body: { v: 2 } }, T)
-          await r.saveConfigChange({ kind: 'account', id: 'a', body: { v: 3 } }, T)
+      it('writes configuration versions in seq order, numbered per object, each with its audit entry', async () => {
+        expect(await engine.read((r) => r.configHead())).toBe(0)
+        const written = await tx(async (r) => {
+          await r.lockConfig()
+          const a1 = await r.insertConfigVersion({ kind: 'account', id: 'a', body: { v: 1 }, before: null, effectiveAt: T, createdAt: T, actor: 'config file' })
+          const p1 = await r.insertConfigVersion({ kind: 'plan', id: 'a', body: { p: 1 }, before: null, effectiveAt: T, createdAt: T, actor: 'config file' })
+          const a2 = await r.insertConfigVersion({ kind: 'account', id: 'a', body: { v: 2 }, before: { v: 1 }, effectiveAt: T + 5, createdAt: T + 1, actor: 'admin' })
+          const a3 = await r.insertConfigVersion({ kind: 'account', id: 'a', body: null, before: { v: 2 }, effectiveAt: T + 5, createdAt: T + 2, actor: 'config file' })
+          return [a1, p1, a2, a3]
         })
-        expect(await engine.read((r) => r.configChanges())).toEqual([
-          { kind: 'container', id: 'c', body: { v: 2 } }, { kind: 'account', id: 'a', body: { v: 3 } },
+        expect(written.map((w) => [w.seq, w.kind, w.version])).toEqual([[1, 'account', 1], [2, 'plan', 1], [3, 'account', 2], [4, 'account', 3]])
+        expect(await engine.read((r) => r.configHead())).toBe(4)
+        expect(await engine.read((r) => r.configVersions(0, 10))).toEqual(written)
+        expect(await engine.read((r) => r.configVersions(1, 2))).toEqual(written.slice(1, 3))
+        const history = await engine.read((r) => r.configHistory('account', 'a', 10))
+        expect(history.map((h) => [h.version, h.actor, h.before, h.body, h.effectiveAt])).toEqual([
+          [3, 'config file', { v: 2 }, null, T + 5], [2, 'admin', { v: 1 }, { v: 2 }, T + 5], [1, 'config file', null, { v: 1 }, T],
         ])
+        expect((await engine.read((r) => r.configHistory('account', 'a', 1, 3))).map((h) => h.version)).toEqual([2])
+      })
+
+      it('keeps the config file as last applied, one row replaced', async () => {
+        expect(await engine.read((r) => r.configFile())).toBeNull()
+        await tx((r) => r.saveConfigFile({ plans: { a: 1 }, accounts: {} }, T))
+        await tx((r) => r.saveConfigFile({ plans: { a: 2 }, accounts: {} }, T + 1))
+        expect(await engine.read((r) => r.configFile())).toEqual({ plans: { a: 2 }, accounts: {} })
+      })
+
+      it('writes nothing of a configuration transaction that fails', async () => {
+        await expect(tx(async (r) => {
+          await r.lockConfig()
+          await r.insertConfigVersion({ kind: 'account', id: 'x', body: { v: 1 }, before: null, effectiveAt: T, createdAt: T, actor: 'admin' })
+          throw new Error('boom')
+        })).rejects.toThrow('boom')
+        expect(await engine.read((r) => r.configVersions(0, 10))).toEqual([])
+        expect(await engine.read((r) => r.configHistory('account', 'x', 10))).toEqual([])
+      })
+
+      it('reads the changes stored before versions as none on a new database', async () => {
+        expect(await engine.read((r) => r.configChanges())).toEqual([])
       })
     })
   })

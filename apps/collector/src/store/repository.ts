@@ -122,10 +122,48 @@ export interface RejectionPage {
   sort: 'count' | 'lastSeen'
 }
 
+/** A run-time change as the collector stored it before versions (table `config_changes`): read once, to upgrade. */
 export interface ConfigChange {
   kind: 'account' | 'container'
   id: string
   body: unknown
+}
+
+/** What the database keeps versions of (docs/configuration.md): plans, and accounts with their containers inside. */
+export type ConfigKind = 'plan' | 'account'
+
+/** One version of a configuration object, whole. */
+export interface ConfigVersionRow {
+  /** Position among every object's versions, in commit order. */
+  seq: number
+  kind: ConfigKind
+  id: string
+  /** 1, 2, … per object. */
+  version: number
+  /** The whole object; null when this version removed it. */
+  body: unknown
+  /** When it takes effect (ms); the version before stays in force until then. */
+  effectiveAt: number
+  createdAt: number
+}
+
+/** A version with its audit entry (who wrote it, and the object before and after). */
+export interface ConfigHistoryRow extends ConfigVersionRow {
+  actor: string
+  before: unknown
+}
+
+/** A version to write: `seq` and `version` are the next ones, given by the engine. */
+export interface NewConfigVersion {
+  kind: ConfigKind
+  id: string
+  body: unknown
+  /** The object as it was (its newest version's body), for the audit entry. */
+  before: unknown
+  effectiveAt: number
+  createdAt: number
+  /** Who: `admin`, `config file`, `upgrade`. */
+  actor: string
 }
 
 /** An accepted server-to-server usage event: a retry finds it and gets the original outcome. */
@@ -356,9 +394,24 @@ export interface Repository {
    */
   redeliver(account: string, eventId: string, now: number): Promise<number | null>
 
-  // --- Configuration changes (admin API) ---
-  saveConfigChange(change: ConfigChange, at: number): Promise<void>
-  /** Every change, oldest first, latest per (kind, id). */
+  // --- Configuration (docs/configuration.md): versions of whole objects ---
+  /**
+   * Holds the configuration until the transaction ends, across every collector: versions are
+   * written only under it, so `seq` grows in commit order.
+   */
+  lockConfig(): Promise<void>
+  /** The newest `seq` (0 when none). */
+  configHead(): Promise<number>
+  /** Up to `limit` versions after `afterSeq`, in `seq` order. */
+  configVersions(afterSeq: number, limit: number): Promise<ConfigVersionRow[]>
+  /** Writes the object's next version and its audit entry; call under `lockConfig`. */
+  insertConfigVersion(v: NewConfigVersion): Promise<ConfigVersionRow>
+  /** Up to `limit` versions of one object with their audit entries, newest first, those before `beforeVersion` when given. */
+  configHistory(kind: ConfigKind, id: string, limit: number, beforeVersion?: number): Promise<ConfigHistoryRow[]>
+  /** The config file's plans and accounts as last applied, or null when none was. */
+  configFile(): Promise<unknown>
+  saveConfigFile(body: unknown, at: number): Promise<void>
+  /** The changes stored before versions (table `config_changes`), oldest first, latest per (kind, id): read to upgrade. */
   configChanges(): Promise<ConfigChange[]>
 
   // --- Reads ---

@@ -9,7 +9,7 @@
  * down, read-only, a statement timeout) rejects with `StoreUnavailable` (503 + Retry-After);
  * anything else is a bug and rejects as it is (500). docs/architecture.md: SQL lives here only.
  */
-import type pg from 'pg'
+import pg from 'pg'
 import { drizzle } from 'drizzle-orm/node-postgres'
 import { migrate } from 'drizzle-orm/node-postgres/migrator'
 import { fileURLToPath } from 'node:url'
@@ -44,7 +44,7 @@ export class PgEngine implements Engine {
   private closed = false
 
   /** Use `openPgEngine` to migrate on open; this constructor never touches the database. */
-  constructor(opts: PgEngineOptions) {
+  constructor(private readonly opts: PgEngineOptions) {
     this.pool = openPgPool({ ...opts, pipeline: true })
     this.reader = new PgRepository(this.pool)
     this.attempts = opts.attempts ?? 5
@@ -142,6 +142,58 @@ export class PgEngine implements Engine {
     }
   }
 
+  /**
+   * Calls `onNotify` for each notification on `channel` (`LISTEN`), on a connection of its own
+   * outside the pool. A dropped connection is opened again after `retryMs`; notifications sent
+   * meanwhile are lost, so a caller also checks on a timer (docs/scaling.md). Returns the stop.
+   */
+  listen(channel: string, onNotify: () => void, onError: (e: Error) => void, retryMs = 1_000): () => Promise<void> {
+    let stopped = false
+    let client: pg.Client | undefined
+    let retry: NodeJS.Timeout | undefined
+    const again = () => {
+      if (stopped || retry) return
+      retry = setTimeout(() => {
+        retry = undefined
+        void connect()
+      }, retryMs)
+      retry.unref()
+    }
+    const connect = async () => {
+      const c = new pg.Client({
+        connectionString: this.opts.url, connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 5_000,
+        application_name: 'tally-listen', keepAlive: true, keepAliveInitialDelayMillis: 10_000,
+      })
+      client = c
+      c.on('notification', (n) => {
+        if (n.channel === channel) onNotify()
+      })
+      c.on('error', (e) => {
+        onError(e)
+        c.end().catch(() => {})
+        again()
+      })
+      c.on('end', () => again())
+      try {
+        await c.connect()
+        await c.query(`LISTEN "${channel.replace(/"/g, '')}"`)
+        if (stopped) await c.end()
+        // What was sent while this connection was down is caught up by the caller's next check.
+        else onNotify()
+      } catch (e) {
+        onError(e as Error)
+        c.end().catch(() => {})
+        again()
+      }
+    }
+    void connect()
+    return async () => {
+      stopped = true
+      if (retry) clearTimeout(retry)
+      await client?.end().catch(() => {})
+    }
+  }
+
   /** Applies pending migrations; concurrent collectors wait for each other on a session advisory lock. */
   async migrate(): Promise<void> {
     const client = await this.pool.connect().catch((e: unknown) => { throw toStoreError(e, 'cannot reach the database') })
@@ -182,6 +234,9 @@ export async function openPgEngine(opts: PgEngineOptions): Promise<PgEngine> {
   return engine
 }
 
+/** The channel a configuration version is announced on (see PgRepository.insertConfigVersion). */
+export const CONFIG_CHANNEL = 'tally_config'
+
 /** The services on PostgreSQL, with the engine for readiness and the billing lock. */
 export type PgStore = Store & { engine: PgEngine }
 
@@ -191,5 +246,6 @@ export async function openPgStore(opts: PgEngineOptions): Promise<PgStore> {
     engine,
     readiness: () => engine.readiness(),
     exclusive: <T>(key: string, fn: () => Promise<T>) => engine.exclusive(key, fn),
+    onConfigChange: (listener: () => void, onError: (e: Error) => void) => engine.listen(CONFIG_CHANNEL, listener, onError),
   })
 }

@@ -10,7 +10,7 @@ import pg from 'pg'
 import { createHash } from 'node:crypto'
 import type { ConversationState, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow } from '@tally/billing'
 import type {
-  ChatEventRow, ConfigChange, ConversationCursor, CreditBookRow, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
+  ChatEventRow, ConfigChange, ConfigHistoryRow, ConfigKind, ConfigVersionRow, NewConfigVersion, ConversationCursor, CreditBookRow, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
   DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
   RollupDelta, RollupRow, StoredLot, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
@@ -111,6 +111,8 @@ interface ConversationDbRow {
   startedAt: number; lastEventAt: number; latestAt: number; endedAt: number | null; closed: boolean; active: boolean
   botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number; suspicious: boolean
 }
+
+const VERSION_COLUMNS = 'seq, kind, id, version, body, effective_at AS "effectiveAt", created_at AS "createdAt"'
 
 export class PgRepository implements Repository {
   /** Writes sent and not yet answered (see `send`). */
@@ -387,11 +389,52 @@ export class PgRepository implements Repository {
       invoices.map((i) => i.currency), invoices.map((i) => i.total), invoices.map((i) => JSON.stringify(i)), finalizedAt])
   }
 
-  async saveConfigChange(change: ConfigChange, at: number): Promise<void> {
-    await this.send(`INSERT INTO config_changes (kind, id, seq, body, changed_at)
-      VALUES ($1, $2, (SELECT coalesce(max(seq), 0) + 1 FROM config_changes), $3::json, $4)
-      ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body, changed_at = excluded.changed_at`,
-    [change.kind, change.id, JSON.stringify(change.body), at])
+  async lockConfig(): Promise<void> {
+    // Held until COMMIT or ROLLBACK, across every collector on the database.
+    await this.q(`SELECT pg_advisory_xact_lock(hashtext('tally:config'))`)
+  }
+
+  async configHead(): Promise<number> {
+    return (await this.q<{ seq: number }>('SELECT coalesce(max(seq), 0)::bigint AS seq FROM config_versions'))[0]!.seq
+  }
+
+  async configVersions(afterSeq: number, limit: number): Promise<ConfigVersionRow[]> {
+    return this.q<ConfigVersionRow>(`SELECT ${VERSION_COLUMNS} FROM config_versions WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit])
+  }
+
+  async insertConfigVersion(v: NewConfigVersion): Promise<ConfigVersionRow> {
+    // The caller holds lockConfig: no other collector computes the same seq or version meanwhile.
+    const body = v.body === null || v.body === undefined ? null : JSON.stringify(v.body)
+    const rows = await this.q<{ seq: number; version: number }>(`WITH n AS (
+        SELECT (SELECT coalesce(max(seq), 0) + 1 FROM config_versions)::bigint AS seq,
+          (SELECT coalesce(max(version), 0) + 1 FROM config_versions WHERE kind = $1 AND id = $2)::int AS version),
+      v AS (INSERT INTO config_versions (seq, kind, id, version, body, effective_at, created_at)
+        SELECT seq, $1, $2, version, $3::json, $4, $5 FROM n RETURNING seq, version),
+      a AS (INSERT INTO config_audit (seq, kind, id, version, actor, at, before, after)
+        SELECT seq, $1, $2, version, $6, $5, $7::json, $3::json FROM n)
+      SELECT seq, version FROM v`,
+    [v.kind, v.id, body, v.effectiveAt, v.createdAt, v.actor, v.before === null || v.before === undefined ? null : JSON.stringify(v.before)])
+    const { seq, version } = rows[0]!
+    // Delivered at COMMIT to every collector listening (docs/scaling.md); nothing when it rolls back.
+    await this.q(`SELECT pg_notify('tally_config', $1)`, [String(seq)])
+    return { seq, kind: v.kind, id: v.id, version, body: v.body ?? null, effectiveAt: v.effectiveAt, createdAt: v.createdAt }
+  }
+
+  async configHistory(kind: ConfigKind, id: string, limit: number, beforeVersion?: number): Promise<ConfigHistoryRow[]> {
+    return this.q<ConfigHistoryRow>(`SELECT v.seq, v.kind, v.id, v.version, v.body, v.effective_at AS "effectiveAt", v.created_at AS "createdAt",
+        a.actor, a.before
+      FROM config_versions v JOIN config_audit a ON a.seq = v.seq
+      WHERE v.kind = $1 AND v.id = $2 AND v.version < $3 ORDER BY v.version DESC LIMIT $4`,
+    [kind, id, beforeVersion ?? 2_147_483_647, limit])
+  }
+
+  async configFile(): Promise<unknown> {
+    return (await this.q<{ body: unknown }>('SELECT body FROM config_file WHERE id = 1'))[0]?.body ?? null
+  }
+
+  async saveConfigFile(body: unknown, at: number): Promise<void> {
+    await this.send(`INSERT INTO config_file (id, body, applied_at) VALUES (1, $1::json, $2)
+      ON CONFLICT (id) DO UPDATE SET body = excluded.body, applied_at = excluded.applied_at`, [JSON.stringify(body), at])
   }
 
   async configChanges(): Promise<ConfigChange[]> {

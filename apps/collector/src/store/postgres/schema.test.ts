@@ -23,15 +23,15 @@ describe.skipIf(pgSkipReason())('the PostgreSQL schema', () => {
   })
 
   it('keys every traffic table by account first, so it can be distributed by account', async () => {
-    // config_changes: admin changes to the configuration (a few rows per admin edit, not traffic),
-    // read whole by every collector at start; on Citus it is a reference table.
-    expect(await accountKeyViolations(pool, { globalTables: ['config_changes'] })).toEqual([])
+    // config_changes, config_versions, config_audit, config_file: the configuration (a few rows per
+    // admin edit, not traffic), read by every collector; on Citus they are reference tables.
+    expect(await accountKeyViolations(pool, { globalTables: ['config_changes', 'config_versions', 'config_audit', 'config_file'] })).toEqual([])
   })
 
   it('holds every table of the SQLite schema', async () => {
     const { rows } = await pool.query<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)
     expect(rows.map((r) => r.name)).toEqual([
-      'chat_events', 'config_changes', 'conversations', 'credit_books', 'credit_lots', 'email_grants', 'engagements', 'impressions',
+      'chat_events', 'config_audit', 'config_changes', 'config_file', 'config_versions', 'conversations', 'credit_books', 'credit_lots', 'email_grants', 'engagements', 'impressions',
       'invoices', 'ledger', 'rejections', 'rollups', 'usage_daily', 'usage_events', 'webhook_deliveries', 'webhook_endpoints', 'webhook_events',
     ])
   })

@@ -126,6 +126,40 @@ export const configChanges = pgTable('config_changes', {
   changedAt: ms('changed_at').notNull(),
 }, (t) => [primaryKey({ columns: [t.kind, t.id] })])
 
+/**
+ * The configuration's source of truth (docs/configuration.md), global like `config_changes`: every
+ * version of every plan and account (its containers inside), whole, in `seq` order. Written only
+ * under the configuration lock, so `seq` grows in commit order; a write notifies `tally_config`.
+ */
+export const configVersions = pgTable('config_versions', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey(),
+  kind: text('kind').notNull(),
+  id: text('id').notNull(),
+  version: integer('version').notNull(),
+  body: json('body'),
+  effectiveAt: ms('effective_at').notNull(),
+  createdAt: ms('created_at').notNull(),
+}, (t) => [uniqueIndex('config_versions_object').on(t.kind, t.id, t.version)])
+
+/** The audit entry of each version, written in its transaction: who, when, before and after. */
+export const configAudit = pgTable('config_audit', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey(),
+  kind: text('kind').notNull(),
+  id: text('id').notNull(),
+  version: integer('version').notNull(),
+  actor: text('actor').notNull(),
+  at: ms('at').notNull(),
+  before: json('before'),
+  after: json('after'),
+})
+
+/** The config file's plans and accounts as last applied: the base of the three-way merge at start. */
+export const configFile = pgTable('config_file', {
+  id: integer('id').primaryKey(),
+  body: json('body').notNull(),
+  appliedAt: ms('applied_at').notNull(),
+})
+
 /** Accepted server-to-server usage events, keyed by the client id (docs/protocol.md §4). */
 export const usageEvents = pgTable('usage_events', {
   account: text('account').notNull(),

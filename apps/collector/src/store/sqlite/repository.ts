@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3'
 import type { ConversationState, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow } from '@tally/billing'
 import type { ChatPhase } from '@tally/protocol'
 import type {
-  ChatEventRow, ConfigChange, ConversationCursor, CreditBookRow, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
+  ChatEventRow, ConfigChange, ConfigHistoryRow, ConfigKind, ConfigVersionRow, NewConfigVersion, ConversationCursor, CreditBookRow, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
   DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
   RollupDelta, RollupRow, StoredLot, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
@@ -48,6 +48,10 @@ function unitPages(db: Database.Database, table: 'impressions' | 'engagements', 
 }
 
 /** Statements of one database connection. */
+const VERSION_COLUMNS = 'seq, kind, id, version, body, effective_at AS effectiveAt, created_at AS createdAt'
+type StoredVersion = Omit<ConfigVersionRow, 'body'> & { body: string | null }
+const versionRow = (r: StoredVersion): ConfigVersionRow => ({ ...r, body: r.body === null ? null : JSON.parse(r.body) as unknown })
+
 export function prepare(db: Database.Database) {
   return {
     impression: db.prepare('INSERT INTO impressions (container, session, campaign, event_id, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -111,10 +115,19 @@ export function prepare(db: Database.Database) {
     invoice: db.prepare('SELECT invoice FROM invoices WHERE account = ? AND key = ?'),
     insertInvoice: db.prepare(`INSERT INTO invoices (account, key, number, kind, issued_at, currency, total, invoice, finalized_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    nextSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM config_changes'),
-    saveChange: db.prepare(`INSERT INTO config_changes (kind, id, seq, body, changed_at) VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body, changed_at = excluded.changed_at`),
     changes: db.prepare('SELECT kind, id, body FROM config_changes ORDER BY seq'),
+    configHead: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM config_versions'),
+    configVersions: db.prepare(`SELECT ${VERSION_COLUMNS} FROM config_versions WHERE seq > ? ORDER BY seq LIMIT ?`),
+    nextVersion: db.prepare('SELECT COALESCE(MAX(version), 0) + 1 AS version FROM config_versions WHERE kind = ? AND id = ?'),
+    insertVersion: db.prepare(`INSERT INTO config_versions (seq, kind, id, version, body, effective_at, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    insertAudit: db.prepare('INSERT INTO config_audit (seq, kind, id, version, actor, at, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+    history: db.prepare(`SELECT ${VERSION_COLUMNS.replace(/\b(seq|kind|id|version|body)\b/g, 'v.$1')}, a.actor, a.before
+        FROM config_versions v JOIN config_audit a ON a.seq = v.seq
+        WHERE v.kind = ? AND v.id = ? AND v.version < ? ORDER BY v.version DESC LIMIT ?`),
+    configFile: db.prepare('SELECT body FROM config_file WHERE id = 1'),
+    saveConfigFile: db.prepare(`INSERT INTO config_file (id, body, applied_at) VALUES (1, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET body = excluded.body, applied_at = excluded.applied_at`),
     rollups: db.prepare(`SELECT day, container, kind, subject, units FROM rollups WHERE account = ? AND day >= ? AND day < ?
         ORDER BY day, container, kind, subject`),
     conversations: db.prepare(`SELECT container, conversation, bot, session, started_at AS startedAt, day, last_event_at AS lastEventAt,
@@ -344,9 +357,40 @@ export class SqliteRepository implements Repository {
     }
   }
 
-  async saveConfigChange(change: ConfigChange, at: number): Promise<void> {
-    const { seq } = this.st.nextSeq.get() as { seq: number }
-    this.st.saveChange.run(change.kind, change.id, seq, JSON.stringify(change.body), at)
+  async lockConfig(): Promise<void> {
+    // One writer at a time: the engine's transaction already holds the database.
+  }
+
+  async configHead(): Promise<number> {
+    return (this.st.configHead.get() as { seq: number }).seq
+  }
+
+  async configVersions(afterSeq: number, limit: number): Promise<ConfigVersionRow[]> {
+    return (this.st.configVersions.all(afterSeq, limit) as StoredVersion[]).map(versionRow)
+  }
+
+  async insertConfigVersion(v: NewConfigVersion): Promise<ConfigVersionRow> {
+    const seq = (this.st.configHead.get() as { seq: number }).seq + 1
+    const { version } = this.st.nextVersion.get(v.kind, v.id) as { version: number }
+    const body = v.body === null || v.body === undefined ? null : JSON.stringify(v.body)
+    const before = v.before === null || v.before === undefined ? null : JSON.stringify(v.before)
+    this.st.insertVersion.run(seq, v.kind, v.id, version, body, v.effectiveAt, v.createdAt)
+    this.st.insertAudit.run(seq, v.kind, v.id, version, v.actor, v.createdAt, before, body)
+    return { seq, kind: v.kind, id: v.id, version, body: v.body ?? null, effectiveAt: v.effectiveAt, createdAt: v.createdAt }
+  }
+
+  async configHistory(kind: ConfigKind, id: string, limit: number, beforeVersion?: number): Promise<ConfigHistoryRow[]> {
+    return (this.st.history.all(kind, id, beforeVersion ?? Number.MAX_SAFE_INTEGER, limit) as (StoredVersion & { actor: string; before: string | null })[])
+      .map((r) => ({ ...versionRow(r), actor: r.actor, before: r.before === null ? null : JSON.parse(r.before) as unknown }))
+  }
+
+  async configFile(): Promise<unknown> {
+    const r = this.st.configFile.get() as { body: string } | undefined
+    return r ? JSON.parse(r.body) as unknown : null
+  }
+
+  async saveConfigFile(body: unknown, at: number): Promise<void> {
+    this.st.saveConfigFile.run(JSON.stringify(body), at)
   }
 
   async configChanges(): Promise<ConfigChange[]> {

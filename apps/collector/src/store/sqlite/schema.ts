@@ -119,6 +119,42 @@ export const configChanges = sqliteTable('config_changes', {
   changedAt: integer('changed_at').notNull(),
 }, (t) => [primaryKey({ columns: [t.kind, t.id] })])
 
+/**
+ * The configuration's source of truth (docs/configuration.md): every version of every plan and
+ * account (its containers inside), whole, in `seq` order across all objects. A version takes
+ * effect at `effective_at`; `body` is null when the object was removed. Written only under the
+ * configuration lock, so `seq` grows in commit order and a collector reads what is new with
+ * `seq > last seen`.
+ */
+export const configVersions = sqliteTable('config_versions', {
+  seq: integer('seq').primaryKey(),
+  kind: text('kind').notNull(),
+  id: text('id').notNull(),
+  version: integer('version').notNull(),
+  body: text('body'),
+  effectiveAt: integer('effective_at').notNull(),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [uniqueIndex('config_versions_object').on(t.kind, t.id, t.version)])
+
+/** The audit entry of each version, written in its transaction: who, when, what it was before and after. */
+export const configAudit = sqliteTable('config_audit', {
+  seq: integer('seq').primaryKey(),
+  kind: text('kind').notNull(),
+  id: text('id').notNull(),
+  version: integer('version').notNull(),
+  actor: text('actor').notNull(),
+  at: integer('at').notNull(),
+  before: text('before'),
+  after: text('after'),
+})
+
+/** The config file's plans and accounts as last applied: the base of the three-way merge at start. */
+export const configFile = sqliteTable('config_file', {
+  id: integer('id').primaryKey(),
+  body: text('body').notNull(),
+  appliedAt: integer('applied_at').notNull(),
+})
+
 // --- Billing: server-to-server usage, the credit log and invoices. ---
 
 /**
