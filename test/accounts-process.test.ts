@@ -7,7 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { BROWSER_UA, freePort, requireBuilt, startCollector, writeConfig, type Collector } from './e2e-process.js'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { BROWSER_UA, CLI, freePort, requireBuilt, startCollector, writeConfig, type Collector } from './e2e-process.js'
 
 const ADMIN = 'admin-process-test'
 
@@ -161,5 +163,40 @@ describe('admin changes against a real collector process', () => {
     // Nothing was written: the account reads as before.
     const { account } = await (await admin(url, 'GET', '/v1/admin/accounts/acme')).json() as { account: { subscription: { start: string } } }
     expect(account.subscription.start).toBe('2026-01-01')
+  })
+})
+
+describe('tally config apply', () => {
+  it('prints the diff, writes it as one change, and a running collector reads it by itself', async () => {
+    requireBuilt()
+    const env = writeConfig(['shop.acme.test'], { c1: {} })
+    const tally = (...args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args, '--db', env.db], { env: { ...process.env, LOG_LEVEL: 'warn' } })
+    try {
+      expect((await tally('config', 'apply', env.config)).stdout.split('\n')).toEqual(['+ plan basic (new)', '+ account acme (new)', 'applied: 2 new versions', ''])
+      const collector = await startCollector({ config: env.config, db: env.db, port: await freePort() })
+      try {
+        const file = JSON.parse(readFileSync(env.config, 'utf8')) as { accounts: { acme: { name?: string; containers: { ctr_test: { domains: string[] } } } } }
+        file.accounts.acme.name = 'Acme B.V.'
+        file.accounts.acme.containers.ctr_test.domains = ['shop.acme.test', 'new.acme.test']
+        writeFileSync(env.config, JSON.stringify(file))
+        const diff = [
+          '~ account acme name: "" -> "Acme B.V."',
+          '~ account acme containers.ctr_test.domains: ["shop.acme.test"] -> ["shop.acme.test","new.acme.test"]',
+        ]
+        expect((await tally('config', 'apply', env.config, '--dry-run')).stdout.split('\n')).toEqual([...diff, 'dry run: nothing written', ''])
+        expect((await beacon(collector.url, 'https://new.acme.test', 'c1')).status).toBe(403)
+        expect((await tally('config', 'apply', env.config)).stdout.split('\n')).toEqual([...diff, 'applied: 1 new version', ''])
+        // The running collector checks for new versions every 500 ms.
+        const deadline = Date.now() + 5_000
+        let status = 0
+        while (Date.now() < deadline && (status = (await beacon(collector.url, 'https://new.acme.test', 'c1')).status) !== 200) await new Promise((r) => setTimeout(r, 50))
+        expect(status).toBe(200)
+        expect((await tally('config', 'apply', env.config)).stdout).toMatch(/^nothing to apply/)
+      } finally {
+        await collector.stop()
+      }
+    } finally {
+      rmSync(env.dir, { recursive: true, force: true })
+    }
   })
 })

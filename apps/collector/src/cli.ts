@@ -3,6 +3,7 @@
  * `tally` — the operator's command line (docs/protocol.md §8).
  *   tally serve    [--config FILE] [--db FILE | --database-url URL] [--port 8787] [--host 0.0.0.0]
  *   tally migrate  [--db FILE | --database-url URL]
+ *   tally config apply FILE [--dry-run] [--db FILE | --database-url URL]   merge what the file changed into the database, as one change
  *   tally bill     [--as-of ISO] [--account ID] [--config FILE] [--db FILE | --database-url URL]   close ended billing periods once
  *   tally start    [--port 8787] [--storefront-port N]   the demo of `npm start`: the collector and the
  *                  demo storefront on a second origin (by default the first free port after the collector's)
@@ -12,7 +13,7 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfigFile } from './domain/config.js'
 import { parseIsoInstant } from './domain/dates.js'
-import { DEFAULT_DB, DEMO_CONFIG, DatabaseOpenError, billOnce, exitOnSignals, pgOptions, redact, startCollector, type RunningCollector, type ServeOptions } from './server.js'
+import { DEFAULT_DB, DEMO_CONFIG, DatabaseOpenError, applyConfigOnce, billOnce, exitOnSignals, pgOptions, redact, startCollector, type RunningCollector, type ServeOptions } from './server.js'
 import { PortInUse } from './listen.js'
 import { migrateSqlite } from './store/sqlite/engine.js'
 import { openPgEngine } from './store/postgres/engine.js'
@@ -167,6 +168,22 @@ program.command('start')
       shop.server.close()
       await c.close()
     })
+  }))
+
+program.command('config')
+  .description('the configuration in the database (docs/configuration.md)')
+  .command('apply')
+  .description('apply what FILE changed since it was last applied to the database, as one change, and print the diff')
+  .argument('<file>', 'config file')
+  .option('--dry-run', 'print the diff, change nothing')
+  .option('--db <file>', `SQLite database file (default: ${DEFAULT_DB})`)
+  .option('--database-url <url>', 'database URL (default: TALLY_DATABASE_URL)')
+  .action((file: string, o) => run(async () => {
+    const r = await applyConfigOnce({ config: file, ...database(o), dryRun: o.dryRun === true })
+    for (const line of r.lines) console.log(line)
+    if (r.lines.length === 0) console.log('nothing to apply: the database holds what the file says, or what the admin API changed since')
+    else if (o.dryRun) console.log('dry run: nothing written')
+    else console.log(`applied: ${r.written} new version${r.written === 1 ? '' : 's'}`)
   }))
 
 program.command('bill')

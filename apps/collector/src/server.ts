@@ -16,6 +16,7 @@ import { CHAT_IDLE_MS } from '@tally/protocol'
 import { createApp } from './app.js'
 import { ConfigError, loadConfigFile, type ConfigState } from './domain/config.js'
 import { openConfig, watchConfig } from './services/config.js'
+import { describeChange } from './domain/config-merge.js'
 import { openWorkerStore } from './store/sqlite/worker.js'
 import { systemClock } from './domain/clock.js'
 import { createMetrics } from './metrics.js'
@@ -296,6 +297,26 @@ export async function billOnce(opts: { config?: string; db?: string; databaseUrl
     const config = await openConfig(store, file, { logger })
     if (opts.account !== undefined && !config.account(opts.account)) throw new ConfigError(`no account "${opts.account}"`)
     return await createBillingRunner({ store, config, clock: systemClock, logger }).run(opts.asOf, opts.account)
+  } finally {
+    await store.close()
+  }
+}
+
+/**
+ * `tally config apply FILE`: what the file changed since it was last applied, merged into the
+ * database's versions as one change (docs/configuration.md), or only shown (`dryRun`). Lines of
+ * the diff, one per changed field; a running collector reads the new versions by itself.
+ */
+export async function applyConfigOnce(opts: { config: string; db?: string; databaseUrl?: string; dryRun?: boolean }): Promise<{ lines: string[]; written: number }> {
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' })
+  const file = loadConfigFile(opts.config)
+  const store = await openDatabase(opts, async () =>
+    opts.databaseUrl ? openPgStore(pgOptions(opts.databaseUrl, logger)) : openSqliteStore({ file: opts.db ?? DEFAULT_DB }))
+  try {
+    const r = await store.applyConfigFile({ file, at: Date.now(), dryRun: opts.dryRun })
+    if (!r.ok) throw new ConfigError(`${opts.config}: ${r.message}`)
+    for (const s of r.skipped) logger.warn(s, 'a stored config change no longer applies; skipped at the upgrade')
+    return { lines: r.changes.flatMap(describeChange), written: r.rows.length }
   } finally {
     await store.close()
   }
