@@ -55,6 +55,11 @@ export interface Invoice {
    * (cents for EUR), in JSON, CSV and PDF alike.
    */
   amountUnit: 'minor'
+  /**
+   * The configuration versions that priced it (the collector's, docs/configuration.md): the
+   * account's and its plan's, as `GET /v1/admin/accounts/{id}/history` lists them.
+   */
+  pricedBy?: { account: number; plan: number | null } | undefined
 }
 
 /** What the collector stored for an account. */

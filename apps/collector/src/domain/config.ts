@@ -79,8 +79,13 @@ export interface ConfigState {
   backed(): boolean
   /** The version of an object in force now, or its newest (`latest`, perhaps not yet in force); undefined when none. */
   version(kind: ConfigKind, id: string, which?: 'inForce' | 'latest'): ConfigVersionRow | undefined
-  /** The version of an object in force at `at` among those read (only versions since start are kept: the newest in force and those pending). */
+  /**
+   * The version of an object in force at `at`; before its first version, the first (it stands for
+   * the file the database was seeded from). Undefined when the object has no version.
+   */
   versionAt(kind: ConfigKind, id: string, at: number): ConfigVersionRow | undefined
+  /** When each version of an object takes effect, in order. */
+  versionTimes(kind: ConfigKind, id: string): number[]
   /** Validates an account body (admin PUT); throws `TallyError` 400/409. Returns the config it would give. */
   withAccount(id: string, body: unknown): TallyConfig
   /** Validates a container body (admin PUT, with `account` naming the owner when new). */
@@ -106,6 +111,8 @@ interface ObjectVersions {
   /** Versions taking effect later, by `effectiveAt`. */
   pending: ConfigVersionRow[]
   latest: ConfigVersionRow
+  /** Every version read, by when it takes effect: what the billing run prices each instant by. */
+  all: ConfigVersionRow[]
 }
 
 export function createConfigState(initial: TallyConfig, opts: { now?: () => number } = {}): ConfigState {
@@ -214,12 +221,16 @@ export function createConfigState(initial: TallyConfig, opts: { now?: () => numb
       return which === 'latest' ? o?.latest : o?.inForce
     },
     versionAt(kind, id, at) {
-      const o = objects.get(`${kind}:${id}`)
-      if (!o) return undefined
-      let found = o.inForce && o.inForce.effectiveAt <= at ? o.inForce : undefined
-      for (const v of o.pending) if (v.effectiveAt <= at) found = v
+      const all = objects.get(`${kind}:${id}`)?.all
+      if (!all || all.length === 0) return undefined
+      let found = all[0]
+      for (const v of all) {
+        if (v.effectiveAt > at) break
+        found = v
+      }
       return found
     },
+    versionTimes: (kind, id) => (objects.get(`${kind}:${id}`)?.all ?? []).map((v) => v.effectiveAt),
     withAccount(id, body) {
       checkId('account', id)
       const r = parseAccount(body, state.current().plans, { unknownKeys: replaying ? 'drop' : 'refuse' })
@@ -285,8 +296,9 @@ export function createConfigState(initial: TallyConfig, opts: { now?: () => numb
         if (o && o.latest.version >= row.version) continue
         changed = true
         head = Math.max(head, row.seq)
-        const entry: ObjectVersions = o ?? { pending: [], latest: row }
+        const entry: ObjectVersions = o ?? { pending: [], latest: row, all: [] }
         entry.latest = row
+        entry.all = [...entry.all, row].sort((a, b) => a.effectiveAt - b.effectiveAt || a.seq - b.seq)
         // Pending versions stay ordered by when they take effect (writes never date one before the newest: see ../services/config.ts).
         entry.pending = [...entry.pending, row].sort((a, b) => a.effectiveAt - b.effectiveAt || a.seq - b.seq)
         objects.set(key, entry)

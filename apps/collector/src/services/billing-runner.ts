@@ -12,7 +12,7 @@ import type { Invoice } from '@tally/billing'
 import type { Store } from './store.js'
 import type { ConfigState } from '../domain/config.js'
 import type { Clock } from '../domain/clock.js'
-import { billingAccount } from '../domain/billing-account.js'
+import { billingSegments } from '../domain/billing-account.js'
 
 export interface AccountRun {
   account: string
@@ -37,17 +37,28 @@ export function createBillingRunner(deps: { store: Store; config: ConfigState; c
   const { store, config, clock, logger } = deps
   let timer: NodeJS.Timeout | undefined
 
+  /** Per account, the `asOf` of its last complete run: a configuration version dated before it is billed already. */
+  const doneThrough = new Map<string, number>()
+
   const run = async (asOf: number, only?: string): Promise<AccountRun[]> => {
     const ids = only === undefined ? Object.keys(config.current().accounts) : [only]
     const out: AccountRun[] = []
     for (const id of ids) {
-      const billing = billingAccount(config, id)
-      if (!billing) continue
+      // The versions in force at each instant (docs/configuration.md): one run per stretch, each
+      // closing what was issued in it, priced by the versions it names.
+      const segments = billingSegments(config, id, doneThrough.get(id) ?? Number.NEGATIVE_INFINITY, asOf)
+      if (segments.length === 0) continue
       try {
-        const r = await store.billingRun({ account: id, billing, asOf, at: clock.now() })
-        const invoices = r.invoices.map((i: Invoice) => ({ number: i.number, key: i.key, total: i.total, currency: i.currency }))
-        if (r.ledger || invoices.length) logger.info({ account: id, asOf: new Date(asOf).toISOString(), ledger: r.ledger, invoices }, 'billing run')
-        out.push({ account: id, ledger: r.ledger, invoices })
+        let ledger = 0
+        const invoices: AccountRun['invoices'] = []
+        for (const seg of segments) {
+          const r = await store.billingRun({ account: id, billing: seg.billing, asOf: seg.asOf, at: clock.now(), pricedBy: seg.pricedBy })
+          ledger += r.ledger
+          invoices.push(...r.invoices.map((i: Invoice) => ({ number: i.number, key: i.key, total: i.total, currency: i.currency })))
+        }
+        if (asOf > (doneThrough.get(id) ?? Number.NEGATIVE_INFINITY)) doneThrough.set(id, asOf)
+        if (ledger || invoices.length) logger.info({ account: id, asOf: new Date(asOf).toISOString(), ledger, invoices }, 'billing run')
+        out.push({ account: id, ledger, invoices })
       } catch (err) {
         logger.error({ err, account: id }, 'billing run failed for an account')
         out.push({ account: id, ledger: 0, invoices: [], error: (err as Error).message })

@@ -10,7 +10,8 @@ import type { Repository } from '../store/repository.js'
 import type { LedgerBook } from './ledger-book.js'
 import { emit } from './webhooks.js'
 
-export interface BillingRunCall { account: string; billing: BillingAccount; asOf: number; at: number }
+/** `pricedBy`: the configuration versions the billing view came from, stamped on each invoice (docs/configuration.md). */
+export interface BillingRunCall { account: string; billing: BillingAccount; asOf: number; at: number; pricedBy?: Invoice['pricedBy'] | null }
 export interface BillingRunOutcome { ledger: number; invoices: Invoice[] }
 
 export interface StoredBilling {
@@ -42,6 +43,7 @@ export async function billingRun(tx: Repository, book: LedgerBook, req: BillingR
   await tx.lockAccount(req.account)
   const data = await billingData(tx, req.account)
   const run = runBilling(req.billing, data, req.asOf)
+  if (req.pricedBy) for (const i of run.invoices) i.pricedBy = req.pricedBy
   await book.append(tx, req.account, await book.state(tx, req.account), run.ledger, req.asOf)
   if (run.invoices.length > 0) await tx.insertInvoices(req.account, run.invoices, req.at)
   // The webhooks of each invoice, in the invoice's transaction (docs/webhooks.md): none is lost, none is sent twice.

@@ -16,6 +16,8 @@ import { SQLITE_MIGRATIONS, openSqliteStore } from '../store/sqlite/engine.js'
 import { manualClock } from '../domain/clock.js'
 import { createApp } from '../app.js'
 import { openConfig, refreshConfig, watchConfig } from './config.js'
+import { createBillingRunner } from './billing-runner.js'
+import type { Invoice } from '@tally/billing'
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-config-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -194,5 +196,31 @@ describe('two collectors on one database', () => {
     expect(await refreshConfig(storeA, a)).toBe(0)
     await storeA.close()
     await storeB.close()
+  })
+})
+
+describe('the billing run and versions dated later', () => {
+  it('prices each invoice by the versions in force when it is issued, and says which', async () => {
+    const store = openSqliteStore({ file: ':memory:' })
+    const clock = manualClock(NOW)
+    const file = testConfig({ plans: { growth: { currency: 'EUR', basePrice: 4900, seatPrice: 1000 } } })
+    const config = await openConfig(store, file, { now: clock.now })
+    const app = createApp({ store, config, clock, adminToken: ADMIN })
+    // Decided on 2026-07-20, in force from the second period (2026-08-12, Amsterdam midnight).
+    const at = '2026-08-12T00:00:00+02:00'
+    const res = await admin(app, 'PATCH', `/v1/admin/accounts/acme?at=${encodeURIComponent(at)}`, { subscription: { seats: 3 } })
+    expect(res.status).toBe(200)
+    clock.set(Date.UTC(2026, 8, 13))
+    const runner = createBillingRunner({ store, config, clock, logger: pino({ level: 'silent' }) })
+    const [run] = await runner.run(clock.now(), 'acme')
+    expect(run?.error).toBeUndefined()
+    const invoices = (await store.billingData('acme')).finalized.filter((i) => i.kind === 'recurring')
+    const seats = (i: Invoice) => i.lines.filter((l) => l.kind === 'seats').map((l) => l.quantity)
+    expect(invoices.map((i) => [i.key, i.issuedDate, i.pricedBy, seats(i)])).toEqual([
+      ['recurring:0', '2026-07-12', { account: 1, plan: 1 }, [1]],
+      ['recurring:1', '2026-08-12', { account: 2, plan: 1 }, [3]],
+      ['recurring:2', '2026-09-12', { account: 2, plan: 1 }, [3]],
+    ])
+    await store.close()
   })
 })
