@@ -378,6 +378,11 @@ describe('live answers against the served OpenAPI document', () => {
         { path: '/v1/admin/accounts/acme', headers: bearer(ADMIN), status: 200 }, { path: '/v1/admin/accounts/acme', status: 401 },
         { path: '/v1/admin/accounts/nobody', headers: bearer(ADMIN), status: 404 }, { path: '/v1/admin/accounts/a%0D%0Ab', headers: bearer(ADMIN), status: 400 },
       ],
+      '/v1/admin/accounts/{id}/history': [
+        { path: '/v1/admin/accounts/acme/history', headers: bearer(ADMIN), status: 200 }, { path: '/v1/admin/accounts/acme/history', headers: acme, status: 401 },
+        { path: '/v1/admin/accounts/nobody/history', headers: bearer(ADMIN), status: 404 },
+        { path: '/v1/admin/accounts/acme/history?limit=0', headers: bearer(ADMIN), status: 400 },
+      ],
       '/v1/admin/containers/{id}': [
         { path: '/v1/admin/containers/ctr_shop', headers: bearer(ADMIN), status: 200 }, { path: '/v1/admin/containers/ctr_shop', headers: acme, status: 401 },
         { path: '/v1/admin/containers/ctr_nope', headers: bearer(ADMIN), status: 404 }, { path: '/v1/admin/containers/c%0A', headers: bearer(ADMIN), status: 400 },

@@ -94,6 +94,10 @@ const invoice: Schema = obj({
   period: nullable(ref('PeriodRef')), lines: { type: 'array', items: ref('InvoiceLine') },
   total: { ...int, description: 'Minor units.' },
   amountUnit: { const: 'minor', description: 'Every amount of the invoice is in integer minor units of `currency` (cents for EUR).' },
+  pricedBy: {
+    ...obj({ account: int, plan: { type: ['integer', 'null'] } }),
+    description: 'The configuration versions that priced it: the account\'s and its plan\'s, as `GET /v1/admin/accounts/{id}/history` lists them (docs/configuration.md). Absent on invoices of a collector before versions.',
+  },
 }, ['key', 'kind', 'status', 'number', 'currency', 'issuedAt', 'issuedDate', 'period', 'lines', 'total'])
 
 /** The body of a webhook of one type (docs/webhooks.md): the envelope every type shares, its own `data`. */
@@ -376,7 +380,27 @@ const SCHEMAS: Record<string, Schema> = {
   }),
   AccountInput: { ...configSchema(AccountSchema, 'input'), description: 'An account of the configuration file (docs/protocol.md §7). Without `containers` the account keeps its containers.' },
   Account: configSchema(AccountSchema, 'output'),
-  AccountApplied: obj({ id: text, account: ref('Account') }),
+  AccountApplied: obj({
+    id: text, account: ref('Account'),
+    version: { ...int, description: 'The account\'s version this is (reads and writes; absent before the database holds one).' },
+    effectiveAt: { ...instant, description: 'When that version takes effect (`?at=` of the write, else when it was written).' },
+  }, ['id', 'account']),
+  AccountHistory: obj({
+    id: text,
+    versions: {
+      type: 'array',
+      description: 'Newest first.',
+      items: obj({
+        version: int,
+        createdAt: { ...instant, description: 'When it was written.' },
+        actor: { type: 'string', description: '`admin` (the admin API), `config file` (the file at a start or `tally config apply`), `upgrade` (changes stored before versions).' },
+        effectiveAt: { ...instant, description: 'When it takes effect; the version before is in force, and billed, until then.' },
+        before: { description: 'The whole account before this version; null when it was new.' },
+        account: { description: 'The whole account this version holds; null when it removed the account.' },
+      }),
+    },
+    next: { type: ['integer', 'null'], description: 'The `before` of the next page; null on the last.' },
+  }),
   // One object, not an `allOf`: the container refuses keys it does not know (docs/configuration.md), so `account` is one of its properties here.
   ContainerInput: ((container) => ({
     ...container,
@@ -384,7 +408,11 @@ const SCHEMAS: Record<string, Schema> = {
     description: 'A container of the configuration file (docs/protocol.md §7).',
   }))(configSchema(ContainerSchema, 'input')),
   Container: configSchema(ContainerSchema, 'output'),
-  ContainerApplied: obj({ id: text, account: text, container: ref('Container') }),
+  ContainerApplied: obj({
+    id: text, account: text, container: ref('Container'),
+    version: { ...int, description: 'The version of the owning account a write made (containers are versioned inside their account).' },
+    effectiveAt: { ...instant, description: 'When that version takes effect.' },
+  }, ['id', 'account', 'container']),
   AccountList: obj({
     accounts: {
       type: 'array',
@@ -404,6 +432,11 @@ const SCHEMAS: Record<string, Schema> = {
     description: 'A JSON merge patch (RFC 7396) of a container: a field left out is kept, `null` removes a field (a campaign, an advisor, a bot), objects merge (`{"campaigns":{"cmp_new":{}}}` adds a campaign), arrays replace: add a domain by sending the full `domains` list.',
   },
 }
+
+const AT_QUERY = [{
+  name: 'at', description: 'When the version this write makes takes effect: an ISO-8601 date-time with Z or an offset, not in the past, in the years 1970-9998. Default: at once. Until then the version before stays in force, and is billed (docs/configuration.md).',
+  schema: { type: 'string', format: 'date-time' },
+}] as const
 
 const JSON_TYPE = 'application/json'
 const json = (description: string, schema: string): Reply => ({ description, content: { [JSON_TYPE]: { schema: ref(schema) } } })
@@ -591,7 +624,7 @@ export const OPERATIONS: Record<string, Operation> = {
   },
   'GET /v1/admin/accounts': {
     operationId: 'adminListAccounts', summary: 'The accounts in force', tags: ['admin'], auth: 'admin',
-    description: 'The configuration file with the admin changes replayed over it.',
+    description: 'The versions in force in the database (docs/configuration.md): the config file seeds it, the admin API and `tally config apply` change it.',
     responses: { 200: json('Every account, in the order of the configuration.', 'AccountList'), 401: errors.admin401 },
   },
   'GET /v1/admin/accounts/:id': {
@@ -604,13 +637,27 @@ export const OPERATIONS: Record<string, Operation> = {
   },
   'PATCH /v1/admin/accounts/:id': {
     operationId: 'adminPatchAccount', summary: 'Change some fields of an account (JSON merge patch)', tags: ['admin'], auth: 'admin',
-    description: 'RFC 7396 over the account in force; persisted like a PUT, so it survives a restart. Containers are kept unless the patch names `containers`.',
+    description: 'RFC 7396 over the whole account (its newest version, containers included); written as the next version of the whole account with its audit entry, so it survives a restart and reaches every collector. Containers are kept unless the patch names `containers`. `?at=` dates the version later.',
     path: { id: { description: 'The account id.', schema: id } },
+    query: AT_QUERY,
     body: { contentType: JSON_TYPE, schema: ref('AccountPatch') },
     responses: {
       200: json('The account as applied.', 'AccountApplied'), 400: errors.body400, 401: errors.admin401,
       404: error('`not_found`: no such account (create one with PUT).'),
       409: error('`conflict`: a container id or key is taken by another account, or a container id belonged to another account (docs/protocol.md §6).'), 413: errors[413], 503: STORAGE,
+    },
+  },
+  'GET /v1/admin/accounts/:id/history': {
+    operationId: 'adminGetAccountHistory', summary: 'The versions of an account, newest first, with who wrote each', tags: ['admin'], auth: 'admin',
+    description: 'Every admin write, `tally config apply` and start with an edited file writes a new version of the whole account (its containers inside) with an audit entry: who, when, before and after (docs/configuration.md).',
+    path: { id: { description: 'The account id.', schema: id } },
+    query: [
+      { name: 'limit', description: 'Versions per page, 1 to 100; default 20.', schema: { type: 'integer', minimum: 1, maximum: 100 } },
+      { name: 'before', description: '`next` of the previous page: versions before this one.', schema: { type: 'integer', minimum: 1 } },
+    ],
+    responses: {
+      200: json('One page of versions.', 'AccountHistory'), 400: errors[400], 401: errors.admin401,
+      404: error('`not_found`: no such account, and none ever was.'), 503: STORAGE,
     },
   },
   'GET /v1/admin/containers/:id': {
@@ -625,6 +672,7 @@ export const OPERATIONS: Record<string, Operation> = {
     operationId: 'adminPatchContainer', summary: 'Change some fields of a container (JSON merge patch)', tags: ['admin'], auth: 'admin',
     description: 'RFC 7396 over the container in force; persisted like a PUT. Arrays replace whole: to add a domain, send the full `domains` list.',
     path: { id: { description: 'The container id.', schema: id } },
+    query: AT_QUERY,
     body: { contentType: JSON_TYPE, schema: ref('ContainerPatch') },
     responses: {
       200: json('The container as applied.', 'ContainerApplied'), 400: errors.body400, 401: errors.admin401,
@@ -635,6 +683,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'PUT /v1/admin/accounts/:id': {
     operationId: 'adminPutAccount', summary: 'Create or replace an account (the config file\'s shape)', tags: ['admin'], auth: 'admin',
     path: { id: { description: 'The account id.' } },
+    query: AT_QUERY,
     body: { contentType: JSON_TYPE, schema: ref('AccountInput') },
     responses: {
       200: json('The account as applied.', 'AccountApplied'), 400: errors.body400, 401: errors.admin401,
@@ -644,6 +693,7 @@ export const OPERATIONS: Record<string, Operation> = {
   'PUT /v1/admin/containers/:id': {
     operationId: 'adminPutContainer', summary: 'Create or replace a container; `account` names the owner of a new one', tags: ['admin'], auth: 'admin',
     path: { id: { description: 'The container id.' } },
+    query: AT_QUERY,
     body: { contentType: JSON_TYPE, schema: ref('ContainerInput') },
     responses: {
       200: json('The container as applied.', 'ContainerApplied'), 400: errors.body400, 401: errors.admin401,
