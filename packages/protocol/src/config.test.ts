@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { duplicateKey, parseAccount, parseConfig, parseConfigText, parseContainer, RESERVED_IDS } from './config.js'
+import { duplicateKey, jsonTooDeep, parseAccount, parseConfig, parseConfigText, parseContainer, RESERVED_IDS } from './config.js'
 
 const plan = { currency: 'EUR', basePrice: 4900 }
 const account = {
@@ -228,5 +228,23 @@ describe('keys no schema knows', () => {
 
   it('refuses an unknown key in the text of a file too', () => {
     expect(message(parseConfigText(JSON.stringify(withKey('server.sesionsPerHour', 10))))).toBe('server.sesionsPerHour: unknown key; did you mean "sessionsPerHour"?')
+  })
+})
+
+describe('jsonTooDeep', () => {
+  it('counts the nesting of objects and arrays in one pass, strings skipped', () => {
+    expect(jsonTooDeep('[[[]]]', 3)).toBe(false)
+    expect(jsonTooDeep('[[[]]]', 2)).toBe(true)
+    expect(jsonTooDeep('{"a":"[[[[[[\\"[[[["}', 1)).toBe(false)
+    expect(jsonTooDeep(`${'['.repeat(20_000)}${']'.repeat(20_000)}`, 32)).toBe(true)
+  })
+
+  it('refuses a config file nested deeper than 32 levels, and a date outside 1970-9998 naming the field', () => {
+    expect(parseConfigText(`{"plans":{},"accounts":{},"server":${'['.repeat(40)}${']'.repeat(40)}}`)).toEqual({ ok: false, message: 'nested deeper than 32 levels' })
+    const r = parseConfig({
+      plans: { p: { currency: 'EUR', basePrice: 0 } },
+      accounts: { a: { subscription: { plan: 'p', cycle: 'monthly', start: '0999-01-01' }, keys: { secret: 'sk_aaaaaaaa', read: 'rk_aaaaaaaa' } } },
+    })
+    expect(r).toEqual({ ok: false, message: 'accounts.a.subscription.start: expected a year from 1970 to 9998' })
   })
 })
