@@ -13,6 +13,11 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator'
 import pino from 'pino'
 import { ADMIN, NOW, setup, testConfig } from '../testkit.js'
 import { SQLITE_MIGRATIONS, openSqliteStore } from '../store/sqlite/engine.js'
+import { PG_MIGRATIONS, openPgStore } from '../store/postgres/engine.js'
+import pg from 'pg'
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres'
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator'
+import { freshDatabase, pgSkipReason } from '../../../../test/pg/database.js'
 import { manualClock } from '../domain/clock.js'
 import { createApp } from '../app.js'
 import { openConfig, refreshConfig, watchConfig } from './config.js'
@@ -90,6 +95,40 @@ describe('a database made before versions', () => {
     expect(config.account('acme')?.subscription.start).toBe('2026-07-12')
     expect(warnings).toMatchObject([{ kind: 'account', id: 'acme', reason: expect.stringContaining('subscription.start: expected a year from 1970 to 9998') }])
     await store.close()
+  })
+})
+
+describe.skipIf(pgSkipReason())('a PostgreSQL database made before versions', () => {
+  it('upgrades in place when the first collector starts, and the others read the same versions', async () => {
+    const db = await freshDatabase()
+    try {
+      // The schema of migrations 0000-0003 and the change stored with the statement of that collector.
+      const migrations = join(dir, 'pg-migrations')
+      cpSync(PG_MIGRATIONS, migrations, { recursive: true })
+      const journalFile = join(migrations, 'meta/_journal.json')
+      const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { idx: number }[] }
+      journal.entries = journal.entries.filter((e) => e.idx <= 3)
+      writeFileSync(journalFile, JSON.stringify(journal))
+      const client = new pg.Client({ connectionString: db.url })
+      await client.connect()
+      await migratePg(drizzlePg({ client }), { migrationsFolder: migrations })
+      const acme = testConfig().accounts.acme!
+      await client.query(`INSERT INTO config_changes (kind, id, seq, body, changed_at)
+        VALUES ($1, $2, (SELECT coalesce(max(seq), 0) + 1 FROM config_changes), $3::json, $4)
+        ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body, changed_at = excluded.changed_at`,
+      ['container', 'ctr_shop', JSON.stringify({ ...acme.containers.ctr_shop, domains: ['moved.acme.test'], account: 'acme' }), NOW])
+      expect((await client.query("SELECT to_regclass('config_versions') AS t")).rows).toEqual([{ t: null }])
+      await client.end()
+
+      const stores = await Promise.all([1, 2].map(() => openPgStore({ url: db.url, poolSize: 2 })))
+      const configs = await Promise.all(stores.map((store) => openConfig(store, testConfig())))
+      for (const config of configs) expect(config.container('ctr_shop')?.container.domains).toEqual(['moved.acme.test'])
+      expect(configs[1]!.current().accounts).toEqual(configs[0]!.current().accounts)
+      expect((await stores[0]!.configHistory('account', 'acme', 10)).map((h) => h.actor)).toEqual(['upgrade'])
+      await Promise.all(stores.map((s) => s.close()))
+    } finally {
+      await db.drop()
+    }
   })
 })
 
