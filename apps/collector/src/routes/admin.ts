@@ -132,7 +132,8 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
     checkId('account', id)
     const account = config.account(id)
     if (!account) throw fail('not_found', `no account "${id}"`)
-    return c.json({ id, account })
+    const v = config.version('account', id)
+    return c.json(v ? { id, account, version: v.version, effectiveAt: iso(v.effectiveAt) } : { id, account })
   })
 
   app.get('/v1/admin/containers/:id', token, (c) => {
