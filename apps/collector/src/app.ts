@@ -15,6 +15,7 @@ import { createConfigState, type ConfigState } from './domain/config.js'
 import { systemClock, type Clock } from './domain/clock.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { trustList } from './domain/ratelimit.js'
+import { createAuthThrottle } from './middleware/throttle.js'
 import { cors } from './middleware/cors.js'
 import { createRejectionLog, type RejectionLog } from './services/rejections.js'
 import type { AppDeps, TallyEnv } from './context.js'
@@ -77,6 +78,10 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
     metrics.latency.observe({ route }, (performance.now() - start) / 1000)
   })
   app.use('/v1/containers/*', cors())
+  // Failed key checks and sign-ins, per address (docs/security.md, "Keys and sign-ins").
+  const throttle = createAuthThrottle({ clock, logger, trusted: deps.trusted })
+  app.use('/v1/*', throttle.middleware)
+  app.use('/dashboard/sign-in', throttle.middleware)
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   // Not ready while writes fail: a read-only or full database still answers the ping, so the
