@@ -265,9 +265,13 @@ describe('live answers against the served OpenAPI document', () => {
     if (!seen.has(key)) seen.set(key, new Set())
     seen.get(key)?.add(res.status === 500 ? 'default' : String(res.status))
   }
-  const get = (c: Call) => app.request(c.path, { headers: c.headers ?? {} })
+  // Each call from its own address: the refusals this suite makes on purpose (wrong keys) would
+  // otherwise reach the per-address limit on failed key checks (docs/security.md), which answers 429.
+  let caller = 0
+  const from = () => ({ incoming: { socket: { remoteAddress: `10.${(++caller >> 16) & 255}.${(caller >> 8) & 255}.${caller & 255}` } } })
+  const get = (c: Call) => app.request(c.path, { headers: c.headers ?? {} }, from())
   const post = (path: string, body: unknown, headers: Record<string, string> = {}, method = 'POST') =>
-    app.request(path, { method, headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) })
+    app.request(path, { method, headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) }, from())
 
   beforeAll(async () => {
     doc = await (await app.request('/openapi.json')).json() as Doc
@@ -327,7 +331,7 @@ describe('live answers against the served OpenAPI document', () => {
     await check('patch', '/v1/admin/accounts/{id}', await post('/v1/admin/accounts/acme', { keys: { read: GONE_RK } }, bearer(ADMIN), 'PATCH'), 409, 'account patch, a taken key')
 
     // The dashboard's sign-in, whose cookie reads like the read key.
-    const form = (key: string) => app.request('/dashboard/sign-in', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${key}` })
+    const form = (key: string) => app.request('/dashboard/sign-in', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${key}` }, from())
     const signedIn = await form(RK)
     cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
     await check('post', '/dashboard/sign-in', signedIn, 303, 'sign-in')

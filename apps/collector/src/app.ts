@@ -15,6 +15,8 @@ import { createConfigState, type ConfigState } from './domain/config.js'
 import { systemClock, type Clock } from './domain/clock.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { trustList } from './domain/ratelimit.js'
+import { createAuthThrottle } from './middleware/throttle.js'
+import { EXPORT_LIMITS, type ExportLimits } from './domain/export-slots.js'
 import { cors } from './middleware/cors.js'
 import { createRejectionLog, type RejectionLog } from './services/rejections.js'
 import type { AppDeps, TallyEnv } from './context.js'
@@ -36,6 +38,8 @@ export interface AppOptions {
   config: TallyConfig | ConfigState
   clock?: Clock
   logger?: Logger
+  /** Concurrent evidence exports and the write timeout (docs/security.md, "Exports"); the defaults otherwise. */
+  exports?: Partial<ExportLimits>
   /** `TALLY_ADMIN_TOKEN`; without it the admin routes answer 401. */
   adminToken?: string
   /** Path of the built script-tag SDK. */
@@ -77,6 +81,10 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
     metrics.latency.observe({ route }, (performance.now() - start) / 1000)
   })
   app.use('/v1/containers/*', cors())
+  // Failed key checks and sign-ins, per address (docs/security.md, "Keys and sign-ins").
+  const throttle = createAuthThrottle({ clock, logger, trusted: deps.trusted })
+  app.use('/v1/*', throttle.middleware)
+  app.use('/dashboard/sign-in', throttle.middleware)
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   // Not ready while writes fail: a read-only or full database still answers the ping, so the
@@ -100,7 +108,7 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   app.route('/', eventRoutes(deps))
   app.route('/', usageRoutes(deps))
   app.route('/', billingRoutes(deps))
-  app.route('/', evidenceRoutes(deps))
+  app.route('/', evidenceRoutes(deps, { ...EXPORT_LIMITS, ...opts.exports }))
   app.route('/', usageReportRoutes(deps))
   app.route('/', rejectionRoutes(deps))
   app.route('/', adminRoutes(deps))

@@ -10,6 +10,7 @@
  * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, STOREFRONT_PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL),
  *   TALLY_PG_POOL_SIZE, TALLY_PG_STATEMENT_TIMEOUT_MS, TALLY_PG_CONNECT_TIMEOUT_MS (docs/deployment.md).
  */
+import { newAccountKey } from './domain/keys.js'
 import { Command, InvalidArgumentError } from 'commander'
 import { ConfigError, loadConfigFile } from './domain/config.js'
 import { parseIsoInstant } from './domain/dates.js'
@@ -210,5 +211,11 @@ program.command('bill')
     }
     if (reports.some((r) => r.error)) process.exit(1)
   }))
+
+program.command('keys')
+  .description("prints a new secret key and read key for an account's `keys` (32 random bytes each: docs/security.md)")
+  .action(() => {
+    console.log(JSON.stringify({ secret: newAccountKey('secret'), read: newAccountKey('read') }, null, 2))
+  })
 
 await program.parseAsync()

@@ -16,7 +16,8 @@
  * The fold is a left fold over the events in (time, phase rank, id) order. `stepConversation`
  * applies one more event to a folded state when it comes after every event already folded, so
  * the collector's work per request does not grow with the conversation; an event that arrives
- * out of order makes the caller fold the stored events again (at most MAX_CONVERSATION_EVENTS).
+ * out of order is folded from the stored state of the event before it (`foldSteps`), so only the
+ * events after it are folded again (at most CHAT_REORDER_EVENTS: docs/security.md).
  * Either way the result is the fold of the sorted events: any arrival order, any batching and any
  * repeated event give the same sessions.
  */
@@ -166,6 +167,22 @@ export async function foldMore(
   }
   if (s === null) throw new RangeError('a conversation has at least one event')
   return s
+}
+
+/**
+ * The state after each of `events` (already in fold order, see `comparePhaseEvents`), folded onto
+ * `base` (the state after the event just before them, or null at the conversation's start). The
+ * collector keeps each stored event's state, so an event that lands among the last few is folded
+ * from its predecessor's state: the work is the events after it, not the conversation.
+ */
+export function foldSteps(base: ConversationState | null, events: readonly PhaseEvent[]): ConversationState[] {
+  const out: ConversationState[] = []
+  let s = base
+  for (const e of events) {
+    s = stepConversation(s, e)
+    out.push(s)
+  }
+  return out
 }
 
 /** `ended` after an end event, `idle` once closed by a gap or quiet for the idle limit, else `open`. */

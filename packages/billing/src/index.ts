@@ -16,7 +16,7 @@ export {
 } from './meters.js'
 export type { UsageRow, Meters, ChatPoint, MeterEvent } from './meters.js'
 export {
-  chatSessions, billableBotMs, conversationSessions, comparePhaseEvents, inOrder, stepConversation, foldConversation, foldMore,
+  chatSessions, billableBotMs, conversationSessions, comparePhaseEvents, inOrder, stepConversation, foldConversation, foldMore, foldSteps,
   conversationStatus,
 } from './chat.js'
 export type { PhaseEvent, ConversationState, ConversationStatus } from './chat.js'

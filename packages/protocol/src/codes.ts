@@ -12,6 +12,16 @@ export const EVENT_CODES = [
   'event_in_future',
   /** The conversation already holds MAX_CONVERSATION_EVENTS events. */
   'conversation_too_long',
+  /** The conversation was opened by another session: a conversation belongs to the session that opened it. */
+  'conversation_session_mismatch',
+  /** Dated more than CHAT_BACKDATE_MS before the conversation's earliest stored event. */
+  'event_before_conversation',
+  /** Would land behind more than CHAT_REORDER_EVENTS of the conversation's stored events. */
+  'event_out_of_order',
+  /** The batch names more than MAX_BATCH_CONVERSATIONS conversations: this one is past them. */
+  'too_many_conversations',
+  /** The session is over its address's hourly cap: it may not add time to a billed conversation. */
+  'over_session_cap',
 ] as const
 export type EventCode = (typeof EVENT_CODES)[number]
 

@@ -39,6 +39,22 @@ export const CHAT_WITNESS_TOLERANCE_MS = 5 * 60_000
  * `conversation_too_long`, so that the work of one request never grows with a conversation's history.
  */
 export const MAX_CONVERSATION_EVENTS = 1000
+/**
+ * Most conversations one batch may name: the events of any further conversation are refused with
+ * `too_many_conversations` (a page has one conversation open at a time; docs/security.md).
+ */
+export const MAX_BATCH_CONVERSATIONS = 16
+/**
+ * An event that arrives out of order may land behind at most this many of its conversation's
+ * stored events; one that would land further back is refused with `event_out_of_order`. The
+ * collector keeps the folded state after each event, so such an insert refolds at most this many.
+ */
+export const CHAT_REORDER_EVENTS = 32
+/**
+ * The clock-skew allowance of a conversation's start: an event dated more than this before the
+ * earliest event of the conversation as stored is refused with `event_before_conversation`.
+ */
+export const CHAT_BACKDATE_MS = 5 * 60_000
 
 /** The SDK keeps each request at most this large (the keepalive budget is shared by the page). */
 export const SDK_MAX_BATCH_BYTES = 60_000

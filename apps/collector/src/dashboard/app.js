@@ -417,6 +417,11 @@ const REASONS = {
   event_in_future: 'The device clock is ahead: the event was more than 5 minutes in the future.',
   invalid_event: 'A malformed event: a field missing, of the wrong type, or too long. Update the script, or fix a page that sends its own events.',
   conversation_too_long: 'The chat conversation already holds 1,000 events; later ones are not counted. Start a new conversation id for a new conversation.',
+  conversation_session_mismatch: 'A chat event named a conversation opened by another visitor session: a conversation belongs to the session that opened it. Let the SDK choose conversation ids (or use long random ones): a guessable id can be taken by a stranger first.',
+  event_before_conversation: 'A chat event was dated more than 5 minutes before its conversation started: not counted (a late event may not reopen or close a conversation).',
+  event_out_of_order: 'A chat event arrived after more than 32 later events of its conversation: not counted.',
+  too_many_conversations: 'A beacon named more than 16 chat conversations: the events of the others were not counted.',
+  over_session_cap: 'A chat event came from an address past its hourly cap of new sessions: it adds no billable time to a conversation.',
 }
 
 function renderRejections(r) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { CHAT_IDLE_MS, MAX_CONVERSATION_EVENTS } from '@tally/protocol'
+import { CHAT_BACKDATE_MS, CHAT_IDLE_MS, MAX_CONVERSATION_EVENTS } from '@tally/protocol'
 import { NOW, batch, chat, setup } from '../testkit.js'
 
 const MIN = 60_000
@@ -39,17 +39,28 @@ describe('chat through the ingestion route', () => {
 
   it('moves the sessions to the start day when a late start arrives from the day before', async () => {
     const { post, clock, count } = setup()
-    const dayStart = Date.UTC(2026, 6, 19, 21, 50) // 23:50 in Amsterdam on July 19
-    clock.set(dayStart + 20 * MIN)
-    await post(batch([chat('ping', dayStart + 20 * MIN)], dayStart + 20 * MIN))
-    clock.set(dayStart + 30 * MIN)
-    await post(batch([chat('end', dayStart + 30 * MIN)], dayStart + 30 * MIN))
+    const dayStart = Date.UTC(2026, 6, 19, 21, 58) // 23:58 in Amsterdam on July 19
+    clock.set(dayStart + 4 * MIN)
+    await post(batch([chat('ping', dayStart + 4 * MIN)], dayStart + 4 * MIN))
+    clock.set(dayStart + 12 * MIN)
+    await post(batch([chat('end', dayStart + 12 * MIN)], dayStart + 12 * MIN))
     expect(count("SELECT COALESCE(SUM(units), 0) AS n FROM rollups WHERE kind = 'bot' AND day = '2026-07-20'")).toBe(1)
-    // The start, delayed: received 20 minutes after the first event, so 25 minutes are witnessed.
-    clock.set(dayStart + 40 * MIN)
-    await post(batch([chat('start', dayStart)], dayStart + 40 * MIN))
+    // The start, delayed, dated 4 minutes before the first event (within the clock-skew allowance).
+    clock.set(dayStart + 22 * MIN)
+    const res = await post(batch([chat('start', dayStart)], dayStart + 22 * MIN))
+    expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] })
     expect(count("SELECT COALESCE(SUM(units), 0) AS n FROM rollups WHERE kind = 'bot' AND day = '2026-07-20'")).toBe(0)
-    expect(count("SELECT COALESCE(SUM(units), 0) AS n FROM rollups WHERE kind = 'bot' AND day = '2026-07-19'")).toBe(2)
+    expect(count("SELECT COALESCE(SUM(units), 0) AS n FROM rollups WHERE kind = 'bot' AND day = '2026-07-19'")).toBe(1)
+    expect(count("SELECT bot_ms AS n FROM conversations WHERE conversation = 'conv_1'")).toBe(12 * MIN)
+  })
+
+  it('refuses an event dated more than the clock-skew allowance before the conversation started', async () => {
+    const { post, clock, count } = setup()
+    clock.set(NOW + 20 * MIN)
+    await post(batch([chat('ping', NOW + 20 * MIN)], NOW + 20 * MIN))
+    const res = await post(batch([chat('start', NOW + 20 * MIN - CHAT_BACKDATE_MS - 1), chat('start', NOW + 20 * MIN - CHAT_BACKDATE_MS)], NOW + 20 * MIN))
+    expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [{ index: 0, code: 'event_before_conversation' }] })
+    expect(count("SELECT started_at AS n FROM conversations WHERE conversation = 'conv_1'")).toBe(NOW + 20 * MIN - CHAT_BACKDATE_MS)
   })
 
   it('closes an idle conversation at its last event after 30 minutes, keeping its sessions', async () => {
@@ -97,9 +108,9 @@ describe('chat through the ingestion route', () => {
   it('refuses the events of a conversation past its cap with a code, and still counts the others', async () => {
     const { post, clock, count } = setup()
     clock.set(NOW + 40 * MIN)
-    const pings = Array.from({ length: 500 }, (_, k) => chat('ping', NOW + 40 * MIN - (k + 1), 'conv_big'))
+    const pings = Array.from({ length: 500 }, (_, k) => chat('ping', NOW + 40 * MIN - 1000 + k, 'conv_big'))
     await post(batch(pings, NOW + 40 * MIN))
-    await post(batch(pings.map((p, k) => ({ ...p, id: `again${k}` })), NOW + 40 * MIN))
+    await post(batch(pings.map((p, k) => ({ ...p, id: `again${k}`, ts: (p.ts as number) + 500 })), NOW + 40 * MIN))
     const res = await post(batch([chat('ping', NOW + 40 * MIN, 'conv_big'), chat('start', NOW + 40 * MIN, 'conv_small')], NOW + 40 * MIN))
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [{ index: 0, code: 'conversation_too_long' }] })
     expect(count("SELECT COUNT(*) AS n FROM chat_events WHERE conversation = 'conv_big'")).toBe(MAX_CONVERSATION_EVENTS)

@@ -156,7 +156,6 @@ export function dashboardRoutes(deps: AppDeps): Hono {
     // Any other body is a sign-in without a key.
     const found = key ? config.accountByKey(key) : undefined
     if (!found) {
-      logger.info('dashboard sign-in refused: unknown key')
       return page(c, signInPage('That key does not open any account. Check the read key and try again.'), 401)
     }
     if (found.scope !== 'read') {

@@ -12,7 +12,7 @@ import { Hono, type Context } from 'hono'
 import type { IncomingMessage } from 'node:http'
 import { isbot } from 'isbot'
 import {
-  MAX_AGE_MS, MAX_BODY_BYTES, MAX_FUTURE_MS, parseEnvelope, parseEvent,
+  MAX_AGE_MS, MAX_BATCH_CONVERSATIONS, MAX_BODY_BYTES, MAX_FUTURE_MS, parseEnvelope, parseEvent,
   type BatchResult, type EventCode, type RejectedEvent,
 } from '@tally/protocol'
 import { fail, TallyError } from '../errors.js'
@@ -95,6 +95,7 @@ export function eventRoutes(deps: AppDeps): Hono {
     const events: IngestEvent[] = []
     /** The batch index of each event passed to the store. */
     const slots: number[] = []
+    const conversations = new Set<string>()
     const reject = (index: number, code: EventCode, subject = '') => {
       rejected.push({ index, code })
       metrics.events.inc({ result: 'rejected', reason: code })
@@ -124,6 +125,11 @@ export function eventRoutes(deps: AppDeps): Hono {
       } else {
         // An inactive bot is billed like an unknown one: not at all (docs/protocol.md has one code for both).
         if (catalog(container.bots, e.bot, 'unknown_bot', 'unknown_bot')) { reject(i, 'unknown_bot', subject); continue }
+        // A batch folds at most MAX_BATCH_CONVERSATIONS conversations (docs/security.md): the work of a request stays small.
+        if (!conversations.has(e.conversation)) {
+          if (conversations.size >= MAX_BATCH_CONVERSATIONS) { reject(i, 'too_many_conversations', subject); continue }
+          conversations.add(e.conversation)
+        }
         slots.push(i)
         events.push({
           id: e.id, type: 'chat', session: e.session, subject: e.bot, time, conversation: e.conversation, phase: e.phase,

@@ -9,9 +9,11 @@
  * folded again from its stored events only when an event arrives out of order, and a
  * conversation holds at most MAX_CONVERSATION_EVENTS).
  */
-import { MAX_CONVERSATION_EVENTS, type ChatPhase } from '@tally/protocol'
-import { conversationSessions, conversationStatus, foldMore, localDayOf, type PhaseEvent } from '@tally/billing'
-import type { ChatEventRow, ConversationRecord, Repository, RollupDelta, SubjectKind, UnitRow } from '../store/repository.js'
+import { CHAT_BACKDATE_MS, CHAT_REORDER_EVENTS, MAX_CONVERSATION_EVENTS, type ChatPhase } from '@tally/protocol'
+import {
+  comparePhaseEvents, conversationSessions, conversationStatus, foldSteps, localDayOf, type ConversationState, type PhaseEvent,
+} from '@tally/billing'
+import type { ChatEventRow, ConversationRecord, Repository, RollupDelta, SubjectKind, TailEvent, UnitRow } from '../store/repository.js'
 
 /**
  * One browser event that passed validation and the catalog check. `suspicious`: its session is
@@ -33,7 +35,9 @@ export interface IngestRequest {
 }
 
 /** Per event, in request order: counted, already known (same id or same billable unit), or refused. */
-export type IngestStatus = 'accepted' | 'duplicate' | 'conversation_too_long'
+export type IngestStatus =
+  | 'accepted' | 'duplicate' | 'conversation_too_long' | 'conversation_session_mismatch' | 'event_before_conversation'
+  | 'event_out_of_order' | 'over_session_cap'
 
 /** Rollup changes of one request, summed per (day, kind, subject). */
 class Deltas {
@@ -105,39 +109,51 @@ async function chat(
   await tx.lockAccount(account)
   const before = new Map((await tx.conversationRecords(account, container, ids)).map((r) => [r.conversation, r]))
 
+  // Who a conversation belongs to (docs/security.md, "Conversations"): the session that opened it,
+  // in its container, and whether that session was over its address's cap.
+  const owner = new Map<string, { session: string; suspicious: boolean }>()
+  for (const [id, r] of before) owner.set(id, { session: r.session, suspicious: r.suspicious === true })
   // A conversation takes at most MAX_CONVERSATION_EVENTS events; the rest are refused with a code.
   const room = new Map(ids.map((id) => [id, MAX_CONVERSATION_EVENTS - (before.get(id)?.state.events ?? 0)]))
-  const rows: ChatEventRow[] = []
-  const rowSlots: number[] = []
+  const kept: number[] = []
   events.forEach((e, k) => {
+    const refuse = (code: IngestStatus) => { statuses[slots[k] as number] = code }
+    let own = owner.get(e.conversation)
+    if (!own) owner.set(e.conversation, (own = { session: e.session, suspicious: e.suspicious === true }))
+    // Another session naming the conversation (a guessed or leaked id) can neither fill nor shape it.
+    if (e.session !== own.session) return refuse('conversation_session_mismatch')
+    // Over the hourly cap, an event never extends a billed conversation (it may only be counted in a
+    // conversation it opened itself, as suspicious).
+    if (e.suspicious === true && !own.suspicious) return refuse('over_session_cap')
+    const prev = before.get(e.conversation)
+    // Nor may it move the conversation's start back past the clock-skew allowance (an old handoff or end would close it).
+    if (prev && e.time < prev.state.startedAt - CHAT_BACKDATE_MS) return refuse('event_before_conversation')
     const left = room.get(e.conversation) ?? 0
-    if (left <= 0) {
-      statuses[slots[k] as number] = 'conversation_too_long'
-      return
-    }
+    if (left <= 0) return refuse('conversation_too_long')
     room.set(e.conversation, left - 1)
-    rows.push({ conversation: e.conversation, eventId: e.id, phase: e.phase, time: e.time, receivedAt })
-    rowSlots.push(k)
+    kept.push(k)
   })
-  if (rows.length === 0) return
-  const fresh = await tx.insertChatEvents(account, container, rows)
+  if (kept.length === 0) return
 
-  const added = new Map<string, { first: (typeof events)[number]; events: PhaseEvent[] }>()
-  fresh.forEach((isNew, j) => {
-    const k = rowSlots[j] as number
-    statuses[slots[k] as number] = isNew ? 'accepted' : 'duplicate'
-    if (!isNew) return
+  // Per conversation: in order (every event after the stored state's latest, or a new
+  // conversation) folds onto the stored state; otherwise the event lands among the last
+  // CHAT_REORDER_EVENTS stored events and folds from the state stored with its predecessor.
+  const byConversation = new Map<string, number[]>()
+  for (const k of kept) {
     const e = events[k] as (typeof events)[number]
-    const r = rows[j] as ChatEventRow
-    const entry = added.get(e.conversation) ?? { first: e, events: [] }
-    entry.events.push({ id: r.eventId, phase: r.phase, time: r.time, receivedAt: r.receivedAt })
-    added.set(e.conversation, entry)
-  })
-
+    const list = byConversation.get(e.conversation) ?? []
+    list.push(k)
+    byConversation.set(e.conversation, list)
+  }
   const records: ConversationRecord[] = []
-  for (const [conversation, { first, events: fresh }] of added) {
+  for (const [conversation, ks] of byConversation) {
     const prev = before.get(conversation)
-    const state = await foldMore(prev?.state ?? null, fresh, () => tx.chatEvents(account, container, conversation))
+    const first = events[ks[0] as number] as (typeof events)[number]
+    const late = prev !== undefined && ks.some((k) => (events[k] as (typeof events)[number]).time <= prev.state.latestAt)
+    const state = late
+      ? await foldLate(tx, req, conversation, prev, ks, events, slots, statuses)
+      : await foldInOrder(tx, req, conversation, prev?.state ?? null, ks, events, slots, statuses)
+    if (!state) continue
     // The bot and session named by the conversation's first stored event stay its own.
     const bot = prev?.bot ?? first.subject
     // So does whether it was opened by a suspicious session: its sessions are then never billed.
@@ -154,4 +170,112 @@ async function chat(
     })
   }
   if (records.length > 0) await tx.saveConversations(account, container, records)
+}
+
+type ChatEvent = Extract<IngestEvent, { type: 'chat' }>
+const phaseEvent = (e: ChatEvent, receivedAt: number): PhaseEvent => ({ id: e.id, phase: e.phase, time: e.time, receivedAt })
+
+/**
+ * Events that all come after the stored state (or open the conversation): each is new (a stored
+ * event is never later than the state's latest), but for a repeat within the request, so each
+ * row is written with its folded state at once. Answers the new state, null when nothing was new.
+ */
+async function foldInOrder(
+  tx: Repository, req: IngestRequest, conversation: string, base: ConversationState | null, ks: number[],
+  events: ChatEvent[], slots: number[], statuses: IngestStatus[],
+): Promise<ConversationState | null> {
+  const seen = new Set<string>()
+  const fresh: number[] = []
+  for (const k of ks) {
+    const e = events[k] as ChatEvent
+    if (seen.has(e.id)) continue
+    seen.add(e.id)
+    fresh.push(k)
+  }
+  const order = fresh.map((k) => ({ k, e: phaseEvent(events[k] as ChatEvent, req.receivedAt) })).sort((a, b) => comparePhaseEvents(a.e, b.e))
+  const states = foldSteps(base, order.map((x) => x.e))
+  const rows: ChatEventRow[] = order.map(({ e }, j) => ({ conversation, eventId: e.id, phase: e.phase, time: e.time, receivedAt: e.receivedAt, state: states[j] as ConversationState }))
+  const inserted = await tx.insertChatEvents(req.account, req.container, rows)
+  order.forEach(({ k }, j) => { statuses[slots[k] as number] = inserted[j] ? 'accepted' : 'duplicate' })
+  if (inserted.every(Boolean)) return states.at(-1) ?? null
+  // A stored id sent again with a later time (a forged retry): it stays a duplicate, and the rows
+  // written get the states of the fold without it.
+  const kept = order.filter((_, j) => inserted[j]).map((x) => x.e)
+  const again = foldSteps(base, kept)
+  await tx.saveChatStates(req.account, req.container, conversation, kept.map((e, j) => ({ eventId: e.id, state: again[j] as ConversationState })))
+  return again.at(-1) ?? null
+}
+
+/**
+ * Some event comes before the stored state's latest. The last CHAT_REORDER_EVENTS + 1 stored
+ * events are read with their states; an event that would land before them is refused with
+ * `event_out_of_order`; the others are stored, and the events from the first new one on are folded
+ * again from the state of the event before it. Rows stored before states were kept (an older
+ * database) are folded once from the conversation's start (at most MAX_CONVERSATION_EVENTS).
+ */
+async function foldLate(
+  tx: Repository, req: IngestRequest, conversation: string, prev: ConversationRecord, ks: number[],
+  events: ChatEvent[], slots: number[], statuses: IngestStatus[],
+): Promise<ConversationState | null> {
+  const { account, container, receivedAt } = req
+  const tail = await tx.chatTail(account, container, conversation, CHAT_REORDER_EVENTS + 1)
+  // The oldest row read is the boundary when there are older ones: a new event must sort after it.
+  const bounded = tail.length > CHAT_REORDER_EVENTS
+  const floor = bounded ? tail[tail.length - 1] as TailEvent : null
+  const rows: ChatEventRow[] = []
+  const rowSlots: number[] = []
+  for (const k of ks) {
+    const e = events[k] as ChatEvent
+    const p = phaseEvent(e, receivedAt)
+    if (floor && comparePhaseEvents(p, floor) <= 0 && !tail.some((t) => t.id === e.id)) {
+      statuses[slots[k] as number] = 'event_out_of_order'
+      continue
+    }
+    rows.push({ conversation, eventId: e.id, phase: e.phase, time: e.time, receivedAt, state: null })
+    rowSlots.push(k)
+  }
+  if (rows.length === 0) return null
+  const inserted = await tx.insertChatEvents(account, container, rows)
+  const added: PhaseEvent[] = []
+  inserted.forEach((isNew, j) => {
+    const k = rowSlots[j] as number
+    statuses[slots[k] as number] = isNew ? 'accepted' : 'duplicate'
+    const r = rows[j] as ChatEventRow
+    if (isNew) added.push({ id: r.eventId, phase: r.phase, time: r.time, receivedAt: r.receivedAt })
+  })
+  if (added.length === 0) return null
+
+  let base: ConversationState | null
+  let window: PhaseEvent[]
+  if (floor?.state) {
+    base = floor.state
+    window = tail.slice(0, -1)
+  } else if (!bounded) {
+    // The whole conversation is in the tail: fold it from its start.
+    base = null
+    window = tail
+  } else {
+    // Stored before states were kept: folded once from the start, and every state written.
+    base = null
+    const fresh = new Set(added.map((a) => a.id))
+    window = (await tx.chatEvents(account, container, conversation)).filter((w) => !fresh.has(w.id))
+  }
+  const stored = new Map(tail.map((t) => [t.id, t.state]))
+  const merged = [...window.map(({ id, phase, time, receivedAt: r }) => ({ id, phase, time, receivedAt: r })), ...added].sort(comparePhaseEvents)
+  const states = foldSteps(base, merged)
+  const fresh = new Set(added.map((a) => a.id))
+  const changed: { eventId: string; state: ConversationState }[] = []
+  merged.forEach((e, j) => {
+    const s = states[j] as ConversationState
+    const old = stored.get(e.id)
+    if (fresh.has(e.id) || !old || !sameState(old, s)) changed.push({ eventId: e.id, state: s })
+  })
+  await tx.saveChatStates(account, container, conversation, changed)
+  return states.at(-1) ?? prev.state
+}
+
+function sameState(a: ConversationState, b: ConversationState): boolean {
+  return a.startedAt === b.startedAt && a.lastEventAt === b.lastEventAt && a.latestAt === b.latestAt && a.endedAt === b.endedAt
+    && a.closed === b.closed && a.active === b.active && a.botMs === b.botMs && a.firstReceivedAt === b.firstReceivedAt
+    && a.lastReceivedAt === b.lastReceivedAt && a.events === b.events
 }

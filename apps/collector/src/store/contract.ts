@@ -109,6 +109,25 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
         ])
       })
 
+      it('gives the last events of a conversation in fold order, newest first, with the states set on them', async () => {
+        const st = (events: number): ConversationState => ({
+          startedAt: T, lastEventAt: T, latestAt: T, endedAt: null, closed: false, active: true, botMs: events, firstReceivedAt: T,
+          lastReceivedAt: T, events,
+        })
+        const e = (eventId: string, phase: 'start' | 'ping' | 'handoff' | 'end', time: number, state: ConversationState | null = null) =>
+          ({ conversation: 'c1', eventId, phase, time, receivedAt: time, state })
+        // At one instant: start, then ping, then handoff, then end; then by id (as bytes: 'B' before 'a').
+        await tx((r) => r.insertChatEvents('acme', 'ctr', [
+          e('z', 'start', T, st(1)), e('a', 'ping', T + 1), e('B', 'ping', T + 1), e('y', 'end', T + 1), e('x', 'handoff', T + 1), e('other', 'ping', T + 9),
+        ].map((x, i) => (i === 5 ? { ...x, conversation: 'c2' } : x))))
+        await tx((r) => r.saveChatStates('acme', 'ctr', 'c1', [{ eventId: 'a', state: st(3) }]))
+        const tail = await engine.read((r) => r.chatTail('acme', 'ctr', 'c1', 4))
+        expect(tail.map((t) => t.id)).toEqual(['y', 'x', 'a', 'B'])
+        expect(tail[2]).toEqual({ id: 'a', phase: 'ping', time: T + 1, receivedAt: T + 1, state: st(3) })
+        expect(tail[3]?.state).toBeNull()
+        expect((await engine.read((r) => r.chatTail('acme', 'ctr', 'c1', 10))).at(-1)).toEqual({ id: 'z', phase: 'start', time: T, receivedAt: T, state: st(1) })
+      })
+
       it('stores a conversation and its folded state as they are, and replaces them', async () => {
         const rec: ConversationRecord = { conversation: 'c1', bot: 'bot', session: 's', day: '2026-07-20', sessions: 1, status: 'open', state: state() }
         await tx((r) => r.saveConversations('acme', 'ctr', [rec]))

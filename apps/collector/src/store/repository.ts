@@ -42,7 +42,15 @@ export interface ChatEventRow {
   phase: ChatPhase
   time: number
   receivedAt: number
+  /**
+   * The conversation's folded state after this event (in fold order), so that an event arriving
+   * out of order folds from its predecessor; null until it is known (set by `saveChatStates`).
+   */
+  state?: ConversationState | null
 }
+
+/** A stored chat event with the folded state after it (null for events stored before states were kept). */
+export type TailEvent = PhaseEvent & { state: ConversationState | null }
 
 /** A conversation as the collector keeps it: who, where it is billed, and its folded state. */
 export interface ConversationRecord {
@@ -318,6 +326,13 @@ export interface Repository {
   insertUnits(account: string, container: string, units: readonly UnitRow[]): Promise<boolean[]>
   /** Inserts chat phase events; per row, true when it was new (same conversation and id = not new). */
   insertChatEvents(account: string, container: string, events: readonly ChatEventRow[]): Promise<boolean[]>
+  /**
+   * The last `limit` stored events of one conversation in fold order (time, phase rank, id), newest
+   * first, each with its folded state: an index read of `limit` rows.
+   */
+  chatTail(account: string, container: string, conversation: string, limit: number): Promise<TailEvent[]>
+  /** Sets the folded state after each of these stored events. */
+  saveChatStates(account: string, container: string, conversation: string, states: readonly { eventId: string; state: ConversationState }[]): Promise<void>
   /** Every stored event of one conversation (at most MAX_CONVERSATION_EVENTS). */
   chatEvents(account: string, container: string, conversation: string): Promise<PhaseEvent[]>
   /** The stored conversations among `conversations`. */

@@ -12,7 +12,7 @@ import type { ConversationState, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow
 import type {
   ChatEventRow, ConfigChange, ConfigHistoryRow, ConfigKind, ConfigVersionRow, NewConfigVersion, ConversationCursor, CreditBookRow, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
   DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
-  RollupDelta, RollupRow, StoredLot, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
+  RollupDelta, RollupRow, StoredLot, TailEvent, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
 
 /** A connection or the pool: what a repository sends its statements through. */
@@ -172,13 +172,29 @@ export class PgRepository implements Repository {
 
   async insertChatEvents(account: string, container: string, events: readonly ChatEventRow[]): Promise<boolean[]> {
     const rows = await this.q<{ conversation: string; event_id: string }>(`
-      INSERT INTO chat_events (account, container, conversation, event_id, phase, time, received_at)
-      SELECT $1, $2, c, e, p, t, r FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) AS u(c, e, p, t, r)
+      INSERT INTO chat_events (account, container, conversation, event_id, phase, time, received_at, state)
+      SELECT $1, $2, c, e, p, t, r, s FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::text[]) AS u(c, e, p, t, r, s)
       ORDER BY c, e
       ON CONFLICT DO NOTHING RETURNING conversation, event_id`,
     [account, container, events.map((e) => e.conversation), events.map((e) => e.eventId), events.map((e) => e.phase),
-      events.map((e) => e.time), events.map((e) => e.receivedAt)])
+      events.map((e) => e.time), events.map((e) => e.receivedAt), events.map((e) => (e.state ? JSON.stringify(e.state) : null))])
     return fresh(events, (e) => key(e.conversation, e.eventId), rows.map((r) => key(r.conversation, r.event_id)))
+  }
+
+  async chatTail(account: string, container: string, conversation: string, limit: number): Promise<TailEvent[]> {
+    // Fold order, newest first (comparePhaseEvents in @tally/billing); ids compare as bytes, as in JavaScript.
+    const rows = await this.q<PhaseEvent & { state: string | null }>(`SELECT event_id AS id, phase, time, received_at AS "receivedAt", state
+      FROM chat_events WHERE account = $1 AND container = $2 AND conversation = $3
+      ORDER BY time DESC, CASE phase WHEN 'start' THEN 0 WHEN 'resume' THEN 1 WHEN 'ping' THEN 2 WHEN 'handoff' THEN 3 ELSE 4 END DESC,
+        event_id COLLATE "C" DESC LIMIT $4`, [account, container, conversation, limit])
+    return rows.map((r) => ({ ...r, state: r.state ? JSON.parse(r.state) as ConversationState : null }))
+  }
+
+  async saveChatStates(account: string, container: string, conversation: string, states: readonly { eventId: string; state: ConversationState }[]): Promise<void> {
+    if (states.length === 0) return
+    await this.send(`UPDATE chat_events SET state = u.s FROM unnest($4::text[], $5::text[]) AS u(e, s)
+      WHERE account = $1 AND container = $2 AND conversation = $3 AND event_id = u.e`,
+    [account, container, conversation, states.map((x) => x.eventId), states.map((x) => JSON.stringify(x.state))])
   }
 
   async chatEvents(account: string, container: string, conversation: string): Promise<PhaseEvent[]> {

@@ -53,7 +53,13 @@ export const chatEvents = pgTable('chat_events', {
   phase: text('phase').notNull(),
   time: ms('time').notNull(),
   receivedAt: ms('received_at').notNull(),
-}, (t) => [primaryKey({ columns: [t.account, t.container, t.conversation, t.eventId] })])
+  /** The folded state after this event, JSON (@tally/billing ConversationState); null for rows stored before 0005. */
+  state: text('state'),
+}, (t) => [
+  primaryKey({ columns: [t.account, t.container, t.conversation, t.eventId] }),
+  // The last events of a conversation in time order: where an out-of-order event lands (services/ingest.ts).
+  index('chat_events_order').on(t.account, t.container, t.conversation, t.time),
+])
 
 /** Conversations with their folded state (@tally/billing ConversationState). */
 export const conversations = pgTable('conversations', {

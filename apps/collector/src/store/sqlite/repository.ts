@@ -9,7 +9,7 @@ import type { ChatPhase } from '@tally/protocol'
 import type {
   ChatEventRow, ConfigChange, ConfigHistoryRow, ConfigKind, ConfigVersionRow, NewConfigVersion, ConversationCursor, CreditBookRow, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
   DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
-  RollupDelta, RollupRow, StoredLot, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
+  RollupDelta, RollupRow, StoredLot, TailEvent, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
 
 interface ConversationDbRow {
@@ -17,6 +17,9 @@ interface ConversationDbRow {
   startedAt: number; lastEventAt: number; latestAt: number; endedAt: number | null; closed: number; active: number
   botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number; suspicious: number
 }
+
+/** The phase rank of the fold order (`comparePhaseEvents` in @tally/billing). */
+export const PHASE_RANK = "CASE phase WHEN 'start' THEN 0 WHEN 'resume' THEN 1 WHEN 'ping' THEN 2 WHEN 'handoff' THEN 3 ELSE 4 END"
 
 const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status, started_at AS startedAt, last_event_at AS lastEventAt,
   latest_at AS latestAt, ended_at AS endedAt, closed, active, bot_ms AS botMs, first_received_at AS firstReceivedAt,
@@ -56,8 +59,13 @@ export function prepare(db: Database.Database) {
   return {
     impression: db.prepare('INSERT INTO impressions (container, session, campaign, event_id, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
     engagement: db.prepare('INSERT INTO engagements (container, session, advisor, event_id, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
-    chatEvent: db.prepare(`INSERT INTO chat_events (container, conversation, event_id, phase, time, received_at)
-        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    chatEvent: db.prepare(`INSERT INTO chat_events (container, conversation, event_id, phase, time, received_at, state)
+        VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    // Fold order, newest first: time, then the phase rank of @tally/billing comparePhaseEvents, then the id.
+    chatTail: db.prepare(`SELECT event_id AS id, phase, time, received_at AS receivedAt, state FROM chat_events
+        WHERE container = ? AND conversation = ?
+        ORDER BY time DESC, ${PHASE_RANK} DESC, event_id DESC LIMIT ?`),
+    chatState: db.prepare('UPDATE chat_events SET state = ? WHERE container = ? AND conversation = ? AND event_id = ?'),
     chatEvents: db.prepare(`SELECT event_id AS id, phase, time, received_at AS receivedAt FROM chat_events
         WHERE container = ? AND conversation = ?`),
     conversation: db.prepare(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE container = ? AND conversation = ?`),
@@ -213,7 +221,17 @@ export class SqliteRepository implements Repository {
   }
 
   async insertChatEvents(_account: string, container: string, events: readonly ChatEventRow[]): Promise<boolean[]> {
-    return events.map((e) => this.st.chatEvent.run(container, e.conversation, e.eventId, e.phase, e.time, e.receivedAt).changes === 1)
+    return events.map((e) =>
+      this.st.chatEvent.run(container, e.conversation, e.eventId, e.phase, e.time, e.receivedAt, e.state ? JSON.stringify(e.state) : null).changes === 1)
+  }
+
+  async chatTail(_account: string, container: string, conversation: string, limit: number): Promise<TailEvent[]> {
+    return (this.st.chatTail.all(container, conversation, limit) as (PhaseEvent & { state: string | null })[])
+      .map((r) => ({ ...r, state: r.state ? JSON.parse(r.state) as ConversationState : null }))
+  }
+
+  async saveChatStates(_account: string, container: string, conversation: string, states: readonly { eventId: string; state: ConversationState }[]): Promise<void> {
+    for (const s of states) this.st.chatState.run(JSON.stringify(s.state), container, conversation, s.eventId)
   }
 
   async chatEvents(_account: string, container: string, conversation: string): Promise<PhaseEvent[]> {

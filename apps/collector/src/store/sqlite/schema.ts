@@ -41,7 +41,13 @@ export const chatEvents = sqliteTable('chat_events', {
   phase: text('phase').notNull(),
   time: integer('time').notNull(),
   receivedAt: integer('received_at').notNull(),
-}, (t) => [primaryKey({ columns: [t.container, t.conversation, t.eventId] })])
+  /** The folded state after this event, JSON (@tally/billing ConversationState); null for rows stored before 0011. */
+  state: text('state'),
+}, (t) => [
+  primaryKey({ columns: [t.container, t.conversation, t.eventId] }),
+  // The last events of a conversation in time order: where an out-of-order event lands (services/ingest.ts).
+  index('chat_events_order').on(t.container, t.conversation, t.time),
+])
 
 /** Conversations folded from their phase events; billed in the period where they started. */
 export const conversations = sqliteTable('conversations', {

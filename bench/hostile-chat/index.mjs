@@ -1,0 +1,129 @@
+#!/usr/bin/env node
+// bench/hostile-chat: a neighbour's beacon latency while an attacker sends out-of-order chat
+// events (docs/security.md, "Conversations"). The attacker's container holds 500 conversations of
+// 500 events (sent through the built collector, so each event carries its folded state); then 16
+// clients send, as fast as the collector answers, beacons of one out-of-order event for each of
+// the 500 conversations (the collector folds 16 of them per beacon and refuses the rest).
+// Measured in the same run: another account's beacons at a fixed rate, quiet and under the
+// attack, and the ratio of their p99 (goal: under 2). Loopback only, about a minute.
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { freePort, waitHealthy } from '../lib.mjs'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const CLI = join(ROOT, 'apps/collector/dist/cli.js')
+const CONVERSATIONS = 500
+const EVENTS = 500
+const RATE = 100
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
+const ATTACKERS = 16
+const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
+
+if (!existsSync(CLI)) {
+  console.error(`${CLI} is missing: run \`npm run build\` first`)
+  process.exit(1)
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tally-bench-hostile-chat-'))
+const account = (name, container, domain, extra) => ({
+  timezone: 'UTC', subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' },
+  keys: { secret: `sk_${name}_secret`, read: `rk_${name}_read` },
+  containers: { [container]: { domains: [domain], ...extra } },
+})
+writeFileSync(join(dir, 'config.json'), JSON.stringify({
+  plans: { p: { currency: 'EUR', basePrice: 0 } },
+  accounts: {
+    evil: account('evil', 'ctr_evil', 'evil.test', { bots: { bot_x: {} } }),
+    shop: account('shop', 'ctr_shop', 'shop.test', { campaigns: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`cmp_${i}`, {}])) }),
+  },
+  server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } }, sessionsPerHour: 1e9 },
+}))
+
+const post = (base, container, origin, body) => fetch(`${base}/v1/containers/${container}/events`, {
+  method: 'POST', headers: { origin, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA }, body,
+})
+const start = Date.now() - 20 * 60_000
+const chatEvent = (c, id, phase, ts) => `{"id":"${id}","type":"chat","session":"s${c}","conversation":"conv_${c}","bot":"bot_x","phase":"${phase}","ts":${ts}}`
+
+let seq = 0
+const shopBody = () => {
+  const r = (seq++).toString(36)
+  const ts = Date.now()
+  let events = ''
+  for (let i = 0; i < 10; i++) events += `${i ? ',' : ''}{"id":"b${r}-${i}","type":"impression","session":"sb${r}","campaign":"cmp_${i}","ts":${ts}}`
+  return `{"v":1,"sentAt":${ts},"sdk":"bench","events":[${events}]}`
+}
+let attack = 0
+/** One out-of-order event per conversation: dated between two of its last stored events. */
+const attackBody = () => {
+  const a = attack++
+  const now = Date.now()
+  let events = ''
+  for (let c = 0; c < CONVERSATIONS; c++) events += `${c ? ',' : ''}${chatEvent(c, `x${a}_${c}`, 'ping', start + (EVENTS - 2) * 1000 + 500 - (a % 400))}`
+  return `{"v":1,"sentAt":${now},"sdk":"bench","events":[${events}]}`
+}
+
+function neighbour(base) {
+  return new Promise((resolve, reject) => {
+    autocannon({
+      url: `${base}/v1/containers/ctr_shop/events`, connections: 4, duration: SECONDS, overallRate: RATE, method: 'POST',
+      headers: { origin: 'https://shop.test', 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+      requests: [{ setupRequest: (req) => ({ ...req, body: shopBody() }) }],
+    }, (err, res) => (err ? reject(err) : resolve({ p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx })))
+  })
+}
+
+try {
+  const port = await freePort()
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'config.json'), '--db', join(dir, 'c.db'), '--port', String(port), '--host', '127.0.0.1'], {
+    env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'],
+  })
+  const base = `http://127.0.0.1:${port}`
+  try {
+    await waitHealthy(`${base}/healthz`)
+    // 500 conversations of 500 events, one second apart, each sent in one beacon.
+    const loadStart = performance.now()
+    for (let c = 0; c < CONVERSATIONS; c++) {
+      let events = ''
+      for (let k = 0; k < EVENTS; k++) events += `${k ? ',' : ''}${chatEvent(c, `e${c}_${k}`, k ? 'ping' : 'start', start + k * 1000)}`
+      const res = await post(base, 'ctr_evil', 'https://evil.test', `{"v":1,"sentAt":${Date.now()},"sdk":"bench","events":[${events}]}`)
+      const body = await res.json()
+      if (body.accepted !== EVENTS) throw new Error(`loading conversation ${c}: ${JSON.stringify(body).slice(0, 200)}`)
+    }
+    const loadSeconds = (performance.now() - loadStart) / 1000
+
+    const quiet = await neighbour(base)
+    let attacking = true
+    let sent = 0
+    let attackMs = 0
+    const attackers = Array.from({ length: ATTACKERS }, async () => {
+      while (attacking) {
+        const t0 = performance.now()
+        const res = await post(base, 'ctr_evil', 'https://evil.test', attackBody())
+        await res.arrayBuffer()
+        attackMs += performance.now() - t0
+        sent++
+      }
+    })
+    const busy = await neighbour(base)
+    attacking = false
+    await Promise.all(attackers)
+
+    const ratio = busy.p99 / Math.max(quiet.p99, 1)
+    console.log(`${CONVERSATIONS} conversations x ${EVENTS} events loaded through the collector in ${loadSeconds.toFixed(1)} s`)
+    console.log(`neighbour @${RATE}/s  quiet:        p50 ${quiet.p50} ms  p99 ${quiet.p99} ms  max ${quiet.max} ms  non-2xx ${quiet.non2xx}`)
+    console.log(`neighbour @${RATE}/s  under attack: p50 ${busy.p50} ms  p99 ${busy.p99} ms  max ${busy.max} ms  non-2xx ${busy.non2xx}`)
+    console.log(`attack: ${sent} beacons of ${CONVERSATIONS} out-of-order events from ${ATTACKERS} clients, ${(attackMs / Math.max(sent, 1)).toFixed(0)} ms each on average`)
+    console.log(`p99 ratio under attack / quiet ${ratio.toFixed(2)}`)
+    console.log(`target (p99 ratio < 2, no refused neighbour beacon): ${ratio < 2 && busy.non2xx === 0 ? 'met' : 'NOT met'}`)
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((r) => child.once('exit', r))
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}

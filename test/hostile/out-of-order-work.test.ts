@@ -1,0 +1,69 @@
+/**
+ * One out-of-order event per conversation costs a fixed amount of work, whatever the conversation's
+ * size (docs/security.md, "Conversations"; docs/architecture.md): with 500 conversations of 500
+ * events stored, a request carrying one out-of-order event for each reads at most
+ * CHAT_REORDER_EVENTS + 1 stored events per conversation, not the 250,000 events behind them; and
+ * through the route a beacon folds at most MAX_BATCH_CONVERSATIONS of them. Rows read are counted
+ * with a proxy over the repository.
+ */
+import { describe, expect, it } from 'vitest'
+import { CHAT_REORDER_EVENTS, MAX_BATCH_CONVERSATIONS, MAX_EVENTS } from '@tally/protocol'
+import { countingEngine, NOW, ORIGIN, setup } from '../../apps/collector/src/testkit.js'
+import { SqliteEngine } from '../../apps/collector/src/store/sqlite/engine.js'
+import { createStore } from '../../apps/collector/src/services/store.js'
+import type { IngestEvent } from '../../apps/collector/src/services/ingest.js'
+
+const CONVERSATIONS = 500
+const EVENTS = 500
+const SEC = 1_000
+
+const ev = (conversation: number, k: number, phase: 'start' | 'ping' = 'ping', id = `e${conversation}_${k}`): IngestEvent =>
+  ({ id, type: 'chat', session: `s${conversation}`, subject: 'bot_help', time: NOW + k * SEC, conversation: `conv_${conversation}`, phase })
+
+describe('an attacker sending one out-of-order event to each of 500 full conversations', () => {
+  it('reads a bounded number of rows per event, not the conversations behind them', { timeout: 120_000 }, async () => {
+    const engine = countingEngine(new SqliteEngine({ file: ':memory:' }))
+    const store = createStore(engine)
+    const ingest = (events: IngestEvent[], at = NOW + EVENTS * SEC) =>
+      store.ingest({ account: 'evil', container: 'ctr_evil', receivedAt: at, timeZone: 'UTC', events })
+    // 500 conversations of 500 events, one second apart, sent in order.
+    for (let c = 0; c < CONVERSATIONS; c++) {
+      const statuses = await ingest(Array.from({ length: EVENTS }, (_, k) => ev(c, k * 2, k === 0 ? 'start' : 'ping')))
+      expect(statuses.every((s) => s === 'accepted')).toBe(true)
+    }
+    // One event per conversation, landing among its last events (between the last two).
+    engine.rows = 0
+    const late = await ingest(Array.from({ length: CONVERSATIONS }, (_, c) => ev(c, (EVENTS - 1) * 2 - 1, 'ping', `late${c}`)))
+    expect(late.every((s) => s === 'accepted')).toBe(true)
+    const perEvent = engine.rows / CONVERSATIONS
+    // The conversation's record, its last CHAT_REORDER_EVENTS + 1 events, and the insert's answer.
+    expect(perEvent).toBeLessThanOrEqual(CHAT_REORDER_EVENTS + 3)
+
+    // Landing further back than CHAT_REORDER_EVENTS events is refused, and reads no more.
+    engine.rows = 0
+    const far = await ingest(Array.from({ length: CONVERSATIONS }, (_, c) => ev(c, 11, 'ping', `far${c}`)))
+    expect(new Set(far)).toEqual(new Set(['event_out_of_order']))
+    expect(engine.rows / CONVERSATIONS).toBeLessThanOrEqual(CHAT_REORDER_EVENTS + 3)
+
+    // And the result is the fold of all the stored events: the late pings change nothing billed
+    // (every event is 2 s from the next), the conversations are whole.
+    const rows = await store.conversations('evil', NOW - 1, NOW + 1)
+    expect(rows).toHaveLength(CONVERSATIONS)
+    for (const r of rows) expect(r).toMatchObject({ botMs: (EVENTS - 1) * 2 * SEC })
+    await store.close()
+  })
+
+  it(`folds at most ${MAX_BATCH_CONVERSATIONS} conversations per beacon through the route`, async () => {
+    const s = setup()
+    const events = Array.from({ length: MAX_EVENTS }, (_, c) => ({
+      id: `x${c}`, type: 'chat', session: 's_1', conversation: `conv_${c}`, bot: 'bot_help', phase: 'ping', ts: NOW,
+    }))
+    const res = await s.app.request('/v1/containers/ctr_shop/events', {
+      method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify({ v: 1, sentAt: NOW, sdk: 'x', events }),
+    })
+    const body = await res.json()
+    expect(body.accepted).toBe(MAX_BATCH_CONVERSATIONS)
+    expect(body.rejected).toHaveLength(MAX_EVENTS - MAX_BATCH_CONVERSATIONS)
+    expect(s.count('SELECT COUNT(*) AS n FROM conversations')).toBe(MAX_BATCH_CONVERSATIONS)
+  })
+})
