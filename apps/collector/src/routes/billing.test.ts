@@ -31,9 +31,9 @@ const GROWTH = {
   cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
 }
 
-function billingConfig(subscription: Record<string, unknown> = {}): TallyConfig {
+function billingConfig(subscription: Record<string, unknown> = {}, creditPacks: Record<string, unknown> = {}): TallyConfig {
   const r = parseConfig({
-    plans: { growth: GROWTH },
+    plans: { growth: { ...GROWTH, creditPacks: { ...GROWTH.creditPacks, ...creditPacks } } },
     accounts: {
       acme: {
         name: 'Acme Inc.', timezone: 'Europe/Amsterdam',
@@ -53,8 +53,8 @@ function billingConfig(subscription: Record<string, unknown> = {}): TallyConfig 
 }
 
 /** The in-process collector for acme, on SQLite in memory unless given a PostgreSQL store. */
-function billing(subscription: Record<string, unknown> = {}, pg?: PgStore) {
-  const t = setup({ config: billingConfig(subscription), ...(pg ? { store: pg } : {}) })
+function billing(subscription: Record<string, unknown> = {}, pg?: PgStore, creditPacks: Record<string, unknown> = {}) {
+  const t = setup({ config: billingConfig(subscription, creditPacks), ...(pg ? { store: pg } : {}) })
   /** `SELECT count(*) AS n …` on whichever engine holds the data. */
   const stored = async (sql: string) => (pg ? Number((await pg.engine.pool.query<{ n: string }>(sql)).rows[0]?.n) : t.count(sql))
   const send = (path: string, body: unknown, key: string | null = SK, method = 'POST') =>
@@ -255,6 +255,30 @@ describe('POST /v1/credits/purchase and /transfer', () => {
     const again = await (await b.send('/v1/credits/purchase', { pack: 'small', id: 'buy-1' })).json()
     expect(again).toMatchObject({ id: 'buy-1', status: 'duplicate', credits: 1000, balance: 1500 })
     expect(b.count("SELECT count(*) AS n FROM ledger WHERE type = 'purchase'")).toBe(1)
+  })
+
+  it('names the invoice that exists for a purchase id holding ":", in the answer and the credits.purchased webhook (issue 19, corner 6)', async () => {
+    const b = billing()
+    const r = await (await b.send('/v1/credits/purchase', { pack: 'small', id: 'buy:1' })).json()
+    b.clock.set(b.clock.now() + 1000)
+    await b.run(new Date(b.clock.now()).toISOString())
+    const keys = ((await (await b.get('/v1/invoices')).json()) as { invoices: { key: string }[] }).invoices.map((i) => i.key)
+    expect(keys).toContain('credits:purchase:buy%3A1')
+    expect(r.invoice).toBe('credits:purchase:buy%3A1')
+    const hooks = b.store.db.prepare("SELECT data FROM webhook_events WHERE type = 'credits.purchased'").all() as { data: string }[]
+    expect(hooks.map((h) => JSON.parse(h.data).invoice)).toEqual(['credits:purchase:buy%3A1'])
+  })
+
+  it('answers a repeated purchase or transfer with what was stored, not what the repeat says (issue 19, corner 8)', async () => {
+    const b = billing({}, undefined, { big: { credits: 5000, price: 4000 } })
+    await b.send('/v1/credits/transfer', { to: 'alice', credits: 100, id: 'gift-8' })
+    const again = await (await b.send('/v1/credits/transfer', { to: 'bob', credits: 300, id: 'gift-8' })).json()
+    expect(again).toMatchObject({ id: 'gift-8', status: 'duplicate', to: 'alice', credits: 100, balance: 400 })
+    await b.send('/v1/credits/purchase', { pack: 'small', id: 'buy-8' })
+    const bought = await (await b.send('/v1/credits/purchase', { pack: 'big', id: 'buy-8' })).json()
+    expect(bought).toMatchObject({ id: 'buy-8', status: 'duplicate', pack: 'small', credits: 1000 })
+    const w = await b.wallets()
+    expect([w.account?.balance, w['member:alice']?.balance, w['member:bob']?.balance ?? 0]).toEqual([1400, 100, 0])
   })
 
   it('refuses an unknown pack, a missing id and a read key', async () => {

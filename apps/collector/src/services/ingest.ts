@@ -109,13 +109,29 @@ async function chat(
   const room = new Map(ids.map((id) => [id, MAX_CONVERSATION_EVENTS - (before.get(id)?.state.events ?? 0)]))
   const rows: ChatEventRow[] = []
   const rowSlots: number[] = []
+  // The room is counted after deduplication: a retried event of a full conversation is a duplicate,
+  // and an id repeated within the request takes no second place. Only a full conversation's stored
+  // ids are read (at most MAX_CONVERSATION_EVENTS).
+  const asked = new Map<string, number>()
+  for (const e of events) asked.set(e.conversation, (asked.get(e.conversation) ?? 0) + 1)
+  const full = ids.filter((id) => (room.get(id) ?? 0) < (asked.get(id) ?? 0))
+  const stored = new Set<string>()
+  for (const id of full) for (const e of await tx.chatEvents(account, container, id)) stored.add(`${id}\n${e.id}`)
+  const taken = new Set<string>()
   events.forEach((e, k) => {
+    const key = `${e.conversation}\n${e.id}`
+    if (stored.has(key)) {
+      statuses[slots[k] as number] = 'duplicate'
+      return
+    }
+    const repeat = taken.has(key)
     const left = room.get(e.conversation) ?? 0
-    if (left <= 0) {
+    if (!repeat && left <= 0) {
       statuses[slots[k] as number] = 'conversation_too_long'
       return
     }
-    room.set(e.conversation, left - 1)
+    taken.add(key)
+    if (!repeat) room.set(e.conversation, left - 1)
     rows.push({ conversation: e.conversation, eventId: e.id, phase: e.phase, time: e.time, receivedAt })
     rowSlots.push(k)
   })

@@ -11,7 +11,7 @@ import {
 } from '@tally/billing'
 import type { UsageCode } from '@tally/protocol'
 import type { EmailGrantRow, Repository, UsageEventRow } from '../store/repository.js'
-import { ledgerId, requestKey, type LedgerBook } from './ledger-book.js'
+import { ledgerId, purchaseInvoiceKey, requestKey, type LedgerBook } from './ledger-book.js'
 import { emit } from './webhooks.js'
 
 /** One server-to-server event that passed validation; `time` is its instant, `day` its local day. */
@@ -137,7 +137,7 @@ export async function creditRequest(tx: Repository, book: LedgerBook, req: Credi
   await book.append(tx, req.account, ledger, r.entries, req.at, req.id)
   if (r.ok && !r.duplicate) {
     if (req.kind === 'purchase') {
-      const data = { id: req.id, pack: req.pack, credits: r.credits, balance: r.balance, invoice: `credits:purchase:${req.id}` }
+      const data = { id: req.id, pack: req.pack, credits: r.credits, balance: r.balance, invoice: purchaseInvoiceKey(req.id) }
       await emit(tx, req.account, 'credits.purchased', req.id, data, req.at)
     } else await creditsLow(tx, req.billing, req.account, ACCOUNT_WALLET, r.balance + r.credits, r.balance, ledgerId.transfer(req.id), req.at)
   }
