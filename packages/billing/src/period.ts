@@ -211,6 +211,8 @@ function runsOf(sub: BillingSubscription): Run[] {
   const changes = sortedChanges(sub).filter((c) => c.cycle !== undefined)
   const cancelled = sub.cancelledAt
   const runs: Run[] = []
+  // Cancelled before it started: no period, nothing billed (docs/rules.md §5).
+  if (cancelled !== undefined && cancelled < sub.start) return runs
   let offset = 0
   let index = 0
   let next = 0
@@ -257,7 +259,7 @@ function periodOfRun(sub: BillingSubscription, zone: string, run: Run, k: number
 /** Months from the anchor to the end of the last period, or Infinity while the subscription renews. */
 function endOffset(runs: readonly Run[]): number {
   const r = runs[runs.length - 1]
-  return r ? r.offset + r.count * r.months : Infinity
+  return r ? r.offset + r.count * r.months : 0
 }
 
 /**
