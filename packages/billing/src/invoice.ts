@@ -527,7 +527,9 @@ function adjustments(states: readonly PeriodState[], k: number, billed: Map<numb
       const was = before.get(meter) ?? { quantity: 0, amount: 0 }
       const quantity = (expected?.quantity ?? 0) - was.quantity
       const amount = (expected?.amount ?? 0) - was.amount
-      if (amount === 0 && quantity === 0) continue
+      // Nothing to correct when the period costs what was billed, whatever the quantities of the
+      // lines billed add up to (an excess and an adjustment of it are not units of one price).
+      if (amount === 0) continue
       const common = {
         kind: 'adjustment' as const, meter: meter as InvoiceLine['meter'], period: periodRef(ps.period),
         description: `Late usage: ${expected?.description ?? meter} (billed before: ${was.amount})`,
