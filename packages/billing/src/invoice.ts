@@ -128,8 +128,8 @@ function billedRebalances(finalized: readonly Invoice[] | undefined, index: numb
   for (const inv of finalized ?? []) {
     if (inv.kind !== 'rebalance' || inv.period?.index !== index) continue
     const charges = inv.lines.filter((l) => l.kind === 'contacts' && l.quantity > 0 && typeof l.contacts === 'number')
-    const after = Math.max(...charges.map((l) => l.contacts ?? 0))
     if (charges.length === 0) continue
+    const after = Math.max(...charges.map((l) => l.contacts ?? 0))
     const day = charges.map((l) => (typeof l.from === 'string' ? l.from : addDays(inv.issuedDate, -1))).sort()[0] ?? addDays(inv.issuedDate, -1)
     out.push({ day, after, key: inv.key })
   }

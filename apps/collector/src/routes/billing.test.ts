@@ -508,6 +508,24 @@ describe('a cancelled subscription', () => {
     ])
   })
 
+  it('bills usage that arrives after the final invoice on an invoice of its own (issue 19, corner 3)', async () => {
+    const b = billing({ cancelledAt: '2026-07-20' }, undefined, { included: { ...GROWTH.included, alerts: 1 } })
+    const alert = (ts: number) => ({ id: uid(), type: 'alert', alert: 'stock', ts })
+    expect((await b.usage(alert(b.clock.now()), alert(b.clock.now()))).map((r) => r.status)).toEqual(['accepted', 'accepted'])
+    // The period ends at Amsterdam midnight of Aug 12 (22:00 UTC on Aug 11): the final invoice bills 1 alert over.
+    b.clock.set(at('2026-08-11T22:00:00Z'))
+    await b.run('2026-08-11T22:00:00Z')
+    // Two alerts dated inside the period arrive an hour later and are accepted.
+    b.clock.set(at('2026-08-11T23:00:00Z'))
+    expect((await b.usage(alert(at('2026-08-10T12:00:00Z')), alert(at('2026-08-10T12:00:00Z')))).map((r) => r.status)).toEqual(['accepted', 'accepted'])
+    expect((await b.get('/v1/period')).status).toBe(404)
+    b.clock.set(at('2026-08-12T06:00:00Z'))
+    await b.run('2026-08-12T06:00:00Z')
+    await b.run('2026-08-12T06:00:00Z')
+    const list = ((await (await b.get('/v1/invoices')).json()) as { invoices: { key: string; total: number }[] }).invoices
+    expect(list.map((i) => [i.key, i.total])).toEqual([['recurring:0', 9400], ['recurring:1', 1], ['recurring:1:late:1', 2]])
+  })
+
   it('bills the last usage once after the end and nothing more', async () => {
     const b = billing({ cancelledAt: '2026-07-20' })
     b.clock.set(at('2026-12-01T00:00:00Z'))
