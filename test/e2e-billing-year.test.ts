@@ -130,7 +130,8 @@ describe.each(TEST_ENGINES)('a year of one account through the HTTP API on $name
     await at(31, [{ type: 'chat', session: 'c1', conversation: 'conv1', bot: 'bot_a', phase: 'end' }])
 
     // Period 3, Apr 30 - May 31. Invoice #5 recurring:3: in advance 7900 + 0 (800 contacts) = 7900,
-    // arrears chat 24: its own lines 7924 are below the minimum 10800, true-up 2876. Total 10800.
+    // below the minimum 10800: true-up 2900 (the minimum counts the period's recurring fees only,
+    // never the usage of the period before, docs/rules.md §5); arrears chat 24. Total 10824.
     await bill('2026-04-30')
     clock.set(noon('2026-05-20'))
     await alerts(5) // within the 5 included
@@ -192,7 +193,7 @@ describe.each(TEST_ENGINES)('a year of one account through the HTTP API on $name
       [2, 'credits:purchase:pack-1', 1000],
       [3, 'recurring:1', 10842],
       [4, 'recurring:2', 25100],
-      [5, 'recurring:3', 10800],
+      [5, 'recurring:3', 10824],
       [6, 'recurring:4', 10800],
       [7, 'recurring:5', 10803],
       [8, 'upgrade:5:2026-07-10:seats=4', 2033],
@@ -208,7 +209,7 @@ describe.each(TEST_ENGINES)('a year of one account through the HTTP API on $name
     const lines = async (n: number) =>
       ((await call('GET', `/v1/invoices/${n}.json`, RK)).lines as { kind: string; amount: number }[]).map((l) => [l.kind, l.amount])
     expect(await lines(4)).toEqual([['base', 4900], ['seats', 3000], ['contacts', 9900], ['usage', 300], ['contacts_excess', 7000]])
-    expect(await lines(5)).toEqual([['base', 4900], ['seats', 3000], ['contacts', 0], ['usage', 24], ['minimum', 2876]])
+    expect(await lines(5)).toEqual([['base', 4900], ['seats', 3000], ['contacts', 0], ['usage', 24], ['minimum', 2900]])
     expect(await lines(7)).toEqual([['base', 4900], ['seats', 3000], ['contacts', 0], ['adjustment', 3], ['minimum', 2900]])
     expect((await lines(8)).map(([, a]) => a).filter((a) => a !== 0)).toEqual([-3319, -2032, 3319, 4065])
   })

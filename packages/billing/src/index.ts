@@ -34,6 +34,6 @@ export type {
 } from './ledger.js'
 export {
   periodStates, periodStateAt, computeInvoices, invoicesDue, upgradeKey, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance,
-  emailWindow, emailsAt, emailMonthAt,
+  emailWindow, emailsAt, emailMonthAt, quotaContacts,
 } from './invoice.js'
 export type { InvoiceKind, Invoice, BillingData, PeriodState, BillingRun, PeriodSummary, EmailGrant, EmailAllowance } from './invoice.js'

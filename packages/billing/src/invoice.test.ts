@@ -377,7 +377,8 @@ describe('the current period', () => {
     const usage = [{ day: '2026-07-13', emails: 4500, contacts: 900 }]
     const emailGrants = [{ month: '2026-07-12', emails: 1000 }, { month: '2026-07-12', emails: 500 }, { month: '2026-08-12', emails: 9999 }]
     expect(emailsAt(a, { usage, emailGrants }, utc(2026, 7, 20))).toEqual({ quota: 4000, granted: 1500, sent: 4500, left: 1000 })
-    expect(emailsAt(a, { usage, emailGrants }, utc(2026, 8, 20))).toEqual({ quota: 3600, granted: 9999, sent: 0, left: 13599 }) // August pays for July's 900 contacts
+    // August pays for July's 900 contacts, in the range up to 1000: the quota is for the range's 1000 (docs/rules.md §3).
+    expect(emailsAt(a, { usage, emailGrants }, utc(2026, 8, 20))).toEqual({ quota: 4000, granted: 9999, sent: 0, left: 13999 })
     expect(emailsAt(a, { usage: [{ day: '2026-07-13', emails: 6000 }], emailGrants }, utc(2026, 7, 20))?.left).toBe(0)
   })
 

@@ -21,11 +21,11 @@
  * made it, so a change back-dated before it cannot shift its key.
  */
 import type { Plan } from '@tally/protocol'
-import { roundHalfEven, sum } from './money.js'
-import { daysBetween, localDate, monthSliceAt, nextDay, periodAt, periodByIndex, periodOn, startOfDay, type Period, type SubscriptionChange } from './period.js'
+import { lineAmount, sum } from './money.js'
+import { addDays, daysBetween, localDate, monthSliceAt, nextDay, periodAt, periodByIndex, periodOn, startOfDay, type Period, type SubscriptionChange } from './period.js'
 import { addRow, emailQuota, emptyMeters, type Meters, type UsageRow } from './meters.js'
 import {
-  contactRange, contactRangeLine, contactsExcessLine, periodRef, priced, recurringLines, termsBetween, termsTimeline, usageLines,
+  contactRange, contactRangeLine, contactsExcessLine, discountFor, periodRef, priced, recurringLines, termsBetween, termsTimeline, usageLines,
   type BillingAccount, type InvoiceLine, type PeriodRef, type PeriodTerms, type Terms,
 } from './rating.js'
 import { replay, balances, creditsDue, type Balances, type LedgerEntry, type PurchaseEntry } from './ledger.js'
@@ -72,6 +72,11 @@ export interface BillingData {
   finalized?: readonly Invoice[] | undefined
   /** Extra emails granted by support, each for one month of the anchor calendar (its first local day). */
   emailGrants?: readonly EmailGrant[] | undefined
+  /**
+   * The latest contacts reading before the first day of `usage`, when `usage` is a window of the
+   * account's rows (the email check's, `emailWindow`): what the paid contacts carry into it.
+   */
+  contactsBefore?: number | null | undefined
 }
 
 /**
@@ -103,7 +108,37 @@ export interface PeriodState extends PeriodTerms {
   contactsStart: number
   /** Contacts paid for at the end (raised by rebalances within a long term). */
   contactsEnd: number
-  rebalances: { day: string; before: number; after: number; range: number }[]
+  /** The period's latest contacts reading (its last day's highest), or null without one. */
+  lastContacts: number | null
+  rebalances: Rebalance[]
+}
+
+/**
+ * A rise of the paid contacts within a long term, invoiced from `day` to the term's end: one credit
+ * and one charge per segment, each segment a stretch of days already paid at `paid` contacts.
+ */
+export interface Rebalance {
+  day: string
+  before: number
+  after: number
+  range: number
+  /** The invoice key: `rebalance:<period>:<range>`, with `:<day>` when a finalized one has that key. */
+  key: string
+  segments: { from: string; to: string; paid: number }[]
+}
+
+/** The rebalances finalized for a period: the day and count each one raised the paid contacts to. */
+function billedRebalances(finalized: readonly Invoice[] | undefined, index: number): { day: string; after: number; key: string }[] {
+  const out: { day: string; after: number; key: string }[] = []
+  for (const inv of finalized ?? []) {
+    if (inv.kind !== 'rebalance' || inv.period?.index !== index) continue
+    const charges = inv.lines.filter((l) => l.kind === 'contacts' && l.quantity > 0 && typeof l.contacts === 'number')
+    if (charges.length === 0) continue
+    const after = Math.max(...charges.map((l) => l.contacts ?? 0))
+    const day = charges.map((l) => (typeof l.from === 'string' ? l.from : addDays(inv.issuedDate, -1))).sort()[0] ?? addDays(inv.issuedDate, -1)
+    out.push({ day, after, key: inv.key })
+  }
+  return out.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0))
 }
 
 const KIND_ORDER: Record<InvoiceKind, number> = { rebalance: 0, upgrade: 1, recurring: 2, credits: 3, emails: 4 }
@@ -135,7 +170,7 @@ const LEGACY_UPGRADE_KEY = /^upgrade:\d+:\d+$/
  * nothing was reported).
  */
 export function periodStates(
-  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized'>, until: number,
+  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized' | 'contactsBefore'>, until: number,
 ): PeriodState[] {
   const timeline: PeriodTerms[] = []
   for (const pt of termsTimeline(account)) {
@@ -154,7 +189,7 @@ export function periodStates(
  * month 2 (docs/performance.md, "Periods").
  */
 export function periodStateAt(
-  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized'>, at: number,
+  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized' | 'contactsBefore'>, at: number,
 ): PeriodState | null {
   const sub = account.subscription
   const zone = account.timezone
@@ -175,7 +210,7 @@ export function periodStateAt(
 
 /** The states of consecutive periods, the first taking the subscription's contacts (or its billed count). */
 function statesOver(
-  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized'>, timeline: readonly PeriodTerms[],
+  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized' | 'contactsBefore'>, timeline: readonly PeriodTerms[],
 ): PeriodState[] {
   const starts = timeline.map((t) => t.period.startDate)
   const rowsOf: UsageRow[][] = timeline.map(() => [])
@@ -193,14 +228,16 @@ function statesOver(
     if (pt && e.at < pt.period.end) spendsOf[i]?.push(e)
   }
   const out: PeriodState[] = []
-  let paid = account.subscription.contacts
+  let paid = data.contactsBefore ?? account.subscription.contacts
   timeline.forEach((pt, i) => {
     const rows = rowsOf[i] ?? []
     const m = emptyMeters()
     for (const r of rows) addRow(m, r)
     for (const e of spendsOf[i] ?? []) if (e.type === 'spend') m.credits[e.action] = (m.credits[e.action] ?? 0) + e.credits
+    // The fee in advance takes the latest reading at the boundary, not the period's peak (whose
+    // excess the period pays once, in arrears); a period without a reading keeps the count it had.
     const prev = out[i - 1]
-    if (prev && prev.meters.contacts !== null) paid = prev.meters.contacts
+    if (prev && prev.lastContacts !== null) paid = prev.lastContacts
     else if (prev) paid = prev.contactsEnd
     // A period billed in advance is paid for the count its finalized invoice priced, even if a late
     // reading of the period before would now give another: the excess is then charged in arrears.
@@ -211,18 +248,46 @@ function statesOver(
     if (pt.period.months > 1) {
       const daily = new Map<string, number>()
       for (const r of rows) if (r.contacts !== undefined) daily.set(r.day, Math.max(daily.get(r.day) ?? 0, r.contacts))
-      for (const day of [...daily.keys()].sort()) {
-        const reading = daily.get(day) ?? 0
-        const plan = termsOn(pt, day).plan
-        const from = contactRange(plan, paid)
-        const to = contactRange(plan, reading)
-        if (to.index > from.index) {
-          rebalances.push({ day, before: paid, after: reading, range: to.index })
-          paid = reading
+      // Rebalances already finalized are facts: the days from theirs on are paid at their count. A
+      // reading dated before one of them (accepted late) charges only what they did not
+      // (docs/rules.md §5): its segments credit what each stretch of days was already paid at.
+      const steps = billedRebalances(data.finalized, pt.period.index)
+      const days = [...new Set([...daily.keys(), ...steps.map((f) => f.day)])].sort()
+      const rangeOf = (day: string, contacts: number) => contactRange(termsOn(pt, day).plan, contacts).index
+      for (const day of days) {
+        for (const f of steps) {
+          if (f.day !== day || rangeOf(day, f.after) <= rangeOf(day, paid)) continue
+          rebalances.push({ day, before: paid, after: f.after, range: rangeOf(day, f.after), key: f.key, segments: [{ from: day, to: pt.period.endDate, paid }] })
+          paid = f.after
         }
+        const reading = daily.get(day)
+        if (reading === undefined || rangeOf(day, reading) <= rangeOf(day, paid)) continue
+        const range = rangeOf(day, reading)
+        const segments: Rebalance['segments'] = []
+        let from = day
+        let at = paid
+        for (const f of steps) {
+          if (f.day <= day || rangeOf(f.day, f.after) <= rangeOf(f.day, at)) continue
+          segments.push({ from, to: f.day, paid: at })
+          from = f.day
+          at = f.after
+          if (rangeOf(f.day, at) >= range) break
+        }
+        if (rangeOf(from, at) < range) segments.push({ from, to: pt.period.endDate, paid: at })
+        let key = `rebalance:${pt.period.index}:${range}`
+        if (steps.some((f) => f.key === key)) key = `${key}:${day}`
+        rebalances.push({ day, before: paid, after: reading, range, key, segments })
+        paid = reading
       }
     }
-    out.push({ ...pt, meters: m, contactsStart, contactsEnd: paid, rebalances })
+    let lastContacts: number | null = null
+    let lastDay = ''
+    for (const r of rows) {
+      if (r.contacts === undefined || r.day < lastDay) continue
+      lastContacts = r.day === lastDay && lastContacts !== null ? Math.max(lastContacts, r.contacts) : r.contacts
+      lastDay = r.day
+    }
+    out.push({ ...pt, meters: m, contactsStart, contactsEnd: paid, lastContacts, rebalances })
   })
   return out
 }
@@ -282,6 +347,17 @@ function arrears(ps: PeriodState): InvoiceLine[] {
 }
 
 const ARREARS_KINDS = new Set(['usage', 'contacts_excess', 'adjustment'])
+const RECURRING_KINDS = new Set(['base', 'seats', 'product', 'contacts'])
+
+/**
+ * The recurring fees of a first invoice per month, before the cycle discount: the sum of its
+ * recurring lines' `quantity x unitPrice` (unit prices are per month). What the minimum price
+ * compares a later period's fees with, month for month and less the same discount.
+ * @example monthlyFees(first) // 9400 for base 4900 + 3 seats x 1500 + contacts 0, on any cycle
+ */
+function monthlyFees(first: Invoice): number {
+  return sum(first.lines.filter((l) => RECURRING_KINDS.has(l.kind) && l.proration === null && l.period.index === 0).map((l) => l.quantity * l.unitPrice))
+}
 
 /**
  * Every invoice issued by `until`, in issue order: the finalized ones as given, the others as drafts.
@@ -322,7 +398,8 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
       billed.set(l.period.index, byMeter)
     }
   }
-  let minimum: { total: number; months: number } | null = null
+  /** The first invoice's recurring fees per month, before any discount. */
+  let minimum: number | null = null
 
   const recurring = (k: number, advance: PeriodState | undefined, closed: PeriodState | undefined, issuedAt: number) => {
     const key = `recurring:${k}`
@@ -334,9 +411,14 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
       if (advance) lines.push(...recurringLines(advance.start, advance.contactsStart, advance.period))
       if (closed) lines.push(...arrears(closed))
       lines.push(...adjustments(states, k, billed))
-      const own = sum(lines.filter((l) => l.kind !== 'adjustment').map((l) => l.amount))
-      if (advance && minimum && k > 0) {
-        const floor = roundHalfEven(minimum.total * advance.period.months, minimum.months)
+      // Minimum price (docs/rules.md §5): the period's own recurring fees against the first invoice's,
+      // like with like: N months of its monthly fees, less this period's cycle discount. Usage of an
+      // earlier period is not a fee of this one.
+      const own = sum(lines.filter((l) => RECURRING_KINDS.has(l.kind) && l.period.index === advance?.period.index).map((l) => l.amount))
+      if (advance && minimum !== null && k > 0) {
+        const floor = lineAmount({
+          quantity: 1, unitPrice: minimum, months: advance.period.months, discountPercent: discountFor(advance.start.plan, advance.period.cycle),
+        })
         if (own < floor) {
           lines.push(priced({
             kind: 'minimum', description: 'Minimum price: the total of the first invoice', quantity: 1, unitPrice: floor - own,
@@ -347,7 +429,7 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
       const terms = advance?.start ?? closed?.end
       inv = invoice(account, key, 'recurring', terms?.plan.currency ?? '', issuedAt, (advance ?? closed)?.period ?? null, lines)
     }
-    if (k === 0 && advance) minimum = { total: inv.total, months: advance.period.months }
+    if (k === 0 && advance) minimum = monthlyFees(inv)
     if (inv.status !== 'finalized' && inv.lines.length === 0) return
     if (inv.issuedAt <= until) {
       record(inv)
@@ -371,16 +453,54 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
       keys.add(key)
       within.push(invoice(account, key, 'upgrade', u.after.plan.currency, startOfDay(u.at, account.timezone), p, lines))
     }
+    // A change edited after its upgrade invoice was finalized: the new invoice of the period charges
+    // the difference, crediting the lines of the one it replaces (docs/rules.md §5).
+    const replaced = (data.finalized ?? []).filter((f) => f.kind === 'upgrade' && f.period?.index === i && !keys.has(f.key) && !LEGACY_UPGRADE_KEY.test(f.key))
+    const draft = within.find((inv) => !finalized.has(inv.key))
+    if (draft && replaced.length > 0) {
+      for (const f of replaced) {
+        for (const l of f.lines) {
+          draft.lines.push(priced({
+            kind: l.kind, meter: l.meter, product: l.product, contacts: l.contacts, description: `Replaced (${f.key}): ${l.description}`,
+            quantity: -l.quantity, unitPrice: l.unitPrice, months: l.months, discountPercent: l.discountPercent, proration: l.proration,
+            period: l.period, from: l.from, to: l.to,
+          }))
+        }
+      }
+      draft.total = sum(draft.lines.map((l) => l.amount))
+    }
     for (const r of ps.rebalances) {
       const plan = termsOn(ps, r.day).plan
-      const proration = { days: daysBetween(r.day, p.endDate), of: p.days }
-      const lines = [contactRangeLine(plan, r.before, p, proration, -1), contactRangeLine(plan, r.after, p, proration, 1)]
-        .filter((l): l is InvoiceLine => l !== null)
-      within.push(invoice(account, `rebalance:${i}:${r.range}`, 'rebalance', plan.currency, startOfDay(nextDay(r.day), account.timezone), p, lines))
+      const lines: InvoiceLine[] = []
+      for (const g of r.segments) {
+        const proration = { days: daysBetween(g.from, g.to), of: p.days }
+        for (const l of [contactRangeLine(plan, g.paid, p, proration, -1), contactRangeLine(plan, r.after, p, proration, 1)]) {
+          if (l) lines.push({ ...l, from: g.from, to: g.to })
+        }
+      }
+      within.push(invoice(account, r.key, 'rebalance', plan.currency, startOfDay(nextDay(r.day), account.timezone), p, lines))
     }
     for (const inv of within) keep(inv)
     // Seed 002: after a cancelled subscription ends "You'll not be billed again" - but for the last usage.
-    if (p.last && p.end <= until) recurring(i + 1, undefined, ps, p.end)
+    if (p.last && p.end <= until) {
+      recurring(i + 1, undefined, ps, p.end)
+      // Usage of the last period accepted after its final invoice: there is no next recurring invoice
+      // to carry it, so it gets one of its own, issued by the run that finds it (docs/rules.md §5).
+      if (finalized.has(`recurring:${i + 1}`)) {
+        for (let n = 1; ; n++) {
+          const key = `recurring:${i + 1}:late:${n}`
+          const done = finalized.get(key)
+          if (done) {
+            record(done)
+            out.push(done)
+            continue
+          }
+          const lines = adjustments(states, i + 2, billed)
+          if (lines.length > 0) out.push(invoice(account, key, 'recurring', ps.end.plan.currency, until, p, lines))
+          break
+        }
+      }
+    }
   })
 
   for (const e of data.ledger) {
@@ -412,7 +532,9 @@ function adjustments(states: readonly PeriodState[], k: number, billed: Map<numb
       const was = before.get(meter) ?? { quantity: 0, amount: 0 }
       const quantity = (expected?.quantity ?? 0) - was.quantity
       const amount = (expected?.amount ?? 0) - was.amount
-      if (amount === 0 && quantity === 0) continue
+      // Nothing to correct when the period costs what was billed, whatever the quantities of the
+      // lines billed add up to (an excess and an adjustment of it are not units of one price).
+      if (amount === 0) continue
       const common = {
         kind: 'adjustment' as const, meter: meter as InvoiceLine['meter'], period: periodRef(ps.period),
         description: `Late usage: ${expected?.description ?? meter} (billed before: ${was.amount})`,
@@ -542,7 +664,7 @@ export function periodSummary(account: BillingAccount, data: BillingData, at: nu
 }
 
 /** The period holding `at`, the terms and paid contacts in force, and the email quota of the month. */
-function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants'> & { ledger?: readonly LedgerEntry[] }, at: number) {
+function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants' | 'contactsBefore'> & { ledger?: readonly LedgerEntry[] }, at: number) {
   const ps = periodStateAt(account, { ...data, ledger: data.ledger ?? [] }, at)
   if (!ps) return null
   const day = localDate(at, account.timezone)
@@ -550,7 +672,7 @@ function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'f
   for (const u of ps.upgrades) if (startOfDay(u.at, account.timezone) <= at) terms = u.after
   const plan: Plan = terms.plan
   const paidContacts = contactsOn(ps, nextDay(day))
-  return { ps, terms, plan, paidContacts, emails: emailAllowance(account, data.usage, at, paidContacts, plan, data.emailGrants) }
+  return { ps, terms, plan, paidContacts, emails: emailAllowance(account, data.usage, at, quotaContacts(plan, paidContacts), plan, data.emailGrants) }
 }
 
 /**
@@ -574,8 +696,20 @@ export function emailWindow(account: BillingAccount, at: number): { fromDay: str
  * The email quota of the month holding `at`, the emails sent in it and what is left: the same
  * answer as `periodSummary(...).emails`, from the rows and invoices `emailWindow` names (or more).
  */
-export function emailsAt(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants'>, at: number): EmailAllowance | null {
+export function emailsAt(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants' | 'contactsBefore'>, at: number): EmailAllowance | null {
   return periodNow(account, data, at)?.emails ?? null
+}
+
+/**
+ * The contacts an email quota is for (docs/rules.md §3, seed 004: "4 times more emails than the
+ * number of contacts you paid for"): the upper bound of the range the period is billed at, or the
+ * paid count itself on a plan without ranges or in an open last range.
+ * @example quotaContacts(growth, 0) // 1000
+ * @example quotaContacts(growth, 3000) // 5000
+ */
+export function quotaContacts(plan: Plan, paid: number): number {
+  if (plan.contactRanges.length === 0) return paid
+  return contactRange(plan, paid).upTo ?? paid
 }
 
 /**

@@ -281,7 +281,11 @@ export interface Moved { purchased: number; free: number }
  * A transfer also says how many purchased and free credits it moved (`moved`).
  */
 export type CreditResult =
-  | { ok: true; duplicate: boolean; entries: LedgerEntry[]; credits: number; balance: number; moved?: Moved }
+  | {
+    ok: true; duplicate: boolean; entries: LedgerEntry[]; credits: number; balance: number; moved?: Moved
+    /** What the stored request named (a repeat answers these, not what the repeat says): the member of a transfer, the pack of a purchase. */
+    to?: string; pack?: string
+  }
   | { ok: false; code: CreditRefusal; entries: LedgerEntry[]; balance: number }
 
 /**
@@ -405,7 +409,8 @@ export function transfer(account: BillingAccount, ledger: readonly LedgerEntry[]
   const seen = state.entries.get(req.id)
   if (seen) {
     const moved = movedBy(state, seen.type === 'transfer_out' ? seen.draws : [])
-    return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance(), moved }
+    const to = seen.type === 'transfer_out' ? seen.to.replace(/^member:/, '') : req.to
+    return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance(), moved, to }
   }
   if (!isMember(account, req.to)) return { ok: false, code: 'unknown_member', entries: catchUp, balance: balance() }
   if (!Number.isSafeInteger(req.credits) || req.credits <= 0) return { ok: false, code: 'invalid_quantity', entries: catchUp, balance: balance() }
@@ -421,7 +426,7 @@ export function transfer(account: BillingAccount, ledger: readonly LedgerEntry[]
   }
   return {
     ok: true, duplicate: false, entries: [...catchUp, out, inn], credits: req.credits, balance: available - req.credits,
-    moved: movedBy(state, draws),
+    moved: movedBy(state, draws), to: req.to,
   }
 }
 
@@ -437,7 +442,7 @@ export function purchase(account: BillingAccount, ledger: readonly LedgerEntry[]
   const { catchUp, state } = prepare(account, ledger, req.at)
   const balance = () => liveBalance(state, ACCOUNT_WALLET, req.at)
   const seen = state.entries.get(req.id)
-  if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance() }
+  if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance(), pack: seen.type === 'purchase' ? seen.pack : req.pack }
   const plan = planAt(account, req.at)
   const pack = plan && Object.hasOwn(plan.creditPacks, req.pack) ? plan.creditPacks[req.pack] : undefined
   if (!plan || !pack) return { ok: false, code: 'unknown_pack', entries: catchUp, balance: balance() }
@@ -445,5 +450,5 @@ export function purchase(account: BillingAccount, ledger: readonly LedgerEntry[]
     id: req.id, type: 'purchase', wallet: ACCOUNT_WALLET, at: req.at, credits: pack.credits, lot: req.id,
     pack: req.pack, price: pack.price, currency: plan.currency,
   }
-  return { ok: true, duplicate: false, entries: [...catchUp, entry], credits: pack.credits, balance: balance() + pack.credits }
+  return { ok: true, duplicate: false, entries: [...catchUp, entry], credits: pack.credits, balance: balance() + pack.credits, pack: req.pack }
 }

@@ -184,3 +184,26 @@ describe('period properties', () => {
       }), { numRuns: 300 })
   })
 })
+
+describe('zones with two local midnights (issue 19, corner 7)', () => {
+  // America/Havana goes back from 01:00 CDT to 00:00 CST on the first Sunday of November: Nov 1,
+  // 2026 starts at 00:00 CDT (04:00Z), and midnight comes again at 05:00Z. Atlantic/Azores goes back
+  // from 01:00 to 00:00 on the last Sunday of October: Oct 25, 2026 starts at 00:00Z, again at 01:00Z.
+  it.each([
+    ['America/Havana', '2026-10-01', '2026-11-01', Date.UTC(2026, 10, 1, 4)],
+    ['Atlantic/Azores', '2026-09-25', '2026-10-25', Date.UTC(2026, 9, 25, 0)],
+  ])('in %s every local date starts at its first instant, for periods, months and days alike', async (zone, start, day, first) => {
+    const { monthSliceAt, localDate } = await import('./period.js')
+    expect(startOfDay(day, zone)).toBe(first)
+    // The instant before it is still the day before; the hour after it is the new day, period and month.
+    expect(localDate(first - 1, zone)).not.toBe(day)
+    const s = sub(start)
+    for (const t of [first, first + 30 * 60_000, first + 3_600_000 + 30 * 60_000]) {
+      expect(localDate(t, zone)).toBe(day)
+      expect(periodAt(s, zone, t)?.startDate).toBe(day)
+      expect(monthSliceAt(s, zone, t)?.startDate).toBe(day)
+    }
+    expect(periodAt(s, zone, first - 1)?.startDate).toBe(start)
+    expect(monthSliceAt(s, zone, first - 1)?.startDate).toBe(start)
+  })
+})

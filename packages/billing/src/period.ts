@@ -116,8 +116,9 @@ export function nextDay(date: string): string {
 }
 
 /**
- * The UTC instant of local midnight starting `date` in `zone` (DST-safe: midnight's offset is the
- * one in force on that day; where midnight does not exist the day starts at the first valid time).
+ * The UTC instant of local midnight starting `date` in `zone`: the first instant whose local date
+ * is `date` (DST-safe: where midnight does not exist the day starts at the first valid time; where
+ * it happens twice, at the first).
  * @example startOfDay('2026-03-29', 'Europe/Amsterdam') // Date.UTC(2026, 2, 28, 23)
  */
 export function startOfDay(date: string, zone: string): number {
@@ -125,7 +126,12 @@ export function startOfDay(date: string, zone: string): number {
   const known = midnights.get(key)
   if (known !== undefined) return known
   const { y, m, d } = parseDate(date)
-  const t = DateTime.fromObject({ year: y, month: m, day: d }, { zone }).startOf('day').toMillis()
+  let t = DateTime.fromObject({ year: y, month: m, day: d }, { zone }).startOf('day').toMillis()
+  // Where the clocks go back over midnight (America/Havana, Atlantic/Azores) the day has two
+  // midnights: it starts at the first, the instant its usage day starts too (`localDate`).
+  // Offsets change on quarter hours, so stepping back by them finds it.
+  const dayOf = localDayOf(zone)
+  for (let k = 0; k < 16 && dayOf(t - QUARTER_HOUR) === date; k++) t -= QUARTER_HOUR
   // A memo of a pure function (zone rules do not change while the process runs), kept small.
   if (midnights.size >= 50_000) midnights.clear()
   midnights.set(key, t)
@@ -205,6 +211,8 @@ function runsOf(sub: BillingSubscription): Run[] {
   const changes = sortedChanges(sub).filter((c) => c.cycle !== undefined)
   const cancelled = sub.cancelledAt
   const runs: Run[] = []
+  // Cancelled before it started: no period, nothing billed (docs/rules.md §5).
+  if (cancelled !== undefined && cancelled < sub.start) return runs
   let offset = 0
   let index = 0
   let next = 0
@@ -251,7 +259,7 @@ function periodOfRun(sub: BillingSubscription, zone: string, run: Run, k: number
 /** Months from the anchor to the end of the last period, or Infinity while the subscription renews. */
 function endOffset(runs: readonly Run[]): number {
   const r = runs[runs.length - 1]
-  return r ? r.offset + r.count * r.months : Infinity
+  return r ? r.offset + r.count * r.months : 0
 }
 
 /**

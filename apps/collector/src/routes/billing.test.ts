@@ -31,9 +31,9 @@ const GROWTH = {
   cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
 }
 
-function billingConfig(subscription: Record<string, unknown> = {}): TallyConfig {
+function billingConfig(subscription: Record<string, unknown> = {}, plan: Record<string, unknown> = {}): TallyConfig {
   const r = parseConfig({
-    plans: { growth: GROWTH },
+    plans: { growth: { ...GROWTH, ...plan } },
     accounts: {
       acme: {
         name: 'Acme Inc.', timezone: 'Europe/Amsterdam',
@@ -53,8 +53,8 @@ function billingConfig(subscription: Record<string, unknown> = {}): TallyConfig 
 }
 
 /** The in-process collector for acme, on SQLite in memory unless given a PostgreSQL store. */
-function billing(subscription: Record<string, unknown> = {}, pg?: PgStore) {
-  const t = setup({ config: billingConfig(subscription), ...(pg ? { store: pg } : {}) })
+function billing(subscription: Record<string, unknown> = {}, pg?: PgStore, plan: Record<string, unknown> = {}) {
+  const t = setup({ config: billingConfig(subscription, plan), ...(pg ? { store: pg } : {}) })
   /** `SELECT count(*) AS n …` on whichever engine holds the data. */
   const stored = async (sql: string) => (pg ? Number((await pg.engine.pool.query<{ n: string }>(sql)).rows[0]?.n) : t.count(sql))
   const send = (path: string, body: unknown, key: string | null = SK, method = 'POST') =>
@@ -210,6 +210,34 @@ describe('POST /v1/usage', () => {
     expect((await b.usage({ id: uid(), type: 'email', count: 4000, ts: b.clock.now() }))[0]?.status).toBe('accepted')
   })
 
+  it.each([
+    // No contact ranges: the contacts the period bills, the reading of 5000 at the boundary: 20000.
+    ['a plan without contact ranges', { contactRanges: [] }, 20000],
+    // Ranges: the upper bound of the range billed, 5000 falls in "up to 5000": 20000.
+    ['a plan with contact ranges', {}, 20000],
+  ])('lets the email check and GET /v1/period agree on %s (issue 19, corner 5)', async (_, plan, quota) => {
+    const b = billing({}, undefined, plan)
+    // 1000 declared, a reading of 5000 in period 0; none since. Periods 1 and 2 both pay for 5000,
+    // and period 2's check reads periods 1 and 2 only: the reading before them carries in.
+    expect((await b.usage({ id: uid(), type: 'contacts', count: 5000, ts: b.clock.now() }))[0]?.status).toBe('accepted')
+    for (const day of ['2026-08-20', '2026-09-20']) {
+      b.clock.set(at(`${day}T10:00:00Z`))
+      const p = (await (await b.get('/v1/period')).json()) as { emails: { quota: number; left: number } }
+      expect([day, p.emails.quota, p.emails.left]).toEqual([day, quota, quota])
+      expect((await b.usage({ id: uid(), type: 'email', count: 5000, ts: b.clock.now() }))[0]?.status).toBe('accepted')
+      expect((await b.usage({ id: uid(), type: 'email', count: quota - 5000 + 1, ts: b.clock.now() }))[0]?.code).toBe('quota_exceeded')
+      expect((await b.usage({ id: uid(), type: 'email', count: quota - 5000, ts: b.clock.now() }))[0]?.status).toBe('accepted')
+    }
+  })
+
+  it.each([[0, 4000], [3000, 20000]])('gives %i declared contacts the quota of the upper bound of their range: %i emails', async (contacts, quota) => {
+    const b = billing({ contacts })
+    const p = (await (await b.get('/v1/period')).json()) as { emails: { quota: number } }
+    expect(p.emails.quota).toBe(quota)
+    expect((await b.usage({ id: uid(), type: 'email', count: quota + 1, ts: b.clock.now() }))[0]?.code).toBe('quota_exceeded')
+    expect((await b.usage({ id: uid(), type: 'email', count: quota, ts: b.clock.now() }))[0]?.status).toBe('accepted')
+  })
+
   it('keeps the highest contacts reading of a period', async () => {
     const b = billing()
     await b.usage({ id: uid(), type: 'contacts', count: 1200, ts: b.clock.now() }, { id: uid(), type: 'contacts', count: 900, ts: b.clock.now() })
@@ -255,6 +283,30 @@ describe('POST /v1/credits/purchase and /transfer', () => {
     const again = await (await b.send('/v1/credits/purchase', { pack: 'small', id: 'buy-1' })).json()
     expect(again).toMatchObject({ id: 'buy-1', status: 'duplicate', credits: 1000, balance: 1500 })
     expect(b.count("SELECT count(*) AS n FROM ledger WHERE type = 'purchase'")).toBe(1)
+  })
+
+  it('names the invoice that exists for a purchase id holding ":", in the answer and the credits.purchased webhook (issue 19, corner 6)', async () => {
+    const b = billing()
+    const r = await (await b.send('/v1/credits/purchase', { pack: 'small', id: 'buy:1' })).json()
+    b.clock.set(b.clock.now() + 1000)
+    await b.run(new Date(b.clock.now()).toISOString())
+    const keys = ((await (await b.get('/v1/invoices')).json()) as { invoices: { key: string }[] }).invoices.map((i) => i.key)
+    expect(keys).toContain('credits:purchase:buy%3A1')
+    expect(r.invoice).toBe('credits:purchase:buy%3A1')
+    const hooks = b.store.db.prepare("SELECT data FROM webhook_events WHERE type = 'credits.purchased'").all() as { data: string }[]
+    expect(hooks.map((h) => JSON.parse(h.data).invoice)).toEqual(['credits:purchase:buy%3A1'])
+  })
+
+  it('answers a repeated purchase or transfer with what was stored, not what the repeat says (issue 19, corner 8)', async () => {
+    const b = billing({}, undefined, { creditPacks: { ...GROWTH.creditPacks, big: { credits: 5000, price: 4000 } } })
+    await b.send('/v1/credits/transfer', { to: 'alice', credits: 100, id: 'gift-8' })
+    const again = await (await b.send('/v1/credits/transfer', { to: 'bob', credits: 300, id: 'gift-8' })).json()
+    expect(again).toMatchObject({ id: 'gift-8', status: 'duplicate', to: 'alice', credits: 100, balance: 400 })
+    await b.send('/v1/credits/purchase', { pack: 'small', id: 'buy-8' })
+    const bought = await (await b.send('/v1/credits/purchase', { pack: 'big', id: 'buy-8' })).json()
+    expect(bought).toMatchObject({ id: 'buy-8', status: 'duplicate', pack: 'small', credits: 1000 })
+    const w = await b.wallets()
+    expect([w.account?.balance, w['member:alice']?.balance, w['member:bob']?.balance ?? 0]).toEqual([1400, 100, 0])
   })
 
   it('refuses an unknown pack, a missing id and a read key', async () => {
@@ -454,6 +506,24 @@ describe('a cancelled subscription', () => {
       { type: 'subscription.renewed', key: 'subscription.renewed:1' },
       { type: 'invoice.finalized', key: 'invoice.finalized:recurring:2' },
     ])
+  })
+
+  it('bills usage that arrives after the final invoice on an invoice of its own (issue 19, corner 3)', async () => {
+    const b = billing({ cancelledAt: '2026-07-20' }, undefined, { included: { ...GROWTH.included, alerts: 1 } })
+    const alert = (ts: number) => ({ id: uid(), type: 'alert', alert: 'stock', ts })
+    expect((await b.usage(alert(b.clock.now()), alert(b.clock.now()))).map((r) => r.status)).toEqual(['accepted', 'accepted'])
+    // The period ends at Amsterdam midnight of Aug 12 (22:00 UTC on Aug 11): the final invoice bills 1 alert over.
+    b.clock.set(at('2026-08-11T22:00:00Z'))
+    await b.run('2026-08-11T22:00:00Z')
+    // Two alerts dated inside the period arrive an hour later and are accepted.
+    b.clock.set(at('2026-08-11T23:00:00Z'))
+    expect((await b.usage(alert(at('2026-08-10T12:00:00Z')), alert(at('2026-08-10T12:00:00Z')))).map((r) => r.status)).toEqual(['accepted', 'accepted'])
+    expect((await b.get('/v1/period')).status).toBe(404)
+    b.clock.set(at('2026-08-12T06:00:00Z'))
+    await b.run('2026-08-12T06:00:00Z')
+    await b.run('2026-08-12T06:00:00Z')
+    const list = ((await (await b.get('/v1/invoices')).json()) as { invoices: { key: string; total: number }[] }).invoices
+    expect(list.map((i) => [i.key, i.total])).toEqual([['recurring:0', 9400], ['recurring:1', 1], ['recurring:1:late:1', 2]])
   })
 
   it('bills the last usage once after the end and nothing more', async () => {

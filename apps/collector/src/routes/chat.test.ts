@@ -115,4 +115,18 @@ describe('chat through the ingestion route', () => {
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [{ index: 0, code: 'conversation_too_long' }] })
     expect(count("SELECT COUNT(*) AS n FROM chat_events WHERE conversation = 'conv_big'")).toBe(MAX_CONVERSATION_EVENTS)
   })
+
+  it('answers a retried event of a full conversation as a duplicate, not conversation_too_long (issue 19, corner 9)', async () => {
+    const { post, clock, count } = setup()
+    clock.set(NOW + 40 * MIN)
+    const pings = Array.from({ length: 500 }, (_, k) => chat('ping', NOW + 40 * MIN - (k + 1), 'conv_big'))
+    const more = pings.map((p, k) => ({ ...p, id: `again${k}` }))
+    await post(batch(pings, NOW + 40 * MIN))
+    await post(batch(more, NOW + 40 * MIN))
+    // The room is counted after deduplication: the last stored event, retried, and a new one sent twice in one request.
+    const last = more[499]!
+    const res = await post(batch([last, chat('ping', NOW + 40 * MIN, 'conv_big', 'bot_help', 'late'), { ...last }], NOW + 40 * MIN))
+    expect(await res.json()).toEqual({ accepted: 0, duplicates: 2, rejected: [{ index: 1, code: 'conversation_too_long' }] })
+    expect(count("SELECT COUNT(*) AS n FROM chat_events WHERE conversation = 'conv_big'")).toBe(MAX_CONVERSATION_EVENTS)
+  })
 })

@@ -16,6 +16,7 @@ import { localDayOf } from '@tally/billing'
 import { billingAccount } from '../domain/billing-account.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 import type { UsageInput } from '../services/store.js'
+import { purchaseInvoiceKey } from '../services/ledger-book.js'
 
 export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
   const { store, clock, config } = deps
@@ -83,7 +84,8 @@ export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
     if (typeof pack !== 'string') throw fail('invalid_request', 'pack: expected the name of a credit pack')
     const r = await store.creditRequest({ kind: 'purchase', account, billing, id, pack, at })
     if (!r.ok) throw fail('invalid_request', `pack: the plan has no credit pack "${pack}"`)
-    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', pack, credits: r.credits, balance: r.balance, invoice: `credits:purchase:${id}` })
+    // A repeat answers what was stored (its pack), not what the repeat says.
+    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', pack: r.pack ?? pack, credits: r.credits, balance: r.balance, invoice: purchaseInvoiceKey(id) })
   })
 
   app.post('/v1/credits/transfer', writer, async (c) => {
@@ -101,7 +103,7 @@ export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
     if (!r.ok) return c.json({ id, status: 'rejected', code: r.code, to, credits, balance: r.balance })
     // What moved, by kind of lot (docs/billing.md, "Credits"): purchased credits go first.
     const moved = r.moved ?? { purchased: 0, free: 0 }
-    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', to, credits: r.credits, balance: r.balance, moved })
+    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', to: r.to ?? to, credits: r.credits, balance: r.balance, moved })
   })
 
   /** An email pack of the plan (docs/billing.md, "Email grants"): more emails this month, invoiced like a credit pack. */

@@ -115,6 +115,15 @@ async function chat(
   for (const [id, r] of before) owner.set(id, { session: r.session, suspicious: r.suspicious === true })
   // A conversation takes at most MAX_CONVERSATION_EVENTS events; the rest are refused with a code.
   const room = new Map(ids.map((id) => [id, MAX_CONVERSATION_EVENTS - (before.get(id)?.state.events ?? 0)]))
+  // The room is counted after deduplication: a retried event of a full conversation is a duplicate,
+  // and an id repeated within the request takes no second place. Only a full conversation's stored
+  // ids are read (at most MAX_CONVERSATION_EVENTS).
+  const asked = new Map<string, number>()
+  for (const e of events) asked.set(e.conversation, (asked.get(e.conversation) ?? 0) + 1)
+  const full = ids.filter((id) => (room.get(id) ?? 0) < (asked.get(id) ?? 0))
+  const stored = new Set<string>()
+  for (const id of full) for (const e of await tx.chatEvents(account, container, id)) stored.add(`${id}\n${e.id}`)
+  const taken = new Set<string>()
   const kept: number[] = []
   events.forEach((e, k) => {
     const refuse = (code: IngestStatus) => { statuses[slots[k] as number] = code }
@@ -128,9 +137,13 @@ async function chat(
     const prev = before.get(e.conversation)
     // Nor may it move the conversation's start back past the clock-skew allowance (an old handoff or end would close it).
     if (prev && e.time < prev.state.startedAt - CHAT_BACKDATE_MS) return refuse('event_before_conversation')
+    const key = `${e.conversation}\n${e.id}`
+    if (stored.has(key)) return refuse('duplicate')
+    const repeat = taken.has(key)
     const left = room.get(e.conversation) ?? 0
-    if (left <= 0) return refuse('conversation_too_long')
-    room.set(e.conversation, left - 1)
+    if (!repeat && left <= 0) return refuse('conversation_too_long')
+    taken.add(key)
+    if (!repeat) room.set(e.conversation, left - 1)
     kept.push(k)
   })
   if (kept.length === 0) return

@@ -22,6 +22,13 @@ export const ledgerId = {
   transfer: (id: string) => `transfer:${escapeId(id)}`,
 }
 
+/**
+ * The key of the invoice a credit purchase makes (`credits:` and its entry id, docs/billing.md
+ * "Invoices"): what the answer and the `credits.purchased` webhook name, `:` escaped as in the entry.
+ * @example purchaseInvoiceKey('buy:1') // 'credits:purchase:buy%3A1'
+ */
+export const purchaseInvoiceKey = (id: string): string => `credits:${ledgerId.purchase(id)}`
+
 /** The key of a request's own entry (its first, for a transfer): how a repeat finds it. */
 export const requestKey = {
   action: (id: string): LedgerKey => ({ source: 'action', ref: id, leg: '' }),

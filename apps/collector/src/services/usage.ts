@@ -11,7 +11,7 @@ import {
 } from '@tally/billing'
 import type { UsageCode } from '@tally/protocol'
 import type { EmailGrantRow, Repository, UsageEventRow } from '../store/repository.js'
-import { ledgerId, requestKey, type LedgerBook } from './ledger-book.js'
+import { ledgerId, purchaseInvoiceKey, requestKey, type LedgerBook } from './ledger-book.js'
 import { emit } from './webhooks.js'
 
 /** One server-to-server event that passed validation; `time` is its instant, `day` its local day. */
@@ -51,6 +51,7 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
   /** The email check's rows, read once per request and kept current as the request adds to them. */
   let window: {
     fromDay: string; toDay: string; usage: UsageRow[]; finalized: Awaited<ReturnType<Repository['invoices']>>; emailGrants: EmailGrant[]
+    contactsBefore: number | null
   } | undefined
   const accepted = new Set<string>()
   for (const e of req.events) {
@@ -98,16 +99,19 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
           finalized: await tx.invoices(account, need.invoiceKeys),
           // Grants of the window's months only: the check stays bounded to the two periods it reads.
           emailGrants: (await tx.emailGrants(account, need.fromDay, need.toDay)).map((g) => ({ month: g.month, emails: g.emails })),
+          // The paid contacts carried into the window: the latest reading before it (docs/rules.md §5).
+          contactsBefore: await tx.lastContacts(account, need.fromDay),
         }
       }
       const allowance = emailsAt(billing, window, e.time)
       const verdict = checkEmails(allowance?.sent ?? 0, e.count, (allowance?.quota ?? 0) + (allowance?.granted ?? 0))
       if (!verdict.ok) {
-        // The first refusal of the month tells the vendor once (docs/webhooks.md); later ones find the event written.
+        // The first refusal at a quota level tells the vendor once (docs/webhooks.md); later ones find the event written.
         const month = emailMonthAt(billing, e.time)
         if (month !== null && allowance) {
           const { quota, granted, sent } = allowance
-          await emit(tx, account, 'quota.email_reached', month, { month, quota, granted, sent, refused: e.count }, receivedAt)
+          // Once per quota level: a grant or a pack raises it, and reaching the new level tells again.
+          await emit(tx, account, 'quota.email_reached', `${month}:${quota + granted}`, { month, quota, granted, sent, refused: e.count }, receivedAt)
         }
         out.push({ status: 'rejected', code: 'quota_exceeded' })
         continue
@@ -137,7 +141,7 @@ export async function creditRequest(tx: Repository, book: LedgerBook, req: Credi
   await book.append(tx, req.account, ledger, r.entries, req.at, req.id)
   if (r.ok && !r.duplicate) {
     if (req.kind === 'purchase') {
-      const data = { id: req.id, pack: req.pack, credits: r.credits, balance: r.balance, invoice: `credits:purchase:${req.id}` }
+      const data = { id: req.id, pack: req.pack, credits: r.credits, balance: r.balance, invoice: purchaseInvoiceKey(req.id) }
       await emit(tx, req.account, 'credits.purchased', req.id, data, req.at)
     } else await creditsLow(tx, req.billing, req.account, ACCOUNT_WALLET, r.balance + r.credits, r.balance, ledgerId.transfer(req.id), req.at)
   }

@@ -198,6 +198,9 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
         ])
         expect(await engine.read((r) => r.usageDaily('acme', '2026-07-21'))).toEqual([{ day: '2026-07-22', alerts: 1, emails: 0 }])
         expect(await engine.read((r) => r.usageDaily('acme', '2026-07-01', '2026-07-22'))).toHaveLength(1)
+        // The latest reading before a day: Jul 22 has none, so Jul 20's highest.
+        expect(await engine.read((r) => r.lastContacts('acme', '2026-07-23'))).toBe(800)
+        expect(await engine.read((r) => r.lastContacts('acme', '2026-07-20'))).toBeNull()
       })
 
       it('finds stored usage events by id, per account', async () => {

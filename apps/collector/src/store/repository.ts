@@ -357,6 +357,11 @@ export interface Repository {
   addUsageDaily(account: string, day: string, add: DailyAdd): Promise<void>
   /** Daily rows of the server-to-server meters, for days in `[fromDay, toDay)` (all days when omitted). */
   usageDaily(account: string, fromDay?: string, toDay?: string): Promise<UsageRow[]>
+  /**
+   * The latest contacts reading on a day before `beforeDay` (that day's highest), or null: what the
+   * paid contacts carry into a period without a reading (docs/rules.md §5, the email check).
+   */
+  lastContacts(account: string, beforeDay: string): Promise<number | null>
   /** Daily totals of the page meters (impressions, engagements, chat sessions), every day. */
   pageDaily(account: string): Promise<UsageRow[]>
   /** The position of the account's newest credit log entry (0 when empty): moves on with every append. */

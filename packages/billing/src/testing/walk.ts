@@ -9,7 +9,7 @@ import {
   addMonthsClamped, daysBetween, localDate, nextDay, startOfDay, type BillingSubscription, type Period, type SubscriptionChange,
 } from '../period.js'
 import { emailQuota } from '../meters.js'
-import { periodStates, type BillingData, type EmailAllowance, type EmailGrant } from '../invoice.js'
+import { periodStates, quotaContacts, type BillingData, type EmailAllowance, type EmailGrant } from '../invoice.js'
 import type { UsageRow } from '../meters.js'
 import type { BillingAccount, PeriodTerms, Terms } from '../rating.js'
 import { discountFor } from '../rating.js'
@@ -25,6 +25,8 @@ export function* walkPeriods(sub: BillingSubscription, zone: string): Generator<
   let offset = 0
   let index = 0
   let previousStart: string | null = null
+  // Cancelled before it started: no period (docs/rules.md §5).
+  if (sub.cancelledAt !== undefined && sub.cancelledAt < sub.start) return
   for (;;) {
     const startDate = addMonthsClamped(sub.start, offset)
     let cycle: Cycle = index === 0 ? sub.cycle : 'monthly'
@@ -61,7 +63,7 @@ export function walkPeriodByIndex(sub: BillingSubscription, zone: string, index:
 
 export function walkSubscriptionEnd(sub: BillingSubscription, zone: string): number | null {
   if (sub.cancelledAt === undefined) return null
-  let end = 0
+  let end = startOfDay(sub.start, zone)
   for (const p of walkPeriods(sub, zone)) end = p.end
   return end
 }
@@ -166,7 +168,7 @@ function walkEmailAllowance(
   account: BillingAccount, usage: readonly UsageRow[], at: number, paidContacts: number, plan: Plan, grants: readonly EmailGrant[] = [],
 ): EmailAllowance {
   const slice = walkMonthSlices(account.subscription, account.timezone, at + 1).find((s) => s.start <= at && at < s.end)
-  const quota = emailQuota(plan.emailsPerContact, paidContacts)
+  const quota = emailQuota(plan.emailsPerContact, quotaContacts(plan, paidContacts))
   if (!slice) return { quota, granted: 0, sent: 0, left: 0 }
   const endDate = localDate(slice.end, account.timezone)
   let sent = 0

@@ -307,6 +307,13 @@ export class PgRepository implements Repository {
     return rows.map((r) => ({ day: r.day, alerts: r.alerts, emails: r.emails, ...(r.contacts === null ? {} : { contacts: r.contacts }) }))
   }
 
+  async lastContacts(account: string, beforeDay: string): Promise<number | null> {
+    const rows = await this.q<{ contacts: number }>(`
+      SELECT contacts FROM usage_daily WHERE account = $1 AND day < $2 AND contacts IS NOT NULL ORDER BY day DESC LIMIT 1`,
+    [account, beforeDay])
+    return rows[0] ? Number(rows[0].contacts) : null
+  }
+
   async pageDaily(account: string): Promise<UsageRow[]> {
     return this.q<UsageRow>(`SELECT day,
         sum(CASE WHEN kind = 'campaign' THEN units ELSE 0 END) AS impressions,

@@ -95,6 +95,7 @@ export function prepare(db: Database.Database) {
           contacts = CASE WHEN excluded.contacts IS NULL THEN contacts
                           WHEN contacts IS NULL OR excluded.contacts > contacts THEN excluded.contacts ELSE contacts END`),
     daily: db.prepare('SELECT day, alerts, emails, contacts FROM usage_daily WHERE account = ? AND day >= ? AND day < ? ORDER BY day'),
+    lastContacts: db.prepare('SELECT contacts FROM usage_daily WHERE account = ? AND day < ? AND contacts IS NOT NULL ORDER BY day DESC LIMIT 1'),
     pageDaily: db.prepare(`SELECT day,
           SUM(CASE WHEN kind = 'campaign' THEN units ELSE 0 END) AS impressions,
           SUM(CASE WHEN kind = 'advisor' THEN units ELSE 0 END) AS engagements,
@@ -309,6 +310,11 @@ export class SqliteRepository implements Repository {
   async usageDaily(account: string, fromDay = '', toDay = FAR_FUTURE_DAY): Promise<UsageRow[]> {
     const rows = this.st.daily.all(account, fromDay, toDay) as { day: string; alerts: number; emails: number; contacts: number | null }[]
     return rows.map((r) => ({ day: r.day, alerts: r.alerts, emails: r.emails, ...(r.contacts === null ? {} : { contacts: r.contacts }) }))
+  }
+
+  async lastContacts(account: string, beforeDay: string): Promise<number | null> {
+    const row = this.st.lastContacts.get(account, beforeDay) as { contacts: number } | undefined
+    return row ? row.contacts : null
   }
 
   async pageDaily(account: string): Promise<UsageRow[]> {
