@@ -5,5 +5,6 @@
  */
 export * from './limits.js'
 export * from './codes.js'
+export * from './rejections.js'
 export { CHAT_PHASES } from './events.js'
 export type * from './events.js'

@@ -5,6 +5,7 @@
  */
 export * from './limits.js'
 export * from './codes.js'
+export * from './rejections.js'
 export { CHAT_PHASES } from './events.js'
 export type * from './events.js'
 export { parseEnvelope, parseEvent, parseUsageEvent } from './validate.js'

@@ -390,7 +390,7 @@ function renderInvoices(list) {
 
 /**
  * What each refusal means and what to do about it (docs/protocol.md §3, docs/collector.md
- * "Ingestion"): one text for every reason the collector records (REFUSAL_REASONS in
+ * "Ingestion"): one text for every reason the collector records (REJECTION_REASONS in
  * ../domain/refusals.ts; a test holds the two together).
  */
 const REASONS = {

@@ -3,7 +3,7 @@ import { Hono } from 'hono'
 import { batch, impression, setup, testConfig } from '../testkit.js'
 import { createConfigState } from '../domain/config.js'
 import { requireAccount } from '../middleware/auth.js'
-import { REFUSAL_REASONS } from '../domain/refusals.js'
+import { REJECTION_REASONS } from '@tally/protocol'
 
 const signIn = (app: ReturnType<typeof setup>['app'], key: string) =>
   app.request('/dashboard/sign-in', {
@@ -263,12 +263,12 @@ describe('the refused beacons\' reasons on the dashboard', () => {
 
   it('explains every reason the collector records a refusal under', async () => {
     const texts = await reasonTexts()
-    for (const reason of REFUSAL_REASONS) {
+    for (const reason of REJECTION_REASONS) {
       expect(Object.hasOwn(texts, reason), `no text for ${reason}`).toBe(true)
       expect(texts[reason]!.length, `the text of ${reason}`).toBeGreaterThan(20)
     }
     // And no text for a reason that is never recorded.
-    expect(Object.keys(texts).filter((r) => !(REFUSAL_REASONS as readonly string[]).includes(r))).toEqual([])
+    expect(Object.keys(texts).filter((r) => !(REJECTION_REASONS as readonly string[]).includes(r))).toEqual([])
   })
 
   it.each([

@@ -49,7 +49,7 @@ export function emit(tx: Repository, account: string, type: WebhookEventType, fa
 }
 
 /** A refused-beacon spike event for the account, in a transaction of its own. */
-export async function emitRefusedSpike(tx: Repository, req: { account: string; minute: number; refused: number; threshold: number; at: number }): Promise<boolean> {
+export async function emitRejectionSpike(tx: Repository, req: { account: string; minute: number; refused: number; threshold: number; at: number }): Promise<boolean> {
   await tx.lockAccount(req.account)
   const minute = new Date(req.minute).toISOString()
   return emit(tx, req.account, 'usage.refused_spike', minute, { minute, refused: req.refused, threshold: req.threshold }, req.at)
