@@ -14,8 +14,8 @@ import { ConfigError, loadConfigFile } from './domain/config.js'
 import { parseIsoInstant } from './domain/dates.js'
 import { DEFAULT_DB, DEMO_CONFIG, DatabaseOpenError, billOnce, exitOnSignals, pgOptions, redact, startCollector, type RunningCollector, type ServeOptions } from './server.js'
 import { PortInUse } from './listen.js'
-import { migrateSqlite } from './store/sqlite/engine.js'
-import { openPgEngine } from './store/postgres/engine.js'
+import { migrateSqlite } from './engines/sqlite/engine.js'
+import { openPgEngine } from './engines/postgres/engine.js'
 import { startStorefront, startStorefrontFrom } from './storefront.js'
 
 const port = (v: string) => {

@@ -21,7 +21,7 @@ import { addressKey, clientAddress, createFairLimiter, createLimiter } from '../
 import type { AppDeps } from '../context.js'
 import type { IngestEvent } from '../services/store.js'
 import type { ContainerEntry } from '../domain/config.js'
-import type { RejectionRecord } from '../store/repository.js'
+import type { RejectionRecord } from '../engines/repository.js'
 import { subscriptionEnded } from '../domain/billing-account.js'
 import { rejectionSpikeHook } from '../services/rejection-spike.js'
 import { readJson } from '../middleware/body.js'

@@ -11,7 +11,7 @@
  */
 import { MAX_CONVERSATION_EVENTS, type ChatPhase } from '@tally/protocol'
 import { conversationSessions, conversationStatus, foldMore, localDayOf, type PhaseEvent } from '@tally/billing'
-import type { ChatEventRow, ConversationRecord, Repository, RollupDelta, SubjectKind, UnitRow } from '../store/repository.js'
+import type { ChatEventRow, ConversationRecord, Repository, RollupDelta, SubjectKind, UnitRow } from '../engines/repository.js'
 
 /**
  * One browser event that passed validation and the catalog check. `suspicious`: its session is

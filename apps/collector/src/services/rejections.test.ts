@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { manualClock } from '../domain/clock.js'
-import type { RejectionRecord } from '../store/repository.js'
+import type { RejectionRecord } from '../engines/repository.js'
 import { createRejectionLines, createRejectionLog, OTHER } from './rejections.js'
 
 const T = Date.UTC(2026, 6, 20, 12, 0, 0)

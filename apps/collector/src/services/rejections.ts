@@ -19,7 +19,7 @@
  */
 import type { Logger } from 'pino'
 import type { Clock } from '../domain/clock.js'
-import type { RejectionRecord } from '../store/repository.js'
+import type { RejectionRecord } from '../engines/repository.js'
 import type { Store } from './store.js'
 
 export interface RejectionLog {

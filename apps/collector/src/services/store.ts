@@ -2,13 +2,13 @@
  * The services bound to an engine: the one object routes, the billing runner and the CLI call.
  * Each write is one service function run in one transaction of the engine; reads go straight to
  * the repository. The same binding runs in-process (tests, PostgreSQL) and on the SQLite storage
- * thread (../store/sqlite/worker.ts), so the rules run wherever the database is.
+ * thread (../engines/sqlite/worker.ts), so the rules run wherever the database is.
  */
 import type { Balances, BillingAccount, CreditResult } from '@tally/billing'
 import type {
   ConfigChange, ConversationRow, DeliveryRow, Engine, RejectionPage, RejectionRecord, RejectionRow, Repository, RollupRow,
   WebhookEndpointRow,
-} from '../store/repository.js'
+} from '../engines/repository.js'
 import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
 import {
   creditBalances, creditRequest, grantEmails, recordUsage, type CreditCall, type EmailGrantCall, type EmailGrantResult, type UsageOutcome, type UsageRequest,

@@ -11,7 +11,7 @@ import { fail } from '../errors.js'
 import { addDays, parseIsoDay } from '../domain/dates.js'
 import { localDayOf } from '@tally/billing'
 import type { AppDeps } from '../context.js'
-import type { SubjectKind } from '../store/repository.js'
+import type { SubjectKind } from '../engines/repository.js'
 
 export const GROUPINGS = ['day', 'container', 'campaign', 'advisor', 'bot'] as const
 export type Grouping = (typeof GROUPINGS)[number]
