@@ -108,8 +108,8 @@ export const CYCLES = ['monthly', 'quarterly', 'semiannual', 'annual'] as const
 export type Cycle = (typeof CYCLES)[number]
 /** Months in each billing cycle. */
 export const CYCLE_MONTHS: Record<Cycle, number> = { monthly: 1, quarterly: 3, semiannual: 6, annual: 12 }
-export const METERS = ['impressions', 'engagements', 'chatSessions', 'alerts'] as const
-export type Meter = (typeof METERS)[number]
+/** The plan's meters live with the usage report's (./usage.ts), where a browser page may import them. */
+export { METERS, type Meter } from './usage.js'
 
 const overage = strict({ per: z.number().int().min(1), price: money })
 

@@ -6,6 +6,8 @@
 export * from './limits.js'
 export * from './codes.js'
 export * from './rejections.js'
+export * from './dates.js'
+export * from './usage.js'
 export { CHAT_PHASES } from './events.js'
 export type * from './events.js'
 export { parseEnvelope, parseEvent, parseUsageEvent } from './validate.js'

@@ -1,7 +1,8 @@
 /**
- * `GET /dashboard`: the read API for people (docs/protocol.md §5). Plain HTML and JavaScript served by the
- * collector itself, with uPlot from node_modules: no build step for the operator, and a
- * Content-Security-Policy of `'self'` so that no request leaves the machine.
+ * `GET /dashboard`: the read API for people (docs/protocol.md §5). Plain HTML and a script bundled
+ * at build time (src/web/dashboard, TypeScript) served by the collector itself, with uPlot from
+ * node_modules: nothing to build for the operator, and a Content-Security-Policy of `'self'` so
+ * that no request leaves the machine.
  *
  * Sign-in takes the account's read key from a form and keeps it in an HttpOnly, SameSite=Strict
  * cookie; `requireAccount` (auth.ts) accepts that cookie on GET requests, so the page's fetches
@@ -20,12 +21,18 @@ import { readText } from '../middleware/body.js'
 import type { AppDeps } from '../context.js'
 import { servedOrigin } from './openapi.js'
 
-/** The page's static files. `../src/dashboard` is the same folder from `src/` and from `dist/`. */
-export const DASHBOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/dashboard')
+/**
+ * The page's static files (`../../src/web/dashboard`) and its bundled script
+ * (`../../dist/web/dashboard.js`, built from src/web/dashboard by rollup.config.mjs): the same
+ * folders from `src/routes` and from `dist/routes`.
+ */
+const HERE = dirname(fileURLToPath(import.meta.url))
+export const DASHBOARD_DIR = resolve(HERE, '../../src/web/dashboard')
+const PAGES_DIR = resolve(HERE, '../../dist/web')
 const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'))
 
-const ASSETS: Record<string, { dir: string; type: string }> = {
-  'app.js': { dir: DASHBOARD_DIR, type: 'text/javascript; charset=utf-8' },
+const ASSETS: Record<string, { dir: string; file?: string; type: string }> = {
+  'app.js': { dir: PAGES_DIR, file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
   'app.css': { dir: DASHBOARD_DIR, type: 'text/css; charset=utf-8' },
   'favicon.svg': { dir: DASHBOARD_DIR, type: 'image/svg+xml' },
   'uPlot.iife.min.js': { dir: UPLOT_DIR, type: 'text/javascript; charset=utf-8' },
@@ -176,7 +183,7 @@ export function dashboardRoutes(deps: AppDeps): Hono {
     const name = c.req.param('file')
     const known = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined
     if (!known) return c.json({ error: { code: 'not_found', message: 'no such file' } }, 404)
-    return c.body(await asset(name, known.dir), 200, { ...SECURITY_HEADERS, 'Content-Type': known.type, 'Cache-Control': 'no-cache' })
+    return c.body(await asset(known.file ?? name, known.dir), 200, { ...SECURITY_HEADERS, 'Content-Type': known.type, 'Cache-Control': 'no-cache' })
   })
 
   return app
