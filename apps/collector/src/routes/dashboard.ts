@@ -12,14 +12,13 @@
 import { Hono, type Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { readFile } from 'node:fs/promises'
-import type { IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SESSION_COOKIE } from '../middleware/auth.js'
 import { readText } from '../middleware/body.js'
 import type { AppDeps } from '../context.js'
-import { servedOrigin } from './openapi.js'
+import { clientOf } from '../middleware/client.js'
 
 /**
  * The page's static files (`../../src/web/dashboard`) and its bundled script
@@ -101,14 +100,9 @@ export function dashboardRoutes(deps: AppDeps): Hono {
 
   /**
    * Whether the browser reached us over HTTPS: directly, or through a configured trusted proxy
-   * that says so in `X-Forwarded-Proto` (from anyone else the header could be a lie).
+   * that says so in `X-Forwarded-Proto` (../middleware/client.ts).
    */
-  const overHttps = (c: Context) => {
-    if (new URL(c.req.url).protocol === 'https:') return true
-    const peer = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress
-    const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase()
-    return proto === 'https' && peer !== undefined && deps.trusted(peer.replace(/^::ffff:/, ''))
-  }
+  const overHttps = (c: Context) => clientOf(c).protocol === 'https'
 
   /**
    * A form post from another site (login CSRF: signing a visitor in to the attacker's account, or
@@ -121,7 +115,7 @@ export function dashboardRoutes(deps: AppDeps): Hono {
     const origin = c.req.header('origin')
     if (origin === undefined) return false
     try {
-      return new URL(origin).host !== new URL(servedOrigin(c, deps.trusted)).host
+      return new URL(origin).host !== clientOf(c).host
     } catch {
       return true // `Origin: null` (a sandboxed or privacy-stripped page) proves nothing
     }

@@ -9,7 +9,6 @@
  * committed the batch.
  */
 import { Hono, type Context } from 'hono'
-import type { IncomingMessage } from 'node:http'
 import { isbot } from 'isbot'
 import {
   MAX_AGE_MS, MAX_BODY_BYTES, MAX_FUTURE_MS, parseEnvelope, parseEvent,
@@ -17,7 +16,7 @@ import {
 } from '@tally/protocol'
 import { fail, TallyError } from '../errors.js'
 import { hostAllowed, requestHost } from '../domain/origin.js'
-import { addressKey, clientAddress, createFairLimiter, createLimiter } from '../domain/ratelimit.js'
+import { addressKey, createFairLimiter, createLimiter } from '../domain/ratelimit.js'
 import type { AppDeps } from '../context.js'
 import type { IngestEvent } from '../services/store.js'
 import type { ContainerEntry } from '../domain/config.js'
@@ -25,11 +24,12 @@ import type { RejectionRecord } from '../engines/repository.js'
 import { subscriptionEnded } from '../domain/billing-account.js'
 import { rejectionSpikeHook } from '../services/rejection-spike.js'
 import { readJson } from '../middleware/body.js'
+import { clientOf } from '../middleware/client.js'
 import { createSessionGate } from '../domain/sessions.js'
 import { isErrorReason, type ForbiddenReason, type RejectionReason } from '@tally/protocol'
 
 export function eventRoutes(deps: AppDeps): Hono {
-  const { store, clock, config, metrics, trusted, rejections } = deps
+  const { store, clock, config, metrics, rejections } = deps
   const limits = config.current().server.rateLimits
   const perIp = createLimiter(limits.perIp, clock)
   // Shared fairly among the container's client addresses (../domain/ratelimit.ts).
@@ -58,8 +58,7 @@ export function eventRoutes(deps: AppDeps): Hono {
   async function handle(
     c: Context, receivedAt: number, containerId: string, verdict: ReturnType<typeof requestHost>, entry: ContainerEntry | undefined,
   ): Promise<Response> {
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-    const ip = clientAddress(incoming?.socket?.remoteAddress ?? 'unknown', c.req.header('x-forwarded-for'), trusted)
+    const ip = clientOf(c).address
     limit(perIp.take(addressKey(ip)), 'too many requests from this address')
 
     // Refused before anything else is read (the body reader checks again as bytes stream in).
