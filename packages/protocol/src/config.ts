@@ -41,6 +41,11 @@ function distance(a: string, b: string): number {
   return d[x.length]![y.length]!
 }
 
+/** The name of `names` closest to `name` (at most a third of its letters wrong, case aside), if any. */
+export function closestName(name: string, names: readonly string[]): string | undefined {
+  return names.filter((k) => distance(name, k) <= Math.max(1, Math.floor(k.length / 3))).sort((a, b) => distance(name, a) - distance(name, b))[0]
+}
+
 /** The object schema inside `.default()`, `.prefault()`, `.optional()`, or null when it is no object. */
 function objectShape(schema: z.core.$ZodType): Record<string, z.core.$ZodType> | null {
   let s = schema._zod.def as z.core.$ZodTypeDef & { innerType?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> }

@@ -14,6 +14,6 @@ export { parseEnvelope, parseEvent, parseUsageEvent } from './validate.js'
 export type { Envelope, Checked } from './validate.js'
 export {
   CYCLES, CYCLE_MONTHS, METERS, PlanSchema, ContainerSchema, SubscriptionSchema, AccountSchema, ConfigSchema, ServerSchema,
-  RESERVED_IDS, parseConfig, parseConfigText, parseAccount, parseContainer, isConfigId, subscriptionProblem, duplicateKey,
+  RESERVED_IDS, parseConfig, parseConfigText, parseAccount, parseContainer, isConfigId, subscriptionProblem, duplicateKey, closestName,
 } from './config.js'
 export type { Cycle, Meter, Plan, ContainerConfig, Subscription, AccountConfig, TallyConfig, ServerConfig, ParseOptions } from './config.js'
