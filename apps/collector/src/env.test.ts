@@ -14,11 +14,26 @@ const refusal = (env: Record<string, string>) => {
 
 describe('the environment', () => {
   it('reads every variable it takes, typed, and leaves out the unset and the empty', () => {
-    expect(readEnv({
-      PORT: '8080', STOREFRONT_PORT: '0', TALLY_CONFIG: 'tally.json', TALLY_ADMIN_TOKEN: '', TALLY_SQLITE_SYNC: 'FULL',
-      TALLY_PG_POOL_SIZE: '20', TALLY_WEBHOOK_POLL_MS: '50', LOG_LEVEL: 'debug', HOME: '/root',
-    })).toEqual({
-      PORT: 8080, STOREFRONT_PORT: 0, TALLY_CONFIG: 'tally.json', TALLY_SQLITE_SYNC: 'FULL', TALLY_PG_POOL_SIZE: 20, TALLY_WEBHOOK_POLL_MS: 50, LOG_LEVEL: 'debug',
+    expect(
+      readEnv({
+        PORT: '8080',
+        STOREFRONT_PORT: '0',
+        TALLY_CONFIG: 'tally.json',
+        TALLY_ADMIN_TOKEN: '',
+        TALLY_SQLITE_SYNC: 'FULL',
+        TALLY_PG_POOL_SIZE: '20',
+        TALLY_WEBHOOK_POLL_MS: '50',
+        LOG_LEVEL: 'debug',
+        HOME: '/root',
+      }),
+    ).toEqual({
+      PORT: 8080,
+      STOREFRONT_PORT: 0,
+      TALLY_CONFIG: 'tally.json',
+      TALLY_SQLITE_SYNC: 'FULL',
+      TALLY_PG_POOL_SIZE: 20,
+      TALLY_WEBHOOK_POLL_MS: 50,
+      LOG_LEVEL: 'debug',
     })
   })
 

@@ -11,18 +11,28 @@ import { closestName } from '@tally/protocol'
 import { ConfigError } from './domain/config.js'
 
 /** A port number, 0 to 65535 (0: any free port). */
-const port = z.string().regex(/^\d{1,5}$/, 'expected a port number').transform(Number)
+const port = z
+  .string()
+  .regex(/^\d{1,5}$/, 'expected a port number')
+  .transform(Number)
   .refine((n) => n <= 65535, 'expected a port number')
 /** A positive whole number. */
-const positive = (what: string) => z.string().regex(/^\d{1,12}$/, `expected a positive whole number${what}`).transform(Number)
-  .refine((n) => n >= 1, `expected a positive whole number${what}`)
+const positive = (what: string) =>
+  z
+    .string()
+    .regex(/^\d{1,12}$/, `expected a positive whole number${what}`)
+    .transform(Number)
+    .refine((n) => n >= 1, `expected a positive whole number${what}`)
 const ms = positive(' of milliseconds')
 
 /**
  * `TALLY_SQLITE_SYNC`: SQLite's `synchronous` setting. Taken without regard to case (`full` is
  * FULL, as SQLite's own PRAGMA takes it); any other value is refused rather than read as NORMAL.
  */
-const sync = z.string().transform((v) => v.toUpperCase()).pipe(z.enum(['NORMAL', 'FULL'], 'expected NORMAL or FULL'))
+const sync = z
+  .string()
+  .transform((v) => v.toUpperCase())
+  .pipe(z.enum(['NORMAL', 'FULL'], 'expected NORMAL or FULL'))
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -57,7 +67,13 @@ export type Env = z.output<typeof ENV_SCHEMA>
  * benches. The collector ignores them; they are not typos.
  */
 export const OTHER_PROGRAMS_VARIABLES = [
-  'TALLY_URL', 'TALLY_SECRET_KEY', 'TALLY_WEBHOOK_SECRET', 'TALLY_TEST_PG_URL', 'TALLY_TEST_PG_BIN', 'TALLY_BENCH_PG_URL', 'TALLY_SCREENSHOTS',
+  'TALLY_URL',
+  'TALLY_SECRET_KEY',
+  'TALLY_WEBHOOK_SECRET',
+  'TALLY_TEST_PG_URL',
+  'TALLY_TEST_PG_BIN',
+  'TALLY_BENCH_PG_URL',
+  'TALLY_SCREENSHOTS',
 ] as const
 
 const KNOWN = Object.keys(ENV_SCHEMA.shape)
@@ -73,7 +89,9 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): Env {
     if (Object.hasOwn(ENV_SCHEMA.shape, name)) given[name] = value
     else if (name.startsWith('TALLY_') && !(OTHER_PROGRAMS_VARIABLES as readonly string[]).includes(name)) {
       const guess = closestName(name, KNOWN)
-      throw new EnvError(`${name} is not a variable the collector reads${guess ? `; did you mean ${guess}?` : ` (it reads ${KNOWN.filter((k) => k.startsWith('TALLY_')).join(', ')})`}`)
+      throw new EnvError(
+        `${name} is not a variable the collector reads${guess ? `; did you mean ${guess}?` : ` (it reads ${KNOWN.filter((k) => k.startsWith('TALLY_')).join(', ')})`}`,
+      )
     }
   }
   const r = ENV_SCHEMA.safeParse(given)

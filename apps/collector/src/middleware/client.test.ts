@@ -4,26 +4,32 @@ import { trustList } from '../domain/ratelimit.js'
 import { client, clientOf, resolveClient, type Client } from './client.js'
 
 const trusted = trustList(['10.0.0.1', '192.168.0.0/16', 'fd00::/8'])
-const resolve = (url: string, peer: string | undefined, headers: Record<string, string> = {}) =>
-  resolveClient(url, peer, (name) => headers[name], trusted)
+const resolve = (url: string, peer: string | undefined, headers: Record<string, string> = {}) => resolveClient(url, peer, (name) => headers[name], trusted)
 
 describe('the client of a request', () => {
-  it('is the socket peer, with the URL\'s protocol and host, when nobody trusted is in between', () => {
+  it("is the socket peer, with the URL's protocol and host, when nobody trusted is in between", () => {
     expect(resolve('http://tally.example:8787/x', '203.0.113.9')).toEqual({
-      address: '203.0.113.9', protocol: 'http', host: 'tally.example:8787', origin: 'http://tally.example:8787',
+      address: '203.0.113.9',
+      protocol: 'http',
+      host: 'tally.example:8787',
+      origin: 'http://tally.example:8787',
     })
   })
 
   it('ignores every forwarded header from a peer that is not a trusted proxy', () => {
     const c = resolve('http://tally.example/x', '203.0.113.9', {
-      'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example',
+      'x-forwarded-for': '198.51.100.7',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.example',
     })
     expect(c).toEqual({ address: '203.0.113.9', protocol: 'http', host: 'tally.example', origin: 'http://tally.example' })
   })
 
-  it('believes a trusted proxy\'s X-Forwarded-For, -Proto and -Host, taking the first of a list for protocol and host', () => {
+  it("believes a trusted proxy's X-Forwarded-For, -Proto and -Host, taking the first of a list for protocol and host", () => {
     const c = resolve('http://10.0.0.5:8787/x', '10.0.0.1', {
-      'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'HTTPS, http', 'x-forwarded-host': 'tally.example, inner.example',
+      'x-forwarded-for': '198.51.100.7',
+      'x-forwarded-proto': 'HTTPS, http',
+      'x-forwarded-host': 'tally.example, inner.example',
     })
     expect(c).toEqual({ address: '198.51.100.7', protocol: 'https', host: 'tally.example', origin: 'https://tally.example' })
   })
@@ -38,19 +44,24 @@ describe('the client of a request', () => {
     expect(c.address).toBe('198.51.100.7')
   })
 
-  it('keeps the URL\'s protocol and host when a trusted proxy sends something that is neither', () => {
+  it("keeps the URL's protocol and host when a trusted proxy sends something that is neither", () => {
     const c = resolve('http://a.example:8787/', '10.0.0.1', { 'x-forwarded-proto': 'gopher', 'x-forwarded-host': 'a b/c' })
     expect(c).toMatchObject({ protocol: 'http', host: 'a.example:8787', origin: 'http://a.example:8787' })
   })
 
-  it('falls back to the URL\'s origin when a forwarded host is no URL host', () => {
-    expect(resolve('http://a.example/', '10.0.0.1', { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'b.example:99999' }))
-      .toMatchObject({ protocol: 'http', host: 'a.example', origin: 'http://a.example' })
+  it("falls back to the URL's origin when a forwarded host is no URL host", () => {
+    expect(resolve('http://a.example/', '10.0.0.1', { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'b.example:99999' })).toMatchObject({
+      protocol: 'http',
+      host: 'a.example',
+      origin: 'http://a.example',
+    })
   })
 
   it('drops a default port from the host', () => {
-    expect(resolve('http://a.example/', '10.0.0.1', { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'b.example:443' }))
-      .toMatchObject({ host: 'b.example', origin: 'https://b.example' })
+    expect(resolve('http://a.example/', '10.0.0.1', { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'b.example:443' })).toMatchObject({
+      host: 'b.example',
+      origin: 'https://b.example',
+    })
   })
 
   it('has the address "unknown" when there is no socket (a request built in memory)', () => {

@@ -28,7 +28,10 @@ const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
 
 /** The client of a request to `url` from the socket peer `peer`, with its headers. */
 export function resolveClient(
-  url: string, peer: string | undefined, header: (name: string) => string | undefined, trusted: (address: string) => boolean,
+  url: string,
+  peer: string | undefined,
+  header: (name: string) => string | undefined,
+  trusted: (address: string) => boolean,
 ): Client {
   const u = new URL(url)
   let protocol: Client['protocol'] = u.protocol === 'https:' ? 'https' : 'http'
@@ -60,7 +63,10 @@ export function resolveClient(
 export function client(trusted: (address: string) => boolean): MiddlewareHandler<{ Variables: { client: Client } }> {
   return async (c, next) => {
     const peer = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress
-    c.set('client', resolveClient(c.req.url, peer, (name) => c.req.header(name), trusted))
+    c.set(
+      'client',
+      resolveClient(c.req.url, peer, (name) => c.req.header(name), trusted),
+    )
     await next()
   }
 }

@@ -33,7 +33,9 @@ function tooltipPlugin(label: string): UPlot.Plugin {
         tip = el('div', { class: 'tip', role: 'status', 'aria-live': 'polite' })
         tip.hidden = true
         u.over.append(tip)
-        u.over.addEventListener('mouseleave', () => { tip.hidden = true })
+        u.over.addEventListener('mouseleave', () => {
+          tip.hidden = true
+        })
       },
       setCursor: (u) => {
         const i = u.cursor.idx
@@ -66,7 +68,10 @@ export function drawChart(node: HTMLElement, meter: string, label: string, days:
   let peak = 0
   for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[peak] as number)) peak = i
   node.setAttribute('role', 'img')
-  node.setAttribute('aria-label', `${label} per day from ${days[0]} to ${days[days.length - 1]}: ${fmt(total)} in all, at most ${fmt(values[peak])} on ${days[peak]}.`)
+  node.setAttribute(
+    'aria-label',
+    `${label} per day from ${days[0]} to ${days[days.length - 1]}: ${fmt(total)} in all, at most ${fmt(values[peak])} on ${days[peak]}.`,
+  )
   node.replaceChildren()
   const Plot = library()
   if (typeof Plot !== 'function') {
@@ -75,15 +80,22 @@ export function drawChart(node: HTMLElement, meter: string, label: string, days:
   }
   const data: UPlot.AlignedData = [days.map((d) => Date.parse(`${d}T00:00:00Z`) / 1000), values]
   const width = Math.max(240, node.clientWidth || 320)
-  const chart = new Plot({
-    width, height: 200, tzDate: (ts) => Plot.tzDate(new Date(ts * 1000), 'Etc/UTC'), legend: { show: false },
-    cursor: { points: { size: 7 }, drag: { x: false, y: false } },
-    plugins: [tooltipPlugin(label)],
-    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
-    // Counts are whole: no 0.25 ticks on the y axis.
-    axes: [{}, { size: 50, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6] }],
-    series: [{}, { label, stroke: '#3b5bdb', fill: 'rgba(59,91,219,0.12)', width: 2, points: { show: days.length <= 40 } }],
-  }, data, node)
+  const chart = new Plot(
+    {
+      width,
+      height: 200,
+      tzDate: (ts) => Plot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+      legend: { show: false },
+      cursor: { points: { size: 7 }, drag: { x: false, y: false } },
+      plugins: [tooltipPlugin(label)],
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+      // Counts are whole: no 0.25 ticks on the y axis.
+      axes: [{}, { size: 50, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6] }],
+      series: [{}, { label, stroke: '#3b5bdb', fill: 'rgba(59,91,219,0.12)', width: 2, points: { show: days.length <= 40 } }],
+    },
+    data,
+    node,
+  )
   charts.set(meter, chart)
 }
 

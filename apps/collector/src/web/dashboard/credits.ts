@@ -26,8 +26,17 @@ export function renderCreditLog(log: CreditLogAnswer | null): void {
   if (log.timezone) account.zone = log.timezone
   // Newest first: the log is written in order, so its reverse is by time, latest on top.
   const rows = log.entries.slice().reverse()
-  pagedTable('#credit-log', rows, [
-    [`When (${account.zone})`, (r) => localTime(r.at ?? r.time)], ['Entry', (r) => r.type.replace('_', ' ')],
-    ['Wallet', (r) => r.wallet], ['Detail', detail], ['Credits', signed, true],
-  ], 'No credit movements yet.', 'credit log')
+  pagedTable(
+    '#credit-log',
+    rows,
+    [
+      [`When (${account.zone})`, (r) => localTime(r.at ?? r.time)],
+      ['Entry', (r) => r.type.replace('_', ' ')],
+      ['Wallet', (r) => r.wallet],
+      ['Detail', detail],
+      ['Credits', signed, true],
+    ],
+    'No credit movements yet.',
+    'credit log',
+  )
 }

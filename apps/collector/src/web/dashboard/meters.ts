@@ -2,7 +2,11 @@
 import type { UsageMeter } from '@tally/protocol/contract'
 
 export const METER_LABELS: Record<UsageMeter, string> = {
-  impressions: 'Impressions', engagements: 'Engagements', chatSessions: 'Chat sessions', alerts: 'Alert sessions', credits: 'Credits',
+  impressions: 'Impressions',
+  engagements: 'Engagements',
+  chatSessions: 'Chat sessions',
+  alerts: 'Alert sessions',
+  credits: 'Credits',
   // Units of sessions past the hourly cap per address: stored and shown, never billed (docs/security.md).
   suspicious: 'Suspicious (not billed)',
 }

@@ -13,12 +13,25 @@ export function renderRejections(r: RejectionsAnswer | null): void {
   const byReason = new Map<string, number>()
   for (const x of rows) byReason.set(x.reason, (byReason.get(x.reason) ?? 0) + x.count)
   const summary = byReason.size
-    ? el('ul', { class: 'reasons', 'aria-label': 'Refusals by reason' }, ...[...byReason].map(([reason, count]) =>
-      el('li', { 'data-reason': reason }, el('strong', {}, fmt(count)), ' ', el('code', {}, reason), ' — ', reasonText(reason))))
+    ? el(
+        'ul',
+        { class: 'reasons', 'aria-label': 'Refusals by reason' },
+        ...[...byReason].map(([reason, count]) =>
+          el('li', { 'data-reason': reason }, el('strong', {}, fmt(count)), ' ', el('code', {}, reason), ' — ', reasonText(reason)),
+        ),
+      )
     : el('p', { class: 'empty' }, 'No refused beacons in the last 7 days.')
-  fill('#rejection-list', summary, rows.length ? table(rows, [
-    ['Container', (x) => x.container], ['Reason', (x) => el('code', { title: reasonText(x.reason) }, x.reason)],
-    ['Origin', (x) => x.origin || '(none)'],
-    ['Count', (x) => x.count, true], [`Last seen (${account.zone})`, (x) => localTime(x.lastSeen)],
-  ]) : '')
+  fill(
+    '#rejection-list',
+    summary,
+    rows.length
+      ? table(rows, [
+          ['Container', (x) => x.container],
+          ['Reason', (x) => el('code', { title: reasonText(x.reason) }, x.reason)],
+          ['Origin', (x) => x.origin || '(none)'],
+          ['Count', (x) => x.count, true],
+          [`Last seen (${account.zone})`, (x) => localTime(x.lastSeen)],
+        ])
+      : '',
+  )
 }

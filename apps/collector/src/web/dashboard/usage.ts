@@ -29,9 +29,14 @@ export function usageError(message: string): void {
 /** The suspicious card's note: what the number is, or the empty state; null while there is no number. */
 function showSuspicious(units: number | null): void {
   $('#suspicious-card').classList.toggle('some', units !== null && units > 0)
-  fill('#suspicious-note', units == null ? ''
-    : units > 0 ? 'Units past the hourly cap of new sessions per address: not in the billed figures, not invoiced.'
-      : 'None in this range: every session was within the hourly cap.')
+  fill(
+    '#suspicious-note',
+    units == null
+      ? ''
+      : units > 0
+        ? 'Units past the hourly cap of new sessions per address: not in the billed figures, not invoiced.'
+        : 'None in this range: every session was within the hourly cap.',
+  )
 }
 
 /**
@@ -87,7 +92,13 @@ export async function loadUsage(from: string, to: string): Promise<void> {
       continue
     }
     const days = daysOf(totals.from, totals.to)
-    drawChart(node, m, METER_LABELS[m] ?? m, days, days.map((d) => byDay.get(d)?.[m] ?? 0))
+    drawChart(
+      node,
+      m,
+      METER_LABELS[m] ?? m,
+      days,
+      days.map((d) => byDay.get(d)?.[m] ?? 0),
+    )
   }
 
   const num = (m: UsageMeter, label: string): Column<UsageRow> => [label, (r) => r[m], true]
@@ -96,13 +107,50 @@ export async function loadUsage(from: string, to: string): Promise<void> {
   const containers = byContainer.rows.filter((r) => r.container)
   // A column of suspicious units only when there are some: they are not billed, so they never add to the others.
   const notBilled: Column<UsageRow>[] = containers.some((r) => (r.suspicious ?? 0) > 0)
-    ? [[el('span', { title: 'Suspicious units: past the hourly cap of new sessions per address, stored and never invoiced' }, 'Not billed'), (r) => r.suspicious, true]]
+    ? [
+        [
+          el('span', { title: 'Suspicious units: past the hourly cap of new sessions per address, stored and never invoiced' }, 'Not billed'),
+          (r) => r.suspicious,
+          true,
+        ],
+      ]
     : []
-  fill('#by-container', table(containers, [
-    ['Container', (r) => named(r.container as string, r.containerName)],
-    num('impressions', 'Impr.'), num('engagements', 'Eng.'), num('chatSessions', 'Chat'), ...notBilled,
-  ], 'No page usage in this range.'))
-  fill('#by-campaign', table(byCampaign.rows.filter((r) => r.campaign), [['Campaign', (r) => named(r.campaign as string, names(byCampaign, 'campaign')[r.campaign as string])], num('impressions', 'Impressions')], 'No impressions in this range.'))
-  fill('#by-advisor', table(byAdvisor.rows.filter((r) => r.advisor), [['Advisor', (r) => named(r.advisor as string, names(byAdvisor, 'advisor')[r.advisor as string])], num('engagements', 'Engagements')], 'No engagements in this range.'))
-  fill('#by-bot', table(byBot.rows.filter((r) => r.bot), [['Bot', (r) => named(r.bot as string, names(byBot, 'bot')[r.bot as string])], num('chatSessions', 'Chat sessions')], 'No chat sessions in this range.'))
+  fill(
+    '#by-container',
+    table(
+      containers,
+      [
+        ['Container', (r) => named(r.container as string, r.containerName)],
+        num('impressions', 'Impr.'),
+        num('engagements', 'Eng.'),
+        num('chatSessions', 'Chat'),
+        ...notBilled,
+      ],
+      'No page usage in this range.',
+    ),
+  )
+  fill(
+    '#by-campaign',
+    table(
+      byCampaign.rows.filter((r) => r.campaign),
+      [['Campaign', (r) => named(r.campaign as string, names(byCampaign, 'campaign')[r.campaign as string])], num('impressions', 'Impressions')],
+      'No impressions in this range.',
+    ),
+  )
+  fill(
+    '#by-advisor',
+    table(
+      byAdvisor.rows.filter((r) => r.advisor),
+      [['Advisor', (r) => named(r.advisor as string, names(byAdvisor, 'advisor')[r.advisor as string])], num('engagements', 'Engagements')],
+      'No engagements in this range.',
+    ),
+  )
+  fill(
+    '#by-bot',
+    table(
+      byBot.rows.filter((r) => r.bot),
+      [['Bot', (r) => named(r.bot as string, names(byBot, 'bot')[r.bot as string])], num('chatSessions', 'Chat sessions')],
+      'No chat sessions in this range.',
+    ),
+  )
 }

@@ -28,7 +28,13 @@ export function localTime(v: number | string | undefined, withZone = false): str
   let parts: Intl.DateTimeFormatPart[]
   try {
     parts = new Intl.DateTimeFormat('en-CA', {
-      timeZone: account.zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+      timeZone: account.zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
     }).formatToParts(new Date(t))
   } catch {
     return new Date(t).toISOString().replace('T', ' ').slice(0, 16) + (withZone ? ' UTC' : '')
@@ -41,5 +47,4 @@ export function localTime(v: number | string | undefined, withZone = false): str
 export const localDay = (v: number | string | undefined): string => localTime(v).slice(0, 10)
 
 /** A name from the configuration with its id, or the id alone. */
-export const named = (id: string, name: string | undefined): Node | string =>
-  (name ? el('span', {}, name, ' ', el('span', { class: 'muted' }, `(${id})`)) : id)
+export const named = (id: string, name: string | undefined): Node | string => (name ? el('span', {}, name, ' ', el('span', { class: 'muted' }, `(${id})`)) : id)

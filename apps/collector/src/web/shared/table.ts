@@ -12,10 +12,16 @@ export const PAGE_SIZE = 10
 export function table<R>(rows: readonly R[], columns: readonly Column<R>[], empty = 'Nothing yet.'): HTMLElement {
   if (!rows.length) return el('p', { class: 'empty' }, empty)
   const head = el('tr', {}, ...columns.map(([h, , n]) => el('th', { class: n ? 'n' : undefined, scope: 'col' }, h)))
-  const body = rows.map((r) => el('tr', {}, ...columns.map(([, f, n]) => {
-    const v = f(r)
-    return el('td', { class: n ? 'n' : undefined }, v instanceof Node ? v : n ? fmt(v) : ((v ?? '') as string))
-  })))
+  const body = rows.map((r) =>
+    el(
+      'tr',
+      {},
+      ...columns.map(([, f, n]) => {
+        const v = f(r)
+        return el('td', { class: n ? 'n' : undefined }, v instanceof Node ? v : n ? fmt(v) : ((v ?? '') as string))
+      }),
+    ),
+  )
   return el('div', { class: 'table-wrap' }, el('table', {}, el('thead', {}, head), el('tbody', {}, ...body)))
 }
 
@@ -31,10 +37,23 @@ export function pagedTable<R>(target: string | Element, rows: readonly R[], colu
       const older = el('button', { type: 'button', class: 'link', 'data-page': 'older', 'aria-label': `Older ${label}` }, 'Older →')
       newer.disabled = page === 0
       older.disabled = page === pages - 1
-      newer.addEventListener('click', () => { page--; draw() })
-      older.addEventListener('click', () => { page++; draw() })
-      nodes.push(el('nav', { class: 'pager', 'aria-label': `${label} pages` }, newer,
-        el('span', { class: 'muted' }, ` ${page * PAGE_SIZE + 1}–${page * PAGE_SIZE + shown.length} of ${rows.length} `), older))
+      newer.addEventListener('click', () => {
+        page--
+        draw()
+      })
+      older.addEventListener('click', () => {
+        page++
+        draw()
+      })
+      nodes.push(
+        el(
+          'nav',
+          { class: 'pager', 'aria-label': `${label} pages` },
+          newer,
+          el('span', { class: 'muted' }, ` ${page * PAGE_SIZE + 1}–${page * PAGE_SIZE + shown.length} of ${rows.length} `),
+          older,
+        ),
+      )
     }
     fill(target, ...nodes)
   }
