@@ -13,7 +13,8 @@ const WORKSPACES = [
   { name: '@tally/protocol', dir: 'packages/protocol', output: 'dist/index.js' },
   { name: '@tally/sdk', dir: 'packages/sdk', output: 'dist/t.js', extra: ['rollup.config.mjs'] },
   { name: '@tally/billing', dir: 'packages/billing', output: 'dist/index.js' },
-  { name: '@tally/collector', dir: 'apps/collector', output: 'dist/cli.js' },
+  // The pages' bundle is written after the server's build (tsc, then rollup).
+  { name: '@tally/collector', dir: 'apps/collector', output: 'dist/web/dashboard.js', extra: ['apps/collector/rollup.config.mjs'] },
 ]
 
 function newest(path) {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { spawn, spawnSync } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -116,6 +116,19 @@ describe('the first run', () => {
     } finally {
       server.close()
     }
+  }, 60_000)
+
+  it.each([
+    [{ TALLY_SQLITE_SYNC: 'fast' }, 'tally: TALLY_SQLITE_SYNC=fast: expected NORMAL or FULL'],
+    [{ TALLY_SQLITE_SYN: 'FULL' }, 'tally: TALLY_SQLITE_SYN is not a variable the collector reads; did you mean TALLY_SQLITE_SYNC?'],
+    [{ PORT: 'eighty' }, 'tally: PORT=eighty: expected a port number'],
+  ] as const)('stops the start on a bad environment (%j) in one sentence and exits 2, before opening anything', async (env, line) => {
+    requireBuilt()
+    const { dir, config, db } = writeConfig(['shop.test'], { cmp_a: {} })
+    const p = run(['serve', '--config', config, '--db', db, '--port', '0', '--host', '127.0.0.1'], env, dir, 'never printed')
+    expect(await p.exited).toBe(2)
+    expect(p.err().trim()).toBe(line)
+    expect(existsSync(db)).toBe(false)
   }, 60_000)
 
   it('the tally bin of a clone runs the built CLI, and says to build when the build is missing', () => {

@@ -3,7 +3,7 @@
  * collector really accepts, an admin change saved in the database included.
  */
 import { describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CLI, freePort, requireBuilt, writeConfig } from './e2e-process.js'
@@ -57,9 +57,9 @@ describe('tally start', () => {
 
 describe('tally serve on a database it cannot open', () => {
   /** Runs `tally serve` on `db` through `sh -c` with `shell` before it; answers its exit code and output. */
-  async function serve(dir: string, config: string, db: string, opts: { shell?: string; uid?: number; gid?: number } = {}) {
+  async function serve(dir: string, config: string, db: string, opts: { shell?: string; uid?: number; gid?: number; wrap?: string[] } = {}) {
     const args = [CLI, 'serve', '--config', config, '--db', db, '--port', String(await freePort()), '--host', '127.0.0.1']
-    const quoted = [process.execPath, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
+    const quoted = [...(opts.wrap ?? []), process.execPath, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
     const child = spawn('sh', ['-c', `${opts.shell ?? ''} exec ${quoted}`], {
       env: { ...process.env, TALLY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
       ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
@@ -69,6 +69,20 @@ describe('tally serve on a database it cannot open', () => {
     child.stderr?.on('data', (d) => (out += d))
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
     return { code, out }
+  }
+
+  /**
+   * Permissions do not bind root. As root, the collector runs still as root but without the
+   * capabilities that override them (`setpriv`, util-linux), so it reaches the clone wherever it
+   * lies (a home or a temporary directory only root may enter) and still cannot write a 0444 file
+   * in a 0555 directory. Without `setpriv` it runs as `nobody`, which needs a clone others may read.
+   */
+  function boundByPermissions(): { wrap?: string[]; uid?: number; gid?: number } {
+    if (process.getuid?.() !== 0) return {}
+    if (spawnSync('setpriv', ['--version']).status === 0) {
+      return { wrap: ['setpriv', '--inh-caps=-all', '--bounding-set=-dac_override,-dac_read_search', '--'] }
+    }
+    return { uid: 65534, gid: 65534 }
   }
 
   function expectOneSentence({ code, out }: { code: number | null; out: string }, db: string, cause: RegExp) {
@@ -108,9 +122,7 @@ describe('tally serve on a database it cannot open', () => {
     chmodSync(config, 0o644)
     chmodSync(dir, 0o555)
     try {
-      // Permissions do not bind root: as root, the collector runs as `nobody`.
-      const root = process.getuid?.() === 0
-      expectOneSentence(await serve(dir, config, db, root ? { uid: 65534, gid: 65534 } : {}), db, /read-only \(SQLITE_READONLY\)/)
+      expectOneSentence(await serve(dir, config, db, boundByPermissions()), db, /read-only \(SQLITE_READONLY\)/)
     } finally {
       chmodSync(dir, 0o755)
     }

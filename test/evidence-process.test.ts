@@ -18,7 +18,7 @@ const RK = 'rk_evidence_process'
 const dir = mkdtempSync(join(tmpdir(), 'tally-evidence-'))
 const config = join(dir, 'config.json')
 const db = join(dir, 'tally.db')
-const ENGINE = join(ROOT, 'apps/collector/dist/store/sqlite/engine.js')
+const ENGINE = join(ROOT, 'apps/collector/dist/engines/sqlite/engine.js')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 writeFileSync(config, JSON.stringify({

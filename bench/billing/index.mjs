@@ -109,7 +109,7 @@ if (rollupMs >= TARGET_MS) {
 // pairs: the same subscription age (month 100, 12 against 5,000 entries: the credit history
 // alone), and month 2 against month 100 (the history and the subscription's age together). Warm:
 // the collector wrote last; cold: a new process on the same database. Needs `npm run build`.
-const { SqliteEngine } = await import('../../apps/collector/dist/store/sqlite/engine.js')
+const { SqliteEngine } = await import('../../apps/collector/dist/engines/sqlite/engine.js')
 const { createStore } = await import('../../apps/collector/dist/services/store.js')
 {
   const creditPlan = (freeCredits) => ({

@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const ENGINE = join(ROOT, 'apps/collector/dist/store/postgres/engine.js')
+const ENGINE = join(ROOT, 'apps/collector/dist/engines/postgres/engine.js')
 const require = createRequire(join(ROOT, 'apps/collector/package.json'))
 const pg = require('pg')
 

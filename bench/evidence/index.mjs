@@ -19,7 +19,7 @@ import { freePort } from '../lib.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = join(ROOT, 'apps/collector/dist/cli.js')
-const ENGINE = join(ROOT, 'apps/collector/dist/store/sqlite/engine.js')
+const ENGINE = join(ROOT, 'apps/collector/dist/engines/sqlite/engine.js')
 const require = createRequire(join(ROOT, 'apps/collector/package.json'))
 const Database = require('better-sqlite3')
 

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest'
 import { CHAT_REORDER_EVENTS, MAX_BATCH_CONVERSATIONS, MAX_EVENTS } from '@tally/protocol'
 import { countingEngine, NOW, ORIGIN, setup } from '../../apps/collector/src/testkit.js'
-import { SqliteEngine } from '../../apps/collector/src/store/sqlite/engine.js'
+import { SqliteEngine } from '../../apps/collector/src/engines/sqlite/engine.js'
 import { createStore } from '../../apps/collector/src/services/store.js'
 import type { IngestEvent } from '../../apps/collector/src/services/ingest.js'
 

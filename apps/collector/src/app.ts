@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import pino, { type Logger } from 'pino'
 import type { TallyConfig } from '@tally/protocol'
 import { TallyError } from './errors.js'
-import { StoreUnavailable } from './store/repository.js'
+import { StoreUnavailable } from './engines/repository.js'
 import type { Store } from './services/store.js'
 import { createConfigState, type ConfigState } from './domain/config.js'
 import { systemClock, type Clock } from './domain/clock.js'
@@ -30,7 +30,8 @@ import { evidenceRoutes } from './routes/evidence.js'
 import { usageReportRoutes } from './routes/usage-report.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { webhookRoutes } from './routes/webhooks.js'
-import { openApiDocument, servedOrigin } from './routes/openapi.js'
+import { openApiDocument } from './routes/openapi.js'
+import { client } from './middleware/client.js'
 
 export interface AppOptions {
   store: Store
@@ -73,6 +74,9 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   const { metrics, store } = deps
   const app = new Hono<TallyEnv>()
 
+  // Before every route: the one reading of proxy trust (`c.var.client`).
+  app.use(client(deps.trusted))
+
   app.use(async (c, next) => {
     const start = performance.now()
     await next()
@@ -114,7 +118,7 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   app.route('/', adminRoutes(deps))
   app.route('/', webhookRoutes(deps))
   app.route('/', dashboardRoutes(deps))
-  app.get('/openapi.json', (c) => c.json(openApiDocument(app.routes, servedOrigin(c, deps.trusted))))
+  app.get('/openapi.json', (c) => c.json(openApiDocument(app.routes, c.var.client.origin)))
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((err, c) => {

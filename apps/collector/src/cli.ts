@@ -7,8 +7,8 @@
  *   tally bill     [--as-of ISO] [--account ID] [--config FILE] [--db FILE | --database-url URL]   close ended billing periods once
  *   tally start    [--port 8787] [--storefront-port N]   the demo of `npm start`: the collector and the
  *                  demo storefront on a second origin (by default the first free port after the collector's)
- * Environment: TALLY_CONFIG, TALLY_DATABASE_URL, PORT, STOREFRONT_PORT, TALLY_ADMIN_TOKEN, TALLY_SQLITE_SYNC (NORMAL | FULL),
- *   TALLY_PG_POOL_SIZE, TALLY_PG_STATEMENT_TIMEOUT_MS, TALLY_PG_CONNECT_TIMEOUT_MS (docs/deployment.md).
+ * Environment: read and checked once by ./env.ts (docs/deployment.md, "Environment"); a bad value or an
+ *   unknown TALLY_ variable is one sentence and exit 2.
  */
 import { newAccountKey } from './domain/keys.js'
 import { Command, InvalidArgumentError } from 'commander'
@@ -16,8 +16,9 @@ import { ConfigError, loadConfigFile } from './domain/config.js'
 import { parseIsoInstant } from './domain/dates.js'
 import { DEFAULT_DB, DEMO_CONFIG, DatabaseOpenError, applyConfigOnce, billOnce, exitOnSignals, pgOptions, redact, startCollector, type RunningCollector, type ServeOptions } from './server.js'
 import { PortInUse } from './listen.js'
-import { migrateSqlite } from './store/sqlite/engine.js'
-import { openPgEngine } from './store/postgres/engine.js'
+import { EnvError, readEnv, type Env } from './env.js'
+import { migrateSqlite } from './engines/sqlite/engine.js'
+import { openPgEngine } from './engines/postgres/engine.js'
 import { startStorefront, startStorefrontFrom } from './storefront.js'
 
 const port = (v: string) => {
@@ -26,9 +27,13 @@ const port = (v: string) => {
   return n
 }
 
+/** The environment, checked at the first read (in `run`, before any command does anything). */
+let checked: Env | undefined
+const env = (): Env => (checked ??= readEnv())
+
 /** SQLite file from --db or a `sqlite:` URL, or a PostgreSQL URL (--database-url, TALLY_DATABASE_URL); --db wins. */
 function database(o: { db?: string; databaseUrl?: string }): { db: string; databaseUrl?: string } {
-  const url = o.databaseUrl ?? process.env.TALLY_DATABASE_URL
+  const url = o.databaseUrl ?? env().TALLY_DATABASE_URL
   if (!o.db && url) {
     if (url.startsWith('sqlite:')) return { db: url.slice('sqlite:'.length).replace(/^\/\//, '') }
     if (/^postgres(ql)?:\/\//.test(url)) return { db: DEFAULT_DB, databaseUrl: url }
@@ -48,18 +53,6 @@ function sqliteFile(o: { db?: string; databaseUrl?: string }): string {
   return db
 }
 
-/** A port from the environment; a bad value is one line and exit 2, like a bad flag. */
-function envPort(name: string): number | undefined {
-  const v = process.env[name]
-  if (v === undefined || v === '') return undefined
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    console.error(`tally: ${name}=${v}: expected a port number`)
-    process.exit(2)
-  }
-  return n
-}
-
 /** The one line a taken port gets (docs/protocol.md §8), naming the flag and variable that change it. */
 function portTaken(e: PortInUse, flag: string, env: string, what = ''): never {
   console.error(`tally: port ${e.port}${what} is already in use; choose another with ${flag} <n> or ${env}=<n>`)
@@ -74,12 +67,17 @@ function adminTokenLine(c: RunningCollector): string {
     : `saved in ${c.adminTokenFile} (shown at the first start only)`
 }
 
-const sync = (): ServeOptions['synchronous'] => (process.env.TALLY_SQLITE_SYNC === 'FULL' ? 'FULL' : 'NORMAL')
+const sync = (): ServeOptions['synchronous'] => env().TALLY_SQLITE_SYNC ?? 'NORMAL'
 
 async function run(fn: () => Promise<void>) {
   try {
+    env()
     await fn()
   } catch (e) {
+    if (e instanceof EnvError) {
+      console.error(`tally: ${e.message}`)
+      process.exit(2)
+    }
     if (e instanceof PortInUse) portTaken(e, '--port', 'PORT')
     if (e instanceof ConfigError) {
       console.error(`tally: invalid configuration: ${e.message}`)
@@ -104,8 +102,8 @@ program.command('serve')
   .option('--host <addr>', 'address to listen on', '0.0.0.0')
   .action((o) => run(async () => {
     const c = await startCollector({
-      config: o.config ?? process.env.TALLY_CONFIG, ...database(o), port: o.port ?? envPort('PORT') ?? 8787,
-      host: o.host, adminToken: process.env.TALLY_ADMIN_TOKEN || undefined, synchronous: sync(),
+      config: o.config ?? env().TALLY_CONFIG, ...database(o), port: o.port ?? env().PORT ?? 8787,
+      host: o.host, adminToken: env().TALLY_ADMIN_TOKEN, synchronous: sync(),
     })
     if (c.adminTokenFile) console.log(`admin token: ${adminTokenLine(c)}`)
     exitOnSignals(c.close)
@@ -133,10 +131,10 @@ program.command('start')
   .action((o) => run(async () => {
     // Loopback only. The page (localhost) and the collector (127.0.0.1) are two origins, as in production.
     const c = await startCollector({
-      config: process.env.TALLY_CONFIG, db: sqliteFile({}), port: o.port ?? envPort('PORT') ?? 8787, host: '127.0.0.1',
-      adminToken: process.env.TALLY_ADMIN_TOKEN || undefined, synchronous: sync(),
+      config: env().TALLY_CONFIG, db: sqliteFile({}), port: o.port ?? env().PORT ?? 8787, host: '127.0.0.1',
+      adminToken: env().TALLY_ADMIN_TOKEN, synchronous: sync(),
     })
-    const chosen: number | undefined = o.storefrontPort ?? envPort('STOREFRONT_PORT')
+    const chosen: number | undefined = o.storefrontPort ?? env().STOREFRONT_PORT
     let shop: Awaited<ReturnType<typeof startStorefront>>
     try {
       shop = chosen === undefined
@@ -204,7 +202,7 @@ program.command('bill')
       console.error('tally bill: --as-of: a period is closed only once it has ended; the instant is in the future')
       process.exit(2)
     }
-    const reports = await billOnce({ config: o.config ?? process.env.TALLY_CONFIG, ...database(o), asOf, account: o.account })
+    const reports = await billOnce({ config: o.config ?? env().TALLY_CONFIG, ...database(o), asOf, account: o.account })
     for (const r of reports) {
       const invoices = r.invoices.map((i) => `#${i.number} ${i.key} ${i.total} ${i.currency}`).join(', ') || 'no invoice'
       console.log(`${r.account}: ${invoices}; ${r.ledger} credit log entries${r.error ? `; FAILED: ${r.error}` : ''}`)

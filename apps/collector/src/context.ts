@@ -9,6 +9,7 @@ import type { ConfigState } from './domain/config.js'
 import type { Clock } from './domain/clock.js'
 import type { Metrics } from './metrics.js'
 import type { RejectionLog } from './services/rejections.js'
+import type { Client } from './middleware/client.js'
 
 export interface AppDeps {
   store: Store
@@ -27,5 +28,7 @@ export interface TallyEnv {
   Variables: {
     /** The account the request acts for (its key, a dashboard sign-in, or the admin's `:id`). */
     account: string
+    /** The client's address, protocol and host, proxy trust applied (./middleware/client.ts). */
+    client: Client
   }
 }

@@ -17,16 +17,17 @@ import { createApp } from './app.js'
 import { ConfigError, loadConfigFile, type ConfigState } from './domain/config.js'
 import { openConfig, watchConfig } from './services/config.js'
 import { describeChange } from './domain/config-merge.js'
-import { openWorkerStore } from './store/sqlite/worker.js'
+import { openWorkerStore } from './engines/sqlite/worker.js'
 import { systemClock } from './domain/clock.js'
 import { createMetrics } from './metrics.js'
 import { createBillingRunner, type AccountRun } from './services/billing-runner.js'
-import { openSqliteStore, type SqliteStore } from './store/sqlite/engine.js'
-import { openPgStore, type PgEngineOptions } from './store/postgres/engine.js'
+import { openSqliteStore, type SqliteStore } from './engines/sqlite/engine.js'
+import { openPgStore, type PgEngineOptions } from './engines/postgres/engine.js'
 import { createWebhookDelivery, type DeliverySettings } from './services/webhooks.js'
 import { guardSockets, serverOptions, SOCKET_LIMITS, type SocketLimits } from './middleware/sockets.js'
 import { trustList } from './domain/ratelimit.js'
 import { createRejectionLog } from './services/rejections.js'
+import { readEnv, type Env } from './env.js'
 
 export const DEMO_CONFIG = resolve(dirname(fileURLToPath(import.meta.url)), '../../../examples/demo.config.json')
 export const DEFAULT_DB = 'data/tally.db'
@@ -63,19 +64,18 @@ export interface ServeOptions {
   sockets?: Partial<SocketLimits>
 }
 
-const WEBHOOK_ENV: Record<string, keyof DeliverySettings> = {
+const WEBHOOK_ENV = {
   TALLY_WEBHOOK_RETRY_BASE_MS: 'retryBaseMs', TALLY_WEBHOOK_RETRY_MAX_MS: 'retryMaxMs', TALLY_WEBHOOK_GIVE_UP_MS: 'giveUpAfterMs',
   TALLY_WEBHOOK_TIMEOUT_MS: 'attemptTimeoutMs', TALLY_WEBHOOK_POLL_MS: 'pollMs',
-}
+} as const satisfies Partial<Record<keyof Env, keyof DeliverySettings>>
 
-/** Webhook timing from the environment (tests shorten the backoff); a value that is not a positive integer fails the start. */
+/** Webhook timing from the environment (./env.ts; tests shorten the backoff); a value that is not a positive integer fails the start. */
 export function webhookSettings(env: NodeJS.ProcessEnv = process.env): Partial<DeliverySettings> {
+  const checked = readEnv(env)
   const out: Partial<DeliverySettings> = {}
-  for (const [name, key] of Object.entries(WEBHOOK_ENV)) {
-    const v = env[name]
-    if (v === undefined || v === '') continue
-    if (!/^\d{1,12}$/.test(v) || Number(v) < 1) throw new ConfigError(`${name}: expected a positive whole number of milliseconds`)
-    out[key] = Number(v)
+  for (const [name, key] of Object.entries(WEBHOOK_ENV) as [keyof typeof WEBHOOK_ENV, keyof DeliverySettings][]) {
+    const v = checked[name]
+    if (v !== undefined) out[key] = v
   }
   return out
 }
@@ -159,7 +159,7 @@ export interface RunningCollector {
 }
 
 export async function startCollector(opts: ServeOptions = {}): Promise<RunningCollector> {
-  const logger = opts.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' })
+  const logger = opts.logger ?? pino({ level: readEnv().LOG_LEVEL ?? 'info' })
   const webhookTiming = opts.webhooks ?? webhookSettings()
   const configPath = opts.config ?? DEMO_CONFIG
   const file = loadConfigFile(configPath)
@@ -288,7 +288,7 @@ export function exitOnSignals(close: () => Promise<void>): void {
  * so running it beside a server, or twice, changes nothing more.
  */
 export async function billOnce(opts: { config?: string; db?: string; databaseUrl?: string; asOf: number; account?: string }): Promise<AccountRun[]> {
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' })
+  const logger = pino({ level: readEnv().LOG_LEVEL ?? 'warn' })
   const file = loadConfigFile(opts.config ?? DEMO_CONFIG)
   const store = await openDatabase(opts, async () =>
     opts.databaseUrl ? openPgStore(pgOptions(opts.databaseUrl, logger)) : openSqliteStore({ file: opts.db ?? DEFAULT_DB }))
@@ -308,7 +308,7 @@ export async function billOnce(opts: { config?: string; db?: string; databaseUrl
  * the diff, one per changed field; a running collector reads the new versions by itself.
  */
 export async function applyConfigOnce(opts: { config: string; db?: string; databaseUrl?: string; dryRun?: boolean }): Promise<{ lines: string[]; written: number }> {
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' })
+  const logger = pino({ level: readEnv().LOG_LEVEL ?? 'warn' })
   const file = loadConfigFile(opts.config)
   const store = await openDatabase(opts, async () =>
     opts.databaseUrl ? openPgStore(pgOptions(opts.databaseUrl, logger)) : openSqliteStore({ file: opts.db ?? DEFAULT_DB }))
@@ -324,18 +324,12 @@ export async function applyConfigOnce(opts: { config: string; db?: string; datab
 
 /** PostgreSQL settings: the URL, and the pool's size and timeouts from the environment (docs/deployment.md). */
 export function pgOptions(url: string, logger?: Logger): PgEngineOptions {
-  const num = (name: string) => {
-    const v = process.env[name]
-    if (v === undefined || v === '') return undefined
-    const n = Number(v)
-    if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name}: expected a positive integer, got "${v}"`)
-    return n
-  }
+  const env = readEnv()
   return {
     url,
-    poolSize: num('TALLY_PG_POOL_SIZE'),
-    statementTimeoutMs: num('TALLY_PG_STATEMENT_TIMEOUT_MS'),
-    connectTimeoutMs: num('TALLY_PG_CONNECT_TIMEOUT_MS'),
+    poolSize: env.TALLY_PG_POOL_SIZE,
+    statementTimeoutMs: env.TALLY_PG_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: env.TALLY_PG_CONNECT_TIMEOUT_MS,
     onConnectionError: (err) => logger?.warn({ err }, 'a database connection failed; the pool drops it'),
   }
 }

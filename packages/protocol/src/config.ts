@@ -41,6 +41,11 @@ function distance(a: string, b: string): number {
   return d[x.length]![y.length]!
 }
 
+/** The name of `names` closest to `name` (at most a third of its letters wrong, case aside), if any. */
+export function closestName(name: string, names: readonly string[]): string | undefined {
+  return names.filter((k) => distance(name, k) <= Math.max(1, Math.floor(k.length / 3))).sort((a, b) => distance(name, a) - distance(name, b))[0]
+}
+
 /** The object schema inside `.default()`, `.prefault()`, `.optional()`, or null when it is no object. */
 function objectShape(schema: z.core.$ZodType): Record<string, z.core.$ZodType> | null {
   let s = schema._zod.def as z.core.$ZodTypeDef & { innerType?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> }
@@ -113,8 +118,8 @@ export const CYCLES = ['monthly', 'quarterly', 'semiannual', 'annual'] as const
 export type Cycle = (typeof CYCLES)[number]
 /** Months in each billing cycle. */
 export const CYCLE_MONTHS: Record<Cycle, number> = { monthly: 1, quarterly: 3, semiannual: 6, annual: 12 }
-export const METERS = ['impressions', 'engagements', 'chatSessions', 'alerts'] as const
-export type Meter = (typeof METERS)[number]
+/** The plan's meters live with the usage report's (./usage.ts), where a browser page may import them. */
+export { METERS, type Meter } from './usage.js'
 
 const overage = strict({ per: z.number().int().min(1), price: money })
 

@@ -5,5 +5,8 @@
  */
 export * from './limits.js'
 export * from './codes.js'
+export * from './rejections.js'
+export * from './dates.js'
+export * from './usage.js'
 export { CHAT_PHASES } from './events.js'
 export type * from './events.js'

@@ -5,13 +5,16 @@
  */
 export * from './limits.js'
 export * from './codes.js'
+export * from './rejections.js'
+export * from './dates.js'
+export * from './usage.js'
 export { CHAT_PHASES } from './events.js'
 export type * from './events.js'
 export { parseEnvelope, parseEvent, parseUsageEvent } from './validate.js'
 export type { Envelope, Checked } from './validate.js'
 export {
   CYCLES, CYCLE_MONTHS, METERS, PlanSchema, ContainerSchema, SubscriptionSchema, AccountSchema, ConfigSchema, ServerSchema,
-  RESERVED_IDS, parseConfig, parseConfigText, parseAccount, parseContainer, isConfigId, subscriptionProblem, duplicateKey,
+  RESERVED_IDS, parseConfig, parseConfigText, parseAccount, parseContainer, isConfigId, subscriptionProblem, duplicateKey, closestName,
   CONFIG_YEARS, MAX_JSON_DEPTH, jsonTooDeep,
 } from './config.js'
 export type { Cycle, Meter, Plan, ContainerConfig, Subscription, AccountConfig, TallyConfig, ServerConfig, ParseOptions } from './config.js'

@@ -6,7 +6,7 @@
  * stays; where both changed the same field, the file's edit is the newer intent and wins.
  */
 import type { TallyConfig } from '@tally/protocol'
-import type { ConfigKind } from '../store/repository.js'
+import type { ConfigKind } from '../engines/repository.js'
 import { mergePatch } from './merge-patch.js'
 
 /** The objects the database keeps versions of, by kind and id. */

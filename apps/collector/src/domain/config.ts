@@ -15,7 +15,7 @@ import { isConfigId, parseAccount, parseConfigText, parseContainer, type Account
 import { compileDomains, type DomainMatcher } from './origin.js'
 import { fail } from '../errors.js'
 import { mergePatch } from './merge-patch.js'
-import type { ConfigChange, ConfigKind, ConfigVersionRow } from '../store/repository.js'
+import type { ConfigChange, ConfigKind, ConfigVersionRow } from '../engines/repository.js'
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'

@@ -3,7 +3,8 @@ import { Hono } from 'hono'
 import { batch, impression, setup, testConfig } from '../testkit.js'
 import { createConfigState } from '../domain/config.js'
 import { requireAccount } from '../middleware/auth.js'
-import { REFUSAL_REASONS } from '../domain/refusals.js'
+import { REJECTION_REASONS } from '@tally/protocol'
+import { REASONS } from '../web/dashboard/reasons.js'
 
 const signIn = (app: ReturnType<typeof setup>['app'], key: string) =>
   app.request('/dashboard/sign-in', {
@@ -252,23 +253,25 @@ describe('the dashboard page', () => {
 })
 
 describe('the refused beacons\' reasons on the dashboard', () => {
-  /** The `REASONS` table of the served script, read as the page reads it. */
+  /**
+   * The `REASONS` table of the page's source, each text checked to be in the served (bundled,
+   * minified) script as the page reads it.
+   */
   async function reasonTexts(): Promise<Record<string, string>> {
     const { app } = setup()
     const js = await (await app.request('/dashboard/assets/app.js')).text()
-    const table = /\nconst REASONS = (\{[\s\S]*?\n\})\n/.exec(js)?.[1]
-    expect(table).toBeDefined()
-    return new Function(`return (${table})`)() as Record<string, string>
+    for (const [reason, text] of Object.entries(REASONS)) expect(js, `the served text of ${reason}`).toContain(text)
+    return REASONS
   }
 
   it('explains every reason the collector records a refusal under', async () => {
     const texts = await reasonTexts()
-    for (const reason of REFUSAL_REASONS) {
+    for (const reason of REJECTION_REASONS) {
       expect(Object.hasOwn(texts, reason), `no text for ${reason}`).toBe(true)
       expect(texts[reason]!.length, `the text of ${reason}`).toBeGreaterThan(20)
     }
     // And no text for a reason that is never recorded.
-    expect(Object.keys(texts).filter((r) => !(REFUSAL_REASONS as readonly string[]).includes(r))).toEqual([])
+    expect(Object.keys(texts).filter((r) => !(REJECTION_REASONS as readonly string[]).includes(r))).toEqual([])
   })
 
   it.each([

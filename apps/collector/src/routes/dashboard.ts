@@ -1,7 +1,8 @@
 /**
- * `GET /dashboard`: the read API for people (docs/protocol.md §5). Plain HTML and JavaScript served by the
- * collector itself, with uPlot from node_modules: no build step for the operator, and a
- * Content-Security-Policy of `'self'` so that no request leaves the machine.
+ * `GET /dashboard`: the read API for people (docs/protocol.md §5). Plain HTML and a script bundled
+ * at build time (src/web/dashboard, TypeScript) served by the collector itself, with uPlot from
+ * node_modules: nothing to build for the operator, and a Content-Security-Policy of `'self'` so
+ * that no request leaves the machine.
  *
  * Sign-in takes the account's read key from a form and keeps it in an HttpOnly, SameSite=Strict
  * cookie; `requireAccount` (auth.ts) accepts that cookie on GET requests, so the page's fetches
@@ -11,21 +12,26 @@
 import { Hono, type Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { readFile } from 'node:fs/promises'
-import type { IncomingMessage } from 'node:http'
 import { createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SESSION_COOKIE } from '../middleware/auth.js'
 import { readText } from '../middleware/body.js'
 import type { AppDeps } from '../context.js'
-import { servedOrigin } from './openapi.js'
+import { clientOf } from '../middleware/client.js'
 
-/** The page's static files. `../src/dashboard` is the same folder from `src/` and from `dist/`. */
-export const DASHBOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/dashboard')
+/**
+ * The page's static files (`../../src/web/dashboard`) and its bundled script
+ * (`../../dist/web/dashboard.js`, built from src/web/dashboard by rollup.config.mjs): the same
+ * folders from `src/routes` and from `dist/routes`.
+ */
+const HERE = dirname(fileURLToPath(import.meta.url))
+export const DASHBOARD_DIR = resolve(HERE, '../../src/web/dashboard')
+const PAGES_DIR = resolve(HERE, '../../dist/web')
 const UPLOT_DIR = dirname(createRequire(import.meta.url).resolve('uplot'))
 
-const ASSETS: Record<string, { dir: string; type: string }> = {
-  'app.js': { dir: DASHBOARD_DIR, type: 'text/javascript; charset=utf-8' },
+const ASSETS: Record<string, { dir: string; file?: string; type: string }> = {
+  'app.js': { dir: PAGES_DIR, file: 'dashboard.js', type: 'text/javascript; charset=utf-8' },
   'app.css': { dir: DASHBOARD_DIR, type: 'text/css; charset=utf-8' },
   'favicon.svg': { dir: DASHBOARD_DIR, type: 'image/svg+xml' },
   'uPlot.iife.min.js': { dir: UPLOT_DIR, type: 'text/javascript; charset=utf-8' },
@@ -94,14 +100,9 @@ export function dashboardRoutes(deps: AppDeps): Hono {
 
   /**
    * Whether the browser reached us over HTTPS: directly, or through a configured trusted proxy
-   * that says so in `X-Forwarded-Proto` (from anyone else the header could be a lie).
+   * that says so in `X-Forwarded-Proto` (../middleware/client.ts).
    */
-  const overHttps = (c: Context) => {
-    if (new URL(c.req.url).protocol === 'https:') return true
-    const peer = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress
-    const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase()
-    return proto === 'https' && peer !== undefined && deps.trusted(peer.replace(/^::ffff:/, ''))
-  }
+  const overHttps = (c: Context) => clientOf(c).protocol === 'https'
 
   /**
    * A form post from another site (login CSRF: signing a visitor in to the attacker's account, or
@@ -114,7 +115,7 @@ export function dashboardRoutes(deps: AppDeps): Hono {
     const origin = c.req.header('origin')
     if (origin === undefined) return false
     try {
-      return new URL(origin).host !== new URL(servedOrigin(c, deps.trusted)).host
+      return new URL(origin).host !== clientOf(c).host
     } catch {
       return true // `Origin: null` (a sandboxed or privacy-stripped page) proves nothing
     }
@@ -175,7 +176,7 @@ export function dashboardRoutes(deps: AppDeps): Hono {
     const name = c.req.param('file')
     const known = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined
     if (!known) return c.json({ error: { code: 'not_found', message: 'no such file' } }, 404)
-    return c.body(await asset(name, known.dir), 200, { ...SECURITY_HEADERS, 'Content-Type': known.type, 'Cache-Control': 'no-cache' })
+    return c.body(await asset(known.file ?? name, known.dir), 200, { ...SECURITY_HEADERS, 'Content-Type': known.type, 'Cache-Control': 'no-cache' })
   })
 
   return app

@@ -9,7 +9,6 @@
  * committed the batch.
  */
 import { Hono, type Context } from 'hono'
-import type { IncomingMessage } from 'node:http'
 import { isbot } from 'isbot'
 import {
   MAX_AGE_MS, MAX_BATCH_CONVERSATIONS, MAX_BODY_BYTES, MAX_FUTURE_MS, parseEnvelope, parseEvent,
@@ -17,26 +16,27 @@ import {
 } from '@tally/protocol'
 import { fail, TallyError } from '../errors.js'
 import { hostAllowed, requestHost } from '../domain/origin.js'
-import { addressKey, clientAddress, createFairLimiter, createLimiter } from '../domain/ratelimit.js'
+import { addressKey, createFairLimiter, createLimiter } from '../domain/ratelimit.js'
 import type { AppDeps } from '../context.js'
 import type { IngestEvent } from '../services/store.js'
 import type { ContainerEntry } from '../domain/config.js'
-import type { RejectionRecord } from '../store/repository.js'
+import type { RejectionRecord } from '../engines/repository.js'
 import { subscriptionEnded } from '../domain/billing-account.js'
-import { refusedSpikeHook } from '../services/refused-spike.js'
+import { rejectionSpikeHook } from '../services/rejection-spike.js'
 import { readJson } from '../middleware/body.js'
+import { clientOf } from '../middleware/client.js'
 import { createSessionGate } from '../domain/sessions.js'
-import { isErrorReason, type ForbiddenReason, type RefusalReason } from '../domain/refusals.js'
+import { isErrorReason, type ForbiddenReason, type RejectionReason } from '@tally/protocol'
 
 export function eventRoutes(deps: AppDeps): Hono {
-  const { store, clock, config, metrics, trusted, rejections } = deps
+  const { store, clock, config, metrics, rejections } = deps
   const limits = config.current().server.rateLimits
   const perIp = createLimiter(limits.perIp, clock)
   // Shared fairly among the container's client addresses (../domain/ratelimit.ts).
   const perContainer = createFairLimiter(limits.perContainer, clock)
   const sessionGate = createSessionGate(config.current().server.sessionsPerHour, clock)
   const app = new Hono()
-  const spike = refusedSpikeHook(deps)
+  const spike = rejectionSpikeHook(deps)
 
   app.post('/v1/containers/:container/events', async (c) => {
     const receivedAt = clock.now()
@@ -47,7 +47,7 @@ export function eventRoutes(deps: AppDeps): Hono {
       return await handle(c, receivedAt, containerId, verdict, entry)
     } catch (e) {
       // Every refusal a storefront can cause is counted (docs/protocol.md §5), under one of the
-      // reasons of ../domain/refusals.ts; a 403 was counted with its precise reason already.
+      // reasons of REJECTION_REASONS (@tally/protocol); a 403 was counted with its precise reason already.
       if (e instanceof TallyError && isErrorReason(e.code)) note(containerId, entry?.accountId ?? null, e.code, verdict.host, '', receivedAt)
       throw e
     }
@@ -58,8 +58,7 @@ export function eventRoutes(deps: AppDeps): Hono {
   async function handle(
     c: Context, receivedAt: number, containerId: string, verdict: ReturnType<typeof requestHost>, entry: ContainerEntry | undefined,
   ): Promise<Response> {
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-    const ip = clientAddress(incoming?.socket?.remoteAddress ?? 'unknown', c.req.header('x-forwarded-for'), trusted)
+    const ip = clientOf(c).address
     limit(perIp.take(addressKey(ip)), 'too many requests from this address')
 
     // Refused before anything else is read (the body reader checks again as bytes stream in).
@@ -68,13 +67,13 @@ export function eventRoutes(deps: AppDeps): Hono {
       throw fail('payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`)
     }
 
-    const refusal: ForbiddenReason | null = !entry ? 'unknown_container'
+    const forbidden: ForbiddenReason | null = !entry ? 'unknown_container'
       : entry.account.active === false ? 'account_inactive'
       : subscriptionEnded(entry.account, receivedAt) ? 'subscription_ended'
       : !verdict.ok ? verdict.reason
       : !hostAllowed(verdict.host, entry.domains) ? 'origin_not_allowed'
       : null
-    if (refusal) refuse(containerId, entry, refusal, verdict.host, receivedAt)
+    if (forbidden) forbid(containerId, entry, forbidden, verdict.host, receivedAt)
 
     limit(perContainer.take(containerId, addressKey(ip)), 'too many requests for this container')
 
@@ -172,19 +171,19 @@ export function eventRoutes(deps: AppDeps): Hono {
    * One 403 for every reason; the reason goes to the rejections table and to the log, one line per
    * (container, reason) and minute with its count, never a line per request (docs/security.md).
    */
-  function refuse(containerId: string, entry: ContainerEntry | undefined, reason: ForbiddenReason, host: string, at: number): never {
+  function forbid(containerId: string, entry: ContainerEntry | undefined, reason: ForbiddenReason, host: string, at: number): never {
     metrics.events.inc({ result: 'refused', reason })
-    rejections.refused(record(containerId, entry?.accountId ?? null, reason, host, '', at))
+    rejections.noteAndLog(record(containerId, entry?.accountId ?? null, reason, host, '', at))
     if (entry) spike(entry.accountId)
     throw fail('forbidden', 'this container does not accept events from this page')
   }
 
   /** Counts a refusal (../services/rejections.ts sums and writes them; counting never changes the answer). */
-  function note(containerId: string, account: string | null, reason: RefusalReason, host: string, subject: string, at: number, count = 1) {
+  function note(containerId: string, account: string | null, reason: RejectionReason, host: string, subject: string, at: number, count = 1) {
     rejections.note(record(containerId, account, reason, host, subject, at, count))
   }
 
-  function record(containerId: string, account: string | null, reason: RefusalReason, host: string, subject: string, at: number, count = 1): RejectionRecord {
+  function record(containerId: string, account: string | null, reason: RejectionReason, host: string, subject: string, at: number, count = 1): RejectionRecord {
     return { at, container: containerId.slice(0, 64), account, reason, origin: host.slice(0, 253), subject: subject.slice(0, 64), count }
   }
 }

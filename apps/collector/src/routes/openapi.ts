@@ -12,8 +12,6 @@
  * openapi-typescript, and every GET route's live answers are checked against it
  * (openapi-*.test.ts).
  */
-import type { Context } from 'hono'
-import type { IncomingMessage } from 'node:http'
 import {
   AccountSchema, ContainerSchema, CYCLES, EVENT_CODES, ID_PATTERN, MAX_BODY_BYTES, MAX_EVENTS, MAX_STRING, USAGE_CODES,
   ERROR_STATUS,
@@ -865,32 +863,8 @@ const COMMON_RESPONSES = {
 }
 
 /**
- * The origin the client reached this collector at, for `servers`: the request's own URL, or
- * what a trusted proxy (`server.trustedProxies`) says in `X-Forwarded-Proto` and
- * `X-Forwarded-Host`. From anyone else those headers could be a lie.
- */
-export function servedOrigin(c: Context, trusted: (address: string) => boolean): string {
-  const url = new URL(c.req.url)
-  let proto = url.protocol.slice(0, -1)
-  let host = url.host
-  const peer = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket?.remoteAddress
-  if (peer !== undefined && trusted(peer)) {
-    const first = (name: string) => c.req.header(name)?.split(',')[0]?.trim()
-    const fProto = first('x-forwarded-proto')?.toLowerCase()
-    if (fProto === 'http' || fProto === 'https') proto = fProto
-    const fHost = first('x-forwarded-host')
-    if (fHost && /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/.test(fHost)) host = fHost
-  }
-  try {
-    return new URL(`${proto}://${host}`).origin
-  } catch {
-    return url.origin
-  }
-}
-
-/**
  * Builds the document from the registered routes (middleware, method ALL, is left out);
- * `origin` is the server the document names (see `servedOrigin`), else the relative `/`.
+ * `origin` is the server the document names (the client's origin, ../middleware/client.ts), else the relative `/`.
  */
 export function openApiDocument(routes: ReadonlyArray<{ method: string; path: string }>, origin = '/'): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {}

@@ -9,7 +9,7 @@ import { fail } from '../errors.js'
 import { accountReader, adminAccount } from '../middleware/auth.js'
 import { localInstant } from '../domain/dates.js'
 import type { AppDeps, TallyEnv } from '../context.js'
-import type { RejectionPage } from '../store/repository.js'
+import type { RejectionPage } from '../engines/repository.js'
 
 /** `GET /v1/rejections` looks back this far by default. */
 const REJECTIONS_WINDOW_MS = 7 * 86_400_000

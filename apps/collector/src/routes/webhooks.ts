@@ -10,7 +10,7 @@ import { readJson } from '../middleware/body.js'
 import { newWebhookSecret } from '../domain/webhook-signature.js'
 import { webhookUrlProblem } from '../domain/webhook-target.js'
 import { payloadOf } from '../services/webhooks.js'
-import type { DeliveryRow } from '../store/repository.js'
+import type { DeliveryRow } from '../engines/repository.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 
 /** Endpoints an account may have: each event is sent to each of them. */

@@ -6,7 +6,7 @@
  * (invoice keys are unique too).
  */
 import { runBilling, type BillingAccount, type EmailGrant, type Invoice, type LedgerEntry, type UsageRow } from '@tally/billing'
-import type { Repository } from '../store/repository.js'
+import type { Repository } from '../engines/repository.js'
 import type { LedgerBook } from './ledger-book.js'
 import { emit } from './webhooks.js'
 

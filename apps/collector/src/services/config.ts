@@ -13,7 +13,7 @@
  */
 import type { Logger } from 'pino'
 import { parseConfig, type TallyConfig } from '@tally/protocol'
-import type { ConfigKind, ConfigVersionRow, Repository } from '../store/repository.js'
+import type { ConfigKind, ConfigVersionRow, Repository } from '../engines/repository.js'
 import { ConfigError, containerClash, createConfigState, type ConfigState } from '../domain/config.js'
 import { applyChanges, changesTo, fileChanges, objectsOf, type ConfigObjects, type ObjectChange } from '../domain/config-merge.js'
 

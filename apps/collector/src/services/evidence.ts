@@ -22,7 +22,7 @@
  */
 import { overage, periodRef, periodStates, type BillingAccount, type Invoice, type InvoiceLine, type PeriodRef, type PeriodState } from '@tally/billing'
 import type { Meter } from '@tally/protocol'
-import type { Repository, UsageEventRow } from '../store/repository.js'
+import type { Repository, UsageEventRow } from '../engines/repository.js'
 import type { StoredBilling } from './billing.js'
 import { ledgerId } from './ledger-book.js'
 

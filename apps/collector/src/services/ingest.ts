@@ -13,7 +13,7 @@ import { CHAT_BACKDATE_MS, CHAT_REORDER_EVENTS, MAX_CONVERSATION_EVENTS, type Ch
 import {
   comparePhaseEvents, conversationSessions, conversationStatus, foldSteps, localDayOf, type ConversationState, type PhaseEvent,
 } from '@tally/billing'
-import type { ChatEventRow, ConversationRecord, Repository, RollupDelta, SubjectKind, TailEvent, UnitRow } from '../store/repository.js'
+import type { ChatEventRow, ConversationRecord, Repository, RollupDelta, SubjectKind, TailEvent, UnitRow } from '../engines/repository.js'
 
 /**
  * One browser event that passed validation and the catalog check. `suspicious`: its session is

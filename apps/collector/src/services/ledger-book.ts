@@ -7,7 +7,7 @@
  * can produce another request's id (docs/rules.md, "Credits").
  */
 import { advance, isOpen, openLedger, replay, type LedgerEntry, type LedgerState } from '@tally/billing'
-import type { CreditBookRow, LedgerKey, Repository } from '../store/repository.js'
+import type { CreditBookRow, LedgerKey, Repository } from '../engines/repository.js'
 
 /**
  * A client id inside an entry id: `:` is escaped, so `transfer:a:in` (the receiving leg of

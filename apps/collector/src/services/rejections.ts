@@ -13,20 +13,20 @@
  * Per process, like the rate limits: N collectors allow N x the keys per day (still bounded).
  * A failed write is logged and its counts dropped: a count never changes an answer.
  *
- * The refusals the beacon route answers with 403 (`refused`) also go to the log, aggregated
- * (`createRefusalLines`, docs/security.md "Refusals"): one line per (container, reason) at once,
+ * The refusals the beacon route answers with 403 (`noteAndLog`) also go to the log, aggregated
+ * (`createRejectionLines`, docs/security.md "Refusals"): one line per (container, reason) at once,
  * then at most one per `logEveryMs` carrying the count since the line before.
  */
 import type { Logger } from 'pino'
 import type { Clock } from '../domain/clock.js'
-import type { RejectionRecord } from '../store/repository.js'
+import type { RejectionRecord } from '../engines/repository.js'
 import type { Store } from './store.js'
 
 export interface RejectionLog {
   /** Counts one refusal (or `r.count`). Synchronous: never waits for, or fails with, the database. */
   note(r: RejectionRecord): void
-  /** `note`, and the refusal goes to the log too, aggregated per (container, reason) (`createRefusalLines`). */
-  refused(r: RejectionRecord): void
+  /** `note`, and the refusal goes to the log too, aggregated per (container, reason) (`createRejectionLines`). */
+  noteAndLog(r: RejectionRecord): void
   /**
    * Writes what was counted; resolves when committed (or logged as failed). Also writes the log
    * lines that are due; `{ final: true }` (at stop) writes every count not yet logged.
@@ -53,7 +53,7 @@ export const OTHER = '*'
 
 export function createRejectionLog(opts: RejectionLogOptions): RejectionLog {
   const { store, clock, logger, flushEveryMs = 5_000, keysPerDay = 1_000, maxPending = 10_000 } = opts
-  const lines = createRefusalLines({ logger, everyMs: opts.logEveryMs, maxKeys: opts.logKeys })
+  const lines = createRejectionLines({ logger, everyMs: opts.logEveryMs, maxKeys: opts.logKeys })
   let pending = new Map<string, RejectionRecord & { count: number }>()
   let pendingMinute = -1
   let lastFlush = clock.now()
@@ -113,7 +113,7 @@ export function createRejectionLog(opts: RejectionLogOptions): RejectionLog {
 
   return {
     note,
-    refused(r) {
+    noteAndLog(r) {
       note(r)
       lines.note(r)
     },
@@ -121,7 +121,7 @@ export function createRejectionLog(opts: RejectionLogOptions): RejectionLog {
   }
 }
 
-export interface RefusalLinesOptions {
+export interface RejectionLinesOptions {
   logger: Pick<Logger, 'warn'>
   /** At most one line per key this often; default a minute. */
   everyMs?: number
@@ -138,7 +138,7 @@ export interface RefusalLinesOptions {
  * it); a key whose last line is an interval old and that has nothing to log is forgotten by `due`.
  * Counts are never dropped: every refusal is in exactly one line, once `due(now, true)` ran.
  */
-export function createRefusalLines(opts: RefusalLinesOptions): {
+export function createRejectionLines(opts: RejectionLinesOptions): {
   note(r: RejectionRecord): void
   due(now: number, all?: boolean): void
   /** Keys held now (for tests). */

@@ -2,13 +2,13 @@
  * The services bound to an engine: the one object routes, the billing runner and the CLI call.
  * Each write is one service function run in one transaction of the engine; reads go straight to
  * the repository. The same binding runs in-process (tests, PostgreSQL) and on the SQLite storage
- * thread (../store/sqlite/worker.ts), so the rules run wherever the database is.
+ * thread (../engines/sqlite/worker.ts), so the rules run wherever the database is.
  */
 import type { Balances, BillingAccount, CreditResult } from '@tally/billing'
 import type {
   ConfigHistoryRow, ConfigKind, ConfigVersionRow, ConversationRow, DeliveryRow, Engine, RejectionPage, RejectionRecord, RejectionRow, Repository, RollupRow,
   WebhookEndpointRow,
-} from '../store/repository.js'
+} from '../engines/repository.js'
 import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
 import {
   creditBalances, creditRequest, grantEmails, recordUsage, type CreditCall, type EmailGrantCall, type EmailGrantResult, type UsageOutcome, type UsageRequest,
@@ -16,7 +16,7 @@ import {
 import { billingData, billingRun, type BillingRunCall, type BillingRunOutcome, type StoredBilling } from './billing.js'
 import { LedgerBook } from './ledger-book.js'
 import { applyConfigFile, writeConfig, type ConfigWrite, type ConfigWriteOutcome, type FileApply, type FileApplyOutcome } from './config.js'
-import { claimDeliveries, emitRefusedSpike, type DeliveryStore } from './webhooks.js'
+import { claimDeliveries, emitRejectionSpike, type DeliveryStore } from './webhooks.js'
 import { invoiceEvidence, type EvidenceRequest } from './evidence.js'
 import { evidenceChunks, type EvidenceFormat } from '../domain/evidence-csv.js'
 
@@ -75,7 +75,7 @@ export interface Store extends DeliveryStore {
   /** Sends an event again to every endpoint the account has now; null when there is no such event. */
   redeliverWebhook(account: string, eventId: string, now: number): Promise<number | null>
   /** A `usage.refused_spike` event for a minute with more refused beacons than the threshold (once a minute). */
-  refusedSpike(req: { account: string; minute: number; refused: number; threshold: number; at: number }): Promise<boolean>
+  rejectionSpike(req: { account: string; minute: number; refused: number; threshold: number; at: number }): Promise<boolean>
   /**
    * The evidence of an invoice as text, one encoded chunk per page of rows (docs/evidence.md). The
    * first chunk is read when the first is asked for; breaking off the iteration stops the reads.
@@ -138,7 +138,7 @@ export function createStore(engine: Engine): Store {
     deleteWebhookEndpoint: (account, id) => write((tx) => tx.deleteWebhookEndpoint(account, id)),
     webhookDeliveries: (account, limit, beforeSeq) => engine.read((db) => db.deliveries(account, limit, beforeSeq)),
     redeliverWebhook: (account, eventId, now) => write((tx) => tx.redeliver(account, eventId, now)),
-    refusedSpike: (req) => write((tx) => emitRefusedSpike(tx, req)),
+    rejectionSpike: (req) => write((tx) => emitRejectionSpike(tx, req)),
     // An idle loop only reads: the write transaction (the lease) is taken when something is due.
     claimDeliveries: async (now, limit, leaseUntil) =>
       (await engine.read((db) => db.dueDeliveries(now, 1))).length === 0 ? [] : write((tx) => claimDeliveries(tx, now, limit, leaseUntil)),

@@ -6,25 +6,20 @@
  * impressions have no advisor, so `groupBy=campaign,advisor` answers a row per campaign (advisor
  * `null`) and a row per advisor (campaign `null`). Summing any grouping gives the same totals.
  */
-import { ID_PATTERN } from '@tally/protocol'
+import { DEFAULT_RANGE_DAYS, ID_PATTERN, MAX_DAY_ROWS, USAGE_METERS, rangeProblem, type UsageMeter } from '@tally/protocol'
 import { fail } from '../errors.js'
 import { addDays, parseIsoDay } from '../domain/dates.js'
 import { localDayOf } from '@tally/billing'
 import type { AppDeps } from '../context.js'
-import type { SubjectKind } from '../store/repository.js'
+import type { SubjectKind } from '../engines/repository.js'
 
 export const GROUPINGS = ['day', 'container', 'campaign', 'advisor', 'bot'] as const
 export type Grouping = (typeof GROUPINGS)[number]
 
-/** `suspicious`: units of sessions over the per-address cap (docs/security.md), shown and never billed. */
-export const METERS = ['impressions', 'engagements', 'chatSessions', 'alerts', 'credits', 'suspicious'] as const
-export type Meter = (typeof METERS)[number]
-
-/** Grouped by day, the range is at most this many days (ten years): every day is a row, zeros included. */
-export const MAX_DAY_ROWS = 3660
-
-/** When `from` is left out the range is this many days ending at `to`. */
-export const DEFAULT_RANGE_DAYS = 30
+/** The meters, the day limit and the range rule are the contract's (packages/protocol/src/usage.ts), shared with the dashboard. */
+export const METERS = USAGE_METERS
+export type Meter = UsageMeter
+export { MAX_DAY_ROWS, DEFAULT_RANGE_DAYS }
 
 /**
  * The query parameters, described once: the route validates against this table and
@@ -94,10 +89,11 @@ export function parseGroupBy(value: string | undefined): Grouping[] {
 /** Resolves `from`/`to` against today in the account's zone; throws 400 naming the parameter. */
 export function parseRange(q: { from?: string; to?: string }, today: string): { from: string; to: string } {
   if (q.to !== undefined && parseIsoDay(q.to) === undefined) throw fail('invalid_request', 'to: expected a date YYYY-MM-DD (years 1970 to 9998)')
-  if (q.from !== undefined && parseIsoDay(q.from) === undefined) throw fail('invalid_request', 'from: expected a date YYYY-MM-DD (years 1970 to 9998)')
   const to = q.to ?? today
   const from = q.from ?? addDays(to, -(DEFAULT_RANGE_DAYS - 1))
-  if (from > to) throw fail('invalid_request', `from: ${from} is after to (${to})`)
+  const problem = rangeProblem(from, to)
+  if (problem?.problem === 'not_a_day') throw fail('invalid_request', `${problem.param}: expected a date YYYY-MM-DD (years 1970 to 9998)`)
+  if (problem) throw fail('invalid_request', `from: ${from} is after to (${to})`)
   return { from, to }
 }
 

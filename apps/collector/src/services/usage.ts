@@ -10,7 +10,7 @@ import {
   nextDay, termsAt, type Balances, type BillingAccount, type CreditResult, type EmailGrant, type UsageRow,
 } from '@tally/billing'
 import type { UsageCode } from '@tally/protocol'
-import type { EmailGrantRow, Repository, UsageEventRow } from '../store/repository.js'
+import type { EmailGrantRow, Repository, UsageEventRow } from '../engines/repository.js'
 import { ledgerId, purchaseInvoiceKey, requestKey, type LedgerBook } from './ledger-book.js'
 import { emit } from './webhooks.js'
 

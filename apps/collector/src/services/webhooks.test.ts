@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { DEFAULT_DELIVERY, afterAttempt, retryDelay } from './webhooks.js'
-import type { DeliveryRow } from '../store/repository.js'
+import type { DeliveryRow } from '../engines/repository.js'
 
 const T = Date.UTC(2026, 6, 20, 12, 0, 0)
 const HOUR = 3_600_000

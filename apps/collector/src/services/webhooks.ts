@@ -18,7 +18,7 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { LookupFunction } from 'node:net'
 import type { Logger } from 'pino'
-import type { DeliveryRow, DeliveryUpdate, Repository } from '../store/repository.js'
+import type { DeliveryRow, DeliveryUpdate, Repository } from '../engines/repository.js'
 import type { Clock } from '../domain/clock.js'
 import { SIGNATURE_HEADER, signWebhook } from '../domain/webhook-signature.js'
 import { guardedLookup, isPublicAddress, literalAddress, PrivateAddressError, type Resolve } from '../domain/webhook-target.js'
@@ -49,7 +49,7 @@ export function emit(tx: Repository, account: string, type: WebhookEventType, fa
 }
 
 /** A refused-beacon spike event for the account, in a transaction of its own. */
-export async function emitRefusedSpike(tx: Repository, req: { account: string; minute: number; refused: number; threshold: number; at: number }): Promise<boolean> {
+export async function emitRejectionSpike(tx: Repository, req: { account: string; minute: number; refused: number; threshold: number; at: number }): Promise<boolean> {
   await tx.lockAccount(req.account)
   const minute = new Date(req.minute).toISOString()
   return emit(tx, req.account, 'usage.refused_spike', minute, { minute, refused: req.refused, threshold: req.threshold }, req.at)

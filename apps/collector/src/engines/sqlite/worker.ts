@@ -120,7 +120,7 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
     deleteWebhookEndpoint: (account, id) => call('deleteWebhookEndpoint', account, id),
     webhookDeliveries: (account, limit, beforeSeq) => call('webhookDeliveries', account, limit, beforeSeq),
     redeliverWebhook: (account, eventId, now) => call('redeliverWebhook', account, eventId, now),
-    refusedSpike: (req) => call('refusedSpike', req),
+    rejectionSpike: (req) => call('rejectionSpike', req),
     claimDeliveries: (now, limit, leaseUntil) => call('claimDeliveries', now, limit, leaseUntil),
     recordDelivery: (account, seq, endpoint, update) => call('recordDelivery', account, seq, endpoint, update),
     unitContainers: (...a) => call('unitContainers', ...a),

@@ -7,14 +7,14 @@
  * per account across restarts and collectors.
  */
 /** The threshold of a plan that sets none (`refusedSpikePerMinute`). */
-export const REFUSED_SPIKE_PER_MINUTE = 100
+export const REJECTION_SPIKE_PER_MINUTE = 100
 
-export interface RefusalSpikes {
+export interface RejectionSpikes {
   /** Counts one refusal at `at`; answers the minute and count when this one crossed `threshold()`. */
   count(account: string, at: number, threshold: () => number): { minute: number; refused: number; threshold: number } | null
 }
 
-export function refusalSpikes(): RefusalSpikes {
+export function rejectionSpikes(): RejectionSpikes {
   let minute = -1
   let counts = new Map<string, { n: number; threshold: number }>()
   return {
