@@ -28,7 +28,7 @@ import { evidenceRoutes } from './routes/evidence.js'
 import { usageReportRoutes } from './routes/usage-report.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { webhookRoutes } from './routes/webhooks.js'
-import { openApiDocument, servedOrigin } from './routes/openapi.js'
+import { openApiDocument, servedOrigin } from './routes/api/document.js'
 
 export interface AppOptions {
   store: Store

@@ -7,7 +7,8 @@ export * from './limits.js'
 export * from './codes.js'
 export { CHAT_PHASES } from './events.js'
 export type * from './events.js'
-export { parseEnvelope, parseEvent, parseUsageEvent } from './validate.js'
+export { parseEnvelope, parseEvent, parseUsageEvent, EnvelopeSchema, BrowserEventSchema, UsageEventSchema, IdSchema } from './validate.js'
+export { describe as describeIssues } from './issues.js'
 export type { Envelope, Checked } from './validate.js'
 export {
   CYCLES, CYCLE_MONTHS, METERS, PlanSchema, ContainerSchema, SubscriptionSchema, AccountSchema, ConfigSchema, ServerSchema,

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url'
 import { SESSION_COOKIE } from '../middleware/auth.js'
 import { readText } from '../middleware/body.js'
 import type { AppDeps } from '../context.js'
-import { servedOrigin } from './openapi.js'
+import { servedOrigin } from './api/document.js'
 
 /** The page's static files. `../src/dashboard` is the same folder from `src/` and from `dist/`. */
 export const DASHBOARD_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/dashboard')
