@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { isConfigId, parseAccount, parseConfigText, parseContainer, type AccountConfig, type ContainerConfig, type TallyConfig } from '@tally/protocol'
 import { compileDomains, type DomainMatcher } from './origin.js'
-import { fail } from '../errors.js'
+import { fail } from './errors.js'
 import { mergePatch } from './merge-patch.js'
 import type { ConfigChange } from '../store/repository.js'
 
@@ -69,7 +69,7 @@ export interface ConfigState {
   account(id: string): AccountConfig | undefined
   /** The account a bearer key belongs to, and whether it is the secret or the read key. */
   accountByKey(key: string): { id: string; account: AccountConfig; scope: 'secret' | 'read' } | undefined
-  /** Validates an account body (admin PUT); throws `TallyError` 400/409. Returns the config it would give. */
+  /** Validates an account body (admin PUT); throws `DomainError` `invalid_request`/`conflict`. Returns the config it would give. */
   withAccount(id: string, body: unknown): TallyConfig
   /** Validates a container body (admin PUT, with `account` naming the owner when new). */
   withContainer(id: string, body: unknown): TallyConfig
