@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { CYCLES } from '@tally/protocol'
 import type { InvoiceKind, LedgerEntry, LineKind } from '@tally/billing'
+import { parseIsoInstant } from '../../domain/dates.js'
 import { date, instant, int, ms, text, zone } from './define.js'
 
 /** A list that names every member of the union `T`: the compiler says which one is missing. */
@@ -100,9 +101,10 @@ export const LedgerEntrySchema = z.union([
 
 export const CreditLog = z.object({ account: text, timezone: zone, entries: z.array(LedgerEntrySchema) }).meta({ id: 'CreditLog' })
 
+const INSTANT_RULE = 'expected an ISO-8601 instant'
 export const BillingRun = z.object({
-  asOf: z.string().optional().meta({ description: 'ISO-8601 date or date-time with offset, not in the future; default now.' }),
-  account: z.string().optional().meta({ description: 'Only this account; default every account.' }),
+  asOf: z.string(INSTANT_RULE).refine((v) => !Number.isNaN(parseIsoInstant(v)), INSTANT_RULE).optional().meta({ description: 'ISO-8601 date or date-time with offset, not in the future; default now.' }),
+  account: z.string('expected an account id').optional().meta({ description: 'Only this account; default every account.' }),
 }).meta({ id: 'BillingRun' })
 
 export const BillingRunResult = z.object({
