@@ -6,21 +6,23 @@
  * that its replay does not depend on what the file says later.
  */
 import { Hono, type Context } from 'hono'
-import { ID_PATTERN } from '@tally/protocol'
 import { adminAccount, adminOnly } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
-import { checkId } from '../domain/config.js'
-import { billingAccount } from '../domain/billing-account.js'
 import { fail } from '../errors.js'
 import type { AppDeps, TallyEnv } from '../context.js'
+import { AdminPath, valid } from './api/define.js'
+import { AccountPatch, ContainerPatch, EmailGrant } from './api/schemas.js'
+import { whoOf } from './who.js'
 
-/** The most one grant can add: a typo of a few zeros is refused rather than granted. */
-export const MAX_EMAIL_GRANT = 10_000_000
+export { MAX_EMAIL_GRANT } from './api/schemas.js'
 
 export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
   const { store, clock, config, adminToken, logger } = deps
   const app = new Hono<TallyEnv>()
   const token = adminOnly(adminToken)
+  const who = whoOf(config)
+  /** The `:id` of the path: a configuration id (400 otherwise). */
+  const pathId = (c: Context<TallyEnv>): string => valid(AdminPath, c.req.param()).id
 
   const saveAccount = async (c: Context<TallyEnv>, id: string, body: unknown) => {
     const next = config.withAccount(id, body)
@@ -47,48 +49,41 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
   }))
 
   app.get('/v1/admin/accounts/:id', token, (c) => {
-    const id = c.req.param('id')
-    checkId('account', id)
+    const id = pathId(c)
     const account = config.account(id)
     if (!account) throw fail('not_found', `no account "${id}"`)
     return c.json({ id, account })
   })
 
   app.get('/v1/admin/containers/:id', token, (c) => {
-    const id = c.req.param('id')
-    checkId('container', id)
+    const id = pathId(c)
     const entry = config.container(id)
     if (!entry) throw fail('not_found', `no container "${id}"`)
     return c.json({ id, account: entry.accountId, container: entry.container })
   })
 
-  app.put('/v1/admin/accounts/:id', token, async (c) => saveAccount(c, c.req.param('id'), await readJson(c)))
+  // The bodies of a PUT are checked by the configuration's own schemas (`parseAccount`, `parseContainer`), which the document shows.
+  app.put('/v1/admin/accounts/:id', token, async (c) => saveAccount(c, pathId(c), await readJson(c)))
   app.patch('/v1/admin/accounts/:id', token, async (c) => {
-    const id = c.req.param('id')
-    checkId('account', id)
-    return saveAccount(c, id, config.patchedAccount(id, await readJson(c)))
+    const id = pathId(c)
+    const patch = await readJson(c)
+    valid(AccountPatch, patch) // The shape only: the merge reads the body as sent (docs/protocol.md §6).
+    return saveAccount(c, id, config.patchedAccount(id, patch))
   })
 
-  app.put('/v1/admin/containers/:id', token, async (c) => saveContainer(c, c.req.param('id'), await readJson(c)))
+  app.put('/v1/admin/containers/:id', token, async (c) => saveContainer(c, pathId(c), await readJson(c)))
   app.patch('/v1/admin/containers/:id', token, async (c) => {
-    const id = c.req.param('id')
-    checkId('container', id)
-    return saveContainer(c, id, config.patchedContainer(id, await readJson(c)))
+    const id = pathId(c)
+    const patch = await readJson(c)
+    valid(ContainerPatch, patch) // The shape only: the merge reads the body as sent (docs/protocol.md §6).
+    return saveContainer(c, id, config.patchedContainer(id, patch))
   })
 
   /** Extra emails for the current month of the quota (docs/billing.md, "Emails"); idempotent by `id`, logged. */
   app.post('/v1/admin/accounts/:id/email-grants', adminAccount(config, adminToken), async (c) => {
     const at = clock.now()
-    const account = c.var.account
-    const body = (await readJson(c)) as { emails?: unknown; id?: unknown; note?: unknown } | null
-    const { emails, id, note } = body ?? {}
-    if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw fail('invalid_request', 'id: expected 1-64 characters of [A-Za-z0-9._:-]')
-    if (typeof emails !== 'number' || !Number.isSafeInteger(emails) || emails <= 0 || emails > MAX_EMAIL_GRANT) {
-      throw fail('invalid_request', `emails: expected a whole number from 1 to ${MAX_EMAIL_GRANT}`)
-    }
-    if (note !== undefined && (typeof note !== 'string' || note.length > 500)) throw fail('invalid_request', 'note: expected text of at most 500 characters')
-    const billing = billingAccount(config, account)
-    if (!billing) throw fail('not_found', `no account "${account}"`)
+    const { emails, id, note } = valid(EmailGrant, await readJson(c))
+    const { id: account, billing } = who(c)
     const r = await store.grantEmails({ kind: 'grant', account, billing, id, emails, note: note ?? null, at })
     if (!r.ok) throw fail('invalid_request', 'the account has no current period (its subscription has not started or has ended)')
     const g = r.grant
