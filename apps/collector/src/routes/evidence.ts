@@ -7,7 +7,7 @@
 import { Hono, type Context } from 'hono'
 import { fail } from '../errors.js'
 import { accountReader, adminAccount } from '../middleware/auth.js'
-import { billingAccount } from '../domain/billing-account.js'
+import { whoOf } from './who.js'
 import { evidenceHead, type EvidenceFormat } from '../domain/evidence-csv.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 
@@ -17,11 +17,10 @@ export const EVIDENCE_PAGE_ROWS = 5000
 export function evidenceRoutes(deps: AppDeps): Hono<TallyEnv> {
   const { store, clock, config, adminToken, logger } = deps
   const app = new Hono<TallyEnv>()
+  const who = whoOf(config)
 
   const handler = async (c: Context<TallyEnv>): Promise<Response> => {
-    const account = c.var.account
-    const billing = billingAccount(config, account)
-    if (!billing) throw fail('not_found', `no account "${account}"`)
+    const { id: account, billing } = who(c)
     const number = /^\d{1,9}$/.test(c.req.param('number') ?? '') ? Number(c.req.param('number')) : Number.NaN
     const file = /^evidence(?:\.(csv|jsonl))?$/.exec(c.req.param('file') ?? '')
     if (!file || Number.isNaN(number)) throw fail('not_found', 'no such invoice evidence')
