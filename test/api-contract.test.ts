@@ -360,6 +360,7 @@ describe('live answers against the served OpenAPI document', () => {
       '/v1/admin/accounts/{id}/webhooks': [
         { path: hooks, headers: bearer(ADMIN), status: 200 }, { path: hooks, headers: acme, status: 401 },
         { path: '/v1/admin/accounts/nobody/webhooks', headers: bearer(ADMIN), status: 404 },
+        { path: '/v1/admin/accounts/a%0D%0Ab/webhooks', headers: bearer(ADMIN), status: 400 },
       ],
       '/v1/admin/accounts/{id}/webhooks/deliveries': [
         { path: `${hooks}/deliveries`, headers: bearer(ADMIN), status: 200 }, { path: `${hooks}/deliveries?limit=1`, headers: bearer(ADMIN), status: 200 },

@@ -92,7 +92,8 @@ const money = z.number().int().min(0)
 const whole = z.number().int().min(0)
 const day = z.iso.date().refine(
   // The ISO shape alone lets 2026-02-30 through: it must be a calendar date too.
-  (d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+  // zod runs a refinement after a failed format check too: a string that is no date at all is not a calendar date either.
+  (d) => { const t = new Date(`${d}T00:00:00Z`); return !Number.isNaN(t.getTime()) && t.toISOString().startsWith(d) },
   'not a calendar date',
 )
 const zone = z.string().refine((tz) => {

@@ -13,6 +13,8 @@ export const DELIVERIES_QUERY = z.strictObject({
   before: intParam(1, Number.MAX_SAFE_INTEGER, 'expected the `next` of a previous page').meta({ description: 'The `next` of the previous page.' }).optional(),
 })
 
+const badId = error('`invalid_request`: the account id is not an id (docs/protocol.md §7).')
+
 export const WEBHOOK_OPERATIONS: Record<string, Operation> = {
   'POST /v1/admin/accounts/:id/webhooks': {
     operationId: 'adminPostWebhookEndpoint', summary: 'Add a webhook endpoint; the answer shows its secret, once', tags: ['admin'], auth: 'admin',
@@ -26,13 +28,13 @@ export const WEBHOOK_OPERATIONS: Record<string, Operation> = {
   'GET /v1/admin/accounts/:id/webhooks': {
     operationId: 'adminGetWebhookEndpoints', summary: 'The account\'s webhook endpoints (without secrets)', tags: ['admin'], auth: 'admin',
     path: { id: { description: 'The account id.', schema: configId } },
-    responses: { 200: json('Endpoints, oldest first.', WebhookEndpoints), 401: errors.admin401, 404: error('`not_found`: no such account.'), 503: STORAGE },
+    responses: { 200: json('Endpoints, oldest first.', WebhookEndpoints), 400: badId, 401: errors.admin401, 404: error('`not_found`: no such account.'), 503: STORAGE },
   },
   'DELETE /v1/admin/accounts/:id/webhooks/:endpoint': {
     operationId: 'adminDeleteWebhookEndpoint', summary: 'Remove a webhook endpoint and what was still to be sent to it', tags: ['admin'], auth: 'admin',
     path: { id: { description: 'The account id.', schema: configId }, endpoint: { description: 'The endpoint id (`we_…`).' } },
     responses: {
-      200: json('Removed.', WebhookEndpointDeleted), 401: errors.admin401, 404: error('`not_found`: no such account or endpoint.'), 503: STORAGE,
+      200: json('Removed.', WebhookEndpointDeleted), 400: badId, 401: errors.admin401, 404: error('`not_found`: no such account or endpoint.'), 503: STORAGE,
     },
   },
   'GET /v1/admin/accounts/:id/webhooks/deliveries': {
@@ -50,7 +52,7 @@ export const WEBHOOK_OPERATIONS: Record<string, Operation> = {
     description: 'The event keeps its id, so a receiver that has it already can tell.',
     path: { id: { description: 'The account id.', schema: configId }, event: { description: 'The event id (`evt_…`).' } },
     responses: {
-      202: json('Queued for delivery.', WebhookRedelivery), 401: errors.admin401, 404: error('`not_found`: no such account or event.'), 503: STORAGE,
+      202: json('Queued for delivery.', WebhookRedelivery), 400: badId, 401: errors.admin401, 404: error('`not_found`: no such account or event.'), 503: STORAGE,
     },
   },
 }
