@@ -24,7 +24,7 @@ import addFormats from 'ajv-formats'
 import { parseConfig, type TallyConfig } from '@tally/protocol'
 import { ADMIN, NOW, batch, chat, engagement, impression, setup } from '../apps/collector/src/testkit.js'
 import { UNLISTED } from '../apps/collector/src/routes/api/document.js'
-import { openSqliteStore } from '../apps/collector/src/store/sqlite/engine.js'
+import { openSqliteStore } from '../apps/collector/src/storage.js'
 import { StoreUnavailable } from '../apps/collector/src/store/repository.js'
 import type { Store } from '../apps/collector/src/services/store.js'
 

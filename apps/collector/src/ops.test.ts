@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ADMIN, ORIGIN, batch, impression, setup, testConfig } from './testkit.js'
-import { openSqliteStore, type SqliteStore } from './store/sqlite/engine.js'
+import { openSqliteStore, type SqliteStore } from './storage.js'
 import { ConfigError, createConfigState, loadConfigFile } from './domain/config.js'
 import { createApp } from './app.js'
 
