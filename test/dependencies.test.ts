@@ -33,8 +33,8 @@ function layer(path: string): string {
   if (path.startsWith('packages/')) return `package:${path.split('/')[1]}`
   if (!path.startsWith(`${SRC}/`)) return path.startsWith('node:') ? 'node' : 'npm'
   const rest = path.slice(SRC.length + 1)
-  if (rest === 'store/repository.ts') return 'repository'
-  if (rest === 'store/contract.ts') return 'contract'
+  if (/^store\/contract(-\w+)?\.ts$/.test(rest)) return 'contract'
+  if (/^store\/[\w-]+\.ts$/.test(rest)) return 'repository' // the contract's interface and its row types
   if (/^store\/(sqlite|postgres)\//.test(rest)) return 'engine'
   const folder = rest.includes('/') ? rest.split('/')[0]! : 'root'
   return folder
