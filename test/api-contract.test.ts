@@ -23,9 +23,10 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
 import { parseConfig, type TallyConfig } from '@tally/protocol'
 import { ADMIN, NOW, batch, chat, engagement, impression, setup } from '../apps/collector/src/testkit.js'
-import { UNLISTED } from '../apps/collector/src/routes/openapi.js'
-import { openSqliteStore } from '../apps/collector/src/engines/sqlite/engine.js'
+import { UNLISTED } from '../apps/collector/src/routes/api/document.js'
+import { openSqliteStore } from '../apps/collector/src/storage.js'
 import { StoreUnavailable } from '../apps/collector/src/engines/repository.js'
+import { AUTH_FAILURES } from '../apps/collector/src/middleware/throttle.js'
 import type { Store } from '../apps/collector/src/services/store.js'
 
 const SK = 'sk_acme_secret'
@@ -364,6 +365,7 @@ describe('live answers against the served OpenAPI document', () => {
       '/v1/admin/accounts/{id}/webhooks': [
         { path: hooks, headers: bearer(ADMIN), status: 200 }, { path: hooks, headers: acme, status: 401 },
         { path: '/v1/admin/accounts/nobody/webhooks', headers: bearer(ADMIN), status: 404 },
+        { path: '/v1/admin/accounts/a%0D%0Ab/webhooks', headers: bearer(ADMIN), status: 400 },
       ],
       '/v1/admin/accounts/{id}/webhooks/deliveries': [
         { path: `${hooks}/deliveries`, headers: bearer(ADMIN), status: 200 }, { path: `${hooks}/deliveries?limit=1`, headers: bearer(ADMIN), status: 200 },
@@ -454,6 +456,20 @@ describe('live answers against the served OpenAPI document', () => {
       await check('post', '/v1/containers/{container}/events', beacon, 431, 'beacon with 20 kB of headers')
     } finally {
       await new Promise((resolve) => server.close(resolve))
+    }
+  })
+
+  it('answers 429 and Retry-After on every read that needs a key, to an address with too many failed key checks', async () => {
+    const guesser = { incoming: { socket: { remoteAddress: '192.0.2.77' } } }
+    // The failures an address may make at once (middleware/throttle.ts); the next request that needs a key is refused.
+    for (let i = 0; i < AUTH_FAILURES.burst; i++) expect((await app.request('/v1/usage', { headers: bearer('rk_wrong') }, guesser)).status).toBe(401)
+    const keyed = Object.entries(calls).filter(([path]) => path.startsWith('/v1/') && !path.startsWith('/v1/containers/'))
+    expect(keyed.length).toBeGreaterThan(10)
+    for (const [path, list] of keyed) {
+      const c = (list.find((x) => x.status === 200) ?? list[0]) as Call
+      const res = await app.request(c.path, { headers: c.headers ?? {} }, guesser)
+      expect(res.headers.get('retry-after'), `GET ${c.path}`).toMatch(/^[1-9]\d*$/)
+      await check('get', path, res, 429, `GET ${c.path} from a throttled address`)
     }
   })
 

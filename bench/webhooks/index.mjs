@@ -9,7 +9,7 @@
 //     the order rule looks only at the head of each queue, so a backlog should not cost much more.
 // No network, bounded in count. Needs the build (`npm run bench` builds first).
 import { performance } from 'node:perf_hooks'
-import { openSqliteStore } from '../../apps/collector/dist/engines/sqlite/engine.js'
+import { openSqliteStore } from '../../apps/collector/dist/storage.js'
 
 const PURCHASES = 3200
 const ACCOUNTS = 100

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { openSqliteStore } from '../../apps/collector/src/engines/sqlite/engine.js'
+import { openSqliteStore } from '../../apps/collector/src/storage.js'
 import { UNREADY_AFTER_FAILURE_MS } from '../../apps/collector/src/app.js'
 import { STORED_ROWS, batch, impression, nextId, setup } from '../../apps/collector/src/testkit.js'
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
-import { openSqliteStore } from '../../apps/collector/src/engines/sqlite/engine.js'
+import { openSqliteStore } from '../../apps/collector/src/storage.js'
 import { drive } from './drive.js'
 import type { History } from './history.js'
 

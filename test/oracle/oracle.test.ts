@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { openSqliteStore } from '../../apps/collector/src/engines/sqlite/engine.js'
+import { openSqliteStore } from '../../apps/collector/src/storage.js'
 import { TEST_ENGINES } from '../pg/engines.js'
 import { historyArb } from './history.js'
 import { drive } from './drive.js'

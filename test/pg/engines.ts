@@ -5,7 +5,7 @@
  * above the engine, so the same test holds on both.
  */
 import { onTestFinished } from 'vitest'
-import { openPgStore, type PgStore } from '../../apps/collector/src/engines/postgres/engine.js'
+import { openPgStore, type PgStore } from '../../apps/collector/src/storage.js'
 import { freshDatabase, pgSkipReason } from './database.js'
 
 export interface TestEngine {

@@ -8,7 +8,7 @@ import { Hono } from 'hono'
 import { randomUUID } from 'node:crypto'
 import pino, { type Logger } from 'pino'
 import type { TallyConfig } from '@tally/protocol'
-import { TallyError } from './errors.js'
+import { DomainError, statusOf, TallyError } from './errors.js'
 import { StoreUnavailable } from './engines/repository.js'
 import type { Store } from './services/store.js'
 import { createConfigState, type ConfigState } from './domain/config.js'
@@ -30,7 +30,7 @@ import { evidenceRoutes } from './routes/evidence.js'
 import { usageReportRoutes } from './routes/usage-report.js'
 import { dashboardRoutes } from './routes/dashboard.js'
 import { webhookRoutes } from './routes/webhooks.js'
-import { openApiDocument } from './routes/openapi.js'
+import { openApiDocument } from './routes/api/document.js'
 import { client } from './middleware/client.js'
 
 export interface AppOptions {
@@ -122,10 +122,11 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))
   app.onError((err, c) => {
-    if (err instanceof TallyError) {
+    // A refusal of the domain or of the HTTP edge: its code says its status.
+    if (err instanceof DomainError) {
       const incoming = (c.env as { incoming?: { destroyed?: boolean } } | undefined)?.incoming
       if (incoming?.destroyed) logger.info({ route: c.req.routePath, code: err.code }, 'the client closed the connection mid-request')
-      return c.json({ error: { code: err.code, message: err.message } }, err.status, err.headers)
+      return c.json({ error: { code: err.code, message: err.message } }, statusOf(err.code), err instanceof TallyError ? err.headers : {})
     }
     if (err instanceof StoreUnavailable) {
       if (c.req.path !== '/readyz') unavailableAt = clock.now()

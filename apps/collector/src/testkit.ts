@@ -3,7 +3,7 @@ import { parseConfig, type TallyConfig } from '@tally/protocol'
 import { createApp, type AppOptions } from './app.js'
 import type { Engine, Repository } from './engines/repository.js'
 import { manualClock } from './domain/clock.js'
-import { openSqliteStore, type SqliteStore } from './engines/sqlite/engine.js'
+import { openSqliteStore, type SqliteStore } from './storage.js'
 
 /** 2026-07-20T12:00:00Z */
 export const NOW = Date.UTC(2026, 6, 20, 12, 0, 0)

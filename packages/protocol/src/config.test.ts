@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { duplicateKey, jsonTooDeep, parseAccount, parseConfig, parseConfigText, parseContainer, RESERVED_IDS } from './config.js'
+import { parseAccount, parseConfig, parseConfigText, parseContainer, RESERVED_IDS } from './config.js'
+import { duplicateKey, jsonTooDeep } from './json-keys.js'
 
 const plan = { currency: 'EUR', basePrice: 4900 }
 const account = {

@@ -19,6 +19,7 @@
 import { z } from 'zod'
 import { ID_PATTERN } from './limits.js'
 import { describe } from './issues.js'
+import { duplicateKey, jsonTooDeep, MAX_JSON_DEPTH, protoKeyPath } from './json-keys.js'
 
 const name = z.string().min(1).max(64).regex(ID_PATTERN)
 
@@ -99,7 +100,8 @@ const whole = z.number().int().min(0)
 export const CONFIG_YEARS = { min: 1970, max: 9998 } as const
 const day = z.iso.date().refine(
   // The ISO shape alone lets 2026-02-30 through: it must be a calendar date too.
-  (d) => new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+  // zod runs a refinement after a failed format check too: a string that is no date at all is not a calendar date either.
+  (d) => { const t = new Date(`${d}T00:00:00Z`); return !Number.isNaN(t.getTime()) && t.toISOString().startsWith(d) },
   'not a calendar date',
 ).refine((d) => {
   const y = Number(d.slice(0, 4))
@@ -269,21 +271,6 @@ function explain(issues: readonly z.core.$ZodIssue[]): string {
 }
 
 /**
- * The path of the first own `__proto__` key in a parsed JSON value, or null. `JSON.parse` keeps
- * such a key as an own property, and zod drops it without a word, so it is looked for first.
- */
-function protoKeyPath(input: unknown): string | null {
-  const stack: { value: unknown; path: string[] }[] = [{ value: input, path: [] }]
-  for (let item = stack.pop(); item; item = stack.pop()) {
-    const { value, path } = item
-    if (typeof value !== 'object' || value === null) continue
-    if (!Array.isArray(value) && Object.hasOwn(value, '__proto__')) return [...path, '__proto__'].join('.')
-    for (const [k, v] of Object.entries(value)) stack.push({ value: v, path: [...path, k] })
-  }
-  return null
-}
-
-/**
  * How a key no schema knows is taken: `refuse` (the file, the admin routes), or `drop` (the
  * replay of admin changes persisted before unknown keys were refused: they replay as they were
  * applied then, without those keys).
@@ -390,79 +377,6 @@ export function parseConfigText(text: string): Parsed<TallyConfig> {
   const dup = duplicateKey(body)
   if (dup) return { ok: false, message: `${dup.path}: duplicate key "${dup.key}" (only one value per key is allowed)` }
   return parseConfig(json)
-}
-
-/** How deep objects and arrays of a config file or an admin body may nest (docs/configuration.md). */
-export const MAX_JSON_DEPTH = 32
-
-/**
- * True when a JSON text nests objects and arrays deeper than `max`: one pass over the characters,
- * no recursion, strings skipped, so a hostile body is refused before anything walks it. Text
- * that is not JSON gives an answer too (its parse refuses it afterwards).
- * @example jsonTooDeep('[[[]]]', 2) // true
- */
-export function jsonTooDeep(text: string, max: number): boolean {
-  let depth = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 34 /* " */) {
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i)
-        if (d === 92 /* \ */) i++
-        else if (d === 34) break
-      }
-    } else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > max) return true
-    } else if (c === 125 /* } */ || c === 93 /* ] */) {
-      depth--
-    }
-  }
-  return false
-}
-
-/**
- * The first key given twice in one object of a JSON text, with its path (`accounts.acme.name`), or
- * null. The text must be valid JSON (parse it first): this only scans tokens. Keys are compared
- * after unescaping, so `"a"` and `"\u0061"` are the same key.
- * @example duplicateKey('{"a":{"b":1,"b":2}}') // { path: 'a.b', key: 'b' }
- */
-export function duplicateKey(text: string): { path: string; key: string } | null {
-  type Frame = { path: string[]; keys: Set<string>; last: string } | { path: string[]; index: number }
-  const stack: Frame[] = []
-  const childPath = (): string[] => {
-    const top = stack[stack.length - 1]
-    if (!top) return []
-    return [...top.path, 'keys' in top ? top.last : String(top.index)]
-  }
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]
-    if (c === '"') {
-      let j = i + 1
-      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1
-      const raw = text.slice(i, j + 1)
-      i = j
-      const top = stack[stack.length - 1]
-      let k = j + 1
-      while (k < text.length && /\s/.test(text[k] ?? '')) k++
-      if (top && 'keys' in top && text[k] === ':') {
-        const name = JSON.parse(raw) as string
-        if (top.keys.has(name)) return { path: [...top.path, name].join('.'), key: name }
-        top.keys.add(name)
-        top.last = name
-        i = k
-      }
-    } else if (c === '{') {
-      stack.push({ path: childPath(), keys: new Set(), last: '' })
-    } else if (c === '[') {
-      stack.push({ path: childPath(), index: 0 })
-    } else if (c === '}' || c === ']') {
-      stack.pop()
-    } else if (c === ',') {
-      const top = stack[stack.length - 1]
-      if (top && 'index' in top) top.index++
-    }
-  }
-  return null
 }
 
 /** True when `id` may name an account, container, plan… (ID_PATTERN, and no built-in property name). */

@@ -10,11 +10,13 @@ export * from './dates.js'
 export * from './usage.js'
 export { CHAT_PHASES } from './events.js'
 export type * from './events.js'
-export { parseEnvelope, parseEvent, parseUsageEvent } from './validate.js'
+export { parseEnvelope, parseEvent, parseUsageEvent, EnvelopeSchema, BrowserEventSchema, UsageEventSchema, IdSchema } from './validate.js'
+export { describe as describeIssues } from './issues.js'
 export type { Envelope, Checked } from './validate.js'
 export {
   CYCLES, CYCLE_MONTHS, METERS, PlanSchema, ContainerSchema, SubscriptionSchema, AccountSchema, ConfigSchema, ServerSchema,
-  RESERVED_IDS, parseConfig, parseConfigText, parseAccount, parseContainer, isConfigId, subscriptionProblem, duplicateKey, closestName,
-  CONFIG_YEARS, MAX_JSON_DEPTH, jsonTooDeep,
+  RESERVED_IDS, parseConfig, parseConfigText, parseAccount, parseContainer, isConfigId, subscriptionProblem, closestName,
+  CONFIG_YEARS,
 } from './config.js'
+export { duplicateKey, MAX_JSON_DEPTH, jsonTooDeep } from './json-keys.js'
 export type { Cycle, Meter, Plan, ContainerConfig, Subscription, AccountConfig, TallyConfig, ServerConfig, ParseOptions } from './config.js'

@@ -53,6 +53,16 @@ const usageEvent = z.discriminatedUnion('type', [
   z.object({ id, type: z.literal('email'), count: count.min(1), ts: time }),
 ])
 
+/** An id of the wire contract (`ID_PATTERN`). */
+export const IdSchema = id
+/**
+ * The schemas as the collector's API document shows them (`/openapi.json`): a whole batch
+ * (the envelope, each event one of the browser events) and a whole usage request.
+ */
+export const EnvelopeSchema = envelope.extend({ events: z.array(browserEvent).min(1).max(MAX_EVENTS) })
+export const BrowserEventSchema = browserEvent
+export const UsageEventSchema = usageEvent
+
 export type Envelope = { v: 1; sentAt: number; sdk?: string | undefined; events: unknown[] }
 export type Checked<T> = { ok: true; value: T } | { ok: false; message: string }
 

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs'
 import { isConfigId, parseAccount, parseConfigText, parseContainer, type AccountConfig, type ContainerConfig, type TallyConfig } from '@tally/protocol'
 import { compileDomains, type DomainMatcher } from './origin.js'
-import { fail } from '../errors.js'
+import { fail } from './errors.js'
 import { mergePatch } from './merge-patch.js'
 import type { ConfigChange, ConfigKind, ConfigVersionRow } from '../engines/repository.js'
 
@@ -86,7 +86,7 @@ export interface ConfigState {
   versionAt(kind: ConfigKind, id: string, at: number): ConfigVersionRow | undefined
   /** When each version of an object takes effect, in order. */
   versionTimes(kind: ConfigKind, id: string): number[]
-  /** Validates an account body (admin PUT); throws `TallyError` 400/409. Returns the config it would give. */
+  /** Validates an account body (admin PUT); throws `DomainError` `invalid_request`/`conflict`. Returns the config it would give. */
   withAccount(id: string, body: unknown): TallyConfig
   /** Validates a container body (admin PUT, with `account` naming the owner when new). */
   withContainer(id: string, body: unknown): TallyConfig

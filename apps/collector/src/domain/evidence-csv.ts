@@ -4,7 +4,7 @@
  * through `csvField` (a formula-like id gets a leading `'`, docs/security.md), numbers do not.
  */
 import { csvField } from './csv.js'
-import { EVIDENCE_COLUMNS, type EvidenceRow } from '../services/evidence.js'
+import { EVIDENCE_COLUMNS, type EvidenceRow } from './evidence-row.js'
 
 export type EvidenceFormat = 'csv' | 'jsonl'
 

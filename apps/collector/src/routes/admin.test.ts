@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ADMIN, batch, impression, setup, testConfig } from '../testkit.js'
-import { openSqliteStore } from '../engines/sqlite/engine.js'
+import { openSqliteStore } from '../storage.js'
 import { createConfigState } from '../domain/config.js'
 import { openConfig } from '../services/config.js'
 

@@ -7,19 +7,20 @@
  * dates a version in the future: the one before stays in force, and is billed, until then.
  */
 import { Hono, type Context } from 'hono'
-import { z } from 'zod'
-import { CONFIG_YEARS, ID_PATTERN, MAX_JSON_DEPTH, type TallyConfig } from '@tally/protocol'
+import type { z } from 'zod'
+import { MAX_JSON_DEPTH, type TallyConfig } from '@tally/protocol'
 import { adminAccount, adminOnly } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
-import { checkId } from '../domain/config.js'
-import { billingAccount } from '../domain/billing-account.js'
 import { parseIsoInstant } from '../domain/dates.js'
 import { fail } from '../errors.js'
 import { refreshConfig } from '../services/config.js'
 import type { AppDeps, TallyEnv } from '../context.js'
+import { AdminPath, valid } from './api/define.js'
+import { AccountHistory, AccountPatch, ContainerPatch, EmailGrant } from './api/schemas.js'
+import { AT_QUERY, HISTORY_LIMIT, HISTORY_QUERY } from './api/ops-admin.js'
+import { whoOf } from './who.js'
 
-/** The most one grant can add: a typo of a few zeros is refused rather than granted. */
-export const MAX_EMAIL_GRANT = 10_000_000
+export { MAX_EMAIL_GRANT } from './api/schemas.js'
 
 /** Admin bodies: objects and arrays nested at most this deep, refused before any walk (docs/security.md). */
 const adminJson = (c: Context) => readJson(c, undefined, { maxDepth: MAX_JSON_DEPTH })
@@ -27,49 +28,21 @@ const adminJson = (c: Context) => readJson(c, undefined, { maxDepth: MAX_JSON_DE
 /** How many times a write decided on a state another collector just changed is decided again. */
 const STALE_RETRIES = 3
 
-/** The query of `GET /v1/admin/accounts/{id}/history`. */
-export const HistoryQuery = z.object({
-  /** Versions per page, newest first (1-100, default 20). */
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  /** Only versions before this one (the `next` of the previous page). */
-  before: z.coerce.number().int().min(1).optional(),
-})
-
-/** One version in the answer of `GET /v1/admin/accounts/{id}/history`. */
-export const HistoryVersion = z.object({
-  version: z.number().int(),
-  /** When it was written, and by whom (`admin`, `config file`, `upgrade`). */
-  createdAt: z.string(),
-  actor: z.string(),
-  /** When it takes effect (the version before is in force until then). */
-  effectiveAt: z.string(),
-  /** The whole account before and after (null: it did not exist / was removed). */
-  before: z.unknown(),
-  account: z.unknown(),
-})
-export const HistoryAnswer = z.object({
-  id: z.string(),
-  versions: z.array(HistoryVersion),
-  /** The `before` of the next page, or null on the last. */
-  next: z.number().int().nullable(),
-})
-
 const iso = (ms: number) => new Date(ms).toISOString()
 
 export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
   const { store, clock, config, adminToken, logger } = deps
   const app = new Hono<TallyEnv>()
   const token = adminOnly(adminToken)
+  const who = whoOf(config)
+  /** The `:id` of the path: a configuration id (400 otherwise). */
+  const pathId = (c: Context<TallyEnv>): string => valid(AdminPath, c.req.param()).id
 
   /** `?at=`: an ISO-8601 instant not in the past, within the billing calendar's years; null when absent. */
   const effectiveAt = (c: Context<TallyEnv>): number | null => {
-    const at = c.req.query('at')
+    const { at } = valid(AT_QUERY, c.req.query())
     if (at === undefined) return null
     const t = parseIsoInstant(at)
-    const year = Number.isNaN(t) ? NaN : new Date(t).getUTCFullYear()
-    if (Number.isNaN(t) || year < CONFIG_YEARS.min || year > CONFIG_YEARS.max) {
-      throw fail('invalid_request', `at: expected an ISO-8601 date-time with Z or an offset, in the years ${CONFIG_YEARS.min}-${CONFIG_YEARS.max}`)
-    }
     if (t < clock.now()) throw fail('invalid_request', 'at: in the past; a version takes effect now or later')
     return t
   }
@@ -128,8 +101,7 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
   }))
 
   app.get('/v1/admin/accounts/:id', token, (c) => {
-    const id = c.req.param('id')
-    checkId('account', id)
+    const id = pathId(c)
     const account = config.account(id)
     if (!account) throw fail('not_found', `no account "${id}"`)
     const v = config.version('account', id)
@@ -137,68 +109,59 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
   })
 
   app.get('/v1/admin/containers/:id', token, (c) => {
-    const id = c.req.param('id')
-    checkId('container', id)
+    const id = pathId(c)
     const entry = config.container(id)
     if (!entry) throw fail('not_found', `no container "${id}"`)
     return c.json({ id, account: entry.accountId, container: entry.container })
   })
 
   app.get('/v1/admin/accounts/:id/history', token, async (c) => {
-    const id = c.req.param('id')
-    checkId('account', id)
-    const q = HistoryQuery.safeParse(c.req.query())
-    if (!q.success) {
-      const issue = q.error.issues[0]
-      throw fail('invalid_request', `${issue?.path.join('.') ?? 'query'}: ${issue?.message ?? 'invalid'}`)
-    }
-    const rows = await store.configHistory('account', id, q.data.limit + 1, q.data.before)
-    if (rows.length === 0 && q.data.before === undefined && !config.account(id)) throw fail('not_found', `no account "${id}"`)
-    const page = rows.slice(0, q.data.limit)
+    const id = pathId(c)
+    const q = valid(HISTORY_QUERY, c.req.query())
+    const limit = q.limit ?? HISTORY_LIMIT.default
+    const rows = await store.configHistory('account', id, limit + 1, q.before)
+    if (rows.length === 0 && q.before === undefined && !config.account(id)) throw fail('not_found', `no account "${id}"`)
+    const page = rows.slice(0, limit)
     return c.json({
       id,
       versions: page.map((r) => ({
         version: r.version, createdAt: iso(r.createdAt), actor: r.actor, effectiveAt: iso(r.effectiveAt), before: r.before, account: r.body,
       })),
-      next: rows.length > q.data.limit ? page[page.length - 1]!.version : null,
-    } satisfies z.input<typeof HistoryAnswer>)
+      next: rows.length > limit ? page[page.length - 1]!.version : null,
+    } satisfies z.input<typeof AccountHistory>)
   })
 
+  // The bodies of a PUT are checked by the configuration's own schemas (`parseAccount`, `parseContainer`), which the document shows.
+  // Every admin body is read with the depth limit first: nothing recursive (zod, the merge) walks a deeper one.
   app.put('/v1/admin/accounts/:id', token, async (c) => {
+    const id = pathId(c)
     const body = await adminJson(c)
-    return saveAccount(c, c.req.param('id'), () => body)
+    return saveAccount(c, id, () => body)
   })
   app.patch('/v1/admin/accounts/:id', token, async (c) => {
-    const id = c.req.param('id')
-    checkId('account', id)
+    const id = pathId(c)
     const patch = await adminJson(c)
+    valid(AccountPatch, patch) // The shape only: the merge reads the body as sent (docs/protocol.md §6).
     return saveAccount(c, id, () => config.patchedAccount(id, patch))
   })
 
   app.put('/v1/admin/containers/:id', token, async (c) => {
+    const id = pathId(c)
     const body = await adminJson(c)
-    return saveContainer(c, c.req.param('id'), () => body)
+    return saveContainer(c, id, () => body)
   })
   app.patch('/v1/admin/containers/:id', token, async (c) => {
-    const id = c.req.param('id')
-    checkId('container', id)
+    const id = pathId(c)
     const patch = await adminJson(c)
+    valid(ContainerPatch, patch) // The shape only: the merge reads the body as sent (docs/protocol.md §6).
     return saveContainer(c, id, () => config.patchedContainer(id, patch))
   })
 
   /** Extra emails for the current month of the quota (docs/billing.md, "Emails"); idempotent by `id`, logged. */
   app.post('/v1/admin/accounts/:id/email-grants', adminAccount(config, adminToken), async (c) => {
     const at = clock.now()
-    const account = c.var.account
-    const body = (await adminJson(c)) as { emails?: unknown; id?: unknown; note?: unknown } | null
-    const { emails, id, note } = body ?? {}
-    if (typeof id !== 'string' || !ID_PATTERN.test(id)) throw fail('invalid_request', 'id: expected 1-64 characters of [A-Za-z0-9._:-]')
-    if (typeof emails !== 'number' || !Number.isSafeInteger(emails) || emails <= 0 || emails > MAX_EMAIL_GRANT) {
-      throw fail('invalid_request', `emails: expected a whole number from 1 to ${MAX_EMAIL_GRANT}`)
-    }
-    if (note !== undefined && (typeof note !== 'string' || note.length > 500)) throw fail('invalid_request', 'note: expected text of at most 500 characters')
-    const billing = billingAccount(config, account)
-    if (!billing) throw fail('not_found', `no account "${account}"`)
+    const { emails, id, note } = valid(EmailGrant, await adminJson(c))
+    const { id: account, billing } = who(c)
     const r = await store.grantEmails({ kind: 'grant', account, billing, id, emails, note: note ?? null, at })
     if (!r.ok) throw fail('invalid_request', 'the account has no current period (its subscription has not started or has ended)')
     const g = r.grant

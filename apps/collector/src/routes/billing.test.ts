@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig, type TallyConfig } from '@tally/protocol'
 import { ADMIN, ORIGIN, batch, impression, setup } from '../testkit.js'
-import type { PgStore } from '../engines/postgres/engine.js'
+import type { PgStore } from '../storage.js'
 import { TEST_ENGINES } from '../../../../test/pg/engines.js'
 import { invoicePdf } from '../domain/invoice-pdf.js'
 import { formatMinor, invoiceCsv } from '../domain/invoice-csv.js'

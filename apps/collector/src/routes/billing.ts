@@ -9,7 +9,10 @@ import { fail } from '../errors.js'
 import { accountReader, adminAccount, adminOnly } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
 import { parseIsoInstant } from '../domain/dates.js'
-import { billingAccount } from '../domain/billing-account.js'
+import { valid } from './api/define.js'
+import { BillingRun } from './api/billing-schemas.js'
+import { CREDIT_LOG_QUERY } from './api/ops-reads.js'
+import { whoOf, type Who } from './who.js'
 import { createBillingRunner } from '../services/billing-runner.js'
 import { invoiceCsv } from '../domain/invoice-csv.js'
 import { invoicePdf } from '../domain/invoice-pdf.js'
@@ -21,12 +24,7 @@ export function billingRoutes(deps: AppDeps): Hono<TallyEnv> {
   const app = new Hono<TallyEnv>()
   const reader = accountReader(config)
   const adminOf = adminAccount(config, adminToken)
-  const who = (c: Context<TallyEnv>): { id: string; billing: BillingAccount } => {
-    const id = c.var.account
-    const billing = billingAccount(config, id)
-    if (!billing) throw fail('not_found', `no account "${id}"`)
-    return { id, billing }
-  }
+  const who = whoOf(config)
 
   // --- Reads, for the key's own account (§5) or, by the admin, any account (§6) ---
 
@@ -38,7 +36,6 @@ export function billingRoutes(deps: AppDeps): Hono<TallyEnv> {
     return { ...data, ledger }
   }
 
-  type Who = { id: string; billing: BillingAccount }
   const reads: [string, (c: Context, who: Who) => Promise<Response>][] = [
     ['/period', async (c, { id, billing }) => {
       const at = clock.now()
@@ -71,7 +68,7 @@ export function billingRoutes(deps: AppDeps): Hono<TallyEnv> {
     }],
     ['/credits/log', async (c, { id, billing }) => {
       const { ledger } = await current(id, billing, clock.now())
-      const wallet = c.req.query('wallet')
+      const { wallet } = valid(CREDIT_LOG_QUERY, c.req.query())
       const entries = wallet === undefined ? ledger : ledger.filter((e) => e.wallet === wallet)
       return c.json({ account: id, timezone: billing.timezone, entries: entries.map((e) => ({ ...e, time: new Date(e.at).toISOString() })) })
     }],
@@ -83,14 +80,13 @@ export function billingRoutes(deps: AppDeps): Hono<TallyEnv> {
 
   app.post('/v1/admin/billing/run', adminOnly(adminToken), async (c) => {
     const now = clock.now()
-    const body = (await readJson(c)) as { asOf?: unknown; account?: unknown } | null
-    const asOf = body?.asOf === undefined ? now : typeof body.asOf === 'string' ? parseIsoInstant(body.asOf) : Number.NaN
-    if (Number.isNaN(asOf)) throw fail('invalid_request', 'asOf: expected an ISO-8601 instant')
+    const body = valid(BillingRun, (await readJson(c)) ?? {})
+    const asOf = body.asOf === undefined ? now : parseIsoInstant(body.asOf)
     // A period is closed only once it has really ended: billing ahead of time would finalize usage still to come.
     if (asOf > now) throw fail('invalid_request', 'asOf: must not be in the future')
-    const only = body?.account
-    if (only !== undefined && (typeof only !== 'string' || !config.account(only))) throw fail('invalid_request', 'account: no such account')
-    const accounts = await runner.run(asOf, only as string | undefined)
+    const only = body.account
+    if (only !== undefined && !config.account(only)) throw fail('invalid_request', 'account: no such account')
+    const accounts = await runner.run(asOf, only)
     return c.json({ asOf: new Date(asOf).toISOString(), accounts })
   })
 

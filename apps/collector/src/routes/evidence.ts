@@ -7,7 +7,7 @@
 import { Hono, type Context } from 'hono'
 import { fail } from '../errors.js'
 import { accountReader, adminAccount } from '../middleware/auth.js'
-import { billingAccount } from '../domain/billing-account.js'
+import { whoOf } from './who.js'
 import { evidenceHead, type EvidenceFormat } from '../domain/evidence-csv.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 import type { IncomingMessage } from 'node:http'
@@ -21,11 +21,10 @@ export function evidenceRoutes(deps: AppDeps, limits: ExportLimits = EXPORT_LIMI
   const app = new Hono<TallyEnv>()
   // Exports are a bounded resource (../domain/export-slots.ts, docs/security.md "Exports").
   const slots = createExportSlots(limits)
+  const who = whoOf(config)
 
   const handler = async (c: Context<TallyEnv>): Promise<Response> => {
-    const account = c.var.account
-    const billing = billingAccount(config, account)
-    if (!billing) throw fail('not_found', `no account "${account}"`)
+    const { id: account, billing } = who(c)
     const number = /^\d{1,9}$/.test(c.req.param('number') ?? '') ? Number(c.req.param('number')) : Number.NaN
     const file = /^evidence(?:\.(csv|jsonl))?$/.exec(c.req.param('file') ?? '')
     if (!file || Number.isNaN(number)) throw fail('not_found', 'no such invoice evidence')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { setup, testConfig } from '../testkit.js'
-import { adminOperationId, openApiDocument, OPERATIONS, UNLISTED } from './openapi.js'
+import { adminOperationId, openApiDocument, OPERATIONS, UNLISTED } from './api/document.js'
 
 const openPath = (p: string) => p.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
 
@@ -125,7 +125,7 @@ describe('GET /openapi.json', () => {
     expect(usage.security).toEqual([{ accountKey: [] }, { dashboardSession: [] }])
     const adminUsage = doc.paths['/v1/admin/accounts/{id}/usage'].get
     expect(adminUsage.security).toEqual([{ adminToken: [] }])
-    expect(adminUsage.parameters[0]).toEqual({ name: 'id', in: 'path', required: true, description: 'The account id.', schema: { type: 'string' } })
+    expect(adminUsage.parameters[0]).toEqual({ name: 'id', in: 'path', required: true, description: 'The account id.', schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } })
   })
 
   it('resolves every schema reference', async () => {

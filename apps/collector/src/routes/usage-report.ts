@@ -3,29 +3,22 @@
  * ../services/usage-report.ts, the CSV writer ../domain/csv.ts.
  */
 import { Hono, type Context } from 'hono'
-import { fail } from '../errors.js'
 import { accountReader, adminAccount } from '../middleware/auth.js'
 import { toCsv } from '../domain/csv.js'
-import { checkUsageQuery, usageColumns, usageReport } from '../services/usage-report.js'
+import { usageColumns, usageReport } from '../services/usage-report.js'
+import { valid } from './api/define.js'
+import { USAGE_QUERY } from './api/ops-reads.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 
-function wantsCsv(c: Context): boolean {
-  const format = c.req.query('format')
-  if (format !== undefined && format !== 'csv' && format !== 'json') {
-    throw fail('invalid_request', 'format: expected csv or json')
-  }
+function wantsCsv(c: Context, format: 'csv' | 'json' | undefined): boolean {
   if (format) return format === 'csv'
   return /\btext\/csv\b/i.test(c.req.header('accept') ?? '')
 }
 
 async function answer(c: Context, deps: AppDeps, account: string) {
-  checkUsageQuery(Object.keys(c.req.queries()))
-  const csv = wantsCsv(c)
-  const q = (name: string) => c.req.query(name)
-  const report = await usageReport(deps, account, {
-    from: q('from'), to: q('to'), groupBy: q('groupBy'),
-    container: q('container'), campaign: q('campaign'), advisor: q('advisor'), bot: q('bot'),
-  })
+  const { format, ...q } = valid(USAGE_QUERY, c.req.query())
+  const csv = wantsCsv(c, format)
+  const report = await usageReport(deps, account, q)
   if (!csv) return c.json(report)
   return c.body(toCsv(usageColumns(report.groupBy), report.rows), 200, {
     'Content-Type': 'text/csv; charset=utf-8',

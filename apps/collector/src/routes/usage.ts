@@ -4,16 +4,15 @@
  * service's (../services/usage.ts), taken inside the transaction that writes it, so a 2xx means
  * committed. docs/billing-api.md documents the answers.
  */
-import { Hono, type Context } from 'hono'
-import {
-  ID_PATTERN, MAX_AGE_MS, MAX_EVENTS, MAX_FUTURE_MS, parseUsageEvent, type UsageCode, type UsageResult,
-} from '@tally/protocol'
-import type { BillingAccount } from '@tally/billing'
+import { Hono } from 'hono'
+import { MAX_AGE_MS, MAX_FUTURE_MS, parseUsageEvent, type UsageCode, type UsageResult } from '@tally/protocol'
 import { fail } from '../errors.js'
 import { accountWriter } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
 import { localDayOf } from '@tally/billing'
-import { billingAccount } from '../domain/billing-account.js'
+import { valid } from './api/define.js'
+import { CreditPurchase, CreditTransfer, EmailPurchase, UsageEnvelope } from './api/schemas.js'
+import { whoOf } from './who.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 import type { UsageInput } from '../services/store.js'
 import { purchaseInvoiceKey } from '../services/ledger-book.js'
@@ -22,20 +21,13 @@ export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
   const { store, clock, config } = deps
   const app = new Hono<TallyEnv>()
   const writer = accountWriter(config)
-  const who = (c: Context<TallyEnv>): { id: string; billing: BillingAccount } => {
-    const id = c.var.account
-    const billing = billingAccount(config, id)
-    if (!billing) throw fail('unauthorized', 'an account key is required')
-    return { id, billing }
-  }
+  const who = whoOf(config)
 
   app.post('/v1/usage', writer, async (c) => {
     const receivedAt = clock.now()
     const { id: account, billing } = who(c)
-    const body = await readJson(c)
-    const raw = (body as { events?: unknown } | null)?.events
-    if (!Array.isArray(raw)) throw fail('invalid_batch', 'events: expected an array')
-    if (raw.length === 0 || raw.length > MAX_EVENTS) throw fail('invalid_batch', `events: expected 1 to ${MAX_EVENTS} events`)
+    // The envelope refuses the request (`invalid_batch`); each event is checked alone below.
+    const { events: raw } = valid(UsageEnvelope, await readJson(c), 'invalid_batch')
     const dayOf = localDayOf(billing.timezone)
     const results: UsageResult[] = []
     const events: UsageInput[] = []
@@ -70,18 +62,10 @@ export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
     return c.json({ results })
   })
 
-  const requestId = (v: unknown): string => {
-    if (typeof v !== 'string' || !ID_PATTERN.test(v)) throw fail('invalid_request', 'id: expected 1-64 characters of [A-Za-z0-9._:-]')
-    return v
-  }
-
   app.post('/v1/credits/purchase', writer, async (c) => {
     const at = clock.now()
     const { id: account, billing } = who(c)
-    const body = (await readJson(c)) as { pack?: unknown; id?: unknown } | null
-    const id = requestId(body?.id)
-    const pack = body?.pack
-    if (typeof pack !== 'string') throw fail('invalid_request', 'pack: expected the name of a credit pack')
+    const { id, pack } = valid(CreditPurchase, await readJson(c))
     const r = await store.creditRequest({ kind: 'purchase', account, billing, id, pack, at })
     if (!r.ok) throw fail('invalid_request', `pack: the plan has no credit pack "${pack}"`)
     // A repeat answers what was stored (its pack), not what the repeat says.
@@ -91,12 +75,7 @@ export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
   app.post('/v1/credits/transfer', writer, async (c) => {
     const at = clock.now()
     const { id: account, billing } = who(c)
-    const body = (await readJson(c)) as { to?: unknown; credits?: unknown; id?: unknown } | null
-    const id = requestId(body?.id)
-    const to = body?.to
-    const credits = body?.credits
-    if (typeof to !== 'string') throw fail('invalid_request', 'to: expected a member of the account')
-    if (typeof credits !== 'number' || !Number.isSafeInteger(credits) || credits <= 0) throw fail('invalid_request', 'credits: expected a positive integer')
+    const { id, to, credits } = valid(CreditTransfer, await readJson(c))
     const r = await store.creditRequest({ kind: 'transfer', account, billing, id, to, credits, at })
     if (!r.ok && r.code === 'unknown_member') throw fail('invalid_request', `to: "${to}" is not a member of the account`)
     // A refusal for want of credits answers like a refused usage event: 200, status and code.
@@ -110,10 +89,7 @@ export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
   app.post('/v1/emails/purchase', writer, async (c) => {
     const at = clock.now()
     const { id: account, billing } = who(c)
-    const body = (await readJson(c)) as { pack?: unknown; id?: unknown } | null
-    const id = requestId(body?.id)
-    const pack = body?.pack
-    if (typeof pack !== 'string') throw fail('invalid_request', 'pack: expected the name of an email pack')
+    const { id, pack } = valid(EmailPurchase, await readJson(c))
     const r = await store.grantEmails({ kind: 'purchase', account, billing, id, pack, at })
     if (!r.ok && r.code === 'unknown_pack') throw fail('invalid_request', `pack: the plan has no email pack "${pack.slice(0, 64)}"`)
     if (!r.ok) throw fail('invalid_request', 'the account has no current period (its subscription has not started or has ended)')

@@ -12,11 +12,14 @@ import { webhookUrlProblem } from '../domain/webhook-target.js'
 import { payloadOf } from '../services/webhooks.js'
 import type { DeliveryRow } from '../engines/repository.js'
 import type { AppDeps, TallyEnv } from '../context.js'
+import { valid } from './api/define.js'
+import { DELIVERIES_PAGE as PAGE, DELIVERIES_QUERY } from './api/ops-webhooks.js'
+import { WebhookEndpointInput } from './api/webhook-schemas.js'
+
+export { MAX_URL } from './api/webhook-schemas.js'
 
 /** Endpoints an account may have: each event is sent to each of them. */
 export const MAX_ENDPOINTS = 10
-export const MAX_URL = 2048
-const PAGE = { default: 50, max: 200 }
 
 const deliveryOf = (d: DeliveryRow) => ({
   event: payloadOf(d), endpoint: d.endpoint, status: d.status, attempts: d.attempts,
@@ -31,17 +34,7 @@ export function webhookRoutes(deps: AppDeps): Hono<TallyEnv> {
 
   app.post('/v1/admin/accounts/:id/webhooks', admin, async (c) => {
     const account = c.var.account
-    const body = (await readJson(c)) as { url?: unknown } | null
-    const raw = body?.url
-    let url: URL | undefined
-    try {
-      url = typeof raw === 'string' && raw.length <= MAX_URL ? new URL(raw) : undefined
-    } catch {
-      url = undefined
-    }
-    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
-      throw fail('invalid_request', `url: expected an http or https URL without credentials, at most ${MAX_URL} characters`)
-    }
+    const url = new URL(valid(WebhookEndpointInput, await readJson(c)).url)
     // Only public addresses, unless the operator allowed private ones (docs/webhooks.md, "Where webhooks may go").
     const problem = webhookUrlProblem(url, config.current().server.webhooks.allowPrivateNetworks)
     if (problem) throw fail('invalid_request', problem)
@@ -69,12 +62,7 @@ export function webhookRoutes(deps: AppDeps): Hono<TallyEnv> {
 
   app.get('/v1/admin/accounts/:id/webhooks/deliveries', admin, async (c) => {
     const account = c.var.account
-    const q = c.req.query()
-    for (const k of Object.keys(q)) if (k !== 'limit' && k !== 'before') throw fail('invalid_request', `${k.slice(0, 64)}: unknown parameter`)
-    const limit = q.limit === undefined ? PAGE.default : Number(q.limit)
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > PAGE.max) throw fail('invalid_request', `limit: expected 1 to ${PAGE.max}`)
-    const before = q.before === undefined ? undefined : Number(q.before)
-    if (before !== undefined && (!Number.isSafeInteger(before) || before < 1)) throw fail('invalid_request', 'before: expected the `next` of a previous page')
+    const { limit = PAGE.default, before } = valid(DELIVERIES_QUERY, c.req.query())
     // A page ends at an event's boundary: it takes the rest of its last event's deliveries (at most
     // one per endpoint), so the cursor, an event's position, never skips any.
     const rows = await store.webhookDeliveries(account, limit + MAX_ENDPOINTS, before)

@@ -6,11 +6,13 @@
  * impressions have no advisor, so `groupBy=campaign,advisor` answers a row per campaign (advisor
  * `null`) and a row per advisor (campaign `null`). Summing any grouping gives the same totals.
  */
-import { DEFAULT_RANGE_DAYS, ID_PATTERN, MAX_DAY_ROWS, USAGE_METERS, rangeProblem, type UsageMeter } from '@tally/protocol'
-import { fail } from '../errors.js'
-import { addDays, parseIsoDay } from '../domain/dates.js'
+import { DEFAULT_RANGE_DAYS, MAX_DAY_ROWS, USAGE_METERS, rangeProblem, type UsageMeter } from '@tally/protocol'
+import { fail } from '../domain/errors.js'
+import { addDays } from '../domain/dates.js'
 import { localDayOf } from '@tally/billing'
-import type { AppDeps } from '../context.js'
+import type { Clock } from '../domain/clock.js'
+import type { ConfigState } from '../domain/config.js'
+import type { Store } from './store.js'
 import type { SubjectKind } from '../engines/repository.js'
 
 export const GROUPINGS = ['day', 'container', 'campaign', 'advisor', 'bot'] as const
@@ -21,44 +23,8 @@ export const METERS = USAGE_METERS
 export type Meter = UsageMeter
 export { MAX_DAY_ROWS, DEFAULT_RANGE_DAYS }
 
-/**
- * The query parameters, described once: the route validates against this table and
- * `/openapi.json` documents it.
- */
-export const USAGE_QUERY = [
-  { name: 'from', description: `First day (inclusive), YYYY-MM-DD in the account's time zone. Default: ${DEFAULT_RANGE_DAYS - 1} days before \`to\`.`, schema: { type: 'string', format: 'date' } },
-  { name: 'to', description: "Last day (inclusive), YYYY-MM-DD in the account's time zone. Default: today there.", schema: { type: 'string', format: 'date' } },
-  { name: 'groupBy', description: `Comma-separated groupings, any of ${GROUPINGS.join(', ')}; empty for one row of totals. With \`day\`, every day of the range has a row (zeros when nothing happened) and the range is at most ${MAX_DAY_ROWS} days.`, schema: { type: 'string', example: 'day,campaign' } },
-  { name: 'format', description: '`csv` for CSV (as does `Accept: text/csv`); default JSON.', schema: { type: 'string', enum: ['json', 'csv'] } },
-  { name: 'container', description: 'Only this container\'s usage. Server-side usage (alerts, credits) belongs to no container and is left out by any filter.', schema: { type: 'string', pattern: ID_PATTERN.source } },
-  { name: 'campaign', description: 'Only this campaign\'s impressions. Several of `campaign`, `advisor`, `bot` keep the usage of any of them.', schema: { type: 'string', pattern: ID_PATTERN.source } },
-  { name: 'advisor', description: 'Only this advisor\'s engagements (see `campaign`).', schema: { type: 'string', pattern: ID_PATTERN.source } },
-  { name: 'bot', description: 'Only this bot\'s chat sessions (see `campaign`).', schema: { type: 'string', pattern: ID_PATTERN.source } },
-] as const
-
 export const FILTERS = ['container', 'campaign', 'advisor', 'bot'] as const
 export type Filters = Partial<Record<(typeof FILTERS)[number], string>>
-
-/** Refuses a query parameter the report does not know: a misspelt filter must not widen the answer silently. */
-export function checkUsageQuery(names: Iterable<string>): void {
-  const known = new Set<string>(USAGE_QUERY.map((q) => q.name))
-  for (const name of names) {
-    if (!known.has(name)) {
-      throw fail('invalid_request', `${name.slice(0, 40)}: unknown query parameter; expected any of ${[...known].join(', ')}`)
-    }
-  }
-}
-
-function parseFilters(q: Filters): Filters {
-  const out: Filters = {}
-  for (const f of FILTERS) {
-    const v = q[f]
-    if (v === undefined) continue
-    if (!ID_PATTERN.test(v)) throw fail('invalid_request', `${f}: expected an id, 1-64 characters of [A-Za-z0-9._:-]`)
-    out[f] = v
-  }
-  return out
-}
 
 export type UsageRow = Partial<Record<Grouping, string | null>> & { containerName?: string } & Record<Meter, number>
 
@@ -75,20 +41,8 @@ export interface UsageReport {
   rows: UsageRow[]
 }
 
-export function parseGroupBy(value: string | undefined): Grouping[] {
-  const given = (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)
-  for (const g of given) {
-    if (!(GROUPINGS as readonly string[]).includes(g)) {
-      throw fail('invalid_request', `groupBy: unknown grouping "${g.slice(0, 40)}"; expected any of ${GROUPINGS.join(', ')}`)
-    }
-  }
-  // Columns and sorting follow the canonical order, whatever order the caller wrote.
-  return GROUPINGS.filter((g) => given.includes(g))
-}
-
-/** Resolves `from`/`to` against today in the account's zone; throws 400 naming the parameter. */
-export function parseRange(q: { from?: string; to?: string }, today: string): { from: string; to: string } {
-  if (q.to !== undefined && parseIsoDay(q.to) === undefined) throw fail('invalid_request', 'to: expected a date YYYY-MM-DD (years 1970 to 9998)')
+/** Resolves `from`/`to` (days the route checked) against today in the account's zone; refuses a range that ends before it starts. */
+export function parseRange(q: { from?: string | undefined; to?: string | undefined }, today: string): { from: string; to: string } {
   const to = q.to ?? today
   const from = q.from ?? addDays(to, -(DEFAULT_RANGE_DAYS - 1))
   const problem = rangeProblem(from, to)
@@ -99,14 +53,24 @@ export function parseRange(q: { from?: string; to?: string }, today: string): { 
 
 const METER_OF: Record<SubjectKind, Meter> = { campaign: 'impressions', advisor: 'engagements', bot: 'chatSessions', suspicious: 'suspicious' }
 
+/** What the report reads: the store, the clock and the configuration in force. */
+export interface ReportDeps {
+  store: Store
+  clock: Clock
+  config: ConfigState
+}
+
+/** The report's parameters, checked by the route (routes/api/ops-reads.ts, `USAGE_QUERY`): days, groupings, ids. */
+export type UsageQuery = { from?: string | undefined; to?: string | undefined; groupBy?: Grouping[] | undefined } & Filters
+
 /** Builds the report of one account for the inclusive day range. */
-export async function usageReport(deps: AppDeps, account: string, q: { from?: string; to?: string; groupBy?: string } & Filters): Promise<UsageReport> {
+export async function usageReport(deps: ReportDeps, account: string, q: UsageQuery): Promise<UsageReport> {
   const acc = deps.config.account(account)
   if (!acc) throw fail('not_found', `no account "${account}"`)
-  const groupBy = parseGroupBy(q.groupBy)
+  const groupBy = q.groupBy ?? []
   const today = localDayOf(acc.timezone)(deps.clock.now())
   const { from, to } = parseRange(q, today)
-  const filters = parseFilters(q)
+  const filters: Filters = Object.fromEntries(FILTERS.flatMap((f) => (q[f] === undefined ? [] : [[f, q[f]]])))
   if (groupBy.includes('day') && addDays(from, MAX_DAY_ROWS) <= to) {
     throw fail('invalid_request', `from: grouped by day, the range is at most ${MAX_DAY_ROWS} days (ten years); ${from} to ${to} is longer`)
   }

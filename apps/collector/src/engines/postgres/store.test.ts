@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Invoice } from '@tally/billing'
-import { openPgStore, type PgStore } from './engine.js'
+import { openPgStore, type PgStore } from '../../storage.js'
 import { BILLING_LOCK } from '../../services/billing-runner.js'
 import { ADMIN, batch, chat, impression, NOW, setup, testConfig } from '../../testkit.js'
 import { freshDatabase, pgSkipReason, type FreshDatabase } from '../../../../../test/pg/database.js'

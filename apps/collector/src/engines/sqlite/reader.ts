@@ -1,9 +1,12 @@
 /**
- * An evidence export on a thread of its own (docs/evidence.md). It reads the pages on its own
- * read-only connection (WAL lets it read beside the writer, so the storage thread keeps writing
- * beacons), formats them, and hands each page's bytes to the request thread without a copy, which
- * then only pipes them to the client. At most two pages wait for the client: the thread reads the
- * next only when the request thread takes one.
+ * A long read on a thread of its own (the evidence export, docs/evidence.md). It reads the pages
+ * on its own read-only connection (WAL lets it read beside the writer, so the storage thread
+ * keeps writing beacons), and hands each chunk's bytes to the request thread without a copy,
+ * which then only pipes them to the client. At most two chunks wait for the client: the thread
+ * reads the next only when the request thread takes one.
+ *
+ * What is read is the caller's: `task` is the URL of a module whose default export turns a
+ * repository and the request into chunks (services/evidence-export.ts); this file holds none of it.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
@@ -11,9 +14,10 @@ import { SqliteRepository, prepare } from './repository.js'
 import { classifySqliteError } from './engine.js'
 import { StoreUnavailable } from '../repository.js'
 import { StoreBug } from './worker.js'
-import { invoiceEvidence } from '../../services/evidence.js'
-import { evidenceChunks } from '../../domain/evidence-csv.js'
-import type { EvidenceExport } from '../../services/store.js'
+import type { Repository } from '../repository.js'
+
+/** The default export of a task module: the chunks of one read. */
+export type ReadTask<R> = (repo: Repository, req: R) => AsyncIterable<Uint8Array>
 
 type Message =
   | { chunk: Uint8Array }
@@ -23,11 +27,11 @@ type Message =
 /** Pages a thread may have sent that the request thread has not taken yet. */
 const AHEAD = 2
 
-interface ReaderData { tallyEvidence: { file: string; req: EvidenceExport } }
+interface ReaderData { tallyRead: { file: string; task: string; req: unknown } }
 
-if (!isMainThread && parentPort && (workerData as ReaderData | undefined)?.tallyEvidence) {
+if (!isMainThread && parentPort && (workerData as ReaderData | undefined)?.tallyRead) {
   const port = parentPort
-  const { file, req } = (workerData as ReaderData).tallyEvidence
+  const { file, task, req } = (workerData as ReaderData).tallyRead
   let credit = AHEAD
   let wake: (() => void) | null = null
   port.on('message', () => {
@@ -39,7 +43,8 @@ if (!isMainThread && parentPort && (workerData as ReaderData | undefined)?.tally
     db.pragma('busy_timeout = 5000')
     try {
       const repo = new SqliteRepository(prepare(db))
-      for await (const chunk of evidenceChunks(invoiceEvidence(repo, req), req.format)) {
+      const read = (await import(task) as { default: ReadTask<unknown> }).default
+      for await (const chunk of read(repo, req)) {
         while (credit === 0) await new Promise<void>((r) => { wake = r })
         wake = null
         credit--
@@ -57,11 +62,11 @@ if (!isMainThread && parentPort && (workerData as ReaderData | undefined)?.tally
 }
 
 /**
- * The chunks of an export read on a new thread from the database file `file`; ending the
- * iteration early (a client gone) stops the thread.
+ * The chunks of `task` (a module URL, see `ReadTask`) read on a new thread from the database file
+ * `file`; ending the iteration early (a client gone) stops the thread.
  */
-export async function* readEvidence(file: string, req: EvidenceExport): AsyncGenerator<Uint8Array> {
-  const worker = new Worker(new URL(import.meta.url), { workerData: { tallyEvidence: { file, req } } satisfies ReaderData })
+export async function* readOnThread(file: string, task: URL, req: unknown): AsyncGenerator<Uint8Array> {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { tallyRead: { file, task: task.href, req } } satisfies ReaderData })
   const queue: (Message | { exit: number })[] = []
   let wake: (() => void) | null = null
   const push = (m: Message | { exit: number }) => {

@@ -1,24 +1,22 @@
 /**
  * The SQLite engine on its own thread. better-sqlite3 blocks while it writes; on the request
  * thread that time adds to every request's parsing and validation. Here the two run side by
- * side: the request thread posts each service call, this thread runs the services over the
- * engine (group commit, see ./engine.ts) and answers after the COMMIT. Same `Store` as in-process.
+ * side: the request thread posts each call, this thread runs it (over the engine, group commit,
+ * see ./engine.ts) and answers after the COMMIT.
+ *
+ * This file knows nothing of what it hosts: the thread's entry module (../../storage-thread.ts)
+ * gives `hostOnThread` the object to serve (the services over the engine), and the thread names
+ * its methods when it is ready, so the request thread's side is derived from them, never listed
+ * by hand.
  *
  * Error kinds cross the thread boundary: a StoreUnavailable stays one (503 and Retry-After), and
  * anything else arrives as a `StoreBug` with its message and stack (500, logged with an error id),
  * so clients do not retry a deterministic failure forever.
  */
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
-import { fileURLToPath } from 'node:url'
-import { SqliteEngine, type SqliteOptions } from './engine.js'
+import { Worker, parentPort } from 'node:worker_threads'
 import { StoreUnavailable } from '../repository.js'
-import { createStore, type Store } from '../../services/store.js'
-import { invoiceEvidence } from '../../services/evidence.js'
-import { evidenceChunks } from '../../domain/evidence-csv.js'
-import { readEvidence } from './reader.js'
 
-type Method = keyof Store
-interface Call { id: number; method: Method; args: unknown[] }
+interface Call { id: number; method: string; args: unknown[] }
 type Answer =
   | { id: number; ok: true; value: unknown }
   | { id: number; ok: false; kind: 'unavailable' | 'bug'; message: string; stack?: string | undefined }
@@ -28,11 +26,13 @@ export class StoreBug extends Error {
   override readonly name = 'StoreBug'
 }
 
-if (!isMainThread && parentPort && (workerData as { tallyStore?: SqliteOptions })?.tallyStore) {
+/** On the storage thread: serves the methods of what `open` returns; the ready message names them. */
+export function hostOnThread(open: () => object): void {
   const port = parentPort
-  let store: Store
+  if (!port) throw new Error('hostOnThread runs on a worker thread')
+  let target: Record<string, unknown>
   try {
-    store = createStore(new SqliteEngine((workerData as { tallyStore: SqliteOptions }).tallyStore))
+    target = open() as Record<string, unknown>
   } catch (e) {
     // SQLite's code may be on a wrapped cause (a migration's query error): the opener names it.
     let code: string | undefined
@@ -41,8 +41,8 @@ if (!isMainThread && parentPort && (workerData as { tallyStore?: SqliteOptions }
     throw e
   }
   port.on('message', (call: Call) => {
-    const fn = store[call.method] as (...a: unknown[]) => Promise<unknown>
-    fn.apply(store, call.args).then(
+    const fn = target[call.method] as (...a: unknown[]) => Promise<unknown>
+    fn.apply(target, call.args).then(
       (value) => port.postMessage({ id: call.id, ok: true, value } satisfies Answer),
       (e: unknown) => {
         const err = e as Error
@@ -54,17 +54,27 @@ if (!isMainThread && parentPort && (workerData as { tallyStore?: SqliteOptions }
       },
     )
   })
-  port.postMessage({ id: 0, ok: true, value: 'ready' } satisfies Answer)
+  const methods = Object.keys(target).filter((k) => typeof target[k] === 'function')
+  port.postMessage({ id: 0, ok: true, value: methods } satisfies Answer)
 }
 
-/** Opens (and migrates) the database on a worker thread; resolves once it is ready. */
-export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
-  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { tallyStore: opts } })
+/** A thread's methods seen from the request thread: each call posted, answered after the thread's work. */
+export interface Remote {
+  /** The methods the thread serves, as it named them. */
+  methods: string[]
+  call(method: string, ...args: unknown[]): Promise<any>
+  /** Asks the thread to run `close` (when it serves one), then stops it. */
+  close(): Promise<void>
+}
+
+/** Starts `entry` (a module that calls `hostOnThread`) on a worker thread; resolves once it is ready. */
+export async function openOnThread(entry: string | URL, workerData: unknown): Promise<Remote> {
+  const worker = new Worker(entry, { workerData })
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>()
   let next = 1
   let dead: Error | undefined
-  const ready = new Promise<void>((resolve, reject) => {
-    worker.once('message', (a: Answer) => (a.ok ? resolve() : reject(new StoreUnavailable(a.message))))
+  const ready = new Promise<string[]>((resolve, reject) => {
+    worker.once('message', (a: Answer) => (a.ok ? resolve(a.value as string[]) : reject(new StoreUnavailable(a.message))))
     worker.once('error', reject)
   })
   worker.on('message', (a: Answer) => {
@@ -86,9 +96,9 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
   }
   worker.on('error', fail)
   worker.on('exit', (code) => fail(new Error(`storage thread exited with code ${code}`)))
-  await ready
+  const methods = await ready
 
-  const call = (method: Method, ...args: unknown[]) => {
+  const call = (method: string, ...args: unknown[]) => {
     if (dead) return Promise.reject(new StoreUnavailable('the storage thread stopped', { cause: dead }))
     return new Promise<any>((resolve, reject) => {
       const id = next++
@@ -96,46 +106,13 @@ export async function openWorkerStore(opts: SqliteOptions): Promise<Store> {
       worker.postMessage({ id, method, args } satisfies Call)
     })
   }
-  const store: Store = {
-    ingest: (req) => call('ingest', req),
-    recordRejections: (rows) => call('recordRejections', rows),
-    rejections: (account, since, page) => call('rejections', account, since, page),
-    pruneRejections: (before, limit) => call('pruneRejections', before, limit),
-    rollups: (account, from, to) => call('rollups', account, from, to),
-    conversations: (account, from, to) => call('conversations', account, from, to),
-    closeIdleConversations: (now, idle) => call('closeIdleConversations', now, idle),
-    writeConfig: (req) => call('writeConfig', req),
-    applyConfigFile: (req) => call('applyConfigFile', req),
-    configHead: () => call('configHead'),
-    configVersions: (afterSeq, limit) => call('configVersions', afterSeq, limit),
-    configHistory: (...a) => call('configHistory', ...a),
-    recordUsage: (req) => call('recordUsage', req),
-    creditRequest: (req) => call('creditRequest', req),
-    creditBalances: (account, billing, at) => call('creditBalances', account, billing, at),
-    grantEmails: (req) => call('grantEmails', req),
-    billingRun: (req) => call('billingRun', req),
-    billingData: (account) => call('billingData', account),
-    addWebhookEndpoint: (account, endpoint) => call('addWebhookEndpoint', account, endpoint),
-    webhookEndpoints: (account) => call('webhookEndpoints', account),
-    deleteWebhookEndpoint: (account, id) => call('deleteWebhookEndpoint', account, id),
-    webhookDeliveries: (account, limit, beforeSeq) => call('webhookDeliveries', account, limit, beforeSeq),
-    redeliverWebhook: (account, eventId, now) => call('redeliverWebhook', account, eventId, now),
-    rejectionSpike: (req) => call('rejectionSpike', req),
-    claimDeliveries: (now, limit, leaseUntil) => call('claimDeliveries', now, limit, leaseUntil),
-    recordDelivery: (account, seq, endpoint, update) => call('recordDelivery', account, seq, endpoint, update),
-    unitContainers: (...a) => call('unitContainers', ...a),
-    unitPage: (...a) => call('unitPage', ...a),
-    conversationPage: (...a) => call('conversationPage', ...a),
-    usageEventPage: (...a) => call('usageEventPage', ...a),
-    // An export reads on its own thread and connection, beside the writer (./reader.ts); an
-    // in-memory database has no file another connection could open, so it reads through this one.
-    evidence: (req) => (opts.file === ':memory:' ? evidenceChunks(invoiceEvidence(store, req), req.format) : readEvidence(opts.file, req)),
-    ping: () => call('ping'),
+  return {
+    methods,
+    call,
     async close() {
       if (dead) return
-      await call('close')
+      if (methods.includes('close')) await call('close')
       await worker.terminate()
     },
   }
-  return store
 }

@@ -1,0 +1,17 @@
+/**
+ * The one error type of the domain and the services: a refusal with the code of
+ * docs/protocol.md §3 (`invalid_request`, `not_found`, `conflict`…), and no HTTP in it. The HTTP
+ * edge (`onError` in ../app.ts, with `statusOf` in ../errors.ts) turns the code into a status, in
+ * one place.
+ */
+import type { ErrorCode } from '@tally/protocol'
+
+export class DomainError extends Error {
+  override readonly name: string = 'DomainError'
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message)
+  }
+}
+
+/** A `DomainError`: `throw fail('not_found', 'no account "x"')`. */
+export const fail = (code: ErrorCode, message: string): DomainError => new DomainError(code, message)
