@@ -65,7 +65,6 @@ export async function anyAccount(): Promise<Array<number | undefined>> {
     (await admin.GET('/v1/admin/accounts/{id}', { params: { path: { id } satisfies Path<'adminGetAccount'> } })).data?.account.containers['ctr_shop']?.domains.length,
     (await admin.GET('/v1/admin/accounts/{id}/history', { params: { path: { id } satisfies Path<'adminGetAccountHistory'>, query: { limit: 5 } satisfies Query<'adminGetAccountHistory'> } })).data?.versions[0]?.version,
     (await admin.GET('/v1/admin/containers/{id}', { params: { path: { id: 'ctr_shop' } satisfies Path<'adminGetContainer'> } })).data?.container.domains.length,
-    (await admin.GET('/v1/admin/accounts/{id}/history', { params: { path: { id } satisfies Path<'adminGetAccountHistory'>, query: { limit: 5 } satisfies Query<'adminGetAccountHistory'> } })).data?.versions[0]?.version,
     (await admin.GET('/v1/admin/accounts/{id}/webhooks', { params: { path: { id } satisfies Path<'adminGetWebhookEndpoints'> } })).data?.endpoints.length,
     (await admin.GET('/v1/admin/accounts/{id}/webhooks/deliveries', { params: { path: { id } satisfies Path<'adminGetWebhookDeliveries'>, query: { limit: 10 } satisfies Query<'adminGetWebhookDeliveries'> } })).data?.deliveries[0]?.attempts,
   ]
@@ -115,15 +114,9 @@ describe('a typed client generated from the served document', () => {
   it('calls every account and admin read endpoint', async () => {
     const doc = await served()
     const reads = Object.entries(doc.paths ?? {}).filter(([path, item]) => path.startsWith('/v1/') && 'get' in item).map(([path]) => path)
-<<<<<<< HEAD
     // The 14 account and mirror reads, the admin's reads of the configuration in force, the webhook
     // endpoints and delivery log of docs/webhooks.md, the evidence of an invoice for the account and the admin,
     // and the versions of an account (docs/configuration.md).
-=======
-    // The 14 account and mirror reads, the admin's reads of the configuration in force and of an
-    // account's versions, the webhook endpoints and delivery log of docs/webhooks.md, and the
-    // evidence of an invoice for the account and the admin.
->>>>>>> accounts
     expect(reads.length).toBe(22)
     for (const path of reads) expect(PROGRAM, `no call of GET ${path}`).toContain(`.GET('${path}'`)
   })
