@@ -40,7 +40,7 @@ writeFileSync(join(dir, 'config.json'), JSON.stringify({
     evil: account('evil', 'ctr_evil', 'evil.test', { bots: { bot_x: {} } }),
     shop: account('shop', 'ctr_shop', 'shop.test', { campaigns: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`cmp_${i}`, {}])) }),
   },
-  server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } }, sessionsPerHour: 1e9 },
+  server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } }, sessionsPerHour: 1_000_000 },
 }))
 
 const post = (base, container, origin, body) => fetch(`${base}/v1/containers/${container}/events`, {
