@@ -8,7 +8,8 @@
 // copy of the same data); ingestion p99 at a fixed rate while a collector runs the month's billing
 // vs the same collector idle; and whether the run is idempotent: rerun, and killed midway then
 // rerun, both leave exactly the invoices and credit log of one uninterrupted run.
-// BENCH_ACCOUNTS=n scales the whole bench down (the sizes become n/10, n/2, n). Needs the build.
+// BENCH_ACCOUNTS=n scales the whole bench down (the sizes become n/10, n/2, n); BENCH_PROFILE=dir
+// writes a --cpu-prof of each billing run there. Needs the build.
 import { execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -130,20 +131,27 @@ async function fillPg(url) {
 }
 
 // --- runs ------------------------------------------------------------------------------------
-/** One billing run in a child process; `killAfterMs` kills it (SIGKILL) midway. */
-function bill(cfg, target, { killAfterMs } = {}) {
+/** One billing run in a child process; `killAfter` kills it (SIGKILL) once that many accounts are billed. */
+function bill(cfg, target, { killAfter } = {}) {
   const how = target.startsWith('postgres') ? '--database-url' : '--db'
-  const spawned = performance.now()
+  const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BILL, cfg, how, target, AS_OF], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'error' } })
+    // The runner logs one line per account billed (info): what the kill waits for.
+    const child = spawn(process.execPath, [...prof, BILL, cfg, how, target, AS_OF], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: killAfter ? 'info' : 'error' } })
     let out = ''
-    child.stdout.on('data', (b) => (out += b))
-    const timer = killAfterMs && setTimeout(() => child.kill('SIGKILL'), killAfterMs)
+    let billed = 0
+    child.stdout.on('data', (b) => {
+      out += b
+      let nl
+      while ((nl = out.indexOf('\n')) >= 0 && !out.startsWith('{"ms"')) {
+        if (out.slice(0, nl).includes('"msg":"billing run"') && ++billed === killAfter) child.kill('SIGKILL')
+        out = out.slice(nl + 1)
+      }
+    })
     child.on('exit', (code, signal) => {
-      clearTimeout(timer)
-      if (signal === 'SIGKILL') return resolve({ killed: true })
+      if (signal === 'SIGKILL') return resolve({ killed: true, billed })
       if (code !== 0) return reject(new Error(`billing run exited with ${code}`))
-      resolve({ ...JSON.parse(out), wallMs: performance.now() - spawned })
+      resolve(JSON.parse(out))
     })
   })
 }
@@ -223,15 +231,14 @@ async function engine(name, fill, fresh) {
   const again = await bill(config(`accounts-${small.n}`, small.n), small.target)
   const rerun = await snapshot(small.target)
   const killedTarget = await fresh(`killed`, source)
-  // Killed half way through the billing itself (the process start and the store's opening come first).
-  const killAt = small.wallMs - small.ms / 2
-  await bill(config(`accounts-${small.n}`, small.n), killedTarget, { killAfterMs: killAt })
+  // Killed (SIGKILL) once half of the accounts are billed, then run again to the end.
+  const killed = await bill(config(`accounts-${small.n}`, small.n), killedTarget, { killAfter: Math.ceil(small.n / 2) })
   const partial = await snapshot(killedTarget)
   await bill(config(`accounts-${small.n}`, small.n), killedTarget)
   const resumed = await snapshot(killedTarget)
   const same = (a, b) => a.text === b.text
   console.log(`  idempotent: rerun ${same(once, rerun) ? 'identical' : 'DIFFERENT'} (${fmt(once.invoices)} invoices, ${fmt(once.ledger)} credit entries; the rerun wrote ${again.invoices} invoices); ` +
-    `killed after ${fmt(killAt)} ms with ${fmt(partial.invoices)} invoices written, then rerun: ${same(once, resumed) ? 'identical' : 'DIFFERENT'}`)
+    `killed (${killed.killed ? 'SIGKILL' : 'NOT killed: it ended first'}) after ${fmt(killed.billed)} accounts with ${fmt(partial.invoices)} invoices written, then rerun: ${same(once, resumed) ? 'identical' : 'DIFFERENT'}`)
 
   // Ingestion while a collector bills the full size, vs the same collector idle (nothing to bill).
   const seconds = Math.min(60, Math.max(10, Math.ceil((full.ms / 1000) * 1.2)))

@@ -85,16 +85,27 @@ function load(url, run, extra = {}) {
 }
 
 const summary = (res) => ({
-  reqPerSec: res.requests.average,
+  reqPerSec: res.requests.average, requests: res.requests.total,
   eventsPerSec: (res.requests.total / res.duration) * EVENTS,
   p50: res.latency.p50, p99: res.latency.p99,
   non2xx: res.non2xx, errors: res.errors, timeouts: res.timeouts,
 })
 
-/** Saturation, then the two fixed rates, against `url`. */
-async function measure(url, tag) {
+/** CPU time (user + system, every thread) a process has used so far, in ms (Linux). */
+function cpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100
+}
+
+/**
+ * Saturation, then the two fixed rates, against the server `pid` at `url`. Besides throughput, the
+ * server's CPU time per request at saturation: on a shared box it moves far less than events/s.
+ */
+async function measure(url, tag, pid) {
   await load(url, `w${tag}`, { duration: 3 })
+  const cpu0 = cpuMs(pid)
   const max = summary(await load(url, `a${tag}`))
+  max.cpuMsPerReq = (cpuMs(pid) - cpu0) / max.requests
   const fixed = summary(await load(url, `f${tag}`, { overallRate: FIXED_RATE, connections: FIXED_CONNECTIONS }))
   const easy = summary(await load(url, `g${tag}`, { overallRate: EASY_RATE, connections: FIXED_CONNECTIONS }))
   return { max, fixed, easy }
@@ -109,7 +120,7 @@ async function benchCollector(round) {
   const base = `http://127.0.0.1:${port}`
   await waitHealthy(`${base}/healthz`)
   const url = `${base}/v1/containers/ctr_bench/events`
-  const runs = await measure(url, `c${round}`)
+  const runs = await measure(url, `c${round}`, child.pid)
   const metrics = await (await fetch(`${base}/metrics`)).text()
   child.kill('SIGTERM')
   await new Promise((r) => child.once('exit', r))
@@ -125,7 +136,7 @@ async function benchMinimal(round) {
     cwd: join(ROOT, 'apps/collector'), stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: profile('minimal', round),
   })
   await new Promise((r) => child.once('message', r))
-  const runs = await measure(`http://127.0.0.1:${port}/v1/containers/ctr_bench/events`, `m${round}`)
+  const runs = await measure(`http://127.0.0.1:${port}/v1/containers/ctr_bench/events`, `m${round}`, child.pid)
   child.kill('SIGTERM')
   await new Promise((r) => child.once('exit', r))
   return runs
@@ -219,6 +230,7 @@ try {
   console.log(row(`minimal @${EASY_RATE} req/s`, least.easy))
   console.log(`ceiling: bare Hono  ${fmt(bare.eventsPerSec)} events/s  (${fmt(bare.reqPerSec)} req/s)  p50 ${bare.p50} ms  p99 ${bare.p99} ms`)
   console.log(`ceiling: raw SQLite ${fmt(raw.eventsPerSec)} events/s`)
+  console.log(`CPU per request at saturation (both threads): collector ${collector.max.cpuMsPerReq.toFixed(2)} ms, minimal pipeline ${least.max.cpuMsPerReq.toFixed(2)} ms: ratio ${(least.max.cpuMsPerReq / collector.max.cpuMsPerReq).toFixed(2)}`)
   console.log(`ratio to the minimal pipeline ${perMinimal.toFixed(2)} (goal >= ${GOAL_RATIO}); to bare Hono ${(collector.max.eventsPerSec / bare.eventsPerSec).toFixed(2)}, to raw SQLite ${(collector.max.eventsPerSec / raw.eventsPerSec).toFixed(2)}, to the lower of those two ${ratio.toFixed(2)}`)
   console.log(`accepted events counted by the collector: ${fmt(collector.accepted)}`)
   const sustained = collector.fixed.reqPerSec >= FIXED_RATE * 0.98 && collector.fixed.p99 < GOAL_P99_MS && collector.fixed.non2xx === 0
