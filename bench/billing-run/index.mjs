@@ -195,7 +195,24 @@ async function ingestP99(cfg, target, seconds) {
     }
   })
   const base = `http://127.0.0.1:${port}`
-  await waitHealthy(`${base}/healthz`)
+  try {
+    // Loading and checking a config of 10,000 accounts takes a while on a busy box: up to 3 minutes.
+    for (let i = 0; ; i++) {
+      try {
+        await waitHealthy(`${base}/healthz`)
+        break
+      } catch (e) {
+        if (i === 8) throw e
+      }
+    }
+    return await loadDuring(base, child, () => ({ billed, lastBilledAt }), seconds)
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r()))
+  }
+}
+
+async function loadDuring(base, child, progress, seconds) {
   const started = performance.now()
   let n = 0
   const res = await new Promise((resolve, reject) => autocannon({
@@ -203,8 +220,7 @@ async function ingestP99(cfg, target, seconds) {
     headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
     requests: [{ setupRequest: (req) => ({ ...req, body: beaconBody(`i${n++}`, 50) }) }],
   }, (err, r) => (err ? reject(err) : resolve(r))))
-  child.kill('SIGTERM')
-  await new Promise((r) => child.once('exit', r))
+  const { billed, lastBilledAt } = progress()
   return { p50: res.latency.p50, p99: res.latency.p99, reqPerSec: res.requests.average, non2xx: res.non2xx, billed, billingSeconds: billed ? (lastBilledAt - started) / 1000 : 0 }
 }
 
@@ -223,8 +239,9 @@ async function engine(name, fill, fresh) {
     console.log(`  ${fmt(n).padStart(6)} accounts: ${(r.ms / 1000).toFixed(1)} s (${(r.ms / n).toFixed(2)} ms an account), peak RSS ${fmt(r.maxRssMb)} MB, ${fmt(r.invoices)} invoices`)
   }
   const [small, , full] = sizes
-  console.log(`  growth 1k -> 10k: time x${(full.ms / small.ms).toFixed(1)}, memory x${(full.maxRssMb / small.maxRssMb).toFixed(1)} (linear: x10 time)`)
-  console.log(`  goal: all invoices of the month in < ${GOAL_S} s: ${full.ms / 1000 < GOAL_S ? 'met' : 'NOT met'} (${(full.ms / 1000).toFixed(1)} s for ${fmt(full.n)})`)
+  console.log(`  growth ${fmt(small.n)} -> ${fmt(full.n)} accounts: time x${(full.ms / small.ms).toFixed(1)}, memory x${(full.maxRssMb / small.maxRssMb).toFixed(1)} (linear: x${(full.n / small.n).toFixed(0)} time)`)
+  const verdict = full.n < 10_000 ? 'not judged below 10,000 accounts' : full.ms / 1000 < GOAL_S ? 'met' : 'NOT met'
+  console.log(`  goal: all invoices of 10,000 accounts in < ${GOAL_S} s: ${verdict} (${(full.ms / 1000).toFixed(1)} s for ${fmt(full.n)})`)
 
   // Idempotency, on the smallest size: a rerun, and a run killed midway then rerun.
   const once = await snapshot(small.target)
@@ -284,7 +301,10 @@ try {
       await c.end()
     }
   }
+} catch (e) {
+  console.error(e)
+  process.exitCode = 1
 } finally {
   await pgServer?.stop()
-  rmSync(dir, { recursive: true, force: true })
+  rmSync(dir, { recursive: true, force: true, maxRetries: 5 })
 }

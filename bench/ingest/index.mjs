@@ -18,7 +18,8 @@ import autocannon from 'autocannon'
 import { beaconBody, freePort, waitHealthy } from '../lib.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const CLI = join(ROOT, 'apps/collector/dist/cli.js')
+// TALLY_BENCH_CLI: another build of the collector to measure (an A/B of a change), same baselines.
+const CLI = process.env.TALLY_BENCH_CLI ?? join(ROOT, 'apps/collector/dist/cli.js')
 const MIGRATIONS = join(ROOT, 'apps/collector/drizzle/sqlite')
 const require = createRequire(join(ROOT, 'apps/collector/package.json'))
 const Database = require('better-sqlite3')
