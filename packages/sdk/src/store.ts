@@ -1,6 +1,7 @@
 /**
- * Storage behind the session, dedup memory and outbox. IndexedDB (through idb-keyval) so every
- * tab of the origin shares it; memory when IndexedDB is missing, throws or hangs, so the SDK
+ * Storage behind the session, dedup memory and outbox. IndexedDB (the database and store
+ * idb-keyval's `createStore` makes, opened here with its `promisifyRequest`) so every tab of the
+ * origin shares it; memory when IndexedDB is missing, throws or hangs, so the SDK
  * keeps working in private modes and broken browsers (idb-keyval#32, #120).
  */
 import { promisifyRequest } from 'idb-keyval'
