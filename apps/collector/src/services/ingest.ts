@@ -116,13 +116,19 @@ async function chat(
   // A conversation takes at most MAX_CONVERSATION_EVENTS events; the rest are refused with a code.
   const room = new Map(ids.map((id) => [id, MAX_CONVERSATION_EVENTS - (before.get(id)?.state.events ?? 0)]))
   // The room is counted after deduplication: a retried event of a full conversation is a duplicate,
-  // and an id repeated within the request takes no second place. Only a full conversation's stored
-  // ids are read (at most MAX_CONVERSATION_EVENTS).
+  // and an id repeated within the request takes no second place. A retry is dated at or before the
+  // stored state's latest event, and an event may land at most CHAT_REORDER_EVENTS back, so only
+  // the tail of a full conversation that such an event names is read (an index read of a few rows,
+  // never the whole conversation); an older retry is refused as the room is, and was counted once.
   const asked = new Map<string, number>()
   for (const e of events) asked.set(e.conversation, (asked.get(e.conversation) ?? 0) + 1)
-  const full = ids.filter((id) => (room.get(id) ?? 0) < (asked.get(id) ?? 0))
+  const maybeRetried = new Set(events.filter((e) => {
+    const prev = before.get(e.conversation)
+    return prev !== undefined && e.time <= prev.state.latestAt
+  }).map((e) => e.conversation))
+  const full = ids.filter((id) => (room.get(id) ?? 0) < (asked.get(id) ?? 0) && maybeRetried.has(id))
   const stored = new Set<string>()
-  for (const id of full) for (const e of await tx.chatEvents(account, container, id)) stored.add(`${id}\n${e.id}`)
+  for (const id of full) for (const e of await tx.chatTail(account, container, id, CHAT_REORDER_EVENTS + 1)) stored.add(`${id}\n${e.id}`)
   const taken = new Set<string>()
   const kept: number[] = []
   events.forEach((e, k) => {
