@@ -37,3 +37,5 @@ export {
   emailWindow, emailsAt, emailMonthAt,
 } from './invoice.js'
 export type { InvoiceKind, Invoice, BillingData, PeriodState, BillingRun, PeriodSummary, EmailGrant, EmailAllowance } from './invoice.js'
+export { withChange, previewChange } from './change.js'
+export type { ChangePreview, TermsView } from './change.js'

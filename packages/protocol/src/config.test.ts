@@ -41,6 +41,24 @@ describe('parseConfig', () => {
   })
 })
 
+describe('the billing portal policy of a plan', () => {
+  it('allows nothing but the invoice information when a plan says nothing', () => {
+    const r = parseConfig({ plans: { growth: plan }, accounts: { acme: account } })
+    if (!r.ok) throw new Error(r.message)
+    expect(r.value.plans.growth?.portal).toEqual({
+      plans: [], cycles: [], products: false, creditPacks: false, emailPacks: false, transfers: false, cancel: false, billingDetails: true,
+    })
+  })
+
+  it('refuses a plan to switch to that the file does not define, and seat limits upside down', () => {
+    const withPortal = (portal: unknown) => parseConfig({ plans: { growth: { ...plan, portal }, pro: plan }, accounts: { acme: account } })
+    expect(message(withPortal({ plans: ['pro'], seats: { min: 1, max: 20 }, cancel: true }))).toBe('ok')
+    expect(message(withPortal({ plans: ['pro', 'pri'] }))).toBe('plans.growth.portal.plans.1: unknown plan "pri"')
+    expect(message(withPortal({ seats: { min: 5, max: 2 } }))).toMatch(/^plans\.growth\.portal\.seats: min: must not be above max/)
+    expect(message(withPortal({ cancell: true }))).toBe('plans.growth.portal.cancell: unknown key; did you mean "cancel"?')
+  })
+})
+
 describe('ids named like built-in object properties', () => {
   const at = (path: string[], value: unknown): Record<string, unknown> => {
     const cfg = structuredClone({ plans: { growth: plan }, accounts: { acme: account } }) as Record<string, unknown>
