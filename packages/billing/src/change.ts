@@ -6,13 +6,13 @@
  * disagreed with invoices).
  */
 import { computeInvoices, upgradeKey, type BillingData, type Invoice } from './invoice.js'
-import { localDate, periodAt, type SubscriptionChange } from './period.js'
+import { localDate, periodAt, type BillingSubscription, type SubscriptionChange } from './period.js'
 import { termsAt, type BillingAccount, type InvoiceLine, type Terms } from './rating.js'
 
 /** The account with `change` added to its subscription's history. */
 export function withChange(account: BillingAccount, change: SubscriptionChange): BillingAccount {
   const sub = account.subscription
-  return { ...account, subscription: { ...sub, changes: [...(sub.changes ?? []), change] } }
+  return { ...account, subscription: { ...sub, changes: [...(sub.changes ?? []), change] as BillingSubscription['changes'] } }
 }
 
 /** Terms as people read them: the plan, seats and products. */
@@ -41,7 +41,7 @@ const view = (t: Terms): TermsView => ({ plan: t.planId, seats: t.seats, product
 function advance(account: BillingAccount, data: BillingData, index: number, end: number): { lines: InvoiceLine[]; total: number; cycle: string } {
   const inv = computeInvoices(account, data, end).find((i) => i.key === `recurring:${index + 1}`)
   const lines = (inv?.lines ?? []).filter((l) => l.period.index === index + 1)
-  const cycle = inv?.period?.cycle ?? ''
+  const cycle = periodAt(account.subscription, account.timezone, end)?.cycle ?? ''
   return { lines, total: lines.reduce((s, l) => s + l.amount, 0), cycle }
 }
 
@@ -59,14 +59,17 @@ export function previewChange(account: BillingAccount, data: BillingData, change
   const now = computeInvoices(changed, data, at).find((i) => i.key === key && i.kind === 'upgrade') ?? null
   const before = termsAt(account, at)
   const after = termsAt(changed, at)
-  const later = termsAt(changed, period.end)
+  // A change dated on the period's first day applies to the whole period (a new cycle from then):
+  // its end is the changed subscription's.
+  const own = periodAt(changed.subscription, changed.timezone, at) ?? period
+  const later = termsAt(changed, own.end)
   if (!before || !after) return null
   const moved = JSON.stringify(view(before.terms)) !== JSON.stringify(view(after.terms))
   return {
     now,
     effective: now !== null || moved ? 'now' : 'period_end',
-    periodEnd: localDate(period.end, account.timezone),
-    next: advance(changed, data, period.index, period.end),
+    periodEnd: localDate(own.end, account.timezone),
+    next: advance(changed, data, own.index, own.end),
     current: advance(account, data, period.index, period.end),
     today: view(after.terms),
     fromPeriodEnd: view((later ?? after).terms),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { duplicateKey, parseAccount, parseConfig, parseConfigText, parseContainer, RESERVED_IDS } from './config.js'
+import { duplicateKey, portalPolicyOf, parseAccount, parseConfig, parseConfigText, parseContainer, RESERVED_IDS } from './config.js'
 
 const plan = { currency: 'EUR', basePrice: 4900 }
 const account = {
@@ -45,7 +45,7 @@ describe('the billing portal policy of a plan', () => {
   it('allows nothing but the invoice information when a plan says nothing', () => {
     const r = parseConfig({ plans: { growth: plan }, accounts: { acme: account } })
     if (!r.ok) throw new Error(r.message)
-    expect(r.value.plans.growth?.portal).toEqual({
+    expect(portalPolicyOf(r.value.plans.growth!)).toEqual({
       plans: [], cycles: [], products: false, creditPacks: false, emailPacks: false, transfers: false, cancel: false, billingDetails: true,
     })
   })

@@ -141,6 +141,9 @@ export const PortalPolicySchema = strict({
 })
 export type PortalPolicy = z.output<typeof PortalPolicySchema>
 
+/** The portal policy of a plan, its defaults filled (a plan that says nothing allows the safe minimum). */
+export const portalPolicyOf = (plan: { portal?: PortalPolicy | undefined }): PortalPolicy => plan.portal ?? PortalPolicySchema.parse({})
+
 export const PlanSchema = strict({
   /** What people call the plan (the dashboard shows it); the id when left out. */
   name: z.string().min(1).max(120).optional(),
@@ -175,7 +178,7 @@ export const PlanSchema = strict({
     annual: z.number().min(0).max(100),
   }).partial().default({}),
   /** What the billing portal may change for an account on this plan (docs/portal.md). */
-  portal: PortalPolicySchema.prefault({}),
+  portal: PortalPolicySchema.optional(),
 })
 export type Plan = z.output<typeof PlanSchema>
 
@@ -387,8 +390,9 @@ export function parseConfig(input: unknown): Parsed<TallyConfig> {
   const r = safeParse(ConfigSchema, input)
   if (!r.ok) return r
   for (const [id, plan] of Object.entries(r.value.plans)) {
-    const i = plan.portal.plans.findIndex((p) => !Object.hasOwn(r.value.plans, p))
-    if (i >= 0) return { ok: false, message: `plans.${id}.portal.plans.${i}: unknown plan "${plan.portal.plans[i]}"` }
+    const to = plan.portal?.plans ?? []
+    const i = to.findIndex((p) => !Object.hasOwn(r.value.plans, p))
+    if (i >= 0) return { ok: false, message: `plans.${id}.portal.plans.${i}: unknown plan "${to[i]}"` }
   }
   for (const [id, acc] of Object.entries(r.value.accounts)) {
     const problem = subscriptionProblem(acc.subscription, r.value.plans)

@@ -10,7 +10,7 @@ export type * from './events.js'
 export { parseEnvelope, parseEvent, parseUsageEvent } from './validate.js'
 export type { Envelope, Checked } from './validate.js'
 export {
-  CYCLES, CYCLE_MONTHS, METERS, PlanSchema, PortalPolicySchema, ContainerSchema, SubscriptionSchema, AccountSchema, ConfigSchema, ServerSchema,
+  CYCLES, CYCLE_MONTHS, METERS, PlanSchema, PortalPolicySchema, portalPolicyOf, ContainerSchema, SubscriptionSchema, AccountSchema, ConfigSchema, ServerSchema,
   RESERVED_IDS, parseConfig, parseConfigText, parseAccount, parseContainer, isConfigId, subscriptionProblem, duplicateKey,
 } from './config.js'
 export type { Cycle, Meter, Plan, PortalPolicy, ContainerConfig, Subscription, AccountConfig, TallyConfig, ServerConfig, ParseOptions } from './config.js'
