@@ -27,6 +27,7 @@ import { billingRoutes } from './routes/billing.js'
 import { evidenceRoutes } from './routes/evidence.js'
 import { usageReportRoutes } from './routes/usage-report.js'
 import { dashboardRoutes } from './routes/dashboard.js'
+import { portalRoutes } from './routes/portal.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import { openApiDocument, servedOrigin } from './routes/openapi.js'
 
@@ -106,6 +107,7 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   app.route('/', adminRoutes(deps))
   app.route('/', webhookRoutes(deps))
   app.route('/', dashboardRoutes(deps))
+  app.route('/', portalRoutes(deps))
   app.get('/openapi.json', (c) => c.json(openApiDocument(app.routes, servedOrigin(c, deps.trusted))))
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))

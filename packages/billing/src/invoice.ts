@@ -55,7 +55,16 @@ export interface Invoice {
    * (cents for EUR), in JSON, CSV and PDF alike.
    */
   amountUnit: 'minor'
+  /**
+   * The invoice information in force when it was issued (company, address, tax id, billing
+   * e-mail), set when the invoice is finalized; absent when the account gave none. An invoice keeps
+   * what it was issued with: a later change prints on later invoices only.
+   */
+  billTo?: BillTo | undefined
 }
+
+/** Who an invoice is issued to, as the account's manager wrote it. */
+export interface BillTo { company: string; address: string; taxId: string; email: string }
 
 /** What the collector stored for an account. */
 export interface BillingData {

@@ -11,6 +11,7 @@ import { adminAccount, adminOnly } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
 import { checkId } from '../domain/config.js'
 import { billingAccount } from '../domain/billing-account.js'
+import { changeAccount } from '../services/accounts.js'
 import { fail } from '../errors.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 
@@ -23,11 +24,9 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
   const token = adminOnly(adminToken)
 
   const saveAccount = async (c: Context<TallyEnv>, id: string, body: unknown) => {
-    const next = config.withAccount(id, body)
-    await store.saveConfigChange({ kind: 'account', id, body }, clock.now())
-    config.set(next)
+    const r = await changeAccount({ store, config }, { account: id, body, at: clock.now() })
     logger.info({ account: id, method: c.req.method }, 'account changed')
-    return c.json({ id, account: next.accounts[id] })
+    return c.json({ id, account: r.account })
   }
 
   const saveContainer = async (c: Context<TallyEnv>, id: string, body: unknown) => {

@@ -22,9 +22,10 @@ import type { InvoiceKind, LedgerEntry, LineKind } from '@tally/billing'
 import { GROUPINGS, METERS, USAGE_QUERY } from '../services/usage-report.js'
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../services/webhooks.js'
 import { REJECTIONS_QUERY } from './rejections.js'
+import { PORTAL_COMPONENTS, PORTAL_OPERATIONS } from './portal-schemas.js'
 
 type Schema = Record<string, unknown>
-type Auth = 'none' | 'account' | 'secret' | 'admin' | 'dashboard'
+type Auth = 'none' | 'account' | 'secret' | 'admin' | 'dashboard' | 'portal'
 
 /** One answer: its media types (with a schema, or `{}` for a body its type alone describes) and headers. */
 export interface Reply {
@@ -127,6 +128,20 @@ const WEBHOOK_SCHEMAS: Record<WebhookEventType, [string, Schema]> = {
   'usage.refused_spike': ['WebhookRefusedSpike', webhookEvent('usage.refused_spike', 'More beacons than the plan\'s `refusedSpikePerMinute` were refused in one minute (once a minute).', obj({
     minute: { ...instant, description: 'Start of the minute.' }, refused: int, threshold: int,
   }))],
+  'subscription.change_scheduled': ['WebhookSubscriptionChangeScheduled', webhookEvent('subscription.change_scheduled', 'A plan, seat, product or cycle change made in the billing portal that waits for the period\'s end.', ref('PortalChange'))],
+  'subscription.changed': ['WebhookSubscriptionChanged', webhookEvent('subscription.changed', 'A plan, seat or product change made in the billing portal that took effect at once (an upgrade invoice follows).', ref('PortalChange'))],
+  'subscription.cancellation_scheduled': ['WebhookCancellationScheduled', webhookEvent('subscription.cancellation_scheduled', 'Cancelled in the billing portal: the subscription ends at `endsOn`.', obj({
+    cancelledAt: date, endsOn: { ...date, description: 'The local day the subscription ends (exclusive).' },
+  }))],
+  'subscription.cancellation_undone': ['WebhookCancellationUndone', webhookEvent('subscription.cancellation_undone', 'A scheduled cancellation was undone in the billing portal: the subscription renews.', obj({ renewsOn: date }))],
+  'credits.transferred': ['WebhookCreditsTransferred', webhookEvent('credits.transferred', 'Credits were sent from the account wallet to a member (irreversible).', obj({
+    id: text, to: text, credits: int, balance: { ...int, description: 'The account wallet after the transfer.' },
+    moved: obj({ purchased: int, free: int }),
+  }))],
+  'emails.purchased': ['WebhookEmailsPurchased', webhookEvent('emails.purchased', 'An email pack was bought for the running month.', obj({
+    id: text, pack: text, emails: int, month: date, invoice: { type: 'string', description: 'Key of the pack\'s invoice, finalized by the next billing run.' },
+  }))],
+  'billing_details.updated': ['WebhookBillingDetailsUpdated', webhookEvent('billing_details.updated', 'The invoice information was changed; invoices issued from now on print it.', ref('BillingDetails'))],
 }
 
 const SCHEMAS: Record<string, Schema> = {
@@ -756,6 +771,9 @@ export const UNLISTED: Record<string, string> = {
 
 const ADMIN_MIRROR = /^\/v1\/admin\/accounts\/:id(\/.+)$/
 
+// The portal's operations are generated from the zod schemas its routes validate with.
+Object.assign(OPERATIONS, PORTAL_OPERATIONS)
+
 /** The admin twin of an account read's operation id: `getUsage` -> `adminGetUsage`. */
 export const adminOperationId = (base: string): string => `admin${base[0]?.toUpperCase() ?? ''}${base.slice(1)}`
 
@@ -791,6 +809,7 @@ const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {
   secret: [{ secretKey: [] }],
   admin: [{ adminToken: [] }],
   dashboard: [{ dashboardSession: [] }],
+  portal: [{ portalSession: [] }],
 }
 
 const TAGS = [
@@ -799,6 +818,7 @@ const TAGS = [
   { name: 'read', description: 'Usage, period, invoices, credits and refused beacons of the key\'s account (docs/protocol.md §5).' },
   { name: 'admin', description: 'Configuration, the billing run and every account\'s reads, with the admin token (docs/protocol.md §6).' },
   { name: 'dashboard', description: 'The read API for people: HTML, its sign-in and its files.' },
+  { name: 'portal', description: 'The billing portal: the account\'s own people see and change their plan, credits and invoices (docs/portal.md).' },
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
 ]
 
@@ -887,13 +907,14 @@ export function openApiDocument(routes: ReadonlyArray<{ method: string; path: st
     tags: TAGS,
     paths,
     components: {
-      schemas: SCHEMAS,
+      schemas: { ...SCHEMAS, ...PORTAL_COMPONENTS },
       responses: COMMON_RESPONSES,
       securitySchemes: {
         accountKey: { type: 'http', scheme: 'bearer', description: "The account's read key (rk_…) or secret key (sk_…)." },
         secretKey: { type: 'http', scheme: 'bearer', description: "The account's secret key (sk_…)." },
         adminToken: { type: 'http', scheme: 'bearer', description: 'TALLY_ADMIN_TOKEN.' },
         dashboardSession: { type: 'apiKey', in: 'cookie', name: 'tally_session', description: 'Set by POST /dashboard/sign-in; GET requests only.' },
+        portalSession: { type: 'apiKey', in: 'cookie', name: 'tally_portal', description: 'Set by opening a link of POST /v1/portal/sessions; writes also need the page\'s `X-Tally-CSRF` header (docs/portal.md).' },
       },
     },
   }
