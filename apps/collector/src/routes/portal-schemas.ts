@@ -94,6 +94,8 @@ export const toSchema = (s: z.ZodType): Record<string, unknown> => {
   return rest
 }
 
+const STORAGE = error('`unavailable`: storage is unavailable, retry later.')
+const READ_ERRORS = { 401: error('`unauthorized`: no portal session, or it expired.'), 503: STORAGE }
 const SESSION_ERRORS = {
   401: error('`unauthorized`: no portal session, or it expired.'),
   403: error('`forbidden`: the CSRF token is missing or wrong, the request came from another site, a member\'s session asked to manage the subscription, or the plan\'s portal policy does not allow it.'),
@@ -118,20 +120,23 @@ export const PORTAL_OPERATIONS: Record<string, Operation> = {
   'GET /portal/open': {
     operationId: 'openPortal', summary: 'Opens a portal link once: sets the session cookie and goes to the portal', tags: ['portal'], auth: 'none',
     query: [{ name: 'token', required: true, description: 'The token of a link from `POST /v1/portal/sessions`.', schema: { type: 'string' } }],
-    responses: { 303: { description: 'To `/portal`, with the session cookie.' }, 401: { description: 'An HTML page: the link was used already, expired, or is unknown.' } },
+    responses: {
+      200: { description: 'A page that sets the session cookie and goes on to `/portal`.', content: { 'text/html': { schema: { type: 'string' } } } },
+      401: { description: 'An HTML page: the link was used already, expired, or is unknown.', content: { 'text/html': { schema: { type: 'string' } } } }, 503: STORAGE,
+    },
   },
   'GET /portal': {
     operationId: 'getPortalPage', summary: 'The billing portal page', tags: ['portal'], auth: 'portal',
-    responses: { 200: { description: 'HTML.', content: { 'text/html': {} } }, 401: { description: 'An HTML page: no session, or it expired.' } },
+    responses: { 200: { description: 'HTML.', content: { 'text/html': { schema: { type: 'string' } } } }, 401: { description: 'An HTML page: no session, or it expired.', content: { 'text/html': { schema: { type: 'string' } } } }, 503: STORAGE },
   },
   'GET /portal/assets/:file': {
     operationId: 'getPortalAsset', summary: 'A file of the portal page', tags: ['portal'], auth: 'none',
     path: { file: { description: '`portal.js` or `portal.css`.' } },
-    responses: { 200: { description: 'The file.' }, 404: error('`not_found`.') },
+    responses: { 200: { description: 'JavaScript or CSS.', content: { 'text/javascript': { schema: { type: 'string' } }, 'text/css': { schema: { type: 'string' } } } }, 404: error('`not_found`: no such file.') },
   },
   'GET /v1/portal/state': {
     operationId: 'getPortalState', summary: 'Everything the portal shows: plan, usage, wallets, invoices, notices, what may change', tags: ['portal'], auth: 'portal',
-    responses: { 200: { description: 'The state (docs/portal.md, "State").', content: { 'application/json': { schema: { type: 'object' } } } }, ...SESSION_ERRORS, 404: error('`not_found`: the subscription has not started or has ended.') },
+    responses: { 200: { description: 'The state (docs/portal.md, "State").', content: { 'application/json': { schema: { type: 'object' } } } }, ...READ_ERRORS, 404: error('`not_found`: the subscription has not started or has ended.') },
   },
   'GET /v1/portal/credits/log': {
     operationId: 'getPortalCreditLog', summary: 'The credit log of the wallets the session sees, filtered', tags: ['portal'], auth: 'portal',
@@ -142,7 +147,10 @@ export const PORTAL_OPERATIONS: Record<string, Operation> = {
       { name: 'to', description: 'Up to this local day (inclusive).', schema: { type: 'string', format: 'date' } },
       { name: 'limit', description: 'The newest this many (default 200).', schema: { type: 'integer', minimum: 1, maximum: 500 } },
     ],
-    responses: { 200: { description: 'Entries, newest first.', content: { 'application/json': { schema: { type: 'object' } } } }, 400: WRITE[400], ...SESSION_ERRORS },
+    responses: {
+      200: { description: 'Entries, newest first.', content: { 'application/json': { schema: { type: 'object' } } } }, 400: WRITE[400], ...READ_ERRORS,
+      403: error('`forbidden`: a member\'s session asked for another wallet.'),
+    },
   },
   'POST /v1/portal/subscription/preview': {
     operationId: 'previewPortalChange', summary: 'What a plan, seat, product or cycle change bills now and from the period\'s end', tags: ['portal'], auth: 'portal',
@@ -179,7 +187,10 @@ export const PORTAL_OPERATIONS: Record<string, Operation> = {
   'GET /v1/portal/invoices/:file': {
     operationId: 'getPortalInvoice', summary: 'Downloads an invoice (PDF, CSV or JSON)', tags: ['portal'], auth: 'portal',
     path: { file: { description: '`{number}.pdf`, `{number}.csv` or `{number}.json`.' } },
-    responses: { 200: { description: 'The invoice.', content: { 'application/pdf': {}, 'text/csv': {}, 'application/json': {} } }, ...SESSION_ERRORS, 404: error('`not_found`.') },
+    responses: {
+      200: { description: 'The invoice.', content: { 'application/pdf': {}, 'text/csv': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } }, ...READ_ERRORS,
+      403: error('`forbidden`: a member\'s session (invoices are the manager\'s).'), 404: error('`not_found`: no such invoice.'),
+    },
   },
   'POST /v1/portal/sign-out': {
     operationId: 'signOutPortal', summary: 'Ends the portal session', tags: ['portal'], auth: 'portal',
@@ -198,7 +209,7 @@ export const PORTAL_OPERATIONS: Record<string, Operation> = {
   },
   'GET /v1/notices': {
     operationId: 'getNotices', summary: 'What the account should know now: a failed payment, a change or cancellation scheduled, a term ending, credits low, email quota reached', tags: ['read'], auth: 'account',
-    responses: { 200: { description: '`{ notices: [{ kind, severity, message, date?, invoice? }] }`, most urgent first.', content: { 'application/json': { schema: { type: 'object' } } } }, 401: error('`unauthorized`.') },
+    responses: { 200: { description: '`{ notices: [{ kind, severity, message, date?, invoice? }] }`, most urgent first.', content: { 'application/json': { schema: { type: 'object' } } } }, 401: error('`unauthorized`.'), 503: STORAGE },
   },
 }
 

@@ -183,9 +183,12 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
     setCookie(c, PORTAL_COOKIE, cookie, https
       ? { httpOnly: true, secure: true, sameSite: 'None', partitioned: true, path: '/', maxAge }
       : { httpOnly: true, sameSite: 'Lax', path: '/', maxAge })
-    c.header('Cache-Control', 'no-store')
-    c.header('Referrer-Policy', 'no-referrer')
-    return c.redirect('/portal', 303)
+    // A page rather than a redirect: the token's URL is never sent on as a Referer, and the page
+    // goes on to the portal by itself (no script needed).
+    return c.html(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/portal"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Opening billing…</title><link rel="stylesheet" href="/portal/assets/portal.css"></head>
+<body><main class="portal message"><p>Opening your billing portal… <a href="/portal">Continue</a></p></main></body></html>`, 200, { ...headersFor(account), 'Referrer-Policy': 'no-referrer' })
   })
 
   app.get('/portal', async (c) => {
@@ -251,9 +254,9 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
       m[meter] = (m[meter] ?? 0) + r.units
       containers.set(r.container, m)
     }
-    const wallets = Object.entries(summary.credits)
-      .filter(([w]) => member === null || w === memberWallet(member))
-      .map(([w, b]) => ({ wallet: w, balance: b.balance }))
+    // The wallets the session sees, those never credited too: the account's and every member's, or the member's own.
+    const walletIds = member === null ? [ACCOUNT_WALLET, ...a.members.map(memberWallet)] : [memberWallet(member)]
+    const wallets = walletIds.map((w) => ({ wallet: w, balance: summary.credits[w]?.balance ?? 0 }))
     const seen = member === null ? ACCOUNT_WALLET : memberWallet(member)
     const manage = member === null
     const payments = manage ? await paymentStatus(account) : new Map()
