@@ -436,6 +436,13 @@ function renderRejections(r) {
 }
 
 /** Runs one part of the page; a failing part says so without blanking the others. */
+/** What the account should know now (GET /v1/notices): a failed payment first, until it is paid (docs/portal.md). */
+function renderNotices(r) {
+  const box = $('#notices')
+  box.hidden = r.notices.length === 0
+  fill(box, ...r.notices.map((n) => el('p', { class: `notice ${n.severity}`, ...(n.severity === 'critical' ? { role: 'alert' } : {}) }, n.message)))
+}
+
 async function part(target, fn) {
   try {
     await fn()
@@ -494,6 +501,7 @@ async function main() {
     part('#credit-log', async () => renderCreditLog(await get('/v1/credits/log'))),
     part('#invoice-list', async () => renderInvoices(await get('/v1/invoices'))),
     part('#rejection-list', async () => renderRejections(await get('/v1/rejections'))),
+    part('#notices', async () => renderNotices(await get('/v1/notices'))),
   ])
   document.body.dataset.ready = 'true'
 }

@@ -67,8 +67,16 @@ function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
 
 const messagePage = (title: string, text: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} — Billing</title><link rel="stylesheet" href="/portal/assets/portal.css"></head>
+<title>${escapeHtml(title)} — Billing</title><link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/portal/assets/portal.css"></head>
 <body><main class="portal message"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></main></body></html>`
+
+/** The fees a period's finalized recurring invoice bills for that period in advance, or null before it is issued. */
+function ownFees(finalized: readonly Invoice[], index: number, cycle: string) {
+  const inv = finalized.find((i) => i.key === `recurring:${index}`)
+  if (!inv) return null
+  const lines = inv.lines.filter((l) => l.period.index === index)
+  return { total: lines.reduce((x, l) => x + l.amount, 0), cycle, lines }
+}
 
 export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
   const { store, clock, config, logger } = deps
@@ -187,7 +195,7 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
     // goes on to the portal by itself (no script needed).
     return c.html(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/portal"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Opening billing…</title><link rel="stylesheet" href="/portal/assets/portal.css"></head>
+<title>Opening billing…</title><link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/portal/assets/portal.css"></head>
 <body><main class="portal message"><p>Opening your billing portal… <a href="/portal">Continue</a></p></main></body></html>`, 200, { ...headersFor(account), 'Referrer-Policy': 'no-referrer' })
   })
 
@@ -200,7 +208,7 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="tally-csrf" content="${escapeHtml(csrfOf(s.cookie))}">
 <title>Billing — ${escapeHtml(a.name || s.account)}</title>
-<link rel="stylesheet" href="/portal/assets/portal.css"></head>
+<link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/portal/assets/portal.css"></head>
 <body><div class="portal" id="portal" data-account="${escapeHtml(s.account)}"${back ? ` data-return="${escapeHtml(back)}"` : ''}>
 <p class="loading" role="status">Loading your billing information…</p></div>
 <script src="/portal/assets/portal.js"></script></body></html>`
@@ -271,7 +279,8 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
         status: a.subscription.cancelledAt !== undefined ? 'cancelling' : subscriptionEnded(a, at) ? 'ended' : 'active',
         period: summary.period, renewsOn: a.subscription.cancelledAt !== undefined ? null : period.endDate,
         cancelledAt: a.subscription.cancelledAt ?? null, endsOn: end === null ? null : localDate(end, billing.timezone),
-        recurring: current ? { total: current.current.total, cycle: current.current.cycle, lines: current.current.lines } : null,
+        // What the period in force costs: its own recurring invoice's fees in advance, else the next one's.
+        recurring: ownFees(data.finalized, period.index, period.cycle) ?? (current ? { total: current.current.total, cycle: current.current.cycle, lines: current.current.lines } : null),
         next: current ? current.fromPeriodEnd : null,
       },
       usage: {
