@@ -14,6 +14,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { AxeBuilder } from '@axe-core/playwright'
 import { launchChromium, skipWithoutChromium } from './chromium.js'
 import { ROOT, freePort, requireBuilt, startCollector, type Collector } from './e2e-process.js'
+import { startReceiver, type Receiver } from './webhook-receiver.js'
 
 const SCREENSHOTS = process.env.TALLY_SCREENSHOTS === '1'
 const ADMIN = 'admin-process-test'
@@ -24,6 +25,8 @@ const RK = 'rk_demo_read_key'
 function demoConfig(dir: string): string {
   const cfg = JSON.parse(readFileSync(join(ROOT, 'examples/demo.config.json'), 'utf8'))
   cfg.accounts.demo.subscription.start = new Date(Date.now() - 65 * 86_400_000).toISOString().slice(0, 10)
+  // The webhook receiver of this test listens on loopback.
+  cfg.server = { webhooks: { allowPrivateNetworks: true } }
   const file = join(dir, 'config.json')
   writeFileSync(file, JSON.stringify(cfg))
   return file
@@ -33,6 +36,7 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
   const dir = mkdtempSync(join(tmpdir(), 'tally-portal-'))
   let collector: Collector
   let browser: Browser
+  let receiver: Receiver
 
   const api = async (path: string, init: RequestInit & { key?: string } = {}) => {
     const res = await fetch(`${collector.url}${path}`, {
@@ -50,12 +54,18 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     const port = await freePort()
     collector = await startCollector({ config: demoConfig(dir), db: join(dir, 'tally.db'), port })
     await api('/v1/admin/billing/run', { method: 'POST', key: ADMIN, body: '{}' })
+    receiver = await startReceiver()
+    const res = await fetch(`${collector.url}/v1/admin/accounts/demo/webhooks`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: receiver.url }),
+    })
+    receiver.secret = ((await res.json()) as { secret: string }).secret
     browser = await launchChromium()
   })
 
   afterAll(async () => {
     await browser?.close()
     await collector?.stop()
+    await receiver?.close()
     rmSync(dir, { recursive: true, force: true })
   })
 
@@ -183,9 +193,14 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await page.getByText('Your subscription renews as before.').first().waitFor()
     expect((await account()).subscription.cancelledAt).toBeUndefined()
 
-    // Every change sent its signed webhook type to the outbox.
-    const types = (await api('/v1/admin/accounts/demo/webhooks/deliveries?limit=100', { key: ADMIN })).deliveries?.map((d: { event: { type: string } }) => d.event.type) ?? []
-    void types
+    // Every change reached the vendor as a signed webhook of its type.
+    const expected = [
+      'subscription.changed', 'subscription.change_scheduled', 'credits.purchased', 'emails.purchased', 'credits.transferred',
+      'billing_details.updated', 'subscription.cancellation_scheduled', 'subscription.cancellation_undone',
+    ]
+    await expect.poll(() => expected.filter((t) => !receiver.got.some((g) => g.type === t && g.verified)), { timeout: 20_000 }).toEqual([])
+    // The double click bought one pack: two purchases in all (that one and the one after the invoice information).
+    expect(new Set(receiver.got.filter((g) => g.type === 'credits.purchased').map((g) => g.id)).size).toBe(2)
     await accessible(page, 'the portal after every action')
     expect(errors).toEqual([])
     await context.close()
