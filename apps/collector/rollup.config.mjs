@@ -1,6 +1,5 @@
-// Builds the collector's browser pages (run from apps/collector: `rollup -c`): each page is a
-// TypeScript entry under src/<page>/ bundled, minified, into dist/<page>/<page>.js, which the
-// collector serves. Today: the billing portal (docs/portal.md).
+// Builds the pages the collector serves (src/web): one minified script per page,
+// `dist/web/<page>.js`, each bundling the modules it imports. Paths are resolved from this file.
 import { fileURLToPath } from 'node:url'
 import typescript from '@rollup/plugin-typescript'
 import resolve from '@rollup/plugin-node-resolve'
@@ -8,14 +7,30 @@ import terser from '@rollup/plugin-terser'
 
 const at = (p) => fileURLToPath(new URL(p, import.meta.url))
 
-const page = (name) => ({
-  input: at(`src/${name}/main.ts`),
-  output: { file: at(`dist/${name}/${name}.js`), format: 'iife' },
+/** Every page: its folder under src/web holds `main.ts`, the entry. */
+const PAGES = ['portal']
+
+// A page loads the browser-safe part of the contract only: zod and the config schema would
+// multiply its size, and nothing of them belongs in a browser.
+const onlyContract = {
+  name: 'tally-only-contract',
+  buildEnd() {
+    for (const id of this.getModuleIds()) {
+      if (/valibot|zod|protocol[\\/]dist[\\/](index|validate|config|issues)\.|protocol[\\/]src[\\/]/.test(id)) {
+        this.error(`a page bundle must not include ${id}`)
+      }
+    }
+  },
+}
+
+export default PAGES.map((page) => ({
+  input: at(`src/web/${page}/main.ts`),
+  output: { file: at(`dist/web/${page}.js`), format: 'iife', strict: true },
   plugins: [
     resolve({ browser: true }),
-    typescript({ tsconfig: at('tsconfig.pages.json'), outDir: undefined }),
-    terser({ ecma: 2022, format: { comments: false } }),
+    // noEmitOnError: a type error in a page fails the build rather than shipping.
+    typescript({ tsconfig: at('src/web/tsconfig.json'), outDir: undefined, noEmitOnError: true }),
+    onlyContract,
+    terser({ ecma: 2022, compress: { passes: 2 }, format: { comments: false } }),
   ],
-})
-
-export default [page('portal')]
+}))

@@ -40,9 +40,9 @@ import {
 } from './portal-schemas.js'
 
 export const PORTAL_COOKIE = 'tally_portal'
-/** The page's sources are bundled by rollup into `dist/portal` (apps/collector/rollup.config.mjs); its CSS is served as written. */
-const PORTAL_SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/portal')
-const PORTAL_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/portal')
+/** The page's sources (src/web/portal) are bundled by rollup into `dist/web/portal.js` (apps/collector/rollup.config.mjs); its CSS is served as written. */
+const PORTAL_SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/web/portal')
+const PORTAL_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/web')
 const ASSETS: Record<string, { dir: string; type: string }> = {
   'portal.js': { dir: PORTAL_DIST, type: 'text/javascript; charset=utf-8' },
   'portal.css': { dir: PORTAL_SRC, type: 'text/css; charset=utf-8' },

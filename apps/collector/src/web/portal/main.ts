@@ -1,7 +1,7 @@
 /**
  * The billing portal page (docs/portal.md): one section per concern, built from `GET
  * /v1/portal/state`, each change behind a dialog that previews it first. Bundled by rollup
- * (apps/collector/rollup.config.mjs) into `dist/portal/portal.js`.
+ * (apps/collector/rollup.config.mjs) into `dist/web/portal.js`.
  */
 import { api, newKey, type LogEntry, type PlanView, type Preview, type State } from './api.js'
 import { field, h, uid } from './dom.js'
