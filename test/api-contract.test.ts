@@ -362,7 +362,7 @@ describe('live answers against the served OpenAPI document', () => {
     await check('post', '/v1/portal/sessions', await app.request('/v1/portal/sessions', { method: 'POST', body: '{}' }), 401, 'portal session without a key')
     Object.assign(calls, {
       '/portal/open': [{ path: await portalLink(SK), status: 200 }, { path: '/portal/open?token=nope', status: 401 }],
-      '/portal': [{ path: '/portal', headers: manager, status: 200 }, { path: '/portal', status: 401 }],
+      '/portal': [{ path: '/portal', headers: manager, status: 200 }, { path: '/portal', status: 401 }, { path: '/portal', headers: { accept: 'text/html' }, status: 401 }],
       '/portal/assets/{file}': [{ path: '/portal/assets/portal.css', status: 200 }, { path: '/portal/assets/secrets.txt', status: 404 }],
       '/v1/portal/state': [
         { path: '/v1/portal/state', headers: manager, status: 200 }, { path: '/v1/portal/state', headers: member, status: 200 },

@@ -127,7 +127,7 @@ export const PORTAL_OPERATIONS: Record<string, Operation> = {
   },
   'GET /portal': {
     operationId: 'getPortalPage', summary: 'The billing portal page', tags: ['portal'], auth: 'portal',
-    responses: { 200: { description: 'HTML.', content: { 'text/html': { schema: { type: 'string' } } } }, 401: { description: 'An HTML page: no session, or it expired.', content: { 'text/html': { schema: { type: 'string' } } } }, 503: STORAGE },
+    responses: { 200: { description: 'HTML.', content: { 'text/html': { schema: { type: 'string' } } } }, 401: { description: 'No session, or it expired: an HTML page for a browser (`Accept: text/html`), else `unauthorized`.', content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: ERROR } } }, 503: STORAGE },
   },
   'GET /portal/assets/:file': {
     operationId: 'getPortalAsset', summary: 'A file of the portal page', tags: ['portal'], auth: 'none',

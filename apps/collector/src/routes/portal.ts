@@ -201,6 +201,8 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
 
   app.get('/portal', async (c) => {
     const s = await sessionOf(c)
+    // A browser gets a page that says what to do; any other client the API's error body.
+    if (!s && !(c.req.header('accept') ?? '').includes('text/html')) throw fail('unauthorized', 'no portal session, or it expired')
     if (!s) return c.html(messagePage('Your billing session has ended', 'For your security, billing sessions last about an hour. Open the billing portal again from the app.'), 401, headersFor(null))
     const a = config.account(s.account)!
     const back = s.row.returnUrl
