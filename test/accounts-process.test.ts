@@ -79,7 +79,7 @@ describe('admin changes against a real collector process', () => {
     expect(history.versions[0]!.before).toMatchObject({ subscription: { seats: 1 } })
     expect(history.versions[0]!.account).toEqual((before.account as { account: unknown }).account)
     expect(history.next).toBeNull()
-  })
+  }, 120_000)
 
   it('applies an edit of the file at the next start as one version, and keeps what the admin API changed elsewhere', async () => {
     await collector!.stop()
@@ -102,7 +102,7 @@ describe('admin changes against a real collector process', () => {
     collector = await startCollector({ config: env.config, db: env.db, port })
     const again = await (await admin(collector.url, 'GET', '/v1/admin/accounts/acme/history?limit=1')).json() as { versions: { version: number }[] }
     expect(again.versions[0]!.version).toBe(6)
-  })
+  }, 120_000)
 
   it('answers bodies nested 5,000 and 20,000 deep and a year-0999 start with 400, its event loop never held 100 ms, /healthz answering throughout', async () => {
     collector ??= await startCollector({ config: env.config, db: env.db, port })
@@ -163,7 +163,7 @@ describe('admin changes against a real collector process', () => {
     // Nothing was written: the account reads as before.
     const { account } = await (await admin(url, 'GET', '/v1/admin/accounts/acme')).json() as { account: { subscription: { start: string } } }
     expect(account.subscription.start).toBe('2026-01-01')
-  })
+  }, 120_000)
 })
 
 describe('tally config apply', () => {
@@ -198,5 +198,5 @@ describe('tally config apply', () => {
     } finally {
       rmSync(env.dir, { recursive: true, force: true })
     }
-  })
+  }, 120_000)
 })

@@ -1,6 +1,6 @@
 /**
  * The dependency rule of docs/architecture.md ("Dependencies"), checked on every source file's
- * imports (tests, which may reach anywhere to set things up, aside): routes → services → the
+ * imports (tests and their `*.fixtures.ts`, which may reach anywhere to set things up, aside): routes → services → the
  * repository contract ← engines; domain and the packages below everything; only the wiring files
  * at the root of the collector (app, server, cli, storage…) see both the services and the engines.
  */
@@ -16,7 +16,7 @@ function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) => {
     const path = `${dir}/${e.name}`
     if (e.isDirectory()) return e.name === 'node_modules' || e.name === 'dist' ? [] : sources(path)
-    return /\.ts$/.test(e.name) && !/\.test\.ts$/.test(e.name) ? [path] : []
+    return /\.ts$/.test(e.name) && !/\.(test|fixtures)\.ts$/.test(e.name) ? [path] : []
   })
 }
 

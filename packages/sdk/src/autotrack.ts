@@ -30,7 +30,7 @@ export function autotrack(impression: (id: string) => void, engagement: (id: str
   // observe() ignores elements it already watches, so rescanning the page is safe.
   const scan = () => document.querySelectorAll(`[${CAMPAIGN}]`).forEach((el) => io.observe(el))
   scan()
-  new MutationObserver(scan).observe(document.documentElement, { childList: true, subtree: true })
+  new MutationObserver(scan).observe(document, { childList: true, subtree: true })
   // Capture phase: a page handler calling stopPropagation() must not hide the click.
   document.addEventListener(
     'click',

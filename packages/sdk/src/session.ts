@@ -33,7 +33,7 @@ export function createSession(store: Store, timeoutMs: number): Session {
   return {
     id: () => current,
     async touch(key) {
-      let fresh = true
+      let fresh
       await store<SessionRecord>('s', (r) => {
         const now = Date.now()
         if (!r || now - r.last >= timeoutMs) {
@@ -41,8 +41,8 @@ export function createSession(store: Store, timeoutMs: number): Session {
           // a renewal needs a new one (the collector dedups impressions by session id).
           r = { id: r ? newId() : current, last: now, seen: [] }
         }
-        fresh = !key || !r.seen.includes(key)
-        if (fresh && key) r.seen.push(key)
+        // No key: always fresh (`includes(undefined)` is false), nothing claimed.
+        if ((fresh = !r.seen.includes(key!)) && key) r.seen.push(key)
         r.last = now
         current = r.id
         return r

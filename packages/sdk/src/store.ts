@@ -1,9 +1,10 @@
 /**
- * Storage behind the session, dedup memory and outbox. IndexedDB (through idb-keyval) so every
- * tab of the origin shares it; memory when IndexedDB is missing, throws or hangs, so the SDK
+ * Storage behind the session, dedup memory and outbox. IndexedDB (the database and store
+ * idb-keyval's `createStore` makes, opened here with its `promisifyRequest`) so every tab of the
+ * origin shares it; memory when IndexedDB is missing, throws or hangs, so the SDK
  * keeps working in private modes and broken browsers (idb-keyval#32, #120).
  */
-import { createStore, promisifyRequest } from 'idb-keyval'
+import { promisifyRequest } from 'idb-keyval'
 
 /**
  * What the tracker needs from storage, as one function: `store(key)` reads a value,
@@ -35,21 +36,27 @@ export function idbStore(name: string): Store {
   const mem = memoryStore()
   let use: Promise<Store> = new Promise((resolve) => {
     const fallback = () => resolve(mem)
-    const timer = setTimeout(fallback, OPEN_TIMEOUT_MS)
+    // Resolving twice does nothing: whichever of the first read and the timer comes first wins.
+    setTimeout(fallback, OPEN_TIMEOUT_MS)
     try {
-      const u = createStore(name, 'kv')
-      // idb-keyval's own get/update would also bundle its default store; this takes `u` only.
+      // The layout idb-keyval's createStore(name, 'kv') made, so stored sessions and outboxes
+      // carry over; its reopening of a closed connection is left out, a failure falls to memory.
+      const open = indexedDB.open(name)
+      open.onupgradeneeded = () => open.result.createObjectStore('kv')
+      const db = promisifyRequest(open)
       const idb: Store = (k, f) =>
-        u(f ? 'readwrite' : 'readonly', (s) => {
-          let v: any
+        db.then((db) => {
+          const t = db.transaction('kv', f ? 'readwrite' : 'readonly')
+          const s = t.objectStore('kv')
           const r = s.get(k)
+          let v: any
           r.onsuccess = () => {
             v = r.result
             if (f) s.put((v = f(v)), k)
           }
-          return promisifyRequest(s.transaction).then(() => v)
+          return promisifyRequest(t).then(() => v)
         })
-      idb('s').then(() => resolve(idb), fallback).finally(() => clearTimeout(timer))
+      idb('s').then(() => resolve(idb), fallback)
     } catch {
       fallback()
     }

@@ -66,8 +66,6 @@ export function createTracker(options: TrackerOptions): Tracker {
   const url = `${endpoint.replace(/\/$/, '')}/v1/containers/${container}/events`
   const store = options.store || idbStore('tally-' + container)
   const fetchFn: FetchLike = options.fetch || ((u, i) => fetch(u, i))
-  const nav = globalThis.navigator
-  const beaconFn = options.sendBeacon || (nav?.sendBeacon && ((u: string, b: string) => nav.sendBeacon(u, b)))
   const session = createSession(store, (options.sessionTimeout || 0) * 60_000 || DEFAULT_SESSION_TIMEOUT_MS)
   const warn = DEBUG && options.debug ? consoleWarn : undefined
   const tell = (e: BrowserEvent, reason: string) => {
@@ -169,7 +167,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       if (unbeaconed) {
         unbeaconed = false
         const l = outbox.items()
-        beacon(beaconFn, fetchFn, url, [...l, ...without([...pending], l)])
+        beacon(options.sendBeacon, fetchFn, url, [...l, ...without([...pending], l)])
       }
     }
     addEventListener('pagehide', hide)

@@ -40,17 +40,10 @@ export const backoff = (attempt: number): number =>
   Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** attempt * (1 + Math.random()))
 
 /**
- * Retry-After in ms. The collector sends delta-seconds; an HTTP date or a
- * missing header (not exposed by CORS) gives -1, and the backoff applies.
- */
-function retryAfter(r: Response): number {
-  const s = parseInt(r.headers.get('retry-after')!)
-  return s >= 0 ? s * 1000 : -1
-}
-
-/**
- * Posts `events` and classifies the answer: network errors, 408, 429 and 5xx are retried;
- * any other status answers for good (a 4xx drops the batch with the error code as reason).
+ * Posts `events` and classifies the answer: network errors, 408, 429 and 5xx are retried after
+ * the server's Retry-After (delta-seconds; an HTTP date, `0` or a missing header, which CORS does
+ * not expose, give -1: the backoff, which is the floor anyway); any other status answers for good
+ * (a 4xx drops the batch with the error code as reason).
  * Builds with diagnostics also read `X-Tally-Dropped` (a 200 for a batch the collector threw
  * away, such as a bot's) and tell `warn`, when given, what the collector refused and why.
  */
@@ -62,7 +55,7 @@ export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent
     return -1
   }
   const s = r.status
-  if (s == 408 || s == 429 || s >= 500) return retryAfter(r)
+  if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
   const json = await r.json().catch(() => ({}))
   if (s < 300) {
     const thrown = DEBUG && r.headers.get('x-tally-dropped')
@@ -71,10 +64,9 @@ export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent
       if (warn) warnDrops(warn, all, 'the collector dropped')
       return all
     }
-    const refused = ((json as Partial<BatchResult>).rejected || []).flatMap((x): [BrowserEvent, string][] => {
-      const e = events[x.index]
-      return e ? [[e, x.code]] : []
-    })
+    const refused = ((json as Partial<BatchResult>).rejected || [])
+      .map((x): [BrowserEvent, string] => [events[x.index]!, x.code])
+      .filter((x) => x[0])
     if (DEBUG && warn) warnDrops(warn, refused, 'the collector refused')
     return refused
   }
@@ -88,16 +80,17 @@ export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent
 }
 
 /**
- * Hands `events` to the browser as the page goes away, chunk by chunk. When `sendBeacon`
- * refuses a chunk (its queue is full), that chunk goes by `fetch` keepalive instead.
+ * Hands `events` to the browser as the page goes away, chunk by chunk, through `beaconFn`
+ * (default `navigator.sendBeacon`). When it refuses a chunk (its queue is full) or is missing,
+ * that chunk goes by `fetch` keepalive instead.
  * Nothing is removed from the outbox here: the events are sent again on a later load.
  */
 export function beacon(beaconFn: BeaconLike | undefined, fetchFn: FetchLike, url: string, events: BrowserEvent[]): void {
   for (let i = 0; i < events.length; i += BATCH_EVENTS) {
     const c = events.slice(i, i + BATCH_EVENTS)
-    let ok = false
+    let ok
     try {
-      ok = !!beaconFn && beaconFn(url, body(c))
+      ok = (beaconFn || ((u, b) => navigator.sendBeacon(u, b)))(url, body(c))
     } catch {}
     if (!ok) post(fetchFn, url, c)
   }

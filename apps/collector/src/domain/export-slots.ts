@@ -1,8 +1,8 @@
 /**
  * Evidence exports are a bounded resource (docs/security.md, "Exports"): at most `global`
  * exports run at once in a collector, and at most `perAccount` for one account; each holds a
- * reader (on SQLite, a thread of its own: so at most `global` reader threads exist) and one page
- * of rows ahead. Past that a request is refused with 429 and `Retry-After`. A client that stops
+ * reader (on SQLite, an export on the one reader thread: ../engines/sqlite/reader.ts) and a page or
+ * two of rows ahead. Past that a request is refused with 429 and `Retry-After`. A client that stops
  * reading is cut after `writeTimeoutMs` without taking a page, and its slot is freed.
  */
 

@@ -48,6 +48,7 @@ export interface ChatEventRow {
   /**
    * The conversation's folded state after this event (in fold order), so that an event arriving
    * out of order folds from its predecessor; null until it is known (set by `saveChatStates`).
+   * Its `events` may lag behind events stored before it later: the conversation's row has the count.
    */
   state?: ConversationState | null
 }

@@ -119,8 +119,9 @@ describe('chat through the ingestion route', () => {
   it('answers a retried event of a full conversation as a duplicate, not conversation_too_long (issue 19, corner 9)', async () => {
     const { post, clock, count } = setup()
     clock.set(NOW + 40 * MIN)
-    const pings = Array.from({ length: 500 }, (_, k) => chat('ping', NOW + 40 * MIN - (k + 1), 'conv_big'))
-    const more = pings.map((p, k) => ({ ...p, id: `again${k}` }))
+    // In order (an event may land at most CHAT_REORDER_EVENTS back), so the conversation fills up.
+    const pings = Array.from({ length: 500 }, (_, k) => chat('ping', NOW + 40 * MIN - 1000 + k, 'conv_big'))
+    const more = Array.from({ length: 500 }, (_, k) => ({ ...chat('ping', NOW + 40 * MIN - 500 + k, 'conv_big'), id: `again${k}` }))
     await post(batch(pings, NOW + 40 * MIN))
     await post(batch(more, NOW + 40 * MIN))
     // The room is counted after deduplication: the last stored event, retried, and a new one sent twice in one request.

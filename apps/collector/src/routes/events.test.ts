@@ -248,6 +248,18 @@ describe('abuse', () => {
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] })
   })
 
+  it('still tells a bot from a browser after a thousand other user agents, each answered as itself', async () => {
+    const { post } = setup({ config: testConfig({ server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } } } }) })
+    const browser = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
+    const dropped = async (ua: string) => (await post(batch([impression()]), { headers: { 'user-agent': ua } })).headers.get('x-tally-dropped')
+    // The remembered verdicts are forgotten past a thousand strings: the same answers before and after.
+    expect(await dropped('curl/8.0')).toBe('bot')
+    expect(await dropped(browser)).toBeNull()
+    for (let i = 0; i < 1001; i++) expect(await dropped(i % 2 ? `curl/${i}.0` : `${browser} r/${i}`), String(i)).toBe(i % 2 ? 'bot' : null)
+    expect(await dropped('curl/8.0')).toBe('bot')
+    expect(await dropped(browser)).toBeNull()
+  })
+
   const limited = (rateLimits: object, trustedProxies: string[] = []) =>
     setup({ config: testConfig({ server: { rateLimits, trustedProxies } }) })
   const from = (app: ReturnType<typeof setup>['app'], remote: string, headers: Record<string, string> = {}) =>

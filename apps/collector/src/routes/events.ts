@@ -77,7 +77,7 @@ export function eventRoutes(deps: AppDeps): Hono {
 
     limit(perContainer.take(containerId, addressKey(ip)), 'too many requests for this container')
 
-    if (isbot(c.req.header('user-agent'))) {
+    if (isBotAgent(c.req.header('user-agent'))) {
       metrics.events.inc({ result: 'dropped', reason: 'bot' })
       note(containerId, entry?.accountId ?? null, 'bot', verdict.host, '', receivedAt)
       const none: BatchResult = { accepted: 0, duplicates: 0, rejected: [] }
@@ -186,6 +186,25 @@ export function eventRoutes(deps: AppDeps): Hono {
   function record(containerId: string, account: string | null, reason: RejectionReason, host: string, subject: string, at: number, count = 1): RejectionRecord {
     return { at, container: containerId.slice(0, 64), account, reason, origin: host.slice(0, 253), subject: subject.slice(0, 64), count }
   }
+}
+
+/**
+ * isbot's verdict per user agent, remembered: its one regular expression of about a thousand
+ * alternatives was a measurable part of each request (docs/performance.md), and a browser sends
+ * the same string every time. Bounded against a client that sends a new string each time: at most
+ * BOT_CACHE strings of at most 512 characters, forgotten all at once when full.
+ */
+const BOT_CACHE = 1000
+const botVerdicts = new Map<string, boolean>()
+function isBotAgent(ua: string | undefined): boolean {
+  if (ua === undefined || ua.length > 512) return isbot(ua)
+  let verdict = botVerdicts.get(ua)
+  if (verdict === undefined) {
+    if (botVerdicts.size >= BOT_CACHE) botVerdicts.clear()
+    verdict = isbot(ua)
+    botVerdicts.set(ua, verdict)
+  }
+  return verdict
 }
 
 function catalog<C extends string>(

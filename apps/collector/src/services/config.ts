@@ -121,6 +121,8 @@ export async function applyConfigFile(tx: Repository, req: FileApply): Promise<F
   if (!parsed.ok) return { ok: false, message: `the file's changes merged with the database give an invalid configuration: ${parsed.message}` }
   const clash = containerClash(parsed.value)
   if (clash) return { ok: false, message: `the file's changes merged with the database give an invalid configuration: ${clash}` }
+  // What is written is the validated value (defaults filled in), as an admin write writes.
+  changes = changes.map((ch) => ch.after === null ? ch : { ...ch, after: parsed.value[ch.kind === 'plan' ? 'plans' : 'accounts'][ch.id] })
   if (req.dryRun) return { ok: true, changes, rows: [], upgraded, skipped }
   const written = await writeChanges(tx, changes, latestById(rows), req.at, actor)
   await tx.saveConfigFile(file, req.at)

@@ -281,14 +281,19 @@ async function foldLate(
   merged.forEach((e, j) => {
     const s = states[j] as ConversationState
     const old = stored.get(e.id)
-    if (fresh.has(e.id) || !old || !sameState(old, s)) changed.push({ eventId: e.id, state: s })
+    // A state that only counts one more event before it is left as it is: a ping that lands between
+    // two pings changes no later state but that count, so it rewrites its own row only.
+    if (fresh.has(e.id) || !old || !sameFold(old, s)) changed.push({ eventId: e.id, state: s })
   })
   await tx.saveChatStates(account, container, conversation, changed)
-  return states.at(-1) ?? prev.state
+  const last = states.at(-1)
+  // The count of stored events is the conversation's (a row's own `events` may lag: see above).
+  return last ? { ...last, events: prev.state.events + added.length } : prev.state
 }
 
-function sameState(a: ConversationState, b: ConversationState): boolean {
+/** Equal folds, whatever the count of events before them. */
+function sameFold(a: ConversationState, b: ConversationState): boolean {
   return a.startedAt === b.startedAt && a.lastEventAt === b.lastEventAt && a.latestAt === b.latestAt && a.endedAt === b.endedAt
     && a.closed === b.closed && a.active === b.active && a.botMs === b.botMs && a.firstReceivedAt === b.firstReceivedAt
-    && a.lastReceivedAt === b.lastReceivedAt && a.events === b.events
+    && a.lastReceivedAt === b.lastReceivedAt
 }

@@ -68,7 +68,19 @@ export class SqliteEngine implements Engine {
     this.db.pragma('cache_size = -65536')
     if (opts.migrate !== false) migrate(drizzle(this.db, { schema }), { migrationsFolder: SQLITE_MIGRATIONS })
     this.repo = new SqliteRepository(prepare(this.db))
+    // Prepared once: `exec` would parse each statement again, six times per request at load.
+    const run = (sql: string) => {
+      const st = this.db.prepare(sql)
+      return () => void st.run()
+    }
+    this.sql = {
+      begin: run('BEGIN IMMEDIATE'), commit: run('COMMIT'), rollback: run('ROLLBACK'),
+      savepoint: run('SAVEPOINT job'), release: run('RELEASE job'), rollbackTo: run('ROLLBACK TO job'),
+    }
   }
+
+  /** The group commit's transaction statements. */
+  private readonly sql: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', () => void>
 
   transaction<T>(fn: (tx: Repository) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailable('the store is closed'))
@@ -112,16 +124,16 @@ export class SqliteEngine implements Engine {
   private async group(jobs: Job[]): Promise<void> {
     const done: { job: Job; ok: boolean; value: unknown }[] = []
     try {
-      this.db.exec('BEGIN IMMEDIATE')
+      this.sql.begin()
     } catch (e) {
       for (const job of jobs) job.reject(classifySqliteError(e, 'the database refused a transaction'))
       return
     }
     for (const [k, job] of jobs.entries()) {
-      this.db.exec('SAVEPOINT job')
+      this.sql.savepoint()
       try {
         const value = await job.run(this.repo)
-        this.db.exec('RELEASE job')
+        this.sql.release()
         done.push({ job, ok: true, value })
       } catch (e) {
         if (!this.db.inTransaction) {
@@ -133,16 +145,16 @@ export class SqliteEngine implements Engine {
           for (const other of [...done.map((d) => d.job), ...jobs.slice(k + 1)]) other.reject(lost)
           return
         }
-        this.db.exec('ROLLBACK TO job')
-        this.db.exec('RELEASE job')
+        this.sql.rollbackTo()
+        this.sql.release()
         done.push({ job, ok: false, value: e })
       }
     }
     try {
-      this.db.exec('COMMIT')
+      this.sql.commit()
     } catch (e) {
       try {
-        this.db.exec('ROLLBACK')
+        this.sql.rollback()
       } catch {
         // Nothing left to roll back.
       }
