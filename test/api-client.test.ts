@@ -51,6 +51,17 @@ export async function account(): Promise<Array<number | string | undefined>> {
   ]
 }
 
+/** The billing portal's reads, with the session cookie a browser holds. */
+export async function billingPortal(cookie: string): Promise<Array<number | string | undefined>> {
+  const portal = createClient<paths>({ baseUrl: 'https://tally.example', headers: { cookie } })
+  return [
+    (await portal.GET('/v1/portal/state')).response.status,
+    (await portal.GET('/v1/portal/credits/log', { params: { query: { type: 'spend', from: '2026-07-01' } satisfies Query<'getPortalCreditLog'> } })).response.status,
+    (await portal.GET('/v1/portal/invoices/{file}', { params: { path: { file: '1.pdf' } satisfies Path<'getPortalInvoice'> }, parseAs: 'blob' })).response.status,
+    (await client.GET('/v1/notices')).response.status,
+  ]
+}
+
 export async function anyAccount(): Promise<Array<number | undefined>> {
   return [
     (await admin.GET('/v1/admin/accounts/{id}/usage', { params: { path: { id } satisfies Path<'adminGetUsage'>, query: { from: '2026-07-01', groupBy: 'bot', format: 'json' } satisfies Query<'adminGetUsage'> } })).data?.rows.length,
@@ -116,8 +127,8 @@ describe('a typed client generated from the served document', () => {
     const reads = Object.entries(doc.paths ?? {}).filter(([path, item]) => path.startsWith('/v1/') && 'get' in item).map(([path]) => path)
     // The 14 account and mirror reads, the admin's reads of the configuration in force, the webhook
     // endpoints and delivery log of docs/webhooks.md, the evidence of an invoice for the account and the admin,
-    // and the versions of an account (docs/configuration.md).
-    expect(reads.length).toBe(22)
+    // the versions of an account (docs/configuration.md), the billing portal's reads (docs/portal.md) and the notices.
+    expect(reads.length).toBe(26)
     for (const path of reads) expect(PROGRAM, `no call of GET ${path}`).toContain(`.GET('${path}'`)
   })
 

@@ -348,7 +348,41 @@ describe('live answers against the served OpenAPI document', () => {
       const tag = (await app.request(path)).headers.get('etag') ?? ''
       return [{ path, status: 200 }, { path, headers: { 'if-none-match': tag }, status: 304 }]
     }
+    // Billing portal sessions (docs/portal.md): the manager's, a member's, and one of the cancelled account.
+    const portalLink = async (secret: string, body: unknown = {}) => {
+      const res = await app.request('/v1/portal/sessions', { method: 'POST', headers: { ...bearer(secret), 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      await check('post', '/v1/portal/sessions', res.clone(), 200, 'portal session')
+      const url = new URL(((await res.json()) as { url: string }).url)
+      return `${url.pathname}${url.search}`
+    }
+    const portalCookie = async (secret: string, body: unknown = {}) => {
+      const opened = await app.request(await portalLink(secret, body))
+      return { cookie: (opened.headers.get('set-cookie') ?? '').split(';')[0] ?? '' }
+    }
+    const manager = await portalCookie(SK)
+    const member = await portalCookie(SK, { member: 'alice' })
+    const gone = await portalCookie('sk_gone_secret')
+    await check('post', '/v1/portal/sessions', await app.request('/v1/portal/sessions', { method: 'POST', headers: acme, body: '{}' }), 403, 'portal session with the read key')
+    await check('post', '/v1/portal/sessions', await app.request('/v1/portal/sessions', { method: 'POST', headers: bearer(SK), body: '{"member":"mallory"}' }), 400, 'portal session for no member')
+    await check('post', '/v1/portal/sessions', await app.request('/v1/portal/sessions', { method: 'POST', body: '{}' }), 401, 'portal session without a key')
     Object.assign(calls, {
+      '/portal/open': [{ path: await portalLink(SK), status: 200 }, { path: '/portal/open?token=nope', status: 401 }],
+      '/portal': [{ path: '/portal', headers: manager, status: 200 }, { path: '/portal', status: 401 }, { path: '/portal', headers: { accept: 'text/html' }, status: 401 }],
+      '/portal/assets/{file}': [{ path: '/portal/assets/portal.css', status: 200 }, { path: '/portal/assets/secrets.txt', status: 404 }],
+      '/v1/portal/state': [
+        { path: '/v1/portal/state', headers: manager, status: 200 }, { path: '/v1/portal/state', headers: member, status: 200 },
+        { path: '/v1/portal/state', headers: gone, status: 404 }, { path: '/v1/portal/state', status: 401 },
+      ],
+      '/v1/portal/credits/log': [
+        { path: '/v1/portal/credits/log?type=purchase', headers: manager, status: 200 }, { path: '/v1/portal/credits/log?type=bogus', headers: manager, status: 400 },
+        { path: '/v1/portal/credits/log?wallet=account', headers: member, status: 403 }, { path: '/v1/portal/credits/log', status: 401 },
+      ],
+      '/v1/portal/invoices/{file}': [
+        { path: '/v1/portal/invoices/1.json', headers: manager, status: 200 }, { path: '/v1/portal/invoices/1.csv', headers: manager, status: 200 },
+        { path: '/v1/portal/invoices/1.pdf', headers: member, status: 403 }, { path: '/v1/portal/invoices/99.pdf', headers: manager, status: 404 },
+        { path: '/v1/portal/invoices/1.pdf', status: 401 },
+      ],
+      '/v1/notices': [{ path: '/v1/notices', headers: acme, status: 200 }, { path: '/v1/notices', status: 401 }],
       '/healthz': [{ path: '/healthz', status: 200 }],
       '/readyz': [{ path: '/readyz', status: 200 }],
       '/metrics': [{ path: '/metrics', status: 200 }],

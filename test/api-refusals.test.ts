@@ -16,7 +16,8 @@ import { ADMIN, NOW, ORIGIN, setup, testConfig } from '../apps/collector/src/tes
 
 type Json = Record<string, unknown>
 type Schema = Json & { $ref?: string; type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; oneOf?: Schema[]; anyOf?: Schema[] }
-interface Request { path?: Record<string, string>; query?: Record<string, string>; body?: unknown; key: string }
+/** `portal`: sent with the billing portal session's cookie and CSRF token (docs/portal.md) instead of a key. */
+interface Request { path?: Record<string, string>; query?: Record<string, string>; body?: unknown; key: string; portal?: true }
 
 const SK = 'sk_acme_secret'
 const RK = 'rk_acme_read'
@@ -25,6 +26,7 @@ const config = testConfig({
     growth: {
       currency: 'EUR', basePrice: 4900, freeCredits: 500, creditCosts: { sms: 2 },
       creditPacks: { small: { credits: 1000, price: 1000 } }, emailPacks: { big: { emails: 5000, price: 1500 } },
+      portal: { seats: { min: 1, max: 50 }, products: true, creditPacks: true, emailPacks: true, transfers: true, cancel: true, billingDetails: true },
     },
   },
 })
@@ -63,6 +65,19 @@ const VALID: Record<string, Request> = {
   adminGetWebhookDeliveries: { key: ADMIN, path: { id: 'acme' }, query: { limit: '10', before: '5' } },
   adminPostWebhookRedelivery: { key: ADMIN, path: { id: 'acme', event: 'evt_000000000000000000000000' } },
   getDashboardAsset: { key: '', path: { file: 'app.css' } },
+  // The billing portal (docs/portal.md): in this order, each once (a change, then a cancellation and its undoing).
+  createPortalSession: { key: SK, body: { member: 'alice', returnUrl: 'https://app.acme.test/billing' } },
+  getPortalCreditLog: { key: '', portal: true, query: { wallet: 'account', type: 'purchase', from: '2026-07-01', to: '2026-07-20', limit: '10' } },
+  previewPortalChange: { key: '', portal: true, body: { seats: 7 } },
+  confirmPortalChange: { key: '', portal: true, body: { seats: 7, key: 'change-0001' } },
+  cancelPortalSubscription: { key: '', portal: true, body: { key: 'cancel-0001' } },
+  resumePortalSubscription: { key: '', portal: true, body: { key: 'resume-0001' } },
+  buyPortalCredits: { key: '', portal: true, body: { pack: 'small', key: 'credits-0001' } },
+  buyPortalEmails: { key: '', portal: true, body: { pack: 'big', key: 'emails-0001' } },
+  transferPortalCredits: { key: '', portal: true, body: { to: 'alice', credits: 1, key: 'transfer-0001' } },
+  putPortalBillingDetails: { key: '', portal: true, body: { company: 'Acme B.V.', address: 'Dam 1\nAmsterdam', taxId: 'NL123', email: 'billing@acme.test', key: 'details-0001' } },
+  reportInvoicePayment: { key: SK, path: { number: '1' }, body: { id: 'r1', status: 'paid', reference: 'ch_1', date: '2026-07-12' } },
+  adminReportInvoicePayment: { key: ADMIN, path: { id: 'acme', number: '1' }, body: { status: 'paid', at: '2026-07-12T10:00:00Z', reference: 'ch_2', id: 'r2' } },
 }
 /** An admin mirror of an account read takes the read's request, with the account in the path. */
 const requestOf = (operationId: string, mirror: boolean): Request | undefined => {
@@ -135,12 +150,17 @@ function resolve(doc: Json, s: Schema): Schema {
   return s
 }
 
+/** The manager's portal session the `portal` requests carry: its cookie and the page's CSRF token. */
+const portalSession = { cookie: '', csrf: '' }
+
 async function send(app: ReturnType<typeof setup>['app'], method: string, path: string, r: Request, contentType: string): Promise<Response> {
   let url = path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(r.path?.[name] ?? ''))
   const q = new URLSearchParams(r.query ?? {}).toString()
   if (q) url += `?${q}`
   const headers: Record<string, string> = { origin: ORIGIN }
   if (r.key) headers.authorization = `Bearer ${r.key}`
+  // The portal's page is served by the collector itself: its writes come from the collector's own origin.
+  if (r.portal) Object.assign(headers, { cookie: `tally_portal=${portalSession.cookie}`, 'x-tally-csrf': portalSession.csrf, origin: 'http://localhost' })
   if (r.body !== undefined) headers['content-type'] = contentType
   return app.request(url, { method: method.toUpperCase(), headers, ...(r.body === undefined ? {} : { body: JSON.stringify(r.body) }) })
 }
@@ -151,6 +171,12 @@ describe('the served OpenAPI document, each request constraint broken once', asy
   const { app } = setup({ config })
   // Invoice 1 exists, so that its reads and its evidence answer.
   expect((await app.request('/v1/admin/billing/run', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` }, body: '{}' })).status).toBe(200)
+  const link = (await (await app.request('/v1/portal/sessions', { method: 'POST', headers: { authorization: `Bearer ${SK}` }, body: '{}' })).json()) as { url: string }
+  const opened = await app.request(new URL(link.url).pathname + new URL(link.url).search)
+  portalSession.cookie = /tally_portal=([^;]+)/.exec(opened.headers.get('set-cookie') ?? '')?.[1] ?? ''
+  const page = await (await app.request('/portal', { headers: { cookie: `tally_portal=${portalSession.cookie}` } })).text()
+  portalSession.csrf = /name="tally-csrf" content="([^"]+)"/.exec(page)?.[1] ?? ''
+  expect(portalSession.csrf).not.toBe('')
   const doc = (await (await app.request('/openapi.json')).json()) as Json & { paths: Record<string, Record<string, Json & { operationId: string; parameters?: Json[]; requestBody?: { content: Record<string, { schema: Schema }> }; responses: Record<string, unknown> }>> }
 
   const cases: Array<[string, string, string, Request, Broken, string, boolean]> = []

@@ -10,7 +10,7 @@ import terser from '@rollup/plugin-terser'
 const at = (p) => fileURLToPath(new URL(p, import.meta.url))
 
 /** Every page: its folder under src/web holds `main.ts`, the entry. */
-const PAGES = ['dashboard']
+const PAGES = ['dashboard', 'portal']
 
 // A page loads the browser-safe part of the contract only: zod and the config schema would
 // multiply its size, and nothing of them belongs in a browser.

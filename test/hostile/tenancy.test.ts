@@ -55,7 +55,7 @@ describe('the tenancy matrix', () => {
   it('holds for every secured route of the served document and every credential', async () => {
     const secured = ops.filter((o) => o.schemes.length > 0)
     expect(secured.length).toBeGreaterThanOrEqual(20)
-    const stored = () => s.count("SELECT (SELECT COUNT(*) FROM usage_events) + (SELECT COUNT(*) FROM ledger) + (SELECT COUNT(*) FROM config_changes) + (SELECT COUNT(*) FROM invoices) AS n")
+    const stored = () => s.count("SELECT (SELECT COUNT(*) FROM usage_events) + (SELECT COUNT(*) FROM ledger) + (SELECT COUNT(*) FROM config_changes) + (SELECT COUNT(*) FROM config_versions) + (SELECT COUNT(*) FROM account_facts) + (SELECT COUNT(*) FROM invoices) AS n")
     let checked = 0
     for (const op of secured) {
       for (const [who, headers] of credentials) {

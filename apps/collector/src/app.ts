@@ -29,6 +29,7 @@ import { billingRoutes } from './routes/billing.js'
 import { evidenceRoutes } from './routes/evidence.js'
 import { usageReportRoutes } from './routes/usage-report.js'
 import { dashboardRoutes } from './routes/dashboard.js'
+import { portalRoutes } from './routes/portal.js'
 import { webhookRoutes } from './routes/webhooks.js'
 import { openApiDocument } from './routes/api/document.js'
 import { client } from './middleware/client.js'
@@ -118,6 +119,7 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   app.route('/', adminRoutes(deps))
   app.route('/', webhookRoutes(deps))
   app.route('/', dashboardRoutes(deps))
+  app.route('/', portalRoutes(deps))
   app.get('/openapi.json', (c) => c.json(openApiDocument(app.routes, c.var.client.origin)))
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: 'no such route' } }, 404))

@@ -124,6 +124,16 @@ program.command('migrate')
     console.log(`migrated ${db}`)
   }))
 
+/** A single-use billing portal link for the account of `secret`, or why there is none. */
+async function portalLink(url: string, secret: string): Promise<string> {
+  try {
+    const res = await fetch(`${url}/v1/portal/sessions`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' }, body: '{}' })
+    return res.ok ? ((await res.json()) as { url: string }).url : `(not available: HTTP ${res.status})`
+  } catch (e) {
+    return `(not available: ${(e as Error).message})`
+  }
+}
+
 program.command('start')
   .description('the demo: the collector on localhost and the demo storefront on a second origin')
   .option('--port <n>', 'collector port (default: PORT or 8787)', port)
@@ -150,12 +160,16 @@ program.command('start')
     const [accountId, account] = Object.entries(c.config.current().accounts)[0] ?? []
     const readKey = account?.keys.read ?? '(no account configured)'
     const shopUrl = `http://localhost:${shop.port}/`
+    // A billing portal session for the demo account, minted as the vendor's backend would (docs/portal.md).
+    const portalUrl = account ? await portalLink(c.url, account.keys.secret) : '(no account configured)'
     console.log([
       '',
       `  Tally collector   ${c.url}`,
       `  Demo storefront   ${shopUrl}   (open it and scroll: each banner is a campaign, the buttons are advisors)`,
       `  Help chat         ${shopUrl}   ("Need help?" at the bottom right; ESM SDK example: ${shopUrl}chat-widget/)`,
       `  Dashboard         ${c.url}/dashboard   (sign in with the read key below)`,
+      `  Billing portal    ${portalUrl}`,
+      `                    (works once, for about an hour; another: curl -X POST -H 'Authorization: Bearer <secret key>' ${c.url}/v1/portal/sessions)`,
       `  Read key          ${readKey}   (account "${accountId ?? ''}")`,
       `  Server usage      TALLY_URL=${c.url} node examples/server-usage/send.mjs   (alerts, credits, contacts, emails with the secret key)`,
       `  HTTP API          ${c.url}/openapi.json   (curl -H 'Authorization: Bearer ${readKey}' ${c.url}/v1/usage)`,

@@ -36,4 +36,6 @@ export {
   periodStates, periodStateAt, computeInvoices, invoicesDue, upgradeKey, nextNumber, finalize, preview, runBilling, periodSummary, emailAllowance,
   emailWindow, emailsAt, emailMonthAt, quotaContacts,
 } from './invoice.js'
-export type { InvoiceKind, Invoice, BillingData, PeriodState, BillingRun, PeriodSummary, EmailGrant, EmailAllowance } from './invoice.js'
+export type { BillTo, InvoiceKind, Invoice, BillingData, PeriodState, BillingRun, PeriodSummary, EmailGrant, EmailAllowance } from './invoice.js'
+export { withChange, previewChange } from './change.js'
+export type { ChangePreview, TermsView } from './change.js'

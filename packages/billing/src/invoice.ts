@@ -64,7 +64,16 @@ export interface Invoice {
    * account's and its plan's, as `GET /v1/admin/accounts/{id}/history` lists them.
    */
   pricedBy?: { account: number; plan: number | null } | undefined
+  /**
+   * The invoice information in force when it was issued (company, address, tax id, billing
+   * e-mail), set when the invoice is finalized; absent when the account gave none. An invoice keeps
+   * what it was issued with: a later change prints on later invoices only.
+   */
+  billTo?: BillTo | undefined
 }
+
+/** Who an invoice is issued to, as the account's manager wrote it. */
+export interface BillTo { company: string; address: string; taxId: string; email: string }
 
 /** What the collector stored for an account. */
 export interface BillingData {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { parseAccount, parseConfig, parseConfigText, parseContainer, RESERVED_IDS } from './config.js'
+import { parseAccount, parseConfig, parseConfigText, parseContainer, portalPolicyOf, RESERVED_IDS } from './config.js'
 import { duplicateKey, jsonTooDeep } from './json-keys.js'
 
 const plan = { currency: 'EUR', basePrice: 4900 }
@@ -39,6 +39,24 @@ describe('parseConfig', () => {
   ])('names the path of %s', (_, patch, expected) => {
     const r = parseConfig({ plans: { growth: plan }, accounts: { acme: { ...account, ...patch } } })
     expect(message(r)).toMatch(expected)
+  })
+})
+
+describe('the billing portal policy of a plan', () => {
+  it('allows nothing but the invoice information when a plan says nothing', () => {
+    const r = parseConfig({ plans: { growth: plan }, accounts: { acme: account } })
+    if (!r.ok) throw new Error(r.message)
+    expect(portalPolicyOf(r.value.plans.growth!)).toEqual({
+      plans: [], cycles: [], products: false, creditPacks: false, emailPacks: false, transfers: false, cancel: false, billingDetails: true,
+    })
+  })
+
+  it('refuses a plan to switch to that the file does not define, and seat limits upside down', () => {
+    const withPortal = (portal: unknown) => parseConfig({ plans: { growth: { ...plan, portal }, pro: plan }, accounts: { acme: account } })
+    expect(message(withPortal({ plans: ['pro'], seats: { min: 1, max: 20 }, cancel: true }))).toBe('ok')
+    expect(message(withPortal({ plans: ['pro', 'pri'] }))).toBe('plans.growth.portal.plans.1: unknown plan "pri"')
+    expect(message(withPortal({ seats: { min: 5, max: 2 } }))).toMatch(/^plans\.growth\.portal\.seats: min: must not be above max/)
+    expect(message(withPortal({ cancell: true }))).toBe('plans.growth.portal.cancell: unknown key; did you mean "cancel"?')
   })
 })
 

@@ -125,6 +125,37 @@ export { METERS, type Meter } from './usage.js'
 
 const overage = strict({ per: z.number().int().min(1), price: money })
 
+/**
+ * What the billing portal (docs/portal.md) may change for an account on this plan: the vendor's
+ * policy, per plan. Every default is the safe one: the portal shows everything and changes
+ * nothing but the invoice information unless the vendor allows it here.
+ */
+export const PortalPolicySchema = strict({
+  /** Plans (ids of `plans`) an account on this plan may switch to. */
+  plans: z.array(name).default([]),
+  /** Cycles it may switch to (a new term from the next boundary). */
+  cycles: z.array(z.enum(CYCLES)).default([]),
+  /** Seats it may choose, from `min` to `max`; absent: seats cannot be changed in the portal. */
+  seats: strict({ min: z.number().int().min(1), max: z.number().int().min(1) })
+    .refine((s) => s.min <= s.max, 'min: must not be above max').optional(),
+  /** Products of the plan it may add and remove. */
+  products: z.boolean().default(false),
+  /** Credit packs (`creditPacks`) it may buy. */
+  creditPacks: z.boolean().default(false),
+  /** Email packs (`emailPacks`) it may buy. */
+  emailPacks: z.boolean().default(false),
+  /** Whether the account may send credits to its members. */
+  transfers: z.boolean().default(false),
+  /** Whether it may cancel at the period's end (and undo that before then). */
+  cancel: z.boolean().default(false),
+  /** Whether it may edit its invoice information (company, address, tax id, billing e-mail). */
+  billingDetails: z.boolean().default(true),
+})
+export type PortalPolicy = z.output<typeof PortalPolicySchema>
+
+/** The portal policy of a plan, its defaults filled (a plan that says nothing allows the safe minimum). */
+export const portalPolicyOf = (plan: { portal?: PortalPolicy | undefined }): PortalPolicy => plan.portal ?? PortalPolicySchema.parse({})
+
 export const PlanSchema = strict({
   /** What people call the plan (the dashboard shows it); the id when left out. */
   name: z.string().min(1).max(120).optional(),
@@ -158,6 +189,8 @@ export const PlanSchema = strict({
     semiannual: z.number().min(0).max(100),
     annual: z.number().min(0).max(100),
   }).partial().default({}),
+  /** What the billing portal may change for an account on this plan (docs/portal.md). */
+  portal: PortalPolicySchema.optional(),
 })
 export type Plan = z.output<typeof PlanSchema>
 
@@ -353,6 +386,11 @@ export function subscriptionProblem(
 export function parseConfig(input: unknown): Parsed<TallyConfig> {
   const r = safeParse(ConfigSchema, input)
   if (!r.ok) return r
+  for (const [id, plan] of Object.entries(r.value.plans)) {
+    const to = plan.portal?.plans ?? []
+    const i = to.findIndex((p) => !Object.hasOwn(r.value.plans, p))
+    if (i >= 0) return { ok: false, message: `plans.${id}.portal.plans.${i}: unknown plan "${to[i]}"` }
+  }
   for (const [id, acc] of Object.entries(r.value.accounts)) {
     const problem = subscriptionProblem(acc.subscription, r.value.plans)
     if (problem) return { ok: false, message: `accounts.${id}.subscription.${problem}` }

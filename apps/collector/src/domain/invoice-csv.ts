@@ -66,5 +66,12 @@ export function invoiceCsv(inv: Invoice): string {
     ])
   }
   out += row([inv.number ?? '', inv.issuedDate, 'total', 'Total', inv.period?.startDate ?? '', inv.period?.endDate ?? '', '', '', '', '', '', inv.total, inv.currency])
+  // Who it is issued to (docs/portal.md, "Invoice information"): one `bill_to` row per field given.
+  if (inv.billTo) {
+    const b = inv.billTo
+    for (const [field, value] of [['company', b.company], ['address', b.address.replace(/\r?\n/g, ', ')], ['tax_id', b.taxId], ['email', b.email]]) {
+      if (value) out += row([inv.number ?? '', inv.issuedDate, 'bill_to', `${field}: ${value}`, '', '', '', '', '', '', '', '', inv.currency])
+    }
+  }
   return out
 }

@@ -41,6 +41,11 @@ export function invoicePdf(inv: Invoice, account: { id: string; name: string }, 
   doc.font('Helvetica-Bold').fontSize(20).text(`Invoice ${inv.number ?? '(draft)'}`)
   doc.moveDown(0.5).font('Helvetica').fontSize(10)
   doc.text(`Account: ${account.name || account.id} (${account.id})`)
+  if (inv.billTo) {
+    const b = inv.billTo
+    doc.text(`Bill to: ${b.company}${b.address ? `, ${b.address.replace(/\r?\n/g, ', ')}` : ''}`)
+    if (b.taxId || b.email) doc.text([b.taxId ? `Tax id: ${b.taxId}` : '', b.email ? `Billing e-mail: ${b.email}` : ''].filter(Boolean).join('   '))
+  }
   doc.text(`Issued: ${inv.issuedDate}`)
   if (inv.period) doc.text(`Period: ${inv.period.startDate} to ${inv.period.endDate} (end exclusive)`)
   doc.text(`Amounts: integers in minor units of ${inv.currency} (${one} = ${formatMinor(one, inv.currency)} ${inv.currency})`)

@@ -240,6 +240,31 @@ export interface EmailGrantRow {
   currency: string | null
 }
 
+/** A billing portal session (docs/portal.md); ids are SHA-256 digests of the tokens, never the tokens. */
+export interface PortalSessionRow {
+  /** Digest of the single-use link's token. */
+  id: string
+  /** Digest of the session cookie, set when the link was opened. */
+  session: string | null
+  /** The member whose wallet the session sees; null for the account's manager. */
+  member: string | null
+  returnUrl: string | null
+  createdAt: number
+  expiresAt: number
+  openedAt: number | null
+}
+
+/** The kinds of kept account facts (`account_facts`). */
+export type FactKind = 'billing_details' | 'payment' | 'portal_action'
+
+/** A fact about an account, kept with its history: `body` is its JSON value. */
+export interface FactRow {
+  kind: FactKind
+  id: string
+  at: number
+  body: unknown
+}
+
 export interface Repository {
   // --- Browser events ---
   /** Inserts billable units; per row, true when it was new. */
@@ -308,6 +333,23 @@ export interface Repository {
   insertEmailGrant(account: string, grant: EmailGrantRow): Promise<{ grant: EmailGrantRow; created: boolean }>
   /** Grants whose month is in `[fromDay, toDay)`. */
   emailGrants(account: string, fromDay: string, toDay: string): Promise<EmailGrantRow[]>
+  /** Stores a new portal session (its link not opened yet). */
+  insertPortalSession(account: string, row: PortalSessionRow): Promise<void>
+  /**
+   * Opens a link once: sets `session` and `openedAt` when the link exists, was never opened and has
+   * not expired at `at`, and answers the row; null otherwise (a second use, an expired link).
+   */
+  openPortalLink(account: string, id: string, session: string, at: number): Promise<PortalSessionRow | null>
+  /** The session whose cookie digest is `session`, or null. */
+  portalSession(account: string, session: string): Promise<PortalSessionRow | null>
+  /** Deletes the account's sessions that expired before `before`; answers how many. */
+  prunePortalSessions(account: string, before: number): Promise<number>
+  /** Stores a fact once per (kind, id); answers the stored one and whether this call wrote it. */
+  insertFact(account: string, fact: FactRow): Promise<{ fact: FactRow; created: boolean }>
+  /** The facts of one kind, oldest first (by `at`, then `id`). */
+  facts(account: string, kind: FactKind): Promise<FactRow[]>
+  /** One fact by kind and id, or null. */
+  fact(account: string, kind: FactKind, id: string): Promise<FactRow | null>
 
   // --- Webhooks ---
   insertWebhookEndpoint(account: string, endpoint: WebhookEndpointRow): Promise<void>

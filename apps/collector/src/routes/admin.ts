@@ -13,7 +13,7 @@ import { adminAccount, adminOnly } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
 import { parseIsoInstant } from '../domain/dates.js'
 import { fail } from '../errors.js'
-import { refreshConfig } from '../services/config.js'
+import { changeAccount } from '../services/accounts.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 import { AdminPath, valid } from './api/define.js'
 import { AccountHistory, AccountPatch, ContainerPatch, EmailGrant } from './api/schemas.js'
@@ -24,9 +24,6 @@ export { MAX_EMAIL_GRANT } from './api/schemas.js'
 
 /** Admin bodies: objects and arrays nested at most this deep, refused before any walk (docs/security.md). */
 const adminJson = (c: Context) => readJson(c, undefined, { maxDepth: MAX_JSON_DEPTH })
-
-/** How many times a write decided on a state another collector just changed is decided again. */
-const STALE_RETRIES = 3
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -47,33 +44,11 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
     return t
   }
 
-  /**
-   * Writes the account the change gives as its next version. `decide` computes the config from
-   * this collector's state; when another collector wrote meanwhile, the state reads the new
-   * versions and `decide` runs again on them.
-   */
+  /** Writes the account the change gives as its next version, through the one account write path (../services/accounts.ts). */
   const write = async (c: Context<TallyEnv>, decide: () => { id: string; next: TallyConfig }) => {
-    const when = effectiveAt(c)
-    for (let attempt = 0; attempt < STALE_RETRIES; attempt++) {
-      const { id, next } = decide()
-      const latest = config.version('account', id, 'latest')
-      const at = clock.now()
-      if (latest && latest.effectiveAt > (when ?? at)) {
-        throw fail('conflict', `account "${id}" has a version taking effect at ${iso(latest.effectiveAt)}; date this change at or after it (?at=)`)
-      }
-      const before = latest ? latest.body : config.current().accounts[id] ?? null
-      const r = await store.writeConfig({
-        baseHead: config.head(), seed: config.backed() ? undefined : config.current(),
-        objects: [{ kind: 'account', id, body: next.accounts[id], before }], effectiveAt: when, actor: 'admin', at,
-      })
-      if (r.ok) {
-        config.load(r.rows)
-        const v = r.rows[r.rows.length - 1]!
-        return { id, version: v.version, effectiveAt: v.effectiveAt, account: v.body as TallyConfig['accounts'][string] }
-      }
-      await refreshConfig(store, config)
-    }
-    throw fail('conflict', 'the configuration kept changing while this change was decided; send it again')
+    const r = await changeAccount({ store, config, clock }, { decide, effectiveAt: effectiveAt(c), actor: 'admin' })
+    if (r.replayed) throw new Error('an admin change has no receipt to replay')
+    return r
   }
 
   const saveAccount = async (c: Context<TallyEnv>, id: string, body: () => unknown) => {

@@ -94,7 +94,7 @@ export function billingRoutes(deps: AppDeps): Hono<TallyEnv> {
 }
 
 /** JSON, CSV or PDF by the extension, else by `Accept`. */
-async function sendInvoice(c: Context, inv: Invoice, ext: string | undefined, account: { id: string; name: string }): Promise<Response> {
+export async function sendInvoice(c: Context, inv: Invoice, ext: string | undefined, account: { id: string; name: string }): Promise<Response> {
   const accept = c.req.header('accept') ?? ''
   const format = ext ?? (accept.includes('application/pdf') ? 'pdf' : accept.includes('text/csv') ? 'csv' : 'json')
   const name = `invoice-${account.id}-${inv.number}`

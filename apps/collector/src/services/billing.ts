@@ -5,7 +5,7 @@
  * locked, so a run started on every collector at once, or twice, issues each invoice once
  * (invoice keys are unique too).
  */
-import { runBilling, type BillingAccount, type EmailGrant, type Invoice, type LedgerEntry, type UsageRow } from '@tally/billing'
+import { runBilling, type BillTo, type BillingAccount, type EmailGrant, type Invoice, type LedgerEntry, type UsageRow } from '@tally/billing'
 import type { Repository } from '../engines/repository.js'
 import type { LedgerBook } from './ledger-book.js'
 import { emit } from './webhooks.js'
@@ -45,7 +45,15 @@ export async function billingRun(tx: Repository, book: LedgerBook, req: BillingR
   const run = runBilling(req.billing, data, req.asOf)
   if (req.pricedBy) for (const i of run.invoices) i.pricedBy = req.pricedBy
   await book.append(tx, req.account, await book.state(tx, req.account), run.ledger, req.asOf)
-  if (run.invoices.length > 0) await tx.insertInvoices(req.account, run.invoices, req.at)
+  if (run.invoices.length > 0) {
+    // Each invoice prints the invoice information in force when it was issued (docs/portal.md).
+    const details = await tx.facts(req.account, 'billing_details')
+    for (const i of run.invoices) {
+      const inForce = details.filter((d) => d.at <= i.issuedAt).at(-1)
+      if (inForce) i.billTo = inForce.body as BillTo
+    }
+    await tx.insertInvoices(req.account, run.invoices, req.at)
+  }
   // The webhooks of each invoice, in the invoice's transaction (docs/webhooks.md): none is lost, none is sent twice.
   for (const i of run.invoices) {
     const summary = { number: i.number, key: i.key, kind: i.kind, issuedDate: i.issuedDate, period: i.period, currency: i.currency, total: i.total }

@@ -18,6 +18,8 @@ import { LedgerBook } from './ledger-book.js'
 import { applyConfigFile, writeConfig, type ConfigWrite, type ConfigWriteOutcome, type FileApply, type FileApplyOutcome } from './config.js'
 import { claimDeliveries, emitRejectionSpike, type DeliveryStore } from './webhooks.js'
 import { invoiceEvidence, type EvidenceRequest } from './evidence.js'
+import { saveAccountChange, type AccountChangeCall, type AccountChangeResult } from './accounts.js'
+import { createPortalSession, recordFact, type FactCall, type FactKind, type FactRow, type PortalSessionRow } from './portal.js'
 import { evidenceChunks, type EvidenceFormat } from '../domain/evidence-csv.js'
 
 /** An evidence export: which invoice, and as CSV or JSON lines. */
@@ -65,6 +67,17 @@ export interface Store extends DeliveryStore {
   billingRun(req: BillingRunCall): Promise<BillingRunOutcome>
   /** What billing reads for an account: daily usage rows, the credit log, finalized invoices. */
   billingData(account: string): Promise<StoredBilling>
+  /** An account change (admin API, billing portal), its webhook and receipt in one transaction (./accounts.ts). */
+  saveAccountChange(req: AccountChangeCall): Promise<AccountChangeResult>
+  /** A new portal session; the account's sessions expired a day ago are deleted with it. */
+  createPortalSession(req: { account: string; row: PortalSessionRow; at: number }): Promise<void>
+  /** Opens a portal link once (see Repository.openPortalLink). */
+  openPortalLink(account: string, id: string, session: string, at: number): Promise<PortalSessionRow | null>
+  portalSession(account: string, session: string): Promise<PortalSessionRow | null>
+  /** Stores a fact once per (kind, id), with its webhook. */
+  recordFact(req: FactCall): Promise<{ fact: FactRow; created: boolean }>
+  facts(account: string, kind: FactKind): Promise<FactRow[]>
+  fact(account: string, kind: FactKind, id: string): Promise<FactRow | null>
   /** Adds a webhook endpoint (docs/webhooks.md). */
   addWebhookEndpoint(account: string, endpoint: WebhookEndpointRow): Promise<void>
   webhookEndpoints(account: string): Promise<WebhookEndpointRow[]>
@@ -133,6 +146,13 @@ export function createStore(engine: Engine): Store {
     grantEmails: (req) => write((tx) => grantEmails(tx, req)),
     billingRun: (req) => write((tx) => billingRun(tx, book, req)),
     billingData: (account) => engine.read((db) => billingData(db, account)),
+    saveAccountChange: (req) => write((tx) => saveAccountChange(tx, req)),
+    createPortalSession: (req) => write((tx) => createPortalSession(tx, req)),
+    openPortalLink: (account, id, session, at) => write((tx) => tx.openPortalLink(account, id, session, at)),
+    portalSession: (account, session) => engine.read((db) => db.portalSession(account, session)),
+    recordFact: (req) => write((tx) => recordFact(tx, req)),
+    facts: (account, kind) => engine.read((db) => db.facts(account, kind)),
+    fact: (account, kind, id) => engine.read((db) => db.fact(account, kind, id)),
     addWebhookEndpoint: (account, endpoint) => write((tx) => tx.insertWebhookEndpoint(account, endpoint)),
     webhookEndpoints: (account) => engine.read((db) => db.webhookEndpoints(account)),
     deleteWebhookEndpoint: (account, id) => write((tx) => tx.deleteWebhookEndpoint(account, id)),

@@ -143,7 +143,11 @@ export async function creditRequest(tx: Repository, book: LedgerBook, req: Credi
     if (req.kind === 'purchase') {
       const data = { id: req.id, pack: req.pack, credits: r.credits, balance: r.balance, invoice: purchaseInvoiceKey(req.id) }
       await emit(tx, req.account, 'credits.purchased', req.id, data, req.at)
-    } else await creditsLow(tx, req.billing, req.account, ACCOUNT_WALLET, r.balance + r.credits, r.balance, ledgerId.transfer(req.id), req.at)
+    } else {
+      const data = { id: req.id, to: req.to, credits: r.credits, balance: r.balance, moved: r.moved ?? { purchased: 0, free: 0 } }
+      await emit(tx, req.account, 'credits.transferred', req.id, data, req.at)
+      await creditsLow(tx, req.billing, req.account, ACCOUNT_WALLET, r.balance + r.credits, r.balance, ledgerId.transfer(req.id), req.at)
+    }
   }
   return r
 }
@@ -203,6 +207,10 @@ export async function grantEmails(tx: Repository, req: EmailGrantCall): Promise<
     row = { id, month, emails: p.emails, note: null, grantedAt: req.at, pack: req.pack, price: p.price, currency: plan.currency }
   }
   const r = await tx.insertEmailGrant(req.account, row)
+  if (r.created && req.kind === 'purchase') {
+    const data = { id: req.id, pack: req.pack, emails: row.emails, month, invoice: `emails:purchase:${req.id}` }
+    await emit(tx, req.account, 'emails.purchased', req.id, data, req.at)
+  }
   return { ok: true, duplicate: !r.created, grant: r.grant }
 }
 

@@ -25,6 +25,9 @@ import { guardedLookup, isPublicAddress, literalAddress, PrivateAddressError, ty
 
 export const WEBHOOK_EVENT_TYPES = [
   'invoice.finalized', 'credits.low', 'credits.purchased', 'quota.email_reached', 'subscription.renewed', 'usage.refused_spike',
+  // Changes made in the billing portal (docs/portal.md) and the purchases and transfers of the API.
+  'subscription.change_scheduled', 'subscription.changed', 'subscription.cancellation_scheduled', 'subscription.cancellation_undone',
+  'credits.transferred', 'emails.purchased', 'billing_details.updated',
 ] as const
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
 

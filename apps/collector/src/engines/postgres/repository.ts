@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto'
 import type { ConversationState, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow } from '@tally/billing'
 import type {
   ChatEventRow, ConfigChange, ConfigHistoryRow, ConfigKind, ConfigVersionRow, NewConfigVersion, ConversationCursor, CreditBookRow, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
-  DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
+  DeliveryRow, DeliveryUpdate, EmailGrantRow, FactKind, FactRow, LedgerKey, PortalSessionRow, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
   RollupDelta, RollupRow, StoredLot, TailEvent, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
 
@@ -73,6 +73,7 @@ const UNIT_INSERT: Record<UnitRow['kind'], (p: number) => string> = {
     ON CONFLICT DO NOTHING RETURNING session, advisor AS subject)`,
 }
 
+const PORTAL_COLUMNS = `id, session, member, return_url AS "returnUrl", created_at AS "createdAt", expires_at AS "expiresAt", opened_at AS "openedAt"`
 const GRANT_COLUMNS = 'id, month, emails, note, granted_at AS "grantedAt", pack, price, currency'
 
 const DELIVERY_COLUMNS = `d.account, d.seq, d.endpoint, d.status, d.attempts, d.next_at AS "nextAt", d.last_at AS "lastAt",
@@ -498,6 +499,46 @@ export class PgRepository implements Repository {
   async emailGrants(account: string, fromDay: string, toDay: string): Promise<EmailGrantRow[]> {
     return this.q<EmailGrantRow>(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = $1 AND month >= $2 AND month < $3
       ORDER BY granted_at, id`, [account, fromDay, toDay])
+  }
+
+  async insertPortalSession(account: string, r: PortalSessionRow): Promise<void> {
+    await this.send(`INSERT INTO portal_sessions (account, id, session, member, return_url, created_at, expires_at, opened_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [account, r.id, r.session, r.member, r.returnUrl, r.createdAt, r.expiresAt, r.openedAt])
+  }
+
+  async openPortalLink(account: string, id: string, session: string, at: number): Promise<PortalSessionRow | null> {
+    const rows = await this.q<PortalSessionRow>(`UPDATE portal_sessions SET session = $1, opened_at = $2
+      WHERE account = $3 AND id = $4 AND opened_at IS NULL AND expires_at > $2 RETURNING ${PORTAL_COLUMNS}`, [session, at, account, id])
+    return rows[0] ?? null
+  }
+
+  async portalSession(account: string, session: string): Promise<PortalSessionRow | null> {
+    const rows = await this.q<PortalSessionRow>(`SELECT ${PORTAL_COLUMNS} FROM portal_sessions WHERE account = $1 AND session = $2`, [account, session])
+    return rows[0] ?? null
+  }
+
+  async prunePortalSessions(account: string, before: number): Promise<number> {
+    const rows = await this.q<{ id: string }>('DELETE FROM portal_sessions WHERE account = $1 AND expires_at < $2 RETURNING id', [account, before])
+    return rows.length
+  }
+
+  async insertFact(account: string, f: FactRow): Promise<{ fact: FactRow; created: boolean }> {
+    const inserted = await this.q<FactRow>(`INSERT INTO account_facts (account, kind, id, at, body) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (account, kind, id) DO NOTHING RETURNING kind, id, at, body`, [account, f.kind, f.id, f.at, JSON.stringify(f.body)])
+    if (inserted[0]) return { fact: inserted[0], created: true }
+    // A statement of its own: its snapshot sees a fact a concurrent transaction committed after ours began.
+    const stored = await this.fact(account, f.kind, f.id)
+    if (!stored) throw new Error(`fact ${f.kind}/${f.id} neither inserted nor stored`)
+    return { fact: stored, created: false }
+  }
+
+  async facts(account: string, kind: FactKind): Promise<FactRow[]> {
+    return this.q<FactRow>('SELECT kind, id, at, body FROM account_facts WHERE account = $1 AND kind = $2 ORDER BY at, id', [account, kind])
+  }
+
+  async fact(account: string, kind: FactKind, id: string): Promise<FactRow | null> {
+    const rows = await this.q<FactRow>('SELECT kind, id, at, body FROM account_facts WHERE account = $1 AND kind = $2 AND id = $3', [account, kind, id])
+    return rows[0] ?? null
   }
 
   async insertWebhookEndpoint(account: string, e: WebhookEndpointRow): Promise<void> {

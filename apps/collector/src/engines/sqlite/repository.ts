@@ -8,7 +8,7 @@ import type { ConversationState, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow
 import type { ChatPhase } from '@tally/protocol'
 import type {
   ChatEventRow, ConfigChange, ConfigHistoryRow, ConfigKind, ConfigVersionRow, NewConfigVersion, ConversationCursor, CreditBookRow, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
-  DeliveryRow, DeliveryUpdate, EmailGrantRow, LedgerKey, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
+  DeliveryRow, DeliveryUpdate, EmailGrantRow, FactKind, FactRow, LedgerKey, PortalSessionRow, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
   RollupDelta, RollupRow, StoredLot, TailEvent, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
 
@@ -27,6 +27,8 @@ const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status,
 
 const EVIDENCE_CONVERSATION = `container, conversation, bot, session, started_at AS startedAt, last_event_at AS lastEventAt,
   ended_at AS endedAt, first_received_at AS firstReceivedAt, last_received_at AS lastReceivedAt, bot_ms AS botMs, sessions`
+const PORTAL_COLUMNS = `id, session, member, return_url AS returnUrl, created_at AS createdAt, expires_at AS expiresAt, opened_at AS openedAt`
+const factOf = (r: { kind: FactKind; id: string; at: number; body: string }): FactRow => ({ kind: r.kind, id: r.id, at: r.at, body: JSON.parse(r.body) })
 const LOT_COLUMNS = 'lot, wallet, kind, at, expires_at AS expiresAt, remaining, expired'
 
 /** A stored lot as `@tally/billing` holds it. */
@@ -147,6 +149,16 @@ export function prepare(db: Database.Database) {
     insertGrant: db.prepare(`INSERT INTO email_grants (account, id, month, emails, note, granted_at, pack, price, currency)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account, id) DO NOTHING`),
     grant: db.prepare(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = ? AND id = ?`),
+    insertPortal: db.prepare(`INSERT INTO portal_sessions (account, id, session, member, return_url, created_at, expires_at, opened_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    openPortal: db.prepare(`UPDATE portal_sessions SET session = ?, opened_at = ?
+        WHERE account = ? AND id = ? AND opened_at IS NULL AND expires_at > ?`),
+    portalById: db.prepare(`SELECT ${PORTAL_COLUMNS} FROM portal_sessions WHERE account = ? AND id = ?`),
+    portalBySession: db.prepare(`SELECT ${PORTAL_COLUMNS} FROM portal_sessions WHERE account = ? AND session = ?`),
+    prunePortal: db.prepare('DELETE FROM portal_sessions WHERE account = ? AND expires_at < ?'),
+    insertFact: db.prepare('INSERT INTO account_facts (account, kind, id, at, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    fact: db.prepare('SELECT kind, id, at, body FROM account_facts WHERE account = ? AND kind = ? AND id = ?'),
+    facts: db.prepare('SELECT kind, id, at, body FROM account_facts WHERE account = ? AND kind = ? ORDER BY at, id'),
     grants: db.prepare(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = ? AND month >= ? AND month < ? ORDER BY granted_at, id`),
     insertEndpoint: db.prepare('INSERT INTO webhook_endpoints (account, id, url, secret, created_at) VALUES (?, ?, ?, ?, ?)'),
     endpoints: db.prepare('SELECT id, url, secret, created_at AS createdAt FROM webhook_endpoints WHERE account = ? ORDER BY created_at, id'),
@@ -443,6 +455,37 @@ export class SqliteRepository implements Repository {
 
   async emailGrants(account: string, fromDay: string, toDay: string): Promise<EmailGrantRow[]> {
     return this.st.grants.all(account, fromDay, toDay) as EmailGrantRow[]
+  }
+
+  async insertPortalSession(account: string, r: PortalSessionRow): Promise<void> {
+    this.st.insertPortal.run(account, r.id, r.session, r.member, r.returnUrl, r.createdAt, r.expiresAt, r.openedAt)
+  }
+
+  async openPortalLink(account: string, id: string, session: string, at: number): Promise<PortalSessionRow | null> {
+    if (this.st.openPortal.run(session, at, account, id, at).changes !== 1) return null
+    return (this.st.portalById.get(account, id) as PortalSessionRow | undefined) ?? null
+  }
+
+  async portalSession(account: string, session: string): Promise<PortalSessionRow | null> {
+    return (this.st.portalBySession.get(account, session) as PortalSessionRow | undefined) ?? null
+  }
+
+  async prunePortalSessions(account: string, before: number): Promise<number> {
+    return this.st.prunePortal.run(account, before).changes
+  }
+
+  async insertFact(account: string, f: FactRow): Promise<{ fact: FactRow; created: boolean }> {
+    const created = this.st.insertFact.run(account, f.kind, f.id, f.at, JSON.stringify(f.body)).changes === 1
+    return { fact: factOf(this.st.fact.get(account, f.kind, f.id) as Parameters<typeof factOf>[0]), created }
+  }
+
+  async facts(account: string, kind: FactKind): Promise<FactRow[]> {
+    return (this.st.facts.all(account, kind) as Parameters<typeof factOf>[0][]).map(factOf)
+  }
+
+  async fact(account: string, kind: FactKind, id: string): Promise<FactRow | null> {
+    const r = this.st.fact.get(account, kind, id) as Parameters<typeof factOf>[0] | undefined
+    return r ? factOf(r) : null
   }
 
   async insertWebhookEndpoint(account: string, e: WebhookEndpointRow): Promise<void> {

@@ -8,7 +8,7 @@ import { z } from 'zod'
 import { ERROR_STATUS, ID_PATTERN, isConfigId, MAX_BODY_BYTES, MAX_STRING, describeIssues, type ErrorCode } from '@tally/protocol'
 import { fail } from '../../errors.js'
 
-export type Auth = 'none' | 'account' | 'secret' | 'admin' | 'dashboard'
+export type Auth = 'none' | 'account' | 'secret' | 'admin' | 'dashboard' | 'portal'
 
 /** A component of the document: a zod schema with an `id` (`.meta({ id })`), shown as `#/components/schemas/<id>`. */
 export type Schema = z.ZodType

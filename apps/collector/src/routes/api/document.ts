@@ -18,12 +18,13 @@ import { USAGE_OPERATIONS } from './ops-usage.js'
 import { READ_OPERATIONS } from './ops-reads.js'
 import { ADMIN_OPERATIONS } from './ops-admin.js'
 import { WEBHOOK_OPERATIONS } from './ops-webhooks.js'
+import { PORTAL_OPERATIONS } from './ops-portal.js'
 
 export { UNLISTED }
 
 /** Keyed by `METHOD /hono/path`, as `app.routes` lists them. */
 export const OPERATIONS: Record<string, Operation> = {
-  ...BASIC_OPERATIONS, ...USAGE_OPERATIONS, ...READ_OPERATIONS, ...ADMIN_OPERATIONS, ...WEBHOOK_OPERATIONS,
+  ...BASIC_OPERATIONS, ...USAGE_OPERATIONS, ...READ_OPERATIONS, ...ADMIN_OPERATIONS, ...WEBHOOK_OPERATIONS, ...PORTAL_OPERATIONS,
 }
 
 const sameAs = 'The same for any account, with the admin token.'
@@ -125,6 +126,7 @@ const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {
   secret: [{ secretKey: [] }],
   admin: [{ adminToken: [] }],
   dashboard: [{ dashboardSession: [] }],
+  portal: [{ portalSession: [] }],
 }
 
 const TAGS = [
@@ -133,6 +135,7 @@ const TAGS = [
   { name: 'read', description: 'Usage, period, invoices, credits and refused beacons of the key\'s account (docs/protocol.md §5).' },
   { name: 'admin', description: 'Configuration, the billing run and every account\'s reads, with the admin token (docs/protocol.md §6).' },
   { name: 'dashboard', description: 'The read API for people: HTML, its sign-in and its files.' },
+  { name: 'portal', description: 'The billing portal: the account\'s own people see and change their plan, credits and invoices (docs/portal.md).' },
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
 ]
 
@@ -216,6 +219,7 @@ export function openApiDocument(routes: ReadonlyArray<{ method: string; path: st
         secretKey: { type: 'http', scheme: 'bearer', description: "The account's secret key (sk_…)." },
         adminToken: { type: 'http', scheme: 'bearer', description: 'TALLY_ADMIN_TOKEN.' },
         dashboardSession: { type: 'apiKey', in: 'cookie', name: 'tally_session', description: 'Set by POST /dashboard/sign-in; GET requests only.' },
+        portalSession: { type: 'apiKey', in: 'cookie', name: 'tally_portal', description: 'Set by opening a link of POST /v1/portal/sessions; writes also need the page\'s `X-Tally-CSRF` header (docs/portal.md).' },
       },
     },
   }

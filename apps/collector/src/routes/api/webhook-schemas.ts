@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from '../../services/webhooks.js'
 import { INVOICE_KINDS, PeriodRef, currency, minor } from './billing-schemas.js'
 import { date, instant, int, text } from './define.js'
+import { BillingDetails, PortalChange } from './portal-schemas.js'
 
 /** The longest endpoint URL. */
 export const MAX_URL = 2048
@@ -43,6 +44,20 @@ const WEBHOOKS: Record<WebhookEventType, z.ZodObject> = {
   'usage.refused_spike': webhookEvent('usage.refused_spike', 'WebhookRefusedSpike', 'More beacons than the plan\'s `refusedSpikePerMinute` were refused in one minute (once a minute).', z.object({
     minute: instant.meta({ description: 'Start of the minute.' }), refused: int, threshold: int,
   })),
+  'subscription.change_scheduled': webhookEvent('subscription.change_scheduled', 'WebhookSubscriptionChangeScheduled', 'A plan, seat, product or cycle change made in the billing portal that waits for the period\'s end.', PortalChange),
+  'subscription.changed': webhookEvent('subscription.changed', 'WebhookSubscriptionChanged', 'A plan, seat or product change made in the billing portal that took effect at once (an upgrade invoice follows).', PortalChange),
+  'subscription.cancellation_scheduled': webhookEvent('subscription.cancellation_scheduled', 'WebhookCancellationScheduled', 'Cancelled in the billing portal: the subscription ends at `endsOn`.', z.object({
+    cancelledAt: date, endsOn: date.nullable().meta({ description: 'The local day the subscription ends (exclusive).' }),
+  })),
+  'subscription.cancellation_undone': webhookEvent('subscription.cancellation_undone', 'WebhookCancellationUndone', 'A scheduled cancellation was undone in the billing portal: the subscription renews.', z.object({ renewsOn: date.nullable() })),
+  'credits.transferred': webhookEvent('credits.transferred', 'WebhookCreditsTransferred', 'Credits were sent from the account wallet to a member (irreversible).', z.object({
+    id: text, to: text, credits: int, balance: int.meta({ description: 'The account wallet after the transfer.' }),
+    moved: z.object({ purchased: int, free: int }),
+  })),
+  'emails.purchased': webhookEvent('emails.purchased', 'WebhookEmailsPurchased', 'An email pack was bought for the running month.', z.object({
+    id: text, pack: text, emails: int, month: date, invoice: z.string().meta({ description: 'Key of the pack\'s invoice, finalized by the next billing run.' }),
+  })),
+  'billing_details.updated': webhookEvent('billing_details.updated', 'WebhookBillingDetailsUpdated', 'The invoice information was changed; invoices issued from now on print it.', BillingDetails),
 }
 
 export const WebhookEvent = z.union(WEBHOOK_EVENT_TYPES.map((t) => WEBHOOKS[t]) as unknown as [z.ZodObject, ...z.ZodObject[]]).meta({

@@ -84,3 +84,8 @@ export interface RejectionsAnswer {
   timezone?: string
   rejections?: RejectionEntry[]
 }
+
+/** `GET /v1/notices`: what the account should know now, most urgent first (docs/portal.md). */
+export interface NoticesAnswer {
+  notices: { kind: string; severity: 'critical' | 'warning' | 'info'; message: string }[]
+}

@@ -6,10 +6,11 @@
 import { need, get } from '../shared/api.js'
 import { fill } from '../shared/dom.js'
 import { account } from '../shared/format.js'
-import type { CreditLogAnswer, InvoicesAnswer, PeriodAnswer, RejectionsAnswer, UsageAnswer } from './answers.js'
+import type { CreditLogAnswer, InvoicesAnswer, NoticesAnswer, PeriodAnswer, RejectionsAnswer, UsageAnswer } from './answers.js'
 import { resizeChartsWithWindow } from './charts.js'
 import { renderCreditLog } from './credits.js'
 import { renderInvoices } from './invoices.js'
+import { renderNotices } from './notices.js'
 import { part } from './part.js'
 import { renderPeriod } from './period.js'
 import { rangeForm, rangeFromUrl, showRange, wireRange } from './range.js'
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     part('#credit-log', async () => renderCreditLog(await get<CreditLogAnswer>('/v1/credits/log'))),
     part('#invoice-list', async () => renderInvoices(await get<InvoicesAnswer>('/v1/invoices'))),
     part('#rejection-list', async () => renderRejections(await get<RejectionsAnswer>('/v1/rejections'))),
+    part('#notices', async () => renderNotices(await get<NoticesAnswer>('/v1/notices'))),
   ])
   document.body.dataset.ready = 'true'
 }
