@@ -1,7 +1,7 @@
 // The second ceiling of bench/ingest: the minimal pipeline any collector on this stack must run.
 // The collector's own parts — the same Node server adaptor, the same route, the same body reader
 // and JSON parse (middleware/body.ts), the same storage thread with its group commit
-// (store/sqlite/worker.ts, engine.ts), and the same rows written by the same insert statements
+// (storage-thread.ts over engines/sqlite/worker.ts, engine.ts), and the same rows written by the same insert statements
 // (services/ingest.ts: billable units by their unique keys, one rollup upsert) — and none of the
 // rules: no origin, catalog, session, rate or envelope checks, no clock-skew correction, no
 // rejection log, no metrics. Run as a child process by index.mjs: argv port, database file.
@@ -9,7 +9,7 @@ import { createAdaptorServer } from '@hono/node-server'
 import { Hono } from 'hono'
 import { readJson } from '../../apps/collector/dist/middleware/body.js'
 import { serverOptions, SOCKET_LIMITS } from '../../apps/collector/dist/middleware/sockets.js'
-import { openWorkerStore } from '../../apps/collector/dist/store/sqlite/worker.js'
+import { openWorkerStore } from '../../apps/collector/dist/storage-thread.js'
 
 const [port, file] = process.argv.slice(2)
 const store = await openWorkerStore({ file, synchronous: 'NORMAL' })
