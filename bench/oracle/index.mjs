@@ -1,4 +1,4 @@
-// The billing oracle at scale (issue 19): 10,000 generated account-years through the collector's
+// The billing oracle at scale (docs/billing.md, The oracle): 10,000 generated account-years through the collector's
 // services and the reference model of test/oracle, every invoice compared line by line; prints how
 // many histories, billing runs and invoices agreed. ORACLE_YEARS sets the count (10000), and
 // ORACLE_ENGINES=both adds PostgreSQL (the same count again; slower). A disagreement fails it and

@@ -1,5 +1,5 @@
 /**
- * The billing oracle (issue 19): generated account-years through the collector's services on
+ * The billing oracle (docs/billing.md, The oracle): generated account-years through the collector's services on
  * SQLite and PostgreSQL, and through a reference model written from docs/rules.md alone
  * (test/oracle/model.ts, which imports nothing from the billing package or the collector). Every
  * run must finalize the same invoices, line by line to the minor unit. `ORACLE_YEARS` sets how

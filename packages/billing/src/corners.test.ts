@@ -1,5 +1,5 @@
 /**
- * The corners of issue 19, worked by hand on the `growth` plan (docs/billing.md): each bills what
+ * Corners of the billing rules, worked by hand on the `growth` plan (docs/billing.md): each bills what
  * docs/rules.md §5 says, with the issue's numbers. A later billing run sees the earlier runs'
  * invoices as finalized, as the collector stores them.
  */

@@ -185,7 +185,7 @@ describe('period properties', () => {
   })
 })
 
-describe('zones with two local midnights (issue 19, corner 7)', () => {
+describe('zones with two local midnights (docs/billing.md, Periods)', () => {
   // America/Havana goes back from 01:00 CDT to 00:00 CST on the first Sunday of November: Nov 1,
   // 2026 starts at 00:00 CDT (04:00Z), and midnight comes again at 05:00Z. Atlantic/Azores goes back
   // from 01:00 to 00:00 on the last Sunday of October: Oct 25, 2026 starts at 00:00Z, again at 01:00Z.

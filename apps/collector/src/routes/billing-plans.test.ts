@@ -39,7 +39,7 @@ describe('a cancelled subscription', () => {
     ])
   })
 
-  it('bills usage that arrives after the final invoice on an invoice of its own (issue 19, corner 3)', async () => {
+  it('bills usage that arrives after the final invoice on an invoice of its own (docs/billing.md, Invoices)', async () => {
     const b = billing({ cancelledAt: '2026-07-20' }, undefined, { included: { ...GROWTH.included, alerts: 1 } })
     const alert = (ts: number) => ({ id: uid(), type: 'alert', alert: 'stock', ts })
     expect((await b.usage(alert(b.clock.now()), alert(b.clock.now()))).map((r) => r.status)).toEqual(['accepted', 'accepted'])

@@ -144,7 +144,7 @@ describe('POST /v1/usage', () => {
     ['a plan without contact ranges', { contactRanges: [] }, 20000],
     // Ranges: the upper bound of the range billed, 5000 falls in "up to 5000": 20000.
     ['a plan with contact ranges', {}, 20000],
-  ])('lets the email check and GET /v1/period agree on %s (issue 19, corner 5)', async (_, plan, quota) => {
+  ])('lets the email check and GET /v1/period agree on %s (docs/billing.md, Rating)', async (_, plan, quota) => {
     const b = billing({}, undefined, plan)
     // 1000 declared, a reading of 5000 in period 0; none since. Periods 1 and 2 both pay for 5000,
     // and period 2's check reads periods 1 and 2 only: the reading before them carries in.
@@ -214,7 +214,7 @@ describe('POST /v1/credits/purchase and /transfer', () => {
     expect(b.count("SELECT count(*) AS n FROM ledger WHERE type = 'purchase'")).toBe(1)
   })
 
-  it('names the invoice that exists for a purchase id holding ":", in the answer and the credits.purchased webhook (issue 19, corner 6)', async () => {
+  it('names the invoice that exists for a purchase id holding ":", in the answer and the credits.purchased webhook (docs/billing.md, Credits)', async () => {
     const b = billing()
     const r = await (await b.send('/v1/credits/purchase', { pack: 'small', id: 'buy:1' })).json()
     b.clock.set(b.clock.now() + 1000)
@@ -226,7 +226,7 @@ describe('POST /v1/credits/purchase and /transfer', () => {
     expect(hooks.map((h) => JSON.parse(h.data).invoice)).toEqual(['credits:purchase:buy%3A1'])
   })
 
-  it('answers a repeated purchase or transfer with what was stored, not what the repeat says (issue 19, corner 8)', async () => {
+  it('answers a repeated purchase or transfer with what was stored, not what the repeat says (docs/billing.md, Credits)', async () => {
     const b = billing({}, undefined, { creditPacks: { ...GROWTH.creditPacks, big: { credits: 5000, price: 4000 } } })
     await b.send('/v1/credits/transfer', { to: 'alice', credits: 100, id: 'gift-8' })
     const again = await (await b.send('/v1/credits/transfer', { to: 'bob', credits: 300, id: 'gift-8' })).json()

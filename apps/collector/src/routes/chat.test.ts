@@ -116,7 +116,7 @@ describe('chat through the ingestion route', () => {
     expect(count("SELECT COUNT(*) AS n FROM chat_events WHERE conversation = 'conv_big'")).toBe(MAX_CONVERSATION_EVENTS)
   })
 
-  it('answers a retried event of a full conversation as a duplicate, not conversation_too_long (issue 19, corner 9)', async () => {
+  it('answers a retried event of a full conversation as a duplicate, not conversation_too_long (docs/rules.md §3)', async () => {
     const { post, clock, count } = setup()
     clock.set(NOW + 40 * MIN)
     // In order (an event may land at most CHAT_REORDER_EVENTS back), so the conversation fills up.
