@@ -17,12 +17,20 @@ const events = (claimed: number) => {
   }
   return out
 }
-/** A batch names at most MAX_BATCH_CONVERSATIONS conversations: the forger sends as many batches as it takes. */
+/**
+ * A batch names at most MAX_BATCH_CONVERSATIONS conversations: the forger sends as many batches as
+ * it takes, each conversation costing one request of the address's rate, and waits as a 429 says.
+ */
 const forged = async (s: ReturnType<typeof setup>, claimed: number) => {
   const all = events(claimed)
   const answers = []
   for (let at = 0; at < all.length; at += 2 * MAX_BATCH_CONVERSATIONS) {
-    answers.push(await (await s.post(batch(all.slice(at, at + 2 * MAX_BATCH_CONVERSATIONS)))).json())
+    let res = await s.post(batch(all.slice(at, at + 2 * MAX_BATCH_CONVERSATIONS)))
+    while (res.status === 429) {
+      s.clock.advance(Number(res.headers.get('retry-after')) * 1000)
+      res = await s.post(batch(all.slice(at, at + 2 * MAX_BATCH_CONVERSATIONS)))
+    }
+    answers.push(await res.json())
   }
   return {
     accepted: answers.reduce((n, a) => n + a.accepted, 0),

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { CHAT_REORDER_EVENTS, MAX_BATCH_CONVERSATIONS, MAX_EVENTS } from '@tally/protocol'
-import { countingEngine, NOW, ORIGIN, setup } from '../../apps/collector/src/testkit.js'
+import { batch, countingEngine, NOW, ORIGIN, setup } from '../../apps/collector/src/testkit.js'
 import { SqliteEngine } from '../../apps/collector/src/engines/sqlite/engine.js'
 import { createStore } from '../../apps/collector/src/services/store.js'
 import type { IngestEvent } from '../../apps/collector/src/services/ingest.js'
@@ -65,5 +65,29 @@ describe('an attacker sending one out-of-order event to each of 500 full convers
     expect(body.accepted).toBe(MAX_BATCH_CONVERSATIONS)
     expect(body.rejected).toHaveLength(MAX_EVENTS - MAX_BATCH_CONVERSATIONS)
     expect(s.count('SELECT COUNT(*) AS n FROM conversations')).toBe(MAX_BATCH_CONVERSATIONS)
+  })
+
+  it('charges each conversation a beacon names against the address\'s rate, before anything is counted or stored', async () => {
+    const s = setup()
+    let n = 0
+    const beacon = (conversations: number) => s.post(batch(Array.from({ length: conversations }, (_, c) => ({
+      id: `r${n++}`, type: 'chat', session: 's_1', conversation: `conv_${n}_${c}`, bot: 'bot_help', phase: 'start', ts: NOW,
+    }))))
+    // The default bucket holds 100 requests: six beacons of 16 conversations take 96 of them.
+    for (let i = 0; i < 6; i++) expect((await beacon(MAX_BATCH_CONVERSATIONS)).status).toBe(200)
+    const refused = await beacon(MAX_BATCH_CONVERSATIONS)
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(s.count('SELECT COUNT(*) AS n FROM conversations')).toBe(6 * MAX_BATCH_CONVERSATIONS)
+    // The refused beacon emptied the bucket: the address waits, whatever it sends next.
+    expect((await beacon(1)).status).toBe(429)
+    s.clock.advance(1_000)
+    // 50 requests a second: a beacon of 16 goes through again, and one conversation costs one.
+    expect((await beacon(MAX_BATCH_CONVERSATIONS)).status).toBe(200)
+    expect((await beacon(1)).status).toBe(200)
+    // Of the refused beacons only the refusal is counted, not the events they carried.
+    const res = await s.app.request('/v1/rejections', { headers: { authorization: 'Bearer rk_acme_read' } })
+    const rows = (await res.json()).rejections as { reason: string; count: number }[]
+    expect(rows.map((r) => [r.reason, r.count])).toEqual([['rate_limited', 2]])
   })
 })

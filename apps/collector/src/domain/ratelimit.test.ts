@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { manualClock } from './clock.js'
-import { createFairLimiter } from './ratelimit.js'
+import { createFairLimiter, createLimiter } from './ratelimit.js'
 
 describe('the fair container limiter', () => {
   it('lets no address take more than its share, and leaves the rest to the others', () => {
@@ -19,5 +19,34 @@ describe('the fair container limiter', () => {
     expect(fair.take('c1', 'a')).toBe(0)
     expect(fair.take('c1', 'a')).toBeGreaterThan(0)
     expect(fair.take('c2', 'a')).toBe(0)
+  })
+})
+
+describe('a costlier take', () => {
+  it('takes as many tokens as it costs, and a refused one empties the bucket', () => {
+    const clock = manualClock(0)
+    const limiter = createLimiter({ rate: 10, burst: 20 }, clock)
+    expect(limiter.take('a', 16)).toBe(0)
+    // 4 left: a take of 16 waits for 12 more (1.2 s at 10/s) and spends the 4.
+    expect(limiter.take('a', 16)).toBe(1200)
+    expect(limiter.take('a')).toBe(100)
+    clock.advance(100)
+    expect(limiter.take('a')).toBe(0)
+  })
+
+  it('costs at most a full bucket, so a costly request is never refused for good', () => {
+    const limiter = createLimiter({ rate: 1, burst: 5 }, manualClock(0))
+    expect(limiter.take('a', 16)).toBe(0)
+    expect(limiter.take('a')).toBe(1000)
+  })
+
+  it('leaves a refused take of one token as it was', () => {
+    const clock = manualClock(0)
+    const limiter = createLimiter({ rate: 10, burst: 1 }, clock)
+    expect(limiter.take('a')).toBe(0)
+    clock.advance(50)
+    expect(limiter.take('a')).toBe(50)
+    clock.advance(50)
+    expect(limiter.take('a')).toBe(0)
   })
 })

@@ -13,15 +13,19 @@ export interface Bucket {
 }
 
 export interface Limiter {
-  /** Takes one token: 0 when allowed, else the milliseconds until one is available. */
-  take(key: string): number
+  /**
+   * Takes `cost` tokens (1 by default): 0 when allowed, else the milliseconds until that many are
+   * available. A refused take of more than one token empties the bucket: the work was asked for,
+   * and the client's next requests wait for the refill instead of asking again at once.
+   */
+  take(key: string, cost?: number): number
 }
 
 export function createLimiter(bucket: Bucket, clock: Clock, maxKeys = 100_000): Limiter {
   const state = new Map<string, { tokens: number; at: number }>()
   const perMs = bucket.rate / 1000
   return {
-    take(key) {
+    take(key, cost = 1) {
       const now = clock.now()
       let s = state.get(key)
       if (!s) {
@@ -32,11 +36,15 @@ export function createLimiter(bucket: Bucket, clock: Clock, maxKeys = 100_000): 
         s.tokens = Math.min(bucket.burst, s.tokens + (now - s.at) * perMs)
         s.at = now
       }
-      if (s.tokens >= 1) {
-        s.tokens -= 1
+      // Never more than a full bucket: a take costlier than the burst is allowed when the bucket is full.
+      const need = Math.min(cost, bucket.burst)
+      if (s.tokens >= need) {
+        s.tokens -= need
         return 0
       }
-      return Math.ceil((1 - s.tokens) / perMs)
+      const wait = Math.ceil((need - s.tokens) / perMs)
+      if (need > 1) s.tokens = 0
+      return wait
     },
   }
   /** Forgets the keys whose buckets have refilled: they behave exactly like new ones. */

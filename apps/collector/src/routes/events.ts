@@ -90,6 +90,11 @@ export function eventRoutes(deps: AppDeps): Hono {
 
     const { container, account, accountId } = entry as ContainerEntry
     const { sentAt, events: raw } = env.value
+    // Each conversation a beacon names may be folded again on the storage thread: beyond the first,
+    // each costs the address one more request of its rate (docs/security.md, "Conversations"). A
+    // chat widget's beacon names one; a beacon of 16 costs 16. Refused, nothing of it is counted or stored.
+    const named = namedConversations(raw)
+    if (named > 1) limit(perIp.take(addressKey(ip), named - 1), 'too many conversations from this address')
     const rejected: RejectedEvent[] = []
     const events: IngestEvent[] = []
     /** The batch index of each event passed to the store. */
@@ -205,6 +210,17 @@ function isBotAgent(ua: string | undefined): boolean {
     botVerdicts.set(ua, verdict)
   }
   return verdict
+}
+
+/** The conversations a batch's chat events name, up to the MAX_BATCH_CONVERSATIONS it may fold. */
+function namedConversations(raw: readonly unknown[]): number {
+  const seen = new Set<unknown>()
+  for (const e of raw) {
+    if (typeof e !== 'object' || e === null || (e as { type?: unknown }).type !== 'chat') continue
+    seen.add((e as { conversation?: unknown }).conversation)
+    if (seen.size === MAX_BATCH_CONVERSATIONS) break
+  }
+  return seen.size
 }
 
 function catalog<C extends string>(
