@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { parseEnvelope, parseEvent, parseUsageEvent } from './validate.js'
+import fc from 'fast-check'
+import { BrowserEventSchema, parseEnvelope, parseEvent, parseUsageEvent, wellFormed } from './validate.js'
 import { MAX_EVENTS } from './limits.js'
 
 const imp = { id: 'e1', type: 'impression', session: 's1', campaign: 'cmp_summer', ts: 1_763_759_999_000 }
@@ -51,5 +52,42 @@ describe('parseUsageEvent', () => {
   })
   it('refuses a negative contact count', () => {
     expect(parseUsageEvent({ id: 'u1', type: 'contacts', count: -1, ts: 1 }).ok).toBe(false)
+  })
+})
+
+describe('the well-formed shortcut of parseEvent', () => {
+  // Values near each rule's edges: ids and texts at 0, 1, 64 and 65 characters, with a space, a
+  // NUL or a lone surrogate; times at the bounds, fractional, negative, as strings; every type
+  // and phase, and a few that are not.
+  const str = fc.oneof(
+    fc.constantFrom('', 'a', 'a'.repeat(64), 'a'.repeat(65), 'a b', 'x\u0000', 'x\ud800', 'cmp_summer', 'conv:42', 'é', '😀'),
+    fc.string({ maxLength: 70 }),
+  )
+  const field = fc.oneof(str, fc.constantFrom(0, 1, -1, 1.5, 8.64e15, 8.64e15 + 1, NaN, null, true), fc.constant(undefined))
+  const valid = fc.constantFrom<Record<string, unknown>>(
+    { id: 'e1', session: 's1', ts: 0, type: 'impression', campaign: 'cmp_summer' },
+    { id: 'e1', session: 's1', ts: 8.64e15, type: 'engagement', advisor: 'adv_1' },
+    { id: 'e1', session: 's1', ts: 1, type: 'chat', conversation: 'c1', bot: 'bot_help', phase: 'start' },
+  )
+  const key = fc.constantFrom('id', 'session', 'ts', 'type', 'campaign', 'advisor', 'conversation', 'bot', 'phase', 'extra')
+  const value = fc.oneof(field, fc.constantFrom('impression', 'engagement', 'chat', 'click', 'ping', 'end', 'pause'))
+  // A valid event with up to two fields replaced or removed.
+  const event = fc.tuple(valid, fc.array(fc.tuple(key, value), { maxLength: 2 })).map(([base, changes]) => {
+    const e = { ...base }
+    for (const [k, v] of changes) {
+      if (v === undefined) delete e[k]
+      else e[k] = v
+    }
+    return e
+  })
+
+  it('takes exactly the events the schema takes, to the same value', () => {
+    fc.assert(fc.property(fc.oneof(event, fc.anything()), (input) => {
+      const schema = BrowserEventSchema.safeParse(input)
+      const short = wellFormed(input)
+      expect(short !== null).toBe(schema.success)
+      if (schema.success) expect(short).toEqual(schema.data)
+      expect(parseEvent(input).ok).toBe(schema.success)
+    }), { numRuns: 20_000 })
   })
 })
