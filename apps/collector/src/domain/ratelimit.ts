@@ -77,6 +77,8 @@ const unmap = (a: string) => (a.startsWith('::ffff:') && isIP(a.slice(7)) === 4 
 
 /** Compiles trusted proxies (addresses or CIDR ranges) into a matcher. */
 export function trustList(entries: readonly string[]): (address: string) => boolean {
+  // No proxy trusted (the default): nothing to look up for each request.
+  if (entries.length === 0) return () => false
   const list = new BlockList()
   for (const e of entries) {
     const [addr = '', bits] = e.split('/')

@@ -37,12 +37,12 @@ export function resolveClient(
   let protocol: Client['protocol'] = u.protocol === 'https:' ? 'https' : 'http'
   let host = u.host
   const viaProxy = peer !== undefined && trusted(peer)
-  if (viaProxy) {
-    const fProto = first(header('x-forwarded-proto'))?.toLowerCase()
-    if (fProto === 'http' || fProto === 'https') protocol = fProto
-    const fHost = first(header('x-forwarded-host'))
-    if (fHost && HOST.test(fHost)) host = fHost
-  }
+  // From anyone but a trusted proxy the request's own URL says it all (the common case: one parse).
+  if (!viaProxy) return { address: clientAddress(peer ?? 'unknown', undefined, trusted), protocol, host, origin: u.origin }
+  const fProto = first(header('x-forwarded-proto'))?.toLowerCase()
+  if (fProto === 'http' || fProto === 'https') protocol = fProto
+  const fHost = first(header('x-forwarded-host'))
+  if (fHost && HOST.test(fHost)) host = fHost
   let origin: string
   try {
     origin = new URL(`${protocol}://${host}`).origin
