@@ -146,10 +146,14 @@ export function eventRoutes(deps: AppDeps): Hono {
     if (events.length > 0) {
       // A session and a chat conversation each open new billable units: both count against the
       // address's hourly cap (docs/security.md).
-      const opener = (e: IngestEvent) => [`s:${e.session}`, ...(e.type === 'chat' ? [`c:${e.conversation}`] : [])]
-      const over = sessionGate.admit(containerId, addressKey(ip), new Set(events.flatMap(opener)))
+      const opened = new Set<string>()
+      for (const e of events) {
+        opened.add(`s:${e.session}`)
+        if (e.type === 'chat') opened.add(`c:${e.conversation}`)
+      }
+      const over = sessionGate.admit(containerId, addressKey(ip), opened)
       if (over.size > 0) {
-        for (const e of events) if (opener(e).some((k) => over.has(k))) e.suspicious = true
+        for (const e of events) if (over.has(`s:${e.session}`) || (e.type === 'chat' && over.has(`c:${e.conversation}`))) e.suspicious = true
         const flagged = events.filter((e) => e.suspicious).length
         metrics.events.inc({ result: 'suspicious', reason: 'sessions_per_hour' }, flagged)
         note(containerId, accountId, 'suspicious', verdict.host, '', receivedAt, flagged)
