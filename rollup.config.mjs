@@ -43,7 +43,8 @@ const clean = {
 }
 
 /** The compile-time switch of debug.ts: `false` drops the console diagnostics from the build. */
-const diagnostics = (on) => replace({ preventAssignment: true, values: { __TALLY_DEBUG__: String(on) } })
+const diagnostics = (on, script = false) =>
+  replace({ preventAssignment: true, values: { __TALLY_DEBUG__: String(on), ...(script && { __TALLY_SCRIPT__: 'true' }) } })
 
 const minify = (module) =>
   terser({
@@ -57,7 +58,7 @@ const minify = (module) =>
 const script = (file, debug) => ({
   input: sdk('src/script.ts'),
   output: { file: sdk(`dist/${file}`), format: 'iife', strict: false },
-  plugins: [resolve({ browser: true }), typescript({ tsconfig, outDir: undefined }), diagnostics(debug), onlyContract, minify(false)],
+  plugins: [resolve({ browser: true }), typescript({ tsconfig, outDir: undefined }), diagnostics(debug, true), onlyContract, minify(false)],
 })
 
 export default [

@@ -120,9 +120,10 @@ describe('script tag', () => {
   })
 
   describe('data-debug', () => {
-    const flag = globalThis as { __TALLY_DEBUG__?: boolean }
+    const flag = globalThis as { __TALLY_DEBUG__?: boolean; __TALLY_SCRIPT__?: boolean }
     afterEach(() => {
       delete flag.__TALLY_DEBUG__
+      delete flag.__TALLY_SCRIPT__
     })
 
     /** Loads the script, has the collector refuse one impression, and returns the console lines. */
@@ -146,7 +147,9 @@ describe('script tag', () => {
     })
 
     it('is ignored by a build without diagnostics (t.js), which drops the same event silently', async () => {
+      // t.js's build flags: no diagnostics, and no refusal parsing for an onDrop the tag lacks.
       flag.__TALLY_DEBUG__ = false
+      flag.__TALLY_SCRIPT__ = true
       expect(await refused({ 'data-debug': '' })).toEqual([])
       expect(subjects()).toEqual(['cmp_old'])
     })

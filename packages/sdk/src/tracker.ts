@@ -9,7 +9,7 @@ import {
 } from '@tally/protocol/contract'
 import { autotrack } from './autotrack.js'
 import { createChat, type Chat } from './chat.js'
-import { DEBUG, consoleWarn, warnDrops } from './debug.js'
+import { DEBUG, SCRIPT, SILENT, consoleWarn, warnDrops } from './debug.js'
 import { randomId } from './id.js'
 import { createOutbox, without } from './outbox.js'
 import { createSession } from './session.js'
@@ -64,14 +64,16 @@ export function createTracker(options: TrackerOptions): Tracker {
   const { container, endpoint, onDrop } = options
   if (!valid(container)) throw Error('tally: container required')
   const url = `${endpoint.replace(/\/$/, '')}/v1/containers/${container}/events`
-  const store = options.store || idbStore('tally-' + container)
-  const fetchFn: FetchLike = options.fetch || ((u, i) => fetch(u, i))
+  const store = (!SCRIPT && options.store) || idbStore('tally-' + container)
+  const fetchFn: FetchLike = (!SCRIPT && options.fetch) || ((u, i) => fetch(u, i))
   const session = createSession(store, (options.sessionTimeout || 0) * 60_000 || DEFAULT_SESSION_TIMEOUT_MS)
   const warn = DEBUG && options.debug ? consoleWarn : undefined
   const tell = (e: BrowserEvent, reason: string) => {
-    try {
-      onDrop?.(e, reason)
-    } catch {}
+    if (!SCRIPT) {
+      try {
+        onDrop?.(e, reason)
+      } catch {}
+    }
   }
   // Drops decided here; the transport tells of those the collector decided.
   const drop = DEBUG
@@ -80,7 +82,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         tell(e, reason)
       }
     : tell
-  const outbox = createOutbox(store, SDK_OUTBOX_CAP, (e) => drop(e, 'outbox_full'))
+  const outbox = createOutbox(store, SDK_OUTBOX_CAP, (e) => SILENT || drop(e, 'outbox_full'))
 
   // Events called for since the last beacon.
   let unbeaconed = false
@@ -126,7 +128,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         }
         attempt = 0
         await outbox.remove(batch)
-        for (const [e, why] of r) tell(e, why)
+        if (!SILENT) for (const [e, why] of r) tell(e, why)
         list = outbox.items()
       }
       waiters.splice(0).forEach((f) => f())
@@ -143,7 +145,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   const pending = new Set<BrowserEvent>()
   const track = (type: BrowserEvent['type'], fields: Record<string, string>, key?: string) => {
     const e = { id: randomId(), type, session: session.id(), ts: Date.now(), ...fields } as BrowserEvent
-    if (!Object.values(fields).every(valid)) return drop(e, 'invalid_event')
+    if (!Object.values(fields).every(valid)) return SILENT || drop(e, 'invalid_event')
     pending.add(e)
     unbeaconed = true
     run(async () => {
@@ -162,7 +164,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     })
   }
 
-  if (typeof document == 'object') {
+  if (SCRIPT || typeof document == 'object') {
     const hide = () => {
       if (unbeaconed) {
         unbeaconed = false

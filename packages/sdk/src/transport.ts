@@ -5,7 +5,7 @@
  * script on the page and a request over it fails silently (snowplow PR#1359, faro#1898).
  */
 import { PROTOCOL_VERSION, type BatchResult, type BrowserEvent } from '@tally/protocol/contract'
-import { DEBUG, warnDrops, type Warn } from './debug.js'
+import { DEBUG, SCRIPT, SILENT, warnDrops, type Warn } from './debug.js'
 
 /** Sent as the batch's `sdk` field; kept equal to package.json by a test. */
 export const VERSION = '0.1.0'
@@ -56,6 +56,8 @@ export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent
   }
   const s = r.status
   if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
+  // t.js has nobody to tell why (no onDrop, no diagnostics): answered for good, the batch leaves.
+  if (SILENT) return []
   const json = await r.json().catch(() => ({}))
   if (s < 300) {
     const thrown = DEBUG && r.headers.get('x-tally-dropped')
@@ -90,7 +92,7 @@ export function beacon(beaconFn: BeaconLike | undefined, fetchFn: FetchLike, url
     const c = events.slice(i, i + BATCH_EVENTS)
     let ok
     try {
-      ok = (beaconFn || ((u, b) => navigator.sendBeacon(u, b)))(url, body(c))
+      ok = !SCRIPT && beaconFn ? beaconFn(url, body(c)) : navigator.sendBeacon(url, body(c))
     } catch {}
     if (!ok) post(fetchFn, url, c)
   }
