@@ -11,7 +11,7 @@ import { autotrack } from './autotrack.js'
 import { createChat, type Chat } from './chat.js'
 import { DEBUG, SCRIPT, SILENT, consoleWarn, warnDrops } from './debug.js'
 import { randomId } from './id.js'
-import { createOutbox, without } from './outbox.js'
+import { adding, editOutbox, without, type Edit } from './outbox.js'
 import { createSession } from './session.js'
 import { idbStore, type Store } from './store.js'
 import { BATCH_EVENTS, backoff, beacon, post, type BeaconLike, type FetchLike } from './transport.js'
@@ -65,8 +65,11 @@ export function createTracker(options: TrackerOptions): Tracker {
   if (!valid(container)) throw Error('tally: container required')
   const url = `${endpoint.replace(/\/$/, '')}/v1/containers/${container}/events`
   const store = (!SCRIPT && options.store) || idbStore('tally-' + container)
-  const fetchFn: FetchLike = (!SCRIPT && options.fetch) || ((u, i) => fetch(u, i))
-  const session = createSession(store, (options.sessionTimeout || 0) * 60_000 || DEFAULT_SESSION_TIMEOUT_MS)
+  // The global itself in t.js (a WebIDL operation called without `this` runs on the global);
+  // wrapped elsewhere so that a test's later stub of `fetch` is seen.
+  const fetchFn: FetchLike = SCRIPT ? fetch : options.fetch || ((u, i) => fetch(u, i))
+  // Missing, 0 or NaN (a bad `data-session-timeout`) all give the default.
+  const session = createSession(store, options.sessionTimeout! * 60_000 || DEFAULT_SESSION_TIMEOUT_MS)
   const warn = DEBUG && options.debug ? consoleWarn : undefined
   const tell = (e: BrowserEvent, reason: string) => {
     if (!SCRIPT) {
@@ -82,7 +85,10 @@ export function createTracker(options: TrackerOptions): Tracker {
         tell(e, reason)
       }
     : tell
-  const outbox = createOutbox(store, SDK_OUTBOX_CAP, (e) => SILENT || drop(e, 'outbox_full'))
+  // The outbox (outbox.ts) as last stored: `pagehide` beacons it without waiting.
+  let stored: BrowserEvent[] = []
+  const outbox = async (f?: Edit) => (stored = (await editOutbox(store, f)) || [])
+  const full = (e: BrowserEvent) => SILENT || drop(e, 'outbox_full')
 
   // Events called for since the last beacon.
   let unbeaconed = false
@@ -114,7 +120,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   // between would otherwise find a loop that has already finished and wait forever.
   const loop = async () => {
     try {
-      let list = await outbox.load()
+      let list = await outbox()
       while (list.length) {
         const batch = list.slice(0, BATCH_EVENTS)
         const r = await post(fetchFn, url, batch, warn)
@@ -127,9 +133,9 @@ export function createTracker(options: TrackerOptions): Tracker {
           return
         }
         attempt = 0
-        await outbox.remove(batch)
+        await outbox((l) => without(l, batch))
         if (!SILENT) for (const [e, why] of r) tell(e, why)
-        list = outbox.items()
+        list = stored
       }
       waiters.splice(0).forEach((f) => f())
     } finally {
@@ -156,7 +162,7 @@ export function createTracker(options: TrackerOptions): Tracker {
           return
         }
         e.session = s
-        await outbox.add(e)
+        await outbox(adding(e, SDK_OUTBOX_CAP, full))
         schedule(1000)
       } finally {
         pending.delete(e)
@@ -168,7 +174,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     const hide = () => {
       if (unbeaconed) {
         unbeaconed = false
-        const l = outbox.items()
+        const l = stored
         beacon(options.sendBeacon, fetchFn, url, [...l, ...without([...pending], l)])
       }
     }
