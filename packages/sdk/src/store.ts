@@ -34,32 +34,31 @@ export const OPEN_TIMEOUT_MS = 1500
  */
 export function idbStore(name: string): Store {
   const mem = memoryStore()
+  // An async function turns a throwing `indexedDB.open` (missing, private mode) into a rejection.
+  // The layout idb-keyval's createStore(name, 'kv') made, so stored sessions and outboxes carry
+  // over; its reopening of a closed connection is left out, a failure falls to memory.
+  const db = (async () => {
+    const open = indexedDB.open(name)
+    open.onupgradeneeded = () => open.result.createObjectStore('kv')
+    return promisifyRequest(open)
+  })()
+  // Every transaction is readwrite: a read then waits for a sibling tab's update, no more.
+  const idb: Store = (k, f) =>
+    db.then((db) => {
+      const t = db.transaction('kv', 'readwrite')
+      const s = t.objectStore('kv')
+      const r = s.get(k)
+      let v: any
+      r.onsuccess = () => {
+        v = r.result
+        if (f) s.put((v = f(v)), k)
+      }
+      return promisifyRequest(t).then(() => v)
+    })
+  // Whichever of the first read and the timer comes first wins: resolving twice does nothing.
   let use: Promise<Store> = new Promise((resolve) => {
-    const fallback = () => resolve(mem)
-    // Resolving twice does nothing: whichever of the first read and the timer comes first wins.
-    setTimeout(fallback, OPEN_TIMEOUT_MS)
-    try {
-      // The layout idb-keyval's createStore(name, 'kv') made, so stored sessions and outboxes
-      // carry over; its reopening of a closed connection is left out, a failure falls to memory.
-      const open = indexedDB.open(name)
-      open.onupgradeneeded = () => open.result.createObjectStore('kv')
-      const db = promisifyRequest(open)
-      const idb: Store = (k, f) =>
-        db.then((db) => {
-          const t = db.transaction('kv', f ? 'readwrite' : 'readonly')
-          const s = t.objectStore('kv')
-          const r = s.get(k)
-          let v: any
-          r.onsuccess = () => {
-            v = r.result
-            if (f) s.put((v = f(v)), k)
-          }
-          return promisifyRequest(t).then(() => v)
-        })
-      idb('s').then(() => resolve(idb), fallback)
-    } catch {
-      fallback()
-    }
+    setTimeout(resolve, OPEN_TIMEOUT_MS, mem)
+    idb('s').then(() => resolve(idb), () => resolve(mem))
   })
   // A failure after a good start ("connection is closing" on iOS) also moves to memory.
   return (k, f) =>

@@ -97,7 +97,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     .then(() => {
       // Events left by an earlier page (perhaps beaconed, perhaps lost) are sent again.
       unbeaconed = true
-      schedule(1000)
+      schedule()
     })
     .catch(() => {})
   const run = (f: () => unknown) => (chain = chain.then(f).catch(() => {}))
@@ -106,8 +106,9 @@ export function createTracker(options: TrackerOptions): Tracker {
   let sending: Promise<unknown> | undefined
   let attempt = 0
   const waiters: (() => void)[] = []
-  const schedule = (ms: number) => {
-    timer ||= setTimeout(kick, ms)
+  // A flush runs within 1 s of the first event queued since the last one.
+  const schedule = () => {
+    timer ||= setTimeout(kick, 1000)
   }
   const kick = () => {
     clearTimeout(timer)
@@ -120,22 +121,19 @@ export function createTracker(options: TrackerOptions): Tracker {
   // between would otherwise find a loop that has already finished and wait forever.
   const loop = async () => {
     try {
-      let list = await outbox()
-      while (list.length) {
-        const batch = list.slice(0, BATCH_EVENTS)
+      for (await outbox(); stored.length; ) {
+        const batch = stored.slice(0, BATCH_EVENTS)
         const r = await post(fetchFn, url, batch, warn)
         if (typeof r == 'number') {
           clearTimeout(timer)
           // Retry-After is a floor, not a replacement: a collector answering every 503 with
           // "1" must not have every open tab retry each second for the whole outage.
-          timer = setTimeout(kick, Math.max(r, backoff(attempt)))
-          attempt++
+          timer = setTimeout(kick, Math.max(r, backoff(attempt++)))
           return
         }
         attempt = 0
         await outbox((l) => without(l, batch))
         if (!SILENT) for (const [e, why] of r) tell(e, why)
-        list = stored
       }
       waiters.splice(0).forEach((f) => f())
     } finally {
@@ -163,7 +161,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         }
         e.session = s
         await outbox(adding(e, SDK_OUTBOX_CAP, full))
-        schedule(1000)
+        schedule()
       } finally {
         pending.delete(e)
       }
@@ -174,8 +172,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     const hide = () => {
       if (unbeaconed) {
         unbeaconed = false
-        const l = stored
-        beacon(options.sendBeacon, fetchFn, url, [...l, ...without([...pending], l)])
+        beacon(options.sendBeacon, fetchFn, url, [...stored, ...without([...pending], stored)])
       }
     }
     addEventListener('pagehide', hide)

@@ -86,10 +86,11 @@ export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent
  * (default `navigator.sendBeacon`). When it refuses a chunk (its queue is full) or is missing,
  * that chunk goes by `fetch` keepalive instead.
  * Nothing is removed from the outbox here: the events are sent again on a later load.
+ * `events` is emptied: pass a list of its own.
  */
 export function beacon(beaconFn: BeaconLike | undefined, fetchFn: FetchLike, url: string, events: BrowserEvent[]): void {
-  for (let i = 0; i < events.length; i += BATCH_EVENTS) {
-    const c = events.slice(i, i + BATCH_EVENTS)
+  while (events.length) {
+    const c = events.splice(0, BATCH_EVENTS)
     let ok
     try {
       ok = !SCRIPT && beaconFn ? beaconFn(url, body(c)) : navigator.sendBeacon(url, body(c))
