@@ -65,9 +65,10 @@ export function createTracker(options: TrackerOptions): Tracker {
   if (!valid(container)) throw Error('tally: container required')
   const url = `${endpoint.replace(/\/$/, '')}/v1/containers/${container}/events`
   const store = (!SCRIPT && options.store) || idbStore('tally-' + container)
-  // The global itself in t.js (a WebIDL operation called without `this` runs on the global);
-  // wrapped elsewhere so that a test's later stub of `fetch` is seen.
-  const fetchFn: FetchLike = SCRIPT ? fetch : options.fetch || ((u, i) => fetch(u, i))
+  // The global itself in t.js (a WebIDL operation called without `this` runs on the global).
+  // Elsewhere an async wrapper: a given fetch that throws at once still gives a rejection (a
+  // retry), and a test's later stub of the global is seen.
+  const fetchFn: FetchLike = SCRIPT ? fetch : async (u, i) => (options.fetch || fetch)(u, i)
   // Missing, 0 or NaN (a bad `data-session-timeout`) all give the default.
   const session = createSession(store, options.sessionTimeout! * 60_000 || DEFAULT_SESSION_TIMEOUT_MS)
   const warn = DEBUG && options.debug ? consoleWarn : undefined
@@ -92,15 +93,13 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   // Events called for since the last beacon.
   let unbeaconed = false
-  let chain: Promise<unknown> = session
-    .touch()
-    .then(() => {
-      // Events left by an earlier page (perhaps beaconed, perhaps lost) are sent again.
-      unbeaconed = true
-      schedule()
-    })
-    .catch(() => {})
+  let chain: Promise<unknown> = session.touch()
   const run = (f: () => unknown) => (chain = chain.then(f).catch(() => {}))
+  // Events left by an earlier page (perhaps beaconed, perhaps lost) are sent again.
+  run(() => {
+    unbeaconed = true
+    schedule()
+  })
 
   let timer: ReturnType<typeof setTimeout> | undefined
   let sending: Promise<unknown> | undefined
@@ -172,11 +171,11 @@ export function createTracker(options: TrackerOptions): Tracker {
     const hide = () => {
       if (unbeaconed) {
         unbeaconed = false
-        beacon(options.sendBeacon, fetchFn, url, [...stored, ...without([...pending], stored)])
+        beacon(fetchFn, url, [...stored, ...without([...pending], stored)], options.sendBeacon)
       }
     }
     addEventListener('pagehide', hide)
-    document.addEventListener('visibilitychange', () => document.visibilityState == 'hidden' && hide())
+    document.addEventListener('visibilitychange', () => document.hidden && hide())
     addEventListener('online', () => {
       attempt = 0
       kick()
@@ -188,10 +187,13 @@ export function createTracker(options: TrackerOptions): Tracker {
     impression,
     engagement,
     chat: (id, opts) => createChat((phase) => track('chat', { conversation: id, bot: opts?.bot, phase } as Partial<ChatEvent> as Record<string, string>)),
-    flush: () => run(() => {}).then(() => new Promise<void>((resolve) => {
-      waiters.push(resolve)
-      kick()
-    })),
+    // In line behind every event called for before it, so those are stored when it kicks.
+    flush: () => new Promise<void>((resolve) => {
+      run(() => {
+        waiters.push(resolve)
+        kick()
+      })
+    }),
     sessionId: session.id,
   }
 }

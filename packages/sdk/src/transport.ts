@@ -47,17 +47,17 @@ export const backoff = (attempt: number): number =>
  * Builds with diagnostics also read `X-Tally-Dropped` (a 200 for a batch the collector threw
  * away, such as a bot's) and tell `warn`, when given, what the collector refused and why.
  */
-export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent[], warn?: Warn): Promise<Outcome> {
-  let r: Response
-  try {
-    r = await fetchFn(url, { method: 'POST', body: body(events), keepalive: true, credentials: 'omit' })
-  } catch {
-    return -1
-  }
+export const post = (fetchFn: FetchLike, url: string, events: BrowserEvent[], warn?: Warn): Promise<Outcome> =>
+  fetchFn(url, { method: 'POST', body: body(events), keepalive: true, credentials: 'omit' }).then((r) => {
+    const s = r.status
+    if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
+    // t.js has nobody to tell why (no onDrop, no diagnostics): answered for good, the batch leaves.
+    return SILENT ? [] : answered(r, events, warn)
+  }, () => -1)
+
+/** The events a final answer refused, with why (read from its body and headers). */
+async function answered(r: Response, events: BrowserEvent[], warn?: Warn): Promise<Outcome> {
   const s = r.status
-  if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
-  // t.js has nobody to tell why (no onDrop, no diagnostics): answered for good, the batch leaves.
-  if (SILENT) return []
   const json = await r.json().catch(() => ({}))
   if (s < 300) {
     const thrown = DEBUG && r.headers.get('x-tally-dropped')
@@ -88,7 +88,7 @@ export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent
  * Nothing is removed from the outbox here: the events are sent again on a later load.
  * `events` is emptied: pass a list of its own.
  */
-export function beacon(beaconFn: BeaconLike | undefined, fetchFn: FetchLike, url: string, events: BrowserEvent[]): void {
+export function beacon(fetchFn: FetchLike, url: string, events: BrowserEvent[], beaconFn?: BeaconLike): void {
   while (events.length) {
     const c = events.splice(0, BATCH_EVENTS)
     let ok
