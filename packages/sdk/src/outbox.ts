@@ -7,23 +7,22 @@
  * are the edits it stores (plain functions: a factory's object cost t.js about 50 bytes gzipped).
  */
 import type { BrowserEvent } from '@tally/protocol/contract'
-import type { Store } from './store.js'
 
 /** A change to the stored list. */
-export type Edit = (list: BrowserEvent[]) => BrowserEvent[]
+export type Edit = (list: BrowserEvent[] | undefined) => BrowserEvent[]
 
 /**
- * Applies `f` to the stored outbox in one atomic update, or only re-reads it (sibling tabs add
- * and acknowledge events too); resolves to the list now stored (`undefined` when none ever was).
+ * The store's key for the outbox: `store(OUTBOX, f)` applies an edit in one atomic update,
+ * `store(OUTBOX)` re-reads it (sibling tabs add and acknowledge events too). An edit is given
+ * `undefined` when nothing was ever stored.
  */
-export const editOutbox = (store: Store, f?: Edit): Promise<BrowserEvent[] | undefined> =>
-  store<BrowserEvent[]>('o', f && ((l) => f(l || [])))
+export const OUTBOX = 'o'
 
 /** Adds `e`, pushing the oldest events out past `cap` (each told to `onFull`). */
 export const adding =
   (e: BrowserEvent, cap: number, onFull: (e: BrowserEvent) => unknown): Edit =>
   (l) => {
-    const next = [...l, e]
+    const next = [...(l || []), e]
     next.splice(0, next.length - cap).forEach(onFull)
     return next
   }

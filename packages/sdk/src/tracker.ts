@@ -11,7 +11,7 @@ import { autotrack } from './autotrack.js'
 import { createChat, type Chat } from './chat.js'
 import { DEBUG, SCRIPT, SILENT, consoleWarn, warnDrops } from './debug.js'
 import { randomId } from './id.js'
-import { adding, editOutbox, without, type Edit } from './outbox.js'
+import { OUTBOX, adding, without, type Edit } from './outbox.js'
 import { createSession } from './session.js'
 import { idbStore, type Store } from './store.js'
 import { BATCH_EVENTS, backoff, beacon, post, type BeaconLike, type FetchLike } from './transport.js'
@@ -88,7 +88,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     : tell
   // The outbox (outbox.ts) as last stored: `pagehide` beacons it without waiting.
   let stored: BrowserEvent[] = []
-  const outbox = async (f?: Edit) => (stored = (await editOutbox(store, f)) || [])
+  const outbox = async (f?: Edit) => (stored = (await store<BrowserEvent[]>(OUTBOX, f)) || [])
   const full = (e: BrowserEvent) => SILENT || drop(e, 'outbox_full')
 
   // Events called for since the last beacon.
@@ -131,7 +131,7 @@ export function createTracker(options: TrackerOptions): Tracker {
           return
         }
         attempt = 0
-        await outbox((l) => without(l, batch))
+        await outbox((l) => without(l || [], batch))
         if (!SILENT) for (const [e, why] of r) tell(e, why)
       }
       waiters.splice(0).forEach((f) => f())
