@@ -101,7 +101,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     schedule()
   })
 
-  let timer: ReturnType<typeof setTimeout> | undefined
+  let timer: ReturnType<typeof setTimeout> | void
   let sending: Promise<unknown> | undefined
   let attempt = 0
   const waiters: (() => void)[] = []
@@ -110,8 +110,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     timer ||= setTimeout(kick, 1000)
   }
   const kick = () => {
-    clearTimeout(timer)
-    timer = undefined
+    timer = clearTimeout(timer)
     // Tabs of one origin may send the same stored event at once: the id makes that harmless.
     sending ||= loop().catch(() => {})
   }
@@ -171,7 +170,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     const hide = () => {
       if (unbeaconed) {
         unbeaconed = false
-        beacon(fetchFn, url, [...stored, ...without([...pending], stored)], options.sendBeacon)
+        beacon(fetchFn, url, [...stored, ...without([...pending], stored)], SCRIPT ? undefined : options.sendBeacon)
       }
     }
     addEventListener('pagehide', hide)
