@@ -101,7 +101,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     schedule()
   })
 
-  let timer: ReturnType<typeof setTimeout> | void
+  let timer: ReturnType<typeof setTimeout> | undefined
   let sending: Promise<unknown> | undefined
   let attempt = 0
   const waiters: (() => void)[] = []
@@ -110,7 +110,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     timer ||= setTimeout(kick, 1000)
   }
   const kick = () => {
-    timer = clearTimeout(timer)
+    timer = clearTimeout(timer) as undefined
     // Tabs of one origin may send the same stored event at once: the id makes that harmless.
     sending ||= loop().catch(() => {})
   }
