@@ -30,7 +30,11 @@ async function load(attrs: Record<string, string>, src = 'https://collector.test
   Object.defineProperty(document, 'currentScript', { value: null, configurable: true })
 }
 
+/** The build flags of the script tags (debug.ts): t.debug.js unless a test says t.js. */
+const flag = globalThis as { __TALLY_DEBUG__?: boolean; __TALLY_SCRIPT__?: boolean }
+
 beforeEach(() => {
+  flag.__TALLY_SCRIPT__ = true
   ;(globalThis as { indexedDB?: unknown }).indexedDB = new IDBFactory()
   collector = fakeCollector()
   vi.stubGlobal('fetch', collector.fetch)
@@ -41,6 +45,8 @@ beforeEach(() => {
 })
 afterEach(() => {
   vi.unstubAllGlobals()
+  delete flag.__TALLY_DEBUG__
+  delete flag.__TALLY_SCRIPT__
 })
 
 const subjects = () => collector.events().map((e) => (e.type == 'impression' ? e.campaign : e.type == 'engagement' ? e.advisor : e.phase))
@@ -120,12 +126,6 @@ describe('script tag', () => {
   })
 
   describe('data-debug', () => {
-    const flag = globalThis as { __TALLY_DEBUG__?: boolean; __TALLY_SCRIPT__?: boolean }
-    afterEach(() => {
-      delete flag.__TALLY_DEBUG__
-      delete flag.__TALLY_SCRIPT__
-    })
-
     /** Loads the script, has the collector refuse one impression, and returns the console lines. */
     async function refused(attrs: Record<string, string>) {
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
@@ -147,9 +147,8 @@ describe('script tag', () => {
     })
 
     it('is ignored by a build without diagnostics (t.js), which drops the same event silently', async () => {
-      // t.js's build flags: no diagnostics, and no refusal parsing for an onDrop the tag lacks.
+      // t.js: no diagnostics, and no refusal parsing for an onDrop the tag lacks.
       flag.__TALLY_DEBUG__ = false
-      flag.__TALLY_SCRIPT__ = true
       expect(await refused({ 'data-debug': '' })).toEqual([])
       expect(subjects()).toEqual(['cmp_old'])
     })

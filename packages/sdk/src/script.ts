@@ -27,7 +27,6 @@ if (!seen[container]) {
   const t = (seen[container] = createTracker({
     ...(d as unknown as TrackerOptions),
     endpoint: d.endpoint || new URL(tag.src).origin,
-    autotrack: d.autotrack != 'false',
     // `data-debug` works in t.debug.js; t.js is built without diagnostics and ignores it (a
     // console line saying so would not fit its 2,500-byte budget).
     ...(DEBUG && { debug: d.debug != null }),

@@ -179,7 +179,8 @@ export function createTracker(options: TrackerOptions): Tracker {
       attempt = 0
       kick()
     })
-    if (options.autotrack) autotrack(impression, engagement)
+    // The script tag passes its `data-autotrack` attribute as it is: on unless "false".
+    if (SCRIPT ? (options.autotrack as unknown) != 'false' : options.autotrack) autotrack(impression, engagement)
   }
 
   return {
