@@ -76,6 +76,15 @@ describe('script tag', () => {
     expect(subjects()).toEqual(['start', 'end'])
   })
 
+  it('throws at load without data-container in t.debug.js, and loads quietly in t.js, whose events the collector refuses', async () => {
+    await expect(load({})).rejects.toThrow(/container/)
+    flag.__TALLY_DEBUG__ = false
+    await load({ 'data-autotrack': 'false' })
+    w.tally!.impression!('cmp_a')
+    await w.tally!.flush!()
+    expect(collector.sent[0]!.url).toBe('https://collector.test/v1/containers/undefined/events')
+  })
+
   it('sends to data-endpoint when given, else to the origin of its own src', async () => {
     await load({ 'data-container': 'ctr_a', 'data-endpoint': 'https://events.test/' })
     w.tally!.impression!('cmp_a')

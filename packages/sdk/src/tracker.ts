@@ -62,7 +62,9 @@ export interface Tracker {
  */
 export function createTracker(options: TrackerOptions): Tracker {
   const { container, endpoint, onDrop } = options
-  if (!valid(container)) throw Error('tally: container required')
+  // t.js does not check: a tag without a valid data-container has its events refused by the
+  // collector (403), which t.debug.js would have thrown about at once (docs/sdk.md, Debug).
+  if (!SILENT && !valid(container)) throw Error('tally: container required')
   const url = `${endpoint.replace(/\/$/, '')}/v1/containers/${container}/events`
   const store = (!SCRIPT && options.store) || idbStore('tally-' + container)
   // The global itself in t.js (a WebIDL operation called without `this` runs on the global).
@@ -147,7 +149,10 @@ export function createTracker(options: TrackerOptions): Tracker {
   const pending = new Set<BrowserEvent>()
   const track = (type: BrowserEvent['type'], fields: Record<string, string>, key?: string) => {
     const e = { id: randomId(), type, session: session.id(), ts: Date.now(), ...fields } as BrowserEvent
-    if (!Object.values(fields).every(valid)) return SILENT || drop(e, 'invalid_event')
+    if (!Object.values(fields).every(valid)) {
+      if (!SILENT) drop(e, 'invalid_event')
+      return
+    }
     pending.add(e)
     unbeaconed = true
     run(async () => {
