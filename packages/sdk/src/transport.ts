@@ -51,8 +51,9 @@ export const post = (fetchFn: FetchLike, url: string, events: BrowserEvent[], wa
   fetchFn(url, { method: 'POST', body: body(events), keepalive: true, credentials: 'omit' }).then((r) => {
     const s = r.status
     if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
-    // t.js has nobody to tell why (no onDrop, no diagnostics): answered for good, the batch leaves.
-    return SILENT ? [] : answered(r, events, warn)
+    // t.js has nobody to tell why (no onDrop, no diagnostics): answered for good, the batch
+    // leaves. Its body is still read, or leaving the page would cancel the answer's download.
+    return SILENT ? r.text().then(() => []) : answered(r, events, warn)
   }, () => -1)
 
 /** The events a final answer refused, with why (read from its body and headers). */
