@@ -155,6 +155,19 @@ describe('script tag', () => {
       expect(await refused({})).toEqual([])
     })
 
+    it('t.js retries a 503 after the backoff, then forgets the batch its 200 answered', async () => {
+      flag.__TALLY_DEBUG__ = false
+      collector.reply({ status: 503 })
+      await load({ 'data-container': 'ctr_shop', 'data-autotrack': 'false' })
+      w.tally!('impression', 'cmp_a')
+      // Sent within 1 s; the retry of attempt 0 waits 1-2 s more.
+      await vi.waitFor(() => expect(collector.sent).toHaveLength(1), { timeout: 1500 })
+      await vi.waitFor(() => expect(collector.sent).toHaveLength(2), { timeout: 2500 })
+      await w.tally!.flush!()
+      expect(collector.sent).toHaveLength(2)
+      expect(collector.sent[1]!.batch.events.map((e) => e.id)).toEqual(collector.sent[0]!.batch.events.map((e) => e.id))
+    })
+
     it('is ignored by a build without diagnostics (t.js), which drops the same event silently', async () => {
       // t.js: no diagnostics, and no refusal parsing for an onDrop the tag lacks.
       flag.__TALLY_DEBUG__ = false

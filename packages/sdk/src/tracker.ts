@@ -124,16 +124,16 @@ export function createTracker(options: TrackerOptions): Tracker {
       for (await outbox(); stored.length; ) {
         const batch = stored.slice(0, BATCH_EVENTS)
         const r = await post(fetchFn, url, batch, warn)
-        if (typeof r == 'number') {
+        if (SILENT ? r : typeof r == 'number') {
           clearTimeout(timer)
           // Retry-After is a floor, not a replacement: a collector answering every 503 with
           // "1" must not have every open tab retry each second for the whole outage.
-          timer = setTimeout(kick, Math.max(r, backoff(attempt++)))
+          timer = setTimeout(kick, Math.max(r as number, backoff(attempt++)))
           return
         }
         attempt = 0
         await outbox((l) => without(l || [], batch))
-        if (!SILENT) for (const [e, why] of r) tell(e, why)
+        if (!SILENT) for (const [e, why] of r as [BrowserEvent, string][]) tell(e, why)
       }
       waiters.splice(0).forEach((f) => f())
     } finally {

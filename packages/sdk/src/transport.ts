@@ -27,7 +27,8 @@ export type BeaconLike = (url: string, body: string) => boolean
 /**
  * What became of one request: the events refused for good with their reasons (every other
  * event was accepted or is a duplicate, so the whole request may leave the outbox), or, as a
- * number, a retry: the server's Retry-After in ms, or -1 to use the backoff.
+ * number, a retry: the server's Retry-After in ms, or -1 to use the backoff. t.js, which tells
+ * nobody of refusals, answers 0 for done (a retry is never 0).
  */
 export type Outcome = [BrowserEvent, string][] | number
 
@@ -53,7 +54,7 @@ export const post = (fetchFn: FetchLike, url: string, events: BrowserEvent[], wa
     if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
     // t.js has nobody to tell why (no onDrop, no diagnostics): answered for good, the batch
     // leaves. Its body is still read, or leaving the page would cancel the answer's download.
-    return SILENT ? r.text().then(() => []) : answered(r, events, warn)
+    return SILENT ? r.text().then(() => 0) : answered(r, events, warn)
   }, () => -1)
 
 /** The events a final answer refused, with why (read from its body and headers). */
