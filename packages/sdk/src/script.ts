@@ -22,13 +22,14 @@ const seen = (w.__tally ||= {})
 
 if (!seen[container]) {
   // The tag's attributes are the options (`data-session-timeout="5"` is multiplied as a number,
-  // and a bad one gives the default). Any other attribute is ignored: a script build reads no
-  // `store`, `fetch`, `sendBeacon` or `onDrop` option (debug.ts, SCRIPT).
+  // and a bad one gives the default; `data-autotrack` is read as given, on unless "false"). Any
+  // other attribute is ignored: a script build reads no `store`, `fetch`, `sendBeacon` or
+  // `onDrop` option (debug.ts, SCRIPT).
   const t = (seen[container] = createTracker({
     ...(d as unknown as TrackerOptions),
     endpoint: d.endpoint || new URL(tag.src).origin,
     // `data-debug` works in t.debug.js; t.js is built without diagnostics and ignores it (a
-    // console line saying so would not fit its 2,500-byte budget).
+    // console line saying so would not fit its 2,000-byte budget).
     ...(DEBUG && { debug: d.debug != null }),
   }))
   const stub = w.tally
