@@ -27,6 +27,15 @@ const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>shop</titl
 <div style="height:1000px"></div>
 </body></html>`
 
+// Chat from the script tag alone: one conversation queued through the stub before t.js has
+// loaded, one opened on window.tally after, its every phase called at once; then the page is left
+// before any flush (the beacon carries them) and opened again (the outbox sends them again).
+const CHAT_PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>help</title>
+<script>window.tally=window.tally||function(){(tally.q=tally.q||[]).push(arguments)}</script>
+<script>tally('chat', 'conv_queued_7c1e', { bot: 'bot_help' })</script>
+<script async src="%COLLECTOR%/t.js" data-container="ctr_test" data-autotrack="false"></script>
+</head><body>help</body></html>`
+
 describe.skipIf(skipWithoutChromium)('the script tag in a real browser', () => {
   const env = writeConfig(['shop.tally.test'], { cmp_a: {}, cmp_b: {}, cmp_far: {}, cmp_queued: {}, cmp_off: { active: false } }, { adv_x: {} })
   let collector: Collector
@@ -41,6 +50,8 @@ describe.skipIf(skipWithoutChromium)('the script tag in a real browser', () => {
     const site = join(env.dir, 'site')
     mkdirSync(site)
     writeFileSync(join(site, 'index.html'), PAGE)
+    mkdirSync(join(site, 'help'))
+    writeFileSync(join(site, 'help', 'index.html'), CHAT_PAGE)
     const s = await startStorefront({ collectorUrl: `http://collector.tally.test:${port}`, port: 0, host: '127.0.0.1', dir: site })
     shop = s.server
     shopUrl = `http://shop.tally.test:${s.port}/`
@@ -91,6 +102,55 @@ describe.skipIf(skipWithoutChromium)('the script tag in a real browser', () => {
     })
     expect(failed).toEqual([])
     await context.close()
+  }, 60_000)
+
+  it('sends the chats of a page with only the script tag exactly once, those called before t.js loaded included, and loads no other script', async () => {
+    // A beacon sent as the page goes is the browser's, not the page's: Playwright's per-context
+    // user agent does not reach it, and the collector drops "HeadlessChrome" as a bot. This
+    // browser says BROWSER_UA in every request.
+    const person = await launchChromium([`--user-agent=${BROWSER_UA}`])
+    const context = await person.newContext()
+    const page = await context.newPage()
+    const scripts: string[] = []
+    page.on('request', (r) => r.resourceType() == 'script' && scripts.push(new URL(r.url()).pathname))
+    const ready = () => page.waitForFunction(() => typeof (window as unknown as { tally?: { flush?: unknown } }).tally?.flush === 'function')
+    await page.goto(`${shopUrl}help/`)
+    await ready()
+    await page.evaluate(() => {
+      type Chat = { handoff(): void; resume(): void; end(): void }
+      const c = (window as unknown as { tally: { chat(id: string, o: { bot: string }): Chat } }).tally.chat('conv_after_5d2a', { bot: 'bot_help' })
+      c.handoff()
+      c.resume()
+      c.end()
+      c.end()
+    })
+    // Left at once: the beacon of pagehide carries what is not stored or not sent yet.
+    await page.goto('about:blank')
+    await page.goto(`${shopUrl}help/`)
+    await ready()
+    await page.evaluate(() => (window as unknown as { tally: { flush(): Promise<void> } }).tally.flush())
+    const chats = () => {
+      const db = new Database(env.db, { readonly: true })
+      const rows = db.prepare("SELECT conversation, phase, COUNT(*) AS n FROM chat_events WHERE container = 'ctr_test' GROUP BY conversation, phase ORDER BY conversation, phase").all()
+      db.close()
+      return rows as Array<{ n: number }>
+    }
+    // The first page's beacon may still be on its way: wait for six events, then a little longer
+    // for any seventh (a phase sent twice under two ids would be one).
+    for (let i = 0; i < 50 && chats().reduce((n, r) => n + r.n, 0) < 6; i++) await new Promise((r) => setTimeout(r, 100))
+    await new Promise((r) => setTimeout(r, 500))
+    const rows = chats()
+    // The second load queued its own start of conv_queued_7c1e: a second event of that phase.
+    expect(rows).toEqual([
+      { conversation: 'conv_after_5d2a', phase: 'end', n: 1 },
+      { conversation: 'conv_after_5d2a', phase: 'handoff', n: 1 },
+      { conversation: 'conv_after_5d2a', phase: 'resume', n: 1 },
+      { conversation: 'conv_after_5d2a', phase: 'start', n: 1 },
+      { conversation: 'conv_queued_7c1e', phase: 'start', n: 2 },
+    ])
+    // t.js once per page load, and nothing else: chat needs no second script.
+    expect(scripts).toEqual(['/t.js', '/t.js'])
+    await person.close()
   }, 60_000)
 
   it('serves t.js cross-origin with cache validators', async () => {

@@ -10,11 +10,11 @@ export const chromiumMissing = !existsSync(CHROMIUM)
 /** Skip only off CI: `.ci/run` installs Chromium, and there a missing one must fail. */
 export const skipWithoutChromium = chromiumMissing && process.env.CI !== 'true'
 
-/** Headless, with no call home, and every `*.test` host resolved to this machine. */
-export function launchChromium(): Promise<Browser> {
+/** Headless, with no call home, and every `*.test` host resolved to this machine; `args` are added. */
+export function launchChromium(args: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP *.test 127.0.0.1'],
+      '--disable-sync', '--no-first-run', '--host-resolver-rules=MAP *.test 127.0.0.1', ...args],
   })
 }

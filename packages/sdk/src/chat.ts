@@ -16,13 +16,10 @@ export interface Chat {
 
 export function createChat(emit: (phase: ChatPhase) => void): Chat {
   emit('start')
-  let open: ReturnType<typeof setInterval> | 0 = setInterval(emit, CHAT_PING_MS, 'ping')
+  let open: ReturnType<typeof setInterval> | void = setInterval(emit, CHAT_PING_MS, 'ping')
   const phase = (p: ChatPhase) => () => {
     if (!open) return
-    if (p == 'end') {
-      clearInterval(open)
-      open = 0
-    }
+    if (p == 'end') open = clearInterval(open)
     emit(p)
   }
   return { handoff: phase('handoff'), resume: phase('resume'), end: phase('end') }

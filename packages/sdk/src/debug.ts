@@ -12,6 +12,18 @@ declare const __TALLY_DEBUG__: boolean | undefined
 /** Whether this build carries diagnostics: true unless the build defined `__TALLY_DEBUG__` false. */
 export const DEBUG: boolean = typeof __TALLY_DEBUG__ != 'boolean' || __TALLY_DEBUG__
 
+declare const __TALLY_SCRIPT__: boolean | undefined
+
+/**
+ * Whether this build is a script tag (t.js, t.debug.js): the tag passes no `onDrop`, `store`,
+ * `fetch` or `sendBeacon`, and runs where `document` exists, so rollup defines
+ * `__TALLY_SCRIPT__` true and the minifier removes what only those options need.
+ */
+export const SCRIPT: boolean = typeof __TALLY_SCRIPT__ == 'boolean' && __TALLY_SCRIPT__
+
+/** t.js: a script tag without diagnostics, where nobody can hear of a drop or refusal. */
+export const SILENT: boolean = SCRIPT && !DEBUG
+
 /** Where diagnostics go: one line, and the events concerned. */
 export type Warn = (message: string, events?: BrowserEvent[]) => void
 

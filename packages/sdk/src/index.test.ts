@@ -19,7 +19,7 @@ describe('chat from the ESM entry', () => {
     b.end()
     await t.flush()
     expect(a.id).toMatch(ID_PATTERN)
-    // 128 random bits in base 36: 4 words of up to 7 characters.
+    // 128 random bits: 4 decimal words of up to 10 digits.
     expect(a.id.length).toBeGreaterThanOrEqual(16)
     expect(a.id).not.toBe(b.id)
     const sent = collector.events().filter((e) => e.type === 'chat').map((e) => (e as { conversation: string }).conversation)

@@ -30,7 +30,11 @@ async function load(attrs: Record<string, string>, src = 'https://collector.test
   Object.defineProperty(document, 'currentScript', { value: null, configurable: true })
 }
 
+/** The build flags of the script tags (debug.ts): t.debug.js unless a test says t.js. */
+const flag = globalThis as { __TALLY_DEBUG__?: boolean; __TALLY_SCRIPT__?: boolean }
+
 beforeEach(() => {
+  flag.__TALLY_SCRIPT__ = true
   ;(globalThis as { indexedDB?: unknown }).indexedDB = new IDBFactory()
   collector = fakeCollector()
   vi.stubGlobal('fetch', collector.fetch)
@@ -41,6 +45,8 @@ beforeEach(() => {
 })
 afterEach(() => {
   vi.unstubAllGlobals()
+  delete flag.__TALLY_DEBUG__
+  delete flag.__TALLY_SCRIPT__
 })
 
 const subjects = () => collector.events().map((e) => (e.type == 'impression' ? e.campaign : e.type == 'engagement' ? e.advisor : e.phase))
@@ -68,6 +74,15 @@ describe('script tag', () => {
     for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) expect(() => w.tally!(name)).not.toThrow()
     await w.tally!.flush!()
     expect(subjects()).toEqual(['start', 'end'])
+  })
+
+  it('throws at load without data-container in t.debug.js, and loads quietly in t.js, whose events the collector refuses', async () => {
+    await expect(load({})).rejects.toThrow(/container/)
+    flag.__TALLY_DEBUG__ = false
+    await load({ 'data-autotrack': 'false' })
+    w.tally!.impression!('cmp_a')
+    await w.tally!.flush!()
+    expect(collector.sent[0]!.url).toBe('https://collector.test/v1/containers/undefined/events')
   })
 
   it('sends to data-endpoint when given, else to the origin of its own src', async () => {
@@ -120,11 +135,6 @@ describe('script tag', () => {
   })
 
   describe('data-debug', () => {
-    const flag = globalThis as { __TALLY_DEBUG__?: boolean }
-    afterEach(() => {
-      delete flag.__TALLY_DEBUG__
-    })
-
     /** Loads the script, has the collector refuse one impression, and returns the console lines. */
     async function refused(attrs: Record<string, string>) {
       const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
@@ -145,7 +155,21 @@ describe('script tag', () => {
       expect(await refused({})).toEqual([])
     })
 
+    it('t.js retries a 503 after the backoff, then forgets the batch its 200 answered', async () => {
+      flag.__TALLY_DEBUG__ = false
+      collector.reply({ status: 503 })
+      await load({ 'data-container': 'ctr_shop', 'data-autotrack': 'false' })
+      w.tally!('impression', 'cmp_a')
+      // Sent within 1 s; the retry of attempt 0 waits 1-2 s more.
+      await vi.waitFor(() => expect(collector.sent).toHaveLength(1), { timeout: 1500 })
+      await vi.waitFor(() => expect(collector.sent).toHaveLength(2), { timeout: 2500 })
+      await w.tally!.flush!()
+      expect(collector.sent).toHaveLength(2)
+      expect(collector.sent[1]!.batch.events.map((e) => e.id)).toEqual(collector.sent[0]!.batch.events.map((e) => e.id))
+    })
+
     it('is ignored by a build without diagnostics (t.js), which drops the same event silently', async () => {
+      // t.js: no diagnostics, and no refusal parsing for an onDrop the tag lacks.
       flag.__TALLY_DEBUG__ = false
       expect(await refused({ 'data-debug': '' })).toEqual([])
       expect(subjects()).toEqual(['cmp_old'])

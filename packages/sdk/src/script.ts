@@ -7,7 +7,7 @@
  * A second copy of the script for the same container does nothing (next-plausible#15).
  * Built twice: `t.js` without diagnostics, `t.debug.js` with them (`data-debug`, debug.ts).
  */
-import { createTracker, type Tracker } from './tracker.js'
+import { createTracker, type Tracker, type TrackerOptions } from './tracker.js'
 import { DEBUG } from './debug.js'
 
 type Command = (cmd: string, ...args: unknown[]) => void
@@ -21,13 +21,15 @@ const container = d.container!
 const seen = (w.__tally ||= {})
 
 if (!seen[container]) {
+  // The tag's attributes are the options (`data-session-timeout="5"` is multiplied as a number,
+  // and a bad one gives the default; `data-autotrack` is read as given, on unless "false"). Any
+  // other attribute is ignored: a script build reads no `store`, `fetch`, `sendBeacon` or
+  // `onDrop` option (debug.ts, SCRIPT).
   const t = (seen[container] = createTracker({
-    container,
+    ...(d as unknown as TrackerOptions),
     endpoint: d.endpoint || new URL(tag.src).origin,
-    sessionTimeout: +d.sessionTimeout!,
-    autotrack: d.autotrack != 'false',
     // `data-debug` works in t.debug.js; t.js is built without diagnostics and ignores it (a
-    // console line saying so would not fit its 2,500-byte budget).
+    // console line saying so would not fit its 2,000-byte budget).
     ...(DEBUG && { debug: d.debug != null }),
   }))
   const stub = w.tally

@@ -1,10 +1,20 @@
 /**
  * Storage behind the session, dedup memory and outbox. IndexedDB (the database and store
- * idb-keyval's `createStore` makes, opened here with its `promisifyRequest`) so every tab of the
- * origin shares it; memory when IndexedDB is missing, throws or hangs, so the SDK
- * keeps working in private modes and broken browsers (idb-keyval#32, #120).
+ * idb-keyval's `createStore` made, when the SDK used it, so stored sessions and outboxes carry
+ * over) so every tab of the origin shares it; memory when IndexedDB is missing, throws or hangs,
+ * so the SDK keeps working in private modes and broken browsers (idb-keyval#32, #120).
  */
-import { promisifyRequest } from 'idb-keyval'
+
+/**
+ * A request's result, or a transaction's completion, as a promise: idb-keyval's
+ * `promisifyRequest`, written here (t.js's budget had no room for the dependency's version).
+ */
+const done = <T>(r: IDBRequest<T> | IDBTransaction): Promise<T> =>
+  new Promise((resolve, reject) => {
+    const q = r as any
+    q.oncomplete = q.onsuccess = () => resolve(q.result)
+    q.onabort = q.onerror = reject
+  })
 
 /**
  * What the tracker needs from storage, as one function: `store(key)` reads a value,
@@ -30,36 +40,35 @@ export const OPEN_TIMEOUT_MS = 1500
 
 /**
  * IndexedDB database `name` (one per container, so trackers share nothing), falling back to
- * memory for good when the first read fails or takes over 1.5 s, or when a later call fails.
+ * memory for good when opening it fails or takes over 1.5 s, or when a later call fails.
  */
 export function idbStore(name: string): Store {
   const mem = memoryStore()
+  // An async function turns a throwing `indexedDB.open` (missing, private mode) into a rejection.
+  // Database `name`, object store `kv`. A closed connection is not reopened: the failure falls to
+  // memory.
+  const db = (async () => {
+    const open = indexedDB.open(name)
+    open.onupgradeneeded = () => open.result.createObjectStore('kv')
+    return done(open)
+  })()
+  // Every transaction is readwrite: a read then waits for a sibling tab's update, no more.
+  const idb: Store = (k, f) =>
+    db.then((db) => {
+      const t = db.transaction('kv', 'readwrite')
+      const s = t.objectStore('kv')
+      const r = s.get(k)
+      let v: any
+      r.onsuccess = () => {
+        v = r.result
+        if (f) s.put((v = f(v)), k)
+      }
+      return done(t).then(() => v)
+    })
+  // Whichever of the open and the timer comes first wins: resolving twice does nothing.
   let use: Promise<Store> = new Promise((resolve) => {
-    const fallback = () => resolve(mem)
-    // Resolving twice does nothing: whichever of the first read and the timer comes first wins.
-    setTimeout(fallback, OPEN_TIMEOUT_MS)
-    try {
-      // The layout idb-keyval's createStore(name, 'kv') made, so stored sessions and outboxes
-      // carry over; its reopening of a closed connection is left out, a failure falls to memory.
-      const open = indexedDB.open(name)
-      open.onupgradeneeded = () => open.result.createObjectStore('kv')
-      const db = promisifyRequest(open)
-      const idb: Store = (k, f) =>
-        db.then((db) => {
-          const t = db.transaction('kv', f ? 'readwrite' : 'readonly')
-          const s = t.objectStore('kv')
-          const r = s.get(k)
-          let v: any
-          r.onsuccess = () => {
-            v = r.result
-            if (f) s.put((v = f(v)), k)
-          }
-          return promisifyRequest(t).then(() => v)
-        })
-      idb('s').then(() => resolve(idb), fallback)
-    } catch {
-      fallback()
-    }
+    setTimeout(resolve, OPEN_TIMEOUT_MS, mem)
+    db.then(() => resolve(idb), () => resolve(mem))
   })
   // A failure after a good start ("connection is closing" on iOS) also moves to memory.
   return (k, f) =>

@@ -9,9 +9,9 @@ import {
 } from '@tally/protocol/contract'
 import { autotrack } from './autotrack.js'
 import { createChat, type Chat } from './chat.js'
-import { DEBUG, consoleWarn, warnDrops } from './debug.js'
+import { DEBUG, SCRIPT, SILENT, consoleWarn, warnDrops } from './debug.js'
 import { randomId } from './id.js'
-import { createOutbox, without } from './outbox.js'
+import { OUTBOX, adding, without, type Edit } from './outbox.js'
 import { createSession } from './session.js'
 import { idbStore, type Store } from './store.js'
 import { BATCH_EVENTS, backoff, beacon, post, type BeaconLike, type FetchLike } from './transport.js'
@@ -62,16 +62,24 @@ export interface Tracker {
  */
 export function createTracker(options: TrackerOptions): Tracker {
   const { container, endpoint, onDrop } = options
-  if (!valid(container)) throw Error('tally: container required')
+  // t.js does not check: a tag without a valid data-container has its events refused by the
+  // collector (403), which t.debug.js would have thrown about at once (docs/sdk.md, Debug).
+  if (!SILENT && !valid(container)) throw Error('tally: container required')
   const url = `${endpoint.replace(/\/$/, '')}/v1/containers/${container}/events`
-  const store = options.store || idbStore('tally-' + container)
-  const fetchFn: FetchLike = options.fetch || ((u, i) => fetch(u, i))
-  const session = createSession(store, (options.sessionTimeout || 0) * 60_000 || DEFAULT_SESSION_TIMEOUT_MS)
+  const store = (!SCRIPT && options.store) || idbStore('tally-' + container)
+  // The global itself in t.js (a WebIDL operation called without `this` runs on the global).
+  // Elsewhere an async wrapper: a given fetch that throws at once still gives a rejection (a
+  // retry), and a test's later stub of the global is seen.
+  const fetchFn: FetchLike = SCRIPT ? fetch : async (u, i) => (options.fetch || fetch)(u, i)
+  // Missing, 0 or NaN (a bad `data-session-timeout`) all give the default.
+  const session = createSession(store, options.sessionTimeout! * 60_000 || DEFAULT_SESSION_TIMEOUT_MS)
   const warn = DEBUG && options.debug ? consoleWarn : undefined
   const tell = (e: BrowserEvent, reason: string) => {
-    try {
-      onDrop?.(e, reason)
-    } catch {}
+    if (!SCRIPT) {
+      try {
+        onDrop?.(e, reason)
+      } catch {}
+    }
   }
   // Drops decided here; the transport tells of those the collector decided.
   const drop = DEBUG
@@ -80,30 +88,31 @@ export function createTracker(options: TrackerOptions): Tracker {
         tell(e, reason)
       }
     : tell
-  const outbox = createOutbox(store, SDK_OUTBOX_CAP, (e) => drop(e, 'outbox_full'))
+  // The outbox (outbox.ts) as last stored: `pagehide` beacons it without waiting.
+  let stored: BrowserEvent[] = []
+  const outbox = async (f?: Edit) => (stored = (await store<BrowserEvent[]>(OUTBOX, f)) || [])
+  const full = (e: BrowserEvent) => SILENT || drop(e, 'outbox_full')
 
   // Events called for since the last beacon.
   let unbeaconed = false
-  let chain: Promise<unknown> = session
-    .touch()
-    .then(() => {
-      // Events left by an earlier page (perhaps beaconed, perhaps lost) are sent again.
-      unbeaconed = true
-      schedule(1000)
-    })
-    .catch(() => {})
+  let chain: Promise<unknown> = session.touch()
   const run = (f: () => unknown) => (chain = chain.then(f).catch(() => {}))
+  // Events left by an earlier page (perhaps beaconed, perhaps lost) are sent again.
+  run(() => {
+    unbeaconed = true
+    schedule()
+  })
 
   let timer: ReturnType<typeof setTimeout> | undefined
   let sending: Promise<unknown> | undefined
   let attempt = 0
   const waiters: (() => void)[] = []
-  const schedule = (ms: number) => {
-    timer ||= setTimeout(kick, ms)
+  // A flush runs within 1 s of the first event queued since the last one.
+  const schedule = () => {
+    timer ||= setTimeout(kick, 1000)
   }
   const kick = () => {
-    clearTimeout(timer)
-    timer = undefined
+    timer = clearTimeout(timer) as undefined
     // Tabs of one origin may send the same stored event at once: the id makes that harmless.
     sending ||= loop().catch(() => {})
   }
@@ -112,22 +121,19 @@ export function createTracker(options: TrackerOptions): Tracker {
   // between would otherwise find a loop that has already finished and wait forever.
   const loop = async () => {
     try {
-      let list = await outbox.load()
-      while (list.length) {
-        const batch = list.slice(0, BATCH_EVENTS)
+      for (await outbox(); stored.length; ) {
+        const batch = stored.slice(0, BATCH_EVENTS)
         const r = await post(fetchFn, url, batch, warn)
-        if (typeof r == 'number') {
+        if (SILENT ? r : typeof r == 'number') {
           clearTimeout(timer)
           // Retry-After is a floor, not a replacement: a collector answering every 503 with
           // "1" must not have every open tab retry each second for the whole outage.
-          timer = setTimeout(kick, Math.max(r, backoff(attempt)))
-          attempt++
+          timer = setTimeout(kick, Math.max(r as number, backoff(attempt++)))
           return
         }
         attempt = 0
-        await outbox.remove(batch)
-        for (const [e, why] of r) tell(e, why)
-        list = outbox.items()
+        await outbox((l) => without(l || [], batch))
+        if (!SILENT) for (const [e, why] of r as [BrowserEvent, string][]) tell(e, why)
       }
       waiters.splice(0).forEach((f) => f())
     } finally {
@@ -143,7 +149,10 @@ export function createTracker(options: TrackerOptions): Tracker {
   const pending = new Set<BrowserEvent>()
   const track = (type: BrowserEvent['type'], fields: Record<string, string>, key?: string) => {
     const e = { id: randomId(), type, session: session.id(), ts: Date.now(), ...fields } as BrowserEvent
-    if (!Object.values(fields).every(valid)) return drop(e, 'invalid_event')
+    if (!Object.values(fields).every(valid)) {
+      if (!SILENT) drop(e, 'invalid_event')
+      return
+    }
     pending.add(e)
     unbeaconed = true
     run(async () => {
@@ -154,39 +163,42 @@ export function createTracker(options: TrackerOptions): Tracker {
           return
         }
         e.session = s
-        await outbox.add(e)
-        schedule(1000)
+        await outbox(adding(e, SDK_OUTBOX_CAP, full))
+        schedule()
       } finally {
         pending.delete(e)
       }
     })
   }
 
-  if (typeof document == 'object') {
+  if (SCRIPT || typeof document == 'object') {
     const hide = () => {
       if (unbeaconed) {
         unbeaconed = false
-        const l = outbox.items()
-        beacon(options.sendBeacon, fetchFn, url, [...l, ...without([...pending], l)])
+        beacon(fetchFn, url, [...stored, ...without([...pending], stored)], SCRIPT ? undefined : options.sendBeacon)
       }
     }
     addEventListener('pagehide', hide)
-    document.addEventListener('visibilitychange', () => document.visibilityState == 'hidden' && hide())
+    document.addEventListener('visibilitychange', () => document.hidden && hide())
     addEventListener('online', () => {
       attempt = 0
       kick()
     })
-    if (options.autotrack) autotrack(impression, engagement)
+    // The script tag passes its `data-autotrack` attribute as it is: on unless "false".
+    if (SCRIPT ? (options.autotrack as unknown) != 'false' : options.autotrack) autotrack(impression, engagement)
   }
 
   return {
     impression,
     engagement,
     chat: (id, opts) => createChat((phase) => track('chat', { conversation: id, bot: opts?.bot, phase } as Partial<ChatEvent> as Record<string, string>)),
-    flush: () => run(() => {}).then(() => new Promise<void>((resolve) => {
-      waiters.push(resolve)
-      kick()
-    })),
+    // In line behind every event called for before it, so those are stored when it kicks.
+    flush: () => new Promise<void>((resolve) => {
+      run(() => {
+        waiters.push(resolve)
+        kick()
+      })
+    }),
     sessionId: session.id,
   }
 }

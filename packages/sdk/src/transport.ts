@@ -5,7 +5,7 @@
  * script on the page and a request over it fails silently (snowplow PR#1359, faro#1898).
  */
 import { PROTOCOL_VERSION, type BatchResult, type BrowserEvent } from '@tally/protocol/contract'
-import { DEBUG, warnDrops, type Warn } from './debug.js'
+import { DEBUG, SCRIPT, SILENT, warnDrops, type Warn } from './debug.js'
 
 /** Sent as the batch's `sdk` field; kept equal to package.json by a test. */
 export const VERSION = '0.1.0'
@@ -27,7 +27,8 @@ export type BeaconLike = (url: string, body: string) => boolean
 /**
  * What became of one request: the events refused for good with their reasons (every other
  * event was accepted or is a duplicate, so the whole request may leave the outbox), or, as a
- * number, a retry: the server's Retry-After in ms, or -1 to use the backoff.
+ * number, a retry: the server's Retry-After in ms, or -1 to use the backoff. t.js, which tells
+ * nobody of refusals, answers 0 for done (a retry is never 0).
  */
 export type Outcome = [BrowserEvent, string][] | number
 
@@ -47,15 +48,18 @@ export const backoff = (attempt: number): number =>
  * Builds with diagnostics also read `X-Tally-Dropped` (a 200 for a batch the collector threw
  * away, such as a bot's) and tell `warn`, when given, what the collector refused and why.
  */
-export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent[], warn?: Warn): Promise<Outcome> {
-  let r: Response
-  try {
-    r = await fetchFn(url, { method: 'POST', body: body(events), keepalive: true, credentials: 'omit' })
-  } catch {
-    return -1
-  }
+export const post = (fetchFn: FetchLike, url: string, events: BrowserEvent[], warn?: Warn): Promise<Outcome> =>
+  fetchFn(url, { method: 'POST', body: body(events), keepalive: true, credentials: 'omit' }).then((r) => {
+    const s = r.status
+    if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
+    // t.js has nobody to tell why (no onDrop, no diagnostics): answered for good, the batch
+    // leaves. Its body is still read, or leaving the page would cancel the answer's download.
+    return SILENT ? r.text().then(() => 0) : answered(r, events, warn)
+  }, () => -1)
+
+/** The events a final answer refused, with why (read from its body and headers). */
+async function answered(r: Response, events: BrowserEvent[], warn?: Warn): Promise<Outcome> {
   const s = r.status
-  if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
   const json = await r.json().catch(() => ({}))
   if (s < 300) {
     const thrown = DEBUG && r.headers.get('x-tally-dropped')
@@ -84,13 +88,14 @@ export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent
  * (default `navigator.sendBeacon`). When it refuses a chunk (its queue is full) or is missing,
  * that chunk goes by `fetch` keepalive instead.
  * Nothing is removed from the outbox here: the events are sent again on a later load.
+ * `events` is emptied: pass a list of its own.
  */
-export function beacon(beaconFn: BeaconLike | undefined, fetchFn: FetchLike, url: string, events: BrowserEvent[]): void {
-  for (let i = 0; i < events.length; i += BATCH_EVENTS) {
-    const c = events.slice(i, i + BATCH_EVENTS)
+export function beacon(fetchFn: FetchLike, url: string, events: BrowserEvent[], beaconFn?: BeaconLike): void {
+  while (events.length) {
+    const c = events.splice(0, BATCH_EVENTS)
     let ok
     try {
-      ok = (beaconFn || ((u, b) => navigator.sendBeacon(u, b)))(url, body(c))
+      ok = !SCRIPT && beaconFn ? beaconFn(url, body(c)) : navigator.sendBeacon(url, body(c))
     } catch {}
     if (!ok) post(fetchFn, url, c)
   }

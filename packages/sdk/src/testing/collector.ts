@@ -42,6 +42,7 @@ export function fakeCollector(script: (Reply | Error)[] = []) {
       ok: status < 300,
       headers: new Headers(next.headers ?? {}),
       json: async () => body,
+      text: async () => JSON.stringify(body),
     } as Response
   }
   const sendBeacon = (url: string, body: string) => {
