@@ -75,7 +75,7 @@ const table = [...rows, ...builds].map((r) => {
 })
 const cols = Object.keys(table[0])
 const width = cols.map((c) => Math.max(c.length, ...table.map((r) => String(r[c]).length)))
-const line = (cells) => cells.map((c, i) => (i == 0 ? String(c).padEnd(width[i]) : String(c).padStart(width[i]))).join('  ')
+const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(width[i]) : String(c).padStart(width[i]))).join('  ')
 console.log(line(cols))
 for (const r of table) console.log(line(cols.map((c) => r[c])))
 console.log('\nfiles (bytes of the script a site loads; gzip -9, brotli q11):')

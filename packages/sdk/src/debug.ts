@@ -10,7 +10,7 @@ import type { BrowserEvent } from '@tally/protocol/contract'
 declare const __TALLY_DEBUG__: boolean | undefined
 
 /** Whether this build carries diagnostics: true unless the build defined `__TALLY_DEBUG__` false. */
-export const DEBUG: boolean = typeof __TALLY_DEBUG__ != 'boolean' || __TALLY_DEBUG__
+export const DEBUG: boolean = typeof __TALLY_DEBUG__ !== 'boolean' || __TALLY_DEBUG__
 
 /** Where diagnostics go: one line, and the events concerned. */
 export type Warn = (message: string, events?: BrowserEvent[]) => void
@@ -41,7 +41,9 @@ const WHY: Record<string, string> = {
 
 /** "2 impressions (cmp_a, cmp_b)": which events a line is about, at a glance. */
 function subjects(events: BrowserEvent[]): string {
+  // biome-ignore lint/suspicious/noDoubleEquals: both sides are strings; `==` saves bytes in the SDK builds (size.test.ts)
   const names = events.map((e) => (e.type == 'impression' ? e.campaign : e.type == 'engagement' ? e.advisor : `${e.conversation} ${e.phase}`))
+  // biome-ignore lint/suspicious/noDoubleEquals: both numbers; `==` saves bytes in the SDK builds (size.test.ts)
   return `${events.length} event${events.length == 1 ? '' : 's'} (${names.join(', ')})`
 }
 
@@ -51,6 +53,7 @@ export const explain = (reason: string): string => (WHY[reason] ? `${reason} (${
 /** The default sink: the console, never throwing into the page. */
 export const consoleWarn: Warn = (message, events) => {
   try {
+    // biome-ignore lint/style/useTemplate: concatenation minifies shorter than a template; SDK sizes (size.test.ts)
     console.warn('[tally] ' + message, ...(events ? [events] : []))
   } catch {}
 }
@@ -59,5 +62,6 @@ export const consoleWarn: Warn = (message, events) => {
 export function warnDrops(warn: Warn, drops: [BrowserEvent, string][], what = 'dropped'): void {
   const by = new Map<string, BrowserEvent[]>()
   for (const [e, why] of drops) by.set(why, [...(by.get(why) || []), e])
+  // biome-ignore lint/suspicious/useIterableCallbackReturn: warn returns nothing; a block or for-of adds bytes to the SDK builds (size.test.ts)
   by.forEach((events, why) => warn(`${what} ${subjects(events)}: ${explain(why)}`, events))
 }

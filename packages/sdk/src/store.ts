@@ -18,10 +18,10 @@ export type Store = <T>(key: string, fn?: (old: T | undefined) => T) => Promise<
 
 /** A store that lives as long as the page: tests, and the fallback when IndexedDB fails. */
 export function memoryStore(): Store {
-  const m = new Map<string, any>()
-  return async (k, f) => {
-    if (f) m.set(k, f(m.get(k)))
-    return m.get(k)
+  const m = new Map<string, unknown>()
+  return async <T,>(k: string, f?: (old: T | undefined) => T) => {
+    if (f) m.set(k, f(m.get(k) as T | undefined))
+    return m.get(k) as T | undefined
   }
 }
 
@@ -44,14 +44,15 @@ export function idbStore(name: string): Store {
       const open = indexedDB.open(name)
       open.onupgradeneeded = () => open.result.createObjectStore('kv')
       const db = promisifyRequest(open)
-      const idb: Store = (k, f) =>
+      const idb: Store = <T,>(k: string, f?: (old: T | undefined) => T) =>
         db.then((db) => {
           const t = db.transaction('kv', f ? 'readwrite' : 'readonly')
           const s = t.objectStore('kv')
           const r = s.get(k)
-          let v: any
+          let v: T | undefined
           r.onsuccess = () => {
             v = r.result
+            // biome-ignore lint/suspicious/noAssignInExpressions: bytes: t.js has a gzip budget (size.test.ts)
             if (f) s.put((v = f(v)), k)
           }
           return promisifyRequest(t).then(() => v)

@@ -33,6 +33,7 @@ export type Outcome = [BrowserEvent, string][] | number
 
 /** The batch body. Ids are checked against the wire alphabet, so its length is its byte count. */
 export const body = (events: BrowserEvent[]): string =>
+  // biome-ignore lint/style/useTemplate: concatenation minifies shorter than a template; t.js has a gzip budget (size.test.ts)
   JSON.stringify({ v: PROTOCOL_VERSION, sentAt: Date.now(), sdk: 'tally-js/' + VERSION, events })
 
 /** Exponential backoff with jitter: attempt 0 waits 1-2 s, doubling, never over 5 minutes. */
@@ -55,6 +56,7 @@ export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent
     return -1
   }
   const s = r.status
+  // biome-ignore lint/suspicious/noDoubleEquals lint/correctness/useParseIntRadix: a status is a number; Retry-After is digits (a radix adds bytes); t.js has a gzip budget (size.test.ts)
   if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
   const json = await r.json().catch(() => ({}))
   if (s < 300) {
@@ -70,6 +72,7 @@ export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent
     if (DEBUG && warn) warnDrops(warn, refused, 'the collector refused')
     return refused
   }
+  // biome-ignore lint/style/useTemplate: concatenation minifies shorter than a template; t.js has a gzip budget (size.test.ts)
   const reason = json?.error?.code || 'http_' + s
   const all = events.map((e): [BrowserEvent, string] => [e, reason])
   if (DEBUG && warn) {
@@ -88,7 +91,7 @@ export async function post(fetchFn: FetchLike, url: string, events: BrowserEvent
 export function beacon(beaconFn: BeaconLike | undefined, fetchFn: FetchLike, url: string, events: BrowserEvent[]): void {
   for (let i = 0; i < events.length; i += BATCH_EVENTS) {
     const c = events.slice(i, i + BATCH_EVENTS)
-    let ok
+    let ok: boolean | undefined
     try {
       ok = (beaconFn || ((u, b) => navigator.sendBeacon(u, b)))(url, body(c))
     } catch {}

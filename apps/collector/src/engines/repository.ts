@@ -17,7 +17,7 @@
  */
 import type { ChatPhase } from '@tally/protocol'
 import type { ConversationState, ConversationStatus, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow } from '@tally/billing'
-import type { WebhookEndpointRow, OutboxEvent, DeliveryStatus, DeliveryRow, DeliveryUpdate, UnitEvidence, UnitCursor, ConversationEvidence, ConversationCursor, UsageEventCursor } from './records.js'
+import type { WebhookEndpointRow, OutboxEvent, DeliveryRow, DeliveryUpdate, UnitEvidence, UnitCursor, ConversationEvidence, ConversationCursor, UsageEventCursor } from './records.js'
 
 export type * from './records.js'
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { ADMIN } from '../testkit.js'
 import type { Invoice } from '@tally/billing'
 
-import { SK, RK, OTHER_RK, GROWTH, billing, at, n, uid } from './billing.fixtures.js'
+import { SK, RK, OTHER_RK, GROWTH, billing, at, uid } from './billing.fixtures.js'
 
 describe('POST /v1/usage', () => {
   it('refuses a request without a key (401) and one with the read key (403)', async () => {
@@ -395,7 +395,9 @@ describe('billing run, invoices and reads', () => {
   it('shows the period: usage against included quotas, balances, email quota and the preview', async () => {
     const b = billing()
     await b.usage({ id: uid(), type: 'alert', alert: 'a', ts: b.clock.now() })
-    const p = (await (await b.get('/v1/period')).json()) as Record<string, any>
+    const p = (await (await b.get('/v1/period')).json()) as {
+      period: unknown; included: unknown; credits: { account: { balance: number } }; emails: unknown; preview: unknown
+    }
     expect(p.period).toMatchObject({ startDate: '2026-07-12', endDate: '2026-08-12' })
     expect(p.included).toEqual({ impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 })
     expect(p.credits.account.balance).toBe(500)

@@ -78,6 +78,7 @@ function portal() {
     }, { incoming: { socket: { remoteAddress: `198.51.${Math.floor(++peers / 250) % 250}.${peers % 250}` } } })
   const json = async (s: S, method: string, path: string, body?: unknown) => {
     const res = await call(s, method, path, body)
+    // biome-ignore lint/suspicious/noExplicitAny: one reader for the answers of many routes; each assertion states the shape it expects
     return { status: res.status, body: (await res.json()) as any }
   }
   const admin = (path: string, body?: unknown) => t.app.request(path, {

@@ -36,7 +36,7 @@ import type { AppDeps, TallyEnv } from '../context.js'
 import { sendInvoice } from './billing.js'
 import { valid } from './api/define.js'
 import {
-  AdminPaymentRequest, BillingDetails, BillingDetailsRequest, InvoiceNumberPath, ChangeRequest, KeyOnly, LogQuery, PackRequest, PaymentAnswer, PaymentRequest, PreviewRequest,
+  AdminPaymentRequest, type BillingDetails, BillingDetailsRequest, InvoiceNumberPath, ChangeRequest, KeyOnly, LogQuery, PackRequest, type PaymentAnswer, PaymentRequest, PreviewRequest,
   SessionRequest, TransferRequest, type PaymentReport,
 } from './api/portal-schemas.js'
 

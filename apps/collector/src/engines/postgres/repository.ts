@@ -43,7 +43,10 @@ const DAY_MS = 86_400_000
 const names = new Map<string, string>()
 function statementName(text: string): string {
   let name = names.get(text)
-  if (!name) names.set(text, (name = `tally_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`))
+  if (!name) {
+    name = `tally_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`
+    names.set(text, name)
+  }
   return name
 }
 

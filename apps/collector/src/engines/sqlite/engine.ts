@@ -47,7 +47,7 @@ export function classifySqliteError(e: unknown, what: string): unknown {
 
 interface Job {
   run: (tx: Repository) => Promise<unknown>
-  resolve: (v: any) => void
+  resolve: (v: unknown) => void
   reject: (e: unknown) => void
 }
 
@@ -85,7 +85,7 @@ export class SqliteEngine implements Engine {
   transaction<T>(fn: (tx: Repository) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailable('the store is closed'))
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run: fn, resolve, reject })
+      this.queue.push({ run: fn, resolve: (v) => resolve(v as T), reject })
       if (this.queue.length === 1 && !this.flushing) setImmediate(() => void this.flush())
     })
   }

@@ -40,7 +40,10 @@ if (!isMainThread && parentPort && (workerData as { tallyEvidenceReader?: true }
   const tasks = new Map<string, Promise<ReadTask<unknown>>>()
   const taskOf = (url: string) => {
     let t = tasks.get(url)
-    if (!t) tasks.set(url, (t = import(url).then((m: { default: ReadTask<unknown> }) => m.default)))
+    if (!t) {
+      t = import(url).then((m: { default: ReadTask<unknown> }) => m.default)
+      tasks.set(url, t)
+    }
     return t
   }
   const run = async (job: number, file: string, task: string, req: unknown) => {

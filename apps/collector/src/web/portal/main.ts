@@ -26,7 +26,7 @@ function announce(message: string) {
 async function reload(message?: string) {
   try {
     state = await api.state()
-  } catch (e) {
+  } catch {
     root.replaceChildren(h('main', { class: 'message' }, h('h1', {}, 'Your billing session has ended'),
       h('p', {}, 'For your security, billing sessions last about an hour. Open the billing portal again from the app.')))
     return
@@ -97,7 +97,7 @@ function planPrice(p: PlanView, seats: number, products: string[], cycle: string
 
 function planSection(): HTMLElement {
   const s = state.subscription
-  const status = s.status === 'cancelling' ? h('span', { class: 'badge warn' }, 'Cancels ' + (s.endsOn ? day(s.endsOn) : ''))
+  const status = s.status === 'cancelling' ? h('span', { class: 'badge warn' }, `Cancels ${s.endsOn ? day(s.endsOn) : ''}`)
     : s.status === 'ended' ? h('span', { class: 'badge' }, 'Ended') : h('span', { class: 'badge ok' }, 'Active')
   const p = state.policy
   const canChange = manager() && p !== null && (p.plans.length > 0 || p.cycles.length > 0 || p.seats !== undefined || p.products) && s.status === 'active'
