@@ -87,7 +87,7 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   })
   app.use('/v1/containers/*', cors())
   // Failed key checks and sign-ins, per address (docs/security.md, "Keys and sign-ins").
-  const throttle = createAuthThrottle({ clock, logger, trusted: deps.trusted })
+  const throttle = createAuthThrottle({ clock, logger })
   app.use('/v1/*', throttle.middleware)
   app.use('/dashboard/sign-in', throttle.middleware)
 
