@@ -28,21 +28,14 @@ import { openSqliteStore } from '../apps/collector/src/storage.js'
 import { StoreUnavailable } from '../apps/collector/src/engines/repository.js'
 import { AUTH_FAILURES } from '../apps/collector/src/middleware/throttle.js'
 import type { Store } from '../apps/collector/src/services/store.js'
+import { growth, without } from '../packages/billing/src/testing/plans.js'
 
 const SK = 'sk_acme_secret'
 const RK = 'rk_acme_read'
 const GONE_RK = 'rk_gone_read'
 const ORIGIN = 'https://shop.acme.test'
 
-const GROWTH = {
-  currency: 'EUR', basePrice: 4900, seatPrice: 1500,
-  included: { impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 },
-  overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
-  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
-  emailsPerContact: 4, freeCredits: 500,
-  creditCosts: { sms: 2, ai: 10 }, creditPacks: { small: { credits: 1000, price: 1000 } }, emailPacks: { big: { emails: 5000, price: 1500 } },
-  cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
-}
+const GROWTH = { ...without(growth, 'products'), creditCosts: { sms: 2, ai: 10 }, emailPacks: { big: { emails: 5000, price: 1500 } } }
 
 function contractConfig(): TallyConfig {
   const r = parseConfig({
