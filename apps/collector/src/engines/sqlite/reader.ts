@@ -10,7 +10,8 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
-import { SqliteRepository, prepare } from './repository.js'
+import { SqliteRepository } from './repository.js'
+import { prepare } from './statements.js'
 import { classifySqliteError } from './engine.js'
 import { StoreUnavailable } from '../repository.js'
 import { StoreBug } from './worker.js'
