@@ -169,6 +169,34 @@ export interface Repository {
   ping(): Promise<void>
 }
 
+/**
+ * Whether each `Repository` method reads or writes, one word per method: the type refuses a method
+ * left out or named twice, so a new operation is classified where it is declared. A read changes
+ * nothing: the services facade (../services/store.ts) forwards every read by name through
+ * `Engine.read`, so a route reads with no line anywhere else; a write runs only inside a service's
+ * transaction.
+ */
+export const ACCESS = {
+  insertUnits: 'write', insertChatEvents: 'write', chatTail: 'read', saveChatStates: 'write', chatEvents: 'read', conversationRecords: 'read',
+  saveConversations: 'write', addRollups: 'write', markIdleConversations: 'write', recordRejection: 'write', pruneRejections: 'write',
+  lockAccount: 'write', usageEvents: 'read', insertUsageEvent: 'write', addUsageDaily: 'write', usageDaily: 'read', lastContacts: 'read',
+  pageDaily: 'read', ledgerHead: 'read', ledger: 'read', appendLedger: 'write', ledgerEntries: 'read', creditBook: 'read', openLots: 'read',
+  creditLots: 'read', saveCreditBook: 'write', invoices: 'read', insertInvoices: 'write', insertEmailGrant: 'write', emailGrants: 'read',
+  insertPortalSession: 'write', openPortalLink: 'write', portalSession: 'read', prunePortalSessions: 'write', insertFact: 'write', facts: 'read',
+  fact: 'read', insertWebhookEndpoint: 'write', webhookEndpoints: 'read', deleteWebhookEndpoint: 'write', insertOutboxEvent: 'write',
+  dueDeliveries: 'read', updateDelivery: 'write', deliveries: 'read', redeliver: 'write', lockConfig: 'write', configHead: 'read',
+  configVersions: 'read', insertConfigVersion: 'write', configHistory: 'read', configFile: 'read', saveConfigFile: 'write', configChanges: 'read',
+  rollups: 'read', conversations: 'read', rejections: 'read', unitContainers: 'read', unitPage: 'read', conversationPage: 'read',
+  usageEventPage: 'read', ping: 'read',
+} as const satisfies Record<keyof Repository, 'read' | 'write'>
+
+/** The names of the reads of `Repository`. */
+export type ReadName = { [K in keyof typeof ACCESS]: (typeof ACCESS)[K] extends 'read' ? K : never }[keyof typeof ACCESS]
+/** The reads of `Repository`, as the services facade offers them. */
+export type RepositoryReads = Pick<Repository, ReadName>
+/** The reads, listed at run time. */
+export const READS = (Object.keys(ACCESS) as (keyof typeof ACCESS)[]).filter((k): k is ReadName => ACCESS[k] === 'read')
+
 export interface Engine {
   /** Runs `fn` in one transaction (see the contract above). */
   transaction<T>(fn: (tx: Repository) => Promise<T>): Promise<T>
