@@ -1,3 +1,4 @@
+/** The configuration, the failing store, the document's validators and the calls of the API contract test (api-contract.test.ts). */
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
 import { parseConfig, type TallyConfig } from '@tally/protocol'

@@ -24,7 +24,7 @@ import { ADMIN, NOW, batch, chat, engagement, impression, setup } from '../apps/
 import { UNLISTED } from '../apps/collector/src/routes/api/document.js'
 import { openSqliteStore } from '../apps/collector/src/storage.js'
 import { AUTH_FAILURES } from '../apps/collector/src/middleware/throttle.js'
-import { GONE_RK, ORIGIN, READS, RK, SK, acme, bearer, contractConfig, failingStore, mirrored, problemsOf, validatorsOf, type Call, type Doc, type Json, } from './api-contract.fixtures.js'
+import { GONE_RK, ORIGIN, READS, RK, SK, acme, bearer, contractConfig, failingStore, mirrored, problemsOf, validatorsOf, type Call, type Doc, type Json } from './api-contract.fixtures.js'
 
 describe('live answers against the served OpenAPI document', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tally-openapi-contract-'))

@@ -12,7 +12,7 @@
  */
 import { newAccountKey } from './domain/keys.js'
 import { Command, InvalidArgumentError } from 'commander'
-import { ConfigError, } from './domain/config.js'
+import { ConfigError } from './domain/config.js'
 import { parseIsoInstant } from './domain/dates.js'
 import { DEFAULT_DB, DatabaseOpenError, applyConfigOnce, billOnce, exitOnSignals, pgOptions, redact, startCollector, type RunningCollector, type ServeOptions } from './server.js'
 import { PortInUse } from './listen.js'

@@ -1,13 +1,13 @@
 
 /** The billing run, the preview, the period summary and the email allowance over `computeInvoices` (./invoice.ts), moved whole from it. */
 import type { Plan } from '@tally/protocol'
-import { localDate, monthSliceAt, nextDay, periodAt, periodByIndex, startOfDay, type Period, } from './period.js'
+import { localDate, monthSliceAt, nextDay, periodAt, periodByIndex, startOfDay, type Period } from './period.js'
 import { emailQuota, type Meters, type UsageRow } from './meters.js'
 import {
-  contactRange, periodRef, 
-  type BillingAccount, type PeriodRef, 
+  contactRange, periodRef,
+  type BillingAccount, type PeriodRef,
 } from './rating.js'
-import { replay, balances, creditsDue, type Balances, type LedgerEntry, } from './ledger.js'
+import { replay, balances, creditsDue, type Balances, type LedgerEntry } from './ledger.js'
 
 import { type Invoice, type BillingData, type EmailGrant, type EmailAllowance, periodStates, periodStateAt, contactsOn, computeInvoices } from './invoice.js'
 /**

@@ -17,7 +17,7 @@ import {
   type BillingData,
 } from './invoice.js'
 import { rollupEvents, type MeterEvent, type UsageRow } from './meters.js'
-import { type BillingAccount } from './rating.js'
+import type { BillingAccount } from './rating.js'
 import { daysBetween } from './period.js'
 import { lineAmount } from './money.js'
 import { account, none, utc } from './invoice.fixtures.js'

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { growth, pro } from './testing/plans.js'
 import {
-  computeInvoices, invoicesDue, preview, runBilling, type BillingData, 
+  computeInvoices, invoicesDue, preview, runBilling, type BillingData,
 } from './invoice.js'
-import { type UsageRow } from './meters.js'
+import type { UsageRow } from './meters.js'
 import { purchase } from './ledger.js'
-import { termsAt, type BillingAccount, } from './rating.js'
+import { termsAt, type BillingAccount } from './rating.js'
 import { account, columns, lines, none, totals, utc } from './invoice.fixtures.js'
 
 describe('recurring invoices', () => {

@@ -1,9 +1,30 @@
-
+/**
+ * Invoices. At each period boundary one recurring invoice: the new period's fees in advance and the
+ * closed period's usage in arrears (docs/rules.md §5). Between boundaries: an upgrade invoice (prorated by
+ * days over the whole period), a rebalance invoice when contacts grow past the paid range within a
+ * long term (seed 004: "If the number of contacts grows beyond the one you declared in your
+ * payment, you will get the rebalance invoice for additional contacts"), and one invoice per credit
+ * pack bought.
+ *
+ * Minimum price (seed 004: "your first payment in the system is considered as your 'minimum price'
+ * ... it cannot be lower than the price on your first invoice"): a recurring invoice whose own lines
+ * total less than the first recurring invoice (per month of the period billed in advance) gets a
+ * true-up line; adjustment lines for earlier periods are not its own and are left out (Lago F08).
+ *
+ * Everything is derived from the inputs, so a preview is the same computation as the invoice the
+ * run finalizes (Lago F84/F99). A finalized invoice is taken as given and never recomputed; usage
+ * that arrives after a period was billed becomes an adjustment line on the next recurring invoice.
+ *
+ * An invoice with no line at all is not issued (a cancelled account's last boundary with no usage
+ * to bill); one whose lines sum to 0 is, since its lines record what changed. Invoice keys never
+ * depend on position: an upgrade invoice is keyed by its period and the content of the change that
+ * made it, so a change back-dated before it cannot shift its key.
+ */
 import { lineAmount, sum } from './money.js'
 import { daysBetween, localDate, nextDay, startOfDay, type Period, type SubscriptionChange } from './period.js'
 import type { Meters, UsageRow } from './meters.js'
 import {contactRangeLine, contactsExcessLine, discountFor, periodRef, priced, recurringLines, usageLines,
-  type BillingAccount, type InvoiceLine, type PeriodRef, type PeriodTerms, 
+  type BillingAccount, type InvoiceLine, type PeriodRef, type PeriodTerms,
 } from './rating.js'
 import type { LedgerEntry, PurchaseEntry } from './ledger.js'
 import { periodStates, termsOn, contactsOn } from './period-states.js'

@@ -1,4 +1,4 @@
-
+/** Transfers and purchases of credits over the ledger of ./ledger.ts, moved whole from it. */
 import type { BillingAccount } from './rating.js'
 import { ACCOUNT_WALLET, memberWallet, type LotDraw, type PurchaseEntry, type TransferOutEntry, type TransferInEntry, type LedgerEntry, type Lot, type LedgerState, spendableLots, type Moved, type CreditResult, liveBalance, draw, planAt, isMember, prepare, type TransferRequest } from './ledger.js'
 

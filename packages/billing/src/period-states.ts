@@ -1,13 +1,14 @@
 
-import { addDays, periodAt, periodOn, } from './period.js'
+/** The state of each period for invoicing (terms, meters, paid contacts), moved whole from ./invoice.ts. */
+import { addDays, periodAt, periodOn } from './period.js'
 import { addRow, emptyMeters, type UsageRow } from './meters.js'
 import {
-  contactRange, termsBetween, termsTimeline, 
+  contactRange, termsBetween, termsTimeline,
   type BillingAccount, type PeriodTerms, type Terms,
 } from './rating.js'
-import type { LedgerEntry, } from './ledger.js'
+import type { LedgerEntry } from './ledger.js'
 
-import type { Invoice, BillingData, PeriodState, Rebalance, } from './invoice.js'
+import type { Invoice, BillingData, PeriodState, Rebalance } from './invoice.js'
 /**
  * Every period that has started by `until`, with its terms, meters and paid contacts.
  * Contacts: seed 004 "During your first purchase, you have to define the number of contacts you are

@@ -1,4 +1,20 @@
-
+/**
+ * The storage contract: what the services (../services) need from a database, and nothing more.
+ * An engine (./sqlite, and PostgreSQL beside it) implements `Engine` and `Repository` with SQL
+ * only: no counting, credit, quota or chat decision lives in an adapter. docs/architecture.md
+ * draws where this sits in the data flow.
+ *
+ * Contract every engine keeps (the contract suite in ./contract.ts checks it on each engine):
+ * - `transaction(fn)` runs `fn` in one transaction: everything it wrote commits when it resolves,
+ *   nothing when it throws. It resolves only after the commit (a 2xx is sent after it).
+ * - Exactly-once comes from unique keys, never from memory: `insertUnits` and `insertChatEvents`
+ *   answer, per row, whether it was new; a row already stored is left as it is.
+ * - `lockAccount` serializes the transactions of one account that decide on its stored state
+ *   (credits, quotas, invoices) across every collector on the database.
+ * - A database that is busy, unreachable or out of space rejects with `StoreUnavailable` (503 and
+ *   `Retry-After`); any other failure is a bug and rejects with the error as it is (500).
+ * - Every batch method costs in proportion to its input, never to the account's history.
+ */
 import type { ConversationState, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow } from '@tally/billing'
 import type { WebhookEndpointRow, OutboxEvent, DeliveryRow, DeliveryUpdate, UnitEvidence, UnitCursor, ConversationEvidence, ConversationCursor, UsageEventCursor } from './records.js'
 

@@ -1,6 +1,6 @@
 /** The rows the `Repository` (./repository.ts) takes and gives for units, chat, rollups, rejections, configuration, usage, credits, emails and the portal. */
 import type { ChatPhase } from '@tally/protocol'
-import type { ConversationState, ConversationStatus, Lot, PhaseEvent, } from '@tally/billing'
+import type { ConversationState, ConversationStatus, Lot, PhaseEvent } from '@tally/billing'
 
 /**
  * The kind of a daily count: `campaign` (impressions), `advisor` (engagements), `bot` (chat

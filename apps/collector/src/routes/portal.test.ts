@@ -4,7 +4,7 @@
  * invoices only, payment status and notices.
  */
 import { describe, expect, it } from 'vitest'
-import { SK, key, portal, } from './portal.fixtures.js'
+import { SK, key, portal } from './portal.fixtures.js'
 
 describe('portal sessions', () => {
   it('opens a link once, for about an hour, with an HttpOnly cookie', async () => {

@@ -10,7 +10,7 @@
  * idempotent by the key the page makes once per form; a member's session sees its own wallet and
  * changes nothing.
  */
-import { Hono, type Context, } from 'hono'
+import { Hono, type Context } from 'hono'
 import type { z } from 'zod'
 import {
   ACCOUNT_WALLET, creditsDue, localDate, memberWallet, periodAt, periodSummary, previewChange, subscriptionEnd, termsAt,
@@ -22,11 +22,11 @@ import { accountReader, accountWriter, adminAccount } from '../middleware/auth.j
 import { readJson } from '../middleware/body.js'
 import { billingAccount, subscriptionEnded } from '../domain/billing-account.js'
 import { parseIsoInstant } from '../domain/dates.js'
-import { digest, notices, portalChange, } from '../domain/portal.js'
+import { digest, notices, portalChange } from '../domain/portal.js'
 import { changeAccount } from '../services/accounts.js'
 import { createBillingRunner } from '../services/billing-runner.js'
-import type { FactRow, } from '../engines/repository.js'
-import type { AppDeps, } from '../context.js'
+import type { FactRow } from '../engines/repository.js'
+import type { AppDeps } from '../context.js'
 import { sendInvoice } from './billing.js'
 import { portalSessions, type PortalEnv } from './portal-session.js'
 import { valid } from './api/define.js'
