@@ -88,7 +88,9 @@ describe('admin changes against a real collector process', () => {
     file.accounts.acme.containers.ctr_test.campaigns.c3 = {}
     writeFileSync(env.config, JSON.stringify(file))
     collector = await startCollector({ config: env.config, db: env.db, port })
-    const { account } = await (await admin(collector.url, 'GET', '/v1/admin/accounts/acme')).json() as { account: Record<string, any> }
+    const { account } = await (await admin(collector.url, 'GET', '/v1/admin/accounts/acme')).json() as {
+      account: { name: string; subscription: { seats: number }; containers: { ctr_test: { domains: string[]; campaigns: unknown }; ctr_tmp?: unknown } }
+    }
     expect(account.name).toBe('Acme B.V.')
     expect(account.subscription.seats).toBe(3)
     expect(account.containers.ctr_test.domains).toEqual(['new.acme.test'])
@@ -189,7 +191,11 @@ describe('tally config apply', () => {
         // The running collector checks for new versions every 500 ms.
         const deadline = Date.now() + 5_000
         let status = 0
-        while (Date.now() < deadline && (status = (await beacon(collector.url, 'https://new.acme.test', 'c1')).status) !== 200) await new Promise((r) => setTimeout(r, 50))
+        while (Date.now() < deadline) {
+          status = (await beacon(collector.url, 'https://new.acme.test', 'c1')).status
+          if (status === 200) break
+          await new Promise((r) => setTimeout(r, 50))
+        }
         expect(status).toBe(200)
         expect((await tally('config', 'apply', env.config)).stdout).toMatch(/^nothing to apply/)
       } finally {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Server } from 'node:http'
 import Database from 'better-sqlite3'
-import { type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { CHROMIUM, chromiumMissing, launchChromium, skipWithoutChromium } from './chromium.js'
 import { startStorefront } from '../apps/collector/src/storefront.js'
 import { BROWSER_UA, ROOT, freePort, requireBuilt, startCollector, writeConfig, type Collector } from './e2e-process.js'
@@ -112,7 +112,7 @@ describe.skipIf(skipWithoutChromium)('the script tag in a real browser', () => {
     const context = await person.newContext()
     const page = await context.newPage()
     const scripts: string[] = []
-    page.on('request', (r) => r.resourceType() == 'script' && scripts.push(new URL(r.url()).pathname))
+    page.on('request', (r) => r.resourceType() === 'script' && scripts.push(new URL(r.url()).pathname))
     const ready = () => page.waitForFunction(() => typeof (window as unknown as { tally?: { flush?: unknown } }).tally?.flush === 'function')
     await page.goto(`${shopUrl}help/`)
     await ready()

@@ -43,6 +43,7 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
       ...init, headers: { authorization: `Bearer ${init.key ?? RK}`, 'content-type': 'application/json', ...init.headers },
     })
     expect(res.status, path).toBe(200)
+    // biome-ignore lint/suspicious/noExplicitAny: one reader for the answers of many routes; each assertion states the shape it expects
     return res.json() as Promise<any>
   }
   const account = async () => (await api('/v1/admin/accounts/demo', { key: ADMIN })).account

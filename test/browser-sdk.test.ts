@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { launchChromium, skipWithoutChromium } from './chromium.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Batch, BrowserEvent } from '@tally/protocol/contract'
@@ -55,13 +55,13 @@ describe.skipIf(skipWithoutChromium)('t.js in Chromium', () => {
     server = createServer((req, res) => {
       const host = req.headers.host ?? ''
       const port = host.split(':')[1]
-      if (req.method == 'GET' && host.startsWith('shop.acme.test') && req.url == '/') {
+      if (req.method === 'GET' && host.startsWith('shop.acme.test') && req.url === '/') {
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
         res.end(page(`http://collector.acme.test:${port}`))
-      } else if (req.method == 'GET' && req.url == '/t.js') {
+      } else if (req.method === 'GET' && req.url === '/t.js') {
         res.writeHead(200, { 'Content-Type': 'text/javascript' })
         res.end(script)
-      } else if (req.method == 'POST' && req.url!.split('?')[0] == '/v1/containers/ctr_shop/events') {
+      } else if (req.method === 'POST' && req.url!.split('?')[0] === '/v1/containers/ctr_shop/events') {
         const chunks: Buffer[] = []
         req.on('data', (c: Buffer) => chunks.push(c))
         req.on('end', () => {
@@ -74,7 +74,7 @@ describe.skipIf(skipWithoutChromium)('t.js in Chromium', () => {
           res.writeHead(200, { 'Content-Type': 'application/json', ...cors(req) })
           res.end(JSON.stringify({ accepted: 1, duplicates: 0, rejected: [] }))
         })
-      } else if (req.method == 'OPTIONS') {
+      } else if (req.method === 'OPTIONS') {
         res.writeHead(204, { ...cors(req), 'Access-Control-Allow-Methods': 'POST', 'Access-Control-Allow-Headers': 'content-type' })
         res.end()
       } else {
@@ -95,7 +95,7 @@ describe.skipIf(skipWithoutChromium)('t.js in Chromium', () => {
   /** Every event received, each id once (the collector dedups re-sent events by id). */
   const events = (): BrowserEvent[] => [...new Map(received.flatMap((r) => r.batch.events).map((e) => [e.id, e])).values()]
   const subjects = () =>
-    events().map((e) => (e.type == 'impression' ? `i:${e.campaign}` : e.type == 'engagement' ? `e:${e.advisor}` : e.phase))
+    events().map((e) => (e.type === 'impression' ? `i:${e.campaign}` : e.type === 'engagement' ? `e:${e.advisor}` : e.phase))
 
   async function until(check: () => boolean, what: string, ms = 5000) {
     const end = Date.now() + ms
@@ -174,7 +174,6 @@ describe.skipIf(skipWithoutChromium)('t.debug.js and sdk.mjs in Chromium', () =>
   const batches: Batch[] = []
   let server: Server
   let shop: string
-  let collector: string
   let browser: Browser
 
   const pages: Record<string, (collector: string) => string> = {
@@ -195,23 +194,23 @@ window.done = t.sessionId()
     server = createServer(async (req, res) => {
       const [host = '', port] = (req.headers.host ?? '').split(':')
       const cors = { 'Access-Control-Allow-Origin': req.headers.origin ?? '*', Vary: 'Origin' }
-      if (req.method == 'GET' && host.startsWith('shop.') && pages[req.url!]) {
+      if (req.method === 'GET' && host.startsWith('shop.') && pages[req.url!]) {
         res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' })
         res.end(pages[req.url!]!(`http://collector.acme.test:${port}`))
-      } else if (req.method == 'GET' && ['/t.js', '/t.debug.js', '/sdk.mjs'].includes(req.url!)) {
-        const headers = Object.entries(req.headers).flatMap(([k, v]) => (typeof v == 'string' ? [[k, v] as [string, string]] : []))
+      } else if (req.method === 'GET' && ['/t.js', '/t.debug.js', '/sdk.mjs'].includes(req.url!)) {
+        const headers = Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v] as [string, string]] : []))
         const r = await files.fetch(new Request(`http://collector.acme.test${req.url}`, { headers }))
         encodings.push({ path: req.url!, asked: req.headers['accept-encoding'] ?? '', got: r.headers.get('content-encoding') })
         res.writeHead(r.status, Object.fromEntries(r.headers))
         res.end(Buffer.from(await r.arrayBuffer()))
-      } else if (req.method == 'POST' && req.url == '/v1/containers/ctr_shop/events') {
+      } else if (req.method === 'POST' && req.url === '/v1/containers/ctr_shop/events') {
         const chunks: Buffer[] = []
         req.on('data', (c: Buffer) => chunks.push(c))
         req.on('end', () => {
           const batch = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Batch
           batches.push(batch)
           // cmp_old is an inactive campaign, as the collector would say.
-          const rejected = batch.events.flatMap((e, index) => (e.type == 'impression' && e.campaign == 'cmp_old' ? [{ index, code: 'inactive_campaign' }] : []))
+          const rejected = batch.events.flatMap((e, index) => (e.type === 'impression' && e.campaign === 'cmp_old' ? [{ index, code: 'inactive_campaign' }] : []))
           res.writeHead(200, { 'Content-Type': 'application/json', ...cors })
           res.end(JSON.stringify({ accepted: batch.events.length - rejected.length, duplicates: 0, rejected }))
         })
@@ -223,7 +222,6 @@ window.done = t.sessionId()
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const port = (server.address() as AddressInfo).port
     shop = `http://shop.acme.test:${port}`
-    collector = `http://collector.acme.test:${port}`
     browser = await launchChromium()
   })
 
@@ -238,12 +236,12 @@ window.done = t.sessionId()
     const p = await context.newPage()
     const lines: string[] = []
     const errors: string[] = []
-    p.on('console', (m) => m.type() == 'warning' && lines.push(m.text()))
+    p.on('console', (m) => m.type() === 'warning' && lines.push(m.text()))
     p.on('pageerror', (e) => errors.push(e.message))
     const before = batches.length
     await p.goto(shop + path)
     const end = Date.now() + 5000
-    while (batches.length == before) {
+    while (batches.length === before) {
       if (Date.now() > end) throw new Error(`timed out on ${path}: ${JSON.stringify({ lines, errors })}`)
       await new Promise((r) => setTimeout(r, 50))
     }
@@ -265,7 +263,7 @@ window.done = t.sessionId()
   it('t.js sends the same events and says nothing, data-debug or not', async () => {
     const lines = await warnings('/quiet')
     expect(lines).toEqual([])
-    expect(batches.at(-1)!.events.map((e) => e.type == 'impression' && e.campaign)).toEqual(['cmp_old', 'cmp_ok'])
+    expect(batches.at(-1)!.events.map((e) => e.type === 'impression' && e.campaign)).toEqual(['cmp_old', 'cmp_ok'])
   })
 
   it('sdk.mjs runs as a cross-origin module script, with debug: true', async () => {

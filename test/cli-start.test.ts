@@ -57,7 +57,7 @@ describe('tally start', () => {
 
 describe('tally serve on a database it cannot open', () => {
   /** Runs `tally serve` on `db` through `sh -c` with `shell` before it; answers its exit code and output. */
-  async function serve(dir: string, config: string, db: string, opts: { shell?: string; uid?: number; gid?: number; wrap?: string[] } = {}) {
+  async function serve(config: string, db: string, opts: { shell?: string; uid?: number; gid?: number; wrap?: string[] } = {}) {
     const args = [CLI, 'serve', '--config', config, '--db', db, '--port', String(await freePort()), '--host', '127.0.0.1']
     const quoted = [...(opts.wrap ?? []), process.execPath, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
     const child = spawn('sh', ['-c', `${opts.shell ?? ''} exec ${quoted}`], {
@@ -102,7 +102,7 @@ describe('tally serve on a database it cannot open', () => {
     requireBuilt()
     const { dir, config } = writeConfig(['shop.test'], { cmp_a: {} })
     const db = make(dir)
-    expectOneSentence(await serve(dir, config, db), db, cause)
+    expectOneSentence(await serve(config, db), db, cause)
   }, 30_000)
 
   it('says the disk is full when the first write fails (a 16 KB file size limit)', async () => {
@@ -110,7 +110,7 @@ describe('tally serve on a database it cannot open', () => {
     const { dir, config } = writeConfig(['shop.test'], { cmp_a: {} })
     const db = join(dir, 'full.db')
     // A write past the limit fails with EFBIG instead of killing the process (SIGXFSZ ignored).
-    expectOneSentence(await serve(dir, config, db, { shell: 'trap "" XFSZ; ulimit -f 16;' }), db, /full.*\(SQLITE_(FULL|IOERR)\)/)
+    expectOneSentence(await serve(config, db, { shell: 'trap "" XFSZ; ulimit -f 16;' }), db, /full.*\(SQLITE_(FULL|IOERR)\)/)
   }, 30_000)
 
   it('says the file is read-only when it cannot be written', async () => {
@@ -122,7 +122,7 @@ describe('tally serve on a database it cannot open', () => {
     chmodSync(config, 0o644)
     chmodSync(dir, 0o555)
     try {
-      expectOneSentence(await serve(dir, config, db, boundByPermissions()), db, /read-only \(SQLITE_READONLY\)/)
+      expectOneSentence(await serve(config, db, boundByPermissions()), db, /read-only \(SQLITE_READONLY\)/)
     } finally {
       chmodSync(dir, 0o755)
     }

@@ -21,7 +21,7 @@ function sources(dir: string): string[] {
 }
 
 /** Every module a file imports or re-exports, statically or with `import()`: repository paths for relative ones. */
-export function importsOf(file: string, text = readFileSync(join(ROOT, file), 'utf8')): string[] {
+function importsOf(file: string, text = readFileSync(join(ROOT, file), 'utf8')): string[] {
   const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)]
     .map((m) => m[1] ?? m[2] ?? m[3] ?? '')
   return specs.map((s) => (s.startsWith('.') ? relative(ROOT, resolve(dirname(join(ROOT, file)), s)).replace(/\.js$/, '.ts') : s))

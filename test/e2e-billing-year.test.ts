@@ -65,6 +65,7 @@ describe.each(TEST_ENGINES)('a year of one account through the HTTP API on $name
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       })
       expect(res.status, `${method} ${path}`).toBe(200)
+      // biome-ignore lint/suspicious/noExplicitAny: one reader for the answers of many routes; each assertion states the shape it expects
       return res.json() as Promise<any>
     }
     const usage = async (events: Record<string, unknown>[]) => {

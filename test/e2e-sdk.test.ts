@@ -88,7 +88,7 @@ describe('the SDK against the collector', () => {
     const c = collector()
     const shared = memoryStore()
     const tabs = [1, 2].map(() => createTracker({ container: 'ctr_shop', endpoint: ENDPOINT, fetch: c.fetch, store: shared, sendBeacon: () => false }))
-    tabs.forEach((t) => t.impression('cmp_summer'))
+    for (const t of tabs) t.impression('cmp_summer')
     await Promise.all(tabs.map((t) => t.flush()))
     expect(tabs[0]?.sessionId()).toBe(tabs[1]?.sessionId())
     expect(c.units('campaign')).toBe(1)

@@ -51,7 +51,7 @@ function tsc(project: string): { ok: boolean; out: string } {
 
 /** A scratch tsconfig for one module resolution, checking `files` with the installed types only. */
 function tsconfig(name: string, resolution: 'Bundler' | 'NodeNext', files: string[], emit = false) {
-  const module = resolution == 'Bundler' ? 'ESNext' : 'NodeNext'
+  const module = resolution === 'Bundler' ? 'ESNext' : 'NodeNext'
   writeFileSync(join(scratch, name), JSON.stringify({
     compilerOptions: {
       strict: true, target: 'ES2022', module, moduleResolution: resolution, lib: ['ES2022', 'DOM'], types: [],

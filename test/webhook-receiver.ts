@@ -72,7 +72,8 @@ export async function startReceiver(now: () => number = Date.now): Promise<Recei
     const verified = verifyWebhook(body, header, r.secret, now()).ok
     let parsed: { id?: string; type?: string; account?: string } = {}
     try { parsed = JSON.parse(body) } catch { /* recorded as unverified */ }
-    const status = !verified ? 400 : failing > 0 ? (failing--, 500) : 200
+    const status = !verified ? 400 : failing > 0 ? 500 : 200
+    if (status === 500) failing--
     got.push({ id: parsed.id ?? '', type: parsed.type ?? '', account: parsed.account ?? '', body, header, verified, answered: status })
     // Deduplicated by event id, as the docs tell receivers to.
     if (status === 200 && parsed.id && !seen.has(parsed.id)) {

@@ -48,7 +48,10 @@ function ops(fn, ms) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 const fmt = (n) => Math.round(n).toLocaleString('en-US')
 for (const [name, batch] of [['valid 500-event batch', good], ['500-event batch, one invalid event', bad]]) {
-  for (let i = 0; i < 100; i++) perEvent(batch), generic(batch)
+  for (let i = 0; i < 100; i++) {
+    perEvent(batch)
+    generic(batch)
+  }
   const per = []
   const gen = []
   for (let round = 0; round < 9; round++) {

@@ -121,7 +121,7 @@ async function fillPg(url) {
   for (let i = 0; i < ACCOUNTS; i += 100) {
     const r = [[], [], [], [], [], []], d = [[], [], [], [], []]
     for (let k = i; k < Math.min(ACCOUNTS, i + 100); k++) {
-      for (const [t, ...row] of history(k)) (t === 'rollup' ? r : d).forEach((col, j) => col.push(row[j]))
+      for (const [t, ...row] of history(k)) for (const [j, col] of (t === 'rollup' ? r : d).entries()) col.push(row[j])
     }
     await c.query('INSERT INTO rollups (account, day, container, kind, subject, units) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])', r)
     await c.query('INSERT INTO usage_daily (account, day, alerts, emails, contacts) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])', d)
@@ -142,8 +142,7 @@ function bill(cfg, target, { killAfter } = {}) {
     let billed = 0
     child.stdout.on('data', (b) => {
       out += b
-      let nl
-      while ((nl = out.indexOf('\n')) >= 0 && !out.startsWith('{"ms"')) {
+      for (let nl = out.indexOf('\n'); nl >= 0 && !out.startsWith('{"ms"'); nl = out.indexOf('\n')) {
         if (out.slice(0, nl).includes('"msg":"billing run"') && ++billed === killAfter) child.kill('SIGKILL')
         out = out.slice(nl + 1)
       }
@@ -188,8 +187,7 @@ async function ingestP99(cfg, target, seconds) {
   let buf = ''
   child.stdout.on('data', (b) => {
     buf += b
-    let nl
-    while ((nl = buf.indexOf('\n')) >= 0) {
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       if (buf.slice(0, nl).includes('"msg":"billing run"')) { billed++; lastBilledAt = performance.now() }
       buf = buf.slice(nl + 1)
     }
@@ -205,14 +203,14 @@ async function ingestP99(cfg, target, seconds) {
         if (i === 8) throw e
       }
     }
-    return await loadDuring(base, child, () => ({ billed, lastBilledAt }), seconds)
+    return await loadDuring(base, () => ({ billed, lastBilledAt }), seconds)
   } finally {
     child.kill('SIGTERM')
     await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r()))
   }
 }
 
-async function loadDuring(base, child, progress, seconds) {
+async function loadDuring(base, progress, seconds) {
   const started = performance.now()
   let n = 0
   const res = await new Promise((resolve, reject) => autocannon({

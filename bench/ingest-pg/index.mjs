@@ -53,7 +53,6 @@ writeFileSync(join(dir, 'config.json'), JSON.stringify({
 }))
 
 // Every request carries 50 distinct billable units: 10 sessions x 5 campaigns (as bench/ingest).
-let seq = 0
 const body = (run) => beaconBody(run, EVENTS)
 
 

@@ -13,7 +13,9 @@ const args = ['vitest', 'run', 'test/oracle/oracle.test.ts', ...(both ? [] : ['-
 const started = Date.now()
 const r = spawnSync('npx', args, { cwd: root, env: { ...process.env, ORACLE_YEARS: years }, encoding: 'utf8', maxBuffer: 1 << 28 })
 const out = `${r.stdout}\n${r.stderr}`
+// biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colour codes, which start with ESC
 const lines = out.split('\n').filter((l) => /^oracle |collector:|model:|Counterexample/.test(l.replace(/\x1b\[[0-9;]*m/g, '').trim()))
+// biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colour codes, which start with ESC
 for (const l of lines) console.log(l.replace(/\x1b\[[0-9;]*m/g, '').trim())
 console.log(`${r.status === 0 ? 'agreed' : 'DISAGREED'}: ${years} account-years per engine (${both ? 'SQLite and PostgreSQL' : 'SQLite'}) in ${Math.round((Date.now() - started) / 1000)} s`)
 if (r.status !== 0 && lines.length === 0) console.log(out.slice(-4000))

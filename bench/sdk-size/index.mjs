@@ -75,7 +75,7 @@ const table = [...rows, ...builds].map((r) => {
 })
 const cols = Object.keys(table[0])
 const width = cols.map((c) => Math.max(c.length, ...table.map((r) => String(r[c]).length)))
-const line = (cells) => cells.map((c, i) => (i == 0 ? String(c).padEnd(width[i]) : String(c).padStart(width[i]))).join('  ')
+const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(width[i]) : String(c).padStart(width[i]))).join('  ')
 console.log(line(cols))
 for (const r of table) console.log(line(cols.map((c) => r[c])))
 console.log('\nfiles (bytes of the script a site loads; gzip -9, brotli q11):')
@@ -92,7 +92,7 @@ const script = configs.find((c) => !Array.isArray(c.output) && c.output.file.end
 async function without(part) {
   const [file, code] = EMPTY[part]
   const stub = { name: 'empty-part', load: (id) => (id.replaceAll('\\', '/').endsWith(`packages/sdk/${file}`) ? code : null) }
-  const plugins = [stub, ...script.plugins.filter((p) => p.name != 'tally-clean-dist')]
+  const plugins = [stub, ...script.plugins.filter((p) => p.name !== 'tally-clean-dist')]
   const b = await rollup({ input: script.input, plugins, logLevel: 'silent' })
   const { output } = await b.generate(script.output)
   await b.close()

@@ -39,17 +39,21 @@ describe('an attacker growing one conversation to its cap', () => {
     }
 
     let t = T0
-    await attack([ping('conv', t, 'start'), ...Array.from({ length: 8 }, () => ping('conv', (t += 1_000)))], t)
-    const ownAt10 = await next((t += 1_000))
+    const later = () => {
+      t += 1_000
+      return t
+    }
+    await attack([ping('conv', t, 'start'), ...Array.from({ length: 8 }, () => ping('conv', later()))], t)
+    const ownAt10 = await next(later())
     const visitorAt10 = await visitor(t)
     // 500-ping batches, as fast as they go, until the cap refuses the rest.
     let refused = 0
     while (refused === 0) {
-      const batch = Array.from({ length: 500 }, () => ping('conv', (t += 1_000)))
+      const batch = Array.from({ length: 500 }, () => ping('conv', later()))
       refused = (await attack(batch, t)).filter((s) => s === 'conversation_too_long').length
     }
     // Full: one more event is refused without a fold.
-    const ownAtCap = await next((t += 1_000))
+    const ownAtCap = await next(later())
     const visitorAtCap = await visitor(t)
     expect(visitorAtCap).toBe(visitorAt10)
     expect(ownAtCap).toBeLessThanOrEqual(ownAt10)

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import pino from 'pino'
-import { NOW, ORIGIN, batch, chat, engagement, impression, setup, testConfig } from '../../apps/collector/src/testkit.js'
+import { NOW, batch, chat, engagement, impression, setup, testConfig } from '../../apps/collector/src/testkit.js'
 
 const RK = { authorization: 'Bearer rk_acme_read' }
 const open = { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } } }

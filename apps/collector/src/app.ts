@@ -87,7 +87,7 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   })
   app.use('/v1/containers/*', cors())
   // Failed key checks and sign-ins, per address (docs/security.md, "Keys and sign-ins").
-  const throttle = createAuthThrottle({ clock, logger, trusted: deps.trusted })
+  const throttle = createAuthThrottle({ clock, logger })
   app.use('/v1/*', throttle.middleware)
   app.use('/dashboard/sign-in', throttle.middleware)
 
@@ -96,7 +96,7 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
   // last storage failure is remembered for a few seconds (and forgotten once they stop).
   let unavailableAt = -Infinity
   app.get('/readyz', async (c) => {
-    const ready = store.readiness ? await store.readiness() : (await store.ping(), { ok: true as const })
+    const ready = await (store.readiness?.() ?? store.ping().then(() => ({ ok: true as const })))
     if (!ready.ok) {
       // Not an error of this request: the load balancer sends traffic elsewhere until the database is back.
       return c.json({ error: { code: 'unavailable', message: ready.reason } }, 503, { 'Retry-After': '1' })

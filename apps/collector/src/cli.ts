@@ -12,9 +12,9 @@
  */
 import { newAccountKey } from './domain/keys.js'
 import { Command, InvalidArgumentError } from 'commander'
-import { ConfigError, loadConfigFile } from './domain/config.js'
+import { ConfigError } from './domain/config.js'
 import { parseIsoInstant } from './domain/dates.js'
-import { DEFAULT_DB, DEMO_CONFIG, DatabaseOpenError, applyConfigOnce, billOnce, exitOnSignals, pgOptions, redact, startCollector, type RunningCollector, type ServeOptions } from './server.js'
+import { DEFAULT_DB, DatabaseOpenError, applyConfigOnce, billOnce, exitOnSignals, pgOptions, redact, startCollector, type RunningCollector, type ServeOptions } from './server.js'
 import { PortInUse } from './listen.js'
 import { EnvError, readEnv, type Env } from './env.js'
 import { migrateSqlite } from './engines/sqlite/engine.js'

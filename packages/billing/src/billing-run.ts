@@ -1,16 +1,15 @@
 
 /** The billing run, the preview, the period summary and the email allowance over `computeInvoices` (./invoice.ts), moved whole from it. */
 import type { Plan } from '@tally/protocol'
-import { lineAmount, sum } from './money.js'
-import { addDays, daysBetween, localDate, monthSliceAt, nextDay, periodAt, periodByIndex, periodOn, startOfDay, type Period, type SubscriptionChange } from './period.js'
-import { addRow, emailQuota, emptyMeters, type Meters, type UsageRow } from './meters.js'
+import { localDate, monthSliceAt, nextDay, periodAt, periodByIndex, startOfDay, type Period } from './period.js'
+import { emailQuota, type Meters, type UsageRow } from './meters.js'
 import {
-  contactRange, contactRangeLine, contactsExcessLine, discountFor, periodRef, priced, recurringLines, termsBetween, termsTimeline, usageLines,
-  type BillingAccount, type InvoiceLine, type PeriodRef, type PeriodTerms, type Terms,
+  contactRange, periodRef,
+  type BillingAccount, type PeriodRef,
 } from './rating.js'
-import { replay, balances, creditsDue, type Balances, type LedgerEntry, type PurchaseEntry } from './ledger.js'
+import { replay, balances, creditsDue, type Balances, type LedgerEntry } from './ledger.js'
 
-import { type Invoice, type BillingData, type EmailGrant, type EmailAllowance, periodStates, periodStateAt, contactsOn, invoice, computeInvoices } from './invoice.js'
+import { type Invoice, type BillingData, type EmailGrant, type EmailAllowance, periodStates, periodStateAt, contactsOn, computeInvoices } from './invoice.js'
 /**
  * The invoices due by `asOf` that are not finalized yet, in issue order (drafts, unnumbered).
  * @example invoicesDue(account, { usage: [], ledger: [] }, Date.UTC(2026, 6, 12)).map((i) => i.key) // ['recurring:0']

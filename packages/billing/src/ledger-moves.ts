@@ -1,7 +1,5 @@
 /** Transfers and purchases of credits over the ledger of ./ledger.ts, moved whole from it. */
-import type { Plan } from '@tally/protocol'
-import { monthSlices } from './period.js'
-import { termsAt, type BillingAccount } from './rating.js'
+import type { BillingAccount } from './rating.js'
 import { ACCOUNT_WALLET, memberWallet, type LotDraw, type PurchaseEntry, type TransferOutEntry, type TransferInEntry, type LedgerEntry, type Lot, type LedgerState, spendableLots, type Moved, type CreditResult, liveBalance, draw, planAt, isMember, prepare, type TransferRequest } from './ledger.js'
 
 /**

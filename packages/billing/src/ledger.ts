@@ -259,7 +259,8 @@ export function balances(ledger: readonly LedgerEntry[] | LedgerState, at: numbe
   const out: Balances = {}
   for (const w of s.open?.wallets ?? []) out[w] = { balance: 0, lots: [] }
   for (const l of s.lots.values()) {
-    const w = (out[l.wallet] ??= { balance: 0, lots: [] })
+    out[l.wallet] ??= { balance: 0, lots: [] }
+    const w = out[l.wallet]!
     if (!live(l, at)) continue
     w.balance += l.remaining
     w.lots.push({ lot: l.lot, kind: l.kind, remaining: l.remaining, expiresAt: l.expiresAt })

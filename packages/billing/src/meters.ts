@@ -140,7 +140,10 @@ export function rollupEvents(events: Iterable<MeterEvent>, zone: string): UsageR
   const row = (ts: number): UsageRow => {
     const day = localDate(ts, zone)
     let r = rows.get(day)
-    if (!r) rows.set(day, (r = { day }))
+    if (!r) {
+      r = { day }
+      rows.set(day, r)
+    }
     return r
   }
   for (const e of sorted) {

@@ -1,16 +1,14 @@
 
 /** The state of each period for invoicing (terms, meters, paid contacts), moved whole from ./invoice.ts. */
-import type { Plan } from '@tally/protocol'
-import { lineAmount, sum } from './money.js'
-import { addDays, daysBetween, localDate, monthSliceAt, nextDay, periodAt, periodByIndex, periodOn, startOfDay, type Period, type SubscriptionChange } from './period.js'
-import { addRow, emailQuota, emptyMeters, type Meters, type UsageRow } from './meters.js'
+import { addDays, periodAt, periodOn } from './period.js'
+import { addRow, emptyMeters, type UsageRow } from './meters.js'
 import {
-  contactRange, contactRangeLine, contactsExcessLine, discountFor, periodRef, priced, recurringLines, termsBetween, termsTimeline, usageLines,
-  type BillingAccount, type InvoiceLine, type PeriodRef, type PeriodTerms, type Terms,
+  contactRange, termsBetween, termsTimeline,
+  type BillingAccount, type PeriodTerms, type Terms,
 } from './rating.js'
-import { replay, balances, creditsDue, type Balances, type LedgerEntry, type PurchaseEntry } from './ledger.js'
+import type { LedgerEntry } from './ledger.js'
 
-import { type Invoice, type BillingData, type PeriodState, type Rebalance, invoice, arrears } from './invoice.js'
+import type { Invoice, BillingData, PeriodState, Rebalance } from './invoice.js'
 /**
  * Every period that has started by `until`, with its terms, meters and paid contacts.
  * Contacts: seed 004 "During your first purchase, you have to define the number of contacts you are

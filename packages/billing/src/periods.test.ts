@@ -75,7 +75,7 @@ const instants = (a: BillingAccount) => fc.array(fc.oneof(
   fc.tuple(fc.integer({ min: -2, max: 125 }), fc.constantFrom(-1, 0, 1)).map(([k, d]) => startOfDay(addMonthsClamped(a.subscription.start, k), a.timezone) + d),
 ), { minLength: 1, maxLength: 8 })
 
-const runs = Number(process.env['PERIOD_RUNS'] ?? 300)
+const runs = Number(process.env.PERIOD_RUNS ?? 300)
 
 describe('the period in force, computed', () => {
   it('gives the periods, the months and the end the walk from the first period gives', () => {

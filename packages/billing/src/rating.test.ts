@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { Plan } from '@tally/protocol'
 import { contactRange, overage, termsAt, termsTimeline, type BillingAccount } from './rating.js'
+import { growth as shared } from './testing/plans.js'
 
 const growth: Plan = {
-  currency: 'EUR', basePrice: 4900, seatPrice: 1500,
+  ...shared,
   included: { impressions: 100000, engagements: 5000 },
   overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 } },
-  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
-  emailsPerContact: 4, freeCredits: 500, creditCosts: {}, creditPacks: {}, products: {},
-  cycleDiscountPercent: { quarterly: 5 },
+  creditCosts: {}, creditPacks: {}, products: {}, cycleDiscountPercent: { quarterly: 5 },
 }
 const pro: Plan = { ...growth, basePrice: 9900 }
 

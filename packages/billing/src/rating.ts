@@ -16,8 +16,7 @@
  */
 import type { Cycle, Meter, Plan } from '@tally/protocol'
 import { discountAmount, grossAmount, lineAmount, type Priced } from './money.js'
-import { addDays, allPeriods, daysBetween, periodAt, periodOn, periodsFrom, startOfDay, type BillingSubscription, type Period, type SubscriptionChange } from './period.js'
-import type { Meters } from './meters.js'
+import { addDays, allPeriods, periodAt, periodOn, periodsFrom, startOfDay, type BillingSubscription, type Period, type SubscriptionChange } from './period.js'
 export { contactsExcessLine, overage, usageLines } from './usage-lines.js'
 
 /** What billing needs of an account: its zone, its subscription, the plans, its members. */
@@ -316,6 +315,7 @@ export function termsBetween(account: BillingAccount, from: number, to: Period):
   for (const c of sub.changes ?? []) {
     if (c.at >= to.endDate) continue
     // A change dated before the anchor is taken at the start of the first period.
+    // biome-ignore lint/complexity/useMathMinMax: dates are ISO strings, which Math.max would turn into NaN
     const p = periodOn(sub, zone, c.at < sub.start ? sub.start : c.at)
     if (p && p.index < from) holding.set(p.index, p)
   }

@@ -1,7 +1,6 @@
 /** The usage and contacts excess lines of a closed period, moved whole from ./rating.ts. */
-import type { Cycle, Meter, Plan } from '@tally/protocol'
-import { discountAmount, grossAmount, lineAmount, type Priced } from './money.js'
-import { addDays, allPeriods, daysBetween, periodAt, periodOn, periodsFrom, startOfDay, type BillingSubscription, type Period, type SubscriptionChange } from './period.js'
+import type { Meter, Plan } from '@tally/protocol'
+import type { Period } from './period.js'
 import type { Meters } from './meters.js'
 import { RATED_METERS, METER_LABELS, type InvoiceLine, periodRef, discountFor, contactRange, priced } from './rating.js'
 

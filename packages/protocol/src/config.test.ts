@@ -64,7 +64,10 @@ describe('ids named like built-in object properties', () => {
   const at = (path: string[], value: unknown): Record<string, unknown> => {
     const cfg = structuredClone({ plans: { growth: plan }, accounts: { acme: account } }) as Record<string, unknown>
     let node = cfg
-    for (const k of path.slice(0, -1)) node = (node[k] ??= {}) as Record<string, unknown>
+    for (const k of path.slice(0, -1)) {
+      node[k] ??= {}
+      node = node[k] as Record<string, unknown>
+    }
     node[path[path.length - 1] as string] = value
     return cfg
   }
@@ -192,7 +195,10 @@ describe('keys no schema knows', () => {
     const cfg: Record<string, unknown> = structuredClone({ plans: { growth: plan }, accounts: { acme: account } })
     const steps = path.split('.')
     let at = cfg
-    for (const step of steps.slice(0, -1)) at = (at[step] ??= {}) as Record<string, unknown>
+    for (const step of steps.slice(0, -1)) {
+      at[step] ??= {}
+      at = at[step] as Record<string, unknown>
+    }
     at[steps.at(-1)!] = value
     return cfg
   }

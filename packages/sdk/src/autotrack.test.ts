@@ -35,7 +35,7 @@ function track() {
   const el = (id: string) => document.getElementById(id)!
   const sent = async () => {
     await tracker.flush()
-    return collector.events().map((e) => (e.type == 'impression' ? e.campaign : e.type == 'engagement' ? e.advisor : e.phase))
+    return collector.events().map((e) => (e.type === 'impression' ? e.campaign : e.type === 'engagement' ? e.advisor : e.phase))
   }
   return { io, el, sent }
 }

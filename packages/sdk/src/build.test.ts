@@ -14,7 +14,7 @@ async function build(code: string): Promise<void> {
   const script = configs.find((c) => !Array.isArray(c.output) && c.output?.file?.endsWith('/t.js'))!
   const plugins = (script.plugins as Plugin[]).filter((p) => !['tally-clean-dist', 'terser', 'typescript'].includes(p.name))
   const entry = fileURLToPath(new URL('./entry.js', import.meta.url))
-  const virtual: Plugin = { name: 'entry', resolveId: (id) => (id == entry ? id : null), load: (id) => (id == entry ? code : null) }
+  const virtual: Plugin = { name: 'entry', resolveId: (id) => (id === entry ? id : null), load: (id) => (id === entry ? code : null) }
   const bundle = await rollup({ input: entry, plugins: [virtual, ...plugins], logLevel: 'silent' })
   await bundle.close()
 }

@@ -111,7 +111,7 @@ describe('createTracker({ debug: true })', () => {
     await act(tracker)
     await vi.advanceTimersByTimeAsync(1000)
     expect(lines()).toHaveLength(says.length)
-    says.forEach((pattern, i) => expect(lines()[i]).toMatch(pattern))
+    for (const [i, pattern] of says.entries()) expect(lines()[i]).toMatch(pattern)
   })
 
   it('passes the events concerned along with the line, for the console to expand', async () => {

@@ -10,7 +10,7 @@ import type { BrowserEvent } from '@tally/protocol/contract'
 declare const __TALLY_DEBUG__: boolean | undefined
 
 /** Whether this build carries diagnostics: true unless the build defined `__TALLY_DEBUG__` false. */
-export const DEBUG: boolean = typeof __TALLY_DEBUG__ != 'boolean' || __TALLY_DEBUG__
+export const DEBUG: boolean = typeof __TALLY_DEBUG__ !== 'boolean' || __TALLY_DEBUG__
 
 declare const __TALLY_SCRIPT__: boolean | undefined
 
@@ -19,6 +19,7 @@ declare const __TALLY_SCRIPT__: boolean | undefined
  * `fetch` or `sendBeacon`, and runs where `document` exists, so rollup defines
  * `__TALLY_SCRIPT__` true and the minifier removes what only those options need.
  */
+// biome-ignore lint/suspicious/noDoubleEquals: `==` is a byte shorter than `===` here and t.js has a gzip budget (size.test.ts)
 export const SCRIPT: boolean = typeof __TALLY_SCRIPT__ == 'boolean' && __TALLY_SCRIPT__
 
 /** t.js: a script tag without diagnostics, where nobody can hear of a drop or refusal. */
@@ -53,7 +54,9 @@ const WHY: Record<string, string> = {
 
 /** "2 impressions (cmp_a, cmp_b)": which events a line is about, at a glance. */
 function subjects(events: BrowserEvent[]): string {
+  // biome-ignore lint/suspicious/noDoubleEquals: both sides are strings; `==` saves bytes in the SDK builds (size.test.ts)
   const names = events.map((e) => (e.type == 'impression' ? e.campaign : e.type == 'engagement' ? e.advisor : `${e.conversation} ${e.phase}`))
+  // biome-ignore lint/suspicious/noDoubleEquals: both numbers; `==` saves bytes in the SDK builds (size.test.ts)
   return `${events.length} event${events.length == 1 ? '' : 's'} (${names.join(', ')})`
 }
 
@@ -63,6 +66,7 @@ export const explain = (reason: string): string => (WHY[reason] ? `${reason} (${
 /** The default sink: the console, never throwing into the page. */
 export const consoleWarn: Warn = (message, events) => {
   try {
+    // biome-ignore lint/style/useTemplate: concatenation minifies shorter than a template; SDK sizes (size.test.ts)
     console.warn('[tally] ' + message, ...(events ? [events] : []))
   } catch {}
 }
@@ -71,5 +75,6 @@ export const consoleWarn: Warn = (message, events) => {
 export function warnDrops(warn: Warn, drops: [BrowserEvent, string][], what = 'dropped'): void {
   const by = new Map<string, BrowserEvent[]>()
   for (const [e, why] of drops) by.set(why, [...(by.get(why) || []), e])
+  // biome-ignore lint/suspicious/useIterableCallbackReturn: warn returns nothing; a block or for-of adds bytes to the SDK builds (size.test.ts)
   by.forEach((events, why) => warn(`${what} ${subjects(events)}: ${explain(why)}`, events))
 }

@@ -34,7 +34,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   return {
     ...t,
     chat(idOrOpts: string | undefined | { bot: string }, more?: { bot: string }): ChatHandle {
-      const [given, opts] = typeof idOrOpts == 'object' && idOrOpts ? [undefined, idOrOpts] : [idOrOpts, more as { bot: string }]
+      const [given, opts] = typeof idOrOpts === 'object' && idOrOpts ? [undefined, idOrOpts] : [idOrOpts, more as { bot: string }]
       const id = given || randomId()
       return { ...t.chat(id, opts), id }
     },

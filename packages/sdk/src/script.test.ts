@@ -14,6 +14,7 @@ let observers: FakeObserver[]
 /** The stub of docs/protocol.md §1, as a page pastes it. */
 function stub() {
   w.tally = function (this: unknown) {
+    // biome-ignore lint/suspicious/noAssignInExpressions lint/complexity/noArguments: the snippet pages paste, as docs/protocol.md §1 writes it
     ;(w.tally!.q = w.tally!.q || []).push(arguments)
   } as Tally
 }
@@ -49,7 +50,7 @@ afterEach(() => {
   delete flag.__TALLY_SCRIPT__
 })
 
-const subjects = () => collector.events().map((e) => (e.type == 'impression' ? e.campaign : e.type == 'engagement' ? e.advisor : e.phase))
+const subjects = () => collector.events().map((e) => (e.type === 'impression' ? e.campaign : e.type === 'engagement' ? e.advisor : e.phase))
 
 describe('script tag', () => {
   it('replays the stub queue in order, then runs commands at once', async () => {

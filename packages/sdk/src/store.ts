@@ -11,6 +11,7 @@
  */
 const done = <T>(r: IDBRequest<T> | IDBTransaction): Promise<T> =>
   new Promise((resolve, reject) => {
+    // biome-ignore lint/suspicious/noExplicitAny: an IndexedDB request or transaction alike: one untyped handle is the shortest; t.js has a gzip budget (size.test.ts)
     const q = r as any
     q.oncomplete = q.onsuccess = () => resolve(q.result)
     q.onabort = q.onerror = reject
@@ -28,6 +29,7 @@ export type Store = <T>(key: string, fn?: (old: T | undefined) => T) => Promise<
 
 /** A store that lives as long as the page: tests, and the fallback when IndexedDB fails. */
 export function memoryStore(): Store {
+  // biome-ignore lint/suspicious/noExplicitAny: an IndexedDB request or transaction alike: one untyped handle is the shortest; t.js has a gzip budget (size.test.ts)
   const m = new Map<string, any>()
   return async (k, f) => {
     if (f) m.set(k, f(m.get(k)))
@@ -58,9 +60,11 @@ export function idbStore(name: string): Store {
       const t = db.transaction('kv', 'readwrite')
       const s = t.objectStore('kv')
       const r = s.get(k)
+      // biome-ignore lint/suspicious/noExplicitAny: an IndexedDB request or transaction alike: one untyped handle is the shortest; t.js has a gzip budget (size.test.ts)
       let v: any
       r.onsuccess = () => {
         v = r.result
+        // biome-ignore lint/suspicious/noAssignInExpressions: the assignment in place minifies shorter; t.js has a gzip budget (size.test.ts)
         if (f) s.put((v = f(v)), k)
       }
       return done(t).then(() => v)

@@ -92,7 +92,7 @@ describe('chat', () => {
     await vi.advanceTimersByTimeAsync(10 * MIN)
     await tracker.flush()
     const events = collector.events()
-    expect(events.map((e) => e.type == 'chat' && e.phase)).toEqual(['start', 'ping', 'ping', 'handoff', 'ping', 'resume', 'end'])
+    expect(events.map((e) => e.type === 'chat' && e.phase)).toEqual(['start', 'ping', 'ping', 'handoff', 'ping', 'resume', 'end'])
     for (const e of events) expect(e).toMatchObject({ type: 'chat', conversation: 'conv_42', bot: 'bot_help', session: tracker.sessionId() })
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length)
   })

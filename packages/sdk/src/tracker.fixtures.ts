@@ -1,5 +1,5 @@
 /** A tracker over a fake collector, and its outbox, for the tracker tests (tracker*.test.ts). */
-import { type BrowserEvent } from '@tally/protocol/contract'
+import type { BrowserEvent } from '@tally/protocol/contract'
 import { createTracker, type TrackerOptions } from './tracker.js'
 import { memoryStore, type Store } from './store.js'
 import { fakeCollector, type Reply } from './testing/collector.js'

@@ -53,7 +53,7 @@ describe('createTracker', () => {
     const { collector, tracker } = setup()
     for (let i = 0; i < 3; i++) for (const c of ['cmp_a', 'cmp_b', 'cmp_c', 'cmp_d', 'cmp_e']) tracker.impression(c)
     await tracker.flush()
-    expect(collector.events().map((e) => e.type == 'impression' && e.campaign)).toEqual(['cmp_a', 'cmp_b', 'cmp_c', 'cmp_d', 'cmp_e'])
+    expect(collector.events().map((e) => e.type === 'impression' && e.campaign)).toEqual(['cmp_a', 'cmp_b', 'cmp_c', 'cmp_d', 'cmp_e'])
   })
 
   it('counts one engagement per advisor per session; an impression of the same id is a different count', async () => {
@@ -63,7 +63,7 @@ describe('createTracker', () => {
     tracker.engagement('adv_bags')
     tracker.impression('adv_shoes')
     await tracker.flush()
-    expect(collector.events().map((e) => [e.type, e.type == 'engagement' ? e.advisor : e.type == 'impression' && e.campaign])).toEqual([
+    expect(collector.events().map((e) => [e.type, e.type === 'engagement' ? e.advisor : e.type === 'impression' && e.campaign])).toEqual([
       ['engagement', 'adv_shoes'],
       ['engagement', 'adv_bags'],
       ['impression', 'adv_shoes'],
@@ -187,7 +187,7 @@ describe('createTracker', () => {
     tracker.impression('cmp_summer')
     tracker.impression('cmp_nope')
     await tracker.flush()
-    expect(drops.map(([e, r]) => [e.type == 'impression' && e.campaign, r])).toEqual([['cmp_nope', 'unknown_campaign']])
+    expect(drops.map(([e, r]) => [e.type === 'impression' && e.campaign, r])).toEqual([['cmp_nope', 'unknown_campaign']])
     expect(await outbox(store)).toEqual([])
   })
 
@@ -208,7 +208,7 @@ describe('createTracker', () => {
     expect(total).toBeGreaterThan(SDK_MAX_BATCH_BYTES)
     expect(collector.sent.length).toBeGreaterThan(4)
     for (const s of collector.sent) expect(s.bytes).toBeLessThanOrEqual(16_000)
-    expect(collector.events().map((e) => e.type == 'impression' && e.campaign)).toEqual(ids)
+    expect(collector.events().map((e) => e.type === 'impression' && e.campaign)).toEqual(ids)
   })
 
   it('keeps the largest possible batch under 16 KB', async () => {
@@ -228,8 +228,8 @@ describe('createTracker', () => {
     await vi.advanceTimersByTimeAsync(0)
     const kept = await outbox(store)
     expect(kept).toHaveLength(1000)
-    expect(kept[0]!.type == 'impression' && kept[0]!.campaign).toBe('cmp_5')
-    expect(drops.map(([e, r]) => [e.type == 'impression' && e.campaign, r])).toEqual(
+    expect(kept[0]!.type === 'impression' && kept[0]!.campaign).toBe('cmp_5')
+    expect(drops.map(([e, r]) => [e.type === 'impression' && e.campaign, r])).toEqual(
       [0, 1, 2, 3, 4].map((i) => [`cmp_${i}`, 'outbox_full']),
     )
   })

@@ -34,6 +34,7 @@ export type Outcome = [BrowserEvent, string][] | number
 
 /** The batch body. Ids are checked against the wire alphabet, so its length is its byte count. */
 export const body = (events: BrowserEvent[]): string =>
+  // biome-ignore lint/style/useTemplate: concatenation minifies shorter than a template; t.js has a gzip budget (size.test.ts)
   JSON.stringify({ v: PROTOCOL_VERSION, sentAt: Date.now(), sdk: 'tally-js/' + VERSION, events })
 
 /** Exponential backoff with jitter: attempt 0 waits 1-2 s, doubling, never over 5 minutes. */
@@ -51,6 +52,7 @@ export const backoff = (attempt: number): number =>
 export const post = (fetchFn: FetchLike, url: string, events: BrowserEvent[], warn?: Warn): Promise<Outcome> =>
   fetchFn(url, { method: 'POST', body: body(events), keepalive: true, credentials: 'omit' }).then((r) => {
     const s = r.status
+    // biome-ignore lint/correctness/useParseIntRadix lint/suspicious/noDoubleEquals: Retry-After is digits; a radix adds bytes; t.js has a gzip budget (size.test.ts); `==` is a byte shorter than `===` here and t.js has a gzip budget (size.test.ts)
     if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
     // t.js has nobody to tell why (no onDrop, no diagnostics): answered for good, the batch
     // leaves. Its body is still read, or leaving the page would cancel the answer's download.
@@ -74,6 +76,7 @@ async function answered(r: Response, events: BrowserEvent[], warn?: Warn): Promi
     if (DEBUG && warn) warnDrops(warn, refused, 'the collector refused')
     return refused
   }
+  // biome-ignore lint/style/useTemplate: concatenation minifies shorter than a template; t.js has a gzip budget (size.test.ts)
   const reason = json?.error?.code || 'http_' + s
   const all = events.map((e): [BrowserEvent, string] => [e, reason])
   if (DEBUG && warn) {
@@ -93,7 +96,7 @@ async function answered(r: Response, events: BrowserEvent[], warn?: Warn): Promi
 export function beacon(fetchFn: FetchLike, url: string, events: BrowserEvent[], beaconFn?: BeaconLike): void {
   while (events.length) {
     const c = events.splice(0, BATCH_EVENTS)
-    let ok
+    let ok: boolean | undefined
     try {
       ok = !SCRIPT && beaconFn ? beaconFn(url, body(c)) : navigator.sendBeacon(url, body(c))
     } catch {}

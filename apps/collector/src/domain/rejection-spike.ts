@@ -25,7 +25,10 @@ export function rejectionSpikes(): RejectionSpikes {
         counts = new Map()
       }
       let c = counts.get(account)
-      if (!c) counts.set(account, (c = { n: 0, threshold: threshold() }))
+      if (!c) {
+        c = { n: 0, threshold: threshold() }
+        counts.set(account, c)
+      }
       c.n++
       return c.n === c.threshold + 1 ? { minute: m, refused: c.n, threshold: c.threshold } : null
     },

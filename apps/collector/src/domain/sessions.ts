@@ -164,7 +164,7 @@ function absorb(a: number, b: number, text: string): [number, number] {
 
 function finish([a, b]: [number, number], out: Uint32Array): void {
   let h1 = Math.imul(a ^ (a >>> 16), 0x85ebca6b) ^ Math.imul(b ^ (b >>> 13), 0xc2b2ae35)
-  let h2 = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(h1 ^ (h1 >>> 13), 0xc2b2ae35)
+  const h2 = Math.imul(b ^ (b >>> 16), 0x85ebca6b) ^ Math.imul(h1 ^ (h1 >>> 13), 0xc2b2ae35)
   h1 = Math.imul(h1 ^ (h1 >>> 16), 0x27d4eb2f)
   out[0] = h1
   // Never 0,0: that marks an empty slot.

@@ -1,5 +1,5 @@
 /** The rows of webhooks and of the evidence reads, as the `Repository` (./repository.ts) takes and gives them. */
-import type { UsageEventRow } from './repository.js'
+import type { UsageEventRow } from './rows.js'
 
 /** A webhook endpoint of an account (docs/webhooks.md). */
 export interface WebhookEndpointRow {

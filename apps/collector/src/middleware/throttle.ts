@@ -1,7 +1,8 @@
 /**
  * Throttled authentication (docs/security.md, "Keys and sign-ins"): failed key checks (a `401` on
  * any `/v1/` route: a wrong bearer key, admin token or sign-in cookie) and failed dashboard
- * sign-ins are limited per client address (an IPv6 client by its /64). Each address may fail
+ * sign-ins are limited per client address (`c.var.client`, proxy trust applied by ./client.ts; an
+ * IPv6 client by its /64). Each address may fail
  * `burst` times at once, then once per `1 / rate` seconds; past that, every request that needs a
  * key is refused with `429` and `Retry-After` before any key is compared, so a guesser from that
  * address gets no answer at all, right key or not. Another address is never affected, the right
@@ -13,16 +14,15 @@
  * forgotten first, as if new).
  */
 import type { MiddlewareHandler } from 'hono'
-import type { IncomingMessage } from 'node:http'
 import type { Logger } from 'pino'
 import { fail } from '../errors.js'
-import { addressKey, clientAddress } from '../domain/ratelimit.js'
+import { addressKey } from '../domain/ratelimit.js'
 import type { Clock } from '../domain/clock.js'
+import type { TallyEnv } from '../context.js'
 
 export interface AuthThrottleOptions {
   clock: Clock
   logger: Logger
-  trusted: (address: string) => boolean
   /** Failures allowed at once per address. */
   burst?: number
   /** Failures per second regained. */
@@ -38,13 +38,13 @@ const MINUTE = 60_000
 interface Entry { tokens: number; at: number; failed: number; throttled: number; since: number; loggedAt: number }
 
 export interface AuthThrottle {
-  middleware: MiddlewareHandler
+  middleware: MiddlewareHandler<TallyEnv>
   /** Logs the counts not logged yet (a timer calls it every minute; the server at stop). */
   flush(): void
 }
 
 export function createAuthThrottle(opts: AuthThrottleOptions): AuthThrottle {
-  const { clock, logger, trusted, burst = AUTH_FAILURES.burst, rate = AUTH_FAILURES.rate, maxKeys = 100_000 } = opts
+  const { clock, logger, burst = AUTH_FAILURES.burst, rate = AUTH_FAILURES.rate, maxKeys = 100_000 } = opts
   const perMs = rate / 1000
   const state = new Map<string, Entry>()
 
@@ -89,11 +89,10 @@ export function createAuthThrottle(opts: AuthThrottleOptions): AuthThrottle {
   const timer = setInterval(flush, MINUTE)
   timer.unref?.()
 
-  const middleware: MiddlewareHandler = async (c, next) => {
+  const middleware: MiddlewareHandler<TallyEnv> = async (c, next) => {
     // Beacons carry no key: their path never meets this check.
     if (c.req.path.startsWith('/v1/containers/')) return next()
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-    const address = addressKey(clientAddress(incoming?.socket?.remoteAddress ?? 'unknown', c.req.header('x-forwarded-for'), trusted))
+    const address = addressKey(c.var.client.address)
     const now = clock.now()
     const known = state.get(address)
     if (known) {

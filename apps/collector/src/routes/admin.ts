@@ -16,7 +16,7 @@ import { fail } from '../errors.js'
 import { changeAccount } from '../services/accounts.js'
 import type { AppDeps, TallyEnv } from '../context.js'
 import { AdminPath, valid } from './api/define.js'
-import { AccountHistory, AccountPatch, ContainerPatch, EmailGrant } from './api/schemas.js'
+import { type AccountHistory, AccountPatch, ContainerPatch, EmailGrant } from './api/schemas.js'
 import { AT_QUERY, HISTORY_LIMIT, HISTORY_QUERY } from './api/ops-admin.js'
 import { whoOf } from './who.js'
 

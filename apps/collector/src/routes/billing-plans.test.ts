@@ -4,7 +4,7 @@ import { TEST_ENGINES } from '../../../../test/pg/engines.js'
 import { invoicePdf } from '../domain/invoice-pdf.js'
 import { formatMinor, invoiceCsv } from '../domain/invoice-csv.js'
 import type { Invoice } from '@tally/billing'
-import { SK, RK, OTHER_RK, GROWTH, billingConfig, billing, at, n, uid } from './billing.fixtures.js'
+import { SK, RK, OTHER_RK, GROWTH, billingConfig, billing, at, uid } from './billing.fixtures.js'
 
 describe('a cancelled subscription', () => {
   it('refuses the account beacons with 403 after its last period ends', async () => {

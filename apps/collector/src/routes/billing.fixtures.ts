@@ -3,25 +3,14 @@ import { expect } from 'vitest'
 import { parseConfig, type TallyConfig } from '@tally/protocol'
 import { ADMIN, setup } from '../testkit.js'
 import type { PgStore } from '../storage.js'
+import { growth, without } from '../../../../packages/billing/src/testing/plans.js'
 
 export const SK = 'sk_acme_secret'
 export const RK = 'rk_acme_read'
 export const OTHER_RK = 'rk_other_read'
 
-export const GROWTH = {
-  currency: 'EUR', basePrice: 4900, seatPrice: 1500,
-  included: { impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 },
-  overage: {
-    impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 },
-    chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 },
-  },
-  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
-  emailsPerContact: 4, freeCredits: 500,
-  creditCosts: { sms: 2, ai: 10, form: 1, contact_download: 1 },
-  creditPacks: { small: { credits: 1000, price: 1000 } },
-  emailPacks: { big: { emails: 5000, price: 1500 } },
-  cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
-}
+/** The plan of docs/protocol.md §7 (packages/billing/src/testing/plans.ts) selling no products, with an email pack. */
+export const GROWTH = { ...without(growth, 'products'), emailPacks: { big: { emails: 5000, price: 1500 } } }
 
 export function billingConfig(subscription: Record<string, unknown> = {}, plan: Record<string, unknown> = {}): TallyConfig {
   const r = parseConfig({

@@ -10,8 +10,7 @@
  * the vendor's servers, not in a browser.
  */
 import { Hono, type Context } from 'hono'
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
-import { readFile } from 'node:fs/promises'
+import { getCookie } from 'hono/cookie'
 import { createRequire } from 'node:module'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +18,7 @@ import { SESSION_COOKIE } from '../middleware/auth.js'
 import { readText } from '../middleware/body.js'
 import type { AppDeps } from '../context.js'
 import { clientOf } from '../middleware/client.js'
+import { clearSessionCookie, escapeHtml, fileCache, setSessionCookie } from './pages.js'
 
 /**
  * The page's static files (`../../src/web/dashboard`) and its bundled script
@@ -53,9 +53,6 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'same-origin',
 }
 
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string)
-
 function signInPage(message?: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -86,23 +83,9 @@ function crossSitePage(): string {
 export function dashboardRoutes(deps: AppDeps): Hono {
   const { config, logger } = deps
   const app = new Hono()
-  const files = new Map<string, string>()
-  const asset = async (name: string, dir: string) => {
-    let body = files.get(name)
-    if (body === undefined) {
-      body = await readFile(resolve(dir, name), 'utf8')
-      files.set(name, body)
-    }
-    return body
-  }
+  const asset = fileCache()
   const page = (c: Context, html: string, status: 200 | 401 = 200) =>
     c.html(html, status, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' })
-
-  /**
-   * Whether the browser reached us over HTTPS: directly, or through a configured trusted proxy
-   * that says so in `X-Forwarded-Proto` (../middleware/client.ts).
-   */
-  const overHttps = (c: Context) => clientOf(c).protocol === 'https'
 
   /**
    * A form post from another site (login CSRF: signing a visitor in to the attacker's account, or
@@ -162,13 +145,13 @@ export function dashboardRoutes(deps: AppDeps): Hono {
     if (found.scope !== 'read') {
       return page(c, signInPage('That is the secret key. Sign in with the read key; keep the secret key on your servers.'), 401)
     }
-    setCookie(c, SESSION_COOKIE, key, { httpOnly: true, sameSite: 'Strict', path: '/', maxAge: SESSION_SECONDS, secure: overHttps(c) })
+    setSessionCookie(c, 'first-party', SESSION_COOKIE, key, SESSION_SECONDS)
     return c.redirect('/dashboard', 303)
   })
 
   app.post('/dashboard/sign-out', (c) => {
     if (crossSite(c)) return refuseCrossSite(c)
-    deleteCookie(c, SESSION_COOKIE, { path: '/' })
+    clearSessionCookie(c, 'first-party', SESSION_COOKIE)
     return c.redirect('/dashboard', 303)
   })
 

@@ -44,7 +44,7 @@ describe('request-level errors of docs/protocol.md §3', () => {
   it('accepts a body of exactly 65536 bytes', async () => {
     const { post } = setup()
     const json = JSON.stringify(batch([impression()]))
-    const padded = json.slice(0, -1) + ',"pad":"' + 'x'.repeat(MAX_BODY_BYTES - json.length - 9) + '"}'
+    const padded = `${json.slice(0, -1)},"pad":"${'x'.repeat(MAX_BODY_BYTES - json.length - 9)}"}`
     expect(new TextEncoder().encode(padded).byteLength).toBe(MAX_BODY_BYTES)
     const res = await post(padded)
     expect(res.status).toBe(200)

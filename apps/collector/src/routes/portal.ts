@@ -6,16 +6,11 @@
  * `grantEmails` like `POST /v1/credits/*`), and the preview is `previewChange`, the computation the
  * billing run finalizes.
  *
- * Safety: the session cookie is HttpOnly (SameSite=None; Secure; Partitioned over HTTPS, so the
- * page works inside the vendor's iframe; SameSite=Lax over plain HTTP in development); every write
- * needs the CSRF token the page carries, from a page of this origin; every write is idempotent by
- * the key the page makes once per form; a member's session sees its own wallet and changes nothing.
+ * Safety: sessions, their cookie and the CSRF check are ./portal-session.ts; every write is
+ * idempotent by the key the page makes once per form; a member's session sees its own wallet and
+ * changes nothing.
  */
-import { Hono, type Context, type MiddlewareHandler } from 'hono'
-import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
-import { readFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { Hono, type Context } from 'hono'
 import type { z } from 'zod'
 import {
   ACCOUNT_WALLET, creditsDue, localDate, memberWallet, periodAt, periodSummary, previewChange, subscriptionEnd, termsAt,
@@ -24,45 +19,23 @@ import {
 import { portalPolicyOf } from '@tally/protocol'
 import { fail } from '../errors.js'
 import { accountReader, accountWriter, adminAccount } from '../middleware/auth.js'
-import { clientOf } from '../middleware/client.js'
 import { readJson } from '../middleware/body.js'
 import { billingAccount, subscriptionEnded } from '../domain/billing-account.js'
 import { parseIsoInstant } from '../domain/dates.js'
-import { PORTAL_SESSION_MS, csrfMatches, csrfOf, digest, frameAncestors, newToken, notices, portalChange, tokenAccount } from '../domain/portal.js'
+import { digest, notices, portalChange } from '../domain/portal.js'
 import { changeAccount } from '../services/accounts.js'
 import { createBillingRunner } from '../services/billing-runner.js'
-import type { FactRow, PortalSessionRow } from '../engines/repository.js'
-import type { AppDeps, TallyEnv } from '../context.js'
+import type { FactRow } from '../engines/repository.js'
+import type { AppDeps } from '../context.js'
 import { sendInvoice } from './billing.js'
+import { portalSessions, type PortalEnv } from './portal-session.js'
 import { valid } from './api/define.js'
 import {
-  AdminPaymentRequest, BillingDetails, BillingDetailsRequest, InvoiceNumberPath, ChangeRequest, KeyOnly, LogQuery, PackRequest, PaymentAnswer, PaymentRequest, PreviewRequest,
-  SessionRequest, TransferRequest, type PaymentReport,
+  AdminPaymentRequest, type BillingDetails, BillingDetailsRequest, InvoiceNumberPath, ChangeRequest, KeyOnly, LogQuery, PackRequest, type PaymentAnswer, PaymentRequest, PreviewRequest,TransferRequest, type PaymentReport,
 } from './api/portal-schemas.js'
-
-export const PORTAL_COOKIE = 'tally_portal'
-/** The page's sources (src/web/portal) are bundled by rollup into `dist/web/portal.js` (apps/collector/rollup.config.mjs); its CSS is served as written. */
-const PORTAL_SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/web/portal')
-const PORTAL_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/web')
-const ASSETS: Record<string, { dir: string; type: string }> = {
-  'portal.js': { dir: PORTAL_DIST, type: 'text/javascript; charset=utf-8' },
-  'portal.css': { dir: PORTAL_SRC, type: 'text/css; charset=utf-8' },
-}
-
-/** The portal session a request carries, on `c.var.portal`. */
-export interface PortalVars { account: string; member: string | null; row: PortalSessionRow; cookie: string }
-type PortalEnv = { Variables: TallyEnv['Variables'] & { portal: PortalVars } }
-
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string)
 
 /** A body or query, validated by the schema its operation declares (./api/ops-portal.ts). */
 const parse = <S extends z.ZodType>(schema: S, input: unknown): z.output<S> => valid(schema, input ?? {})
-
-const messagePage = (title: string, text: string) => `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} — Billing</title><link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/portal/assets/portal.css"></head>
-<body><main class="portal message"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></main></body></html>`
 
 /** The fees a period's finalized recurring invoice bills for that period in advance, or null before it is issued. */
 function ownFees(finalized: readonly Invoice[], index: number, cycle: string) {
@@ -76,63 +49,7 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
   const { store, clock, config, logger } = deps
   const app = new Hono<PortalEnv>()
   const runner = createBillingRunner(deps)
-  const files = new Map<string, string>()
-  const asset = async (name: string, dir: string) => {
-    let body = files.get(name)
-    if (body === undefined) {
-      body = await readFile(resolve(dir, name), 'utf8')
-      files.set(name, body)
-    }
-    return body
-  }
-
-  const overHttps = (c: Context) => clientOf(c).protocol === 'https'
-
-  const headersFor = (account: string | null) => {
-    const a = account ? config.account(account) : undefined
-    return {
-      'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        + `form-action 'self'; base-uri 'none'; frame-ancestors ${a ? frameAncestors(a) : "'none'"}`,
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'same-origin',
-      'Cache-Control': 'no-store',
-    }
-  }
-
-  /** The session of the cookie, or null: unknown, from an account that no longer exists, or expired. */
-  const sessionOf = async (c: Context): Promise<PortalVars | null> => {
-    const cookie = getCookie(c, PORTAL_COOKIE)
-    const account = tokenAccount(cookie)
-    if (!cookie || !account || !config.account(account)) return null
-    const row = await store.portalSession(account, digest(cookie))
-    if (!row || row.expiresAt <= clock.now()) return null
-    return { account, member: row.member, row, cookie }
-  }
-
-  /**
-   * A portal session (401 without one); on writes also the CSRF token and a request from a page of
-   * this origin (403), so another site can neither read nor drive the portal.
-   */
-  const session: MiddlewareHandler<PortalEnv> = async (c, next) => {
-    const s = await sessionOf(c)
-    if (!s) throw fail('unauthorized', 'no portal session, or it expired: open the billing portal again from the app')
-    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
-      const site = c.req.header('sec-fetch-site')?.toLowerCase()
-      if (site !== undefined && site !== 'same-origin') throw fail('forbidden', 'a portal change must come from the portal page')
-      const origin = c.req.header('origin')
-      if (origin !== undefined && origin !== clientOf(c).origin) throw fail('forbidden', 'a portal change must come from the portal page')
-      if (!csrfMatches(s.cookie, c.req.header('x-tally-csrf'))) throw fail('forbidden', 'the CSRF token is missing or wrong: reload the page')
-    }
-    c.set('account', s.account)
-    c.set('portal', s)
-    await next()
-  }
-  /** The account's manager only: a member's session cannot manage the subscription. */
-  const manager: MiddlewareHandler<PortalEnv> = async (c, next) => {
-    if (c.var.portal.member !== null) throw fail('forbidden', 'only the account\'s manager can do this; a team member\'s session sees its own wallet')
-    await next()
-  }
-
+  const { session, manager, routes } = portalSessions(deps)
   const billingOf = (account: string): BillingAccount => {
     const b = billingAccount(config, account)
     if (!b) throw fail('not_found', `no account "${account}"`)
@@ -151,74 +68,8 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
   /** A stored answer to this key, when the same action was done already. */
   const receipt = async (account: string, key: string) => (await store.fact(account, 'portal_action', key))?.body
 
-  // --- Sessions ---
-
-  app.post('/v1/portal/sessions', accountWriter(config), async (c) => {
-    const account = c.var.account
-    const body = parse(SessionRequest, await readJson(c))
-    const a = config.account(account)!
-    if (body.member !== undefined && !a.members.includes(body.member)) throw fail('invalid_request', `member: "${body.member}" is not a member of the account`)
-    const at = clock.now()
-    const token = newToken(account)
-    const row: PortalSessionRow = {
-      id: digest(token), session: null, member: body.member ?? null, returnUrl: body.returnUrl ?? null, createdAt: at, expiresAt: at + PORTAL_SESSION_MS, openedAt: null,
-    }
-    await store.createPortalSession({ account, row, at })
-    logger.info({ account, member: row.member }, 'portal session created')
-    return c.json({ url: `${clientOf(c).origin}/portal/open?token=${encodeURIComponent(token)}`, expiresAt: new Date(row.expiresAt).toISOString() })
-  })
-
-  app.get('/portal/open', async (c) => {
-    const token = c.req.query('token')
-    const account = tokenAccount(token)
-    const gone = () => c.html(messagePage('This link has expired', 'Portal links work once and for about an hour. Open the billing portal again from the app.'), 401, headersFor(null))
-    if (!token || !account || !config.account(account)) return gone()
-    const cookie = newToken(account)
-    const row = await store.openPortalLink(account, digest(token), digest(cookie), clock.now())
-    if (!row) return gone()
-    const https = overHttps(c)
-    const maxAge = Math.max(1, Math.floor((row.expiresAt - clock.now()) / 1000))
-    // Inside the vendor's iframe the page is third-party: only SameSite=None (Secure, Partitioned) is sent there.
-    setCookie(c, PORTAL_COOKIE, cookie, https
-      ? { httpOnly: true, secure: true, sameSite: 'None', partitioned: true, path: '/', maxAge }
-      : { httpOnly: true, sameSite: 'Lax', path: '/', maxAge })
-    // A page rather than a redirect: the token's URL is never sent on as a Referer, and the page
-    // goes on to the portal by itself (no script needed).
-    return c.html(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/portal"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Opening billing…</title><link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/portal/assets/portal.css"></head>
-<body><main class="portal message"><p>Opening your billing portal… <a href="/portal">Continue</a></p></main></body></html>`, 200, { ...headersFor(account), 'Referrer-Policy': 'no-referrer' })
-  })
-
-  app.get('/portal', async (c) => {
-    const s = await sessionOf(c)
-    // A browser gets a page that says what to do; any other client the API's error body.
-    if (!s && !(c.req.header('accept') ?? '').includes('text/html')) throw fail('unauthorized', 'no portal session, or it expired')
-    if (!s) return c.html(messagePage('Your billing session has ended', 'For your security, billing sessions last about an hour. Open the billing portal again from the app.'), 401, headersFor(null))
-    const a = config.account(s.account)!
-    const back = s.row.returnUrl
-    const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="tally-csrf" content="${escapeHtml(csrfOf(s.cookie))}">
-<title>Billing — ${escapeHtml(a.name || s.account)}</title>
-<link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/portal/assets/portal.css"></head>
-<body><div class="portal" id="portal" data-account="${escapeHtml(s.account)}"${back ? ` data-return="${escapeHtml(back)}"` : ''}>
-<p class="loading" role="status">Loading your billing information…</p></div>
-<script src="/portal/assets/portal.js"></script></body></html>`
-    return c.html(html, 200, headersFor(s.account))
-  })
-
-  app.get('/portal/assets/:file', async (c) => {
-    const name = c.req.param('file')
-    const known = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined
-    if (!known) throw fail('not_found', 'no such file')
-    return c.body(await asset(name, known.dir), 200, { 'Content-Type': known.type, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' })
-  })
-
-  app.post('/v1/portal/sign-out', session, async (c) => {
-    deleteCookie(c, PORTAL_COOKIE, { path: '/', ...(overHttps(c) ? { secure: true, sameSite: 'None', partitioned: true } : {}) })
-    return c.body(null, 204)
-  })
+  // --- Sessions (./portal-session.ts) ---
+  routes(app)
 
   // --- What the page shows ---
 

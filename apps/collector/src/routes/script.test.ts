@@ -18,7 +18,7 @@ function dist(name: string) {
   mkdirSync(folder)
   const files: Record<string, string> = {}
   for (const file of ['t.js', 't.debug.js', 'sdk.mjs']) {
-    files[file] = `/* ${file} */ ` + `(function(){var tally="${file}";})();\n`.repeat(40)
+    files[file] = `/* ${file} */ ${`(function(){var tally="${file}";})();\n`.repeat(40)}`
     writeFileSync(join(folder, file), files[file]!)
   }
   return { script: join(folder, 't.js'), files }

@@ -65,7 +65,7 @@ interface Built {
 function servedFile(path: string): () => Built {
   let cached: Built | undefined
   const load = (): Built => {
-    let st
+    let st: ReturnType<typeof statSync>
     try {
       st = statSync(path)
     } catch {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { parseConfig } from '@tally/protocol'
 import { NOW, batch, impression, setup } from '../testkit.js'
 import { csvField, toCsv } from '../domain/csv.js'
-import { ORIGIN, config, seeded, type S, get, rows, zero, RANGE } from './usage-report.fixtures.js'
+import { ORIGIN, seeded, type S, get, rows, zero, RANGE } from './usage-report.fixtures.js'
 
 describe('GET /v1/usage date bounds', () => {
   let s: S

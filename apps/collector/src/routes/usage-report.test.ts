@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { NOW, chat } from '../testkit.js'
+import { NOW } from '../testkit.js'
 import { HOUR, seeded, type S, get, rows, zero, RANGE } from './usage-report.fixtures.js'
 
 

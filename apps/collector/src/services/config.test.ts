@@ -43,7 +43,7 @@ function databaseBeforeVersions(file: string, changes: { kind: 'account' | 'cont
   migrate(drizzle(db), { migrationsFolder: migrations })
   const save = db.prepare(`INSERT INTO config_changes (kind, id, seq, body, changed_at) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body, changed_at = excluded.changed_at`)
-  changes.forEach((ch, i) => save.run(ch.kind, ch.id, i + 1, JSON.stringify(ch.body), NOW))
+  for (const [i, ch] of changes.entries()) save.run(ch.kind, ch.id, i + 1, JSON.stringify(ch.body), NOW)
   expect(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'config_versions'").get()).toEqual({ n: 0 })
   db.close()
 }

@@ -93,7 +93,8 @@ const ENGINES: Engine[] = [
   {
     name: 'PostgreSQL', skip: pgSkipReason(), store: async () => {
       if (!pgDatabase) {
-        const db = (pgDatabase = await freshDatabase())
+        const db = await freshDatabase()
+        pgDatabase = db
         onTestFinished(async () => {
           pgDatabase = undefined
           await db.drop()

@@ -56,7 +56,7 @@ class Deltas {
 }
 
 export async function ingest(tx: Repository, req: IngestRequest): Promise<IngestStatus[]> {
-  const { account, container, receivedAt } = req
+  const { account, container } = req
   const dayOf = localDayOf(req.timeZone)
   const statuses: IngestStatus[] = new Array<IngestStatus>(req.events.length).fill('duplicate')
   const deltas = new Deltas(container)
@@ -131,27 +131,35 @@ async function chat(
   for (const id of full) for (const e of await tx.chatTail(account, container, id, CHAT_REORDER_EVENTS + 1)) stored.add(`${id}\n${e.id}`)
   const taken = new Set<string>()
   const kept: number[] = []
-  events.forEach((e, k) => {
-    const refuse = (code: IngestStatus) => { statuses[slots[k] as number] = code }
+  // The refusal of an event, or undefined when it is kept (its place then taken).
+  const refusal = (e: (typeof events)[number]): IngestStatus | undefined => {
     let own = owner.get(e.conversation)
-    if (!own) owner.set(e.conversation, (own = { session: e.session, suspicious: e.suspicious === true }))
+    if (!own) {
+      own = { session: e.session, suspicious: e.suspicious === true }
+      owner.set(e.conversation, own)
+    }
     // Another session naming the conversation (a guessed or leaked id) can neither fill nor shape it.
-    if (e.session !== own.session) return refuse('conversation_session_mismatch')
+    if (e.session !== own.session) return 'conversation_session_mismatch'
     // Over the hourly cap, an event never extends a billed conversation (it may only be counted in a
     // conversation it opened itself, as suspicious).
-    if (e.suspicious === true && !own.suspicious) return refuse('over_session_cap')
+    if (e.suspicious === true && !own.suspicious) return 'over_session_cap'
     const prev = before.get(e.conversation)
     // Nor may it move the conversation's start back past the clock-skew allowance (an old handoff or end would close it).
-    if (prev && e.time < prev.state.startedAt - CHAT_BACKDATE_MS) return refuse('event_before_conversation')
+    if (prev && e.time < prev.state.startedAt - CHAT_BACKDATE_MS) return 'event_before_conversation'
     const key = `${e.conversation}\n${e.id}`
-    if (stored.has(key)) return refuse('duplicate')
+    if (stored.has(key)) return 'duplicate'
     const repeat = taken.has(key)
     const left = room.get(e.conversation) ?? 0
-    if (!repeat && left <= 0) return refuse('conversation_too_long')
+    if (!repeat && left <= 0) return 'conversation_too_long'
     taken.add(key)
     if (!repeat) room.set(e.conversation, left - 1)
-    kept.push(k)
-  })
+    return undefined
+  }
+  for (const [k, e] of events.entries()) {
+    const refused = refusal(e)
+    if (refused) statuses[slots[k] as number] = refused
+    else kept.push(k)
+  }
   if (kept.length === 0) return
 
   // Per conversation: in order (every event after the stored state's latest, or a new

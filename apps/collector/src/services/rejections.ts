@@ -72,7 +72,10 @@ export function createRejectionLog(opts: RejectionLogOptions): RejectionLog {
     }
     const owner = r.account ?? ''
     let keys = known.get(owner)
-    if (!keys) known.set(owner, (keys = new Set()))
+    if (!keys) {
+      keys = new Set()
+      known.set(owner, keys)
+    }
     const key = keyOf(r)
     if (keys.has(key)) return r
     if (keys.size < keysPerDay) {

@@ -5,10 +5,10 @@
  * thread (../engines/sqlite/worker.ts), so the rules run wherever the database is.
  */
 import type { Balances, BillingAccount, CreditResult } from '@tally/billing'
-import type {
-  ConfigHistoryRow, ConfigKind, ConfigVersionRow, ConversationRow, DeliveryRow, Engine, RejectionPage, RejectionRecord, RejectionRow, Repository, RollupRow,
+import type {DeliveryRow, Engine, RejectionRecord, 
   WebhookEndpointRow,
 } from '../engines/repository.js'
+import { READS, type RepositoryReads } from '../engines/repository.js'
 import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
 import {
   creditBalances, creditRequest, grantEmails, recordUsage, type CreditCall, type EmailGrantCall, type EmailGrantResult, type UsageOutcome, type UsageRequest,
@@ -19,37 +19,30 @@ import { applyConfigFile, writeConfig, type ConfigWrite, type ConfigWriteOutcome
 import { claimDeliveries, emitRejectionSpike, type DeliveryStore } from './webhooks.js'
 import { invoiceEvidence, type EvidenceRequest } from './evidence.js'
 import { saveAccountChange, type AccountChangeCall, type AccountChangeResult } from './accounts.js'
-import { createPortalSession, recordFact, type FactCall, type FactKind, type FactRow, type PortalSessionRow } from './portal.js'
+import { createPortalSession, recordFact, type FactCall, type FactRow, type PortalSessionRow } from './portal.js'
 import { evidenceChunks, type EvidenceFormat } from '../domain/evidence-csv.js'
 
 /** An evidence export: which invoice, and as CSV or JSON lines. */
 export type EvidenceExport = EvidenceRequest & { format: EvidenceFormat }
 
-export interface Store extends DeliveryStore {
+/**
+ * The services, and the operations that are not plain repository reads. Every read of the
+ * `Repository` (`READS`, ../engines/repository.ts) is on the `Store` too, forwarded by name through
+ * `Engine.read`: a route reads one with no line here.
+ */
+export interface Services extends DeliveryStore {
   /** One beacon's events: units, conversations and rollups in one transaction; statuses in event order. */
   ingest(req: IngestRequest): Promise<IngestStatus[]>
   /** Counts refusals (already summed per key by ./rejections.ts), all in one transaction. */
   recordRejections(rows: readonly RejectionRecord[]): Promise<void>
-  /** One page of an account's refusals last seen since `since` (ms), by container, reason, origin and subject. */
-  rejections(account: string, since: number, page: RejectionPage): Promise<RejectionRow[]>
   /** Deletes at most `limit` day rows of refusals older than `before`; returns how many. */
   pruneRejections(before: number, limit: number): Promise<number>
-  /** Daily counts of an account for days in `[fromDay, toDay)` (`YYYY-MM-DD`). */
-  rollups(account: string, fromDay: string, toDay: string): Promise<RollupRow[]>
-  /** Conversations of an account that started in `[from, to)` (ms). */
-  conversations(account: string, from: number, to: number): Promise<ConversationRow[]>
   /** Marks open conversations idle for longer than `idleMs` as idle; returns how many. */
   closeIdleConversations(now: number, idleMs: number): Promise<number>
   /** An admin write of configuration objects: new versions with their audit entries, one transaction (./config.ts). */
   writeConfig(req: ConfigWrite): Promise<ConfigWriteOutcome>
   /** The config file's changes applied to the database as one change, or only computed (`dryRun`). */
   applyConfigFile(req: FileApply): Promise<FileApplyOutcome>
-  /** The newest configuration version's `seq` (0 when none). */
-  configHead(): Promise<number>
-  /** Up to `limit` configuration versions after `afterSeq`, in order. */
-  configVersions(afterSeq: number, limit: number): Promise<ConfigVersionRow[]>
-  /** One object's versions with their audit entries, newest first. */
-  configHistory(kind: ConfigKind, id: string, limit: number, beforeVersion?: number): Promise<ConfigHistoryRow[]>
   /**
    * Calls `listener` when another collector writes a configuration version (PostgreSQL `LISTEN`);
    * absent where one process holds the database. Returns the stop.
@@ -73,14 +66,10 @@ export interface Store extends DeliveryStore {
   createPortalSession(req: { account: string; row: PortalSessionRow; at: number }): Promise<void>
   /** Opens a portal link once (see Repository.openPortalLink). */
   openPortalLink(account: string, id: string, session: string, at: number): Promise<PortalSessionRow | null>
-  portalSession(account: string, session: string): Promise<PortalSessionRow | null>
   /** Stores a fact once per (kind, id), with its webhook. */
   recordFact(req: FactCall): Promise<{ fact: FactRow; created: boolean }>
-  facts(account: string, kind: FactKind): Promise<FactRow[]>
-  fact(account: string, kind: FactKind, id: string): Promise<FactRow | null>
   /** Adds a webhook endpoint (docs/webhooks.md). */
   addWebhookEndpoint(account: string, endpoint: WebhookEndpointRow): Promise<void>
-  webhookEndpoints(account: string): Promise<WebhookEndpointRow[]>
   /** Removes an endpoint and what was still to be sent to it; false when there was none. */
   deleteWebhookEndpoint(account: string, id: string): Promise<boolean>
   /** The delivery log, newest event first, before the event at `beforeSeq` when given. */
@@ -94,13 +83,6 @@ export interface Store extends DeliveryStore {
    * first chunk is read when the first is asked for; breaking off the iteration stops the reads.
    */
   evidence(req: EvidenceExport): AsyncIterable<Uint8Array>
-  /** Evidence pages (docs/evidence.md), each one read: see the Repository methods of the same names. */
-  unitContainers: Repository['unitContainers']
-  unitPage: Repository['unitPage']
-  conversationPage: Repository['conversationPage']
-  usageEventPage: Repository['usageEventPage']
-  /** Resolves when the database answers. */
-  ping(): Promise<void>
   /**
    * Whether this collector can write now, with the reason when not (`/readyz`); never throws.
    * Engines shared by several collectors (PostgreSQL) have it; without it, `ping` decides.
@@ -114,6 +96,9 @@ export interface Store extends DeliveryStore {
   close(): Promise<void>
 }
 
+/** The services, and every repository read by its name (see `Services`). */
+export type Store = Services & Omit<RepositoryReads, keyof Services>
+
 export function createStore(engine: Engine): Store {
   const book = new LedgerBook()
   const write = async <T>(fn: Parameters<Engine['transaction']>[0] extends (tx: infer R) => unknown ? (tx: R) => Promise<T> : never) => {
@@ -125,21 +110,19 @@ export function createStore(engine: Engine): Store {
       throw e
     }
   }
+  const reads = Object.fromEntries(
+    READS.map((name) => [name, (...args: unknown[]) => engine.read((db) => (db[name] as (...a: unknown[]) => Promise<unknown>).apply(db, args))]),
+  ) as unknown as RepositoryReads
   const store: Store = {
+    ...reads,
     ingest: (req) => write((tx) => ingest(tx, req)),
     recordRejections: (rows) => write(async (tx) => {
       for (const r of rows) await tx.recordRejection(r)
     }),
-    rejections: (account, since, page) => engine.read((db) => db.rejections(account, since, page)),
     pruneRejections: (before, limit) => write((tx) => tx.pruneRejections(before, limit)),
-    rollups: (account, fromDay, toDay) => engine.read((db) => db.rollups(account, fromDay, toDay)),
-    conversations: (account, from, to) => engine.read((db) => db.conversations(account, from, to)),
     closeIdleConversations: (now, idleMs) => write((tx) => tx.markIdleConversations(now - idleMs)),
     writeConfig: (req) => write((tx) => writeConfig(tx, req)),
     applyConfigFile: (req) => write((tx) => applyConfigFile(tx, req)),
-    configHead: () => engine.read((db) => db.configHead()),
-    configVersions: (afterSeq, limit) => engine.read((db) => db.configVersions(afterSeq, limit)),
-    configHistory: (kind, id, limit, beforeVersion) => engine.read((db) => db.configHistory(kind, id, limit, beforeVersion)),
     recordUsage: (req) => write((tx) => recordUsage(tx, book, req)),
     creditRequest: (req) => write((tx) => creditRequest(tx, book, req)),
     creditBalances: (account, billing, at) => engine.read((db) => creditBalances(db, book, account, billing, at)),
@@ -149,12 +132,8 @@ export function createStore(engine: Engine): Store {
     saveAccountChange: (req) => write((tx) => saveAccountChange(tx, req)),
     createPortalSession: (req) => write((tx) => createPortalSession(tx, req)),
     openPortalLink: (account, id, session, at) => write((tx) => tx.openPortalLink(account, id, session, at)),
-    portalSession: (account, session) => engine.read((db) => db.portalSession(account, session)),
     recordFact: (req) => write((tx) => recordFact(tx, req)),
-    facts: (account, kind) => engine.read((db) => db.facts(account, kind)),
-    fact: (account, kind, id) => engine.read((db) => db.fact(account, kind, id)),
     addWebhookEndpoint: (account, endpoint) => write((tx) => tx.insertWebhookEndpoint(account, endpoint)),
-    webhookEndpoints: (account) => engine.read((db) => db.webhookEndpoints(account)),
     deleteWebhookEndpoint: (account, id) => write((tx) => tx.deleteWebhookEndpoint(account, id)),
     webhookDeliveries: (account, limit, beforeSeq) => engine.read((db) => db.deliveries(account, limit, beforeSeq)),
     redeliverWebhook: (account, eventId, now) => write((tx) => tx.redeliver(account, eventId, now)),
@@ -163,12 +142,7 @@ export function createStore(engine: Engine): Store {
     claimDeliveries: async (now, limit, leaseUntil) =>
       (await engine.read((db) => db.dueDeliveries(now, 1))).length === 0 ? [] : write((tx) => claimDeliveries(tx, now, limit, leaseUntil)),
     recordDelivery: (account, seq, endpoint, update) => write((tx) => tx.updateDelivery(account, seq, endpoint, update)),
-    unitContainers: (...a) => engine.read((db) => db.unitContainers(...a)),
-    unitPage: (...a) => engine.read((db) => db.unitPage(...a)),
-    conversationPage: (...a) => engine.read((db) => db.conversationPage(...a)),
-    usageEventPage: (...a) => engine.read((db) => db.usageEventPage(...a)),
     evidence: (req) => evidenceChunks(invoiceEvidence(store, req), req.format),
-    ping: () => engine.read((db) => db.ping()),
     close: () => engine.close(),
   }
   return store

@@ -132,7 +132,10 @@ export async function claimDeliveries(tx: Repository, now: number, limit: number
   const endpoints = new Map<string, Awaited<ReturnType<Repository['webhookEndpoints']>>>()
   for (const d of due) {
     let list = endpoints.get(d.account)
-    if (!list) endpoints.set(d.account, (list = await tx.webhookEndpoints(d.account)))
+    if (!list) {
+      list = await tx.webhookEndpoints(d.account)
+      endpoints.set(d.account, list)
+    }
     const ep = list.find((e) => e.id === d.endpoint)
     if (!ep) continue
     await tx.updateDelivery(d.account, d.seq, d.endpoint, { ...d, nextAt: leaseUntil })

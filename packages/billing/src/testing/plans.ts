@@ -1,6 +1,8 @@
 /**
- * Plans shared by the billing tests: the plan of docs/protocol.md §7 with two products, and a bigger one
- * to upgrade to.
+ * The plans the tests share, in one place (docs/architecture.md, "Tests"): the plan of
+ * docs/protocol.md §7 with two products, and a bigger one to upgrade to. A test that needs a
+ * variant spreads one of these and overrides or drops (`without`) what differs, so the figures it
+ * does not name stay those of the plan every other test prices.
  */
 import type { Plan } from '@tally/protocol'
 
@@ -18,4 +20,11 @@ export const growth: Plan = {
 export const pro: Plan = {
   ...growth, basePrice: 9900, seatPrice: 2000, included: { ...growth.included, impressions: 500000 },
   products: { data: { name: 'DataUnlimited', price: 2900 }, push: { price: 500 } },
+}
+
+/** `plan` without the named keys (a plan that sells no products, say). */
+export function without<K extends keyof Plan>(plan: Plan, ...keys: K[]): Omit<Plan, K> {
+  const out: Partial<Plan> = { ...plan }
+  for (const k of keys) delete out[k]
+  return out as Omit<Plan, K>
 }

@@ -10,7 +10,8 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import Database from 'better-sqlite3'
-import { SqliteRepository, prepare } from './repository.js'
+import { SqliteRepository } from './repository.js'
+import { prepare } from './statements.js'
 import { classifySqliteError } from './engine.js'
 import { StoreUnavailable } from '../repository.js'
 import { StoreBug } from './worker.js'
@@ -40,7 +41,10 @@ if (!isMainThread && parentPort && (workerData as { tallyEvidenceReader?: true }
   const tasks = new Map<string, Promise<ReadTask<unknown>>>()
   const taskOf = (url: string) => {
     let t = tasks.get(url)
-    if (!t) tasks.set(url, (t = import(url).then((m: { default: ReadTask<unknown> }) => m.default)))
+    if (!t) {
+      t = import(url).then((m: { default: ReadTask<unknown> }) => m.default)
+      tasks.set(url, t)
+    }
     return t
   }
   const run = async (job: number, file: string, task: string, req: unknown) => {

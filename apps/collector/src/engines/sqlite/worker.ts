@@ -62,7 +62,7 @@ export function hostOnThread(open: () => object): void {
 export interface Remote {
   /** The methods the thread serves, as it named them. */
   methods: string[]
-  call(method: string, ...args: unknown[]): Promise<any>
+  call(method: string, ...args: unknown[]): Promise<unknown>
   /** Asks the thread to run `close` (when it serves one), then stops it. */
   close(): Promise<void>
 }
@@ -100,7 +100,7 @@ export async function openOnThread(entry: string | URL, workerData: unknown): Pr
 
   const call = (method: string, ...args: unknown[]) => {
     if (dead) return Promise.reject(new StoreUnavailable('the storage thread stopped', { cause: dead }))
-    return new Promise<any>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const id = next++
       pending.set(id, { resolve, reject })
       worker.postMessage({ id, method, args } satisfies Call)

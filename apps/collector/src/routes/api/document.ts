@@ -100,7 +100,7 @@ export function operationOf(method: string, path: string): Operation | undefined
   if (own) return own
   const mirrored = method === 'GET' ? ADMIN_MIRROR.exec(path) : null
   const base = mirrored ? OPERATIONS[`GET /v1${mirrored[1]}`] : undefined
-  if (!base || base.auth !== 'account') return undefined
+  if (base?.auth !== 'account') return undefined
   const notFound = base.responses[404]
   const invalid = base.responses[400]
   const badId = '`invalid_request`: the account id is not an id (docs/protocol.md §7).'

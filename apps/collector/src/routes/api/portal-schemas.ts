@@ -60,6 +60,7 @@ export const TransferAnswer = z.object({
   status: z.enum(['accepted', 'duplicate', 'rejected']), to: z.string(), credits: int, balance: int, code: z.string().optional(),
 }).meta({ id: 'PortalTransferResult' })
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point: refuse control characters in a printed line
 const line = (max: number) => z.string().max(max).refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'no control characters')
 const BillingDetailsFields = {
   company: line(200).min(1).meta({ description: 'Company name, printed on invoices.' }),
