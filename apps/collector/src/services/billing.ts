@@ -28,15 +28,46 @@ export async function billingData(db: Repository, account: string): Promise<Stor
   const [page, server, ledger, finalized, grants] = await Promise.all([
     db.pageDaily(account), db.usageDaily(account), db.ledger(account), db.invoices(account), db.emailGrants(account, '', '9999-12-31'),
   ])
-  const byDay = new Map<string, UsageRow>()
-  for (const r of page) byDay.set(r.day, { ...r })
-  for (const r of server) byDay.set(r.day, { ...byDay.get(r.day), ...r })
-  const usage = [...byDay.values()].sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0))
+  const usage = mergeDays(page, server)
   const emailGrants: EmailGrant[] = grants.map((g) => ({
     month: g.month, emails: g.emails, id: g.id, at: g.grantedAt,
     pack: g.pack === null || g.price === null || g.currency === null ? undefined : { name: g.pack, price: g.price, currency: g.currency },
   }))
   return { usage, ledger, finalized, emailGrants }
+}
+
+/**
+ * Both lists in day order (the repository's), merged into one row per day: a day's page meters,
+ * then its server meters. One pass, no sort, each row built whole with the fields its sources
+ * have (a spread of each row was a tenth of the billing run): this runs for every account.
+ */
+function mergeDays(page: readonly UsageRow[], server: readonly UsageRow[]): UsageRow[] {
+  const out: UsageRow[] = new Array(0)
+  let i = 0
+  let j = 0
+  while (i < page.length || j < server.length) {
+    const p = page[i]
+    const s = server[j]
+    const both = p !== undefined && s !== undefined && p.day === s.day
+    let row: UsageRow
+    if (p !== undefined && (s === undefined || both || p.day < s.day)) {
+      row = { day: p.day, impressions: p.impressions, engagements: p.engagements, chatSessions: p.chatSessions }
+      i++
+      if (both) {
+        row.alerts = s.alerts
+        row.emails = s.emails
+        if (s.contacts !== undefined) row.contacts = s.contacts
+        j++
+      }
+    } else {
+      const t = s as UsageRow
+      row = { day: t.day, alerts: t.alerts, emails: t.emails }
+      if (t.contacts !== undefined) row.contacts = t.contacts
+      j++
+    }
+    out.push(row)
+  }
+  return out
 }
 
 export async function billingRun(tx: Repository, book: LedgerBook, req: BillingRunCall): Promise<BillingRunOutcome> {

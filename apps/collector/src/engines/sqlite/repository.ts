@@ -96,13 +96,13 @@ export function prepare(db: Database.Database) {
         ON CONFLICT (account, day) DO UPDATE SET alerts = alerts + excluded.alerts, emails = emails + excluded.emails,
           contacts = CASE WHEN excluded.contacts IS NULL THEN contacts
                           WHEN contacts IS NULL OR excluded.contacts > contacts THEN excluded.contacts ELSE contacts END`),
-    daily: db.prepare('SELECT day, alerts, emails, contacts FROM usage_daily WHERE account = ? AND day >= ? AND day < ? ORDER BY day'),
+    daily: db.prepare('SELECT day, alerts, emails, contacts FROM usage_daily WHERE account = ? AND day >= ? AND day < ? ORDER BY day').raw(true),
     lastContacts: db.prepare('SELECT contacts FROM usage_daily WHERE account = ? AND day < ? AND contacts IS NOT NULL ORDER BY day DESC LIMIT 1'),
     pageDaily: db.prepare(`SELECT day,
           SUM(CASE WHEN kind = 'campaign' THEN units ELSE 0 END) AS impressions,
           SUM(CASE WHEN kind = 'advisor' THEN units ELSE 0 END) AS engagements,
           SUM(CASE WHEN kind = 'bot' THEN units ELSE 0 END) AS chatSessions
-        FROM rollups WHERE account = ? GROUP BY day ORDER BY day`),
+        FROM rollups WHERE account = ? GROUP BY day ORDER BY day`).raw(true),
     ledgerHead: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM ledger WHERE account = ?'),
     ledger: db.prepare('SELECT entry FROM ledger WHERE account = ? ORDER BY seq'),
     append: db.prepare(`INSERT INTO ledger (account, source, ref, leg, id, type, wallet, at, credits, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -320,8 +320,12 @@ export class SqliteRepository implements Repository {
   }
 
   async usageDaily(account: string, fromDay = '', toDay = FAR_FUTURE_DAY): Promise<UsageRow[]> {
-    const rows = this.st.daily.all(account, fromDay, toDay) as { day: string; alerts: number; emails: number; contacts: number | null }[]
-    return rows.map((r) => ({ day: r.day, alerts: r.alerts, emails: r.emails, ...(r.contacts === null ? {} : { contacts: r.contacts }) }))
+    // Rows as arrays, each object built once here: better-sqlite3's own row objects cost twice as
+    // much, and the billing run reads every day of every account.
+    const rows = this.st.daily.all(account, fromDay, toDay) as [string, number, number, number | null][]
+    const out: UsageRow[] = []
+    for (const [day, alerts, emails, contacts] of rows) out.push(contacts === null ? { day, alerts, emails } : { day, alerts, emails, contacts })
+    return out
   }
 
   async lastContacts(account: string, beforeDay: string): Promise<number | null> {
@@ -330,7 +334,10 @@ export class SqliteRepository implements Repository {
   }
 
   async pageDaily(account: string): Promise<UsageRow[]> {
-    return this.st.pageDaily.all(account) as UsageRow[]
+    const rows = this.st.pageDaily.all(account) as [string, number, number, number][]
+    const out: UsageRow[] = []
+    for (const [day, impressions, engagements, chatSessions] of rows) out.push({ day, impressions, engagements, chatSessions })
+    return out
   }
 
   async ledgerHead(account: string): Promise<number> {
