@@ -227,6 +227,17 @@ export interface CreditBookRow {
 }
 
 /** Extra emails granted by support for one month of the anchor calendar (docs/billing.md). */
+/** An account's billing rows (`Repository.billingReads`). */
+export interface BillingReads {
+  page: UsageRow[]
+  server: UsageRow[]
+  ledger: LedgerEntry[]
+  /** Finalized invoices in number order. */
+  invoices: Invoice[]
+  /** Every email grant, by `grantedAt` then id. */
+  grants: EmailGrantRow[]
+}
+
 export interface EmailGrantRow {
   id: string
   /** First local day of the month of the anchor calendar the grant adds to. */
@@ -309,6 +320,12 @@ export interface Repository {
   lastContacts(account: string, beforeDay: string): Promise<number | null>
   /** Daily totals of the page meters (impressions, engagements, chat sessions), every day. */
   pageDaily(account: string): Promise<UsageRow[]>
+  /**
+   * What billing reads of an account, all at once: the same as `pageDaily`, `usageDaily`,
+   * `ledger`, `invoices` and `emailGrants` of every month (one round trip where the engine has
+   * them: the billing run reads this for every account).
+   */
+  billingReads(account: string): Promise<BillingReads>
   /** The position of the account's newest credit log entry (0 when empty): moves on with every append. */
   ledgerHead(account: string): Promise<number>
   /** The account's credit log, in written order. */

@@ -25,9 +25,7 @@ export interface StoredBilling {
 
 /** Page meters and server meters of each day, merged into one row per day. */
 export async function billingData(db: Repository, account: string): Promise<StoredBilling> {
-  const [page, server, ledger, finalized, grants] = await Promise.all([
-    db.pageDaily(account), db.usageDaily(account), db.ledger(account), db.invoices(account), db.emailGrants(account, '', '9999-12-31'),
-  ])
+  const { page, server, ledger, invoices: finalized, grants } = await db.billingReads(account)
   const usage = mergeDays(page, server)
   const emailGrants: EmailGrant[] = grants.map((g) => ({
     month: g.month, emails: g.emails, id: g.id, at: g.grantedAt,

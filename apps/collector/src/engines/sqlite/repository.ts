@@ -8,7 +8,7 @@ import type { ConversationState, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow
 import type { ChatPhase } from '@tally/protocol'
 import type {
   ChatEventRow, ConfigChange, ConfigHistoryRow, ConfigKind, ConfigVersionRow, NewConfigVersion, ConversationCursor, CreditBookRow, ConversationEvidence, ConversationRecord, ConversationRow, DailyAdd,
-  DeliveryRow, DeliveryUpdate, EmailGrantRow, FactKind, FactRow, LedgerKey, PortalSessionRow, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
+  BillingReads, DeliveryRow, DeliveryUpdate, EmailGrantRow, FactKind, FactRow, LedgerKey, PortalSessionRow, OutboxEvent, RejectionPage, RejectionRecord, RejectionRow, Repository,
   RollupDelta, RollupRow, StoredLot, TailEvent, UnitCursor, UnitEvidence, UnitRow, UsageEventCursor, UsageEventRow, WebhookEndpointRow,
 } from '../repository.js'
 
@@ -338,6 +338,14 @@ export class SqliteRepository implements Repository {
     const out: UsageRow[] = []
     for (const [day, impressions, engagements, chatSessions] of rows) out.push({ day, impressions, engagements, chatSessions })
     return out
+  }
+
+  async billingReads(account: string): Promise<BillingReads> {
+    // One thread, no round trips: the reads one by one.
+    const [page, server, ledger, invoices, grants] = await Promise.all([
+      this.pageDaily(account), this.usageDaily(account), this.ledger(account), this.invoices(account), this.emailGrants(account, '', FAR_FUTURE_DAY),
+    ])
+    return { page, server, ledger, invoices, grants }
   }
 
   async ledgerHead(account: string): Promise<number> {
