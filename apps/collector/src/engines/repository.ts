@@ -226,7 +226,6 @@ export interface CreditBookRow {
   totals: { granted: number; purchased: number; spent: number; expired: number }
 }
 
-/** Extra emails granted by support for one month of the anchor calendar (docs/billing.md). */
 /** An account's billing rows (`Repository.billingReads`). */
 export interface BillingReads {
   page: UsageRow[]
@@ -236,8 +235,11 @@ export interface BillingReads {
   invoices: Invoice[]
   /** Every email grant, by `grantedAt` then id. */
   grants: EmailGrantRow[]
+  /** The invoice information facts (`facts(account, 'billing_details')`), oldest first. */
+  details: FactRow[]
 }
 
+/** Extra emails granted by support for one month of the anchor calendar (docs/billing.md). */
 export interface EmailGrantRow {
   id: string
   /** First local day of the month of the anchor calendar the grant adds to. */
@@ -322,8 +324,8 @@ export interface Repository {
   pageDaily(account: string): Promise<UsageRow[]>
   /**
    * What billing reads of an account, all at once: the same as `pageDaily`, `usageDaily`,
-   * `ledger`, `invoices` and `emailGrants` of every month (one round trip where the engine has
-   * them: the billing run reads this for every account).
+   * `ledger`, `invoices`, `emailGrants` of every month and the `billing_details` facts (one round
+   * trip where the engine has them: the billing run reads this for every account).
    */
   billingReads(account: string): Promise<BillingReads>
   /** The position of the account's newest credit log entry (0 when empty): moves on with every append. */

@@ -6,7 +6,7 @@
  * (invoice keys are unique too).
  */
 import { runBilling, type BillTo, type BillingAccount, type EmailGrant, type Invoice, type LedgerEntry, type UsageRow } from '@tally/billing'
-import type { Repository } from '../engines/repository.js'
+import type { FactRow, Repository } from '../engines/repository.js'
 import type { LedgerBook } from './ledger-book.js'
 import { emit } from './webhooks.js'
 
@@ -21,17 +21,19 @@ export interface StoredBilling {
   finalized: Invoice[]
   /** Emails granted by support, every month. */
   emailGrants: EmailGrant[]
+  /** The invoice information in force over time (docs/portal.md), oldest first. */
+  details: FactRow[]
 }
 
 /** Page meters and server meters of each day, merged into one row per day. */
 export async function billingData(db: Repository, account: string): Promise<StoredBilling> {
-  const { page, server, ledger, invoices: finalized, grants } = await db.billingReads(account)
+  const { page, server, ledger, invoices: finalized, grants, details } = await db.billingReads(account)
   const usage = mergeDays(page, server)
   const emailGrants: EmailGrant[] = grants.map((g) => ({
     month: g.month, emails: g.emails, id: g.id, at: g.grantedAt,
     pack: g.pack === null || g.price === null || g.currency === null ? undefined : { name: g.pack, price: g.price, currency: g.currency },
   }))
-  return { usage, ledger, finalized, emailGrants }
+  return { usage, ledger, finalized, emailGrants, details }
 }
 
 /**
@@ -76,9 +78,8 @@ export async function billingRun(tx: Repository, book: LedgerBook, req: BillingR
   await book.append(tx, req.account, await book.state(tx, req.account), run.ledger, req.asOf)
   if (run.invoices.length > 0) {
     // Each invoice prints the invoice information in force when it was issued (docs/portal.md).
-    const details = await tx.facts(req.account, 'billing_details')
     for (const i of run.invoices) {
-      const inForce = details.filter((d) => d.at <= i.issuedAt).at(-1)
+      const inForce = data.details.filter((d) => d.at <= i.issuedAt).at(-1)
       if (inForce) i.billTo = inForce.body as BillTo
     }
     await tx.insertInvoices(req.account, run.invoices, req.at)

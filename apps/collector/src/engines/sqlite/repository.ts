@@ -342,10 +342,11 @@ export class SqliteRepository implements Repository {
 
   async billingReads(account: string): Promise<BillingReads> {
     // One thread, no round trips: the reads one by one.
-    const [page, server, ledger, invoices, grants] = await Promise.all([
+    const [page, server, ledger, invoices, grants, details] = await Promise.all([
       this.pageDaily(account), this.usageDaily(account), this.ledger(account), this.invoices(account), this.emailGrants(account, '', FAR_FUTURE_DAY),
+      this.facts(account, 'billing_details'),
     ])
-    return { page, server, ledger, invoices, grants }
+    return { page, server, ledger, invoices, grants, details }
   }
 
   async ledgerHead(account: string): Promise<number> {
