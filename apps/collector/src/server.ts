@@ -38,6 +38,8 @@ const SWEEP_EVERY_MS = 60_000
 export const CONFIG_CHECK_MS = 500
 /** The billing runner closes ended periods at start and then this often. */
 const BILL_EVERY_MS = 60_000
+/** Accounts `tally bill` bills at once (apps/collector/src/services/billing-runner.ts): each still its own transaction. */
+const BILL_CONCURRENCY = 8
 /** After this, draining cuts the requests that stopped making progress; DRAIN_MAX_MS cuts every one. */
 const DRAIN_TIMEOUT_MS = 10_000
 const DRAIN_MAX_MS = 30_000
@@ -295,7 +297,7 @@ export async function billOnce(opts: { config?: string; db?: string; databaseUrl
     // The versions a running collector reads: the same plans and accounts, the file's changes applied first.
     const config = await openConfig(store, file, { logger })
     if (opts.account !== undefined && !config.account(opts.account)) throw new ConfigError(`no account "${opts.account}"`)
-    return await createBillingRunner({ store, config, clock: systemClock, logger }).run(opts.asOf, opts.account)
+    return await createBillingRunner({ store, config, clock: systemClock, logger, concurrency: BILL_CONCURRENCY }).run(opts.asOf, opts.account)
   } finally {
     await store.close()
   }

@@ -116,6 +116,43 @@ export function describeMoneyContract(current: () => Engine): void {
     })
   })
 
+  describe('what billing reads', () => {
+    it('gives every billing row of one account at once, as the reads one by one give them', async () => {
+      expect(await engine.read((r) => r.billingReads('acme'))).toEqual({ page: [], server: [], ledger: [], invoices: [], grants: [], details: [] })
+      const key = (ref: string): LedgerKey => ({ source: 'grant', ref, leg: '' })
+      const g = { id: 'g1', month: '2026-07-12', emails: 5000, note: 'launch', grantedAt: T, pack: null, price: null, currency: null }
+      for (const account of ['acme', 'other']) {
+        await tx(async (r) => {
+          await r.addRollups(account, [
+            { day: '2026-07-20', container: 'ctr', kind: 'campaign', subject: 'cmp', units: 3 },
+            { day: '2026-07-20', container: 'ctr', kind: 'advisor', subject: 'adv', units: 2 },
+            { day: '2026-07-19', container: 'ctr', kind: 'bot', subject: 'bot', units: 1 },
+            { day: '2026-07-19', container: 'ctr', kind: 'suspicious', subject: 'campaign:cmp', units: 9 },
+          ])
+          await r.addUsageDaily(account, '2026-07-21', { alerts: 1, emails: 4, contacts: 800 })
+          await r.addUsageDaily(account, '2026-07-18', { alerts: 2, emails: 0, contacts: null })
+          await r.appendLedger(account, [{ key: key('b'), entry: grant('b') }, { key: key('a'), entry: grant('a') }])
+          await r.insertInvoices(account, [invoice('recurring:1', 2), invoice('recurring:0', 1)], T)
+          await r.insertEmailGrant(account, { ...g, id: 'g2', grantedAt: T + 1, pack: 'big', price: 1500, currency: 'EUR' })
+          await r.insertEmailGrant(account, g)
+          await r.insertFact(account, { kind: 'billing_details', id: 'd2', at: T + 5, body: { company: 'Acme BV', n: [1, { x: null }] } })
+          await r.insertFact(account, { kind: 'billing_details', id: 'd1', at: T, body: { company: 'Acme' } })
+          await r.insertFact(account, { kind: 'payment', id: 'p1', at: T, body: { status: 'paid' } })
+        })
+      }
+      await tx((r) => r.addUsageDaily('other', '2026-07-22', { alerts: 5, emails: 5, contacts: 5 }))
+      const one = await engine.read(async (r) => ({
+        page: await r.pageDaily('acme'), server: await r.usageDaily('acme'), ledger: await r.ledger('acme'),
+        invoices: await r.invoices('acme'), grants: await r.emailGrants('acme', '', '9999-12-31'), details: await r.facts('acme', 'billing_details'),
+      }))
+      expect(one.details.map((d) => d.id)).toEqual(['d1', 'd2'])
+      expect(one.page).toHaveLength(2)
+      expect(one.server).toEqual([{ day: '2026-07-18', alerts: 2, emails: 0 }, { day: '2026-07-21', alerts: 1, emails: 4, contacts: 800 }])
+      expect(one.grants.map((x) => x.id)).toEqual(['g1', 'g2'])
+      expect(await engine.read((r) => r.billingReads('acme'))).toStrictEqual(one)
+    })
+  })
+
   describe('the webhook outbox', () => {
     const endpoint = (id: string) => ({ id, url: `https://hooks.test/${id}`, secret: `whsec_${id}`, createdAt: T })
     const event = (key: string, id = `evt_${key}`) => ({ key, id, type: 'credits.purchased', created: T, data: { key } })

@@ -18,7 +18,7 @@
 import type { ConversationState, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow } from '@tally/billing'
 import type { WebhookEndpointRow, OutboxEvent, DeliveryRow, DeliveryUpdate, UnitEvidence, UnitCursor, ConversationEvidence, ConversationCursor, UsageEventCursor } from './records.js'
 
-import type { UnitRow, ChatEventRow, TailEvent, ConversationRecord, RollupDelta, RollupRow, ConversationRow, RejectionRecord, RejectionRow, RejectionPage, ConfigChange, ConfigKind, ConfigVersionRow, ConfigHistoryRow, NewConfigVersion, UsageEventRow, DailyAdd, LedgerKey, StoredLot, CreditBookRow, EmailGrantRow, PortalSessionRow, FactKind, FactRow } from './rows.js'
+import type { UnitRow, ChatEventRow, TailEvent, ConversationRecord, RollupDelta, RollupRow, ConversationRow, RejectionRecord, RejectionRow, RejectionPage, ConfigChange, ConfigKind, ConfigVersionRow, ConfigHistoryRow, NewConfigVersion, UsageEventRow, DailyAdd, LedgerKey, StoredLot, CreditBookRow, EmailGrantRow, PortalSessionRow, FactKind, FactRow, BillingReads } from './rows.js'
 
 export type * from './records.js'
 export type * from './rows.js'
@@ -67,6 +67,12 @@ export interface Repository {
   lastContacts(account: string, beforeDay: string): Promise<number | null>
   /** Daily totals of the page meters (impressions, engagements, chat sessions), every day. */
   pageDaily(account: string): Promise<UsageRow[]>
+  /**
+   * What billing reads of an account, all at once: the same as `pageDaily`, `usageDaily`,
+   * `ledger`, `invoices`, `emailGrants` of every month and the `billing_details` facts (one round
+   * trip where the engine has them: the billing run reads this for every account).
+   */
+  billingReads(account: string): Promise<BillingReads>
   /** The position of the account's newest credit log entry (0 when empty): moves on with every append. */
   ledgerHead(account: string): Promise<number>
   /** The account's credit log, in written order. */
@@ -196,7 +202,7 @@ export const ACCESS = {
   insertUnits: 'write', insertChatEvents: 'write', chatTail: 'read', saveChatStates: 'write', chatEvents: 'read', conversationRecords: 'read',
   saveConversations: 'write', addRollups: 'write', markIdleConversations: 'write', recordRejection: 'write', pruneRejections: 'write',
   lockAccount: 'write', usageEvents: 'read', insertUsageEvent: 'write', addUsageDaily: 'write', usageDaily: 'read', lastContacts: 'read',
-  pageDaily: 'read', ledgerHead: 'read', ledger: 'read', appendLedger: 'write', ledgerEntries: 'read', creditBook: 'read', openLots: 'read',
+  pageDaily: 'read', billingReads: 'read', ledgerHead: 'read', ledger: 'read', appendLedger: 'write', ledgerEntries: 'read', creditBook: 'read', openLots: 'read',
   creditLots: 'read', saveCreditBook: 'write', invoices: 'read', insertInvoices: 'write', insertEmailGrant: 'write', emailGrants: 'read',
   insertPortalSession: 'write', openPortalLink: 'write', portalSession: 'read', prunePortalSessions: 'write', insertFact: 'write', facts: 'read',
   fact: 'read', insertWebhookEndpoint: 'write', webhookEndpoints: 'read', deleteWebhookEndpoint: 'write', insertOutboxEvent: 'write',

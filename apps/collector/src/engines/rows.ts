@@ -1,6 +1,6 @@
 /** The rows the `Repository` (./repository.ts) takes and gives for units, chat, rollups, rejections, configuration, usage, credits, emails and the portal. */
 import type { ChatPhase } from '@tally/protocol'
-import type { ConversationState, ConversationStatus, Lot, PhaseEvent } from '@tally/billing'
+import type { ConversationState, ConversationStatus, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow } from '@tally/billing'
 
 /**
  * The kind of a daily count: `campaign` (impressions), `advisor` (engagements), `bot` (chat
@@ -205,6 +205,19 @@ export interface CreditBookRow {
   /** Every wallet that ever held a lot, in the order they first did. */
   wallets: string[]
   totals: { granted: number; purchased: number; spent: number; expired: number }
+}
+
+/** An account's billing rows (`Repository.billingReads`). */
+export interface BillingReads {
+  page: UsageRow[]
+  server: UsageRow[]
+  ledger: LedgerEntry[]
+  /** Finalized invoices in number order. */
+  invoices: Invoice[]
+  /** Every email grant, by `grantedAt` then id. */
+  grants: EmailGrantRow[]
+  /** The invoice information facts (`facts(account, 'billing_details')`), oldest first. */
+  details: FactRow[]
 }
 
 /** Extra emails granted by support for one month of the anchor calendar (docs/billing.md). */

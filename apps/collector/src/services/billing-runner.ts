@@ -1,7 +1,7 @@
 /**
  * The billing runner: closes every period that has ended by `asOf`, for every account. Each
- * account is one store call, decided and written in one transaction on the store's single
- * writer, so runs never interleave and running twice changes nothing (the second run finds
+ * account is one store call, decided and written in one transaction with the account locked, so
+ * runs never interleave on an account and running twice changes nothing (the second run finds
  * every invoice and entry already written). One account failing does not stop the others.
  *
  * Started three ways: on a timer in `tally serve`, by `tally bill --as-of`, and by
@@ -33,38 +33,52 @@ export interface BillingRunner {
 /** The key of the billing run's lock across collectors. */
 export const BILLING_LOCK = 'tally:billing-run'
 
-export function createBillingRunner(deps: { store: Store; config: ConfigState; clock: Clock; logger: Logger }): BillingRunner {
+/**
+ * `concurrency`: accounts billed at once (default 1). `tally bill` runs several; a serving
+ * collector few, since its runs share the writer with ingestion (docs/performance.md).
+ */
+export function createBillingRunner(deps: { store: Store; config: ConfigState; clock: Clock; logger: Logger; concurrency?: number }): BillingRunner {
   const { store, config, clock, logger } = deps
+  const concurrency = deps.concurrency ?? 1
   let timer: NodeJS.Timeout | undefined
 
   /** Per account, the `asOf` of its last complete run: a configuration version dated before it is billed already. */
   const doneThrough = new Map<string, number>()
 
+  /** One account's run: every stretch of it, in order; a failure is reported, not thrown. */
+  const runAccount = async (id: string, asOf: number): Promise<AccountRun | null> => {
+    // The versions in force at each instant (docs/configuration.md): one run per stretch, each
+    // closing what was issued in it, priced by the versions it names.
+    const segments = billingSegments(config, id, doneThrough.get(id) ?? Number.NEGATIVE_INFINITY, asOf)
+    if (segments.length === 0) return null
+    try {
+      let ledger = 0
+      const invoices: AccountRun['invoices'] = []
+      for (const seg of segments) {
+        const r = await store.billingRun({ account: id, billing: seg.billing, asOf: seg.asOf, at: clock.now(), pricedBy: seg.pricedBy })
+        ledger += r.ledger
+        invoices.push(...r.invoices.map((i: Invoice) => ({ number: i.number, key: i.key, total: i.total, currency: i.currency })))
+      }
+      if (asOf > (doneThrough.get(id) ?? Number.NEGATIVE_INFINITY)) doneThrough.set(id, asOf)
+      if (ledger || invoices.length) logger.info({ account: id, asOf: new Date(asOf).toISOString(), ledger, invoices }, 'billing run')
+      return { account: id, ledger, invoices }
+    } catch (err) {
+      logger.error({ err, account: id }, 'billing run failed for an account')
+      return { account: id, ledger: 0, invoices: [], error: (err as Error).message }
+    }
+  }
+
   const run = async (asOf: number, only?: string): Promise<AccountRun[]> => {
     const ids = only === undefined ? Object.keys(config.current().accounts) : [only]
-    const out: AccountRun[] = []
-    for (const id of ids) {
-      // The versions in force at each instant (docs/configuration.md): one run per stretch, each
-      // closing what was issued in it, priced by the versions it names.
-      const segments = billingSegments(config, id, doneThrough.get(id) ?? Number.NEGATIVE_INFINITY, asOf)
-      if (segments.length === 0) continue
-      try {
-        let ledger = 0
-        const invoices: AccountRun['invoices'] = []
-        for (const seg of segments) {
-          const r = await store.billingRun({ account: id, billing: seg.billing, asOf: seg.asOf, at: clock.now(), pricedBy: seg.pricedBy })
-          ledger += r.ledger
-          invoices.push(...r.invoices.map((i: Invoice) => ({ number: i.number, key: i.key, total: i.total, currency: i.currency })))
-        }
-        if (asOf > (doneThrough.get(id) ?? Number.NEGATIVE_INFINITY)) doneThrough.set(id, asOf)
-        if (ledger || invoices.length) logger.info({ account: id, asOf: new Date(asOf).toISOString(), ledger, invoices }, 'billing run')
-        out.push({ account: id, ledger, invoices })
-      } catch (err) {
-        logger.error({ err, account: id }, 'billing run failed for an account')
-        out.push({ account: id, ledger: 0, invoices: [], error: (err as Error).message })
-      }
+    // `concurrency` accounts in flight, each its own transaction: on SQLite they share the group
+    // commit, on PostgreSQL they use that many pooled connections. The answer keeps config order.
+    const done: (AccountRun | null)[] = new Array(ids.length).fill(null)
+    let next = 0
+    const worker = async () => {
+      for (let k = next++; k < ids.length; k = next++) done[k] = await runAccount(ids[k] as string, asOf)
     }
-    return out
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, ids.length)) }, worker))
+    return done.filter((r): r is AccountRun => r !== null)
   }
 
   return {

@@ -15,7 +15,7 @@ describe.skipIf(pgSkipReason())('PostgreSQL', () => {
   describeRepository('PostgreSQL', async () => {
     const engine = new PgEngine({ url: db.url, poolSize: 4 })
     await engine.pool.query(`TRUNCATE impressions, engagements, chat_events, conversations, rollups, rejections, config_changes, config_versions, config_audit, config_file,
-      usage_events, usage_daily, ledger, credit_books, credit_lots, invoices, email_grants, webhook_endpoints, webhook_events, webhook_deliveries`)
+      usage_events, usage_daily, ledger, credit_books, credit_lots, invoices, email_grants, webhook_endpoints, webhook_events, webhook_deliveries, account_facts`)
     return { engine, dispose: () => engine.close() }
   })
 })

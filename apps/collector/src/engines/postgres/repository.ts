@@ -9,7 +9,7 @@
  * and read; ./sql.ts the parts both share.
  */
 import type { Invoice, LedgerEntry, Lot, UsageRow } from '@tally/billing'
-import type { ConfigChange, ConfigHistoryRow, ConfigKind, ConfigVersionRow, NewConfigVersion, CreditBookRow, DailyAdd, DeliveryRow, DeliveryUpdate, EmailGrantRow, FactKind, FactRow, LedgerKey, PortalSessionRow, OutboxEvent, Repository, StoredLot, UsageEventCursor, UsageEventRow, WebhookEndpointRow } from '../repository.js'
+import type { BillingReads, ConfigChange, ConfigHistoryRow, ConfigKind, ConfigVersionRow, NewConfigVersion, CreditBookRow, DailyAdd, DeliveryRow, DeliveryUpdate, EmailGrantRow, FactKind, FactRow, LedgerKey, PortalSessionRow, OutboxEvent, Repository, StoredLot, UsageEventCursor, UsageEventRow, WebhookEndpointRow } from '../repository.js'
 import { LOT_COLUMNS, FAR_FUTURE_DAY, PORTAL_COLUMNS, GRANT_COLUMNS, DELIVERY_COLUMNS, type DeliveryDbRow, deliveryRow, dueDeliveriesSql, FAN_OUT, EVIDENCE_USAGE, VERSION_COLUMNS } from './sql.js'
 import { PgEventsRepository } from './events.js'
 
@@ -62,6 +62,33 @@ export class PgRepository extends PgEventsRepository implements Repository {
       FROM rollups WHERE account = $1 GROUP BY day ORDER BY day`, [account])
   }
 
+  async billingReads(account: string): Promise<BillingReads> {
+    // One statement instead of five: the billing run reads this for every account, and each round
+    // trip costs the collector more than the rows do. Each list comes as one JSON array.
+    const [row] = await this.q<{ page: [string, number, number, number][]; server: [string, number, number, number | null][]; ledger: LedgerEntry[]; invoices: Invoice[]; grants: [string, string, number, string | null, number, string | null, number | null, string | null][]; details: [string, number, unknown][] }>(`
+      SELECT
+        (SELECT coalesce(json_agg(json_build_array(day, i, e, c) ORDER BY day), '[]') FROM (SELECT day,
+            sum(CASE WHEN kind = 'campaign' THEN units ELSE 0 END)::bigint AS i,
+            sum(CASE WHEN kind = 'advisor' THEN units ELSE 0 END)::bigint AS e,
+            sum(CASE WHEN kind = 'bot' THEN units ELSE 0 END)::bigint AS c
+          FROM rollups WHERE account = $1 GROUP BY day) p) AS page,
+        (SELECT coalesce(json_agg(json_build_array(day, alerts, emails, contacts) ORDER BY day), '[]') FROM usage_daily WHERE account = $1) AS server,
+        (SELECT coalesce(json_agg(entry ORDER BY seq), '[]') FROM ledger WHERE account = $1) AS ledger,
+        (SELECT coalesce(json_agg(invoice ORDER BY number), '[]') FROM invoices WHERE account = $1) AS invoices,
+        (SELECT coalesce(json_agg(json_build_array(id, month, emails, note, granted_at, pack, price, currency) ORDER BY granted_at, id), '[]')
+          FROM email_grants WHERE account = $1) AS grants,
+        (SELECT coalesce(json_agg(json_build_array(id, at, body) ORDER BY at, id), '[]')
+          FROM account_facts WHERE account = $1 AND kind = 'billing_details') AS details`, [account])
+    if (!row) throw new Error('the billing read answered no row')
+    return {
+      page: row.page.map(([day, impressions, engagements, chatSessions]) => ({ day, impressions, engagements, chatSessions })),
+      server: row.server.map(([day, alerts, emails, contacts]) => (contacts === null ? { day, alerts, emails } : { day, alerts, emails, contacts })),
+      ledger: row.ledger,
+      invoices: row.invoices,
+      grants: row.grants.map(([id, month, emails, note, grantedAt, pack, price, currency]) => ({ id, month, emails, note, grantedAt, pack, price, currency })),
+      details: row.details.map(([id, at, body]) => ({ kind: 'billing_details', id, at, body })),
+    }
+  }
   async ledgerHead(account: string): Promise<number> {
     const rows = await this.q<{ seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM ledger WHERE account = $1', [account])
     return rows[0]?.seq ?? 0
@@ -72,20 +99,24 @@ export class PgRepository extends PgEventsRepository implements Repository {
   }
 
   async appendLedger(account: string, rows: readonly { key: LedgerKey; entry: LedgerEntry }[]): Promise<number> {
-    if (rows.length > 0) {
-      // WITH ORDINALITY + ORDER BY: the sequence numbers the entries in the order given.
-      await this.q(`
+    if (rows.length === 0) return this.ledgerHead(account)
+    // WITH ORDINALITY + ORDER BY: the sequence numbers the entries in the order given. The head in
+    // the same statement (one round trip, not two): the statement's snapshot does not see the rows
+    // it inserts, so the head is the higher of the stored one and the newest inserted.
+    const [row] = await this.q<{ seq: number }>(`
+      WITH ins AS (
         INSERT INTO ledger (account, source, ref, leg, id, type, wallet, at, credits, entry)
         SELECT $1, src, ref, leg, id, type, wallet, at, credits, entry::json
         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::bigint[], $10::text[])
           WITH ORDINALITY AS u(src, ref, leg, id, type, wallet, at, credits, entry, n)
         ORDER BY n
-        ON CONFLICT (account, source, ref, leg) DO NOTHING`,
-      [account, rows.map((r) => r.key.source), rows.map((r) => r.key.ref), rows.map((r) => r.key.leg), rows.map((r) => r.entry.id),
-        rows.map((r) => r.entry.type), rows.map((r) => r.entry.wallet), rows.map((r) => r.entry.at), rows.map((r) => r.entry.credits),
-        rows.map((r) => JSON.stringify(r.entry))])
-    }
-    return this.ledgerHead(account)
+        ON CONFLICT (account, source, ref, leg) DO NOTHING
+        RETURNING seq)
+      SELECT coalesce(greatest((SELECT max(seq) FROM ins), (SELECT max(seq) FROM ledger WHERE account = $1)), 0) AS seq`,
+    [account, rows.map((r) => r.key.source), rows.map((r) => r.key.ref), rows.map((r) => r.key.leg), rows.map((r) => r.entry.id),
+      rows.map((r) => r.entry.type), rows.map((r) => r.entry.wallet), rows.map((r) => r.entry.at), rows.map((r) => r.entry.credits),
+      rows.map((r) => JSON.stringify(r.entry))])
+    return row?.seq ?? 0
   }
 
   async ledgerEntries(account: string, keys: readonly LedgerKey[]): Promise<LedgerEntry[]> {

@@ -87,13 +87,13 @@ export function prepare(db: Database.Database) {
         ON CONFLICT (account, day) DO UPDATE SET alerts = alerts + excluded.alerts, emails = emails + excluded.emails,
           contacts = CASE WHEN excluded.contacts IS NULL THEN contacts
                           WHEN contacts IS NULL OR excluded.contacts > contacts THEN excluded.contacts ELSE contacts END`),
-    daily: db.prepare('SELECT day, alerts, emails, contacts FROM usage_daily WHERE account = ? AND day >= ? AND day < ? ORDER BY day'),
+    daily: db.prepare('SELECT day, alerts, emails, contacts FROM usage_daily WHERE account = ? AND day >= ? AND day < ? ORDER BY day').raw(true),
     lastContacts: db.prepare('SELECT contacts FROM usage_daily WHERE account = ? AND day < ? AND contacts IS NOT NULL ORDER BY day DESC LIMIT 1'),
     pageDaily: db.prepare(`SELECT day,
           SUM(CASE WHEN kind = 'campaign' THEN units ELSE 0 END) AS impressions,
           SUM(CASE WHEN kind = 'advisor' THEN units ELSE 0 END) AS engagements,
           SUM(CASE WHEN kind = 'bot' THEN units ELSE 0 END) AS chatSessions
-        FROM rollups WHERE account = ? GROUP BY day ORDER BY day`),
+        FROM rollups WHERE account = ? GROUP BY day ORDER BY day`).raw(true),
     ledgerHead: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM ledger WHERE account = ?'),
     ledger: db.prepare('SELECT entry FROM ledger WHERE account = ? ORDER BY seq'),
     append: db.prepare(`INSERT INTO ledger (account, source, ref, leg, id, type, wallet, at, credits, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
