@@ -1,7 +1,8 @@
 /**
  * `@tally/sdk` as someone outside this repository gets it: `npm pack`, then installed into a
- * scratch project in a temporary folder, offline, from its local tarball only (it has no runtime
- * dependency) with an empty npm cache, so nothing can come from anywhere else. Then a small program that imports
+ * scratch project in a temporary folder, offline, from local tarballs only — the sdk's, and
+ * idb-keyval's (its one runtime dependency) packed from this repository's node_modules — with an
+ * empty npm cache, so nothing can come from anywhere else. Then a small program that imports
  * `createTracker` is type-checked by tsc against the installed types (bundler and Node
  * resolution), compiled, bundled with rollup and run.
  * `npm test` builds first; alone, run `npm run build -w @tally/protocol -w @tally/sdk` before.
@@ -10,7 +11,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { rollup, type Plugin } from 'rollup'
 import { nodeResolve as resolve } from '@rollup/plugin-node-resolve'
@@ -26,6 +27,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const SDK = join(ROOT, 'packages/sdk')
 const require = createRequire(import.meta.url)
 const TSC = require.resolve('typescript/bin/tsc')
+const IDB_KEYVAL = dirname(require.resolve('idb-keyval/package.json'))
 
 let tmp: string
 let scratch: string
@@ -107,8 +109,9 @@ describe('@tally/sdk, packed and installed elsewhere', { timeout: 60_000 }, () =
     mkdirSync(scratch)
     writeFileSync(join(tmp, 'npmrc'), '')
     ;[packed] = JSON.parse(npm(['pack', SDK, '--pack-destination', tmp, '--ignore-scripts', '--json'], ROOT))
+    const [idb] = JSON.parse(npm(['pack', IDB_KEYVAL, '--pack-destination', tmp, '--ignore-scripts', '--json'], ROOT))
     writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'shop', private: true, type: 'module' }))
-    npm(['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', join(tmp, packed.filename)], scratch)
+    npm(['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', join(tmp, packed.filename), join(tmp, idb.filename)], scratch)
     writeFileSync(join(scratch, 'main.ts'), PROGRAM)
   }, 60_000)
   afterAll(() => {
@@ -123,12 +126,12 @@ describe('@tally/sdk, packed and installed elsewhere', { timeout: 60_000 }, () =
     expect(pkg.sideEffects).toBe(false)
     expect(Object.keys(pkg.exports['.'])[0]).toBe('types')
     // The protocol is bundled into the builds and inlined into the types: nothing to install.
-    expect(pkg.dependencies).toBeUndefined()
+    expect(Object.keys(pkg.dependencies)).toEqual(['idb-keyval'])
   })
 
   it('has types that need no other package', () => {
     const types = readFileSync(join(scratch, 'node_modules/@tally/sdk/dist/index.d.ts'), 'utf8')
-    expect(types).not.toMatch(/from\s+['"][^'"]+['"]|import\(/)
+    expect(types).not.toMatch(/from\s+['"](?!idb-keyval)[^'"]+['"]|import\(/)
   })
 
   it('type-checks a program against the installed types and compiles it (bundler resolution)', () => {
@@ -154,7 +157,7 @@ describe('@tally/sdk, packed and installed elsewhere', { timeout: 60_000 }, () =
   it('bundles with rollup into a program that runs and sends its events', async () => {
     expect(compiled().ok).toBe(true)
     const code = await bundle('out/main.js')
-    // One self-contained file: no import left.
+    // One self-contained file: the SDK and idb-keyval inside, no import left.
     expect(code).toContain('tally-js/0.1.0')
     expect(code).toContain('indexedDB.open')
     expect(code).not.toMatch(/\bimport\s*["'{*]|\bfrom\s*["']/)

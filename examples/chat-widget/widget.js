@@ -1,7 +1,7 @@
 /**
  * A small help-chat widget built on the ESM SDK (`@tally/sdk`), as a chat vendor would ship it.
- * No bundler: the host page maps `@tally/sdk` (it has no dependency) with an import map, and
- * mounts the widget with
+ * No bundler: the host page maps `@tally/sdk` (and its one dependency, idb-keyval) with an
+ * import map, and mounts the widget with
  *   <div id="tally-chat" data-endpoint="https://COLLECTOR" data-container="ctr_…" data-bot="bot_…"></div>
  *
  * Billing follows the conversation: `chat()` emits "start" (and a ping every minute while open),

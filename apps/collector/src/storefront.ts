@@ -4,12 +4,13 @@
  * collector's URL.
  *
  * Beside the shop it serves the chat-widget example under `/chat-widget/` and the ESM SDK under
- * `/sdk/` (`index.js`, which imports nothing), so that the widget runs as plain modules through
- * an import map, with no bundler.
+ * `/sdk/` (`index.js` and its one dependency as `idb-keyval.js`), so that the widget runs as
+ * plain modules through an import map, with no bundler.
  */
 import { createServer, type Server } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import type { AddressInfo } from 'node:net'
 import { PortInUse, listenOn } from './listen.js'
@@ -21,6 +22,7 @@ export const STOREFRONT_DIR = resolve(ROOT, 'examples/storefront')
 const MOUNTS: Array<[string, string]> = [
   ['/chat-widget/', resolve(ROOT, 'examples/chat-widget')],
   ['/sdk/index.js', resolve(ROOT, 'packages/sdk/dist/index.js')],
+  ['/sdk/idb-keyval.js', resolve(createRequire(import.meta.url).resolve('idb-keyval'), '../index.js')],
 ]
 
 /** The file a URL path names, or undefined when it would leave its folder. */

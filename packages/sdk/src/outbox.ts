@@ -7,6 +7,7 @@
  * are the edits it stores (plain functions: a factory's object cost t.js about 50 bytes gzipped).
  */
 import type { BrowserEvent } from '@tally/protocol/contract'
+import { SILENT } from './debug.js'
 
 /** A change to the stored list. */
 export type Edit = (list: BrowserEvent[] | undefined) => BrowserEvent[]
@@ -18,12 +19,13 @@ export type Edit = (list: BrowserEvent[] | undefined) => BrowserEvent[]
  */
 export const OUTBOX = 'o'
 
-/** Adds `e`, pushing the oldest events out past `cap` (each told to `onFull`). */
+/** Adds `e`, pushing the oldest events out past `cap` (each told to `onFull`; t.js tells nobody). */
 export const adding =
   (e: BrowserEvent, cap: number, onFull: (e: BrowserEvent) => unknown): Edit =>
   (l) => {
     const next = [...(l || []), e]
-    next.splice(0, next.length - cap).forEach(onFull)
+    const out = next.splice(0, next.length - cap)
+    if (!SILENT) out.forEach(onFull)
     return next
   }
 

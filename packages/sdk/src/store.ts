@@ -1,21 +1,10 @@
 /**
  * Storage behind the session, dedup memory and outbox. IndexedDB (the database and store
- * idb-keyval's `createStore` made, when the SDK used it, so stored sessions and outboxes carry
- * over) so every tab of the origin shares it; memory when IndexedDB is missing, throws or hangs,
- * so the SDK keeps working in private modes and broken browsers (idb-keyval#32, #120).
+ * idb-keyval's `createStore` makes, opened here with its `promisifyRequest`) so every tab of the
+ * origin shares it; memory when IndexedDB is missing, throws or hangs, so the SDK keeps working
+ * in private modes and broken browsers (idb-keyval#32, #120).
  */
-
-/**
- * A request's result, or a transaction's completion, as a promise: idb-keyval's
- * `promisifyRequest`, written here (t.js's budget had no room for the dependency's version).
- */
-const done = <T>(r: IDBRequest<T> | IDBTransaction): Promise<T> =>
-  new Promise((resolve, reject) => {
-    // biome-ignore lint/suspicious/noExplicitAny: an IndexedDB request or transaction alike: one untyped handle is the shortest; t.js has a gzip budget (size.test.ts)
-    const q = r as any
-    q.oncomplete = q.onsuccess = () => resolve(q.result)
-    q.onabort = q.onerror = reject
-  })
+import { promisifyRequest } from 'idb-keyval'
 
 /**
  * What the tracker needs from storage, as one function: `store(key)` reads a value,
@@ -52,7 +41,7 @@ export function idbStore(name: string): Store {
   const db = (async () => {
     const open = indexedDB.open(name)
     open.onupgradeneeded = () => open.result.createObjectStore('kv')
-    return done(open)
+    return promisifyRequest(open)
   })()
   // Every transaction is readwrite: a read then waits for a sibling tab's update, no more.
   const idb: Store = (k, f) =>
@@ -67,7 +56,7 @@ export function idbStore(name: string): Store {
         // biome-ignore lint/suspicious/noAssignInExpressions: the assignment in place minifies shorter; t.js has a gzip budget (size.test.ts)
         if (f) s.put((v = f(v)), k)
       }
-      return done(t).then(() => v)
+      return promisifyRequest(t).then(() => v)
     })
   // Whichever of the open and the timer comes first wins: resolving twice does nothing.
   let use: Promise<Store> = new Promise((resolve) => {

@@ -92,7 +92,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   // The outbox (outbox.ts) as last stored: `pagehide` beacons it without waiting.
   let stored: BrowserEvent[] = []
   const outbox = async (f?: Edit) => (stored = (await store<BrowserEvent[]>(OUTBOX, f)) || [])
-  const full = (e: BrowserEvent) => SILENT || drop(e, 'outbox_full')
+  const full = (e: BrowserEvent) => drop(e, 'outbox_full')
 
   // Events called for since the last beacon.
   let unbeaconed = false

@@ -166,7 +166,7 @@ describe.skipIf(!existsSync(SDK_SCRIPT))('the built SDK, as served', () => {
     const { app } = setup()
     const code = await (await get(app, '/sdk.mjs')).text()
     expect(code).toMatch(/export\s*\{[^}]*\bcreateTracker\b/)
-    // A bare specifier (a dependency's name) fails in a browser without an import map.
+    // A bare specifier ("idb-keyval") fails in a browser without an import map.
     expect(code).not.toMatch(/\bimport\s*["'{*]|\bfrom\s*["']/)
   })
 })

@@ -2,7 +2,8 @@
  * The browser SDK as the collector serves it (docs/protocol.md §1-2), from packages/sdk/dist:
  *   GET /t.js        the script tag
  *   GET /t.debug.js  the same script with the `data-debug` console diagnostics
- *   GET /sdk.mjs     the ESM build for `<script type="module">`, one file that imports nothing
+ *   GET /sdk.mjs     the ESM build for `<script type="module">` (idb-keyval bundled in, since a
+ *                    browser cannot resolve the package's bare `idb-keyval` import)
  * Each file is compressed once (brotli q11, gzip -9) when the app is built, and again only when
  * the file changes (a rebuild needs no restart); a request costs one stat and no compression.
  * The answer follows Accept-Encoding: brotli when allowed, then gzip, else the plain bytes, each
