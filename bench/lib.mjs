@@ -2,12 +2,13 @@
 import { createServer } from 'node:net'
 
 /** A loopback port nothing listens on now. */
-export const freePort = () => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = s.address()
-    s.close(() => resolve(port))
+export const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
   })
-})
 
 /** Resolves once `url` answers 2xx (20 s at most). */
 export async function waitHealthy(url) {

@@ -31,7 +31,9 @@ for (const w of WORKSPACES) {
   const out = join(ROOT, w.dir, w.output)
   const built = existsSync(out) ? statSync(out).mtimeMs : 0
   const sources = Math.max(
-    newest(join(ROOT, w.dir, 'src')), newest(join(ROOT, w.dir, 'package.json')), newest(join(ROOT, w.dir, 'tsconfig.build.json')),
+    newest(join(ROOT, w.dir, 'src')),
+    newest(join(ROOT, w.dir, 'package.json')),
+    newest(join(ROOT, w.dir, 'tsconfig.build.json')),
     ...(w.extra ?? []).map((f) => newest(join(ROOT, f))),
   )
   // A workspace that depends on a rebuilt one is rebuilt too (its types may have changed).

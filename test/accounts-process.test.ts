@@ -13,17 +13,25 @@ import { BROWSER_UA, CLI, freePort, requireBuilt, startCollector, writeConfig, t
 
 const ADMIN = 'admin-process-test'
 
-const admin = (url: string, method: string, path: string, body?: unknown) => fetch(`${url}${path}`, {
-  method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-  body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-})
+const admin = (url: string, method: string, path: string, body?: unknown) =>
+  fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  })
 
 const beacon = async (url: string, origin: string, campaign: string) => {
   const res = await fetch(`${url}/v1/containers/ctr_test/events`, {
-    method: 'POST', headers: { origin, 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
-    body: JSON.stringify({ v: 1, sentAt: Date.now(), sdk: 'tally-js/test', events: [{ id: `e${Math.random()}`, type: 'impression', session: `s${Math.random()}`, campaign, ts: Date.now() }] }),
+    method: 'POST',
+    headers: { origin, 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+    body: JSON.stringify({
+      v: 1,
+      sentAt: Date.now(),
+      sdk: 'tally-js/test',
+      events: [{ id: `e${Math.random()}`, type: 'impression', session: `s${Math.random()}`, campaign, ts: Date.now() }],
+    }),
   })
-  return { status: res.status, body: res.status === 200 ? await res.json() as { accepted: number; rejected: { code: string }[] } : null }
+  return { status: res.status, body: res.status === 200 ? ((await res.json()) as { accepted: number; rejected: { code: string }[] }) : null }
 }
 
 /** What an operator reads back: the account, its containers, and what beacons meet. */
@@ -63,7 +71,10 @@ describe('admin changes against a real collector process', () => {
     const before = await readBack(url)
     expect(before).toMatchObject({ tmp: 404, oldDomain: 403, c1: 0, c2: 1 })
     expect(before.account).toMatchObject({
-      account: { subscription: { seats: 3 }, containers: { ctr_test: { domains: ['new.acme.test'], campaigns: { c1: { active: false }, c2: { active: true } } } } },
+      account: {
+        subscription: { seats: 3 },
+        containers: { ctr_test: { domains: ['new.acme.test'], campaigns: { c1: { active: false }, c2: { active: true } } } },
+      },
     })
     expect(Object.keys((before.account as { account: { containers: object } }).account.containers)).toEqual(['ctr_test'])
 
@@ -71,11 +82,18 @@ describe('admin changes against a real collector process', () => {
     collector = await startCollector({ config: env.config, db: env.db, port })
     expect(await readBack(collector.url)).toEqual(before)
 
-    const history = await (await admin(collector.url, 'GET', '/v1/admin/accounts/acme/history')).json() as {
-      versions: { version: number; actor: string; before: unknown; account: unknown }[]; next: number | null
+    const history = (await (await admin(collector.url, 'GET', '/v1/admin/accounts/acme/history')).json()) as {
+      versions: { version: number; actor: string; before: unknown; account: unknown }[]
+      next: number | null
     }
     // The file's seed, then the four admin writes, newest first; nothing written by the restart.
-    expect(history.versions.map((v) => [v.version, v.actor])).toEqual([[5, 'admin'], [4, 'admin'], [3, 'admin'], [2, 'admin'], [1, 'config file']])
+    expect(history.versions.map((v) => [v.version, v.actor])).toEqual([
+      [5, 'admin'],
+      [4, 'admin'],
+      [3, 'admin'],
+      [2, 'admin'],
+      [1, 'config file'],
+    ])
     expect(history.versions[0]!.before).toMatchObject({ subscription: { seats: 1 } })
     expect(history.versions[0]!.account).toEqual((before.account as { account: unknown }).account)
     expect(history.next).toBeNull()
@@ -83,12 +101,14 @@ describe('admin changes against a real collector process', () => {
 
   it('applies an edit of the file at the next start as one version, and keeps what the admin API changed elsewhere', async () => {
     await collector!.stop()
-    const file = JSON.parse(readFileSync(env.config, 'utf8')) as { accounts: { acme: Record<string, unknown> & { containers: { ctr_test: { campaigns: Record<string, unknown> } } } } }
+    const file = JSON.parse(readFileSync(env.config, 'utf8')) as {
+      accounts: { acme: Record<string, unknown> & { containers: { ctr_test: { campaigns: Record<string, unknown> } } } }
+    }
     file.accounts.acme.name = 'Acme B.V.'
     file.accounts.acme.containers.ctr_test.campaigns.c3 = {}
     writeFileSync(env.config, JSON.stringify(file))
     collector = await startCollector({ config: env.config, db: env.db, port })
-    const { account } = await (await admin(collector.url, 'GET', '/v1/admin/accounts/acme')).json() as {
+    const { account } = (await (await admin(collector.url, 'GET', '/v1/admin/accounts/acme')).json()) as {
       account: { name: string; subscription: { seats: number }; containers: { ctr_test: { domains: string[]; campaigns: unknown }; ctr_tmp?: unknown } }
     }
     expect(account.name).toBe('Acme B.V.')
@@ -96,13 +116,16 @@ describe('admin changes against a real collector process', () => {
     expect(account.containers.ctr_test.domains).toEqual(['new.acme.test'])
     expect(account.containers.ctr_test.campaigns).toEqual({ c1: { active: false }, c2: { active: true }, c3: { active: true } })
     expect(account.containers.ctr_tmp).toBeUndefined()
-    const history = await (await admin(collector.url, 'GET', '/v1/admin/accounts/acme/history?limit=1')).json() as { versions: { version: number; actor: string }[]; next: number }
+    const history = (await (await admin(collector.url, 'GET', '/v1/admin/accounts/acme/history?limit=1')).json()) as {
+      versions: { version: number; actor: string }[]
+      next: number
+    }
     expect(history).toMatchObject({ versions: [{ version: 6, actor: 'config file' }], next: 6 })
 
     // A third start with the file unchanged writes nothing.
     await collector.stop()
     collector = await startCollector({ config: env.config, db: env.db, port })
-    const again = await (await admin(collector.url, 'GET', '/v1/admin/accounts/acme/history?limit=1')).json() as { versions: { version: number }[] }
+    const again = (await (await admin(collector.url, 'GET', '/v1/admin/accounts/acme/history?limit=1')).json()) as { versions: { version: number }[] }
     expect(again.versions[0]!.version).toBe(6)
   }, 120_000)
 
@@ -119,7 +142,7 @@ describe('admin changes against a real collector process', () => {
         await res.arrayBuffer()
         if (res.status !== 200) throw new Error(`/healthz answered ${res.status}`)
         slowest = Math.max(slowest, performance.now() - t)
-        
+
         probes++
         await new Promise((r) => setTimeout(r, 5))
       }
@@ -163,7 +186,7 @@ describe('admin changes against a real collector process', () => {
     expect(lag).toBeLessThan(0.1)
     expect(slowest).toBeLessThan(1_000)
     // Nothing was written: the account reads as before.
-    const { account } = await (await admin(url, 'GET', '/v1/admin/accounts/acme')).json() as { account: { subscription: { start: string } } }
+    const { account } = (await (await admin(url, 'GET', '/v1/admin/accounts/acme')).json()) as { account: { subscription: { start: string } } }
     expect(account.subscription.start).toBe('2026-01-01')
   }, 120_000)
 })
@@ -174,7 +197,12 @@ describe('tally config apply', () => {
     const env = writeConfig(['shop.acme.test'], { c1: {} })
     const tally = (...args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args, '--db', env.db], { env: { ...process.env, LOG_LEVEL: 'warn' } })
     try {
-      expect((await tally('config', 'apply', env.config)).stdout.split('\n')).toEqual(['+ plan basic (new)', '+ account acme (new)', 'applied: 2 new versions', ''])
+      expect((await tally('config', 'apply', env.config)).stdout.split('\n')).toEqual([
+        '+ plan basic (new)',
+        '+ account acme (new)',
+        'applied: 2 new versions',
+        '',
+      ])
       const collector = await startCollector({ config: env.config, db: env.db, port: await freePort() })
       try {
         const file = JSON.parse(readFileSync(env.config, 'utf8')) as { accounts: { acme: { name?: string; containers: { ctr_test: { domains: string[] } } } } }

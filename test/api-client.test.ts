@@ -106,17 +106,26 @@ async function typeCheck(doc: OpenAPI3, folder: string): Promise<{ file: string;
   writeFileSync(program, PROGRAM)
   writeFileSync(example, docsExample())
   const compiled = ts.createProgram([program, example], {
-    strict: true, noUncheckedIndexedAccess: true, noEmit: true, skipLibCheck: true,
-    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
-    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [],
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    noEmit: true,
+    skipLibCheck: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+    types: [],
     // The folder is outside the repository: find openapi-fetch in the repository's node_modules.
-    baseUrl: dir, paths: { '*': [`${NODE_MODULES}*`] },
+    baseUrl: dir,
+    paths: { '*': [`${NODE_MODULES}*`] },
   })
-  return ts.getPreEmitDiagnostics(compiled).map((d) => ({
-    file: d.file?.fileName ?? '',
-    line: d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0,
-    text: ts.flattenDiagnosticMessageText(d.messageText, '\n'),
-  }))
+  return ts
+    .getPreEmitDiagnostics(compiled)
+    .map((d) => ({
+      file: d.file?.fileName ?? '',
+      line: d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line + 1 : 0,
+      text: ts.flattenDiagnosticMessageText(d.messageText, '\n'),
+    }))
 }
 
 const lineOf = (needle: string) => PROGRAM.split('\n').findIndex((l) => l.includes(needle)) + 1
@@ -124,7 +133,9 @@ const lineOf = (needle: string) => PROGRAM.split('\n').findIndex((l) => l.includ
 describe('a typed client generated from the served document', () => {
   it('calls every account and admin read endpoint', async () => {
     const doc = await served()
-    const reads = Object.entries(doc.paths ?? {}).filter(([path, item]) => path.startsWith('/v1/') && 'get' in item).map(([path]) => path)
+    const reads = Object.entries(doc.paths ?? {})
+      .filter(([path, item]) => path.startsWith('/v1/') && 'get' in item)
+      .map(([path]) => path)
     // The 14 account and mirror reads, the admin's reads of the configuration in force, the webhook
     // endpoints and delivery log of docs/webhooks.md, the evidence of an invoice for the account and the admin,
     // the versions of an account (docs/configuration.md), the billing portal's reads (docs/portal.md) and the notices.
@@ -147,7 +158,8 @@ describe('a typed client generated from the served document', () => {
     const problems = await typeCheck(doc, 'broken')
     const program = problems.filter((p) => p.file.endsWith('program.ts'))
     expect([...new Set(program.map((p) => p.line))].sort((a, b) => a - b)).toEqual([
-      lineOf("client.GET('/v1/credits')"), lineOf("admin.GET('/v1/admin/accounts/{id}/usage'"),
+      lineOf("client.GET('/v1/credits')"),
+      lineOf("admin.GET('/v1/admin/accounts/{id}/usage'"),
     ])
     expect(problems.length).toBe(program.length)
   }, 60_000)

@@ -24,7 +24,23 @@ import { ADMIN, NOW, batch, chat, engagement, impression, setup } from '../apps/
 import { UNLISTED } from '../apps/collector/src/routes/api/document.js'
 import { openSqliteStore } from '../apps/collector/src/storage.js'
 import { AUTH_FAILURES } from '../apps/collector/src/middleware/throttle.js'
-import { GONE_RK, ORIGIN, READS, RK, SK, acme, bearer, contractConfig, failingStore, mirrored, problemsOf, validatorsOf, type Call, type Doc, type Json } from './api-contract.fixtures.js'
+import {
+  GONE_RK,
+  ORIGIN,
+  READS,
+  RK,
+  SK,
+  acme,
+  bearer,
+  contractConfig,
+  failingStore,
+  mirrored,
+  problemsOf,
+  validatorsOf,
+  type Call,
+  type Doc,
+  type Json,
+} from './api-contract.fixtures.js'
 
 describe('live answers against the served OpenAPI document', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tally-openapi-contract-'))
@@ -56,25 +72,72 @@ describe('live answers against the served OpenAPI document', () => {
   const from = () => ({ incoming: { socket: { remoteAddress: `10.${(++caller >> 16) & 255}.${(caller >> 8) & 255}.${caller & 255}` } } })
   const get = (c: Call) => app.request(c.path, { headers: c.headers ?? {} }, from())
   const post = (path: string, body: unknown, headers: Record<string, string> = {}, method = 'POST') =>
-    app.request(path, { method, headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) }, from())
+    app.request(
+      path,
+      { method, headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) },
+      from(),
+    )
 
   beforeAll(async () => {
-    doc = await (await app.request('/openapi.json')).json() as Doc
+    doc = (await (await app.request('/openapi.json')).json()) as Doc
     compile = validatorsOf(doc)
 
     // A webhook endpoint first, so the facts below fill the delivery log (docs/webhooks.md); nothing listens there.
     const hooks = '/v1/admin/accounts/acme/webhooks'
-    await check('post', '/v1/admin/accounts/{id}/webhooks', await post(hooks, { url: 'https://hooks.acme.test/contract' }, bearer(ADMIN)), 201, 'webhook endpoint')
-    await check('post', '/v1/admin/accounts/{id}/webhooks', await post(hooks, { url: 'ftp://hooks.acme.test/hooks' }, bearer(ADMIN)), 400, 'webhook endpoint not http')
-    await check('post', '/v1/admin/accounts/{id}/webhooks', await post(hooks, { url: 'http://127.0.0.1:9/hooks' }, bearer(ADMIN)), 400, 'webhook endpoint on loopback')
+    await check(
+      'post',
+      '/v1/admin/accounts/{id}/webhooks',
+      await post(hooks, { url: 'https://hooks.acme.test/contract' }, bearer(ADMIN)),
+      201,
+      'webhook endpoint',
+    )
+    await check(
+      'post',
+      '/v1/admin/accounts/{id}/webhooks',
+      await post(hooks, { url: 'ftp://hooks.acme.test/hooks' }, bearer(ADMIN)),
+      400,
+      'webhook endpoint not http',
+    )
+    await check(
+      'post',
+      '/v1/admin/accounts/{id}/webhooks',
+      await post(hooks, { url: 'http://127.0.0.1:9/hooks' }, bearer(ADMIN)),
+      400,
+      'webhook endpoint on loopback',
+    )
     const spare = (await (await post(hooks, { url: 'https://hooks.acme.test/spare' }, bearer(ADMIN))).json()) as { id: string }
-    await check('delete', '/v1/admin/accounts/{id}/webhooks/{endpoint}', await post(`${hooks}/${spare.id}`, undefined, bearer(ADMIN), 'DELETE'), 200, 'endpoint removed')
-    await check('delete', '/v1/admin/accounts/{id}/webhooks/{endpoint}', await post(`${hooks}/${spare.id}`, undefined, bearer(ADMIN), 'DELETE'), 404, 'endpoint gone')
+    await check(
+      'delete',
+      '/v1/admin/accounts/{id}/webhooks/{endpoint}',
+      await post(`${hooks}/${spare.id}`, undefined, bearer(ADMIN), 'DELETE'),
+      200,
+      'endpoint removed',
+    )
+    await check(
+      'delete',
+      '/v1/admin/accounts/{id}/webhooks/{endpoint}',
+      await post(`${hooks}/${spare.id}`, undefined, bearer(ADMIN), 'DELETE'),
+      404,
+      'endpoint gone',
+    )
 
     // Beacons: counted, one refused by its origin, one batch that is not JSON.
-    const events = batch([impression(), impression('cmp_summer', 's_2'), engagement(), chat('start', NOW), chat('end', NOW + 60_000), impression('cmp_unknown')])
+    const events = batch([
+      impression(),
+      impression('cmp_summer', 's_2'),
+      engagement(),
+      chat('start', NOW),
+      chat('end', NOW + 60_000),
+      impression('cmp_unknown'),
+    ])
     await check('post', '/v1/containers/{container}/events', await t.post(events), 200, 'beacons')
-    await check('post', '/v1/containers/{container}/events', await t.post(batch([impression()]), { origin: 'https://elsewhere.test' }), 403, 'beacon from elsewhere')
+    await check(
+      'post',
+      '/v1/containers/{container}/events',
+      await t.post(batch([impression()]), { origin: 'https://elsewhere.test' }),
+      403,
+      'beacon from elsewhere',
+    )
     await check('post', '/v1/containers/{container}/events', await t.post('{"v":1,'), 400, 'beacon not JSON')
 
     // Server usage, credits, the billing run (the first period is billed in advance at its start).
@@ -93,12 +156,36 @@ describe('live answers against the served OpenAPI document', () => {
     await check('post', '/v1/credits/transfer', await post('/v1/credits/transfer', { to: 'alice', credits: 50, id: 't1' }, bearer(SK)), 200, 'transfer')
     await check('post', '/v1/emails/purchase', await post('/v1/emails/purchase', { pack: 'big', id: 'e1' }, bearer(SK)), 200, 'email pack')
     await check('post', '/v1/emails/purchase', await post('/v1/emails/purchase', { pack: 'none', id: 'e2' }, bearer(SK)), 400, 'email pack unknown')
-    await check('post', '/v1/credits/transfer', await post('/v1/credits/transfer', { to: 'alice', credits: 1_000_000, id: 't2' }, bearer(SK)), 200, 'transfer refused')
-    await check('post', '/v1/usage', await post('/v1/usage', { events: [{ id: 'u6', type: 'action', action: 'ai', member: 'alice', ts: NOW }] }, bearer(SK)), 200, 'member action')
+    await check(
+      'post',
+      '/v1/credits/transfer',
+      await post('/v1/credits/transfer', { to: 'alice', credits: 1_000_000, id: 't2' }, bearer(SK)),
+      200,
+      'transfer refused',
+    )
+    await check(
+      'post',
+      '/v1/usage',
+      await post('/v1/usage', { events: [{ id: 'u6', type: 'action', action: 'ai', member: 'alice', ts: NOW }] }, bearer(SK)),
+      200,
+      'member action',
+    )
     await check('post', '/v1/admin/billing/run', await post('/v1/admin/billing/run', {}, bearer(ADMIN)), 200, 'billing run')
     await check('post', '/v1/admin/billing/run', await post('/v1/admin/billing/run', { asOf: '2099-01-01' }, bearer(ADMIN)), 400, 'billing run ahead')
-    await check('post', '/v1/admin/accounts/{id}/email-grants', await post('/v1/admin/accounts/acme/email-grants', { emails: 100, id: 'g1' }, bearer(ADMIN)), 200, 'email grant')
-    await check('post', '/v1/admin/accounts/{id}/email-grants', await post('/v1/admin/accounts/acme/email-grants', { emails: -1, id: 'g2' }, bearer(ADMIN)), 400, 'email grant refused')
+    await check(
+      'post',
+      '/v1/admin/accounts/{id}/email-grants',
+      await post('/v1/admin/accounts/acme/email-grants', { emails: 100, id: 'g1' }, bearer(ADMIN)),
+      200,
+      'email grant',
+    )
+    await check(
+      'post',
+      '/v1/admin/accounts/{id}/email-grants',
+      await post('/v1/admin/accounts/acme/email-grants', { emails: -1, id: 'g2' }, bearer(ADMIN)),
+      400,
+      'email grant refused',
+    )
     const log = (await (await app.request(`${hooks}/deliveries`, { headers: bearer(ADMIN) })).json()) as { deliveries: { event: { id: string } }[] }
     // The purchase and the invoices: payloads the document must describe.
     expect(new Set(log.deliveries.map((d) => (d.event as { type?: string }).type)).size).toBeGreaterThanOrEqual(2)
@@ -109,32 +196,80 @@ describe('live answers against the served OpenAPI document', () => {
     const container = { name: 'Acme Shop', domains: ['shop.acme.test'], campaigns: { cmp_summer: {} }, advisors: { adv_shoes: {} }, bots: { bot_help: {} } }
     await check('put', '/v1/admin/containers/{id}', await post('/v1/admin/containers/ctr_shop', container, bearer(ADMIN), 'PUT'), 200, 'container')
     const account = contractConfig().accounts.acme
-    await check('put', '/v1/admin/accounts/{id}', await post('/v1/admin/accounts/acme', { ...account, containers: undefined }, bearer(ADMIN), 'PUT'), 200, 'account')
-    await check('patch', '/v1/admin/containers/{id}', await post('/v1/admin/containers/ctr_shop', { campaigns: { cmp_summer: { name: 'Summer sale' } } }, bearer(ADMIN), 'PATCH'), 200, 'container patch')
-    await check('patch', '/v1/admin/containers/{id}', await post('/v1/admin/containers/ctr_nope', { name: 'x' }, bearer(ADMIN), 'PATCH'), 404, 'container patch, unknown')
+    await check(
+      'put',
+      '/v1/admin/accounts/{id}',
+      await post('/v1/admin/accounts/acme', { ...account, containers: undefined }, bearer(ADMIN), 'PUT'),
+      200,
+      'account',
+    )
+    await check(
+      'patch',
+      '/v1/admin/containers/{id}',
+      await post('/v1/admin/containers/ctr_shop', { campaigns: { cmp_summer: { name: 'Summer sale' } } }, bearer(ADMIN), 'PATCH'),
+      200,
+      'container patch',
+    )
+    await check(
+      'patch',
+      '/v1/admin/containers/{id}',
+      await post('/v1/admin/containers/ctr_nope', { name: 'x' }, bearer(ADMIN), 'PATCH'),
+      404,
+      'container patch, unknown',
+    )
     await check('patch', '/v1/admin/accounts/{id}', await post('/v1/admin/accounts/acme', { name: 'Acme Inc.' }, bearer(ADMIN), 'PATCH'), 200, 'account patch')
-    await check('patch', '/v1/admin/accounts/{id}', await post('/v1/admin/accounts/acme', { keys: { read: GONE_RK } }, bearer(ADMIN), 'PATCH'), 409, 'account patch, a taken key')
+    await check(
+      'patch',
+      '/v1/admin/accounts/{id}',
+      await post('/v1/admin/accounts/acme', { keys: { read: GONE_RK } }, bearer(ADMIN), 'PATCH'),
+      409,
+      'account patch, a taken key',
+    )
 
     // The dashboard's sign-in, whose cookie reads like the read key.
-    const form = (key: string) => app.request('/dashboard/sign-in', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${key}` }, from())
+    const form = (key: string) =>
+      app.request('/dashboard/sign-in', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `key=${key}` }, from())
     const signedIn = await form(RK)
     cookie = (signedIn.headers.get('set-cookie') ?? '').split(';')[0] ?? ''
     await check('post', '/dashboard/sign-in', signedIn, 303, 'sign-in')
     await check('post', '/dashboard/sign-in', await form(SK), 401, 'sign-in with the secret key')
     await check('post', '/dashboard/sign-out', await app.request('/dashboard/sign-out', { method: 'POST' }), 303, 'sign-out')
     const crossSite = { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }
-    await check('post', '/dashboard/sign-in', await app.request('/dashboard/sign-in', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...crossSite }, body: `key=${RK}` }), 403, 'sign-in from another site')
-    await check('post', '/dashboard/sign-out', await app.request('/dashboard/sign-out', { method: 'POST', headers: crossSite }), 403, 'sign-out from another site')
+    await check(
+      'post',
+      '/dashboard/sign-in',
+      await app.request('/dashboard/sign-in', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...crossSite },
+        body: `key=${RK}`,
+      }),
+      403,
+      'sign-in from another site',
+    )
+    await check(
+      'post',
+      '/dashboard/sign-out',
+      await app.request('/dashboard/sign-out', { method: 'POST', headers: crossSite }),
+      403,
+      'sign-out from another site',
+    )
     expect(cookie).toMatch(/^tally_session=/)
 
     const etag = (await app.request('/t.js')).headers.get('etag') ?? ''
     const sdkCalls = async (path: string) => {
       const tag = (await app.request(path)).headers.get('etag') ?? ''
-      return [{ path, status: 200 }, { path, headers: { 'if-none-match': tag }, status: 304 }]
+      return [
+        { path, status: 200 },
+        { path, headers: { 'if-none-match': tag }, status: 304 },
+      ]
     }
     // Billing portal sessions (docs/portal.md): the manager's, a member's, and one of the cancelled account.
     const portalLink = async (secret: string, body: unknown = {}) => {
-      const res = await app.request('/v1/portal/sessions', { method: 'POST', headers: { ...bearer(secret), 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      const res = await app.request('/v1/portal/sessions', {
+        method: 'POST',
+        headers: { ...bearer(secret), 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
       await check('post', '/v1/portal/sessions', res.clone(), 200, 'portal session')
       const url = new URL(((await res.json()) as { url: string }).url)
       return `${url.pathname}${url.search}`
@@ -146,49 +281,91 @@ describe('live answers against the served OpenAPI document', () => {
     const manager = await portalCookie(SK)
     const member = await portalCookie(SK, { member: 'alice' })
     const gone = await portalCookie('sk_gone_secret')
-    await check('post', '/v1/portal/sessions', await app.request('/v1/portal/sessions', { method: 'POST', headers: acme, body: '{}' }), 403, 'portal session with the read key')
-    await check('post', '/v1/portal/sessions', await app.request('/v1/portal/sessions', { method: 'POST', headers: bearer(SK), body: '{"member":"mallory"}' }), 400, 'portal session for no member')
+    await check(
+      'post',
+      '/v1/portal/sessions',
+      await app.request('/v1/portal/sessions', { method: 'POST', headers: acme, body: '{}' }),
+      403,
+      'portal session with the read key',
+    )
+    await check(
+      'post',
+      '/v1/portal/sessions',
+      await app.request('/v1/portal/sessions', { method: 'POST', headers: bearer(SK), body: '{"member":"mallory"}' }),
+      400,
+      'portal session for no member',
+    )
     await check('post', '/v1/portal/sessions', await app.request('/v1/portal/sessions', { method: 'POST', body: '{}' }), 401, 'portal session without a key')
     Object.assign(calls, {
-      '/portal/open': [{ path: await portalLink(SK), status: 200 }, { path: '/portal/open?token=nope', status: 401 }],
-      '/portal': [{ path: '/portal', headers: manager, status: 200 }, { path: '/portal', status: 401 }, { path: '/portal', headers: { accept: 'text/html' }, status: 401 }],
-      '/portal/assets/{file}': [{ path: '/portal/assets/portal.css', status: 200 }, { path: '/portal/assets/secrets.txt', status: 404 }],
+      '/portal/open': [
+        { path: await portalLink(SK), status: 200 },
+        { path: '/portal/open?token=nope', status: 401 },
+      ],
+      '/portal': [
+        { path: '/portal', headers: manager, status: 200 },
+        { path: '/portal', status: 401 },
+        { path: '/portal', headers: { accept: 'text/html' }, status: 401 },
+      ],
+      '/portal/assets/{file}': [
+        { path: '/portal/assets/portal.css', status: 200 },
+        { path: '/portal/assets/secrets.txt', status: 404 },
+      ],
       '/v1/portal/state': [
-        { path: '/v1/portal/state', headers: manager, status: 200 }, { path: '/v1/portal/state', headers: member, status: 200 },
-        { path: '/v1/portal/state', headers: gone, status: 404 }, { path: '/v1/portal/state', status: 401 },
+        { path: '/v1/portal/state', headers: manager, status: 200 },
+        { path: '/v1/portal/state', headers: member, status: 200 },
+        { path: '/v1/portal/state', headers: gone, status: 404 },
+        { path: '/v1/portal/state', status: 401 },
       ],
       '/v1/portal/credits/log': [
-        { path: '/v1/portal/credits/log?type=purchase', headers: manager, status: 200 }, { path: '/v1/portal/credits/log?type=bogus', headers: manager, status: 400 },
-        { path: '/v1/portal/credits/log?wallet=account', headers: member, status: 403 }, { path: '/v1/portal/credits/log', status: 401 },
+        { path: '/v1/portal/credits/log?type=purchase', headers: manager, status: 200 },
+        { path: '/v1/portal/credits/log?type=bogus', headers: manager, status: 400 },
+        { path: '/v1/portal/credits/log?wallet=account', headers: member, status: 403 },
+        { path: '/v1/portal/credits/log', status: 401 },
       ],
       '/v1/portal/invoices/{file}': [
-        { path: '/v1/portal/invoices/1.json', headers: manager, status: 200 }, { path: '/v1/portal/invoices/1.csv', headers: manager, status: 200 },
-        { path: '/v1/portal/invoices/1.pdf', headers: member, status: 403 }, { path: '/v1/portal/invoices/99.pdf', headers: manager, status: 404 },
+        { path: '/v1/portal/invoices/1.json', headers: manager, status: 200 },
+        { path: '/v1/portal/invoices/1.csv', headers: manager, status: 200 },
+        { path: '/v1/portal/invoices/1.pdf', headers: member, status: 403 },
+        { path: '/v1/portal/invoices/99.pdf', headers: manager, status: 404 },
         { path: '/v1/portal/invoices/1.pdf', status: 401 },
       ],
-      '/v1/notices': [{ path: '/v1/notices', headers: acme, status: 200 }, { path: '/v1/notices', status: 401 }],
+      '/v1/notices': [
+        { path: '/v1/notices', headers: acme, status: 200 },
+        { path: '/v1/notices', status: 401 },
+      ],
       '/healthz': [{ path: '/healthz', status: 200 }],
       '/readyz': [{ path: '/readyz', status: 200 }],
       '/metrics': [{ path: '/metrics', status: 200 }],
       '/openapi.json': [{ path: '/openapi.json', status: 200 }],
-      '/t.js': [{ path: '/t.js', status: 200 }, { path: '/t.js', headers: { 'if-none-match': etag }, status: 304 }],
+      '/t.js': [
+        { path: '/t.js', status: 200 },
+        { path: '/t.js', headers: { 'if-none-match': etag }, status: 304 },
+      ],
       '/t.debug.js': await sdkCalls('/t.debug.js'),
       '/sdk.mjs': await sdkCalls('/sdk.mjs'),
-      '/dashboard': [{ path: '/dashboard', status: 200 }, { path: '/dashboard', headers: { cookie }, status: 200 }],
+      '/dashboard': [
+        { path: '/dashboard', status: 200 },
+        { path: '/dashboard', headers: { cookie }, status: 200 },
+      ],
       '/dashboard/assets/{file}': [
-        { path: '/dashboard/assets/app.js', status: 200 }, { path: '/dashboard/assets/uPlot.min.css', status: 200 },
+        { path: '/dashboard/assets/app.js', status: 200 },
+        { path: '/dashboard/assets/uPlot.min.css', status: 200 },
         { path: '/dashboard/assets/favicon.svg', status: 200 },
         { path: '/dashboard/assets/secrets.txt', status: 404 },
       ],
       '/v1/admin/accounts/{id}/webhooks': [
-        { path: hooks, headers: bearer(ADMIN), status: 200 }, { path: hooks, headers: acme, status: 401 },
+        { path: hooks, headers: bearer(ADMIN), status: 200 },
+        { path: hooks, headers: acme, status: 401 },
         { path: '/v1/admin/accounts/nobody/webhooks', headers: bearer(ADMIN), status: 404 },
         { path: '/v1/admin/accounts/a%0D%0Ab/webhooks', headers: bearer(ADMIN), status: 400 },
       ],
       '/v1/admin/accounts/{id}/webhooks/deliveries': [
-        { path: `${hooks}/deliveries`, headers: bearer(ADMIN), status: 200 }, { path: `${hooks}/deliveries?limit=1`, headers: bearer(ADMIN), status: 200 },
-        { path: `${hooks}/deliveries?limit=0`, headers: bearer(ADMIN), status: 400 }, { path: `${hooks}/deliveries?page=2`, headers: bearer(ADMIN), status: 400 },
-        { path: `${hooks}/deliveries`, status: 401 }, { path: '/v1/admin/accounts/nobody/webhooks/deliveries', headers: bearer(ADMIN), status: 404 },
+        { path: `${hooks}/deliveries`, headers: bearer(ADMIN), status: 200 },
+        { path: `${hooks}/deliveries?limit=1`, headers: bearer(ADMIN), status: 200 },
+        { path: `${hooks}/deliveries?limit=0`, headers: bearer(ADMIN), status: 400 },
+        { path: `${hooks}/deliveries?page=2`, headers: bearer(ADMIN), status: 400 },
+        { path: `${hooks}/deliveries`, status: 401 },
+        { path: '/v1/admin/accounts/nobody/webhooks/deliveries', headers: bearer(ADMIN), status: 404 },
       ],
       ...READS,
       '/v1/usage': [...(READS['/v1/usage'] ?? []), { path: '/v1/usage?groupBy=campaign', headers: { cookie }, status: 200 }],
@@ -197,19 +374,27 @@ describe('live answers against the served OpenAPI document', () => {
     } satisfies Record<string, Call[]>)
     // The configuration in force, as the admin reads it.
     Object.assign(calls, {
-      '/v1/admin/accounts': [{ path: '/v1/admin/accounts', headers: bearer(ADMIN), status: 200 }, { path: '/v1/admin/accounts', headers: acme, status: 401 }],
+      '/v1/admin/accounts': [
+        { path: '/v1/admin/accounts', headers: bearer(ADMIN), status: 200 },
+        { path: '/v1/admin/accounts', headers: acme, status: 401 },
+      ],
       '/v1/admin/accounts/{id}': [
-        { path: '/v1/admin/accounts/acme', headers: bearer(ADMIN), status: 200 }, { path: '/v1/admin/accounts/acme', status: 401 },
-        { path: '/v1/admin/accounts/nobody', headers: bearer(ADMIN), status: 404 }, { path: '/v1/admin/accounts/a%0D%0Ab', headers: bearer(ADMIN), status: 400 },
+        { path: '/v1/admin/accounts/acme', headers: bearer(ADMIN), status: 200 },
+        { path: '/v1/admin/accounts/acme', status: 401 },
+        { path: '/v1/admin/accounts/nobody', headers: bearer(ADMIN), status: 404 },
+        { path: '/v1/admin/accounts/a%0D%0Ab', headers: bearer(ADMIN), status: 400 },
       ],
       '/v1/admin/accounts/{id}/history': [
-        { path: '/v1/admin/accounts/acme/history', headers: bearer(ADMIN), status: 200 }, { path: '/v1/admin/accounts/acme/history', headers: acme, status: 401 },
+        { path: '/v1/admin/accounts/acme/history', headers: bearer(ADMIN), status: 200 },
+        { path: '/v1/admin/accounts/acme/history', headers: acme, status: 401 },
         { path: '/v1/admin/accounts/nobody/history', headers: bearer(ADMIN), status: 404 },
         { path: '/v1/admin/accounts/acme/history?limit=0', headers: bearer(ADMIN), status: 400 },
       ],
       '/v1/admin/containers/{id}': [
-        { path: '/v1/admin/containers/ctr_shop', headers: bearer(ADMIN), status: 200 }, { path: '/v1/admin/containers/ctr_shop', headers: acme, status: 401 },
-        { path: '/v1/admin/containers/ctr_nope', headers: bearer(ADMIN), status: 404 }, { path: '/v1/admin/containers/c%0A', headers: bearer(ADMIN), status: 400 },
+        { path: '/v1/admin/containers/ctr_shop', headers: bearer(ADMIN), status: 200 },
+        { path: '/v1/admin/containers/ctr_shop', headers: acme, status: 401 },
+        { path: '/v1/admin/containers/ctr_nope', headers: bearer(ADMIN), status: 404 },
+        { path: '/v1/admin/containers/c%0A', headers: bearer(ADMIN), status: 400 },
       ],
     } satisfies Record<string, Call[]>)
     calls['/v1/admin/accounts/{id}/period']?.push({ path: '/v1/admin/accounts/gone/period', headers: bearer(ADMIN), status: 404 })
@@ -221,7 +406,10 @@ describe('live answers against the served OpenAPI document', () => {
   })
 
   it('has a call for every GET route the app registers and the document lists', () => {
-    const documented = Object.entries(doc.paths).filter(([, ops]) => 'get' in ops).map(([path]) => path).sort()
+    const documented = Object.entries(doc.paths)
+      .filter(([, ops]) => 'get' in ops)
+      .map(([path]) => path)
+      .sort()
     expect(Object.keys(calls).sort()).toEqual(documented)
     const registered = app.routes
       .filter((r) => r.method === 'GET' && !Object.hasOwn(UNLISTED, `GET ${r.path}`))
@@ -239,7 +427,10 @@ describe('live answers against the served OpenAPI document', () => {
   })
 
   it('answers 503 where storage fails and the documented 500 on an unexpected failure', async () => {
-    for (const [how, status] of [['unavailable', 503], ['broken', 500]] as const) {
+    for (const [how, status] of [
+      ['unavailable', 503],
+      ['broken', 500],
+    ] as const) {
       failing.fail(how)
       try {
         for (const [path, list] of Object.entries(calls)) {
@@ -268,9 +459,19 @@ describe('live answers against the served OpenAPI document', () => {
       const filler = { 'x-filler': 'x'.repeat(20_000) }
       for (const [path, list] of Object.entries(calls)) {
         const c = list[0] as Call
-        await check('get', path, await fetch(`http://127.0.0.1:${port}${c.path}`, { headers: { ...c.headers, ...filler } }), 431, `GET ${c.path} with 20 kB of headers`)
+        await check(
+          'get',
+          path,
+          await fetch(`http://127.0.0.1:${port}${c.path}`, { headers: { ...c.headers, ...filler } }),
+          431,
+          `GET ${c.path} with 20 kB of headers`,
+        )
       }
-      const beacon = await fetch(`http://127.0.0.1:${port}/v1/containers/ctr_shop/events`, { method: 'POST', headers: { origin: ORIGIN, ...filler }, body: '{}' })
+      const beacon = await fetch(`http://127.0.0.1:${port}/v1/containers/ctr_shop/events`, {
+        method: 'POST',
+        headers: { origin: ORIGIN, ...filler },
+        body: '{}',
+      })
       await check('post', '/v1/containers/{container}/events', beacon, 431, 'beacon with 20 kB of headers')
     } finally {
       await new Promise((resolve) => server.close(resolve))
@@ -296,7 +497,9 @@ describe('live answers against the served OpenAPI document', () => {
       const op = ops.get
       if (!op) continue
       const storage = JSON.stringify(op.responses[503] ?? '').includes('storage')
-      const expected = Object.keys(op.responses).filter((s) => s !== 'default' || storage).sort()
+      const expected = Object.keys(op.responses)
+        .filter((s) => s !== 'default' || storage)
+        .sort()
       expect([path, [...(seen.get(`get ${path}`) ?? [])].sort()]).toEqual([path, expected])
     }
   })

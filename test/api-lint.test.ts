@@ -15,24 +15,31 @@ const REDOCLY = fileURLToPath(new URL('../node_modules/@redocly/cli/bin/cli.js',
 const dir = mkdtempSync(join(tmpdir(), 'tally-openapi-lint-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-interface Problem { ruleId: string; severity: string; message: string; location: { pointer: string }[] }
+interface Problem {
+  ruleId: string
+  severity: string
+  message: string
+  location: { pointer: string }[]
+}
 
 /** `redocly lint --extends recommended` on a document: its exit code and problems. */
 function lint(name: string, doc: unknown): Promise<{ code: number; problems: Problem[]; totals: Record<string, number> }> {
   writeFileSync(join(dir, name), JSON.stringify(doc, null, 2))
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [REDOCLY, 'lint', '--extends', 'recommended', '--format', 'json', name], {
-      cwd: dir,
-      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', REDOCLY_SUPPRESS_NOTIFICATIONS: 'true' },
-    }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
-      try {
-        const report = JSON.parse(stdout) as { problems: Problem[]; totals: Record<string, number> }
-        resolve({ code, problems: report.problems, totals: report.totals })
-      } catch {
-        reject(new Error(`redocly lint exited ${code} without a JSON report: ${stderr}`))
-      }
-    })
+    execFile(
+      process.execPath,
+      [REDOCLY, 'lint', '--extends', 'recommended', '--format', 'json', name],
+      { cwd: dir, env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true', REDOCLY_SUPPRESS_NOTIFICATIONS: 'true' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
+        try {
+          const report = JSON.parse(stdout) as { problems: Problem[]; totals: Record<string, number> }
+          resolve({ code, problems: report.problems, totals: report.totals })
+        } catch {
+          reject(new Error(`redocly lint exited ${code} without a JSON report: ${stderr}`))
+        }
+      },
+    )
   })
 }
 
@@ -47,7 +54,7 @@ async function served(): Promise<Record<string, unknown>> {
 }
 
 describe('the served OpenAPI document', () => {
-  it('passes Redocly\'s recommended rules with no problem at all', async () => {
+  it("passes Redocly's recommended rules with no problem at all", async () => {
     const r = await lint('served.json', await served())
     expect(r.problems.map(where)).toEqual([])
     expect(r.totals).toMatchObject({ errors: 0, warnings: 0 })
@@ -56,7 +63,7 @@ describe('the served OpenAPI document', () => {
 
   it('would be reported without servers, an operation id or its client errors', async () => {
     // The same run catches a document that lacks what the served one has.
-    const doc = await served() as { servers?: unknown; paths: Record<string, Record<string, { operationId?: string; responses: Record<string, unknown> }>> }
+    const doc = (await served()) as { servers?: unknown; paths: Record<string, Record<string, { operationId?: string; responses: Record<string, unknown> }>> }
     delete doc.servers
     const period = doc.paths['/v1/period']?.get
     if (!period) throw new Error('GET /v1/period is not documented')

@@ -15,17 +15,35 @@ import { describe, expect, it } from 'vitest'
 import { ADMIN, NOW, ORIGIN, setup, testConfig } from '../apps/collector/src/testkit.js'
 
 type Json = Record<string, unknown>
-type Schema = Json & { $ref?: string; type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; oneOf?: Schema[]; anyOf?: Schema[] }
+type Schema = Json & {
+  $ref?: string
+  type?: string | string[]
+  properties?: Record<string, Schema>
+  required?: string[]
+  items?: Schema
+  oneOf?: Schema[]
+  anyOf?: Schema[]
+}
 /** `portal`: sent with the billing portal session's cookie and CSRF token (docs/portal.md) instead of a key. */
-interface Request { path?: Record<string, string>; query?: Record<string, string>; body?: unknown; key: string; portal?: true }
+interface Request {
+  path?: Record<string, string>
+  query?: Record<string, string>
+  body?: unknown
+  key: string
+  portal?: true
+}
 
 const SK = 'sk_acme_secret'
 const RK = 'rk_acme_read'
 const config = testConfig({
   plans: {
     growth: {
-      currency: 'EUR', basePrice: 4900, freeCredits: 500, creditCosts: { sms: 2 },
-      creditPacks: { small: { credits: 1000, price: 1000 } }, emailPacks: { big: { emails: 5000, price: 1500 } },
+      currency: 'EUR',
+      basePrice: 4900,
+      freeCredits: 500,
+      creditCosts: { sms: 2 },
+      creditPacks: { small: { credits: 1000, price: 1000 } },
+      emailPacks: { big: { emails: 5000, price: 1500 } },
       portal: { seats: { min: 1, max: 50 }, products: true, creditPacks: true, emailPacks: true, transfers: true, cancel: true, billingDetails: true },
     },
   },
@@ -36,14 +54,24 @@ const acme = config.accounts.acme!
 /** A valid request of every operation that takes a parameter or a body, by operation id. */
 const VALID: Record<string, Request> = {
   postEvents: {
-    path: { container: 'ctr_shop' }, key: '',
+    path: { container: 'ctr_shop' },
+    key: '',
     body: { v: 1, sentAt: NOW, sdk: 'tally-js/test', events: [{ id: 'e1', type: 'impression', session: 's_1', campaign: 'cmp_summer', ts: NOW }] },
   },
-  postUsage: {
-    key: SK,
-    body: { events: [{ id: 'u1', type: 'action', action: 'sms', quantity: 1, member: 'alice', ts: NOW }] },
+  postUsage: { key: SK, body: { events: [{ id: 'u1', type: 'action', action: 'sms', quantity: 1, member: 'alice', ts: NOW }] } },
+  getUsage: {
+    key: RK,
+    query: {
+      from: '2026-07-01',
+      to: '2026-07-20',
+      groupBy: 'day,campaign',
+      format: 'json',
+      container: 'ctr_shop',
+      campaign: 'cmp_summer',
+      advisor: 'adv_shoes',
+      bot: 'bot_help',
+    },
   },
-  getUsage: { key: RK, query: { from: '2026-07-01', to: '2026-07-20', groupBy: 'day,campaign', format: 'json', container: 'ctr_shop', campaign: 'cmp_summer', advisor: 'adv_shoes', bot: 'bot_help' } },
   postCreditPurchase: { key: SK, body: { pack: 'small', id: 'p1' } },
   postCreditTransfer: { key: SK, body: { to: 'alice', credits: 1, id: 't1' } },
   postEmailPurchase: { key: SK, body: { pack: 'big', id: 'm1' } },
@@ -75,32 +103,53 @@ const VALID: Record<string, Request> = {
   buyPortalCredits: { key: '', portal: true, body: { pack: 'small', key: 'credits-0001' } },
   buyPortalEmails: { key: '', portal: true, body: { pack: 'big', key: 'emails-0001' } },
   transferPortalCredits: { key: '', portal: true, body: { to: 'alice', credits: 1, key: 'transfer-0001' } },
-  putPortalBillingDetails: { key: '', portal: true, body: { company: 'Acme B.V.', address: 'Dam 1\nAmsterdam', taxId: 'NL123', email: 'billing@acme.test', key: 'details-0001' } },
+  putPortalBillingDetails: {
+    key: '',
+    portal: true,
+    body: { company: 'Acme B.V.', address: 'Dam 1\nAmsterdam', taxId: 'NL123', email: 'billing@acme.test', key: 'details-0001' },
+  },
   reportInvoicePayment: { key: SK, path: { number: '1' }, body: { id: 'r1', status: 'paid', reference: 'ch_1', date: '2026-07-12' } },
-  adminReportInvoicePayment: { key: ADMIN, path: { id: 'acme', number: '1' }, body: { status: 'paid', at: '2026-07-12T10:00:00Z', reference: 'ch_2', id: 'r2' } },
+  adminReportInvoicePayment: {
+    key: ADMIN,
+    path: { id: 'acme', number: '1' },
+    body: { status: 'paid', at: '2026-07-12T10:00:00Z', reference: 'ch_2', id: 'r2' },
+  },
 }
 /** An admin mirror of an account read takes the read's request, with the account in the path. */
 const requestOf = (operationId: string, mirror: boolean): Request | undefined => {
   if (VALID[operationId]) return VALID[operationId]
   const base = /^admin(.)(.*)$/.exec(operationId)
-  const read = base && mirror ? VALID[`${base[1]!.toLowerCase()}${base[2]}`] ?? { key: RK } : undefined
+  const read = base && mirror ? (VALID[`${base[1]!.toLowerCase()}${base[2]}`] ?? { key: RK }) : undefined
   return read && { ...read, key: ADMIN, path: { id: 'acme', ...read.path } }
 }
 
 /** One broken request: where, what was broken, and the field the answer must name. */
-interface Broken { what: string; field: string; inEvent: boolean; mutate: (r: Request) => void }
+interface Broken {
+  what: string
+  field: string
+  inEvent: boolean
+  mutate: (r: Request) => void
+}
 
 const NOT_A_MATCH = ['', ' ', 'a b', '\n', '../x', '!'.repeat(65)]
 
 /** The ways to break a value of schema `s`; `set(v)` puts a value in its place, `drop()` leaves it out. */
 function breaks(
-  doc: Json, s: Schema, value: unknown, field: string, inEvent: boolean, set: (v: unknown) => (r: Request) => void, textual: boolean, events = false,
+  doc: Json,
+  s: Schema,
+  value: unknown,
+  field: string,
+  inEvent: boolean,
+  set: (v: unknown) => (r: Request) => void,
+  textual: boolean,
+  events = false,
 ): Broken[] {
   s = resolve(doc, s)
   const out: Broken[] = []
   const add = (what: string, v: unknown) => out.push({ what, field, inEvent, mutate: set(v) })
   const types = Array.isArray(s.type) ? s.type : s.type ? [s.type] : []
-  if (!textual && types.length && !types.includes('null')) add(`a ${types.includes('string') ? 'number' : 'string'} for ${types.join('|')}`, types.includes('string') ? 12345 : 'text')
+  if (!textual && types.length && !types.includes('null'))
+    add(`a ${types.includes('string') ? 'number' : 'string'} for ${types.join('|')}`, types.includes('string') ? 12345 : 'text')
   if (textual && (types.includes('integer') || types.includes('number'))) add('a word for a number', 'many')
   if (typeof s.maximum === 'number' && s.maximum < 1e15) add(`over its maximum ${s.maximum}`, textual ? String(s.maximum + 1) : s.maximum + 1)
   if (typeof s.minimum === 'number' && s.minimum > -1e15) add(`under its minimum ${s.minimum}`, textual ? String(s.minimum - 1) : s.minimum - 1)
@@ -117,7 +166,11 @@ function breaks(
   if (s.const !== undefined) add(`other than its const ${JSON.stringify(s.const)}`, typeof s.const === 'number' ? (s.const as number) + 1 : 'not-the-const')
   if (types.includes('array') && Array.isArray(value)) {
     if (typeof s.minItems === 'number' && s.minItems > 0) add(`with fewer than ${s.minItems} items`, [])
-    if (typeof s.maxItems === 'number') add(`with more than ${s.maxItems} items`, Array.from({ length: (s.maxItems as number) + 1 }, () => value[0]))
+    if (typeof s.maxItems === 'number')
+      add(
+        `with more than ${s.maxItems} items`,
+        Array.from({ length: (s.maxItems as number) + 1 }, () => value[0]),
+      )
     if (s.items && value.length > 0) {
       const arr = value
       // The events of a batch are refused one by one; any other array item is a field of the request.
@@ -128,7 +181,9 @@ function breaks(
   const branches = s.oneOf ?? s.anyOf
   if (branches && typeof value === 'object' && value !== null) {
     // The branch the valid value takes (by its `type`, the union's discriminator).
-    const branch = branches.map((b) => resolve(doc, b)).find((b) => b.properties?.type && (resolve(doc, b.properties.type) as Json).const === (value as Json).type)
+    const branch = branches
+      .map((b) => resolve(doc, b))
+      .find((b) => b.properties?.type && (resolve(doc, b.properties.type) as Json).const === (value as Json).type)
     if (branch) out.push(...breaks(doc, branch, value, field, inEvent, set, false))
   }
   if (s.properties && typeof value === 'object' && value !== null && !Array.isArray(value)) {
@@ -171,13 +226,23 @@ describe('the served OpenAPI document, each request constraint broken once', asy
   const { app } = setup({ config })
   // Invoice 1 exists, so that its reads and its evidence answer.
   expect((await app.request('/v1/admin/billing/run', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}` }, body: '{}' })).status).toBe(200)
-  const link = (await (await app.request('/v1/portal/sessions', { method: 'POST', headers: { authorization: `Bearer ${SK}` }, body: '{}' })).json()) as { url: string }
+  const link = (await (await app.request('/v1/portal/sessions', { method: 'POST', headers: { authorization: `Bearer ${SK}` }, body: '{}' })).json()) as {
+    url: string
+  }
   const opened = await app.request(new URL(link.url).pathname + new URL(link.url).search)
   portalSession.cookie = /tally_portal=([^;]+)/.exec(opened.headers.get('set-cookie') ?? '')?.[1] ?? ''
   const page = await (await app.request('/portal', { headers: { cookie: `tally_portal=${portalSession.cookie}` } })).text()
   portalSession.csrf = /name="tally-csrf" content="([^"]+)"/.exec(page)?.[1] ?? ''
   expect(portalSession.csrf).not.toBe('')
-  const doc = (await (await app.request('/openapi.json')).json()) as Json & { paths: Record<string, Record<string, Json & { operationId: string; parameters?: Json[]; requestBody?: { content: Record<string, { schema: Schema }> }; responses: Record<string, unknown> }>> }
+  const doc = (await (await app.request('/openapi.json')).json()) as Json & {
+    paths: Record<
+      string,
+      Record<
+        string,
+        Json & { operationId: string; parameters?: Json[]; requestBody?: { content: Record<string, { schema: Schema }> }; responses: Record<string, unknown> }
+      >
+    >
+  }
 
   const cases: Array<[string, string, string, Request, Broken, string, boolean]> = []
   const uncovered: string[] = []
@@ -195,7 +260,11 @@ describe('the served OpenAPI document, each request constraint broken once', asy
       }
       // An admin mirror's 400 is about its account id; the read it mirrors says what its own parameters get.
       const own = /^admin(.)(.*)$/.exec(op.operationId)
-      const read = own ? Object.values(doc.paths).flatMap((o) => Object.values(o)).find((o) => o.operationId === `${own[1]!.toLowerCase()}${own[2]}`) : undefined
+      const read = own
+        ? Object.values(doc.paths)
+            .flatMap((o) => Object.values(o))
+            .find((o) => o.operationId === `${own[1]!.toLowerCase()}${own[2]}`)
+        : undefined
       const documents400 = (b: Broken) => '400' in (b.field !== 'id' && read ? read : op).responses
       const found: Broken[] = []
       for (const p of params) {
@@ -211,7 +280,21 @@ describe('the served OpenAPI document, each request constraint broken once', asy
         found.push(...breaks(doc, p.schema, value, p.name, false, set, true).filter((b) => !(where === 'path' && b.what.startsWith('shorter'))))
       }
       const events = op.operationId === 'postEvents' || op.operationId === 'postUsage'
-      if (json && media) found.push(...breaks(doc, media.schema, base.body, '', false, (v) => (r) => { r.body = v }, false, events))
+      if (json && media)
+        found.push(
+          ...breaks(
+            doc,
+            media.schema,
+            base.body,
+            '',
+            false,
+            (v) => (r) => {
+              r.body = v
+            },
+            false,
+            events,
+          ),
+        )
       for (const b of found) cases.push([op.operationId, method, path, base, b, contentType, documents400(b)])
     }
   }
@@ -222,7 +305,8 @@ describe('the served OpenAPI document, each request constraint broken once', asy
   })
 
   it.each(Object.keys(VALID))('answers the valid request of %s with a 2xx', async (operationId) => {
-    const entry = Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })))
+    const entry = Object.entries(doc.paths)
+      .flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ path, method, op })))
       .find((e) => e.op.operationId === operationId)
     expect(entry, operationId).toBeDefined()
     const r = VALID[operationId]!
@@ -234,11 +318,16 @@ describe('the served OpenAPI document, each request constraint broken once', asy
   })
 
   it.each(cases.map(([id, method, path, base, b, type, d400]) => [`${id}: ${b.field || 'the body'} ${b.what}`, method, path, base, b, type, d400] as const))(
-    '%s', async (_name, method, path, base, b, contentType, documents400) => {
+    '%s',
+    async (_name, method, path, base, b, contentType, documents400) => {
       const r = clone(base)
       b.mutate(r)
       const res = await send(app, method, path, r, contentType)
-      const body = await res.json() as Json & { error?: { code: string; message: string }; rejected?: Array<{ code: string }>; results?: Array<{ status: string; code: string }> }
+      const body = (await res.json()) as Json & {
+        error?: { code: string; message: string }
+        rejected?: Array<{ code: string }>
+        results?: Array<{ status: string; code: string }>
+      }
       if (b.inEvent) {
         // One event is refused alone, with its code; the envelope was fine.
         expect(res.status).toBe(200)
@@ -256,5 +345,6 @@ describe('the served OpenAPI document, each request constraint broken once', asy
       // The field by name; the body as a whole is named by what it should have been.
       if (b.field) expect(body.error?.message, JSON.stringify(body)).toContain(b.field.split('.').pop())
       else expect(body.error?.message).toMatch(/object/)
-    })
+    },
+  )
 })

@@ -12,7 +12,6 @@ import { CHROMIUM, chromiumMissing, launchChromium, skipWithoutChromium } from '
 import { startStorefront } from '../apps/collector/src/storefront.js'
 import { BROWSER_UA, ROOT, freePort, requireBuilt, startCollector, writeConfig, type Collector } from './e2e-process.js'
 
-
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>shop</title>
 <script>window.tally=window.tally||function(){(tally.q=tally.q||[]).push(arguments)}</script>
 <script async src="%COLLECTOR%/t.js" data-container="ctr_test"></script>
@@ -97,9 +96,7 @@ describe.skipIf(skipWithoutChromium)('the script tag in a real browser', () => {
     await page.click('[data-tally-advisor="adv_x"]')
     await page.waitForTimeout(1500)
     await page.evaluate(() => (window as unknown as { tally: { flush(): Promise<void> } }).tally.flush())
-    expect(counts()).toEqual({
-      'advisor:adv_x': 1, 'campaign:cmp_a': 1, 'campaign:cmp_b': 1, 'campaign:cmp_far': 1, 'campaign:cmp_queued': 1,
-    })
+    expect(counts()).toEqual({ 'advisor:adv_x': 1, 'campaign:cmp_a': 1, 'campaign:cmp_b': 1, 'campaign:cmp_far': 1, 'campaign:cmp_queued': 1 })
     expect(failed).toEqual([])
     await context.close()
   }, 60_000)
@@ -131,7 +128,11 @@ describe.skipIf(skipWithoutChromium)('the script tag in a real browser', () => {
     await page.evaluate(() => (window as unknown as { tally: { flush(): Promise<void> } }).tally.flush())
     const chats = () => {
       const db = new Database(env.db, { readonly: true })
-      const rows = db.prepare("SELECT conversation, phase, COUNT(*) AS n FROM chat_events WHERE container = 'ctr_test' GROUP BY conversation, phase ORDER BY conversation, phase").all()
+      const rows = db
+        .prepare(
+          "SELECT conversation, phase, COUNT(*) AS n FROM chat_events WHERE container = 'ctr_test' GROUP BY conversation, phase ORDER BY conversation, phase",
+        )
+        .all()
       db.close()
       return rows as Array<{ n: number }>
     }

@@ -72,7 +72,8 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
   const flushShop = (page: Page) => page.evaluate(() => (window as unknown as TallyWindow).tally?.flush?.())
   const api = async (path: string, init: RequestInit = {}) => {
     const res = await fetch(`${collector.url}${path}`, {
-      ...init, headers: { authorization: 'Bearer rk_demo_read_key', 'content-type': 'application/json', ...init.headers },
+      ...init,
+      headers: { authorization: 'Bearer rk_demo_read_key', 'content-type': 'application/json', ...init.headers },
     })
     expect(res.status, path).toBe(200)
     return res.json()
@@ -154,7 +155,9 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
 
   it('signs in with the read key and shows exactly those counts, then invoices to download', async () => {
     const bill = await fetch(`${collector.url}/v1/admin/billing/run`, {
-      method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{}',
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: '{}',
     })
     expect(bill.status).toBe(200)
     const invoices = (await api('/v1/invoices')).invoices as Array<{ number: number }>
@@ -184,8 +187,17 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
     expect(await page.locator('#by-container thead th').allTextContents()).toEqual(['Container', 'Impr.', 'Eng.', 'Chat'])
     const campaigns = await page.locator('#by-campaign tbody tr').allTextContents()
     // The demo config names its campaigns, advisors and bot: the dashboard shows the name with the id.
-    expect(campaigns).toEqual(['Shoe-care bundle (cmp_bundle)1', 'Newsletter sign-up (cmp_newsletter)1', 'Running shoes (cmp_running)1', 'Summer sale (cmp_summer)1'])
-    expect(await page.locator('#by-advisor tbody tr').allTextContents()).toEqual(['Gift ideas (adv_gifts)1', 'Shoe finder (adv_shoes)1', 'Size advisor (adv_size)1'])
+    expect(campaigns).toEqual([
+      'Shoe-care bundle (cmp_bundle)1',
+      'Newsletter sign-up (cmp_newsletter)1',
+      'Running shoes (cmp_running)1',
+      'Summer sale (cmp_summer)1',
+    ])
+    expect(await page.locator('#by-advisor tbody tr').allTextContents()).toEqual([
+      'Gift ideas (adv_gifts)1',
+      'Shoe finder (adv_shoes)1',
+      'Size advisor (adv_size)1',
+    ])
     expect(await page.locator('#by-bot tbody tr').allTextContents()).toEqual(['Help chat (bot_help)1'])
     expect(await page.locator('#period [data-period="impressions"] .value').textContent()).toBe('4')
     expect(await page.locator('#period [data-period="alerts"] .value').textContent()).toBe('3')
@@ -196,10 +208,16 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
 
     const [pdf] = await Promise.all([page.waitForEvent('download'), page.locator('[data-download="pdf"]').first().click()])
     expect(pdf.suggestedFilename()).toMatch(/^invoice-demo-\d+\.pdf$/)
-    expect(readFileSync(await pdf.path()).subarray(0, 5).toString('latin1')).toBe('%PDF-')
+    expect(
+      readFileSync(await pdf.path())
+        .subarray(0, 5)
+        .toString('latin1'),
+    ).toBe('%PDF-')
     const [csv] = await Promise.all([page.waitForEvent('download'), page.locator('[data-download="csv"]').first().click()])
     expect(csv.suggestedFilename()).toMatch(/^invoice-demo-\d+\.csv$/)
-    expect(readFileSync(await csv.path(), 'utf8')).toMatch(/^invoice,issued,kind,description,from,to,quantity,unit_price_minor,months,proration,discount_minor,amount_minor,currency\r\n/)
+    expect(readFileSync(await csv.path(), 'utf8')).toMatch(
+      /^invoice,issued,kind,description,from,to,quantity,unit_price_minor,months,proration,discount_minor,amount_minor,currency\r\n/,
+    )
     // "Why this amount": the evidence of the invoice, a charge row per line at least.
     const [evidence] = await Promise.all([page.waitForEvent('download'), page.locator('[data-download="evidence"]').first().click()])
     expect(evidence.suggestedFilename()).toMatch(/^evidence-demo-\d+\.csv$/)
@@ -220,7 +238,12 @@ describe.skipIf(skipWithoutChromium)('the demo in a real browser: storefront, ch
     const res = await fetch(`${collector.url}/v1/containers/ctr_demo/events`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain;charset=UTF-8', origin: shopUrl.slice(0, -1), 'user-agent': BROWSER_UA },
-      body: JSON.stringify(batch(Array.from({ length: 150 }, (_, i) => impression('cmp_summer', `s_flood_${i}`, `flood_${i}`, now)), now)),
+      body: JSON.stringify(
+        batch(
+          Array.from({ length: 150 }, (_, i) => impression('cmp_summer', `s_flood_${i}`, `flood_${i}`, now)),
+          now,
+        ),
+      ),
     })
     expect(res.status).toBe(200)
     const totals = (await api('/v1/usage')).rows[0] as { impressions: number; suspicious: number }

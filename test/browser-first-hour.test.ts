@@ -52,7 +52,9 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
   const open = async (url: string, ctx = context) => {
     const page = await ctx.newPage()
     page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`))
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${page.url()}: ${m.text()}`) })
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(`${page.url()}: ${m.text()}`)
+    })
     await page.goto(url)
     return page
   }
@@ -96,7 +98,7 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
     expect(bannerLine(banner, 'Demo storefront')).toMatch(/^http:\/\/localhost:\d+\//)
   })
 
-  it('counts the storefront\'s banners and advisor clicks, and the help chat', async () => {
+  it("counts the storefront's banners and advisor clicks, and the help chat", async () => {
     const shopUrl = bannerLine(banner, 'Demo storefront').split(/\s/)[0] as string
     const page = await open(shopUrl)
     await page.waitForFunction(() => typeof (window as unknown as TallyWindow).tally?.flush === 'function')
@@ -151,12 +153,20 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
     for (const m of ['impressions', 'engagements', 'chatSessions', 'alerts', 'credits']) expect(await total(m)).toBe(counted[m].toLocaleString('en-US'))
     const campaigns = (await api('/v1/usage?groupBy=campaign')).rows.filter((r: { campaign: string | null }) => r.campaign)
     expect(campaigns.map((r: { campaign: string }) => r.campaign)).toEqual(expect.arrayContaining(['cmp_bundle', 'cmp_running', 'cmp_summer']))
-    const titles: Record<string, string> = { cmp_bundle: 'Shoe-care bundle', cmp_running: 'Running shoes', cmp_summer: 'Summer sale', cmp_newsletter: 'Newsletter sign-up' }
+    const titles: Record<string, string> = {
+      cmp_bundle: 'Shoe-care bundle',
+      cmp_running: 'Running shoes',
+      cmp_summer: 'Summer sale',
+      cmp_newsletter: 'Newsletter sign-up',
+    }
     expect(await page.locator('#by-campaign tbody tr').allTextContents()).toEqual(
-      campaigns.map((r: { campaign: string; impressions: number }) => `${titles[r.campaign]} (${r.campaign})${r.impressions}`))
+      campaigns.map((r: { campaign: string; impressions: number }) => `${titles[r.campaign]} (${r.campaign})${r.impressions}`),
+    )
     expect(await page.locator('#by-bot tbody tr').allTextContents()).toEqual(['Help chat (bot_help)1'])
     expect(await page.locator('#period-bounds').textContent()).toContain('plan Growth')
-    expect(await page.locator('#period-preview').textContent()).toMatch(new RegExp(`For the period \\d{4}-\\d\\d-\\d\\d – \\d{4}-\\d\\d-\\d\\d .*from the usage so far.*: ${counted.impressions} impressions`))
+    expect(await page.locator('#period-preview').textContent()).toMatch(
+      new RegExp(`For the period \\d{4}-\\d\\d-\\d\\d – \\d{4}-\\d\\d-\\d\\d .*from the usage so far.*: ${counted.impressions} impressions`),
+    )
     expect(await page.locator('#zone-note').textContent()).toContain('Europe/Amsterdam')
     expect(await page.locator('#credit-log th').first().textContent()).toBe('When (Europe/Amsterdam)')
     const issued = await page.locator('#invoice-list tbody tr td:nth-child(2)').allTextContents()

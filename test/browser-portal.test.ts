@@ -40,7 +40,8 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
 
   const api = async (path: string, init: RequestInit & { key?: string } = {}) => {
     const res = await fetch(`${collector.url}${path}`, {
-      ...init, headers: { authorization: `Bearer ${init.key ?? RK}`, 'content-type': 'application/json', ...init.headers },
+      ...init,
+      headers: { authorization: `Bearer ${init.key ?? RK}`, 'content-type': 'application/json', ...init.headers },
     })
     expect(res.status, path).toBe(200)
     // biome-ignore lint/suspicious/noExplicitAny: one reader for the answers of many routes; each assertion states the shape it expects
@@ -57,7 +58,9 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await api('/v1/admin/billing/run', { method: 'POST', key: ADMIN, body: '{}' })
     receiver = await startReceiver()
     const res = await fetch(`${collector.url}/v1/admin/accounts/demo/webhooks`, {
-      method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: receiver.url }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: receiver.url }),
     })
     receiver.secret = ((await res.json()) as { secret: string }).secret
     browser = await launchChromium()
@@ -75,7 +78,9 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     const context = await browser.newContext({ viewport, acceptDownloads: true })
     const page = await context.newPage()
     const errors: string[] = []
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()) })
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text())
+    })
     page.on('pageerror', (e) => errors.push(e.message))
     const { url } = await api('/v1/portal/sessions', { method: 'POST', key: SK, body: JSON.stringify({ returnUrl: 'https://app.demo.test/settings' }) })
     await page.goto(url)
@@ -87,7 +92,9 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
   /** axe-core on what is on screen now: no serious or critical violation. */
   async function accessible(page: Page, what: string) {
     const r = await new AxeBuilder({ page }).analyze()
-    const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+    const bad = r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
     expect(bad, what).toEqual([])
   }
 
@@ -117,7 +124,10 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await dialog.getByRole('button', { name: 'Review change' }).click()
     await dialog.getByText('Nothing is charged now.').waitFor()
     await dialog.getByRole('button', { name: 'Confirm change' }).click()
-    await page.getByText(/^Change scheduled for/).first().waitFor()
+    await page
+      .getByText(/^Change scheduled for/)
+      .first()
+      .waitFor()
     await page.locator('.notice', { hasText: 'Change scheduled' }).waitFor()
     expect((await account()).subscription.changes.at(-1)).toMatchObject({ seats: 2 })
 
@@ -125,14 +135,20 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     const credits = await balance('account')
     await page.getByRole('button', { name: 'Buy credits' }).click()
     await dialog.getByRole('button', { name: 'Buy pack' }).dblclick()
-    await page.getByText(/credits added/).first().waitFor()
+    await page
+      .getByText(/credits added/)
+      .first()
+      .waitFor()
     expect(await balance('account')).toBe(credits + 1000)
     expect((await api('/v1/credits/log')).entries.filter((e: { type: string }) => e.type === 'purchase')).toHaveLength(1)
 
     // An email pack for this month.
     await page.getByRole('button', { name: 'Buy an email pack' }).click()
     await dialog.getByRole('button', { name: 'Buy pack' }).click()
-    await page.getByText(/emails added to this month/).first().waitFor()
+    await page
+      .getByText(/emails added to this month/)
+      .first()
+      .waitFor()
     expect((await api('/v1/period')).emails.granted).toBe(5000)
 
     // Credits to a member: irreversible, said before it is done.
@@ -141,7 +157,10 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await dialog.getByRole('button', { name: 'Review' }).click()
     await dialog.getByText('This cannot be undone').waitFor()
     await dialog.getByRole('button', { name: 'Send credits' }).click()
-    await page.getByText(/150 credits sent to alice/).first().waitFor()
+    await page
+      .getByText(/150 credits sent to alice/)
+      .first()
+      .waitFor()
     expect(await balance('member:alice')).toBe(150)
 
     // The credit log, filtered.
@@ -156,10 +175,16 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await page.getByLabel('Tax id (VAT)').fill('NL001234567B01')
     await page.getByLabel('Billing e-mail').fill('billing@demo.test')
     await page.getByRole('button', { name: 'Save' }).click()
-    await page.getByText(/Invoice information saved/).first().waitFor()
+    await page
+      .getByText(/Invoice information saved/)
+      .first()
+      .waitFor()
     await page.getByRole('button', { name: 'Buy credits' }).click()
     await dialog.getByRole('button', { name: 'Buy pack' }).click()
-    await page.getByText(/credits added/).first().waitFor()
+    await page
+      .getByText(/credits added/)
+      .first()
+      .waitFor()
     const all = await invoices()
     const latest = await api(`/v1/invoices/${all.at(-1)!.number}.json`)
     expect(latest.billTo).toMatchObject({ company: 'Demo Shop B.V.', taxId: 'NL001234567B01' })
@@ -171,7 +196,11 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     expect((await download).suggestedFilename()).toBe(`invoice-demo-${all[0]!.number}.pdf`)
 
     // A failed payment reported by the vendor: a notice in the portal and the dashboard until it is paid.
-    await api(`/v1/invoices/${all[0]!.number}/payments`, { method: 'POST', key: SK, body: JSON.stringify({ id: 'pay_1', status: 'failed', reference: 'ch_declined' }) })
+    await api(`/v1/invoices/${all[0]!.number}/payments`, {
+      method: 'POST',
+      key: SK,
+      body: JSON.stringify({ id: 'pay_1', status: 'failed', reference: 'ch_declined' }),
+    })
     await page.reload()
     await page.locator('.notice.critical', { hasText: 'Payment failed' }).waitFor()
     expect((await api('/v1/notices')).notices[0].kind).toBe('payment_failed')
@@ -184,7 +213,11 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     const banner = dash.locator('#notices')
     expect(await banner.isVisible()).toBe(true)
     expect(await banner.locator('.notice.critical[role="alert"]').textContent()).toMatch(/payment of invoice \d+ failed/)
-    await api(`/v1/invoices/${all[0]!.number}/payments`, { method: 'POST', key: SK, body: JSON.stringify({ id: 'pay_2', status: 'paid', reference: 'ch_retry' }) })
+    await api(`/v1/invoices/${all[0]!.number}/payments`, {
+      method: 'POST',
+      key: SK,
+      body: JSON.stringify({ id: 'pay_2', status: 'paid', reference: 'ch_retry' }),
+    })
     await page.reload()
     await page.getByRole('heading', { name: 'Invoice history' }).waitFor()
     expect(await page.locator('.notice.critical').count()).toBe(0)
@@ -198,7 +231,10 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await page.getByRole('button', { name: 'Cancel subscription' }).click()
     await dialog.getByText(/Your subscription will end on/).waitFor()
     await dialog.getByRole('button', { name: 'Cancel subscription' }).click()
-    await page.getByText(/^Cancelled: your subscription ends on/).first().waitFor()
+    await page
+      .getByText(/^Cancelled: your subscription ends on/)
+      .first()
+      .waitFor()
     expect((await account()).subscription.cancelledAt).toBeDefined()
     await page.locator('.notice', { hasText: 'Cancellation scheduled' }).waitFor()
     if (SCREENSHOTS) await page.screenshot({ path: join(ROOT, 'docs/portal.png'), fullPage: true })
@@ -209,8 +245,14 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
 
     // Every change reached the vendor as a signed webhook of its type.
     const expected = [
-      'subscription.changed', 'subscription.change_scheduled', 'credits.purchased', 'emails.purchased', 'credits.transferred',
-      'billing_details.updated', 'subscription.cancellation_scheduled', 'subscription.cancellation_undone',
+      'subscription.changed',
+      'subscription.change_scheduled',
+      'credits.purchased',
+      'emails.purchased',
+      'credits.transferred',
+      'billing_details.updated',
+      'subscription.cancellation_scheduled',
+      'subscription.cancellation_undone',
     ]
     await expect.poll(() => expected.filter((t) => !receiver.got.some((g) => g.type === t && g.verified)), { timeout: 20_000 }).toEqual([])
     // The double click bought one pack: two purchases in all (that one and the one after the invoice information).
@@ -224,11 +266,12 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     const { context, page, errors } = await open({ width: 390, height: 844 })
     await accessible(page, 'the portal at 390 px')
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
-    const focused = () => page.evaluate(() => {
-      const el = document.activeElement as HTMLElement | null
-      const label = el?.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null
-      return (el?.getAttribute('aria-label') ?? label ?? el?.textContent ?? '').trim()
-    })
+    const focused = () =>
+      page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null
+        const label = el?.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null
+        return (el?.getAttribute('aria-label') ?? label ?? el?.textContent ?? '').trim()
+      })
     /** Tabs until the focused control's name matches; fails after 80 presses. */
     const tabTo = async (name: RegExp) => {
       for (let i = 0; i < 80; i++) {
@@ -263,7 +306,10 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await page.keyboard.press('Enter')
     await tabTo(/^Buy pack$/)
     await page.keyboard.press('Enter')
-    await page.getByText(/credits added/).first().waitFor()
+    await page
+      .getByText(/credits added/)
+      .first()
+      .waitFor()
     expect(await balance('account')).toBe(credits + 1000)
 
     // Send credits to a member.
@@ -278,7 +324,10 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await dialog.getByText('This cannot be undone').waitFor()
     await tabTo(/^Send credits$/)
     await page.keyboard.press('Enter')
-    await page.getByText(/25 credits sent/).first().waitFor()
+    await page
+      .getByText(/25 credits sent/)
+      .first()
+      .waitFor()
     expect(await balance('member:alice')).toBe(alice + 25)
 
     // Buy an email pack.
@@ -287,7 +336,10 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await page.keyboard.press('Enter')
     await tabTo(/^Buy pack$/)
     await page.keyboard.press('Enter')
-    await page.getByText(/emails added/).first().waitFor()
+    await page
+      .getByText(/emails added/)
+      .first()
+      .waitFor()
     expect((await api('/v1/period')).emails.granted).toBe(granted + 5000)
 
     // Filter the credit log to transfers.
@@ -305,7 +357,10 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await page.keyboard.type('Demo Shop Holding B.V.')
     await tabTo(/^Save$/)
     await page.keyboard.press('Enter')
-    await page.getByText(/Invoice information saved/).first().waitFor()
+    await page
+      .getByText(/Invoice information saved/)
+      .first()
+      .waitFor()
 
     // Cancel, then renew, by keyboard.
     await tabTo(/^Cancel subscription$/)
@@ -313,7 +368,10 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await dialog.getByText(/Your subscription will end on/).waitFor()
     await tabTo(/^Cancel subscription$/)
     await page.keyboard.press('Enter')
-    await page.getByText(/^Cancelled:/).first().waitFor()
+    await page
+      .getByText(/^Cancelled:/)
+      .first()
+      .waitFor()
     expect((await account()).subscription.cancelledAt).toBeDefined()
     await accessible(page, 'the portal at 390 px, cancelling')
     if (SCREENSHOTS) await page.screenshot({ path: join(ROOT, 'docs/portal-mobile.png'), fullPage: true })

@@ -44,10 +44,7 @@ describe.skipIf(skipWithoutChromium)('t.js in Chromium', () => {
   let shop: string
   let browser: Browser
 
-  const cors = (req: IncomingMessage) => ({
-    'Access-Control-Allow-Origin': req.headers.origin ?? '*',
-    Vary: 'Origin',
-  })
+  const cors = (req: IncomingMessage) => ({ 'Access-Control-Allow-Origin': req.headers.origin ?? '*', Vary: 'Origin' })
 
   beforeAll(async () => {
     if (!existsSync(T_JS)) throw new Error(`${T_JS} is missing: run \`npm run build -w @tally/sdk\` first`)
@@ -94,8 +91,7 @@ describe.skipIf(skipWithoutChromium)('t.js in Chromium', () => {
 
   /** Every event received, each id once (the collector dedups re-sent events by id). */
   const events = (): BrowserEvent[] => [...new Map(received.flatMap((r) => r.batch.events).map((e) => [e.id, e])).values()]
-  const subjects = () =>
-    events().map((e) => (e.type === 'impression' ? `i:${e.campaign}` : e.type === 'engagement' ? `e:${e.advisor}` : e.phase))
+  const subjects = () => events().map((e) => (e.type === 'impression' ? `i:${e.campaign}` : e.type === 'engagement' ? `e:${e.advisor}` : e.phase))
 
   async function until(check: () => boolean, what: string, ms = 5000) {
     const end = Date.now() + ms
@@ -210,7 +206,9 @@ window.done = t.sessionId()
           const batch = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Batch
           batches.push(batch)
           // cmp_old is an inactive campaign, as the collector would say.
-          const rejected = batch.events.flatMap((e, index) => (e.type === 'impression' && e.campaign === 'cmp_old' ? [{ index, code: 'inactive_campaign' }] : []))
+          const rejected = batch.events.flatMap((e, index) =>
+            e.type === 'impression' && e.campaign === 'cmp_old' ? [{ index, code: 'inactive_campaign' }] : [],
+          )
           res.writeHead(200, { 'Content-Type': 'application/json', ...cors })
           res.end(JSON.stringify({ accepted: batch.events.length - rejected.length, duplicates: 0, rejected }))
         })

@@ -14,7 +14,9 @@ import { CLI, ROOT, freePort, requireBuilt, writeConfig } from './e2e-process.js
 
 function run(args: string[], env: Record<string, string | undefined>, cwd: string, until: string) {
   const child = spawn(process.execPath, [CLI, ...args], {
-    cwd, env: { ...process.env, TALLY_ADMIN_TOKEN: undefined, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
+    env: { ...process.env, TALLY_ADMIN_TOKEN: undefined, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
   let err = ''
@@ -100,36 +102,46 @@ describe('the first run', () => {
     ['start, the collector port', (port: number) => ['start', '--port', String(port)], {}, '--port <n> or PORT=<n>'],
     ['start, PORT', () => ['start'], { PORT: 'held' }, '--port <n> or PORT=<n>'],
     ['start, the storefront port', () => ['start'], { STOREFRONT_PORT: 'held', PORT: 'free' }, '--storefront-port <n> or STOREFRONT_PORT=<n>'],
-  ] as const)('refuses a port in use in one line and exits 2 (%s)', async (_, args, env, remedy) => {
-    requireBuilt()
-    const { dir, config, db } = writeConfig(['shop.test'], { cmp_a: {} })
-    const held = await freePort()
-    const free = await freePort()
-    const server = await hold(held)
-    try {
-      const vars = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v === 'held' ? held : free)]))
-      const extra = args(held)[0] === 'serve' ? ['--config', config, '--db', db] : []
-      const p = run([...args(held), ...extra], { TALLY_CONFIG: config, ...vars }, dir, 'never printed')
-      expect(await p.exited).toBe(2)
-      expect(p.err().trim()).toBe(`tally: port ${held}${remedy.startsWith('--storefront') ? ' (the demo storefront)' : ''} is already in use; choose another with ${remedy}`)
-      expect(p.out()).not.toContain('EADDRINUSE')
-    } finally {
-      server.close()
-    }
-  }, 60_000)
+  ] as const)(
+    'refuses a port in use in one line and exits 2 (%s)',
+    async (_, args, env, remedy) => {
+      requireBuilt()
+      const { dir, config, db } = writeConfig(['shop.test'], { cmp_a: {} })
+      const held = await freePort()
+      const free = await freePort()
+      const server = await hold(held)
+      try {
+        const vars = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v === 'held' ? held : free)]))
+        const extra = args(held)[0] === 'serve' ? ['--config', config, '--db', db] : []
+        const p = run([...args(held), ...extra], { TALLY_CONFIG: config, ...vars }, dir, 'never printed')
+        expect(await p.exited).toBe(2)
+        expect(p.err().trim()).toBe(
+          `tally: port ${held}${remedy.startsWith('--storefront') ? ' (the demo storefront)' : ''} is already in use; choose another with ${remedy}`,
+        )
+        expect(p.out()).not.toContain('EADDRINUSE')
+      } finally {
+        server.close()
+      }
+    },
+    60_000,
+  )
 
   it.each([
     [{ TALLY_SQLITE_SYNC: 'fast' }, 'tally: TALLY_SQLITE_SYNC=fast: expected NORMAL or FULL'],
     [{ TALLY_SQLITE_SYN: 'FULL' }, 'tally: TALLY_SQLITE_SYN is not a variable the collector reads; did you mean TALLY_SQLITE_SYNC?'],
     [{ PORT: 'eighty' }, 'tally: PORT=eighty: expected a port number'],
-  ] as const)('stops the start on a bad environment (%j) in one sentence and exits 2, before opening anything', async (env, line) => {
-    requireBuilt()
-    const { dir, config, db } = writeConfig(['shop.test'], { cmp_a: {} })
-    const p = run(['serve', '--config', config, '--db', db, '--port', '0', '--host', '127.0.0.1'], env, dir, 'never printed')
-    expect(await p.exited).toBe(2)
-    expect(p.err().trim()).toBe(line)
-    expect(existsSync(db)).toBe(false)
-  }, 60_000)
+  ] as const)(
+    'stops the start on a bad environment (%j) in one sentence and exits 2, before opening anything',
+    async (env, line) => {
+      requireBuilt()
+      const { dir, config, db } = writeConfig(['shop.test'], { cmp_a: {} })
+      const p = run(['serve', '--config', config, '--db', db, '--port', '0', '--host', '127.0.0.1'], env, dir, 'never printed')
+      expect(await p.exited).toBe(2)
+      expect(p.err().trim()).toBe(line)
+      expect(existsSync(db)).toBe(false)
+    },
+    60_000,
+  )
 
   it('the tally bin of a clone runs the built CLI, and says to build when the build is missing', () => {
     requireBuilt()

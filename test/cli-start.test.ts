@@ -13,7 +13,9 @@ const ADMIN = 'admin-start-test'
 async function start(dir: string, config: string) {
   const [port, shop] = [await freePort(), await freePort()]
   const child = spawn(process.execPath, [CLI, 'start', '--port', String(port), '--storefront-port', String(shop)], {
-    cwd: dir, env: { ...process.env, TALLY_CONFIG: config, TALLY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: dir,
+    env: { ...process.env, TALLY_CONFIG: config, TALLY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
   child.stdout?.on('data', (d) => (out += d))
@@ -23,10 +25,11 @@ async function start(dir: string, config: string) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`tally start did not start: ${out}`)
     await new Promise((r) => setTimeout(r, 50))
   }
-  const stop = () => new Promise<void>((resolve) => {
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      child.once('exit', () => resolve())
+      child.kill('SIGTERM')
+    })
   return { url: `http://127.0.0.1:${port}`, banner: () => out, stop }
 }
 
@@ -38,7 +41,8 @@ describe('tally start', () => {
     expect(first.banner()).toMatch(/Read key\s+rk_process_test\b/)
     const account = (JSON.parse(readFileSync(config, 'utf8')) as { accounts: { acme: Record<string, unknown> } }).accounts.acme
     const res = await fetch(`${first.url}/v1/admin/accounts/acme`, {
-      method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
       body: JSON.stringify({ ...account, keys: { secret: 'sk_rotated_secret', read: 'rk_rotated_read' } }),
     })
     expect(res.status).toBe(200)
@@ -61,7 +65,8 @@ describe('tally serve on a database it cannot open', () => {
     const args = [CLI, 'serve', '--config', config, '--db', db, '--port', String(await freePort()), '--host', '127.0.0.1']
     const quoted = [...(opts.wrap ?? []), process.execPath, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
     const child = spawn('sh', ['-c', `${opts.shell ?? ''} exec ${quoted}`], {
-      env: { ...process.env, TALLY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TALLY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
       ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.gid } : {}),
     })
     let out = ''
@@ -96,14 +101,32 @@ describe('tally serve on a database it cannot open', () => {
   }
 
   it.each([
-    ['a directory', (dir: string) => { mkdirSync(join(dir, 'dir.db')); return join(dir, 'dir.db') }, /SQLITE_CANTOPEN/],
-    ['a file that is not a database', (dir: string) => { writeFileSync(join(dir, 'junk.db'), 'not a database at all, just text'.repeat(200)); return join(dir, 'junk.db') }, /SQLITE_NOTADB/],
-  ])('says so in one sentence naming the file and the cause, and exits 2, for %s', async (_what, make, cause) => {
-    requireBuilt()
-    const { dir, config } = writeConfig(['shop.test'], { cmp_a: {} })
-    const db = make(dir)
-    expectOneSentence(await serve(config, db), db, cause)
-  }, 30_000)
+    [
+      'a directory',
+      (dir: string) => {
+        mkdirSync(join(dir, 'dir.db'))
+        return join(dir, 'dir.db')
+      },
+      /SQLITE_CANTOPEN/,
+    ],
+    [
+      'a file that is not a database',
+      (dir: string) => {
+        writeFileSync(join(dir, 'junk.db'), 'not a database at all, just text'.repeat(200))
+        return join(dir, 'junk.db')
+      },
+      /SQLITE_NOTADB/,
+    ],
+  ])(
+    'says so in one sentence naming the file and the cause, and exits 2, for %s',
+    async (_what, make, cause) => {
+      requireBuilt()
+      const { dir, config } = writeConfig(['shop.test'], { cmp_a: {} })
+      const db = make(dir)
+      expectOneSentence(await serve(config, db), db, cause)
+    },
+    30_000,
+  )
 
   it('says the disk is full when the first write fails (a 16 KB file size limit)', async () => {
     requireBuilt()
@@ -130,14 +153,16 @@ describe('tally serve on a database it cannot open', () => {
 })
 
 describe('tally serve on a config file with a misspelt key', () => {
-  it('says so in one sentence naming the file, the key\'s path and the key it meant, and exits 2', async () => {
+  it("says so in one sentence naming the file, the key's path and the key it meant, and exits 2", async () => {
     requireBuilt()
     const { dir, config } = writeConfig(['shop.test'], { cmp_a: {} })
     const cfg = JSON.parse(readFileSync(config, 'utf8')) as { server: Record<string, unknown> }
     writeFileSync(config, JSON.stringify({ ...cfg, server: { ...cfg.server, sesionsPerHour: 10 } }))
-    const child = spawn(process.execPath, [CLI, 'serve', '--config', config, '--db', join(dir, 'tally.db'), '--port', String(await freePort()), '--host', '127.0.0.1'], {
-      env: { ...process.env, TALLY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    const child = spawn(
+      process.execPath,
+      [CLI, 'serve', '--config', config, '--db', join(dir, 'tally.db'), '--port', String(await freePort()), '--host', '127.0.0.1'],
+      { env: { ...process.env, TALLY_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
     let out = ''
     child.stdout?.on('data', (d) => (out += d))
     child.stderr?.on('data', (d) => (out += d))

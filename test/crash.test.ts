@@ -17,10 +17,15 @@ afterAll(() => rmSync(env.dir, { recursive: true, force: true }))
 const makeBatch = (b: number) => {
   const now = Date.now()
   return {
-    v: 1, sentAt: now,
+    v: 1,
+    sentAt: now,
     events: Array.from({ length: PER_BATCH }, (_, i) => ({
       // Two events of a session share a campaign: the second is a duplicate unit, not a new impression.
-      id: `b${b}-e${i}`, type: 'impression', session: `s${b}-${i >> 1}`, campaign: 'cmp_a', ts: now,
+      id: `b${b}-e${i}`,
+      type: 'impression',
+      session: `s${b}-${i >> 1}`,
+      campaign: 'cmp_a',
+      ts: now,
     })),
   }
 }
@@ -29,10 +34,12 @@ type Result = { accepted: number; duplicates: number }
 const send = async (url: string, b: number): Promise<Result | null> => {
   try {
     const res = await fetch(`${url}/v1/containers/ctr_test/events`, {
-      method: 'POST', headers: { origin: ORIGIN, 'content-type': 'text/plain', 'user-agent': BROWSER_UA }, body: JSON.stringify(makeBatch(b)),
+      method: 'POST',
+      headers: { origin: ORIGIN, 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+      body: JSON.stringify(makeBatch(b)),
       signal: AbortSignal.timeout(5000),
     })
-    return res.status === 200 ? (await res.json()) as Result : null
+    return res.status === 200 ? ((await res.json()) as Result) : null
   } catch {
     return null
   }

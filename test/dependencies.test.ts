@@ -22,8 +22,11 @@ function sources(dir: string): string[] {
 
 /** Every module a file imports or re-exports, statically or with `import()`: repository paths for relative ones. */
 function importsOf(file: string, text = readFileSync(join(ROOT, file), 'utf8')): string[] {
-  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)]
-    .map((m) => m[1] ?? m[2] ?? m[3] ?? '')
+  const specs = [
+    ...text.matchAll(
+      /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
+    ),
+  ].map((m) => m[1] ?? m[2] ?? m[3] ?? '')
   return specs.map((s) => (s.startsWith('.') ? relative(ROOT, resolve(dirname(join(ROOT, file)), s)).replace(/\.js$/, '.ts') : s))
 }
 
@@ -85,7 +88,10 @@ describe('the dependency rule', () => {
     const reach = (file: string, text: string) => importsOf(file, text).map((t) => `${layer(file)} → ${layer(t)}`)
     expect(reach(`${SRC}/engines/sqlite/engine.ts`, "import { createStore } from '../../services/store.js'")).toEqual(['engine → services'])
     expect(reach(`${SRC}/services/usage.ts`, "import type { SqliteEngine } from '../engines/sqlite/engine.js'")).toEqual(['services → engine'])
-    expect(reach(`${SRC}/domain/x.ts`, "export { a } from '../services/evidence.js'\nconst m = await import('../routes/admin.js')")).toEqual(['domain → services', 'domain → routes'])
+    expect(reach(`${SRC}/domain/x.ts`, "export { a } from '../services/evidence.js'\nconst m = await import('../routes/admin.js')")).toEqual([
+      'domain → services',
+      'domain → routes',
+    ])
     expect(ALLOWED.engine).not.toContain('services')
     expect(ALLOWED.domain).not.toContain('services')
   })

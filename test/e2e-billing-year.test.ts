@@ -22,26 +22,31 @@ const SK = 'sk_year_secret'
 const RK = 'rk_year_read'
 
 const account = (subscription: Record<string, unknown> = {}) => ({
-  name: 'Year Ltd.', timezone: 'Europe/Amsterdam',
+  name: 'Year Ltd.',
+  timezone: 'Europe/Amsterdam',
   subscription: { plan: 'e2e', cycle: 'monthly', start: '2026-01-31', seats: 2, contacts: 1200, ...subscription },
-  keys: { secret: SK, read: RK }, members: ['alice'],
-  containers: {
-    ctr_year: { domains: ['shop.year.test'], campaigns: { cmp_a: {} }, advisors: { adv_a: {} }, bots: { bot_a: {} } },
-  },
+  keys: { secret: SK, read: RK },
+  members: ['alice'],
+  containers: { ctr_year: { domains: ['shop.year.test'], campaigns: { cmp_a: {} }, advisors: { adv_a: {} }, bots: { bot_a: {} } } },
 })
 
 function config() {
   const r = parseConfig({
     plans: {
       e2e: {
-        currency: 'EUR', basePrice: 4900, seatPrice: 1500,
+        currency: 'EUR',
+        basePrice: 4900,
+        seatPrice: 1500,
         included: { impressions: 10, engagements: 2, chatSessions: 3, alerts: 5 },
-        overage: {
-          impressions: { per: 5, price: 40 }, engagements: { per: 1, price: 150 },
-          chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 },
-        },
-        contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
-        emailsPerContact: 4, freeCredits: 500, creditCosts: { sms: 2, ai: 10 },
+        overage: { impressions: { per: 5, price: 40 }, engagements: { per: 1, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
+        contactRanges: [
+          { upTo: 1000, price: 0 },
+          { upTo: 5000, price: 2900 },
+          { upTo: null, price: 9900 },
+        ],
+        emailsPerContact: 4,
+        freeCredits: 500,
+        creditCosts: { sms: 2, ai: 10 },
         creditPacks: { small: { credits: 1000, price: 1000 } },
       },
     },
@@ -61,7 +66,8 @@ describe.each(TEST_ENGINES)('a year of one account through the HTTP API on $name
     const id = (p: string) => `${p}-${++seq}`
     const call = async (method: string, path: string, key: string, body?: unknown) => {
       const res = await app.request(path, {
-        method, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        method,
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       })
       expect(res.status, `${method} ${path}`).toBe(200)
@@ -75,8 +81,10 @@ describe.each(TEST_ENGINES)('a year of one account through the HTTP API on $name
     }
     const alerts = (n: number, ts = clock.now()) => usage(Array.from({ length: n }, () => ({ type: 'alert', alert: 'stock', ts })))
     const beacons = async (events: Record<string, unknown>[]) => {
-      const res = await t.post({ v: 1, sentAt: clock.now(), events: events.map((e) => ({ id: id('b'), ts: clock.now(), ...e })) },
-        { container: 'ctr_year', origin: ORIGIN })
+      const res = await t.post(
+        { v: 1, sentAt: clock.now(), events: events.map((e) => ({ id: id('b'), ts: clock.now(), ...e })) },
+        { container: 'ctr_year', origin: ORIGIN },
+      )
       expect(res.status).toBe(200)
       expect((await res.json()).accepted).toBe(events.length)
     }
@@ -181,8 +189,10 @@ describe.each(TEST_ENGINES)('a year of one account through the HTTP API on $name
     // Invoice #16 recurring:12 at Jan 31 2027: no new period, only period 11's arrears: 6 alerts,
     // 1 over 5: 1. No minimum applies to an invoice without fees in advance.
     await bill('2027-01-31')
-    const refused = await t.post({ v: 1, sentAt: clock.now(), events: [{ id: id('b'), type: 'impression', session: 'z', campaign: 'cmp_a', ts: clock.now() }] },
-      { container: 'ctr_year', origin: ORIGIN })
+    const refused = await t.post(
+      { v: 1, sentAt: clock.now(), events: [{ id: id('b'), type: 'impression', session: 'z', campaign: 'cmp_a', ts: clock.now() }] },
+      { container: 'ctr_year', origin: ORIGIN },
+    )
     expect(refused.status).toBe(403)
     // Nothing is billed after the end.
     const after = await bill('2027-03-01')
@@ -209,9 +219,27 @@ describe.each(TEST_ENGINES)('a year of one account through the HTTP API on $name
     ])
     const lines = async (n: number) =>
       ((await call('GET', `/v1/invoices/${n}.json`, RK)).lines as { kind: string; amount: number }[]).map((l) => [l.kind, l.amount])
-    expect(await lines(4)).toEqual([['base', 4900], ['seats', 3000], ['contacts', 9900], ['usage', 300], ['contacts_excess', 7000]])
-    expect(await lines(5)).toEqual([['base', 4900], ['seats', 3000], ['contacts', 0], ['usage', 24], ['minimum', 2900]])
-    expect(await lines(7)).toEqual([['base', 4900], ['seats', 3000], ['contacts', 0], ['adjustment', 3], ['minimum', 2900]])
+    expect(await lines(4)).toEqual([
+      ['base', 4900],
+      ['seats', 3000],
+      ['contacts', 9900],
+      ['usage', 300],
+      ['contacts_excess', 7000],
+    ])
+    expect(await lines(5)).toEqual([
+      ['base', 4900],
+      ['seats', 3000],
+      ['contacts', 0],
+      ['usage', 24],
+      ['minimum', 2900],
+    ])
+    expect(await lines(7)).toEqual([
+      ['base', 4900],
+      ['seats', 3000],
+      ['contacts', 0],
+      ['adjustment', 3],
+      ['minimum', 2900],
+    ])
     expect((await lines(8)).map(([, a]) => a).filter((a) => a !== 0)).toEqual([-3319, -2032, 3319, 4065])
   })
 })

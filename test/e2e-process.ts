@@ -28,17 +28,20 @@ export { freePort } from './pg/server.js'
 export function writeConfig(domains: string[], campaigns: Record<string, { active?: boolean }>, advisors: Record<string, { active?: boolean }> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tally-proc-'))
   const config = join(dir, 'config.json')
-  writeFileSync(config, JSON.stringify({
-    plans: { basic: { currency: 'EUR', basePrice: 0 } },
-    accounts: {
-      acme: {
-        subscription: { plan: 'basic', cycle: 'monthly', start: '2026-01-01' },
-        keys: { secret: 'sk_process_test', read: 'rk_process_test' },
-        containers: { ctr_test: { domains, campaigns, advisors, bots: { bot_help: {} } } },
+  writeFileSync(
+    config,
+    JSON.stringify({
+      plans: { basic: { currency: 'EUR', basePrice: 0 } },
+      accounts: {
+        acme: {
+          subscription: { plan: 'basic', cycle: 'monthly', start: '2026-01-01' },
+          keys: { secret: 'sk_process_test', read: 'rk_process_test' },
+          containers: { ctr_test: { domains, campaigns, advisors, bots: { bot_help: {} } } },
+        },
       },
-    },
-    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } }, sessionsPerHour: 1e6 },
-  }))
+      server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } }, sessionsPerHour: 1e6 },
+    }),
+  )
   return { dir, config, db: join(dir, 'tally.db') }
 }
 
@@ -49,7 +52,13 @@ export interface Collector {
 }
 
 /** Starts `tally serve` (on the SQLite file `db`, or on PostgreSQL at `databaseUrl`) and resolves once it listens. */
-export async function startCollector(opts: { config: string; db: string; databaseUrl?: string; port: number; env?: Record<string, string> }): Promise<Collector> {
+export async function startCollector(opts: {
+  config: string
+  db: string
+  databaseUrl?: string
+  port: number
+  env?: Record<string, string>
+}): Promise<Collector> {
   const database = opts.databaseUrl ? ['--database-url', opts.databaseUrl] : ['--db', opts.db]
   const child = spawn(process.execPath, [CLI, 'serve', '--config', opts.config, ...database, '--port', String(opts.port), '--host', '127.0.0.1'], {
     env: { ...process.env, TALLY_ADMIN_TOKEN: 'admin-process-test', LOG_LEVEL: 'warn', ...opts.env },

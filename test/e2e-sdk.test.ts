@@ -52,14 +52,21 @@ describe('the SDK against the collector', () => {
     const c = collector()
     const dropped: Array<[string, string]> = []
     const t = createTracker({
-      container: 'ctr_shop', endpoint: ENDPOINT, fetch: c.fetch, store: memoryStore(), sendBeacon: () => false,
+      container: 'ctr_shop',
+      endpoint: ENDPOINT,
+      fetch: c.fetch,
+      store: memoryStore(),
+      sendBeacon: () => false,
       onDrop: (e, reason) => dropped.push([e.type, reason]),
     })
     t.impression('cmp_old')
     t.engagement('adv_nope')
     t.impression('cmp_summer')
     await t.flush()
-    expect(dropped.sort()).toEqual([['engagement', 'unknown_advisor'], ['impression', 'inactive_campaign']])
+    expect(dropped.sort()).toEqual([
+      ['engagement', 'unknown_advisor'],
+      ['impression', 'inactive_campaign'],
+    ])
     expect(c.units('campaign')).toBe(1)
   })
 
@@ -119,7 +126,11 @@ describe('the SDK against the collector', () => {
       return res
     }
     const t = createTracker({
-      container: 'ctr_shop', endpoint: ENDPOINT, fetch: evil, store: memoryStore(), sendBeacon: () => false,
+      container: 'ctr_shop',
+      endpoint: ENDPOINT,
+      fetch: evil,
+      store: memoryStore(),
+      sendBeacon: () => false,
       onDrop: (_e, reason) => dropped.push(reason),
     })
     t.impression('cmp_summer')

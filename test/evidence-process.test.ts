@@ -21,17 +21,24 @@ const db = join(dir, 'tally.db')
 const ENGINE = join(ROOT, 'apps/collector/dist/engines/sqlite/engine.js')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-writeFileSync(config, JSON.stringify({
-  plans: { metered: { currency: 'EUR', basePrice: 100, included: { impressions: 10 }, overage: { impressions: { per: 10, price: 1 } } } },
-  accounts: {
-    acme: {
-      timezone: 'UTC', subscription: { plan: 'metered', cycle: 'monthly', start: '2026-01-01' },
-      keys: { secret: 'sk_evidence_process', read: RK },
-      containers: { ctr_a: { domains: ['shop.evidence.test'], campaigns: { cmp_0: {}, cmp_1: {} } }, ctr_b: { domains: ['b.evidence.test'], campaigns: { cmp_0: {} } } },
+writeFileSync(
+  config,
+  JSON.stringify({
+    plans: { metered: { currency: 'EUR', basePrice: 100, included: { impressions: 10 }, overage: { impressions: { per: 10, price: 1 } } } },
+    accounts: {
+      acme: {
+        timezone: 'UTC',
+        subscription: { plan: 'metered', cycle: 'monthly', start: '2026-01-01' },
+        keys: { secret: 'sk_evidence_process', read: RK },
+        containers: {
+          ctr_a: { domains: ['shop.evidence.test'], campaigns: { cmp_0: {}, cmp_1: {} } },
+          ctr_b: { domains: ['b.evidence.test'], campaigns: { cmp_0: {} } },
+        },
+      },
     },
-  },
-  server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } } },
-}))
+    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } } },
+  }),
+)
 
 /** January's units in two containers, and their rollups, as ingestion would have written them. */
 async function load() {
@@ -85,12 +92,17 @@ describe('the evidence export of the running collector', () => {
       const [csv, beacon] = await Promise.all([
         get(`${collector.url}/v1/invoices/2/evidence.csv`).then((r) => r.text()),
         fetch(`${collector.url}/v1/containers/ctr_a/events`, {
-          method: 'POST', headers: { origin: 'https://shop.evidence.test', 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+          method: 'POST',
+          headers: { origin: 'https://shop.evidence.test', 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
           body: JSON.stringify({ v: 1, sentAt: Date.now(), events: [{ id: 'live1', type: 'impression', session: 'live', campaign: 'cmp_0', ts: Date.now() }] }),
         }),
       ])
       expect(beacon.status).toBe(200)
-      const rows = csv.trimEnd().split('\r\n').slice(1).map((l) => l.split(','))
+      const rows = csv
+        .trimEnd()
+        .split('\r\n')
+        .slice(1)
+        .map((l) => l.split(','))
       const units = rows.filter((r) => r[3] === 'impression')
       expect(units).toHaveLength(UNITS)
       expect(new Set(units.map((r) => r[4])).size).toBe(UNITS)
@@ -100,7 +112,12 @@ describe('the evidence export of the running collector', () => {
       expect(summary?.slice(14, 18)).toEqual([String(UNITS), '10', '10', String(Math.ceil((UNITS - 10) / 10))])
 
       const jsonl = await (await get(`${collector.url}/v1/invoices/2/evidence.jsonl`)).text()
-      expect(jsonl.trimEnd().split('\n').filter((l) => l.includes('"record":"impression"'))).toHaveLength(UNITS)
+      expect(
+        jsonl
+          .trimEnd()
+          .split('\n')
+          .filter((l) => l.includes('"record":"impression"')),
+      ).toHaveLength(UNITS)
       expect((await fetch(`${collector.url}/healthz`)).status).toBe(200)
     } finally {
       expect(await collector.stop()).toBe(0)

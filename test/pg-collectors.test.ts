@@ -24,28 +24,44 @@ function writeMultiConfig() {
   const dir = mkdtempSync(join(tmpdir(), 'tally-pg-'))
   const config = join(dir, 'config.json')
   const start = new Date(Date.now() - 95 * DAY).toISOString().slice(0, 10)
-  writeFileSync(config, JSON.stringify({
-    plans: { growth: { currency: 'EUR', basePrice: 4900 } },
-    accounts: {
-      acme: {
-        timezone: 'UTC',
-        subscription: { plan: 'growth', cycle: 'monthly', start },
-        keys: { secret: 'sk_multi_test', read: 'rk_multi_test' },
-        containers: { ctr_test: { domains: ['shop.multi.test'], campaigns: { cmp_a: {}, cmp_b: {} }, advisors: { adv_a: {} }, bots: { bot_help: {} } } },
+  writeFileSync(
+    config,
+    JSON.stringify({
+      plans: { growth: { currency: 'EUR', basePrice: 4900 } },
+      accounts: {
+        acme: {
+          timezone: 'UTC',
+          subscription: { plan: 'growth', cycle: 'monthly', start },
+          keys: { secret: 'sk_multi_test', read: 'rk_multi_test' },
+          containers: { ctr_test: { domains: ['shop.multi.test'], campaigns: { cmp_a: {}, cmp_b: {} }, advisors: { adv_a: {} }, bots: { bot_help: {} } } },
+        },
       },
-    },
-    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } }, sessionsPerHour: 1e6 },
-  }))
+      server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } }, sessionsPerHour: 1e6 },
+    }),
+  )
   return { dir, config }
 }
 
 /** Batch `b`: 40 units in 20 sessions (two campaigns each), 5 engagements, and a whole conversation. */
 function makeBatch(b: number, now: number) {
-  const units = Array.from({ length: 40 }, (_, i) => ({ id: `b${b}-u${i}`, type: 'impression', session: `s${b}-${i >> 1}`, campaign: i % 2 ? 'cmp_a' : 'cmp_b', ts: now }))
+  const units = Array.from({ length: 40 }, (_, i) => ({
+    id: `b${b}-u${i}`,
+    type: 'impression',
+    session: `s${b}-${i >> 1}`,
+    campaign: i % 2 ? 'cmp_a' : 'cmp_b',
+    ts: now,
+  }))
   const engagements = Array.from({ length: 5 }, (_, i) => ({ id: `b${b}-g${i}`, type: 'engagement', session: `s${b}-${i}`, advisor: 'adv_a', ts: now }))
   const conversation = `conv${b}`
-  const chat = (['start', 'ping', 'end'] as const).map((phase, i) =>
-    ({ id: `b${b}-c${i}`, type: 'chat', session: `s${b}-0`, conversation, bot: 'bot_help', phase, ts: now - 120_000 + i * 60_000 }))
+  const chat = (['start', 'ping', 'end'] as const).map((phase, i) => ({
+    id: `b${b}-c${i}`,
+    type: 'chat',
+    session: `s${b}-0`,
+    conversation,
+    bot: 'bot_help',
+    phase,
+    ts: now - 120_000 + i * 60_000,
+  }))
   return { v: 1, sentAt: now, sdk: 'tally-js/test', events: [...units, ...engagements, ...chat] }
 }
 
@@ -54,7 +70,9 @@ async function send(url: string, body: unknown): Promise<{ accepted: number; dup
   for (let attempt = 0; attempt < 50; attempt++) {
     try {
       const res = await fetch(`${url}/v1/containers/ctr_test/events`, {
-        method: 'POST', headers: { origin: ORIGIN, 'content-type': 'text/plain', 'user-agent': BROWSER_UA }, body: JSON.stringify(body),
+        method: 'POST',
+        headers: { origin: ORIGIN, 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+        body: JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       })
       if (res.status === 200) return (await res.json()) as { accepted: number; duplicates: number }
@@ -80,7 +98,7 @@ describe.skipIf(pgSkipReason())('three collectors on one PostgreSQL', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'migrate', '--database-url', db.url])
     expect(stdout).toMatch(/^migrated postgres:/)
     const ports = await Promise.all([1, 2, 3].map(() => freePort()))
-    collectors.push(...await Promise.all(ports.map((port) => startCollector({ config: env.config, db: '', databaseUrl: db.url, port }))))
+    collectors.push(...(await Promise.all(ports.map((port) => startCollector({ config: env.config, db: '', databaseUrl: db.url, port })))))
     pool = new pg.Pool({ connectionString: db.url, max: 2 })
     // The database is dropped WITH (FORCE) at the end: an idle client may hear the termination.
     pool.on('error', () => {})
@@ -122,13 +140,17 @@ describe.skipIf(pgSkipReason())('three collectors on one PostgreSQL', () => {
 
   it('writes one set of invoices, numbered without gaps, when the billing run starts on all three at once', async () => {
     const asOf = new Date().toISOString()
-    const runs = await Promise.all(collectors.map(async (c) => {
-      const res = await fetch(`${c.url}/v1/admin/billing/run`, {
-        method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ asOf }),
-      })
-      expect(res.status).toBe(200)
-      return (await res.json()) as { accounts: { account: string; error?: string }[] }
-    }))
+    const runs = await Promise.all(
+      collectors.map(async (c) => {
+        const res = await fetch(`${c.url}/v1/admin/billing/run`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ asOf }),
+        })
+        expect(res.status).toBe(200)
+        return (await res.json()) as { accounts: { account: string; error?: string }[] }
+      }),
+    )
     for (const r of runs) expect(r.accounts.filter((a) => a.error)).toEqual([])
     const { rows } = await pool.query<{ key: string; number: number }>("SELECT key, number FROM invoices WHERE account = 'acme' ORDER BY number")
     // Three monthly periods (95 days back) have ended: three invoices, whoever wrote them (the
@@ -141,8 +163,9 @@ describe.skipIf(pgSkipReason())('three collectors on one PostgreSQL', () => {
     expect(bill.stdout).toBe('acme: no invoice; 0 credit log entries\n')
     expect(await count("SELECT count(*) AS n FROM invoices WHERE account = 'acme'")).toBe(rows.length)
     // Every collector answers the same invoices.
-    const lists = await Promise.all(collectors.map(async (c) =>
-      (await (await fetch(`${c.url}/v1/invoices`, { headers: { authorization: 'Bearer rk_multi_test' } })).json()) as unknown))
+    const lists = await Promise.all(
+      collectors.map(async (c) => (await (await fetch(`${c.url}/v1/invoices`, { headers: { authorization: 'Bearer rk_multi_test' } })).json()) as unknown),
+    )
     expect(lists[1]).toEqual(lists[0])
     expect(lists[2]).toEqual(lists[0])
   })

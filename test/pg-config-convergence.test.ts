@@ -19,50 +19,60 @@ const ADMIN = 'admin-process-test'
 function writeConvergenceConfig() {
   const dir = mkdtempSync(join(tmpdir(), 'tally-pg-conv-'))
   const config = join(dir, 'config.json')
-  writeFileSync(config, JSON.stringify({
-    plans: { growth: { currency: 'EUR', basePrice: 4900 } },
-    accounts: {
-      acme: {
-        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-01-01' },
-        keys: { secret: 'sk_conv_test_secret', read: 'rk_conv_test_read' },
-        containers: { ctr_test: { domains: ['shop.conv.test', 'old.conv.test'], campaigns: { cmp_a: {}, cmp_b: {} } } },
+  writeFileSync(
+    config,
+    JSON.stringify({
+      plans: { growth: { currency: 'EUR', basePrice: 4900 } },
+      accounts: {
+        acme: {
+          subscription: { plan: 'growth', cycle: 'monthly', start: '2026-01-01' },
+          keys: { secret: 'sk_conv_test_secret', read: 'rk_conv_test_read' },
+          containers: { ctr_test: { domains: ['shop.conv.test', 'old.conv.test'], campaigns: { cmp_a: {}, cmp_b: {} } } },
+        },
       },
-    },
-    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } }, sessionsPerHour: 1e6 },
-  }))
+      server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } }, sessionsPerHour: 1e6 },
+    }),
+  )
   return { dir, config }
 }
 
-const admin = (url: string, method: string, path: string, body: unknown) => fetch(`${url}${path}`, {
-  method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-})
+const admin = (url: string, method: string, path: string, body: unknown) =>
+  fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
 let n = 0
 /** A beacon's answer: the status, and how many of its one impression were accepted. */
 async function beacon(url: string, origin: string, campaign: string): Promise<string> {
   n++
   const res = await fetch(`${url}/v1/containers/ctr_test/events`, {
-    method: 'POST', headers: { origin, 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
-    body: JSON.stringify({ v: 1, sentAt: Date.now(), sdk: 'tally-js/test', events: [{ id: `conv${n}`, type: 'impression', session: `s${n}`, campaign, ts: Date.now() }] }),
+    method: 'POST',
+    headers: { origin, 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+    body: JSON.stringify({
+      v: 1,
+      sentAt: Date.now(),
+      sdk: 'tally-js/test',
+      events: [{ id: `conv${n}`, type: 'impression', session: `s${n}`, campaign, ts: Date.now() }],
+    }),
   })
   if (res.status !== 200) return String(res.status)
-  const body = await res.json() as { accepted: number; rejected?: { code: string }[] }
-  return body.accepted === 1 ? 'accepted' : body.rejected?.[0]?.code ?? 'not accepted'
+  const body = (await res.json()) as { accepted: number; rejected?: { code: string }[] }
+  return body.accepted === 1 ? 'accepted' : (body.rejected?.[0]?.code ?? 'not accepted')
 }
 
 const read = async (url: string, key: string) => String((await fetch(`${url}/v1/invoices`, { headers: { authorization: `Bearer ${key}` } })).status)
 
 /** Polls `probe` on each collector until it answers `expected`; resolves to the milliseconds since `since`, per collector. */
 async function agreeWithin(collectors: Collector[], probe: (url: string) => Promise<string>, expected: string, since: number): Promise<number[]> {
-  return Promise.all(collectors.map(async (c) => {
-    for (;;) {
-      const got = await probe(c.url)
-      const elapsed = performance.now() - since
-      if (got === expected) return elapsed
-      if (elapsed > CONVERGENCE_MS) throw new Error(`${c.url} still answers ${got}, not ${expected}, ${Math.round(elapsed)} ms after the change`)
-      await new Promise((r) => setTimeout(r, 10))
-    }
-  }))
+  return Promise.all(
+    collectors.map(async (c) => {
+      for (;;) {
+        const got = await probe(c.url)
+        const elapsed = performance.now() - since
+        if (got === expected) return elapsed
+        if (elapsed > CONVERGENCE_MS) throw new Error(`${c.url} still answers ${got}, not ${expected}, ${Math.round(elapsed)} ms after the change`)
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    }),
+  )
 }
 
 describe.skipIf(pgSkipReason())('a configuration change reaches every collector on one PostgreSQL', () => {
@@ -78,7 +88,7 @@ describe.skipIf(pgSkipReason())('a configuration change reaches every collector 
     const ports = await Promise.all([1, 2, 3].map(() => freePort()))
     // One first (it seeds the database from the file), then two beside it.
     collectors.push(await startCollector({ config: env.config, db: '', databaseUrl: db.url, port: ports[0]! }))
-    collectors.push(...await Promise.all(ports.slice(1).map((port) => startCollector({ config: env.config, db: '', databaseUrl: db.url, port }))))
+    collectors.push(...(await Promise.all(ports.slice(1).map((port) => startCollector({ config: env.config, db: '', databaseUrl: db.url, port })))))
     pool = new pg.Pool({ connectionString: db.url, max: 2 })
     pool.on('error', () => {})
   }, 60_000)
@@ -125,11 +135,15 @@ describe.skipIf(pgSkipReason())('a configuration change reaches every collector 
   it('reads a version whose notification never came on the timer, within the bound', async () => {
     // A version written without NOTIFY, as if the notification had been lost with a connection.
     const { rows } = await pool.query<{ body: { keys: { read: string } } }>(
-      "SELECT body FROM config_versions WHERE kind = 'account' AND id = 'acme' ORDER BY version DESC LIMIT 1")
+      "SELECT body FROM config_versions WHERE kind = 'account' AND id = 'acme' ORDER BY version DESC LIMIT 1",
+    )
     const body = { ...rows[0]!.body, keys: { ...rows[0]!.body.keys, read: 'rk_conv_test_silent' } }
-    await pool.query(`INSERT INTO config_versions (seq, kind, id, version, body, effective_at, created_at)
+    await pool.query(
+      `INSERT INTO config_versions (seq, kind, id, version, body, effective_at, created_at)
       SELECT max(seq) + 1, 'account', 'acme', (SELECT max(version) + 1 FROM config_versions WHERE kind = 'account' AND id = 'acme'), $1::json, $2, $2
-      FROM config_versions`, [JSON.stringify(body), Date.now()])
+      FROM config_versions`,
+      [JSON.stringify(body), Date.now()],
+    )
     await pool.query(`INSERT INTO config_audit (seq, kind, id, version, actor, at, before, after)
       SELECT seq, kind, id, version, 'test', created_at, NULL, body FROM config_versions WHERE seq = (SELECT max(seq) FROM config_versions)`)
     const since = performance.now()
@@ -138,9 +152,21 @@ describe.skipIf(pgSkipReason())('a configuration change reaches every collector 
   })
 
   it('lists the same history on every collector', async () => {
-    const lists = await Promise.all(collectors.map(async (c) =>
-      (await (await fetch(`${c.url}/v1/admin/accounts/acme/history`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { versions: { version: number; actor: string }[] }))
-    expect(lists[0]!.versions.map((v) => [v.version, v.actor])).toEqual([[5, 'test'], [4, 'admin'], [3, 'admin'], [2, 'admin'], [1, 'config file']])
+    const lists = await Promise.all(
+      collectors.map(
+        async (c) =>
+          (await (await fetch(`${c.url}/v1/admin/accounts/acme/history`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as {
+            versions: { version: number; actor: string }[]
+          },
+      ),
+    )
+    expect(lists[0]!.versions.map((v) => [v.version, v.actor])).toEqual([
+      [5, 'test'],
+      [4, 'admin'],
+      [3, 'admin'],
+      [2, 'admin'],
+      [1, 'config file'],
+    ])
     expect(lists[1]).toEqual(lists[0])
     expect(lists[2]).toEqual(lists[0])
   })

@@ -26,18 +26,21 @@ function writeOutageConfig() {
   const dir = mkdtempSync(join(tmpdir(), 'tally-outage-'))
   const config = join(dir, 'config.json')
   const campaigns = Object.fromEntries(Array.from({ length: CAMPAIGNS }, (_, i) => [`cmp_${i}`, {}]))
-  writeFileSync(config, JSON.stringify({
-    plans: { basic: { currency: 'EUR', basePrice: 1000 } },
-    accounts: {
-      acme: {
-        timezone: 'UTC',
-        subscription: { plan: 'basic', cycle: 'monthly', start: new Date().toISOString().slice(0, 10) },
-        keys: { secret: SK, read: 'rk_outage_test' },
-        containers: { ctr_test: { domains: ['shop.outage.test'], campaigns } },
+  writeFileSync(
+    config,
+    JSON.stringify({
+      plans: { basic: { currency: 'EUR', basePrice: 1000 } },
+      accounts: {
+        acme: {
+          timezone: 'UTC',
+          subscription: { plan: 'basic', cycle: 'monthly', start: new Date().toISOString().slice(0, 10) },
+          keys: { secret: SK, read: 'rk_outage_test' },
+          containers: { ctr_test: { domains: ['shop.outage.test'], campaigns } },
+        },
       },
-    },
-    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } }, sessionsPerHour: 1e6 },
-  }))
+      server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } }, sessionsPerHour: 1e6 },
+    }),
+  )
   return { dir, config }
 }
 
@@ -69,7 +72,9 @@ describe.skipIf(pgSkipReason())('PostgreSQL stopped and started again under load
       const url = collectors[k % collectors.length]!.url
       const fetchFn: FetchLike = async (u, init) => {
         const res = await fetch(u.replace(/^https?:\/\/[^/]+/, url), {
-          ...init, headers: { origin: ORIGIN, 'user-agent': BROWSER_UA, 'content-type': 'text/plain' }, signal: AbortSignal.timeout(5_000),
+          ...init,
+          headers: { origin: ORIGIN, 'user-agent': BROWSER_UA, 'content-type': 'text/plain' },
+          signal: AbortSignal.timeout(5_000),
         })
         statuses.push(res.status)
         return res
@@ -81,15 +86,22 @@ describe.skipIf(pgSkipReason())('PostgreSQL stopped and started again under load
     const usageStatuses: number[] = []
     const usageClient = async (c: number) => {
       for (let b = 0; b < USAGE_BATCHES; b++) {
-        const events = Array.from({ length: ALERTS_PER_BATCH }, (_, i) =>
-          ({ id: `u${c}-b${b}-${i}`, type: 'alert', alert: 'daily', user: `user${i}`, ts: Date.now() }))
+        const events = Array.from({ length: ALERTS_PER_BATCH }, (_, i) => ({
+          id: `u${c}-b${b}-${i}`,
+          type: 'alert',
+          alert: 'daily',
+          user: `user${i}`,
+          ts: Date.now(),
+        }))
         const url = collectors[(c + b) % collectors.length]!.url
         for (let attempt = 0; ; attempt++) {
           if (attempt > 200) throw new Error('usage batch never accepted')
           try {
             const res = await fetch(`${url}/v1/usage`, {
-              method: 'POST', headers: { authorization: `Bearer ${SK}`, 'content-type': 'application/json' },
-              body: JSON.stringify({ events }), signal: AbortSignal.timeout(5_000),
+              method: 'POST',
+              headers: { authorization: `Bearer ${SK}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ events }),
+              signal: AbortSignal.timeout(5_000),
             })
             usageStatuses.push(res.status)
             if (res.status === 200) break
@@ -122,7 +134,8 @@ describe.skipIf(pgSkipReason())('PostgreSQL stopped and started again under load
     expect(((await ready.json()) as { error: { message: string } }).error.message).toMatch(/database/)
     const started = Date.now()
     const refused = await fetch(`${collectors[1]!.url}/v1/usage`, {
-      method: 'POST', headers: { authorization: `Bearer ${SK}`, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${SK}`, 'content-type': 'application/json' },
       body: JSON.stringify({ events: [{ id: 'probe', type: 'alert', alert: 'probe', user: 'p', ts: Date.now() }] }),
     })
     expect(refused.status).toBe(503)

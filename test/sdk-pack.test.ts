@@ -54,14 +54,23 @@ function tsc(project: string): { ok: boolean; out: string } {
 /** A scratch tsconfig for one module resolution, checking `files` with the installed types only. */
 function tsconfig(name: string, resolution: 'Bundler' | 'NodeNext', files: string[], emit = false) {
   const module = resolution === 'Bundler' ? 'ESNext' : 'NodeNext'
-  writeFileSync(join(scratch, name), JSON.stringify({
-    compilerOptions: {
-      strict: true, target: 'ES2022', module, moduleResolution: resolution, lib: ['ES2022', 'DOM'], types: [],
-      // The package's own .d.ts is checked too.
-      skipLibCheck: false, ...(emit ? { outDir: 'out' } : { noEmit: true }),
-    },
-    files,
-  }))
+  writeFileSync(
+    join(scratch, name),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: 'ES2022',
+        module,
+        moduleResolution: resolution,
+        lib: ['ES2022', 'DOM'],
+        types: [],
+        // The package's own .d.ts is checked too.
+        skipLibCheck: false,
+        ...(emit ? { outDir: 'out' } : { noEmit: true }),
+      },
+      files,
+    }),
+  )
   return join(scratch, name)
 }
 
@@ -175,7 +184,10 @@ describe('@tally/sdk, packed and installed elsewhere', { timeout: 60_000 }, () =
     expect(storeOnly).not.toContain('tally-js/')
     expect(storeOnly).not.toContain('indexedDB')
 
-    writeFileSync(join(scratch, 'quiet.js'), `import { createTracker } from '@tally/sdk'\nexport const t = createTracker({ container: 'ctr_shop', endpoint: 'https://collector.example' })\n`)
+    writeFileSync(
+      join(scratch, 'quiet.js'),
+      `import { createTracker } from '@tally/sdk'\nexport const t = createTracker({ container: 'ctr_shop', endpoint: 'https://collector.example' })\n`,
+    )
     const minify = terser({ ecma: 2020, module: true, compress: { passes: 2 } })
     const withDebug = await bundle('quiet.js', [minify])
     const quiet = await bundle('quiet.js', [replace({ preventAssignment: true, values: { __TALLY_DEBUG__: 'false' } }), minify])

@@ -49,16 +49,26 @@ export async function startReceiver(now: () => number = Date.now): Promise<Recei
   const firstAccepted: string[] = []
   const seen = new Set<string>()
   const r: Receiver = {
-    url: '', got, secret: '',
+    url: '',
+    got,
+    secret: '',
     accepted: () => [...firstAccepted],
-    failNext(n) { failing = n },
+    failNext(n) {
+      failing = n
+    },
     async down() {
       server.closeAllConnections()
       await new Promise<void>((res) => server.close(() => res()))
     },
-    async up() { await listen() },
+    async up() {
+      await listen()
+    },
     async replay(body, header) {
-      const res = await fetch(r.url, { method: 'POST', headers: { 'content-type': 'application/json', ...(header ? { 'tally-signature': header } : {}) }, body })
+      const res = await fetch(r.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(header ? { 'tally-signature': header } : {}) },
+        body,
+      })
       return res.status
     },
     async close() {
@@ -71,7 +81,11 @@ export async function startReceiver(now: () => number = Date.now): Promise<Recei
     const header = req.headers['tally-signature'] as string | undefined
     const verified = verifyWebhook(body, header, r.secret, now()).ok
     let parsed: { id?: string; type?: string; account?: string } = {}
-    try { parsed = JSON.parse(body) } catch { /* recorded as unverified */ }
+    try {
+      parsed = JSON.parse(body)
+    } catch {
+      /* recorded as unverified */
+    }
     const status = !verified ? 400 : failing > 0 ? 500 : 200
     if (status === 500) failing--
     got.push({ id: parsed.id ?? '', type: parsed.type ?? '', account: parsed.account ?? '', body, header, verified, answered: status })
@@ -82,14 +96,15 @@ export async function startReceiver(now: () => number = Date.now): Promise<Recei
     }
     res.writeHead(status).end()
   }
-  const listen = () => new Promise<void>((resolve) => {
-    server = createServer((req, res) => void handle(req, res))
-    server.listen(port, '127.0.0.1', () => {
-      port = (server.address() as AddressInfo).port
-      r.url = `http://127.0.0.1:${port}/hooks`
-      resolve()
+  const listen = () =>
+    new Promise<void>((resolve) => {
+      server = createServer((req, res) => void handle(req, res))
+      server.listen(port, '127.0.0.1', () => {
+        port = (server.address() as AddressInfo).port
+        r.url = `http://127.0.0.1:${port}/hooks`
+        resolve()
+      })
     })
-  })
   await listen()
   return r
 }

@@ -18,21 +18,22 @@ const SK = 'sk_process_test'
 const PURCHASES = 36
 const dir = mkdtempSync(join(tmpdir(), 'tally-hooks-'))
 const env = { dir, config: join(dir, 'config.json'), db: join(dir, 'tally.db') }
-writeFileSync(env.config, JSON.stringify({
-  // The receiver listens on loopback (docs/webhooks.md, "Where webhooks may go").
-  server: { webhooks: { allowPrivateNetworks: true } },
-  plans: { basic: { currency: 'EUR', basePrice: 0, creditPacks: { small: { credits: 10, price: 100 } } } },
-  accounts: {
-    acme: {
-      // Started today: the billing run at each start finalizes the first invoice and the packs bought so far.
-      subscription: { plan: 'basic', cycle: 'monthly', start: new Date().toISOString().slice(0, 10) },
-      keys: { secret: SK, read: 'rk_process_test' },
+writeFileSync(
+  env.config,
+  JSON.stringify({
+    // The receiver listens on loopback (docs/webhooks.md, "Where webhooks may go").
+    server: { webhooks: { allowPrivateNetworks: true } },
+    plans: { basic: { currency: 'EUR', basePrice: 0, creditPacks: { small: { credits: 10, price: 100 } } } },
+    accounts: {
+      acme: {
+        // Started today: the billing run at each start finalizes the first invoice and the packs bought so far.
+        subscription: { plan: 'basic', cycle: 'monthly', start: new Date().toISOString().slice(0, 10) },
+        keys: { secret: SK, read: 'rk_process_test' },
+      },
     },
-  },
-}))
-const timing = {
-  TALLY_WEBHOOK_RETRY_BASE_MS: '100', TALLY_WEBHOOK_RETRY_MAX_MS: '400', TALLY_WEBHOOK_POLL_MS: '50', TALLY_WEBHOOK_TIMEOUT_MS: '2000',
-}
+  }),
+)
+const timing = { TALLY_WEBHOOK_RETRY_BASE_MS: '100', TALLY_WEBHOOK_RETRY_MAX_MS: '400', TALLY_WEBHOOK_POLL_MS: '50', TALLY_WEBHOOK_TIMEOUT_MS: '2000' }
 let receiver: Receiver | undefined
 afterAll(async () => {
   await receiver?.close()
@@ -47,8 +48,10 @@ async function purchase(url: () => string, k: number): Promise<number> {
   for (;;) {
     try {
       const res = await fetch(`${url()}/v1/credits/purchase`, {
-        method: 'POST', headers: { authorization: `Bearer ${SK}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ pack: 'small', id: `buy-${k}` }), signal: AbortSignal.timeout(3000),
+        method: 'POST',
+        headers: { authorization: `Bearer ${SK}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ pack: 'small', id: `buy-${k}` }),
+        signal: AbortSignal.timeout(3000),
       })
       if (res.status === 200) return unanswered
     } catch {
@@ -68,7 +71,9 @@ describe('webhooks across a kill -9 of the collector', () => {
     let collector: Collector = await startCollector({ ...env, port, env: timing })
     const url = () => collector.url
     const created = await fetch(`${url()}/v1/admin/accounts/acme/webhooks`, {
-      method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: rcv.url }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: rcv.url }),
     })
     expect(created.status).toBe(201)
     rcv.secret = ((await created.json()) as { secret: string }).secret
@@ -97,9 +102,11 @@ describe('webhooks across a kill -9 of the collector', () => {
 
     const db = new Database(env.db, { readonly: true })
     // The events written once the endpoint existed (the first start's invoice came before it, and goes nowhere).
-    const stored = () => db.prepare(`SELECT id, type, data FROM webhook_events e WHERE account = 'acme'
-      AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.account = e.account AND d.seq = e.seq) ORDER BY seq`).all() as
-      { id: string; type: string; data: string }[]
+    const stored = () =>
+      db
+        .prepare(`SELECT id, type, data FROM webhook_events e WHERE account = 'acme'
+      AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.account = e.account AND d.seq = e.seq) ORDER BY seq`)
+        .all() as { id: string; type: string; data: string }[]
     const deadline = Date.now() + 30_000
     while (rcv.accepted().length < stored().length && Date.now() < deadline) await sleep(100)
     expect(await collector.stop('SIGTERM')).toBe(0)
@@ -114,14 +121,16 @@ describe('webhooks across a kill -9 of the collector', () => {
     expect(bought.sort()).toEqual(Array.from({ length: PURCHASES }, (_, k) => `buy-${k}`).sort())
     expect(rows.filter((r) => r.type === 'invoice.finalized').length).toBeGreaterThan(0)
     expect(new Set(rows.map((r) => r.type))).toEqual(new Set(['credits.purchased', 'invoice.finalized']))
-    const undelivered = db.prepare(`SELECT d.seq, d.status, d.attempts, d.next_at, d.last_status, d.last_error, e.type FROM webhook_deliveries d
-      JOIN webhook_events e USING (account, seq) WHERE d.status != 'delivered'`).all()
+    const undelivered = db
+      .prepare(`SELECT d.seq, d.status, d.attempts, d.next_at, d.last_status, d.last_error, e.type FROM webhook_deliveries d
+      JOIN webhook_events e USING (account, seq) WHERE d.status != 'delivered'`)
+      .all()
     expect(undelivered).toEqual([])
     // Each accepted at least once, first in the account's order; retried ones carry the same id.
     expect(rcv.accepted()).toEqual(events)
     expect(rcv.got.length).toBeGreaterThan(PURCHASES)
     expect(rcv.got.every((g) => g.verified && events.includes(g.id))).toBe(true)
-    expect(db.prepare("SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status").all()).toEqual([{ status: 'delivered', n: events.length }])
+    expect(db.prepare('SELECT status, COUNT(*) AS n FROM webhook_deliveries GROUP BY status').all()).toEqual([{ status: 'delivered', n: events.length }])
     db.close()
   }, 90_000)
 })

@@ -24,13 +24,20 @@ function hookConfig(allowPrivateNetworks = true): TallyConfig {
     server: { webhooks: { allowPrivateNetworks } },
     plans: {
       growth: {
-        currency: 'EUR', basePrice: 4900, emailsPerContact: 4, freeCredits: 500, creditCosts: { sms: 2, ai: 10 },
-        creditPacks: { small: { credits: 1000, price: 1000 } }, creditsLowThreshold: 100, refusedSpikePerMinute: 3,
+        currency: 'EUR',
+        basePrice: 4900,
+        emailsPerContact: 4,
+        freeCredits: 500,
+        creditCosts: { sms: 2, ai: 10 },
+        creditPacks: { small: { credits: 1000, price: 1000 } },
+        creditsLowThreshold: 100,
+        refusedSpikePerMinute: 3,
       },
     },
     accounts: {
       acme: {
-        name: 'Acme', timezone: 'Europe/Amsterdam',
+        name: 'Acme',
+        timezone: 'Europe/Amsterdam',
         subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', contacts: 1000 },
         keys: { secret: SK, read: 'rk_acme_read' },
         containers: { ctr_shop: { domains: ['shop.acme.test'], campaigns: { cmp_summer: {} } } },
@@ -46,7 +53,12 @@ afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.close()))
 })
 
-interface OutboxRow { seq: number; id: string; type: string; data: string }
+interface OutboxRow {
+  seq: number
+  id: string
+  type: string
+  data: string
+}
 
 async function harness(engine: TestEngine, settings: Partial<DeliverySettings> = {}) {
   const pg = await engine.open()
@@ -57,15 +69,20 @@ async function harness(engine: TestEngine, settings: Partial<DeliverySettings> =
     t.app.request(path, { method, headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify(body) })
   const admin = (path: string, init: { method?: string; body?: unknown } = {}) =>
     t.app.request(`/v1/admin/accounts/acme${path}`, {
-      method: init.method ?? 'GET', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+      method: init.method ?? 'GET',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
       ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
     })
   const created = await admin('/webhooks', { method: 'POST', body: { url: rcv.url } })
   expect(created.status).toBe(201)
   rcv.secret = ((await created.json()) as { secret: string }).secret
   const delivery = createWebhookDelivery({
-    store: t.store, clock: t.clock, logger: (await import('pino')).default({ level: 'silent' }),
-    settings: { retryBaseMs: 60_000, retryMaxMs: HOUR, attemptTimeoutMs: 2_000, ...settings }, random: () => 1, allowPrivateNetworks: true,
+    store: t.store,
+    clock: t.clock,
+    logger: (await import('pino')).default({ level: 'silent' }),
+    settings: { retryBaseMs: 60_000, retryMaxMs: HOUR, attemptTimeoutMs: 2_000, ...settings },
+    random: () => 1,
+    allowPrivateNetworks: true,
   })
   /** Passes of the loop, the clock moving `stepMs` after each. */
   const drive = async (passes: number, stepMs = 60_000) => {
@@ -75,14 +92,16 @@ async function harness(engine: TestEngine, settings: Partial<DeliverySettings> =
     }
   }
   /** The account's outbox as stored, `data` as the JSON text. */
-  const outbox = async (): Promise<OutboxRow[]> => pg
-    ? (await pg.engine.pool.query<OutboxRow>("SELECT seq::int AS seq, id, type, data::text AS data FROM webhook_events WHERE account = 'acme' ORDER BY seq")).rows
-    : t.store.db.prepare("SELECT seq, id, type, data FROM webhook_events WHERE account = 'acme' ORDER BY seq").all() as OutboxRow[]
+  const outbox = async (): Promise<OutboxRow[]> =>
+    pg
+      ? (await pg.engine.pool.query<OutboxRow>("SELECT seq::int AS seq, id, type, data::text AS data FROM webhook_events WHERE account = 'acme' ORDER BY seq"))
+          .rows
+      : (t.store.db.prepare("SELECT seq, id, type, data FROM webhook_events WHERE account = 'acme' ORDER BY seq").all() as OutboxRow[])
   return { ...t, rcv, send, admin, drive, outbox }
 }
 
 describe.each(TEST_ENGINES)('webhooks to a receiver that fails, goes down and comes back, on $name', (engine) => {
-  it.skipIf(engine.skip)('delivers every event at least once, in the account\'s order, each signature valid', async () => {
+  it.skipIf(engine.skip)("delivers every event at least once, in the account's order, each signature valid", async () => {
     const h = await harness(engine)
     h.rcv.failNext(2)
     // credits.purchased, then credits.low (1500 - 1410 = 90, under the plan's 100).
@@ -99,7 +118,9 @@ describe.each(TEST_ENGINES)('webhooks to a receiver that fails, goes down and co
     // Four refused beacons in a minute, over the plan's 3: usage.refused_spike.
     for (let i = 0; i < 4; i++) {
       const r = await h.app.request('/v1/containers/ctr_shop/events', {
-        method: 'POST', headers: { 'content-type': 'text/plain', origin: 'https://evil.test' }, body: '{}',
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', origin: 'https://evil.test' },
+        body: '{}',
       })
       expect(r.status).toBe(403)
     }
@@ -113,13 +134,22 @@ describe.each(TEST_ENGINES)('webhooks to a receiver that fails, goes down and co
 
     const events = await h.outbox()
     expect(events.map((e) => e.type)).toEqual([
-      'credits.purchased', 'credits.low', 'quota.email_reached', 'usage.refused_spike',
+      'credits.purchased',
+      'credits.low',
+      'quota.email_reached',
+      'usage.refused_spike',
       // The first month's invoice, the credit pack's, the second month's, and its renewal.
-      'invoice.finalized', 'invoice.finalized', 'invoice.finalized', 'subscription.renewed',
+      'invoice.finalized',
+      'invoice.finalized',
+      'invoice.finalized',
+      'subscription.renewed',
     ])
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
-    expect(events.filter((e) => e.type === 'invoice.finalized').map((e) => (JSON.parse(e.data) as { key: string }).key))
-      .toEqual(['recurring:0', 'credits:purchase:buy-1', 'recurring:1'])
+    expect(events.filter((e) => e.type === 'invoice.finalized').map((e) => (JSON.parse(e.data) as { key: string }).key)).toEqual([
+      'recurring:0',
+      'credits:purchase:buy-1',
+      'recurring:1',
+    ])
     // Each at least once, and first accepted in the account's order.
     expect(h.rcv.accepted()).toEqual(events.map((e) => e.id))
     expect(h.rcv.got.every((g) => g.verified)).toBe(true)
@@ -190,7 +220,14 @@ describe.each(TEST_ENGINES)('webhooks to a receiver that fails, goes down and co
   })
 })
 
-interface LogRow { event: { id: string }; status: string; attempts: number; nextAttempt: string | null; lastStatus: number | null; lastError: string | null }
+interface LogRow {
+  event: { id: string }
+  status: string
+  attempts: number
+  nextAttempt: string | null
+  lastStatus: number | null
+  lastError: string | null
+}
 
 describe.each(TEST_ENGINES)('webhooks only to public addresses (docs/webhooks.md), on $name', (engine) => {
   const silent = async () => (await import('pino')).default({ level: 'silent' })
@@ -200,58 +237,74 @@ describe.each(TEST_ENGINES)('webhooks only to public addresses (docs/webhooks.md
     const t = setup({ config: hookConfig(allowPrivateNetworks), ...(pg ? { store: pg } : {}) })
     const rcv = await startReceiver(() => t.clock.now())
     receivers.push(rcv)
-    const admin = (path: string, body?: unknown) => t.app.request(`/v1/admin/accounts/acme${path}`, {
-      method: body === undefined ? 'GET' : 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    })
+    const admin = (path: string, body?: unknown) =>
+      t.app.request(`/v1/admin/accounts/acme${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      })
     const register = async (url: string) => {
       const res = await admin('/webhooks', { url })
       expect(res.status).toBe(201)
       rcv.secret = ((await res.json()) as { secret: string }).secret
     }
-    const buy = (id: string) => t.app.request('/v1/credits/purchase', {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SK}` }, body: JSON.stringify({ pack: 'small', id }),
-    })
+    const buy = (id: string) =>
+      t.app.request('/v1/credits/purchase', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${SK}` },
+        body: JSON.stringify({ pack: 'small', id }),
+      })
     const log = async () => ((await (await admin('/webhooks/deliveries')).json()) as { deliveries: LogRow[] }).deliveries
-    const loop = async (allowPrivateNetworks: boolean, resolve?: Resolve) => createWebhookDelivery({
-      store: t.store, clock: t.clock, logger: await silent(), random: () => 1, allowPrivateNetworks, resolve,
-      settings: { retryBaseMs: 60_000, retryMaxMs: HOUR, attemptTimeoutMs: 2_000 },
-    })
+    const loop = async (allowPrivateNetworks: boolean, resolve?: Resolve) =>
+      createWebhookDelivery({
+        store: t.store,
+        clock: t.clock,
+        logger: await silent(),
+        random: () => 1,
+        allowPrivateNetworks,
+        resolve,
+        settings: { retryBaseMs: 60_000, retryMaxMs: HOUR, attemptTimeoutMs: 2_000 },
+      })
     return { ...t, rcv, register, buy, log, loop }
   }
 
-  it.skipIf(engine.skip)('refuses a name that resolves to loopback, retries it, and sends to the checked address once private networks are allowed', async () => {
-    const c = await collector(false)
-    // A name that is not an address passes registration; at delivery it resolves to the receiver's
-    // loopback address (a name re-pointed after registration: DNS rebinding).
-    const url = `http://hooks.acme.test:${new URL(c.rcv.url).port}/hooks`
-    await c.register(url)
-    const asked: string[] = []
-    const resolve: Resolve = async (host) => {
-      asked.push(host)
-      return [{ address: '127.0.0.1', family: 4 }]
-    }
-    expect((await c.buy('p1')).status).toBe(200)
-    const strict = await c.loop(false, resolve)
-    const sent = c.clock.now()
-    await strict.runOnce()
-    expect(asked).toEqual(['hooks.acme.test'])
-    expect(c.rcv.got).toEqual([])
-    // Recorded like a failed attempt, with the reason, and retried after the backoff's first wait.
-    const refused = 'refused: hooks.acme.test resolves only to addresses that are not public (127.0.0.1)'
-    expect(await c.log()).toMatchObject([{ status: 'pending', attempts: 1, lastStatus: null, lastError: refused, nextAttempt: new Date(sent + 60_000).toISOString() }])
-    c.clock.advance(60_000)
-    await strict.runOnce()
-    expect(c.rcv.got).toEqual([])
-    expect(await c.log()).toMatchObject([{ status: 'pending', attempts: 2, lastError: refused }])
-    // The operator allows private networks (a restart with the setting): the same resolution is now
-    // used, and the connection goes to the address it gave (the system's DNS knows no hooks.acme.test).
-    c.clock.advance(120_000)
-    await (await c.loop(true, resolve)).runOnce()
-    expect(asked).toEqual(['hooks.acme.test', 'hooks.acme.test', 'hooks.acme.test'])
-    expect(c.rcv.got.map((g) => g.verified)).toEqual([true])
-    expect(await c.log()).toMatchObject([{ status: 'delivered', attempts: 3, lastStatus: 200, lastError: null }])
-  })
+  it.skipIf(engine.skip)(
+    'refuses a name that resolves to loopback, retries it, and sends to the checked address once private networks are allowed',
+    async () => {
+      const c = await collector(false)
+      // A name that is not an address passes registration; at delivery it resolves to the receiver's
+      // loopback address (a name re-pointed after registration: DNS rebinding).
+      const url = `http://hooks.acme.test:${new URL(c.rcv.url).port}/hooks`
+      await c.register(url)
+      const asked: string[] = []
+      const resolve: Resolve = async (host) => {
+        asked.push(host)
+        return [{ address: '127.0.0.1', family: 4 }]
+      }
+      expect((await c.buy('p1')).status).toBe(200)
+      const strict = await c.loop(false, resolve)
+      const sent = c.clock.now()
+      await strict.runOnce()
+      expect(asked).toEqual(['hooks.acme.test'])
+      expect(c.rcv.got).toEqual([])
+      // Recorded like a failed attempt, with the reason, and retried after the backoff's first wait.
+      const refused = 'refused: hooks.acme.test resolves only to addresses that are not public (127.0.0.1)'
+      expect(await c.log()).toMatchObject([
+        { status: 'pending', attempts: 1, lastStatus: null, lastError: refused, nextAttempt: new Date(sent + 60_000).toISOString() },
+      ])
+      c.clock.advance(60_000)
+      await strict.runOnce()
+      expect(c.rcv.got).toEqual([])
+      expect(await c.log()).toMatchObject([{ status: 'pending', attempts: 2, lastError: refused }])
+      // The operator allows private networks (a restart with the setting): the same resolution is now
+      // used, and the connection goes to the address it gave (the system's DNS knows no hooks.acme.test).
+      c.clock.advance(120_000)
+      await (await c.loop(true, resolve)).runOnce()
+      expect(asked).toEqual(['hooks.acme.test', 'hooks.acme.test', 'hooks.acme.test'])
+      expect(c.rcv.got.map((g) => g.verified)).toEqual([true])
+      expect(await c.log()).toMatchObject([{ status: 'delivered', attempts: 3, lastStatus: 200, lastError: null }])
+    },
+  )
 
   it.skipIf(engine.skip)('marks an endpoint written with a private address failed at its first attempt, and goes on to the next event', async () => {
     // Registered while private networks were allowed; sent after a restart without the setting.
@@ -264,9 +317,9 @@ describe.each(TEST_ENGINES)('webhooks only to public addresses (docs/webhooks.md
     await strict.runOnce()
     expect(c.rcv.got).toEqual([])
     const log = await c.log()
-    expect(log.map((d) => ({ status: d.status, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError }))).toEqual(Array(2).fill(
-      { status: 'failed', attempts: 1, lastStatus: null, lastError: 'refused: 127.0.0.1 is not a public address' },
-    ))
+    expect(log.map((d) => ({ status: d.status, attempts: d.attempts, lastStatus: d.lastStatus, lastError: d.lastError }))).toEqual(
+      Array(2).fill({ status: 'failed', attempts: 1, lastStatus: null, lastError: 'refused: 127.0.0.1 is not a public address' }),
+    )
   })
 
   it.skipIf(engine.skip)('does not follow a redirect: a 3xx is a failed attempt, and its target gets nothing', async () => {

@@ -1,7 +1,3 @@
 import { defineConfig } from 'drizzle-kit'
 
-export default defineConfig({
-  dialect: 'sqlite',
-  schema: './src/engines/sqlite/schema.ts',
-  out: './drizzle/sqlite',
-})
+export default defineConfig({ dialect: 'sqlite', schema: './src/engines/sqlite/schema.ts', out: './drizzle/sqlite' })

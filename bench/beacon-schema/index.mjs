@@ -12,10 +12,14 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const { parseEnvelope, parseEvent, EnvelopeSchema } = await import(join(ROOT, 'packages/protocol/dist/index.js'))
 
 const now = Date.now()
-const eventsOf = () => Array.from({ length: 500 }, (_, i) => (
-  i % 3 === 0 ? { id: `ev-${i}`, type: 'impression', session: 's_abc', campaign: `cmp_${i % 7}`, ts: now }
-    : i % 3 === 1 ? { id: `ev-${i}`, type: 'engagement', session: 's_abc', advisor: `adv_${i % 5}`, ts: now }
-      : { id: `ev-${i}`, type: 'chat', session: 's_abc', conversation: 'conv_1', bot: 'bot_help', phase: 'ping', ts: now }))
+const eventsOf = () =>
+  Array.from({ length: 500 }, (_, i) =>
+    i % 3 === 0
+      ? { id: `ev-${i}`, type: 'impression', session: 's_abc', campaign: `cmp_${i % 7}`, ts: now }
+      : i % 3 === 1
+        ? { id: `ev-${i}`, type: 'engagement', session: 's_abc', advisor: `adv_${i % 5}`, ts: now }
+        : { id: `ev-${i}`, type: 'chat', session: 's_abc', conversation: 'conv_1', bot: 'bot_help', phase: 'ping', ts: now },
+  )
 const good = JSON.parse(JSON.stringify({ v: 1, sentAt: now, sdk: 'bench', events: eventsOf() }))
 const badEvents = eventsOf()
 badEvents[250] = { id: 'bad id', type: 'impression', session: 's_abc', campaign: 'cmp_1', ts: now }
@@ -31,7 +35,10 @@ const generic = (batch) => {
   if (EnvelopeSchema.safeParse(batch).success) return 0
   return perEvent(batch)
 }
-for (const [name, batch, want] of [['valid', good, 0], ['one bad', bad, 1]]) {
+for (const [name, batch, want] of [
+  ['valid', good, 0],
+  ['one bad', bad, 1],
+]) {
   if (perEvent(batch) !== want || generic(batch) !== want) throw new Error(`the two paths disagree on the ${name} batch`)
 }
 
@@ -47,7 +54,10 @@ function ops(fn, ms) {
 // The machine is shared: the two paths take turns, 9 rounds each, and the medians are compared.
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 const fmt = (n) => Math.round(n).toLocaleString('en-US')
-for (const [name, batch] of [['valid 500-event batch', good], ['500-event batch, one invalid event', bad]]) {
+for (const [name, batch] of [
+  ['valid 500-event batch', good],
+  ['500-event batch, one invalid event', bad],
+]) {
   for (let i = 0; i < 100; i++) {
     perEvent(batch)
     generic(batch)

@@ -8,7 +8,13 @@ const started = performance.now()
 const reports = await billOnce({ config, ...(how === '--db' ? { db: where } : { databaseUrl: where }), asOf: Date.parse(asOf) })
 const ms = performance.now() - started
 const failed = reports.filter((r) => r.error)
-process.stdout.write(`${JSON.stringify({
-  ms, maxRssMb: process.resourceUsage().maxRSS / 1024, accounts: reports.length,
-  invoices: reports.reduce((n, r) => n + r.invoices.length, 0), failed: failed.length, firstError: failed[0]?.error,
-})}\n`)
+process.stdout.write(
+  `${JSON.stringify({
+    ms,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    accounts: reports.length,
+    invoices: reports.reduce((n, r) => n + r.invoices.length, 0),
+    failed: failed.length,
+    firstError: failed[0]?.error,
+  })}\n`,
+)

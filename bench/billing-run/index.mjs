@@ -46,24 +46,43 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US')
 
 // --- the accounts -------------------------------------------------------------------------------
 const plan = (basePrice, seatPrice, impressions) => ({
-  currency: 'EUR', basePrice, seatPrice,
+  currency: 'EUR',
+  basePrice,
+  seatPrice,
   included: { impressions, engagements: impressions / 20, chatSessions: impressions / 200, alerts: 1000 },
   overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
-  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
-  emailsPerContact: 4, freeCredits: 500, creditCosts: { sms: 2 }, creditPacks: {},
+  contactRanges: [
+    { upTo: 1000, price: 0 },
+    { upTo: 5000, price: 2900 },
+    { upTo: null, price: 9900 },
+  ],
+  emailsPerContact: 4,
+  freeCredits: 500,
+  creditCosts: { sms: 2 },
+  creditPacks: {},
   products: { data_unlimited: { price: 1900 }, priority: { price: 900 } },
   cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
 })
 const PLANS = { starter: plan(900, 500, 20_000), growth: plan(4900, 1500, 100_000), scale: plan(19900, 1200, 1_000_000) }
 // Each cycle starts so that exactly one period ends at AS_OF.
-const CYCLES = [['monthly', '2026-11-01'], ['quarterly', '2026-09-01'], ['semiannual', '2026-06-01'], ['annual', '2025-12-01']]
+const CYCLES = [
+  ['monthly', '2026-11-01'],
+  ['quarterly', '2026-09-01'],
+  ['semiannual', '2026-06-01'],
+  ['annual', '2025-12-01'],
+]
 const id = (i) => `acct_${String(i).padStart(5, '0')}`
 function account(i) {
   const [cycle, start] = CYCLES[i % 4]
   return {
-    name: `Shop ${i}`, timezone: 'UTC',
+    name: `Shop ${i}`,
+    timezone: 'UTC',
     subscription: {
-      plan: Object.keys(PLANS)[i % 3], cycle, start, seats: 1 + (i % 7), contacts: (i * 37) % 6000,
+      plan: Object.keys(PLANS)[i % 3],
+      cycle,
+      start,
+      seats: 1 + (i % 7),
+      contacts: (i * 37) % 6000,
       products: i % 5 === 0 ? ['data_unlimited'] : i % 5 === 1 ? ['data_unlimited', 'priority'] : [],
     },
     keys: { secret: `sk_${id(i)}_secret`, read: `rk_${id(i)}_read` },
@@ -71,7 +90,8 @@ function account(i) {
   }
 }
 const ingestAccount = {
-  timezone: 'UTC', subscription: { plan: 'starter', cycle: 'monthly', start: '2026-12-01' },
+  timezone: 'UTC',
+  subscription: { plan: 'starter', cycle: 'monthly', start: '2026-12-01' },
   keys: { secret: 'sk_ingest_secret', read: 'rk_ingest_read' },
   containers: { ctr_ingest: { domains: ['bench.test'], campaigns: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`cmp_${i}`, {}])) } },
 }
@@ -119,12 +139,19 @@ async function fillPg(url) {
   const c = new pg.Client({ connectionString: url })
   await c.connect()
   for (let i = 0; i < ACCOUNTS; i += 100) {
-    const r = [[], [], [], [], [], []], d = [[], [], [], [], []]
+    const r = [[], [], [], [], [], []],
+      d = [[], [], [], [], []]
     for (let k = i; k < Math.min(ACCOUNTS, i + 100); k++) {
       for (const [t, ...row] of history(k)) for (const [j, col] of (t === 'rollup' ? r : d).entries()) col.push(row[j])
     }
-    await c.query('INSERT INTO rollups (account, day, container, kind, subject, units) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])', r)
-    await c.query('INSERT INTO usage_daily (account, day, alerts, emails, contacts) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])', d)
+    await c.query(
+      'INSERT INTO rollups (account, day, container, kind, subject, units) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])',
+      r,
+    )
+    await c.query(
+      'INSERT INTO usage_daily (account, day, alerts, emails, contacts) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])',
+      d,
+    )
   }
   await c.query('VACUUM ANALYZE')
   await c.end()
@@ -137,7 +164,10 @@ function bill(cfg, target, { killAfter } = {}) {
   const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []
   return new Promise((resolve, reject) => {
     // The runner logs one line per account billed (info): what the kill waits for.
-    const child = spawn(process.execPath, [...prof, BILL, cfg, how, target, AS_OF], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: killAfter ? 'info' : 'error' } })
+    const child = spawn(process.execPath, [...prof, BILL, cfg, how, target, AS_OF], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LOG_LEVEL: killAfter ? 'info' : 'error' },
+    })
     let out = ''
     let billed = 0
     child.stdout.on('data', (b) => {
@@ -170,7 +200,8 @@ async function snapshot(target) {
     rows = [db.prepare(invoiceSql).all(), db.prepare(ledgerSql).all()]
     db.close()
   }
-  const norm = (r) => JSON.stringify(r, (k, v) => (typeof v === 'bigint' ? String(v) : typeof v === 'number' && (k === 'issued_at' || k === 'at') ? String(v) : v))
+  const norm = (r) =>
+    JSON.stringify(r, (k, v) => (typeof v === 'bigint' ? String(v) : typeof v === 'number' && (k === 'issued_at' || k === 'at') ? String(v) : v))
   return { invoices: rows[0].length, ledger: rows[1].length, text: rows.map((t) => t.map(norm).join('\n')).join('\n--\n') }
 }
 
@@ -179,7 +210,8 @@ async function ingestP99(cfg, target, seconds) {
   const port = await freePort()
   const where = target.startsWith('postgres') ? ['--database-url', target] : ['--db', target]
   const child = spawn(process.execPath, [CLI, 'serve', '--config', cfg, ...where, '--port', String(port), '--host', '127.0.0.1'], {
-    env: { ...process.env, LOG_LEVEL: 'info', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'info', TALLY_ADMIN_TOKEN: 'bench' },
+    stdio: ['ignore', 'pipe', 'inherit'],
   })
   // The runner logs one line per account billed; the last one ends the run.
   let billed = 0
@@ -188,7 +220,10 @@ async function ingestP99(cfg, target, seconds) {
   child.stdout.on('data', (b) => {
     buf += b
     for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-      if (buf.slice(0, nl).includes('"msg":"billing run"')) { billed++; lastBilledAt = performance.now() }
+      if (buf.slice(0, nl).includes('"msg":"billing run"')) {
+        billed++
+        lastBilledAt = performance.now()
+      }
       buf = buf.slice(nl + 1)
     }
   })
@@ -213,13 +248,29 @@ async function ingestP99(cfg, target, seconds) {
 async function loadDuring(base, progress, seconds) {
   const started = performance.now()
   let n = 0
-  const res = await new Promise((resolve, reject) => autocannon({
-    url: `${base}/v1/containers/ctr_ingest/events`, connections: LOAD_CONNECTIONS, duration: seconds, overallRate: RATE, method: 'POST',
-    headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
-    requests: [{ setupRequest: (req) => ({ ...req, body: beaconBody(`i${n++}`, 50) }) }],
-  }, (err, r) => (err ? reject(err) : resolve(r))))
+  const res = await new Promise((resolve, reject) =>
+    autocannon(
+      {
+        url: `${base}/v1/containers/ctr_ingest/events`,
+        connections: LOAD_CONNECTIONS,
+        duration: seconds,
+        overallRate: RATE,
+        method: 'POST',
+        headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+        requests: [{ setupRequest: (req) => ({ ...req, body: beaconBody(`i${n++}`, 50) }) }],
+      },
+      (err, r) => (err ? reject(err) : resolve(r)),
+    ),
+  )
   const { billed, lastBilledAt } = progress()
-  return { p50: res.latency.p50, p99: res.latency.p99, reqPerSec: res.requests.average, non2xx: res.non2xx, billed, billingSeconds: billed ? (lastBilledAt - started) / 1000 : 0 }
+  return {
+    p50: res.latency.p50,
+    p99: res.latency.p99,
+    reqPerSec: res.requests.average,
+    non2xx: res.non2xx,
+    billed,
+    billingSeconds: billed ? (lastBilledAt - started) / 1000 : 0,
+  }
 }
 
 async function engine(name, fill, fresh) {
@@ -234,10 +285,14 @@ async function engine(name, fill, fresh) {
     const r = await bill(config(`accounts-${n}`, n), target)
     if (r.failed) throw new Error(`${r.failed} accounts failed: ${r.firstError}`)
     sizes.push({ n, ...r, target })
-    console.log(`  ${fmt(n).padStart(6)} accounts: ${(r.ms / 1000).toFixed(1)} s (${(r.ms / n).toFixed(2)} ms an account), peak RSS ${fmt(r.maxRssMb)} MB, ${fmt(r.invoices)} invoices`)
+    console.log(
+      `  ${fmt(n).padStart(6)} accounts: ${(r.ms / 1000).toFixed(1)} s (${(r.ms / n).toFixed(2)} ms an account), peak RSS ${fmt(r.maxRssMb)} MB, ${fmt(r.invoices)} invoices`,
+    )
   }
   const [small, , full] = sizes
-  console.log(`  growth ${fmt(small.n)} -> ${fmt(full.n)} accounts: time x${(full.ms / small.ms).toFixed(1)}, memory x${(full.maxRssMb / small.maxRssMb).toFixed(1)} (linear: x${(full.n / small.n).toFixed(0)} time)`)
+  console.log(
+    `  growth ${fmt(small.n)} -> ${fmt(full.n)} accounts: time x${(full.ms / small.ms).toFixed(1)}, memory x${(full.maxRssMb / small.maxRssMb).toFixed(1)} (linear: x${(full.n / small.n).toFixed(0)} time)`,
+  )
   const verdict = full.n < 10_000 ? 'not judged below 10,000 accounts' : full.ms / 1000 < GOAL_S ? 'met' : 'NOT met'
   console.log(`  goal: all invoices of 10,000 accounts in < ${GOAL_S} s: ${verdict} (${(full.ms / 1000).toFixed(1)} s for ${fmt(full.n)})`)
 
@@ -252,20 +307,26 @@ async function engine(name, fill, fresh) {
   await bill(config(`accounts-${small.n}`, small.n), killedTarget)
   const resumed = await snapshot(killedTarget)
   const same = (a, b) => a.text === b.text
-  console.log(`  idempotent: rerun ${same(once, rerun) ? 'identical' : 'DIFFERENT'} (${fmt(once.invoices)} invoices, ${fmt(once.ledger)} credit entries; the rerun wrote ${again.invoices} invoices); ` +
-    `killed (${killed.killed ? 'SIGKILL' : 'NOT killed: it ended first'}) after ${fmt(killed.billed)} accounts with ${fmt(partial.invoices)} invoices written, then rerun: ${same(once, resumed) ? 'identical' : 'DIFFERENT'}`)
+  console.log(
+    `  idempotent: rerun ${same(once, rerun) ? 'identical' : 'DIFFERENT'} (${fmt(once.invoices)} invoices, ${fmt(once.ledger)} credit entries; the rerun wrote ${again.invoices} invoices); ` +
+      `killed (${killed.killed ? 'SIGKILL' : 'NOT killed: it ended first'}) after ${fmt(killed.billed)} accounts with ${fmt(partial.invoices)} invoices written, then rerun: ${same(once, resumed) ? 'identical' : 'DIFFERENT'}`,
+  )
 
   // Ingestion while a collector bills the full size, vs the same collector idle (nothing to bill).
   const seconds = Math.min(60, Math.max(10, Math.ceil((full.ms / 1000) * 1.2)))
   const idle = await ingestP99(config('ingest-only', 0, true), await fresh('idle', source), seconds)
   const busy = await ingestP99(config('all-and-ingest', ACCOUNTS, true), await fresh('busy', source), seconds)
-  console.log(`  ingestion at ${RATE} req/s x 50 events, ${seconds} s: idle p50 ${idle.p50} ms p99 ${idle.p99} ms; during the run (${fmt(busy.billed)} accounts billed in ${busy.billingSeconds.toFixed(1)} s) p50 ${busy.p50} ms p99 ${busy.p99} ms, non-2xx ${busy.non2xx}: ` +
-    `x${(busy.p99 / Math.max(1, idle.p99)).toFixed(1)} (goal < x2: ${busy.p99 < 2 * idle.p99 ? 'met' : 'NOT met'})`)
+  console.log(
+    `  ingestion at ${RATE} req/s x 50 events, ${seconds} s: idle p50 ${idle.p50} ms p99 ${idle.p99} ms; during the run (${fmt(busy.billed)} accounts billed in ${busy.billingSeconds.toFixed(1)} s) p50 ${busy.p50} ms p99 ${busy.p99} ms, non-2xx ${busy.non2xx}: ` +
+      `x${(busy.p99 / Math.max(1, idle.p99)).toFixed(1)} (goal < x2: ${busy.p99 < 2 * idle.p99 ? 'met' : 'NOT met'})`,
+  )
 }
 
 let pgServer
 try {
-  console.log(`one billing run at ${AS_OF}: ${SIZES.map(fmt).join(' / ')} accounts; 3 plans, 4 cycles, seats, products, contact readings, free credits, ${DAYS} days of rollups and meters each`)
+  console.log(
+    `one billing run at ${AS_OF}: ${SIZES.map(fmt).join(' / ')} accounts; 3 plans, 4 cycles, seats, products, contact readings, free credits, ${DAYS} days of rollups and meters each`,
+  )
   await engine('SQLite', fillSqlite, async (name, source) => {
     const file = join(dir, `${name}.db`)
     if (source) copyFileSync(source, file)

@@ -10,15 +10,26 @@ const SUBJECTS = 1000
 const TARGET_MS = 50
 
 const plan = {
-  currency: 'EUR', basePrice: 4900, seatPrice: 1500,
+  currency: 'EUR',
+  basePrice: 4900,
+  seatPrice: 1500,
   included: { impressions: 100000, engagements: 5000, chatSessions: 500, alerts: 1000 },
   overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
-  contactRanges: [{ upTo: 1000, price: 0 }, { upTo: 5000, price: 2900 }, { upTo: null, price: 9900 }],
-  emailsPerContact: 4, freeCredits: 500, creditCosts: { sms: 2 }, creditPacks: {},
+  contactRanges: [
+    { upTo: 1000, price: 0 },
+    { upTo: 5000, price: 2900 },
+    { upTo: null, price: 9900 },
+  ],
+  emailsPerContact: 4,
+  freeCredits: 500,
+  creditCosts: { sms: 2 },
+  creditPacks: {},
   cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
 }
 const account = {
-  timezone: 'Europe/Amsterdam', plans: { growth: plan }, members: [],
+  timezone: 'Europe/Amsterdam',
+  plans: { growth: plan },
+  members: [],
   subscription: { plan: 'growth', cycle: 'monthly', start: '2026-09-01', seats: 3, contacts: 1000 },
 }
 const periodStart = Date.UTC(2026, 7, 31, 22) // 2026-09-01 00:00 in Amsterdam
@@ -26,7 +37,10 @@ const periodEnd = Date.UTC(2026, 8, 30, 22) // 2026-10-01 00:00
 
 // Event mix: 80% impressions, 15% engagements, 4% chat sessions, 1% alerts.
 const KINDS = ['impressions', 'engagements', 'chatSessions', 'alerts']
-const kindOf = (i) => { const r = i % 100; return r < 80 ? 0 : r < 95 ? 1 : r < 99 ? 2 : 3 }
+const kindOf = (i) => {
+  const r = i % 100
+  return r < 80 ? 0 : r < 95 ? 1 : r < 99 ? 2 : 3
+}
 
 // Rollups: one row per day and subject, the 10M events spread over them.
 const rows = []
@@ -94,7 +108,9 @@ if (scanned !== EVENTS) throw new Error(`scanned ${scanned} events`)
 
 const total = rows.reduce((n, r) => n + r.impressions + r.engagements + r.chatSessions + r.alerts, 0)
 console.log(`events in the period      ${total.toLocaleString('en')} (${rows.length.toLocaleString('en')} rollup rows)`)
-console.log(`invoice from rollups      ${rollupMs.toFixed(2)} ms (median of 21; target < ${TARGET_MS} ms) — total ${invoice.total} ${invoice.currency}, ${invoice.lines.length} lines`)
+console.log(
+  `invoice from rollups      ${rollupMs.toFixed(2)} ms (median of 21; target < ${TARGET_MS} ms) — total ${invoice.total} ${invoice.currency}, ${invoice.lines.length} lines`,
+)
 console.log(`preview (same code)       ${previewMs.toFixed(2)} ms`)
 console.log(`scan of the raw events    ${scanMs.toFixed(2)} ms (typed arrays, counting only)`)
 console.log(`ratio raw scan / rollups  ${(scanMs / rollupMs).toFixed(1)}x`)
@@ -112,26 +128,34 @@ if (rollupMs >= TARGET_MS) {
 const { SqliteEngine } = await import('../../apps/collector/dist/engines/sqlite/engine.js')
 const { createStore } = await import('../../apps/collector/dist/services/store.js')
 {
-  const creditPlan = (freeCredits) => ({
-    ...plan, freeCredits, creditCosts: { sms: 1 }, creditPacks: { big: { credits: 100_000, price: 10_000 } },
-  })
+  const creditPlan = (freeCredits) => ({ ...plan, freeCredits, creditCosts: { sms: 1 }, creditPacks: { big: { credits: 100_000, price: 10_000 } } })
   const plans = { granted: creditPlan(100), packs: creditPlan(0) }
-  const billingOf = (planId, start) => ({
-    timezone: 'Europe/Amsterdam', plans, members: [], subscription: { plan: planId, cycle: 'monthly', start },
-  })
+  const billingOf = (planId, start) => ({ timezone: 'Europe/Amsterdam', plans, members: [], subscription: { plan: planId, cycle: 'monthly', start } })
   const accounts = {
-    longPacks: billingOf('packs', '2018-01-12'), shortPacks: billingOf('packs', '2018-01-12'),
-    long: billingOf('granted', '2018-01-12'), short: billingOf('granted', '2026-02-12'),
+    longPacks: billingOf('packs', '2018-01-12'),
+    shortPacks: billingOf('packs', '2018-01-12'),
+    long: billingOf('granted', '2018-01-12'),
+    short: billingOf('granted', '2026-02-12'),
   }
   const NOW = Date.UTC(2026, 3, 20, 12)
   const DAY = 86_400_000
   const engine = new SqliteEngine({ file: ':memory:' })
   let store = createStore(engine)
   let n = 0
-  const sms = (account, at, count = 1) => store.recordUsage({
-    account, billing: accounts[account], receivedAt: at,
-    events: Array.from({ length: count }, () => ({ id: `sms-${++n}`, type: 'action', time: at, day: new Date(at).toISOString().slice(0, 10), action: 'sms', quantity: 1 })),
-  })
+  const sms = (account, at, count = 1) =>
+    store.recordUsage({
+      account,
+      billing: accounts[account],
+      receivedAt: at,
+      events: Array.from({ length: count }, () => ({
+        id: `sms-${++n}`,
+        type: 'action',
+        time: at,
+        day: new Date(at).toISOString().slice(0, 10),
+        action: 'sms',
+        quantity: 1,
+      })),
+    })
   const buy = (account, at) => store.creditRequest({ kind: 'purchase', account, billing: accounts[account], id: `pack-${++n}`, pack: 'big', at })
   const first = Date.UTC(2018, 0, 15, 12)
   await buy('longPacks', first)
@@ -162,18 +186,28 @@ const { createStore } = await import('../../apps/collector/dist/services/store.j
     }
     return pair.map((a) => median(ms[a]))
   }
-  for (const [label, pair] of [['same age', ['shortPacks', 'longPacks']], ['month 2 / 100', ['short', 'long']]]) {
+  for (const [label, pair] of [
+    ['same age', ['shortPacks', 'longPacks']],
+    ['month 2 / 100', ['short', 'long']],
+  ]) {
     await time(pair, 50, false)
     const [ws, wl] = await time(pair, 400, false)
     const [cs, cl] = await time(pair, 100, true)
-    console.log(`credit request, ${label.padEnd(13)} ${entries[pair[0]]} / ${entries[pair[1]].toLocaleString('en')} entries: warm ${ws.toFixed(3)} / ${wl.toFixed(3)} ms (ratio ${(wl / ws).toFixed(2)}), cold ${cs.toFixed(3)} / ${cl.toFixed(3)} ms (ratio ${(cl / cs).toFixed(2)})`)
+    console.log(
+      `credit request, ${label.padEnd(13)} ${entries[pair[0]]} / ${entries[pair[1]].toLocaleString('en')} entries: warm ${ws.toFixed(3)} / ${wl.toFixed(3)} ms (ratio ${(wl / ws).toFixed(2)}), cold ${cs.toFixed(3)} / ${cl.toFixed(3)} ms (ratio ${(cl / cs).toFixed(2)})`,
+    )
   }
   // The period in force alone, month 2 against month 100 of subscriptions with the same changes
   // (an upgrade, a quarterly term, a seat downgrade, all in the first month): what the email check
   // and the credit rules compute per request (docs/performance.md, "Periods"), no storage.
   const { termsAt, emailWindow, emailsAt } = await import('../../packages/billing/dist/index.js')
   {
-    const changes = [{ at: '2018-01-20', plan: 'packs' }, { at: '2018-02-10', seats: 4 }, { at: '2018-02-15', cycle: 'quarterly' }, { at: '2018-02-20', seats: 1 }]
+    const changes = [
+      { at: '2018-01-20', plan: 'packs' },
+      { at: '2018-02-10', seats: 4 },
+      { at: '2018-02-15', cycle: 'quarterly' },
+      { at: '2018-02-20', seats: 1 },
+    ]
     const sub = { plan: 'granted', cycle: 'monthly', start: '2018-01-31', seats: 2, contacts: 1000, changes }
     const billing = { timezone: 'Europe/Amsterdam', plans, members: [], subscription: sub }
     const periodWork = (at) => {

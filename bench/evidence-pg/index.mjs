@@ -38,7 +38,7 @@ async function readAll(page) {
   const times = []
   let rows = 0
   const started = performance.now()
-  for (let after = null; ;) {
+  for (let after = null; ; ) {
     const t0 = performance.now()
     const got = await page(after)
     times.push(performance.now() - t0)
@@ -77,31 +77,53 @@ try {
   try {
     const loadStarted = performance.now()
     // The container's units over January, SDK-shaped ids; then as many of other accounts' containers.
-    await engine.pool.query(`INSERT INTO impressions (account, container, session, campaign, event_id, time)
+    await engine.pool.query(
+      `INSERT INTO impressions (account, container, session, campaign, event_id, time)
       SELECT 'bench', 'ctr_bench', 's_' || (g / 10) || '_x8f2k1q9', 'cmp_' || (g % 10), '01JD' || lpad(g::text, 22, '0'),
-        $1::bigint + (g::bigint * ($2::bigint - $1::bigint)) / $3 FROM generate_series(0, $3 - 1) g`, [START, END, UNITS])
-    await engine.pool.query(`INSERT INTO impressions (account, container, session, campaign, event_id, time)
+        $1::bigint + (g::bigint * ($2::bigint - $1::bigint)) / $3 FROM generate_series(0, $3 - 1) g`,
+      [START, END, UNITS],
+    )
+    await engine.pool.query(
+      `INSERT INTO impressions (account, container, session, campaign, event_id, time)
       SELECT 'other_' || (g % ${OTHERS}), 'ctr_other', 's_' || g, 'cmp_0', 'e' || g, $1::bigint + (g::bigint * ($2::bigint - $1::bigint)) / $3
-      FROM generate_series(0, $3 - 1) g`, [START, END, UNITS])
+      FROM generate_series(0, $3 - 1) g`,
+      [START, END, UNITS],
+    )
     await engine.pool.query('VACUUM ANALYZE impressions')
-    console.log(`loaded ${fmt(UNITS)} units of ctr_bench and ${fmt(UNITS)} of ${OTHERS} other accounts in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s`)
+    console.log(
+      `loaded ${fmt(UNITS)} units of ctr_bench and ${fmt(UNITS)} of ${OTHERS} other accounts in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s`,
+    )
 
     const repo = await readAll((after) => engine.read((r) => r.unitPage('bench', 'ctr_bench', 'campaign', START, END, after, PAGE)))
     const raw = new pg.Client({ connectionString: url.toString() })
     await raw.connect()
     const cols = 'container, session, campaign AS subject, event_id AS "eventId", time'
-    const ceiling = await readAll(async (after) => (after === null
-      ? await raw.query({ name: 'first', text: `SELECT ${cols} FROM impressions WHERE account = $1 AND container = $2 AND time >= $3 AND time < $4
-          ORDER BY time, session, campaign LIMIT $5`, values: ['bench', 'ctr_bench', START, END, PAGE] })
-      : await raw.query({ name: 'next', text: `SELECT ${cols} FROM impressions WHERE account = $1 AND container = $2
+    const ceiling = await readAll(
+      async (after) =>
+        (after === null
+          ? await raw.query({
+              name: 'first',
+              text: `SELECT ${cols} FROM impressions WHERE account = $1 AND container = $2 AND time >= $3 AND time < $4
+          ORDER BY time, session, campaign LIMIT $5`,
+              values: ['bench', 'ctr_bench', START, END, PAGE],
+            })
+          : await raw.query({
+              name: 'next',
+              text: `SELECT ${cols} FROM impressions WHERE account = $1 AND container = $2
           AND (time, session, campaign) > ($3::bigint, $4::text, $5::text) AND time < $6 ORDER BY time, session, campaign LIMIT $7`,
-        values: ['bench', 'ctr_bench', after.time, after.session, after.subject, END, PAGE] })).rows)
-    const { rows: [size] } = await raw.query(`SELECT pg_relation_size('impressions_account_container_time') AS index,
+              values: ['bench', 'ctr_bench', after.time, after.session, after.subject, END, PAGE],
+            })
+        ).rows,
+    )
+    const {
+      rows: [size],
+    } = await raw.query(`SELECT pg_relation_size('impressions_account_container_time') AS index,
       (SELECT count(*) FROM impressions) AS rows`)
     await raw.end()
 
     if (repo.rows !== UNITS || ceiling.rows !== UNITS) throw new Error(`read ${repo.rows} and ${ceiling.rows} units of ${UNITS}`)
-    const line = (name, r) => `${name.padEnd(24)} ${fmt(r.rowsPerSec).padStart(9)} rows/s  first pages ${r.first.toFixed(1)} ms  last pages ${r.last.toFixed(1)} ms (x${(r.last / r.first).toFixed(2)})`
+    const line = (name, r) =>
+      `${name.padEnd(24)} ${fmt(r.rowsPerSec).padStart(9)} rows/s  first pages ${r.first.toFixed(1)} ms  last pages ${r.last.toFixed(1)} ms (x${(r.last / r.first).toFixed(2)})`
     console.log(line('repository (unitPage)', repo))
     console.log(line('raw pg, same statements', ceiling))
     console.log(`ratio to raw pg: ${(repo.rowsPerSec / ceiling.rowsPerSec).toFixed(2)}`)

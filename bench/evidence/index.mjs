@@ -40,17 +40,21 @@ if (!existsSync(CLI)) {
 const dir = mkdtempSync(join(tmpdir(), 'tally-bench-evidence-'))
 const file = join(dir, 'collector.db')
 const campaigns = Object.fromEntries(Array.from({ length: CAMPAIGNS }, (_, i) => [`cmp_${i}`, {}]))
-writeFileSync(join(dir, 'config.json'), JSON.stringify({
-  plans: { metered: { currency: 'EUR', basePrice: 0, included: { impressions: UNITS / 10 }, overage: { impressions: { per: 1000, price: 40 } } } },
-  accounts: {
-    bench: {
-      timezone: 'UTC', subscription: { plan: 'metered', cycle: 'monthly', start: '2026-01-01' },
-      keys: { secret: 'sk_bench_secret', read: 'rk_bench_read' },
-      containers: { ctr_bench: { domains: ['bench.test'], campaigns } },
+writeFileSync(
+  join(dir, 'config.json'),
+  JSON.stringify({
+    plans: { metered: { currency: 'EUR', basePrice: 0, included: { impressions: UNITS / 10 }, overage: { impressions: { per: 1000, price: 40 } } } },
+    accounts: {
+      bench: {
+        timezone: 'UTC',
+        subscription: { plan: 'metered', cycle: 'monthly', start: '2026-01-01' },
+        keys: { secret: 'sk_bench_secret', read: 'rk_bench_read' },
+        containers: { ctr_bench: { domains: ['bench.test'], campaigns } },
+      },
     },
-  },
-  server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } } },
-}))
+    server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } } },
+  }),
+)
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US')
 const mb = (kb) => `${(kb / 1024).toFixed(0)} MB`
@@ -94,12 +98,16 @@ async function load() {
 /** The same rows read by better-sqlite3 alone, in the same pages: the ceiling of an export. */
 function rawRead() {
   const db = new Database(file, { readonly: true })
-  const first = db.prepare('SELECT container, session, campaign AS subject, event_id AS eventId, time FROM impressions WHERE container = ? AND time >= ? AND time < ? ORDER BY time, session, campaign LIMIT 5000')
-  const next = db.prepare('SELECT container, session, campaign AS subject, event_id AS eventId, time FROM impressions WHERE container = ? AND (time, session, campaign) > (?, ?, ?) AND time < ? ORDER BY time, session, campaign LIMIT 5000')
+  const first = db.prepare(
+    'SELECT container, session, campaign AS subject, event_id AS eventId, time FROM impressions WHERE container = ? AND time >= ? AND time < ? ORDER BY time, session, campaign LIMIT 5000',
+  )
+  const next = db.prepare(
+    'SELECT container, session, campaign AS subject, event_id AS eventId, time FROM impressions WHERE container = ? AND (time, session, campaign) > (?, ?, ?) AND time < ? ORDER BY time, session, campaign LIMIT 5000',
+  )
   const end = PERIOD_START + PERIOD_MS
   let rows = 0
   const started = performance.now()
-  for (let page = first.all('ctr_bench', PERIOD_START, end); page.length > 0;) {
+  for (let page = first.all('ctr_bench', PERIOD_START, end); page.length > 0; ) {
     rows += page.length
     const last = page[page.length - 1]
     page = next.all('ctr_bench', last.time, last.session, last.subject, end)
@@ -109,13 +117,14 @@ function rawRead() {
   return { rows, rowsPerSec: rows / seconds }
 }
 
-
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
 
 /** One export, read to the end: rows, seconds, the collector's highest RSS seen while it ran. */
 async function exportOnce(base, pid) {
   let peak = rssKb(pid)
-  const sampler = setInterval(() => { peak = Math.max(peak, rssKb(pid)) }, 20)
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssKb(pid))
+  }, 20)
   const started = performance.now()
   // node:http rather than fetch: the client shares the two cores with the collector, and Node's
   // plain response stream costs it far less per megabyte than a web stream does.
@@ -164,11 +173,19 @@ const body = () => {
 
 function beacons(base) {
   return new Promise((resolve, reject) => {
-    autocannon({
-      url: `${base}/v1/containers/ctr_bench/events`, connections: 8, duration: SECONDS, overallRate: RATE, method: 'POST',
-      headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
-      requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }],
-    }, (err, res) => (err ? reject(err) : resolve({ p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx, total: res.requests.total })))
+    autocannon(
+      {
+        url: `${base}/v1/containers/ctr_bench/events`,
+        connections: 8,
+        duration: SECONDS,
+        overallRate: RATE,
+        method: 'POST',
+        headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+        requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }],
+      },
+      (err, res) =>
+        err ? reject(err) : resolve({ p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx, total: res.requests.total }),
+    )
   })
 }
 
@@ -187,7 +204,8 @@ try {
   const raw = rawRead()
   const port = await freePort()
   const child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'config.json'), '--db', file, '--port', String(port), '--host', '127.0.0.1'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' },
+    stdio: ['ignore', 'ignore', 'inherit'],
   })
   const base = `http://127.0.0.1:${port}`
   try {
@@ -213,12 +231,16 @@ try {
     const rate = once.units / once.seconds
     console.log(`${fmt(UNITS)} impression units loaded in ${loaded.loadSeconds.toFixed(1)} s (direct inserts)`)
     console.log(`export            ${fmt(once.units)} rows in ${once.seconds.toFixed(2)} s = ${fmt(rate)} rows/s  (${(once.bytes / 1e6).toFixed(0)} MB CSV)`)
-    console.log(`ceiling: raw read ${fmt(raw.rows)} rows at ${fmt(raw.rowsPerSec)} rows/s (better-sqlite3, same pages)   ratio ${(rate / raw.rowsPerSec).toFixed(2)}`)
+    console.log(
+      `ceiling: raw read ${fmt(raw.rows)} rows at ${fmt(raw.rowsPerSec)} rows/s (better-sqlite3, same pages)   ratio ${(rate / raw.rowsPerSec).toFixed(2)}`,
+    )
     console.log(`collector RSS     ${mb(idleKb)} before, ${mb(once.peakKb)} peak during the export`)
     console.log(`beacons @${RATE}/s   alone: p50 ${quiet.p50} ms  p99 ${quiet.p99} ms  non-2xx ${quiet.non2xx}`)
     console.log(`beacons @${RATE}/s   with ${exports} exports running: p50 ${busy.p50} ms  p99 ${busy.p99} ms  max ${busy.max} ms  non-2xx ${busy.non2xx}`)
     console.log(`p99 ratio with/without export ${(busy.p99 / Math.max(quiet.p99, 1)).toFixed(2)}`)
-    console.log(`storage per unit: ${(loaded.table / UNITS).toFixed(1)} B table + ${(loaded.index / UNITS).toFixed(1)} B evidence index (dbstat); file growth ${(loaded.growth / UNITS).toFixed(1)} B per unit`)
+    console.log(
+      `storage per unit: ${(loaded.table / UNITS).toFixed(1)} B table + ${(loaded.index / UNITS).toFixed(1)} B evidence index (dbstat); file growth ${(loaded.growth / UNITS).toFixed(1)} B per unit`,
+    )
     const ok = once.units === UNITS && rate >= 100_000 && busy.non2xx === 0
     console.log(`targets (every unit exported, >= 100,000 rows/s, no refused beacon): ${ok ? 'met' : 'NOT met'}`)
   } finally {

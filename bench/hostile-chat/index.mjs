@@ -35,26 +35,33 @@ if (!existsSync(CLI)) {
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-bench-hostile-chat-'))
 const account = (name, container, domain, extra) => ({
-  timezone: 'UTC', subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' },
+  timezone: 'UTC',
+  subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' },
   keys: { secret: `sk_${name}_secret`, read: `rk_${name}_read` },
   containers: { [container]: { domains: [domain], ...extra } },
 })
-writeFileSync(join(dir, 'config.json'), JSON.stringify({
-  plans: { p: { currency: 'EUR', basePrice: 0 } },
-  accounts: {
-    evil: account('evil', 'ctr_evil', 'evil.test', { bots: { bot_x: {} } }),
-    shop: account('shop', 'ctr_shop', 'shop.test', { campaigns: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`cmp_${i}`, {}])) }),
-  },
-  server: { trustedProxies: ['127.0.0.1'], sessionsPerHour: 1_000_000 },
-}))
+writeFileSync(
+  join(dir, 'config.json'),
+  JSON.stringify({
+    plans: { p: { currency: 'EUR', basePrice: 0 } },
+    accounts: {
+      evil: account('evil', 'ctr_evil', 'evil.test', { bots: { bot_x: {} } }),
+      shop: account('shop', 'ctr_shop', 'shop.test', { campaigns: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`cmp_${i}`, {}])) }),
+    },
+    server: { trustedProxies: ['127.0.0.1'], sessionsPerHour: 1_000_000 },
+  }),
+)
 
 /** The neighbour's visitors come from VISITORS addresses in turn; each attack phase from one address. */
 const VISITORS = 200
 let visitor = 0
 const visitorAddress = () => `198.51.100.${visitor++ % VISITORS}`
-const post = (base, container, origin, body, address) => fetch(`${base}/v1/containers/${container}/events`, {
-  method: 'POST', headers: { origin, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA, 'x-forwarded-for': address }, body,
-})
+const post = (base, container, origin, body, address) =>
+  fetch(`${base}/v1/containers/${container}/events`, {
+    method: 'POST',
+    headers: { origin, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA, 'x-forwarded-for': address },
+    body,
+  })
 const start = Date.now() - 20 * 60_000
 const chatEvent = (c, id, phase, ts) => `{"id":"${id}","type":"chat","session":"s${c}","conversation":"conv_${c}","bot":"bot_x","phase":"${phase}","ts":${ts}}`
 
@@ -78,19 +85,28 @@ const attackBody = () => {
 
 function neighbour(base) {
   return new Promise((resolve, reject) => {
-    autocannon({
-      url: `${base}/v1/containers/ctr_shop/events`, connections: 4, duration: SECONDS, overallRate: RATE, method: 'POST',
-      headers: { origin: 'https://shop.test', 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
-      requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'x-forwarded-for': visitorAddress() }, body: shopBody() }) }],
-    }, (err, res) => (err ? reject(err) : resolve({ p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx })))
+    autocannon(
+      {
+        url: `${base}/v1/containers/ctr_shop/events`,
+        connections: 4,
+        duration: SECONDS,
+        overallRate: RATE,
+        method: 'POST',
+        headers: { origin: 'https://shop.test', 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+        requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, 'x-forwarded-for': visitorAddress() }, body: shopBody() }) }],
+      },
+      (err, res) => (err ? reject(err) : resolve({ p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx })),
+    )
   })
 }
 
 try {
   const port = await freePort()
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'config.json'), '--db', join(dir, 'c.db'), '--port', String(port), '--host', '127.0.0.1'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--config', join(dir, 'config.json'), '--db', join(dir, 'c.db'), '--port', String(port), '--host', '127.0.0.1'],
+    { env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'] },
+  )
   const base = `http://127.0.0.1:${port}`
   try {
     await waitHealthy(`${base}/healthz`)
@@ -142,7 +158,8 @@ try {
       const a = plain++
       const now = Date.now()
       let events = ''
-      for (let c = 0; c < CONVERSATIONS; c++) events += `${c ? ',' : ''}{"id":"p${a}_${c}","type":"chat","session":"sp${a}","conversation":"cp${a}_${c}","bot":"bot_x","phase":"start","ts":${now}}`
+      for (let c = 0; c < CONVERSATIONS; c++)
+        events += `${c ? ',' : ''}{"id":"p${a}_${c}","type":"chat","session":"sp${a}","conversation":"cp${a}_${c}","bot":"bot_x","phase":"start","ts":${now}}`
       return `{"v":1,"sentAt":${now},"sdk":"bench","events":[${events}]}`
     }
     const flood = await under(plainBody, '203.0.113.66', true)
@@ -154,10 +171,18 @@ try {
     console.log(`${CONVERSATIONS} conversations x ${EVENTS} events loaded through the collector in ${loadSeconds.toFixed(1)} s`)
     console.log(`neighbour @${RATE}/s  quiet:        p50 ${quiet.p50} ms  p99 ${quiet.p99} ms  max ${quiet.max} ms  non-2xx ${quiet.non2xx}`)
     console.log(`neighbour @${RATE}/s  under attack: p50 ${busy.p50} ms  p99 ${busy.p99} ms  max ${busy.max} ms  non-2xx ${busy.non2xx}`)
-    console.log(`neighbour @${RATE}/s  under the same flood of new conversations: p50 ${flood.latency.p50} ms  p99 ${flood.latency.p99} ms  (${flood.sent} beacons answered, ${(flood.ms / Math.max(flood.sent, 1)).toFixed(0)} ms each; ${flood.limited} answered 429)`)
-    console.log(`neighbour @${RATE}/s  under the attack ignoring Retry-After: p50 ${spin.latency.p50} ms  p99 ${spin.latency.p99} ms  (${spin.sent} beacons answered, ${spin.limited} answered 429)`)
-    console.log(`attack: ${sent} beacons of ${CONVERSATIONS} out-of-order events answered from ${ATTACKERS} clients on one address, ${(attackMs / Math.max(sent, 1)).toFixed(0)} ms each on average; ${limited} more answered 429`)
-    console.log(`p99 ratio under attack / quiet ${ratio.toFixed(2)}, ignoring Retry-After ${spinRatio.toFixed(2)}; under attack / under the same flood without out-of-order events ${(busy.p99 / Math.max(flood.latency.p99, 1)).toFixed(2)}`)
+    console.log(
+      `neighbour @${RATE}/s  under the same flood of new conversations: p50 ${flood.latency.p50} ms  p99 ${flood.latency.p99} ms  (${flood.sent} beacons answered, ${(flood.ms / Math.max(flood.sent, 1)).toFixed(0)} ms each; ${flood.limited} answered 429)`,
+    )
+    console.log(
+      `neighbour @${RATE}/s  under the attack ignoring Retry-After: p50 ${spin.latency.p50} ms  p99 ${spin.latency.p99} ms  (${spin.sent} beacons answered, ${spin.limited} answered 429)`,
+    )
+    console.log(
+      `attack: ${sent} beacons of ${CONVERSATIONS} out-of-order events answered from ${ATTACKERS} clients on one address, ${(attackMs / Math.max(sent, 1)).toFixed(0)} ms each on average; ${limited} more answered 429`,
+    )
+    console.log(
+      `p99 ratio under attack / quiet ${ratio.toFixed(2)}, ignoring Retry-After ${spinRatio.toFixed(2)}; under attack / under the same flood without out-of-order events ${(busy.p99 / Math.max(flood.latency.p99, 1)).toFixed(2)}`,
+    )
     const met = ratio < 2 && spinRatio < 2 && busy.non2xx === 0 && spin.latency.non2xx === 0
     console.log(`target (p99 ratio < 2 both ways, no refused neighbour beacon): ${met ? 'met' : 'NOT met'}`)
   } finally {

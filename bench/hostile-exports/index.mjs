@@ -39,15 +39,19 @@ if (!existsSync(CLI)) {
 const dir = mkdtempSync(join(tmpdir(), 'tally-bench-hostile-exports-'))
 const file = join(dir, 'collector.db')
 const account = (name, container) => ({
-  timezone: 'UTC', subscription: { plan: 'metered', cycle: 'monthly', start: '2026-01-01' },
+  timezone: 'UTC',
+  subscription: { plan: 'metered', cycle: 'monthly', start: '2026-01-01' },
   keys: { secret: `sk_${name}_secret`, read: `rk_${name}_read` },
   containers: { [container]: { domains: [`${name}.test`], campaigns: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`cmp_${i}`, {}])) } },
 })
-writeFileSync(join(dir, 'config.json'), JSON.stringify({
-  plans: { metered: { currency: 'EUR', basePrice: 0, included: { impressions: 10 }, overage: { impressions: { per: 1000, price: 40 } } } },
-  accounts: { evil: account('evil', 'ctr_evil'), shop: account('shop', 'ctr_shop') },
-  server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } } },
-}))
+writeFileSync(
+  join(dir, 'config.json'),
+  JSON.stringify({
+    plans: { metered: { currency: 'EUR', basePrice: 0, included: { impressions: 10 }, overage: { impressions: { per: 1000, price: 40 } } } },
+    accounts: { evil: account('evil', 'ctr_evil'), shop: account('shop', 'ctr_shop') },
+    server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } } },
+  }),
+)
 
 async function load() {
   const { migrateSqlite } = await import(pathToFileURL(ENGINE).href)
@@ -58,7 +62,10 @@ async function load() {
   const roll = db.prepare(`INSERT INTO rollups (account, day, container, kind, subject, units) VALUES (?, ?, ?, 'campaign', ?, 1)
     ON CONFLICT (account, day, container, kind, subject) DO UPDATE SET units = units + 1`)
   db.transaction(() => {
-    for (const [acct, container] of [['evil', 'ctr_evil'], ['shop', 'ctr_shop']]) {
+    for (const [acct, container] of [
+      ['evil', 'ctr_evil'],
+      ['shop', 'ctr_shop'],
+    ]) {
       for (let i = 0; i < UNITS; i++) {
         const time = PERIOD_START + Math.floor((i / UNITS) * PERIOD_MS)
         const campaign = `cmp_${i % 10}`
@@ -90,10 +97,12 @@ function stall(port) {
 /** One export of the shop's evidence read to the end: its status. */
 function exportOnce(base) {
   return new Promise((resolve, reject) => {
-    http.get(`${base}/v1/invoices/2/evidence.csv`, { headers: { authorization: 'Bearer rk_shop_read' } }, (res) => {
-      res.on('data', () => undefined)
-      res.on('end', () => resolve(res.statusCode))
-    }).on('error', reject)
+    http
+      .get(`${base}/v1/invoices/2/evidence.csv`, { headers: { authorization: 'Bearer rk_shop_read' } }, (res) => {
+        res.on('data', () => undefined)
+        res.on('end', () => resolve(res.statusCode))
+      })
+      .on('error', reject)
   })
 }
 
@@ -107,11 +116,18 @@ const body = () => {
 }
 function beacons(base) {
   return new Promise((resolve, reject) => {
-    autocannon({
-      url: `${base}/v1/containers/ctr_shop/events`, connections: 8, duration: SECONDS, overallRate: RATE, method: 'POST',
-      headers: { origin: 'https://shop.test', 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
-      requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }],
-    }, (err, res) => (err ? reject(err) : resolve({ p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx })))
+    autocannon(
+      {
+        url: `${base}/v1/containers/ctr_shop/events`,
+        connections: 8,
+        duration: SECONDS,
+        overallRate: RATE,
+        method: 'POST',
+        headers: { origin: 'https://shop.test', 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+        requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }],
+      },
+      (err, res) => (err ? reject(err) : resolve({ p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx })),
+    )
   })
 }
 
@@ -119,21 +135,25 @@ try {
   await load()
   const port = await freePort()
   const child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'config.json'), '--db', file, '--port', String(port), '--host', '127.0.0.1'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' },
+    stdio: ['ignore', 'ignore', 'inherit'],
   })
   const base = `http://127.0.0.1:${port}`
   try {
     await waitHealthy(`${base}/healthz`)
     for (let i = 0; i < 600; i++) {
-      const ok = (await fetch(`${base}/v1/invoices/2.json`, { headers: { authorization: 'Bearer rk_shop_read' } })).ok
-        && (await fetch(`${base}/v1/invoices/2.json`, { headers: { authorization: 'Bearer rk_evil_read' } })).ok
+      const ok =
+        (await fetch(`${base}/v1/invoices/2.json`, { headers: { authorization: 'Bearer rk_shop_read' } })).ok &&
+        (await fetch(`${base}/v1/invoices/2.json`, { headers: { authorization: 'Bearer rk_evil_read' } })).ok
       if (ok) break
       await new Promise((r) => setTimeout(r, 100))
     }
     const quiet = await beacons(base)
     const idleKb = rssKb(child.pid)
     let peakKb = idleKb
-    const sampler = setInterval(() => { peakKb = Math.max(peakKb, rssKb(child.pid)) }, 20)
+    const sampler = setInterval(() => {
+      peakKb = Math.max(peakKb, rssKb(child.pid))
+    }, 20)
 
     const stalled = await Promise.all(Array.from({ length: STALLED }, () => stall(port)))
     let running = true
@@ -154,7 +174,9 @@ try {
     const count = (list) => [...list.reduce((m, s) => m.set(s, (m.get(s) ?? 0) + 1), new Map())].map(([s, n]) => `${n} x ${s}`).join(', ')
     const growth = (peakKb - idleKb) / 1024
     const ratio = busy.p99 / Math.max(quiet.p99, 1)
-    console.log(`${UNITS.toLocaleString('en-US')} units per account; ${STALLED} stalled readers (${count(stalled.map((s) => s.status))}), ${ACTIVE} active exporters (${count([...statuses].flatMap(([s, n]) => Array(n).fill(s)))})`)
+    console.log(
+      `${UNITS.toLocaleString('en-US')} units per account; ${STALLED} stalled readers (${count(stalled.map((s) => s.status))}), ${ACTIVE} active exporters (${count([...statuses].flatMap(([s, n]) => Array(n).fill(s)))})`,
+    )
     console.log(`collector RSS     ${mb(idleKb)} idle, ${mb(peakKb)} peak under the attack (+${growth.toFixed(0)} MB)`)
     console.log(`beacons @${RATE}/s   quiet:        p50 ${quiet.p50} ms  p99 ${quiet.p99} ms  non-2xx ${quiet.non2xx}`)
     console.log(`beacons @${RATE}/s   under attack: p50 ${busy.p50} ms  p99 ${busy.p99} ms  max ${busy.max} ms  non-2xx ${busy.non2xx}`)

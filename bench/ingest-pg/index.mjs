@@ -39,32 +39,39 @@ if (!existsSync(CLI)) {
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-bench-pg-'))
 const campaigns = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`cmp_${i}`, {}]))
-writeFileSync(join(dir, 'config.json'), JSON.stringify({
-  plans: { basic: { currency: 'EUR', basePrice: 0 } },
-  accounts: {
-    bench: {
-      timezone: 'UTC',
-      subscription: { plan: 'basic', cycle: 'monthly', start: '2026-01-01' },
-      keys: { secret: 'sk_bench_secret', read: 'rk_bench_read' },
-      containers: { ctr_bench: { domains: ['bench.test'], campaigns } },
+writeFileSync(
+  join(dir, 'config.json'),
+  JSON.stringify({
+    plans: { basic: { currency: 'EUR', basePrice: 0 } },
+    accounts: {
+      bench: {
+        timezone: 'UTC',
+        subscription: { plan: 'basic', cycle: 'monthly', start: '2026-01-01' },
+        keys: { secret: 'sk_bench_secret', read: 'rk_bench_read' },
+        containers: { ctr_bench: { domains: ['bench.test'], campaigns } },
+      },
     },
-  },
-  server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } } },
-}))
+    server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } } },
+  }),
+)
 
 // Every request carries 50 distinct billable units: 10 sessions x 5 campaigns (as bench/ingest).
 const body = (run) => beaconBody(run, EVENTS)
 
-
-
 function load(url, run, extra = {}) {
   return new Promise((resolve, reject) => {
-    autocannon({
-      url, connections: CONNECTIONS, duration: SECONDS, method: 'POST',
-      headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
-      requests: [{ setupRequest: (req) => ({ ...req, body: body(run) }) }],
-      ...extra,
-    }, (err, res) => (err ? reject(err) : resolve(res)))
+    autocannon(
+      {
+        url,
+        connections: CONNECTIONS,
+        duration: SECONDS,
+        method: 'POST',
+        headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+        requests: [{ setupRequest: (req) => ({ ...req, body: body(run) }) }],
+        ...extra,
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    )
   })
 }
 
@@ -72,9 +79,11 @@ async function startCollectors(n, url) {
   const out = []
   for (let k = 0; k < n; k++) {
     const port = await freePort()
-    const child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'config.json'), '--database-url', url, '--port', String(port), '--host', '127.0.0.1'], {
-      env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'],
-    })
+    const child = spawn(
+      process.execPath,
+      [CLI, 'serve', '--config', join(dir, 'config.json'), '--database-url', url, '--port', String(port), '--host', '127.0.0.1'],
+      { env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'] },
+    )
     const base = `http://127.0.0.1:${port}`
     await waitHealthy(`${base}/healthz`)
     out.push({ child, url: `${base}/v1/containers/ctr_bench/events` })
@@ -92,8 +101,10 @@ async function benchCollectors(n, url) {
   await Promise.all(collectors.map((c) => new Promise((r) => c.child.once('exit', r))))
   return {
     eventsPerSec: runs.reduce((s, r) => s + (r.requests.total / r.duration) * EVENTS, 0),
-    p50: Math.max(...runs.map((r) => r.latency.p50)), p99: Math.max(...runs.map((r) => r.latency.p99)),
-    non2xx: runs.reduce((s, r) => s + r.non2xx, 0), errors: runs.reduce((s, r) => s + r.errors, 0),
+    p50: Math.max(...runs.map((r) => r.latency.p50)),
+    p99: Math.max(...runs.map((r) => r.latency.p99)),
+    non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
+    errors: runs.reduce((s, r) => s + r.errors, 0),
   }
 }
 
@@ -124,9 +135,15 @@ async function benchRaw(url, clients = RAW_CLIENTS) {
       while (performance.now() < end) {
         const r = `raw${process.pid}-${(n++).toString(36)}`
         const ts = Date.now()
-        const s = [], c = [], e = [], t = []
+        const s = [],
+          c = [],
+          e = [],
+          t = []
         for (let i = 0; i < EVENTS; i++) {
-          s.push(`s${r}-${i % 10}`); c.push(`cmp_${(i / 10) | 0}`); e.push(`${r}-${i}`); t.push(ts)
+          s.push(`s${r}-${i % 10}`)
+          c.push(`cmp_${(i / 10) | 0}`)
+          e.push(`${r}-${i}`)
+          t.push(ts)
         }
         const started = performance.now()
         const begin = client.query('BEGIN')
@@ -135,7 +152,11 @@ async function benchRaw(url, clients = RAW_CLIENTS) {
         const per = new Map()
         for (const row of fresh) per.set(row.campaign, (per.get(row.campaign) ?? 0) + 1)
         const k = [...per.keys()]
-        const rollups = client.query({ name: 'rollups', text: ADD_ROLLUPS, values: ['bench', k.map(() => '2026-07-20'), k.map(() => 'ctr_bench'), k.map(() => 'campaign'), k, k.map((x) => per.get(x))] })
+        const rollups = client.query({
+          name: 'rollups',
+          text: ADD_ROLLUPS,
+          values: ['bench', k.map(() => '2026-07-20'), k.map(() => 'ctr_bench'), k.map(() => 'campaign'), k, k.map((x) => per.get(x))],
+        })
         const commit = client.query('COMMIT')
         await rollups
         await commit
@@ -161,12 +182,19 @@ async function benchRaw(url, clients = RAW_CLIENTS) {
  * transactions at once each, started together; events/s summed, the worse p50/p99.
  */
 async function benchRawTwo(url) {
-  const runs = await Promise.all([0, 1].map(() => new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'raw-client', url, String(RAW_CLIENTS / 2)], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    child.stdout.on('data', (b) => (out += b))
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`raw client exited with ${code}`))))
-  })))
+  const runs = await Promise.all(
+    [0, 1].map(
+      () =>
+        new Promise((resolve, reject) => {
+          const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'raw-client', url, String(RAW_CLIENTS / 2)], {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          })
+          let out = ''
+          child.stdout.on('data', (b) => (out += b))
+          child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`raw client exited with ${code}`))))
+        }),
+    ),
+  )
   return { eventsPerSec: runs[0].eventsPerSec + runs[1].eventsPerSec, p50: Math.max(runs[0].p50, runs[1].p50), p99: Math.max(runs[0].p99, runs[1].p99) }
 }
 
@@ -192,7 +220,9 @@ async function freshDatabase(admin, name) {
 async function storage(url) {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
-  const { rows: [r] } = await client.query(`SELECT (SELECT count(*) FROM impressions)::bigint AS events,
+  const {
+    rows: [r],
+  } = await client.query(`SELECT (SELECT count(*) FROM impressions)::bigint AS events,
     pg_total_relation_size('impressions') AS impressions, pg_total_relation_size('rollups') AS rollups`)
   await client.end()
   const events = Number(r.events)
@@ -217,17 +247,22 @@ try {
   const bytes = await storage(twoUrl)
   const raw = await benchRaw(await freshDatabase(admin, 'bench_raw'))
   const rawTwo = await benchRawTwo(await freshDatabase(admin, 'bench_raw_two'))
-  const line = (name, r) => `${name.padEnd(30)} ${fmt(r.eventsPerSec).padStart(7)} events/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms` +
+  const line = (name, r) =>
+    `${name.padEnd(30)} ${fmt(r.eventsPerSec).padStart(7)} events/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms` +
     (r.non2xx === undefined ? '' : `  non-2xx ${r.non2xx}  errors ${r.errors}`)
   console.log(line('1 collector', one))
   console.log(line('2 collectors', two))
   console.log(line(`raw PostgreSQL (${RAW_CLIENTS} tx, 1 client)`, raw))
   console.log(line(`raw PostgreSQL (2 clients x ${RAW_CLIENTS / 2} tx)`, rawTwo))
   const ratio = two.eventsPerSec / rawTwo.eventsPerSec
-  console.log(`ratio of 2 collectors to raw from two clients ${ratio.toFixed(2)} (goal >= ${GOAL_RATIO}); to raw from one client: 1 collector ${(one.eventsPerSec / raw.eventsPerSec).toFixed(2)}, 2 collectors ${(two.eventsPerSec / raw.eventsPerSec).toFixed(2)}; 2 collectors / 1 ${(two.eventsPerSec / one.eventsPerSec).toFixed(2)}`)
+  console.log(
+    `ratio of 2 collectors to raw from two clients ${ratio.toFixed(2)} (goal >= ${GOAL_RATIO}); to raw from one client: 1 collector ${(one.eventsPerSec / raw.eventsPerSec).toFixed(2)}, 2 collectors ${(two.eventsPerSec / raw.eventsPerSec).toFixed(2)}; 2 collectors / 1 ${(two.eventsPerSec / one.eventsPerSec).toFixed(2)}`,
+  )
   console.log(`storage: ${fmt(bytes.bytesPerEvent)} bytes per stored event (impressions + rollups, indexes included, ${fmt(bytes.events)} events)`)
   const ok = two.eventsPerSec >= 30_000 && two.non2xx === 0 && two.errors === 0
-  console.log(`target (>= 30,000 events/s with 2 collectors, no errors): ${ok ? 'met' : 'NOT met'}; goal >= ${GOAL_RATIO} of raw from two clients: ${ratio >= GOAL_RATIO ? 'met' : 'NOT met'}`)
+  console.log(
+    `target (>= 30,000 events/s with 2 collectors, no errors): ${ok ? 'met' : 'NOT met'}; goal >= ${GOAL_RATIO} of raw from two clients: ${ratio >= GOAL_RATIO ? 'met' : 'NOT met'}`,
+  )
   if (process.env.TALLY_BENCH_PG_URL) {
     const client = new pg.Client({ connectionString: admin })
     await client.connect()

@@ -47,17 +47,20 @@ if (!existsSync(CLI)) {
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-bench-'))
 const campaigns = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`cmp_${i}`, {}]))
-writeFileSync(join(dir, 'config.json'), JSON.stringify({
-  plans: { basic: { currency: 'EUR', basePrice: 0 } },
-  accounts: {
-    bench: {
-      subscription: { plan: 'basic', cycle: 'monthly', start: '2026-01-01' },
-      keys: { secret: 'sk_bench_secret', read: 'rk_bench_read' },
-      containers: { ctr_bench: { domains: ['bench.test'], campaigns } },
+writeFileSync(
+  join(dir, 'config.json'),
+  JSON.stringify({
+    plans: { basic: { currency: 'EUR', basePrice: 0 } },
+    accounts: {
+      bench: {
+        subscription: { plan: 'basic', cycle: 'monthly', start: '2026-01-01' },
+        keys: { secret: 'sk_bench_secret', read: 'rk_bench_read' },
+        containers: { ctr_bench: { domains: ['bench.test'], campaigns } },
+      },
     },
-  },
-  server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } }, sessionsPerHour: 1e6 },
-}))
+    server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } }, sessionsPerHour: 1e6 },
+  }),
+)
 
 // Every request carries 50 distinct events: 10 sessions x 5 campaigns, 50 distinct billable units, none a duplicate.
 let seq = 0
@@ -72,24 +75,32 @@ function nextEvents(run) {
 }
 const body = (run) => beaconBody(run, EVENTS)
 
-
-
 function load(url, run, extra = {}) {
   return new Promise((resolve, reject) => {
-    autocannon({
-      url, connections: CONNECTIONS, duration: SECONDS, method: 'POST',
-      headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
-      requests: [{ setupRequest: (req) => ({ ...req, body: body(run) }) }],
-      ...extra,
-    }, (err, res) => (err ? reject(err) : resolve(res)))
+    autocannon(
+      {
+        url,
+        connections: CONNECTIONS,
+        duration: SECONDS,
+        method: 'POST',
+        headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+        requests: [{ setupRequest: (req) => ({ ...req, body: body(run) }) }],
+        ...extra,
+      },
+      (err, res) => (err ? reject(err) : resolve(res)),
+    )
   })
 }
 
 const summary = (res) => ({
-  reqPerSec: res.requests.average, requests: res.requests.total,
+  reqPerSec: res.requests.average,
+  requests: res.requests.total,
   eventsPerSec: (res.requests.total / res.duration) * EVENTS,
-  p50: res.latency.p50, p99: res.latency.p99,
-  non2xx: res.non2xx, errors: res.errors, timeouts: res.timeouts,
+  p50: res.latency.p50,
+  p99: res.latency.p99,
+  non2xx: res.non2xx,
+  errors: res.errors,
+  timeouts: res.timeouts,
 })
 
 /** CPU time (user + system, every thread) a process has used so far, in ms (Linux). */
@@ -115,9 +126,11 @@ async function measure(url, tag, pid) {
 async function benchCollector(round) {
   const port = await freePort()
   const db = join(dir, `collector-${round}.db`)
-  const child = spawn(process.execPath, [...profile('collector', round), CLI, 'serve', '--config', join(dir, 'config.json'), '--db', db, '--port', String(port), '--host', '127.0.0.1'], {
-    env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [...profile('collector', round), CLI, 'serve', '--config', join(dir, 'config.json'), '--db', db, '--port', String(port), '--host', '127.0.0.1'],
+    { env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'] },
+  )
   const base = `http://127.0.0.1:${port}`
   await waitHealthy(`${base}/healthz`)
   const url = `${base}/v1/containers/ctr_bench/events`
@@ -134,7 +147,9 @@ async function benchMinimal(round) {
   const port = await freePort()
   const db = join(dir, `minimal-${round}.db`)
   const child = fork(join(ROOT, 'bench/ingest/minimal.mjs'), [String(port), db], {
-    cwd: join(ROOT, 'apps/collector'), stdio: ['ignore', 'ignore', 'inherit', 'ipc'], execArgv: profile('minimal', round),
+    cwd: join(ROOT, 'apps/collector'),
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    execArgv: profile('minimal', round),
   })
   await new Promise((r) => child.once('message', r))
   const runs = await measure(`http://127.0.0.1:${port}/v1/containers/ctr_bench/events`, `m${round}`, child.pid)
@@ -170,7 +185,9 @@ function benchSqlite() {
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = NORMAL')
   db.pragma('cache_size = -65536')
-  for (const f of readdirSync(MIGRATIONS).filter((f) => f.endsWith('.sql')).sort()) {
+  for (const f of readdirSync(MIGRATIONS)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
     for (const stmt of readFileSync(join(MIGRATIONS, f), 'utf8').split('--> statement-breakpoint')) if (stmt.trim()) db.exec(stmt)
   }
   const imp = db.prepare('INSERT INTO impressions (container, session, campaign, event_id, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING')
@@ -205,24 +222,35 @@ const median = (xs) => {
   return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
 }
 /** Medians, field by field, of the rounds' summaries; non-2xx and errors summed. */
-const mid = (list) => Object.fromEntries(Object.keys(list[0]).map((k) => [k, ['non2xx', 'errors', 'timeouts'].includes(k) ? list.reduce((s, r) => s + r[k], 0) : median(list.map((r) => r[k]))]))
+const mid = (list) =>
+  Object.fromEntries(
+    Object.keys(list[0]).map((k) => [k, ['non2xx', 'errors', 'timeouts'].includes(k) ? list.reduce((s, r) => s + r[k], 0) : median(list.map((r) => r[k]))]),
+  )
 
 try {
-  console.log(`batches of ${EVENTS} events, ${CONNECTIONS} connections, ${SECONDS} s per run, loopback, ${ROUNDS} round(s) alternating collector and minimal pipeline (medians)`)
+  console.log(
+    `batches of ${EVENTS} events, ${CONNECTIONS} connections, ${SECONDS} s per run, loopback, ${ROUNDS} round(s) alternating collector and minimal pipeline (medians)`,
+  )
   const tally = []
   const minimal = []
   for (let round = 0; round < ROUNDS; round++) {
     tally.push(await benchCollector(round))
     minimal.push(await benchMinimal(round))
   }
-  const collector = { max: mid(tally.map((r) => r.max)), fixed: mid(tally.map((r) => r.fixed)), easy: mid(tally.map((r) => r.easy)), accepted: tally.reduce((s, r) => s + r.accepted, 0) }
+  const collector = {
+    max: mid(tally.map((r) => r.max)),
+    fixed: mid(tally.map((r) => r.fixed)),
+    easy: mid(tally.map((r) => r.easy)),
+    accepted: tally.reduce((s, r) => s + r.accepted, 0),
+  }
   const least = { max: mid(minimal.map((r) => r.max)), fixed: mid(minimal.map((r) => r.fixed)), easy: mid(minimal.map((r) => r.easy)) }
   const bare = await benchBare()
   const raw = benchSqlite()
   const lower = Math.min(bare.eventsPerSec, raw.eventsPerSec)
   const ratio = collector.max.eventsPerSec / lower
   const perMinimal = collector.max.eventsPerSec / least.max.eventsPerSec
-  const row = (name, r) => `${name.padEnd(26)} ${fmt(r.eventsPerSec).padStart(7)} events/s  (${fmt(r.eventsPerSec / EVENTS)} req/s)  p50 ${r.p50} ms  p99 ${r.p99} ms  non-2xx ${r.non2xx}`
+  const row = (name, r) =>
+    `${name.padEnd(26)} ${fmt(r.eventsPerSec).padStart(7)} events/s  (${fmt(r.eventsPerSec / EVENTS)} req/s)  p50 ${r.p50} ms  p99 ${r.p99} ms  non-2xx ${r.non2xx}`
   console.log(row('collector', collector.max))
   console.log(row('minimal pipeline', least.max))
   console.log(row(`collector @${FIXED_RATE} req/s`, collector.fixed))
@@ -231,11 +259,17 @@ try {
   console.log(row(`minimal @${EASY_RATE} req/s`, least.easy))
   console.log(`ceiling: bare Hono  ${fmt(bare.eventsPerSec)} events/s  (${fmt(bare.reqPerSec)} req/s)  p50 ${bare.p50} ms  p99 ${bare.p99} ms`)
   console.log(`ceiling: raw SQLite ${fmt(raw.eventsPerSec)} events/s`)
-  console.log(`CPU per request at saturation (both threads): collector ${collector.max.cpuMsPerReq.toFixed(2)} ms, minimal pipeline ${least.max.cpuMsPerReq.toFixed(2)} ms: ratio ${(least.max.cpuMsPerReq / collector.max.cpuMsPerReq).toFixed(2)}`)
-  console.log(`ratio to the minimal pipeline ${perMinimal.toFixed(2)} (goal >= ${GOAL_RATIO}); to bare Hono ${(collector.max.eventsPerSec / bare.eventsPerSec).toFixed(2)}, to raw SQLite ${(collector.max.eventsPerSec / raw.eventsPerSec).toFixed(2)}, to the lower of those two ${ratio.toFixed(2)}`)
+  console.log(
+    `CPU per request at saturation (both threads): collector ${collector.max.cpuMsPerReq.toFixed(2)} ms, minimal pipeline ${least.max.cpuMsPerReq.toFixed(2)} ms: ratio ${(least.max.cpuMsPerReq / collector.max.cpuMsPerReq).toFixed(2)}`,
+  )
+  console.log(
+    `ratio to the minimal pipeline ${perMinimal.toFixed(2)} (goal >= ${GOAL_RATIO}); to bare Hono ${(collector.max.eventsPerSec / bare.eventsPerSec).toFixed(2)}, to raw SQLite ${(collector.max.eventsPerSec / raw.eventsPerSec).toFixed(2)}, to the lower of those two ${ratio.toFixed(2)}`,
+  )
   console.log(`accepted events counted by the collector: ${fmt(collector.accepted)}`)
   const sustained = collector.fixed.reqPerSec >= FIXED_RATE * 0.98 && collector.fixed.p99 < GOAL_P99_MS && collector.fixed.non2xx === 0
-  console.log(`goal: >= ${GOAL_RATIO} of the minimal pipeline: ${perMinimal >= GOAL_RATIO ? 'met' : 'NOT met'}; ${FIXED_RATE} req/s sustained with p99 < ${GOAL_P99_MS} ms and no non-2xx: ${sustained ? 'met' : 'NOT met'} (${fmt(collector.fixed.reqPerSec)} req/s, p99 ${collector.fixed.p99} ms, non-2xx ${collector.fixed.non2xx})`)
+  console.log(
+    `goal: >= ${GOAL_RATIO} of the minimal pipeline: ${perMinimal >= GOAL_RATIO ? 'met' : 'NOT met'}; ${FIXED_RATE} req/s sustained with p99 < ${GOAL_P99_MS} ms and no non-2xx: ${sustained ? 'met' : 'NOT met'} (${fmt(collector.fixed.reqPerSec)} req/s, p99 ${collector.fixed.p99} ms, non-2xx ${collector.fixed.non2xx})`,
+  )
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

@@ -25,7 +25,9 @@ app.post('/v1/containers/:container/events', async (c) => {
 })
 const server = createAdaptorServer({ fetch: app.fetch, serverOptions: serverOptions(SOCKET_LIMITS) })
 server.listen(Number(port), '127.0.0.1', () => process.send?.('ready'))
-process.on('SIGTERM', () => server.close(async () => {
-  await store.close()
-  process.exit(0)
-}))
+process.on('SIGTERM', () =>
+  server.close(async () => {
+    await store.close()
+    process.exit(0)
+  }),
+)

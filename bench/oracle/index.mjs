@@ -17,6 +17,8 @@ const out = `${r.stdout}\n${r.stderr}`
 const lines = out.split('\n').filter((l) => /^oracle |collector:|model:|Counterexample/.test(l.replace(/\x1b\[[0-9;]*m/g, '').trim()))
 // biome-ignore lint/suspicious/noControlCharactersInRegex: strips terminal colour codes, which start with ESC
 for (const l of lines) console.log(l.replace(/\x1b\[[0-9;]*m/g, '').trim())
-console.log(`${r.status === 0 ? 'agreed' : 'DISAGREED'}: ${years} account-years per engine (${both ? 'SQLite and PostgreSQL' : 'SQLite'}) in ${Math.round((Date.now() - started) / 1000)} s`)
+console.log(
+  `${r.status === 0 ? 'agreed' : 'DISAGREED'}: ${years} account-years per engine (${both ? 'SQLite and PostgreSQL' : 'SQLite'}) in ${Math.round((Date.now() - started) / 1000)} s`,
+)
 if (r.status !== 0 && lines.length === 0) console.log(out.slice(-4000))
 process.exit(r.status ?? 1)

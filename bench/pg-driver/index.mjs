@@ -30,23 +30,31 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16)
 const CAMPAIGNS = 10
 const DUPLICATE_SHARE = 0.1
 
-const impressions = pgTable('impressions', {
-  account: text('account').notNull(),
-  container: text('container').notNull(),
-  session: text('session').notNull(),
-  campaign: text('campaign').notNull(),
-  eventId: text('event_id').notNull(),
-  time: bigint('time', { mode: 'number' }).notNull(),
-}, (t) => [primaryKey({ columns: [t.account, t.container, t.session, t.campaign] })])
+const impressions = pgTable(
+  'impressions',
+  {
+    account: text('account').notNull(),
+    container: text('container').notNull(),
+    session: text('session').notNull(),
+    campaign: text('campaign').notNull(),
+    eventId: text('event_id').notNull(),
+    time: bigint('time', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.account, t.container, t.session, t.campaign] })],
+)
 
-const rollups = pgTable('rollups', {
-  account: text('account').notNull(),
-  day: text('day').notNull(),
-  container: text('container').notNull(),
-  kind: text('kind').notNull(),
-  subject: text('subject').notNull(),
-  units: bigint('units', { mode: 'number' }).notNull(),
-}, (t) => [primaryKey({ columns: [t.account, t.day, t.container, t.kind, t.subject] })])
+const rollups = pgTable(
+  'rollups',
+  {
+    account: text('account').notNull(),
+    day: text('day').notNull(),
+    container: text('container').notNull(),
+    kind: text('kind').notNull(),
+    subject: text('subject').notNull(),
+    units: bigint('units', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.account, t.day, t.container, t.kind, t.subject] })],
+)
 
 const DDL = `
   CREATE TABLE impressions (account text NOT NULL, container text NOT NULL, session text NOT NULL,
@@ -96,10 +104,16 @@ function makeBatch(committed) {
   const rows = []
   for (let i = 0; i < ROWS; i++) {
     const old = committed.length > 0 && Math.random() < DUPLICATE_SHARE ? committed[(Math.random() * committed.length) | 0] : undefined
-    rows.push(old ?? {
-      account: 'acct_bench', container: 'ctr_bench', session: `s${run}-${i % 10}`,
-      campaign: `cmp_${((i / 10) | 0) + offset}`, eventId: `${run}-${i}`, time,
-    })
+    rows.push(
+      old ?? {
+        account: 'acct_bench',
+        container: 'ctr_bench',
+        session: `s${run}-${i % 10}`,
+        campaign: `cmp_${((i / 10) | 0) + offset}`,
+        eventId: `${run}-${i}`,
+        time,
+      },
+    )
   }
   // An old key drawn twice would repeat within the batch (legal: DO NOTHING skips it); drop it.
   const seen = new Set()
@@ -113,18 +127,25 @@ function makeBatch(committed) {
 
 async function writeBatch(db, rows) {
   return db.transaction(async (tx) => {
-    const fresh = await tx.insert(impressions).values(rows).onConflictDoNothing()
+    const fresh = await tx
+      .insert(impressions)
+      .values(rows)
+      .onConflictDoNothing()
       .returning({ account: impressions.account, container: impressions.container, session: impressions.session, campaign: impressions.campaign })
     const counts = new Map()
     for (const r of fresh) counts.set(r.campaign, (counts.get(r.campaign) ?? 0) + 1)
     const day = new Date(rows[0].time).toISOString().slice(0, 10)
-    const deltas = [...counts].sort(([a], [b]) => (a < b ? -1 : 1))
+    const deltas = [...counts]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
       .map(([subject, units]) => ({ account: 'acct_bench', day, container: 'ctr_bench', kind: 'campaign', subject, units }))
     if (deltas.length) {
-      await tx.insert(rollups).values(deltas).onConflictDoUpdate({
-        target: [rollups.account, rollups.day, rollups.container, rollups.kind, rollups.subject],
-        set: { units: sql`${rollups.units} + excluded.units` },
-      })
+      await tx
+        .insert(rollups)
+        .values(deltas)
+        .onConflictDoUpdate({
+          target: [rollups.account, rollups.day, rollups.container, rollups.kind, rollups.subject],
+          set: { units: sql`${rollups.units} + excluded.units` },
+        })
     }
     return fresh.length
   })
@@ -174,8 +195,13 @@ async function measure(name, adminUrl) {
   // The client's own CPU per row: the driver's cost, and less at the mercy of a busy machine.
   const cpu = process.cpuUsage(cpuAtStart)
   const cpuUsPerRow = (cpu.user + cpu.system) / rows
-  const check = (await adminQuery(url, `SELECT (SELECT count(*) FROM impressions)::int AS impressions,
-    (SELECT coalesce(sum(units), 0) FROM rollups)::int AS units`)).rows[0]
+  const check = (
+    await adminQuery(
+      url,
+      `SELECT (SELECT count(*) FROM impressions)::int AS impressions,
+    (SELECT coalesce(sum(units), 0) FROM rollups)::int AS units`,
+    )
+  ).rows[0]
   await adminQuery(adminUrl, `DROP DATABASE ${database} WITH (FORCE)`)
   if (check.impressions !== check.units) throw new Error(`${name}: ${check.impressions} impressions but ${check.units} units rolled up`)
   latencies.sort((a, b) => a - b)
@@ -202,7 +228,9 @@ try {
     for (const name of round % 2 ? [...names].reverse() : names) {
       const r = await measure(name, adminUrl)
       totals[name].push(r)
-      console.log(`  ${name.padEnd(24)} ${Math.round(r.rowsPerSec).toString().padStart(7)} rows/s  (${Math.round(r.freshPerSec)} fresh/s, ${r.batchesPerSec.toFixed(0)} batches/s, p50 ${r.p50} ms, p99 ${r.p99} ms, client CPU ${r.cpuUsPerRow.toFixed(1)} µs/row)`)
+      console.log(
+        `  ${name.padEnd(24)} ${Math.round(r.rowsPerSec).toString().padStart(7)} rows/s  (${Math.round(r.freshPerSec)} fresh/s, ${r.batchesPerSec.toFixed(0)} batches/s, p50 ${r.p50} ms, p99 ${r.p99} ms, client CPU ${r.cpuUsPerRow.toFixed(1)} µs/row)`,
+      )
     }
   }
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length

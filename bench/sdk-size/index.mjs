@@ -83,10 +83,7 @@ for (const r of [...rows, ...builds]) console.log(`  ${r.name}: ${r.file}`)
 // What a part of t.js costs: t.js built again by the repository's own rollup config with that
 // part's module made empty, then the gzip bytes it saved. Chat is measured so because it is the
 // one part only some pages use (docs/sdk.md: why it stays in t.js).
-const EMPTY = {
-  chat: ['src/chat.ts', 'export function createChat() { return {} }'],
-  autotrack: ['src/autotrack.ts', 'export function autotrack() {}'],
-}
+const EMPTY = { chat: ['src/chat.ts', 'export function createChat() { return {} }'], autotrack: ['src/autotrack.ts', 'export function autotrack() {}'] }
 const configs = (await import(`${root}rollup.config.mjs`)).default
 const script = configs.find((c) => !Array.isArray(c.output) && c.output.file.endsWith('/t.js'))
 async function without(part) {
@@ -103,4 +100,6 @@ for (const part of Object.keys(EMPTY)) console.log(`  ${part}: ${base.gzip - gzi
 
 // The budget packages/sdk/src/size.test.ts enforces (the goal of docs/performance.md).
 const BUDGET = 2000
-console.log(`\nt.js gzip ${base.gzip} bytes: budget ${BUDGET} ${base.gzip <= BUDGET ? `met (${BUDGET - base.gzip} to spare)` : `NOT met (${base.gzip - BUDGET} over)`}; Plausible ${gzip(rows[1].code)} in the same run`)
+console.log(
+  `\nt.js gzip ${base.gzip} bytes: budget ${BUDGET} ${base.gzip <= BUDGET ? `met (${BUDGET - base.gzip} to spare)` : `NOT met (${base.gzip - BUDGET} over)`}; Plausible ${gzip(rows[1].code)} in the same run`,
+)

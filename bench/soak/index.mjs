@@ -38,17 +38,20 @@ if (!existsSync(CLI)) {
 
 const dir = mkdtempSync(join(tmpdir(), 'tally-soak-'))
 const campaigns = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`cmp_${i}`, {}]))
-writeFileSync(join(dir, 'config.json'), JSON.stringify({
-  plans: { basic: { currency: 'EUR', basePrice: 0 } },
-  accounts: {
-    soak: {
-      subscription: { plan: 'basic', cycle: 'monthly', start: '2026-01-01' },
-      keys: { secret: 'sk_soak_secret', read: 'rk_soak_read' },
-      containers: { ctr_soak: { domains: ['soak.test'], campaigns } },
+writeFileSync(
+  join(dir, 'config.json'),
+  JSON.stringify({
+    plans: { basic: { currency: 'EUR', basePrice: 0 } },
+    accounts: {
+      soak: {
+        subscription: { plan: 'basic', cycle: 'monthly', start: '2026-01-01' },
+        keys: { secret: 'sk_soak_secret', read: 'rk_soak_read' },
+        containers: { ctr_soak: { domains: ['soak.test'], campaigns } },
+      },
     },
-  },
-  server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } }, sessionsPerHour: 1e6 },
-}))
+    server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } }, sessionsPerHour: 1e6 },
+  }),
+)
 const port = await new Promise((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => {
     const p = s.address().port
@@ -57,7 +60,8 @@ const port = await new Promise((resolve) => {
 })
 const db = join(dir, 'soak.db')
 const child = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'config.json'), '--db', db, '--port', String(port), '--host', '127.0.0.1'], {
-  env: { ...process.env, TALLY_ADMIN_TOKEN: 'soak-admin', LOG_LEVEL: 'error' }, stdio: ['ignore', 'ignore', 'inherit'],
+  env: { ...process.env, TALLY_ADMIN_TOKEN: 'soak-admin', LOG_LEVEL: 'error' },
+  stdio: ['ignore', 'ignore', 'inherit'],
 })
 const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -73,10 +77,13 @@ const agent = new Agent({ keepAlive: true, maxSockets: SOCKETS })
 function send(path, body, headers) {
   return new Promise((resolve) => {
     const t0 = performance.now()
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'text/plain', 'user-agent': UA, ...headers } }, (res) => {
-      res.resume()
-      res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - t0 }))
-    })
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'content-type': 'text/plain', 'user-agent': UA, ...headers } },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve({ status: res.statusCode, ms: performance.now() - t0 }))
+      },
+    )
     req.on('error', () => resolve({ status: 0, ms: performance.now() - t0 }))
     req.end(body)
   })
@@ -185,19 +192,29 @@ const pct = (xs, q) => {
 }
 const f = (x) => x.toFixed(1)
 const total = sent.good + sent.duplicate + sent.hostile
-console.log(`soak: ${f(elapsed)} s, ${total} requests (${f(total / elapsed)}/s of ${RATE}/s asked; ${skipped} not sent while ${MAX_WAITING} waited), ${sent.good} good, ${sent.duplicate} resent, ${sent.hostile} hostile`)
-console.log(`latency of good requests: p50 ${f(pct(latencies, 0.5))} ms, p99 ${f(pct(latencies, 0.99))} ms, max ${f(latencies.reduce((m, x) => Math.max(m, x), 0))} ms`)
-console.log(`baseline (same run): p50 first 10 s ${f(pct(early, 0.5))} ms, last 10 s ${f(pct(late, 0.5))} ms, ratio ${(pct(late, 0.5) / pct(early, 0.5)).toFixed(2)}`)
+console.log(
+  `soak: ${f(elapsed)} s, ${total} requests (${f(total / elapsed)}/s of ${RATE}/s asked; ${skipped} not sent while ${MAX_WAITING} waited), ${sent.good} good, ${sent.duplicate} resent, ${sent.hostile} hostile`,
+)
+console.log(
+  `latency of good requests: p50 ${f(pct(latencies, 0.5))} ms, p99 ${f(pct(latencies, 0.99))} ms, max ${f(latencies.reduce((m, x) => Math.max(m, x), 0))} ms`,
+)
+console.log(
+  `baseline (same run): p50 first 10 s ${f(pct(early, 0.5))} ms, last 10 s ${f(pct(late, 0.5))} ms, ratio ${(pct(late, 0.5) / pct(early, 0.5)).toFixed(2)}`,
+)
 console.log(`errors: good ${errors.good}, resent ${errors.duplicate}, hostile answered 5xx ${errors.hostile5xx}, hostile answered 2xx ${errors.hostileOk}`)
 const median = (xs) => pct(xs, 0.5)
 const rssIn = (from, to) => rssEverySecond.filter(([t]) => t > from && t <= to).map(([, mb]) => mb)
 const rssStart = median(rssIn(WARM_SECONDS, WARM_SECONDS + WINDOW))
 const rssEnd = median(rssIn(SECONDS - WINDOW, SECONDS))
 const growth = (rssEnd - rssStart) / rssStart
-console.log(`RSS: median of ${WARM_SECONDS}-${WARM_SECONDS + WINDOW} s ${f(rssStart)} MB, of the last ${WINDOW} s ${f(rssEnd)} MB, growth ${f(growth * 100)}% (at ${WARM_SECONDS + 1} s ${f(rssIn(WARM_SECONDS, WARM_SECONDS + 1)[0] ?? NaN)} MB, at the end ${f(rssEverySecond.at(-1)?.[1] ?? NaN)} MB); every 10 s: ${rssEverySecond.filter(([t]) => t % 10 === 0).map(([, mb]) => Math.round(mb)).join(', ')} MB`)
+console.log(
+  `RSS: median of ${WARM_SECONDS}-${WARM_SECONDS + WINDOW} s ${f(rssStart)} MB, of the last ${WINDOW} s ${f(rssEnd)} MB, growth ${f(growth * 100)}% (at ${WARM_SECONDS + 1} s ${f(rssIn(WARM_SECONDS, WARM_SECONDS + 1)[0] ?? NaN)} MB, at the end ${f(rssEverySecond.at(-1)?.[1] ?? NaN)} MB); every 10 s: ${rssEverySecond
+    .filter(([t]) => t % 10 === 0)
+    .map(([, mb]) => Math.round(mb))
+    .join(', ')} MB`,
+)
 console.log(`stored units ${units}, accepted units sent ${accepted}: ${units === accepted ? 'equal' : 'DIFFERENT'}`)
 rmSync(dir, { recursive: true, force: true })
-const ok = errors.good === 0 && errors.duplicate === 0 && errors.hostile5xx === 0 && errors.hostileOk === 0
-  && units === accepted && growth < 0.2
+const ok = errors.good === 0 && errors.duplicate === 0 && errors.hostile5xx === 0 && errors.hostileOk === 0 && units === accepted && growth < 0.2
 if (!ok) console.log('soak: FAILED')
 process.exit(ok ? 0 : 1)

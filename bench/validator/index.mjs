@@ -20,15 +20,20 @@ const vEvent = v.variant('type', [
   v.object({ ...base, type: v.literal('chat'), conversation: id, bot: text, phase: v.picklist(['start', 'ping', 'handoff', 'resume', 'end']) }),
 ])
 const vEnvelope = v.object({
-  v: v.literal(1), sentAt: time, sdk: v.optional(v.pipe(v.string(), v.maxLength(MAX_STRING), v.check(safe))),
+  v: v.literal(1),
+  sentAt: time,
+  sdk: v.optional(v.pipe(v.string(), v.maxLength(MAX_STRING), v.check(safe))),
   events: v.pipe(v.array(v.unknown()), v.minLength(1), v.maxLength(MAX_EVENTS)),
 })
 
 const now = Date.now()
-const events = Array.from({ length: 500 }, (_, i) => (
-  i % 3 === 0 ? { id: `ev-${i}`, type: 'impression', session: 's_abc', campaign: `cmp_${i % 7}`, ts: now }
-    : i % 3 === 1 ? { id: `ev-${i}`, type: 'engagement', session: 's_abc', advisor: `adv_${i % 5}`, ts: now }
-      : { id: `ev-${i}`, type: 'chat', session: 's_abc', conversation: 'conv_1', bot: 'bot_help', phase: 'ping', ts: now }))
+const events = Array.from({ length: 500 }, (_, i) =>
+  i % 3 === 0
+    ? { id: `ev-${i}`, type: 'impression', session: 's_abc', campaign: `cmp_${i % 7}`, ts: now }
+    : i % 3 === 1
+      ? { id: `ev-${i}`, type: 'engagement', session: 's_abc', advisor: `adv_${i % 5}`, ts: now }
+      : { id: `ev-${i}`, type: 'chat', session: 's_abc', conversation: 'conv_1', bot: 'bot_help', phase: 'ping', ts: now },
+)
 // One bad event in the batch, as happens: both libraries must report it.
 events[250] = { id: 'bad id', type: 'impression', session: 's_abc', campaign: 'cmp_1', ts: now }
 const batch = JSON.parse(JSON.stringify({ v: 1, sentAt: now, sdk: 'bench', events }))

@@ -17,9 +17,26 @@ const BACKLOG = 100
 const CLAIMS = 200
 const T = Date.UTC(2026, 6, 20, 12)
 
-const plan = { currency: 'EUR', basePrice: 0, seatPrice: 0, included: {}, overage: {}, contactRanges: [], emailsPerContact: 4,
-  freeCredits: 0, creditCosts: {}, creditPacks: { small: { credits: 10, price: 100 } }, products: {}, cycleDiscountPercent: {} }
-const billing = { timezone: 'UTC', plans: { basic: plan }, members: [], subscription: { plan: 'basic', cycle: 'monthly', start: '2026-07-01', seats: 1, contacts: 0 } }
+const plan = {
+  currency: 'EUR',
+  basePrice: 0,
+  seatPrice: 0,
+  included: {},
+  overage: {},
+  contactRanges: [],
+  emailsPerContact: 4,
+  freeCredits: 0,
+  creditCosts: {},
+  creditPacks: { small: { credits: 10, price: 100 } },
+  products: {},
+  cycleDiscountPercent: {},
+}
+const billing = {
+  timezone: 'UTC',
+  plans: { basic: plan },
+  members: [],
+  subscription: { plan: 'basic', cycle: 'monthly', start: '2026-07-01', seats: 1, contacts: 0 },
+}
 
 async function purchasesPerSecond(withEndpoints) {
   const store = openSqliteStore({ file: ':memory:' })
@@ -29,8 +46,9 @@ async function purchasesPerSecond(withEndpoints) {
   const t0 = performance.now()
   // Sixteen in flight at a time, as concurrent requests would be: the engine groups their commits.
   for (let k = 0; k < PURCHASES; k += 16) {
-    await Promise.all(Array.from({ length: 16 }, (_, j) =>
-      store.creditRequest({ kind: 'purchase', account: 'acme', billing, id: `p${k + j}`, pack: 'small', at: T })))
+    await Promise.all(
+      Array.from({ length: 16 }, (_, j) => store.creditRequest({ kind: 'purchase', account: 'acme', billing, id: `p${k + j}`, pack: 'small', at: T })),
+    )
   }
   const ms = performance.now() - t0
   const events = store.db.prepare('SELECT COUNT(*) AS n FROM webhook_events').get().n
@@ -45,7 +63,9 @@ async function claimMs(backlog) {
   const pending = store.db.prepare(`INSERT INTO webhook_deliveries (account, seq, endpoint, status, attempts, next_at) VALUES (?, ?, 'we_a', 'pending', 0, ?)`)
   store.db.transaction(() => {
     for (let a = 0; a < ACCOUNTS; a++) {
-      store.db.prepare('INSERT INTO webhook_endpoints (account, id, url, secret, created_at) VALUES (?, ?, ?, ?, ?)').run(`acc${a}`, 'we_a', 'https://hooks.test/', 'whsec_x', T)
+      store.db
+        .prepare('INSERT INTO webhook_endpoints (account, id, url, secret, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(`acc${a}`, 'we_a', 'https://hooks.test/', 'whsec_x', T)
       for (let s = 1; s <= backlog; s++) {
         insert.run(`acc${a}`, s, `k${s}`, `evt_${a}_${s}`, T)
         pending.run(`acc${a}`, s, T)

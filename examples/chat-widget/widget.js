@@ -26,8 +26,14 @@ function start(mount) {
   const resume = h('button', { type: 'button', class: 'tc-secondary', 'data-chat': 'resume', hidden: '' }, 'Back to the bot')
   const close = h('button', { type: 'button', class: 'tc-close', 'data-chat': 'end', 'aria-label': 'End chat' }, '×')
   const form = h('form', { class: 'tc-form' }, input, send)
-  const panel = h('section', { class: 'tc-panel', hidden: '', 'aria-label': 'Help chat' },
-    h('header', {}, h('strong', {}, 'Trailhead help'), close), log, form, h('div', { class: 'tc-actions' }, handoff, resume))
+  const panel = h(
+    'section',
+    { class: 'tc-panel', hidden: '', 'aria-label': 'Help chat' },
+    h('header', {}, h('strong', {}, 'Trailhead help'), close),
+    log,
+    form,
+    h('div', { class: 'tc-actions' }, handoff, resume),
+  )
   mount.append(launcher, panel)
 
   const say = (who, text) => {

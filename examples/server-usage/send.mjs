@@ -58,5 +58,7 @@ const member = await call('POST', '/v1/usage', { events: [{ id: `${run}-alice-sm
 console.log(`alice sends an sms: ${member.results[0].status}, her balance ${member.results[0].credits?.balance}`)
 
 const period = await call('GET', '/v1/period')
-console.log(`\nthis period: ${period.meters.alerts} alert sessions, ${Object.values(period.meters.credits).reduce((a, b) => a + b, 0)} credits spent, ${period.emails.left} emails left`)
+console.log(
+  `\nthis period: ${period.meters.alerts} alert sessions, ${Object.values(period.meters.credits).reduce((a, b) => a + b, 0)} credits spent, ${period.emails.left} emails left`,
+)
 console.log(`see it in the dashboard: ${url}/dashboard`)

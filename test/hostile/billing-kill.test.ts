@@ -17,13 +17,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const ACCOUNTS = 400
 const AS_OF = '2026-11-01T00:00:00Z'
 const config = join(dir, 'config.json')
-writeFileSync(config, JSON.stringify({
-  plans: { basic: { currency: 'EUR', basePrice: 4900 } },
-  accounts: Object.fromEntries(Array.from({ length: ACCOUNTS }, (_, i) => [`acc${i}`, {
-    subscription: { plan: 'basic', cycle: 'monthly', start: '2024-01-01' },
-    keys: { secret: `sk_acc${i}_secret_key`, read: `rk_acc${i}_read_key` },
-  }])),
-}))
+writeFileSync(
+  config,
+  JSON.stringify({
+    plans: { basic: { currency: 'EUR', basePrice: 4900 } },
+    accounts: Object.fromEntries(
+      Array.from({ length: ACCOUNTS }, (_, i) => [
+        `acc${i}`,
+        { subscription: { plan: 'basic', cycle: 'monthly', start: '2024-01-01' }, keys: { secret: `sk_acc${i}_secret_key`, read: `rk_acc${i}_read_key` } },
+      ]),
+    ),
+  }),
+)
 
 const invoices = (db: string) => {
   const d = new Database(db, { readonly: true })
@@ -45,7 +50,8 @@ const count = (db: string) => {
     return 0
   }
 }
-const bill = (db: string) => spawnSync(process.execPath, [CLI, 'bill', '--config', config, '--db', db, '--as-of', AS_OF], { encoding: 'utf8', timeout: 120_000 })
+const bill = (db: string) =>
+  spawnSync(process.execPath, [CLI, 'bill', '--config', config, '--db', db, '--as-of', AS_OF], { encoding: 'utf8', timeout: 120_000 })
 
 describe('a billing run killed midway', () => {
   it('rerun, finalizes each invoice once, as a run never interrupted does', async () => {

@@ -39,8 +39,7 @@ const forged = async (s: ReturnType<typeof setup>, claimed: number) => {
   }
 }
 const MIN_29 = 29 * 60_000
-const chatSessions = async (s: ReturnType<typeof setup>) =>
-  (await s.store.billingData('acme')).usage.reduce((n, u) => n + (u.chatSessions ?? 0), 0)
+const chatSessions = async (s: ReturnType<typeof setup>) => (await s.store.billingData('acme')).usage.reduce((n, u) => n + (u.chatSessions ?? 0), 0)
 
 describe('a forged 71-hour chat in one beacon', () => {
   // The per-address session cap (docs/security.md) set out of the way: these are the chat rules alone.

@@ -17,14 +17,23 @@ const CAP = 5
 function world(perHour = 1_000_000) {
   const s = setup({ config: testConfig({ server: { sessionsPerHour: perHour } }) })
   const from = async (remote: string, events: unknown[]) => {
-    const res = await s.app.request('/v1/containers/ctr_shop/events', {
-      method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify(batch(events, s.clock.now())),
-    }, { incoming: { socket: { remoteAddress: remote } } })
+    const res = await s.app.request(
+      '/v1/containers/ctr_shop/events',
+      { method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify(batch(events, s.clock.now())) },
+      { incoming: { socket: { remoteAddress: remote } } },
+    )
     expect(res.status).toBe(200)
     return res.json() as Promise<{ accepted: number; duplicates: number; rejected: { index: number; code: string }[] }>
   }
-  const talk = (session: string, phase: string, ts: number, conversation = 'conv_42') =>
-    ({ id: nextId('c'), type: 'chat', session, conversation, bot: 'bot_help', phase, ts })
+  const talk = (session: string, phase: string, ts: number, conversation = 'conv_42') => ({
+    id: nextId('c'),
+    type: 'chat',
+    session,
+    conversation,
+    bot: 'bot_help',
+    phase,
+    ts,
+  })
   const billed = async () => (await s.store.billingData('acme')).usage.reduce((n, u) => n + (u.chatSessions ?? 0), 0)
   const suspicious = () => s.count("SELECT COALESCE(SUM(units), 0) AS n FROM rollups WHERE kind = 'suspicious'")
   /** The visitor's conversation as it happens: start, then a ping a minute for `minutes`, then end. */
@@ -117,7 +126,9 @@ describe('a stranger who knows a conversation id', () => {
     // From another session: not its conversation. From the visitor's own session (a leaked id): before its start.
     expect((await w.from('203.0.113.66', [w.talk('s_stranger', 'handoff', old)])).rejected.map((x) => x.code)).toEqual(['conversation_session_mismatch'])
     expect((await w.from('203.0.113.66', [w.talk('s_visitor', 'handoff', old)])).rejected.map((x) => x.code)).toEqual(['event_before_conversation'])
-    expect((await w.from('203.0.113.66', [w.talk('s_visitor', 'handoff', NOW - CHAT_BACKDATE_MS - 1)])).rejected.map((x) => x.code)).toEqual(['event_before_conversation'])
+    expect((await w.from('203.0.113.66', [w.talk('s_visitor', 'handoff', NOW - CHAT_BACKDATE_MS - 1)])).rejected.map((x) => x.code)).toEqual([
+      'event_before_conversation',
+    ])
     for (let m = 2; m <= 31; m++) {
       w.clock.set(NOW + m * MIN)
       await w.from('198.51.100.1', [w.talk('s_visitor', m === 31 ? 'end' : 'ping', w.clock.now())])

@@ -29,8 +29,10 @@ describe('a client that drops mid-body', () => {
     for (let i = 0; i < 5; i++) {
       const socket = connect({ host: '127.0.0.1', port })
       await new Promise((r) => socket.once('connect', r))
-      socket.write(`POST /v1/containers/ctr_test/events HTTP/1.1\r\nHost: x\r\nOrigin: https://shop.test\r\nContent-Type: text/plain\r\n`
-        + `User-Agent: ${BROWSER_UA}\r\nContent-Length: 2000\r\n\r\n{"v":1,"events":[`)
+      socket.write(
+        `POST /v1/containers/ctr_test/events HTTP/1.1\r\nHost: x\r\nOrigin: https://shop.test\r\nContent-Type: text/plain\r\n` +
+          `User-Agent: ${BROWSER_UA}\r\nContent-Length: 2000\r\n\r\n{"v":1,"events":[`,
+      )
       await new Promise((r) => setTimeout(r, 100))
       socket.destroy()
     }
@@ -40,7 +42,10 @@ describe('a client that drops mid-body', () => {
     expect(events.some((l) => /status="5\d\d"/.test(l))).toBe(false)
     expect(events.some((l) => /status="4\d\d"/.test(l))).toBe(true)
     expect(output).not.toContain('unexpected error')
-    const lines = output.split('\n').filter((l) => l.includes('closed the connection mid-request')).map((l) => JSON.parse(l) as { level: number })
+    const lines = output
+      .split('\n')
+      .filter((l) => l.includes('closed the connection mid-request'))
+      .map((l) => JSON.parse(l) as { level: number })
     expect(lines).toHaveLength(5)
     expect(lines.every((l) => l.level === 30)).toBe(true)
   })

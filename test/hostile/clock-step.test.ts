@@ -16,7 +16,9 @@ describe('a clock step back of one hour', () => {
     const s = setup()
     const run = async () => {
       const res = await s.app.request('/v1/admin/billing/run', {
-        method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: '{}',
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: '{}',
       })
       expect(res.status).toBe(200)
       return s.count('SELECT COUNT(*) AS n FROM invoices')

@@ -11,22 +11,30 @@ import { SqliteEngine } from '../../apps/collector/src/engines/sqlite/engine.js'
 import { createStore } from '../../apps/collector/src/services/store.js'
 import type { IngestEvent } from '../../apps/collector/src/services/ingest.js'
 
-
 const T0 = Date.UTC(2026, 6, 20, 12, 0, 0)
 let seq = 0
-const ping = (conversation: string, time: number, phase: 'start' | 'ping' = 'ping'): IngestEvent =>
-  ({ id: `p${++seq}`, type: 'chat', session: 's_attack', subject: 'bot_help', time, conversation, phase })
+const ping = (conversation: string, time: number, phase: 'start' | 'ping' = 'ping'): IngestEvent => ({
+  id: `p${++seq}`,
+  type: 'chat',
+  session: 's_attack',
+  subject: 'bot_help',
+  time,
+  conversation,
+  phase,
+})
 
 describe('an attacker growing one conversation to its cap', () => {
   it('reads as many rows per request at 1,000 events as at 10, for itself and for another account', async () => {
     const engine = counting(new SqliteEngine({ file: ':memory:' }))
     const store = createStore(engine)
-    const attack = (events: IngestEvent[], at: number) =>
-      store.ingest({ account: 'evil', container: 'ctr_evil', receivedAt: at, timeZone: 'UTC', events })
+    const attack = (events: IngestEvent[], at: number) => store.ingest({ account: 'evil', container: 'ctr_evil', receivedAt: at, timeZone: 'UTC', events })
     const visitor = async (at: number) => {
       engine.rows = 0
       const s = await store.ingest({
-        account: 'acme', container: 'ctr_shop', receivedAt: at, timeZone: 'UTC',
+        account: 'acme',
+        container: 'ctr_shop',
+        receivedAt: at,
+        timeZone: 'UTC',
         events: [{ id: `v${++seq}`, type: 'impression', session: `sv${seq}`, subject: 'cmp_summer', time: at }],
       })
       expect(s).toEqual(['accepted'])

@@ -16,10 +16,18 @@ const deep = (n: number) => '['.repeat(n) + ']'.repeat(n)
 const open = { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 1e9, burst: 1e9 } }, sessionsPerHour: 1e6 }
 
 type Case = [name: string, init: RequestInit & { path?: string }, status: number, code: string]
-const beacon = (body: BodyInit, headers: Record<string, string> = {}, path = '/v1/containers/ctr_shop/events'): RequestInit & { path: string } =>
-  ({ path, method: 'POST', body, headers: { origin: ORIGIN, 'content-type': 'text/plain', ...headers } })
-const usage = (body: BodyInit, headers: Record<string, string> = {}): RequestInit & { path: string } =>
-  ({ path: '/v1/usage', method: 'POST', body, headers: { authorization: SK, 'content-type': 'application/json', ...headers } })
+const beacon = (body: BodyInit, headers: Record<string, string> = {}, path = '/v1/containers/ctr_shop/events'): RequestInit & { path: string } => ({
+  path,
+  method: 'POST',
+  body,
+  headers: { origin: ORIGIN, 'content-type': 'text/plain', ...headers },
+})
+const usage = (body: BodyInit, headers: Record<string, string> = {}): RequestInit & { path: string } => ({
+  path: '/v1/usage',
+  method: 'POST',
+  body,
+  headers: { authorization: SK, 'content-type': 'application/json', ...headers },
+})
 
 const corpus: Case[] = [
   ['a gzip body (no Content-Encoding is read)', beacon(gzipSync(good)), 400, 'invalid_json'],
@@ -55,7 +63,12 @@ const corpus: Case[] = [
   ['a PATCH to the beacon route', { ...beacon(good), method: 'PATCH' }, 404, 'not_found'],
   ['a DELETE of usage', { ...usage('{}'), method: 'DELETE' }, 404, 'not_found'],
   ['an admin route without a token', { path: '/v1/admin/billing/run', method: 'POST', body: '{}' }, 401, 'unauthorized'],
-  ['a dashboard sign-in of 5 KB', { path: '/dashboard/sign-in', method: 'POST', body: `key=${'k'.repeat(5_000)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 413, 'payload_too_large'],
+  [
+    'a dashboard sign-in of 5 KB',
+    { path: '/dashboard/sign-in', method: 'POST', body: `key=${'k'.repeat(5_000)}`, headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+    413,
+    'payload_too_large',
+  ],
 ]
 
 describe('the hostile corpus', () => {
@@ -77,52 +90,90 @@ describe('the hostile corpus', () => {
   it.each([
     ['a duplicate key', '{"plans":{},"plans":{}}'],
     ['an account id __proto__', '{"plans":{"p":{"currency":"EUR","basePrice":0}},"accounts":{"__proto__":{}}}'],
-    ['a container id constructor', JSON.stringify({ plans: { p: { currency: 'EUR', basePrice: 0 } }, accounts: { a: { subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'sk_x_1234567890', read: 'rk_x_1234567890' }, containers: { constructor: { domains: ['a.test'] } } } } })],
+    [
+      'a container id constructor',
+      JSON.stringify({
+        plans: { p: { currency: 'EUR', basePrice: 0 } },
+        accounts: {
+          a: {
+            subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' },
+            keys: { secret: 'sk_x_1234567890', read: 'rk_x_1234567890' },
+            containers: { constructor: { domains: ['a.test'] } },
+          },
+        },
+      }),
+    ],
   ])('a config file with %s is refused at load', (_name, text) => {
     expect(parseConfigText(text).ok).toBe(false)
   })
 })
 
 describe('fuzzing the batch and usage schemas', () => {
-  const scalar = fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constantFrom('__proto__', 'constructor', '\u0000', '\ud800'))
+  const scalar = fc.oneof(
+    fc.string({ maxLength: 20 }),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constantFrom('__proto__', 'constructor', '\u0000', '\ud800'),
+  )
   const value = fc.letrec((tie) => ({
-    v: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(fc.constantFrom('__proto__', 'id', 'type', 'ts', 'x'), tie('v'), { maxKeys: 3 })),
+    v: fc.oneof(
+      { depthSize: 'small' },
+      scalar,
+      fc.array(tie('v'), { maxLength: 3 }),
+      fc.dictionary(fc.constantFrom('__proto__', 'id', 'type', 'ts', 'x'), tie('v'), { maxKeys: 3 }),
+    ),
   })).v
   const ids = fc.constantFrom('cmp_summer', 'cmp_old', 'cmp_nope', 'adv_shoes', 'bot_help', '__proto__', '')
-  const event = fc.record({
-    id: fc.oneof(fc.stringMatching(/^[a-z0-9]{1,8}$/), value),
-    type: fc.oneof(fc.constantFrom('impression', 'engagement', 'chat', 'alert', 'action', 'email', 'contacts'), value),
-    session: fc.oneof(fc.stringMatching(/^s[0-9]{1,3}$/), value),
-    campaign: ids, advisor: ids, bot: ids, conversation: fc.stringMatching(/^c[0-9]{1,2}$/),
-    phase: fc.constantFrom('start', 'ping', 'end', 'pause'),
-    ts: fc.oneof(fc.integer({ min: NOW - 80 * 3_600_000, max: NOW + 3_600_000 }), value),
-    action: fc.constantFrom('sms', 'ai', 'nope'), quantity: fc.oneof(fc.integer({ min: -2, max: 5 }), value), count: fc.oneof(fc.integer(), value),
-  }, { requiredKeys: [] })
-  const body = fc.record({ v: fc.oneof(fc.constant(1), value), sentAt: fc.oneof(fc.constant(NOW), value), events: fc.oneof(fc.array(event, { maxLength: 8 }), value) }, { requiredKeys: [] })
+  const event = fc.record(
+    {
+      id: fc.oneof(fc.stringMatching(/^[a-z0-9]{1,8}$/), value),
+      type: fc.oneof(fc.constantFrom('impression', 'engagement', 'chat', 'alert', 'action', 'email', 'contacts'), value),
+      session: fc.oneof(fc.stringMatching(/^s[0-9]{1,3}$/), value),
+      campaign: ids,
+      advisor: ids,
+      bot: ids,
+      conversation: fc.stringMatching(/^c[0-9]{1,2}$/),
+      phase: fc.constantFrom('start', 'ping', 'end', 'pause'),
+      ts: fc.oneof(fc.integer({ min: NOW - 80 * 3_600_000, max: NOW + 3_600_000 }), value),
+      action: fc.constantFrom('sms', 'ai', 'nope'),
+      quantity: fc.oneof(fc.integer({ min: -2, max: 5 }), value),
+      count: fc.oneof(fc.integer(), value),
+    },
+    { requiredKeys: [] },
+  )
+  const body = fc.record(
+    { v: fc.oneof(fc.constant(1), value), sentAt: fc.oneof(fc.constant(NOW), value), events: fc.oneof(fc.array(event, { maxLength: 8 }), value) },
+    { requiredKeys: [] },
+  )
 
   it('never answers 5xx, and stores only what it accepted', async () => {
     const s = setup({ config: testConfig({ server: open }) })
     let cases = 0
-    await fc.assert(fc.asyncProperty(body, fc.boolean(), async (b, asUsage) => {
-      cases++
-      const before = s.count(STORED_ALL)
-      const res = asUsage
-        ? await s.app.request('/v1/usage', { method: 'POST', headers: { authorization: SK }, body: JSON.stringify(b) })
-        : await s.app.request('/v1/containers/ctr_shop/events', { method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify(b) })
-      expect(res.status).toBeLessThan(500)
-      const stored = s.count(STORED_ALL) - before
-      if (res.status !== 200) {
-        expect(stored).toBe(0)
-        return
-      }
-      const out = (await res.json()) as { accepted?: number; results?: { status: string }[] }
-      const accepted = asUsage ? (out.results ?? []).filter((r) => r.status === 'accepted').length : out.accepted ?? 0
-      expect(stored).toBeLessThanOrEqual(accepted)
-      if (stored < accepted) {
-        // Accepted but not stored: only an impression or engagement naming a unit stored already.
-        expect(asUsage).toBe(false)
-      }
-    }), { numRuns: 2_000 })
+    await fc.assert(
+      fc.asyncProperty(body, fc.boolean(), async (b, asUsage) => {
+        cases++
+        const before = s.count(STORED_ALL)
+        const res = asUsage
+          ? await s.app.request('/v1/usage', { method: 'POST', headers: { authorization: SK }, body: JSON.stringify(b) })
+          : await s.app.request('/v1/containers/ctr_shop/events', { method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify(b) })
+        expect(res.status).toBeLessThan(500)
+        const stored = s.count(STORED_ALL) - before
+        if (res.status !== 200) {
+          expect(stored).toBe(0)
+          return
+        }
+        const out = (await res.json()) as { accepted?: number; results?: { status: string }[] }
+        const accepted = asUsage ? (out.results ?? []).filter((r) => r.status === 'accepted').length : (out.accepted ?? 0)
+        expect(stored).toBeLessThanOrEqual(accepted)
+        if (stored < accepted) {
+          // Accepted but not stored: only an impression or engagement naming a unit stored already.
+          expect(asUsage).toBe(false)
+        }
+      }),
+      { numRuns: 2_000 },
+    )
     expect(cases).toBe(2_000)
   }, 60_000)
 })

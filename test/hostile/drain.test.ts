@@ -25,14 +25,21 @@ describe('a SIGTERM during a slow request', () => {
     const port = await freePort()
     const collector = await startCollector({ config: w.config, db: w.db, port })
     const now = Date.now()
-    const body = JSON.stringify({ v: 1, sentAt: now, sdk: 'tally-js/test', events: [{ id: 'slow_1', type: 'impression', session: 's_slow', campaign: 'cmp_a', ts: now }] })
+    const body = JSON.stringify({
+      v: 1,
+      sentAt: now,
+      sdk: 'tally-js/test',
+      events: [{ id: 'slow_1', type: 'impression', session: 's_slow', campaign: 'cmp_a', ts: now }],
+    })
     const socket: Socket = connect({ host: '127.0.0.1', port })
     await new Promise((r) => socket.once('connect', r))
     let answer = ''
     socket.on('data', (d) => (answer += d))
     const closed = new Promise((r) => socket.once('close', r))
-    socket.write(`POST /v1/containers/ctr_test/events HTTP/1.1\r\nHost: x\r\nOrigin: https://shop.test\r\nContent-Type: text/plain\r\n`
-      + `User-Agent: ${BROWSER_UA}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`)
+    socket.write(
+      `POST /v1/containers/ctr_test/events HTTP/1.1\r\nHost: x\r\nOrigin: https://shop.test\r\nContent-Type: text/plain\r\n` +
+        `User-Agent: ${BROWSER_UA}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
+    )
     // 12 s of a byte every second or so: past the 10 s drain time, within the 15 s request timeout.
     const chunks = 12
     const step = Math.ceil(body.length / chunks)
@@ -46,7 +53,10 @@ describe('a SIGTERM during a slow request', () => {
         // Draining: no new connection is accepted.
         const refused = await new Promise<boolean>((resolve) => {
           const other = connect({ host: '127.0.0.1', port })
-          other.once('connect', () => { other.destroy(); resolve(false) })
+          other.once('connect', () => {
+            other.destroy()
+            resolve(false)
+          })
           other.once('error', () => resolve(true))
         })
         expect(refused).toBe(true)

@@ -24,17 +24,21 @@ const db = join(dir, 'tally.db')
 const ENGINE = join(ROOT, 'apps/collector/dist/engines/sqlite/engine.js')
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-writeFileSync(config, JSON.stringify({
-  plans: { metered: { currency: 'EUR', basePrice: 100, included: { impressions: 10 }, overage: { impressions: { per: 10, price: 1 } } } },
-  accounts: {
-    acme: {
-      timezone: 'UTC', subscription: { plan: 'metered', cycle: 'monthly', start: '2026-01-01' },
-      keys: { secret: 'sk_export_flood_secret_key', read: RK },
-      containers: { ctr_a: { domains: ['shop.flood.test'], campaigns: { cmp_0: {} } } },
+writeFileSync(
+  config,
+  JSON.stringify({
+    plans: { metered: { currency: 'EUR', basePrice: 100, included: { impressions: 10 }, overage: { impressions: { per: 10, price: 1 } } } },
+    accounts: {
+      acme: {
+        timezone: 'UTC',
+        subscription: { plan: 'metered', cycle: 'monthly', start: '2026-01-01' },
+        keys: { secret: 'sk_export_flood_secret_key', read: RK },
+        containers: { ctr_a: { domains: ['shop.flood.test'], campaigns: { cmp_0: {} } } },
+      },
     },
-  },
-  server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } } },
-}))
+    server: { rateLimits: { perIp: { rate: 1e6, burst: 1e6 }, perContainer: { rate: 1e6, burst: 1e6 } } },
+  }),
+)
 
 async function load() {
   const { migrateSqlite } = (await import(pathToFileURL(ENGINE).href)) as { migrateSqlite: (f: string) => void }
@@ -97,7 +101,8 @@ describe('20 evidence exports that are never read', () => {
       // Beacons are answered while the export waits on its client.
       const t0 = performance.now()
       const beacon = await fetch(`${collector.url}/v1/containers/ctr_a/events`, {
-        method: 'POST', headers: { origin: 'https://shop.flood.test', 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
+        method: 'POST',
+        headers: { origin: 'https://shop.flood.test', 'content-type': 'text/plain', 'user-agent': BROWSER_UA },
         body: JSON.stringify({ v: 1, sentAt: Date.now(), events: [{ id: 'live1', type: 'impression', session: 'live', campaign: 'cmp_0', ts: Date.now() }] }),
       })
       expect(beacon.status).toBe(200)
@@ -115,12 +120,19 @@ describe('20 evidence exports that are never read', () => {
       }
       expect(res.status).toBe(200)
       const csv = await res.text()
-      expect(csv.trimEnd().split('\r\n').filter((l) => l.split(',')[3] === 'impression')).toHaveLength(UNITS)
+      expect(
+        csv
+          .trimEnd()
+          .split('\r\n')
+          .filter((l) => l.split(',')[3] === 'impression'),
+      ).toHaveLength(UNITS)
       expect(rssMb(collector.child.pid as number) - idle).toBeLessThan(100)
       // The stalled client, reading again, finds its answer cut short.
       const stalledClient = running[0] as (typeof running)[number]
       let got = 0
-      stalledClient.socket.on('data', (b: Buffer) => { got += b.length })
+      stalledClient.socket.on('data', (b: Buffer) => {
+        got += b.length
+      })
       stalledClient.socket.resume()
       await stalledClient.closed
       expect(got).toBeLessThan(Buffer.byteLength(csv))

@@ -9,13 +9,16 @@ import { ORIGIN, batch, impression, nextId, setup, testConfig } from '../../apps
 describe('a container budget under a flood from twelve addresses', () => {
   it("answers every one of a real visitor's 40 requests, and still limits the flood", async () => {
     const s = setup({
-      config: testConfig({
-        server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 20, burst: 40 } }, sessionsPerHour: 1e6 },
-      }),
+      config: testConfig({ server: { rateLimits: { perIp: { rate: 1e9, burst: 1e9 }, perContainer: { rate: 20, burst: 40 } }, sessionsPerHour: 1e6 } }),
     })
-    const from = async (remote: string) => (await s.app.request('/v1/containers/ctr_shop/events', {
-      method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify(batch([impression('cmp_summer', nextId('s'))], s.clock.now())),
-    }, { incoming: { socket: { remoteAddress: remote } } })).status
+    const from = async (remote: string) =>
+      (
+        await s.app.request(
+          '/v1/containers/ctr_shop/events',
+          { method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify(batch([impression('cmp_summer', nextId('s'))], s.clock.now())) },
+          { incoming: { socket: { remoteAddress: remote } } },
+        )
+      ).status
     const visitor: number[] = []
     let floodServed = 0
     let floodSent = 0

@@ -36,14 +36,23 @@ async function stream(head: string, mb: number): Promise<string> {
       answer += d
       done = true
     })
-    socket.once('close', () => { done = true; resolve() })
-    socket.on('error', () => { done = true })
+    socket.once('close', () => {
+      done = true
+      resolve()
+    })
+    socket.on('error', () => {
+      done = true
+    })
   })
   socket.write(`${head}Transfer-Encoding: chunked\r\n\r\n`)
   const chunk = Buffer.alloc(1 << 20, 'a')
   const frame = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])
   for (let i = 0; i < mb && !done; i++) {
-    if (!socket.write(frame)) await new Promise((r) => { socket.once('drain', r); setTimeout(r, 200) })
+    if (!socket.write(frame))
+      await new Promise((r) => {
+        socket.once('drain', r)
+        setTimeout(r, 200)
+      })
   }
   if (!done) socket.write('0\r\n\r\n')
   await Promise.race([ended, new Promise((r) => setTimeout(r, 5_000))])
@@ -56,7 +65,10 @@ describe('huge bodies over a real socket', () => {
     await fetch(`${collector.url}/healthz`)
     const before = rssMb()
     const signIn = await stream('POST /dashboard/sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n', 300)
-    const beacon = await stream(`POST /v1/containers/ctr_test/events HTTP/1.1\r\nHost: x\r\nOrigin: https://shop.test\r\nContent-Type: text/plain\r\nUser-Agent: ${BROWSER_UA}\r\n`, 100)
+    const beacon = await stream(
+      `POST /v1/containers/ctr_test/events HTTP/1.1\r\nHost: x\r\nOrigin: https://shop.test\r\nContent-Type: text/plain\r\nUser-Agent: ${BROWSER_UA}\r\n`,
+      100,
+    )
     expect(signIn).toMatch(/^HTTP\/1\.1 413/)
     expect(beacon).toMatch(/^HTTP\/1\.1 413/)
     const after = rssMb()

@@ -14,10 +14,14 @@ const GUESSES = 2_000
 
 function world() {
   const lines: { msg: string; failed?: number; throttled?: number; address?: string }[] = []
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done() } })
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)))
+      done()
+    },
+  })
   const s = setup({ logger: pino({ level: 'info' }, sink) })
-  const from = (remote: string, path: string, init: RequestInit = {}) =>
-    s.app.request(path, init, { incoming: { socket: { remoteAddress: remote } } })
+  const from = (remote: string, path: string, init: RequestInit = {}) => s.app.request(path, init, { incoming: { socket: { remoteAddress: remote } } })
   return { ...s, lines, from }
 }
 
@@ -55,10 +59,12 @@ describe('a guesser of keys from one address', () => {
 
   it(`gets 429 for dashboard sign-in guesses past the first 10, of ${GUESSES}`, async () => {
     const w = world()
-    const sign = (remote: string, key: string) => w.from(remote, '/dashboard/sign-in', {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost', 'sec-fetch-site': 'same-origin' },
-      body: `key=${key}`,
-    })
+    const sign = (remote: string, key: string) =>
+      w.from(remote, '/dashboard/sign-in', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost', 'sec-fetch-site': 'same-origin' },
+        body: `key=${key}`,
+      })
     const statuses = new Map<number, number>()
     for (let i = 0; i < GUESSES; i++) {
       const res = await sign('203.0.113.9', `rk_guess_${i}`)

@@ -17,8 +17,15 @@ const CONVERSATIONS = 500
 const EVENTS = 500
 const SEC = 1_000
 
-const ev = (conversation: number, k: number, phase: 'start' | 'ping' = 'ping', id = `e${conversation}_${k}`): IngestEvent =>
-  ({ id, type: 'chat', session: `s${conversation}`, subject: 'bot_help', time: NOW + k * SEC, conversation: `conv_${conversation}`, phase })
+const ev = (conversation: number, k: number, phase: 'start' | 'ping' = 'ping', id = `e${conversation}_${k}`): IngestEvent => ({
+  id,
+  type: 'chat',
+  session: `s${conversation}`,
+  subject: 'bot_help',
+  time: NOW + k * SEC,
+  conversation: `conv_${conversation}`,
+  phase,
+})
 
 describe('an attacker sending one out-of-order event to each of 500 full conversations', () => {
   it('reads a bounded number of rows per event, not the conversations behind them', { timeout: 120_000 }, async () => {
@@ -56,10 +63,18 @@ describe('an attacker sending one out-of-order event to each of 500 full convers
   it(`folds at most ${MAX_BATCH_CONVERSATIONS} conversations per beacon through the route`, async () => {
     const s = setup()
     const events = Array.from({ length: MAX_EVENTS }, (_, c) => ({
-      id: `x${c}`, type: 'chat', session: 's_1', conversation: `conv_${c}`, bot: 'bot_help', phase: 'ping', ts: NOW,
+      id: `x${c}`,
+      type: 'chat',
+      session: 's_1',
+      conversation: `conv_${c}`,
+      bot: 'bot_help',
+      phase: 'ping',
+      ts: NOW,
     }))
     const res = await s.app.request('/v1/containers/ctr_shop/events', {
-      method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify({ v: 1, sentAt: NOW, sdk: 'x', events }),
+      method: 'POST',
+      headers: { origin: ORIGIN },
+      body: JSON.stringify({ v: 1, sentAt: NOW, sdk: 'x', events }),
     })
     const body = await res.json()
     expect(body.accepted).toBe(MAX_BATCH_CONVERSATIONS)
@@ -67,12 +82,23 @@ describe('an attacker sending one out-of-order event to each of 500 full convers
     expect(s.count('SELECT COUNT(*) AS n FROM conversations')).toBe(MAX_BATCH_CONVERSATIONS)
   })
 
-  it('charges each conversation a beacon names against the address\'s rate, before anything is counted or stored', async () => {
+  it("charges each conversation a beacon names against the address's rate, before anything is counted or stored", async () => {
     const s = setup()
     let n = 0
-    const beacon = (conversations: number) => s.post(batch(Array.from({ length: conversations }, (_, c) => ({
-      id: `r${n++}`, type: 'chat', session: 's_1', conversation: `conv_${n}_${c}`, bot: 'bot_help', phase: 'start', ts: NOW,
-    }))))
+    const beacon = (conversations: number) =>
+      s.post(
+        batch(
+          Array.from({ length: conversations }, (_, c) => ({
+            id: `r${n++}`,
+            type: 'chat',
+            session: 's_1',
+            conversation: `conv_${n}_${c}`,
+            bot: 'bot_help',
+            phase: 'start',
+            ts: NOW,
+          })),
+        ),
+      )
     // The default bucket holds 100 requests: six beacons of 16 conversations take 96 of them.
     for (let i = 0; i < 6; i++) expect((await beacon(MAX_BATCH_CONVERSATIONS)).status).toBe(200)
     const refused = await beacon(MAX_BATCH_CONVERSATIONS)

@@ -13,20 +13,23 @@ type Row = { container: string; reason: string; origin: string; subject: string;
 
 describe('every refusal a storefront can cause', () => {
   it('is counted with its reason, and with the subject an event named', async () => {
-    const s = setup({
-      config: testConfig({
-        server: { rateLimits: { perIp: { rate: 0.001, burst: 8 }, perContainer: { rate: 1e9, burst: 1e9 } } },
-      }),
-    })
+    const s = setup({ config: testConfig({ server: { rateLimits: { perIp: { rate: 0.001, burst: 8 }, perContainer: { rate: 1e9, burst: 1e9 } } } }) })
     await s.post(batch([impression()]), { origin: 'https://evil.test' })
     await s.post(batch([impression()]), { container: 'ctr_nope' })
     await s.post(batch([impression('cmp_a')]), { container: 'ctr_dormant', origin: 'https://dormant.test' })
     await s.post(batch([impression()]), { headers: { 'user-agent': 'Googlebot/2.1 (+http://www.google.com/bot.html)' } })
-    await s.post(batch([
-      impression('cmp_nope'), impression('cmp_old'), engagement('adv_nope'), engagement('adv_old'),
-      chat('start', NOW, 'conv_x', 'bot_nope'), impression('cmp_summer', 's_1', 'old_1', NOW - 73 * 3_600_000),
-      impression('cmp_summer', 's_1', 'future_1', NOW + 3_600_000), { id: 'bad' },
-    ]))
+    await s.post(
+      batch([
+        impression('cmp_nope'),
+        impression('cmp_old'),
+        engagement('adv_nope'),
+        engagement('adv_old'),
+        chat('start', NOW, 'conv_x', 'bot_nope'),
+        impression('cmp_summer', 's_1', 'old_1', NOW - 73 * 3_600_000),
+        impression('cmp_summer', 's_1', 'future_1', NOW + 3_600_000),
+        { id: 'bad' },
+      ]),
+    )
     await s.post('{"v":1,')
     for (let i = 0; i < 5; i++) await s.post(batch([impression()]))
     const res = await s.app.request('/v1/rejections?limit=500', { headers: RK })
@@ -34,9 +37,17 @@ describe('every refusal a storefront can cause', () => {
     const seen = rows.map((r) => [r.reason, r.subject]).sort()
     expect(seen).toEqual([
       ['bot', ''],
-      ['event_in_future', 'cmp_summer'], ['event_too_old', 'cmp_summer'], ['inactive_advisor', 'adv_old'],
-      ['inactive_campaign', 'cmp_old'], ['invalid_event', ''], ['invalid_json', ''], ['origin_not_allowed', ''],
-      ['rate_limited', ''], ['unknown_advisor', 'adv_nope'], ['unknown_bot', 'bot_nope'], ['unknown_campaign', 'cmp_nope'],
+      ['event_in_future', 'cmp_summer'],
+      ['event_too_old', 'cmp_summer'],
+      ['inactive_advisor', 'adv_old'],
+      ['inactive_campaign', 'cmp_old'],
+      ['invalid_event', ''],
+      ['invalid_json', ''],
+      ['origin_not_allowed', ''],
+      ['rate_limited', ''],
+      ['unknown_advisor', 'adv_nope'],
+      ['unknown_bot', 'bot_nope'],
+      ['unknown_campaign', 'cmp_nope'],
     ])
     expect(rows.find((r) => r.reason === 'rate_limited')?.count).toBe(3)
     // The inactive account sees its own refusal; nobody's key reads the unknown container's.

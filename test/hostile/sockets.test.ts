@@ -62,8 +62,10 @@ describe('socket timeouts sized for beacons', () => {
     const headers = await open()
     headers.write('POST /v1/containers/ctr_test/events HTTP/1.1\r\nHost: x\r\nX-Slow: ')
     const body = await open()
-    body.write('POST /v1/containers/ctr_test/events HTTP/1.1\r\nHost: x\r\nOrigin: https://shop.test\r\nContent-Type: text/plain\r\n'
-      + 'User-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0\r\nContent-Length: 5000\r\n\r\n{"v":1,')
+    body.write(
+      'POST /v1/containers/ctr_test/events HTTP/1.1\r\nHost: x\r\nOrigin: https://shop.test\r\nContent-Type: text/plain\r\n' +
+        'User-Agent: Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0\r\nContent-Length: 5000\r\n\r\n{"v":1,',
+    )
     const idle = await open()
     idle.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
     const [h, b, k] = await Promise.all([
@@ -96,7 +98,7 @@ describe('connections per client address', () => {
       }
       // The collector closes the excess as it accepts them; on a busy machine the closes arrive late.
       const held = (address: string) => sockets.filter((s) => s.address === address && !s.closed).length
-      for (const deadline = Date.now() + 5_000; Date.now() < deadline && addresses.some((a) => held(a) > LIMITS.perAddress);) {
+      for (const deadline = Date.now() + 5_000; Date.now() < deadline && addresses.some((a) => held(a) > LIMITS.perAddress); ) {
         await new Promise((r) => setTimeout(r, 50))
       }
       await new Promise((r) => setTimeout(r, 100))

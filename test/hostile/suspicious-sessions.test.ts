@@ -12,9 +12,11 @@ const CAP = 5
 function capped() {
   const s = setup({ config: testConfig({ server: { sessionsPerHour: CAP } }) })
   const from = (remote: string, events: unknown[]) =>
-    s.app.request('/v1/containers/ctr_shop/events', {
-      method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify(batch(events, s.clock.now())),
-    }, { incoming: { socket: { remoteAddress: remote } } })
+    s.app.request(
+      '/v1/containers/ctr_shop/events',
+      { method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify(batch(events, s.clock.now())) },
+      { incoming: { socket: { remoteAddress: remote } } },
+    )
   const billed = async () => (await s.store.billingData('acme')).usage.reduce((n, u) => n + (u.impressions ?? 0) + (u.chatSessions ?? 0), 0)
   const usage = async () => (await (await s.app.request('/v1/usage?from=2026-07-20&to=2026-07-20', { headers: RK })).json()).rows[0]
   return { ...s, from, billed, usage }

@@ -15,18 +15,18 @@ beforeAll(async () => {
   await s.post(batch([impression()]))
   await s.post(batch([impression()]), { origin: 'https://leak-marker.test' })
   await s.app.request('/v1/usage', {
-    method: 'POST', headers: { authorization: 'Bearer sk_acme_secret' },
+    method: 'POST',
+    headers: { authorization: 'Bearer sk_acme_secret' },
     body: JSON.stringify({ events: [{ id: 'leak-marker-usage', type: 'alert', ts: Date.UTC(2026, 6, 20, 11) }] }),
   })
   const doc = (await (await s.app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, { security?: Record<string, unknown>[] }>> }
-  ops = Object.entries(doc.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, op]) => ({
-    method: method.toUpperCase(), path, schemes: (op.security ?? []).flatMap((x) => Object.keys(x)),
-  })))
+  ops = Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, schemes: (op.security ?? []).flatMap((x) => Object.keys(x)) })),
+  )
 })
 
-const concrete = (p: string) => p
-  .replace('/v1/admin/containers/{id}', '/v1/admin/containers/ctr_shop')
-  .replace('{id}', 'acme').replace('{container}', 'ctr_shop').replace('{file}', '1.json')
+const concrete = (p: string) =>
+  p.replace('/v1/admin/containers/{id}', '/v1/admin/containers/ctr_shop').replace('{id}', 'acme').replace('{container}', 'ctr_shop').replace('{file}', '1.json')
 
 const credentials: Array<[string, Record<string, string>]> = [
   ['no key', {}],
@@ -55,17 +55,21 @@ describe('the tenancy matrix', () => {
   it('holds for every secured route of the served document and every credential', async () => {
     const secured = ops.filter((o) => o.schemes.length > 0)
     expect(secured.length).toBeGreaterThanOrEqual(20)
-    const stored = () => s.count("SELECT (SELECT COUNT(*) FROM usage_events) + (SELECT COUNT(*) FROM ledger) + (SELECT COUNT(*) FROM config_changes) + (SELECT COUNT(*) FROM config_versions) + (SELECT COUNT(*) FROM account_facts) + (SELECT COUNT(*) FROM invoices) AS n")
+    const stored = () =>
+      s.count(
+        'SELECT (SELECT COUNT(*) FROM usage_events) + (SELECT COUNT(*) FROM ledger) + (SELECT COUNT(*) FROM config_changes) + (SELECT COUNT(*) FROM config_versions) + (SELECT COUNT(*) FROM account_facts) + (SELECT COUNT(*) FROM invoices) AS n',
+      )
     let checked = 0
     for (const op of secured) {
       for (const [who, headers] of credentials) {
         const before = stored()
         // Each call from its own address: the matrix fails keys on purpose, more often than the
         // per-address limit on failed key checks allows one client (docs/security.md).
-        const res = await s.app.request(concrete(op.path), {
-          method: op.method, headers: { 'content-type': 'application/json', ...headers },
-          ...(op.method === 'GET' ? {} : { body: '{}' }),
-        }, { incoming: { socket: { remoteAddress: `10.9.${(checked >> 8) & 255}.${checked & 255}` } } })
+        const res = await s.app.request(
+          concrete(op.path),
+          { method: op.method, headers: { 'content-type': 'application/json', ...headers }, ...(op.method === 'GET' ? {} : { body: '{}' }) },
+          { incoming: { socket: { remoteAddress: `10.9.${(checked >> 8) & 255}.${checked & 255}` } } },
+        )
         const verdict = allowed(op.schemes, who)
         const label = `${op.method} ${op.path} with ${who}: ${res.status}`
         expect(res.status, label).toBeLessThan(500)

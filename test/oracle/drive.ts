@@ -10,23 +10,35 @@ import { MODEL_PLANS, toPlan, type History } from './history.js'
 
 const PLANS = Object.fromEntries(Object.entries(MODEL_PLANS).map(([id, p]) => [id, toPlan(p)])) as unknown as BillingAccount['plans']
 
-export interface Verdict { invoices: number; runs: number; disagreement: string | null }
+export interface Verdict {
+  invoices: number
+  runs: number
+  disagreement: string | null
+}
 
 const METERED = new Set(['usage', 'adjustment', 'contacts_excess'])
 /** A line as both sides state it: kind, period, meter or product, amount. */
 const realLine = (l: Invoice['lines'][number]) =>
-  `${l.kind}|${l.kind === 'credits' ? '' : l.period.index}|${METERED.has(l.kind) ? l.meter ?? '' : ''}|${l.product ?? ''}|${l.amount}`
+  `${l.kind}|${l.kind === 'credits' ? '' : l.period.index}|${METERED.has(l.kind) ? (l.meter ?? '') : ''}|${l.product ?? ''}|${l.amount}`
 const modelLine = (l: ModelInvoice['lines'][number]) =>
-  `${l.kind}|${l.kind === 'credits' ? '' : l.period}|${METERED.has(l.kind) ? l.meter ?? '' : ''}|${l.product ?? ''}|${l.amount}`
+  `${l.kind}|${l.kind === 'credits' ? '' : l.period}|${METERED.has(l.kind) ? (l.meter ?? '') : ''}|${l.product ?? ''}|${l.amount}`
 const realForm = (i: Invoice) => `${i.key} total ${i.total}: ${i.lines.map(realLine).sort().join(', ')}`
 const modelForm = (i: ModelInvoice) => `${i.key} total ${i.total}: ${i.lines.map(modelLine).sort().join(', ')}`
 
 function billingOf(h: History, sub: Sub): BillingAccount {
   return {
-    timezone: h.zone, plans: PLANS, members: ['alice'],
+    timezone: h.zone,
+    plans: PLANS,
+    members: ['alice'],
     subscription: {
-      plan: sub.plan, cycle: sub.cycle, start: sub.start, seats: sub.seats, contacts: sub.contacts, products: sub.products,
-      changes: sub.changes, ...(sub.cancelledAt === undefined ? {} : { cancelledAt: sub.cancelledAt }),
+      plan: sub.plan,
+      cycle: sub.cycle,
+      start: sub.start,
+      seats: sub.seats,
+      contacts: sub.contacts,
+      products: sub.products,
+      changes: sub.changes,
+      ...(sub.cancelledAt === undefined ? {} : { cancelledAt: sub.cancelledAt }),
     },
   }
 }
@@ -51,7 +63,12 @@ export async function drive(store: Store, account: string, h: History): Promise<
       row.alerts += x.count
       seen.days.set(d, row)
     } else if (x.kind === 'contacts') {
-      await store.recordUsage({ account, billing, receivedAt: x.arrives, events: [{ id: x.id, type: 'contacts', time: x.ts, day: dayOf(x.ts), count: x.count }] })
+      await store.recordUsage({
+        account,
+        billing,
+        receivedAt: x.arrives,
+        events: [{ id: x.id, type: 'contacts', time: x.ts, day: dayOf(x.ts), count: x.count }],
+      })
       const d = dateIn(x.ts, h.zone)
       const row = seen.days.get(d) ?? { alerts: 0 }
       row.contacts = Math.max(row.contacts ?? x.count, x.count)
@@ -70,7 +87,11 @@ export async function drive(store: Store, account: string, h: History): Promise<
       const b = model.map(modelForm).sort()
       if (a.join('\n') !== b.join('\n')) {
         const when = new Date(x.arrives).toISOString()
-        return { invoices, runs, disagreement: `run at ${when}:\n  collector: ${a.join('\n             ') || '(none)'}\n  model:     ${b.join('\n             ') || '(none)'}` }
+        return {
+          invoices,
+          runs,
+          disagreement: `run at ${when}:\n  collector: ${a.join('\n             ') || '(none)'}\n  model:     ${b.join('\n             ') || '(none)'}`,
+        }
       }
     }
   }

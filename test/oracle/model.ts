@@ -18,24 +18,35 @@ export { plusMonths, nextDate, daysFrom, dateIn, firstInstant, halfEven, type Mo
 
 // ---------- terms ----------
 
-interface Terms { plan: string; seats: number; products: string[] }
+interface Terms {
+  plan: string
+  seats: number
+  products: string[]
+}
 const same = (a: Terms, b: Terms) => a.plan === b.plan && a.seats === b.seats && a.products.join() === b.products.join()
 function offeredBy(plans: Record<string, ModelPlan>, plan: string, ids: string[]): string[] {
   return [...new Set(ids)].filter((id) => Object.hasOwn(plans[plan]?.products ?? {}, id)).sort()
 }
 function baseAndSeats(plans: Record<string, ModelPlan>, t: Terms, p: ModelPeriod): number {
   const plan = plans[t.plan]!
-  const d = p.cycle === 'monthly' ? 0 : plan.discount[p.cycle] ?? 0
+  const d = p.cycle === 'monthly' ? 0 : (plan.discount[p.cycle] ?? 0)
   return amount(1, plan.basePrice, p.months, d) + amount(t.seats, plan.seatPrice, p.months, d)
 }
 
-export interface PeriodTerms { start: Terms; end: Terms; upgrades: { at: string; change: Change; before: Terms; after: Terms }[] }
+export interface PeriodTerms {
+  start: Terms
+  end: Terms
+  upgrades: { at: string; change: Change; before: Terms; after: Terms }[]
+}
 
 /** The terms of each period: changes on or before its start apply to it whole; within it, an upgrade at once, the rest at its end. */
 function termsOf(seen: Seen, periods: ModelPeriod[]): PeriodTerms[] {
   const { sub, plans } = seen
-  const changes = sub.changes.map((c, i) => ({ c, i })).filter(({ c }) => c.plan !== undefined || c.seats !== undefined || c.products !== undefined)
-    .sort((a, b) => (a.c.at < b.c.at ? -1 : a.c.at > b.c.at ? 1 : a.i - b.i)).map(({ c }) => c)
+  const changes = sub.changes
+    .map((c, i) => ({ c, i }))
+    .filter(({ c }) => c.plan !== undefined || c.seats !== undefined || c.products !== undefined)
+    .sort((a, b) => (a.c.at < b.c.at ? -1 : a.c.at > b.c.at ? 1 : a.i - b.i))
+    .map(({ c }) => c)
   const apply = (t: Terms, c: Change): Terms => {
     const plan = c.plan !== undefined && plans[c.plan] ? c.plan : t.plan
     return { plan, seats: c.seats ?? t.seats, products: offeredBy(plans, plan, c.products ?? t.products) }
@@ -84,11 +95,13 @@ function rangeOf(plan: ModelPlan, contacts: number): { index: number; price: num
 /** The recurring fees of terms over a period, or its last `days` days, as lines (sign -1: the credit of unused time). */
 function fees(plans: Record<string, ModelPlan>, t: Terms, contacts: number, p: ModelPeriod, sign: 1 | -1, days = p.days): ModelLine[] {
   const plan = plans[t.plan]!
-  const d = p.cycle === 'monthly' ? 0 : plan.discount[p.cycle] ?? 0
+  const d = p.cycle === 'monthly' ? 0 : (plan.discount[p.cycle] ?? 0)
   const lines: ModelLine[] = [{ kind: 'base', period: p.index, amount: amount(sign, plan.basePrice, p.months, d, days, p.days) }]
   if (t.seats > 0) lines.push({ kind: 'seats', period: p.index, amount: amount(sign * t.seats, plan.seatPrice, p.months, d, days, p.days) })
-  for (const id of t.products) lines.push({ kind: 'product', product: id, period: p.index, amount: amount(sign, plan.products[id]!, p.months, d, days, p.days) })
-  if (plan.contactRanges.length > 0) lines.push({ kind: 'contacts', period: p.index, amount: amount(sign, rangeOf(plan, contacts).price, p.months, d, days, p.days) })
+  for (const id of t.products)
+    lines.push({ kind: 'product', product: id, period: p.index, amount: amount(sign, plan.products[id]!, p.months, d, days, p.days) })
+  if (plan.contactRanges.length > 0)
+    lines.push({ kind: 'contacts', period: p.index, amount: amount(sign, rangeOf(plan, contacts).price, p.months, d, days, p.days) })
   return lines
 }
 
@@ -143,8 +156,10 @@ function states(seen: Seen, periods: ModelPeriod[], finalized: Memory): State[] 
       }
       const range = (day: string, c: number) => rangeOf(planOn(day), c).index
       // Rebalances already invoiced are facts: from their day on, the term is paid at their count.
-      const facts = [...finalized.values()].filter((f) => f.kind === 'rebalance' && (f.detail as { period: number }).period === i)
-        .map((f) => ({ ...(f.detail as { day: string; after: number }), key: f.key })).sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0))
+      const facts = [...finalized.values()]
+        .filter((f) => f.kind === 'rebalance' && (f.detail as { period: number }).period === i)
+        .map((f) => ({ ...(f.detail as { day: string; after: number }), key: f.key }))
+        .sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0))
       const days = [...new Set([...readings.map(([d]) => d), ...facts.map((f) => f.day)])].sort()
       for (const day of days) {
         for (const f of facts) {
@@ -192,7 +207,7 @@ function arrears(seen: Seen, s: State): ModelLine[] {
     const from = rangeOf(plan, s.contactsEnd)
     const to = rangeOf(plan, s.maxContacts)
     if (to.index > from.index && to.price > from.price) {
-      const d = s.p.cycle === 'monthly' ? 0 : plan.discount[s.p.cycle] ?? 0
+      const d = s.p.cycle === 'monthly' ? 0 : (plan.discount[s.p.cycle] ?? 0)
       lines.push({ kind: 'contacts_excess', meter: 'contacts', period: s.p.index, amount: amount(1, to.price - from.price, s.p.months, d) })
     }
   }
@@ -222,10 +237,11 @@ export function modelRun(seen: Seen, asOf: number, memory: Memory): ModelInvoice
   /** Arrears billed so far, by period and meter (amounts). */
   const billed = new Map<string, number>()
   const record = (inv: ModelInvoice) => {
-    for (const l of inv.lines) if (l.kind === 'usage' || l.kind === 'contacts_excess' || l.kind === 'adjustment') {
-      const k = `${l.period}:${l.meter}`
-      billed.set(k, (billed.get(k) ?? 0) + l.amount)
-    }
+    for (const l of inv.lines)
+      if (l.kind === 'usage' || l.kind === 'contacts_excess' || l.kind === 'adjustment') {
+        const k = `${l.period}:${l.meter}`
+        billed.set(k, (billed.get(k) ?? 0) + l.amount)
+      }
   }
   const emit = (inv: ModelInvoice) => {
     if (inv.issuedAt > asOf) return
@@ -262,7 +278,7 @@ export function modelRun(seen: Seen, asOf: number, memory: Memory): ModelInvoice
       if (advance && k > 0 && minimum !== null) {
         const own = lines.filter((l) => ['base', 'seats', 'product', 'contacts'].includes(l.kind)).reduce((n, l) => n + l.amount, 0)
         const plan = plans[advance.terms.start.plan]!
-        const d = advance.p.cycle === 'monthly' ? 0 : plan.discount[advance.p.cycle] ?? 0
+        const d = advance.p.cycle === 'monthly' ? 0 : (plan.discount[advance.p.cycle] ?? 0)
         const floor = amount(1, minimum, advance.p.months, d)
         if (own < floor) lines.push({ kind: 'minimum', period: advance.p.index, amount: floor - own })
       }
@@ -275,8 +291,11 @@ export function modelRun(seen: Seen, asOf: number, memory: Memory): ModelInvoice
       // The first invoice's monthly recurring fees before discount: its units times their monthly prices.
       const t = advance.terms.start
       const plan = plans[t.plan]!
-      minimum = plan.basePrice + t.seats * plan.seatPrice + t.products.reduce((n, id) => n + plan.products[id]!, 0)
-        + (plan.contactRanges.length > 0 ? rangeOf(plan, advance.contactsStart).price : 0)
+      minimum =
+        plan.basePrice +
+        t.seats * plan.seatPrice +
+        t.products.reduce((n, id) => n + plan.products[id]!, 0) +
+        (plan.contactRanges.length > 0 ? rangeOf(plan, advance.contactsStart).price : 0)
       const billedAt = (memory.get('recurring:0')?.detail as { minimum?: number } | undefined)?.minimum
       if (billedAt !== undefined) minimum = billedAt
       ;(inv.detail as { minimum?: number }).minimum = minimum
@@ -306,14 +325,21 @@ export function modelRun(seen: Seen, asOf: number, memory: Memory): ModelInvoice
       let t = s.terms.start
       for (const u of s.terms.upgrades) if (u.at <= r.day) t = u.after
       const plan = plans[t.plan]!
-      const d = p.cycle === 'monthly' ? 0 : plan.discount[p.cycle] ?? 0
+      const d = p.cycle === 'monthly' ? 0 : (plan.discount[p.cycle] ?? 0)
       const lines: ModelLine[] = []
       for (const g of r.segments) {
         const days = daysFrom(g.from, g.to)
         lines.push({ kind: 'contacts', period: i, amount: amount(-1, rangeOf(plan, g.paid).price, p.months, d, days, p.days) })
         lines.push({ kind: 'contacts', period: i, amount: amount(1, rangeOf(plan, r.after).price, p.months, d, days, p.days) })
       }
-      within.push({ key: r.key, kind: 'rebalance', issuedAt: firstInstant(nextDate(r.day), zone), lines, total: 0, detail: { period: i, day: r.day, after: r.after } })
+      within.push({
+        key: r.key,
+        kind: 'rebalance',
+        issuedAt: firstInstant(nextDate(r.day), zone),
+        lines,
+        total: 0,
+        detail: { period: i, day: r.day, after: r.after },
+      })
     }
     for (const w of within) emit(w)
     if (p.last && p.end <= asOf) {

@@ -16,17 +16,24 @@ const YEARS = Number(process.env.ORACLE_YEARS ?? 0)
 const PER_ENGINE = { SQLite: YEARS || 200, PostgreSQL: YEARS || 40 }
 
 describe.each(TEST_ENGINES)('the billing oracle on $name', ({ name, skip, open }) => {
-  it.skipIf(skip)('agrees with the model on every invoice of generated account-years', async () => {
-    const store = (await open()) ?? openSqliteStore({ file: ':memory:' })
-    let n = 0
-    let invoices = 0
-    let runs = 0
-    await fc.assert(fc.asyncProperty(historyArb, async (h) => {
-      const v = await drive(store, `acct${++n}`, h)
-      invoices += v.invoices
-      runs += v.runs
-      expect(v.disagreement, JSON.stringify(h)).toBeNull()
-    }), { numRuns: PER_ENGINE[name], endOnFailure: true })
-    console.log(`oracle ${name}: ${n} histories (${n} account-years), ${runs} billing runs, ${invoices} invoices agreed line by line`)
-  }, 3_600_000)
+  it.skipIf(skip)(
+    'agrees with the model on every invoice of generated account-years',
+    async () => {
+      const store = (await open()) ?? openSqliteStore({ file: ':memory:' })
+      let n = 0
+      let invoices = 0
+      let runs = 0
+      await fc.assert(
+        fc.asyncProperty(historyArb, async (h) => {
+          const v = await drive(store, `acct${++n}`, h)
+          invoices += v.invoices
+          runs += v.runs
+          expect(v.disagreement, JSON.stringify(h)).toBeNull()
+        }),
+        { numRuns: PER_ENGINE[name], endOnFailure: true },
+      )
+      console.log(`oracle ${name}: ${n} histories (${n} account-years), ${runs} billing runs, ${invoices} invoices agreed line by line`)
+    },
+    3_600_000,
+  )
 })

@@ -47,11 +47,7 @@ export async function freshDatabase(): Promise<FreshDatabase> {
   const admin = adminUrl()
   const name = `t_${randomBytes(6).toString('hex')}`
   await adminQuery(admin, `CREATE DATABASE ${name}`)
-  return {
-    url: withDatabase(admin, name),
-    name,
-    drop: () => adminQuery(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
-  }
+  return { url: withDatabase(admin, name), name, drop: () => adminQuery(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) }
 }
 
 async function adminQuery(url: string, text: string): Promise<void> {

@@ -19,7 +19,9 @@ export interface TestEngine {
 export const TEST_ENGINES: TestEngine[] = [
   { name: 'SQLite', skip: false, open: async () => undefined },
   {
-    name: 'PostgreSQL', skip: pgSkipReason(), open: async () => {
+    name: 'PostgreSQL',
+    skip: pgSkipReason(),
+    open: async () => {
       const db = await freshDatabase()
       const store = await openPgStore({ url: db.url, poolSize: 4 })
       onTestFinished(async () => {

@@ -33,7 +33,10 @@ describe.skipIf(pgSkipReason())('accountKeyViolations', () => {
   it('passes the good table and reports the bad one', async () => {
     expect(await accountKeyViolations(pool, { globalTables: ['config_changes'] })).toEqual([
       { table: 'events', problem: 'has no account column' },
-      { table: 'events', problem: 'primary key events_pkey does not start with account: CREATE UNIQUE INDEX events_pkey ON public.events USING btree (container, id)' },
+      {
+        table: 'events',
+        problem: 'primary key events_pkey does not start with account: CREATE UNIQUE INDEX events_pkey ON public.events USING btree (container, id)',
+      },
     ])
   })
 

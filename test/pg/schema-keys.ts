@@ -38,14 +38,21 @@ export async function accountKeyViolations(db: Queryable, opts: SchemaKeyOptions
   const schema = opts.schema ?? 'public'
   const column = opts.column ?? 'account'
   const global = new Set(opts.globalTables ?? [])
-  const tables = (await db.query<{ table: string; has_column: boolean; not_null: boolean | null }>(`
+  const tables = (
+    await db.query<{ table: string; has_column: boolean; not_null: boolean | null }>(
+      `
     SELECT c.relname AS table, a.attname IS NOT NULL AS has_column, a.attnotnull AS not_null
     FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = $2 AND NOT a.attisdropped
     WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-    ORDER BY c.relname`, [schema, column])).rows
-  const keys = (await db.query<{ table: string; index: string; primary: boolean; first: string | null; definition: string }>(`
+    ORDER BY c.relname`,
+      [schema, column],
+    )
+  ).rows
+  const keys = (
+    await db.query<{ table: string; index: string; primary: boolean; first: string | null; definition: string }>(
+      `
     SELECT t.relname AS table, i.relname AS index, x.indisprimary AS primary,
       (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = x.indrelid AND a.attnum = x.indkey[0]) AS first,
       pg_get_indexdef(x.indexrelid) AS definition
@@ -54,7 +61,10 @@ export async function accountKeyViolations(db: Queryable, opts: SchemaKeyOptions
     JOIN pg_class i ON i.oid = x.indexrelid
     JOIN pg_namespace n ON n.oid = t.relnamespace
     WHERE n.nspname = $1 AND x.indisunique AND t.relkind IN ('r', 'p') AND NOT t.relispartition
-    ORDER BY t.relname, i.relname`, [schema])).rows
+    ORDER BY t.relname, i.relname`,
+      [schema],
+    )
+  ).rows
   const violations: SchemaKeyViolation[] = []
   for (const t of tables) {
     if (global.has(t.table)) continue

@@ -47,14 +47,16 @@ const binaries = findPostgresBinaries()
 describe.skipIf('missing' in binaries && binaries.missing)('a throwaway cluster', () => {
   it('starts without durability, and on stop leaves neither a server nor its directory', async () => {
     const server = await startTestPostgres()
-    const settings = await query<{ name: string; setting: string }>(server.url,
-      `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes') ORDER BY name`)
+    const settings = await query<{ name: string; setting: string }>(
+      server.url,
+      `SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes') ORDER BY name`,
+    )
     expect(settings).toEqual([
       { name: 'fsync', setting: 'off' },
       { name: 'full_page_writes', setting: 'off' },
       { name: 'synchronous_commit', setting: 'off' },
     ])
-    const [{ dir }] = await query<{ dir: string }>(server.url, `SELECT current_setting('data_directory') AS dir`) as [{ dir: string }]
+    const [{ dir }] = (await query<{ dir: string }>(server.url, `SELECT current_setting('data_directory') AS dir`)) as [{ dir: string }]
     expect(existsSync(dir)).toBe(true)
     await server.stop()
     expect(existsSync(dir)).toBe(false)

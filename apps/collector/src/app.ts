@@ -106,8 +106,7 @@ export function createApp(opts: AppOptions): Hono<TallyEnv> {
     }
     return c.json({ status: 'ready' })
   })
-  app.get('/metrics', async (c) =>
-    c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
+  app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }))
 
   app.route('/', scriptRoutes(opts.sdkScript ?? SDK_SCRIPT))
   app.route('/', eventRoutes(deps))

@@ -28,5 +28,4 @@ export class TallyError extends DomainError {
 }
 
 /** A refusal at the HTTP edge (routes, middleware), with the status docs/protocol.md §3 gives its code. */
-export const fail = (code: ErrorCode, message: string, headers?: Record<string, string>): TallyError =>
-  new TallyError(code, message, headers)
+export const fail = (code: ErrorCode, message: string, headers?: Record<string, string>): TallyError => new TallyError(code, message, headers)

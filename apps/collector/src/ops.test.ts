@@ -54,25 +54,60 @@ describe('configuration', () => {
 
   it.each([
     ['not JSON', '{', /not valid JSON/],
-    ['a bad cycle', JSON.stringify({ plans: { p: { currency: 'EUR', basePrice: 1 } }, accounts: { a: { subscription: { plan: 'p', cycle: 'weekly', start: '2026-01-01' }, keys: { secret: 'sk_12345678', read: 'rk_12345678' } } } }), /accounts\.a\.subscription\.cycle/],
-    ['an unknown plan', JSON.stringify({ plans: {}, accounts: { a: { subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'sk_12345678', read: 'rk_12345678' } } } }), /accounts\.a\.subscription\.plan: unknown plan "p"/],
-    ['a container id used by two accounts', JSON.stringify({
-      plans: { p: { currency: 'EUR', basePrice: 1 } },
-      accounts: Object.fromEntries(['a', 'b'].map((id) => [id, {
-        subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: `sk_${id}2345678`, read: `rk_${id}2345678` },
-        containers: { ctr_x: { domains: ['x.test'] } },
-      }])),
-    }), /accounts\.b\.containers\.ctr_x: container id already used by account "a"/],
-    ['a key shared by two accounts (one account\'s key would read the other\'s data)', JSON.stringify({
-      plans: { p: { currency: 'EUR', basePrice: 1 } },
-      accounts: Object.fromEntries(['a', 'b'].map((id) => [id, {
-        subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: `sk_${id}2345678`, read: 'rk_shared_1' },
-      }])),
-    }), /accounts\.b\.keys\.read: key already used by account "a"/],
-    ['an account whose read key is its secret key', JSON.stringify({
-      plans: { p: { currency: 'EUR', basePrice: 1 } },
-      accounts: { a: { subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'k_same_12', read: 'k_same_12' } } },
-    }), /accounts\.a\.keys\.read: key already used by account "a"/],
+    [
+      'a bad cycle',
+      JSON.stringify({
+        plans: { p: { currency: 'EUR', basePrice: 1 } },
+        accounts: { a: { subscription: { plan: 'p', cycle: 'weekly', start: '2026-01-01' }, keys: { secret: 'sk_12345678', read: 'rk_12345678' } } },
+      }),
+      /accounts\.a\.subscription\.cycle/,
+    ],
+    [
+      'an unknown plan',
+      JSON.stringify({
+        plans: {},
+        accounts: { a: { subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'sk_12345678', read: 'rk_12345678' } } },
+      }),
+      /accounts\.a\.subscription\.plan: unknown plan "p"/,
+    ],
+    [
+      'a container id used by two accounts',
+      JSON.stringify({
+        plans: { p: { currency: 'EUR', basePrice: 1 } },
+        accounts: Object.fromEntries(
+          ['a', 'b'].map((id) => [
+            id,
+            {
+              subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' },
+              keys: { secret: `sk_${id}2345678`, read: `rk_${id}2345678` },
+              containers: { ctr_x: { domains: ['x.test'] } },
+            },
+          ]),
+        ),
+      }),
+      /accounts\.b\.containers\.ctr_x: container id already used by account "a"/,
+    ],
+    [
+      "a key shared by two accounts (one account's key would read the other's data)",
+      JSON.stringify({
+        plans: { p: { currency: 'EUR', basePrice: 1 } },
+        accounts: Object.fromEntries(
+          ['a', 'b'].map((id) => [
+            id,
+            { subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: `sk_${id}2345678`, read: 'rk_shared_1' } },
+          ]),
+        ),
+      }),
+      /accounts\.b\.keys\.read: key already used by account "a"/,
+    ],
+    [
+      'an account whose read key is its secret key',
+      JSON.stringify({
+        plans: { p: { currency: 'EUR', basePrice: 1 } },
+        accounts: { a: { subscription: { plan: 'p', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'k_same_12', read: 'k_same_12' } } },
+      }),
+      /accounts\.a\.keys\.read: key already used by account "a"/,
+    ],
   ])('refuses a config file with %s, naming the file and the bad path', (_n, text, message) => {
     const p = write(`bad-${Math.random()}.json`, text)
     expect(() => loadConfigFile(p)).toThrow(ConfigError)
@@ -98,8 +133,20 @@ describe('configuration', () => {
     ['a container without domains', '/v1/admin/containers/ctr_new', { account: 'acme' }, 400, 'invalid_request'],
     ['a new container without its account', '/v1/admin/containers/ctr_new', { domains: ['x.test'] }, 400, 'invalid_request'],
     ['a container moved to another account', '/v1/admin/containers/ctr_shop', { account: 'dormant', domains: ['x.test'] }, 409, 'conflict'],
-    ['an account on an unknown plan', '/v1/admin/accounts/newco', { subscription: { plan: 'nope', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'sk_newco_1', read: 'rk_newco_1' } }, 400, 'invalid_request'],
-    ['an account given another account\'s key', '/v1/admin/accounts/newco', { subscription: { plan: 'growth', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'sk_newco_1', read: 'rk_acme_read' } }, 409, 'conflict'],
+    [
+      'an account on an unknown plan',
+      '/v1/admin/accounts/newco',
+      { subscription: { plan: 'nope', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'sk_newco_1', read: 'rk_newco_1' } },
+      400,
+      'invalid_request',
+    ],
+    [
+      "an account given another account's key",
+      '/v1/admin/accounts/newco',
+      { subscription: { plan: 'growth', cycle: 'monthly', start: '2026-01-01' }, keys: { secret: 'sk_newco_1', read: 'rk_acme_read' } },
+      409,
+      'conflict',
+    ],
   ])('refuses %s', async (_n, path, body, status, code) => {
     const { app } = setup()
     const res = await put(app, path, body)
@@ -124,9 +171,8 @@ describe('configuration', () => {
     const store = openSqliteStore({ file })
     const state = await openConfig(store, testConfig())
     const app = createApp({ store, config: state })
-    const req = (container: string, origin: string, campaign: string) => app.request(`/v1/containers/${container}/events`, {
-      method: 'POST', headers: { origin }, body: JSON.stringify(batch([impression(campaign, 's_after')])),
-    })
+    const req = (container: string, origin: string, campaign: string) =>
+      app.request(`/v1/containers/${container}/events`, { method: 'POST', headers: { origin }, body: JSON.stringify(batch([impression(campaign, 's_after')])) })
     expect((await req('ctr_shop', ORIGIN, 'cmp_summer')).status).toBe(403)
     expect(state.container('ctr_new')?.accountId).toBe('acme')
     expect(state.account('acme')?.active).toBe(false)
@@ -138,8 +184,10 @@ describe('webhook timing from the environment', () => {
   it('reads the TALLY_WEBHOOK_* milliseconds it is given and leaves the rest to the defaults', async () => {
     const { webhookSettings } = await import('./server.js')
     expect(webhookSettings({})).toEqual({})
-    expect(webhookSettings({ TALLY_WEBHOOK_RETRY_BASE_MS: '100', TALLY_WEBHOOK_POLL_MS: '50', TALLY_WEBHOOK_TIMEOUT_MS: '' }))
-      .toEqual({ retryBaseMs: 100, pollMs: 50 })
+    expect(webhookSettings({ TALLY_WEBHOOK_RETRY_BASE_MS: '100', TALLY_WEBHOOK_POLL_MS: '50', TALLY_WEBHOOK_TIMEOUT_MS: '' })).toEqual({
+      retryBaseMs: 100,
+      pollMs: 50,
+    })
   })
 
   it.each(['0', '-5', '1.5', 'soon', '1e3'])('refuses %j at start rather than deliver on a guess', async (v) => {

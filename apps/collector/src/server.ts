@@ -66,8 +66,11 @@ export interface ServeOptions {
 }
 
 const WEBHOOK_ENV = {
-  TALLY_WEBHOOK_RETRY_BASE_MS: 'retryBaseMs', TALLY_WEBHOOK_RETRY_MAX_MS: 'retryMaxMs', TALLY_WEBHOOK_GIVE_UP_MS: 'giveUpAfterMs',
-  TALLY_WEBHOOK_TIMEOUT_MS: 'attemptTimeoutMs', TALLY_WEBHOOK_POLL_MS: 'pollMs',
+  TALLY_WEBHOOK_RETRY_BASE_MS: 'retryBaseMs',
+  TALLY_WEBHOOK_RETRY_MAX_MS: 'retryMaxMs',
+  TALLY_WEBHOOK_GIVE_UP_MS: 'giveUpAfterMs',
+  TALLY_WEBHOOK_TIMEOUT_MS: 'attemptTimeoutMs',
+  TALLY_WEBHOOK_POLL_MS: 'pollMs',
 } as const satisfies Partial<Record<keyof Env, keyof DeliverySettings>>
 
 /** Webhook timing from the environment (./env.ts; tests shorten the backoff); a value that is not a positive integer fails the start. */
@@ -105,7 +108,7 @@ async function openDatabase<T>(opts: { db?: string; databaseUrl?: string }, open
     return await open()
   } catch (e) {
     if (e instanceof ConfigError) throw e
-    const where = opts.databaseUrl ? redact(opts.databaseUrl) : opts.db ?? DEFAULT_DB
+    const where = opts.databaseUrl ? redact(opts.databaseUrl) : (opts.db ?? DEFAULT_DB)
     // The cause may be wrapped (a migration's query error carries SQLite's as its `cause`).
     const codes: string[] = []
     for (let c: unknown = e, depth = 0; c && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
@@ -137,7 +140,9 @@ export function storedAdminToken(db: string): { token: string; file: string; cre
   }
   const token = randomBytes(18).toString('base64url')
   return {
-    token, file, created: true,
+    token,
+    file,
+    created: true,
     save() {
       mkdirSync(dirname(resolve(file)), { recursive: true })
       writeFileSync(file, `${token}\n`, { mode: 0o600 })
@@ -164,9 +169,11 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   const webhookTiming = opts.webhooks ?? webhookSettings()
   const configPath = opts.config ?? DEMO_CONFIG
   const file = loadConfigFile(configPath)
-  const store = await openDatabase(opts, () => opts.databaseUrl
-    ? openPgStore(pgOptions(opts.databaseUrl, logger))
-    : openWorkerStore({ file: opts.db ?? DEFAULT_DB, synchronous: opts.synchronous ?? 'NORMAL' }))
+  const store = await openDatabase(opts, () =>
+    opts.databaseUrl
+      ? openPgStore(pgOptions(opts.databaseUrl, logger))
+      : openWorkerStore({ file: opts.db ?? DEFAULT_DB, synchronous: opts.synchronous ?? 'NORMAL' }),
+  )
   // The database holds the plans and accounts; the file's changes since it was last applied become versions.
   let config: ConfigState
   try {
@@ -203,13 +210,15 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   const addr = server.address() as AddressInfo
   const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address
   const url = `http://${shownHost}:${addr.port}`
-  logger.info({ url, config: configPath, db: opts.databaseUrl ? redact(opts.databaseUrl) : opts.db ?? DEFAULT_DB }, 'collector listening')
+  logger.info({ url, config: configPath, db: opts.databaseUrl ? redact(opts.databaseUrl) : (opts.db ?? DEFAULT_DB) }, 'collector listening')
 
   const sweeper = setInterval(() => {
-    store.closeIdleConversations(Date.now(), CHAT_IDLE_MS)
+    store
+      .closeIdleConversations(Date.now(), CHAT_IDLE_MS)
       .then((n) => n && logger.info({ closed: n }, 'idle conversations closed'))
       .catch((err) => logger.error({ err }, 'idle sweep failed'))
-    store.pruneRejections(Date.now() - REJECTIONS_KEPT_MS, PRUNE_PER_SWEEP)
+    store
+      .pruneRejections(Date.now() - REJECTIONS_KEPT_MS, PRUNE_PER_SWEEP)
       .then((n) => n && logger.info({ deleted: n }, 'old refusals deleted'))
       .catch((err) => logger.error({ err }, 'refusal retention sweep failed'))
   }, SWEEP_EVERY_MS)
@@ -219,65 +228,73 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   const billing = createBillingRunner({ store, config, clock: systemClock, logger })
   billing.start(BILL_EVERY_MS)
   const webhooks = createWebhookDelivery({
-    store, clock: systemClock, logger, settings: webhookTiming, allowPrivateNetworks: config.current().server.webhooks.allowPrivateNetworks,
+    store,
+    clock: systemClock,
+    logger,
+    settings: webhookTiming,
+    allowPrivateNetworks: config.current().server.webhooks.allowPrivateNetworks,
   })
   webhooks.start()
 
   let closing: Promise<void> | undefined
-  const close = () => (closing ??= (async () => {
-    clearInterval(sweeper)
-    clearInterval(flusher)
-    billing.stop()
-    logger.info('draining')
-    await webhooks.stop()
-    draining = true
-    // Answers still to be sent say `Connection: close`, so keep-alive clients reconnect elsewhere.
-    for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false
-    await new Promise<void>((resolve) => {
-      // Past the drain time a request still moving bytes may finish (up to DRAIN_MAX_MS); one that
-      // made no progress in the last second is cut.
-      const progress = () => new Map([...inFlight].map((res) => [res, (res.socket?.bytesRead ?? 0) + (res.socket?.bytesWritten ?? 0)]))
-      let last = new Map<ServerResponse, number>()
-      let stalled: NodeJS.Timeout | undefined
-      const soft = setTimeout(() => {
-        last = progress()
-        stalled = setInterval(() => {
-          const now = progress()
-          for (const [res, bytes] of now) {
-            if (last.get(res) !== bytes) continue
-            logger.warn('a request made no progress while draining; closing it')
-            res.socket?.destroy()
-          }
-          last = now
-        }, 1_000)
-        stalled.unref()
-      }, DRAIN_TIMEOUT_MS)
-      soft.unref()
-      const hard = setTimeout(() => {
-        logger.warn('drain timed out; closing the remaining connections')
-        server.closeAllConnections()
-      }, DRAIN_MAX_MS)
-      hard.unref()
-      server.close(() => {
-        clearTimeout(soft)
-        clearTimeout(hard)
-        clearInterval(stalled)
-        resolve()
+  const close = () =>
+    (closing ??= (async () => {
+      clearInterval(sweeper)
+      clearInterval(flusher)
+      billing.stop()
+      logger.info('draining')
+      await webhooks.stop()
+      draining = true
+      // Answers still to be sent say `Connection: close`, so keep-alive clients reconnect elsewhere.
+      for (const res of inFlight) if (!res.headersSent) res.shouldKeepAlive = false
+      await new Promise<void>((resolve) => {
+        // Past the drain time a request still moving bytes may finish (up to DRAIN_MAX_MS); one that
+        // made no progress in the last second is cut.
+        const progress = () => new Map([...inFlight].map((res) => [res, (res.socket?.bytesRead ?? 0) + (res.socket?.bytesWritten ?? 0)]))
+        let last = new Map<ServerResponse, number>()
+        let stalled: NodeJS.Timeout | undefined
+        const soft = setTimeout(() => {
+          last = progress()
+          stalled = setInterval(() => {
+            const now = progress()
+            for (const [res, bytes] of now) {
+              if (last.get(res) !== bytes) continue
+              logger.warn('a request made no progress while draining; closing it')
+              res.socket?.destroy()
+            }
+            last = now
+          }, 1_000)
+          stalled.unref()
+        }, DRAIN_TIMEOUT_MS)
+        soft.unref()
+        const hard = setTimeout(() => {
+          logger.warn('drain timed out; closing the remaining connections')
+          server.closeAllConnections()
+        }, DRAIN_MAX_MS)
+        hard.unref()
+        server.close(() => {
+          clearTimeout(soft)
+          clearTimeout(hard)
+          clearInterval(stalled)
+          resolve()
+        })
+        server.closeIdleConnections()
       })
-      server.closeIdleConnections()
-    })
-    await rejections.flush({ final: true })
-    await watcher.stop()
-    await store.close()
-    logger.info('stopped')
-  })())
+      await rejections.flush({ final: true })
+      await watcher.stop()
+      await store.close()
+      logger.info('stopped')
+    })())
   return { url, port: addr.port, config, adminToken, generatedToken: stored?.created ?? false, adminTokenFile: stored?.file, close }
 }
 
 /** Drains on SIGTERM and SIGINT, then exits. */
 export function exitOnSignals(close: () => Promise<void>): void {
   const stop = () => {
-    close().then(() => process.exit(0), () => process.exit(1))
+    close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
   }
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
@@ -292,7 +309,8 @@ export async function billOnce(opts: { config?: string; db?: string; databaseUrl
   const logger = pino({ level: readEnv().LOG_LEVEL ?? 'warn' })
   const file = loadConfigFile(opts.config ?? DEMO_CONFIG)
   const store = await openDatabase(opts, async () =>
-    opts.databaseUrl ? openPgStore(pgOptions(opts.databaseUrl, logger)) : openSqliteStore({ file: opts.db ?? DEFAULT_DB }))
+    opts.databaseUrl ? openPgStore(pgOptions(opts.databaseUrl, logger)) : openSqliteStore({ file: opts.db ?? DEFAULT_DB }),
+  )
   try {
     // The versions a running collector reads: the same plans and accounts, the file's changes applied first.
     const config = await openConfig(store, file, { logger })
@@ -308,11 +326,17 @@ export async function billOnce(opts: { config?: string; db?: string; databaseUrl
  * database's versions as one change (docs/configuration.md), or only shown (`dryRun`). Lines of
  * the diff, one per changed field; a running collector reads the new versions by itself.
  */
-export async function applyConfigOnce(opts: { config: string; db?: string; databaseUrl?: string; dryRun?: boolean }): Promise<{ lines: string[]; written: number }> {
+export async function applyConfigOnce(opts: {
+  config: string
+  db?: string
+  databaseUrl?: string
+  dryRun?: boolean
+}): Promise<{ lines: string[]; written: number }> {
   const logger = pino({ level: readEnv().LOG_LEVEL ?? 'warn' })
   const file = loadConfigFile(opts.config)
   const store = await openDatabase(opts, async () =>
-    opts.databaseUrl ? openPgStore(pgOptions(opts.databaseUrl, logger)) : openSqliteStore({ file: opts.db ?? DEFAULT_DB }))
+    opts.databaseUrl ? openPgStore(pgOptions(opts.databaseUrl, logger)) : openSqliteStore({ file: opts.db ?? DEFAULT_DB }),
+  )
   try {
     const r = await store.applyConfigFile({ file, at: Date.now(), dryRun: opts.dryRun })
     if (!r.ok) throw new ConfigError(`${opts.config}: ${r.message}`)

@@ -40,8 +40,13 @@ function inside(dir: string, path: string): string | undefined {
 }
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
 }
 
 export async function startStorefront(opts: { collectorUrl: string; port: number; host: string; dir?: string }): Promise<{ server: Server; port: number }> {
@@ -73,7 +78,12 @@ export async function startStorefront(opts: { collectorUrl: string; port: number
  * The storefront on the first free port from `from` on (the demo's default: the port after the
  * collector's), trying at most `tries` ports.
  */
-export async function startStorefrontFrom(opts: { collectorUrl: string; from: number; host: string; tries?: number }): Promise<{ server: Server; port: number }> {
+export async function startStorefrontFrom(opts: {
+  collectorUrl: string
+  from: number
+  host: string
+  tries?: number
+}): Promise<{ server: Server; port: number }> {
   const tries = opts.tries ?? 50
   for (let port = opts.from; ; port++) {
     try {

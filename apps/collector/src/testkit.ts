@@ -15,7 +15,8 @@ export function testConfig(extra: Record<string, unknown> = {}): TallyConfig {
     plans: { growth: { currency: 'EUR', basePrice: 4900 } },
     accounts: {
       acme: {
-        name: 'Acme', timezone: 'Europe/Amsterdam',
+        name: 'Acme',
+        timezone: 'Europe/Amsterdam',
         subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' },
         keys: { secret: 'sk_acme_secret', read: 'rk_acme_read' },
         containers: {
@@ -50,15 +51,18 @@ export function setup(opts: Partial<AppOptions> & { config?: TallyConfig } = {})
   const app = createApp({ clock, adminToken: ADMIN, ...opts, store, config: opts.config ?? testConfig() })
   const post = (
     body: unknown,
-    { container = 'ctr_shop', origin = ORIGIN, headers = {} as Record<string, string> }: { container?: string; origin?: string | null; headers?: Record<string, string> } = {},
+    {
+      container = 'ctr_shop',
+      origin = ORIGIN,
+      headers = {} as Record<string, string>,
+    }: { container?: string; origin?: string | null; headers?: Record<string, string> } = {},
   ) =>
     app.request(`/v1/containers/${container}/events`, {
       method: 'POST',
       headers: { 'content-type': 'text/plain;charset=UTF-8', ...(origin === null ? {} : { origin }), ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     })
-  const count = (sql: string, ...args: unknown[]) =>
-    ((store as SqliteStore).db.prepare(sql).get(...args) as { n: number }).n
+  const count = (sql: string, ...args: unknown[]) => ((store as SqliteStore).db.prepare(sql).get(...args) as { n: number }).n
   return { app, store: store as SqliteStore, clock, post, count }
 }
 
@@ -69,30 +73,36 @@ let seq = 0
 export const nextId = (prefix = 'e') => `${prefix}${++seq}`
 
 export const batch = (events: unknown[], sentAt = NOW) => ({ v: 1, sentAt, sdk: 'tally-js/test', events })
-export const impression = (campaign = 'cmp_summer', session = 's_1', id = nextId(), ts = NOW) =>
-  ({ id, type: 'impression', session, campaign, ts })
-export const engagement = (advisor = 'adv_shoes', session = 's_1', id = nextId(), ts = NOW) =>
-  ({ id, type: 'engagement', session, advisor, ts })
-export const chat = (phase: string, ts: number, conversation = 'conv_1', bot = 'bot_help', id = nextId('c')) =>
-  ({ id, type: 'chat', session: 's_1', conversation, bot, phase, ts })
+export const impression = (campaign = 'cmp_summer', session = 's_1', id = nextId(), ts = NOW) => ({ id, type: 'impression', session, campaign, ts })
+export const engagement = (advisor = 'adv_shoes', session = 's_1', id = nextId(), ts = NOW) => ({ id, type: 'engagement', session, advisor, ts })
+export const chat = (phase: string, ts: number, conversation = 'conv_1', bot = 'bot_help', id = nextId('c')) => ({
+  id,
+  type: 'chat',
+  session: 's_1',
+  conversation,
+  bot,
+  phase,
+  ts,
+})
 
 /**
  * An engine whose repository counts the rows (array items, map entries) its reads hand to the
  * services: how a test shows that a request's work does not grow with an account's history.
  */
 export function countingEngine(inner: Engine): Engine & { rows: number } {
-  const wrap = (repo: Repository): Repository => new Proxy(repo, {
-    get(target, name, receiver) {
-      const value = Reflect.get(target, name, receiver) as unknown
-      if (typeof value !== 'function') return value
-      return async (...args: unknown[]) => {
-        const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
-        if (Array.isArray(out)) engine.rows += out.length
-        if (out instanceof Map) engine.rows += out.size
-        return out
-      }
-    },
-  })
+  const wrap = (repo: Repository): Repository =>
+    new Proxy(repo, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown
+        if (typeof value !== 'function') return value
+        return async (...args: unknown[]) => {
+          const out = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+          if (Array.isArray(out)) engine.rows += out.length
+          if (out instanceof Map) engine.rows += out.size
+          return out
+        }
+      },
+    })
   const engine = {
     rows: 0,
     transaction: <T>(fn: (tx: Repository) => Promise<T>) => inner.transaction((tx) => fn(wrap(tx))),
@@ -111,11 +121,21 @@ export function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++ } else if (c === '"') quoted = false
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"'
+        i++
+      } else if (c === '"') quoted = false
       else cell += c
     } else if (c === '"') quoted = true
-    else if (c === ',') { row.push(cell); cell = '' } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell); rows.push(row); row = []; cell = ''; i++
+    else if (c === ',') {
+      row.push(cell)
+      cell = ''
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell)
+      rows.push(row)
+      row = []
+      cell = ''
+      i++
     } else cell += c
   }
   return rows

@@ -1,12 +1,8 @@
-
 /** The billing run, the preview, the period summary and the email allowance over `computeInvoices` (./invoice.ts), moved whole from it. */
 import type { Plan } from '@tally/protocol'
 import { localDate, monthSliceAt, nextDay, periodAt, periodByIndex, startOfDay, type Period } from './period.js'
 import { emailQuota, type Meters, type UsageRow } from './meters.js'
-import {
-  contactRange, periodRef,
-  type BillingAccount, type PeriodRef,
-} from './rating.js'
+import { contactRange, periodRef, type BillingAccount, type PeriodRef } from './rating.js'
 import { replay, balances, creditsDue, type Balances, type LedgerEntry } from './ledger.js'
 
 import { type Invoice, type BillingData, type EmailGrant, type EmailAllowance, periodStates, periodStateAt, contactsOn, computeInvoices } from './invoice.js'
@@ -52,7 +48,10 @@ export function preview(account: BillingAccount, data: BillingData, at: number):
 }
 
 /** What a billing run appends: credit log entries and numbered invoices. */
-export interface BillingRun { ledger: LedgerEntry[]; invoices: Invoice[] }
+export interface BillingRun {
+  ledger: LedgerEntry[]
+  invoices: Invoice[]
+}
 
 /**
  * One billing run up to `asOf`: grants and expiries due, and every invoice due, numbered gap-free
@@ -94,18 +93,31 @@ export function periodSummary(account: BillingAccount, data: BillingData, at: nu
   const { ps, terms, plan, paidContacts, emails } = now
   const months = ps.period.months
   return {
-    period: periodRef(ps.period), cycle: ps.period.cycle, planId: terms.planId, seats: terms.seats, products: terms.products,
-    paidContacts, meters: ps.meters,
+    period: periodRef(ps.period),
+    cycle: ps.period.cycle,
+    planId: terms.planId,
+    seats: terms.seats,
+    products: terms.products,
+    paidContacts,
+    meters: ps.meters,
     included: {
-      impressions: (plan.included.impressions ?? 0) * months, engagements: (plan.included.engagements ?? 0) * months,
-      chatSessions: (plan.included.chatSessions ?? 0) * months, alerts: (plan.included.alerts ?? 0) * months,
+      impressions: (plan.included.impressions ?? 0) * months,
+      engagements: (plan.included.engagements ?? 0) * months,
+      chatSessions: (plan.included.chatSessions ?? 0) * months,
+      alerts: (plan.included.alerts ?? 0) * months,
     },
-    emails, credits: balances(replay(data.ledger), at), preview: preview(account, data, at),
+    emails,
+    credits: balances(replay(data.ledger), at),
+    preview: preview(account, data, at),
   }
 }
 
 /** The period holding `at`, the terms and paid contacts in force, and the email quota of the month. */
-export function periodNow(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants' | 'contactsBefore'> & { ledger?: readonly LedgerEntry[] }, at: number) {
+export function periodNow(
+  account: BillingAccount,
+  data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants' | 'contactsBefore'> & { ledger?: readonly LedgerEntry[] },
+  at: number,
+) {
   const ps = periodStateAt(account, { ...data, ledger: data.ledger ?? [] }, at)
   if (!ps) return null
   const day = localDate(at, account.timezone)
@@ -126,18 +138,18 @@ export function emailWindow(account: BillingAccount, at: number): { fromDay: str
   const p = periodAt(account.subscription, account.timezone, at)
   if (!p) return null
   const prev = p.index > 0 ? periodByIndex(account.subscription, account.timezone, p.index - 1) : null
-  return {
-    fromDay: (prev ?? p).startDate,
-    toDay: p.endDate,
-    invoiceKeys: [...(prev ? [`recurring:${prev.index}`] : []), `recurring:${p.index}`],
-  }
+  return { fromDay: (prev ?? p).startDate, toDay: p.endDate, invoiceKeys: [...(prev ? [`recurring:${prev.index}`] : []), `recurring:${p.index}`] }
 }
 
 /**
  * The email quota of the month holding `at`, the emails sent in it and what is left: the same
  * answer as `periodSummary(...).emails`, from the rows and invoices `emailWindow` names (or more).
  */
-export function emailsAt(account: BillingAccount, data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants' | 'contactsBefore'>, at: number): EmailAllowance | null {
+export function emailsAt(
+  account: BillingAccount,
+  data: Pick<BillingData, 'usage' | 'finalized' | 'emailGrants' | 'contactsBefore'>,
+  at: number,
+): EmailAllowance | null {
   return periodNow(account, data, at)?.emails ?? null
 }
 
@@ -158,7 +170,11 @@ export function quotaContacts(plan: Plan, paid: number): number {
  * is left. Seed 004: "Your email quota is updated each month along with your subscription status."
  */
 export function emailAllowance(
-  account: BillingAccount, usage: readonly UsageRow[], at: number, paidContacts: number, plan: Plan,
+  account: BillingAccount,
+  usage: readonly UsageRow[],
+  at: number,
+  paidContacts: number,
+  plan: Plan,
   grants: readonly EmailGrant[] = [],
 ): EmailAllowance {
   const slice = monthSliceAt(account.subscription, account.timezone, at)

@@ -16,7 +16,11 @@ export function withChange(account: BillingAccount, change: SubscriptionChange):
 }
 
 /** Terms as people read them: the plan, seats and products. */
-export interface TermsView { plan: string; seats: number; products: readonly string[] }
+export interface TermsView {
+  plan: string
+  seats: number
+  products: readonly string[]
+}
 
 /** What a change does, previewed. */
 export interface ChangePreview {

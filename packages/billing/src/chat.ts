@@ -94,10 +94,17 @@ export function inOrder(s: ConversationState, e: PhaseEvent): boolean {
 function first(e: PhaseEvent): ConversationState {
   const end = e.phase === 'end'
   return {
-    startedAt: e.time, lastEventAt: e.time, latestAt: e.time, endedAt: end ? e.time : null, closed: end,
+    startedAt: e.time,
+    lastEventAt: e.time,
+    latestAt: e.time,
+    endedAt: end ? e.time : null,
+    closed: end,
     // A conversation whose `start` was lost is a bot conversation from its first event.
     active: e.phase !== 'handoff' && !end,
-    botMs: 0, firstReceivedAt: e.receivedAt, lastReceivedAt: e.receivedAt, events: 1,
+    botMs: 0,
+    firstReceivedAt: e.receivedAt,
+    lastReceivedAt: e.receivedAt,
+    events: 1,
   }
 }
 
@@ -158,7 +165,9 @@ export function foldConversation(events: readonly PhaseEvent[]): ConversationSta
  * included) and the whole conversation is folded again.
  */
 export async function foldMore(
-  state: ConversationState | null, added: readonly PhaseEvent[], reload: () => Promise<readonly PhaseEvent[]>,
+  state: ConversationState | null,
+  added: readonly PhaseEvent[],
+  reload: () => Promise<readonly PhaseEvent[]>,
 ): Promise<ConversationState> {
   let s = state
   for (const e of [...added].sort(comparePhaseEvents)) {

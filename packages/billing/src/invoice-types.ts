@@ -42,7 +42,12 @@ export interface Invoice {
 }
 
 /** Who an invoice is issued to, as the account's manager wrote it. */
-export interface BillTo { company: string; address: string; taxId: string; email: string }
+export interface BillTo {
+  company: string
+  address: string
+  taxId: string
+  email: string
+}
 
 /** What the collector stored for an account. */
 export interface BillingData {

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { growth, pro } from './testing/plans.js'
-import {
-  computeInvoices, invoicesDue, preview, runBilling, type BillingData,
-} from './invoice.js'
+import { computeInvoices, invoicesDue, preview, runBilling, type BillingData } from './invoice.js'
 import type { UsageRow } from './meters.js'
 import { purchase } from './ledger.js'
 import { termsAt, type BillingAccount } from './rating.js'
@@ -12,7 +10,11 @@ describe('recurring invoices', () => {
   it('bills the first period in advance: base price, seats and the contact range', () => {
     const [first] = invoicesDue(account(), none, utc(2026, 7, 12))
     expect(first?.key).toBe('recurring:0')
-    expect(lines(first)).toEqual([['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 0, 0]])
+    expect(lines(first)).toEqual([
+      ['base', 1, 4900, 4900],
+      ['seats', 3, 1500, 4500],
+      ['contacts', 1, 0, 0],
+    ])
     expect(first?.total).toBe(9400)
     expect(first?.period).toMatchObject({ startDate: '2026-07-12', endDate: '2026-08-12' })
   })
@@ -35,7 +37,11 @@ describe('recurring invoices', () => {
     const inv = computeInvoices(account(), { usage, ledger: [] }, utc(2026, 8, 12)).find((i) => i.key === 'recurring:1')
     // impressions: 101001 - 100000 = 1001 over, per 1000 -> 2 blocks x 40; chat: 10 x 12; alerts and engagements within
     expect(lines(inv)).toEqual([
-      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 0, 0], ['usage', 2, 40, 80], ['usage', 10, 12, 120],
+      ['base', 1, 4900, 4900],
+      ['seats', 3, 1500, 4500],
+      ['contacts', 1, 0, 0],
+      ['usage', 2, 40, 80],
+      ['usage', 10, 12, 120],
     ])
     expect(inv?.total).toBe(9600)
     expect(inv?.lines.filter((l) => l.kind === 'usage').every((l) => l.period.startDate === '2026-07-12')).toBe(true)
@@ -44,7 +50,10 @@ describe('recurring invoices', () => {
   it('charges contacts above the paid range at the next boundary and moves to the next range', () => {
     const inv = computeInvoices(account(), { usage: [{ day: '2026-07-20', contacts: 1200 }], ledger: [] }, utc(2026, 8, 12)).at(-1)
     expect(lines(inv)).toEqual([
-      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 2900, 2900], ['contacts_excess', 1, 2900, 2900],
+      ['base', 1, 4900, 4900],
+      ['seats', 3, 1500, 4500],
+      ['contacts', 1, 2900, 2900],
+      ['contacts_excess', 1, 2900, 2900],
     ])
     expect(inv?.total).toBe(15200)
   })
@@ -53,15 +62,25 @@ describe('recurring invoices', () => {
     const a = account()
     // Aug 12: periods 0 and 1 billed in advance for the 1000 contacts paid: 9400 each.
     const early = runBilling(a, { usage: [], ledger: [], finalized: [] }, utc(2026, 8, 12)).invoices
-    expect(totals(early)).toEqual([['recurring:0', 9400], ['recurring:1', 9400]])
+    expect(totals(early)).toEqual([
+      ['recurring:0', 9400],
+      ['recurring:1', 9400],
+    ])
     // Then a reading of 1200 dated Aug 11 arrives late (period 0), and period 1 reads 1200 too.
-    const usage = [{ day: '2026-08-11', contacts: 1200 }, { day: '2026-08-20', contacts: 1200 }]
+    const usage = [
+      { day: '2026-08-11', contacts: 1200 },
+      { day: '2026-08-20', contacts: 1200 },
+    ]
     const sep = runBilling(a, { usage, ledger: [], finalized: early }, utc(2026, 9, 12)).invoices
     // Sep 12: period 2 in advance at the 1001-5000 range (2900); period 0's excess late (+2900); and period 1,
     // billed for 1000 contacts but holding 1200, its excess 2900 - 0 = 2900.
     // 4900 + 4500 + 2900 + 2900 + 2900 = 18100
     expect(lines(sep[0])).toEqual([
-      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 2900, 2900], ['contacts_excess', 1, 2900, 2900], ['adjustment', 1, 2900, 2900],
+      ['base', 1, 4900, 4900],
+      ['seats', 3, 1500, 4500],
+      ['contacts', 1, 2900, 2900],
+      ['contacts_excess', 1, 2900, 2900],
+      ['adjustment', 1, 2900, 2900],
     ])
     expect(sep[0]?.total).toBe(18100)
     // Oct 12: nothing more was owed for periods 0 and 1; period 3 at 2900 again: 12300.
@@ -73,9 +92,16 @@ describe('recurring invoices', () => {
     const a = account({ contacts: 3000 })
     const invoices = computeInvoices(a, { usage: [{ day: '2026-07-20', contacts: 800 }], ledger: [] }, utc(2026, 9, 12))
     // first: 4900 + 4500 + 2900 = 12300; then the range of 800 contacts costs 0: 9400 + true-up 2900
-    expect(totals(invoices)).toEqual([['recurring:0', 12300], ['recurring:1', 12300], ['recurring:2', 12300]])
+    expect(totals(invoices)).toEqual([
+      ['recurring:0', 12300],
+      ['recurring:1', 12300],
+      ['recurring:2', 12300],
+    ])
     expect(lines(invoices[1])).toEqual([
-      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 0, 0], ['minimum', 1, 2900, 2900],
+      ['base', 1, 4900, 4900],
+      ['seats', 3, 1500, 4500],
+      ['contacts', 1, 0, 0],
+      ['minimum', 1, 2900, 2900],
     ])
   })
 
@@ -86,21 +112,32 @@ describe('recurring invoices', () => {
     const late: BillingData = { usage: [...data.usage, { day: '2026-07-21', impressions: 102000 }], ledger: [], finalized }
     const inv = invoicesDue(a, late, utc(2026, 9, 12)).at(-1)
     expect(lines(inv)).toEqual([
-      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 0, 0], ['adjustment', 2, 40, 80], ['minimum', 1, 2900, 2900],
+      ['base', 1, 4900, 4900],
+      ['seats', 3, 1500, 4500],
+      ['contacts', 1, 0, 0],
+      ['adjustment', 2, 40, 80],
+      ['minimum', 1, 2900, 2900],
     ])
   })
 
   it('continues an annual term monthly, with the minimum per month of the first invoice', () => {
     const invoices = computeInvoices(account({ cycle: 'annual' }), none, utc(2027, 7, 12))
     // first: 90240 for 12 months = 7520 a month; the monthly price 9400 is above it
-    expect(totals(invoices)).toEqual([['recurring:0', 90240], ['recurring:1', 9400]])
+    expect(totals(invoices)).toEqual([
+      ['recurring:0', 90240],
+      ['recurring:1', 9400],
+    ])
     expect(invoices[1]?.period).toMatchObject({ startDate: '2027-07-12', endDate: '2027-08-12' })
   })
 
   it('bills only the last usage after a cancelled subscription ends', () => {
     const a = account({ cancelledAt: '2026-08-20' })
     const invoices = computeInvoices(a, { usage: [{ day: '2026-09-01', alerts: 1010 }], ledger: [] }, utc(2027, 1, 1))
-    expect(totals(invoices)).toEqual([['recurring:0', 9400], ['recurring:1', 9400], ['recurring:2', 10]])
+    expect(totals(invoices)).toEqual([
+      ['recurring:0', 9400],
+      ['recurring:1', 9400],
+      ['recurring:2', 10],
+    ])
     expect(lines(invoices[2])).toEqual([['usage', 10, 1, 10]])
   })
 })
@@ -115,31 +152,59 @@ describe('plan changes', () => {
     expect(up?.lines.every((l) => l.proration?.days === 21 && l.proration.of === 31)).toBe(true)
     // -4900 x 21/31 = -3319.35 -> -3319; -4500 x 21/31 = -3048.39 -> -3048; 9900 x 21/31 = 6706.45 -> 6706; 6000 x 21/31 = 4064.52 -> 4065
     expect(lines(up)).toEqual([
-      ['base', -1, 4900, -3319], ['seats', -3, 1500, -3048], ['contacts', -1, 0, 0],
-      ['base', 1, 9900, 6706], ['seats', 3, 2000, 4065], ['contacts', 1, 0, 0],
+      ['base', -1, 4900, -3319],
+      ['seats', -3, 1500, -3048],
+      ['contacts', -1, 0, 0],
+      ['base', 1, 9900, 6706],
+      ['seats', 3, 2000, 4065],
+      ['contacts', 1, 0, 0],
     ])
     expect(up?.total).toBe(4404)
     expect(totals(invoices.filter((i) => i.kind === 'recurring'))).toEqual([
-      ['recurring:0', 9400], ['recurring:1', 9400], ['recurring:2', 15900], ['recurring:3', 15900],
+      ['recurring:0', 9400],
+      ['recurring:1', 9400],
+      ['recurring:2', 15900],
+      ['recurring:3', 15900],
     ])
   })
 
   it('takes a downgrade at the end of the period, with no invoice of its own', () => {
     const a = account({ changes: [{ at: '2026-07-20', seats: 1 }] })
     const invoices = computeInvoices(a, none, utc(2026, 8, 12))
-    expect(totals(invoices)).toEqual([['recurring:0', 9400], ['recurring:1', 9400]])
+    expect(totals(invoices)).toEqual([
+      ['recurring:0', 9400],
+      ['recurring:1', 9400],
+    ])
     // 4900 + 1500 = 6400 is below the first invoice: the minimum price holds.
-    expect(lines(invoices[1])).toEqual([['base', 1, 4900, 4900], ['seats', 1, 1500, 1500], ['contacts', 1, 0, 0], ['minimum', 1, 3000, 3000]])
+    expect(lines(invoices[1])).toEqual([
+      ['base', 1, 4900, 4900],
+      ['seats', 1, 1500, 1500],
+      ['contacts', 1, 0, 0],
+      ['minimum', 1, 3000, 3000],
+    ])
   })
 })
 
 describe('rebalance and credit-pack invoices', () => {
   it('rebalances an annual term when contacts pass the paid range, for the rest of the term', () => {
     const a = account({ cycle: 'annual' })
-    const invoices = computeInvoices(a, { usage: [{ day: '2026-10-01', contacts: 1200 }, { day: '2026-11-01', contacts: 4000 }], ledger: [] }, utc(2027, 7, 12))
+    const invoices = computeInvoices(
+      a,
+      {
+        usage: [
+          { day: '2026-10-01', contacts: 1200 },
+          { day: '2026-11-01', contacts: 4000 },
+        ],
+        ledger: [],
+      },
+      utc(2027, 7, 12),
+    )
     const r = invoices.find((i) => i.kind === 'rebalance')
     // 2900 x 12 x 0.8 x 284/365 days (Oct 1 to Jul 12) = 21661.8 -> 21662
-    expect(lines(r)).toEqual([['contacts', -1, 0, 0], ['contacts', 1, 2900, 21662]])
+    expect(lines(r)).toEqual([
+      ['contacts', -1, 0, 0],
+      ['contacts', 1, 2900, 21662],
+    ])
     expect(r?.issuedDate).toBe('2026-10-02')
     expect(invoices.filter((i) => i.kind === 'rebalance')).toHaveLength(1)
     // The monthly period after the term pays for the highest reading (4000 -> 2900).
@@ -160,54 +225,92 @@ describe('products', () => {
     const [first] = invoicesDue(account({ cycle: 'quarterly', products: ['push', 'data'] }), none, utc(2026, 7, 12))
     // 1900 x 3 = 5700 less 5% (285) = 5415; 500 x 3 = 1500 less 75 = 1425
     expect(first?.lines.map(columns)).toEqual([
-      ['base', 1, 4900, 3, '1', 735, 13965], ['seats', 3, 1500, 3, '1', 675, 12825],
-      ['product', 1, 1900, 3, '1', 285, 5415], ['product', 1, 500, 3, '1', 75, 1425], ['contacts', 1, 0, 3, '1', 0, 0],
+      ['base', 1, 4900, 3, '1', 735, 13965],
+      ['seats', 3, 1500, 3, '1', 675, 12825],
+      ['product', 1, 1900, 3, '1', 285, 5415],
+      ['product', 1, 500, 3, '1', 75, 1425],
+      ['contacts', 1, 0, 3, '1', 0, 0],
     ])
-    expect(first?.lines.filter((l) => l.kind === 'product').map((l) => [l.product, l.description])).toEqual([['data', 'Product DataUnlimited'], ['push', 'Product push']])
+    expect(first?.lines.filter((l) => l.kind === 'product').map((l) => [l.product, l.description])).toEqual([
+      ['data', 'Product DataUnlimited'],
+      ['push', 'Product push'],
+    ])
     expect(first?.total).toBe(13965 + 12825 + 5415 + 1425)
   })
 
   it('adds a product at once, prorated by days over the whole period, and removes one at the period end', () => {
     const a = account({
-      start: '2027-01-31', products: ['data'],
-      changes: [{ at: '2027-03-10', products: ['data', 'push'] }, { at: '2027-04-10', products: ['push'] }],
+      start: '2027-01-31',
+      products: ['data'],
+      changes: [
+        { at: '2027-03-10', products: ['data', 'push'] },
+        { at: '2027-04-10', products: ['push'] },
+      ],
     })
     const invoices = computeInvoices(a, none, utc(2027, 5, 31))
     // Periods start Jan 31, Feb 28, Mar 31, Apr 30, May 31. 9400 + DataUnlimited 1900 = 11300.
     // Mar 10: push added for 21 of the 31 days of Feb 28 - Mar 31: 500 x 21/31 = 338.71 -> 339.
     // Apr 10: data removed, still billed to Apr 30; from then 9400 + 500 = 9900, below the first 11300.
     expect(totals(invoices)).toEqual([
-      ['recurring:0', 11300], ['recurring:1', 11300], ['upgrade:1:2027-03-10:products=data+push', 339],
-      ['recurring:2', 11800], ['recurring:3', 11300], ['recurring:4', 11300],
+      ['recurring:0', 11300],
+      ['recurring:1', 11300],
+      ['upgrade:1:2027-03-10:products=data+push', 339],
+      ['recurring:2', 11800],
+      ['recurring:3', 11300],
+      ['recurring:4', 11300],
     ])
     const up = invoices.find((i) => i.kind === 'upgrade')
     expect(up?.lines.map(columns)).toEqual([
-      ['base', -1, 4900, 1, '21/31', 0, -3319], ['seats', -3, 1500, 1, '21/31', 0, -3048], ['product', -1, 1900, 1, '21/31', 0, -1287], ['contacts', -1, 0, 1, '21/31', 0, 0],
-      ['base', 1, 4900, 1, '21/31', 0, 3319], ['seats', 3, 1500, 1, '21/31', 0, 3048], ['product', 1, 1900, 1, '21/31', 0, 1287],
-      ['product', 1, 500, 1, '21/31', 0, 339], ['contacts', 1, 0, 1, '21/31', 0, 0],
+      ['base', -1, 4900, 1, '21/31', 0, -3319],
+      ['seats', -3, 1500, 1, '21/31', 0, -3048],
+      ['product', -1, 1900, 1, '21/31', 0, -1287],
+      ['contacts', -1, 0, 1, '21/31', 0, 0],
+      ['base', 1, 4900, 1, '21/31', 0, 3319],
+      ['seats', 3, 1500, 1, '21/31', 0, 3048],
+      ['product', 1, 1900, 1, '21/31', 0, 1287],
+      ['product', 1, 500, 1, '21/31', 0, 339],
+      ['contacts', 1, 0, 1, '21/31', 0, 0],
     ])
     expect(up?.lines.every((l) => l.from === '2027-03-10' && l.to === '2027-03-31')).toBe(true)
     expect(termsAt(a, utc(2027, 4, 20))?.terms.products).toEqual(['data', 'push'])
     expect(termsAt(a, utc(2027, 4, 30))?.terms.products).toEqual(['push'])
     // The minimum price counts the product of the first invoice.
     expect(lines(invoices.find((i) => i.key === 'recurring:3'))).toEqual([
-      ['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['product', 1, 500, 500], ['contacts', 1, 0, 0], ['minimum', 1, 1400, 1400],
+      ['base', 1, 4900, 4900],
+      ['seats', 3, 1500, 4500],
+      ['product', 1, 500, 500],
+      ['contacts', 1, 0, 0],
+      ['minimum', 1, 1400, 1400],
     ])
   })
 
   it('holds the minimum price when a product of the first invoice is dropped', () => {
     const invoices = computeInvoices(account({ products: ['data'], changes: [{ at: '2026-07-20', products: [] }] }), none, utc(2026, 8, 12))
-    expect(totals(invoices)).toEqual([['recurring:0', 11300], ['recurring:1', 11300]])
-    expect(lines(invoices[1])).toEqual([['base', 1, 4900, 4900], ['seats', 3, 1500, 4500], ['contacts', 1, 0, 0], ['minimum', 1, 1900, 1900]])
+    expect(totals(invoices)).toEqual([
+      ['recurring:0', 11300],
+      ['recurring:1', 11300],
+    ])
+    expect(lines(invoices[1])).toEqual([
+      ['base', 1, 4900, 4900],
+      ['seats', 3, 1500, 4500],
+      ['contacts', 1, 0, 0],
+      ['minimum', 1, 1900, 1900],
+    ])
   })
 
-  it('carries chosen products over an upgrade, credited at the old price and charged at the new plan\'s', () => {
+  it("carries chosen products over an upgrade, credited at the old price and charged at the new plan's", () => {
     const a = account({ start: '2027-01-31', products: ['data'], changes: [{ at: '2027-03-10', plan: 'pro' }] })
     const up = computeInvoices(a, none, utc(2027, 3, 31)).find((i) => i.kind === 'upgrade')
     // DataUnlimited: -1900 x 21/31 = -1287.10 -> -1287 and +2900 x 21/31 = 1964.52 -> 1965
     expect(lines(up)).toEqual([
-      ['base', -1, 4900, -3319], ['seats', -3, 1500, -3048], ['product', -1, 1900, -1287], ['contacts', -1, 0, 0],
-      ['base', 1, 9900, 6706], ['seats', 3, 2000, 4065], ['product', 1, 2900, 1965], ['contacts', 1, 0, 0],
+      ['base', -1, 4900, -3319],
+      ['seats', -3, 1500, -3048],
+      ['product', -1, 1900, -1287],
+      ['contacts', -1, 0, 0],
+      ['base', 1, 9900, 6706],
+      ['seats', 3, 2000, 4065],
+      ['product', 1, 2900, 1965],
+      ['contacts', 1, 0, 0],
     ])
     expect(up?.total).toBe(4404 + 1965 - 1287)
   })
@@ -216,11 +319,19 @@ describe('products', () => {
     const a = account({ start: '2027-01-31', products: ['data'], changes: [{ at: '2027-03-10', seats: 1, products: ['data', 'push'] }] })
     const invoices = computeInvoices(a, none, utc(2027, 3, 31))
     expect(totals(invoices)).toEqual([
-      ['recurring:0', 11300], ['recurring:1', 11300], ['upgrade:1:2027-03-10:seats=1:products=data+push', 339], ['recurring:2', 11300],
+      ['recurring:0', 11300],
+      ['recurring:1', 11300],
+      ['upgrade:1:2027-03-10:seats=1:products=data+push', 339],
+      ['recurring:2', 11300],
     ])
     // 4900 + 1 x 1500 + 1900 + 500 = 8800, held at the first invoice's 11300
     expect(lines(invoices.at(-1))).toEqual([
-      ['base', 1, 4900, 4900], ['seats', 1, 1500, 1500], ['product', 1, 1900, 1900], ['product', 1, 500, 500], ['contacts', 1, 0, 0], ['minimum', 1, 2500, 2500],
+      ['base', 1, 4900, 4900],
+      ['seats', 1, 1500, 1500],
+      ['product', 1, 1900, 1900],
+      ['product', 1, 500, 500],
+      ['contacts', 1, 0, 0],
+      ['minimum', 1, 2500, 2500],
     ])
   })
 })
@@ -229,7 +340,10 @@ describe('no empty invoices', () => {
   it('issues no invoice when a cancelled account has nothing left to bill, and numbers the next one without a gap', () => {
     const a = account({ cancelledAt: '2026-08-20' })
     const first = runBilling(a, none, utc(2026, 10, 1))
-    expect(first.invoices.map((i) => [i.key, i.number])).toEqual([['recurring:0', 1], ['recurring:1', 2]])
+    expect(first.invoices.map((i) => [i.key, i.number])).toEqual([
+      ['recurring:0', 1],
+      ['recurring:1', 2],
+    ])
     expect(preview(a, none, utc(2026, 9, 1))).toBeNull()
     // Usage of the last period reported after its end is still billed, as number 3.
     const late: BillingData = { usage: [{ day: '2026-09-01', alerts: 1010 }], ledger: first.ledger, finalized: first.invoices }
@@ -238,7 +352,10 @@ describe('no empty invoices', () => {
   })
 
   it('issues an invoice whose lines sum to 0: its lines record the change', () => {
-    const a: BillingAccount = { ...account({ changes: [{ at: '2026-07-20', products: ['guide'] }] }), plans: { growth: { ...growth, products: { guide: { price: 0 } } }, pro } }
+    const a: BillingAccount = {
+      ...account({ changes: [{ at: '2026-07-20', products: ['guide'] }] }),
+      plans: { growth: { ...growth, products: { guide: { price: 0 } } }, pro },
+    }
     const up = computeInvoices(a, none, utc(2026, 7, 21)).find((i) => i.kind === 'upgrade')
     expect(up).toMatchObject({ key: 'upgrade:0:2026-07-20:products=guide', total: 0 })
     expect(up?.lines.filter((l) => l.kind === 'product')).toHaveLength(1)
@@ -257,7 +374,10 @@ describe('invoice lines a person can check', () => {
     const r = computeInvoices(a, { usage: [{ day: '2026-10-01', contacts: 1200 }], ledger: [] }, utc(2026, 10, 2)).find((i) => i.kind === 'rebalance')
     // 2900 x 12 x 284/365 = 27077.26 -> 27077; less 20%: 21661.8 -> 21662, so the discount is 5415.
     expect(columns(r?.lines[1])).toEqual(['contacts', 1, 2900, 12, '284/365', 5415, 21662])
-    expect(r?.lines.map((l) => [l.from, l.to])).toEqual([['2026-10-01', '2027-07-12'], ['2026-10-01', '2027-07-12']])
+    expect(r?.lines.map((l) => [l.from, l.to])).toEqual([
+      ['2026-10-01', '2027-07-12'],
+      ['2026-10-01', '2027-07-12'],
+    ])
     expect(r?.period).toMatchObject({ startDate: '2026-07-12', endDate: '2027-07-12' })
   })
 
@@ -269,9 +389,12 @@ describe('invoice lines a person can check', () => {
     // Late readings of period 0: 2000 more impressions (3 blocks, so 2 more: 2 x 40) and 6000
     // contacts, whose excess is now 9900 - 0: 7000 more, which no count of the old unit price gives.
     const late: BillingData = { usage: [...usage, { day: '2026-08-01', contacts: 6000, impressions: 2000 }], ledger: first.ledger, finalized: first.invoices }
-    const adj = invoicesDue(a, late, utc(2026, 9, 12)).at(-1)?.lines.filter((l) => l.kind === 'adjustment')
+    const adj = invoicesDue(a, late, utc(2026, 9, 12))
+      .at(-1)
+      ?.lines.filter((l) => l.kind === 'adjustment')
     expect(adj?.map((l) => [l.meter, ...(columns(l) ?? [])])).toEqual([
-      ['contacts', 'adjustment', 1, 7000, 1, '1', 0, 7000], ['impressions', 'adjustment', 2, 40, 1, '1', 0, 80],
+      ['contacts', 'adjustment', 1, 7000, 1, '1', 0, 7000],
+      ['impressions', 'adjustment', 2, 40, 1, '1', 0, 80],
     ])
     expect(adj?.every((l) => l.from === '2026-07-12' && l.to === '2026-08-12')).toBe(true)
   })

@@ -23,17 +23,36 @@
 import { lineAmount, sum } from './money.js'
 import { daysBetween, localDate, nextDay, startOfDay, type Period, type SubscriptionChange } from './period.js'
 import {
-  contactRangeLine, contactsExcessLine, discountFor, periodRef, priced, recurringLines, usageLines,
-  type BillingAccount, type InvoiceLine,
+  contactRangeLine,
+  contactsExcessLine,
+  discountFor,
+  periodRef,
+  priced,
+  recurringLines,
+  usageLines,
+  type BillingAccount,
+  type InvoiceLine,
 } from './rating.js'
 import type { PurchaseEntry } from './ledger.js'
 import { periodStates, termsOn, contactsOn } from './period-states.js'
 export { contactsOn, periodStateAt, periodStates } from './period-states.js'
-export { emailAllowance, emailMonthAt, emailWindow, emailsAt, finalize, invoicesDue, nextNumber, periodSummary, preview, quotaContacts, runBilling } from './billing-run.js'
+export {
+  emailAllowance,
+  emailMonthAt,
+  emailWindow,
+  emailsAt,
+  finalize,
+  invoicesDue,
+  nextNumber,
+  periodSummary,
+  preview,
+  quotaContacts,
+  runBilling,
+} from './billing-run.js'
 export type { BillingRun, PeriodSummary } from './billing-run.js'
 
 export type { InvoiceKind, Invoice, BillTo, BillingData, EmailGrant, EmailAllowance, PeriodState, Rebalance } from './invoice-types.js'
-import type { InvoiceKind, Invoice, BillingData, PeriodState, } from './invoice-types.js'
+import type { InvoiceKind, Invoice, BillingData, PeriodState } from './invoice-types.js'
 
 const KIND_ORDER: Record<InvoiceKind, number> = { rebalance: 0, upgrade: 1, recurring: 2, credits: 3, emails: 4 }
 
@@ -57,11 +76,26 @@ export function upgradeKey(index: number, change: SubscriptionChange): string {
 const LEGACY_UPGRADE_KEY = /^upgrade:\d+:\d+$/
 
 export function invoice(
-  account: BillingAccount, key: string, kind: InvoiceKind, currency: string, issuedAt: number, period: Period | null, lines: InvoiceLine[],
+  account: BillingAccount,
+  key: string,
+  kind: InvoiceKind,
+  currency: string,
+  issuedAt: number,
+  period: Period | null,
+  lines: InvoiceLine[],
 ): Invoice {
   return {
-    key, kind, status: 'draft', number: null, currency, issuedAt, issuedDate: localDate(issuedAt, account.timezone),
-    period: period ? periodRef(period) : null, lines, total: sum(lines.map((l) => l.amount)), amountUnit: 'minor',
+    key,
+    kind,
+    status: 'draft',
+    number: null,
+    currency,
+    issuedAt,
+    issuedDate: localDate(issuedAt, account.timezone),
+    period: period ? periodRef(period) : null,
+    lines,
+    total: sum(lines.map((l) => l.amount)),
+    amountUnit: 'minor',
   }
 }
 
@@ -145,13 +179,23 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
       const own = sum(lines.filter((l) => RECURRING_KINDS.has(l.kind) && l.period.index === advance?.period.index).map((l) => l.amount))
       if (advance && minimum !== null && k > 0) {
         const floor = lineAmount({
-          quantity: 1, unitPrice: minimum, months: advance.period.months, discountPercent: discountFor(advance.start.plan, advance.period.cycle),
+          quantity: 1,
+          unitPrice: minimum,
+          months: advance.period.months,
+          discountPercent: discountFor(advance.start.plan, advance.period.cycle),
         })
         if (own < floor) {
-          lines.push(priced({
-            kind: 'minimum', description: 'Minimum price: the total of the first invoice', quantity: 1, unitPrice: floor - own,
-            months: 1, discountPercent: 0, period: periodRef(advance.period),
-          }))
+          lines.push(
+            priced({
+              kind: 'minimum',
+              description: 'Minimum price: the total of the first invoice',
+              quantity: 1,
+              unitPrice: floor - own,
+              months: 1,
+              discountPercent: 0,
+              period: periodRef(advance.period),
+            }),
+          )
         }
       }
       const terms = advance?.start ?? closed?.end
@@ -188,11 +232,23 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
     if (draft && replaced.length > 0) {
       for (const f of replaced) {
         for (const l of f.lines) {
-          draft.lines.push(priced({
-            kind: l.kind, meter: l.meter, product: l.product, contacts: l.contacts, description: `Replaced (${f.key}): ${l.description}`,
-            quantity: -l.quantity, unitPrice: l.unitPrice, months: l.months, discountPercent: l.discountPercent, proration: l.proration,
-            period: l.period, from: l.from, to: l.to,
-          }))
+          draft.lines.push(
+            priced({
+              kind: l.kind,
+              meter: l.meter,
+              product: l.product,
+              contacts: l.contacts,
+              description: `Replaced (${f.key}): ${l.description}`,
+              quantity: -l.quantity,
+              unitPrice: l.unitPrice,
+              months: l.months,
+              discountPercent: l.discountPercent,
+              proration: l.proration,
+              period: l.period,
+              from: l.from,
+              to: l.to,
+            }),
+          )
         }
       }
       draft.total = sum(draft.lines.map((l) => l.amount))
@@ -236,7 +292,8 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
     keep(creditPackInvoice(account, e, states))
   }
   for (const g of data.emailGrants ?? []) {
-    if (g.pack && g.id !== undefined && g.at !== undefined) keep(packInvoice(account, states, 'emails', g.id, g.at, g.pack.currency, `Email pack ${g.pack.name}: ${g.emails} emails`, g.pack.price))
+    if (g.pack && g.id !== undefined && g.at !== undefined)
+      keep(packInvoice(account, states, 'emails', g.id, g.at, g.pack.currency, `Email pack ${g.pack.name}: ${g.emails} emails`, g.pack.price))
   }
   return out.sort(issueOrder)
 }
@@ -264,13 +321,22 @@ function adjustments(states: readonly PeriodState[], k: number, billed: Map<numb
       // lines billed add up to (an excess and an adjustment of it are not units of one price).
       if (amount === 0) continue
       const common = {
-        kind: 'adjustment' as const, meter: meter as InvoiceLine['meter'], period: periodRef(ps.period),
+        kind: 'adjustment' as const,
+        meter: meter as InvoiceLine['meter'],
+        period: periodRef(ps.period),
         description: `Late usage: ${expected?.description ?? meter} (billed before: ${was.amount})`,
       }
       // The difference priced like the line it corrects when that gives the difference exactly
       // (more blocks at the same price); else one unit of the difference, so the line still checks.
       const like = expected
-        ? priced({ ...common, quantity, unitPrice: expected.unitPrice, months: expected.months, discountPercent: expected.discountPercent, proration: expected.proration })
+        ? priced({
+            ...common,
+            quantity,
+            unitPrice: expected.unitPrice,
+            months: expected.months,
+            discountPercent: expected.discountPercent,
+            proration: expected.proration,
+          })
         : null
       lines.push(like && like.amount === amount ? like : priced({ ...common, quantity: 1, unitPrice: amount, months: 1, discountPercent: 0 }))
     }
@@ -284,15 +350,32 @@ function creditPackInvoice(account: BillingAccount, e: PurchaseEntry, states: re
 
 /** A pack bought (credits or emails): one line at its price, dated by the day of purchase, issued at once. */
 function packInvoice(
-  account: BillingAccount, states: readonly PeriodState[], kind: 'credits' | 'emails', id: string, at: number, currency: string,
-  description: string, price: number,
+  account: BillingAccount,
+  states: readonly PeriodState[],
+  kind: 'credits' | 'emails',
+  id: string,
+  at: number,
+  currency: string,
+  description: string,
+  price: number,
 ): Invoice {
   const ps = states.find((s) => s.period.start <= at && at < s.period.end) ?? states[states.length - 1]
-  const ref = ps ? periodRef(ps.period) : { index: -1, start: at, end: at, startDate: localDate(at, account.timezone), endDate: localDate(at, account.timezone) }
+  const ref = ps
+    ? periodRef(ps.period)
+    : { index: -1, start: at, end: at, startDate: localDate(at, account.timezone), endDate: localDate(at, account.timezone) }
   const day = localDate(at, account.timezone)
   const line: InvoiceLine = priced({ kind, description, quantity: 1, unitPrice: price, months: 1, discountPercent: 0, period: ref, from: day, to: day })
   return {
-    key: `${kind}:${id}`, kind, status: 'draft', number: null, currency, issuedAt: at,
-    issuedDate: localDate(at, account.timezone), period: ref, lines: [line], total: line.amount, amountUnit: 'minor',
+    key: `${kind}:${id}`,
+    kind,
+    status: 'draft',
+    number: null,
+    currency,
+    issuedAt: at,
+    issuedDate: localDate(at, account.timezone),
+    period: ref,
+    lines: [line],
+    total: line.amount,
+    amountUnit: 'minor',
   }
 }

@@ -1,6 +1,25 @@
 /** Transfers and purchases of credits over the ledger of ./ledger.ts, moved whole from it. */
 import type { BillingAccount } from './rating.js'
-import { ACCOUNT_WALLET, memberWallet, type LotDraw, type PurchaseEntry, type TransferOutEntry, type TransferInEntry, type LedgerEntry, type Lot, type LedgerState, spendableLots, type Moved, type CreditResult, liveBalance, draw, planAt, isMember, prepare, type TransferRequest } from './ledger.js'
+import {
+  ACCOUNT_WALLET,
+  memberWallet,
+  type LotDraw,
+  type PurchaseEntry,
+  type TransferOutEntry,
+  type TransferInEntry,
+  type LedgerEntry,
+  type Lot,
+  type LedgerState,
+  spendableLots,
+  type Moved,
+  type CreditResult,
+  liveBalance,
+  draw,
+  planAt,
+  isMember,
+  prepare,
+  type TransferRequest,
+} from './ledger.js'
 
 /**
  * The lots a transfer draws from, in order: purchased lots oldest first, then free lots by soonest
@@ -43,17 +62,31 @@ export function transfer(account: BillingAccount, ledger: readonly LedgerEntry[]
   const to = memberWallet(req.to)
   const out: TransferOutEntry = { id: req.id, type: 'transfer_out', wallet: ACCOUNT_WALLET, at: req.at, credits: req.credits, to, draws }
   const inn: TransferInEntry = {
-    id: `${req.id}:in`, type: 'transfer_in', wallet: to, at: req.at, credits: req.credits, from: ACCOUNT_WALLET,
+    id: `${req.id}:in`,
+    type: 'transfer_in',
+    wallet: to,
+    at: req.at,
+    credits: req.credits,
+    from: ACCOUNT_WALLET,
     lots: draws.map((d, i) => ({ lot: `${req.id}:in:${i}`, source: d.lot, credits: d.credits, expiresAt: state.lots.get(d.lot)?.expiresAt ?? null })),
   }
   return {
-    ok: true, duplicate: false, entries: [...catchUp, out, inn], credits: req.credits, balance: available - req.credits,
-    moved: movedBy(state, draws), to: req.to,
+    ok: true,
+    duplicate: false,
+    entries: [...catchUp, out, inn],
+    credits: req.credits,
+    balance: available - req.credits,
+    moved: movedBy(state, draws),
+    to: req.to,
   }
 }
 
 /** `POST /v1/credits/purchase`. */
-export interface PurchaseRequest { id: string; pack: string; at: number }
+export interface PurchaseRequest {
+  id: string
+  pack: string
+  at: number
+}
 
 /**
  * Buys a credit pack of the plan in force into the account's wallet; the lot never expires. The
@@ -64,13 +97,21 @@ export function purchase(account: BillingAccount, ledger: readonly LedgerEntry[]
   const { catchUp, state } = prepare(account, ledger, req.at)
   const balance = () => liveBalance(state, ACCOUNT_WALLET, req.at)
   const seen = state.entries.get(req.id)
-  if (seen) return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance(), pack: seen.type === 'purchase' ? seen.pack : req.pack }
+  if (seen)
+    return { ok: true, duplicate: true, entries: catchUp, credits: seen.credits, balance: balance(), pack: seen.type === 'purchase' ? seen.pack : req.pack }
   const plan = planAt(account, req.at)
   const pack = plan && Object.hasOwn(plan.creditPacks, req.pack) ? plan.creditPacks[req.pack] : undefined
   if (!plan || !pack) return { ok: false, code: 'unknown_pack', entries: catchUp, balance: balance() }
   const entry: PurchaseEntry = {
-    id: req.id, type: 'purchase', wallet: ACCOUNT_WALLET, at: req.at, credits: pack.credits, lot: req.id,
-    pack: req.pack, price: pack.price, currency: plan.currency,
+    id: req.id,
+    type: 'purchase',
+    wallet: ACCOUNT_WALLET,
+    at: req.at,
+    credits: pack.credits,
+    lot: req.id,
+    pack: req.pack,
+    price: pack.price,
+    currency: plan.currency,
   }
   return { ok: true, duplicate: false, entries: [...catchUp, entry], credits: pack.credits, balance: balance() + pack.credits, pack: req.pack }
 }

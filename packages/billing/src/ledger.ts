@@ -34,7 +34,10 @@ export function memberWallet(member: string): string {
 }
 
 /** Credits drawn from one lot. */
-export interface LotDraw { lot: string; credits: number }
+export interface LotDraw {
+  lot: string
+  credits: number
+}
 
 interface EntryBase {
   /** Unique in the log; the request's id, or a derived one (`grant:3`, `expiry:grant:3`). */
@@ -46,13 +49,32 @@ interface EntryBase {
   credits: number
 }
 /** The free credits of one month of the anchor calendar; they expire at its end. */
-export interface GrantEntry extends EntryBase { type: 'grant'; lot: string; expiresAt: number }
+export interface GrantEntry extends EntryBase {
+  type: 'grant'
+  lot: string
+  expiresAt: number
+}
 /** A credit pack bought; its lot never expires. The pack's invoice is derived from this entry. */
-export interface PurchaseEntry extends EntryBase { type: 'purchase'; lot: string; pack: string; price: number; currency: string }
+export interface PurchaseEntry extends EntryBase {
+  type: 'purchase'
+  lot: string
+  pack: string
+  price: number
+  currency: string
+}
 /** Credits paid for an action. */
-export interface SpendEntry extends EntryBase { type: 'spend'; action: string; quantity: number; draws: LotDraw[] }
+export interface SpendEntry extends EntryBase {
+  type: 'spend'
+  action: string
+  quantity: number
+  draws: LotDraw[]
+}
 /** Credits sent from the account to a member (irreversible). */
-export interface TransferOutEntry extends EntryBase { type: 'transfer_out'; to: string; draws: LotDraw[] }
+export interface TransferOutEntry extends EntryBase {
+  type: 'transfer_out'
+  to: string
+  draws: LotDraw[]
+}
 /** Credits received by a member: new lots that keep the expiry of the lots they came from. */
 export interface TransferInEntry extends EntryBase {
   type: 'transfer_in'
@@ -60,7 +82,10 @@ export interface TransferInEntry extends EntryBase {
   lots: { lot: string; source: string; credits: number; expiresAt: number | null }[]
 }
 /** The unspent rest of a lot at its expiry. */
-export interface ExpiryEntry extends EntryBase { type: 'expiry'; lot: string }
+export interface ExpiryEntry extends EntryBase {
+  type: 'expiry'
+  lot: string
+}
 
 export type LedgerEntry = GrantEntry | PurchaseEntry | SpendEntry | TransferOutEntry | TransferInEntry | ExpiryEntry
 
@@ -199,8 +224,13 @@ function applyOne(s: LedgerState, e: LedgerEntry): void {
       for (const l of e.lots) {
         const source = s.lots.get(l.source)
         s.lots.set(l.lot, {
-          lot: l.lot, wallet: e.wallet, kind: source?.kind ?? 'purchased', at: e.at,
-          expiresAt: l.expiresAt, remaining: l.credits, expired: false,
+          lot: l.lot,
+          wallet: e.wallet,
+          kind: source?.kind ?? 'purchased',
+          at: e.at,
+          expiresAt: l.expiresAt,
+          remaining: l.credits,
+          expired: false,
         })
       }
       break
@@ -277,7 +307,10 @@ export function balanceOf(ledger: readonly LedgerEntry[] | LedgerState, wallet: 
 export type CreditRefusal = 'insufficient_credits' | 'unknown_member' | 'unknown_pack' | 'invalid_quantity'
 
 /** Credits a transfer moved, by the kind of lot they came from. */
-export interface Moved { purchased: number; free: number }
+export interface Moved {
+  purchased: number
+  free: number
+}
 
 /**
  * The outcome of a credit request: the entries to append (catch-up grants and expiries first).
@@ -285,10 +318,16 @@ export interface Moved { purchased: number; free: number }
  */
 export type CreditResult =
   | {
-    ok: true; duplicate: boolean; entries: LedgerEntry[]; credits: number; balance: number; moved?: Moved
-    /** What the stored request named (a repeat answers these, not what the repeat says): the member of a transfer, the pack of a purchase. */
-    to?: string; pack?: string
-  }
+      ok: true
+      duplicate: boolean
+      entries: LedgerEntry[]
+      credits: number
+      balance: number
+      moved?: Moved
+      /** What the stored request named (a repeat answers these, not what the repeat says): the member of a transfer, the pack of a purchase. */
+      to?: string
+      pack?: string
+    }
   | { ok: false; code: CreditRefusal; entries: LedgerEntry[]; balance: number }
 
 /**
@@ -352,7 +391,13 @@ export function prepare(account: BillingAccount, ledger: readonly LedgerEntry[] 
 }
 
 /** A credit-consuming action (docs/protocol.md §4 `type: "action"`). */
-export interface SpendRequest { id: string; action: string; quantity: number; member?: string | undefined; at: number }
+export interface SpendRequest {
+  id: string
+  action: string
+  quantity: number
+  member?: string | undefined
+  at: number
+}
 
 /**
  * Pays for an action from the acting wallet (the member's, or the account's), all or nothing.
@@ -381,5 +426,9 @@ export function spend(account: BillingAccount, ledger: readonly LedgerEntry[] | 
 }
 
 /** `POST /v1/credits/transfer`: from the account to a member. */
-export interface TransferRequest { id: string; to: string; credits: number; at: number }
-
+export interface TransferRequest {
+  id: string
+  to: string
+  credits: number
+  at: number
+}

@@ -46,7 +46,10 @@ export const CHAT_SESSION_MS = CHAT_UNIT_MS
 export const CONVERSATION_IDLE_MS = CHAT_IDLE_MS
 
 /** One event of a conversation. */
-export interface ChatPoint { ts: number; phase: 'start' | 'ping' | 'handoff' | 'resume' | 'end' }
+export interface ChatPoint {
+  ts: number
+  phase: 'start' | 'ping' | 'handoff' | 'resume' | 'end'
+}
 
 /**
  * Bot time of one conversation from its events alone (a log replayed after the fact, where every
@@ -83,8 +86,7 @@ export function emailQuota(emailsPerContact: number, paidContacts: number): numb
  * Whether a send of `count` emails fits: a send that would pass the quota is refused whole.
  * @example checkEmails(3990, 20, 4000) // { ok: false, code: 'quota_exceeded', left: 10 }
  */
-export function checkEmails(sent: number, count: number, quota: number):
-  { ok: true; left: number } | { ok: false; code: 'quota_exceeded'; left: number } {
+export function checkEmails(sent: number, count: number, quota: number): { ok: true; left: number } | { ok: false; code: 'quota_exceeded'; left: number } {
   const left = Math.max(0, quota - sent)
   return count <= left ? { ok: true, left: left - count } : { ok: false, code: 'quota_exceeded', left }
 }

@@ -4,19 +4,34 @@ import { discountAmount, divHalfEven, grossAmount, lineAmount, roundHalfEven } f
 
 describe('half-even rounding', () => {
   it.each([
-    [5, 2, 2], [7, 2, 4], [3, 2, 2], [1, 2, 0], [-1, 2, 0], [-3, 2, -2], [-5, 2, -2],
-    [10, 4, 2], [14, 4, 4], [1, 3, 0], [2, 3, 1], [-2, 3, -1], [9, 1, 9], [0, 7, 0], [5, -2, -2],
+    [5, 2, 2],
+    [7, 2, 4],
+    [3, 2, 2],
+    [1, 2, 0],
+    [-1, 2, 0],
+    [-3, 2, -2],
+    [-5, 2, -2],
+    [10, 4, 2],
+    [14, 4, 4],
+    [1, 3, 0],
+    [2, 3, 1],
+    [-2, 3, -1],
+    [9, 1, 9],
+    [0, 7, 0],
+    [5, -2, -2],
   ])('rounds %i / %i to %i', (num, den, expected) => {
     expect(roundHalfEven(num, den)).toBe(expected)
   })
 
   it('rounds to the nearest integer, ties to the even one', () => {
-    fc.assert(fc.property(fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), fc.bigInt({ min: 1n, max: 10n ** 6n }), (num, den) => {
-      const q = divHalfEven(num, den)
-      const diff = 2n * (num - q * den) // twice the remainder: within [-den, den]
-      expect(diff <= den && diff >= -den).toBe(true)
-      if (diff === den || diff === -den) expect(q % 2n).toBe(0n)
-    }))
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), fc.bigInt({ min: 1n, max: 10n ** 6n }), (num, den) => {
+        const q = divHalfEven(num, den)
+        const diff = 2n * (num - q * den) // twice the remainder: within [-den, den]
+        expect(diff <= den && diff >= -den).toBe(true)
+        if (diff === den || diff === -den) expect(q % 2n).toBe(0n)
+      }),
+    )
   })
 })
 
@@ -47,15 +62,20 @@ describe('discount amounts', () => {
   })
 
   it('keeps the discount amount within one minor unit of the exact percentage of the gross', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: -5, max: 5 }), fc.nat(100_000), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 1000 }),
-      fc.integer({ min: 1, max: 366 }).chain((of) => fc.tuple(fc.integer({ min: 0, max: of }), fc.constant(of))),
-      (quantity, unitPrice, months, tenths, [days, of]) => {
-        const line = { quantity, unitPrice, months, discountPercent: tenths / 10, proration: { days, of } }
-        // |discount - q x u x m x days/of x tenths/1000| <= 1, in integers
-        const off = BigInt(discountAmount(line)) * BigInt(of) * 1000n - BigInt(quantity * unitPrice * months * days) * BigInt(tenths)
-        expect(off <= BigInt(of) * 1000n && off >= -BigInt(of) * 1000n).toBe(true)
-      },
-    ))
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -5, max: 5 }),
+        fc.nat(100_000),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 1000 }),
+        fc.integer({ min: 1, max: 366 }).chain((of) => fc.tuple(fc.integer({ min: 0, max: of }), fc.constant(of))),
+        (quantity, unitPrice, months, tenths, [days, of]) => {
+          const line = { quantity, unitPrice, months, discountPercent: tenths / 10, proration: { days, of } }
+          // |discount - q x u x m x days/of x tenths/1000| <= 1, in integers
+          const off = BigInt(discountAmount(line)) * BigInt(of) * 1000n - BigInt(quantity * unitPrice * months * days) * BigInt(tenths)
+          expect(off <= BigInt(of) * 1000n && off >= -BigInt(of) * 1000n).toBe(true)
+        },
+      ),
+    )
   })
 })

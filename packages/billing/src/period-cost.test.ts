@@ -17,10 +17,19 @@ const plans = { growth, pro }
 describe('per-request period work', () => {
   afterEach(() => vi.restoreAllMocks())
   const sub: BillingSubscription = {
-    plan: 'growth', cycle: 'monthly', start: '2018-01-31', seats: 2, contacts: 1200,
+    plan: 'growth',
+    cycle: 'monthly',
+    start: '2018-01-31',
+    seats: 2,
+    contacts: 1200,
     // Every change by the first month's end (an upgrade, a term bought, a downgrade waiting): the
     // second month and the hundredth differ only in their age.
-    changes: [{ at: '2018-01-20', plan: 'pro' }, { at: '2018-02-10', seats: 4 }, { at: '2018-02-15', cycle: 'quarterly' }, { at: '2018-02-20', seats: 1 }],
+    changes: [
+      { at: '2018-01-20', plan: 'pro' },
+      { at: '2018-02-10', seats: 4 },
+      { at: '2018-02-15', cycle: 'quarterly' },
+      { at: '2018-02-20', seats: 1 },
+    ],
   }
   const a: BillingAccount = { timezone: 'Europe/Amsterdam', subscription: sub, plans }
   /** Calendar computations (Date.UTC) that the per-request billing calls make at `at`, on a warm process. */

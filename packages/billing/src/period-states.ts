@@ -1,11 +1,7 @@
-
 /** The state of each period for invoicing (terms, meters, paid contacts), moved whole from ./invoice.ts. */
 import { addDays, periodAt, periodOn } from './period.js'
 import { addRow, emptyMeters, type UsageRow } from './meters.js'
-import {
-  contactRange, termsBetween, termsTimeline,
-  type BillingAccount, type PeriodTerms, type Terms,
-} from './rating.js'
+import { contactRange, termsBetween, termsTimeline, type BillingAccount, type PeriodTerms, type Terms } from './rating.js'
 import type { LedgerEntry } from './ledger.js'
 
 import type { Invoice, BillingData, PeriodState, Rebalance } from './invoice.js'
@@ -17,7 +13,9 @@ import type { Invoice, BillingData, PeriodState, Rebalance } from './invoice.js'
  * nothing was reported).
  */
 export function periodStates(
-  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized' | 'contactsBefore'>, until: number,
+  account: BillingAccount,
+  data: Pick<BillingData, 'usage' | 'ledger' | 'finalized' | 'contactsBefore'>,
+  until: number,
 ): PeriodState[] {
   const timeline: PeriodTerms[] = []
   for (const pt of termsTimeline(account)) {
@@ -36,7 +34,9 @@ export function periodStates(
  * month 2 (docs/performance.md, "Periods").
  */
 export function periodStateAt(
-  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized' | 'contactsBefore'>, at: number,
+  account: BillingAccount,
+  data: Pick<BillingData, 'usage' | 'ledger' | 'finalized' | 'contactsBefore'>,
+  at: number,
 ): PeriodState | null {
   const sub = account.subscription
   const zone = account.timezone
@@ -57,7 +57,9 @@ export function periodStateAt(
 
 /** The states of consecutive periods, the first taking the subscription's contacts (or its billed count). */
 export function statesOver(
-  account: BillingAccount, data: Pick<BillingData, 'usage' | 'ledger' | 'finalized' | 'contactsBefore'>, timeline: readonly PeriodTerms[],
+  account: BillingAccount,
+  data: Pick<BillingData, 'usage' | 'ledger' | 'finalized' | 'contactsBefore'>,
+  timeline: readonly PeriodTerms[],
 ): PeriodState[] {
   const starts = timeline.map((t) => t.period.startDate)
   const rowsOf: UsageRow[][] = timeline.map(() => [])
@@ -104,7 +106,14 @@ export function statesOver(
       for (const day of days) {
         for (const f of steps) {
           if (f.day !== day || rangeOf(day, f.after) <= rangeOf(day, paid)) continue
-          rebalances.push({ day, before: paid, after: f.after, range: rangeOf(day, f.after), key: f.key, segments: [{ from: day, to: pt.period.endDate, paid }] })
+          rebalances.push({
+            day,
+            before: paid,
+            after: f.after,
+            range: rangeOf(day, f.after),
+            key: f.key,
+            segments: [{ from: day, to: pt.period.endDate, paid }],
+          })
           paid = f.after
         }
         const reading = daily.get(day)

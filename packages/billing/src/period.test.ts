@@ -2,7 +2,18 @@ import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { DateTime } from 'luxon'
 import type { Cycle } from '@tally/protocol'
-import { addDays, addMonthsClamped, allPeriods, daysBetween, periodAt, periods, startOfDay, subscriptionEnd, type BillingSubscription, type Period } from './period.js'
+import {
+  addDays,
+  addMonthsClamped,
+  allPeriods,
+  daysBetween,
+  periodAt,
+  periods,
+  startOfDay,
+  subscriptionEnd,
+  type BillingSubscription,
+  type Period,
+} from './period.js'
 
 const CYCLES: Cycle[] = ['monthly', 'quarterly', 'semiannual', 'annual']
 const MONTHS: Record<Cycle, number> = { monthly: 1, quarterly: 3, semiannual: 6, annual: 12 }
@@ -64,7 +75,9 @@ describe('anniversary periods', () => {
   it('starts a new long term when one is bought before the boundary', () => {
     const s = sub('2026-07-12', 'quarterly', { changes: [{ at: '2026-09-01', cycle: 'annual' }] })
     expect(first(s, 'UTC', 3).map((p) => [p.cycle, p.startDate])).toEqual([
-      ['quarterly', '2026-07-12'], ['annual', '2026-10-12'], ['monthly', '2027-10-12'],
+      ['quarterly', '2026-07-12'],
+      ['annual', '2026-10-12'],
+      ['monthly', '2027-10-12'],
     ])
   })
 
@@ -105,7 +118,10 @@ describe('anniversary periods', () => {
 
 describe('calendar days', () => {
   it.each([
-    ['2027-03-31', -21, '2027-03-10'], ['2028-02-28', 1, '2028-02-29'], ['2026-12-31', 1, '2027-01-01'], ['2027-07-12', -284, '2026-10-01'],
+    ['2027-03-31', -21, '2027-03-10'],
+    ['2028-02-28', 1, '2028-02-29'],
+    ['2026-12-31', 1, '2027-01-01'],
+    ['2027-07-12', -284, '2026-10-01'],
   ])('moves %s by %i days to %s', (date, days, expected) => {
     expect(addDays(date, days)).toBe(expected)
     expect(daysBetween(date, expected)).toBe(days)
@@ -160,28 +176,38 @@ describe('golden matrix: anchors x cycles x 3 years x zones', () => {
 })
 
 describe('period properties', () => {
-  const date = fc.date({ min: new Date(Date.UTC(1990, 0, 1)), max: new Date(Date.UTC(2060, 0, 1)), noInvalidDate: true })
+  const date = fc
+    .date({ min: new Date(Date.UTC(1990, 0, 1)), max: new Date(Date.UTC(2060, 0, 1)), noInvalidDate: true })
     .map((d) => d.toISOString().slice(0, 10))
   const zone = fc.constantFrom('UTC', 'Europe/Amsterdam', 'America/New_York', 'Australia/Sydney', 'Asia/Kolkata', 'America/Sao_Paulo')
   const cycle = fc.constantFrom<Cycle>(...CYCLES)
 
   it('tiles time: consecutive periods meet, each instant lies in exactly the period periodAt names', () => {
-    fc.assert(fc.property(date, cycle, zone, fc.array(fc.tuple(fc.integer({ min: 1, max: 60 }), cycle), { maxLength: 4 }), fc.double({ min: 0, max: 1, noNaN: true }),
-      (anchor, c, z, renewals, where) => {
-        const s = sub(anchor, c, { changes: renewals.map(([k, cy]) => ({ at: addMonthsClamped(anchor, k), cycle: cy })) })
-        const ps = first(s, z, 40)
-        for (let i = 1; i < ps.length; i++) expect(ps[i]?.start).toBe(ps[i - 1]?.end)
-        for (const p of ps) {
-          expect(p.start).toBe(startOfDay(p.startDate, z))
-          expect(p.days).toBe(daysBetween(p.startDate, p.endDate))
-          expect(p.startDate).toBe(expectedStart(anchor, p.offset))
-        }
-        const lo = ps[0]?.start ?? 0
-        const hi = ps.at(-1)?.end ?? 0
-        const t = Math.floor(lo + where * (hi - lo - 1))
-        const p = periodAt(s, z, t)
-        expect(p && p.start <= t && t < p.end).toBe(true)
-      }), { numRuns: 300 })
+    fc.assert(
+      fc.property(
+        date,
+        cycle,
+        zone,
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 60 }), cycle), { maxLength: 4 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (anchor, c, z, renewals, where) => {
+          const s = sub(anchor, c, { changes: renewals.map(([k, cy]) => ({ at: addMonthsClamped(anchor, k), cycle: cy })) })
+          const ps = first(s, z, 40)
+          for (let i = 1; i < ps.length; i++) expect(ps[i]?.start).toBe(ps[i - 1]?.end)
+          for (const p of ps) {
+            expect(p.start).toBe(startOfDay(p.startDate, z))
+            expect(p.days).toBe(daysBetween(p.startDate, p.endDate))
+            expect(p.startDate).toBe(expectedStart(anchor, p.offset))
+          }
+          const lo = ps[0]?.start ?? 0
+          const hi = ps.at(-1)?.end ?? 0
+          const t = Math.floor(lo + where * (hi - lo - 1))
+          const p = periodAt(s, z, t)
+          expect(p && p.start <= t && t < p.end).toBe(true)
+        },
+      ),
+      { numRuns: 300 },
+    )
   })
 })
 

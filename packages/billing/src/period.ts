@@ -56,7 +56,11 @@ export interface Period {
   last: boolean
 }
 
-interface Ymd { y: number; m: number; d: number }
+interface Ymd {
+  y: number
+  m: number
+  d: number
+}
 
 function parseDate(date: string): Ymd {
   return { y: Number(date.slice(0, 4)), m: Number(date.slice(5, 7)), d: Number(date.slice(8, 10)) }
@@ -175,7 +179,10 @@ export function localDayOf(zone: string): (instant: number) => string {
 }
 
 function sortedChanges(sub: BillingSubscription): SubscriptionChange[] {
-  return [...(sub.changes ?? [])].map((c, i) => ({ c, i })).sort((a, b) => (a.c.at < b.c.at ? -1 : a.c.at > b.c.at ? 1 : a.i - b.i)).map((x) => x.c)
+  return [...(sub.changes ?? [])]
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => (a.c.at < b.c.at ? -1 : a.c.at > b.c.at ? 1 : a.i - b.i))
+    .map((x) => x.c)
 }
 
 /**
@@ -183,7 +190,13 @@ function sortedChanges(sub: BillingSubscription): SubscriptionChange[] {
  * months from the anchor with number `index` (`count` is Infinity for the monthly tail of a
  * subscription that renews).
  */
-interface Run { index: number; offset: number; cycle: Cycle; months: number; count: number }
+interface Run {
+  index: number
+  offset: number
+  cycle: Cycle
+  months: number
+  count: number
+}
 
 /**
  * The smallest offset `o >= from` whose boundary `addMonthsClamped(anchor, o)` is on or after
@@ -193,7 +206,7 @@ interface Run { index: number; offset: number; cycle: Cycle; months: number; cou
 function firstOffset(anchor: string, date: string, from: number, strict: boolean): number {
   const a = parseDate(anchor)
   const d = parseDate(date)
-  const diff = (d.y * 12 + d.m) - (a.y * 12 + a.m)
+  const diff = d.y * 12 + d.m - (a.y * 12 + a.m)
   const b = addMonthsClamped(anchor, diff)
   const o = (strict ? b > date : b >= date) ? diff : diff + 1
   return Math.max(from, o)
@@ -249,9 +262,15 @@ function periodOfRun(sub: BillingSubscription, zone: string, run: Run, k: number
   const startDate = addMonthsClamped(sub.start, offset)
   const endDate = addMonthsClamped(sub.start, offset + run.months)
   return {
-    index: run.index + k, cycle: run.cycle, months: run.months, offset,
-    start: startOfDay(startDate, zone), end: startOfDay(endDate, zone),
-    startDate, endDate, days: daysBetween(startDate, endDate),
+    index: run.index + k,
+    cycle: run.cycle,
+    months: run.months,
+    offset,
+    start: startOfDay(startDate, zone),
+    end: startOfDay(endDate, zone),
+    startDate,
+    endDate,
+    days: daysBetween(startDate, endDate),
     last: sub.cancelledAt !== undefined && sub.cancelledAt < endDate,
   }
 }
@@ -353,7 +372,12 @@ export function subscriptionEnd(sub: BillingSubscription, zone: string): number 
 }
 
 /** A month of the anchor calendar, `[anchor + k months, anchor + k + 1 months)`. */
-export interface MonthSlice { month: number; start: number; end: number; startDate: string }
+export interface MonthSlice {
+  month: number
+  start: number
+  end: number
+  startDate: string
+}
 
 function sliceOf(sub: BillingSubscription, zone: string, k: number): MonthSlice {
   const startDate = addMonthsClamped(sub.start, k)

@@ -7,13 +7,21 @@ const growth: Plan = {
   ...shared,
   included: { impressions: 100000, engagements: 5000 },
   overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 } },
-  creditCosts: {}, creditPacks: {}, products: {}, cycleDiscountPercent: { quarterly: 5 },
+  creditCosts: {},
+  creditPacks: {},
+  products: {},
+  cycleDiscountPercent: { quarterly: 5 },
 }
 const pro: Plan = { ...growth, basePrice: 9900 }
 
 describe('contact ranges', () => {
   it.each([
-    [0, 0, 0], [1000, 0, 0], [1001, 1, 2900], [5000, 1, 2900], [5001, 2, 9900], [10_000_000, 2, 9900],
+    [0, 0, 0],
+    [1000, 0, 0],
+    [1001, 1, 2900],
+    [5000, 1, 2900],
+    [5001, 2, 9900],
+    [10_000_000, 2, 9900],
   ])('prices %i contacts at the whole range they fall in (range %i, %i)', (contacts, index, price) => {
     expect(contactRange(growth, contacts)).toMatchObject({ index, price })
   })
@@ -46,12 +54,16 @@ describe('overage', () => {
 
 describe('plan changes', () => {
   const account = (changes: { at: string; plan?: string; seats?: number; products?: string[] }[]): BillingAccount => ({
-    timezone: 'UTC', plans: { growth, pro },
+    timezone: 'UTC',
+    plans: { growth, pro },
     subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', seats: 3, contacts: 0, changes },
   })
 
   it('applies an upgrade at once and a downgrade at the next boundary', () => {
-    const a = account([{ at: '2026-07-20', plan: 'pro' }, { at: '2026-08-20', seats: 1 }])
+    const a = account([
+      { at: '2026-07-20', plan: 'pro' },
+      { at: '2026-08-20', seats: 1 },
+    ])
     expect(termsAt(a, Date.UTC(2026, 6, 19))?.terms.planId).toBe('growth')
     expect(termsAt(a, Date.UTC(2026, 6, 20))?.terms.planId).toBe('pro')
     expect(termsAt(a, Date.UTC(2026, 7, 25))?.terms.seats).toBe(3)
@@ -66,7 +78,10 @@ describe('plan changes', () => {
 
   it('takes products added at once and products removed at the next boundary, like seats', () => {
     const withProducts: BillingAccount = {
-      ...account([{ at: '2026-07-20', products: ['b', 'a'] }, { at: '2026-08-20', products: ['b'] }]),
+      ...account([
+        { at: '2026-07-20', products: ['b', 'a'] },
+        { at: '2026-08-20', products: ['b'] },
+      ]),
       plans: { growth: { ...growth, products: { a: { price: 100 }, b: { price: 200 } } }, pro },
     }
     expect(termsAt(withProducts, Date.UTC(2026, 6, 19))?.terms.products).toEqual([])

@@ -49,7 +49,10 @@ export interface PeriodTerms {
 export const RATED_METERS = ['impressions', 'engagements', 'chatSessions', 'alerts'] as const satisfies readonly Meter[]
 
 export const METER_LABELS: Record<Meter, string> = {
-  impressions: 'Impressions', engagements: 'Engagements', chatSessions: 'Chat sessions', alerts: 'Alert sessions',
+  impressions: 'Impressions',
+  engagements: 'Engagements',
+  chatSessions: 'Chat sessions',
+  alerts: 'Alert sessions',
 }
 
 /** The part of a period a line belongs to. */
@@ -62,8 +65,7 @@ export interface PeriodRef {
 }
 
 /** Kinds of invoice lines. */
-export type LineKind =
-  | 'base' | 'seats' | 'product' | 'contacts' | 'usage' | 'contacts_excess' | 'adjustment' | 'minimum' | 'credits' | 'emails'
+export type LineKind = 'base' | 'seats' | 'product' | 'contacts' | 'usage' | 'contacts_excess' | 'adjustment' | 'minimum' | 'credits' | 'emails'
 
 /**
  * One invoice line. Its columns check by hand:
@@ -109,7 +111,7 @@ export function periodRef(p: Period): PeriodRef {
  * @example discountFor(plan, 'quarterly') // 5
  */
 export function discountFor(plan: Plan, cycle: Cycle): number {
-  return cycle === 'monthly' ? 0 : plan.cycleDiscountPercent[cycle] ?? 0
+  return cycle === 'monthly' ? 0 : (plan.cycleDiscountPercent[cycle] ?? 0)
 }
 
 /**
@@ -137,24 +139,18 @@ function rangeLabel(r: { upTo: number | null }, contacts: number): string {
  * `sign` -1 gives the credit of unused time, `proration` the share of the period (its last `days`
  * days: a change runs to the period's end).
  */
-export function recurringLines(
-  t: Terms, contacts: number, period: Period, proration?: { days: number; of: number }, sign: 1 | -1 = 1,
-): InvoiceLine[] {
+export function recurringLines(t: Terms, contacts: number, period: Period, proration?: { days: number; of: number }, sign: 1 | -1 = 1): InvoiceLine[] {
   const ref = periodRef(period)
   const base = { months: period.months, discountPercent: discountFor(t.plan, period.cycle), proration, period: ref }
   const prefix = sign < 0 ? 'Unused time: ' : ''
-  const lines: LineInput[] = [
-    { ...base, kind: 'base', description: `${prefix}Plan ${t.planId}`, quantity: sign, unitPrice: t.plan.basePrice },
-  ]
+  const lines: LineInput[] = [{ ...base, kind: 'base', description: `${prefix}Plan ${t.planId}`, quantity: sign, unitPrice: t.plan.basePrice }]
   if (t.seats > 0) {
     lines.push({ ...base, kind: 'seats', description: `${prefix}Seats`, quantity: sign * t.seats, unitPrice: t.plan.seatPrice })
   }
   for (const id of t.products) {
     const product = Object.hasOwn(t.plan.products, id) ? t.plan.products[id] : undefined
     if (!product) continue
-    lines.push({
-      ...base, kind: 'product', product: id, description: `${prefix}Product ${product.name ?? id}`, quantity: sign, unitPrice: product.price,
-    })
+    lines.push({ ...base, kind: 'product', product: id, description: `${prefix}Product ${product.name ?? id}`, quantity: sign, unitPrice: product.price })
   }
   const out = lines.map(priced)
   const contactsLine = contactRangeLine(t.plan, contacts, period, proration, sign)
@@ -163,15 +159,20 @@ export function recurringLines(
 }
 
 /** The contact-range line of a period, or null when the plan has no ranges. */
-export function contactRangeLine(
-  plan: Plan, contacts: number, period: Period, proration?: { days: number; of: number }, sign: 1 | -1 = 1,
-): InvoiceLine | null {
+export function contactRangeLine(plan: Plan, contacts: number, period: Period, proration?: { days: number; of: number }, sign: 1 | -1 = 1): InvoiceLine | null {
   if (plan.contactRanges.length === 0) return null
   const r = contactRange(plan, contacts)
   return priced({
-    kind: 'contacts', meter: 'contacts', months: period.months, discountPercent: discountFor(plan, period.cycle),
-    proration, period: periodRef(period), description: (sign < 0 ? 'Unused time: ' : '') + rangeLabel(r, contacts),
-    quantity: sign, unitPrice: r.price, contacts,
+    kind: 'contacts',
+    meter: 'contacts',
+    months: period.months,
+    discountPercent: discountFor(plan, period.cycle),
+    proration,
+    period: periodRef(period),
+    description: (sign < 0 ? 'Unused time: ' : '') + rangeLabel(r, contacts),
+    quantity: sign,
+    unitPrice: r.price,
+    contacts,
   })
 }
 
@@ -223,8 +224,10 @@ export function lineColumns(l: InvoiceLine): LineColumns {
 /** The base-and-seats fee of a period under some terms: what decides upgrade or downgrade of plan and seats. */
 function fee(t: Pick<Terms, 'plan' | 'seats'>, period: Period): number {
   const d = discountFor(t.plan, period.cycle)
-  return lineAmount({ quantity: 1, unitPrice: t.plan.basePrice, months: period.months, discountPercent: d })
-    + lineAmount({ quantity: t.seats, unitPrice: t.plan.seatPrice, months: period.months, discountPercent: d })
+  return (
+    lineAmount({ quantity: 1, unitPrice: t.plan.basePrice, months: period.months, discountPercent: d }) +
+    lineAmount({ quantity: t.seats, unitPrice: t.plan.seatPrice, months: period.months, discountPercent: d })
+  )
 }
 
 function planOf(account: BillingAccount, id: string): Plan | undefined {
@@ -353,4 +356,3 @@ export function termsAt(account: BillingAccount, instant: number): { period: Per
   for (const u of pt.upgrades) if (startOfDay(u.at, account.timezone) <= instant) terms = u.after
   return { period: pt.period, terms }
 }
-

@@ -14,18 +14,29 @@ export function usageLines(plan: Plan, period: Period, m: Meters): InvoiceLine[]
   for (const meter of RATED_METERS) {
     const over = overage(plan, period, meter, m[meter])
     if (!over) continue
-    out.push(priced({
-      kind: 'usage', meter, months: 1, discountPercent: 0, period: periodRef(period),
-      description: `${METER_LABELS[meter]}: ${m[meter]} used, ${over.included} included, ${over.excess} over, per ${over.per}`,
-      quantity: over.blocks, unitPrice: over.price,
-    }))
+    out.push(
+      priced({
+        kind: 'usage',
+        meter,
+        months: 1,
+        discountPercent: 0,
+        period: periodRef(period),
+        description: `${METER_LABELS[meter]}: ${m[meter]} used, ${over.included} included, ${over.excess} over, per ${over.per}`,
+        quantity: over.blocks,
+        unitPrice: over.price,
+      }),
+    )
   }
   return out
 }
 
 /** Overage of one meter in a period, or null when nothing is charged. */
-export function overage(plan: Plan, period: Pick<Period, 'months'>, meter: Meter, used: number):
-  { included: number; excess: number; per: number; blocks: number; price: number } | null {
+export function overage(
+  plan: Plan,
+  period: Pick<Period, 'months'>,
+  meter: Meter,
+  used: number,
+): { included: number; excess: number; per: number; blocks: number; price: number } | null {
   const included = (plan.included[meter] ?? 0) * period.months
   const price = plan.overage[meter]
   const excess = used - included
@@ -45,8 +56,13 @@ export function contactsExcessLine(plan: Plan, period: Period, paid: number, max
   const to = contactRange(plan, max)
   if (to.index <= from.index || to.price <= from.price) return null
   return priced({
-    kind: 'contacts_excess', meter: 'contacts', months: period.months, discountPercent: discountFor(plan, period.cycle),
-    period: periodRef(period), description: `Contacts above the paid range: ${max} (paid for ${paid})`,
-    quantity: 1, unitPrice: to.price - from.price,
+    kind: 'contacts_excess',
+    meter: 'contacts',
+    months: period.months,
+    discountPercent: discountFor(plan, period.cycle),
+    period: periodRef(period),
+    description: `Contacts above the paid range: ${max} (paid for ${paid})`,
+    quantity: 1,
+    unitPrice: to.price - from.price,
   })
 }

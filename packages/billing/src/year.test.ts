@@ -12,17 +12,21 @@ import type { BillingAccount } from './rating.js'
 
 const zone = 'Europe/Amsterdam'
 const acme: BillingAccount = {
-  timezone: zone, plans: { growth, pro }, members: ['alice'],
+  timezone: zone,
+  plans: { growth, pro },
+  members: ['alice'],
   subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', seats: 3, contacts: 1000, changes: [{ at: '2026-12-22', plan: 'pro' }] },
 }
 const local = (date: string, hour = 12) => startOfDay(date, zone) + hour * 3_600_000
 
 const usage: UsageRow[] = [
   { day: '2026-07-20', impressions: 90000, chatSessions: 520, alerts: 1000 }, // period 0: 20 chat sessions over
-  { day: '2026-08-12', impressions: 60000 }, { day: '2026-09-11', impressions: 40001 }, // period 1: 1 impression over
+  { day: '2026-08-12', impressions: 60000 },
+  { day: '2026-09-11', impressions: 40001 }, // period 1: 1 impression over
   { day: '2026-10-20', engagements: 5250, contacts: 1500 }, // period 3: 250 engagements over, contacts pass 1000
   { day: '2026-12-30', impressions: 300000 }, // period 5, upgraded to pro (500000 included)
-  { day: '2027-03-12', alerts: 600 }, { day: '2027-04-11', alerts: 500 }, // period 8: 100 alerts over
+  { day: '2027-03-12', alerts: 600 },
+  { day: '2027-04-11', alerts: 500 }, // period 8: 100 alerts over
   { day: '2027-04-20', contacts: 800 }, // period 9: contacts fall
 ]
 

@@ -58,9 +58,7 @@ export function unknownKeyMessage(key: string, shape: Readonly<Record<string, z.
  * that suggests the closest known key; `explain` adds the key to the issue's path.
  */
 export function strict<S extends z.core.$ZodLooseShape>(shape: S) {
-  return z.strictObject(shape, {
-    error: (iss) => (iss.code === 'unrecognized_keys' ? unknownKeyMessage(String(iss.keys[0]), shape) : undefined),
-  })
+  return z.strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? unknownKeyMessage(String(iss.keys[0]), shape) : undefined) })
 }
 
 /**
@@ -69,12 +67,20 @@ export function strict<S extends z.core.$ZodLooseShape>(shape: S) {
  * plan, account, container, campaign, advisor, bot, credit pack, action or product may use one.
  */
 export const RESERVED_IDS: readonly string[] = [
-  '__proto__', 'constructor', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString',
-  'toString', 'valueOf', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__',
+  '__proto__',
+  'constructor',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+  'toLocaleString',
+  'toString',
+  'valueOf',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
 ]
 export const RESERVED = new Set([...RESERVED_IDS, ...Object.getOwnPropertyNames(Object.prototype)])
 
 /** An id used as the key of a record (plans, accounts, containers, ...). */
-export const key = name.refine((k) => !RESERVED.has(k), {
-  error: (i) => `"${String(i.input)}" is the name of a built-in object property; choose another id`,
-})
+export const key = name.refine((k) => !RESERVED.has(k), { error: (i) => `"${String(i.input)}" is the name of a built-in object property; choose another id` })

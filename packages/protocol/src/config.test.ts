@@ -47,7 +47,14 @@ describe('the billing portal policy of a plan', () => {
     const r = parseConfig({ plans: { growth: plan }, accounts: { acme: account } })
     if (!r.ok) throw new Error(r.message)
     expect(portalPolicyOf(r.value.plans.growth!)).toEqual({
-      plans: [], cycles: [], products: false, creditPacks: false, emailPacks: false, transfers: false, cancel: false, billingDetails: true,
+      plans: [],
+      cycles: [],
+      products: false,
+      creditPacks: false,
+      emailPacks: false,
+      transfers: false,
+      cancel: false,
+      billingDetails: true,
     })
   })
 
@@ -87,7 +94,10 @@ describe('ids named like built-in object properties', () => {
   })
 
   it('refuses a __proto__ key, which zod would drop without a word', () => {
-    const text = JSON.stringify({ plans: { growth: plan }, accounts: { acme: account } }).replace('"growth":', '"__proto__":{"currency":"EUR","basePrice":1},"growth":')
+    const text = JSON.stringify({ plans: { growth: plan }, accounts: { acme: account } }).replace(
+      '"growth":',
+      '"__proto__":{"currency":"EUR","basePrice":1},"growth":',
+    )
     expect(message(parseConfig(JSON.parse(text)))).toBe('plans.__proto__: "__proto__" is the name of a built-in object property; choose another id')
     expect(message(parseConfigText(text))).toMatch(/^plans\.__proto__: /)
     const container = JSON.parse('{"domains":["a.test"],"campaigns":{"__proto__":{"active":true}}}')
@@ -111,30 +121,64 @@ describe('plans and products a subscription names', () => {
     growth: { ...plan, products: { data: { name: 'DataUnlimited', price: 1900 }, push: { price: 500 } } },
     pro: { ...plan, basePrice: 9900, products: { data: { price: 2900 } } },
   }
-  const cfg = (subscription: Record<string, unknown>) => ({ plans, accounts: { acme: { ...account, subscription: { ...account.subscription, ...subscription } } } })
+  const cfg = (subscription: Record<string, unknown>) => ({
+    plans,
+    accounts: { acme: { ...account, subscription: { ...account.subscription, ...subscription } } },
+  })
 
   it('accepts products the plan offers, chosen at purchase and changed later', () => {
-    const r = parseConfig(cfg({ products: ['data'], changes: [{ at: '2026-08-01', products: ['data', 'push'] }, { at: '2026-09-01', plan: 'pro', products: ['data'] }] }))
+    const r = parseConfig(
+      cfg({
+        products: ['data'],
+        changes: [
+          { at: '2026-08-01', products: ['data', 'push'] },
+          { at: '2026-09-01', plan: 'pro', products: ['data'] },
+        ],
+      }),
+    )
     expect(message(r)).toBe('ok')
     if (r.ok) expect(r.value.accounts.acme?.subscription.changes?.[0]?.products).toEqual(['data', 'push'])
   })
 
   it.each([
-    ['a mistyped upgrade', { changes: [{ at: '2026-08-01', seats: 2 }, { at: '2026-09-01', plan: 'pri' }] }, 'changes.1.plan: unknown plan "pri"'],
+    [
+      'a mistyped upgrade',
+      {
+        changes: [
+          { at: '2026-08-01', seats: 2 },
+          { at: '2026-09-01', plan: 'pri' },
+        ],
+      },
+      'changes.1.plan: unknown plan "pri"',
+    ],
     ['an upgrade to a built-in property name', { changes: [{ at: '2026-08-01', plan: 'constructor' }] }, 'changes.0.plan: unknown plan "constructor"'],
     ['an unknown product', { products: ['data', 'sms'] }, 'products.1: plan "growth" offers no product "sms"'],
     ['a product chosen twice', { products: ['data', 'data'] }, 'products.1: product "data" is chosen twice'],
     ['an unknown product in a change', { changes: [{ at: '2026-08-01', products: ['nope'] }] }, 'changes.0.products.0: plan "growth" offers no product "nope"'],
-    ['a product the new plan does not offer', { changes: [{ at: '2026-08-01', plan: 'pro', products: ['push'] }] }, 'changes.0.products.0: plan "pro" offers no product "push"'],
-    ['a plan change that drops a chosen product silently', { products: ['push'], changes: [{ at: '2026-08-01', plan: 'pro' }] },
-      'changes.0.plan: plan "pro" offers no product "push" chosen before; list the products with this change'],
+    [
+      'a product the new plan does not offer',
+      { changes: [{ at: '2026-08-01', plan: 'pro', products: ['push'] }] },
+      'changes.0.products.0: plan "pro" offers no product "push"',
+    ],
+    [
+      'a plan change that drops a chosen product silently',
+      { products: ['push'], changes: [{ at: '2026-08-01', plan: 'pro' }] },
+      'changes.0.plan: plan "pro" offers no product "push" chosen before; list the products with this change',
+    ],
   ])('refuses %s, naming the path', (_, subscription, expected) => {
     expect(message(parseConfig(cfg(subscription)))).toBe(`accounts.acme.subscription.${expected}`)
   })
 
   it('takes changes in date order, whatever their order in the file', () => {
     // The plan change to pro (dated first) comes before the products that pro does not offer.
-    const r = parseConfig(cfg({ changes: [{ at: '2026-09-01', products: ['push'] }, { at: '2026-08-01', plan: 'pro' }] }))
+    const r = parseConfig(
+      cfg({
+        changes: [
+          { at: '2026-09-01', products: ['push'] },
+          { at: '2026-08-01', plan: 'pro' },
+        ],
+      }),
+    )
     expect(message(r)).toBe('accounts.acme.subscription.changes.0.products.0: plan "pro" offers no product "push"')
   })
 
@@ -172,20 +216,34 @@ describe('parseConfigText', () => {
   })
 
   it('finds no duplicate in any JSON.stringify output', () => {
-    fc.assert(fc.property(fc.jsonValue(), fc.constantFrom(undefined, 0, 2, '\t'), (v, indent) => {
-      expect(duplicateKey(JSON.stringify(v, null, indent))).toBeNull()
-    }), { numRuns: 300 })
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.constantFrom(undefined, 0, 2, '\t'), (v, indent) => {
+        expect(duplicateKey(JSON.stringify(v, null, indent))).toBeNull()
+      }),
+      { numRuns: 300 },
+    )
   })
 
   it('finds a key given twice at any depth and names its path', () => {
     const k = fc.string({ maxLength: 6 })
-    fc.assert(fc.property(fc.array(k.filter((o) => o !== 'pad'), { maxLength: 4 }), fc.dictionary(k, fc.jsonValue({ maxDepth: 2 })), k, (outer, base, dup) => {
-      let json = JSON.stringify({ ...base, [dup]: 1 })
-      json = `{${JSON.stringify(dup)}:2,${json.slice(1)}`
-      for (const o of [...outer].reverse()) json = `{"pad":[1,{"x":0}],${JSON.stringify(o)}:${json}}`
-      const found = duplicateKey(json)
-      expect(found).toEqual({ path: [...outer, dup].join('.'), key: dup })
-    }), { numRuns: 300 })
+    fc.assert(
+      fc.property(
+        fc.array(
+          k.filter((o) => o !== 'pad'),
+          { maxLength: 4 },
+        ),
+        fc.dictionary(k, fc.jsonValue({ maxDepth: 2 })),
+        k,
+        (outer, base, dup) => {
+          let json = JSON.stringify({ ...base, [dup]: 1 })
+          json = `{${JSON.stringify(dup)}:2,${json.slice(1)}`
+          for (const o of [...outer].reverse()) json = `{"pad":[1,{"x":0}],${JSON.stringify(o)}:${json}}`
+          const found = duplicateKey(json)
+          expect(found).toEqual({ path: [...outer, dup].join('.'), key: dup })
+        },
+      ),
+      { numRuns: 300 },
+    )
   })
 })
 
@@ -224,18 +282,26 @@ describe('keys no schema knows', () => {
     ['accounts.acme.subscription.changes', [{ at: '2026-08-01', seat: 3 }], 'accounts.acme.subscription.changes.0.seat: unknown key; did you mean "seats"?'],
     ['accounts.acme.keys.write', 'wk_12345678', 'accounts.acme.keys.write: unknown key (known keys: secret, read)'],
     ['accounts.acme.containers.ctr_shop.domain', ['x.test'], 'accounts.acme.containers.ctr_shop.domain: unknown key; did you mean "domains"?'],
-    ['accounts.acme.containers.ctr_shop.campaigns', { cmp_a: { actve: false } }, 'accounts.acme.containers.ctr_shop.campaigns.cmp_a.actve: unknown key; did you mean "active"?'],
+    [
+      'accounts.acme.containers.ctr_shop.campaigns',
+      { cmp_a: { actve: false } },
+      'accounts.acme.containers.ctr_shop.campaigns.cmp_a.actve: unknown key; did you mean "active"?',
+    ],
   ])('refuses %s, naming its path and the closest known key', (path, value, expected) => {
     expect(message(parseConfig(withKey(path, value)))).toBe(expected)
   })
 
   it('names the typo rather than the required key it leaves missing', () => {
     const { currency: _, ...rest } = plan
-    expect(message(parseConfig({ plans: { growth: { ...rest, curency: 'EUR' } }, accounts: { acme: account } }))).toBe('plans.growth.curency: unknown key; did you mean "currency"?')
+    expect(message(parseConfig({ plans: { growth: { ...rest, curency: 'EUR' } }, accounts: { acme: account } }))).toBe(
+      'plans.growth.curency: unknown key; did you mean "currency"?',
+    )
   })
 
   it('names the other unknown keys of the same object', () => {
-    expect(message(parseConfig({ plans: { growth: plan }, servr: {}, acount: {} }))).toBe('servr: unknown key; did you mean "server"?; also unknown here: "acount"')
+    expect(message(parseConfig({ plans: { growth: plan }, servr: {}, acount: {} }))).toBe(
+      'servr: unknown key; did you mean "server"?; also unknown here: "acount"',
+    )
   })
 
   it('refuses a "$schema" key: the configuration documents none', () => {
@@ -252,7 +318,9 @@ describe('keys no schema knows', () => {
   })
 
   it('refuses an unknown key in the text of a file too', () => {
-    expect(message(parseConfigText(JSON.stringify(withKey('server.sesionsPerHour', 10))))).toBe('server.sesionsPerHour: unknown key; did you mean "sessionsPerHour"?')
+    expect(message(parseConfigText(JSON.stringify(withKey('server.sesionsPerHour', 10))))).toBe(
+      'server.sesionsPerHour: unknown key; did you mean "sessionsPerHour"?',
+    )
   })
 })
 
@@ -265,7 +333,10 @@ describe('jsonTooDeep', () => {
   })
 
   it('refuses a config file nested deeper than 32 levels, and a date outside 1970-9998 naming the field', () => {
-    expect(parseConfigText(`{"plans":{},"accounts":{},"server":${'['.repeat(40)}${']'.repeat(40)}}`)).toEqual({ ok: false, message: 'nested deeper than 32 levels' })
+    expect(parseConfigText(`{"plans":{},"accounts":{},"server":${'['.repeat(40)}${']'.repeat(40)}}`)).toEqual({
+      ok: false,
+      message: 'nested deeper than 32 levels',
+    })
     const r = parseConfig({
       plans: { p: { currency: 'EUR', basePrice: 0 } },
       accounts: { a: { subscription: { plan: 'p', cycle: 'monthly', start: '0999-01-01' }, keys: { secret: 'sk_aaaaaaaa', read: 'rk_aaaaaaaa' } } },

@@ -27,15 +27,21 @@ const money = z.number().int().min(0)
 const whole = z.number().int().min(0)
 /** The years the billing calendar handles (the usage report's range, docs/configuration.md): a date outside is refused. */
 export const CONFIG_YEARS = { min: 1970, max: 9998 } as const
-const day = z.iso.date().refine(
-  // The ISO shape alone lets 2026-02-30 through: it must be a calendar date too.
-  // zod runs a refinement after a failed format check too: a string that is no date at all is not a calendar date either.
-  (d) => { const t = new Date(`${d}T00:00:00Z`); return !Number.isNaN(t.getTime()) && t.toISOString().startsWith(d) },
-  'not a calendar date',
-).refine((d) => {
-  const y = Number(d.slice(0, 4))
-  return y >= CONFIG_YEARS.min && y <= CONFIG_YEARS.max
-}, `expected a year from ${CONFIG_YEARS.min} to ${CONFIG_YEARS.max}`)
+const day = z.iso
+  .date()
+  .refine(
+    // The ISO shape alone lets 2026-02-30 through: it must be a calendar date too.
+    // zod runs a refinement after a failed format check too: a string that is no date at all is not a calendar date either.
+    (d) => {
+      const t = new Date(`${d}T00:00:00Z`)
+      return !Number.isNaN(t.getTime()) && t.toISOString().startsWith(d)
+    },
+    'not a calendar date',
+  )
+  .refine((d) => {
+    const y = Number(d.slice(0, 4))
+    return y >= CONFIG_YEARS.min && y <= CONFIG_YEARS.max
+  }, `expected a year from ${CONFIG_YEARS.min} to ${CONFIG_YEARS.max}`)
 /** Zones found valid: building a formatter per account made checking a config of 10,000 accounts take seconds. */
 const knownZones = new Set<string>()
 const zone = z.string().refine((tz) => {
@@ -70,7 +76,8 @@ export const PortalPolicySchema = strict({
   cycles: z.array(z.enum(CYCLES)).default([]),
   /** Seats it may choose, from `min` to `max`; absent: seats cannot be changed in the portal. */
   seats: strict({ min: z.number().int().min(1), max: z.number().int().min(1) })
-    .refine((s) => s.min <= s.max, 'min: must not be above max').optional(),
+    .refine((s) => s.min <= s.max, 'min: must not be above max')
+    .optional(),
   /** Products of the plan it may add and remove. */
   products: z.boolean().default(false),
   /** Credit packs (`creditPacks`) it may buy. */
@@ -95,12 +102,8 @@ export const PlanSchema = strict({
   currency: z.string().regex(/^[A-Z]{3}$/),
   basePrice: money,
   seatPrice: money.default(0),
-  included: strict({
-    impressions: whole, engagements: whole, chatSessions: whole, alerts: whole,
-  }).partial().default({}),
-  overage: strict({
-    impressions: overage, engagements: overage, chatSessions: overage, alerts: overage,
-  }).partial().default({}),
+  included: strict({ impressions: whole, engagements: whole, chatSessions: whole, alerts: whole }).partial().default({}),
+  overage: strict({ impressions: overage, engagements: overage, chatSessions: overage, alerts: overage }).partial().default({}),
   contactRanges: z.array(strict({ upTo: whole.nullable(), price: money })).default([]),
   emailsPerContact: whole.default(4),
   freeCredits: whole.default(0),
@@ -117,11 +120,9 @@ export const PlanSchema = strict({
    * products added"), each at a price per month, billed like seats.
    */
   products: z.record(key, strict({ name: z.string().min(1).max(120).optional(), price: money })).default({}),
-  cycleDiscountPercent: strict({
-    quarterly: z.number().min(0).max(100),
-    semiannual: z.number().min(0).max(100),
-    annual: z.number().min(0).max(100),
-  }).partial().default({}),
+  cycleDiscountPercent: strict({ quarterly: z.number().min(0).max(100), semiannual: z.number().min(0).max(100), annual: z.number().min(0).max(100) })
+    .partial()
+    .default({}),
   /** What the billing portal may change for an account on this plan (docs/portal.md). */
   portal: PortalPolicySchema.optional(),
 })
@@ -158,13 +159,9 @@ export const SubscriptionSchema = strict({
    * `products` is the whole list chosen from that day: additions at once (prorated), removals at
    * the period's end.
    */
-  changes: z.array(strict({
-    at: day,
-    plan: name.optional(),
-    seats: whole.optional(),
-    products: z.array(name).optional(),
-    cycle: z.enum(CYCLES).optional(),
-  })).optional(),
+  changes: z
+    .array(strict({ at: day, plan: name.optional(), seats: whole.optional(), products: z.array(name).optional(), cycle: z.enum(CYCLES).optional() }))
+    .optional(),
 })
 export type Subscription = z.output<typeof SubscriptionSchema>
 
@@ -198,22 +195,13 @@ const bucket = strict({
  */
 export const ServerSchema = strict({
   trustedProxies: z.array(z.string().min(1).max(64)).default([]),
-  rateLimits: strict({
-    perContainer: bucket.default({ rate: 2000, burst: 4000 }),
-    perIp: bucket.default({ rate: 50, burst: 100 }),
-  }).prefault({}),
+  rateLimits: strict({ perContainer: bucket.default({ rate: 2000, burst: 4000 }), perIp: bucket.default({ rate: 50, burst: 100 }) }).prefault({}),
   sessionsPerHour: z.number().int().min(1).max(1_000_000).default(120),
-  webhooks: strict({
-    allowPrivateNetworks: z.boolean().default(false),
-  }).prefault({}),
+  webhooks: strict({ allowPrivateNetworks: z.boolean().default(false) }).prefault({}),
 })
 export type ServerConfig = z.output<typeof ServerSchema>
 
-export const ConfigSchema = strict({
-  plans: z.record(key, PlanSchema),
-  accounts: z.record(key, AccountSchema).default({}),
-  server: ServerSchema.prefault({}),
-})
+export const ConfigSchema = strict({ plans: z.record(key, PlanSchema), accounts: z.record(key, AccountSchema).default({}), server: ServerSchema.prefault({}) })
 export type TallyConfig = z.output<typeof ConfigSchema>
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; message: string }
@@ -226,7 +214,13 @@ type Parsed<T> = { ok: true; value: T } | { ok: false; message: string }
 function explain(issues: readonly z.core.$ZodIssue[]): string {
   const unknown = issues.find((i) => i.code === 'unrecognized_keys')
   if (unknown?.code === 'unrecognized_keys') {
-    const more = unknown.keys.length > 1 ? `; also unknown here: ${unknown.keys.slice(1).map((k) => `"${k}"`).join(', ')}` : ''
+    const more =
+      unknown.keys.length > 1
+        ? `; also unknown here: ${unknown.keys
+            .slice(1)
+            .map((k) => `"${k}"`)
+            .join(', ')}`
+        : ''
     return describe([{ ...unknown, path: [...unknown.path, String(unknown.keys[0])], message: `${unknown.message}${more}` }])
   }
   const first = issues[0]
@@ -276,7 +270,8 @@ function safeParse<S extends z.ZodType>(schema: S, input: unknown, opts: ParseOp
  * @example subscriptionProblem({ plan: 'growth', changes: [{ at: '2026-08-01', plan: 'pri' }] }, plans) // 'changes.0.plan: unknown plan "pri"'
  */
 export function subscriptionProblem(
-  sub: Pick<Subscription, 'plan' | 'products' | 'changes'>, plans: Readonly<Record<string, Pick<Plan, 'products'>>>,
+  sub: Pick<Subscription, 'plan' | 'products' | 'changes'>,
+  plans: Readonly<Record<string, Pick<Plan, 'products'>>>,
 ): string | null {
   const planOf = (id: string) => (Object.hasOwn(plans, id) ? plans[id] : undefined)
   const first = planOf(sub.plan)
@@ -354,9 +349,7 @@ export function parseConfigText(text: string): Parsed<TallyConfig> {
 export const isConfigId = (id: string): boolean => key.safeParse(id).success
 
 /** Validates one account (the body of `PUT /v1/admin/accounts/{id}`); with `plans`, also the plans and products it names. */
-export function parseAccount(
-  input: unknown, plans?: Readonly<Record<string, Pick<Plan, 'products'>>>, opts?: ParseOptions,
-): Parsed<AccountConfig> {
+export function parseAccount(input: unknown, plans?: Readonly<Record<string, Pick<Plan, 'products'>>>, opts?: ParseOptions): Parsed<AccountConfig> {
   const r = safeParse(AccountSchema, input, opts)
   if (!r.ok || !plans) return r
   const problem = subscriptionProblem(r.value.subscription, plans)

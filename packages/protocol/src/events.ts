@@ -12,8 +12,14 @@ interface BaseEvent {
   /** Client clock, ms since epoch; corrected with the batch's `sentAt`. */
   ts: number
 }
-export interface ImpressionEvent extends BaseEvent { type: 'impression'; campaign: string }
-export interface EngagementEvent extends BaseEvent { type: 'engagement'; advisor: string }
+export interface ImpressionEvent extends BaseEvent {
+  type: 'impression'
+  campaign: string
+}
+export interface EngagementEvent extends BaseEvent {
+  type: 'engagement'
+  advisor: string
+}
 export interface ChatEvent extends BaseEvent {
   type: 'chat'
   conversation: string
@@ -30,7 +36,10 @@ export interface Batch {
   events: BrowserEvent[]
 }
 
-export interface RejectedEvent { index: number; code: EventCode }
+export interface RejectedEvent {
+  index: number
+  code: EventCode
+}
 /** The `200` answer to a batch. */
 export interface BatchResult {
   accepted: number
@@ -38,7 +47,13 @@ export interface BatchResult {
   rejected: RejectedEvent[]
 }
 
-export interface AlertUsage { id: string; type: 'alert'; alert: string; user?: string; ts: number }
+export interface AlertUsage {
+  id: string
+  type: 'alert'
+  alert: string
+  user?: string
+  ts: number
+}
 export interface ActionUsage {
   id: string
   type: 'action'
@@ -47,8 +62,18 @@ export interface ActionUsage {
   member?: string
   ts: number
 }
-export interface ContactsUsage { id: string; type: 'contacts'; count: number; ts: number }
-export interface EmailUsage { id: string; type: 'email'; count: number; ts: number }
+export interface ContactsUsage {
+  id: string
+  type: 'contacts'
+  count: number
+  ts: number
+}
+export interface EmailUsage {
+  id: string
+  type: 'email'
+  count: number
+  ts: number
+}
 export type UsageEvent = AlertUsage | ActionUsage | ContactsUsage | EmailUsage
 
 export interface UsageResult {

@@ -14,8 +14,25 @@ export { parseEnvelope, parseEvent, parseUsageEvent, EnvelopeSchema, BrowserEven
 export { describe as describeIssues } from './issues.js'
 export type { Envelope, Checked } from './validate.js'
 export {
-  CYCLES, CYCLE_MONTHS, METERS, PlanSchema, PortalPolicySchema, portalPolicyOf, ContainerSchema, SubscriptionSchema, AccountSchema, ConfigSchema, ServerSchema,
-  RESERVED_IDS, parseConfig, parseConfigText, parseAccount, parseContainer, isConfigId, subscriptionProblem, closestName,
+  CYCLES,
+  CYCLE_MONTHS,
+  METERS,
+  PlanSchema,
+  PortalPolicySchema,
+  portalPolicyOf,
+  ContainerSchema,
+  SubscriptionSchema,
+  AccountSchema,
+  ConfigSchema,
+  ServerSchema,
+  RESERVED_IDS,
+  parseConfig,
+  parseConfigText,
+  parseAccount,
+  parseContainer,
+  isConfigId,
+  subscriptionProblem,
+  closestName,
   CONFIG_YEARS,
 } from './config.js'
 export { duplicateKey, MAX_JSON_DEPTH, jsonTooDeep } from './json-keys.js'

@@ -82,12 +82,15 @@ describe('the well-formed shortcut of parseEvent', () => {
   })
 
   it('takes exactly the events the schema takes, to the same value', () => {
-    fc.assert(fc.property(fc.oneof(event, fc.anything()), (input) => {
-      const schema = BrowserEventSchema.safeParse(input)
-      const short = wellFormed(input)
-      expect(short !== null).toBe(schema.success)
-      if (schema.success) expect(short).toEqual(schema.data)
-      expect(parseEvent(input).ok).toBe(schema.success)
-    }), { numRuns: 20_000 })
+    fc.assert(
+      fc.property(fc.oneof(event, fc.anything()), (input) => {
+        const schema = BrowserEventSchema.safeParse(input)
+        const short = wellFormed(input)
+        expect(short !== null).toBe(schema.success)
+        if (schema.success) expect(short).toEqual(schema.data)
+        expect(parseEvent(input).ok).toBe(schema.success)
+      }),
+      { numRuns: 20_000 },
+    )
   })
 })

@@ -30,25 +30,12 @@ const base = { id, session: id, ts: time }
 const browserEvent = z.discriminatedUnion('type', [
   z.object({ ...base, type: z.literal('impression'), campaign: text }),
   z.object({ ...base, type: z.literal('engagement'), advisor: text }),
-  z.object({
-    ...base,
-    type: z.literal('chat'),
-    conversation: id,
-    bot: text,
-    phase: z.enum(CHAT_PHASES as [string, ...string[]]),
-  }),
+  z.object({ ...base, type: z.literal('chat'), conversation: id, bot: text, phase: z.enum(CHAT_PHASES as [string, ...string[]]) }),
 ])
 
 const usageEvent = z.discriminatedUnion('type', [
   z.object({ id, type: z.literal('alert'), alert: text, user: text.optional(), ts: time }),
-  z.object({
-    id,
-    type: z.literal('action'),
-    action: text,
-    quantity: z.number().int().min(1).max(1_000_000).default(1),
-    member: text.optional(),
-    ts: time,
-  }),
+  z.object({ id, type: z.literal('action'), action: text, quantity: z.number().int().min(1).max(1_000_000).default(1), member: text.optional(), ts: time }),
   z.object({ id, type: z.literal('contacts'), count, ts: time }),
   z.object({ id, type: z.literal('email'), count: count.min(1), ts: time }),
 ])
@@ -114,5 +101,4 @@ export function wellFormed(input: unknown): BrowserEvent | null {
   }
 }
 /** Checks one server-to-server usage event (`POST /v1/usage`). */
-export const parseUsageEvent = (input: unknown): Checked<UsageEvent> =>
-  check(usageEvent, input)
+export const parseUsageEvent = (input: unknown): Checked<UsageEvent> => check(usageEvent, input)

@@ -98,7 +98,10 @@ describe('autotrack', () => {
 
   it('picks up campaign and advisor elements added after load', async () => {
     const { io, el, sent } = track()
-    document.body.insertAdjacentHTML('beforeend', '<section><p id="late" data-tally-campaign="cmp_late">New</p><a id="bags" data-tally-advisor="adv_bags">Bags</a></section>')
+    document.body.insertAdjacentHTML(
+      'beforeend',
+      '<section><p id="late" data-tally-campaign="cmp_late">New</p><a id="bags" data-tally-advisor="adv_bags">Bags</a></section>',
+    )
     await vi.advanceTimersByTimeAsync(0)
     expect(io.observed.has(el('late'))).toBe(true)
     io.show(el('late'), 0.7)

@@ -21,7 +21,10 @@ export function autotrack(impression: (id: string) => void, engagement: (id: str
       for (const { target, intersectionRatio } of entries) {
         clearTimeout(timers.get(target))
         if (intersectionRatio >= 0.5) {
-          timers.set(target, setTimeout(() => impression(target.getAttribute(CAMPAIGN)!), VIEW_MS))
+          timers.set(
+            target,
+            setTimeout(() => impression(target.getAttribute(CAMPAIGN)!), VIEW_MS),
+          )
         }
       }
     },

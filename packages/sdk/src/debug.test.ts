@@ -68,7 +68,9 @@ const CASES: Case[] = [
     reason: 'the 403 refusal, naming what to check',
     replies: [{ status: 403, body: { error: { code: 'forbidden', message: 'forbidden' } } }],
     act: (t) => t.impression('cmp_a'),
-    says: [/answered 403 .*dropped 1 event \(cmp_a\): forbidden \(unknown container, this page's origin not among the container's domains, or the account inactive: GET \/v1\/rejections says which\)/],
+    says: [
+      /answered 403 .*dropped 1 event \(cmp_a\): forbidden \(unknown container, this page's origin not among the container's domains, or the account inactive: GET \/v1\/rejections says which\)/,
+    ],
   },
   {
     reason: 'a bot drop signalled by X-Tally-Dropped',
@@ -123,7 +125,11 @@ describe('createTracker({ debug: true })', () => {
   })
 
   it('logs one line per reason for a batch refused for several reasons', async () => {
-    const rejected = [{ index: 0, code: 'unknown_campaign' }, { index: 1, code: 'inactive_advisor' }, { index: 2, code: 'unknown_campaign' }]
+    const rejected = [
+      { index: 0, code: 'unknown_campaign' },
+      { index: 1, code: 'inactive_advisor' },
+      { index: 2, code: 'unknown_campaign' },
+    ]
     const { tracker } = setup([{ body: { accepted: 0, duplicates: 0, rejected } }], { debug: true })
     tracker.impression('cmp_x')
     tracker.engagement('adv_old')

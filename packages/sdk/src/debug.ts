@@ -44,7 +44,7 @@ const WHY: Record<string, string> = {
   event_before_conversation: 'dated more than 5 minutes before its conversation started',
   event_out_of_order: 'arrived after more than 32 later events of its conversation',
   too_many_conversations: 'the batch named more than 16 conversations',
-  over_session_cap: "this address is past its hourly cap of new sessions: the event adds no billable time",
+  over_session_cap: 'this address is past its hourly cap of new sessions: the event adds no billable time',
   forbidden: "unknown container, this page's origin not among the container's domains, or the account inactive: GET /v1/rejections says which",
   invalid_json: 'the collector could not parse the batch',
   invalid_batch: 'the collector refused the batch as malformed',

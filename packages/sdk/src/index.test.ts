@@ -3,11 +3,16 @@ import { ID_PATTERN } from '@tally/protocol/contract'
 import { createTracker, memoryStore } from './index.js'
 import { fakeCollector } from './testing/collector.js'
 
-
 describe('chat from the ESM entry', () => {
   const make = () => {
     const collector = fakeCollector()
-    const t = createTracker({ container: 'ctr_shop', endpoint: 'https://collector.test', store: memoryStore(), fetch: collector.fetch, sendBeacon: collector.sendBeacon })
+    const t = createTracker({
+      container: 'ctr_shop',
+      endpoint: 'https://collector.test',
+      store: memoryStore(),
+      fetch: collector.fetch,
+      sendBeacon: collector.sendBeacon,
+    })
     return { collector, t }
   }
 
@@ -22,7 +27,10 @@ describe('chat from the ESM entry', () => {
     // 128 random bits: 4 decimal words of up to 10 digits.
     expect(a.id.length).toBeGreaterThanOrEqual(16)
     expect(a.id).not.toBe(b.id)
-    const sent = collector.events().filter((e) => e.type === 'chat').map((e) => (e as { conversation: string }).conversation)
+    const sent = collector
+      .events()
+      .filter((e) => e.type === 'chat')
+      .map((e) => (e as { conversation: string }).conversation)
     expect(new Set(sent)).toEqual(new Set([a.id, b.id]))
   })
 

@@ -37,15 +37,12 @@ if (!seen[container]) {
   const stub = w.tally
   // A tracker for another container already owns window.tally: leave it in place.
   if (!stub?.flush) {
-    const tally: Tally = Object.assign(
-      (cmd: string, ...args: unknown[]) => {
-        // Nothing throws into the page, not even `tally('__proto__')`.
-        try {
-          (t as unknown as Record<string, (...a: unknown[]) => unknown>)[cmd]!(...args)
-        } catch {}
-      },
-      t,
-    )
+    const tally: Tally = Object.assign((cmd: string, ...args: unknown[]) => {
+      // Nothing throws into the page, not even `tally('__proto__')`.
+      try {
+        ;(t as unknown as Record<string, (...a: unknown[]) => unknown>)[cmd]!(...args)
+      } catch {}
+    }, t)
     w.tally = tally
     for (const args of stub?.q || []) tally(...(args as unknown as [string]))
   }

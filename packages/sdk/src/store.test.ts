@@ -32,9 +32,7 @@ describe('IndexedDB store', () => {
   it('applies concurrent updates from two tabs one after the other', async () => {
     const tabA = idbStore('tally-a')
     const tabB = idbStore('tally-a')
-    await Promise.all(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? tabA : tabB)<number[]>('list', (l = []) => [...l, i])),
-    )
+    await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? tabA : tabB)<number[]>('list', (l = []) => [...l, i])))
     expect(((await tabA<number[]>('list')) ?? []).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i))
   })
 
@@ -46,7 +44,11 @@ describe('IndexedDB store', () => {
   })
 
   it('falls back to memory when opening the database throws (private mode)', async () => {
-    g.indexedDB = { open: () => { throw new DOMException('denied', 'InvalidStateError') } }
+    g.indexedDB = {
+      open: () => {
+        throw new DOMException('denied', 'InvalidStateError')
+      },
+    }
     const s = idbStore('tally-a')
     await s('k', () => 'kept')
     expect(await s('k')).toBe('kept')

@@ -61,12 +61,17 @@ export function idbStore(name: string): Store {
   // Whichever of the open and the timer comes first wins: resolving twice does nothing.
   let use: Promise<Store> = new Promise((resolve) => {
     setTimeout(resolve, OPEN_TIMEOUT_MS, mem)
-    db.then(() => resolve(idb), () => resolve(mem))
+    db.then(
+      () => resolve(idb),
+      () => resolve(mem),
+    )
   })
   // A failure after a good start ("connection is closing" on iOS) also moves to memory.
   return (k, f) =>
-    use.then((s) => s(k, f)).catch(() => {
-      use = Promise.resolve(mem)
-      return mem(k, f)
-    })
+    use
+      .then((s) => s(k, f))
+      .catch(() => {
+        use = Promise.resolve(mem)
+        return mem(k, f)
+      })
 }

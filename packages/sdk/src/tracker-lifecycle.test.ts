@@ -39,9 +39,7 @@ describe('page lifecycle', () => {
     await vi.advanceTimersByTimeAsync(0)
     tracker.engagement('adv_shoes')
     window.dispatchEvent(new Event('pagehide'))
-    expect(collector.beacons.flatMap((b) => b.batch.events)).toMatchObject([
-      { type: 'engagement', advisor: 'adv_shoes', session: tracker.sessionId() },
-    ])
+    expect(collector.beacons.flatMap((b) => b.batch.events)).toMatchObject([{ type: 'engagement', advisor: 'adv_shoes', session: tracker.sessionId() }])
   })
 
   it('beacons when the page becomes hidden, once for both lifecycle events', async () => {
@@ -73,9 +71,7 @@ describe('page lifecycle', () => {
     tracker.chat('conv_42', { bot: 'bot_help' })
     await vi.advanceTimersByTimeAsync(0)
     window.dispatchEvent(new Event('pagehide'))
-    expect(collector.beacons[0]!.batch.events).toMatchObject([
-      { type: 'chat', conversation: 'conv_42', bot: 'bot_help', phase: 'start' },
-    ])
+    expect(collector.beacons[0]!.batch.events).toMatchObject([{ type: 'chat', conversation: 'conv_42', bot: 'bot_help', phase: 'start' }])
   })
 })
 

@@ -35,8 +35,7 @@ describe('createTracker', () => {
     expect(typeof req!.init.body).toBe('string')
     expect(req!.batch).toMatchObject({ v: 1, sentAt: Date.now(), sdk: 'tally-js/0.1.0' })
     expect(req!.batch.events).toEqual([
-      { id: expect.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), type: 'impression', campaign: 'cmp_summer',
-        session: tracker.sessionId(), ts: t0 },
+      { id: expect.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), type: 'impression', campaign: 'cmp_summer', session: tracker.sessionId(), ts: t0 },
     ])
     expect(tracker.sessionId()).toMatch(/^s_[a-z0-9]+$/)
   })
@@ -167,7 +166,10 @@ describe('createTracker', () => {
     tracker.impression('cmp_summer')
     tracker.engagement('adv_shoes')
     await tracker.flush()
-    expect(drops.map(([e, r]) => [e.type, r])).toEqual([['impression', 'invalid_batch'], ['engagement', 'invalid_batch']])
+    expect(drops.map(([e, r]) => [e.type, r])).toEqual([
+      ['impression', 'invalid_batch'],
+      ['engagement', 'invalid_batch'],
+    ])
     expect(await outbox(store)).toEqual([])
     await vi.advanceTimersByTimeAsync(10 * MIN)
     expect(collector.sent).toHaveLength(1)
@@ -182,7 +184,17 @@ describe('createTracker', () => {
 
   it('reports events the collector rejected one by one in a 200 answer, and forgets the whole batch', async () => {
     const { tracker, drops, store } = setup([
-      { status: 200, body: { accepted: 1, duplicates: 0, rejected: [{ index: 1, code: 'unknown_campaign' }, { index: 7, code: 'invalid_event' }] } },
+      {
+        status: 200,
+        body: {
+          accepted: 1,
+          duplicates: 0,
+          rejected: [
+            { index: 1, code: 'unknown_campaign' },
+            { index: 7, code: 'invalid_event' },
+          ],
+        },
+      },
     ])
     tracker.impression('cmp_summer')
     tracker.impression('cmp_nope')
@@ -229,9 +241,7 @@ describe('createTracker', () => {
     const kept = await outbox(store)
     expect(kept).toHaveLength(1000)
     expect(kept[0]!.type === 'impression' && kept[0]!.campaign).toBe('cmp_5')
-    expect(drops.map(([e, r]) => [e.type === 'impression' && e.campaign, r])).toEqual(
-      [0, 1, 2, 3, 4].map((i) => [`cmp_${i}`, 'outbox_full']),
-    )
+    expect(drops.map(([e, r]) => [e.type === 'impression' && e.campaign, r])).toEqual([0, 1, 2, 3, 4].map((i) => [`cmp_${i}`, 'outbox_full']))
   })
 
   it('drops ids outside the wire alphabet with invalid_event, and never throws at the caller', async () => {
@@ -251,7 +261,11 @@ describe('createTracker', () => {
     const second = setup()
     second.tracker.impression('cmp summer')
     second.tracker.chat('conv_1', {} as { bot: string }).end()
-    expect(second.drops.map(([e, r]) => [e.type, r])).toEqual([['impression', 'invalid_event'], ['chat', 'invalid_event'], ['chat', 'invalid_event']])
+    expect(second.drops.map(([e, r]) => [e.type, r])).toEqual([
+      ['impression', 'invalid_event'],
+      ['chat', 'invalid_event'],
+      ['chat', 'invalid_event'],
+    ])
   })
 
   it('resolves flush at once when nothing is queued', async () => {

@@ -4,9 +4,7 @@
  * order; sending runs beside it. Nothing throws after creation: bad input and refused events
  * are dropped and reported through `onDrop` (and, with `debug`, to the console).
  */
-import {
-  DEFAULT_SESSION_TIMEOUT_MS, ID_PATTERN, SDK_OUTBOX_CAP, type BrowserEvent, type ChatEvent,
-} from '@tally/protocol/contract'
+import { DEFAULT_SESSION_TIMEOUT_MS, ID_PATTERN, SDK_OUTBOX_CAP, type BrowserEvent, type ChatEvent } from '@tally/protocol/contract'
 import { autotrack } from './autotrack.js'
 import { createChat, type Chat } from './chat.js'
 import { DEBUG, SCRIPT, SILENT, consoleWarn, warnDrops } from './debug.js'
@@ -201,12 +199,13 @@ export function createTracker(options: TrackerOptions): Tracker {
     engagement,
     chat: (id, opts) => createChat((phase) => track('chat', { conversation: id, bot: opts?.bot, phase } as Partial<ChatEvent> as Record<string, string>)),
     // In line behind every event called for before it, so those are stored when it kicks.
-    flush: () => new Promise<void>((resolve) => {
-      run(() => {
-        waiters.push(resolve)
-        kick()
-      })
-    }),
+    flush: () =>
+      new Promise<void>((resolve) => {
+        run(() => {
+          waiters.push(resolve)
+          kick()
+        })
+      }),
     sessionId: session.id,
   }
 }

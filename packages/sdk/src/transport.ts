@@ -38,8 +38,7 @@ export const body = (events: BrowserEvent[]): string =>
   JSON.stringify({ v: PROTOCOL_VERSION, sentAt: Date.now(), sdk: 'tally-js/' + VERSION, events })
 
 /** Exponential backoff with jitter: attempt 0 waits 1-2 s, doubling, never over 5 minutes. */
-export const backoff = (attempt: number): number =>
-  Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** attempt * (1 + Math.random()))
+export const backoff = (attempt: number): number => Math.min(MAX_RETRY_MS, MIN_RETRY_MS * 2 ** attempt * (1 + Math.random()))
 
 /**
  * Posts `events` and classifies the answer: network errors, 408, 429 and 5xx are retried after
@@ -50,14 +49,17 @@ export const backoff = (attempt: number): number =>
  * away, such as a bot's) and tell `warn`, when given, what the collector refused and why.
  */
 export const post = (fetchFn: FetchLike, url: string, events: BrowserEvent[], warn?: Warn): Promise<Outcome> =>
-  fetchFn(url, { method: 'POST', body: body(events), keepalive: true, credentials: 'omit' }).then((r) => {
-    const s = r.status
-    // biome-ignore lint/correctness/useParseIntRadix lint/suspicious/noDoubleEquals: Retry-After is digits; a radix adds bytes; t.js has a gzip budget (size.test.ts); `==` is a byte shorter than `===` here and t.js has a gzip budget (size.test.ts)
-    if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
-    // t.js has nobody to tell why (no onDrop, no diagnostics): answered for good, the batch
-    // leaves. Its body is still read, or leaving the page would cancel the answer's download.
-    return SILENT ? r.text().then(() => 0) : answered(r, events, warn)
-  }, () => -1)
+  fetchFn(url, { method: 'POST', body: body(events), keepalive: true, credentials: 'omit' }).then(
+    (r) => {
+      const s = r.status
+      // biome-ignore lint/correctness/useParseIntRadix lint/suspicious/noDoubleEquals: Retry-After is digits; a radix adds bytes; t.js has a gzip budget (size.test.ts); `==` is a byte shorter than `===` here and t.js has a gzip budget (size.test.ts)
+      if (s == 408 || s == 429 || s > 499) return parseInt(r.headers.get('retry-after')!) * 1000 || -1
+      // t.js has nobody to tell why (no onDrop, no diagnostics): answered for good, the batch
+      // leaves. Its body is still read, or leaving the page would cancel the answer's download.
+      return SILENT ? r.text().then(() => 0) : answered(r, events, warn)
+    },
+    () => -1,
+  )
 
 /** The events a final answer refused, with why (read from its body and headers). */
 async function answered(r: Response, events: BrowserEvent[], warn?: Warn): Promise<Outcome> {
@@ -70,9 +72,7 @@ async function answered(r: Response, events: BrowserEvent[], warn?: Warn): Promi
       if (warn) warnDrops(warn, all, 'the collector dropped')
       return all
     }
-    const refused = ((json as Partial<BatchResult>).rejected || [])
-      .map((x): [BrowserEvent, string] => [events[x.index]!, x.code])
-      .filter((x) => x[0])
+    const refused = ((json as Partial<BatchResult>).rejected || []).map((x): [BrowserEvent, string] => [events[x.index]!, x.code]).filter((x) => x[0])
     if (DEBUG && warn) warnDrops(warn, refused, 'the collector refused')
     return refused
   }

@@ -45,7 +45,10 @@ export function billingSegments(config: ConfigState, id: string, from: number, a
       if (p && p.body !== null) plans[planId] = p.body as Plan
     }
     const plan = config.versionAt('plan', a.subscription.plan, at)
-    return { billing: { timezone: a.timezone, subscription: a.subscription, plans, members: a.members }, pricedBy: { account: v.version, plan: plan?.version ?? null } }
+    return {
+      billing: { timezone: a.timezone, subscription: a.subscription, plans, members: a.members },
+      pricedBy: { account: v.version, plan: plan?.version ?? null },
+    }
   }
   if (!config.backed()) {
     const billing = billingAccount(config, id)

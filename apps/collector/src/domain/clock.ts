@@ -8,5 +8,13 @@ export const systemClock: Clock = { now: () => Date.now() }
 /** A clock that moves only when told to. */
 export function manualClock(start: number): Clock & { set(ms: number): void; advance(ms: number): void } {
   let t = start
-  return { now: () => t, set: (ms) => { t = ms }, advance: (ms) => { t += ms } }
+  return {
+    now: () => t,
+    set: (ms) => {
+      t = ms
+    },
+    advance: (ms) => {
+      t += ms
+    },
+  }
 }

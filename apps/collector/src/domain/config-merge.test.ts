@@ -20,9 +20,9 @@ describe('fileChanges: what a file changed since it was last applied, merged int
   it('carries only the fields the file changed, and keeps what the database changed elsewhere', () => {
     const db = { plans: base.plans, accounts: { acme: { ...acme, subscription: { seats: 7 }, containers: {} } } }
     const file = { plans: base.plans, accounts: { acme: { ...acme, name: 'Acme B.V.' } } }
-    expect(fileChanges(base, file, db)).toEqual([{
-      kind: 'account', id: 'acme', before: db.accounts.acme, after: { name: 'Acme B.V.', subscription: { seats: 7 }, containers: {} },
-    }])
+    expect(fileChanges(base, file, db)).toEqual([
+      { kind: 'account', id: 'acme', before: db.accounts.acme, after: { name: 'Acme B.V.', subscription: { seats: 7 }, containers: {} } },
+    ])
   })
 
   it('changes nothing when the file is as last applied, whatever the database holds', () => {
@@ -35,14 +35,17 @@ describe('fileChanges: what a file changed since it was last applied, merged int
     const file = { plans: { q: { price: 2 } }, accounts: { acme: { ...acme, name: 'file' } } }
     const changes = fileChanges(base, file, db)
     expect(changes.map((c) => [c.kind, c.id, c.after])).toEqual([
-      ['plan', 'p', null], ['plan', 'q', { price: 2 }], ['account', 'acme', { ...acme, name: 'file' }],
+      ['plan', 'p', null],
+      ['plan', 'q', { price: 2 }],
+      ['account', 'acme', { ...acme, name: 'file' }],
     ])
     expect(applyChanges(db, changes)).toEqual({ plans: { q: { price: 2 } }, accounts: { acme: { ...acme, name: 'file' } } })
   })
 
   it('seeds an empty database with the whole file when none was applied', () => {
     expect(fileChanges(null, base, { plans: {}, accounts: {} }).map((c) => [c.kind, c.id, c.before, c.after])).toEqual([
-      ['plan', 'p', null, { price: 1 }], ['account', 'acme', null, acme],
+      ['plan', 'p', null, { price: 1 }],
+      ['account', 'acme', null, acme],
     ])
   })
 })

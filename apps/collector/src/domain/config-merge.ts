@@ -25,7 +25,10 @@ export interface ObjectChange {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
-export const KINDS: readonly { kind: ConfigKind; key: keyof ConfigObjects }[] = [{ kind: 'plan', key: 'plans' }, { kind: 'account', key: 'accounts' }]
+export const KINDS: readonly { kind: ConfigKind; key: keyof ConfigObjects }[] = [
+  { kind: 'plan', key: 'plans' },
+  { kind: 'account', key: 'accounts' },
+]
 
 /** The plans and accounts of a config, as the database keeps them. */
 export const objectsOf = (cfg: Pick<TallyConfig, 'plans' | 'accounts'>): ConfigObjects => ({ plans: cfg.plans, accounts: cfg.accounts })

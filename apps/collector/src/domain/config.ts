@@ -170,7 +170,7 @@ export function createConfigState(initial: TallyConfig, opts: { now?: () => numb
   const latestAccount = (id: string): AccountConfig | undefined => {
     if (!backed) return Object.hasOwn(cfg.accounts, id) ? cfg.accounts[id] : undefined
     const body = objects.get(`account:${id}`)?.latest.body
-    return body === null || body === undefined ? undefined : body as AccountConfig
+    return body === null || body === undefined ? undefined : (body as AccountConfig)
   }
   /**
    * A container id names one account for good (docs/protocol.md §6): its stored units are keyed by
@@ -261,10 +261,7 @@ export function createConfigState(initial: TallyConfig, opts: { now?: () => numb
       if (accountId === undefined) throw fail('invalid_request', 'account: required for a new container')
       const account = latestAccount(accountId)
       if (!account || !state.account(accountId)) throw fail('invalid_request', `account: unknown account "${accountId}"`)
-      const next = {
-        ...cfg,
-        accounts: { ...cfg.accounts, [accountId]: { ...account, containers: { ...account.containers, [id]: r.value } } },
-      }
+      const next = { ...cfg, accounts: { ...cfg.accounts, [accountId]: { ...account, containers: { ...account.containers, [id]: r.value } } } }
       const problem = ownerClash(next)
       if (problem) throw fail('conflict', problem)
       return next

@@ -8,7 +8,10 @@ import type { ErrorCode } from '@tally/protocol'
 
 export class DomainError extends Error {
   override readonly name: string = 'DomainError'
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(message)
   }
 }

@@ -55,9 +55,10 @@ export function rowWriter(format: EvidenceFormat): (rows: readonly EvidenceRow[]
     return (rows) => {
       let out = ''
       for (const r of rows) {
-        out += `${r.line},${f(r.lineKind)},${f(r.meter)},${r.record},${f(r.id)},${f(r.container)},${f(r.session)},${f(r.subject)},`
-          + `${t(r.time)},${t(r.end)},${t(r.receivedFirst)},${t(r.receivedLast)},${n(r.botMs)},${n(r.quantity)},${n(r.used)},`
-          + `${n(r.included)},${n(r.per)},${n(r.blocks)},${n(r.billedBefore)},${n(r.credits)},${f(r.member)},${f(r.note)}\r\n`
+        out +=
+          `${r.line},${f(r.lineKind)},${f(r.meter)},${r.record},${f(r.id)},${f(r.container)},${f(r.session)},${f(r.subject)},` +
+          `${t(r.time)},${t(r.end)},${t(r.receivedFirst)},${t(r.receivedLast)},${n(r.botMs)},${n(r.quantity)},${n(r.used)},` +
+          `${n(r.included)},${n(r.per)},${n(r.blocks)},${n(r.billedBefore)},${n(r.credits)},${f(r.member)},${f(r.note)}\r\n`
       }
       return out
     }
@@ -75,7 +76,6 @@ export function rowWriter(format: EvidenceFormat): (rows: readonly EvidenceRow[]
     return out
   }
 }
-
 
 /**
  * The text of an export, encoded, one chunk per page of rows (the head in the first), so the

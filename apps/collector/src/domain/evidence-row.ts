@@ -48,6 +48,26 @@ export interface EvidenceRow {
 
 /** The column order of the CSV, one per field of EvidenceRow. */
 export const EVIDENCE_COLUMNS = [
-  'line', 'lineKind', 'meter', 'record', 'id', 'container', 'session', 'subject', 'time', 'end', 'receivedFirst', 'receivedLast',
-  'botMs', 'quantity', 'used', 'included', 'per', 'blocks', 'billedBefore', 'credits', 'member', 'note',
+  'line',
+  'lineKind',
+  'meter',
+  'record',
+  'id',
+  'container',
+  'session',
+  'subject',
+  'time',
+  'end',
+  'receivedFirst',
+  'receivedLast',
+  'botMs',
+  'quantity',
+  'used',
+  'included',
+  'per',
+  'blocks',
+  'billedBefore',
+  'credits',
+  'member',
+  'note',
 ] as const satisfies readonly (keyof EvidenceRow)[]

@@ -31,7 +31,9 @@ export function createExportSlots(limits: Pick<ExportLimits, 'global' | 'perAcco
   let running = 0
   const perAccount = new Map<string, number>()
   return {
-    get running() { return running },
+    get running() {
+      return running
+    },
     acquire(account) {
       const mine = perAccount.get(account) ?? 0
       if (running >= limits.global || mine >= limits.perAccount) return null

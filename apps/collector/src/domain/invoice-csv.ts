@@ -45,8 +45,19 @@ export function formatProration(p: { days: number; of: number } | null): string 
 
 /** The CSV header: amounts in minor units, said in the column names. */
 export const CSV_HEADER = [
-  'invoice', 'issued', 'kind', 'description', 'from', 'to', 'quantity', 'unit_price_minor', 'months', 'proration',
-  'discount_minor', 'amount_minor', 'currency',
+  'invoice',
+  'issued',
+  'kind',
+  'description',
+  'from',
+  'to',
+  'quantity',
+  'unit_price_minor',
+  'months',
+  'proration',
+  'discount_minor',
+  'amount_minor',
+  'currency',
 ] as const
 
 /** Amounts, quantities and months are numbers, written as they are; text goes through `csvField`. */
@@ -61,15 +72,45 @@ export function invoiceCsv(inv: Invoice): string {
   for (const l of inv.lines) {
     const c = lineColumns(l)
     out += row([
-      inv.number ?? '', inv.issuedDate, l.kind, l.description, c.from, c.to, c.quantity, c.unitPrice, c.months,
-      formatProration(c.proration), c.discount, c.amount, inv.currency,
+      inv.number ?? '',
+      inv.issuedDate,
+      l.kind,
+      l.description,
+      c.from,
+      c.to,
+      c.quantity,
+      c.unitPrice,
+      c.months,
+      formatProration(c.proration),
+      c.discount,
+      c.amount,
+      inv.currency,
     ])
   }
-  out += row([inv.number ?? '', inv.issuedDate, 'total', 'Total', inv.period?.startDate ?? '', inv.period?.endDate ?? '', '', '', '', '', '', inv.total, inv.currency])
+  out += row([
+    inv.number ?? '',
+    inv.issuedDate,
+    'total',
+    'Total',
+    inv.period?.startDate ?? '',
+    inv.period?.endDate ?? '',
+    '',
+    '',
+    '',
+    '',
+    '',
+    inv.total,
+    inv.currency,
+  ])
   // Who it is issued to (docs/portal.md, "Invoice information"): one `bill_to` row per field given.
   if (inv.billTo) {
     const b = inv.billTo
-    for (const [field, value] of [['company', b.company], ['address', b.address.replace(/\r?\n/g, ', ')], ['tax_id', b.taxId], ['email', b.email]]) {
+    for (const [field, value] of [
+      ['company', b.company],
+      ['address', b.address.replace(/\r?\n/g, ', ')],
+      ['tax_id', b.taxId],
+      ['email', b.email],
+    ]) {
       if (value) out += row([inv.number ?? '', inv.issuedDate, 'bill_to', `${field}: ${value}`, '', '', '', '', '', '', '', '', inv.currency])
     }
   }

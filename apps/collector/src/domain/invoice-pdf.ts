@@ -11,7 +11,9 @@ import PDFDocument from 'pdfkit'
 import { lineColumns, type Invoice } from '@tally/billing'
 import { formatMinor, formatProration, minorDigits } from './invoice-csv.js'
 
-export interface PdfOptions { compress?: boolean }
+export interface PdfOptions {
+  compress?: boolean
+}
 
 /** Column left edges and widths, points; the page is 842 wide with 40 margins. */
 const COLS = [
@@ -28,7 +30,10 @@ const COLS = [
 
 export function invoicePdf(inv: Invoice, account: { id: string; name: string }, opts: PdfOptions = {}): Promise<Buffer> {
   const doc = new PDFDocument({
-    size: 'A4', layout: 'landscape', margin: 40, compress: opts.compress ?? true,
+    size: 'A4',
+    layout: 'landscape',
+    margin: 40,
+    compress: opts.compress ?? true,
     info: { Title: `Invoice ${inv.number ?? inv.key}`, Author: 'Tally', CreationDate: new Date(inv.issuedAt) },
   })
   const chunks: Buffer[] = []
@@ -38,7 +43,10 @@ export function invoicePdf(inv: Invoice, account: { id: string; name: string }, 
     doc.on('error', reject)
   })
   const one = 10 ** minorDigits(inv.currency)
-  doc.font('Helvetica-Bold').fontSize(20).text(`Invoice ${inv.number ?? '(draft)'}`)
+  doc
+    .font('Helvetica-Bold')
+    .fontSize(20)
+    .text(`Invoice ${inv.number ?? '(draft)'}`)
   doc.moveDown(0.5).font('Helvetica').fontSize(10)
   doc.text(`Account: ${account.name || account.id} (${account.id})`)
   if (inv.billTo) {
@@ -61,8 +69,15 @@ export function invoicePdf(inv: Invoice, account: { id: string; name: string }, 
     const y = doc.y
     const c = lineColumns(l)
     const cells: Record<(typeof COLS)[number]['key'], string> = {
-      description: l.description, from: c.from, to: c.to, quantity: String(c.quantity), unitPrice: String(c.unitPrice),
-      months: String(c.months), proration: formatProration(c.proration), discount: String(c.discount), amount: String(c.amount),
+      description: l.description,
+      from: c.from,
+      to: c.to,
+      quantity: String(c.quantity),
+      unitPrice: String(c.unitPrice),
+      months: String(c.months),
+      proration: formatProration(c.proration),
+      discount: String(c.discount),
+      amount: String(c.amount),
     }
     let bottom = y
     for (const col of COLS) {

@@ -10,5 +10,4 @@ import { randomBytes } from 'node:crypto'
 export const KEY_BYTES = 32
 
 /** A new secret key (`sk_…`) or read key (`rk_…`): 46 characters. */
-export const newAccountKey = (scope: 'secret' | 'read'): string =>
-  `${scope === 'secret' ? 'sk' : 'rk'}_${randomBytes(KEY_BYTES).toString('base64url')}`
+export const newAccountKey = (scope: 'secret' | 'read'): string => `${scope === 'secret' ? 'sk' : 'rk'}_${randomBytes(KEY_BYTES).toString('base64url')}`

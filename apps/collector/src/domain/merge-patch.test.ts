@@ -13,7 +13,11 @@ describe('mergePatch', () => {
     [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
     [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
     [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
-    [['a', 'b'], ['c', 'd'], ['c', 'd']],
+    [
+      ['a', 'b'],
+      ['c', 'd'],
+      ['c', 'd'],
+    ],
     [{ a: 'b' }, ['c'], ['c']],
     [{ a: 'foo' }, null, null],
     [{ a: 'foo' }, 'bar', 'bar'],
@@ -25,12 +29,14 @@ describe('mergePatch', () => {
   })
 
   it('keeps every field a patch leaves out, and never changes its inputs', () => {
-    fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.dictionary(fc.string(), fc.jsonValue()), (target, patch) => {
-      const before = JSON.stringify([target, patch])
-      const out = mergePatch(target, patch) as Record<string, unknown>
-      for (const key of Object.keys(target)) if (!Object.hasOwn(patch, key)) expect(out[key]).toEqual(target[key])
-      expect(JSON.stringify([target, patch])).toBe(before)
-    }))
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.dictionary(fc.string(), fc.jsonValue()), (target, patch) => {
+        const before = JSON.stringify([target, patch])
+        const out = mergePatch(target, patch) as Record<string, unknown>
+        for (const key of Object.keys(target)) if (!Object.hasOwn(patch, key)) expect(out[key]).toEqual(target[key])
+        expect(JSON.stringify([target, patch])).toBe(before)
+      }),
+    )
   })
 })
 

@@ -46,9 +46,7 @@ describe('the origin check', () => {
     const headers: Record<string, string> = { 'content-type': 'text/plain' }
     if (origin !== undefined) headers.origin = origin
     if (referer !== undefined) headers.referer = referer
-    const res = await app.request('/v1/containers/ctr_origins/events', {
-      method: 'POST', headers, body: JSON.stringify(batch([impression('cmp_a')])),
-    })
+    const res = await app.request('/v1/containers/ctr_origins/events', { method: 'POST', headers, body: JSON.stringify(batch([impression('cmp_a')])) })
     expect(res.status).toBe(allowed ? 200 : 403)
     if (allowed) expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] })
     else expect(await res.json()).toEqual({ error: { code: 'forbidden', message: expect.any(String) } })
@@ -61,11 +59,13 @@ describe('the origin check', () => {
 
   it('gives the same 403 body for an unknown container, a wrong origin and an inactive account', async () => {
     const { post } = setup()
-    const bodies = await Promise.all([
-      post(batch([impression()]), { container: 'ctr_nope' }),
-      post(batch([impression()]), { origin: 'https://evil.net' }),
-      post(batch([impression('cmp_a')]), { container: 'ctr_dormant', origin: 'https://dormant.test' }),
-    ].map(async (r) => [(await r).status, await (await r).text()]))
+    const bodies = await Promise.all(
+      [
+        post(batch([impression()]), { container: 'ctr_nope' }),
+        post(batch([impression()]), { origin: 'https://evil.net' }),
+        post(batch([impression('cmp_a')]), { container: 'ctr_dormant', origin: 'https://dormant.test' }),
+      ].map(async (r) => [(await r).status, await (await r).text()]),
+    )
     expect(bodies.map(([s]) => s)).toEqual([403, 403, 403])
     expect(new Set(bodies.map(([, b]) => b)).size).toBe(1)
   })
@@ -78,12 +78,15 @@ describe('the origin check', () => {
     await post(batch([impression()]), { container: 'ctr_nope' })
     const res = await app.request('/v1/rejections', { headers: { authorization: 'Bearer rk_acme_read' } })
     expect(res.status).toBe(200)
-    const { rejections } = await res.json() as { rejections: Array<Record<string, unknown>> }
-    expect(rejections.map(({ container, reason, origin, count }) => ({ container, reason, origin, count })).sort((a, b) => String(a.reason).localeCompare(String(b.reason))))
-      .toEqual([
-        { container: 'ctr_shop', reason: 'origin_missing', origin: '', count: 1 },
-        { container: 'ctr_shop', reason: 'origin_not_allowed', origin: 'evil.net', count: 2 },
-      ])
+    const { rejections } = (await res.json()) as { rejections: Array<Record<string, unknown>> }
+    expect(
+      rejections
+        .map(({ container, reason, origin, count }) => ({ container, reason, origin, count }))
+        .sort((a, b) => String(a.reason).localeCompare(String(b.reason))),
+    ).toEqual([
+      { container: 'ctr_shop', reason: 'origin_missing', origin: '', count: 1 },
+      { container: 'ctr_shop', reason: 'origin_not_allowed', origin: 'evil.net', count: 2 },
+    ])
   })
 
   it('shows an account none of the refusals of another account', async () => {
@@ -91,7 +94,13 @@ describe('the origin check', () => {
     await post(batch([impression('cmp_a')]), { container: 'ctr_dormant', origin: 'https://dormant.test' })
     const acme = await (await app.request('/v1/rejections', { headers: { authorization: 'Bearer sk_acme_secret' } })).json()
     const dormant = await (await app.request('/v1/rejections', { headers: { authorization: 'Bearer rk_dormant_read' } })).json()
-    expect(acme).toEqual({ account: 'acme', timezone: 'Europe/Amsterdam', since: new Date(NOW - 7 * 86_400_000).toISOString(), rejections: [], nextCursor: null })
+    expect(acme).toEqual({
+      account: 'acme',
+      timezone: 'Europe/Amsterdam',
+      since: new Date(NOW - 7 * 86_400_000).toISOString(),
+      rejections: [],
+      nextCursor: null,
+    })
     expect((dormant as { rejections: Array<{ reason: string }> }).rejections.map((r) => r.reason)).toEqual(['account_inactive'])
   })
 })

@@ -10,9 +10,7 @@
 // Node's URL, not a test DOM's: the parser's IDNA and host rules are the ones relied on here.
 import { URL, domainToASCII } from 'node:url'
 
-export type OriginVerdict =
-  | { ok: true; host: string }
-  | { ok: false; reason: 'origin_missing' | 'origin_null' | 'origin_invalid'; host: '' }
+export type OriginVerdict = { ok: true; host: string } | { ok: false; reason: 'origin_missing' | 'origin_null' | 'origin_invalid'; host: '' }
 
 /** Normalizes a host or domain as written in a config (`Bücher.Example.`, `shop.test:8080`). */
 export function normalizeHost(input: string): string {

@@ -11,7 +11,8 @@ function billing(subscription: Record<string, unknown>, portal: Record<string, u
     },
     accounts: {
       acme: {
-        timezone: 'UTC', subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', ...subscription },
+        timezone: 'UTC',
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', ...subscription },
         keys: { secret: 'sk_12345678', read: 'rk_12345678' },
         containers: { ctr: { domains: ['Shop.Acme.test:8080', '*.acme.test', '127.0.0.1', 'bücher.example', 'evil.test; script-src *'] } },
       },
@@ -39,12 +40,14 @@ describe('portal tokens', () => {
 
 describe('frameAncestors', () => {
   it('allows the hosts of the container domains on any port, and never text that could end the directive', () => {
-    expect(frameAncestors(billing({}).account)).toBe("'self' *.acme.test:* 127.0.0.1:* shop.acme.test:* www.shop.acme.test:* www.xn--bcher-kva.example:* xn--bcher-kva.example:*")
+    expect(frameAncestors(billing({}).account)).toBe(
+      "'self' *.acme.test:* 127.0.0.1:* shop.acme.test:* www.shop.acme.test:* www.xn--bcher-kva.example:* xn--bcher-kva.example:*",
+    )
   })
 })
 
 describe('portalChange', () => {
-  it('keeps only what differs from the terms in force, and refuses what the plan\'s policy does not allow', () => {
+  it("keeps only what differs from the terms in force, and refuses what the plan's policy does not allow", () => {
     const { billing: b } = billing({ seats: 3, products: ['push'] }, { plans: ['pro'], seats: { min: 1, max: 5 } })
     expect(portalChange(b, { seats: 4, plan: 'growth', products: ['push'] }, at('2026-07-20'))).toMatchObject({ change: { at: '2026-07-20', seats: 4 } })
     // Pro offers no push: the change lists the products it keeps.
@@ -67,7 +70,17 @@ describe('notices', () => {
 
   it('puts a failed payment first, and names a scheduled cancellation, low credits and a used-up email quota', () => {
     const { billing: b } = billing({ cancelledAt: '2026-07-20' })
-    const n = notices({ ...base, billing: b, at: at('2026-07-20'), payments: new Map([[2, { status: 'failed' }], [1, { status: 'paid' }]]), balance: 99, emails: { quota: 100, left: 0 } })
+    const n = notices({
+      ...base,
+      billing: b,
+      at: at('2026-07-20'),
+      payments: new Map([
+        [2, { status: 'failed' }],
+        [1, { status: 'paid' }],
+      ]),
+      balance: 99,
+      emails: { quota: 100, left: 0 },
+    })
     expect(n.map((x) => x.kind)).toEqual(['payment_failed', 'cancellation_scheduled', 'credits_low', 'email_quota_reached'])
     expect(n[0]).toMatchObject({ invoice: 2, severity: 'critical' })
     expect(n[1]?.date).toBe('2026-08-12')

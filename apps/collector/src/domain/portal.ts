@@ -67,7 +67,12 @@ export function frameAncestors(account: AccountConfig): string {
 }
 
 /** What a change asks for: the whole new value of each field it names. */
-export interface ChangeAsk { plan?: string | undefined; seats?: number | undefined; products?: string[] | undefined; cycle?: Cycle | undefined }
+export interface ChangeAsk {
+  plan?: string | undefined
+  seats?: number | undefined
+  products?: string[] | undefined
+  cycle?: Cycle | undefined
+}
 
 /**
  * The change dated today that `ask` makes, checked against the policy of the plan in force; the
@@ -142,7 +147,12 @@ export function notices(input: NoticeInput): Notice[] {
   const out: Notice[] = []
   for (const [number, p] of [...input.payments].sort((a, b) => a[0] - b[0])) {
     if (p.status === 'failed') {
-      out.push({ kind: 'payment_failed', severity: 'critical', invoice: number, message: `The payment of invoice ${number} failed. Update your payment details with us so it can be collected.` })
+      out.push({
+        kind: 'payment_failed',
+        severity: 'critical',
+        invoice: number,
+        message: `The payment of invoice ${number} failed. Update your payment details with us so it can be collected.`,
+      })
     }
   }
   const sub = billing.subscription
@@ -152,20 +162,31 @@ export function notices(input: NoticeInput): Notice[] {
     if (sub.cancelledAt !== undefined) {
       const end = subscriptionEnd(sub, billing.timezone)
       const endsOn = end === null ? period.endDate : localDate(end, billing.timezone)
-      out.push({ kind: 'cancellation_scheduled', severity: 'warning', date: endsOn, message: `Your subscription is cancelled and ends on ${endsOn}. You will not be billed again but for the last usage.` })
+      out.push({
+        kind: 'cancellation_scheduled',
+        severity: 'warning',
+        date: endsOn,
+        message: `Your subscription is cancelled and ends on ${endsOn}. You will not be billed again but for the last usage.`,
+      })
     } else {
       const next = termsAt(billing, period.end)
       if (next) {
-        const moved = next.terms.planId !== now.terms.planId || next.terms.seats !== now.terms.seats
-          || next.terms.products.join() !== now.terms.products.join()
+        const moved = next.terms.planId !== now.terms.planId || next.terms.seats !== now.terms.seats || next.terms.products.join() !== now.terms.products.join()
         if (moved) {
           out.push({
-            kind: 'change_scheduled', severity: 'info', date: period.endDate,
+            kind: 'change_scheduled',
+            severity: 'info',
+            date: period.endDate,
             message: `From ${period.endDate}: ${input.planName(next.terms.planId)}, ${next.terms.seats} seat${next.terms.seats === 1 ? '' : 's'}${next.terms.products.length ? `, ${next.terms.products.join(', ')}` : ''}.`,
           })
         }
         if (period.cycle !== 'monthly' && next.period.cycle === 'monthly' && period.end - at <= 31 * 86_400_000) {
-          out.push({ kind: 'term_ending', severity: 'info', date: period.endDate, message: `Your ${period.cycle} term ends on ${period.endDate}; from then on the subscription is billed monthly unless you choose a new term.` })
+          out.push({
+            kind: 'term_ending',
+            severity: 'info',
+            date: period.endDate,
+            message: `Your ${period.cycle} term ends on ${period.endDate}; from then on the subscription is billed monthly unless you choose a new term.`,
+          })
         }
       }
     }
@@ -175,7 +196,11 @@ export function notices(input: NoticeInput): Notice[] {
     }
   }
   if (input.emails && input.emails.quota > 0 && input.emails.left === 0) {
-    out.push({ kind: 'email_quota_reached', severity: 'warning', message: 'This month\'s email quota is used up: further sends are refused until the next month or an email pack.' })
+    out.push({
+      kind: 'email_quota_reached',
+      severity: 'warning',
+      message: "This month's email quota is used up: further sends are refused until the next month or an email pack.",
+    })
   }
   return out
 }

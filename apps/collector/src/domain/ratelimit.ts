@@ -99,7 +99,10 @@ export function trustList(entries: readonly string[]): (address: string) => bool
 export function clientAddress(remote: string, forwarded: string | undefined, trusted: (a: string) => boolean): string {
   const peer = unmap(remote)
   if (!forwarded || !trusted(peer)) return peer
-  const hops = forwarded.split(',').map((h) => unmap(h.trim())).filter((h) => isIP(h) !== 0)
+  const hops = forwarded
+    .split(',')
+    .map((h) => unmap(h.trim()))
+    .filter((h) => isIP(h) !== 0)
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = hops[i] as string
     if (!trusted(hop)) return hop
@@ -122,5 +125,8 @@ export function addressKey(address: string): string {
     const width = rest.length + (rest.at(-1)?.includes('.') ? 1 : 0)
     groups.push(...Array<string>(8 - groups.length - width).fill('0'), ...rest)
   }
-  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`
 }

@@ -87,7 +87,14 @@ describe('the session gate', () => {
   it('holds a fixed 12 MiB, however many sessions it sees', () => {
     const gate = createSessionGate(500, manualClock(T0))
     expect(gate.bytes).toBe(12 * 1024 * 1024)
-    for (let a = 0; a < 2_000; a++) expect(gate.admit('c', `a${a}`, Array.from({ length: 500 }, (_, i) => `s${i}`)).size).toBe(0)
+    for (let a = 0; a < 2_000; a++)
+      expect(
+        gate.admit(
+          'c',
+          `a${a}`,
+          Array.from({ length: 500 }, (_, i) => `s${i}`),
+        ).size,
+      ).toBe(0)
     expect(gate.bytes).toBe(12 * 1024 * 1024)
     // A million sessions later the newest address is still held at its cap; the oldest was forgotten.
     expect(gate.admit('c', 'a1999', ['new']).size).toBe(1)
@@ -95,19 +102,21 @@ describe('the session gate', () => {
   })
 
   it('never admits more than the cap of distinct sessions per address and hour', () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 1, max: 20 }),
-      fc.array(fc.array(fc.stringMatching(/^s[0-9]{1,2}$/), { maxLength: 10 }), { maxLength: 30 }),
-      (cap, beacons) => {
-        const gate = createSessionGate(cap, manualClock(T0))
-        const admitted = new Set<string>()
-        for (const b of beacons) {
-          const over = gate.admit('c', 'a', b)
-          for (const s of b) if (!over.has(s)) admitted.add(s)
-        }
-        const distinct = new Set(beacons.flat())
-        expect(admitted.size).toBe(Math.min(cap, distinct.size))
-      },
-    ))
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.array(fc.stringMatching(/^s[0-9]{1,2}$/), { maxLength: 10 }), { maxLength: 30 }),
+        (cap, beacons) => {
+          const gate = createSessionGate(cap, manualClock(T0))
+          const admitted = new Set<string>()
+          for (const b of beacons) {
+            const over = gate.admit('c', 'a', b)
+            for (const s of b) if (!over.has(s)) admitted.add(s)
+          }
+          const distinct = new Set(beacons.flat())
+          expect(admitted.size).toBe(Math.min(cap, distinct.size))
+        },
+      ),
+    )
   })
 })

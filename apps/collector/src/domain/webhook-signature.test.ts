@@ -24,7 +24,14 @@ describe('webhook signatures', () => {
     ['another secret', BODY, signWebhook(BODY, 'whsec_other', NOW), SECRET, NOW, 'mismatch'],
     ['a replay six minutes later', BODY, signWebhook(BODY, SECRET, NOW), SECRET, NOW + 6 * 60_000, 'stale'],
     ['a timestamp from the future', BODY, signWebhook(BODY, SECRET, NOW + 6 * 60_000), SECRET, NOW, 'stale'],
-    ['a timestamp swapped for a fresh one', BODY, signWebhook(BODY, SECRET, NOW).replace(`t=${NOW / 1000}`, `t=${NOW / 1000 + 400}`), SECRET, NOW + 400_000, 'mismatch'],
+    [
+      'a timestamp swapped for a fresh one',
+      BODY,
+      signWebhook(BODY, SECRET, NOW).replace(`t=${NOW / 1000}`, `t=${NOW / 1000 + 400}`),
+      SECRET,
+      NOW + 400_000,
+      'mismatch',
+    ],
     ['no header', BODY, undefined, SECRET, NOW, 'malformed'],
     ['a header without v1', BODY, `t=${NOW / 1000}`, SECRET, NOW, 'malformed'],
     ['garbage', BODY, 'v1=zz,t=x', SECRET, NOW, 'malformed'],
@@ -33,13 +40,16 @@ describe('webhook signatures', () => {
   })
 
   it('accepts any body it signed and refuses it with any one character changed', () => {
-    fc.assert(fc.property(fc.string({ minLength: 1 }), fc.nat(), (body, k) => {
-      const header = signWebhook(body, SECRET, NOW)
-      expect(verifyWebhook(body, header, SECRET, NOW).ok).toBe(true)
-      const i = k % body.length
-      const changed = body.slice(0, i) + String.fromCharCode((body.charCodeAt(i) + 1) % 0xd800) + body.slice(i + 1)
-      expect(verifyWebhook(changed, header, SECRET, NOW).ok).toBe(false)
-    }), { numRuns: 200 })
+    fc.assert(
+      fc.property(fc.string({ minLength: 1 }), fc.nat(), (body, k) => {
+        const header = signWebhook(body, SECRET, NOW)
+        expect(verifyWebhook(body, header, SECRET, NOW).ok).toBe(true)
+        const i = k % body.length
+        const changed = body.slice(0, i) + String.fromCharCode((body.charCodeAt(i) + 1) % 0xd800) + body.slice(i + 1)
+        expect(verifyWebhook(changed, header, SECRET, NOW).ok).toBe(false)
+      }),
+      { numRuns: 200 },
+    )
   })
 
   it('makes secrets that differ and name themselves', () => {
@@ -55,10 +65,14 @@ describe('the verification snippet of docs/webhooks.md', () => {
   const fn = /function verifyWebhook[\s\S]*?\n}\n/.exec(code)?.[0]
   if (!fn) throw new Error('docs/webhooks.md has no verifyWebhook function')
   // The snippet's function, run as written, with the imports it names.
-  const snippet = new Function('createHmac', 'timingSafeEqual', `const TOLERANCE_S = 300\n${fn}\nreturn verifyWebhook`)(createHmac, timingSafeEqual) as
-    (body: string, header: string | undefined, secret: string, nowMs?: number) => boolean
+  const snippet = new Function('createHmac', 'timingSafeEqual', `const TOLERANCE_S = 300\n${fn}\nreturn verifyWebhook`)(createHmac, timingSafeEqual) as (
+    body: string,
+    header: string | undefined,
+    secret: string,
+    nowMs?: number,
+  ) => boolean
 
-  it('accepts what the collector signs and refuses what the collector\'s verifier refuses', () => {
+  it("accepts what the collector signs and refuses what the collector's verifier refuses", () => {
     const header = signWebhook(BODY, SECRET, NOW)
     expect(snippet(BODY, header, SECRET, NOW + 1000)).toBe(true)
     expect(snippet(BODY.replace('1', '2'), header, SECRET, NOW)).toBe(false)

@@ -14,8 +14,7 @@ export const SIGNATURE_TOLERANCE_S = 300
 /** A new endpoint secret: 32 random bytes, shown once at creation. */
 export const newWebhookSecret = (): string => `whsec_${randomBytes(32).toString('base64url')}`
 
-const hmac = (secret: string, timestamp: number, body: string): string =>
-  createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')
+const hmac = (secret: string, timestamp: number, body: string): string => createHmac('sha256', secret).update(`${timestamp}.${body}`, 'utf8').digest('hex')
 
 /** The header value for `body` sent at `nowMs`. */
 export function signWebhook(body: string, secret: string, nowMs: number): string {
@@ -34,9 +33,7 @@ export type Verification = { ok: true; timestamp: number } | { ok: false; reason
  * const v = verifyWebhook(rawBody, req.headers['tally-signature'], process.env.TALLY_WEBHOOK_SECRET, Date.now())
  * if (!v.ok) return res.writeHead(400).end()
  */
-export function verifyWebhook(
-  body: string, header: string | null | undefined, secret: string, nowMs: number, tolerance = SIGNATURE_TOLERANCE_S,
-): Verification {
+export function verifyWebhook(body: string, header: string | null | undefined, secret: string, nowMs: number, tolerance = SIGNATURE_TOLERANCE_S): Verification {
   if (typeof header !== 'string') return { ok: false, reason: 'malformed' }
   let t: number | undefined
   const given: string[] = []

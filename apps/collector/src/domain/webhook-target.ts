@@ -139,19 +139,23 @@ const systemResolve: Resolve = (hostname, family) => dnsLookup(hostname, { all: 
 export function guardedLookup(allowPrivateNetworks: boolean, resolve: Resolve = systemResolve): LookupFunction {
   return ((hostname: string, options: { family?: number | string; all?: boolean }, callback: (...args: unknown[]) => void) => {
     const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : Number(options.family ?? 0)
-    resolve(hostname, family).then((found) => {
-      const usable = allowPrivateNetworks ? found : found.filter((a) => isPublicAddress(a.address))
-      if (usable.length === 0) {
-        const err = found.length === 0
-          ? Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' })
-          : new PrivateAddressError(`refused: ${hostname} resolves only to addresses that are not public (${found.map((a) => a.address).join(', ')})`)
-        callback(err)
-      } else if (options.all) {
-        callback(null, usable)
-      } else {
-        const first = usable[0] as { address: string; family: number }
-        callback(null, first.address, first.family)
-      }
-    }, (err: unknown) => callback(err))
+    resolve(hostname, family).then(
+      (found) => {
+        const usable = allowPrivateNetworks ? found : found.filter((a) => isPublicAddress(a.address))
+        if (usable.length === 0) {
+          const err =
+            found.length === 0
+              ? Object.assign(new Error(`${hostname}: no address`), { code: 'ENOTFOUND' })
+              : new PrivateAddressError(`refused: ${hostname} resolves only to addresses that are not public (${found.map((a) => a.address).join(', ')})`)
+          callback(err)
+        } else if (options.all) {
+          callback(null, usable)
+        } else {
+          const first = usable[0] as { address: string; family: number }
+          callback(null, first.address, first.family)
+        }
+      },
+      (err: unknown) => callback(err),
+    )
   }) as LookupFunction
 }

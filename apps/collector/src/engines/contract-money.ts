@@ -15,7 +15,12 @@ export function describeMoneyContract(current: () => Engine): void {
     it('appends in order, skips an entry whose key is stored, and moves its head', async () => {
       expect(await engine.read((r) => r.ledgerHead('acme'))).toBe(0)
       const key = (ref: string, leg: LedgerKey['leg'] = ''): LedgerKey => ({ source: 'grant', ref, leg })
-      const h1 = await tx((r) => r.appendLedger('acme', [{ key: key('g1'), entry: grant('g1') }, { key: key('g2'), entry: grant('g2') }]))
+      const h1 = await tx((r) =>
+        r.appendLedger('acme', [
+          { key: key('g1'), entry: grant('g1') },
+          { key: key('g2'), entry: grant('g2') },
+        ]),
+      )
       const h2 = await tx((r) => r.appendLedger('acme', [{ key: key('g1'), entry: grant('g1', 999) }]))
       expect(h1).toBeGreaterThan(0)
       expect(h2).toBe(h1)
@@ -26,20 +31,35 @@ export function describeMoneyContract(current: () => Engine): void {
     it('keeps keys apart by their columns, whatever characters the client ids hold', async () => {
       const out = (ref: string): LedgerKey => ({ source: 'transfer', ref, leg: 'out' })
       const inn = (ref: string): LedgerKey => ({ source: 'transfer', ref, leg: 'in' })
-      await tx((r) => r.appendLedger('acme', [
-        { key: out('a'), entry: grant('x1') }, { key: inn('a'), entry: grant('x2') },
-        { key: out('a:in'), entry: grant('x3') }, { key: inn('a:in'), entry: grant('x4') },
-      ]))
+      await tx((r) =>
+        r.appendLedger('acme', [
+          { key: out('a'), entry: grant('x1') },
+          { key: inn('a'), entry: grant('x2') },
+          { key: out('a:in'), entry: grant('x3') },
+          { key: inn('a:in'), entry: grant('x4') },
+        ]),
+      )
       expect((await engine.read((r) => r.ledger('acme'))).map((e) => e.id)).toEqual(['x1', 'x2', 'x3', 'x4'])
     })
   })
 
   describe('the open ledger', () => {
     const lot = (id: string, remaining: number, more: Partial<Lot> = {}): Lot & { open: boolean } => ({
-      lot: id, wallet: 'account', kind: 'free', at: T, expiresAt: T + 86_400_000, remaining, expired: false, open: remaining > 0, ...more,
+      lot: id,
+      wallet: 'account',
+      kind: 'free',
+      at: T,
+      expiresAt: T + 86_400_000,
+      remaining,
+      expired: false,
+      open: remaining > 0,
+      ...more,
     })
     const book = (head: number): CreditBookRow => ({
-      head, dueThrough: T, wallets: ['account', 'member:alice'], totals: { granted: 500, purchased: 1000, spent: 3, expired: 0 },
+      head,
+      dueThrough: T,
+      wallets: ['account', 'member:alice'],
+      totals: { granted: 500, purchased: 1000, spent: 3, expired: 0 },
     })
 
     it('stores the head row and answers it, null before the first', async () => {
@@ -67,10 +87,12 @@ export function describeMoneyContract(current: () => Engine): void {
     })
 
     it('finds stored entries by their key columns', async () => {
-      await tx((r) => r.appendLedger('acme', [
-        { key: { source: 'transfer', ref: 'a', leg: 'out' }, entry: grant('x1') },
-        { key: { source: 'transfer', ref: 'a', leg: 'in' }, entry: grant('x2') },
-      ]))
+      await tx((r) =>
+        r.appendLedger('acme', [
+          { key: { source: 'transfer', ref: 'a', leg: 'out' }, entry: grant('x1') },
+          { key: { source: 'transfer', ref: 'a', leg: 'in' }, entry: grant('x2') },
+        ]),
+      )
       expect(await engine.read((r) => r.ledgerEntries('acme', [{ source: 'transfer', ref: 'a', leg: 'out' }]))).toEqual([grant('x1')])
       expect(await engine.read((r) => r.ledgerEntries('acme', [{ source: 'action', ref: 'a', leg: '' }]))).toEqual([])
       expect(await engine.read((r) => r.ledgerEntries('other', [{ source: 'transfer', ref: 'a', leg: 'in' }]))).toEqual([])
@@ -78,10 +100,12 @@ export function describeMoneyContract(current: () => Engine): void {
     })
 
     it('writes nothing of it when the transaction fails', async () => {
-      await expect(tx(async (r) => {
-        await r.saveCreditBook('acme', book(1), [lot('g', 5)])
-        throw new Error('boom')
-      })).rejects.toThrow('boom')
+      await expect(
+        tx(async (r) => {
+          await r.saveCreditBook('acme', book(1), [lot('g', 5)])
+          throw new Error('boom')
+        }),
+      ).rejects.toThrow('boom')
       expect(await engine.read((r) => r.creditBook('acme'))).toBeNull()
       expect(await engine.read((r) => r.openLots('acme'))).toEqual([])
     })
@@ -131,7 +155,10 @@ export function describeMoneyContract(current: () => Engine): void {
           ])
           await r.addUsageDaily(account, '2026-07-21', { alerts: 1, emails: 4, contacts: 800 })
           await r.addUsageDaily(account, '2026-07-18', { alerts: 2, emails: 0, contacts: null })
-          await r.appendLedger(account, [{ key: key('b'), entry: grant('b') }, { key: key('a'), entry: grant('a') }])
+          await r.appendLedger(account, [
+            { key: key('b'), entry: grant('b') },
+            { key: key('a'), entry: grant('a') },
+          ])
           await r.insertInvoices(account, [invoice('recurring:1', 2), invoice('recurring:0', 1)], T)
           await r.insertEmailGrant(account, { ...g, id: 'g2', grantedAt: T + 1, pack: 'big', price: 1500, currency: 'EUR' })
           await r.insertEmailGrant(account, g)
@@ -142,12 +169,19 @@ export function describeMoneyContract(current: () => Engine): void {
       }
       await tx((r) => r.addUsageDaily('other', '2026-07-22', { alerts: 5, emails: 5, contacts: 5 }))
       const one = await engine.read(async (r) => ({
-        page: await r.pageDaily('acme'), server: await r.usageDaily('acme'), ledger: await r.ledger('acme'),
-        invoices: await r.invoices('acme'), grants: await r.emailGrants('acme', '', '9999-12-31'), details: await r.facts('acme', 'billing_details'),
+        page: await r.pageDaily('acme'),
+        server: await r.usageDaily('acme'),
+        ledger: await r.ledger('acme'),
+        invoices: await r.invoices('acme'),
+        grants: await r.emailGrants('acme', '', '9999-12-31'),
+        details: await r.facts('acme', 'billing_details'),
       }))
       expect(one.details.map((d) => d.id)).toEqual(['d1', 'd2'])
       expect(one.page).toHaveLength(2)
-      expect(one.server).toEqual([{ day: '2026-07-18', alerts: 2, emails: 0 }, { day: '2026-07-21', alerts: 1, emails: 4, contacts: 800 }])
+      expect(one.server).toEqual([
+        { day: '2026-07-18', alerts: 2, emails: 0 },
+        { day: '2026-07-21', alerts: 1, emails: 4, contacts: 800 },
+      ])
       expect(one.grants.map((x) => x.id)).toEqual(['g1', 'g2'])
       expect(await engine.read((r) => r.billingReads('acme'))).toStrictEqual(one)
     })
@@ -156,10 +190,9 @@ export function describeMoneyContract(current: () => Engine): void {
   describe('the webhook outbox', () => {
     const endpoint = (id: string) => ({ id, url: `https://hooks.test/${id}`, secret: `whsec_${id}`, createdAt: T })
     const event = (key: string, id = `evt_${key}`) => ({ key, id, type: 'credits.purchased', created: T, data: { key } })
-    const heads = async (now: number) =>
-      (await engine.read((r) => r.dueDeliveries(now, 10))).map((d) => `${d.account}:${d.endpoint}:${d.event.id}`).sort()
+    const heads = async (now: number) => (await engine.read((r) => r.dueDeliveries(now, 10))).map((d) => `${d.account}:${d.endpoint}:${d.event.id}`).sort()
 
-    it('numbers an account\'s events in order, writes a fact once, and gives each endpoint a pending delivery', async () => {
+    it("numbers an account's events in order, writes a fact once, and gives each endpoint a pending delivery", async () => {
       await tx((r) => r.insertWebhookEndpoint('acme', endpoint('we_a')))
       await tx((r) => r.insertWebhookEndpoint('acme', endpoint('we_b')))
       expect(await tx((r) => r.insertOutboxEvent('acme', event('k1')))).toBe(true)
@@ -168,7 +201,10 @@ export function describeMoneyContract(current: () => Engine): void {
       expect(await tx((r) => r.insertOutboxEvent('other', event('k1')))).toBe(true)
       const log = await engine.read((r) => r.deliveries('acme', 10))
       expect(log.map((d) => [d.seq, d.endpoint, d.status, d.event.id])).toEqual([
-        [2, 'we_a', 'pending', 'evt_k2'], [2, 'we_b', 'pending', 'evt_k2'], [1, 'we_a', 'pending', 'evt_k1'], [1, 'we_b', 'pending', 'evt_k1'],
+        [2, 'we_a', 'pending', 'evt_k2'],
+        [2, 'we_b', 'pending', 'evt_k2'],
+        [1, 'we_a', 'pending', 'evt_k1'],
+        [1, 'we_b', 'pending', 'evt_k1'],
       ])
       expect(log[0]?.event).toEqual({ id: 'evt_k2', type: 'credits.purchased', created: T, data: { key: 'k2' } })
       expect((await engine.read((r) => r.deliveries('acme', 10, 2))).map((d) => d.seq)).toEqual([1, 1])

@@ -6,8 +6,14 @@
 import { describe, expect, it, beforeEach, afterEach } from 'vitest'
 import type { ConversationState } from '@tally/billing'
 import {
-  type ConversationCursor, type ConversationRecord, type Engine, type RejectionPage, type Repository,
-  StoreUnavailable, type UnitCursor, type UsageEventCursor,
+  type ConversationCursor,
+  type ConversationRecord,
+  type Engine,
+  type RejectionPage,
+  type Repository,
+  StoreUnavailable,
+  type UnitCursor,
+  type UsageEventCursor,
 } from './repository.js'
 import { T, state } from './contract-fixtures.js'
 import { describeMoneyContract } from './contract-money.js'
@@ -41,11 +47,13 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
 
       it('writes nothing of a transaction that throws, and passes its error on', async () => {
         const boom = new Error('decided to fail')
-        await expect(tx(async (r) => {
-          await r.insertUnits('acme', 'ctr', [{ kind: 'campaign', session: 's', subject: 'cmp', eventId: 'e1', time: T }])
-          await r.addRollups('acme', [{ day: '2026-07-20', container: 'ctr', kind: 'campaign', subject: 'cmp', units: 1 }])
-          throw boom
-        })).rejects.toBe(boom)
+        await expect(
+          tx(async (r) => {
+            await r.insertUnits('acme', 'ctr', [{ kind: 'campaign', session: 's', subject: 'cmp', eventId: 'e1', time: T }])
+            await r.addRollups('acme', [{ day: '2026-07-20', container: 'ctr', kind: 'campaign', subject: 'cmp', units: 1 }])
+            throw boom
+          }),
+        ).rejects.toBe(boom)
         expect(await engine.read((r) => r.rollups('acme', '2026-07-20', '2026-07-21'))).toEqual([])
         expect(await tx((r) => r.insertUnits('acme', 'ctr', [{ kind: 'campaign', session: 's', subject: 'cmp', eventId: 'e1', time: T }]))).toEqual([true])
       })
@@ -60,10 +68,14 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
         ])
         expect(bad.status).toBe('rejected')
         expect(good).toEqual({ status: 'fulfilled', value: [true] })
-        expect(await tx((r) => r.insertUnits('acme', 'ctr', [
-          { kind: 'campaign', session: 'bad', subject: 'cmp', eventId: 'b2', time: T },
-          { kind: 'campaign', session: 'good', subject: 'cmp', eventId: 'g2', time: T },
-        ]))).toEqual([true, false])
+        expect(
+          await tx((r) =>
+            r.insertUnits('acme', 'ctr', [
+              { kind: 'campaign', session: 'bad', subject: 'cmp', eventId: 'b2', time: T },
+              { kind: 'campaign', session: 'good', subject: 'cmp', eventId: 'g2', time: T },
+            ]),
+          ),
+        ).toEqual([true, false])
       })
 
       it('answers StoreUnavailable once closed', async () => {
@@ -75,10 +87,19 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
 
     describe('billable units', () => {
       it('says per row whether the unit is new: the same session and subject again is not, whatever its event id', async () => {
-        const u = (session: string, subject: string, eventId: string, kind: 'campaign' | 'advisor' = 'campaign') =>
-          ({ kind, session, subject, eventId, time: T })
-        expect(await tx((r) => r.insertUnits('acme', 'ctr', [u('s1', 'a', 'e1'), u('s1', 'a', 'e2'), u('s2', 'a', 'e3'), u('s1', 'b', 'e4')])))
-          .toEqual([true, false, true, true])
+        const u = (session: string, subject: string, eventId: string, kind: 'campaign' | 'advisor' = 'campaign') => ({
+          kind,
+          session,
+          subject,
+          eventId,
+          time: T,
+        })
+        expect(await tx((r) => r.insertUnits('acme', 'ctr', [u('s1', 'a', 'e1'), u('s1', 'a', 'e2'), u('s2', 'a', 'e3'), u('s1', 'b', 'e4')]))).toEqual([
+          true,
+          false,
+          true,
+          true,
+        ])
         expect(await tx((r) => r.insertUnits('acme', 'ctr', [u('s1', 'a', 'e1'), u('s1', 'a', 'e9', 'advisor')]))).toEqual([false, true])
         expect(await tx((r) => r.insertUnits('acme', 'ctr2', [u('s1', 'a', 'e1')]))).toEqual([true])
       })
@@ -87,8 +108,12 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
     describe('chat', () => {
       it('keys phase events by conversation and id, and gives them back with their receipt time', async () => {
         const e = (conversation: string, eventId: string, time: number) => ({ conversation, eventId, phase: 'ping' as const, time, receivedAt: time + 5 })
-        expect(await tx((r) => r.insertChatEvents('acme', 'ctr', [e('c1', 'a', T), e('c1', 'b', T + 1), e('c1', 'a', T + 2), e('c2', 'a', T)])))
-          .toEqual([true, true, false, true])
+        expect(await tx((r) => r.insertChatEvents('acme', 'ctr', [e('c1', 'a', T), e('c1', 'b', T + 1), e('c1', 'a', T + 2), e('c2', 'a', T)]))).toEqual([
+          true,
+          true,
+          false,
+          true,
+        ])
         const events = await engine.read((r) => r.chatEvents('acme', 'ctr', 'c1'))
         expect([...events].sort((x, y) => x.time - y.time)).toEqual([
           { id: 'a', phase: 'ping', time: T, receivedAt: T + 5 },
@@ -98,21 +123,52 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
 
       it('gives the last events of a conversation in fold order, newest first, with the states set on them', async () => {
         const st = (events: number): ConversationState => ({
-          startedAt: T, lastEventAt: T, latestAt: T, endedAt: null, closed: false, active: true, botMs: events, firstReceivedAt: T,
-          lastReceivedAt: T, events,
+          startedAt: T,
+          lastEventAt: T,
+          latestAt: T,
+          endedAt: null,
+          closed: false,
+          active: true,
+          botMs: events,
+          firstReceivedAt: T,
+          lastReceivedAt: T,
+          events,
         })
-        const e = (eventId: string, phase: 'start' | 'ping' | 'handoff' | 'end', time: number, state: ConversationState | null = null) =>
-          ({ conversation: 'c1', eventId, phase, time, receivedAt: time, state })
+        const e = (eventId: string, phase: 'start' | 'ping' | 'handoff' | 'end', time: number, state: ConversationState | null = null) => ({
+          conversation: 'c1',
+          eventId,
+          phase,
+          time,
+          receivedAt: time,
+          state,
+        })
         // At one instant: start, then ping, then handoff, then end; then by id (as bytes: 'B' before 'a').
-        await tx((r) => r.insertChatEvents('acme', 'ctr', [
-          e('z', 'start', T, st(1)), e('a', 'ping', T + 1), e('B', 'ping', T + 1), e('y', 'end', T + 1), e('x', 'handoff', T + 1), e('other', 'ping', T + 9),
-        ].map((x, i) => (i === 5 ? { ...x, conversation: 'c2' } : x))))
+        await tx((r) =>
+          r.insertChatEvents(
+            'acme',
+            'ctr',
+            [
+              e('z', 'start', T, st(1)),
+              e('a', 'ping', T + 1),
+              e('B', 'ping', T + 1),
+              e('y', 'end', T + 1),
+              e('x', 'handoff', T + 1),
+              e('other', 'ping', T + 9),
+            ].map((x, i) => (i === 5 ? { ...x, conversation: 'c2' } : x)),
+          ),
+        )
         await tx((r) => r.saveChatStates('acme', 'ctr', 'c1', [{ eventId: 'a', state: st(3) }]))
         const tail = await engine.read((r) => r.chatTail('acme', 'ctr', 'c1', 4))
         expect(tail.map((t) => t.id)).toEqual(['y', 'x', 'a', 'B'])
         expect(tail[2]).toEqual({ id: 'a', phase: 'ping', time: T + 1, receivedAt: T + 1, state: st(3) })
         expect(tail[3]?.state).toBeNull()
-        expect((await engine.read((r) => r.chatTail('acme', 'ctr', 'c1', 10))).at(-1)).toEqual({ id: 'z', phase: 'start', time: T, receivedAt: T, state: st(1) })
+        expect((await engine.read((r) => r.chatTail('acme', 'ctr', 'c1', 10))).at(-1)).toEqual({
+          id: 'z',
+          phase: 'start',
+          time: T,
+          receivedAt: T,
+          state: st(1),
+        })
       })
 
       it('stores a conversation and its folded state as they are, and replaces them', async () => {
@@ -122,16 +178,34 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
         const ended = { ...rec, sessions: 2, status: 'ended' as const, state: state({ endedAt: T + 60_000, closed: true, active: false, events: 3 }) }
         await tx((r) => r.saveConversations('acme', 'ctr', [ended]))
         expect(await engine.read((r) => r.conversationRecords('acme', 'ctr', ['c1']))).toEqual([ended])
-        expect(await engine.read((r) => r.conversations('acme', T, T + 1))).toEqual([{
-          container: 'ctr', conversation: 'c1', bot: 'bot', session: 's', startedAt: T, day: '2026-07-20', lastEventAt: T + 60_000,
-          endedAt: T + 60_000, status: 'ended', botMs: 60_000, sessions: 2,
-        }])
+        expect(await engine.read((r) => r.conversations('acme', T, T + 1))).toEqual([
+          {
+            container: 'ctr',
+            conversation: 'c1',
+            bot: 'bot',
+            session: 's',
+            startedAt: T,
+            day: '2026-07-20',
+            lastEventAt: T + 60_000,
+            endedAt: T + 60_000,
+            status: 'ended',
+            botMs: 60_000,
+            sessions: 2,
+          },
+        ])
         expect(await engine.read((r) => r.conversations('other', 0, T + 1))).toEqual([])
       })
 
       it('keeps whether a conversation was opened by a suspicious session', async () => {
         const rec: ConversationRecord = {
-          conversation: 'c1', bot: 'bot', session: 's', day: '2026-07-20', sessions: 1, status: 'open', state: state(), suspicious: true,
+          conversation: 'c1',
+          bot: 'bot',
+          session: 's',
+          day: '2026-07-20',
+          sessions: 1,
+          status: 'open',
+          state: state(),
+          suspicious: true,
         }
         await tx((r) => r.saveConversations('acme', 'ctr', [rec]))
         await tx((r) => r.saveConversations('acme', 'ctr', [{ ...rec, sessions: 2 }]))
@@ -139,13 +213,23 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
       })
 
       it('marks open conversations quiet since before an instant as idle, and only those', async () => {
-        const rec = (conversation: string, last: number, status: ConversationRecord['status'] = 'open'): ConversationRecord =>
-          ({ conversation, bot: 'bot', session: 's', day: '2026-07-20', sessions: 0, status, state: state({ lastEventAt: last }) })
+        const rec = (conversation: string, last: number, status: ConversationRecord['status'] = 'open'): ConversationRecord => ({
+          conversation,
+          bot: 'bot',
+          session: 's',
+          day: '2026-07-20',
+          sessions: 0,
+          status,
+          state: state({ lastEventAt: last }),
+        })
         await tx((r) => r.saveConversations('acme', 'ctr', [rec('old', T), rec('new', T + 10), rec('done', T, 'ended')]))
         expect(await tx((r) => r.markIdleConversations(T + 5))).toBe(1)
-        const statuses = (await engine.read((r) => r.conversationRecords('acme', 'ctr', ['old', 'new', 'done'])))
-          .map((c) => [c.conversation, c.status]).sort()
-        expect(statuses).toEqual([['done', 'ended'], ['new', 'open'], ['old', 'idle']])
+        const statuses = (await engine.read((r) => r.conversationRecords('acme', 'ctr', ['old', 'new', 'done']))).map((c) => [c.conversation, c.status]).sort()
+        expect(statuses).toEqual([
+          ['done', 'ended'],
+          ['new', 'open'],
+          ['old', 'idle'],
+        ])
       })
     })
 
@@ -166,9 +250,7 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
       it('keeps suspicious counts in the read rows but out of what billing reads', async () => {
         const s = { day: '2026-07-20', container: 'ctr', kind: 'suspicious' as const, subject: 'campaign:cmp', units: 7 }
         await tx((r) => r.addRollups('acme', [s, { ...s, kind: 'campaign', subject: 'cmp', units: 2 }]))
-        expect(await engine.read((r) => r.rollups('acme', '2026-07-20', '2026-07-21'))).toEqual([
-          { ...s, kind: 'campaign', subject: 'cmp', units: 2 }, s,
-        ])
+        expect(await engine.read((r) => r.rollups('acme', '2026-07-20', '2026-07-21'))).toEqual([{ ...s, kind: 'campaign', subject: 'cmp', units: 2 }, s])
         expect(await engine.read((r) => r.pageDaily('acme'))).toEqual([{ day: '2026-07-20', impressions: 2, engagements: 0, chatSessions: 0 }])
       })
 
@@ -202,7 +284,7 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
       /** Every page of a keyset read, `limit` rows at a time. */
       const all = async <R, C>(page: (after: C | null) => Promise<R[]>, cursor: (r: R) => C): Promise<R[][]> => {
         const pages: R[][] = []
-        for (let after: C | null = null; ;) {
+        for (let after: C | null = null; ; ) {
           const rows = await page(after)
           if (rows.length === 0) return pages
           pages.push(rows)
@@ -210,15 +292,30 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
         }
       }
 
-      it('pages a container\'s units of a time range in (time, session, subject) order, each once', async () => {
-        const u = (session: string, subject: string, time: number, kind: 'campaign' | 'advisor' = 'campaign') =>
-          ({ kind, session, subject, eventId: `e-${session}-${subject}`, time })
-        await tx((r) => r.insertUnits('acme', 'ctr', [
-          u('s2', 'a', T), u('s1', 'b', T), u('s1', 'a', T), u('s3', 'a', T + 5), u('s0', 'a', T - 1), u('s4', 'a', T + 10), u('s5', 'a', T, 'advisor'),
-        ]))
+      it("pages a container's units of a time range in (time, session, subject) order, each once", async () => {
+        const u = (session: string, subject: string, time: number, kind: 'campaign' | 'advisor' = 'campaign') => ({
+          kind,
+          session,
+          subject,
+          eventId: `e-${session}-${subject}`,
+          time,
+        })
+        await tx((r) =>
+          r.insertUnits('acme', 'ctr', [
+            u('s2', 'a', T),
+            u('s1', 'b', T),
+            u('s1', 'a', T),
+            u('s3', 'a', T + 5),
+            u('s0', 'a', T - 1),
+            u('s4', 'a', T + 10),
+            u('s5', 'a', T, 'advisor'),
+          ]),
+        )
         await tx((r) => r.insertUnits('acme', 'ctr2', [u('s9', 'a', T)]))
-        const pages = await all((after: UnitCursor | null) => engine.read((r) => r.unitPage('acme', 'ctr', 'campaign', T, T + 10, after, 2)),
-          (x) => ({ time: x.time, session: x.session, subject: x.subject }))
+        const pages = await all(
+          (after: UnitCursor | null) => engine.read((r) => r.unitPage('acme', 'ctr', 'campaign', T, T + 10, after, 2)),
+          (x) => ({ time: x.time, session: x.session, subject: x.subject }),
+        )
         expect(pages.map((p) => p.length)).toEqual([2, 2])
         expect(pages.flat()).toEqual([
           { container: 'ctr', session: 's1', subject: 'a', eventId: 'e-s1-a', time: T },
@@ -232,37 +329,77 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
       })
 
       it('names the containers whose rollups hold units of a day range, and pages conversations with sessions and usage events', async () => {
-        await tx((r) => r.addRollups('acme', [
-          { day: '2026-07-20', container: 'ctr_b', kind: 'campaign', subject: 'cmp', units: 1 },
-          { day: '2026-07-20', container: 'ctr_a', kind: 'campaign', subject: 'cmp', units: 1 },
-          { day: '2026-07-21', container: 'ctr_c', kind: 'campaign', subject: 'cmp', units: 1 },
-          { day: '2026-07-20', container: 'ctr_d', kind: 'advisor', subject: 'adv', units: 1 },
-        ]))
+        await tx((r) =>
+          r.addRollups('acme', [
+            { day: '2026-07-20', container: 'ctr_b', kind: 'campaign', subject: 'cmp', units: 1 },
+            { day: '2026-07-20', container: 'ctr_a', kind: 'campaign', subject: 'cmp', units: 1 },
+            { day: '2026-07-21', container: 'ctr_c', kind: 'campaign', subject: 'cmp', units: 1 },
+            { day: '2026-07-20', container: 'ctr_d', kind: 'advisor', subject: 'adv', units: 1 },
+          ]),
+        )
         await tx((r) => r.addRollups('other', [{ day: '2026-07-20', container: 'ctr_x', kind: 'campaign', subject: 'cmp', units: 1 }]))
         expect(await engine.read((r) => r.unitContainers('acme', 'campaign', '2026-07-20', '2026-07-21'))).toEqual(['ctr_a', 'ctr_b'])
 
-        const rec = (conversation: string, startedAt: number, sessions: number): ConversationRecord =>
-          ({ conversation, bot: 'bot', session: 's', day: '2026-07-20', sessions, status: 'ended', state: state({ startedAt }) })
+        const rec = (conversation: string, startedAt: number, sessions: number): ConversationRecord => ({
+          conversation,
+          bot: 'bot',
+          session: 's',
+          day: '2026-07-20',
+          sessions,
+          status: 'ended',
+          state: state({ startedAt }),
+        })
         await tx((r) => r.saveConversations('acme', 'ctr', [rec('c3', T + 1, 1), rec('c1', T, 2), rec('c2', T, 1), rec('c0', T, 0), rec('c4', T + 9, 1)]))
         await tx((r) => r.saveConversations('other', 'ctr_o', [rec('o1', T, 1)]))
-        const conversations = await all((after: ConversationCursor | null) => engine.read((r) => r.conversationPage('acme', T, T + 9, after, 2)),
-          (c) => ({ startedAt: c.startedAt, container: c.container, conversation: c.conversation }))
-        expect(conversations.flat().map((c) => [c.conversation, c.sessions])).toEqual([['c1', 2], ['c2', 1], ['c3', 1]])
+        const conversations = await all(
+          (after: ConversationCursor | null) => engine.read((r) => r.conversationPage('acme', T, T + 9, after, 2)),
+          (c) => ({ startedAt: c.startedAt, container: c.container, conversation: c.conversation }),
+        )
+        expect(conversations.flat().map((c) => [c.conversation, c.sessions])).toEqual([
+          ['c1', 2],
+          ['c2', 1],
+          ['c3', 1],
+        ])
         expect(conversations.flat()[0]).toEqual({
-          container: 'ctr', conversation: 'c1', bot: 'bot', session: 's', startedAt: T, lastEventAt: T + 60_000, endedAt: null,
-          firstReceivedAt: T, lastReceivedAt: T + 60_000, botMs: 60_000, sessions: 2,
+          container: 'ctr',
+          conversation: 'c1',
+          bot: 'bot',
+          session: 's',
+          startedAt: T,
+          lastEventAt: T + 60_000,
+          endedAt: null,
+          firstReceivedAt: T,
+          lastReceivedAt: T + 60_000,
+          botMs: 60_000,
+          sessions: 2,
         })
 
-        const ev = (id: string, type: 'alert' | 'action', day: string) =>
-          ({ id, type, day, time: T, receivedAt: T, quantity: 1, credits: type === 'action' ? 2 : 0, member: null })
+        const ev = (id: string, type: 'alert' | 'action', day: string) => ({
+          id,
+          type,
+          day,
+          time: T,
+          receivedAt: T,
+          quantity: 1,
+          credits: type === 'action' ? 2 : 0,
+          member: null,
+        })
         await tx(async (r) => {
-          for (const e of [ev('b', 'alert', '2026-07-20'), ev('a', 'alert', '2026-07-20'), ev('c', 'alert', '2026-07-19'), ev('d', 'action', '2026-07-20'), ev('z', 'alert', '2026-07-21')]) {
+          for (const e of [
+            ev('b', 'alert', '2026-07-20'),
+            ev('a', 'alert', '2026-07-20'),
+            ev('c', 'alert', '2026-07-19'),
+            ev('d', 'action', '2026-07-20'),
+            ev('z', 'alert', '2026-07-21'),
+          ]) {
             await r.insertUsageEvent('acme', e)
           }
           await r.insertUsageEvent('other', ev('o', 'alert', '2026-07-20'))
         })
-        const alerts = await all((after: UsageEventCursor | null) => engine.read((r) => r.usageEventPage('acme', 'alert', '2026-07-19', '2026-07-21', after, 2)),
-          (e) => ({ day: e.day, id: e.id }))
+        const alerts = await all(
+          (after: UsageEventCursor | null) => engine.read((r) => r.usageEventPage('acme', 'alert', '2026-07-19', '2026-07-21', after, 2)),
+          (e) => ({ day: e.day, id: e.id }),
+        )
         expect(alerts.flat().map((e) => e.id)).toEqual(['c', 'a', 'b'])
         expect(alerts.flat()[0]).toEqual(ev('c', 'alert', '2026-07-19'))
       })
@@ -271,8 +408,15 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
     describeMoneyContract(() => engine)
 
     describe('portal sessions and account facts', () => {
-      const session = (id: string, expiresAt = T + 3_600_000) =>
-        ({ id, session: null, member: 'alice', returnUrl: 'https://app.acme.test/billing', createdAt: T, expiresAt, openedAt: null })
+      const session = (id: string, expiresAt = T + 3_600_000) => ({
+        id,
+        session: null,
+        member: 'alice',
+        returnUrl: 'https://app.acme.test/billing',
+        createdAt: T,
+        expiresAt,
+        openedAt: null,
+      })
 
       it('opens a link once, before it expires, and finds the session by its cookie digest', async () => {
         await tx((r) => r.insertPortalSession('acme', session('link1')))
@@ -325,7 +469,14 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
       it('answers one page at a time, by count or by last seen, ties in key order', async () => {
         await tx(async (r) => {
           for (let i = 0; i < 7; i++) {
-            await r.recordRejection({ at: T + i * 60_000, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: `o${i}.test`, count: 10 - i })
+            await r.recordRejection({
+              at: T + i * 60_000,
+              container: 'ctr',
+              account: 'acme',
+              reason: 'origin_not_allowed',
+              origin: `o${i}.test`,
+              count: 10 - i,
+            })
           }
         })
         const origins = async (p: RejectionPage) => (await engine.read((r) => r.rejections('acme', T, p))).map((x) => x.origin)
@@ -358,17 +509,40 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
           await r.lockConfig()
           const a1 = await r.insertConfigVersion({ kind: 'account', id: 'a', body: { v: 1 }, before: null, effectiveAt: T, createdAt: T, actor: 'config file' })
           const p1 = await r.insertConfigVersion({ kind: 'plan', id: 'a', body: { p: 1 }, before: null, effectiveAt: T, createdAt: T, actor: 'config file' })
-          const a2 = await r.insertConfigVersion({ kind: 'account', id: 'a', body: { v: 2 }, before: { v: 1 }, effectiveAt: T + 5, createdAt: T + 1, actor: 'admin' })
-          const a3 = await r.insertConfigVersion({ kind: 'account', id: 'a', body: null, before: { v: 2 }, effectiveAt: T + 5, createdAt: T + 2, actor: 'config file' })
+          const a2 = await r.insertConfigVersion({
+            kind: 'account',
+            id: 'a',
+            body: { v: 2 },
+            before: { v: 1 },
+            effectiveAt: T + 5,
+            createdAt: T + 1,
+            actor: 'admin',
+          })
+          const a3 = await r.insertConfigVersion({
+            kind: 'account',
+            id: 'a',
+            body: null,
+            before: { v: 2 },
+            effectiveAt: T + 5,
+            createdAt: T + 2,
+            actor: 'config file',
+          })
           return [a1, p1, a2, a3]
         })
-        expect(written.map((w) => [w.seq, w.kind, w.version])).toEqual([[1, 'account', 1], [2, 'plan', 1], [3, 'account', 2], [4, 'account', 3]])
+        expect(written.map((w) => [w.seq, w.kind, w.version])).toEqual([
+          [1, 'account', 1],
+          [2, 'plan', 1],
+          [3, 'account', 2],
+          [4, 'account', 3],
+        ])
         expect(await engine.read((r) => r.configHead())).toBe(4)
         expect(await engine.read((r) => r.configVersions(0, 10))).toEqual(written)
         expect(await engine.read((r) => r.configVersions(1, 2))).toEqual(written.slice(1, 3))
         const history = await engine.read((r) => r.configHistory('account', 'a', 10))
         expect(history.map((h) => [h.version, h.actor, h.before, h.body, h.effectiveAt])).toEqual([
-          [3, 'config file', { v: 2 }, null, T + 5], [2, 'admin', { v: 1 }, { v: 2 }, T + 5], [1, 'config file', null, { v: 1 }, T],
+          [3, 'config file', { v: 2 }, null, T + 5],
+          [2, 'admin', { v: 1 }, { v: 2 }, T + 5],
+          [1, 'config file', null, { v: 1 }, T],
         ])
         expect((await engine.read((r) => r.configHistory('account', 'a', 1, 3))).map((h) => h.version)).toEqual([2])
       })
@@ -381,11 +555,13 @@ export function describeRepository(name: string, open: () => Promise<OpenedEngin
       })
 
       it('writes nothing of a configuration transaction that fails', async () => {
-        await expect(tx(async (r) => {
-          await r.lockConfig()
-          await r.insertConfigVersion({ kind: 'account', id: 'x', body: { v: 1 }, before: null, effectiveAt: T, createdAt: T, actor: 'admin' })
-          throw new Error('boom')
-        })).rejects.toThrow('boom')
+        await expect(
+          tx(async (r) => {
+            await r.lockConfig()
+            await r.insertConfigVersion({ kind: 'account', id: 'x', body: { v: 1 }, before: null, effectiveAt: T, createdAt: T, actor: 'admin' })
+            throw new Error('boom')
+          }),
+        ).rejects.toThrow('boom')
         expect(await engine.read((r) => r.configVersions(0, 10))).toEqual([])
         expect(await engine.read((r) => r.configHistory('account', 'x', 10))).toEqual([])
       })

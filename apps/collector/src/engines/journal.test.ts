@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest'
 // The migrator runs a migration only when it is dated after the newest one a database applied: a
 // journal entry dated before an earlier entry would be skipped on every database that has that one.
 const journal = (engine: string) =>
-  (JSON.parse(readFileSync(new URL(`../../drizzle/${engine}/meta/_journal.json`, import.meta.url), 'utf8')) as { entries: { idx: number; when: number; tag: string }[] }).entries
+  (
+    JSON.parse(readFileSync(new URL(`../../drizzle/${engine}/meta/_journal.json`, import.meta.url), 'utf8')) as {
+      entries: { idx: number; when: number; tag: string }[]
+    }
+  ).entries
 
 describe.each(['sqlite', 'postgres'])('the %s migration journal', (engine) => {
   it('lists its migrations in number order, each dated after the one before', () => {

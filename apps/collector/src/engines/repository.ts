@@ -16,9 +16,45 @@
  * - Every batch method costs in proportion to its input, never to the account's history.
  */
 import type { ConversationState, Invoice, LedgerEntry, Lot, PhaseEvent, UsageRow } from '@tally/billing'
-import type { WebhookEndpointRow, OutboxEvent, DeliveryRow, DeliveryUpdate, UnitEvidence, UnitCursor, ConversationEvidence, ConversationCursor, UsageEventCursor } from './records.js'
+import type {
+  WebhookEndpointRow,
+  OutboxEvent,
+  DeliveryRow,
+  DeliveryUpdate,
+  UnitEvidence,
+  UnitCursor,
+  ConversationEvidence,
+  ConversationCursor,
+  UsageEventCursor,
+} from './records.js'
 
-import type { UnitRow, ChatEventRow, TailEvent, ConversationRecord, RollupDelta, RollupRow, ConversationRow, RejectionRecord, RejectionRow, RejectionPage, ConfigChange, ConfigKind, ConfigVersionRow, ConfigHistoryRow, NewConfigVersion, UsageEventRow, DailyAdd, LedgerKey, StoredLot, CreditBookRow, EmailGrantRow, PortalSessionRow, FactKind, FactRow, BillingReads } from './rows.js'
+import type {
+  UnitRow,
+  ChatEventRow,
+  TailEvent,
+  ConversationRecord,
+  RollupDelta,
+  RollupRow,
+  ConversationRow,
+  RejectionRecord,
+  RejectionRow,
+  RejectionPage,
+  ConfigChange,
+  ConfigKind,
+  ConfigVersionRow,
+  ConfigHistoryRow,
+  NewConfigVersion,
+  UsageEventRow,
+  DailyAdd,
+  LedgerKey,
+  StoredLot,
+  CreditBookRow,
+  EmailGrantRow,
+  PortalSessionRow,
+  FactKind,
+  FactRow,
+  BillingReads,
+} from './rows.js'
 
 export type * from './records.js'
 export type * from './rows.js'
@@ -179,14 +215,24 @@ export interface Repository {
    * ordered by (time, session, subject), starting after `after`.
    */
   unitPage(
-    account: string, container: string, kind: 'campaign' | 'advisor', from: number, to: number,
-    after: UnitCursor | null, limit: number,
+    account: string,
+    container: string,
+    kind: 'campaign' | 'advisor',
+    from: number,
+    to: number,
+    after: UnitCursor | null,
+    limit: number,
   ): Promise<UnitEvidence[]>
   /** Up to `limit` conversations with sessions > 0 that started in `[from, to)`, ordered by (startedAt, container, conversation), after `after`. */
   conversationPage(account: string, from: number, to: number, after: ConversationCursor | null, limit: number): Promise<ConversationEvidence[]>
   /** Up to `limit` usage events of `type` on days in `[fromDay, toDay)`, ordered by (day, id), after `after`. */
   usageEventPage(
-    account: string, type: UsageEventRow['type'], fromDay: string, toDay: string, after: UsageEventCursor | null, limit: number,
+    account: string,
+    type: UsageEventRow['type'],
+    fromDay: string,
+    toDay: string,
+    after: UsageEventCursor | null,
+    limit: number,
   ): Promise<UsageEventRow[]>
   ping(): Promise<void>
 }
@@ -199,17 +245,68 @@ export interface Repository {
  * transaction.
  */
 export const ACCESS = {
-  insertUnits: 'write', insertChatEvents: 'write', chatTail: 'read', saveChatStates: 'write', chatEvents: 'read', conversationRecords: 'read',
-  saveConversations: 'write', addRollups: 'write', markIdleConversations: 'write', recordRejection: 'write', pruneRejections: 'write',
-  lockAccount: 'write', usageEvents: 'read', insertUsageEvent: 'write', addUsageDaily: 'write', usageDaily: 'read', lastContacts: 'read',
-  pageDaily: 'read', billingReads: 'read', ledgerHead: 'read', ledger: 'read', appendLedger: 'write', ledgerEntries: 'read', creditBook: 'read', openLots: 'read',
-  creditLots: 'read', saveCreditBook: 'write', invoices: 'read', insertInvoices: 'write', insertEmailGrant: 'write', emailGrants: 'read',
-  insertPortalSession: 'write', openPortalLink: 'write', portalSession: 'read', prunePortalSessions: 'write', insertFact: 'write', facts: 'read',
-  fact: 'read', insertWebhookEndpoint: 'write', webhookEndpoints: 'read', deleteWebhookEndpoint: 'write', insertOutboxEvent: 'write',
-  dueDeliveries: 'read', updateDelivery: 'write', deliveries: 'read', redeliver: 'write', lockConfig: 'write', configHead: 'read',
-  configVersions: 'read', insertConfigVersion: 'write', configHistory: 'read', configFile: 'read', saveConfigFile: 'write', configChanges: 'read',
-  rollups: 'read', conversations: 'read', rejections: 'read', unitContainers: 'read', unitPage: 'read', conversationPage: 'read',
-  usageEventPage: 'read', ping: 'read',
+  insertUnits: 'write',
+  insertChatEvents: 'write',
+  chatTail: 'read',
+  saveChatStates: 'write',
+  chatEvents: 'read',
+  conversationRecords: 'read',
+  saveConversations: 'write',
+  addRollups: 'write',
+  markIdleConversations: 'write',
+  recordRejection: 'write',
+  pruneRejections: 'write',
+  lockAccount: 'write',
+  usageEvents: 'read',
+  insertUsageEvent: 'write',
+  addUsageDaily: 'write',
+  usageDaily: 'read',
+  lastContacts: 'read',
+  pageDaily: 'read',
+  billingReads: 'read',
+  ledgerHead: 'read',
+  ledger: 'read',
+  appendLedger: 'write',
+  ledgerEntries: 'read',
+  creditBook: 'read',
+  openLots: 'read',
+  creditLots: 'read',
+  saveCreditBook: 'write',
+  invoices: 'read',
+  insertInvoices: 'write',
+  insertEmailGrant: 'write',
+  emailGrants: 'read',
+  insertPortalSession: 'write',
+  openPortalLink: 'write',
+  portalSession: 'read',
+  prunePortalSessions: 'write',
+  insertFact: 'write',
+  facts: 'read',
+  fact: 'read',
+  insertWebhookEndpoint: 'write',
+  webhookEndpoints: 'read',
+  deleteWebhookEndpoint: 'write',
+  insertOutboxEvent: 'write',
+  dueDeliveries: 'read',
+  updateDelivery: 'write',
+  deliveries: 'read',
+  redeliver: 'write',
+  lockConfig: 'write',
+  configHead: 'read',
+  configVersions: 'read',
+  insertConfigVersion: 'write',
+  configHistory: 'read',
+  configFile: 'read',
+  saveConfigFile: 'write',
+  configChanges: 'read',
+  rollups: 'read',
+  conversations: 'read',
+  rejections: 'read',
+  unitContainers: 'read',
+  unitPage: 'read',
+  conversationPage: 'read',
+  usageEventPage: 'read',
+  ping: 'read',
 } as const satisfies Record<keyof Repository, 'read' | 'write'>
 
 /** The names of the reads of `Repository`. */

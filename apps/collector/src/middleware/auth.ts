@@ -16,8 +16,7 @@ export const bearer = (c: Context): string | undefined => {
 }
 
 /** Compares digests, so the time taken says nothing about the token. */
-const same = (a: string, b: string) =>
-  timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest())
+const same = (a: string, b: string) => timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest())
 
 export function requireAdmin(c: Context, token: string | undefined): void {
   const given = bearer(c)
@@ -43,33 +42,41 @@ export function requireAccount(c: Context, config: ConfigState): string {
 }
 
 /** Reads: the read key, the secret key or a dashboard sign-in. */
-export const accountReader = (config: ConfigState): MiddlewareHandler<TallyEnv> => async (c, next) => {
-  c.set('account', requireAccount(c, config))
-  await next()
-}
+export const accountReader =
+  (config: ConfigState): MiddlewareHandler<TallyEnv> =>
+  async (c, next) => {
+    c.set('account', requireAccount(c, config))
+    await next()
+  }
 
 /** Writes of the vendor's backend: the secret key only (the read key gets 403). */
-export const accountWriter = (config: ConfigState): MiddlewareHandler<TallyEnv> => async (c, next) => {
-  const key = bearer(c)
-  const found = key ? config.accountByKey(key) : undefined
-  if (!found) throw fail('unauthorized', 'an account key is required')
-  if (found.scope !== 'secret') throw fail('forbidden', 'this route needs the account secret key')
-  c.set('account', found.id)
-  await next()
-}
+export const accountWriter =
+  (config: ConfigState): MiddlewareHandler<TallyEnv> =>
+  async (c, next) => {
+    const key = bearer(c)
+    const found = key ? config.accountByKey(key) : undefined
+    if (!found) throw fail('unauthorized', 'an account key is required')
+    if (found.scope !== 'secret') throw fail('forbidden', 'this route needs the account secret key')
+    c.set('account', found.id)
+    await next()
+  }
 
 /** The admin token alone. */
-export const adminOnly = (token: string | undefined): MiddlewareHandler<TallyEnv> => async (c, next) => {
-  requireAdmin(c, token)
-  await next()
-}
+export const adminOnly =
+  (token: string | undefined): MiddlewareHandler<TallyEnv> =>
+  async (c, next) => {
+    requireAdmin(c, token)
+    await next()
+  }
 
 /** The admin token, for the account named by `:id`: an id (400), that exists (404); it becomes `c.var.account`. */
-export const adminAccount = (config: ConfigState, token: string | undefined): MiddlewareHandler<TallyEnv> => async (c, next) => {
-  requireAdmin(c, token)
-  const id = c.req.param('id') ?? ''
-  checkId('account', id)
-  if (!config.account(id)) throw fail('not_found', `no account "${id.slice(0, 64)}"`)
-  c.set('account', id)
-  await next()
-}
+export const adminAccount =
+  (config: ConfigState, token: string | undefined): MiddlewareHandler<TallyEnv> =>
+  async (c, next) => {
+    requireAdmin(c, token)
+    const id = c.req.param('id') ?? ''
+    checkId('account', id)
+    if (!config.account(id)) throw fail('not_found', `no account "${id.slice(0, 64)}"`)
+    c.set('account', id)
+    await next()
+  }

@@ -51,12 +51,7 @@ export function resolveClient(
     protocol = u.protocol === 'https:' ? 'https' : 'http'
     origin = u.origin
   }
-  return {
-    address: clientAddress(peer ?? 'unknown', header('x-forwarded-for'), trusted),
-    protocol,
-    host: new URL(origin).host,
-    origin,
-  }
+  return { address: clientAddress(peer ?? 'unknown', header('x-forwarded-for'), trusted), protocol, host: new URL(origin).host, origin }
 }
 
 /** Sets `c.var.client` for every route after it. */

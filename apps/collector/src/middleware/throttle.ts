@@ -35,7 +35,14 @@ export const AUTH_FAILURES = { burst: 10, rate: 1 / 6 }
 
 const MINUTE = 60_000
 
-interface Entry { tokens: number; at: number; failed: number; throttled: number; since: number; loggedAt: number }
+interface Entry {
+  tokens: number
+  at: number
+  failed: number
+  throttled: number
+  since: number
+  loggedAt: number
+}
 
 export interface AuthThrottle {
   middleware: MiddlewareHandler<TallyEnv>

@@ -69,11 +69,18 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
     return c.json({ id, account: owner, container: w.account.containers[id], version: w.version, effectiveAt: iso(w.effectiveAt) })
   }
 
-  app.get('/v1/admin/accounts', token, (c) => c.json({
-    accounts: Object.entries(config.current().accounts).map(([id, a]) => ({
-      id, name: a.name, active: a.active, plan: a.subscription.plan, timezone: a.timezone, containers: Object.keys(a.containers),
-    })),
-  }))
+  app.get('/v1/admin/accounts', token, (c) =>
+    c.json({
+      accounts: Object.entries(config.current().accounts).map(([id, a]) => ({
+        id,
+        name: a.name,
+        active: a.active,
+        plan: a.subscription.plan,
+        timezone: a.timezone,
+        containers: Object.keys(a.containers),
+      })),
+    }),
+  )
 
   app.get('/v1/admin/accounts/:id', token, (c) => {
     const id = pathId(c)
@@ -100,7 +107,12 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
     return c.json({
       id,
       versions: page.map((r) => ({
-        version: r.version, createdAt: iso(r.createdAt), actor: r.actor, effectiveAt: iso(r.effectiveAt), before: r.before, account: r.body,
+        version: r.version,
+        createdAt: iso(r.createdAt),
+        actor: r.actor,
+        effectiveAt: iso(r.effectiveAt),
+        before: r.before,
+        account: r.body,
       })),
       next: rows.length > limit ? page[page.length - 1]!.version : null,
     } satisfies z.input<typeof AccountHistory>)
@@ -142,7 +154,12 @@ export function adminRoutes(deps: AppDeps): Hono<TallyEnv> {
     const g = r.grant
     if (!r.duplicate) logger.info({ account, grant: id, emails: g.emails, month: g.month, note: g.note }, 'emails granted')
     return c.json({
-      account, id, status: r.duplicate ? 'duplicate' : 'accepted', emails: g.emails, month: g.month, note: g.note,
+      account,
+      id,
+      status: r.duplicate ? 'duplicate' : 'accepted',
+      emails: g.emails,
+      month: g.month,
+      note: g.note,
       grantedAt: new Date(g.grantedAt).toISOString(),
     })
   })

@@ -54,7 +54,11 @@ describe('a cancelled subscription', () => {
     await b.run('2026-08-12T06:00:00Z')
     await b.run('2026-08-12T06:00:00Z')
     const list = ((await (await b.get('/v1/invoices')).json()) as { invoices: { key: string; total: number }[] }).invoices
-    expect(list.map((i) => [i.key, i.total])).toEqual([['recurring:0', 9400], ['recurring:1', 1], ['recurring:1:late:1', 2]])
+    expect(list.map((i) => [i.key, i.total])).toEqual([
+      ['recurring:0', 9400],
+      ['recurring:1', 1],
+      ['recurring:1:late:1', 2],
+    ])
   })
 
   it('bills the last usage once after the end and nothing more', async () => {
@@ -69,20 +73,36 @@ describe('a cancelled subscription', () => {
 
 describe('invoice documents', () => {
   const invoice: Invoice = {
-    key: 'recurring:0', kind: 'recurring', status: 'finalized', number: 7, currency: 'EUR',
-    issuedAt: Date.UTC(2026, 6, 11, 22), issuedDate: '2026-07-12',
+    key: 'recurring:0',
+    kind: 'recurring',
+    status: 'finalized',
+    number: 7,
+    currency: 'EUR',
+    issuedAt: Date.UTC(2026, 6, 11, 22),
+    issuedDate: '2026-07-12',
     period: { index: 0, start: 0, end: 1, startDate: '2026-07-12', endDate: '2026-08-12' },
-    lines: [{
-      kind: 'base', description: 'Base price, "growth"', quantity: 1, unitPrice: 4900, months: 1, discountPercent: 0, proration: null,
-      discount: 0, amount: 4900, from: '2026-07-12', to: '2026-08-12',
-      period: { index: 0, start: 0, end: 1, startDate: '2026-07-12', endDate: '2026-08-12' },
-    }],
-    total: 4900, amountUnit: 'minor',
+    lines: [
+      {
+        kind: 'base',
+        description: 'Base price, "growth"',
+        quantity: 1,
+        unitPrice: 4900,
+        months: 1,
+        discountPercent: 0,
+        proration: null,
+        discount: 0,
+        amount: 4900,
+        from: '2026-07-12',
+        to: '2026-08-12',
+        period: { index: 0, start: 0, end: 1, startDate: '2026-07-12', endDate: '2026-08-12' },
+      },
+    ],
+    total: 4900,
+    amountUnit: 'minor',
   }
 
   it('formats minor units exactly, by the currency exponent', () => {
-    expect([formatMinor(123456, 'EUR'), formatMinor(-5, 'EUR'), formatMinor(0, 'EUR'), formatMinor(500, 'JPY')])
-      .toEqual(['1234.56', '-0.05', '0.00', '500'])
+    expect([formatMinor(123456, 'EUR'), formatMinor(-5, 'EUR'), formatMinor(0, 'EUR'), formatMinor(500, 'JPY')]).toEqual(['1234.56', '-0.05', '0.00', '500'])
   })
 
   it('quotes CSV fields with commas and quotes (RFC 4180)', () => {
@@ -95,12 +115,23 @@ describe('invoice documents', () => {
     expect(pdf.startsWith('%PDF-')).toBe(true)
     expect(pdf.match(/\/Type \/Page\b/g)).toHaveLength(1)
     // pdfkit writes standard-font text as TJ arrays of hex strings, split by kerning numbers: join them back.
-    const text = [...pdf.matchAll(/\[(.*?)\] TJ/g)]
-      .map((m) => [...(m[1] ?? '').matchAll(/<([0-9a-f]*)>/g)].map((h) => Buffer.from(h[1] ?? '', 'hex').toString('latin1')).join(''))
-    expect(text).toEqual(expect.arrayContaining([
-      'Invoice 7', 'Account: Acme Inc. (acme)', 'Issued: 2026-07-12', 'Period: 2026-07-12 to 2026-08-12 (end exclusive)',
-      'Base price, "growth"', '2026-07-12', '2026-08-12', '1', '4900', 'Total: 4900 (minor units of EUR)',
-    ]))
+    const text = [...pdf.matchAll(/\[(.*?)\] TJ/g)].map((m) =>
+      [...(m[1] ?? '').matchAll(/<([0-9a-f]*)>/g)].map((h) => Buffer.from(h[1] ?? '', 'hex').toString('latin1')).join(''),
+    )
+    expect(text).toEqual(
+      expect.arrayContaining([
+        'Invoice 7',
+        'Account: Acme Inc. (acme)',
+        'Issued: 2026-07-12',
+        'Period: 2026-07-12 to 2026-08-12 (end exclusive)',
+        'Base price, "growth"',
+        '2026-07-12',
+        '2026-08-12',
+        '1',
+        '4900',
+        'Total: 4900 (minor units of EUR)',
+      ]),
+    )
   })
 })
 
@@ -118,7 +149,13 @@ describe.each(TEST_ENGINES)('POST /v1/admin/accounts/{id}/email-grants on $name'
     const res = await grant(b, { emails: 5000, id: 'g-1', note: 'launch week' })
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({
-      account: 'acme', id: 'g-1', status: 'accepted', emails: 5000, month: '2026-07-12', note: 'launch week', grantedAt: '2026-07-20T12:00:00.000Z',
+      account: 'acme',
+      id: 'g-1',
+      status: 'accepted',
+      emails: 5000,
+      month: '2026-07-12',
+      note: 'launch week',
+      grantedAt: '2026-07-20T12:00:00.000Z',
     })
     // The refused event is judged afresh on retry: the grant makes room for it.
     expect((await b.usage({ id: 'over', type: 'email', count: 3000, ts: b.clock.now() }))[0]?.status).toBe('accepted')
@@ -144,8 +181,17 @@ describe.each(TEST_ENGINES)('POST /v1/admin/accounts/{id}/email-grants on $name'
   it.skipIf(skip)('refuses a grant when the account has no current period, and bad input, writing nothing', async () => {
     const b = billing({ start: '2026-09-01' }, await open())
     expect(await (await grant(b, { emails: 5000, id: 'early' })).json()).toMatchObject({ error: { code: 'invalid_request' } })
-    const bad = [{ emails: 0, id: 'a' }, { emails: 1.5, id: 'a' }, { emails: '5', id: 'a' }, { emails: 5 }, { emails: 5, id: 'a b' },
-      { emails: 10_000_001, id: 'a' }, { emails: 5, id: 'a', note: 7 }, null, '[]']
+    const bad = [
+      { emails: 0, id: 'a' },
+      { emails: 1.5, id: 'a' },
+      { emails: '5', id: 'a' },
+      { emails: 5 },
+      { emails: 5, id: 'a b' },
+      { emails: 10_000_001, id: 'a' },
+      { emails: 5, id: 'a', note: 7 },
+      null,
+      '[]',
+    ]
     for (const body of bad) expect((await grant(b, body)).status).toBe(400)
     expect((await grant(b, '{')).status).toBe(400)
     expect(await b.stored('SELECT count(*) AS n FROM email_grants')).toBe(0)
@@ -163,7 +209,7 @@ describe.each(TEST_ENGINES)('POST /v1/admin/accounts/{id}/email-grants on $name'
 describe.each(TEST_ENGINES)('POST /v1/emails/purchase on $name', ({ skip, open }) => {
   const buy = (b: ReturnType<typeof billing>, body: unknown, key: string | null = SK) => b.send('/v1/emails/purchase', body, key)
 
-  it.skipIf(skip)('adds a pack of the plan to this month\'s quota, once per id, and invoices it like a credit pack', async () => {
+  it.skipIf(skip)("adds a pack of the plan to this month's quota, once per id, and invoices it like a credit pack", async () => {
     const b = billing({}, await open())
     const first = await buy(b, { pack: 'big', id: 'e-1' })
     expect(first.status).toBe(200)
@@ -187,14 +233,14 @@ describe.each(TEST_ENGINES)('POST /v1/emails/purchase on $name', ({ skip, open }
     expect((await buy(b, { pack: 'big', id: 'x3' }, null)).status).toBe(401)
     const early = billing({ start: '2026-09-01' }, await open())
     expect((await buy(early, { pack: 'big', id: 'x4' })).status).toBe(400)
-    expect(await b.stored('SELECT count(*) AS n FROM email_grants') + await early.stored('SELECT count(*) AS n FROM email_grants')).toBe(0)
+    expect((await b.stored('SELECT count(*) AS n FROM email_grants')) + (await early.stored('SELECT count(*) AS n FROM email_grants'))).toBe(0)
   })
 
   it.skipIf(skip)('keeps a support grant and a purchase with the same id apart', async () => {
     const b = billing({}, await open())
     await b.send('/v1/admin/accounts/acme/email-grants', { emails: 100, id: 'same' }, ADMIN)
     expect(await (await buy(b, { pack: 'big', id: 'same' })).json()).toMatchObject({ status: 'accepted', emails: 5000 })
-    expect((await (await b.get('/v1/period')).json() as { emails: { granted: number } }).emails.granted).toBe(5100)
+    expect(((await (await b.get('/v1/period')).json()) as { emails: { granted: number } }).emails.granted).toBe(5100)
   })
 })
 
@@ -212,12 +258,14 @@ describe('the plan by its name', () => {
 
 describe('the time zone of the reads', () => {
   it.each(['/v1/period', '/v1/invoices', '/v1/credits', '/v1/credits/log', '/v1/admin/accounts/acme/credits/log', '/v1/usage'])(
-    'names the account zone beside the instants of %s', async (path) => {
+    'names the account zone beside the instants of %s',
+    async (path) => {
       const b = billing()
       const res = await b.get(path, path.includes('/admin/') ? ADMIN : RK)
       expect(res.status).toBe(200)
       expect(((await res.json()) as { timezone: string }).timezone).toBe('Europe/Amsterdam')
       const other = await b.get(path.replace('/admin/accounts/acme', '/admin/accounts/other'), path.includes('/admin/') ? ADMIN : OTHER_RK)
       expect(((await other.json()) as { timezone: string }).timezone).toBe('UTC')
-    })
+    },
+  )
 })

@@ -17,13 +17,16 @@ export function billingConfig(subscription: Record<string, unknown> = {}, plan: 
     plans: { growth: { ...GROWTH, ...plan } },
     accounts: {
       acme: {
-        name: 'Acme Inc.', timezone: 'Europe/Amsterdam',
+        name: 'Acme Inc.',
+        timezone: 'Europe/Amsterdam',
         subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12', seats: 3, contacts: 1000, ...subscription },
-        keys: { secret: SK, read: RK }, members: ['alice', 'bob'],
+        keys: { secret: SK, read: RK },
+        members: ['alice', 'bob'],
         containers: { ctr_shop: { domains: ['shop.acme.test'], campaigns: { cmp_summer: {} } } },
       },
       other: {
-        name: 'Other', timezone: 'UTC',
+        name: 'Other',
+        timezone: 'UTC',
         subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-01' },
         keys: { secret: 'sk_other_secret', read: OTHER_RK },
       },
@@ -51,8 +54,7 @@ export function billing(subscription: Record<string, unknown> = {}, pg?: PgStore
     expect(res.status).toBe(200)
     return ((await res.json()) as { results: { id: string; status: string; code?: string; credits?: { spent: number; balance: number } }[] }).results
   }
-  const wallets = async () =>
-    ((await (await get('/v1/credits')).json()) as { wallets: Record<string, { balance: number }> }).wallets
+  const wallets = async () => ((await (await get('/v1/credits')).json()) as { wallets: Record<string, { balance: number }> }).wallets
   const run = (asOf: string) => send('/v1/admin/billing/run', { asOf }, ADMIN)
   return { ...t, send, get, usage, wallets, run, stored }
 }

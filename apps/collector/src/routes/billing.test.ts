@@ -21,7 +21,8 @@ describe('POST /v1/usage', () => {
     const event = { id: 'alert-1', type: 'alert', alert: 'daily-sales', user: 'u_1', ts: b.clock.now() }
     expect(await b.usage(event)).toEqual([{ id: 'alert-1', status: 'accepted' }])
     expect(await b.usage(event, { ...event })).toEqual([
-      { id: 'alert-1', status: 'duplicate' }, { id: 'alert-1', status: 'duplicate' },
+      { id: 'alert-1', status: 'duplicate' },
+      { id: 'alert-1', status: 'duplicate' },
     ])
     const period = (await (await b.get('/v1/period')).json()) as { meters: { alerts: number } }
     expect(period.meters.alerts).toBe(1)
@@ -48,19 +49,22 @@ describe('POST /v1/usage', () => {
 
   it('treats an action missing from the price list as free', async () => {
     const b = billing()
-    expect(await b.usage({ id: uid(), type: 'action', action: 'export', quantity: 3, ts: b.clock.now() }))
-      .toEqual([expect.objectContaining({ status: 'accepted', credits: { spent: 0, balance: 500 } })])
+    expect(await b.usage({ id: uid(), type: 'action', action: 'export', quantity: 3, ts: b.clock.now() })).toEqual([
+      expect.objectContaining({ status: 'accepted', credits: { spent: 0, balance: 500 } }),
+    ])
   })
 
   it('accepts an action named like a built-in object property as a free action, and refuses such a pack with 400', async () => {
     const b = billing()
     const now = b.clock.now()
     // "constructor" and "toString" are not in the price list (sms, ai, form, contact_download): free, 500 credits left.
-    expect(await b.usage(
-      { id: 'c1', type: 'action', action: 'constructor', quantity: 1, ts: now },
-      { id: 'c2', type: 'action', action: 'toString', quantity: 2, member: 'alice', ts: now },
-      { id: 'c3', type: 'alert', alert: 'a', ts: now },
-    )).toEqual([
+    expect(
+      await b.usage(
+        { id: 'c1', type: 'action', action: 'constructor', quantity: 1, ts: now },
+        { id: 'c2', type: 'action', action: 'toString', quantity: 2, member: 'alice', ts: now },
+        { id: 'c3', type: 'alert', alert: 'a', ts: now },
+      ),
+    ).toEqual([
       { id: 'c1', status: 'accepted', credits: { spent: 0, balance: 500 } },
       { id: 'c2', status: 'accepted', credits: { spent: 0, balance: 0 } },
       { id: 'c3', status: 'accepted' },
@@ -100,16 +104,19 @@ describe('POST /v1/usage', () => {
     const t = await b.send('/v1/credits/transfer', { to: 'alice', credits: 100, id: 't-1' })
     // The answer says what moved since transfers send purchased credits first (docs/billing.md, "Credits").
     expect(await t.json()).toEqual({ id: 't-1', status: 'accepted', to: 'alice', credits: 100, balance: 400, moved: { purchased: 0, free: 100 } })
-    expect(await b.usage({ id: 'sms-a', type: 'action', action: 'sms', quantity: 1, member: 'alice', ts: b.clock.now() }))
-      .toEqual([{ id: 'sms-a', status: 'accepted', credits: { spent: 2, balance: 98 } }])
+    expect(await b.usage({ id: 'sms-a', type: 'action', action: 'sms', quantity: 1, member: 'alice', ts: b.clock.now() })).toEqual([
+      { id: 'sms-a', status: 'accepted', credits: { spent: 2, balance: 98 } },
+    ])
     const w = await b.wallets()
     expect(w.account?.balance).toBe(400)
     expect(w['member:alice']?.balance).toBe(98)
     // Bob received nothing, so the account's 400 credits do not pay for him.
-    expect(await b.usage({ id: 'sms-b', type: 'action', action: 'sms', quantity: 1, member: 'bob', ts: b.clock.now() }))
-      .toEqual([{ id: 'sms-b', status: 'rejected', code: 'insufficient_credits' }])
-    expect(await b.usage({ id: 'sms-x', type: 'action', action: 'sms', quantity: 1, member: 'mallory', ts: b.clock.now() }))
-      .toEqual([{ id: 'sms-x', status: 'rejected', code: 'unknown_member' }])
+    expect(await b.usage({ id: 'sms-b', type: 'action', action: 'sms', quantity: 1, member: 'bob', ts: b.clock.now() })).toEqual([
+      { id: 'sms-b', status: 'rejected', code: 'insufficient_credits' },
+    ])
+    expect(await b.usage({ id: 'sms-x', type: 'action', action: 'sms', quantity: 1, member: 'mallory', ts: b.clock.now() })).toEqual([
+      { id: 'sms-x', status: 'rejected', code: 'unknown_member' },
+    ])
   })
 
   it('refuses the email send that would pass 4 x paid contacts, whole', async () => {
@@ -157,7 +164,10 @@ describe('POST /v1/usage', () => {
     }
   })
 
-  it.each([[0, 4000], [3000, 20000]])('gives %i declared contacts the quota of the upper bound of their range: %i emails', async (contacts, quota) => {
+  it.each([
+    [0, 4000],
+    [3000, 20000],
+  ])('gives %i declared contacts the quota of the upper bound of their range: %i emails', async (contacts, quota) => {
     const b = billing({ contacts })
     const p = (await (await b.get('/v1/period')).json()) as { emails: { quota: number } }
     expect(p.emails.quota).toBe(quota)
@@ -184,11 +194,15 @@ describe('POST /v1/usage', () => {
       { id: 'zero', type: 'action', action: 'sms', quantity: 0, ts: now },
     )
     expect(results.map((r) => [r.id, r.code ?? r.status])).toEqual([
-      ['ok', 'accepted'], ['bad', 'invalid_event'], ['', 'invalid_event'], ['old', 'event_too_old'],
-      ['future', 'event_in_future'], ['zero', 'invalid_event'],
+      ['ok', 'accepted'],
+      ['bad', 'invalid_event'],
+      ['', 'invalid_event'],
+      ['old', 'event_too_old'],
+      ['future', 'event_in_future'],
+      ['zero', 'invalid_event'],
     ])
     expect((await b.send('/v1/usage', '{not json')).status).toBe(400)
-    expect((await (await b.send('/v1/usage', { events: 'x' })).json())).toMatchObject({ error: { code: 'invalid_batch' } })
+    expect(await (await b.send('/v1/usage', { events: 'x' })).json()).toMatchObject({ error: { code: 'invalid_batch' } })
     expect((await b.send('/v1/usage', { events: [] })).status).toBe(400)
     expect((await b.send('/v1/usage', 'null')).status).toBe(400)
   })
@@ -256,7 +270,10 @@ describe('POST /v1/credits/purchase and /transfer', () => {
     expect([w.account?.balance, w['member:alice']?.balance]).toEqual([400, 100])
   })
 
-  it.each([['a:in', 'a'], ['a', 'a:in']])('keeps transfer %s and transfer %s apart: both move 50 credits, nothing vanishes', async (first, second) => {
+  it.each([
+    ['a:in', 'a'],
+    ['a', 'a:in'],
+  ])('keeps transfer %s and transfer %s apart: both move 50 credits, nothing vanishes', async (first, second) => {
     const b = billing()
     const r1 = await (await b.send('/v1/credits/transfer', { to: 'alice', credits: 50, id: first })).json()
     const r2 = await (await b.send('/v1/credits/transfer', { to: 'bob', credits: 50, id: second })).json()

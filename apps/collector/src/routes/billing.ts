@@ -37,41 +37,63 @@ export function billingRoutes(deps: AppDeps): Hono<TallyEnv> {
   }
 
   const reads: [string, (c: Context, who: Who) => Promise<Response>][] = [
-    ['/period', async (c, { id, billing }) => {
-      const at = clock.now()
-      const summary = periodSummary(billing, await current(id, billing, at), at)
-      if (!summary) throw fail('not_found', 'the account has no current period (its subscription has not started or has ended)')
-      const planName = billing.plans[summary.planId]?.name ?? summary.planId
-      return c.json({ account: id, timezone: billing.timezone, asOf: new Date(at).toISOString(), ...summary, planName })
-    }],
-    ['/invoices', async (c, { id, billing }) => {
-      const { finalized } = await current(id, billing, clock.now())
-      return c.json({
-        account: id, timezone: billing.timezone,
-        invoices: finalized.map((i) => ({
-          number: i.number, key: i.key, kind: i.kind, status: i.status, issuedDate: i.issuedDate, period: i.period,
-          currency: i.currency, total: i.total,
-        })),
-      })
-    }],
-    ['/invoices/:file', async (c, { id, billing }) => {
-      const m = /^(\d{1,9})(?:\.(json|csv|pdf))?$/.exec(c.req.param('file') ?? '')
-      if (!m) throw fail('not_found', 'no such invoice')
-      const { finalized } = await current(id, billing, clock.now())
-      const inv = finalized.find((i) => i.number === Number(m[1]))
-      if (!inv) throw fail('not_found', `no invoice number ${m[1]}`)
-      return sendInvoice(c, inv, m[2], { id, name: config.account(id)?.name ?? '' })
-    }],
-    ['/credits', async (c, { id, billing }) => {
-      const at = clock.now()
-      return c.json({ account: id, timezone: billing.timezone, asOf: new Date(at).toISOString(), wallets: await store.creditBalances(id, billing, at) })
-    }],
-    ['/credits/log', async (c, { id, billing }) => {
-      const { ledger } = await current(id, billing, clock.now())
-      const { wallet } = valid(CREDIT_LOG_QUERY, c.req.query())
-      const entries = wallet === undefined ? ledger : ledger.filter((e) => e.wallet === wallet)
-      return c.json({ account: id, timezone: billing.timezone, entries: entries.map((e) => ({ ...e, time: new Date(e.at).toISOString() })) })
-    }],
+    [
+      '/period',
+      async (c, { id, billing }) => {
+        const at = clock.now()
+        const summary = periodSummary(billing, await current(id, billing, at), at)
+        if (!summary) throw fail('not_found', 'the account has no current period (its subscription has not started or has ended)')
+        const planName = billing.plans[summary.planId]?.name ?? summary.planId
+        return c.json({ account: id, timezone: billing.timezone, asOf: new Date(at).toISOString(), ...summary, planName })
+      },
+    ],
+    [
+      '/invoices',
+      async (c, { id, billing }) => {
+        const { finalized } = await current(id, billing, clock.now())
+        return c.json({
+          account: id,
+          timezone: billing.timezone,
+          invoices: finalized.map((i) => ({
+            number: i.number,
+            key: i.key,
+            kind: i.kind,
+            status: i.status,
+            issuedDate: i.issuedDate,
+            period: i.period,
+            currency: i.currency,
+            total: i.total,
+          })),
+        })
+      },
+    ],
+    [
+      '/invoices/:file',
+      async (c, { id, billing }) => {
+        const m = /^(\d{1,9})(?:\.(json|csv|pdf))?$/.exec(c.req.param('file') ?? '')
+        if (!m) throw fail('not_found', 'no such invoice')
+        const { finalized } = await current(id, billing, clock.now())
+        const inv = finalized.find((i) => i.number === Number(m[1]))
+        if (!inv) throw fail('not_found', `no invoice number ${m[1]}`)
+        return sendInvoice(c, inv, m[2], { id, name: config.account(id)?.name ?? '' })
+      },
+    ],
+    [
+      '/credits',
+      async (c, { id, billing }) => {
+        const at = clock.now()
+        return c.json({ account: id, timezone: billing.timezone, asOf: new Date(at).toISOString(), wallets: await store.creditBalances(id, billing, at) })
+      },
+    ],
+    [
+      '/credits/log',
+      async (c, { id, billing }) => {
+        const { ledger } = await current(id, billing, clock.now())
+        const { wallet } = valid(CREDIT_LOG_QUERY, c.req.query())
+        const entries = wallet === undefined ? ledger : ledger.filter((e) => e.wallet === wallet)
+        return c.json({ account: id, timezone: billing.timezone, entries: entries.map((e) => ({ ...e, time: new Date(e.at).toISOString() })) })
+      },
+    ],
   ]
   for (const [path, handler] of reads) {
     app.get(`/v1${path}`, reader, (c) => handler(c, who(c)))
@@ -100,14 +122,14 @@ export async function sendInvoice(c: Context, inv: Invoice, ext: string | undefi
   const name = `invoice-${account.id}-${inv.number}`
   if (format === 'csv') {
     return c.body(invoiceCsv(inv), 200, {
-      'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': `attachment; filename="${name}.csv"`, Vary: 'Accept',
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="${name}.csv"`,
+      Vary: 'Accept',
     })
   }
   if (format === 'pdf') {
     const pdf = await invoicePdf(inv, account)
-    return c.body(new Uint8Array(pdf), 200, {
-      'Content-Type': 'application/pdf', 'Content-Disposition': `attachment; filename="${name}.pdf"`, Vary: 'Accept',
-    })
+    return c.body(new Uint8Array(pdf), 200, { 'Content-Type': 'application/pdf', 'Content-Disposition': `attachment; filename="${name}.pdf"`, Vary: 'Accept' })
   }
   return c.json({ account: account.id, ...inv }, 200, { Vary: 'Accept' })
 }

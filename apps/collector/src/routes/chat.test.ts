@@ -10,7 +10,12 @@ describe('chat through the ingestion route', () => {
 
   it('rolls up 3 sessions for a 31-minute conversation sent as it happens', async () => {
     const { post, clock, count } = setup()
-    for (const [phase, at] of [['start', 0], ['ping', 10], ['ping', 20], ['end', 31]] as const) {
+    for (const [phase, at] of [
+      ['start', 0],
+      ['ping', 10],
+      ['ping', 20],
+      ['end', 31],
+    ] as const) {
       clock.set(NOW + at * MIN)
       await post(batch([chat(phase, NOW + at * MIN)], NOW + at * MIN))
     }
@@ -110,7 +115,12 @@ describe('chat through the ingestion route', () => {
     clock.set(NOW + 40 * MIN)
     const pings = Array.from({ length: 500 }, (_, k) => chat('ping', NOW + 40 * MIN - 1000 + k, 'conv_big'))
     await post(batch(pings, NOW + 40 * MIN))
-    await post(batch(pings.map((p, k) => ({ ...p, id: `again${k}`, ts: (p.ts as number) + 500 })), NOW + 40 * MIN))
+    await post(
+      batch(
+        pings.map((p, k) => ({ ...p, id: `again${k}`, ts: (p.ts as number) + 500 })),
+        NOW + 40 * MIN,
+      ),
+    )
     const res = await post(batch([chat('ping', NOW + 40 * MIN, 'conv_big'), chat('start', NOW + 40 * MIN, 'conv_small')], NOW + 40 * MIN))
     expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [{ index: 0, code: 'conversation_too_long' }] })
     expect(count("SELECT COUNT(*) AS n FROM chat_events WHERE conversation = 'conv_big'")).toBe(MAX_CONVERSATION_EVENTS)

@@ -8,7 +8,9 @@ import { REASONS } from '../web/dashboard/reasons.js'
 
 const signIn = (app: ReturnType<typeof setup>['app'], key: string) =>
   app.request('/dashboard/sign-in', {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ key }).toString(),
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ key }).toString(),
   })
 
 const cookieOf = (res: Response) => (res.headers.get('set-cookie') ?? '').split(';')[0] as string
@@ -44,16 +46,21 @@ describe('dashboard sign-in', () => {
   it('sets the Secure flag when served over https', async () => {
     const { app } = setup()
     const res = await app.request('https://tally.example/dashboard/sign-in', {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'key=rk_acme_read',
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'key=rk_acme_read',
     })
     expect(res.headers.get('set-cookie')).toContain('Secure')
   })
 
   it('sets the Secure flag behind a trusted proxy that forwards https, and only then', async () => {
     const { app } = setup({ config: testConfig({ server: { trustedProxies: ['10.0.0.1'] } }) })
-    const from = (remoteAddress: string) => app.request('/dashboard/sign-in', {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' }, body: 'key=rk_acme_read',
-    }, { incoming: { socket: { remoteAddress } } })
+    const from = (remoteAddress: string) =>
+      app.request(
+        '/dashboard/sign-in',
+        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-proto': 'https' }, body: 'key=rk_acme_read' },
+        { incoming: { socket: { remoteAddress } } },
+      )
     expect((await from('10.0.0.1')).headers.get('set-cookie')).toContain('Secure')
     expect((await from('::ffff:10.0.0.1')).headers.get('set-cookie')).toContain('Secure')
     expect((await from('203.0.113.9')).headers.get('set-cookie')).not.toContain('Secure')
@@ -76,7 +83,9 @@ describe('dashboard sign-in', () => {
     const { app } = setup()
     const big = `key=${'x'.repeat(5000)}`
     const declared = await app.request('/dashboard/sign-in', {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(100 * 1024 * 1024) }, body: big,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(100 * 1024 * 1024) },
+      body: big,
     })
     expect(declared.status).toBe(413)
     const stream = new ReadableStream({
@@ -86,7 +95,10 @@ describe('dashboard sign-in', () => {
       },
     })
     const streamed = await app.request('/dashboard/sign-in', {
-      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: stream, duplex: 'half',
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: stream,
+      duplex: 'half',
     } as RequestInit)
     expect(streamed.status).toBe(413)
     expect(await streamed.json()).toEqual({ error: { code: 'payload_too_large', message: 'the body exceeds 4096 bytes' } })
@@ -108,10 +120,13 @@ describe('dashboard sign-in', () => {
   it('escapes the account name in the page', async () => {
     const { app } = setup()
     const put = await app.request('/v1/admin/accounts/acme', {
-      method: 'PUT', headers: { authorization: 'Bearer admin-token-for-tests', 'content-type': 'application/json' },
+      method: 'PUT',
+      headers: { authorization: 'Bearer admin-token-for-tests', 'content-type': 'application/json' },
       body: JSON.stringify({
-        name: '<script>alert(1)</script>', timezone: 'Europe/Amsterdam',
-        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' }, keys: { secret: 'sk_acme_secret', read: 'rk_acme_read' },
+        name: '<script>alert(1)</script>',
+        timezone: 'Europe/Amsterdam',
+        subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' },
+        keys: { secret: 'sk_acme_secret', read: 'rk_acme_read' },
       }),
     })
     expect(put.status).toBe(200)
@@ -159,7 +174,10 @@ describe('the sign-in cookie on the read API', () => {
 
 describe('dashboard assets', () => {
   it.each([
-    ['app.js', 'text/javascript'], ['app.css', 'text/css'], ['uPlot.iife.min.js', 'text/javascript'], ['uPlot.min.css', 'text/css'],
+    ['app.js', 'text/javascript'],
+    ['app.css', 'text/css'],
+    ['uPlot.iife.min.js', 'text/javascript'],
+    ['uPlot.min.css', 'text/css'],
   ])('serves %s locally as %s', async (file, type) => {
     const { app } = setup()
     const res = await app.request(`/dashboard/assets/${file}`)
@@ -238,7 +256,7 @@ describe('the dashboard page', () => {
     const { app } = setup({ config: named })
     const res = await app.request('/dashboard', { headers: { cookie: 'tally_session=rk_acme_read' } })
     const html = await res.text()
-    expect(html).toContain("<title>Cost$ $&amp; $&#39; $` $$ &lt;b&gt; — Tally</title>")
+    expect(html).toContain('<title>Cost$ $&amp; $&#39; $` $$ &lt;b&gt; — Tally</title>')
     expect(html).not.toContain('%ACCOUNT_NAME%')
   })
 
@@ -248,11 +266,13 @@ describe('the dashboard page', () => {
     expect([icon.status, icon.headers.get('content-type')]).toEqual([200, 'image/svg+xml'])
     expect(await icon.text()).toContain('<svg')
     expect(await (await app.request('/dashboard')).text()).toContain('href="/dashboard/assets/favicon.svg"')
-    expect(await (await app.request('/dashboard', { headers: { cookie: 'tally_session=rk_acme_read' } })).text()).toContain('href="/dashboard/assets/favicon.svg"')
+    expect(await (await app.request('/dashboard', { headers: { cookie: 'tally_session=rk_acme_read' } })).text()).toContain(
+      'href="/dashboard/assets/favicon.svg"',
+    )
   })
 })
 
-describe('the refused beacons\' reasons on the dashboard', () => {
+describe("the refused beacons' reasons on the dashboard", () => {
   /**
    * The `REASONS` table of the page's source, each text checked to be in the served (bundled,
    * minified) script as the page reads it.
@@ -275,8 +295,12 @@ describe('the refused beacons\' reasons on the dashboard', () => {
   })
 
   it.each([
-    ['rate_limited', /server\.rateLimits/], ['payload_too_large', /64 KB/], ['invalid_json', /not JSON/], ['invalid_batch', /batch/],
-    ['invalid_request', /connection closed/], ['conversation_too_long', /1,000 events/],
+    ['rate_limited', /server\.rateLimits/],
+    ['payload_too_large', /64 KB/],
+    ['invalid_json', /not JSON/],
+    ['invalid_batch', /batch/],
+    ['invalid_request', /connection closed/],
+    ['conversation_too_long', /1,000 events/],
   ])('says what %s means and what to do', async (reason, meaning) => {
     const text = (await reasonTexts())[reason]
     expect(text).toMatch(meaning)

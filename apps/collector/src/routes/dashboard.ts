@@ -45,8 +45,9 @@ const SIGN_IN_BODY_BYTES = 4096
 const SESSION_SECONDS = 12 * 3600
 
 const SECURITY_HEADERS = {
-  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
   // No referrer to other sites; to this one the page's own forms then carry their real `Origin`
   // (under `no-referrer` a browser sends `Origin: null`, which the sign-in check must refuse).
@@ -84,8 +85,7 @@ export function dashboardRoutes(deps: AppDeps): Hono {
   const { config, logger } = deps
   const app = new Hono()
   const asset = fileCache()
-  const page = (c: Context, html: string, status: 200 | 401 = 200) =>
-    c.html(html, status, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' })
+  const page = (c: Context, html: string, status: 200 | 401 = 200) => c.html(html, status, { ...SECURITY_HEADERS, 'Cache-Control': 'no-store' })
 
   /**
    * A form post from another site (login CSRF: signing a visitor in to the attacker's account, or
@@ -121,9 +121,7 @@ export function dashboardRoutes(deps: AppDeps): Hono {
     // Function replacers: a string replacement would expand `$&`, `$'`, `` $` `` in an account name.
     const name = escapeHtml(found.account.name || found.id)
     const id = escapeHtml(found.id)
-    const html = (await asset('index.html', DASHBOARD_DIR))
-      .replaceAll('%ACCOUNT_NAME%', () => name)
-      .replaceAll('%ACCOUNT_ID%', () => id)
+    const html = (await asset('index.html', DASHBOARD_DIR)).replaceAll('%ACCOUNT_NAME%', () => name).replaceAll('%ACCOUNT_ID%', () => id)
     return page(c, html)
   })
   app.get('/dashboard/', (c) => c.redirect('/dashboard', 301))

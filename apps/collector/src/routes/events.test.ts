@@ -17,22 +17,35 @@ describe('request-level errors of docs/protocol.md §3', () => {
     ['a batch of 501 events', () => ({ body: JSON.stringify(batch(Array.from({ length: 501 }, () => ({})))) }), 400, 'invalid_batch'],
     ['an unknown container', () => ({ body: JSON.stringify(batch([impression()])), container: 'ctr_missing' }), 403, 'forbidden'],
     ['an origin not in the container', () => ({ body: JSON.stringify(batch([impression()])), origin: 'https://evil.net' }), 403, 'forbidden'],
-    ['an inactive account', () => ({ body: JSON.stringify(batch([impression('cmp_a')])), container: 'ctr_dormant', origin: 'https://dormant.test' }), 403, 'forbidden'],
+    [
+      'an inactive account',
+      () => ({ body: JSON.stringify(batch([impression('cmp_a')])), container: 'ctr_dormant', origin: 'https://dormant.test' }),
+      403,
+      'forbidden',
+    ],
     ['a declared body over 65536 bytes', () => ({ body: 'x'.repeat(MAX_BODY_BYTES + 1) }), 413, 'payload_too_large'],
-    ['a streamed body over 65536 bytes without a length', () => ({
-      body: new ReadableStream({
-        start(ctl) {
-          for (let i = 0; i < 5; i++) ctl.enqueue(new TextEncoder().encode('x'.repeat(16_000)))
-          ctl.close()
-        },
+    [
+      'a streamed body over 65536 bytes without a length',
+      () => ({
+        body: new ReadableStream({
+          start(ctl) {
+            for (let i = 0; i < 5; i++) ctl.enqueue(new TextEncoder().encode('x'.repeat(16_000)))
+            ctl.close()
+          },
+        }),
       }),
-    }), 413, 'payload_too_large'],
+      413,
+      'payload_too_large',
+    ],
   ]
   it.each(cases)('answers %s with %i %s, CORS headers included, and writes nothing', async (_n, make, status, code) => {
     const { app, count } = setup()
     const { body, headers = {}, container = 'ctr_shop', origin = ORIGIN } = make()
     const res = await app.request(`/v1/containers/${container}/events`, {
-      method: 'POST', body, headers: { origin, 'content-type': 'text/plain', ...headers }, duplex: 'half',
+      method: 'POST',
+      body,
+      headers: { origin, 'content-type': 'text/plain', ...headers },
+      duplex: 'half',
     } as RequestInit)
     expect(res.status).toBe(status)
     expect(await res.json()).toEqual({ error: { code, message: expect.any(String) } })
@@ -82,10 +95,7 @@ describe('per-event codes', () => {
 
   it('accepts events exactly at the edges of the time window', async () => {
     const { post } = setup()
-    const res = await post(batch([
-      impression('cmp_summer', 's_1', nextId(), NOW + MAX_FUTURE_MS),
-      impression('cmp_winter', 's_1', nextId(), NOW - MAX_AGE_MS),
-    ]))
+    const res = await post(batch([impression('cmp_summer', 's_1', nextId(), NOW + MAX_FUTURE_MS), impression('cmp_winter', 's_1', nextId(), NOW - MAX_AGE_MS)]))
     expect(await res.json()).toEqual({ accepted: 2, duplicates: 0, rejected: [] })
   })
 
@@ -129,10 +139,16 @@ describe('exactly once', () => {
 
   it('counts one impression per session and campaign, one engagement per session and advisor', async () => {
     const { post, count } = setup()
-    const res = await post(batch([
-      impression('cmp_summer', 's_1'), impression('cmp_summer', 's_1'), impression('cmp_winter', 's_1'),
-      impression('cmp_summer', 's_2'), engagement('adv_shoes', 's_1'), engagement('adv_shoes', 's_1'),
-    ]))
+    const res = await post(
+      batch([
+        impression('cmp_summer', 's_1'),
+        impression('cmp_summer', 's_1'),
+        impression('cmp_winter', 's_1'),
+        impression('cmp_summer', 's_2'),
+        engagement('adv_shoes', 's_1'),
+        engagement('adv_shoes', 's_1'),
+      ]),
+    )
     expect(await res.json()).toEqual({ accepted: 4, duplicates: 2, rejected: [] })
     expect(rollup(count, 'campaign', 'cmp_summer')).toBe(2)
     expect(rollup(count, 'campaign', 'cmp_winter')).toBe(1)
@@ -141,10 +157,7 @@ describe('exactly once', () => {
 
   it('counts once when two tabs send the same impression at the same moment', async () => {
     const { post, count } = setup()
-    const [a, b] = await Promise.all([
-      post(batch([impression('cmp_summer', 's_tabs', 'tab-1')])),
-      post(batch([impression('cmp_summer', 's_tabs', 'tab-2')])),
-    ])
+    const [a, b] = await Promise.all([post(batch([impression('cmp_summer', 's_tabs', 'tab-1')])), post(batch([impression('cmp_summer', 's_tabs', 'tab-2')]))])
     const results = [await a.json(), await b.json()] as Array<{ accepted: number; duplicates: number }>
     expect(results.map((r) => r.accepted).sort()).toEqual([0, 1])
     expect(results.map((r) => r.duplicates).sort()).toEqual([0, 1])
@@ -191,8 +204,7 @@ describe('storage failure', () => {
     }
     // Room again (an operator freed the disk): the same batch, retried, counts once.
     store.db.pragma('max_page_count = 1073741823')
-    expect(await (await post(batch([...many, engagement('adv_shoes'), chat('start', NOW)]))).json())
-      .toEqual({ accepted: 202, duplicates: 0, rejected: [] })
+    expect(await (await post(batch([...many, engagement('adv_shoes'), chat('start', NOW)]))).json()).toEqual({ accepted: 202, duplicates: 0, rejected: [] })
   })
 
   it('answers 500 with an error id, not 503, and writes nothing of a batch whose last part fails for a deterministic reason', async () => {
@@ -202,7 +214,9 @@ describe('storage failure', () => {
     expect(res.status).toBe(500)
     expect(res.headers.get('retry-after')).toBeNull()
     const body = await res.json()
-    expect(body).toEqual({ error: { code: 'internal', message: expect.stringContaining(body.error.errorId), errorId: expect.stringMatching(/^[0-9a-f-]{36}$/) } })
+    expect(body).toEqual({
+      error: { code: 'internal', message: expect.stringContaining(body.error.errorId), errorId: expect.stringMatching(/^[0-9a-f-]{36}$/) },
+    })
     for (const table of ['impressions', 'engagements', 'chat_events', 'rollups']) {
       expect(count(`SELECT COUNT(*) AS n FROM ${table}`)).toBe(0)
     }
@@ -223,14 +237,14 @@ describe('storage failure', () => {
     const res = await first.post(batch([impression('cmp_summer', 's_1', 'after-outage')]))
     expect(res.status).toBe(503)
     const second = setup()
-    expect(await (await second.post(batch([impression('cmp_summer', 's_1', 'after-outage')]))).json())
-      .toEqual({ accepted: 1, duplicates: 0, rejected: [] })
+    expect(await (await second.post(batch([impression('cmp_summer', 's_1', 'after-outage')]))).json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] })
   })
 })
 
 describe('abuse', () => {
   it.each(['Googlebot/2.1 (+http://www.google.com/bot.html)', 'Mozilla/5.0 (compatible; bingbot/2.0)', 'HeadlessChrome/120.0', 'curl/8.0'])(
-    'answers the bot user agent %s with 200, X-Tally-Dropped: bot, and stores nothing', async (ua) => {
+    'answers the bot user agent %s with 200, X-Tally-Dropped: bot, and stores nothing',
+    async (ua) => {
       const { post, count } = setup()
       const res = await post(batch([impression()]), { headers: { 'user-agent': ua } })
       expect(res.status).toBe(200)
@@ -238,7 +252,8 @@ describe('abuse', () => {
       expect(res.headers.get('access-control-expose-headers')).toContain('X-Tally-Dropped')
       expect(await res.json()).toEqual({ accepted: 0, duplicates: 0, rejected: [] })
       expect(count(STORED_ROWS)).toBe(0)
-    })
+    },
+  )
 
   it('counts a browser user agent', async () => {
     const { post } = setup()
@@ -260,12 +275,13 @@ describe('abuse', () => {
     expect(await dropped(browser)).toBeNull()
   })
 
-  const limited = (rateLimits: object, trustedProxies: string[] = []) =>
-    setup({ config: testConfig({ server: { rateLimits, trustedProxies } }) })
+  const limited = (rateLimits: object, trustedProxies: string[] = []) => setup({ config: testConfig({ server: { rateLimits, trustedProxies } }) })
   const from = (app: ReturnType<typeof setup>['app'], remote: string, headers: Record<string, string> = {}) =>
-    app.request('/v1/containers/ctr_shop/events', {
-      method: 'POST', headers: { origin: ORIGIN, ...headers }, body: JSON.stringify(batch([impression('cmp_summer', nextId('s'))])),
-    }, { incoming: { socket: { remoteAddress: remote } } })
+    app.request(
+      '/v1/containers/ctr_shop/events',
+      { method: 'POST', headers: { origin: ORIGIN, ...headers }, body: JSON.stringify(batch([impression('cmp_summer', nextId('s'))])) },
+      { incoming: { socket: { remoteAddress: remote } } },
+    )
 
   it('answers 429 with Retry-After once a client address spends its burst, and lets it in again later', async () => {
     const { app, clock } = limited({ perIp: { rate: 1, burst: 2 } })
@@ -312,9 +328,11 @@ describe('abuse', () => {
 
 describe('rate limits for IPv6 clients', () => {
   const from = (app: ReturnType<typeof setup>['app'], remote: string) =>
-    app.request('/v1/containers/ctr_shop/events', {
-      method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify(batch([impression('cmp_summer', nextId('s'))])),
-    }, { incoming: { socket: { remoteAddress: remote } } })
+    app.request(
+      '/v1/containers/ctr_shop/events',
+      { method: 'POST', headers: { origin: ORIGIN }, body: JSON.stringify(batch([impression('cmp_summer', nextId('s'))])) },
+      { incoming: { socket: { remoteAddress: remote } } },
+    )
 
   it('limits an IPv6 client by its /64, which one visitor can fill with fresh addresses at will', async () => {
     const { app } = setup({ config: testConfig({ server: { rateLimits: { perIp: { rate: 0.001, burst: 1 } } } }) })

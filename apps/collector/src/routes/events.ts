@@ -11,8 +11,15 @@
 import { Hono, type Context } from 'hono'
 import { isbot } from 'isbot'
 import {
-  MAX_AGE_MS, MAX_BATCH_CONVERSATIONS, MAX_BODY_BYTES, MAX_FUTURE_MS, parseEnvelope, parseEvent,
-  type BatchResult, type EventCode, type RejectedEvent,
+  MAX_AGE_MS,
+  MAX_BATCH_CONVERSATIONS,
+  MAX_BODY_BYTES,
+  MAX_FUTURE_MS,
+  parseEnvelope,
+  parseEvent,
+  type BatchResult,
+  type EventCode,
+  type RejectedEvent,
 } from '@tally/protocol'
 import { fail, TallyError } from '../errors.js'
 import { hostAllowed, requestHost } from '../domain/origin.js'
@@ -56,7 +63,11 @@ export function eventRoutes(deps: AppDeps): Hono {
   return app
 
   async function handle(
-    c: Context, receivedAt: number, containerId: string, verdict: ReturnType<typeof requestHost>, entry: ContainerEntry | undefined,
+    c: Context,
+    receivedAt: number,
+    containerId: string,
+    verdict: ReturnType<typeof requestHost>,
+    entry: ContainerEntry | undefined,
   ): Promise<Response> {
     const ip = clientOf(c).address
     limit(perIp.take(addressKey(ip)), 'too many requests from this address')
@@ -67,12 +78,17 @@ export function eventRoutes(deps: AppDeps): Hono {
       throw fail('payload_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`)
     }
 
-    const forbidden: ForbiddenReason | null = !entry ? 'unknown_container'
-      : entry.account.active === false ? 'account_inactive'
-      : subscriptionEnded(entry.account, receivedAt) ? 'subscription_ended'
-      : !verdict.ok ? verdict.reason
-      : !hostAllowed(verdict.host, entry.domains) ? 'origin_not_allowed'
-      : null
+    const forbidden: ForbiddenReason | null = !entry
+      ? 'unknown_container'
+      : entry.account.active === false
+        ? 'account_inactive'
+        : subscriptionEnded(entry.account, receivedAt)
+          ? 'subscription_ended'
+          : !verdict.ok
+            ? verdict.reason
+            : !hostAllowed(verdict.host, entry.domains)
+              ? 'origin_not_allowed'
+              : null
     if (forbidden) forbid(containerId, entry, forbidden, verdict.host, receivedAt)
 
     limit(perContainer.take(containerId, addressKey(ip)), 'too many requests for this container')
@@ -114,30 +130,46 @@ export function eventRoutes(deps: AppDeps): Hono {
       const e = r.value
       const time = receivedAt - (sentAt - e.ts)
       const subject = e.type === 'impression' ? e.campaign : e.type === 'engagement' ? e.advisor : e.bot
-      if (time - receivedAt > MAX_FUTURE_MS) { reject(i, 'event_in_future', subject); continue }
-      if (receivedAt - time > MAX_AGE_MS) { reject(i, 'event_too_old', subject); continue }
+      if (time - receivedAt > MAX_FUTURE_MS) {
+        reject(i, 'event_in_future', subject)
+        continue
+      }
+      if (receivedAt - time > MAX_AGE_MS) {
+        reject(i, 'event_too_old', subject)
+        continue
+      }
       if (e.type === 'impression') {
         const code = catalog(container.campaigns, e.campaign, 'unknown_campaign', 'inactive_campaign')
-        if (code) { reject(i, code, subject); continue }
+        if (code) {
+          reject(i, code, subject)
+          continue
+        }
         slots.push(i)
         events.push({ id: e.id, type: 'impression', session: e.session, subject: e.campaign, time })
       } else if (e.type === 'engagement') {
         const code = catalog(container.advisors, e.advisor, 'unknown_advisor', 'inactive_advisor')
-        if (code) { reject(i, code, subject); continue }
+        if (code) {
+          reject(i, code, subject)
+          continue
+        }
         slots.push(i)
         events.push({ id: e.id, type: 'engagement', session: e.session, subject: e.advisor, time })
       } else {
         // An inactive bot is billed like an unknown one: not at all (docs/protocol.md has one code for both).
-        if (catalog(container.bots, e.bot, 'unknown_bot', 'unknown_bot')) { reject(i, 'unknown_bot', subject); continue }
+        if (catalog(container.bots, e.bot, 'unknown_bot', 'unknown_bot')) {
+          reject(i, 'unknown_bot', subject)
+          continue
+        }
         // A batch folds at most MAX_BATCH_CONVERSATIONS conversations (docs/security.md): the work of a request stays small.
         if (!conversations.has(e.conversation)) {
-          if (conversations.size >= MAX_BATCH_CONVERSATIONS) { reject(i, 'too_many_conversations', subject); continue }
+          if (conversations.size >= MAX_BATCH_CONVERSATIONS) {
+            reject(i, 'too_many_conversations', subject)
+            continue
+          }
           conversations.add(e.conversation)
         }
         slots.push(i)
-        events.push({
-          id: e.id, type: 'chat', session: e.session, subject: e.bot, time, conversation: e.conversation, phase: e.phase,
-        })
+        events.push({ id: e.id, type: 'chat', session: e.session, subject: e.bot, time, conversation: e.conversation, phase: e.phase })
       }
     }
 
@@ -227,9 +259,7 @@ function namedConversations(raw: readonly unknown[]): number {
   return seen.size
 }
 
-function catalog<C extends string>(
-  list: Record<string, { active: boolean }>, id: string, unknown: C, inactive: C,
-): C | null {
+function catalog<C extends string>(list: Record<string, { active: boolean }>, id: string, unknown: C, inactive: C): C | null {
   if (!Object.hasOwn(list, id)) return unknown
   return list[id]?.active === false ? inactive : null
 }

@@ -61,7 +61,10 @@ export function evidenceRoutes(deps: AppDeps, limits: ExportLimits = EXPORT_LIMI
         logger.info({ account, invoice: number, timeoutMs: limits.writeTimeoutMs }, 'evidence export cut: the client stopped reading')
         finish()
         ctrl.error(new Error('the client stopped reading'))
-        void ahead?.catch(() => undefined).then(() => chunks.return?.(undefined)).catch(() => undefined)
+        void ahead
+          ?.catch(() => undefined)
+          .then(() => chunks.return?.(undefined))
+          .catch(() => undefined)
         incoming?.socket?.destroy()
       }, limits.writeTimeoutMs)
       stall.unref?.()

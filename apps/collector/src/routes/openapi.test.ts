@@ -50,7 +50,7 @@ describe('GET /openapi.json', () => {
     expect(Object.keys(doc.paths).filter((p) => p.endsWith('/'))).toEqual([])
   })
 
-  it('names every operation with a unique camelCase id; an admin mirror takes its account read\'s', async () => {
+  it("names every operation with a unique camelCase id; an admin mirror takes its account read's", async () => {
     const { app } = setup()
     const doc = await (await app.request('/openapi.json')).json()
     const ids = new Map<string, string>()
@@ -73,16 +73,30 @@ describe('GET /openapi.json', () => {
     const doc = await (await app.request('/openapi.json')).json()
     const id = (method: string, path: string) => doc.paths[path]?.[method]?.operationId
     expect({
-      events: id('post', '/v1/containers/{container}/events'), postUsage: id('post', '/v1/usage'), getUsage: id('get', '/v1/usage'),
-      period: id('get', '/v1/period'), invoices: id('get', '/v1/invoices'), invoice: id('get', '/v1/invoices/{file}'),
-      credits: id('get', '/v1/credits'), log: id('get', '/v1/credits/log'), rejections: id('get', '/v1/rejections'),
-      adminUsage: id('get', '/v1/admin/accounts/{id}/usage'), adminInvoice: id('get', '/v1/admin/accounts/{id}/invoices/{file}'),
+      events: id('post', '/v1/containers/{container}/events'),
+      postUsage: id('post', '/v1/usage'),
+      getUsage: id('get', '/v1/usage'),
+      period: id('get', '/v1/period'),
+      invoices: id('get', '/v1/invoices'),
+      invoice: id('get', '/v1/invoices/{file}'),
+      credits: id('get', '/v1/credits'),
+      log: id('get', '/v1/credits/log'),
+      rejections: id('get', '/v1/rejections'),
+      adminUsage: id('get', '/v1/admin/accounts/{id}/usage'),
+      adminInvoice: id('get', '/v1/admin/accounts/{id}/invoices/{file}'),
       run: id('post', '/v1/admin/billing/run'),
     }).toEqual({
-      events: 'postEvents', postUsage: 'postUsage', getUsage: 'getUsage',
-      period: 'getPeriod', invoices: 'getInvoices', invoice: 'getInvoice',
-      credits: 'getCredits', log: 'getCreditLog', rejections: 'getRejections',
-      adminUsage: 'adminGetUsage', adminInvoice: 'adminGetInvoice',
+      events: 'postEvents',
+      postUsage: 'postUsage',
+      getUsage: 'getUsage',
+      period: 'getPeriod',
+      invoices: 'getInvoices',
+      invoice: 'getInvoice',
+      credits: 'getCredits',
+      log: 'getCreditLog',
+      rejections: 'getRejections',
+      adminUsage: 'adminGetUsage',
+      adminInvoice: 'adminGetInvoice',
       run: 'adminPostBillingRun',
     })
     expect(Object.values(OPERATIONS).map((o) => o.operationId)).toContain('postCreditPurchase')
@@ -90,8 +104,7 @@ describe('GET /openapi.json', () => {
 
   it('names the origin the request reached as its server, on any port', async () => {
     const { app } = setup()
-    const servers = async (url: string, init?: RequestInit, env?: unknown) =>
-      (await (await app.request(url, init, env)).json()).servers
+    const servers = async (url: string, init?: RequestInit, env?: unknown) => (await (await app.request(url, init, env)).json()).servers
     expect(await servers('/openapi.json')).toEqual([expect.objectContaining({ url: 'http://localhost' })])
     expect(await servers('http://127.0.0.1:9999/openapi.json')).toEqual([expect.objectContaining({ url: 'http://127.0.0.1:9999' })])
     expect(await servers('https://tally.acme.test:443/openapi.json')).toEqual([expect.objectContaining({ url: 'https://tally.acme.test' })])
@@ -125,7 +138,13 @@ describe('GET /openapi.json', () => {
     expect(usage.security).toEqual([{ accountKey: [] }, { dashboardSession: [] }])
     const adminUsage = doc.paths['/v1/admin/accounts/{id}/usage'].get
     expect(adminUsage.security).toEqual([{ adminToken: [] }])
-    expect(adminUsage.parameters[0]).toEqual({ name: 'id', in: 'path', required: true, description: 'The account id.', schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' } })
+    expect(adminUsage.parameters[0]).toEqual({
+      name: 'id',
+      in: 'path',
+      required: true,
+      description: 'The account id.',
+      schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,64}$' },
+    })
   })
 
   it('resolves every schema reference', async () => {

@@ -10,8 +10,7 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { clientOf } from '../middleware/client.js'
 
-export const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string)
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string)
 
 /** A reader of a page's files that reads each once and then answers from memory. */
 export function fileCache(): (name: string, dir: string) => Promise<string> {

@@ -31,7 +31,12 @@ const ASSETS: Record<string, { dir: string; type: string }> = {
 }
 
 /** The portal session a request carries, on `c.var.portal`. */
-export interface PortalVars { account: string; member: string | null; row: PortalSessionRow; cookie: string }
+export interface PortalVars {
+  account: string
+  member: string | null
+  row: PortalSessionRow
+  cookie: string
+}
 export type PortalEnv = { Variables: TallyEnv['Variables'] & { portal: PortalVars } }
 
 const messagePage = (title: string, text: string) => `<!doctype html>
@@ -47,8 +52,9 @@ export function portalSessions(deps: AppDeps) {
   const headersFor = (account: string | null) => {
     const a = account ? config.account(account) : undefined
     return {
-      'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        + `form-action 'self'; base-uri 'none'; frame-ancestors ${a ? frameAncestors(a) : "'none'"}`,
+      'Content-Security-Policy':
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+        `form-action 'self'; base-uri 'none'; frame-ancestors ${a ? frameAncestors(a) : "'none'"}`,
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'same-origin',
       'Cache-Control': 'no-store',
@@ -85,21 +91,27 @@ export function portalSessions(deps: AppDeps) {
   }
   /** The account's manager only: a member's session cannot manage the subscription. */
   const manager: MiddlewareHandler<PortalEnv> = async (c, next) => {
-    if (c.var.portal.member !== null) throw fail('forbidden', 'only the account\'s manager can do this; a team member\'s session sees its own wallet')
+    if (c.var.portal.member !== null) throw fail('forbidden', "only the account's manager can do this; a team member's session sees its own wallet")
     await next()
   }
 
   const routes = (app: Hono<PortalEnv>) => {
-
     app.post('/v1/portal/sessions', accountWriter(config), async (c) => {
       const account = c.var.account
       const body = valid(SessionRequest, (await readJson(c)) ?? {})
       const a = config.account(account)!
-      if (body.member !== undefined && !a.members.includes(body.member)) throw fail('invalid_request', `member: "${body.member}" is not a member of the account`)
+      if (body.member !== undefined && !a.members.includes(body.member))
+        throw fail('invalid_request', `member: "${body.member}" is not a member of the account`)
       const at = clock.now()
       const token = newToken(account)
       const row: PortalSessionRow = {
-        id: digest(token), session: null, member: body.member ?? null, returnUrl: body.returnUrl ?? null, createdAt: at, expiresAt: at + PORTAL_SESSION_MS, openedAt: null,
+        id: digest(token),
+        session: null,
+        member: body.member ?? null,
+        returnUrl: body.returnUrl ?? null,
+        createdAt: at,
+        expiresAt: at + PORTAL_SESSION_MS,
+        openedAt: null,
       }
       await store.createPortalSession({ account, row, at })
       logger.info({ account, member: row.member }, 'portal session created')
@@ -109,7 +121,12 @@ export function portalSessions(deps: AppDeps) {
     app.get('/portal/open', async (c) => {
       const token = c.req.query('token')
       const account = tokenAccount(token)
-      const gone = () => c.html(messagePage('This link has expired', 'Portal links work once and for about an hour. Open the billing portal again from the app.'), 401, headersFor(null))
+      const gone = () =>
+        c.html(
+          messagePage('This link has expired', 'Portal links work once and for about an hour. Open the billing portal again from the app.'),
+          401,
+          headersFor(null),
+        )
       if (!token || !account || !config.account(account)) return gone()
       const cookie = newToken(account)
       const row = await store.openPortalLink(account, digest(token), digest(cookie), clock.now())
@@ -119,17 +136,26 @@ export function portalSessions(deps: AppDeps) {
       setSessionCookie(c, 'embeddable', PORTAL_COOKIE, cookie, maxAge)
       // A page rather than a redirect: the token's URL is never sent on as a Referer, and the page
       // goes on to the portal by itself (no script needed).
-      return c.html(`<!doctype html>
+      return c.html(
+        `<!doctype html>
   <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/portal"><meta name="viewport" content="width=device-width, initial-scale=1">
   <title>Opening billing…</title><link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/portal/assets/portal.css"></head>
-  <body><main class="portal message"><p>Opening your billing portal… <a href="/portal">Continue</a></p></main></body></html>`, 200, { ...headersFor(account), 'Referrer-Policy': 'no-referrer' })
+  <body><main class="portal message"><p>Opening your billing portal… <a href="/portal">Continue</a></p></main></body></html>`,
+        200,
+        { ...headersFor(account), 'Referrer-Policy': 'no-referrer' },
+      )
     })
 
     app.get('/portal', async (c) => {
       const s = await sessionOf(c)
       // A browser gets a page that says what to do; any other client the API's error body.
       if (!s && !(c.req.header('accept') ?? '').includes('text/html')) throw fail('unauthorized', 'no portal session, or it expired')
-      if (!s) return c.html(messagePage('Your billing session has ended', 'For your security, billing sessions last about an hour. Open the billing portal again from the app.'), 401, headersFor(null))
+      if (!s)
+        return c.html(
+          messagePage('Your billing session has ended', 'For your security, billing sessions last about an hour. Open the billing portal again from the app.'),
+          401,
+          headersFor(null),
+        )
       const a = config.account(s.account)!
       const back = s.row.returnUrl
       const html = `<!doctype html>

@@ -20,7 +20,7 @@ describe('portal sessions', () => {
     expect((await p.app.request('/portal', { headers: { cookie: `tally_portal=${s.cookie}` } })).status).toBe(401)
   })
 
-  it('sets the cookie HttpOnly and SameSite, and frames only on the account\'s container domains', async () => {
+  it("sets the cookie HttpOnly and SameSite, and frames only on the account's container domains", async () => {
     const p = portal()
     const res = await p.app.request('/v1/portal/sessions', { method: 'POST', headers: { authorization: `Bearer ${SK}` }, body: '{}' })
     const link = new URL(((await res.json()) as { url: string }).url)
@@ -32,7 +32,7 @@ describe('portal sessions', () => {
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'self' *.acme.test:* shop.acme.test:* www.shop.acme.test:*")
   })
 
-  it('over HTTPS the cookie is Secure, SameSite=None and Partitioned, so it works in the vendor\'s iframe', async () => {
+  it("over HTTPS the cookie is Secure, SameSite=None and Partitioned, so it works in the vendor's iframe", async () => {
     const p = portal()
     const res = await p.app.request('https://billing.example/v1/portal/sessions', { method: 'POST', headers: { authorization: `Bearer ${SK}` }, body: '{}' })
     const { url } = (await res.json()) as { url: string }
@@ -45,7 +45,8 @@ describe('portal sessions', () => {
 
   it('refuses the read key, an unknown member and a bad return URL', async () => {
     const p = portal()
-    const mint = (auth: string, body: unknown) => p.app.request('/v1/portal/sessions', { method: 'POST', headers: { authorization: `Bearer ${auth}` }, body: JSON.stringify(body) })
+    const mint = (auth: string, body: unknown) =>
+      p.app.request('/v1/portal/sessions', { method: 'POST', headers: { authorization: `Bearer ${auth}` }, body: JSON.stringify(body) })
     expect((await mint('rk_acme_read', {})).status).toBe(403)
     expect((await mint(SK, { member: 'mallory' })).status).toBe(400)
     expect((await mint(SK, { returnUrl: 'javascript:alert(1)' })).status).toBe(400)
@@ -71,7 +72,7 @@ const ROUTES: [string, string, (() => unknown) | undefined][] = [
 const READS_FOR_MEMBERS = new Set(['/v1/portal/state', '/v1/portal/credits/log?wallet=account', '/v1/portal/sign-out'])
 
 describe('tenancy: every portal route', () => {
-  it('refuses no session and an expired one with 401, a member\'s with 403 for what is the manager\'s, and never touches another account', async () => {
+  it("refuses no session and an expired one with 401, a member's with 403 for what is the manager's, and never touches another account", async () => {
     const p = portal()
     // An invoice to download: the first run of acme.
     await p.admin('/v1/admin/billing/run', {})
@@ -113,7 +114,7 @@ describe('tenancy: every portal route', () => {
     void mine
   })
 
-  it('refuses a write without the CSRF token, with another\'s token, or from another site', async () => {
+  it("refuses a write without the CSRF token, with another's token, or from another site", async () => {
     const p = portal()
     const s = await p.open()
     const other = await p.open()

@@ -13,8 +13,19 @@
 import { Hono, type Context } from 'hono'
 import type { z } from 'zod'
 import {
-  ACCOUNT_WALLET, creditsDue, localDate, memberWallet, periodAt, periodSummary, previewChange, subscriptionEnd, termsAt,
-  type BillingAccount, type ChangePreview, type Invoice, type LedgerEntry,
+  ACCOUNT_WALLET,
+  creditsDue,
+  localDate,
+  memberWallet,
+  periodAt,
+  periodSummary,
+  previewChange,
+  subscriptionEnd,
+  termsAt,
+  type BillingAccount,
+  type ChangePreview,
+  type Invoice,
+  type LedgerEntry,
 } from '@tally/billing'
 import { portalPolicyOf } from '@tally/protocol'
 import { fail } from '../errors.js'
@@ -31,7 +42,19 @@ import { sendInvoice } from './billing.js'
 import { portalSessions, type PortalEnv } from './portal-session.js'
 import { valid } from './api/define.js'
 import {
-  AdminPaymentRequest, type BillingDetails, BillingDetailsRequest, InvoiceNumberPath, ChangeRequest, KeyOnly, LogQuery, PackRequest, type PaymentAnswer, PaymentRequest, PreviewRequest,TransferRequest, type PaymentReport,
+  AdminPaymentRequest,
+  type BillingDetails,
+  BillingDetailsRequest,
+  InvoiceNumberPath,
+  ChangeRequest,
+  KeyOnly,
+  LogQuery,
+  PackRequest,
+  type PaymentAnswer,
+  PaymentRequest,
+  PreviewRequest,
+  TransferRequest,
+  type PaymentReport,
 } from './api/portal-schemas.js'
 
 /** A body or query, validated by the schema its operation declares (./api/ops-portal.ts). */
@@ -88,7 +111,11 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
     const planView = (id: string) => {
       const p = plans[id]!
       return {
-        id, name: p.name ?? id, currency: p.currency, basePrice: p.basePrice, seatPrice: p.seatPrice,
+        id,
+        name: p.name ?? id,
+        currency: p.currency,
+        basePrice: p.basePrice,
+        seatPrice: p.seatPrice,
         products: Object.entries(p.products).map(([pid, pr]) => ({ id: pid, name: pr.name ?? pid, price: pr.price })),
         cycleDiscountPercent: p.cycleDiscountPercent,
       }
@@ -116,22 +143,38 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
     const planName = (id: string) => plans[id]?.name ?? id
     return c.json({
       account: { id: account, name: a.name || account, timezone: billing.timezone },
-      role: manage ? 'manager' : 'member', member, expiresAt: new Date(c.var.portal.row.expiresAt).toISOString(), returnUrl: c.var.portal.row.returnUrl,
+      role: manage ? 'manager' : 'member',
+      member,
+      expiresAt: new Date(c.var.portal.row.expiresAt).toISOString(),
+      returnUrl: c.var.portal.row.returnUrl,
       policy: manage ? policy : null,
       subscription: {
-        plan: planView(terms.planId), cycle: period.cycle, seats: terms.seats, products: terms.products,
+        plan: planView(terms.planId),
+        cycle: period.cycle,
+        seats: terms.seats,
+        products: terms.products,
         status: a.subscription.cancelledAt !== undefined ? 'cancelling' : subscriptionEnded(a, at) ? 'ended' : 'active',
-        period: summary.period, renewsOn: a.subscription.cancelledAt !== undefined ? null : period.endDate,
-        cancelledAt: a.subscription.cancelledAt ?? null, endsOn: end === null ? null : localDate(end, billing.timezone),
+        period: summary.period,
+        renewsOn: a.subscription.cancelledAt !== undefined ? null : period.endDate,
+        cancelledAt: a.subscription.cancelledAt ?? null,
+        endsOn: end === null ? null : localDate(end, billing.timezone),
         // What the period in force costs: its own recurring invoice's fees in advance, else the next one's.
-        recurring: ownFees(data.finalized, period.index, period.cycle) ?? (current ? { total: current.current.total, cycle: current.current.cycle, lines: current.current.lines } : null),
+        recurring:
+          ownFees(data.finalized, period.index, period.cycle) ??
+          (current ? { total: current.current.total, cycle: current.current.cycle, lines: current.current.lines } : null),
         next: current ? current.fromPeriodEnd : null,
       },
       usage: {
-        meters: (['impressions', 'engagements', 'chatSessions', 'alerts'] as const).map((m) => ({ meter: m, used: summary.meters[m], included: summary.included[m] })),
+        meters: (['impressions', 'engagements', 'chatSessions', 'alerts'] as const).map((m) => ({
+          meter: m,
+          used: summary.meters[m],
+          included: summary.included[m],
+        })),
         contacts: { paid: summary.paidContacts, highest: summary.meters.contacts },
         emails: summary.emails,
-        creditsByAction: Object.entries(summary.meters.credits).map(([action, credits]) => ({ action, credits })).sort((x, y) => y.credits - x.credits),
+        creditsByAction: Object.entries(summary.meters.credits)
+          .map(([action, credits]) => ({ action, credits }))
+          .sort((x, y) => y.credits - x.credits),
         containers: [...containers].map(([id, m]) => ({ id, name: a.containers[id]?.name || id, ...m })),
       },
       wallets,
@@ -142,15 +185,20 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
         emails: Object.entries(terms.plan.emailPacks ?? {}).map(([id, p]) => ({ id, emails: p.emails, price: p.price })),
       },
       invoices: manage
-        ? data.finalized.map((i) => ({
-          number: i.number, kind: i.kind, issuedDate: i.issuedDate, total: i.total, currency: i.currency, period: i.period,
-          payment: payments.get(i.number ?? 0) ?? null,
-        })).reverse()
+        ? data.finalized
+            .map((i) => ({
+              number: i.number,
+              kind: i.kind,
+              issuedDate: i.issuedDate,
+              total: i.total,
+              currency: i.currency,
+              period: i.period,
+              payment: payments.get(i.number ?? 0) ?? null,
+            }))
+            .reverse()
         : [],
       billingDetails: details,
-      notices: notices({
-        billing, at, payments, balance: summary.credits[seen]?.balance ?? 0, emails: manage ? summary.emails : null, planName,
-      }),
+      notices: notices({ billing, at, payments, balance: summary.credits[seen]?.balance ?? 0, emails: manage ? summary.emails : null, planName }),
     })
   })
 
@@ -159,15 +207,21 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
     const q = parse(LogQuery, c.req.query())
     const billing = billingOf(account)
     const wallet = member !== null ? memberWallet(member) : q.wallet
-    if (member !== null && q.wallet !== undefined && q.wallet !== wallet) throw fail('forbidden', 'a member\'s session sees its own wallet only')
+    if (member !== null && q.wallet !== undefined && q.wallet !== wallet) throw fail('forbidden', "a member's session sees its own wallet only")
     const at = clock.now()
     const data = await store.billingData(account)
     const due = creditsDue(billing, data.ledger, at)
     const day = (e: LedgerEntry) => localDate(e.at, billing.timezone)
     const entries = [...data.ledger, ...due]
-      .filter((e) => (wallet === undefined || e.wallet === wallet) && (q.type === undefined || e.type === q.type)
-        && (q.from === undefined || day(e) >= q.from) && (q.to === undefined || day(e) <= q.to))
-      .reverse().slice(0, q.limit ?? 200)
+      .filter(
+        (e) =>
+          (wallet === undefined || e.wallet === wallet) &&
+          (q.type === undefined || e.type === q.type) &&
+          (q.from === undefined || day(e) >= q.from) &&
+          (q.to === undefined || day(e) <= q.to),
+      )
+      .reverse()
+      .slice(0, q.limit ?? 200)
     return c.json({ account, timezone: billing.timezone, entries: entries.map((e) => ({ ...e, time: new Date(e.at).toISOString(), day: day(e) })) })
   })
 
@@ -184,15 +238,23 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
 
   const previewOf = async (account: string, billing: BillingAccount, body: z.output<typeof PreviewRequest>, at: number) => {
     const asked = portalChange(billing, body, at)
-    if (typeof asked === 'string') throw fail(asked.startsWith('nothing') || asked.includes('offers no') || asked.startsWith('the subscription') ? 'invalid_request' : 'forbidden', asked)
+    if (typeof asked === 'string')
+      throw fail(asked.startsWith('nothing') || asked.includes('offers no') || asked.startsWith('the subscription') ? 'invalid_request' : 'forbidden', asked)
     const data = await store.billingData(account)
     const p = previewChange(billing, data, asked.change, at)
     if (!p) throw fail('invalid_request', 'the subscription has not started or has ended')
     return { change: asked.change, preview: p }
   }
   const previewView = (change: object, p: ChangePreview) => ({
-    change, effective: p.effective, chargeNow: p.now ? { total: p.now.total, lines: p.now.lines } : null, periodEnd: p.periodEnd,
-    next: p.next, current: { total: p.current.total, cycle: p.current.cycle }, today: p.today, fromPeriodEnd: p.fromPeriodEnd, currency: p.currency,
+    change,
+    effective: p.effective,
+    chargeNow: p.now ? { total: p.now.total, lines: p.now.lines } : null,
+    periodEnd: p.periodEnd,
+    next: p.next,
+    current: { total: p.current.total, cycle: p.current.cycle },
+    today: p.today,
+    fromPeriodEnd: p.fromPeriodEnd,
+    currency: p.currency,
   })
 
   app.post('/v1/portal/subscription/preview', session, manager, async (c) => {
@@ -215,12 +277,23 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
     /** The account in force with the change added: decided again if another write came in meanwhile. */
     const decide = () => {
       const a = config.account(account)!
-      return { id: account, next: config.withAccount(account, { ...a, subscription: { ...a.subscription, changes: [...(a.subscription.changes ?? []), change] } }) }
+      return {
+        id: account,
+        next: config.withAccount(account, { ...a, subscription: { ...a.subscription, changes: [...(a.subscription.changes ?? []), change] } }),
+      }
     }
     const answer = { status: preview.effective === 'now' ? 'applied' : 'scheduled', preview: view, invoice: null as number | null }
     const webhook = {
-      type: preview.effective === 'now' ? 'subscription.changed' as const : 'subscription.change_scheduled' as const, fact: body.key,
-      data: { change, effective: preview.effective, periodEnd: preview.periodEnd, chargeNow: preview.now?.total ?? null, nextTotal: preview.next.total, currency: preview.currency },
+      type: preview.effective === 'now' ? ('subscription.changed' as const) : ('subscription.change_scheduled' as const),
+      fact: body.key,
+      data: {
+        change,
+        effective: preview.effective,
+        periodEnd: preview.periodEnd,
+        chargeNow: preview.now?.total ?? null,
+        nextTotal: preview.next.total,
+        currency: preview.currency,
+      },
     }
     const r = await changeAccount({ store, config, clock }, { decide, effectiveAt: null, actor: actorOf(c), webhook, receipt: { key, body: answer } })
     if (r.replayed) return c.json(r.receipt as object)
@@ -291,7 +364,11 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
     refuse(policyOf(billing, at).policy.emailPacks, 'buying email packs')
     const id = requestId(body.key)
     const r = await store.grantEmails({ kind: 'purchase', account, billing, id, pack: body.pack, at })
-    if (!r.ok) throw fail('invalid_request', r.code === 'unknown_pack' ? `pack: the plan has no email pack "${body.pack}"` : 'the subscription has not started or has ended')
+    if (!r.ok)
+      throw fail(
+        'invalid_request',
+        r.code === 'unknown_pack' ? `pack: the plan has no email pack "${body.pack}"` : 'the subscription has not started or has ended',
+      )
     if (!r.duplicate) await runner.run(at, account)
     return c.json({ status: r.duplicate ? 'duplicate' : 'accepted', pack: body.pack, emails: r.grant.emails, invoice: `emails:purchase:${id}` })
   })
@@ -301,7 +378,7 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
     const body = parse(TransferRequest, await readJson(c))
     const at = clock.now()
     const billing = billingOf(account)
-    refuse(policyOf(billing, at).policy.transfers, 'sending credits');
+    refuse(policyOf(billing, at).policy.transfers, 'sending credits')
     const r = await store.creditRequest({ kind: 'transfer', account, billing, id: requestId(body.key), to: body.to, credits: body.credits, at })
     if (!r.ok && r.code === 'unknown_member') throw fail('invalid_request', `to: "${body.to}" is not a member of the account`)
     if (!r.ok) return c.json({ status: 'rejected', code: r.code, to: body.to, credits: body.credits, balance: r.balance })
@@ -342,18 +419,29 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
    * docs/protocol.md §6 names it): kept once per (invoice, id) as an account fact; the latest is
    * the invoice's payment status.
    */
-  const reportPayment = async (c: Context<PortalEnv>, account: string, report: { id: string; status: PaymentReport['status']; reference: string; date: string | undefined }) => {
+  const reportPayment = async (
+    c: Context<PortalEnv>,
+    account: string,
+    report: { id: string; status: PaymentReport['status']; reference: string; date: string | undefined },
+  ) => {
     const n = Number(valid(InvoiceNumberPath, c.req.param()).number)
     const at = clock.now()
     const billing = billingOf(account)
     const inv: Invoice | undefined = (await store.billingData(account)).finalized.find((i) => i.number === n)
     if (!inv) throw fail('not_found', `no invoice number ${n}`)
     const date = report.date ?? localDate(at, billing.timezone)
-    const fact: FactRow = { kind: 'payment', id: `${n}:${report.id}`, at, body: { number: n, id: report.id, status: report.status, reference: report.reference, date } }
+    const fact: FactRow = {
+      kind: 'payment',
+      id: `${n}:${report.id}`,
+      at,
+      body: { number: n, id: report.id, status: report.status, reference: report.reference, date },
+    }
     const r = await store.recordFact({ account, fact })
     const p = r.fact.body as PaymentReport & { date: string }
     return c.json({
-      invoice: n, id: report.id, status: r.created ? 'accepted' : 'duplicate',
+      invoice: n,
+      id: report.id,
+      status: r.created ? 'accepted' : 'duplicate',
       payment: { status: p.status, reference: p.reference, date: p.date, reportedAt: new Date(r.fact.at).toISOString() },
     } satisfies z.input<typeof PaymentAnswer>)
   }
@@ -385,8 +473,12 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
     return c.json({
       account,
       notices: notices({
-        billing, at, payments: await paymentStatus(account), balance: summary?.credits[ACCOUNT_WALLET]?.balance ?? null,
-        emails: summary?.emails ?? null, planName: (id) => plans[id]?.name ?? id,
+        billing,
+        at,
+        payments: await paymentStatus(account),
+        balance: summary?.credits[ACCOUNT_WALLET]?.balance ?? null,
+        emails: summary?.emails ?? null,
+        planName: (id) => plans[id]?.name ?? id,
       }),
     })
   })

@@ -9,23 +9,38 @@ describe('GET /v1/rejections', () => {
     await post(batch([impression()]), { origin: 'https://evil.test' })
     const res = await app.request('/v1/rejections', { headers: RK })
     expect(await res.json()).toEqual({
-      account: 'acme', timezone: 'Europe/Amsterdam', since: new Date(NOW - 7 * 86_400_000).toISOString(),
-      rejections: [{
-        container: 'ctr_shop', reason: 'origin_not_allowed', origin: 'evil.test', subject: '', count: 1,
-        firstSeen: new Date(Math.floor(NOW / 60_000) * 60_000).toISOString(), lastSeen: new Date(Math.floor(NOW / 60_000) * 60_000).toISOString(),
-      }],
+      account: 'acme',
+      timezone: 'Europe/Amsterdam',
+      since: new Date(NOW - 7 * 86_400_000).toISOString(),
+      rejections: [
+        {
+          container: 'ctr_shop',
+          reason: 'origin_not_allowed',
+          origin: 'evil.test',
+          subject: '',
+          count: 1,
+          firstSeen: new Date(Math.floor(NOW / 60_000) * 60_000).toISOString(),
+          lastSeen: new Date(Math.floor(NOW / 60_000) * 60_000).toISOString(),
+        },
+      ],
       nextCursor: null,
     })
   })
 
-  it.each(['1', '2026-02-30', 'yesterday', '2026-07-20T12:00'])('refuses since=%s with 400 naming the parameter, for the account and the admin alike', async (since) => {
-    const { app } = setup()
-    for (const [path, auth] of [['/v1/rejections', RK], ['/v1/admin/accounts/acme/rejections', { authorization: `Bearer ${ADMIN}` }]] as const) {
-      const res = await app.request(`${path}?since=${encodeURIComponent(since)}`, { headers: auth })
-      expect(res.status).toBe(400)
-      expect(await res.json()).toEqual({ error: { code: 'invalid_request', message: expect.stringMatching(/^since: /) } })
-    }
-  })
+  it.each(['1', '2026-02-30', 'yesterday', '2026-07-20T12:00'])(
+    'refuses since=%s with 400 naming the parameter, for the account and the admin alike',
+    async (since) => {
+      const { app } = setup()
+      for (const [path, auth] of [
+        ['/v1/rejections', RK],
+        ['/v1/admin/accounts/acme/rejections', { authorization: `Bearer ${ADMIN}` }],
+      ] as const) {
+        const res = await app.request(`${path}?since=${encodeURIComponent(since)}`, { headers: auth })
+        expect(res.status).toBe(400)
+        expect(await res.json()).toEqual({ error: { code: 'invalid_request', message: expect.stringMatching(/^since: /) } })
+      }
+    },
+  )
 
   it('takes an ISO date or instant', async () => {
     const { app, post } = setup()
@@ -41,8 +56,12 @@ describe('GET /v1/rejections', () => {
     // 2026-07-21 00:30 in Amsterdam (UTC+2): already the 21st there, still the 20th in UTC.
     clock.set(Date.UTC(2026, 6, 20, 22, 30))
     await post(batch([impression()]), { origin: 'https://evil.test' })
-    for (const [path, auth] of [['/v1/rejections', RK], ['/v1/admin/accounts/acme/rejections', { authorization: `Bearer ${ADMIN}` }]] as const) {
-      const answer = async (since: string) => (await app.request(`${path}?since=${since}`, { headers: auth })).json() as Promise<{ timezone: string; since: string; rejections: unknown[] }>
+    for (const [path, auth] of [
+      ['/v1/rejections', RK],
+      ['/v1/admin/accounts/acme/rejections', { authorization: `Bearer ${ADMIN}` }],
+    ] as const) {
+      const answer = async (since: string) =>
+        (await app.request(`${path}?since=${since}`, { headers: auth })).json() as Promise<{ timezone: string; since: string; rejections: unknown[] }>
       const local = await answer('2026-07-21')
       expect(local).toMatchObject({ timezone: 'Europe/Amsterdam', since: '2026-07-20T22:00:00.000Z' })
       expect(local.rejections).toHaveLength(1)

@@ -33,11 +33,20 @@ export function rejectionRoutes(deps: AppDeps): Hono<TallyEnv> {
     const rows = await store.rejections(c.var.account, since, { ...page, limit: page.limit + 1 })
     const more = rows.length > page.limit && page.offset + page.limit < MAX_OFFSET
     return c.json({
-      account: c.var.account, timezone, since: new Date(since).toISOString(),
-      rejections: rows.slice(0, page.limit).map((r) => ({
-        container: r.container, reason: r.reason, origin: r.origin, subject: r.subject, count: r.count,
-        firstSeen: new Date(r.firstSeen).toISOString(), lastSeen: new Date(r.lastSeen).toISOString(),
-      })),
+      account: c.var.account,
+      timezone,
+      since: new Date(since).toISOString(),
+      rejections: rows
+        .slice(0, page.limit)
+        .map((r) => ({
+          container: r.container,
+          reason: r.reason,
+          origin: r.origin,
+          subject: r.subject,
+          count: r.count,
+          firstSeen: new Date(r.firstSeen).toISOString(),
+          lastSeen: new Date(r.lastSeen).toISOString(),
+        })),
       nextCursor: more ? Buffer.from(String(page.offset + page.limit)).toString('base64url') : null,
     })
   }

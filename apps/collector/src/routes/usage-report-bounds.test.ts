@@ -35,12 +35,16 @@ describe('GET /v1/usage date bounds', () => {
 
   it('fills the days without usage between days with usage, in JSON and in CSV, in day order', async () => {
     expect(await rows(s, '?from=2026-07-17&to=2026-07-21&groupBy=day')).toEqual([
-      { day: '2026-07-17', ...zero }, { day: '2026-07-18', ...zero },
-      { day: '2026-07-19', ...zero, impressions: 1 }, { day: '2026-07-20', ...zero, impressions: 3, engagements: 2, chatSessions: 2 },
+      { day: '2026-07-17', ...zero },
+      { day: '2026-07-18', ...zero },
+      { day: '2026-07-19', ...zero, impressions: 1 },
+      { day: '2026-07-20', ...zero, impressions: 3, engagements: 2, chatSessions: 2 },
       { day: '2026-07-21', ...zero },
     ])
-    expect((await rows(s, '?from=2026-07-18&to=2026-07-19&groupBy=day,container')).map((r) => [r.day, r.container, r.impressions]))
-      .toEqual([['2026-07-18', null, 0], ['2026-07-19', 'ctr_shop', 1]])
+    expect((await rows(s, '?from=2026-07-18&to=2026-07-19&groupBy=day,container')).map((r) => [r.day, r.container, r.impressions])).toEqual([
+      ['2026-07-18', null, 0],
+      ['2026-07-19', 'ctr_shop', 1],
+    ])
     const csv = await (await get(s, '?from=2026-07-18&to=2026-07-20&groupBy=day&format=csv')).text()
     expect(csv.split('\r\n').slice(1, 4)).toEqual(['2026-07-18,0,0,0,0,0,0', '2026-07-19,1,0,0,0,0,0', '2026-07-20,3,2,2,0,0,0'])
   })
@@ -101,9 +105,7 @@ describe('GET /v1/usage keys', () => {
   })
 
   it('never reads another account: each key sees its own account only', async () => {
-    expect(await rows(s, `${RANGE}&groupBy=container`, 'rk_other_read')).toEqual([
-      { container: 'ctr_other', containerName: '', ...zero, impressions: 1 },
-    ])
+    expect(await rows(s, `${RANGE}&groupBy=container`, 'rk_other_read')).toEqual([{ container: 'ctr_other', containerName: '', ...zero, impressions: 1 }])
     const acme = await rows(s, `${RANGE}&groupBy=container`, 'rk_acme_read')
     expect(acme.map((r) => r.container)).toEqual(['ctr_blog', 'ctr_shop'])
   })
@@ -134,13 +136,21 @@ describe('CSV', () => {
     expect(csvField('cr\rhere')).toBe('"cr\rhere"')
     expect(csvField(null)).toBe('')
     expect(csvField(42)).toBe('42')
-    expect(toCsv(['a', 'b'], [{ a: 'x,y', b: 1 }, { a: null, b: 2 }])).toBe('a,b\r\n"x,y",1\r\n,2\r\n')
+    expect(
+      toCsv(
+        ['a', 'b'],
+        [
+          { a: 'x,y', b: 1 },
+          { a: null, b: 2 },
+        ],
+      ),
+    ).toBe('a,b\r\n"x,y",1\r\n,2\r\n')
   })
 
   it('writes a text cell a spreadsheet would run as a formula with a leading quote, and numbers as they are', () => {
     // docs/security.md, "CSV exports": =, +, -, @, tab and CR start a formula in Excel, Calc and Sheets.
     expect(csvField('=HYPERLINK("https://evil.test","click")')).toBe('"\'=HYPERLINK(""https://evil.test"",""click"")"')
-    expect(csvField('+1+cmd|\' /C calc\'!A0')).toBe("'+1+cmd|' /C calc'!A0")
+    expect(csvField("+1+cmd|' /C calc'!A0")).toBe("'+1+cmd|' /C calc'!A0")
     expect(csvField('-2-3')).toBe("'-2-3")
     expect(csvField('@SUM(A1:A9)')).toBe("'@SUM(A1:A9)")
     expect(csvField('\t=1')).toBe("'\t=1")
@@ -158,7 +168,9 @@ describe('CSV', () => {
       plans: { growth: { currency: 'EUR', basePrice: 4900 } },
       accounts: {
         acme: {
-          name: 'Acme', timezone: 'UTC', subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' },
+          name: 'Acme',
+          timezone: 'UTC',
+          subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' },
           keys: { secret: 'sk_acme_secret', read: 'rk_acme_read' },
           containers: { '-ctr': { name: '=HYPERLINK("https://evil.test")', domains: ['shop.acme.test'], campaigns: { '-2-3': {} } } },
         },
@@ -170,11 +182,13 @@ describe('CSV', () => {
     expect((await res.json()).accepted).toBe(1)
     const day = new Date(s.clock.now()).toISOString().slice(0, 10)
     const csv = await (await get(s, `?from=${day}&to=${day}&groupBy=container,campaign&format=csv`)).text()
-    expect(csv).toBe([
-      'container,containerName,campaign,impressions,engagements,chatSessions,alerts,credits,suspicious',
-      `'-ctr,"'=HYPERLINK(""https://evil.test"")",'-2-3,1,0,0,0,0,0`,
-      '',
-    ].join('\r\n'))
+    expect(csv).toBe(
+      [
+        'container,containerName,campaign,impressions,engagements,chatSessions,alerts,credits,suspicious',
+        `'-ctr,"'=HYPERLINK(""https://evil.test"")",'-2-3,1,0,0,0,0,0`,
+        '',
+      ].join('\r\n'),
+    )
   })
 
   it('answers CSV for Accept: text/csv and for format=csv, with names quoted', async () => {

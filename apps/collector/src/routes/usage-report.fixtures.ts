@@ -12,19 +12,24 @@ export function config() {
     plans: { growth: { currency: 'EUR', basePrice: 4900, freeCredits: 500, creditCosts: { sms: 2, ai: 10 } } },
     accounts: {
       acme: {
-        name: 'Acme', timezone: 'Europe/Amsterdam',
+        name: 'Acme',
+        timezone: 'Europe/Amsterdam',
         subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' },
         keys: { secret: 'sk_acme_secret', read: 'rk_acme_read' },
         containers: {
           ctr_shop: {
-            name: 'Shop, "North"\nbranch', domains: ['shop.acme.test'],
-            campaigns: { cmp_summer: { name: 'Summer sale' }, cmp_winter: {} }, advisors: { adv_shoes: {}, adv_gifts: { name: 'Gift finder' } }, bots: { bot_help: { name: 'Help desk' } },
+            name: 'Shop, "North"\nbranch',
+            domains: ['shop.acme.test'],
+            campaigns: { cmp_summer: { name: 'Summer sale' }, cmp_winter: {} },
+            advisors: { adv_shoes: {}, adv_gifts: { name: 'Gift finder' } },
+            bots: { bot_help: { name: 'Help desk' } },
           },
           ctr_blog: { name: 'Blog', domains: ['blog.acme.test'], campaigns: { cmp_summer: {} } },
         },
       },
       other: {
-        name: 'Other', timezone: 'America/New_York',
+        name: 'Other',
+        timezone: 'America/New_York',
         subscription: { plan: 'growth', cycle: 'monthly', start: '2026-07-12' },
         keys: { secret: 'sk_other_secret', read: 'rk_other_read' },
         containers: { ctr_other: { domains: ['other.test'], campaigns: { cmp_summer: {} } } },
@@ -60,7 +65,11 @@ export async function seeded() {
   await send([chat('end', today + 20 * 60_000, 'conv_1')])
   s.clock.set(NOW)
   await send([impression('cmp_summer', 's_1', undefined, before)])
-  await send([impression('cmp_summer', 's_2', undefined, after), impression('cmp_winter', 's_2', undefined, after), engagement('adv_shoes', 's_2', undefined, after)])
+  await send([
+    impression('cmp_summer', 's_2', undefined, after),
+    impression('cmp_winter', 's_2', undefined, after),
+    engagement('adv_shoes', 's_2', undefined, after),
+  ])
   await send([impression('cmp_summer', 's_9', undefined, today)], 'ctr_blog', 'https://blog.acme.test')
   await send([impression('cmp_summer', 's_1', undefined, today)], 'ctr_other', 'https://other.test')
   return s

@@ -2,7 +2,6 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { NOW } from '../testkit.js'
 import { HOUR, seeded, type S, get, rows, zero, RANGE } from './usage-report.fixtures.js'
 
-
 describe('GET /v1/usage groupings', () => {
   let s: S
   beforeAll(async () => {
@@ -106,7 +105,8 @@ describe('GET /v1/usage filters', () => {
 
   it('leaves server-side usage out when filtered, since it belongs to no container or subject', async () => {
     const res = await s.app.request('/v1/usage', {
-      method: 'POST', headers: { authorization: 'Bearer sk_acme_secret', 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: 'Bearer sk_acme_secret', 'content-type': 'application/json' },
       body: JSON.stringify({ events: [{ id: 'fa1', type: 'alert', alert: 'daily-sales', user: 'u_1', ts: NOW - HOUR }] }),
     })
     expect(res.status).toBe(200)
@@ -117,7 +117,9 @@ describe('GET /v1/usage filters', () => {
   it('filters the grouped rows and the CSV alike', async () => {
     expect(await rows(s, `${RANGE}&groupBy=campaign&container=ctr_shop&campaign=cmp_summer`)).toEqual([{ campaign: 'cmp_summer', ...zero, impressions: 2 }])
     const csv = await (await get(s, `${RANGE}&groupBy=container&campaign=cmp_summer&format=csv`)).text()
-    expect(csv).toBe('container,containerName,impressions,engagements,chatSessions,alerts,credits,suspicious\r\nctr_blog,Blog,1,0,0,0,0,0\r\nctr_shop,"Shop, ""North""\nbranch",2,0,0,0,0,0\r\n')
+    expect(csv).toBe(
+      'container,containerName,impressions,engagements,chatSessions,alerts,credits,suspicious\r\nctr_blog,Blog,1,0,0,0,0,0\r\nctr_shop,"Shop, ""North""\nbranch",2,0,0,0,0,0\r\n',
+    )
   })
 })
 
@@ -134,14 +136,17 @@ describe('GET /v1/usage with server-side usage', () => {
   it('counts alert sessions and credits spent on their local day, outside any container, campaign, advisor or bot', async () => {
     const s = await seeded()
     const res = await s.app.request('/v1/usage', {
-      method: 'POST', headers: { authorization: 'Bearer sk_acme_secret', 'content-type': 'application/json' },
-      body: JSON.stringify({ events: [
-        { id: 'a1', type: 'alert', alert: 'daily-sales', user: 'u_1', ts: NOW - HOUR },
-        { id: 'a2', type: 'alert', alert: 'daily-sales', user: 'u_2', ts: Date.UTC(2026, 6, 19, 21, 30) },
-        { id: 'x1', type: 'action', action: 'sms', quantity: 3, ts: NOW - HOUR },
-        { id: 'x2', type: 'action', action: 'ai', quantity: 1, ts: NOW - HOUR },
-        { id: 'x3', type: 'action', action: 'unpriced', quantity: 1, ts: NOW - HOUR },
-      ] }),
+      method: 'POST',
+      headers: { authorization: 'Bearer sk_acme_secret', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        events: [
+          { id: 'a1', type: 'alert', alert: 'daily-sales', user: 'u_1', ts: NOW - HOUR },
+          { id: 'a2', type: 'alert', alert: 'daily-sales', user: 'u_2', ts: Date.UTC(2026, 6, 19, 21, 30) },
+          { id: 'x1', type: 'action', action: 'sms', quantity: 3, ts: NOW - HOUR },
+          { id: 'x2', type: 'action', action: 'ai', quantity: 1, ts: NOW - HOUR },
+          { id: 'x3', type: 'action', action: 'unpriced', quantity: 1, ts: NOW - HOUR },
+        ],
+      }),
     })
     expect(res.status).toBe(200)
     expect((await res.json()).results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted', 'accepted'])

@@ -37,19 +37,33 @@ export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
       const given = (item as { id?: unknown } | null)?.id
       const id = r.ok ? r.value.id : typeof given === 'string' ? given.slice(0, 64) : ''
       const reject = (code: UsageCode) => results.push({ id, status: 'rejected', code })
-      if (!r.ok) { reject('invalid_event'); continue }
+      if (!r.ok) {
+        reject('invalid_event')
+        continue
+      }
       const e = r.value
       // Server events carry no `sentAt` (docs/protocol.md §4): `ts` is the event's instant on the vendor's server.
-      if (e.ts - receivedAt > MAX_FUTURE_MS) { reject('event_in_future'); continue }
-      if (receivedAt - e.ts > MAX_AGE_MS) { reject('event_too_old'); continue }
+      if (e.ts - receivedAt > MAX_FUTURE_MS) {
+        reject('event_in_future')
+        continue
+      }
+      if (receivedAt - e.ts > MAX_AGE_MS) {
+        reject('event_too_old')
+        continue
+      }
       const at = { id: e.id, time: e.ts, day: dayOf(e.ts) }
-      if (e.type === 'action' && e.member !== undefined && !(billing.members ?? []).includes(e.member)) { reject('unknown_member'); continue }
+      if (e.type === 'action' && e.member !== undefined && !(billing.members ?? []).includes(e.member)) {
+        reject('unknown_member')
+        continue
+      }
       slots.push(results.length)
       results.push({ id, status: 'accepted' })
       events.push(
-        e.type === 'alert' ? { ...at, type: 'alert' }
-          : e.type === 'action' ? { ...at, type: 'action', action: e.action, quantity: e.quantity, member: e.member }
-          : { ...at, type: e.type, count: e.count },
+        e.type === 'alert'
+          ? { ...at, type: 'alert' }
+          : e.type === 'action'
+            ? { ...at, type: 'action', action: e.action, quantity: e.quantity, member: e.member }
+            : { ...at, type: e.type, count: e.count },
       )
     }
     if (events.length > 0) {
@@ -69,7 +83,14 @@ export function usageRoutes(deps: AppDeps): Hono<TallyEnv> {
     const r = await store.creditRequest({ kind: 'purchase', account, billing, id, pack, at })
     if (!r.ok) throw fail('invalid_request', `pack: the plan has no credit pack "${pack}"`)
     // A repeat answers what was stored (its pack), not what the repeat says.
-    return c.json({ id, status: r.duplicate ? 'duplicate' : 'accepted', pack: r.pack ?? pack, credits: r.credits, balance: r.balance, invoice: purchaseInvoiceKey(id) })
+    return c.json({
+      id,
+      status: r.duplicate ? 'duplicate' : 'accepted',
+      pack: r.pack ?? pack,
+      credits: r.credits,
+      balance: r.balance,
+      invoice: purchaseInvoiceKey(id),
+    })
   })
 
   app.post('/v1/credits/transfer', writer, async (c) => {

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest'
 import { ADMIN, setup, testConfig } from '../testkit.js'
 
 function hooks(opts: { allowPrivateNetworks?: boolean } = {}) {
-  const t = setup(opts.allowPrivateNetworks === undefined ? {} : { config: testConfig({ server: { webhooks: { allowPrivateNetworks: opts.allowPrivateNetworks } } }) })
+  const t = setup(
+    opts.allowPrivateNetworks === undefined ? {} : { config: testConfig({ server: { webhooks: { allowPrivateNetworks: opts.allowPrivateNetworks } } }) },
+  )
   const call = (path: string, init: { method?: string; body?: unknown; token?: string | null } = {}) =>
     t.app.request(`/v1/admin/accounts/acme/webhooks${path}`, {
       method: init.method ?? 'GET',
@@ -20,15 +22,27 @@ describe('webhook endpoints', () => {
     const res = await h.add('https://hooks.acme.test/tally')
     expect(res.status).toBe(201)
     const made = (await res.json()) as { id: string; secret: string }
-    expect(made).toEqual({ account: 'acme', id: expect.stringMatching(/^we_[0-9a-f]{16}$/), url: 'https://hooks.acme.test/tally', secret: expect.stringMatching(/^whsec_/), created: '2026-07-20T12:00:00.000Z' })
+    expect(made).toEqual({
+      account: 'acme',
+      id: expect.stringMatching(/^we_[0-9a-f]{16}$/),
+      url: 'https://hooks.acme.test/tally',
+      secret: expect.stringMatching(/^whsec_/),
+      created: '2026-07-20T12:00:00.000Z',
+    })
     const list = await (await h.call('')).text()
     expect(list).not.toContain(made.secret)
-    expect(JSON.parse(list)).toEqual({ account: 'acme', endpoints: [{ id: made.id, url: 'https://hooks.acme.test/tally', created: '2026-07-20T12:00:00.000Z' }] })
+    expect(JSON.parse(list)).toEqual({
+      account: 'acme',
+      endpoints: [{ id: made.id, url: 'https://hooks.acme.test/tally', created: '2026-07-20T12:00:00.000Z' }],
+    })
   })
 
   it.each([
-    ['not a URL', 'hooks'], ['another scheme', 'ftp://hooks.acme.test/'], ['credentials', 'https://user:pw@hooks.acme.test/'],
-    ['a number', 42], ['too long', `https://hooks.acme.test/${'x'.repeat(2048)}`],
+    ['not a URL', 'hooks'],
+    ['another scheme', 'ftp://hooks.acme.test/'],
+    ['credentials', 'https://user:pw@hooks.acme.test/'],
+    ['a number', 42],
+    ['too long', `https://hooks.acme.test/${'x'.repeat(2048)}`],
   ])('refuses %s with 400 and stores nothing', async (_what, url) => {
     const h = hooks()
     expect((await h.add(url)).status).toBe(400)
@@ -72,7 +86,9 @@ describe('webhook endpoints', () => {
     expect(res.status).toBe(400)
     const body = (await res.json()) as { error: { code: string; message: string } }
     expect(body.error.code).toBe('invalid_request')
-    expect(body.error.message).toBe(`url: ${host} is not a public address (loopback, private, link-local, multicast or reserved); webhooks go to public addresses only`)
+    expect(body.error.message).toBe(
+      `url: ${host} is not a public address (loopback, private, link-local, multicast or reserved); webhooks go to public addresses only`,
+    )
     expect(h.count('SELECT count(*) AS n FROM webhook_endpoints')).toBe(0)
   })
 
@@ -125,10 +141,13 @@ describe('the delivery log', () => {
     await h.add('https://b.acme.test/')
     // Five events for two endpoints: ten deliveries, written as the outbox holds them.
     for (let i = 0; i < 5; i++) {
-      h.store.db.prepare(`INSERT INTO webhook_events (account, seq, key, id, type, created, data) VALUES ('acme', ?, ?, ?, 'credits.purchased', ?, '{}')`)
+      h.store.db
+        .prepare(`INSERT INTO webhook_events (account, seq, key, id, type, created, data) VALUES ('acme', ?, ?, ?, 'credits.purchased', ?, '{}')`)
         .run(i + 1, `k${i}`, `evt_${i}`, h.clock.now())
-      h.store.db.prepare(`INSERT INTO webhook_deliveries (account, seq, endpoint, status, attempts, next_at)
-        SELECT 'acme', ?, id, 'pending', 0, ? FROM webhook_endpoints WHERE account = 'acme'`).run(i + 1, h.clock.now())
+      h.store.db
+        .prepare(`INSERT INTO webhook_deliveries (account, seq, endpoint, status, attempts, next_at)
+        SELECT 'acme', ?, id, 'pending', 0, ? FROM webhook_endpoints WHERE account = 'acme'`)
+        .run(i + 1, h.clock.now())
     }
     const seen: string[] = []
     let before: number | null | undefined

@@ -22,9 +22,14 @@ export { MAX_URL } from './api/webhook-schemas.js'
 export const MAX_ENDPOINTS = 10
 
 const deliveryOf = (d: DeliveryRow) => ({
-  event: payloadOf(d), endpoint: d.endpoint, status: d.status, attempts: d.attempts,
+  event: payloadOf(d),
+  endpoint: d.endpoint,
+  status: d.status,
+  attempts: d.attempts,
   nextAttempt: d.status === 'pending' ? new Date(d.nextAt).toISOString() : null,
-  lastAttempt: d.lastAt === null ? null : new Date(d.lastAt).toISOString(), lastStatus: d.lastStatus, lastError: d.lastError,
+  lastAttempt: d.lastAt === null ? null : new Date(d.lastAt).toISOString(),
+  lastStatus: d.lastStatus,
+  lastError: d.lastError,
 })
 
 export function webhookRoutes(deps: AppDeps): Hono<TallyEnv> {
@@ -69,7 +74,7 @@ export function webhookRoutes(deps: AppDeps): Hono<TallyEnv> {
     let end = Math.min(limit, rows.length)
     while (end < rows.length && rows[end]?.seq === rows[end - 1]?.seq) end++
     const page = rows.slice(0, end)
-    const next = end < rows.length ? page[page.length - 1]?.seq ?? null : null
+    const next = end < rows.length ? (page[page.length - 1]?.seq ?? null) : null
     return c.json({ account, deliveries: page.map(deliveryOf), next })
   })
 

@@ -12,9 +12,11 @@ import type { TallyEnv } from '../context.js'
 
 export type Who = { id: string; billing: BillingAccount }
 
-export const whoOf = (config: ConfigState) => (c: Context<TallyEnv>): Who => {
-  const id = c.var.account
-  const billing = billingAccount(config, id)
-  if (!billing) throw fail('not_found', `no account "${id.slice(0, 64)}"`)
-  return { id, billing }
-}
+export const whoOf =
+  (config: ConfigState) =>
+  (c: Context<TallyEnv>): Who => {
+    const id = c.var.account
+    const billing = billingAccount(config, id)
+    if (!billing) throw fail('not_found', `no account "${id.slice(0, 64)}"`)
+    return { id, billing }
+  }

@@ -81,12 +81,18 @@ export async function changeAccount(
     if (latest && latest.effectiveAt > (change.effectiveAt ?? at)) {
       throw fail('conflict', `account "${id}" has a version taking effect at ${iso(latest.effectiveAt)}; date this change at or after it (?at=)`)
     }
-    const before = latest ? latest.body : config.current().accounts[id] ?? null
+    const before = latest ? latest.body : (config.current().accounts[id] ?? null)
     const r = await store.saveAccountChange({
-      account: id, webhook: change.webhook, receipt: change.receipt,
+      account: id,
+      webhook: change.webhook,
+      receipt: change.receipt,
       write: {
-        baseHead: config.head(), seed: config.backed() ? undefined : config.current(),
-        objects: [{ kind: 'account', id, body: next.accounts[id], before }], effectiveAt: change.effectiveAt, actor: change.actor, at,
+        baseHead: config.head(),
+        seed: config.backed() ? undefined : config.current(),
+        objects: [{ kind: 'account', id, body: next.accounts[id], before }],
+        effectiveAt: change.effectiveAt,
+        actor: change.actor,
+        at,
       },
     })
     if (r.replayed) return { replayed: true, receipt: r.receipt }

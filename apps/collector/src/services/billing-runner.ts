@@ -88,9 +88,10 @@ export function createBillingRunner(deps: { store: Store; config: ConfigState; c
       // runs (the admin route, `tally bill`) do not wait for it: per-account locks and unique keys
       // already make a concurrent run write nothing twice.
       const once = () => run(clock.now())
-      const tick = () => void (store.exclusive
-        ? store.exclusive(BILLING_LOCK, once).then((r) => r.ran || logger.debug('billing run skipped: another collector holds it'))
-        : once()).catch((err) => logger.error({ err }, 'billing run failed'))
+      const tick = () =>
+        void (
+          store.exclusive ? store.exclusive(BILLING_LOCK, once).then((r) => r.ran || logger.debug('billing run skipped: another collector holds it')) : once()
+        ).catch((err) => logger.error({ err }, 'billing run failed'))
       tick()
       timer = setInterval(tick, everyMs)
       timer.unref()

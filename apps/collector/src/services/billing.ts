@@ -11,8 +11,17 @@ import type { LedgerBook } from './ledger-book.js'
 import { emit } from './webhooks.js'
 
 /** `pricedBy`: the configuration versions the billing view came from, stamped on each invoice (docs/configuration.md). */
-export interface BillingRunCall { account: string; billing: BillingAccount; asOf: number; at: number; pricedBy?: Invoice['pricedBy'] | null }
-export interface BillingRunOutcome { ledger: number; invoices: Invoice[] }
+export interface BillingRunCall {
+  account: string
+  billing: BillingAccount
+  asOf: number
+  at: number
+  pricedBy?: Invoice['pricedBy'] | null
+}
+export interface BillingRunOutcome {
+  ledger: number
+  invoices: Invoice[]
+}
 
 export interface StoredBilling {
   usage: UsageRow[]
@@ -30,7 +39,10 @@ export async function billingData(db: Repository, account: string): Promise<Stor
   const { page, server, ledger, invoices: finalized, grants, details } = await db.billingReads(account)
   const usage = mergeDays(page, server)
   const emailGrants: EmailGrant[] = grants.map((g) => ({
-    month: g.month, emails: g.emails, id: g.id, at: g.grantedAt,
+    month: g.month,
+    emails: g.emails,
+    id: g.id,
+    at: g.grantedAt,
     pack: g.pack === null || g.price === null || g.currency === null ? undefined : { name: g.pack, price: g.price, currency: g.currency },
   }))
   return { usage, ledger, finalized, emailGrants, details }
@@ -91,7 +103,14 @@ export async function billingRun(tx: Repository, book: LedgerBook, req: BillingR
     // A renewal is the recurring invoice that opens a period after the first; the last invoice
     // after a cancellation (`recurring:k` for the period k-1 it closes) renews nothing.
     if (i.kind === 'recurring' && i.period && i.period.index > 0 && i.key === `recurring:${i.period.index}`) {
-      await emit(tx, req.account, 'subscription.renewed', String(i.period.index), { period: i.period, invoice: { number: i.number, key: i.key, total: i.total, currency: i.currency } }, req.at)
+      await emit(
+        tx,
+        req.account,
+        'subscription.renewed',
+        String(i.period.index),
+        { period: i.period, invoice: { number: i.number, key: i.key, total: i.total, currency: i.currency } },
+        req.at,
+      )
     }
   }
   return { ledger: run.ledger.length, invoices: run.invoices }

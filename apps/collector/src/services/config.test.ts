@@ -48,9 +48,12 @@ function databaseBeforeVersions(file: string, changes: { kind: 'account' | 'cont
   db.close()
 }
 
-const admin = (app: ReturnType<typeof setup>['app'], method: string, path: string, body?: unknown) => app.request(path, {
-  method, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-})
+const admin = (app: ReturnType<typeof setup>['app'], method: string, path: string, body?: unknown) =>
+  app.request(path, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
 
 describe('a database made before versions', () => {
   it('upgrades in place: its stored changes, replayed over the file as before, become the first versions, and stay stored', async () => {
@@ -114,10 +117,12 @@ describe.skipIf(pgSkipReason())('a PostgreSQL database made before versions', ()
       await client.connect()
       await migratePg(drizzlePg({ client }), { migrationsFolder: migrations })
       const acme = testConfig().accounts.acme!
-      await client.query(`INSERT INTO config_changes (kind, id, seq, body, changed_at)
+      await client.query(
+        `INSERT INTO config_changes (kind, id, seq, body, changed_at)
         VALUES ($1, $2, (SELECT coalesce(max(seq), 0) + 1 FROM config_changes), $3::json, $4)
         ON CONFLICT (kind, id) DO UPDATE SET seq = excluded.seq, body = excluded.body, changed_at = excluded.changed_at`,
-      ['container', 'ctr_shop', JSON.stringify({ ...acme.containers.ctr_shop, domains: ['moved.acme.test'], account: 'acme' }), NOW])
+        ['container', 'ctr_shop', JSON.stringify({ ...acme.containers.ctr_shop, domains: ['moved.acme.test'], account: 'acme' }), NOW],
+      )
       expect((await client.query("SELECT to_regclass('config_versions') AS t")).rows).toEqual([{ t: null }])
       await client.end()
 
@@ -163,7 +168,11 @@ describe('the config file and the database', () => {
     expect(acme.subscription.seats).toBe(7)
     expect(acme.containers.ctr_origins).toBeUndefined()
     const history = await store.configHistory('account', 'acme', 10)
-    expect(history.map((h) => [h.version, h.actor])).toEqual([[3, 'config file'], [2, 'admin'], [1, 'config file']])
+    expect(history.map((h) => [h.version, h.actor])).toEqual([
+      [3, 'config file'],
+      [2, 'admin'],
+      [1, 'config file'],
+    ])
     expect(next.account('dormant')).toEqual(testConfig().accounts.dormant)
     await store.close()
   })
@@ -202,7 +211,7 @@ describe('versions dated later', () => {
     await store.close()
   })
 
-  it('refuses an `at` in the past or outside the billing calendar\'s years with 400 naming it', async () => {
+  it("refuses an `at` in the past or outside the billing calendar's years with 400 naming it", async () => {
     const { app } = setup()
     for (const at of [new Date(NOW - 1000).toISOString(), '0999-01-01T00:00:00Z', 'tomorrow']) {
       const res = await admin(app, 'PATCH', `/v1/admin/accounts/acme?at=${at}`, { name: 'x' })

@@ -55,7 +55,7 @@ const PAGE = 1_000
 /** Every version after `afterSeq`, a page at a time. */
 async function versionsSince(db: Pick<Repository, 'configVersions'>, afterSeq: number): Promise<ConfigVersionRow[]> {
   const out: ConfigVersionRow[] = []
-  for (let after = afterSeq; ;) {
+  for (let after = afterSeq; ; ) {
     const page = await db.configVersions(after, PAGE)
     out.push(...page)
     if (page.length < PAGE) return out
@@ -75,15 +75,19 @@ function latestObjects(rows: readonly ConfigVersionRow[]): ConfigObjects {
 }
 
 async function writeChanges(
-  tx: Repository, changes: readonly ObjectChange[], latest: Map<string, ConfigVersionRow>, at: number, actor: string,
+  tx: Repository,
+  changes: readonly ObjectChange[],
+  latest: Map<string, ConfigVersionRow>,
+  at: number,
+  actor: string,
 ): Promise<ConfigVersionRow[]> {
   const rows: ConfigVersionRow[] = []
   for (const ch of changes) {
     // Never dated before the object's newest version: versions take effect in the order written.
     const newest = latest.get(`${ch.kind}:${ch.id}`)?.effectiveAt ?? at
-    rows.push(await tx.insertConfigVersion({
-      kind: ch.kind, id: ch.id, body: ch.after, before: ch.before, effectiveAt: Math.max(at, newest), createdAt: at, actor,
-    }))
+    rows.push(
+      await tx.insertConfigVersion({ kind: ch.kind, id: ch.id, body: ch.after, before: ch.before, effectiveAt: Math.max(at, newest), createdAt: at, actor }),
+    )
   }
   return rows
 }
@@ -114,7 +118,7 @@ export async function applyConfigFile(tx: Repository, req: FileApply): Promise<F
       changes = fileChanges(null, file, db)
     }
   } else {
-    changes = fileChanges(await tx.configFile() as ConfigObjects | null, file, db)
+    changes = fileChanges((await tx.configFile()) as ConfigObjects | null, file, db)
   }
   const next = applyChanges(db, changes)
   const parsed = parseConfig({ ...req.file, plans: next.plans, accounts: next.accounts })
@@ -122,7 +126,7 @@ export async function applyConfigFile(tx: Repository, req: FileApply): Promise<F
   const clash = containerClash(parsed.value)
   if (clash) return { ok: false, message: `the file's changes merged with the database give an invalid configuration: ${clash}` }
   // What is written is the validated value (defaults filled in), as an admin write writes.
-  changes = changes.map((ch) => ch.after === null ? ch : { ...ch, after: parsed.value[ch.kind === 'plan' ? 'plans' : 'accounts'][ch.id] })
+  changes = changes.map((ch) => (ch.after === null ? ch : { ...ch, after: parsed.value[ch.kind === 'plan' ? 'plans' : 'accounts'][ch.id] }))
   if (req.dryRun) return { ok: true, changes, rows: [], upgraded, skipped }
   const written = await writeChanges(tx, changes, latestById(rows), req.at, actor)
   await tx.saveConfigFile(file, req.at)
@@ -142,9 +146,17 @@ export async function writeConfig(tx: Repository, req: ConfigWrite): Promise<Con
     return { ok: false, stale: true, head }
   }
   for (const o of req.objects) {
-    rows.push(await tx.insertConfigVersion({
-      kind: o.kind, id: o.id, body: o.body, before: o.before, effectiveAt: req.effectiveAt ?? req.at, createdAt: req.at, actor: req.actor,
-    }))
+    rows.push(
+      await tx.insertConfigVersion({
+        kind: o.kind,
+        id: o.id,
+        body: o.body,
+        before: o.before,
+        effectiveAt: req.effectiveAt ?? req.at,
+        createdAt: req.at,
+        actor: req.actor,
+      }),
+    )
   }
   return { ok: true, rows }
 }
@@ -169,7 +181,8 @@ export async function refreshConfig(store: ConfigReader, config: ConfigState): P
  */
 export async function openConfig(
   store: ConfigReader & { applyConfigFile(req: FileApply): Promise<FileApplyOutcome> },
-  file: TallyConfig, opts: { logger?: Logger; now?: () => number } = {},
+  file: TallyConfig,
+  opts: { logger?: Logger; now?: () => number } = {},
 ): Promise<ConfigState> {
   const now = opts.now ?? Date.now
   const r = await store.applyConfigFile({ file, at: now() })
@@ -220,12 +233,16 @@ export function watchConfig(deps: {
     return running
   }
   const poll = setInterval(() => {
-    store.configHead()
+    store
+      .configHead()
       .then((head) => (head > config.head() ? check() : undefined))
       .catch((err) => logger.warn({ err }, 'configuration version check failed'))
   }, deps.everyMs)
   poll.unref()
-  const unsubscribe = deps.subscribe?.(() => void check(), (err) => logger.warn({ err }, 'configuration notifications interrupted; checking on the timer'))
+  const unsubscribe = deps.subscribe?.(
+    () => void check(),
+    (err) => logger.warn({ err }, 'configuration notifications interrupted; checking on the timer'),
+  )
   return {
     check,
     async stop() {

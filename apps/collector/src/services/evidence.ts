@@ -70,10 +70,16 @@ export async function* invoiceEvidence(db: EvidenceReader, req: EvidenceRequest)
         for (const r of rows) max = Math.max(max, r.quantity ?? 0)
         yield rows
       }
-      yield [{
-        line: n, lineKind: line.kind, meter: 'contacts', record: 'summary', used: max,
-        note: `the highest reading of the period is ${max}: the line prices the contact range it falls in (${line.description})`,
-      }]
+      yield [
+        {
+          line: n,
+          lineKind: line.kind,
+          meter: 'contacts',
+          record: 'summary',
+          used: max,
+          note: `the highest reading of the period is ${max}: the line prices the contact range it falls in (${line.description})`,
+        },
+      ]
     } else {
       yield [{ line: n, lineKind: line.kind, ...(meter ? { meter } : {}), record: 'charge', quantity: line.quantity, note: line.description }]
     }
@@ -89,7 +95,11 @@ export async function* invoiceEvidence(db: EvidenceReader, req: EvidenceRequest)
   for (const type of ['action', 'email'] as const) {
     for await (const page of usagePages(db, req, type, periodRef(closed.period))) {
       yield page.map((e) => ({
-        line: 0, record: type, id: e.id, time: e.time, quantity: e.quantity,
+        line: 0,
+        record: type,
+        id: e.id,
+        time: e.time,
+        quantity: e.quantity,
         ...(type === 'action'
           ? { subject: actionOf.get(ledgerId.action(e.id)), credits: e.credits, member: e.member ?? undefined }
           : { note: 'counted against the email quota' }),
@@ -100,18 +110,32 @@ export async function* invoiceEvidence(db: EvidenceReader, req: EvidenceRequest)
 
 /** Every unit of a meter in a period, as rows of line `n`. */
 async function* meterUnits(
-  db: EvidenceReader, req: EvidenceRequest, p: PeriodRef, meter: Meter, n: number, lineKind: InvoiceLine['kind'],
+  db: EvidenceReader,
+  req: EvidenceRequest,
+  p: PeriodRef,
+  meter: Meter,
+  n: number,
+  lineKind: InvoiceLine['kind'],
 ): AsyncGenerator<EvidenceRow[]> {
   const { account, pageSize } = req
   const kind = UNIT_METERS[meter]
   if (kind) {
     const record = kind === 'campaign' ? 'impression' : 'engagement'
     for (const container of await db.unitContainers(account, kind, p.startDate, p.endDate)) {
-      for (let after = null as Parameters<EvidenceReader['unitPage']>[5]; ;) {
+      for (let after = null as Parameters<EvidenceReader['unitPage']>[5]; ; ) {
         const page = await db.unitPage(account, container, kind, p.start, p.end, after, pageSize)
         if (page.length === 0) break
         yield page.map((u) => ({
-          line: n, lineKind, meter, record, id: u.eventId, container: u.container, session: u.session, subject: u.subject, time: u.time, quantity: 1,
+          line: n,
+          lineKind,
+          meter,
+          record,
+          id: u.eventId,
+          container: u.container,
+          session: u.session,
+          subject: u.subject,
+          time: u.time,
+          quantity: 1,
         }))
         const last = page[page.length - 1]
         if (!last || page.length < pageSize) break
@@ -119,13 +143,24 @@ async function* meterUnits(
       }
     }
   } else if (meter === 'chatSessions') {
-    for (let after = null as Parameters<EvidenceReader['conversationPage']>[3]; ;) {
+    for (let after = null as Parameters<EvidenceReader['conversationPage']>[3]; ; ) {
       const page = await db.conversationPage(account, p.start, p.end, after, pageSize)
       if (page.length === 0) break
       yield page.map((c) => ({
-        line: n, lineKind, meter, record: 'chat' as const, id: c.conversation, container: c.container, session: c.session, subject: c.bot,
-        time: c.startedAt, end: c.endedAt ?? c.lastEventAt, receivedFirst: c.firstReceivedAt, receivedLast: c.lastReceivedAt,
-        botMs: c.botMs, quantity: c.sessions,
+        line: n,
+        lineKind,
+        meter,
+        record: 'chat' as const,
+        id: c.conversation,
+        container: c.container,
+        session: c.session,
+        subject: c.bot,
+        time: c.startedAt,
+        end: c.endedAt ?? c.lastEventAt,
+        receivedFirst: c.firstReceivedAt,
+        receivedLast: c.lastReceivedAt,
+        botMs: c.botMs,
+        quantity: c.sessions,
       }))
       const last = page[page.length - 1]
       if (!last || page.length < pageSize) break
@@ -137,7 +172,7 @@ async function* meterUnits(
 }
 
 async function* usagePages(db: EvidenceReader, req: EvidenceRequest, type: UsageEventRow['type'], p: PeriodRef): AsyncGenerator<UsageEventRow[]> {
-  for (let after = null as Parameters<EvidenceReader['usageEventPage']>[4]; ;) {
+  for (let after = null as Parameters<EvidenceReader['usageEventPage']>[4]; ; ) {
     const page = await db.usageEventPage(req.account, type, p.startDate, p.endDate, after, req.pageSize)
     if (page.length === 0) return
     yield page
@@ -164,17 +199,13 @@ function summary(req: EvidenceRequest, line: InvoiceLine, n: number, meter: Mete
   if (line.kind === 'adjustment') {
     const before = billedBefore(req.data.finalized, req.invoice, line.period.index, meter)
     return {
-      ...base, billedBefore: before,
+      ...base,
+      billedBefore: before,
       note: `late usage: ${used} units now make ${blocks} blocks; earlier invoices billed ${before}; the line bills the difference${drift}`,
     }
   }
-  const late = blocks !== line.quantity
-    ? `; ${blocks} blocks now: usage that arrived after this invoice is billed as an adjustment on a later one`
-    : ''
-  return {
-    ...base,
-    note: `${used} units (the rows of this line) less ${included ?? 0} included, in blocks of ${per ?? '-'}: ${blocks} blocks${late}${drift}`,
-  }
+  const late = blocks !== line.quantity ? `; ${blocks} blocks now: usage that arrived after this invoice is billed as an adjustment on a later one` : ''
+  return { ...base, note: `${used} units (the rows of this line) less ${included ?? 0} included, in blocks of ${per ?? '-'}: ${blocks} blocks${late}${drift}` }
 }
 
 /** Blocks of a meter of period `index` billed by the finalized invoices numbered before `inv`. */

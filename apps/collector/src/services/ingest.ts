@@ -10,9 +10,7 @@
  * conversation holds at most MAX_CONVERSATION_EVENTS).
  */
 import { CHAT_BACKDATE_MS, CHAT_REORDER_EVENTS, MAX_CONVERSATION_EVENTS, type ChatPhase } from '@tally/protocol'
-import {
-  comparePhaseEvents, conversationSessions, conversationStatus, foldSteps, localDayOf, type ConversationState, type PhaseEvent,
-} from '@tally/billing'
+import { comparePhaseEvents, conversationSessions, conversationStatus, foldSteps, localDayOf, type ConversationState, type PhaseEvent } from '@tally/billing'
 import type { ChatEventRow, ConversationRecord, Repository, RollupDelta, SubjectKind, TailEvent, UnitRow } from '../engines/repository.js'
 
 /**
@@ -36,8 +34,13 @@ export interface IngestRequest {
 
 /** Per event, in request order: counted, already known (same id or same billable unit), or refused. */
 export type IngestStatus =
-  | 'accepted' | 'duplicate' | 'conversation_too_long' | 'conversation_session_mismatch' | 'event_before_conversation'
-  | 'event_out_of_order' | 'over_session_cap'
+  | 'accepted'
+  | 'duplicate'
+  | 'conversation_too_long'
+  | 'conversation_session_mismatch'
+  | 'event_before_conversation'
+  | 'event_out_of_order'
+  | 'over_session_cap'
 
 /** Rollup changes of one request, summed per (day, kind, subject). */
 class Deltas {
@@ -98,8 +101,12 @@ export async function ingest(tx: Repository, req: IngestRequest): Promise<Ingest
 }
 
 async function chat(
-  tx: Repository, req: IngestRequest, events: Extract<IngestEvent, { type: 'chat' }>[], slots: number[],
-  statuses: IngestStatus[], deltas: Deltas,
+  tx: Repository,
+  req: IngestRequest,
+  events: Extract<IngestEvent, { type: 'chat' }>[],
+  slots: number[],
+  statuses: IngestStatus[],
+  deltas: Deltas,
 ): Promise<void> {
   const { account, container, receivedAt } = req
   const dayOf = localDayOf(req.timeZone)
@@ -122,10 +129,14 @@ async function chat(
   // never the whole conversation); an older retry is refused as the room is, and was counted once.
   const asked = new Map<string, number>()
   for (const e of events) asked.set(e.conversation, (asked.get(e.conversation) ?? 0) + 1)
-  const maybeRetried = new Set(events.filter((e) => {
-    const prev = before.get(e.conversation)
-    return prev !== undefined && e.time <= prev.state.latestAt
-  }).map((e) => e.conversation))
+  const maybeRetried = new Set(
+    events
+      .filter((e) => {
+        const prev = before.get(e.conversation)
+        return prev !== undefined && e.time <= prev.state.latestAt
+      })
+      .map((e) => e.conversation),
+  )
   const full = ids.filter((id) => (room.get(id) ?? 0) < (asked.get(id) ?? 0) && maybeRetried.has(id))
   const stored = new Set<string>()
   for (const id of full) for (const e of await tx.chatTail(account, container, id, CHAT_REORDER_EVENTS + 1)) stored.add(`${id}\n${e.id}`)
@@ -185,15 +196,21 @@ async function chat(
     const bot = prev?.bot ?? first.subject
     // So does whether it was opened by a suspicious session: its sessions are then never billed.
     const suspicious = prev ? prev.suspicious === true : first.suspicious === true
-    const [kind, subject] = suspicious ? ['suspicious', `bot:${bot}`] as const : ['bot', bot] as const
+    const [kind, subject] = suspicious ? (['suspicious', `bot:${bot}`] as const) : (['bot', bot] as const)
     const sessions = conversationSessions(state)
     const day = dayOf(state.startedAt)
     // Sessions are billed on the day the conversation started; a late earlier event may move it.
     if (prev) deltas.add(prev.day, kind, subject, -prev.sessions)
     deltas.add(day, kind, subject, sessions)
     records.push({
-      conversation, bot, session: prev?.session ?? first.session, day, sessions,
-      status: conversationStatus(state, receivedAt), state, suspicious,
+      conversation,
+      bot,
+      session: prev?.session ?? first.session,
+      day,
+      sessions,
+      status: conversationStatus(state, receivedAt),
+      state,
+      suspicious,
     })
   }
   if (records.length > 0) await tx.saveConversations(account, container, records)
@@ -208,8 +225,14 @@ const phaseEvent = (e: ChatEvent, receivedAt: number): PhaseEvent => ({ id: e.id
  * row is written with its folded state at once. Answers the new state, null when nothing was new.
  */
 async function foldInOrder(
-  tx: Repository, req: IngestRequest, conversation: string, base: ConversationState | null, ks: number[],
-  events: ChatEvent[], slots: number[], statuses: IngestStatus[],
+  tx: Repository,
+  req: IngestRequest,
+  conversation: string,
+  base: ConversationState | null,
+  ks: number[],
+  events: ChatEvent[],
+  slots: number[],
+  statuses: IngestStatus[],
 ): Promise<ConversationState | null> {
   const seen = new Set<string>()
   const fresh: number[] = []
@@ -220,16 +243,33 @@ async function foldInOrder(
     fresh.push(k)
   }
   const order = fresh.map((k) => ({ k, e: phaseEvent(events[k] as ChatEvent, req.receivedAt) })).sort((a, b) => comparePhaseEvents(a.e, b.e))
-  const states = foldSteps(base, order.map((x) => x.e))
-  const rows: ChatEventRow[] = order.map(({ e }, j) => ({ conversation, eventId: e.id, phase: e.phase, time: e.time, receivedAt: e.receivedAt, state: states[j] as ConversationState }))
+  const states = foldSteps(
+    base,
+    order.map((x) => x.e),
+  )
+  const rows: ChatEventRow[] = order.map(({ e }, j) => ({
+    conversation,
+    eventId: e.id,
+    phase: e.phase,
+    time: e.time,
+    receivedAt: e.receivedAt,
+    state: states[j] as ConversationState,
+  }))
   const inserted = await tx.insertChatEvents(req.account, req.container, rows)
-  order.forEach(({ k }, j) => { statuses[slots[k] as number] = inserted[j] ? 'accepted' : 'duplicate' })
+  order.forEach(({ k }, j) => {
+    statuses[slots[k] as number] = inserted[j] ? 'accepted' : 'duplicate'
+  })
   if (inserted.every(Boolean)) return states.at(-1) ?? null
   // A stored id sent again with a later time (a forged retry): it stays a duplicate, and the rows
   // written get the states of the fold without it.
   const kept = order.filter((_, j) => inserted[j]).map((x) => x.e)
   const again = foldSteps(base, kept)
-  await tx.saveChatStates(req.account, req.container, conversation, kept.map((e, j) => ({ eventId: e.id, state: again[j] as ConversationState })))
+  await tx.saveChatStates(
+    req.account,
+    req.container,
+    conversation,
+    kept.map((e, j) => ({ eventId: e.id, state: again[j] as ConversationState })),
+  )
   return again.at(-1) ?? null
 }
 
@@ -241,14 +281,20 @@ async function foldInOrder(
  * database) are folded once from the conversation's start (at most MAX_CONVERSATION_EVENTS).
  */
 async function foldLate(
-  tx: Repository, req: IngestRequest, conversation: string, prev: ConversationRecord, ks: number[],
-  events: ChatEvent[], slots: number[], statuses: IngestStatus[],
+  tx: Repository,
+  req: IngestRequest,
+  conversation: string,
+  prev: ConversationRecord,
+  ks: number[],
+  events: ChatEvent[],
+  slots: number[],
+  statuses: IngestStatus[],
 ): Promise<ConversationState | null> {
   const { account, container, receivedAt } = req
   const tail = await tx.chatTail(account, container, conversation, CHAT_REORDER_EVENTS + 1)
   // The oldest row read is the boundary when there are older ones: a new event must sort after it.
   const bounded = tail.length > CHAT_REORDER_EVENTS
-  const floor = bounded ? tail[tail.length - 1] as TailEvent : null
+  const floor = bounded ? (tail[tail.length - 1] as TailEvent) : null
   const rows: ChatEventRow[] = []
   const rowSlots: number[] = []
   for (const k of ks) {
@@ -307,7 +353,15 @@ async function foldLate(
 
 /** Equal folds, whatever the count of events before them. */
 function sameFold(a: ConversationState, b: ConversationState): boolean {
-  return a.startedAt === b.startedAt && a.lastEventAt === b.lastEventAt && a.latestAt === b.latestAt && a.endedAt === b.endedAt
-    && a.closed === b.closed && a.active === b.active && a.botMs === b.botMs && a.firstReceivedAt === b.firstReceivedAt
-    && a.lastReceivedAt === b.lastReceivedAt
+  return (
+    a.startedAt === b.startedAt &&
+    a.lastEventAt === b.lastEventAt &&
+    a.latestAt === b.latestAt &&
+    a.endedAt === b.endedAt &&
+    a.closed === b.closed &&
+    a.active === b.active &&
+    a.botMs === b.botMs &&
+    a.firstReceivedAt === b.firstReceivedAt &&
+    a.lastReceivedAt === b.lastReceivedAt
+  )
 }

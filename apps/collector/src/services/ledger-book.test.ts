@@ -17,30 +17,33 @@ import type { UsageInput } from './usage.js'
 
 const DAY = 86_400_000
 const NOW = Date.UTC(2026, 3, 20, 12)
-const config = createConfigState((() => {
-  const r = parseConfig({
-    plans: {
-      growth: {
-        currency: 'EUR', basePrice: 4900, freeCredits: 100, creditCosts: { sms: 1 },
-        creditPacks: { small: { credits: 1000, price: 1000 } },
+const config = createConfigState(
+  (() => {
+    const r = parseConfig({
+      plans: {
+        growth: { currency: 'EUR', basePrice: 4900, freeCredits: 100, creditCosts: { sms: 1 }, creditPacks: { small: { credits: 1000, price: 1000 } } },
       },
-    },
-    accounts: {
-      // Month 100 of its subscription.
-      long: {
-        timezone: 'Europe/Amsterdam', subscription: { plan: 'growth', cycle: 'monthly', start: '2018-01-12' },
-        keys: { secret: 'sk_long_secret', read: 'rk_long_read' }, members: ['alice'],
+      accounts: {
+        // Month 100 of its subscription.
+        long: {
+          timezone: 'Europe/Amsterdam',
+          subscription: { plan: 'growth', cycle: 'monthly', start: '2018-01-12' },
+          keys: { secret: 'sk_long_secret', read: 'rk_long_read' },
+          members: ['alice'],
+        },
+        // Month 2.
+        short: {
+          timezone: 'Europe/Amsterdam',
+          subscription: { plan: 'growth', cycle: 'monthly', start: '2026-02-12' },
+          keys: { secret: 'sk_short_secret', read: 'rk_short_read' },
+          members: ['alice'],
+        },
       },
-      // Month 2.
-      short: {
-        timezone: 'Europe/Amsterdam', subscription: { plan: 'growth', cycle: 'monthly', start: '2026-02-12' },
-        keys: { secret: 'sk_short_secret', read: 'rk_short_read' }, members: ['alice'],
-      },
-    },
-  })
-  if (!r.ok) throw new Error(r.message)
-  return r.value
-})())
+    })
+    if (!r.ok) throw new Error(r.message)
+    return r.value
+  })(),
+)
 const billing = (id: string) => {
   const b = billingAccount(config, id)
   if (!b) throw new Error(`no account ${id}`)
@@ -85,11 +88,22 @@ describe('a credit request', () => {
         await run()
         rows.push(engine.rows)
       }
-      await measure(async () => expect((await s.recordUsage({ account, billing: billing(account), receivedAt: at, events: sms(at) }))[0]?.status).toBe('accepted'))
-      await measure(async () => expect((await s.creditRequest({ kind: 'purchase', account, billing: billing(account), id: `p${++seq}`, pack: 'small', at })).ok).toBe(true))
-      await measure(async () => expect((await s.creditRequest({ kind: 'transfer', account, billing: billing(account), id: `t${++seq}`, to: 'alice', credits: 1, at })).ok).toBe(true))
+      await measure(async () =>
+        expect((await s.recordUsage({ account, billing: billing(account), receivedAt: at, events: sms(at) }))[0]?.status).toBe('accepted'),
+      )
+      await measure(async () =>
+        expect((await s.creditRequest({ kind: 'purchase', account, billing: billing(account), id: `p${++seq}`, pack: 'small', at })).ok).toBe(true),
+      )
+      await measure(async () =>
+        expect((await s.creditRequest({ kind: 'transfer', account, billing: billing(account), id: `t${++seq}`, to: 'alice', credits: 1, at })).ok).toBe(true),
+      )
       // A repeat of the purchase before: found by its key, answered as the first time.
-      await measure(async () => expect((await s.creditRequest({ kind: 'purchase', account, billing: billing(account), id: `p${seq - 1}`, pack: 'small', at }))).toMatchObject({ ok: true, duplicate: true }))
+      await measure(async () =>
+        expect(await s.creditRequest({ kind: 'purchase', account, billing: billing(account), id: `p${seq - 1}`, pack: 'small', at })).toMatchObject({
+          ok: true,
+          duplicate: true,
+        }),
+      )
       await measure(async () => expect((await s.creditBalances(account, billing(account), at)).account?.balance).toBeGreaterThan(0))
       return rows
     }

@@ -73,14 +73,20 @@ export class LedgerBook {
     if (book && book.head === head) {
       const lots = await tx.openLots(account)
       state = {
-        lots: new Map(lots.map((l) => [l.lot, l])), entries: new Map(), totals: book.totals,
+        lots: new Map(lots.map((l) => [l.lot, l])),
+        entries: new Map(),
+        totals: book.totals,
         open: { dueThrough: book.dueThrough ?? Number.NEGATIVE_INFINITY, wallets: book.wallets },
       }
     } else {
       const full = replay(await tx.ledger(account))
       state = openLedger(full)
       if (persist) {
-        await tx.saveCreditBook(account, bookRow(head, state), [...full.lots.values()].map((l) => ({ ...l, open: isOpen(l) })))
+        await tx.saveCreditBook(
+          account,
+          bookRow(head, state),
+          [...full.lots.values()].map((l) => ({ ...l, open: isOpen(l) })),
+        )
       }
     }
     this.cache.set(account, { head, state })
@@ -105,16 +111,16 @@ export class LedgerBook {
    * advanced and stored in the same transaction as the entries (a crash keeps both or neither).
    * Returns the state with them applied.
    */
-  async append(
-    tx: Repository, account: string, state: LedgerState, entries: readonly LedgerEntry[], asOf: number, clientId?: string,
-  ): Promise<LedgerState> {
+  async append(tx: Repository, account: string, state: LedgerState, entries: readonly LedgerEntry[], asOf: number, clientId?: string): Promise<LedgerState> {
     if (entries.length === 0) return state
-    const rows = entries.map((entry) => ({
-      key: ledgerKey(entry, entry.type === 'grant' || entry.type === 'expiry' ? undefined : clientId), entry,
-    }))
+    const rows = entries.map((entry) => ({ key: ledgerKey(entry, entry.type === 'grant' || entry.type === 'expiry' ? undefined : clientId), entry }))
     const head = await tx.appendLedger(account, rows)
     const next = advance({ ...state, entries: new Map() }, entries, asOf)
-    await tx.saveCreditBook(account, bookRow(head, next.state), next.touched.map((l) => ({ ...l, open: isOpen(l) })))
+    await tx.saveCreditBook(
+      account,
+      bookRow(head, next.state),
+      next.touched.map((l) => ({ ...l, open: isOpen(l) })),
+    )
     this.cache.set(account, { head, state: next.state })
     return next.state
   }
@@ -127,7 +133,5 @@ export class LedgerBook {
 
 function bookRow(head: number, state: LedgerState): CreditBookRow {
   const dueThrough = state.open?.dueThrough ?? Number.NEGATIVE_INFINITY
-  return {
-    head, dueThrough: Number.isFinite(dueThrough) ? dueThrough : null, wallets: state.open?.wallets ?? [], totals: { ...state.totals },
-  }
+  return { head, dueThrough: Number.isFinite(dueThrough) ? dueThrough : null, wallets: state.open?.wallets ?? [], totals: { ...state.totals } }
 }

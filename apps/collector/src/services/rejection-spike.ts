@@ -12,7 +12,12 @@ import type { Clock } from '../domain/clock.js'
 import type { Store } from './store.js'
 
 /** Never throws, never waits: the refusal's answer does not depend on it. */
-export function rejectionSpikeHook(deps: { store: Pick<Store, 'rejectionSpike'>; clock: Clock; config: ConfigState; logger: Logger }): (account: string) => void {
+export function rejectionSpikeHook(deps: {
+  store: Pick<Store, 'rejectionSpike'>
+  clock: Clock
+  config: ConfigState
+  logger: Logger
+}): (account: string) => void {
   const { store, clock, config, logger } = deps
   const spikes = rejectionSpikes()
   return (account) => {

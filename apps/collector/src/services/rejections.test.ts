@@ -10,13 +10,22 @@ function logged(opts: { keysPerDay?: number; maxPending?: number } = {}) {
   const clock = manualClock(T)
   const writes: RejectionRecord[][] = []
   const log = createRejectionLog({
-    store: { recordRejections: async (rows) => void writes.push(rows.map((r) => ({ ...r }))) }, clock, logger: pino({ level: 'silent' }), ...opts,
+    store: { recordRejections: async (rows) => void writes.push(rows.map((r) => ({ ...r }))) },
+    clock,
+    logger: pino({ level: 'silent' }),
+    ...opts,
   })
   const rows = () => writes.flat()
   return { clock, log, writes, rows }
 }
-const rejection = (over: Partial<RejectionRecord> = {}): RejectionRecord =>
-  ({ at: T, container: 'ctr', account: 'acme', reason: 'origin_not_allowed', origin: 'evil.test', ...over })
+const rejection = (over: Partial<RejectionRecord> = {}): RejectionRecord => ({
+  at: T,
+  container: 'ctr',
+  account: 'acme',
+  reason: 'origin_not_allowed',
+  origin: 'evil.test',
+  ...over,
+})
 
 describe('the refusal log', () => {
   it('sums refusals of one key in memory and writes one row for them', async () => {
@@ -61,7 +70,11 @@ describe('the refusal log', () => {
     const { log, rows } = logged({ keysPerDay: 2 })
     for (let i = 0; i < 50; i++) log.note(rejection({ account: null, container: `ctr_${i}`, reason: 'unknown_container' }))
     await log.flush()
-    expect(rows().map((r) => [r.container, r.count])).toEqual([['ctr_0', 1], ['ctr_1', 1], [OTHER, 48]])
+    expect(rows().map((r) => [r.container, r.count])).toEqual([
+      ['ctr_0', 1],
+      ['ctr_1', 1],
+      [OTHER, 48],
+    ])
   })
 
   it('starts a new budget each UTC day', async () => {
@@ -78,8 +91,14 @@ describe('the refusal log', () => {
     let fail = true
     const written: RejectionRecord[] = []
     const log = createRejectionLog({
-      store: { recordRejections: async (rows) => { if (fail) throw new Error('disk full'); written.push(...rows) } },
-      clock: manualClock(T), logger: pino({ level: 'silent' }),
+      store: {
+        recordRejections: async (rows) => {
+          if (fail) throw new Error('disk full')
+          written.push(...rows)
+        },
+      },
+      clock: manualClock(T),
+      logger: pino({ level: 'silent' }),
     })
     log.note(rejection())
     await log.flush()
@@ -126,19 +145,27 @@ describe('refusals in the log', () => {
 
   it('holds at most maxKeys keys and one * key per reason, whatever containers a forger names', () => {
     const { log, out, sum } = lines({ maxKeys: 10 })
-    for (let i = 0; i < 10_000; i++) log.note(rejection({ at: T + i, account: null, container: `forged_${i}`, reason: i % 2 ? 'unknown_container' : 'origin_missing' }))
+    for (let i = 0; i < 10_000; i++)
+      log.note(rejection({ at: T + i, account: null, container: `forged_${i}`, reason: i % 2 ? 'unknown_container' : 'origin_missing' }))
     expect(log.size()).toBe(12)
     log.due(T + 10_000, true)
     expect(out.length).toBeLessThanOrEqual(10 + 2 * 2)
     expect(sum()).toBe(10_000)
-    expect(out.filter((l) => l.container === OTHER).map((l) => l.count).reduce((a, b) => a + b)).toBe(10_000 - 10)
+    expect(
+      out
+        .filter((l) => l.container === OTHER)
+        .map((l) => l.count)
+        .reduce((a, b) => a + b),
+    ).toBe(10_000 - 10)
   })
 
   it('goes out with the writes: flush logs the lines due, a final flush every count left', async () => {
     const out: Line[] = []
     const clock = manualClock(T)
     const log = createRejectionLog({
-      store: { recordRejections: async () => {} }, clock, logger: pino({ level: 'warn' }, { write: (s: string) => void out.push(JSON.parse(s) as Line) }),
+      store: { recordRejections: async () => {} },
+      clock,
+      logger: pino({ level: 'warn' }, { write: (s: string) => void out.push(JSON.parse(s) as Line) }),
     })
     for (let i = 0; i < 3; i++) log.noteAndLog(rejection())
     log.note(rejection({ reason: 'bot' }))
@@ -146,6 +173,9 @@ describe('refusals in the log', () => {
     await log.flush()
     expect(out).toHaveLength(1)
     await log.flush({ final: true })
-    expect(out.map((l) => [l.reason, l.count])).toEqual([['origin_not_allowed', 1], ['origin_not_allowed', 2]])
+    expect(out.map((l) => [l.reason, l.count])).toEqual([
+      ['origin_not_allowed', 1],
+      ['origin_not_allowed', 2],
+    ])
   })
 })

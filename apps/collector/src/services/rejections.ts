@@ -93,9 +93,11 @@ export function createRejectionLog(opts: RejectionLogOptions): RejectionLog {
     lastFlush = clock.now()
     if (rows.length === 0) return writing
     // One write at a time, in order: a flush waits for the one before it.
-    writing = writing.then(() => store.recordRejections(rows)).catch((err) => {
-      logger.error({ err, rows: rows.length }, 'could not record refusals')
-    })
+    writing = writing
+      .then(() => store.recordRejections(rows))
+      .catch((err) => {
+        logger.error({ err, rows: rows.length }, 'could not record refusals')
+      })
     return writing
   }
 
@@ -149,18 +151,25 @@ export function createRejectionLines(opts: RejectionLinesOptions): {
 } {
   const { logger, everyMs = 60_000, maxKeys = 100 } = opts
   type Key = {
-    container: string; account: string | null; reason: string; origin: string
+    container: string
+    account: string | null
+    reason: string
+    origin: string
     /** Counted since `since`, not logged yet; `lastLine`: when this key's last line was written. */
-    count: number; since: number; lastLine: number
+    count: number
+    since: number
+    lastLine: number
     /** The `*` key of a reason, held beyond `maxKeys`. */
     spill: boolean
   }
   const keys = new Map<string, Key>()
   let spilled = 0
 
-  const line = (k: Key, count: number) => logger.warn({
-    container: k.container, account: k.account ?? undefined, reason: k.reason, origin: k.origin, count, since: new Date(k.since).toISOString(),
-  }, 'beacons refused')
+  const line = (k: Key, count: number) =>
+    logger.warn(
+      { container: k.container, account: k.account ?? undefined, reason: k.reason, origin: k.origin, count, since: new Date(k.since).toISOString() },
+      'beacons refused',
+    )
 
   return {
     note(r) {
@@ -179,8 +188,14 @@ export function createRejectionLines(opts: RejectionLinesOptions): {
         return
       }
       const fresh: Key = {
-        container: spill ? OTHER : r.container, account: spill ? null : r.account, reason: r.reason, origin: r.origin,
-        count: 0, since: r.at, lastLine: r.at, spill,
+        container: spill ? OTHER : r.container,
+        account: spill ? null : r.account,
+        reason: r.reason,
+        origin: r.origin,
+        count: 0,
+        since: r.at,
+        lastLine: r.at,
+        spill,
       }
       keys.set(id, fresh)
       if (spill) spilled++

@@ -5,13 +5,19 @@
  * thread (../engines/sqlite/worker.ts), so the rules run wherever the database is.
  */
 import type { Balances, BillingAccount, CreditResult } from '@tally/billing'
-import type {DeliveryRow, Engine, RejectionRecord, 
-  WebhookEndpointRow,
-} from '../engines/repository.js'
+import type { DeliveryRow, Engine, RejectionRecord, WebhookEndpointRow } from '../engines/repository.js'
 import { READS, type RepositoryReads } from '../engines/repository.js'
 import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
 import {
-  creditBalances, creditRequest, grantEmails, recordUsage, type CreditCall, type EmailGrantCall, type EmailGrantResult, type UsageOutcome, type UsageRequest,
+  creditBalances,
+  creditRequest,
+  grantEmails,
+  recordUsage,
+  type CreditCall,
+  type EmailGrantCall,
+  type EmailGrantResult,
+  type UsageOutcome,
+  type UsageRequest,
 } from './usage.js'
 import { billingData, billingRun, type BillingRunCall, type BillingRunOutcome, type StoredBilling } from './billing.js'
 import { LedgerBook } from './ledger-book.js'
@@ -116,9 +122,10 @@ export function createStore(engine: Engine): Store {
   const store: Store = {
     ...reads,
     ingest: (req) => write((tx) => ingest(tx, req)),
-    recordRejections: (rows) => write(async (tx) => {
-      for (const r of rows) await tx.recordRejection(r)
-    }),
+    recordRejections: (rows) =>
+      write(async (tx) => {
+        for (const r of rows) await tx.recordRejection(r)
+      }),
     pruneRejections: (before, limit) => write((tx) => tx.pruneRejections(before, limit)),
     closeIdleConversations: (now, idleMs) => write((tx) => tx.markIdleConversations(now - idleMs)),
     writeConfig: (req) => write((tx) => writeConfig(tx, req)),

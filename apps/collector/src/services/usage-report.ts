@@ -76,10 +76,7 @@ export async function usageReport(deps: ReportDeps, account: string, q: UsageQue
   }
   const subjects = (['campaign', 'advisor', 'bot'] as const).filter((k) => filters[k] !== undefined)
   const filtered = Object.keys(filters).length > 0
-  const [rollups, billing] = await Promise.all([
-    deps.store.rollups(account, from, addDays(to, 1)),
-    deps.store.billingData(account),
-  ])
+  const [rollups, billing] = await Promise.all([deps.store.rollups(account, from, addDays(to, 1)), deps.store.billingData(account)])
 
   const rows = new Map<string, UsageRow>()
   const add = (keys: Record<Grouping, string | null>, meter: Meter, units: number) => {
@@ -89,7 +86,7 @@ export async function usageReport(deps: ReportDeps, account: string, q: UsageQue
       row = { impressions: 0, engagements: 0, chatSessions: 0, alerts: 0, credits: 0, suspicious: 0 }
       for (const g of groupBy) {
         row[g] = keys[g]
-        if (g === 'container') row.containerName = keys.container === null ? '' : acc.containers[keys.container]?.name ?? ''
+        if (g === 'container') row.containerName = keys.container === null ? '' : (acc.containers[keys.container]?.name ?? '')
       }
       rows.set(id, row)
     }
@@ -100,12 +97,17 @@ export async function usageReport(deps: ReportDeps, account: string, q: UsageQue
     const [kind, subject] = r.kind === 'suspicious' ? splitSuspicious(r.subject) : [r.kind, r.subject]
     if (filters.container !== undefined && r.container !== filters.container) continue
     if (subjects.length > 0 && !subjects.some((k) => kind === k && subject === filters[k])) continue
-    add({
-      day: r.day, container: r.container,
-      campaign: kind === 'campaign' ? subject : null,
-      advisor: kind === 'advisor' ? subject : null,
-      bot: kind === 'bot' ? subject : null,
-    }, METER_OF[r.kind], r.units)
+    add(
+      {
+        day: r.day,
+        container: r.container,
+        campaign: kind === 'campaign' ? subject : null,
+        advisor: kind === 'advisor' ? subject : null,
+        bot: kind === 'bot' ? subject : null,
+      },
+      METER_OF[r.kind],
+      r.units,
+    )
   }
   // Alert sessions and credits come from the vendor's backend (POST /v1/usage), not from a page:
   // they belong to no container, campaign, advisor or bot, so those keys are null.
@@ -154,8 +156,11 @@ export async function usageReport(deps: ReportDeps, account: string, q: UsageQue
       if (!subject || Object.hasOwn(names[kind], subject)) continue
       // The row's container names it first; else the first container of the account that does.
       const own = row.container ? acc.containers[row.container] : undefined
-      const name = own?.[plural[kind]][subject]?.name
-        ?? Object.values(acc.containers).map((c) => c[plural[kind]][subject]?.name).find((n) => n !== undefined)
+      const name =
+        own?.[plural[kind]][subject]?.name ??
+        Object.values(acc.containers)
+          .map((c) => c[plural[kind]][subject]?.name)
+          .find((n) => n !== undefined)
       if (name !== undefined) names[kind][subject] = name
     }
   }
@@ -170,4 +175,3 @@ function splitSuspicious(subject: string): [string, string] {
 export function usageColumns(groupBy: readonly Grouping[]): string[] {
   return [...groupBy.flatMap((g) => (g === 'container' ? ['container', 'containerName'] : [g])), ...METERS]
 }
-

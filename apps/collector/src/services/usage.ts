@@ -6,8 +6,26 @@
  * one is paid, the other refused, never both. The decisions themselves are `@tally/billing`'s.
  */
 import {
-  ACCOUNT_WALLET, applyEntries, balanceOf, balances, creditsDue, emailMonthAt, emailWindow, emailsAt, memberWallet, purchase, spend, transfer, checkEmails,
-  nextDay, termsAt, type Balances, type BillingAccount, type CreditResult, type EmailGrant, type UsageRow,
+  ACCOUNT_WALLET,
+  applyEntries,
+  balanceOf,
+  balances,
+  creditsDue,
+  emailMonthAt,
+  emailWindow,
+  emailsAt,
+  memberWallet,
+  purchase,
+  spend,
+  transfer,
+  checkEmails,
+  nextDay,
+  termsAt,
+  type Balances,
+  type BillingAccount,
+  type CreditResult,
+  type EmailGrant,
+  type UsageRow,
 } from '@tally/billing'
 import type { UsageCode } from '@tally/protocol'
 import type { EmailGrantRow, Repository, UsageEventRow } from '../engines/repository.js'
@@ -46,13 +64,22 @@ const walletOf = (member: string | null | undefined) => (member ? memberWallet(m
 export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRequest): Promise<UsageOutcome[]> {
   const { account, billing, receivedAt } = req
   await tx.lockAccount(account)
-  const seen = await tx.usageEvents(account, req.events.map((e) => e.id))
+  const seen = await tx.usageEvents(
+    account,
+    req.events.map((e) => e.id),
+  )
   const out: UsageOutcome[] = []
   /** The email check's rows, read once per request and kept current as the request adds to them. */
-  let window: {
-    fromDay: string; toDay: string; usage: UsageRow[]; finalized: Awaited<ReturnType<Repository['invoices']>>; emailGrants: EmailGrant[]
-    contactsBefore: number | null
-  } | undefined
+  let window:
+    | {
+        fromDay: string
+        toDay: string
+        usage: UsageRow[]
+        finalized: Awaited<ReturnType<Repository['invoices']>>
+        emailGrants: EmailGrant[]
+        contactsBefore: number | null
+      }
+    | undefined
   const accepted = new Set<string>()
   for (const e of req.events) {
     const stored = seen.get(e.id)
@@ -66,8 +93,14 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
       continue
     }
     const row: UsageEventRow = {
-      id: e.id, type: e.type, day: e.day, time: e.time, receivedAt, quantity: e.type === 'alert' ? 1 : e.type === 'action' ? e.quantity : e.count,
-      credits: 0, member: e.type === 'action' ? e.member ?? null : null,
+      id: e.id,
+      type: e.type,
+      day: e.day,
+      time: e.time,
+      receivedAt,
+      quantity: e.type === 'alert' ? 1 : e.type === 'action' ? e.quantity : e.count,
+      credits: 0,
+      member: e.type === 'action' ? (e.member ?? null) : null,
     }
     if (e.type === 'action') {
       const ledger = await book.forRequest(tx, account, await book.state(tx, account), requestKey.action(e.id))
@@ -117,11 +150,7 @@ export async function recordUsage(tx: Repository, book: LedgerBook, req: UsageRe
         continue
       }
     }
-    const add = {
-      alerts: e.type === 'alert' ? 1 : 0,
-      emails: e.type === 'email' ? e.count : 0,
-      contacts: e.type === 'contacts' ? e.count : null,
-    }
+    const add = { alerts: e.type === 'alert' ? 1 : 0, emails: e.type === 'email' ? e.count : 0, contacts: e.type === 'contacts' ? e.count : null }
     await tx.addUsageDaily(account, e.day, add)
     await tx.insertUsageEvent(account, row)
     accepted.add(e.id)
@@ -135,9 +164,10 @@ export async function creditRequest(tx: Repository, book: LedgerBook, req: Credi
   await tx.lockAccount(req.account)
   const key = req.kind === 'purchase' ? requestKey.purchase(req.id) : requestKey.transfer(req.id)
   const ledger = await book.forRequest(tx, req.account, await book.state(tx, req.account), key)
-  const r = req.kind === 'purchase'
-    ? purchase(req.billing, ledger, { id: ledgerId.purchase(req.id), pack: req.pack, at: req.at })
-    : transfer(req.billing, ledger, { id: ledgerId.transfer(req.id), to: req.to, credits: req.credits, at: req.at })
+  const r =
+    req.kind === 'purchase'
+      ? purchase(req.billing, ledger, { id: ledgerId.purchase(req.id), pack: req.pack, at: req.at })
+      : transfer(req.billing, ledger, { id: ledgerId.transfer(req.id), to: req.to, credits: req.credits, at: req.at })
   await book.append(tx, req.account, ledger, r.entries, req.at, req.id)
   if (r.ok && !r.duplicate) {
     if (req.kind === 'purchase') {
@@ -168,7 +198,14 @@ export async function creditBalances(db: Repository, book: LedgerBook, account: 
  * `creditsLowThreshold` to below it: once per crossing, named by the entry that crossed.
  */
 async function creditsLow(
-  tx: Repository, billing: BillingAccount, account: string, wallet: string, before: number, after: number, entry: string, at: number,
+  tx: Repository,
+  billing: BillingAccount,
+  account: string,
+  wallet: string,
+  before: number,
+  after: number,
+  entry: string,
+  at: number,
 ): Promise<void> {
   const threshold = termsAt(billing, at)?.terms.plan.creditsLowThreshold
   if (threshold === undefined || !(before >= threshold && after < threshold)) return
@@ -184,9 +221,7 @@ export type EmailGrantCall =
   | { kind: 'grant'; account: string; billing: BillingAccount; id: string; emails: number; note: string | null; at: number }
   | { kind: 'purchase'; account: string; billing: BillingAccount; id: string; pack: string; at: number }
 
-export type EmailGrantResult =
-  | { ok: true; duplicate: boolean; grant: EmailGrantRow }
-  | { ok: false; code: 'no_current_period' | 'unknown_pack' }
+export type EmailGrantResult = { ok: true; duplicate: boolean; grant: EmailGrantRow } | { ok: false; code: 'no_current_period' | 'unknown_pack' }
 
 export async function grantEmails(tx: Repository, req: EmailGrantCall): Promise<EmailGrantResult> {
   await tx.lockAccount(req.account)
@@ -217,10 +252,12 @@ export async function grantEmails(tx: Repository, req: EmailGrantCall): Promise<
 /** The request's running view of the daily rows, so a later email in the same request sees the earlier ones. */
 function addToDaily(rows: UsageRow[], day: string, add: { alerts: number; emails: number; contacts: number | null }): UsageRow[] {
   const i = rows.findIndex((r) => r.day === day)
-  const before: UsageRow = i >= 0 ? rows[i] ?? { day } : { day }
+  const before: UsageRow = i >= 0 ? (rows[i] ?? { day }) : { day }
   const contacts = add.contacts === null ? before.contacts : Math.max(before.contacts ?? add.contacts, add.contacts)
   const next: UsageRow = {
-    day, alerts: (before.alerts ?? 0) + add.alerts, emails: (before.emails ?? 0) + add.emails,
+    day,
+    alerts: (before.alerts ?? 0) + add.alerts,
+    emails: (before.emails ?? 0) + add.emails,
     ...(contacts === undefined ? {} : { contacts }),
   }
   return i >= 0 ? rows.map((r, k) => (k === i ? next : r)) : [...rows, next]

@@ -24,10 +24,20 @@ import { SIGNATURE_HEADER, signWebhook } from '../domain/webhook-signature.js'
 import { guardedLookup, isPublicAddress, literalAddress, PrivateAddressError, type Resolve } from '../domain/webhook-target.js'
 
 export const WEBHOOK_EVENT_TYPES = [
-  'invoice.finalized', 'credits.low', 'credits.purchased', 'quota.email_reached', 'subscription.renewed', 'usage.refused_spike',
+  'invoice.finalized',
+  'credits.low',
+  'credits.purchased',
+  'quota.email_reached',
+  'subscription.renewed',
+  'usage.refused_spike',
   // Changes made in the billing portal (docs/portal.md) and the purchases and transfers of the API.
-  'subscription.change_scheduled', 'subscription.changed', 'subscription.cancellation_scheduled', 'subscription.cancellation_undone',
-  'credits.transferred', 'emails.purchased', 'billing_details.updated',
+  'subscription.change_scheduled',
+  'subscription.changed',
+  'subscription.cancellation_scheduled',
+  'subscription.cancellation_undone',
+  'credits.transferred',
+  'emails.purchased',
+  'billing_details.updated',
 ] as const
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number]
 
@@ -52,14 +62,21 @@ export function emit(tx: Repository, account: string, type: WebhookEventType, fa
 }
 
 /** A refused-beacon spike event for the account, in a transaction of its own. */
-export async function emitRejectionSpike(tx: Repository, req: { account: string; minute: number; refused: number; threshold: number; at: number }): Promise<boolean> {
+export async function emitRejectionSpike(
+  tx: Repository,
+  req: { account: string; minute: number; refused: number; threshold: number; at: number },
+): Promise<boolean> {
   await tx.lockAccount(req.account)
   const minute = new Date(req.minute).toISOString()
   return emit(tx, req.account, 'usage.refused_spike', minute, { minute, refused: req.refused, threshold: req.threshold }, req.at)
 }
 
 export const payloadOf = (d: DeliveryRow): WebhookPayload => ({
-  id: d.event.id, type: d.event.type as WebhookEventType, created: new Date(d.event.created).toISOString(), account: d.account, data: d.event.data,
+  id: d.event.id,
+  type: d.event.type as WebhookEventType,
+  created: new Date(d.event.created).toISOString(),
+  account: d.account,
+  data: d.event.data,
 })
 
 export interface DeliverySettings {
@@ -78,7 +95,12 @@ export interface DeliverySettings {
 }
 
 export const DEFAULT_DELIVERY: DeliverySettings = {
-  retryBaseMs: 10_000, retryMaxMs: 3_600_000, giveUpAfterMs: 72 * 3_600_000, attemptTimeoutMs: 5_000, pollMs: 1_000, batch: 20,
+  retryBaseMs: 10_000,
+  retryMaxMs: 3_600_000,
+  giveUpAfterMs: 72 * 3_600_000,
+  attemptTimeoutMs: 5_000,
+  pollMs: 1_000,
+  batch: 20,
 }
 
 /**
@@ -105,10 +127,7 @@ export interface AttemptOutcome {
 }
 
 /** What an attempt's outcome makes of its delivery. */
-export function afterAttempt(
-  d: DeliveryRow, outcome: AttemptOutcome, at: number, s: DeliverySettings,
-  random: () => number = Math.random,
-): DeliveryUpdate {
+export function afterAttempt(d: DeliveryRow, outcome: AttemptOutcome, at: number, s: DeliverySettings, random: () => number = Math.random): DeliveryUpdate {
   const attempts = d.attempts + 1
   const last = { attempts, lastAt: at, lastStatus: outcome.status, lastError: outcome.error }
   if (outcome.ok) return { ...last, status: 'delivered', nextAt: at }
@@ -153,7 +172,9 @@ export async function claimDeliveries(tx: Repository, now: number, limit: number
  * connection, closed once the status is in.
  */
 export function postWebhook(
-  target: string, headers: Record<string, string>, body: string,
+  target: string,
+  headers: Record<string, string>,
+  body: string,
   opts: { timeoutMs: number; allowPrivateNetworks: boolean; lookup: LookupFunction },
 ): Promise<AttemptOutcome> {
   let url: URL
@@ -174,7 +195,10 @@ export function postWebhook(
   return new Promise<AttemptOutcome>((resolve) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     const req = send(url, {
-      method: 'POST', agent: false, lookup: opts.lookup, signal,
+      method: 'POST',
+      agent: false,
+      lookup: opts.lookup,
+      signal,
       headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
     })
     req.on('response', (res) => {
@@ -199,7 +223,11 @@ export interface WebhookDelivery {
 }
 
 export function createWebhookDelivery(deps: {
-  store: DeliveryStore; clock: Clock; logger: Logger; settings?: Partial<DeliverySettings>; random?: () => number
+  store: DeliveryStore
+  clock: Clock
+  logger: Logger
+  settings?: Partial<DeliverySettings>
+  random?: () => number
   /** `server.webhooks.allowPrivateNetworks`: send to loopback, private and link-local addresses too (default false). */
   allowPrivateNetworks?: boolean
   /** Resolves an endpoint's host name (default `dns.lookup`); tests put their own. */
@@ -239,19 +267,24 @@ export function createWebhookDelivery(deps: {
     }
   }
 
-  const runOnce = () => (running ??= pass().finally(() => { running = undefined }))
+  const runOnce = () =>
+    (running ??= pass().finally(() => {
+      running = undefined
+    }))
 
   return {
     runOnce,
     start() {
       stopped = false
       const tick = () => {
-        runOnce().catch((err) => logger.error({ err }, 'webhook delivery failed')).finally(() => {
-          if (!stopped) {
-            timer = setTimeout(tick, s.pollMs)
-            timer.unref()
-          }
-        })
+        runOnce()
+          .catch((err) => logger.error({ err }, 'webhook delivery failed'))
+          .finally(() => {
+            if (!stopped) {
+              timer = setTimeout(tick, s.pollMs)
+              timer.unref()
+            }
+          })
       }
       tick()
     },

@@ -5,9 +5,7 @@
  * `../periods.test.ts` to compare against; nothing outside the tests uses it.
  */
 import { CYCLE_MONTHS, type Cycle, type Plan } from '@tally/protocol'
-import {
-  addMonthsClamped, daysBetween, localDate, nextDay, startOfDay, type BillingSubscription, type Period, type SubscriptionChange,
-} from '../period.js'
+import { addMonthsClamped, daysBetween, localDate, nextDay, startOfDay, type BillingSubscription, type Period, type SubscriptionChange } from '../period.js'
 import { emailQuota } from '../meters.js'
 import { periodStates, quotaContacts, type BillingData, type EmailAllowance, type EmailGrant } from '../invoice.js'
 import type { UsageRow } from '../meters.js'
@@ -16,7 +14,10 @@ import { discountFor } from '../rating.js'
 import { lineAmount } from '../money.js'
 
 function sortedChanges(sub: BillingSubscription): SubscriptionChange[] {
-  return [...(sub.changes ?? [])].map((c, i) => ({ c, i })).sort((a, b) => (a.c.at < b.c.at ? -1 : a.c.at > b.c.at ? 1 : a.i - b.i)).map((x) => x.c)
+  return [...(sub.changes ?? [])]
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => (a.c.at < b.c.at ? -1 : a.c.at > b.c.at ? 1 : a.i - b.i))
+    .map((x) => x.c)
 }
 
 /** Every period from the anchor, each from the previous (the old `allPeriods`). */
@@ -37,9 +38,16 @@ export function* walkPeriods(sub: BillingSubscription, zone: string): Generator<
     const endDate = addMonthsClamped(sub.start, offset + months)
     const last = sub.cancelledAt !== undefined && sub.cancelledAt < endDate
     yield {
-      index, cycle, months, offset,
-      start: startOfDay(startDate, zone), end: startOfDay(endDate, zone),
-      startDate, endDate, days: daysBetween(startDate, endDate), last,
+      index,
+      cycle,
+      months,
+      offset,
+      start: startOfDay(startDate, zone),
+      end: startOfDay(endDate, zone),
+      startDate,
+      endDate,
+      days: daysBetween(startDate, endDate),
+      last,
     }
     if (last) return
     previousStart = startDate
@@ -84,8 +92,10 @@ export function walkMonthSlices(sub: BillingSubscription, zone: string, to: numb
 
 function fee(t: Pick<Terms, 'plan' | 'seats'>, period: Period): number {
   const d = discountFor(t.plan, period.cycle)
-  return lineAmount({ quantity: 1, unitPrice: t.plan.basePrice, months: period.months, discountPercent: d })
-    + lineAmount({ quantity: t.seats, unitPrice: t.plan.seatPrice, months: period.months, discountPercent: d })
+  return (
+    lineAmount({ quantity: 1, unitPrice: t.plan.basePrice, months: period.months, discountPercent: d }) +
+    lineAmount({ quantity: t.seats, unitPrice: t.plan.seatPrice, months: period.months, discountPercent: d })
+  )
 }
 function planOf(account: BillingAccount, id: string): Plan | undefined {
   return Object.hasOwn(account.plans, id) ? account.plans[id] : undefined
@@ -157,15 +167,16 @@ export function walkEmailWindow(account: BillingAccount, at: number): { fromDay:
   const p = walkPeriodAt(account.subscription, account.timezone, at)
   if (!p) return null
   const prev = p.index > 0 ? walkPeriodByIndex(account.subscription, account.timezone, p.index - 1) : null
-  return {
-    fromDay: (prev ?? p).startDate,
-    toDay: p.endDate,
-    invoiceKeys: [...(prev ? [`recurring:${prev.index}`] : []), `recurring:${p.index}`],
-  }
+  return { fromDay: (prev ?? p).startDate, toDay: p.endDate, invoiceKeys: [...(prev ? [`recurring:${prev.index}`] : []), `recurring:${p.index}`] }
 }
 
 function walkEmailAllowance(
-  account: BillingAccount, usage: readonly UsageRow[], at: number, paidContacts: number, plan: Plan, grants: readonly EmailGrant[] = [],
+  account: BillingAccount,
+  usage: readonly UsageRow[],
+  at: number,
+  paidContacts: number,
+  plan: Plan,
+  grants: readonly EmailGrant[] = [],
 ): EmailAllowance {
   const slice = walkMonthSlices(account.subscription, account.timezone, at + 1).find((s) => s.start <= at && at < s.end)
   const quota = emailQuota(plan.emailsPerContact, quotaContacts(plan, paidContacts))

@@ -37,13 +37,7 @@ export function fakeCollector(script: (Reply | Error)[] = []) {
     const status = next.status ?? 200
     const body = next.body ?? (status < 300 ? { accepted: 0, duplicates: 0, rejected: [] } : {})
     // A plain object: a real Response reads its body through streams, which fake timers stall.
-    return {
-      status,
-      ok: status < 300,
-      headers: new Headers(next.headers ?? {}),
-      json: async () => body,
-      text: async () => JSON.stringify(body),
-    } as Response
+    return { status, ok: status < 300, headers: new Headers(next.headers ?? {}), json: async () => body, text: async () => JSON.stringify(body) } as Response
   }
   const sendBeacon = (url: string, body: string) => {
     beacons.push(record(url, body))

@@ -26,13 +26,15 @@ describe.skipIf(pgSkipReason())('withAdvisoryLock', () => {
     for (let round = 0; round < 5; round++) {
       let inside = 0
       let most = 0
-      const callers = Array.from({ length: 6 }, (_, i) => withAdvisoryLock(i % 2 ? a : b, 'billing-run', async () => {
-        inside++
-        most = Math.max(most, inside)
-        await sleep(30)
-        inside--
-        return i
-      }))
+      const callers = Array.from({ length: 6 }, (_, i) =>
+        withAdvisoryLock(i % 2 ? a : b, 'billing-run', async () => {
+          inside++
+          most = Math.max(most, inside)
+          await sleep(30)
+          inside--
+          return i
+        }),
+      )
       const outcomes = await Promise.all(callers)
       expect(most).toBe(1)
       // Each caller either ran or was told it did not; at least one ran.
@@ -76,10 +78,12 @@ describe.skipIf(pgSkipReason())('withAdvisoryLock', () => {
     await withAdvisoryLock(a, 'billing-run', async (client) => {
       await client.query(`INSERT INTO runs VALUES ('committed')`)
     })
-    await expect(withAdvisoryLock(a, 'billing-run', async (client) => {
-      await client.query(`INSERT INTO runs VALUES ('rolled back')`)
-      throw new Error('rating failed')
-    })).rejects.toThrow('rating failed')
+    await expect(
+      withAdvisoryLock(a, 'billing-run', async (client) => {
+        await client.query(`INSERT INTO runs VALUES ('rolled back')`)
+        throw new Error('rating failed')
+      }),
+    ).rejects.toThrow('rating failed')
     expect((await a.query('SELECT holder FROM runs')).rows).toEqual([{ holder: 'committed' }])
     // The failed run let go of the lock.
     expect(await withAdvisoryLock(b, 'billing-run', async () => 'after')).toEqual({ ran: true, value: 'after' })

@@ -39,10 +39,11 @@ async function silentServer(): Promise<{ url: string; close(): Promise<void> }> 
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
   return {
     url: `postgres://tally@127.0.0.1:${port}/tally`,
-    close: () => new Promise((resolve) => {
-      for (const s of sockets) s.destroy()
-      server.close(() => resolve())
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
   }
 }
 
@@ -56,12 +57,20 @@ describe('classifyPgError, on errors as the drivers shape them', () => {
     { name: 'crash shutdown (57P02)', error: code('57P02'), kind: 'unavailable' },
     { name: 'I/O error (58030)', error: code('58030'), kind: 'unavailable' },
     // Five capitals, like an SQLSTATE: a socket the server closed while a transaction wrote to it.
-    { name: 'a write to a closed socket (EPIPE)', error: Object.assign(new Error('write EPIPE'), { errno: -32, code: 'EPIPE', syscall: 'write' }), kind: 'unavailable' },
+    {
+      name: 'a write to a closed socket (EPIPE)',
+      error: Object.assign(new Error('write EPIPE'), { errno: -32, code: 'EPIPE', syscall: 'write' }),
+      kind: 'unavailable',
+    },
     { name: 'a reset connection (ECONNRESET)', error: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), kind: 'unavailable' },
     { name: 'an unknown host', error: Object.assign(new Error('getaddrinfo ENOTFOUND db'), { code: 'ENOTFOUND' }), kind: 'unavailable' },
     { name: 'every address refused (AggregateError)', error: new AggregateError([code('ECONNREFUSED'), code('ECONNREFUSED')], 'connect'), kind: 'unavailable' },
     { name: 'a pool already ended (drain)', error: new Error('Cannot use a pool after calling end on the pool'), kind: 'unavailable' },
-    { name: 'a terminated connection, wrapped twice', error: new Error('outer', { cause: new Error('Failed query', { cause: new Error('Connection terminated unexpectedly') }) }), kind: 'unavailable' },
+    {
+      name: 'a terminated connection, wrapped twice',
+      error: new Error('outer', { cause: new Error('Failed query', { cause: new Error('Connection terminated unexpectedly') }) }),
+      kind: 'unavailable',
+    },
     { name: 'a foreign-key violation (23503)', error: code('23503'), kind: 'bug' },
     { name: 'an unknown database (3D000)', error: code('3D000'), kind: 'bug' },
     { name: 'a wrong password (28P01)', error: code('28P01'), kind: 'bug' },
@@ -120,21 +129,32 @@ describe.skipIf(pgSkipReason())('the PostgreSQL connection, against a real serve
   const cases: { name: string; kind: PgErrorKind; shows: string; retry?: boolean; provoke: () => Promise<unknown> }[] = [
     { name: 'a syntax error', kind: 'bug', shows: '42601', provoke: () => failure(pool.query('SELEC 1')) },
     { name: 'an unknown table', kind: 'bug', shows: '42P01', provoke: () => failure(pool.query('SELECT * FROM nowhere')) },
-    { name: 'a unique violation with no ON CONFLICT', kind: 'bug', shows: '23505', provoke: () => failure(pool.query(`INSERT INTO items VALUES (1, 'again')`)) },
+    {
+      name: 'a unique violation with no ON CONFLICT',
+      kind: 'bug',
+      shows: '23505',
+      provoke: () => failure(pool.query(`INSERT INTO items VALUES (1, 'again')`)),
+    },
     { name: 'a not-null violation', kind: 'bug', shows: '23502', provoke: () => failure(pool.query('INSERT INTO items VALUES (3, NULL)')) },
     { name: 'a value of the wrong type', kind: 'bug', shows: '22P02', provoke: () => failure(pool.query(`SELECT 'x'::int`)) },
     { name: 'a division by zero', kind: 'bug', shows: '22012', provoke: () => failure(pool.query('SELECT 1 / 0')) },
     {
-      name: 'a unique violation wrapped by drizzle', kind: 'bug', shows: '23505',
+      name: 'a unique violation wrapped by drizzle',
+      kind: 'bug',
+      shows: '23505',
       provoke: () => failure(drizzle(pool).execute(sql`INSERT INTO items VALUES (2, 'again')`)),
     },
     { name: 'a statement timeout (57014)', kind: 'unavailable', shows: '57014', provoke: () => failure(pool.query('SELECT pg_sleep(2)')) },
     {
-      name: 'a statement timeout wrapped by drizzle', kind: 'unavailable', shows: '57014',
+      name: 'a statement timeout wrapped by drizzle',
+      kind: 'unavailable',
+      shows: '57014',
       provoke: () => failure(drizzle(pool).execute(sql`SELECT pg_sleep(2)`)),
     },
     {
-      name: 'a write in a read-only transaction (25006)', kind: 'unavailable', shows: '25006',
+      name: 'a write in a read-only transaction (25006)',
+      kind: 'unavailable',
+      shows: '25006',
       provoke: async () => {
         const client = await pool.connect()
         try {
@@ -146,7 +166,9 @@ describe.skipIf(pgSkipReason())('the PostgreSQL connection, against a real serve
       },
     },
     {
-      name: 'a connection ended by an administrator (57P01)', kind: 'unavailable', shows: '57P01',
+      name: 'a connection ended by an administrator (57P01)',
+      kind: 'unavailable',
+      shows: '57P01',
       provoke: async () => {
         const [victim, admin] = await twoClients()
         victim.on('error', () => {})
@@ -158,7 +180,10 @@ describe.skipIf(pgSkipReason())('the PostgreSQL connection, against a real serve
       },
     },
     {
-      name: 'a serialization failure (40001)', kind: 'unavailable', shows: '40001', retry: true,
+      name: 'a serialization failure (40001)',
+      kind: 'unavailable',
+      shows: '40001',
+      retry: true,
       provoke: async () => {
         const [a, b] = await twoClients()
         try {
@@ -172,17 +197,17 @@ describe.skipIf(pgSkipReason())('the PostgreSQL connection, against a real serve
       },
     },
     {
-      name: 'a deadlock (40P01)', kind: 'unavailable', shows: '40P01', retry: true,
+      name: 'a deadlock (40P01)',
+      kind: 'unavailable',
+      shows: '40P01',
+      retry: true,
       provoke: async () => {
         const [a, b] = await twoClients()
         try {
           for (const c of [a, b]) await c.query(`SET deadlock_timeout = '20ms'; BEGIN`)
           await a.query(`UPDATE items SET name = 'a' WHERE id = 1`)
           await b.query(`UPDATE items SET name = 'b' WHERE id = 2`)
-          const settled = await Promise.allSettled([
-            a.query(`UPDATE items SET name = 'a' WHERE id = 2`),
-            b.query(`UPDATE items SET name = 'b' WHERE id = 1`),
-          ])
+          const settled = await Promise.allSettled([a.query(`UPDATE items SET name = 'a' WHERE id = 2`), b.query(`UPDATE items SET name = 'b' WHERE id = 1`)])
           const failed = settled.find((s) => s.status === 'rejected')
           if (!failed) throw new Error('expected a deadlock')
           return failed.reason
@@ -192,7 +217,9 @@ describe.skipIf(pgSkipReason())('the PostgreSQL connection, against a real serve
       },
     },
     {
-      name: 'too many connections (53300)', kind: 'unavailable', shows: '53300',
+      name: 'too many connections (53300)',
+      kind: 'unavailable',
+      shows: '53300',
       provoke: async () => {
         // Superusers are exempt from connection limits: a role of its own, allowed one.
         const role = `t_limited_${randomBytes(4).toString('hex')}`
@@ -210,7 +237,9 @@ describe.skipIf(pgSkipReason())('the PostgreSQL connection, against a real serve
       },
     },
     {
-      name: 'a refused connection', kind: 'unavailable', shows: 'ECONNREFUSED',
+      name: 'a refused connection',
+      kind: 'unavailable',
+      shows: 'ECONNREFUSED',
       provoke: async () => {
         const closed = openPgPool({ url: `postgres://tally@127.0.0.1:${await freePort()}/tally`, connectTimeoutMs: 1_000 })
         try {
@@ -221,7 +250,9 @@ describe.skipIf(pgSkipReason())('the PostgreSQL connection, against a real serve
       },
     },
     {
-      name: 'a connect timeout (a server that never answers)', kind: 'unavailable', shows: 'Connection terminated due to connection timeout',
+      name: 'a connect timeout (a server that never answers)',
+      kind: 'unavailable',
+      shows: 'Connection terminated due to connection timeout',
       provoke: async () => {
         const silent = await silentServer()
         const hung = openPgPool({ url: silent.url, connectTimeoutMs: 200 })
@@ -234,7 +265,9 @@ describe.skipIf(pgSkipReason())('the PostgreSQL connection, against a real serve
       },
     },
     {
-      name: 'a database that does not exist', kind: 'bug', shows: '3D000',
+      name: 'a database that does not exist',
+      kind: 'bug',
+      shows: '3D000',
       provoke: async () => {
         const wrong = openPgPool({ url: withDatabase(adminUrl(), 'no_such_database'), poolSize: 1 })
         try {

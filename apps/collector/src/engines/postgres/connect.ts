@@ -38,12 +38,7 @@ export interface PgPoolOptions {
   onConnectionError?: (e: Error) => void
 }
 
-export const PG_POOL_DEFAULTS = {
-  poolSize: 10,
-  statementTimeoutMs: 10_000,
-  connectTimeoutMs: 5_000,
-  idleTimeoutMs: 30_000,
-} as const
+export const PG_POOL_DEFAULTS = { poolSize: 10, statementTimeoutMs: 10_000, connectTimeoutMs: 5_000, idleTimeoutMs: 30_000 } as const
 
 /**
  * Opens a pool; connections are made on first use, so this never fails for an unreachable server.
@@ -97,8 +92,17 @@ const UNAVAILABLE_CODES = new Set(['57P01', '57P02', '57P03', '57014', '40001', 
 const RETRY_CODES = new Set(['40001', '40P01'])
 /** Socket errors of Node and of DNS. */
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH',
-  'EHOSTDOWN', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
 ])
 /** node-postgres says these in words only, with no code. */
 const NETWORK_MESSAGES = [
@@ -128,7 +132,9 @@ export function classifyPgError(e: unknown): PgErrorKind {
     if (code && NETWORK_CODES.has(code)) return true
     if (code && isSqlState(code)) return UNAVAILABLE_CLASSES.includes(code.slice(0, 2)) || UNAVAILABLE_CODES.has(code)
     return typeof x.message === 'string' && NETWORK_MESSAGES.some((m) => m.test(x.message as string))
-  }) ? 'unavailable' : 'bug'
+  })
+    ? 'unavailable'
+    : 'bug'
 }
 
 /** A serialization failure or a deadlock: the transaction may be run again at once. */
@@ -162,7 +168,8 @@ export async function readiness(pool: pg.Pool, timeoutMs = 1_000): Promise<Readi
   const late = new Promise<Readiness>((resolve) => {
     timer = setTimeout(() => resolve({ ok: false, reason: `the database did not answer within ${timeoutMs} ms` }), timeoutMs)
   })
-  const probe = pool.query<{ read_only: string }>(`SELECT current_setting('transaction_read_only') AS read_only`)
+  const probe = pool
+    .query<{ read_only: string }>(`SELECT current_setting('transaction_read_only') AS read_only`)
     .then((r): Readiness => (r.rows[0]?.read_only === 'off' ? { ok: true } : { ok: false, reason: 'the database is read-only' }))
     .catch((e: unknown): Readiness => ({ ok: false, reason: `the database probe failed: ${(e as Error)?.message ?? String(e)}` }))
   try {

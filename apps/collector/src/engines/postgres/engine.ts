@@ -84,7 +84,11 @@ export class PgEngine implements Engine {
     } catch (e) {
       // After a failed write every later statement fails too ("current transaction is aborted"):
       // the first failure is the one that says what happened (a deadlock to retry, a full disk).
-      const cause = (await begin.then(() => repo.firstFailure(), (b: unknown) => b)) ?? e
+      const cause =
+        (await begin.then(
+          () => repo.firstFailure(),
+          (b: unknown) => b,
+        )) ?? e
       try {
         await client.query('ROLLBACK')
       } catch (rollback) {
@@ -123,7 +127,9 @@ export class PgEngine implements Engine {
    */
   async exclusive<T>(key: string, fn: () => Promise<T>): Promise<LockOutcome<T>> {
     if (this.closed) throw new StoreUnavailable('the store is closed')
-    const client = await this.pool.connect().catch((e: unknown) => { throw toStoreError(e, 'cannot reach the database') })
+    const client = await this.pool.connect().catch((e: unknown) => {
+      throw toStoreError(e, 'cannot reach the database')
+    })
     let broken: Error | undefined
     try {
       const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [key])
@@ -160,8 +166,11 @@ export class PgEngine implements Engine {
     }
     const connect = async () => {
       const c = new pg.Client({
-        connectionString: this.opts.url, connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 5_000,
-        application_name: 'tally-listen', keepAlive: true, keepAliveInitialDelayMillis: 10_000,
+        connectionString: this.opts.url,
+        connectionTimeoutMillis: this.opts.connectTimeoutMs ?? 5_000,
+        application_name: 'tally-listen',
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
       })
       client = c
       c.on('notification', (n) => {
@@ -195,7 +204,9 @@ export class PgEngine implements Engine {
 
   /** Applies pending migrations; concurrent collectors wait for each other on a session advisory lock. */
   async migrate(): Promise<void> {
-    const client = await this.pool.connect().catch((e: unknown) => { throw toStoreError(e, 'cannot reach the database') })
+    const client = await this.pool.connect().catch((e: unknown) => {
+      throw toStoreError(e, 'cannot reach the database')
+    })
     let broken: Error | undefined
     try {
       await client.query(`SELECT pg_advisory_lock(hashtext('tally:migrate'))`)

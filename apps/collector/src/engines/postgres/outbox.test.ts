@@ -55,16 +55,20 @@ describe.skipIf(pgSkipReason())('the webhook outbox on PostgreSQL, with two coll
     expect([...first, ...second].sort()).toEqual(['evt_acme_k1', 'evt_beta_k1', 'evt_gamma_k1'])
     // Leased: nothing is due again until the lease ends.
     expect(await two.transaction((tx) => claimDeliveries(tx, T + 1, 10, lease))).toEqual([])
-    expect((await two.transaction((tx) => claimDeliveries(tx, lease, 10, lease + 10_000))).map((d) => d.event.id).sort())
-      .toEqual(['evt_acme_k1', 'evt_beta_k1', 'evt_gamma_k1'])
+    expect((await two.transaction((tx) => claimDeliveries(tx, lease, 10, lease + 10_000))).map((d) => d.event.id).sort()).toEqual([
+      'evt_acme_k1',
+      'evt_beta_k1',
+      'evt_gamma_k1',
+    ])
   })
 
   it('numbers the events of one account written by two collectors at once without a gap or a repeat', async () => {
     await one.transaction((tx) => tx.insertWebhookEndpoint('acme', endpoint('we_1')))
-    const write = (engine: PgEngine, key: string) => engine.transaction(async (tx) => {
-      await tx.lockAccount('acme')
-      return tx.insertOutboxEvent('acme', event(key))
-    })
+    const write = (engine: PgEngine, key: string) =>
+      engine.transaction(async (tx) => {
+        await tx.lockAccount('acme')
+        return tx.insertOutboxEvent('acme', event(key))
+      })
     const keys = Array.from({ length: 20 }, (_, n) => `k${n}`)
     const written = await Promise.all(keys.map((k, n) => write(n % 2 === 0 ? one : two, k)))
     expect(written.every(Boolean)).toBe(true)

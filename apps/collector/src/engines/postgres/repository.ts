@@ -9,8 +9,42 @@
  * and read; ./sql.ts the parts both share.
  */
 import type { Invoice, LedgerEntry, Lot, UsageRow } from '@tally/billing'
-import type { BillingReads, ConfigChange, ConfigHistoryRow, ConfigKind, ConfigVersionRow, NewConfigVersion, CreditBookRow, DailyAdd, DeliveryRow, DeliveryUpdate, EmailGrantRow, FactKind, FactRow, LedgerKey, PortalSessionRow, OutboxEvent, Repository, StoredLot, UsageEventCursor, UsageEventRow, WebhookEndpointRow } from '../repository.js'
-import { LOT_COLUMNS, FAR_FUTURE_DAY, PORTAL_COLUMNS, GRANT_COLUMNS, DELIVERY_COLUMNS, type DeliveryDbRow, deliveryRow, dueDeliveriesSql, FAN_OUT, EVIDENCE_USAGE, VERSION_COLUMNS } from './sql.js'
+import type {
+  BillingReads,
+  ConfigChange,
+  ConfigHistoryRow,
+  ConfigKind,
+  ConfigVersionRow,
+  NewConfigVersion,
+  CreditBookRow,
+  DailyAdd,
+  DeliveryRow,
+  DeliveryUpdate,
+  EmailGrantRow,
+  FactKind,
+  FactRow,
+  LedgerKey,
+  PortalSessionRow,
+  OutboxEvent,
+  Repository,
+  StoredLot,
+  UsageEventCursor,
+  UsageEventRow,
+  WebhookEndpointRow,
+} from '../repository.js'
+import {
+  LOT_COLUMNS,
+  FAR_FUTURE_DAY,
+  PORTAL_COLUMNS,
+  GRANT_COLUMNS,
+  DELIVERY_COLUMNS,
+  type DeliveryDbRow,
+  deliveryRow,
+  dueDeliveriesSql,
+  FAN_OUT,
+  EVIDENCE_USAGE,
+  VERSION_COLUMNS,
+} from './sql.js'
 import { PgEventsRepository } from './events.js'
 
 export class PgRepository extends PgEventsRepository implements Repository {
@@ -20,52 +54,74 @@ export class PgRepository extends PgEventsRepository implements Repository {
   }
 
   async usageEvents(account: string, ids: readonly string[]): Promise<Map<string, UsageEventRow>> {
-    const rows = await this.q<UsageEventRow>(`SELECT id, type, day, time, received_at AS "receivedAt", quantity, credits, member
-      FROM usage_events WHERE account = $1 AND id = ANY($2::text[])`, [account, ids])
+    const rows = await this.q<UsageEventRow>(
+      `SELECT id, type, day, time, received_at AS "receivedAt", quantity, credits, member
+      FROM usage_events WHERE account = $1 AND id = ANY($2::text[])`,
+      [account, ids],
+    )
     return new Map(rows.map((r) => [r.id, r]))
   }
 
   async insertUsageEvent(account: string, r: UsageEventRow): Promise<void> {
-    await this.send(`INSERT INTO usage_events (account, id, type, day, time, received_at, quantity, credits, member)
+    await this.send(
+      `INSERT INTO usage_events (account, id, type, day, time, received_at, quantity, credits, member)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [account, r.id, r.type, r.day, r.time, r.receivedAt, r.quantity, r.credits, r.member])
+      [account, r.id, r.type, r.day, r.time, r.receivedAt, r.quantity, r.credits, r.member],
+    )
   }
 
   async addUsageDaily(account: string, day: string, add: DailyAdd): Promise<void> {
-    await this.send(`INSERT INTO usage_daily (account, day, alerts, emails, contacts) VALUES ($1, $2, $3, $4, $5)
+    await this.send(
+      `INSERT INTO usage_daily (account, day, alerts, emails, contacts) VALUES ($1, $2, $3, $4, $5)
       ON CONFLICT (account, day) DO UPDATE SET alerts = usage_daily.alerts + excluded.alerts,
         emails = usage_daily.emails + excluded.emails,
         contacts = CASE WHEN excluded.contacts IS NULL THEN usage_daily.contacts
                         ELSE greatest(usage_daily.contacts, excluded.contacts) END`,
-    [account, day, add.alerts, add.emails, add.contacts])
+      [account, day, add.alerts, add.emails, add.contacts],
+    )
   }
 
   async usageDaily(account: string, fromDay = '', toDay = FAR_FUTURE_DAY): Promise<UsageRow[]> {
-    const rows = await this.q<{ day: string; alerts: number; emails: number; contacts: number | null }>(`
+    const rows = await this.q<{ day: string; alerts: number; emails: number; contacts: number | null }>(
+      `
       SELECT day, alerts, emails, contacts FROM usage_daily WHERE account = $1 AND day >= $2 AND day < $3 ORDER BY day`,
-    [account, fromDay, toDay])
+      [account, fromDay, toDay],
+    )
     return rows.map((r) => ({ day: r.day, alerts: r.alerts, emails: r.emails, ...(r.contacts === null ? {} : { contacts: r.contacts }) }))
   }
 
   async lastContacts(account: string, beforeDay: string): Promise<number | null> {
-    const rows = await this.q<{ contacts: number }>(`
+    const rows = await this.q<{ contacts: number }>(
+      `
       SELECT contacts FROM usage_daily WHERE account = $1 AND day < $2 AND contacts IS NOT NULL ORDER BY day DESC LIMIT 1`,
-    [account, beforeDay])
+      [account, beforeDay],
+    )
     return rows[0] ? Number(rows[0].contacts) : null
   }
 
   async pageDaily(account: string): Promise<UsageRow[]> {
-    return this.q<UsageRow>(`SELECT day,
+    return this.q<UsageRow>(
+      `SELECT day,
         sum(CASE WHEN kind = 'campaign' THEN units ELSE 0 END) AS impressions,
         sum(CASE WHEN kind = 'advisor' THEN units ELSE 0 END) AS engagements,
         sum(CASE WHEN kind = 'bot' THEN units ELSE 0 END) AS "chatSessions"
-      FROM rollups WHERE account = $1 GROUP BY day ORDER BY day`, [account])
+      FROM rollups WHERE account = $1 GROUP BY day ORDER BY day`,
+      [account],
+    )
   }
 
   async billingReads(account: string): Promise<BillingReads> {
     // One statement instead of five: the billing run reads this for every account, and each round
     // trip costs the collector more than the rows do. Each list comes as one JSON array.
-    const [row] = await this.q<{ page: [string, number, number, number][]; server: [string, number, number, number | null][]; ledger: LedgerEntry[]; invoices: Invoice[]; grants: [string, string, number, string | null, number, string | null, number | null, string | null][]; details: [string, number, unknown][] }>(`
+    const [row] = await this.q<{
+      page: [string, number, number, number][]
+      server: [string, number, number, number | null][]
+      ledger: LedgerEntry[]
+      invoices: Invoice[]
+      grants: [string, string, number, string | null, number, string | null, number | null, string | null][]
+      details: [string, number, unknown][]
+    }>(
+      `
       SELECT
         (SELECT coalesce(json_agg(json_build_array(day, i, e, c) ORDER BY day), '[]') FROM (SELECT day,
             sum(CASE WHEN kind = 'campaign' THEN units ELSE 0 END)::bigint AS i,
@@ -78,7 +134,9 @@ export class PgRepository extends PgEventsRepository implements Repository {
         (SELECT coalesce(json_agg(json_build_array(id, month, emails, note, granted_at, pack, price, currency) ORDER BY granted_at, id), '[]')
           FROM email_grants WHERE account = $1) AS grants,
         (SELECT coalesce(json_agg(json_build_array(id, at, body) ORDER BY at, id), '[]')
-          FROM account_facts WHERE account = $1 AND kind = 'billing_details') AS details`, [account])
+          FROM account_facts WHERE account = $1 AND kind = 'billing_details') AS details`,
+      [account],
+    )
     if (!row) throw new Error('the billing read answered no row')
     return {
       page: row.page.map(([day, impressions, engagements, chatSessions]) => ({ day, impressions, engagements, chatSessions })),
@@ -103,7 +161,8 @@ export class PgRepository extends PgEventsRepository implements Repository {
     // WITH ORDINALITY + ORDER BY: the sequence numbers the entries in the order given. The head in
     // the same statement (one round trip, not two): the statement's snapshot does not see the rows
     // it inserts, so the head is the higher of the stored one and the newest inserted.
-    const [row] = await this.q<{ seq: number }>(`
+    const [row] = await this.q<{ seq: number }>(
+      `
       WITH ins AS (
         INSERT INTO ledger (account, source, ref, leg, id, type, wallet, at, credits, entry)
         SELECT $1, src, ref, leg, id, type, wallet, at, credits, entry::json
@@ -113,24 +172,50 @@ export class PgRepository extends PgEventsRepository implements Repository {
         ON CONFLICT (account, source, ref, leg) DO NOTHING
         RETURNING seq)
       SELECT coalesce(greatest((SELECT max(seq) FROM ins), (SELECT max(seq) FROM ledger WHERE account = $1)), 0) AS seq`,
-    [account, rows.map((r) => r.key.source), rows.map((r) => r.key.ref), rows.map((r) => r.key.leg), rows.map((r) => r.entry.id),
-      rows.map((r) => r.entry.type), rows.map((r) => r.entry.wallet), rows.map((r) => r.entry.at), rows.map((r) => r.entry.credits),
-      rows.map((r) => JSON.stringify(r.entry))])
+      [
+        account,
+        rows.map((r) => r.key.source),
+        rows.map((r) => r.key.ref),
+        rows.map((r) => r.key.leg),
+        rows.map((r) => r.entry.id),
+        rows.map((r) => r.entry.type),
+        rows.map((r) => r.entry.wallet),
+        rows.map((r) => r.entry.at),
+        rows.map((r) => r.entry.credits),
+        rows.map((r) => JSON.stringify(r.entry)),
+      ],
+    )
     return row?.seq ?? 0
   }
 
   async ledgerEntries(account: string, keys: readonly LedgerKey[]): Promise<LedgerEntry[]> {
     if (keys.length === 0) return []
-    return (await this.q<{ entry: LedgerEntry }>(`SELECT l.entry FROM unnest($2::text[], $3::text[], $4::text[]) AS k(src, ref, leg)
+    return (
+      await this.q<{ entry: LedgerEntry }>(
+        `SELECT l.entry FROM unnest($2::text[], $3::text[], $4::text[]) AS k(src, ref, leg)
         JOIN ledger l ON l.account = $1 AND l.source = k.src AND l.ref = k.ref AND l.leg = k.leg`,
-    [account, keys.map((k) => k.source), keys.map((k) => k.ref), keys.map((k) => k.leg)])).map((r) => r.entry)
+        [account, keys.map((k) => k.source), keys.map((k) => k.ref), keys.map((k) => k.leg)],
+      )
+    ).map((r) => r.entry)
   }
 
   async creditBook(account: string): Promise<CreditBookRow | null> {
-    const [r] = await this.q<{ head: number; dueThrough: number | null; wallets: string[]; granted: number; purchased: number; spent: number; expired: number }>(
-      `SELECT head, due_through AS "dueThrough", wallets, granted, purchased, spent, expired FROM credit_books WHERE account = $1`, [account])
+    const [r] = await this.q<{
+      head: number
+      dueThrough: number | null
+      wallets: string[]
+      granted: number
+      purchased: number
+      spent: number
+      expired: number
+    }>(`SELECT head, due_through AS "dueThrough", wallets, granted, purchased, spent, expired FROM credit_books WHERE account = $1`, [account])
     if (!r) return null
-    return { head: r.head, dueThrough: r.dueThrough, wallets: r.wallets, totals: { granted: r.granted, purchased: r.purchased, spent: r.spent, expired: r.expired } }
+    return {
+      head: r.head,
+      dueThrough: r.dueThrough,
+      wallets: r.wallets,
+      totals: { granted: r.granted, purchased: r.purchased, spent: r.spent, expired: r.expired },
+    }
   }
 
   async openLots(account: string): Promise<Lot[]> {
@@ -144,15 +229,18 @@ export class PgRepository extends PgEventsRepository implements Repository {
 
   async saveCreditBook(account: string, book: CreditBookRow, lots: readonly StoredLot[]): Promise<void> {
     const t = book.totals
-    await this.send(`INSERT INTO credit_books (account, head, due_through, wallets, granted, purchased, spent, expired)
+    await this.send(
+      `INSERT INTO credit_books (account, head, due_through, wallets, granted, purchased, spent, expired)
         VALUES ($1, $2, $3, $4::json, $5, $6, $7, $8)
         ON CONFLICT (account) DO UPDATE SET head = excluded.head, due_through = excluded.due_through, wallets = excluded.wallets,
           granted = excluded.granted, purchased = excluded.purchased, spent = excluded.spent, expired = excluded.expired`,
-    [account, book.head, book.dueThrough, JSON.stringify(book.wallets), t.granted, t.purchased, t.spent, t.expired])
+      [account, book.head, book.dueThrough, JSON.stringify(book.wallets), t.granted, t.purchased, t.spent, t.expired],
+    )
     if (lots.length === 0) return
     // New lots take the next places in the account's order, in the order given (the index on
     // (account, ord) answers the maximum); a stored lot keeps its place.
-    await this.send(`
+    await this.send(
+      `
       INSERT INTO credit_lots (account, lot, ord, wallet, kind, at, expires_at, remaining, expired, open)
       SELECT $1, lot, (SELECT coalesce(max(ord), -1) FROM credit_lots WHERE account = $1) + n, wallet, kind, at, expires_at, remaining, expired, open
       FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::boolean[], $9::boolean[])
@@ -160,27 +248,48 @@ export class PgRepository extends PgEventsRepository implements Repository {
       ORDER BY n
       ON CONFLICT (account, lot) DO UPDATE SET wallet = excluded.wallet, kind = excluded.kind, at = excluded.at,
         expires_at = excluded.expires_at, remaining = excluded.remaining, expired = excluded.expired, open = excluded.open`,
-    [account, lots.map((l) => l.lot), lots.map((l) => l.wallet), lots.map((l) => l.kind), lots.map((l) => l.at), lots.map((l) => l.expiresAt),
-      lots.map((l) => l.remaining), lots.map((l) => l.expired), lots.map((l) => l.open)])
+      [
+        account,
+        lots.map((l) => l.lot),
+        lots.map((l) => l.wallet),
+        lots.map((l) => l.kind),
+        lots.map((l) => l.at),
+        lots.map((l) => l.expiresAt),
+        lots.map((l) => l.remaining),
+        lots.map((l) => l.expired),
+        lots.map((l) => l.open),
+      ],
+    )
   }
 
   async invoices(account: string, keys?: readonly string[]): Promise<Invoice[]> {
-    const rows = keys === undefined
-      ? await this.q<{ invoice: Invoice }>('SELECT invoice FROM invoices WHERE account = $1 ORDER BY number', [account])
-      : await this.q<{ invoice: Invoice }>('SELECT invoice FROM invoices WHERE account = $1 AND key = ANY($2::text[]) ORDER BY number',
-        [account, keys])
+    const rows =
+      keys === undefined
+        ? await this.q<{ invoice: Invoice }>('SELECT invoice FROM invoices WHERE account = $1 ORDER BY number', [account])
+        : await this.q<{ invoice: Invoice }>('SELECT invoice FROM invoices WHERE account = $1 AND key = ANY($2::text[]) ORDER BY number', [account, keys])
     return rows.map((r) => r.invoice)
   }
 
   async insertInvoices(account: string, invoices: readonly Invoice[], finalizedAt: number): Promise<void> {
     if (invoices.length === 0) return
     // No ON CONFLICT: a second invoice with a stored key or number is refused, whoever wrote the first.
-    await this.send(`
+    await this.send(
+      `
       INSERT INTO invoices (account, key, number, kind, issued_at, currency, total, invoice, finalized_at)
       SELECT $1, k, n, kind, at, cur, total, inv::json, $9
       FROM unnest($2::text[], $3::int[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::text[]) AS u(k, n, kind, at, cur, total, inv)`,
-    [account, invoices.map((i) => i.key), invoices.map((i) => i.number), invoices.map((i) => i.kind), invoices.map((i) => i.issuedAt),
-      invoices.map((i) => i.currency), invoices.map((i) => i.total), invoices.map((i) => JSON.stringify(i)), finalizedAt])
+      [
+        account,
+        invoices.map((i) => i.key),
+        invoices.map((i) => i.number),
+        invoices.map((i) => i.kind),
+        invoices.map((i) => i.issuedAt),
+        invoices.map((i) => i.currency),
+        invoices.map((i) => i.total),
+        invoices.map((i) => JSON.stringify(i)),
+        finalizedAt,
+      ],
+    )
   }
 
   async lockConfig(): Promise<void> {
@@ -199,7 +308,8 @@ export class PgRepository extends PgEventsRepository implements Repository {
   async insertConfigVersion(v: NewConfigVersion): Promise<ConfigVersionRow> {
     // The caller holds lockConfig: no other collector computes the same seq or version meanwhile.
     const body = v.body === null || v.body === undefined ? null : JSON.stringify(v.body)
-    const rows = await this.q<{ seq: number; version: number }>(`WITH n AS (
+    const rows = await this.q<{ seq: number; version: number }>(
+      `WITH n AS (
         SELECT (SELECT coalesce(max(seq), 0) + 1 FROM config_versions)::bigint AS seq,
           (SELECT coalesce(max(version), 0) + 1 FROM config_versions WHERE kind = $1 AND id = $2)::int AS version),
       v AS (INSERT INTO config_versions (seq, kind, id, version, body, effective_at, created_at)
@@ -207,7 +317,8 @@ export class PgRepository extends PgEventsRepository implements Repository {
       a AS (INSERT INTO config_audit (seq, kind, id, version, actor, at, before, after)
         SELECT seq, $1, $2, version, $6, $5, $7::json, $3::json FROM n)
       SELECT seq, version FROM v`,
-    [v.kind, v.id, body, v.effectiveAt, v.createdAt, v.actor, v.before === null || v.before === undefined ? null : JSON.stringify(v.before)])
+      [v.kind, v.id, body, v.effectiveAt, v.createdAt, v.actor, v.before === null || v.before === undefined ? null : JSON.stringify(v.before)],
+    )
     const { seq, version } = rows[0]!
     // Delivered at COMMIT to every collector listening (docs/scaling.md); nothing when it rolls back.
     await this.q(`SELECT pg_notify('tally_config', $1)`, [String(seq)])
@@ -215,11 +326,13 @@ export class PgRepository extends PgEventsRepository implements Repository {
   }
 
   async configHistory(kind: ConfigKind, id: string, limit: number, beforeVersion?: number): Promise<ConfigHistoryRow[]> {
-    return this.q<ConfigHistoryRow>(`SELECT v.seq, v.kind, v.id, v.version, v.body, v.effective_at AS "effectiveAt", v.created_at AS "createdAt",
+    return this.q<ConfigHistoryRow>(
+      `SELECT v.seq, v.kind, v.id, v.version, v.body, v.effective_at AS "effectiveAt", v.created_at AS "createdAt",
         a.actor, a.before
       FROM config_versions v JOIN config_audit a ON a.seq = v.seq
       WHERE v.kind = $1 AND v.id = $2 AND v.version < $3 ORDER BY v.version DESC LIMIT $4`,
-    [kind, id, beforeVersion ?? 2_147_483_647, limit])
+      [kind, id, beforeVersion ?? 2_147_483_647, limit],
+    )
   }
 
   async configFile(): Promise<unknown> {
@@ -227,8 +340,11 @@ export class PgRepository extends PgEventsRepository implements Repository {
   }
 
   async saveConfigFile(body: unknown, at: number): Promise<void> {
-    await this.send(`INSERT INTO config_file (id, body, applied_at) VALUES (1, $1::json, $2)
-      ON CONFLICT (id) DO UPDATE SET body = excluded.body, applied_at = excluded.applied_at`, [JSON.stringify(body), at])
+    await this.send(
+      `INSERT INTO config_file (id, body, applied_at) VALUES (1, $1::json, $2)
+      ON CONFLICT (id) DO UPDATE SET body = excluded.body, applied_at = excluded.applied_at`,
+      [JSON.stringify(body), at],
+    )
   }
 
   async configChanges(): Promise<ConfigChange[]> {
@@ -236,9 +352,11 @@ export class PgRepository extends PgEventsRepository implements Repository {
   }
 
   async insertEmailGrant(account: string, g: EmailGrantRow): Promise<{ grant: EmailGrantRow; created: boolean }> {
-    const inserted = await this.q<EmailGrantRow>(`INSERT INTO email_grants (account, id, month, emails, note, granted_at, pack, price, currency)
+    const inserted = await this.q<EmailGrantRow>(
+      `INSERT INTO email_grants (account, id, month, emails, note, granted_at, pack, price, currency)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (account, id) DO NOTHING RETURNING ${GRANT_COLUMNS}`,
-    [account, g.id, g.month, g.emails, g.note, g.grantedAt, g.pack, g.price, g.currency])
+      [account, g.id, g.month, g.emails, g.note, g.grantedAt, g.pack, g.price, g.currency],
+    )
     if (inserted[0]) return { grant: inserted[0], created: true }
     // A statement of its own: its snapshot sees the grant even when a concurrent transaction committed it after ours began.
     const stored = await this.q<EmailGrantRow>(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = $1 AND id = $2`, [account, g.id])
@@ -247,18 +365,27 @@ export class PgRepository extends PgEventsRepository implements Repository {
   }
 
   async emailGrants(account: string, fromDay: string, toDay: string): Promise<EmailGrantRow[]> {
-    return this.q<EmailGrantRow>(`SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = $1 AND month >= $2 AND month < $3
-      ORDER BY granted_at, id`, [account, fromDay, toDay])
+    return this.q<EmailGrantRow>(
+      `SELECT ${GRANT_COLUMNS} FROM email_grants WHERE account = $1 AND month >= $2 AND month < $3
+      ORDER BY granted_at, id`,
+      [account, fromDay, toDay],
+    )
   }
 
   async insertPortalSession(account: string, r: PortalSessionRow): Promise<void> {
-    await this.send(`INSERT INTO portal_sessions (account, id, session, member, return_url, created_at, expires_at, opened_at)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [account, r.id, r.session, r.member, r.returnUrl, r.createdAt, r.expiresAt, r.openedAt])
+    await this.send(
+      `INSERT INTO portal_sessions (account, id, session, member, return_url, created_at, expires_at, opened_at)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [account, r.id, r.session, r.member, r.returnUrl, r.createdAt, r.expiresAt, r.openedAt],
+    )
   }
 
   async openPortalLink(account: string, id: string, session: string, at: number): Promise<PortalSessionRow | null> {
-    const rows = await this.q<PortalSessionRow>(`UPDATE portal_sessions SET session = $1, opened_at = $2
-      WHERE account = $3 AND id = $4 AND opened_at IS NULL AND expires_at > $2 RETURNING ${PORTAL_COLUMNS}`, [session, at, account, id])
+    const rows = await this.q<PortalSessionRow>(
+      `UPDATE portal_sessions SET session = $1, opened_at = $2
+      WHERE account = $3 AND id = $4 AND opened_at IS NULL AND expires_at > $2 RETURNING ${PORTAL_COLUMNS}`,
+      [session, at, account, id],
+    )
     return rows[0] ?? null
   }
 
@@ -273,8 +400,11 @@ export class PgRepository extends PgEventsRepository implements Repository {
   }
 
   async insertFact(account: string, f: FactRow): Promise<{ fact: FactRow; created: boolean }> {
-    const inserted = await this.q<FactRow>(`INSERT INTO account_facts (account, kind, id, at, body) VALUES ($1, $2, $3, $4, $5)
-      ON CONFLICT (account, kind, id) DO NOTHING RETURNING kind, id, at, body`, [account, f.kind, f.id, f.at, JSON.stringify(f.body)])
+    const inserted = await this.q<FactRow>(
+      `INSERT INTO account_facts (account, kind, id, at, body) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (account, kind, id) DO NOTHING RETURNING kind, id, at, body`,
+      [account, f.kind, f.id, f.at, JSON.stringify(f.body)],
+    )
     if (inserted[0]) return { fact: inserted[0], created: true }
     // A statement of its own: its snapshot sees a fact a concurrent transaction committed after ours began.
     const stored = await this.fact(account, f.kind, f.id)
@@ -292,19 +422,30 @@ export class PgRepository extends PgEventsRepository implements Repository {
   }
 
   async insertWebhookEndpoint(account: string, e: WebhookEndpointRow): Promise<void> {
-    await this.send('INSERT INTO webhook_endpoints (account, id, url, secret, created_at) VALUES ($1, $2, $3, $4, $5)',
-      [account, e.id, e.url, e.secret, e.createdAt])
+    await this.send('INSERT INTO webhook_endpoints (account, id, url, secret, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      account,
+      e.id,
+      e.url,
+      e.secret,
+      e.createdAt,
+    ])
   }
 
   async webhookEndpoints(account: string): Promise<WebhookEndpointRow[]> {
-    return this.q<WebhookEndpointRow>(`SELECT id, url, secret, created_at AS "createdAt" FROM webhook_endpoints WHERE account = $1
-      ORDER BY created_at, id`, [account])
+    return this.q<WebhookEndpointRow>(
+      `SELECT id, url, secret, created_at AS "createdAt" FROM webhook_endpoints WHERE account = $1
+      ORDER BY created_at, id`,
+      [account],
+    )
   }
 
   async deleteWebhookEndpoint(account: string, id: string): Promise<boolean> {
-    const rows = await this.q<{ n: number }>(`WITH gone AS (DELETE FROM webhook_endpoints WHERE account = $1 AND id = $2 RETURNING id),
+    const rows = await this.q<{ n: number }>(
+      `WITH gone AS (DELETE FROM webhook_endpoints WHERE account = $1 AND id = $2 RETURNING id),
         dropped AS (DELETE FROM webhook_deliveries WHERE account = $1 AND endpoint IN (SELECT id FROM gone) AND status = 'pending')
-      SELECT count(*)::int AS n FROM gone`, [account, id])
+      SELECT count(*)::int AS n FROM gone`,
+      [account, id],
+    )
     return (rows[0]?.n ?? 0) === 1
   }
 
@@ -312,12 +453,15 @@ export class PgRepository extends PgEventsRepository implements Repository {
     // The next position is max + 1: the caller holds lockAccount, so no other collector computes
     // the same one meanwhile. Only the fact's key is a no-op on conflict: a position taken anyway
     // fails the transaction (and is retried) instead of dropping the event.
-    const rows = await this.q<{ seq: number }>(`WITH s AS (
+    const rows = await this.q<{ seq: number }>(
+      `WITH s AS (
         INSERT INTO webhook_events (account, seq, key, id, type, created, data)
         SELECT $1, coalesce(max(seq), 0) + 1, $2, $4, $5, $3, $6::json FROM webhook_events WHERE account = $1
         ON CONFLICT (account, key) DO NOTHING RETURNING seq),
       f AS (${FAN_OUT})
-      SELECT seq FROM s`, [account, e.key, e.created, e.id, e.type, JSON.stringify(e.data)])
+      SELECT seq FROM s`,
+      [account, e.key, e.created, e.id, e.type, JSON.stringify(e.data)],
+    )
     return rows.length === 1
   }
 
@@ -331,34 +475,53 @@ export class PgRepository extends PgEventsRepository implements Repository {
   }
 
   async updateDelivery(account: string, seq: number, endpoint: string, u: DeliveryUpdate): Promise<void> {
-    await this.send(`UPDATE webhook_deliveries SET status = $4, attempts = $5, next_at = $6, last_at = $7, last_status = $8, last_error = $9
+    await this.send(
+      `UPDATE webhook_deliveries SET status = $4, attempts = $5, next_at = $6, last_at = $7, last_status = $8, last_error = $9
       WHERE account = $1 AND seq = $2 AND endpoint = $3`,
-    [account, seq, endpoint, u.status, u.attempts, u.nextAt, u.lastAt, u.lastStatus, u.lastError])
+      [account, seq, endpoint, u.status, u.attempts, u.nextAt, u.lastAt, u.lastStatus, u.lastError],
+    )
   }
 
   async deliveries(account: string, limit: number, beforeSeq = Number.MAX_SAFE_INTEGER): Promise<DeliveryRow[]> {
-    const rows = await this.q<DeliveryDbRow>(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d
+    const rows = await this.q<DeliveryDbRow>(
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d
         JOIN webhook_events e ON e.account = d.account AND e.seq = d.seq
-      WHERE d.account = $1 AND d.seq < $2 ORDER BY d.seq DESC, d.endpoint LIMIT $3`, [account, beforeSeq, limit])
+      WHERE d.account = $1 AND d.seq < $2 ORDER BY d.seq DESC, d.endpoint LIMIT $3`,
+      [account, beforeSeq, limit],
+    )
     return rows.map(deliveryRow)
   }
 
   async redeliver(account: string, eventId: string, now: number): Promise<number | null> {
-    const rows = await this.q<{ found: boolean; n: number }>(`WITH s AS (SELECT seq FROM webhook_events WHERE account = $1 AND id = $2),
+    const rows = await this.q<{ found: boolean; n: number }>(
+      `WITH s AS (SELECT seq FROM webhook_events WHERE account = $1 AND id = $2),
         f AS (${FAN_OUT})
-      SELECT EXISTS (SELECT 1 FROM s) AS found, (SELECT count(*)::int FROM f) AS n`, [account, eventId, now])
+      SELECT EXISTS (SELECT 1 FROM s) AS found, (SELECT count(*)::int FROM f) AS n`,
+      [account, eventId, now],
+    )
     return rows[0]?.found ? rows[0].n : null
   }
 
   async usageEventPage(
-    account: string, type: UsageEventRow['type'], fromDay: string, toDay: string, after: UsageEventCursor | null, limit: number,
+    account: string,
+    type: UsageEventRow['type'],
+    fromDay: string,
+    toDay: string,
+    after: UsageEventCursor | null,
+    limit: number,
   ): Promise<UsageEventRow[]> {
     return after === null
-      ? this.q<UsageEventRow>(`SELECT ${EVIDENCE_USAGE} FROM usage_events WHERE account = $1 AND type = $2 AND day >= $3 AND day < $4
-          ORDER BY day, id LIMIT $5`, [account, type, fromDay, toDay, limit])
-      : this.q<UsageEventRow>(`SELECT ${EVIDENCE_USAGE} FROM usage_events
+      ? this.q<UsageEventRow>(
+          `SELECT ${EVIDENCE_USAGE} FROM usage_events WHERE account = $1 AND type = $2 AND day >= $3 AND day < $4
+          ORDER BY day, id LIMIT $5`,
+          [account, type, fromDay, toDay, limit],
+        )
+      : this.q<UsageEventRow>(
+          `SELECT ${EVIDENCE_USAGE} FROM usage_events
           WHERE account = $1 AND type = $2 AND (day, id) > ($3::text, $4::text) AND day < $5
-          ORDER BY day, id LIMIT $6`, [account, type, after.day, after.id, toDay, limit])
+          ORDER BY day, id LIMIT $6`,
+          [account, type, after.day, after.id, toDay, limit],
+        )
   }
 
   async ping(): Promise<void> {

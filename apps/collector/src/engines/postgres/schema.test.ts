@@ -31,8 +31,28 @@ describe.skipIf(pgSkipReason())('the PostgreSQL schema', () => {
   it('holds every table of the SQLite schema', async () => {
     const { rows } = await pool.query<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)
     expect(rows.map((r) => r.name)).toEqual([
-      'account_facts', 'chat_events', 'config_audit', 'config_changes', 'config_file', 'config_versions', 'conversations', 'credit_books', 'credit_lots', 'email_grants', 'engagements', 'impressions',
-      'invoices', 'ledger', 'portal_sessions', 'rejections', 'rollups', 'usage_daily', 'usage_events', 'webhook_deliveries', 'webhook_endpoints', 'webhook_events',
+      'account_facts',
+      'chat_events',
+      'config_audit',
+      'config_changes',
+      'config_file',
+      'config_versions',
+      'conversations',
+      'credit_books',
+      'credit_lots',
+      'email_grants',
+      'engagements',
+      'impressions',
+      'invoices',
+      'ledger',
+      'portal_sessions',
+      'rejections',
+      'rollups',
+      'usage_daily',
+      'usage_events',
+      'webhook_deliveries',
+      'webhook_endpoints',
+      'webhook_events',
     ])
   })
 

@@ -70,7 +70,12 @@ export const GRANT_COLUMNS = 'id, month, emails, note, granted_at AS "grantedAt"
 export const DELIVERY_COLUMNS = `d.account, d.seq, d.endpoint, d.status, d.attempts, d.next_at AS "nextAt", d.last_at AS "lastAt",
   d.last_status AS "lastStatus", d.last_error AS "lastError", e.id, e.type, e.created, e.data`
 
-export interface DeliveryDbRow extends Omit<DeliveryRow, 'event'> { id: string; type: string; created: number; data: unknown }
+export interface DeliveryDbRow extends Omit<DeliveryRow, 'event'> {
+  id: string
+  type: string
+  created: number
+  data: unknown
+}
 
 export const deliveryRow = ({ id, type, created, data, ...d }: DeliveryDbRow): DeliveryRow => ({ ...d, event: { id, type, created, data } })
 
@@ -99,9 +104,23 @@ export const EVIDENCE_USAGE = 'id, type, day, time, received_at AS "receivedAt",
 export const UNIT_TABLE = { campaign: ['impressions', 'campaign'], advisor: ['engagements', 'advisor'] } as const
 
 export interface ConversationDbRow {
-  conversation: string; bot: string; session: string; day: string; sessions: number; status: ConversationRecord['status']
-  startedAt: number; lastEventAt: number; latestAt: number; endedAt: number | null; closed: boolean; active: boolean
-  botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number; suspicious: boolean
+  conversation: string
+  bot: string
+  session: string
+  day: string
+  sessions: number
+  status: ConversationRecord['status']
+  startedAt: number
+  lastEventAt: number
+  latestAt: number
+  endedAt: number | null
+  closed: boolean
+  active: boolean
+  botMs: number
+  firstReceivedAt: number
+  lastReceivedAt: number
+  events: number
+  suspicious: boolean
 }
 
 export const VERSION_COLUMNS = 'seq, kind, id, version, body, effective_at AS "effectiveAt", created_at AS "createdAt"'

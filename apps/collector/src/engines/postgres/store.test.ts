@@ -23,7 +23,11 @@ describe.skipIf(pgSkipReason())('the collector on PostgreSQL', () => {
     const events = [impression('cmp_summer', 's_pg'), impression('cmp_winter', 's_pg'), chat('start', NOW, 'conv_pg'), chat('end', NOW + 60_000, 'conv_pg')]
     for (let k = 0; k < 2; k++) expect((await post(batch(events, NOW + 60_000))).status).toBe(200)
     const rollups = await store.rollups('acme', '2026-07-20', '2026-07-21')
-    expect(rollups.map((r) => [r.kind, r.subject, r.units])).toEqual([['bot', 'bot_help', 1], ['campaign', 'cmp_summer', 1], ['campaign', 'cmp_winter', 1]])
+    expect(rollups.map((r) => [r.kind, r.subject, r.units])).toEqual([
+      ['bot', 'bot_help', 1],
+      ['campaign', 'cmp_summer', 1],
+      ['campaign', 'cmp_winter', 1],
+    ])
     const ready = await app.request('/readyz')
     expect(ready.status).toBe(200)
   })
@@ -35,14 +39,25 @@ describe.skipIf(pgSkipReason())('the collector on PostgreSQL', () => {
     const { app, post } = setup({ store })
     const statuses = [
       (await post(batch([impression('cmp_summer', bad), chat('start', NOW, bad)]))).status,
-      (await app.request('/v1/usage', {
-        method: 'POST', headers: { authorization: 'Bearer sk_acme_secret', 'content-type': 'application/json' },
-        body: JSON.stringify({ events: [{ id: 'u1', type: 'alert', alert: bad, user: bad, ts: NOW }, { id: bad, type: 'alert', alert: 'a', ts: NOW }] }),
-      })).status,
-      (await app.request('/v1/admin/accounts/acme', {
-        method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ ...testConfig().accounts.acme, name: bad }),
-      })).status,
+      (
+        await app.request('/v1/usage', {
+          method: 'POST',
+          headers: { authorization: 'Bearer sk_acme_secret', 'content-type': 'application/json' },
+          body: JSON.stringify({
+            events: [
+              { id: 'u1', type: 'alert', alert: bad, user: bad, ts: NOW },
+              { id: bad, type: 'alert', alert: 'a', ts: NOW },
+            ],
+          }),
+        })
+      ).status,
+      (
+        await app.request('/v1/admin/accounts/acme', {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ ...testConfig().accounts.acme, name: bad }),
+        })
+      ).status,
     ]
     for (const status of statuses) expect(status).toBeLessThan(500)
     expect((await app.request('/readyz')).status).toBe(200)
@@ -67,16 +82,17 @@ describe.skipIf(pgSkipReason())('the collector on PostgreSQL', () => {
     let arrived = 0
     let bothIn!: () => void
     const ready = new Promise<void>((r) => (bothIn = r))
-    const crossing = (first: string, second: string) => store.engine.transaction(async (tx) => {
-      runs++
-      await tx.usageDaily('deadlock') // a read: the pipelined BEGIN and first write are answered before it
-      await tx.addRollups('deadlock', [day(first)])
-      await tx.rollups('deadlock', first, '9999')
-      if (++arrived === 2) bothIn()
-      await Promise.race([ready, new Promise((r) => setTimeout(r, 2_000))])
-      await tx.addRollups('deadlock', [day(second)])
-      await tx.rollups('deadlock', second, '9999')
-    })
+    const crossing = (first: string, second: string) =>
+      store.engine.transaction(async (tx) => {
+        runs++
+        await tx.usageDaily('deadlock') // a read: the pipelined BEGIN and first write are answered before it
+        await tx.addRollups('deadlock', [day(first)])
+        await tx.rollups('deadlock', first, '9999')
+        if (++arrived === 2) bothIn()
+        await Promise.race([ready, new Promise((r) => setTimeout(r, 2_000))])
+        await tx.addRollups('deadlock', [day(second)])
+        await tx.rollups('deadlock', second, '9999')
+      })
     await Promise.all([crossing('2026-01-01', '2026-01-02'), crossing('2026-01-02', '2026-01-01')])
     // One of them lost the deadlock and ran again (more runs when the box is slow, never fewer).
     expect(runs).toBeGreaterThan(2)

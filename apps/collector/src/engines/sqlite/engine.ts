@@ -75,8 +75,12 @@ export class SqliteEngine implements Engine {
       return () => void st.run()
     }
     this.sql = {
-      begin: run('BEGIN IMMEDIATE'), commit: run('COMMIT'), rollback: run('ROLLBACK'),
-      savepoint: run('SAVEPOINT job'), release: run('RELEASE job'), rollbackTo: run('ROLLBACK TO job'),
+      begin: run('BEGIN IMMEDIATE'),
+      commit: run('COMMIT'),
+      rollback: run('ROLLBACK'),
+      savepoint: run('SAVEPOINT job'),
+      release: run('RELEASE job'),
+      rollbackTo: run('ROLLBACK TO job'),
     }
   }
 

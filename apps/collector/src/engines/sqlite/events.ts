@@ -5,7 +5,22 @@
  */
 import type { ConversationState, PhaseEvent } from '@tally/billing'
 import type { ChatPhase } from '@tally/protocol'
-import type { ChatEventRow, ConversationCursor, ConversationEvidence, ConversationRecord, ConversationRow, RejectionPage, RejectionRecord, RejectionRow, RollupDelta, RollupRow, TailEvent, UnitCursor, UnitEvidence, UnitRow } from '../repository.js'
+import type {
+  ChatEventRow,
+  ConversationCursor,
+  ConversationEvidence,
+  ConversationRecord,
+  ConversationRow,
+  RejectionPage,
+  RejectionRecord,
+  RejectionRow,
+  RollupDelta,
+  RollupRow,
+  TailEvent,
+  UnitCursor,
+  UnitEvidence,
+  UnitRow,
+} from '../repository.js'
 import { type ConversationDbRow, type Statements, DAY_MS } from './statements.js'
 
 export abstract class SqliteEventsRepository {
@@ -17,21 +32,29 @@ export abstract class SqliteEventsRepository {
   }
 
   async insertChatEvents(_account: string, container: string, events: readonly ChatEventRow[]): Promise<boolean[]> {
-    return events.map((e) =>
-      this.st.chatEvent.run(container, e.conversation, e.eventId, e.phase, e.time, e.receivedAt, e.state ? JSON.stringify(e.state) : null).changes === 1)
+    return events.map(
+      (e) => this.st.chatEvent.run(container, e.conversation, e.eventId, e.phase, e.time, e.receivedAt, e.state ? JSON.stringify(e.state) : null).changes === 1,
+    )
   }
 
   async chatTail(_account: string, container: string, conversation: string, limit: number): Promise<TailEvent[]> {
-    return (this.st.chatTail.all(container, conversation, limit) as (PhaseEvent & { state: string | null })[])
-      .map((r) => ({ ...r, state: r.state ? JSON.parse(r.state) as ConversationState : null }))
+    return (this.st.chatTail.all(container, conversation, limit) as (PhaseEvent & { state: string | null })[]).map((r) => ({
+      ...r,
+      state: r.state ? (JSON.parse(r.state) as ConversationState) : null,
+    }))
   }
 
-  async saveChatStates(_account: string, container: string, conversation: string, states: readonly { eventId: string; state: ConversationState }[]): Promise<void> {
+  async saveChatStates(
+    _account: string,
+    container: string,
+    conversation: string,
+    states: readonly { eventId: string; state: ConversationState }[],
+  ): Promise<void> {
     for (const s of states) this.st.chatState.run(JSON.stringify(s.state), container, conversation, s.eventId)
   }
 
   async chatEvents(_account: string, container: string, conversation: string): Promise<PhaseEvent[]> {
-    return (this.st.chatEvents.all(container, conversation) as { id: string; phase: ChatPhase; time: number; receivedAt: number }[])
+    return this.st.chatEvents.all(container, conversation) as { id: string; phase: ChatPhase; time: number; receivedAt: number }[]
   }
 
   async conversationRecords(_account: string, container: string, conversations: readonly string[]): Promise<ConversationRecord[]> {
@@ -40,11 +63,25 @@ export abstract class SqliteEventsRepository {
       const r = this.st.conversation.get(container, id) as ConversationDbRow | undefined
       if (!r) continue
       const state: ConversationState = {
-        startedAt: r.startedAt, lastEventAt: r.lastEventAt, latestAt: r.latestAt, endedAt: r.endedAt, closed: r.closed === 1,
-        active: r.active === 1, botMs: r.botMs, firstReceivedAt: r.firstReceivedAt, lastReceivedAt: r.lastReceivedAt, events: r.events,
+        startedAt: r.startedAt,
+        lastEventAt: r.lastEventAt,
+        latestAt: r.latestAt,
+        endedAt: r.endedAt,
+        closed: r.closed === 1,
+        active: r.active === 1,
+        botMs: r.botMs,
+        firstReceivedAt: r.firstReceivedAt,
+        lastReceivedAt: r.lastReceivedAt,
+        events: r.events,
       }
       out.push({
-        conversation: r.conversation, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions, status: r.status, state,
+        conversation: r.conversation,
+        bot: r.bot,
+        session: r.session,
+        day: r.day,
+        sessions: r.sessions,
+        status: r.status,
+        state,
         ...(r.suspicious === 1 ? { suspicious: true } : {}),
       })
     }
@@ -55,10 +92,25 @@ export abstract class SqliteEventsRepository {
     for (const r of records) {
       const s = r.state
       this.st.saveConversation.run({
-        container, conversation: r.conversation, account, bot: r.bot, session: r.session, day: r.day, sessions: r.sessions,
-        status: r.status, startedAt: s.startedAt, lastEventAt: s.lastEventAt, endedAt: s.endedAt, botMs: s.botMs,
-        latestAt: s.latestAt, closed: s.closed ? 1 : 0, active: s.active ? 1 : 0, firstReceivedAt: s.firstReceivedAt,
-        lastReceivedAt: s.lastReceivedAt, events: s.events, suspicious: r.suspicious ? 1 : 0,
+        container,
+        conversation: r.conversation,
+        account,
+        bot: r.bot,
+        session: r.session,
+        day: r.day,
+        sessions: r.sessions,
+        status: r.status,
+        startedAt: s.startedAt,
+        lastEventAt: s.lastEventAt,
+        endedAt: s.endedAt,
+        botMs: s.botMs,
+        latestAt: s.latestAt,
+        closed: s.closed ? 1 : 0,
+        active: s.active ? 1 : 0,
+        firstReceivedAt: s.firstReceivedAt,
+        lastReceivedAt: s.lastReceivedAt,
+        events: s.events,
+        suspicious: r.suspicious ? 1 : 0,
       })
     }
   }
@@ -100,17 +152,27 @@ export abstract class SqliteEventsRepository {
   }
 
   async unitPage(
-    _account: string, container: string, kind: 'campaign' | 'advisor', from: number, to: number, after: UnitCursor | null, limit: number,
+    _account: string,
+    container: string,
+    kind: 'campaign' | 'advisor',
+    from: number,
+    to: number,
+    after: UnitCursor | null,
+    limit: number,
   ): Promise<UnitEvidence[]> {
     // The account chose the container (unitContainers): unit rows carry no account of their own.
-    return (after === null
-      ? this.st[`${kind}First`].all(container, from, to, limit)
-      : this.st[`${kind}Next`].all(container, after.time, after.session, after.subject, to, limit)) as UnitEvidence[]
+    return (
+      after === null
+        ? this.st[`${kind}First`].all(container, from, to, limit)
+        : this.st[`${kind}Next`].all(container, after.time, after.session, after.subject, to, limit)
+    ) as UnitEvidence[]
   }
 
   async conversationPage(account: string, from: number, to: number, after: ConversationCursor | null, limit: number): Promise<ConversationEvidence[]> {
-    return (after === null
-      ? this.st.conversationFirst.all(account, from, to, limit)
-      : this.st.conversationNext.all(account, after.startedAt, after.container, after.conversation, to, limit)) as ConversationEvidence[]
+    return (
+      after === null
+        ? this.st.conversationFirst.all(account, from, to, limit)
+        : this.st.conversationNext.all(account, after.startedAt, after.container, after.conversation, to, limit)
+    ) as ConversationEvidence[]
   }
 }

@@ -20,15 +20,9 @@ import type { Repository } from '../repository.js'
 /** The default export of a task module: the chunks of one read. */
 export type ReadTask<R> = (repo: Repository, req: R) => AsyncIterable<Uint8Array>
 
-type Reply =
-  | { job: number; chunk: Uint8Array }
-  | { job: number; done: true }
-  | { job: number; error: string; kind: 'unavailable' | 'bug' }
+type Reply = { job: number; chunk: Uint8Array } | { job: number; done: true } | { job: number; error: string; kind: 'unavailable' | 'bug' }
 
-type Order =
-  | { job: number; start: { file: string; task: string; req: unknown } }
-  | { job: number; more: true }
-  | { job: number; stop: true }
+type Order = { job: number; start: { file: string; task: string; req: unknown } } | { job: number; more: true } | { job: number; stop: true }
 
 /** Pages an export may have sent that the request thread has not taken yet. */
 const AHEAD = 2
@@ -55,7 +49,10 @@ if (!isMainThread && parentPort && (workerData as { tallyEvidenceReader?: true }
       const repo = new SqliteRepository(prepare(db))
       const read = await taskOf(task)
       for await (const chunk of read(repo, req)) {
-        while (me.credit === 0 && !me.stopped) await new Promise<void>((r) => { me.wake = r })
+        while (me.credit === 0 && !me.stopped)
+          await new Promise<void>((r) => {
+            me.wake = r
+          })
         me.wake = null
         if (me.stopped) return
         me.credit--
@@ -100,7 +97,9 @@ function readerThread() {
   const inboxes = new Map<number, Inbox>()
   const mine = { worker, inboxes }
   worker.on('message', (m: Reply) => inboxes.get(m.job)?.push(m))
-  worker.on('error', (e: Error) => { for (const [job, box] of inboxes) box.push({ job, error: e.message, kind: 'bug' }) })
+  worker.on('error', (e: Error) => {
+    for (const [job, box] of inboxes) box.push({ job, error: e.message, kind: 'bug' })
+  })
   worker.on('exit', (code) => {
     if (reader === mine) reader = null
     for (const box of inboxes.values()) box.push({ exit: code })
@@ -121,13 +120,21 @@ export async function* readOnThread(file: string, task: URL, req: unknown): Asyn
   const job = ++jobs
   const queue: (Reply | { exit: number })[] = []
   let wake: (() => void) | null = null
-  inboxes.set(job, { push: (m) => { queue.push(m); wake?.() } })
+  inboxes.set(job, {
+    push: (m) => {
+      queue.push(m)
+      wake?.()
+    },
+  })
   worker.ref()
   worker.postMessage({ job, start: { file, task: task.href, req } } satisfies Order)
   let finished = false
   try {
     for (;;) {
-      while (queue.length === 0) await new Promise<void>((r) => { wake = r })
+      while (queue.length === 0)
+        await new Promise<void>((r) => {
+          wake = r
+        })
       wake = null
       const m = queue.shift() as Reply | { exit: number }
       if ('chunk' in m) {

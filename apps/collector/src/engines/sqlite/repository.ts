@@ -6,7 +6,29 @@
  * ./events.ts what the page's events write and read; ./statements.ts the prepared statements.
  */
 import type { Invoice, LedgerEntry, Lot, UsageRow } from '@tally/billing'
-import type { BillingReads, ConfigChange, ConfigHistoryRow, ConfigKind, ConfigVersionRow, NewConfigVersion, CreditBookRow, DailyAdd, DeliveryRow, DeliveryUpdate, EmailGrantRow, FactKind, FactRow, LedgerKey, PortalSessionRow, OutboxEvent, Repository, StoredLot, UsageEventCursor, UsageEventRow, WebhookEndpointRow } from '../repository.js'
+import type {
+  BillingReads,
+  ConfigChange,
+  ConfigHistoryRow,
+  ConfigKind,
+  ConfigVersionRow,
+  NewConfigVersion,
+  CreditBookRow,
+  DailyAdd,
+  DeliveryRow,
+  DeliveryUpdate,
+  EmailGrantRow,
+  FactKind,
+  FactRow,
+  LedgerKey,
+  PortalSessionRow,
+  OutboxEvent,
+  Repository,
+  StoredLot,
+  UsageEventCursor,
+  UsageEventRow,
+  WebhookEndpointRow,
+} from '../repository.js'
 import { factOf, lotOf, type StoredVersion, versionRow, type DeliveryDbRow, deliveryRow, FAR_FUTURE_DAY } from './statements.js'
 import { SqliteEventsRepository } from './events.js'
 
@@ -56,7 +78,11 @@ export class SqliteRepository extends SqliteEventsRepository implements Reposito
   async billingReads(account: string): Promise<BillingReads> {
     // One thread, no round trips: the reads one by one.
     const [page, server, ledger, invoices, grants, details] = await Promise.all([
-      this.pageDaily(account), this.usageDaily(account), this.ledger(account), this.invoices(account), this.emailGrants(account, '', FAR_FUTURE_DAY),
+      this.pageDaily(account),
+      this.usageDaily(account),
+      this.ledger(account),
+      this.invoices(account),
+      this.emailGrants(account, '', FAR_FUTURE_DAY),
       this.facts(account, 'billing_details'),
     ])
     return { page, server, ledger, invoices, grants, details }
@@ -78,16 +104,18 @@ export class SqliteRepository extends SqliteEventsRepository implements Reposito
   }
 
   async ledgerEntries(account: string, keys: readonly LedgerKey[]): Promise<LedgerEntry[]> {
-    return keys.flatMap((k) => (this.st.ledgerEntry.all(account, k.source, k.ref, k.leg) as { entry: string }[]))
-      .map((r) => JSON.parse(r.entry) as LedgerEntry)
+    return keys.flatMap((k) => this.st.ledgerEntry.all(account, k.source, k.ref, k.leg) as { entry: string }[]).map((r) => JSON.parse(r.entry) as LedgerEntry)
   }
 
   async creditBook(account: string): Promise<CreditBookRow | null> {
     const r = this.st.creditBook.get(account) as
-      { head: number; dueThrough: number | null; wallets: string; granted: number; purchased: number; spent: number; expired: number } | undefined
+      | { head: number; dueThrough: number | null; wallets: string; granted: number; purchased: number; spent: number; expired: number }
+      | undefined
     if (!r) return null
     return {
-      head: r.head, dueThrough: r.dueThrough, wallets: JSON.parse(r.wallets) as string[],
+      head: r.head,
+      dueThrough: r.dueThrough,
+      wallets: JSON.parse(r.wallets) as string[],
       totals: { granted: r.granted, purchased: r.purchased, spent: r.spent, expired: r.expired },
     }
   }
@@ -109,9 +137,10 @@ export class SqliteRepository extends SqliteEventsRepository implements Reposito
   }
 
   async invoices(account: string, keys?: readonly string[]): Promise<Invoice[]> {
-    const rows = keys === undefined
-      ? (this.st.invoices.all(account) as { invoice: string }[])
-      : keys.flatMap((k) => (this.st.invoice.all(account, k) as { invoice: string }[]))
+    const rows =
+      keys === undefined
+        ? (this.st.invoices.all(account) as { invoice: string }[])
+        : keys.flatMap((k) => this.st.invoice.all(account, k) as { invoice: string }[])
     const out = rows.map((r) => JSON.parse(r.invoice) as Invoice)
     return keys === undefined ? out : out.sort((a, b) => (a.number ?? 0) - (b.number ?? 0))
   }
@@ -145,13 +174,14 @@ export class SqliteRepository extends SqliteEventsRepository implements Reposito
   }
 
   async configHistory(kind: ConfigKind, id: string, limit: number, beforeVersion?: number): Promise<ConfigHistoryRow[]> {
-    return (this.st.history.all(kind, id, beforeVersion ?? Number.MAX_SAFE_INTEGER, limit) as (StoredVersion & { actor: string; before: string | null })[])
-      .map((r) => ({ ...versionRow(r), actor: r.actor, before: r.before === null ? null : JSON.parse(r.before) as unknown }))
+    return (this.st.history.all(kind, id, beforeVersion ?? Number.MAX_SAFE_INTEGER, limit) as (StoredVersion & { actor: string; before: string | null })[]).map(
+      (r) => ({ ...versionRow(r), actor: r.actor, before: r.before === null ? null : (JSON.parse(r.before) as unknown) }),
+    )
   }
 
   async configFile(): Promise<unknown> {
     const r = this.st.configFile.get() as { body: string } | undefined
-    return r ? JSON.parse(r.body) as unknown : null
+    return r ? (JSON.parse(r.body) as unknown) : null
   }
 
   async saveConfigFile(body: unknown, at: number): Promise<void> {
@@ -159,8 +189,11 @@ export class SqliteRepository extends SqliteEventsRepository implements Reposito
   }
 
   async configChanges(): Promise<ConfigChange[]> {
-    return (this.st.changes.all() as { kind: ConfigChange['kind']; id: string; body: string }[])
-      .map((r) => ({ kind: r.kind, id: r.id, body: JSON.parse(r.body) as unknown }))
+    return (this.st.changes.all() as { kind: ConfigChange['kind']; id: string; body: string }[]).map((r) => ({
+      kind: r.kind,
+      id: r.id,
+      body: JSON.parse(r.body) as unknown,
+    }))
   }
 
   async insertEmailGrant(account: string, g: EmailGrantRow): Promise<{ grant: EmailGrantRow; created: boolean }> {
@@ -243,11 +276,16 @@ export class SqliteRepository extends SqliteEventsRepository implements Reposito
   }
 
   async usageEventPage(
-    account: string, type: UsageEventRow['type'], fromDay: string, toDay: string, after: UsageEventCursor | null, limit: number,
+    account: string,
+    type: UsageEventRow['type'],
+    fromDay: string,
+    toDay: string,
+    after: UsageEventCursor | null,
+    limit: number,
   ): Promise<UsageEventRow[]> {
-    return (after === null
-      ? this.st.usageFirst.all(account, type, fromDay, toDay, limit)
-      : this.st.usageNext.all(account, type, after.day, after.id, toDay, limit)) as UsageEventRow[]
+    return (
+      after === null ? this.st.usageFirst.all(account, type, fromDay, toDay, limit) : this.st.usageNext.all(account, type, after.day, after.id, toDay, limit)
+    ) as UsageEventRow[]
   }
 
   async ping(): Promise<void> {

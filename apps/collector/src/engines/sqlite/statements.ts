@@ -4,9 +4,23 @@ import type { Lot } from '@tally/billing'
 import type { ConfigVersionRow, ConversationRecord, DeliveryRow, FactKind, FactRow } from '../repository.js'
 
 export interface ConversationDbRow {
-  conversation: string; bot: string; session: string; day: string; sessions: number; status: ConversationRecord['status']
-  startedAt: number; lastEventAt: number; latestAt: number; endedAt: number | null; closed: number; active: number
-  botMs: number; firstReceivedAt: number; lastReceivedAt: number; events: number; suspicious: number
+  conversation: string
+  bot: string
+  session: string
+  day: string
+  sessions: number
+  status: ConversationRecord['status']
+  startedAt: number
+  lastEventAt: number
+  latestAt: number
+  endedAt: number | null
+  closed: number
+  active: number
+  botMs: number
+  firstReceivedAt: number
+  lastReceivedAt: number
+  events: number
+  suspicious: number
 }
 
 /** The phase rank of the fold order (`comparePhaseEvents` in @tally/billing). */
@@ -46,7 +60,7 @@ export function unitPages(db: Database.Database, table: 'impressions' | 'engagem
 /** Statements of one database connection. */
 export const VERSION_COLUMNS = 'seq, kind, id, version, body, effective_at AS effectiveAt, created_at AS createdAt'
 export type StoredVersion = Omit<ConfigVersionRow, 'body'> & { body: string | null }
-export const versionRow = (r: StoredVersion): ConfigVersionRow => ({ ...r, body: r.body === null ? null : JSON.parse(r.body) as unknown })
+export const versionRow = (r: StoredVersion): ConfigVersionRow => ({ ...r, body: r.body === null ? null : (JSON.parse(r.body) as unknown) })
 
 export function prepare(db: Database.Database) {
   return {
@@ -89,11 +103,13 @@ export function prepare(db: Database.Database) {
                           WHEN contacts IS NULL OR excluded.contacts > contacts THEN excluded.contacts ELSE contacts END`),
     daily: db.prepare('SELECT day, alerts, emails, contacts FROM usage_daily WHERE account = ? AND day >= ? AND day < ? ORDER BY day').raw(true),
     lastContacts: db.prepare('SELECT contacts FROM usage_daily WHERE account = ? AND day < ? AND contacts IS NOT NULL ORDER BY day DESC LIMIT 1'),
-    pageDaily: db.prepare(`SELECT day,
+    pageDaily: db
+      .prepare(`SELECT day,
           SUM(CASE WHEN kind = 'campaign' THEN units ELSE 0 END) AS impressions,
           SUM(CASE WHEN kind = 'advisor' THEN units ELSE 0 END) AS engagements,
           SUM(CASE WHEN kind = 'bot' THEN units ELSE 0 END) AS chatSessions
-        FROM rollups WHERE account = ? GROUP BY day ORDER BY day`).raw(true),
+        FROM rollups WHERE account = ? GROUP BY day ORDER BY day`)
+      .raw(true),
     ledgerHead: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM ledger WHERE account = ?'),
     ledger: db.prepare('SELECT entry FROM ledger WHERE account = ? ORDER BY seq'),
     append: db.prepare(`INSERT INTO ledger (account, source, ref, leg, id, type, wallet, at, credits, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -198,10 +214,17 @@ export const GRANT_COLUMNS = 'id, month, emails, note, granted_at AS grantedAt, 
 export const DELIVERY_COLUMNS = `d.account, d.seq, d.endpoint, d.status, d.attempts, d.next_at AS nextAt, d.last_at AS lastAt,
   d.last_status AS lastStatus, d.last_error AS lastError, e.id, e.type, e.created, e.data`
 
-export interface DeliveryDbRow extends Omit<DeliveryRow, 'event'> { id: string; type: string; created: number; data: string }
+export interface DeliveryDbRow extends Omit<DeliveryRow, 'event'> {
+  id: string
+  type: string
+  created: number
+  data: string
+}
 
-export const deliveryRow = ({ id, type, created, data, ...d }: DeliveryDbRow): DeliveryRow =>
-  ({ ...d, event: { id, type, created, data: JSON.parse(data) as unknown } })
+export const deliveryRow = ({ id, type, created, data, ...d }: DeliveryDbRow): DeliveryRow => ({
+  ...d,
+  event: { id, type, created, data: JSON.parse(data) as unknown },
+})
 
 export type Statements = ReturnType<typeof prepare>
 

@@ -16,10 +16,12 @@
 import { Worker, parentPort } from 'node:worker_threads'
 import { StoreUnavailable } from '../repository.js'
 
-interface Call { id: number; method: string; args: unknown[] }
-type Answer =
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; kind: 'unavailable' | 'bug'; message: string; stack?: string | undefined }
+interface Call {
+  id: number
+  method: string
+  args: unknown[]
+}
+type Answer = { id: number; ok: true; value: unknown } | { id: number; ok: false; kind: 'unavailable' | 'bug'; message: string; stack?: string | undefined }
 
 /** A failure on the storage thread that retrying will not fix. */
 export class StoreBug extends Error {
@@ -48,8 +50,11 @@ export function hostOnThread(open: () => object): void {
         const err = e as Error
         const cause = err.cause instanceof Error ? `: ${err.cause.message}` : ''
         port.postMessage({
-          id: call.id, ok: false, kind: e instanceof StoreUnavailable ? 'unavailable' : 'bug',
-          message: `${err.message}${cause}`, stack: err.stack,
+          id: call.id,
+          ok: false,
+          kind: e instanceof StoreUnavailable ? 'unavailable' : 'bug',
+          message: `${err.message}${cause}`,
+          stack: err.stack,
         } satisfies Answer)
       },
     )

@@ -69,23 +69,32 @@ export const text = z.string()
 export const int = z.number().int()
 export const ms = int.meta({ description: 'UTC milliseconds since the epoch.' })
 /** Beside every answer that carries instants: one zone rule for every time shown (the dashboard shows them there, labelled). */
-export const zone = z.string().meta({ description: 'The account\'s IANA time zone: its days and periods are local there, and the dashboard shows the answer\'s instants there, labelled.' })
+export const zone = z
+  .string()
+  .meta({ description: "The account's IANA time zone: its days and periods are local there, and the dashboard shows the answer's instants there, labelled." })
 export const date = z.iso.date()
 export const instant = z.iso.datetime({ offset: true })
 /** A whole number in a query string: the document shows an integer from `min` to `max` (`intRange`, read by ./document.ts). */
 export const intParam = (min: number, max: number, message: string) =>
-  z.string().regex(/^\d{1,16}$/, message).transform(Number).pipe(z.number().int().min(min, message).max(max, message))
+  z
+    .string()
+    .regex(/^\d{1,16}$/, message)
+    .transform(Number)
+    .pipe(z.number().int().min(min, message).max(max, message))
     .meta({ intRange: [min, max] })
 
 // --- Answers the operations share ---
 
 export const JSON_TYPE = 'application/json'
-export const ErrorBody = z.object({
-  error: z.object({
-    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]), message: z.string(),
-    errorId: z.string().optional().meta({ description: 'On a 500 only: the id of the log line that tells what failed. A 500 is a bug, not worth retrying.' }),
-  }),
-}).meta({ id: 'Error' })
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+      message: z.string(),
+      errorId: z.string().optional().meta({ description: 'On a 500 only: the id of the log line that tells what failed. A 500 is a bug, not worth retrying.' }),
+    }),
+  })
+  .meta({ id: 'Error' })
 export const json = (description: string, schema: Schema): Reply => ({ description, content: { [JSON_TYPE]: { schema } } })
 export const error = (description: string): Reply => json(description, ErrorBody)
 export const retryAfter = { 'Retry-After': { description: 'Seconds to wait before retrying.', required: true, schema: z.number().int().min(1) } }
@@ -98,5 +107,6 @@ export const errors = {
   body400: error('`invalid_json`: the body is not JSON; `invalid_request` (or `invalid_batch`): the message names the field.'),
   413: error(`\`payload_too_large\`: the body is over ${MAX_BODY_BYTES} bytes.`),
 }
-export const csv = (description = "RFC 4180, CRLF line ends; a text field starting with =, +, -, @, a tab or a CR is written with a leading ' (docs/security.md), numbers as they are.") =>
-  z.string().meta({ description })
+export const csv = (
+  description = "RFC 4180, CRLF line ends; a text field starting with =, +, -, @, a tab or a CR is written with a leading ' (docs/security.md), numbers as they are.",
+) => z.string().meta({ description })

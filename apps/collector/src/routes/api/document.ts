@@ -24,7 +24,12 @@ export { UNLISTED }
 
 /** Keyed by `METHOD /hono/path`, as `app.routes` lists them. */
 export const OPERATIONS: Record<string, Operation> = {
-  ...BASIC_OPERATIONS, ...USAGE_OPERATIONS, ...READ_OPERATIONS, ...ADMIN_OPERATIONS, ...WEBHOOK_OPERATIONS, ...PORTAL_OPERATIONS,
+  ...BASIC_OPERATIONS,
+  ...USAGE_OPERATIONS,
+  ...READ_OPERATIONS,
+  ...ADMIN_OPERATIONS,
+  ...WEBHOOK_OPERATIONS,
+  ...PORTAL_OPERATIONS,
 }
 
 const sameAs = 'The same for any account, with the admin token.'
@@ -69,8 +74,11 @@ function components(ops: Operation[]): Json {
     (z.toJSONSchema(z.globalRegistry, { io, target: 'draft-2020-12', uri: (id) => COMPONENTS + id, override }) as { schemas: Json }).schemas
   const inputs = convert('input')
   const outputs = convert('output')
-  return Object.fromEntries(Object.keys(outputs).sort().map((name) =>
-    [name, requests.has(name) ? tidy(inputs[name], false) : tidy(outputs[name], true)]))
+  return Object.fromEntries(
+    Object.keys(outputs)
+      .sort()
+      .map((name) => [name, requests.has(name) ? tidy(inputs[name], false) : tidy(outputs[name], true)]),
+  )
 }
 
 function parametersOf(op: Operation | undefined, path: string): Json[] {
@@ -78,7 +86,10 @@ function parametersOf(op: Operation | undefined, path: string): Json[] {
     const name = m[1] as string
     const words = op?.path?.[name]
     return {
-      name, in: 'path', required: true, ...(words ? { description: words.description } : {}),
+      name,
+      in: 'path',
+      required: true,
+      ...(words ? { description: words.description } : {}),
       schema: words?.schema ? jsonSchema(words.schema, 'input') : { type: 'string' },
     }
   })
@@ -109,7 +120,8 @@ export function operationOf(method: string, path: string): Operation | undefined
     operationId: adminOperationId(base.operationId),
     summary: `${base.summary} (admin, any account)`,
     description: base.description ? `${sameAs} ${base.description}` : sameAs,
-    tags: ['admin'], auth: 'admin',
+    tags: ['admin'],
+    auth: 'admin',
     path: { id: { description: 'The account id.', schema: configId }, ...base.path },
     responses: {
       ...base.responses,
@@ -131,11 +143,11 @@ const SECURITY: Record<Auth, Array<Record<string, string[]>>> = {
 
 const TAGS = [
   { name: 'browser', description: 'The script-tag SDK and the beacons it sends (docs/protocol.md §3).' },
-  { name: 'server usage', description: 'The vendor\'s backend reports usage and moves credits, with the secret key (docs/protocol.md §4).' },
-  { name: 'read', description: 'Usage, period, invoices, credits and refused beacons of the key\'s account (docs/protocol.md §5).' },
-  { name: 'admin', description: 'Configuration, the billing run and every account\'s reads, with the admin token (docs/protocol.md §6).' },
+  { name: 'server usage', description: "The vendor's backend reports usage and moves credits, with the secret key (docs/protocol.md §4)." },
+  { name: 'read', description: "Usage, period, invoices, credits and refused beacons of the key's account (docs/protocol.md §5)." },
+  { name: 'admin', description: "Configuration, the billing run and every account's reads, with the admin token (docs/protocol.md §6)." },
   { name: 'dashboard', description: 'The read API for people: HTML, its sign-in and its files.' },
-  { name: 'portal', description: 'The billing portal: the account\'s own people see and change their plan, credits and invoices (docs/portal.md).' },
+  { name: 'portal', description: "The billing portal: the account's own people see and change their plan, credits and invoices (docs/portal.md)." },
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
 ]
 
@@ -145,10 +157,7 @@ const TAGS = [
  */
 const COMMON_RESPONSES = {
   HeadersTooLarge: { description: 'Request headers over 16 KiB, refused by the HTTP server before any route runs; no body.' },
-  Unexpected: {
-    description: 'An unexpected failure: `500 internal`, logged.',
-    content: { [JSON_TYPE]: { schema: { $ref: `${COMPONENTS}Error` } } },
-  },
+  Unexpected: { description: 'An unexpected failure: `500 internal`, logged.', content: { [JSON_TYPE]: { schema: { $ref: `${COMPONENTS}Error` } } } },
 }
 
 /**
@@ -164,7 +173,10 @@ const throttled = (method: string, path: string): boolean =>
 function repliesOf(method: string, path: string, op: Operation): Record<string, Reply> {
   if (!throttled(method, path)) return op.responses
   const own = op.responses[429]
-  return { ...op.responses, 429: own ? { ...own, description: `${own.description} ${THROTTLED}`, headers: own.headers ?? retryAfter } : { ...error(THROTTLED), headers: retryAfter } }
+  return {
+    ...op.responses,
+    429: own ? { ...own, description: `${own.description} ${THROTTLED}`, headers: own.headers ?? retryAfter } : { ...error(THROTTLED), headers: retryAfter },
+  }
 }
 
 /**
@@ -183,27 +195,48 @@ export function openApiDocument(routes: ReadonlyArray<{ method: string; path: st
     const openPath = path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
     const entry: Record<string, unknown> = op
       ? {
-        operationId: op.operationId, summary: op.summary, ...(op.description ? { description: op.description } : {}), tags: op.tags,
-        security: SECURITY[op.auth],
-        parameters: params,
-        ...(op.body ? { requestBody: { required: true, content: { [op.body.contentType]: { schema: jsonSchema(op.body.schema, 'input') } } } } : {}),
-        responses: {
-          ...Object.fromEntries(Object.entries(repliesOf(method, path, op)).map(([status, r]) => [status, {
-            description: r.description,
-            ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, { schema, ...rest }]) => [h, { ...rest, schema: jsonSchema(schema, 'output') }])) } : {}),
-            ...(r.content ? { content: Object.fromEntries(Object.entries(r.content).map(([type, { schema }]) => [type, schema ? { schema: jsonSchema(schema, 'output') } : {}])) } : {}),
-          }])),
-          431: { $ref: '#/components/responses/HeadersTooLarge' },
-          default: { $ref: '#/components/responses/Unexpected' },
-        },
-      }
+          operationId: op.operationId,
+          summary: op.summary,
+          ...(op.description ? { description: op.description } : {}),
+          tags: op.tags,
+          security: SECURITY[op.auth],
+          parameters: params,
+          ...(op.body ? { requestBody: { required: true, content: { [op.body.contentType]: { schema: jsonSchema(op.body.schema, 'input') } } } } : {}),
+          responses: {
+            ...Object.fromEntries(
+              Object.entries(repliesOf(method, path, op)).map(([status, r]) => [
+                status,
+                {
+                  description: r.description,
+                  ...(r.headers
+                    ? {
+                        headers: Object.fromEntries(
+                          Object.entries(r.headers).map(([h, { schema, ...rest }]) => [h, { ...rest, schema: jsonSchema(schema, 'output') }]),
+                        ),
+                      }
+                    : {}),
+                  ...(r.content
+                    ? {
+                        content: Object.fromEntries(
+                          Object.entries(r.content).map(([type, { schema }]) => [type, schema ? { schema: jsonSchema(schema, 'output') } : {}]),
+                        ),
+                      }
+                    : {}),
+                },
+              ]),
+            ),
+            431: { $ref: '#/components/responses/HeadersTooLarge' },
+            default: { $ref: '#/components/responses/Unexpected' },
+          },
+        }
       : { summary: `${method} ${path}`, 'x-undocumented': true, parameters: params, responses: { default: { description: 'Not documented yet.' } } }
     paths[openPath] = { ...paths[openPath], [method.toLowerCase()]: entry }
   }
   return {
     openapi: '3.1.0',
     info: {
-      title: 'Tally collector', version: '1',
+      title: 'Tally collector',
+      version: '1',
       description: 'Usage tracking and billing: browser beacons, server-side usage, the read API, admin. Errors are `{ "error": { "code", "message" } }`.',
       // The project grants no licence (its packages are private and name none): say so until it picks one.
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
@@ -219,7 +252,12 @@ export function openApiDocument(routes: ReadonlyArray<{ method: string; path: st
         secretKey: { type: 'http', scheme: 'bearer', description: "The account's secret key (sk_…)." },
         adminToken: { type: 'http', scheme: 'bearer', description: 'TALLY_ADMIN_TOKEN.' },
         dashboardSession: { type: 'apiKey', in: 'cookie', name: 'tally_session', description: 'Set by POST /dashboard/sign-in; GET requests only.' },
-        portalSession: { type: 'apiKey', in: 'cookie', name: 'tally_portal', description: 'Set by opening a link of POST /v1/portal/sessions; writes also need the page\'s `X-Tally-CSRF` header (docs/portal.md).' },
+        portalSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'tally_portal',
+          description: "Set by opening a link of POST /v1/portal/sessions; writes also need the page's `X-Tally-CSRF` header (docs/portal.md).",
+        },
       },
     },
   }

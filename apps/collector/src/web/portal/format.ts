@@ -17,7 +17,9 @@ export const count = (n: number): string => new Intl.NumberFormat().format(n)
 /** A local calendar day (`2027-03-31`) in words: "Mar 31, 2027". */
 export function day(date: string): string {
   const [y, m, d] = date.split('-').map(Number)
-  return new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1))
+  return new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(
+    Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1),
+  )
 }
 
 /** The day before an exclusive end date: a period `[Feb 28, Mar 31)` is shown "to Mar 30". */
@@ -33,6 +35,4 @@ export const CYCLE_WORDS: Record<string, { adverb: string; noun: string }> = {
   annual: { adverb: 'yearly', noun: 'year' },
 }
 
-export const METER_WORDS: Record<string, string> = {
-  impressions: 'Impressions', engagements: 'Engagements', chatSessions: 'Chat sessions', alerts: 'Alerts',
-}
+export const METER_WORDS: Record<string, string> = { impressions: 'Impressions', engagements: 'Engagements', chatSessions: 'Chat sessions', alerts: 'Alerts' }

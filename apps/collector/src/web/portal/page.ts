@@ -29,8 +29,14 @@ export async function reload(message?: string) {
   try {
     state = await api.state()
   } catch {
-    root.replaceChildren(h('main', { class: 'message' }, h('h1', {}, 'Your billing session has ended'),
-      h('p', {}, 'For your security, billing sessions last about an hour. Open the billing portal again from the app.')))
+    root.replaceChildren(
+      h(
+        'main',
+        { class: 'message' },
+        h('h1', {}, 'Your billing session has ended'),
+        h('p', {}, 'For your security, billing sessions last about an hour. Open the billing portal again from the app.'),
+      ),
+    )
     return
   }
   render()
