@@ -28,7 +28,10 @@ const PORTAL_DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist
 const ASSETS: Record<string, { dir: string; type: string }> = {
   'portal.js': { dir: PORTAL_DIST, type: 'text/javascript; charset=utf-8' },
   'portal.css': { dir: PORTAL_SRC, type: 'text/css; charset=utf-8' },
+  'portal-forms.css': { dir: PORTAL_SRC, type: 'text/css; charset=utf-8' },
 }
+/** The page's styles, in this order: the second builds on the first. Every page of the portal links both. */
+const STYLESHEETS = '<link rel="stylesheet" href="/portal/assets/portal.css"><link rel="stylesheet" href="/portal/assets/portal-forms.css">'
 
 /** The portal session a request carries, on `c.var.portal`. */
 export interface PortalVars {
@@ -41,7 +44,7 @@ export type PortalEnv = { Variables: TallyEnv['Variables'] & { portal: PortalVar
 
 const messagePage = (title: string, text: string) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} — Billing</title><link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/portal/assets/portal.css"></head>
+<title>${escapeHtml(title)} — Billing</title><link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml">${STYLESHEETS}</head>
 <body><main class="portal message"><h1>${escapeHtml(title)}</h1><p>${escapeHtml(text)}</p></main></body></html>`
 
 /** The session checks of the portal's routes, and `routes`, which adds the routes that open, show and close a session. */
@@ -139,7 +142,7 @@ export function portalSessions(deps: AppDeps) {
       return c.html(
         `<!doctype html>
   <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=/portal"><meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Opening billing…</title><link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/portal/assets/portal.css"></head>
+  <title>Opening billing…</title><link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml">${STYLESHEETS}</head>
   <body><main class="portal message"><p>Opening your billing portal… <a href="/portal">Continue</a></p></main></body></html>`,
         200,
         { ...headersFor(account), 'Referrer-Policy': 'no-referrer' },
@@ -162,7 +165,7 @@ export function portalSessions(deps: AppDeps) {
   <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
   <meta name="tally-csrf" content="${escapeHtml(csrfOf(s.cookie))}">
   <title>Billing — ${escapeHtml(a.name || s.account)}</title>
-  <link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/portal/assets/portal.css"></head>
+  <link rel="icon" href="/dashboard/assets/favicon.svg" type="image/svg+xml">${STYLESHEETS}</head>
   <body><div class="portal" id="portal" data-account="${escapeHtml(s.account)}"${back ? ` data-return="${escapeHtml(back)}"` : ''}>
   <p class="loading" role="status">Loading your billing information…</p></div>
   <script src="/portal/assets/portal.js"></script></body></html>`

@@ -6,6 +6,9 @@
  * `grantEmails` like `POST /v1/credits/*`), and the preview is `previewChange`, the computation the
  * billing run finalizes.
  *
+ * Here: the page's state and the plan's changes. The credits, emails, invoices and payments are
+ * ./portal-credits.ts; what both share (the policy, the runner), ./portal-kit.ts.
+ *
  * Safety: sessions, their cookie and the CSRF check are ./portal-session.ts; every write is
  * idempotent by the key the page makes once per form; a member's session sees its own wallet and
  * changes nothing.
@@ -21,44 +24,21 @@ import {
   periodSummary,
   previewChange,
   subscriptionEnd,
-  termsAt,
   type BillingAccount,
   type ChangePreview,
   type Invoice,
   type LedgerEntry,
 } from '@tally/billing'
-import { portalPolicyOf } from '@tally/protocol'
 import { fail } from '../errors.js'
-import { accountReader, accountWriter, adminAccount } from '../middleware/auth.js'
 import { readJson } from '../middleware/body.js'
-import { billingAccount, subscriptionEnded } from '../domain/billing-account.js'
-import { parseIsoInstant } from '../domain/dates.js'
-import { digest, notices, portalChange } from '../domain/portal.js'
+import { subscriptionEnded } from '../domain/billing-account.js'
+import { notices, portalChange } from '../domain/portal.js'
 import { changeAccount } from '../services/accounts.js'
-import { createBillingRunner } from '../services/billing-runner.js'
-import type { FactRow } from '../engines/repository.js'
 import type { AppDeps } from '../context.js'
-import { sendInvoice } from './billing.js'
 import { portalSessions, type PortalEnv } from './portal-session.js'
-import { valid } from './api/define.js'
-import {
-  AdminPaymentRequest,
-  type BillingDetails,
-  BillingDetailsRequest,
-  InvoiceNumberPath,
-  ChangeRequest,
-  KeyOnly,
-  LogQuery,
-  PackRequest,
-  type PaymentAnswer,
-  PaymentRequest,
-  PreviewRequest,
-  TransferRequest,
-  type PaymentReport,
-} from './api/portal-schemas.js'
-
-/** A body or query, validated by the schema its operation declares (./api/ops-portal.ts). */
-const parse = <S extends z.ZodType>(schema: S, input: unknown): z.output<S> => valid(schema, input ?? {})
+import { billingDetails, paymentStatus, portalCreditRoutes } from './portal-credits.js'
+import { parse, portalKit } from './portal-kit.js'
+import { ChangeRequest, KeyOnly, PreviewRequest } from './api/portal-schemas.js'
 
 /** The fees a period's finalized recurring invoice bills for that period in advance, or null before it is issued. */
 function ownFees(finalized: readonly Invoice[], index: number, cycle: string) {
@@ -71,21 +51,9 @@ function ownFees(finalized: readonly Invoice[], index: number, cycle: string) {
 export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
   const { store, clock, config, logger } = deps
   const app = new Hono<PortalEnv>()
-  const runner = createBillingRunner(deps)
   const { session, manager, routes } = portalSessions(deps)
-  const billingOf = (account: string): BillingAccount => {
-    const b = billingAccount(config, account)
-    if (!b) throw fail('not_found', `no account "${account}"`)
-    return b
-  }
-  const policyOf = (billing: BillingAccount, at: number) => {
-    const t = termsAt(billing, at)
-    if (!t) throw fail('invalid_request', 'the subscription has not started or has ended')
-    return { terms: t.terms, policy: portalPolicyOf(t.terms.plan) }
-  }
-  const refuse = (allowed: boolean, what: string) => {
-    if (!allowed) throw fail('forbidden', `the portal does not allow ${what} on this plan`)
-  }
+  const kit = portalKit(deps)
+  const { runner, billingOf, policyOf, refuse } = kit
   /** Who a portal change is by, as the account's history shows it: the session (a prefix of its link's digest, never a token). */
   const actorOf = (c: Context<PortalEnv>) => `portal:${c.var.portal.row.id.slice(0, 16)}`
   /** A stored answer to this key, when the same action was done already. */
@@ -138,8 +106,8 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
     const wallets = walletIds.map((w) => ({ wallet: w, balance: summary.credits[w]?.balance ?? 0 }))
     const seen = member === null ? ACCOUNT_WALLET : memberWallet(member)
     const manage = member === null
-    const payments = manage ? await paymentStatus(account) : new Map()
-    const details = manage ? await billingDetails(account) : null
+    const payments = manage ? await paymentStatus(store, account) : new Map()
+    const details = manage ? await billingDetails(store, account) : null
     const planName = (id: string) => plans[id]?.name ?? id
     return c.json({
       account: { id: account, name: a.name || account, timezone: billing.timezone },
@@ -200,38 +168,6 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
       billingDetails: details,
       notices: notices({ billing, at, payments, balance: summary.credits[seen]?.balance ?? 0, emails: manage ? summary.emails : null, planName }),
     })
-  })
-
-  app.get('/v1/portal/credits/log', session, async (c) => {
-    const { account, member } = c.var.portal
-    const q = parse(LogQuery, c.req.query())
-    const billing = billingOf(account)
-    const wallet = member !== null ? memberWallet(member) : q.wallet
-    if (member !== null && q.wallet !== undefined && q.wallet !== wallet) throw fail('forbidden', "a member's session sees its own wallet only")
-    const at = clock.now()
-    const data = await store.billingData(account)
-    const due = creditsDue(billing, data.ledger, at)
-    const day = (e: LedgerEntry) => localDate(e.at, billing.timezone)
-    const entries = [...data.ledger, ...due]
-      .filter(
-        (e) =>
-          (wallet === undefined || e.wallet === wallet) &&
-          (q.type === undefined || e.type === q.type) &&
-          (q.from === undefined || day(e) >= q.from) &&
-          (q.to === undefined || day(e) <= q.to),
-      )
-      .reverse()
-      .slice(0, q.limit ?? 200)
-    return c.json({ account, timezone: billing.timezone, entries: entries.map((e) => ({ ...e, time: new Date(e.at).toISOString(), day: day(e) })) })
-  })
-
-  app.get('/v1/portal/invoices/:file', session, manager, async (c) => {
-    const m = /^(\d{1,9})\.(json|csv|pdf)$/.exec(c.req.param('file'))
-    if (!m) throw fail('not_found', 'no such invoice')
-    const { account } = c.var.portal
-    const inv = (await store.billingData(account)).finalized.find((i) => i.number === Number(m[1]))
-    if (!inv) throw fail('not_found', `no invoice number ${m[1]}`)
-    return sendInvoice(c, inv, m[2], { id: account, name: config.account(account)?.name ?? '' })
   })
 
   // --- Changes ---
@@ -338,150 +274,8 @@ export function portalRoutes(deps: AppDeps): Hono<PortalEnv> {
   app.post('/v1/portal/subscription/cancel', session, manager, cancellation(true))
   app.post('/v1/portal/subscription/resume', session, manager, cancellation(false))
 
-  // --- Credits and emails: the services of POST /v1/credits/* and /v1/emails/purchase ---
-
-  /** The request id of a portal action: the page's key, apart from the vendor's own ids. */
-  const requestId = (key: string) => `portal.${key}`
-
-  app.post('/v1/portal/credits/purchase', session, manager, async (c) => {
-    const account = c.var.account
-    const body = parse(PackRequest, await readJson(c))
-    const at = clock.now()
-    const billing = billingOf(account)
-    refuse(policyOf(billing, at).policy.creditPacks, 'buying credit packs')
-    const id = requestId(body.key)
-    const r = await store.creditRequest({ kind: 'purchase', account, billing, id, pack: body.pack, at })
-    if (!r.ok) throw fail('invalid_request', `pack: the plan has no credit pack "${body.pack}"`)
-    if (!r.duplicate) await runner.run(at, account)
-    return c.json({ status: r.duplicate ? 'duplicate' : 'accepted', pack: body.pack, credits: r.credits, invoice: `credits:purchase:${id}` })
-  })
-
-  app.post('/v1/portal/emails/purchase', session, manager, async (c) => {
-    const account = c.var.account
-    const body = parse(PackRequest, await readJson(c))
-    const at = clock.now()
-    const billing = billingOf(account)
-    refuse(policyOf(billing, at).policy.emailPacks, 'buying email packs')
-    const id = requestId(body.key)
-    const r = await store.grantEmails({ kind: 'purchase', account, billing, id, pack: body.pack, at })
-    if (!r.ok)
-      throw fail(
-        'invalid_request',
-        r.code === 'unknown_pack' ? `pack: the plan has no email pack "${body.pack}"` : 'the subscription has not started or has ended',
-      )
-    if (!r.duplicate) await runner.run(at, account)
-    return c.json({ status: r.duplicate ? 'duplicate' : 'accepted', pack: body.pack, emails: r.grant.emails, invoice: `emails:purchase:${id}` })
-  })
-
-  app.post('/v1/portal/credits/transfer', session, manager, async (c) => {
-    const account = c.var.account
-    const body = parse(TransferRequest, await readJson(c))
-    const at = clock.now()
-    const billing = billingOf(account)
-    refuse(policyOf(billing, at).policy.transfers, 'sending credits')
-    const r = await store.creditRequest({ kind: 'transfer', account, billing, id: requestId(body.key), to: body.to, credits: body.credits, at })
-    if (!r.ok && r.code === 'unknown_member') throw fail('invalid_request', `to: "${body.to}" is not a member of the account`)
-    if (!r.ok) return c.json({ status: 'rejected', code: r.code, to: body.to, credits: body.credits, balance: r.balance })
-    return c.json({ status: r.duplicate ? 'duplicate' : 'accepted', to: body.to, credits: r.credits, balance: r.balance })
-  })
-
-  // --- Invoice information, kept with its history ---
-
-  async function billingDetails(account: string): Promise<{ details: z.output<typeof BillingDetails>; since: string } | null> {
-    const all = await store.facts(account, 'billing_details')
-    const last = all[all.length - 1]
-    return last ? { details: last.body as z.output<typeof BillingDetails>, since: new Date(last.at).toISOString() } : null
-  }
-
-  app.put('/v1/portal/billing-details', session, manager, async (c) => {
-    const account = c.var.account
-    const { key, ...details } = parse(BillingDetailsRequest, await readJson(c))
-    const at = clock.now()
-    refuse(policyOf(billingOf(account), at).policy.billingDetails, 'editing the invoice information')
-    const fact: FactRow = { kind: 'billing_details', id: key, at, body: details }
-    const r = await store.recordFact({ account, fact, webhook: { type: 'billing_details.updated', data: details } })
-    return c.json({ details: r.fact.body, since: new Date(r.fact.at).toISOString() })
-  })
-
-  // --- Payment status, reported by the vendor ---
-
-  async function paymentStatus(account: string): Promise<Map<number, PaymentReport & { reportedAt: string }>> {
-    const out = new Map<number, PaymentReport & { reportedAt: string }>()
-    for (const f of await store.facts(account, 'payment')) {
-      const p = f.body as PaymentReport & { number: number }
-      out.set(p.number, { id: p.id, status: p.status, reference: p.reference, date: p.date, reportedAt: new Date(f.at).toISOString() })
-    }
-    return out
-  }
-
-  /**
-   * One payment report, from either door (the vendor's secret key, or the admin token as
-   * docs/protocol.md §6 names it): kept once per (invoice, id) as an account fact; the latest is
-   * the invoice's payment status.
-   */
-  const reportPayment = async (
-    c: Context<PortalEnv>,
-    account: string,
-    report: { id: string; status: PaymentReport['status']; reference: string; date: string | undefined },
-  ) => {
-    const n = Number(valid(InvoiceNumberPath, c.req.param()).number)
-    const at = clock.now()
-    const billing = billingOf(account)
-    const inv: Invoice | undefined = (await store.billingData(account)).finalized.find((i) => i.number === n)
-    if (!inv) throw fail('not_found', `no invoice number ${n}`)
-    const date = report.date ?? localDate(at, billing.timezone)
-    const fact: FactRow = {
-      kind: 'payment',
-      id: `${n}:${report.id}`,
-      at,
-      body: { number: n, id: report.id, status: report.status, reference: report.reference, date },
-    }
-    const r = await store.recordFact({ account, fact })
-    const p = r.fact.body as PaymentReport & { date: string }
-    return c.json({
-      invoice: n,
-      id: report.id,
-      status: r.created ? 'accepted' : 'duplicate',
-      payment: { status: p.status, reference: p.reference, date: p.date, reportedAt: new Date(r.fact.at).toISOString() },
-    } satisfies z.input<typeof PaymentAnswer>)
-  }
-
-  app.post('/v1/invoices/:number/payments', accountWriter(config), async (c) => {
-    const body = parse(PaymentRequest, await readJson(c))
-    return reportPayment(c, c.var.account, { id: body.id, status: body.status, reference: body.reference, date: body.date })
-  })
-
-  app.post('/v1/admin/accounts/:id/invoices/:number/payments', adminAccount(config, deps.adminToken), async (c) => {
-    const account = c.var.account
-    const body = parse(AdminPaymentRequest, await readJson(c))
-    const timezone = billingOf(account).timezone
-    // `at` is when it happened: a local day as given, an instant as the account's local day.
-    const date = body.at === undefined ? undefined : /^\d{4}-\d{2}-\d{2}$/.test(body.at) ? body.at : localDate(parseIsoInstant(body.at), timezone)
-    // Without an id, the report itself is its identity: the same report sent again records nothing more.
-    const id = body.id ?? `r_${digest(JSON.stringify([body.status, body.at ?? null, body.reference])).slice(0, 32)}`
-    return reportPayment(c, account, { id, status: body.status, reference: body.reference, date })
-  })
-
-  /** Notices for the dashboard (read key): the same rules the portal shows. */
-  app.get('/v1/notices', accountReader(config), async (c) => {
-    const account = c.var.account
-    const at = clock.now()
-    const billing = billingOf(account)
-    const data = await store.billingData(account)
-    const summary = periodSummary(billing, data, at)
-    const plans = config.current().plans
-    return c.json({
-      account,
-      notices: notices({
-        billing,
-        at,
-        payments: await paymentStatus(account),
-        balance: summary?.credits[ACCOUNT_WALLET]?.balance ?? null,
-        emails: summary?.emails ?? null,
-        planName: (id) => plans[id]?.name ?? id,
-      }),
-    })
-  })
+  // --- Credits, emails, invoices and payments (./portal-credits.ts) ---
+  portalCreditRoutes(app, deps, { session, manager }, kit)
 
   return app
 }

@@ -90,7 +90,7 @@ export const PORTAL_OPERATIONS: Record<string, Operation> = {
     summary: 'A file of the portal page',
     tags: ['portal'],
     auth: 'none',
-    path: { file: { description: '`portal.js` or `portal.css`.' } },
+    path: { file: { description: '`portal.js`, `portal.css` or `portal-forms.css`.' } },
     responses: {
       200: { description: 'JavaScript or CSS.', content: { 'text/javascript': { schema: text }, 'text/css': { schema: text } } },
       404: error('`not_found`: no such file.'),
