@@ -1,7 +1,7 @@
 /**
  * What the page's events write and read on PostgreSQL: units, chat events and conversations, daily
- * rollups, rejections and the evidence pages over them (./repository.ts adds the accounts' billing
- * tables). The connection, pipelining and `settle` live here, as every write goes through them.
+ * rollups, rejections and the evidence pages over them (./accounts.ts adds configuration, portal,
+ * facts and webhooks, ./repository.ts the accounts' billing tables). The connection, pipelining and `settle` live here, as every write goes through them.
  */
 import type pg from 'pg'
 import type { ConversationState, PhaseEvent } from '@tally/billing'

@@ -1,4 +1,4 @@
-/** The statements' shared parts on PostgreSQL (./repository.ts, ./events.ts): column lists, row mappers, named statements. */
+/** The statements' shared parts on PostgreSQL (./events.ts, ./accounts.ts, ./repository.ts): column lists, row mappers, named statements. */
 import pg from 'pg'
 import { createHash } from 'node:crypto'
 import type { ConversationRecord, DeliveryRow, UnitRow } from '../repository.js'
