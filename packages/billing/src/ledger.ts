@@ -21,6 +21,26 @@ import { monthSlices } from './period.js'
 import { termsAt, type BillingAccount } from './rating.js'
 export { purchase, transfer, transferableLots } from './ledger-moves.js'
 export type { PurchaseRequest } from './ledger-moves.js'
+import type { Balances, CreditResult, LedgerEntry, LedgerState, Lot, LotDraw, SpendEntry, SpendRequest } from './ledger-types.js'
+export type {
+  LotDraw,
+  OpenMark,
+  GrantEntry,
+  PurchaseEntry,
+  SpendEntry,
+  TransferOutEntry,
+  TransferInEntry,
+  ExpiryEntry,
+  LedgerEntry,
+  Lot,
+  LedgerState,
+  Balances,
+  CreditRefusal,
+  Moved,
+  CreditResult,
+  SpendRequest,
+  TransferRequest,
+} from './ledger-types.js'
 
 /** The account's own wallet; members' wallets are `member:<name>`. */
 export const ACCOUNT_WALLET = 'account'
@@ -31,101 +51,6 @@ export const ACCOUNT_WALLET = 'account'
  */
 export function memberWallet(member: string): string {
   return `member:${member}`
-}
-
-/** Credits drawn from one lot. */
-export interface LotDraw {
-  lot: string
-  credits: number
-}
-
-interface EntryBase {
-  /** Unique in the log; the request's id, or a derived one (`grant:3`, `expiry:grant:3`). */
-  id: string
-  wallet: string
-  /** UTC milliseconds. */
-  at: number
-  /** Always positive; the direction is the entry's type. */
-  credits: number
-}
-/** The free credits of one month of the anchor calendar; they expire at its end. */
-export interface GrantEntry extends EntryBase {
-  type: 'grant'
-  lot: string
-  expiresAt: number
-}
-/** A credit pack bought; its lot never expires. The pack's invoice is derived from this entry. */
-export interface PurchaseEntry extends EntryBase {
-  type: 'purchase'
-  lot: string
-  pack: string
-  price: number
-  currency: string
-}
-/** Credits paid for an action. */
-export interface SpendEntry extends EntryBase {
-  type: 'spend'
-  action: string
-  quantity: number
-  draws: LotDraw[]
-}
-/** Credits sent from the account to a member (irreversible). */
-export interface TransferOutEntry extends EntryBase {
-  type: 'transfer_out'
-  to: string
-  draws: LotDraw[]
-}
-/** Credits received by a member: new lots that keep the expiry of the lots they came from. */
-export interface TransferInEntry extends EntryBase {
-  type: 'transfer_in'
-  from: string
-  lots: { lot: string; source: string; credits: number; expiresAt: number | null }[]
-}
-/** The unspent rest of a lot at its expiry. */
-export interface ExpiryEntry extends EntryBase {
-  type: 'expiry'
-  lot: string
-}
-
-export type LedgerEntry = GrantEntry | PurchaseEntry | SpendEntry | TransferOutEntry | TransferInEntry | ExpiryEntry
-
-/** A lot of credits in a wallet. */
-export interface Lot {
-  lot: string
-  wallet: string
-  /** `free` lots come from grants (and keep their expiry when transferred). */
-  kind: 'free' | 'purchased'
-  /** When it entered the wallet. */
-  at: number
-  expiresAt: number | null
-  remaining: number
-  expired: boolean
-}
-
-/** The log replayed: lots and totals. Build it with `replay`, extend it with `applyEntries`. */
-export interface LedgerState {
-  lots: Map<string, Lot>
-  entries: Map<string, LedgerEntry>
-  totals: { granted: number; purchased: number; spent: number; expired: number }
-  /**
-   * Set on an open ledger (`openLedger`, `advance`), the part of the log a credit request can
-   * still need, whose size follows what the account holds and never its history
-   * (docs/architecture.md, "Per-request work"): `lots` holds the open lots only (credits left,
-   * no expiry entry yet), `entries` only the entries the caller looked up for the request (its
-   * own, when it is a repeat) and those it adds.
-   */
-  open?: OpenMark
-}
-
-/** What an open ledger keeps of the entries it no longer holds. */
-export interface OpenMark {
-  /**
-   * The grants and expiries due by this instant are in the log: the months of the anchor
-   * calendar that started by then have had their grant decided (`creditsDue` skips them).
-   */
-  dueThrough: number
-  /** Every wallet that ever held a lot, in the order they first did: `balances` lists them, empty ones at 0. */
-  wallets: string[]
 }
 
 /**
@@ -271,11 +196,6 @@ export function spendableLots(ledger: readonly LedgerEntry[] | LedgerState, wall
     })
 }
 
-/** Balances of every wallet at `at`, with their lots. */
-export interface Balances {
-  [wallet: string]: { balance: number; lots: { lot: string; kind: 'free' | 'purchased'; remaining: number; expiresAt: number | null }[] }
-}
-
 /**
  * Balances by wallet and lot as they stood at `at`: the entries up to `at` replayed, and lots past
  * their expiry counting nothing even before the expiry entry is written. An open ledger (which no
@@ -302,33 +222,6 @@ export function balances(ledger: readonly LedgerEntry[] | LedgerState, at: numbe
 export function balanceOf(ledger: readonly LedgerEntry[] | LedgerState, wallet: string, at: number): number {
   return balances(ledger, at)[wallet]?.balance ?? 0
 }
-
-/** Why a credit request was refused. */
-export type CreditRefusal = 'insufficient_credits' | 'unknown_member' | 'unknown_pack' | 'invalid_quantity'
-
-/** Credits a transfer moved, by the kind of lot they came from. */
-export interface Moved {
-  purchased: number
-  free: number
-}
-
-/**
- * The outcome of a credit request: the entries to append (catch-up grants and expiries first).
- * A transfer also says how many purchased and free credits it moved (`moved`).
- */
-export type CreditResult =
-  | {
-      ok: true
-      duplicate: boolean
-      entries: LedgerEntry[]
-      credits: number
-      balance: number
-      moved?: Moved
-      /** What the stored request named (a repeat answers these, not what the repeat says): the member of a transfer, the pack of a purchase. */
-      to?: string
-      pack?: string
-    }
-  | { ok: false; code: CreditRefusal; entries: LedgerEntry[]; balance: number }
 
 /**
  * The grants and expiries due by `asOf`: one grant of the plan's `freeCredits` per month of the
@@ -390,15 +283,6 @@ export function prepare(account: BillingAccount, ledger: readonly LedgerEntry[] 
   return { catchUp, state: catchUp.length ? applyEntries(s, catchUp) : s }
 }
 
-/** A credit-consuming action (docs/protocol.md §4 `type: "action"`). */
-export interface SpendRequest {
-  id: string
-  action: string
-  quantity: number
-  member?: string | undefined
-  at: number
-}
-
 /**
  * Pays for an action from the acting wallet (the member's, or the account's), all or nothing.
  * Actions missing from the plan's price list are free. Seed 003: free actions "won't consume your
@@ -423,12 +307,4 @@ export function spend(account: BillingAccount, ledger: readonly LedgerEntry[] | 
   if (available < credits) return { ok: false, code: 'insufficient_credits', entries: catchUp, balance: available }
   const entry: SpendEntry = { id: req.id, type: 'spend', wallet, at: req.at, credits, action: req.action, quantity: req.quantity, draws: draw(lots, credits) }
   return { ok: true, duplicate: false, entries: [...catchUp, entry], credits, balance: available - credits }
-}
-
-/** `POST /v1/credits/transfer`: from the account to a member. */
-export interface TransferRequest {
-  id: string
-  to: string
-  credits: number
-  at: number
 }
