@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest'
 import { CHAT_REORDER_EVENTS, MAX_BATCH_CONVERSATIONS, MAX_EVENTS } from '@tally/protocol'
 import { batch, countingEngine, NOW, ORIGIN, setup } from '../../apps/collector/src/testkit.js'
 import { SqliteEngine } from '../../apps/collector/src/engines/sqlite/engine.js'
+import { prepare } from '../../apps/collector/src/engines/sqlite/statements.js'
 import { createStore } from '../../apps/collector/src/services/store.js'
 import type { IngestEvent } from '../../apps/collector/src/services/ingest.js'
 
@@ -115,5 +116,48 @@ describe('an attacker sending one out-of-order event to each of 500 full convers
     const res = await s.app.request('/v1/rejections', { headers: { authorization: 'Bearer rk_acme_read' } })
     const rows = (await res.json()).rejections as { reason: string; count: number }[]
     expect(rows.map((r) => [r.reason, r.count])).toEqual([['rate_limited', 2]])
+  })
+})
+
+describe('beacons of several conversations from one address', () => {
+  it('are stored one at a time: a second one while the first is stored answers 429 and stores nothing', async () => {
+    const s = setup()
+    const beacon = (tag: string) =>
+      s.post(
+        batch(
+          Array.from({ length: 4 }, (_, c) => ({
+            id: `${tag}${c}`,
+            type: 'chat',
+            session: 's_1',
+            conversation: `conv_${tag}${c}`,
+            bot: 'bot_help',
+            phase: 'start',
+            ts: NOW,
+          })),
+        ),
+      )
+    const [first, second] = await Promise.all([beacon('a'), beacon('b')])
+    expect([first.status, second.status]).toEqual([200, 429])
+    expect(second.headers.get('retry-after')).toBe('1')
+    expect(s.count('SELECT COUNT(*) AS n FROM conversations')).toBe(4)
+    // Once the first is answered, the next goes through.
+    expect((await beacon('c')).status).toBe(200)
+    // A beacon of one conversation never waits for another.
+    const [many, one] = await Promise.all([
+      beacon('d'),
+      s.post(batch([{ id: 'e1', type: 'chat', session: 's_1', conversation: 'conv_e', bot: 'bot_help', phase: 'start', ts: NOW }])),
+    ])
+    expect([many.status, one.status]).toEqual([200, 200])
+  })
+})
+
+describe('the stored tail of a conversation on SQLite', () => {
+  it('is read along its time index, not sorted whole', () => {
+    const engine = new SqliteEngine({ file: ':memory:' })
+    const plan = engine.db.prepare(`EXPLAIN QUERY PLAN ${prepare(engine.db).chatTail.source}`).all('ctr', 'conv', 33) as { detail: string }[]
+    expect(plan.map((p) => p.detail)).toEqual([
+      'SEARCH chat_events USING INDEX chat_events_order (container=? AND conversation=?)',
+      'USE TEMP B-TREE FOR LAST 2 TERMS OF ORDER BY',
+    ])
   })
 })

@@ -25,7 +25,7 @@ import { fail, TallyError } from '../errors.js'
 import { hostAllowed, requestHost } from '../domain/origin.js'
 import { addressKey, createFairLimiter, createLimiter } from '../domain/ratelimit.js'
 import type { AppDeps } from '../context.js'
-import type { IngestEvent } from '../services/store.js'
+import type { IngestEvent, IngestStatus } from '../services/store.js'
 import type { ContainerEntry } from '../domain/config.js'
 import type { RejectionRecord } from '../engines/repository.js'
 import { subscriptionEnded } from '../domain/billing-account.js'
@@ -39,6 +39,8 @@ export function eventRoutes(deps: AppDeps): Hono {
   const { store, clock, config, metrics, rejections } = deps
   const limits = config.current().server.rateLimits
   const perIp = createLimiter(limits.perIp, clock)
+  /** Addresses whose beacon of several conversations is being stored now (at most one each). */
+  const folding = new Set<string>()
   // Shared fairly among the container's client addresses (../domain/ratelimit.ts).
   const perContainer = createFairLimiter(limits.perContainer, clock)
   const sessionGate = createSessionGate(config.current().server.sessionsPerHour, clock)
@@ -109,8 +111,14 @@ export function eventRoutes(deps: AppDeps): Hono {
     // Each conversation a beacon names may be folded again on the storage thread: beyond the first,
     // each costs the address one more request of its rate (docs/security.md, "Conversations"). A
     // chat widget's beacon names one; a beacon of 16 costs 16. Refused, nothing of it is counted or stored.
+    // And one such beacon of an address is stored at a time: the storage thread takes one at once
+    // from it, never a burst, so another account's beacon waits behind one at most.
     const named = namedConversations(raw)
-    if (named > 1) limit(perIp.take(addressKey(ip), named - 1), 'too many conversations from this address')
+    const folder = named > 1 ? addressKey(ip) : null
+    if (folder !== null) {
+      if (folding.has(folder)) limit(1000, 'a beacon of several conversations from this address is still being stored')
+      limit(perIp.take(folder, named - 1), 'too many conversations from this address')
+    }
     const rejected: RejectedEvent[] = []
     const events: IngestEvent[] = []
     /** The batch index of each event passed to the store. */
@@ -190,7 +198,13 @@ export function eventRoutes(deps: AppDeps): Hono {
         metrics.events.inc({ result: 'suspicious', reason: 'sessions_per_hour' }, flagged)
         note(containerId, accountId, 'suspicious', verdict.host, '', receivedAt, flagged)
       }
-      const statuses = await store.ingest({ account: accountId, container: containerId, receivedAt, timeZone: account.timezone, events })
+      if (folder !== null) folding.add(folder)
+      let statuses: IngestStatus[]
+      try {
+        statuses = await store.ingest({ account: accountId, container: containerId, receivedAt, timeZone: account.timezone, events })
+      } finally {
+        if (folder !== null) folding.delete(folder)
+      }
       statuses.forEach((s, k) => {
         if (s === 'accepted') accepted++
         else if (s === 'duplicate') duplicates++

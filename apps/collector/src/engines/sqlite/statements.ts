@@ -69,7 +69,9 @@ export function prepare(db: Database.Database) {
     chatEvent: db.prepare(`INSERT INTO chat_events (container, conversation, event_id, phase, time, received_at, state)
         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
     // Fold order, newest first: time, then the phase rank of @tally/billing comparePhaseEvents, then the id.
-    chatTail: db.prepare(`SELECT event_id AS id, phase, time, received_at AS receivedAt, state FROM chat_events
+    // By the time index, whose order the sort only refines: the planner would otherwise take the
+    // primary key and sort the whole conversation (0.65 ms instead of 0.16 for 500 events).
+    chatTail: db.prepare(`SELECT event_id AS id, phase, time, received_at AS receivedAt, state FROM chat_events INDEXED BY chat_events_order
         WHERE container = ? AND conversation = ?
         ORDER BY time DESC, ${PHASE_RANK} DESC, event_id DESC LIMIT ?`),
     chatState: db.prepare('UPDATE chat_events SET state = ? WHERE container = ? AND conversation = ? AND event_id = ?'),
