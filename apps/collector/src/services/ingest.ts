@@ -333,19 +333,14 @@ async function foldLate(
     const fresh = new Set(added.map((a) => a.id))
     window = (await tx.chatEvents(account, container, conversation)).filter((w) => !fresh.has(w.id))
   }
-  const stored = new Map(tail.map((t) => [t.id, t]))
-  const all = [...window.map(({ id, phase, time, receivedAt: r }) => ({ id, phase, time, receivedAt: r })), ...added].sort(comparePhaseEvents)
+  const stored = new Map(tail.map((t) => [t.id, t.state]))
+  const merged = [...window.map(({ id, phase, time, receivedAt: r }) => ({ id, phase, time, receivedAt: r })), ...added].sort(comparePhaseEvents)
+  const states = foldSteps(base, merged)
   const fresh = new Set(added.map((a) => a.id))
-  // The events before the first new one keep their states: the fold starts from the state of the
-  // event just before it when that is stored (a state is read only where it is used).
-  const first = all.findIndex((e) => fresh.has(e.id))
-  const before = first > 0 ? stored.get((all[first - 1] as PhaseEvent).id)?.state : null
-  const merged = before ? all.slice(first) : all
-  const states = foldSteps(before ?? base, merged)
   const changed: { eventId: string; state: ConversationState }[] = []
   merged.forEach((e, j) => {
     const s = states[j] as ConversationState
-    const old = stored.get(e.id)?.state
+    const old = stored.get(e.id)
     // A state that only counts one more event before it is left as it is: a ping that lands between
     // two pings changes no later state but that count, so it rewrites its own row only.
     if (fresh.has(e.id) || !old || !sameFold(old, s)) changed.push({ eventId: e.id, state: s })

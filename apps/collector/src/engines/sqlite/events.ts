@@ -38,17 +38,10 @@ export abstract class SqliteEventsRepository {
   }
 
   async chatTail(_account: string, container: string, conversation: string, limit: number): Promise<TailEvent[]> {
-    // A state is parsed when it is read: the fold reads those from the first new event on.
-    return (this.st.chatTail.all(container, conversation, limit) as (PhaseEvent & { state: string | null })[]).map(({ state: json, ...r }) => {
-      let state: ConversationState | null | undefined
-      return {
-        ...r,
-        get state() {
-          if (state === undefined) state = json ? (JSON.parse(json) as ConversationState) : null
-          return state
-        },
-      }
-    })
+    return (this.st.chatTail.all(container, conversation, limit) as (PhaseEvent & { state: string | null })[]).map((r) => ({
+      ...r,
+      state: r.state ? (JSON.parse(r.state) as ConversationState) : null,
+    }))
   }
 
   async saveChatStates(
