@@ -2,7 +2,8 @@
 // bench/hostile-chat: a neighbour's beacon latency while an attacker sends out-of-order chat
 // events (docs/security.md, "Conversations"). The attacker's container holds 500 conversations of
 // 500 events (sent through the built collector, so each event carries its folded state); then 16
-// clients send, as fast as the collector answers, beacons of one out-of-order event for each of
+// clients (./attacker.mjs, a process of its own) send, as fast as the collector answers, beacons
+// of one out-of-order event for each of
 // the 500 conversations (the collector folds 16 of them per beacon and refuses the rest).
 // Measured in the same run: another account's beacons at a fixed rate, quiet and under the
 // attack, and the ratio of their p99 (goal: under 2). Loopback only, about a minute.
@@ -11,7 +12,7 @@
 // from many visitors' addresses. Each phase's attacker is its own address. The attack is measured
 // twice: honouring Retry-After (as much of the attack as the collector lets through: its storage
 // work) and ignoring it (every refused beacon sent again at once: what the refusals cost).
-import { spawn } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -20,12 +21,13 @@ import autocannon from 'autocannon'
 import { freePort, waitHealthy } from '../lib.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const HERE = fileURLToPath(new URL('.', import.meta.url))
 const CLI = join(ROOT, 'apps/collector/dist/cli.js')
 const CONVERSATIONS = 500
 const EVENTS = 500
 const RATE = 100
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
-const ATTACKERS = 16
+const ATTACKERS = 16 // ./attacker.mjs's clients
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
 
 if (!existsSync(CLI)) {
@@ -73,16 +75,6 @@ const shopBody = () => {
   for (let i = 0; i < 10; i++) events += `${i ? ',' : ''}{"id":"b${r}-${i}","type":"impression","session":"sb${r}","campaign":"cmp_${i}","ts":${ts}}`
   return `{"v":1,"sentAt":${ts},"sdk":"bench","events":[${events}]}`
 }
-let attack = 0
-/** One out-of-order event per conversation: dated between two of its last stored events. */
-const attackBody = () => {
-  const a = attack++
-  const now = Date.now()
-  let events = ''
-  for (let c = 0; c < CONVERSATIONS; c++) events += `${c ? ',' : ''}${chatEvent(c, `x${a}_${c}`, 'ping', start + (EVENTS - 2) * 1000 + 500 - (a % 400))}`
-  return `{"v":1,"sentAt":${now},"sdk":"bench","events":[${events}]}`
-}
-
 function neighbour(base) {
   return new Promise((resolve, reject) => {
     autocannon(
@@ -123,48 +115,29 @@ try {
 
     const quiet = await neighbour(base)
     /**
-     * The neighbour's latency while ATTACKERS clients on `address` send `make()` beacons as fast as
-     * they are answered; after a 429 they wait its Retry-After when `patient`, else send again at once.
+     * The neighbour's latency while the attacker (./attacker.mjs, its own process) sends `kind`
+     * beacons from `address` as fast as they are answered, honouring Retry-After when `patient`.
+     * The same flood of 500-event beacons that fold no conversation ('plain': each a new
+     * conversation's start, 16 stored and the rest refused as over the beacon's conversations, like
+     * the attack's) is what any 500-event beacon costs to parse and check.
      */
-    const under = async (make, address, patient) => {
-      let attacking = true
-      let sent = 0
-      let limited = 0
-      let ms = 0
-      const attackers = Array.from({ length: ATTACKERS }, async () => {
-        while (attacking) {
-          const t0 = performance.now()
-          const res = await post(base, 'ctr_evil', 'https://evil.test', make(), address)
-          await res.arrayBuffer()
-          if (res.status === 429) {
-            limited++
-            if (patient) await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000))
-            continue
-          }
-          ms += performance.now() - t0
-          sent++
-        }
+    let phase = 0
+    const under = async (kind, address, patient) => {
+      const attacker = fork(join(HERE, 'attacker.mjs'), [base, kind, address, patient ? '1' : '0', String(start), String(phase++)], {
+        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       })
+      const report = new Promise((resolve) => attacker.on('message', (m) => m.ready || resolve(m)))
+      await new Promise((resolve) => attacker.once('message', resolve))
       const latency = await neighbour(base)
-      attacking = false
-      await Promise.all(attackers)
+      attacker.send('stop')
+      const { sent, limited, ms, other } = await report
+      if (Object.keys(other).length > 0) throw new Error(`the ${kind} attack was answered ${JSON.stringify(other)}`)
+      await new Promise((r) => attacker.once('exit', r))
       return { latency, sent, limited, ms }
     }
-    // The same flood of 500-event beacons that fold no conversation (each a new conversation's
-    // start, 16 folded and the rest refused as over the beacon's conversations, like the attack's):
-    // what any 500-event beacon costs to parse and check.
-    let plain = 0
-    const plainBody = () => {
-      const a = plain++
-      const now = Date.now()
-      let events = ''
-      for (let c = 0; c < CONVERSATIONS; c++)
-        events += `${c ? ',' : ''}{"id":"p${a}_${c}","type":"chat","session":"sp${a}","conversation":"cp${a}_${c}","bot":"bot_x","phase":"start","ts":${now}}`
-      return `{"v":1,"sentAt":${now},"sdk":"bench","events":[${events}]}`
-    }
-    const flood = await under(plainBody, '203.0.113.66', true)
-    const { latency: busy, sent, limited, ms: attackMs } = await under(attackBody, '203.0.113.67', true)
-    const spin = await under(attackBody, '203.0.113.68', false)
+    const flood = await under('plain', '203.0.113.66', true)
+    const { latency: busy, sent, limited, ms: attackMs } = await under('attack', '203.0.113.67', true)
+    const spin = await under('attack', '203.0.113.68', false)
     const spinRatio = spin.latency.p99 / Math.max(quiet.p99, 1)
 
     const ratio = busy.p99 / Math.max(quiet.p99, 1)
