@@ -12,6 +12,7 @@
 // from many visitors' addresses. Each phase's attacker is its own address. The attack is measured
 // twice: honouring Retry-After (as much of the attack as the collector lets through: its storage
 // work) and ignoring it (every refused beacon sent again at once: what the refusals cost).
+// BENCH_PROFILE=dir writes `--cpu-prof` profiles of the collector's threads into dir.
 import { fork, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -96,7 +97,19 @@ try {
   const port = await freePort()
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--config', join(dir, 'config.json'), '--db', join(dir, 'c.db'), '--port', String(port), '--host', '127.0.0.1'],
+    [
+      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []),
+      CLI,
+      'serve',
+      '--config',
+      join(dir, 'config.json'),
+      '--db',
+      join(dir, 'c.db'),
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+    ],
     { env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'] },
   )
   const base = `http://127.0.0.1:${port}`

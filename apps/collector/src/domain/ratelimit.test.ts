@@ -23,15 +23,22 @@ describe('the fair container limiter', () => {
 })
 
 describe('a costlier take', () => {
-  it('takes as many tokens as it costs, and a refused one empties the bucket', () => {
+  it('takes as many tokens as it costs, and a refused one holds the key until the cost could be had', () => {
     const clock = manualClock(0)
     const limiter = createLimiter({ rate: 10, burst: 20 }, clock)
     expect(limiter.take('a', 16)).toBe(0)
-    // 4 left: a take of 16 waits for 12 more (1.2 s at 10/s) and spends the 4.
+    // 4 left: a take of 16 waits for 12 more (1.2 s at 10/s).
     expect(limiter.take('a', 16)).toBe(1200)
-    expect(limiter.take('a')).toBe(100)
-    clock.advance(100)
+    // Meanwhile every take is refused with what is left of that wait, though the 4 are still there.
+    expect(limiter.take('a')).toBe(1200)
+    clock.advance(1000)
+    expect(limiter.take('a')).toBe(200)
+    expect(limiter.take('b')).toBe(0)
+    // Then the whole cost is there for the client that waited as told: the request's first token and the rest.
+    clock.advance(200)
     expect(limiter.take('a')).toBe(0)
+    expect(limiter.take('a', 15)).toBe(0)
+    expect(limiter.take('a')).toBe(100)
   })
 
   it('costs at most a full bucket, so a costly request is never refused for good', () => {

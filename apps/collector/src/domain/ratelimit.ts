@@ -15,14 +15,16 @@ export interface Bucket {
 export interface Limiter {
   /**
    * Takes `cost` tokens (1 by default): 0 when allowed, else the milliseconds until that many are
-   * available. A refused take of more than one token empties the bucket: the work was asked for,
-   * and the client's next requests wait for the refill instead of asking again at once.
+   * available. A refused take of more than one token holds the key until then: every take meanwhile
+   * is refused with what is left of the wait, so a client that asked for costly work and keeps
+   * asking (whatever it asks) is refused before anything of its requests is read, and one that
+   * waits as told finds the whole cost in the bucket.
    */
   take(key: string, cost?: number): number
 }
 
 export function createLimiter(bucket: Bucket, clock: Clock, maxKeys = 100_000): Limiter {
-  const state = new Map<string, { tokens: number; at: number }>()
+  const state = new Map<string, { tokens: number; at: number; until: number }>()
   const perMs = bucket.rate / 1000
   return {
     take(key, cost = 1) {
@@ -30,12 +32,13 @@ export function createLimiter(bucket: Bucket, clock: Clock, maxKeys = 100_000): 
       let s = state.get(key)
       if (!s) {
         if (state.size >= maxKeys) prune(now)
-        s = { tokens: bucket.burst, at: now }
+        s = { tokens: bucket.burst, at: now, until: 0 }
         state.set(key, s)
       } else {
         s.tokens = Math.min(bucket.burst, s.tokens + (now - s.at) * perMs)
         s.at = now
       }
+      if (now < s.until) return s.until - now
       // Never more than a full bucket: a take costlier than the burst is allowed when the bucket is full.
       const need = Math.min(cost, bucket.burst)
       if (s.tokens >= need) {
@@ -43,13 +46,13 @@ export function createLimiter(bucket: Bucket, clock: Clock, maxKeys = 100_000): 
         return 0
       }
       const wait = Math.ceil((need - s.tokens) / perMs)
-      if (need > 1) s.tokens = 0
+      if (need > 1) s.until = now + wait
       return wait
     },
   }
   /** Forgets the keys whose buckets have refilled: they behave exactly like new ones. */
   function prune(now: number) {
-    for (const [k, s] of state) if (s.tokens + (now - s.at) * perMs >= bucket.burst) state.delete(k)
+    for (const [k, s] of state) if (now >= s.until && s.tokens + (now - s.at) * perMs >= bucket.burst) state.delete(k)
     if (state.size >= maxKeys) state.clear()
   }
 }

@@ -110,14 +110,16 @@ export function eventRoutes(deps: AppDeps): Hono {
     const { sentAt, events: raw } = env.value
     // Each conversation a beacon names may be folded again on the storage thread: beyond the first,
     // each costs the address one more request of its rate (docs/security.md, "Conversations"). A
-    // chat widget's beacon names one; a beacon of 16 costs 16. Refused, nothing of it is counted or stored.
+    // chat widget's beacon names one; a beacon of 16 costs 16. Refused, nothing of it is counted or
+    // stored, and the address is refused at once, unread, until the cost could be had.
     // And one such beacon of an address is stored at a time: the storage thread takes one at once
-    // from it, never a burst, so another account's beacon waits behind one at most.
+    // from it, never a burst, so another account's beacon waits behind one at most. A beacon refused
+    // for that has paid for its reading all the same.
     const named = namedConversations(raw)
     const folder = named > 1 ? addressKey(ip) : null
     if (folder !== null) {
-      if (folding.has(folder)) limit(1000, 'a beacon of several conversations from this address is still being stored')
       limit(perIp.take(folder, named - 1), 'too many conversations from this address')
+      if (folding.has(folder)) limit(1000, 'a beacon of several conversations from this address is still being stored')
     }
     const rejected: RejectedEvent[] = []
     const events: IngestEvent[] = []
