@@ -12,8 +12,7 @@ import { batch, countingEngine, NOW, ORIGIN, setup } from '../../apps/collector/
 import { SqliteEngine } from '../../apps/collector/src/engines/sqlite/engine.js'
 import { prepare } from '../../apps/collector/src/engines/sqlite/statements.js'
 import { createStore } from '../../apps/collector/src/services/store.js'
-import { ingest, type IngestEvent, type IngestRequest } from '../../apps/collector/src/services/ingest.js'
-import type { Engine } from '../../apps/collector/src/engines/repository.js'
+import type { IngestEvent } from '../../apps/collector/src/services/ingest.js'
 
 const CONVERSATIONS = 500
 const EVENTS = 500
@@ -153,77 +152,6 @@ describe('beacons of several conversations from one address', () => {
       s.post(batch([{ id: 'e1', type: 'chat', session: 's_1', conversation: 'conv_e', bot: 'bot_help', phase: 'start', ts: NOW }])),
     ])
     expect([many.status, one.status]).toEqual([200, 200])
-  })
-})
-
-describe('a beacon of several conversations on the storage thread', () => {
-  // The account each transaction wrote for, in the order the engine ran them.
-  const recording = (inner: Engine) => {
-    const ran: string[] = []
-    const engine: Engine = {
-      transaction: (fn) =>
-        inner.transaction((tx) => {
-          let first = true
-          const seen = new Proxy(tx, {
-            get(target, name, receiver) {
-              const value = Reflect.get(target, name, receiver) as unknown
-              if (typeof value !== 'function') return value
-              return (...args: unknown[]) => {
-                if (first) ran.push(String(args[0]))
-                first = false
-                return (value as (...a: unknown[]) => unknown).apply(target, args)
-              }
-            },
-          })
-          return fn(seen)
-        }),
-      read: (fn) => inner.read(fn),
-      close: () => inner.close(),
-    }
-    return { engine, ran }
-  }
-  const request = (account: string, events: IngestEvent[]): IngestRequest => ({
-    account,
-    container: `ctr_${account}`,
-    receivedAt: NOW + 10 * SEC,
-    timeZone: 'UTC',
-    events,
-  })
-  // Every conversation already holds two events; the beacon brings one in order and one out of order each, and an impression.
-  const stored = (c: number) => [ev(c, 0, 'start'), ev(c, 4)]
-  const beacon = (): IngestEvent[] => [
-    { id: 'imp1', type: 'impression', session: 's0', subject: 'cmp', time: NOW },
-    ...Array.from({ length: MAX_BATCH_CONVERSATIONS }, (_, c) => [ev(c, 6, 'ping', `in${c}`), ev(c, 2, 'ping', `late${c}`), ev(c, 4)]).flat(),
-  ]
-
-  it("lets another account's beacon be stored between its conversations, with the statuses one transaction gives", async () => {
-    const { engine, ran } = recording(new SqliteEngine({ file: ':memory:' }))
-    const store = createStore(engine)
-    for (let c = 0; c < MAX_BATCH_CONVERSATIONS; c++) await store.ingest(request('evil', stored(c)))
-    ran.length = 0
-    const attack = store.ingest(request('evil', beacon()))
-    // The neighbour's beacon arrives while the first conversation is being stored.
-    await new Promise((resolve) => setImmediate(resolve))
-    const neighbour = store.ingest(request('shop', [{ id: 'n1', type: 'impression', session: 'sn', subject: 'cmp', time: NOW }]))
-    const [statuses, other] = await Promise.all([attack, neighbour])
-    expect(other).toEqual(['accepted'])
-    // One transaction per conversation, and the neighbour's among the first ones, not after the last.
-    expect(ran.filter((a) => a === 'evil')).toHaveLength(MAX_BATCH_CONVERSATIONS)
-    expect(ran.indexOf('shop')).toBeGreaterThan(0)
-    expect(ran.indexOf('shop')).toBeLessThan(3)
-
-    // The same beacon in one transaction on a database holding the same rows: the same answers, the same conversations.
-    const whole = new SqliteEngine({ file: ':memory:' })
-    for (let c = 0; c < MAX_BATCH_CONVERSATIONS; c++) await whole.transaction((tx) => ingest(tx, request('evil', stored(c))))
-    expect(await whole.transaction((tx) => ingest(tx, request('evil', beacon())))).toEqual(statuses)
-    expect(statuses.filter((s) => s === 'accepted')).toHaveLength(1 + 2 * MAX_BATCH_CONVERSATIONS)
-    expect(statuses.filter((s) => s === 'duplicate')).toHaveLength(MAX_BATCH_CONVERSATIONS)
-    const split = await store.conversations('evil', NOW - 1, NOW + 1)
-    const one = await createStore(whole).conversations('evil', NOW - 1, NOW + 1)
-    expect(split).toEqual(one)
-    expect(split).toHaveLength(MAX_BATCH_CONVERSATIONS)
-    await store.close()
-    await whole.close()
   })
 })
 

@@ -58,32 +58,6 @@ class Deltas {
   }
 }
 
-/**
- * A request as the transactions it is stored in: one for the impressions, engagements and the
- * first conversation's events, then one per further conversation, with each part's events' places
- * in the request. The parts share nothing a rule reads (units are keyed by session and subject,
- * chat events by conversation), so they give the statuses one transaction would; a beacon naming
- * several conversations (at most MAX_BATCH_CONVERSATIONS) so never holds the storage thread for
- * more than one conversation's fold at a time (docs/security.md, "Work per request"). A part
- * that fails leaves the earlier ones stored: the client's retry finds them duplicates.
- */
-export function ingestParts(req: IngestRequest): { req: IngestRequest; slots: number[] }[] {
-  const parts = new Map<string, { req: IngestRequest; slots: number[] }>()
-  let first: string | undefined
-  req.events.forEach((e, i) => {
-    if (e.type === 'chat') first ??= e.conversation
-    const key = e.type === 'chat' && e.conversation !== first ? `c:${e.conversation}` : ''
-    let part = parts.get(key)
-    if (!part) {
-      part = { req: { ...req, events: [] }, slots: [] }
-      parts.set(key, part)
-    }
-    part.req.events.push(e)
-    part.slots.push(i)
-  })
-  return [...parts.values()]
-}
-
 export async function ingest(tx: Repository, req: IngestRequest): Promise<IngestStatus[]> {
   const { account, container } = req
   const dayOf = localDayOf(req.timeZone)

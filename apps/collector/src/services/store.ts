@@ -7,7 +7,7 @@
 import type { Balances, BillingAccount, CreditResult } from '@tally/billing'
 import type { DeliveryRow, Engine, RejectionRecord, WebhookEndpointRow } from '../engines/repository.js'
 import { READS, type RepositoryReads } from '../engines/repository.js'
-import { ingest, ingestParts, type IngestRequest, type IngestStatus } from './ingest.js'
+import { ingest, type IngestRequest, type IngestStatus } from './ingest.js'
 import {
   creditBalances,
   creditRequest,
@@ -37,10 +37,7 @@ export type EvidenceExport = EvidenceRequest & { format: EvidenceFormat }
  * `Engine.read`: a route reads one with no line here.
  */
 export interface Services extends DeliveryStore {
-  /**
-   * One beacon's events: units, conversations and rollups; statuses in event order. One
-   * transaction, or one per conversation when the beacon names several (./ingest.ts, `ingestParts`).
-   */
+  /** One beacon's events: units, conversations and rollups in one transaction; statuses in event order. */
   ingest(req: IngestRequest): Promise<IngestStatus[]>
   /** Counts refusals (already summed per key by ./rejections.ts), all in one transaction. */
   recordRejections(rows: readonly RejectionRecord[]): Promise<void>
@@ -124,21 +121,7 @@ export function createStore(engine: Engine): Store {
   ) as unknown as RepositoryReads
   const store: Store = {
     ...reads,
-    ingest: async (req) => {
-      const parts = ingestParts(req)
-      if (parts.length <= 1) return write((tx) => ingest(tx, req))
-      // One transaction per conversation, each queued after the last committed and after one turn
-      // of the event loop, so other requests' transactions are taken in between (./ingest.ts).
-      const statuses = new Array<IngestStatus>(req.events.length)
-      for (const [n, part] of parts.entries()) {
-        if (n > 0) await new Promise((resolve) => setImmediate(resolve))
-        const got = await write((tx) => ingest(tx, part.req))
-        got.forEach((s, k) => {
-          statuses[part.slots[k] as number] = s
-        })
-      }
-      return statuses
-    },
+    ingest: (req) => write((tx) => ingest(tx, req)),
     recordRejections: (rows) =>
       write(async (tx) => {
         for (const r of rows) await tx.recordRejection(r)
