@@ -126,10 +126,15 @@ export function eventRoutes(deps: AppDeps): Hono {
     /** The batch index of each event passed to the store. */
     const slots: number[] = []
     const conversations = new Set<string>()
+    // Refusals are counted once per (code, subject) of the request, not once per event: a batch of
+    // 500 refused events costs one count of each kind (the answer still lists each event).
+    const refusals = new Map<string, { code: EventCode; subject: string; count: number }>()
     const reject = (index: number, code: EventCode, subject = '') => {
       rejected.push({ index, code })
-      metrics.events.inc({ result: 'rejected', reason: code })
-      note(containerId, accountId, code, verdict.host, subject, receivedAt)
+      const key = `${code}\u0000${subject}`
+      const seen = refusals.get(key)
+      if (seen) seen.count++
+      else refusals.set(key, { code, subject, count: 1 })
     }
     for (let i = 0; i < raw.length; i++) {
       const r = parseEvent(raw[i])
@@ -215,6 +220,10 @@ export function eventRoutes(deps: AppDeps): Hono {
       rejected.sort((a, b) => a.index - b.index)
       if (accepted) metrics.events.inc({ result: 'accepted', reason: '' }, accepted)
       if (duplicates) metrics.events.inc({ result: 'duplicate', reason: '' }, duplicates)
+    }
+    for (const { code, subject, count } of refusals.values()) {
+      metrics.events.inc({ result: 'rejected', reason: code }, count)
+      note(containerId, accountId, code, verdict.host, subject, receivedAt, count)
     }
     const result: BatchResult = { accepted, duplicates, rejected }
     return c.json(result)

@@ -27,6 +27,38 @@ describe('GET /v1/rejections', () => {
     })
   })
 
+  it('counts every refused event of a batch, by reason and subject, and lists each in the answer', async () => {
+    const { app, post } = setup()
+    const events = [
+      impression('cmp_nope'),
+      impression(),
+      impression('cmp_nope', 's_2'),
+      { id: 'x', type: 'impression' },
+      impression('cmp_gone', 's_3'),
+      impression('cmp_nope', 's_4'),
+    ]
+    const res = await post(batch(events))
+    const body = (await res.json()) as { accepted: number; rejected: { index: number; code: string }[] }
+    expect(body.accepted).toBe(1)
+    expect(body.rejected).toEqual([
+      { index: 0, code: 'unknown_campaign' },
+      { index: 2, code: 'unknown_campaign' },
+      { index: 3, code: 'invalid_event' },
+      { index: 4, code: 'unknown_campaign' },
+      { index: 5, code: 'unknown_campaign' },
+    ])
+    const rows = ((await (await app.request('/v1/rejections', { headers: RK })).json()) as { rejections: { reason: string; subject: string; count: number }[] })
+      .rejections
+    expect(rows.map((r) => [r.reason, r.subject, r.count]).sort()).toEqual([
+      ['invalid_event', '', 1],
+      ['unknown_campaign', 'cmp_gone', 1],
+      ['unknown_campaign', 'cmp_nope', 3],
+    ])
+    const metrics = await (await app.request('/metrics')).text()
+    expect(metrics).toContain('tally_events_total{result="rejected",reason="unknown_campaign"} 4')
+    expect(metrics).toContain('tally_events_total{result="rejected",reason="invalid_event"} 1')
+  })
+
   it.each(['1', '2026-02-30', 'yesterday', '2026-07-20T12:00'])(
     'refuses since=%s with 400 naming the parameter, for the account and the admin alike',
     async (since) => {
