@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { BrowserEventSchema, parseEnvelope, parseEvent, parseUsageEvent, wellFormed } from './validate.js'
-import { MAX_EVENTS } from './limits.js'
+import { BatchEnvelopeSchema, BrowserEventSchema, envelopeWellFormed, parseEnvelope, parseEvent, parseUsageEvent, wellFormed } from './validate.js'
+import { MAX_EVENTS, MAX_STRING } from './limits.js'
 
 const imp = { id: 'e1', type: 'impression', session: 's1', campaign: 'cmp_summer', ts: 1_763_759_999_000 }
 
@@ -89,6 +89,45 @@ describe('the well-formed shortcut of parseEvent', () => {
         expect(short !== null).toBe(schema.success)
         if (schema.success) expect(short).toEqual(schema.data)
         expect(parseEvent(input).ok).toBe(schema.success)
+      }),
+      { numRuns: 20_000 },
+    )
+  })
+
+  // A valid envelope with up to two fields replaced or removed: `v`, `sentAt`, `sdk` (empty, at and
+  // past the length limit, NUL, lone surrogates), `events` (empty, one, the limit, past it, not an array).
+  const list = fc.constantFrom(
+    [],
+    [{}],
+    Array.from({ length: MAX_EVENTS }, () => 1),
+    Array.from({ length: MAX_EVENTS + 1 }, () => 1),
+    'x',
+    null,
+  )
+  const envelopeKey = fc.constantFrom('v', 'sentAt', 'sdk', 'events', 'extra')
+  const envelopeValue = fc.oneof(field, list, fc.constantFrom(1, 2, '1', 'a'.repeat(MAX_STRING), 'a'.repeat(MAX_STRING + 1)))
+  const batch = fc
+    .tuple(
+      fc.constantFrom<Record<string, unknown>>({ v: 1, sentAt: 5, events: [{}] }, { v: 1, sentAt: 0, sdk: 'tally-js/1', events: [1, 2] }),
+      fc.array(fc.tuple(envelopeKey, envelopeValue), { maxLength: 2 }),
+    )
+    .map(([base, changes]) => {
+      const e = { ...base }
+      for (const [k, v] of changes) {
+        if (v === undefined) delete e[k]
+        else e[k] = v
+      }
+      return e
+    })
+
+  it('takes exactly the envelopes the schema takes, to the same value', () => {
+    fc.assert(
+      fc.property(fc.oneof(batch, fc.anything()), (input) => {
+        const schema = BatchEnvelopeSchema.safeParse(input)
+        const short = envelopeWellFormed(input)
+        expect(short !== null).toBe(schema.success)
+        if (schema.success) expect(short).toEqual(schema.data)
+        expect(parseEnvelope(input).ok).toBe(schema.success)
       }),
       { numRuns: 20_000 },
     )

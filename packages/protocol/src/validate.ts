@@ -48,6 +48,8 @@ export const IdSchema = id
  */
 export const EnvelopeSchema = envelope.extend({ events: z.array(browserEvent).min(1).max(MAX_EVENTS) })
 export const BrowserEventSchema = browserEvent
+/** The envelope as the beacon route checks it first: its events are left to {@link parseEvent}. */
+export const BatchEnvelopeSchema = envelope
 export const UsageEventSchema = usageEvent
 
 export type Envelope = { v: 1; sentAt: number; sdk?: string | undefined; events: unknown[] }
@@ -58,8 +60,27 @@ function check<T>(schema: z.ZodType, input: unknown): Checked<T> {
   return r.success ? { ok: true, value: r.data as T } : { ok: false, message: describe(r.error.issues) }
 }
 
-/** Checks the batch envelope; the events inside are checked one by one with {@link parseEvent}. */
-export const parseEnvelope = (input: unknown): Checked<Envelope> => check(envelope, input)
+/**
+ * Checks the batch envelope; the events inside are checked one by one with {@link parseEvent}.
+ * A well-formed envelope is recognised by {@link envelopeWellFormed} without the schema, as events
+ * are; a property test holds the two to the same answers.
+ */
+export const parseEnvelope = (input: unknown): Checked<Envelope> => {
+  const value = envelopeWellFormed(input)
+  return value ? { ok: true, value } : check(envelope, input)
+}
+
+/**
+ * The envelope `input` is when `v`, `sentAt`, `sdk` and `events` are as the envelope's schema wants
+ * them (unknown fields dropped); null for anything else, which the schema then answers.
+ */
+export function envelopeWellFormed(input: unknown): Envelope | null {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return null
+  const { v, sentAt, sdk, events } = input as Record<string, unknown>
+  if (v !== 1 || !isTime(sentAt) || !Array.isArray(events) || events.length < 1 || events.length > MAX_EVENTS) return null
+  if (sdk === undefined) return { v, sentAt, events }
+  return typeof sdk === 'string' && sdk.length <= MAX_STRING && safe(sdk) ? { v, sentAt, sdk, events } : null
+}
 /**
  * Checks one browser event; unknown fields are dropped. A well-formed event is recognised by
  * {@link wellFormed} without the schema; anything else is parsed by the schema, which answers

@@ -118,6 +118,8 @@ export function clientAddress(remote: string, forwarded: string | undefined, tru
  * (`2001:db8:1:2::/64`), or a visitor could take a fresh address for every request.
  */
 export function addressKey(address: string): string {
+  // Only an IPv6 address has a colon: an IPv4 address is its own key, with nothing to parse.
+  if (!address.includes(':')) return address
   const a = address.split('%')[0] as string
   if (isIP(a) !== 6) return address
   const [head = '', tail] = a.split('::')

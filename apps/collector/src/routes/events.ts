@@ -71,8 +71,8 @@ export function eventRoutes(deps: AppDeps): Hono {
     verdict: ReturnType<typeof requestHost>,
     entry: ContainerEntry | undefined,
   ): Promise<Response> {
-    const ip = clientOf(c).address
-    limit(perIp.take(addressKey(ip)), 'too many requests from this address')
+    const address = addressKey(clientOf(c).address)
+    limit(perIp.take(address), 'too many requests from this address')
 
     // Refused before anything else is read (the body reader checks again as bytes stream in).
     const declared = c.req.header('content-length')
@@ -93,7 +93,7 @@ export function eventRoutes(deps: AppDeps): Hono {
               : null
     if (forbidden) forbid(containerId, entry, forbidden, verdict.host, receivedAt)
 
-    limit(perContainer.take(containerId, addressKey(ip)), 'too many requests for this container')
+    limit(perContainer.take(containerId, address), 'too many requests for this container')
 
     if (isBotAgent(c.req.header('user-agent'))) {
       metrics.events.inc({ result: 'dropped', reason: 'bot' })
@@ -116,7 +116,7 @@ export function eventRoutes(deps: AppDeps): Hono {
     // from it, never a burst, so another account's beacon waits behind one at most. A beacon refused
     // for that has paid for its reading all the same.
     const named = namedConversations(raw)
-    const folder = named > 1 ? addressKey(ip) : null
+    const folder = named > 1 ? address : null
     if (folder !== null) {
       limit(perIp.take(folder, named - 1), 'too many conversations from this address')
       if (folding.has(folder)) limit(1000, 'a beacon of several conversations from this address is still being stored')
@@ -198,7 +198,7 @@ export function eventRoutes(deps: AppDeps): Hono {
         opened.add(`s:${e.session}`)
         if (e.type === 'chat') opened.add(`c:${e.conversation}`)
       }
-      const over = sessionGate.admit(containerId, addressKey(ip), opened)
+      const over = sessionGate.admit(containerId, address, opened)
       if (over.size > 0) {
         for (const e of events) if (over.has(`s:${e.session}`) || (e.type === 'chat' && over.has(`c:${e.conversation}`))) e.suspicious = true
         const flagged = events.filter((e) => e.suspicious).length
