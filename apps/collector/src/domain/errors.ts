@@ -12,7 +12,12 @@ export class DomainError extends Error {
     readonly code: ErrorCode,
     message: string,
   ) {
+    // A refusal is an answer, not a fault: no stack is captured (its capture was the costliest part
+    // of refusing a request, and a client that ignores Retry-After makes thousands a second).
+    const depth = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
     super(message)
+    Error.stackTraceLimit = depth
   }
 }
 
