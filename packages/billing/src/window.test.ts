@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { growth, pro } from './testing/plans.js'
 import { runBilling, type BillingData, type Invoice } from './invoice.js'
 import { openLedger, replay, type LedgerEntry } from './ledger.js'
-import { addDays, type SubscriptionChange } from './period.js'
+import { addDays } from './period.js'
 import type { UsageRow } from './meters.js'
 import type { BillingAccount } from './rating.js'
 import { billingWindow, lastRecurring, type BillingWindow } from './window.js'
@@ -83,11 +83,11 @@ describe('the billing window', () => {
     fc.assert(
       fc.property(historyArb, (h) => {
         const start = `2025-${String(h.start.m).padStart(2, '0')}-${String(Math.min(h.start.d, 28)).padStart(2, '0')}`
-        const changes: SubscriptionChange[] = h.changes.map((c) => ({
+        const changes = h.changes.map((c) => ({
           at: addDays(start, c.offset),
           ...(c.plan === undefined ? {} : { plan: c.plan }),
           ...(c.seats === undefined ? {} : { seats: c.seats }),
-          ...(c.products === undefined ? {} : { products: c.products }),
+          ...(c.products === undefined ? {} : { products: [...c.products] }),
         }))
         const a: BillingAccount = {
           ...account({
