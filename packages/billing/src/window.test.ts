@@ -132,6 +132,10 @@ describe('the billing window', () => {
           const w = billingWindow(a, lastRecurring(finalized.map((i) => i.key)))
           const windowed = runBilling(a, windowOf(w, seen, ledger, finalized), asOf, openLedger(replay(ledger)))
           expect(windowed).toEqual(whole)
+          // A window decided from an older invoice (another collector finalized one meanwhile) reads more, bills the same.
+          const last = lastRecurring(finalized.map((i) => i.key))
+          const early = billingWindow(a, last === null ? null : last - 1)
+          expect(runBilling(a, windowOf(early, seen, ledger, finalized), asOf, openLedger(replay(ledger)))).toEqual(whole)
           ledger = [...ledger, ...whole.ledger]
           finalized = [...finalized, ...whole.invoices]
           issued += whole.invoices.length

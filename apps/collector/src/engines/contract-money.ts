@@ -271,6 +271,8 @@ export function describeMoneyContract(current: () => Engine): void {
         r.insertInvoices('acme', [invoice('recurring:1', 3), invoice('recurring:1:late:1', 4), { ...invoice('credits:b', 5), kind: 'credits' }], T),
       )
       expect(await engine.read((r) => r.lastRecurringKey('acme'))).toBe('recurring:1:late:1')
+      expect(await tx((r) => r.lockForBilling('acme'))).toBe('recurring:1:late:1')
+      expect(await tx((r) => r.lockForBilling('other'))).toBeNull()
       expect(await engine.read((r) => r.lastRecurringKey('other'))).toBeNull()
     })
   })

@@ -115,6 +115,13 @@ export interface Repository {
   billingReads(account: string, window?: BillingReadWindow): Promise<BillingReads>
   /** The key of the highest numbered recurring invoice (`recurring:k`, `recurring:k:late:n`), or null. */
   lastRecurringKey(account: string): Promise<string | null>
+  /**
+   * `lockAccount`, answering `lastRecurringKey` in the same round trip where the engine can. The
+   * key is read no later than the lock is taken: it may miss an invoice another collector
+   * finalized while this one waited, never name one that is not stored, so a billing window
+   * decided from it starts early (reads more), never late.
+   */
+  lockForBilling(account: string): Promise<string | null>
   /** The position of the account's newest credit log entry (0 when empty): moves on with every append. */
   ledgerHead(account: string): Promise<number>
   /** The account's credit log, in written order. */
@@ -271,6 +278,7 @@ export const ACCESS = {
   pageDaily: 'read',
   billingReads: 'read',
   lastRecurringKey: 'read',
+  lockForBilling: 'write',
   ledgerHead: 'read',
   ledger: 'read',
   appendLedger: 'write',

@@ -12,7 +12,7 @@ import { createConfigState } from '../domain/config.js'
 import { billingAccount } from '../domain/billing-account.js'
 import { openSqliteStore } from '../storage.js'
 import { createBillingRunner } from './billing-runner.js'
-import { storedWindow } from './billing.js'
+import { windowAfter } from './billing.js'
 
 const DAY = 86_400_000
 const STARTS = { old: '2023-12-01', young: '2026-10-01' } as const
@@ -66,7 +66,7 @@ describe('the billing window of a run', () => {
     const reads = async (account: string) => {
       const billing = billingAccount(state, account)
       if (!billing) throw new Error(account)
-      const window = await storedWindow(store, account, billing)
+      const window = windowAfter(billing, await store.lastRecurringKey(account))
       return { billing, window, read: await store.billingReads(account, window) }
     }
     const old = await reads('old')

@@ -65,12 +65,13 @@ export async function billingData(db: Repository, account: string, window?: Bill
 }
 
 /**
- * The billing window of an account as stored now (docs/rules.md §5, "Settled periods"): the one
- * decision every billing run reads by, whoever starts it.
+ * The billing window of an account whose highest numbered recurring invoice is `lastKey`
+ * (`Repository.lastRecurringKey`; docs/rules.md §5, "Settled periods"): the one decision every
+ * billing run reads by, whoever starts it. A window from an older key starts earlier and gives
+ * the same invoices (`computeInvoices` decides from what it reads).
  */
-export async function storedWindow(db: Pick<Repository, 'lastRecurringKey'>, account: string, billing: BillingAccount): Promise<BillingWindow> {
-  const key = await db.lastRecurringKey(account)
-  return billingWindow(billing, lastRecurring(key === null ? [] : [key]))
+export function windowAfter(billing: BillingAccount, lastKey: string | null): BillingWindow {
+  return billingWindow(billing, lastRecurring(lastKey === null ? [] : [lastKey]))
 }
 
 /**
@@ -108,10 +109,10 @@ function mergeDays(page: readonly UsageRow[], server: readonly UsageRow[]): Usag
 }
 
 export async function billingRun(tx: Repository, book: LedgerBook, req: BillingRunCall): Promise<BillingRunOutcome> {
-  await tx.lockAccount(req.account)
   // Only what the month needs: the rows from the first unsettled period on, the grants and expiries
   // due decided from the open ledger (docs/performance.md, "A month's billing run").
-  const data = await billingData(tx, req.account, await storedWindow(tx, req.account, req.billing))
+  const lastKey = await tx.lockForBilling(req.account)
+  const data = await billingData(tx, req.account, windowAfter(req.billing, lastKey))
   const credits = await book.state(tx, req.account)
   const run = runBilling(req.billing, data, req.asOf, credits)
   if (req.pricedBy) for (const i of run.invoices) i.pricedBy = req.pricedBy

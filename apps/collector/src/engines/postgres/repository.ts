@@ -92,6 +92,19 @@ export class PgRepository extends PgAccountsRepository implements Repository {
     return rows[0]?.key ?? null
   }
 
+  async lockForBilling(account: string): Promise<string | null> {
+    // One round trip: the lock (held until COMMIT or ROLLBACK, as `lockAccount`), then the key. The
+    // statement's snapshot is taken before the lock is granted, so the key may be older than the
+    // lock (see the contract), never newer.
+    const rows = await this.q<{ key: string | null }>(
+      `
+      SELECT (SELECT key FROM invoices WHERE account = $1 AND kind = 'recurring' ORDER BY number DESC LIMIT 1) AS key
+      FROM (SELECT pg_advisory_xact_lock(hashtext('tally:' || $1))) AS held`,
+      [account],
+    )
+    return rows[0]?.key ?? null
+  }
+
   async billingReads(account: string, window?: BillingReadWindow): Promise<BillingReads> {
     // One statement instead of seven: the billing run reads this for every account, and each round
     // trip costs the collector more than the rows do. Each list comes as one JSON array. Without a

@@ -102,6 +102,11 @@ export class SqliteRepository extends SqliteEventsRepository implements Reposito
     return (this.st.lastRecurring.get(account) as { key: string } | undefined)?.key ?? null
   }
 
+  async lockForBilling(account: string): Promise<string | null> {
+    // The engine's transaction already holds the database (`lockAccount`).
+    return this.lastRecurringKey(account)
+  }
+
   async ledgerHead(account: string): Promise<number> {
     return (this.st.ledgerHead.get(account) as { seq: number }).seq
   }
