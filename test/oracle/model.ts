@@ -252,11 +252,18 @@ export function modelRun(seen: Seen, asOf: number, memory: Memory): ModelInvoice
     due.push(inv)
     return inv
   }
+  // A period is settled once an earlier run finalized the recurring invoice two periods after it
+  // (docs/rules.md §5, "Settled periods"): nothing is issued for it and nothing re-prices it.
+  const settled = (q: number) =>
+    [...memory.keys()].some((key) => {
+      const m = /^recurring:(\d+)/.exec(key)
+      return m !== null && Number(m[1]) >= q + 2
+    })
   const adjustmentsUpTo = (last: number): ModelLine[] => {
     const lines: ModelLine[] = []
     for (let q = 0; q <= last; q++) {
       const s = ss[q]
-      if (!s) continue
+      if (!s || settled(q)) continue
       const now = new Map(arrears(seen, s).map((l) => [l.meter!, l.amount]))
       for (const meter of ['alerts', 'contacts']) {
         const diff = (now.get(meter) ?? 0) - (billed.get(`${q}:${meter}`) ?? 0)
@@ -341,7 +348,7 @@ export function modelRun(seen: Seen, asOf: number, memory: Memory): ModelInvoice
         detail: { period: i, day: r.day, after: r.after },
       })
     }
-    for (const w of within) emit(w)
+    if (!settled(i)) for (const w of within) emit(w)
     if (p.last && p.end <= asOf) {
       recurring(i + 1, undefined, s, p.end)
       if (memory.has(`recurring:${i + 1}`) || due.some((d) => d.key === `recurring:${i + 1}`)) {

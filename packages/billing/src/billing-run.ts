@@ -3,7 +3,7 @@ import type { Plan } from '@tally/protocol'
 import { localDate, monthSliceAt, nextDay, periodAt, periodByIndex, startOfDay, type Period } from './period.js'
 import { emailQuota, type Meters, type UsageRow } from './meters.js'
 import { contactRange, periodRef, type BillingAccount, type PeriodRef } from './rating.js'
-import { replay, balances, creditsDue, type Balances, type LedgerEntry } from './ledger.js'
+import { replay, balances, creditsDue, type Balances, type LedgerEntry, type LedgerState } from './ledger.js'
 
 import { type Invoice, type BillingData, type EmailGrant, type EmailAllowance, periodStates, periodStateAt, contactsOn, computeInvoices } from './invoice.js'
 /**
@@ -56,10 +56,13 @@ export interface BillingRun {
 /**
  * One billing run up to `asOf`: grants and expiries due, and every invoice due, numbered gap-free
  * after the finalized ones. Idempotent: with its output stored, running again returns nothing.
+ * `credits`: the account's open ledger (`openLedger`), when `data` holds the billing window's rows
+ * only (`billingWindow`): the grants and expiries due are decided from it, and `data.ledger` needs
+ * only the window's purchases. `data.finalized` must hold the highest numbered invoice.
  * @example runBilling(account, { usage: [], ledger: [], finalized: [] }, asOf).invoices[0]?.number // 1
  */
-export function runBilling(account: BillingAccount, data: BillingData, asOf: number): BillingRun {
-  const ledger = creditsDue(account, data.ledger, asOf)
+export function runBilling(account: BillingAccount, data: BillingData, asOf: number, credits?: LedgerState): BillingRun {
+  const ledger = creditsDue(account, credits ?? data.ledger, asOf)
   const withLedger = ledger.length ? { ...data, ledger: [...data.ledger, ...ledger] } : data
   let n = nextNumber((data.finalized ?? []).map((i) => i.number ?? 0))
   const invoices = invoicesDue(account, withLedger, asOf).map((d) => finalize(d, n++))

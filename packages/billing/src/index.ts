@@ -124,5 +124,7 @@ export {
   quotaContacts,
 } from './invoice.js'
 export type { BillTo, InvoiceKind, Invoice, BillingData, PeriodState, BillingRun, PeriodSummary, EmailGrant, EmailAllowance } from './invoice.js'
+export { billingWindow, contactsInto, lastRecurring, readingBefore } from './window.js'
+export type { BillingWindow, ContactsReading } from './window.js'
 export { withChange, previewChange } from './change.js'
 export type { ChangePreview, TermsView } from './change.js'

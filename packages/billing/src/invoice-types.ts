@@ -64,6 +64,11 @@ export interface BillingData {
    * account's rows (the email check's, `emailWindow`): what the paid contacts carry into it.
    */
   contactsBefore?: number | null | undefined
+  /**
+   * The latest contacts reading before the first day of `usage`, when `usage` starts at the billing
+   * window (`billingWindow`): what the paid contacts carry into its first period.
+   */
+  readingBefore?: { day: string; contacts: number } | null | undefined
 }
 
 /**

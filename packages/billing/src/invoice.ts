@@ -22,19 +22,12 @@
  */
 import { lineAmount, sum } from './money.js'
 import { daysBetween, localDate, nextDay, startOfDay, type Period, type SubscriptionChange } from './period.js'
-import {
-  contactRangeLine,
-  contactsExcessLine,
-  discountFor,
-  periodRef,
-  priced,
-  recurringLines,
-  usageLines,
-  type BillingAccount,
-  type InvoiceLine,
-} from './rating.js'
+import { contactRangeLine, discountFor, periodRef, priced, recurringLines, termsBetween, type BillingAccount, type InvoiceLine } from './rating.js'
 import type { PurchaseEntry } from './ledger.js'
-import { periodStates, termsOn, contactsOn } from './period-states.js'
+import { statesOver, termsOn, contactsOn } from './period-states.js'
+import { adjustments, arrears } from './adjustments.js'
+export { arrears } from './adjustments.js'
+import { billingWindow, contactsInto, lastRecurring, lastStarted, readingBefore } from './window.js'
 export { contactsOn, periodStateAt, periodStates } from './period-states.js'
 export {
   emailAllowance,
@@ -99,15 +92,6 @@ export function invoice(
   }
 }
 
-/** What a closed period's usage costs now: usage lines and the contacts excess, by meter. */
-export function arrears(ps: PeriodState): InvoiceLine[] {
-  const plan = ps.end.plan
-  const lines = usageLines(plan, ps.period, ps.meters)
-  const excess = contactsExcessLine(plan, ps.period, ps.contactsEnd, ps.meters.contacts)
-  if (excess) lines.push(excess)
-  return lines
-}
-
 const ARREARS_KINDS = new Set(['usage', 'contacts_excess', 'adjustment'])
 const RECURRING_KINDS = new Set(['base', 'seats', 'product', 'contacts'])
 
@@ -123,10 +107,14 @@ function monthlyFees(first: Invoice): number {
 
 /**
  * Every invoice issued by `until`, in issue order: the finalized ones as given, the others as drafts.
- * This one computation serves the billing run, the preview and the read API.
+ * This one computation serves the billing run, the preview and the read API. It computes from the
+ * first unsettled period on (`billingWindow`, docs/rules.md §5 "Settled periods"): nothing is
+ * issued for a settled period, and nothing re-prices one, so a whole history and the window's
+ * rows give the same invoices.
  */
 export function computeInvoices(account: BillingAccount, data: BillingData, until: number): Invoice[] {
   const finalized = new Map((data.finalized ?? []).map((i) => [i.key, i]))
+  const window = billingWindow(account, lastRecurring(finalized.keys()))
   // Upgrade invoices finalized under a positional key are matched by their period and day.
   const legacy = new Map<string, Invoice[]>()
   for (const inv of data.finalized ?? []) {
@@ -139,11 +127,18 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
     if (known || draft.kind !== 'upgrade') return known
     return legacy.get(`${draft.period?.index}:${draft.issuedDate}`)?.shift()
   }
-  const states = periodStates(account, data, until)
+  const last = lastStarted(account, until)
+  const reading = readingBefore(data.usage, window.fromDay, data.readingBefore)
+  const carried = { ...data, contactsBefore: contactsInto(account, window, data.finalized, reading) }
+  const states = last && last.index >= window.index ? statesOver(account, carried, termsBetween(account, window.index, last)) : []
+  /** The state of period `index`, when it is in the window. */
+  const stateOf = (index: number) => states[index - window.index]
   const out: Invoice[] = []
   const keep = (draft: Invoice) => {
     if (draft.issuedAt > until) return
     const inv = given(draft) ?? draft
+    // Every invoice issued before the window was issued by the run that settled its period.
+    if (inv.status !== 'finalized' && inv.issuedAt < window.from) return
     // Nothing to bill, nothing issued (a finalized invoice is kept as given).
     if (inv.status === 'finalized' || inv.lines.length > 0) out.push(inv)
   }
@@ -161,7 +156,8 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
     }
   }
   /** The first invoice's recurring fees per month, before any discount. */
-  let minimum: number | null = null
+  const first = window.index > 0 ? finalized.get('recurring:0') : undefined
+  let minimum: number | null = first ? monthlyFees(first) : null
 
   const recurring = (k: number, advance: PeriodState | undefined, closed: PeriodState | undefined, issuedAt: number) => {
     const key = `recurring:${k}`
@@ -172,7 +168,7 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
       const lines: InvoiceLine[] = []
       if (advance) lines.push(...recurringLines(advance.start, advance.contactsStart, advance.period))
       if (closed) lines.push(...arrears(closed))
-      lines.push(...adjustments(states, k, billed))
+      lines.push(...adjustments(stateOf, window.index, k, billed))
       // Minimum price (docs/rules.md §5): the period's own recurring fees against the first invoice's,
       // like with like: N months of its monthly fees, less this period's cycle discount. Usage of an
       // earlier period is not a fee of this one.
@@ -209,9 +205,10 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
     }
   }
 
-  states.forEach((ps, i) => {
+  for (const ps of states) {
     const p = ps.period
-    recurring(i, ps, states[i - 1], p.start)
+    const i = p.index
+    recurring(i, ps, stateOf(i - 1), p.start)
     const within: Invoice[] = []
     const keys = new Set<string>()
     for (const u of ps.upgrades) {
@@ -279,13 +276,13 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
             out.push(done)
             continue
           }
-          const lines = adjustments(states, i + 2, billed)
+          const lines = adjustments(stateOf, window.index, i + 2, billed)
           if (lines.length > 0) out.push(invoice(account, key, 'recurring', ps.end.plan.currency, until, p, lines))
           break
         }
       }
     }
-  })
+  }
 
   for (const e of data.ledger) {
     if (e.type !== 'purchase') continue
@@ -295,53 +292,17 @@ export function computeInvoices(account: BillingAccount, data: BillingData, unti
     if (g.pack && g.id !== undefined && g.at !== undefined)
       keep(packInvoice(account, states, 'emails', g.id, g.at, g.pack.currency, `Email pack ${g.pack.name}: ${g.emails} emails`, g.pack.price))
   }
+  // The finalized invoices of settled periods, as given.
+  const listed = new Set(out.map((i) => i.key))
+  for (const f of data.finalized ?? []) {
+    const settled = f.issuedAt < window.from || (f.period !== null && f.period.index < window.index)
+    if (settled && f.issuedAt <= until && !listed.has(f.key)) out.push(f)
+  }
   return out.sort(issueOrder)
 }
 
 function issueOrder(a: Invoice, b: Invoice): number {
   return a.issuedAt - b.issuedAt || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)
-}
-
-/** Late usage: the difference between what each earlier billed period costs now and what was billed. */
-function adjustments(states: readonly PeriodState[], k: number, billed: Map<number, Map<string, { quantity: number; amount: number }>>): InvoiceLine[] {
-  const lines: InvoiceLine[] = []
-  for (let q = 0; q <= k - 2; q++) {
-    const ps = states[q]
-    if (!ps) continue
-    const now = new Map<string, InvoiceLine>()
-    for (const l of arrears(ps)) now.set(l.meter ?? '', l)
-    const before = billed.get(q) ?? new Map<string, { quantity: number; amount: number }>()
-    const meters = new Set([...now.keys(), ...before.keys()])
-    for (const meter of [...meters].sort()) {
-      const expected = now.get(meter)
-      const was = before.get(meter) ?? { quantity: 0, amount: 0 }
-      const quantity = (expected?.quantity ?? 0) - was.quantity
-      const amount = (expected?.amount ?? 0) - was.amount
-      // Nothing to correct when the period costs what was billed, whatever the quantities of the
-      // lines billed add up to (an excess and an adjustment of it are not units of one price).
-      if (amount === 0) continue
-      const common = {
-        kind: 'adjustment' as const,
-        meter: meter as InvoiceLine['meter'],
-        period: periodRef(ps.period),
-        description: `Late usage: ${expected?.description ?? meter} (billed before: ${was.amount})`,
-      }
-      // The difference priced like the line it corrects when that gives the difference exactly
-      // (more blocks at the same price); else one unit of the difference, so the line still checks.
-      const like = expected
-        ? priced({
-            ...common,
-            quantity,
-            unitPrice: expected.unitPrice,
-            months: expected.months,
-            discountPercent: expected.discountPercent,
-            proration: expected.proration,
-          })
-        : null
-      lines.push(like && like.amount === amount ? like : priced({ ...common, quantity: 1, unitPrice: amount, months: 1, discountPercent: 0 }))
-    }
-  }
-  return lines
 }
 
 function creditPackInvoice(account: BillingAccount, e: PurchaseEntry, states: readonly PeriodState[]): Invoice {

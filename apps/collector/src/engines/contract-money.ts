@@ -3,7 +3,7 @@
  * outbox), run by `describeRepository` (./contract.ts) on each engine's database.
  */
 import { describe, expect, it } from 'vitest'
-import type { Lot } from '@tally/billing'
+import type { Invoice, LedgerEntry, Lot } from '@tally/billing'
 import type { CreditBookRow, Engine, LedgerKey, Repository } from './repository.js'
 import { T, grant, invoice } from './contract-fixtures.js'
 
@@ -142,7 +142,15 @@ export function describeMoneyContract(current: () => Engine): void {
 
   describe('what billing reads', () => {
     it('gives every billing row of one account at once, as the reads one by one give them', async () => {
-      expect(await engine.read((r) => r.billingReads('acme'))).toEqual({ page: [], server: [], ledger: [], invoices: [], grants: [], details: [] })
+      expect(await engine.read((r) => r.billingReads('acme'))).toEqual({
+        page: [],
+        server: [],
+        ledger: [],
+        invoices: [],
+        grants: [],
+        details: [],
+        reading: null,
+      })
       const key = (ref: string): LedgerKey => ({ source: 'grant', ref, leg: '' })
       const g = { id: 'g1', month: '2026-07-12', emails: 5000, note: 'launch', grantedAt: T, pack: null, price: null, currency: null }
       for (const account of ['acme', 'other']) {
@@ -175,6 +183,8 @@ export function describeMoneyContract(current: () => Engine): void {
         invoices: await r.invoices('acme'),
         grants: await r.emailGrants('acme', '', '9999-12-31'),
         details: await r.facts('acme', 'billing_details'),
+        // Without a window there is nothing before it.
+        reading: null,
       }))
       expect(one.details.map((d) => d.id)).toEqual(['d1', 'd2'])
       expect(one.page).toHaveLength(2)
@@ -184,6 +194,86 @@ export function describeMoneyContract(current: () => Engine): void {
       ])
       expect(one.grants.map((x) => x.id)).toEqual(['g1', 'g2'])
       expect(await engine.read((r) => r.billingReads('acme'))).toStrictEqual(one)
+    })
+
+    it('reads a window: rows from its day, purchases from its instant, invoices from its first one and those it names', async () => {
+      const DAY = 86_400_000
+      const purchase = (id: string, at: number): LedgerEntry => ({
+        id,
+        type: 'purchase',
+        wallet: 'account',
+        at,
+        credits: 1000,
+        lot: id,
+        pack: 'small',
+        price: 1000,
+        currency: 'EUR',
+      })
+      const numbered = (key: string, number: number, kind: Invoice['kind'] = 'recurring'): Invoice => ({ ...invoice(key, number), kind })
+      for (const account of ['acme', 'other']) {
+        await tx(async (r) => {
+          for (const day of ['2026-07-10', '2026-07-19', '2026-07-20', '2026-07-25']) {
+            await r.addRollups(account, [{ day, container: 'ctr', kind: 'campaign', subject: 'cmp', units: 1 }])
+          }
+          await r.addUsageDaily(account, '2026-07-10', { alerts: 1, emails: 0, contacts: 700 })
+          await r.addUsageDaily(account, '2026-07-18', { alerts: 1, emails: 0, contacts: 900 })
+          await r.addUsageDaily(account, '2026-07-19', { alerts: 1, emails: 0, contacts: null })
+          await r.addUsageDaily(account, '2026-07-20', { alerts: 1, emails: 0, contacts: 1200 })
+          await r.appendLedger(account, [
+            { key: { source: 'purchase', ref: 'p1', leg: '' }, entry: purchase('p1', T - DAY) },
+            { key: { source: 'grant', ref: 'g', leg: '' }, entry: grant('g') },
+            { key: { source: 'purchase', ref: 'p2', leg: '' }, entry: purchase('p2', T) },
+          ])
+          await r.insertInvoices(
+            account,
+            [
+              numbered('recurring:0', 1),
+              numbered('recurring:1', 2),
+              numbered('credits:p0', 3, 'credits'),
+              numbered('recurring:2', 4),
+              numbered('credits:p2', 5, 'credits'),
+              numbered('recurring:3', 6),
+            ],
+            T,
+          )
+          await r.insertEmailGrant(account, {
+            id: 'e1',
+            month: '2026-06-20',
+            emails: 10,
+            note: null,
+            grantedAt: T - 30 * DAY,
+            pack: null,
+            price: null,
+            currency: null,
+          })
+          await r.insertEmailGrant(account, { id: 'e2', month: '2026-07-20', emails: 10, note: null, grantedAt: T, pack: null, price: null, currency: null })
+        })
+      }
+      const window = { fromDay: '2026-07-20', from: T, firstKey: 'recurring:2', keys: ['recurring:0', 'recurring:1'] }
+      const read = await engine.read((r) => r.billingReads('acme', window))
+      expect(read.page.map((d) => d.day)).toEqual(['2026-07-20', '2026-07-25'])
+      expect(read.server).toEqual([{ day: '2026-07-20', alerts: 1, emails: 0, contacts: 1200 }])
+      expect(read.reading).toEqual({ day: '2026-07-18', contacts: 900 })
+      expect(read.ledger).toEqual([purchase('p2', T)])
+      expect(read.invoices.map((i) => i.key)).toEqual(['recurring:0', 'recurring:1', 'recurring:2', 'credits:p2', 'recurring:3'])
+      expect(read.grants.map((g) => g.id)).toEqual(['e2'])
+      // A first invoice not stored yet: every invoice.
+      const all = await engine.read((r) => r.billingReads('acme', { ...window, firstKey: 'recurring:9', keys: [] }))
+      expect(all.invoices.map((i) => i.number)).toEqual([1, 2, 3, 4, 5, 6])
+      expect(await engine.read((r) => r.billingReads('acme', { ...window, fromDay: '2026-07-10' }))).toMatchObject({ reading: null })
+    })
+
+    it('names the highest numbered recurring invoice, late ones included', async () => {
+      expect(await engine.read((r) => r.lastRecurringKey('acme'))).toBeNull()
+      await tx((r) => r.insertInvoices('acme', [invoice('recurring:0', 1), { ...invoice('credits:a', 2), kind: 'credits' }], T))
+      expect(await engine.read((r) => r.lastRecurringKey('acme'))).toBe('recurring:0')
+      await tx((r) =>
+        r.insertInvoices('acme', [invoice('recurring:1', 3), invoice('recurring:1:late:1', 4), { ...invoice('credits:b', 5), kind: 'credits' }], T),
+      )
+      expect(await engine.read((r) => r.lastRecurringKey('acme'))).toBe('recurring:1:late:1')
+      expect(await tx((r) => r.lockForBilling('acme'))).toBe('recurring:1:late:1')
+      expect(await tx((r) => r.lockForBilling('other'))).toBeNull()
+      expect(await engine.read((r) => r.lastRecurringKey('other'))).toBeNull()
     })
   })
 

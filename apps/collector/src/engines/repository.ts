@@ -54,6 +54,7 @@ import type {
   FactKind,
   FactRow,
   BillingReads,
+  BillingReadWindow,
 } from './rows.js'
 
 export type * from './records.js'
@@ -101,14 +102,26 @@ export interface Repository {
    * paid contacts carry into a period without a reading (docs/rules.md §5, the email check).
    */
   lastContacts(account: string, beforeDay: string): Promise<number | null>
-  /** Daily totals of the page meters (impressions, engagements, chat sessions), every day. */
-  pageDaily(account: string): Promise<UsageRow[]>
+  /** Daily totals of the page meters (impressions, engagements, chat sessions), every day from `fromDay` (all when omitted). */
+  pageDaily(account: string, fromDay?: string): Promise<UsageRow[]>
   /**
    * What billing reads of an account, all at once: the same as `pageDaily`, `usageDaily`,
    * `ledger`, `invoices`, `emailGrants` of every month and the `billing_details` facts (one round
-   * trip where the engine has them: the billing run reads this for every account).
+   * trip where the engine has them: the billing run reads this for every account). With a
+   * `window`, only its part (`BillingReadWindow`): the page and server rows from its day, the
+   * purchases of the credit log from its instant, the grants of its months, its invoices, every
+   * fact, and the latest contacts reading before it; its cost follows the window, not the history.
    */
-  billingReads(account: string): Promise<BillingReads>
+  billingReads(account: string, window?: BillingReadWindow): Promise<BillingReads>
+  /** The key of the highest numbered recurring invoice (`recurring:k`, `recurring:k:late:n`), or null. */
+  lastRecurringKey(account: string): Promise<string | null>
+  /**
+   * `lockAccount`, answering `lastRecurringKey` in the same round trip where the engine can. The
+   * key is read no later than the lock is taken: it may miss an invoice another collector
+   * finalized while this one waited, never name one that is not stored, so a billing window
+   * decided from it starts early (reads more), never late.
+   */
+  lockForBilling(account: string): Promise<string | null>
   /** The position of the account's newest credit log entry (0 when empty): moves on with every append. */
   ledgerHead(account: string): Promise<number>
   /** The account's credit log, in written order. */
@@ -264,6 +277,8 @@ export const ACCESS = {
   lastContacts: 'read',
   pageDaily: 'read',
   billingReads: 'read',
+  lastRecurringKey: 'read',
+  lockForBilling: 'write',
   ledgerHead: 'read',
   ledger: 'read',
   appendLedger: 'write',

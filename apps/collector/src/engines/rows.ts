@@ -218,6 +218,21 @@ export interface BillingReads {
   grants: EmailGrantRow[]
   /** The invoice information facts (`facts(account, 'billing_details')`), oldest first. */
   details: FactRow[]
+  /** With a window: the latest contacts reading before `fromDay` (that day's highest), else null. */
+  reading: { day: string; contacts: number } | null
+}
+
+/**
+ * The part of an account's history a billing run reads (`billingWindow` of `@tally/billing` decides
+ * it; the engine only reads): rows of days from `fromDay`, purchases from `from`, email grants of
+ * months from `fromDay`, invoices numbered from `firstKey`'s number (all when it is not stored) and
+ * those named in `keys`.
+ */
+export interface BillingReadWindow {
+  fromDay: string
+  from: number
+  firstKey: string
+  keys: readonly string[]
 }
 
 /** Extra emails granted by support for one month of the anchor calendar (docs/billing.md). */

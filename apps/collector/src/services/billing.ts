@@ -5,7 +5,18 @@
  * locked, so a run started on every collector at once, or twice, issues each invoice once
  * (invoice keys are unique too).
  */
-import { runBilling, type BillTo, type BillingAccount, type EmailGrant, type Invoice, type LedgerEntry, type UsageRow } from '@tally/billing'
+import {
+  billingWindow,
+  lastRecurring,
+  runBilling,
+  type BillTo,
+  type BillingAccount,
+  type BillingWindow,
+  type EmailGrant,
+  type Invoice,
+  type LedgerEntry,
+  type UsageRow,
+} from '@tally/billing'
 import type { FactRow, Repository } from '../engines/repository.js'
 import type { LedgerBook } from './ledger-book.js'
 import { emit } from './webhooks.js'
@@ -32,11 +43,16 @@ export interface StoredBilling {
   emailGrants: EmailGrant[]
   /** The invoice information in force over time (docs/portal.md), oldest first. */
   details: FactRow[]
+  /** With a window: the latest contacts reading before it (what its first period carries in). */
+  readingBefore: { day: string; contacts: number } | null
 }
 
-/** Page meters and server meters of each day, merged into one row per day. */
-export async function billingData(db: Repository, account: string): Promise<StoredBilling> {
-  const { page, server, ledger, invoices: finalized, grants, details } = await db.billingReads(account)
+/**
+ * Page meters and server meters of each day, merged into one row per day: every day, or with a
+ * `window` (`billingWindow`) only what billing needs from the first unsettled period on.
+ */
+export async function billingData(db: Repository, account: string, window?: BillingWindow): Promise<StoredBilling> {
+  const { page, server, ledger, invoices: finalized, grants, details, reading } = await db.billingReads(account, window)
   const usage = mergeDays(page, server)
   const emailGrants: EmailGrant[] = grants.map((g) => ({
     month: g.month,
@@ -45,7 +61,17 @@ export async function billingData(db: Repository, account: string): Promise<Stor
     at: g.grantedAt,
     pack: g.pack === null || g.price === null || g.currency === null ? undefined : { name: g.pack, price: g.price, currency: g.currency },
   }))
-  return { usage, ledger, finalized, emailGrants, details }
+  return { usage, ledger, finalized, emailGrants, details, readingBefore: reading }
+}
+
+/**
+ * The billing window of an account whose highest numbered recurring invoice is `lastKey`
+ * (`Repository.lastRecurringKey`; docs/rules.md §5, "Settled periods"): the one decision every
+ * billing run reads by, whoever starts it. A window from an older key starts earlier and gives
+ * the same invoices (`computeInvoices` decides from what it reads).
+ */
+export function windowAfter(billing: BillingAccount, lastKey: string | null): BillingWindow {
+  return billingWindow(billing, lastRecurring(lastKey === null ? [] : [lastKey]))
 }
 
 /**
@@ -83,11 +109,14 @@ function mergeDays(page: readonly UsageRow[], server: readonly UsageRow[]): Usag
 }
 
 export async function billingRun(tx: Repository, book: LedgerBook, req: BillingRunCall): Promise<BillingRunOutcome> {
-  await tx.lockAccount(req.account)
-  const data = await billingData(tx, req.account)
-  const run = runBilling(req.billing, data, req.asOf)
+  // Only what the month needs: the rows from the first unsettled period on, the grants and expiries
+  // due decided from the open ledger (docs/performance.md, "A month's billing run").
+  const lastKey = await tx.lockForBilling(req.account)
+  const data = await billingData(tx, req.account, windowAfter(req.billing, lastKey))
+  const credits = await book.state(tx, req.account)
+  const run = runBilling(req.billing, data, req.asOf, credits)
   if (req.pricedBy) for (const i of run.invoices) i.pricedBy = req.pricedBy
-  await book.append(tx, req.account, await book.state(tx, req.account), run.ledger, req.asOf)
+  await book.append(tx, req.account, credits, run.ledger, req.asOf)
   if (run.invoices.length > 0) {
     // Each invoice prints the invoice information in force when it was issued (docs/portal.md).
     for (const i of run.invoices) {

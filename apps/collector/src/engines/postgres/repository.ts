@@ -9,7 +9,18 @@
  * page's events write and read; ./sql.ts the parts they share.
  */
 import type { Invoice, LedgerEntry, Lot, UsageRow } from '@tally/billing'
-import type { BillingReads, CreditBookRow, DailyAdd, EmailGrantRow, LedgerKey, Repository, StoredLot, UsageEventCursor, UsageEventRow } from '../repository.js'
+import type {
+  BillingReads,
+  BillingReadWindow,
+  CreditBookRow,
+  DailyAdd,
+  EmailGrantRow,
+  LedgerKey,
+  Repository,
+  StoredLot,
+  UsageEventCursor,
+  UsageEventRow,
+} from '../repository.js'
 import { LOT_COLUMNS, FAR_FUTURE_DAY, GRANT_COLUMNS, EVIDENCE_USAGE } from './sql.js'
 import { PgAccountsRepository } from './accounts.js'
 
@@ -65,20 +76,40 @@ export class PgRepository extends PgAccountsRepository implements Repository {
     return rows[0] ? Number(rows[0].contacts) : null
   }
 
-  async pageDaily(account: string): Promise<UsageRow[]> {
+  async pageDaily(account: string, fromDay = ''): Promise<UsageRow[]> {
     return this.q<UsageRow>(
       `SELECT day,
         sum(CASE WHEN kind = 'campaign' THEN units ELSE 0 END) AS impressions,
         sum(CASE WHEN kind = 'advisor' THEN units ELSE 0 END) AS engagements,
         sum(CASE WHEN kind = 'bot' THEN units ELSE 0 END) AS "chatSessions"
-      FROM rollups WHERE account = $1 GROUP BY day ORDER BY day`,
-      [account],
+      FROM rollups WHERE account = $1 AND day >= $2 GROUP BY day ORDER BY day`,
+      [account, fromDay],
     )
   }
 
-  async billingReads(account: string): Promise<BillingReads> {
-    // One statement instead of five: the billing run reads this for every account, and each round
-    // trip costs the collector more than the rows do. Each list comes as one JSON array.
+  async lastRecurringKey(account: string): Promise<string | null> {
+    const rows = await this.q<{ key: string }>("SELECT key FROM invoices WHERE account = $1 AND kind = 'recurring' ORDER BY number DESC LIMIT 1", [account])
+    return rows[0]?.key ?? null
+  }
+
+  async lockForBilling(account: string): Promise<string | null> {
+    // One round trip: the lock (held until COMMIT or ROLLBACK, as `lockAccount`), then the key. The
+    // statement's snapshot is taken before the lock is granted, so the key may be older than the
+    // lock (see the contract), never newer.
+    const rows = await this.q<{ key: string | null }>(
+      `
+      SELECT (SELECT key FROM invoices WHERE account = $1 AND kind = 'recurring' ORDER BY number DESC LIMIT 1) AS key
+      FROM (SELECT pg_advisory_xact_lock(hashtext('tally:' || $1))) AS held`,
+      [account],
+    )
+    return rows[0]?.key ?? null
+  }
+
+  async billingReads(account: string, window?: BillingReadWindow): Promise<BillingReads> {
+    // One statement instead of seven: the billing run reads this for every account, and each round
+    // trip costs the collector more than the rows do. Each list comes as one JSON array. Without a
+    // window, its bounds read everything: the first day, the first instant, every invoice.
+    const w = window ?? { fromDay: '', from: Number.MIN_SAFE_INTEGER, firstKey: '', keys: [] }
     const [row] = await this.q<{
       page: [string, number, number, number][]
       server: [string, number, number, number | null][]
@@ -86,6 +117,7 @@ export class PgRepository extends PgAccountsRepository implements Repository {
       invoices: Invoice[]
       grants: [string, string, number, string | null, number, string | null, number | null, string | null][]
       details: [string, number, unknown][]
+      reading: [string, number] | null
     }>(
       `
       SELECT
@@ -93,15 +125,19 @@ export class PgRepository extends PgAccountsRepository implements Repository {
             sum(CASE WHEN kind = 'campaign' THEN units ELSE 0 END)::bigint AS i,
             sum(CASE WHEN kind = 'advisor' THEN units ELSE 0 END)::bigint AS e,
             sum(CASE WHEN kind = 'bot' THEN units ELSE 0 END)::bigint AS c
-          FROM rollups WHERE account = $1 GROUP BY day) p) AS page,
-        (SELECT coalesce(json_agg(json_build_array(day, alerts, emails, contacts) ORDER BY day), '[]') FROM usage_daily WHERE account = $1) AS server,
-        (SELECT coalesce(json_agg(entry ORDER BY seq), '[]') FROM ledger WHERE account = $1) AS ledger,
-        (SELECT coalesce(json_agg(invoice ORDER BY number), '[]') FROM invoices WHERE account = $1) AS invoices,
+          FROM rollups WHERE account = $1 AND day >= $2 GROUP BY day) p) AS page,
+        (SELECT coalesce(json_agg(json_build_array(day, alerts, emails, contacts) ORDER BY day), '[]') FROM usage_daily
+          WHERE account = $1 AND day >= $2) AS server,
+        (SELECT coalesce(json_agg(entry ORDER BY seq), '[]') FROM ledger WHERE account = $1 AND ($5 OR (type = 'purchase' AND at >= $3))) AS ledger,
+        (SELECT coalesce(json_agg(invoice ORDER BY number), '[]') FROM invoices WHERE account = $1
+          AND (number >= coalesce((SELECT number FROM invoices WHERE account = $1 AND key = $4), 0) OR key = ANY($6::text[]))) AS invoices,
         (SELECT coalesce(json_agg(json_build_array(id, month, emails, note, granted_at, pack, price, currency) ORDER BY granted_at, id), '[]')
-          FROM email_grants WHERE account = $1) AS grants,
+          FROM email_grants WHERE account = $1 AND month >= $2) AS grants,
         (SELECT coalesce(json_agg(json_build_array(id, at, body) ORDER BY at, id), '[]')
-          FROM account_facts WHERE account = $1 AND kind = 'billing_details') AS details`,
-      [account],
+          FROM account_facts WHERE account = $1 AND kind = 'billing_details') AS details,
+        (SELECT json_build_array(day, contacts) FROM usage_daily WHERE $5 IS FALSE AND account = $1 AND day < $2 AND contacts IS NOT NULL
+          ORDER BY day DESC LIMIT 1) AS reading`,
+      [account, w.fromDay, w.from, w.firstKey, window === undefined, w.keys],
     )
     if (!row) throw new Error('the billing read answered no row')
     return {
@@ -111,6 +147,7 @@ export class PgRepository extends PgAccountsRepository implements Repository {
       invoices: row.invoices,
       grants: row.grants.map(([id, month, emails, note, grantedAt, pack, price, currency]) => ({ id, month, emails, note, grantedAt, pack, price, currency })),
       details: row.details.map(([id, at, body]) => ({ kind: 'billing_details', id, at, body })),
+      reading: row.reading ? { day: row.reading[0], contacts: Number(row.reading[1]) } : null,
     }
   }
   async ledgerHead(account: string): Promise<number> {

@@ -8,6 +8,7 @@
 import type { Invoice, LedgerEntry, Lot, UsageRow } from '@tally/billing'
 import type {
   BillingReads,
+  BillingReadWindow,
   ConfigChange,
   ConfigHistoryRow,
   ConfigKind,
@@ -68,24 +69,42 @@ export class SqliteRepository extends SqliteEventsRepository implements Reposito
     return row ? row.contacts : null
   }
 
-  async pageDaily(account: string): Promise<UsageRow[]> {
-    const rows = this.st.pageDaily.all(account) as [string, number, number, number][]
+  async pageDaily(account: string, fromDay = ''): Promise<UsageRow[]> {
+    const rows = this.st.pageDaily.all(account, fromDay) as [string, number, number, number][]
     const out: UsageRow[] = []
     for (const [day, impressions, engagements, chatSessions] of rows) out.push({ day, impressions, engagements, chatSessions })
     return out
   }
 
-  async billingReads(account: string): Promise<BillingReads> {
+  async billingReads(account: string, window?: BillingReadWindow): Promise<BillingReads> {
     // One thread, no round trips: the reads one by one.
-    const [page, server, ledger, invoices, grants, details] = await Promise.all([
-      this.pageDaily(account),
-      this.usageDaily(account),
-      this.ledger(account),
-      this.invoices(account),
-      this.emailGrants(account, '', FAR_FUTURE_DAY),
+    const fromDay = window?.fromDay ?? ''
+    const [page, server, grants, details] = await Promise.all([
+      this.pageDaily(account, fromDay),
+      this.usageDaily(account, fromDay),
+      this.emailGrants(account, fromDay, FAR_FUTURE_DAY),
       this.facts(account, 'billing_details'),
     ])
-    return { page, server, ledger, invoices, grants, details }
+    if (!window) return { page, server, ledger: await this.ledger(account), invoices: await this.invoices(account), grants, details, reading: null }
+    const ledger = (this.st.purchasesFrom.all(account, window.from) as { entry: string }[]).map((r) => JSON.parse(r.entry) as LedgerEntry)
+    const rows = this.st.invoicesFrom.all(account, account, window.firstKey) as { invoice: string }[]
+    const invoices = rows.map((r) => JSON.parse(r.invoice) as Invoice)
+    const have = new Set(invoices.map((i) => i.key))
+    const earlier = await this.invoices(
+      account,
+      window.keys.filter((k) => !have.has(k)),
+    )
+    const reading = (this.st.lastReading.get(account, fromDay) as { day: string; contacts: number } | undefined) ?? null
+    return { page, server, ledger, invoices: [...earlier, ...invoices], grants, details, reading }
+  }
+
+  async lastRecurringKey(account: string): Promise<string | null> {
+    return (this.st.lastRecurring.get(account) as { key: string } | undefined)?.key ?? null
+  }
+
+  async lockForBilling(account: string): Promise<string | null> {
+    // The engine's transaction already holds the database (`lockAccount`).
+    return this.lastRecurringKey(account)
   }
 
   async ledgerHead(account: string): Promise<number> {

@@ -110,8 +110,13 @@ export function prepare(db: Database.Database) {
           SUM(CASE WHEN kind = 'campaign' THEN units ELSE 0 END) AS impressions,
           SUM(CASE WHEN kind = 'advisor' THEN units ELSE 0 END) AS engagements,
           SUM(CASE WHEN kind = 'bot' THEN units ELSE 0 END) AS chatSessions
-        FROM rollups WHERE account = ? GROUP BY day ORDER BY day`)
+        FROM rollups WHERE account = ? AND day >= ? GROUP BY day ORDER BY day`)
       .raw(true),
+    lastReading: db.prepare('SELECT day, contacts FROM usage_daily WHERE account = ? AND day < ? AND contacts IS NOT NULL ORDER BY day DESC LIMIT 1'),
+    purchasesFrom: db.prepare("SELECT entry FROM ledger WHERE account = ? AND type = 'purchase' AND at >= ? ORDER BY seq"),
+    invoicesFrom: db.prepare(`SELECT invoice FROM invoices WHERE account = ?
+        AND number >= coalesce((SELECT number FROM invoices WHERE account = ? AND key = ?), 0) ORDER BY number`),
+    lastRecurring: db.prepare("SELECT key FROM invoices WHERE account = ? AND kind = 'recurring' ORDER BY number DESC LIMIT 1"),
     ledgerHead: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM ledger WHERE account = ?'),
     ledger: db.prepare('SELECT entry FROM ledger WHERE account = ? ORDER BY seq'),
     append: db.prepare(`INSERT INTO ledger (account, source, ref, leg, id, type, wallet, at, credits, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
