@@ -9,7 +9,7 @@
 // TALLY_BENCH_PG_URL (a user that may create databases). The goal is stated against the same raw
 // statements sent from two client processes, as two collectors send them. Loopback only, about a minute.
 import { spawn, execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,6 +29,11 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
 const RAW_CLIENTS = 20
 /** The goal (docs/performance.md): 2 collectors against raw inserts from two clients. */
 const GOAL_RATIO = 0.75
+/** Node flags for the collectors (e.g. `--cpu-prof --cpu-prof-dir=…`), and a file for their log (warnings). */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+const LOG = process.env.BENCH_COLLECTOR_LOG
+/** Which runs (default all): `one,two,raw,rawTwo`. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'one,two,raw,rawTwo').split(','))
 const ORIGIN = 'https://bench.test'
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
 
@@ -58,20 +63,51 @@ writeFileSync(
 // Every request carries 50 distinct billable units: 10 sessions x 5 campaigns (as bench/ingest).
 const body = (run) => beaconBody(run, EVENTS)
 
+/** Seconds of load before the measured window, on the same connections. */
+const WARMUP = 2
+
+/**
+ * One run of WARMUP + SECONDS on one set of connections, measured over the last SECONDS only:
+ * events/s, p50/p99, non-2xx, and the client errors by kind (a timeout, a socket's code). One set
+ * of connections, not a warm-up run and then a measured one: the warm-up's sockets would still be
+ * open at the collector when the next run connects, and from one address more than 64 are closed
+ * at accept (docs/security.md, "Sockets").
+ */
 function load(url, run, extra = {}) {
   return new Promise((resolve, reject) => {
-    autocannon(
+    const errorKinds = {}
+    const latencies = []
+    let non2xx = 0
+    let errors = 0
+    const from = performance.now() + WARMUP * 1000
+    const instance = autocannon(
       {
         url,
         connections: CONNECTIONS,
-        duration: SECONDS,
+        duration: WARMUP + SECONDS,
         method: 'POST',
         headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
         requests: [{ setupRequest: (req) => ({ ...req, body: body(run) }) }],
         ...extra,
       },
-      (err, res) => (err ? reject(err) : resolve(res)),
+      (err) => {
+        if (err) return reject(err)
+        latencies.sort((a, b) => a - b)
+        const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN
+        resolve({ eventsPerSec: (latencies.length / SECONDS) * EVENTS, p50: at(0.5), p99: at(0.99), non2xx, errors, errorKinds })
+      },
     )
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (performance.now() < from) return
+      latencies.push(ms)
+      if (status < 200 || status > 299) non2xx++
+    })
+    instance.on('reqError', (e) => {
+      if (performance.now() < from) return
+      errors++
+      const kind = e?.code ?? e?.message ?? String(e)
+      errorKinds[kind] = (errorKinds[kind] ?? 0) + 1
+    })
   })
 }
 
@@ -81,8 +117,8 @@ async function startCollectors(n, url) {
     const port = await freePort()
     const child = spawn(
       process.execPath,
-      [CLI, 'serve', '--config', join(dir, 'config.json'), '--database-url', url, '--port', String(port), '--host', '127.0.0.1'],
-      { env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'] },
+      [...NODE_ARGS, CLI, 'serve', '--config', join(dir, 'config.json'), '--database-url', url, '--port', String(port), '--host', '127.0.0.1'],
+      { env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', LOG ? openSync(LOG, 'a') : 'ignore', 'inherit'] },
     )
     const base = `http://127.0.0.1:${port}`
     await waitHealthy(`${base}/healthz`)
@@ -95,16 +131,19 @@ async function startCollectors(n, url) {
 async function benchCollectors(n, url) {
   const collectors = await startCollectors(n, url)
   const per = { connections: Math.ceil(CONNECTIONS / n) }
-  await Promise.all(collectors.map((c, k) => load(c.url, `w${n}${k}`, { ...per, duration: 2 })))
   const runs = await Promise.all(collectors.map((c, k) => load(c.url, `m${n}${k}`, per)))
   for (const c of collectors) c.child.kill('SIGTERM')
   await Promise.all(collectors.map((c) => new Promise((r) => c.child.once('exit', r))))
   return {
-    eventsPerSec: runs.reduce((s, r) => s + (r.requests.total / r.duration) * EVENTS, 0),
-    p50: Math.max(...runs.map((r) => r.latency.p50)),
-    p99: Math.max(...runs.map((r) => r.latency.p99)),
+    eventsPerSec: runs.reduce((s, r) => s + r.eventsPerSec, 0),
+    p50: Math.max(...runs.map((r) => r.p50)),
+    p99: Math.max(...runs.map((r) => r.p99)),
     non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
     errors: runs.reduce((s, r) => s + r.errors, 0),
+    errorKinds: runs.reduce((all, r) => {
+      for (const [k, n] of Object.entries(r.errorKinds)) all[k] = (all[k] ?? 0) + n
+      return all
+    }, {}),
   }
 }
 
@@ -241,15 +280,22 @@ try {
     console.log(`PostgreSQL ${server.version} (${server.binaries.source}), a throwaway cluster: fsync and synchronous_commit off`)
   }
   console.log(`batches of ${EVENTS} events, ${CONNECTIONS} connections in all, ${SECONDS} s per run, loopback`)
-  const one = await benchCollectors(1, await freshDatabase(admin, 'bench_one'))
+  const none = { eventsPerSec: Number.NaN, p50: Number.NaN, p99: Number.NaN }
+  const one = PARTS.has('one') ? await benchCollectors(1, await freshDatabase(admin, 'bench_one')) : none
   const twoUrl = await freshDatabase(admin, 'bench_two')
-  const two = await benchCollectors(2, twoUrl)
-  const bytes = await storage(twoUrl)
-  const raw = await benchRaw(await freshDatabase(admin, 'bench_raw'))
-  const rawTwo = await benchRawTwo(await freshDatabase(admin, 'bench_raw_two'))
+  const two = PARTS.has('two') ? await benchCollectors(2, twoUrl) : none
+  const bytes = PARTS.has('two') ? await storage(twoUrl) : { events: 0, bytesPerEvent: Number.NaN }
+  const raw = PARTS.has('raw') ? await benchRaw(await freshDatabase(admin, 'bench_raw')) : none
+  const rawTwo = PARTS.has('rawTwo') ? await benchRawTwo(await freshDatabase(admin, 'bench_raw_two')) : none
+  const kinds = (r) =>
+    r.errors
+      ? ` (${Object.entries(r.errorKinds)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')})`
+      : ''
   const line = (name, r) =>
     `${name.padEnd(30)} ${fmt(r.eventsPerSec).padStart(7)} events/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms` +
-    (r.non2xx === undefined ? '' : `  non-2xx ${r.non2xx}  errors ${r.errors}`)
+    (r.non2xx === undefined ? '' : `  non-2xx ${r.non2xx}  errors ${r.errors}${kinds(r)}`)
   console.log(line('1 collector', one))
   console.log(line('2 collectors', two))
   console.log(line(`raw PostgreSQL (${RAW_CLIENTS} tx, 1 client)`, raw))
