@@ -30,19 +30,11 @@ import {
   key,
   fresh,
   CONVERSATION_COLUMNS,
-  UNIT_INSERT,
-  unitKey,
   EVIDENCE_CONVERSATION,
   UNIT_TABLE,
   type ConversationDbRow,
 } from './sql.js'
-
-/** One beacon's units, as `insertUnits` takes them. */
-export interface UnitBatch {
-  account: string
-  container: string
-  units: readonly UnitRow[]
-}
+import { type KnownUnit, rollupColumns, type UnitBatch, unitsStatement } from './units.js'
 
 export abstract class PgEventsRepository {
   /** Writes sent and not yet answered (see `send`). */
@@ -97,33 +89,9 @@ export abstract class PgEventsRepository {
    * was new. A unit named twice (in one batch or two) is new for its first row only.
    */
   async insertUnitBatches(batches: readonly UnitBatch[]): Promise<boolean[][]> {
-    const kinds = (['campaign', 'advisor'] as const).filter((k) => batches.some((b) => b.units.some((u) => u.kind === k)))
-    if (kinds.length === 0) return batches.map(() => [])
-    const columns = kinds.map(() => [[], [], [], [], [], []] as [string[], string[], string[], string[], string[], number[]])
-    const seen = new Set<string>()
-    for (const { account, container, units } of batches) {
-      for (const u of units) {
-        // Sent once: the first row of a unit is the one stored, with its event id.
-        const k = unitKey(u.kind, account, container, u.session, u.subject)
-        if (seen.has(k)) continue
-        seen.add(k)
-        const c = columns[kinds.indexOf(u.kind)] as (typeof columns)[number]
-        c[0].push(account)
-        c[1].push(container)
-        c[2].push(u.session)
-        c[3].push(u.subject)
-        c[4].push(u.eventId)
-        c[5].push(u.time)
-      }
-    }
-    // The kinds present, in one round trip: each INSERT sees only its own input.
-    const rows = await this.q<{ kind: UnitRow['kind']; account: string; container: string; session: string; subject: string }>(
-      `WITH ${kinds.map((k, n) => UNIT_INSERT[k](1 + 6 * n)).join(', ')}
-      ${kinds.map((k) => `SELECT '${k}' AS kind, account, container, session, subject FROM ${k}`).join(' UNION ALL ')}`,
-      columns.flat(),
-    )
-    const inserted = new Set(rows.map((r) => unitKey(r.kind, r.account, r.container, r.session, r.subject)))
-    return batches.map(({ account, container, units }) => units.map((u) => inserted.delete(unitKey(u.kind, account, container, u.session, u.subject))))
+    const st = unitsStatement(batches)
+    if (!st) return batches.map((b) => b.units.map(() => false))
+    return st.fresh(await this.q<KnownUnit>(st.text, st.values))
   }
 
   async insertChatEvents(account: string, container: string, events: readonly ChatEventRow[]): Promise<boolean[]> {
@@ -271,14 +239,7 @@ export abstract class PgEventsRepository {
       SELECT a, d, c, k, s, sum(n) FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(a, d, c, k, s, n)
       GROUP BY a, d, c, k, s ORDER BY a, d, c, k, s
       ON CONFLICT (account, day, container, kind, subject) DO UPDATE SET units = rollups.units + excluded.units`,
-      [
-        rows.map((d) => d.account),
-        rows.map((d) => d.day),
-        rows.map((d) => d.container),
-        rows.map((d) => d.kind),
-        rows.map((d) => d.subject),
-        rows.map((d) => d.units),
-      ],
+      rollupColumns(rows),
     )
   }
 

@@ -62,6 +62,14 @@ describe.skipIf(pgSkipReason())('group commit of beacons on PostgreSQL', () => {
     expect(await units('g2')).toEqual([['campaign', 'cmp_a', 1]])
   })
 
+  it('stores ids with quotes, backslashes, braces and commas as they were sent', async () => {
+    const odd = ['a"b', 'c\\d', '{e,f}', 'NULL', ' g ', '\\"']
+    const answers = await Promise.all(odd.map((s, k) => store.ingest(beacon('g5', [seen(`o${k}`, s, odd[(k + 1) % odd.length] as string)]))))
+    expect(answers).toEqual(odd.map(() => ['accepted']))
+    const stored = await store.engine.read((r) => r.unitPage('g5', 'ctr', 'campaign', 0, NOW + 1, null, 10))
+    expect(stored.map((u) => [u.session, u.subject]).sort()).toEqual(odd.map((s, k) => [s, odd[(k + 1) % odd.length]]).sort())
+  })
+
   it('answers a transaction that fails in a group alone, and commits the others', async () => {
     const failing = store.engine.grouped(async (tx) => {
       await tx.insertUnits('g3', 'ctr', [{ kind: 'campaign', session: 's9', subject: 'cmp_lost', eventId: 'x', time: NOW }])

@@ -20,7 +20,7 @@
  */
 import { StoreUnavailable, type Repository, type RollupDelta, type UnitRow } from '../repository.js'
 import { isRetryableTransaction } from './connect.js'
-import type { UnitBatch } from './events.js'
+import type { UnitBatch } from './units.js'
 import type { PgRepository } from './repository.js'
 
 interface Job {

@@ -1,7 +1,7 @@
 /** The statements' shared parts on PostgreSQL (./events.ts, ./accounts.ts, ./repository.ts): column lists, row mappers, named statements. */
 import pg from 'pg'
 import { createHash } from 'node:crypto'
-import type { ConversationRecord, DeliveryRow, UnitRow } from '../repository.js'
+import type { ConversationRecord, DeliveryRow } from '../repository.js'
 
 /** A connection or the pool: what a repository sends its statements through. */
 export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>
@@ -49,29 +49,6 @@ export function fresh<T>(rows: readonly T[], keyOf: (r: T) => string, inserted: 
 export const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status, started_at AS "startedAt",
   last_event_at AS "lastEventAt", latest_at AS "latestAt", ended_at AS "endedAt", closed, active, bot_ms AS "botMs",
   first_received_at AS "firstReceivedAt", last_received_at AS "lastReceivedAt", events, suspicious`
-
-/**
- * The insert of one kind of billable unit, its six arrays (account, container, session, subject,
- * event, time) from parameter `$p` on, as a CTE of that kind's name. One statement may carry the
- * units of several beacons (./group.ts), of several accounts: rows go in key order, so two
- * transactions inserting the same keys wait for each other instead of deadlocking.
- */
-export const UNIT_INSERT: Record<UnitRow['kind'], (p: number) => string> = {
-  campaign: (p) => `campaign AS (
-    INSERT INTO impressions (account, container, session, campaign, event_id, time)
-    SELECT a, c, s, x, e, t FROM unnest($${p}::text[], $${p + 1}::text[], $${p + 2}::text[], $${p + 3}::text[], $${p + 4}::text[], $${p + 5}::bigint[]) AS u(a, c, s, x, e, t)
-    ORDER BY a, c, s, x
-    ON CONFLICT DO NOTHING RETURNING account, container, session, campaign AS subject)`,
-  advisor: (p) => `advisor AS (
-    INSERT INTO engagements (account, container, session, advisor, event_id, time)
-    SELECT a, c, s, x, e, t FROM unnest($${p}::text[], $${p + 1}::text[], $${p + 2}::text[], $${p + 3}::text[], $${p + 4}::text[], $${p + 5}::bigint[]) AS u(a, c, s, x, e, t)
-    ORDER BY a, c, s, x
-    ON CONFLICT DO NOTHING RETURNING account, container, session, advisor AS subject)`,
-}
-
-/** The identity of a billable unit (its unique key), as one string. */
-export const unitKey = (kind: string, account: string, container: string, session: string, subject: string) =>
-  `${kind}\u0000${account}\u0000${container}\u0000${session}\u0000${subject}`
 
 export const PORTAL_COLUMNS = `id, session, member, return_url AS "returnUrl", created_at AS "createdAt", expires_at AS "expiresAt", opened_at AS "openedAt"`
 export const GRANT_COLUMNS = 'id, month, emails, note, granted_at AS "grantedAt", pack, price, currency'
