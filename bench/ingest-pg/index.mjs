@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // bench/ingest-pg: the collector's ingestion on PostgreSQL, 1 and 2 collector processes on one
-// database, beside the raw PostgreSQL ceiling for the same rows measured in the same run: the
-// statements the PostgreSQL repository sends for a beacon of impressions (one multi-row insert of
-// the billable units, one multi-row rollup upsert, in one transaction; prepared and pipelined as
-// the engine sends them), from one client process with no HTTP. Then the bytes each stored event takes (pg_total_relation_size).
-// The database is a throwaway cluster started here by the test harness (test/pg/server.ts: fsync
-// and synchronous_commit off, so the figures are the engine's and not the disk's), or
-// TALLY_BENCH_PG_URL (a user that may create databases). The goal is stated against the same raw
-// statements sent from two client processes, as two collectors send them. Loopback only, about a minute.
+// database, beside the raw PostgreSQL ceiling for the same rows measured in the same run: a
+// beacon's rows as one transaction of two statements (one multi-row insert of the billable units,
+// one multi-row rollup upsert; prepared and pipelined), from client processes with no HTTP. The
+// goal is stated against that per-beacon client sent from two processes, as two collectors are
+// two. The engine now groups the beacons arriving together into one such transaction
+// (apps/collector/src/engines/postgres/group.ts), so the same rows are also sent grouped (10
+// beacons a transaction), for information. Then the bytes each stored event takes
+// (pg_total_relation_size). The database is a throwaway cluster started here by the test harness
+// (test/pg/server.ts: fsync and synchronous_commit off, so the figures are the engine's and not
+// the disk's), or TALLY_BENCH_PG_URL (a user that may create databases). Loopback only, about a minute.
 import { spawn, execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -32,8 +34,11 @@ const GOAL_RATIO = 0.75
 /** Node flags for the collectors (e.g. `--cpu-prof --cpu-prof-dir=…`), and a file for their log (warnings). */
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
 const LOG = process.env.BENCH_COLLECTOR_LOG
-/** Which runs (default all): `one,two,raw,rawTwo`. */
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'one,two,raw,rawTwo').split(','))
+/** Which runs (default all): `one,two,raw,rawTwo,rawGrouped`. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'one,two,raw,rawTwo,rawGrouped').split(','))
+/** Beacons per transaction, and transactions at once per client, of the grouped raw run: about what the engine's groups hold here. */
+const RAW_GROUP = 10
+const RAW_GROUPS_AT_ONCE = 2
 const ORIGIN = 'https://bench.test'
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
 
@@ -159,8 +164,12 @@ const ADD_ROLLUPS = `
   GROUP BY d, c, k, s ORDER BY d, c, k, s
   ON CONFLICT (account, day, container, kind, subject) DO UPDATE SET units = rollups.units + excluded.units`
 
-/** The raw ceiling: the repository's statements for a beacon, `RAW_CLIENTS` transactions at once, no HTTP. */
-async function benchRaw(url, clients = RAW_CLIENTS) {
+/**
+ * The raw ceiling: the repository's statements for a beacon, `RAW_CLIENTS` transactions at once,
+ * no HTTP. With `group` > 1 each transaction carries that many beacons' rows in the same two
+ * statements, as the engine's group commit writes them (apps/collector/src/engines/postgres/group.ts).
+ */
+async function benchRaw(url, clients = RAW_CLIENTS, group = 1) {
   // Sent as the engine sends them: prepared, pipelined (BEGIN with the insert, COMMIT behind the upsert).
   const pool = new pg.Pool({ connectionString: url, max: clients, pipeline: true })
   pool.on('error', () => {})
@@ -178,9 +187,9 @@ async function benchRaw(url, clients = RAW_CLIENTS) {
           c = [],
           e = [],
           t = []
-        for (let i = 0; i < EVENTS; i++) {
-          s.push(`s${r}-${i % 10}`)
-          c.push(`cmp_${(i / 10) | 0}`)
+        for (let i = 0; i < EVENTS * group; i++) {
+          s.push(group > 1 ? `s${r}-${i % 10}-${(i / EVENTS) | 0}` : `s${r}-${i % 10}`)
+          c.push(`cmp_${((i % EVENTS) / 10) | 0}`)
           e.push(`${r}-${i}`)
           t.push(ts)
         }
@@ -200,7 +209,7 @@ async function benchRaw(url, clients = RAW_CLIENTS) {
         await rollups
         await commit
         latencies.push(performance.now() - started)
-        batches++
+        batches += group
       }
     } finally {
       client.release()
@@ -220,12 +229,12 @@ async function benchRaw(url, clients = RAW_CLIENTS) {
  * collectors are two processes, each with its own pool and event loop), RAW_CLIENTS/2
  * transactions at once each, started together; events/s summed, the worse p50/p99.
  */
-async function benchRawTwo(url) {
+async function benchRawTwo(url, clients = RAW_CLIENTS / 2, group = 1) {
   const runs = await Promise.all(
     [0, 1].map(
       () =>
         new Promise((resolve, reject) => {
-          const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'raw-client', url, String(RAW_CLIENTS / 2)], {
+          const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'raw-client', url, String(clients), String(group)], {
             stdio: ['ignore', 'pipe', 'inherit'],
           })
           let out = ''
@@ -239,7 +248,7 @@ async function benchRawTwo(url) {
 
 if (process.argv[2] === 'raw-client') {
   rmSync(dir, { recursive: true, force: true })
-  process.stdout.write(JSON.stringify(await benchRaw(process.argv[3], Number(process.argv[4]))))
+  process.stdout.write(JSON.stringify(await benchRaw(process.argv[3], Number(process.argv[4]), Number(process.argv[5]))))
   process.exit(0)
 }
 
@@ -287,6 +296,7 @@ try {
   const bytes = PARTS.has('two') ? await storage(twoUrl) : { events: 0, bytesPerEvent: Number.NaN }
   const raw = PARTS.has('raw') ? await benchRaw(await freshDatabase(admin, 'bench_raw')) : none
   const rawTwo = PARTS.has('rawTwo') ? await benchRawTwo(await freshDatabase(admin, 'bench_raw_two')) : none
+  const rawGrouped = PARTS.has('rawGrouped') ? await benchRawTwo(await freshDatabase(admin, 'bench_raw_grouped'), RAW_GROUPS_AT_ONCE, RAW_GROUP) : none
   const kinds = (r) =>
     r.errors
       ? ` (${Object.entries(r.errorKinds)
@@ -300,10 +310,12 @@ try {
   console.log(line('2 collectors', two))
   console.log(line(`raw PostgreSQL (${RAW_CLIENTS} tx, 1 client)`, raw))
   console.log(line(`raw PostgreSQL (2 clients x ${RAW_CLIENTS / 2} tx)`, rawTwo))
+  console.log(line(`raw, ${RAW_GROUP} beacons a tx (2 x ${RAW_GROUPS_AT_ONCE} tx)`, rawGrouped))
   const ratio = two.eventsPerSec / rawTwo.eventsPerSec
   console.log(
     `ratio of 2 collectors to raw from two clients ${ratio.toFixed(2)} (goal >= ${GOAL_RATIO}); to raw from one client: 1 collector ${(one.eventsPerSec / raw.eventsPerSec).toFixed(2)}, 2 collectors ${(two.eventsPerSec / raw.eventsPerSec).toFixed(2)}; 2 collectors / 1 ${(two.eventsPerSec / one.eventsPerSec).toFixed(2)}`,
   )
+  console.log(`2 collectors to raw sent as the engine groups beacons: ${(two.eventsPerSec / rawGrouped.eventsPerSec).toFixed(2)}`)
   console.log(`storage: ${fmt(bytes.bytesPerEvent)} bytes per stored event (impressions + rollups, indexes included, ${fmt(bytes.events)} events)`)
   const ok = two.eventsPerSec >= 30_000 && two.non2xx === 0 && two.errors === 0
   console.log(
@@ -312,7 +324,8 @@ try {
   if (process.env.TALLY_BENCH_PG_URL) {
     const client = new pg.Client({ connectionString: admin })
     await client.connect()
-    for (const d of ['bench_one', 'bench_two', 'bench_raw', 'bench_raw_two']) await client.query(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`)
+    for (const d of ['bench_one', 'bench_two', 'bench_raw', 'bench_raw_two', 'bench_raw_grouped'])
+      await client.query(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`)
     await client.end()
   }
 } finally {
