@@ -1,4 +1,5 @@
 // Helpers the benches share (not a bench itself: bench/run.mjs runs bench/<name>/index.mjs only).
+import { get } from 'node:http'
 import { createServer } from 'node:net'
 
 /** A loopback port nothing listens on now. */
@@ -10,11 +11,20 @@ export const freePort = () =>
     })
   })
 
-/** Resolves once `url` answers 2xx (20 s at most). */
+/**
+ * Resolves once `url` answers 2xx (20 s at most). Each probe closes its connection: a kept-alive
+ * one would count against the collector's 64 connections per address while the load runs.
+ */
 export async function waitHealthy(url) {
   for (let i = 0; i < 400; i++) {
     try {
-      if ((await fetch(url)).ok) return
+      const ok = await new Promise((resolve, reject) => {
+        get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+          res.resume()
+          resolve(res.statusCode >= 200 && res.statusCode < 300)
+        }).on('error', reject)
+      })
+      if (ok) return
     } catch {}
     await new Promise((r) => setTimeout(r, 50))
   }

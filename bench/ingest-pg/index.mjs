@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // bench/ingest-pg: the collector's ingestion on PostgreSQL, 1 and 2 collector processes on one
-// database, beside the raw PostgreSQL ceiling for the same rows measured in the same run: the
-// statements the PostgreSQL repository sends for a beacon of impressions (one multi-row insert of
-// the billable units, one multi-row rollup upsert, in one transaction; prepared and pipelined as
-// the engine sends them), from one client process with no HTTP. Then the bytes each stored event takes (pg_total_relation_size).
-// The database is a throwaway cluster started here by the test harness (test/pg/server.ts: fsync
-// and synchronous_commit off, so the figures are the engine's and not the disk's), or
-// TALLY_BENCH_PG_URL (a user that may create databases). The goal is stated against the same raw
-// statements sent from two client processes, as two collectors send them. Loopback only, about a minute.
+// database, beside the raw PostgreSQL ceiling for the same rows measured in the same run: a
+// beacon's rows as one transaction of two statements (one multi-row insert of the billable units,
+// one multi-row rollup upsert; prepared and pipelined), from client processes with no HTTP. The
+// goal is stated against that per-beacon client sent from two processes, as two collectors are
+// two. The engine now groups the beacons arriving together into one such transaction
+// (apps/collector/src/engines/postgres/group.ts), so the same rows are also sent grouped (10
+// beacons a transaction), for information. Then the bytes each stored event takes
+// (pg_total_relation_size). The database is a throwaway cluster started here by the test harness
+// (test/pg/server.ts: fsync and synchronous_commit off, so the figures are the engine's and not
+// the disk's), or TALLY_BENCH_PG_URL (a user that may create databases). Loopback only, about a minute.
 import { spawn, execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,6 +31,14 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
 const RAW_CLIENTS = 20
 /** The goal (docs/performance.md): 2 collectors against raw inserts from two clients. */
 const GOAL_RATIO = 0.75
+/** Node flags for the collectors (e.g. `--cpu-prof --cpu-prof-dir=…`), and a file for their log (warnings). */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+const LOG = process.env.BENCH_COLLECTOR_LOG
+/** Which runs (default all): `one,two,raw,rawTwo,rawGrouped`. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'one,two,raw,rawTwo,rawGrouped').split(','))
+/** Beacons per transaction, and transactions at once per client, of the grouped raw run: about what the engine's groups hold here. */
+const RAW_GROUP = 10
+const RAW_GROUPS_AT_ONCE = 2
 const ORIGIN = 'https://bench.test'
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
 
@@ -58,20 +68,51 @@ writeFileSync(
 // Every request carries 50 distinct billable units: 10 sessions x 5 campaigns (as bench/ingest).
 const body = (run) => beaconBody(run, EVENTS)
 
+/** Seconds of load before the measured window, on the same connections. */
+const WARMUP = 2
+
+/**
+ * One run of WARMUP + SECONDS on one set of connections, measured over the last SECONDS only:
+ * events/s, p50/p99, non-2xx, and the client errors by kind (a timeout, a socket's code). One set
+ * of connections, not a warm-up run and then a measured one: the warm-up's sockets would still be
+ * open at the collector when the next run connects, and from one address more than 64 are closed
+ * at accept (docs/security.md, "Sockets").
+ */
 function load(url, run, extra = {}) {
   return new Promise((resolve, reject) => {
-    autocannon(
+    const errorKinds = {}
+    const latencies = []
+    let non2xx = 0
+    let errors = 0
+    const from = performance.now() + WARMUP * 1000
+    const instance = autocannon(
       {
         url,
         connections: CONNECTIONS,
-        duration: SECONDS,
+        duration: WARMUP + SECONDS,
         method: 'POST',
         headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
         requests: [{ setupRequest: (req) => ({ ...req, body: body(run) }) }],
         ...extra,
       },
-      (err, res) => (err ? reject(err) : resolve(res)),
+      (err) => {
+        if (err) return reject(err)
+        latencies.sort((a, b) => a - b)
+        const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? Number.NaN
+        resolve({ eventsPerSec: (latencies.length / SECONDS) * EVENTS, p50: at(0.5), p99: at(0.99), non2xx, errors, errorKinds })
+      },
     )
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (performance.now() < from) return
+      latencies.push(ms)
+      if (status < 200 || status > 299) non2xx++
+    })
+    instance.on('reqError', (e) => {
+      if (performance.now() < from) return
+      errors++
+      const kind = e?.code ?? e?.message ?? String(e)
+      errorKinds[kind] = (errorKinds[kind] ?? 0) + 1
+    })
   })
 }
 
@@ -81,8 +122,8 @@ async function startCollectors(n, url) {
     const port = await freePort()
     const child = spawn(
       process.execPath,
-      [CLI, 'serve', '--config', join(dir, 'config.json'), '--database-url', url, '--port', String(port), '--host', '127.0.0.1'],
-      { env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', 'ignore', 'inherit'] },
+      [...NODE_ARGS, CLI, 'serve', '--config', join(dir, 'config.json'), '--database-url', url, '--port', String(port), '--host', '127.0.0.1'],
+      { env: { ...process.env, LOG_LEVEL: 'warn', TALLY_ADMIN_TOKEN: 'bench' }, stdio: ['ignore', LOG ? openSync(LOG, 'a') : 'ignore', 'inherit'] },
     )
     const base = `http://127.0.0.1:${port}`
     await waitHealthy(`${base}/healthz`)
@@ -95,16 +136,19 @@ async function startCollectors(n, url) {
 async function benchCollectors(n, url) {
   const collectors = await startCollectors(n, url)
   const per = { connections: Math.ceil(CONNECTIONS / n) }
-  await Promise.all(collectors.map((c, k) => load(c.url, `w${n}${k}`, { ...per, duration: 2 })))
   const runs = await Promise.all(collectors.map((c, k) => load(c.url, `m${n}${k}`, per)))
   for (const c of collectors) c.child.kill('SIGTERM')
   await Promise.all(collectors.map((c) => new Promise((r) => c.child.once('exit', r))))
   return {
-    eventsPerSec: runs.reduce((s, r) => s + (r.requests.total / r.duration) * EVENTS, 0),
-    p50: Math.max(...runs.map((r) => r.latency.p50)),
-    p99: Math.max(...runs.map((r) => r.latency.p99)),
+    eventsPerSec: runs.reduce((s, r) => s + r.eventsPerSec, 0),
+    p50: Math.max(...runs.map((r) => r.p50)),
+    p99: Math.max(...runs.map((r) => r.p99)),
     non2xx: runs.reduce((s, r) => s + r.non2xx, 0),
     errors: runs.reduce((s, r) => s + r.errors, 0),
+    errorKinds: runs.reduce((all, r) => {
+      for (const [k, n] of Object.entries(r.errorKinds)) all[k] = (all[k] ?? 0) + n
+      return all
+    }, {}),
   }
 }
 
@@ -120,8 +164,12 @@ const ADD_ROLLUPS = `
   GROUP BY d, c, k, s ORDER BY d, c, k, s
   ON CONFLICT (account, day, container, kind, subject) DO UPDATE SET units = rollups.units + excluded.units`
 
-/** The raw ceiling: the repository's statements for a beacon, `RAW_CLIENTS` transactions at once, no HTTP. */
-async function benchRaw(url, clients = RAW_CLIENTS) {
+/**
+ * The raw ceiling: the repository's statements for a beacon, `RAW_CLIENTS` transactions at once,
+ * no HTTP. With `group` > 1 each transaction carries that many beacons' rows in the same two
+ * statements, as the engine's group commit writes them (apps/collector/src/engines/postgres/group.ts).
+ */
+async function benchRaw(url, clients = RAW_CLIENTS, group = 1) {
   // Sent as the engine sends them: prepared, pipelined (BEGIN with the insert, COMMIT behind the upsert).
   const pool = new pg.Pool({ connectionString: url, max: clients, pipeline: true })
   pool.on('error', () => {})
@@ -139,9 +187,9 @@ async function benchRaw(url, clients = RAW_CLIENTS) {
           c = [],
           e = [],
           t = []
-        for (let i = 0; i < EVENTS; i++) {
-          s.push(`s${r}-${i % 10}`)
-          c.push(`cmp_${(i / 10) | 0}`)
+        for (let i = 0; i < EVENTS * group; i++) {
+          s.push(group > 1 ? `s${r}-${i % 10}-${(i / EVENTS) | 0}` : `s${r}-${i % 10}`)
+          c.push(`cmp_${((i % EVENTS) / 10) | 0}`)
           e.push(`${r}-${i}`)
           t.push(ts)
         }
@@ -161,7 +209,7 @@ async function benchRaw(url, clients = RAW_CLIENTS) {
         await rollups
         await commit
         latencies.push(performance.now() - started)
-        batches++
+        batches += group
       }
     } finally {
       client.release()
@@ -181,12 +229,12 @@ async function benchRaw(url, clients = RAW_CLIENTS) {
  * collectors are two processes, each with its own pool and event loop), RAW_CLIENTS/2
  * transactions at once each, started together; events/s summed, the worse p50/p99.
  */
-async function benchRawTwo(url) {
+async function benchRawTwo(url, clients = RAW_CLIENTS / 2, group = 1) {
   const runs = await Promise.all(
     [0, 1].map(
       () =>
         new Promise((resolve, reject) => {
-          const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'raw-client', url, String(RAW_CLIENTS / 2)], {
+          const child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'raw-client', url, String(clients), String(group)], {
             stdio: ['ignore', 'pipe', 'inherit'],
           })
           let out = ''
@@ -200,7 +248,7 @@ async function benchRawTwo(url) {
 
 if (process.argv[2] === 'raw-client') {
   rmSync(dir, { recursive: true, force: true })
-  process.stdout.write(JSON.stringify(await benchRaw(process.argv[3], Number(process.argv[4]))))
+  process.stdout.write(JSON.stringify(await benchRaw(process.argv[3], Number(process.argv[4]), Number(process.argv[5]))))
   process.exit(0)
 }
 
@@ -241,23 +289,33 @@ try {
     console.log(`PostgreSQL ${server.version} (${server.binaries.source}), a throwaway cluster: fsync and synchronous_commit off`)
   }
   console.log(`batches of ${EVENTS} events, ${CONNECTIONS} connections in all, ${SECONDS} s per run, loopback`)
-  const one = await benchCollectors(1, await freshDatabase(admin, 'bench_one'))
+  const none = { eventsPerSec: Number.NaN, p50: Number.NaN, p99: Number.NaN }
+  const one = PARTS.has('one') ? await benchCollectors(1, await freshDatabase(admin, 'bench_one')) : none
   const twoUrl = await freshDatabase(admin, 'bench_two')
-  const two = await benchCollectors(2, twoUrl)
-  const bytes = await storage(twoUrl)
-  const raw = await benchRaw(await freshDatabase(admin, 'bench_raw'))
-  const rawTwo = await benchRawTwo(await freshDatabase(admin, 'bench_raw_two'))
+  const two = PARTS.has('two') ? await benchCollectors(2, twoUrl) : none
+  const bytes = PARTS.has('two') ? await storage(twoUrl) : { events: 0, bytesPerEvent: Number.NaN }
+  const raw = PARTS.has('raw') ? await benchRaw(await freshDatabase(admin, 'bench_raw')) : none
+  const rawTwo = PARTS.has('rawTwo') ? await benchRawTwo(await freshDatabase(admin, 'bench_raw_two')) : none
+  const rawGrouped = PARTS.has('rawGrouped') ? await benchRawTwo(await freshDatabase(admin, 'bench_raw_grouped'), RAW_GROUPS_AT_ONCE, RAW_GROUP) : none
+  const kinds = (r) =>
+    r.errors
+      ? ` (${Object.entries(r.errorKinds)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ')})`
+      : ''
   const line = (name, r) =>
     `${name.padEnd(30)} ${fmt(r.eventsPerSec).padStart(7)} events/s  p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms` +
-    (r.non2xx === undefined ? '' : `  non-2xx ${r.non2xx}  errors ${r.errors}`)
+    (r.non2xx === undefined ? '' : `  non-2xx ${r.non2xx}  errors ${r.errors}${kinds(r)}`)
   console.log(line('1 collector', one))
   console.log(line('2 collectors', two))
   console.log(line(`raw PostgreSQL (${RAW_CLIENTS} tx, 1 client)`, raw))
   console.log(line(`raw PostgreSQL (2 clients x ${RAW_CLIENTS / 2} tx)`, rawTwo))
+  console.log(line(`raw, ${RAW_GROUP} beacons a tx (2 x ${RAW_GROUPS_AT_ONCE} tx)`, rawGrouped))
   const ratio = two.eventsPerSec / rawTwo.eventsPerSec
   console.log(
     `ratio of 2 collectors to raw from two clients ${ratio.toFixed(2)} (goal >= ${GOAL_RATIO}); to raw from one client: 1 collector ${(one.eventsPerSec / raw.eventsPerSec).toFixed(2)}, 2 collectors ${(two.eventsPerSec / raw.eventsPerSec).toFixed(2)}; 2 collectors / 1 ${(two.eventsPerSec / one.eventsPerSec).toFixed(2)}`,
   )
+  console.log(`2 collectors to raw sent as the engine groups beacons: ${(two.eventsPerSec / rawGrouped.eventsPerSec).toFixed(2)}`)
   console.log(`storage: ${fmt(bytes.bytesPerEvent)} bytes per stored event (impressions + rollups, indexes included, ${fmt(bytes.events)} events)`)
   const ok = two.eventsPerSec >= 30_000 && two.non2xx === 0 && two.errors === 0
   console.log(
@@ -266,7 +324,8 @@ try {
   if (process.env.TALLY_BENCH_PG_URL) {
     const client = new pg.Client({ connectionString: admin })
     await client.connect()
-    for (const d of ['bench_one', 'bench_two', 'bench_raw', 'bench_raw_two']) await client.query(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`)
+    for (const d of ['bench_one', 'bench_two', 'bench_raw', 'bench_raw_two', 'bench_raw_grouped'])
+      await client.query(`DROP DATABASE IF EXISTS ${d} WITH (FORCE)`)
     await client.end()
   }
 } finally {

@@ -334,6 +334,12 @@ export const READS = (Object.keys(ACCESS) as (keyof typeof ACCESS)[]).filter((k)
 export interface Engine {
   /** Runs `fn` in one transaction (see the contract above). */
   transaction<T>(fn: (tx: Repository) => Promise<T>): Promise<T>
+  /**
+   * `transaction`, which the engine may commit together with other grouped transactions arriving
+   * meanwhile (a beacon's: ../services/ingest.ts); it settles after that shared commit, and a
+   * failure of the group reruns each alone. Absent where `transaction` already groups (SQLite).
+   */
+  grouped?<T>(fn: (tx: Repository) => Promise<T>): Promise<T>
   /** Runs reads outside a write transaction. */
   read<T>(fn: (db: Repository) => Promise<T>): Promise<T>
   close(): Promise<void>

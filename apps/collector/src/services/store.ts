@@ -121,7 +121,8 @@ export function createStore(engine: Engine): Store {
   ) as unknown as RepositoryReads
   const store: Store = {
     ...reads,
-    ingest: (req) => write((tx) => ingest(tx, req)),
+    // A beacon's transaction may share its commit with the others arriving meanwhile (docs/architecture.md).
+    ingest: (req) => (engine.grouped ? engine.grouped((tx) => ingest(tx, req)) : write((tx) => ingest(tx, req))),
     recordRejections: (rows) =>
       write(async (tx) => {
         for (const r of rows) await tx.recordRejection(r)

@@ -30,11 +30,11 @@ import {
   key,
   fresh,
   CONVERSATION_COLUMNS,
-  UNIT_INSERT,
   EVIDENCE_CONVERSATION,
   UNIT_TABLE,
   type ConversationDbRow,
 } from './sql.js'
+import { type KnownUnit, rollupColumns, type UnitBatch, unitsStatement } from './units.js'
 
 export abstract class PgEventsRepository {
   /** Writes sent and not yet answered (see `send`). */
@@ -81,23 +81,17 @@ export abstract class PgEventsRepository {
   }
 
   async insertUnits(account: string, container: string, units: readonly UnitRow[]): Promise<boolean[]> {
-    const of = (kind: UnitRow['kind']) => {
-      const rows = units.filter((u) => u.kind === kind)
-      return [rows.map((u) => u.session), rows.map((u) => u.subject), rows.map((u) => u.eventId), rows.map((u) => u.time)]
-    }
-    const kinds = (['campaign', 'advisor'] as const).filter((k) => units.some((u) => u.kind === k))
-    if (kinds.length === 0) return []
-    // The kinds present, in one round trip: each INSERT sees only its own input.
-    const rows = await this.q<{ kind: UnitRow['kind']; session: string; subject: string }>(
-      `WITH ${kinds.map((k, n) => UNIT_INSERT[k](3 + 4 * n)).join(', ')}
-      ${kinds.map((k) => `SELECT '${k}' AS kind, session, subject FROM ${k}`).join(' UNION ALL ')}`,
-      [account, container, ...kinds.flatMap(of)],
-    )
-    return fresh(
-      units,
-      (u) => key(u.kind, u.session, u.subject),
-      rows.map((r) => key(r.kind, r.session, r.subject)),
-    )
+    return (await this.insertUnitBatches([{ account, container, units }]))[0] ?? []
+  }
+
+  /**
+   * `insertUnits` of several beacons in one statement (./group.ts): per batch, per row, whether it
+   * was new. A unit named twice (in one batch or two) is new for its first row only.
+   */
+  async insertUnitBatches(batches: readonly UnitBatch[]): Promise<boolean[][]> {
+    const st = unitsStatement(batches)
+    if (!st) return batches.map((b) => b.units.map(() => false))
+    return st.fresh(await this.q<KnownUnit>(st.text, st.values))
   }
 
   async insertChatEvents(account: string, container: string, events: readonly ChatEventRow[]): Promise<boolean[]> {
@@ -232,15 +226,20 @@ export abstract class PgEventsRepository {
   }
 
   async addRollups(account: string, deltas: readonly RollupDelta[]): Promise<void> {
-    if (deltas.length === 0) return
+    await this.addRollupRows(deltas.map((d) => ({ account, ...d })))
+  }
+
+  /** `addRollups` of several accounts in one statement (./group.ts). */
+  async addRollupRows(rows: readonly (RollupDelta & { account: string })[]): Promise<void> {
+    if (rows.length === 0) return
     // Summed per key first (one statement may not update a row twice), in key order.
     await this.send(
       `
       INSERT INTO rollups (account, day, container, kind, subject, units)
-      SELECT $1, d, c, k, s, sum(n) FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(d, c, k, s, n)
-      GROUP BY d, c, k, s ORDER BY d, c, k, s
+      SELECT a, d, c, k, s, sum(n) FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS u(a, d, c, k, s, n)
+      GROUP BY a, d, c, k, s ORDER BY a, d, c, k, s
       ON CONFLICT (account, day, container, kind, subject) DO UPDATE SET units = rollups.units + excluded.units`,
-      [account, deltas.map((d) => d.day), deltas.map((d) => d.container), deltas.map((d) => d.kind), deltas.map((d) => d.subject), deltas.map((d) => d.units)],
+      rollupColumns(rows),
     )
   }
 

@@ -1,7 +1,7 @@
 /** The statements' shared parts on PostgreSQL (./events.ts, ./accounts.ts, ./repository.ts): column lists, row mappers, named statements. */
 import pg from 'pg'
 import { createHash } from 'node:crypto'
-import type { ConversationRecord, DeliveryRow, UnitRow } from '../repository.js'
+import type { ConversationRecord, DeliveryRow } from '../repository.js'
 
 /** A connection or the pool: what a repository sends its statements through. */
 export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>
@@ -49,20 +49,6 @@ export function fresh<T>(rows: readonly T[], keyOf: (r: T) => string, inserted: 
 export const CONVERSATION_COLUMNS = `conversation, bot, session, day, sessions, status, started_at AS "startedAt",
   last_event_at AS "lastEventAt", latest_at AS "latestAt", ended_at AS "endedAt", closed, active, bot_ms AS "botMs",
   first_received_at AS "firstReceivedAt", last_received_at AS "lastReceivedAt", events, suspicious`
-
-/** The insert of one kind of billable unit, its four arrays from parameter `$p` on, as a CTE of that kind's name. */
-export const UNIT_INSERT: Record<UnitRow['kind'], (p: number) => string> = {
-  campaign: (p) => `campaign AS (
-    INSERT INTO impressions (account, container, session, campaign, event_id, time)
-    SELECT $1, $2, s, x, e, t FROM unnest($${p}::text[], $${p + 1}::text[], $${p + 2}::text[], $${p + 3}::bigint[]) AS u(s, x, e, t)
-    ORDER BY s, x
-    ON CONFLICT DO NOTHING RETURNING session, campaign AS subject)`,
-  advisor: (p) => `advisor AS (
-    INSERT INTO engagements (account, container, session, advisor, event_id, time)
-    SELECT $1, $2, s, x, e, t FROM unnest($${p}::text[], $${p + 1}::text[], $${p + 2}::text[], $${p + 3}::bigint[]) AS u(s, x, e, t)
-    ORDER BY s, x
-    ON CONFLICT DO NOTHING RETURNING session, advisor AS subject)`,
-}
 
 export const PORTAL_COLUMNS = `id, session, member, return_url AS "returnUrl", created_at AS "createdAt", expires_at AS "expiresAt", opened_at AS "openedAt"`
 export const GRANT_COLUMNS = 'id, month, emails, note, granted_at AS "grantedAt", pack, price, currency'
