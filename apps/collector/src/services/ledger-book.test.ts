@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '@tally/protocol'
-import { balances, replay } from '@tally/billing'
+import { balances, openLedger, replay } from '@tally/billing'
 import { countingEngine as counting } from '../testkit.js'
 import { SqliteEngine } from '../engines/sqlite/engine.js'
 import { createConfigState } from '../domain/config.js'
@@ -164,4 +164,33 @@ describe('a credit request', () => {
     expect((await createStore(engine).creditBalances('long', billing('long'), NOW)).account?.balance).toBe((expected.account?.balance ?? 0) - 2)
     await inner.close()
   }, 60_000)
+})
+
+describe('an account without a credit entry', () => {
+  it('is read by its head alone: no book, no log, nothing stored before its first entry', async () => {
+    const engine = new SqliteEngine({ file: ':memory:' })
+    const calls: string[] = []
+    const state = await engine.transaction(async (tx) => {
+      const seen = new Proxy(tx, {
+        get(target, name, receiver) {
+          const value = Reflect.get(target, name, receiver) as unknown
+          if (typeof value !== 'function') return value
+          return (...args: unknown[]) => {
+            calls.push(String(name))
+            return (value as (...a: unknown[]) => unknown).apply(target, args)
+          }
+        },
+      })
+      return new LedgerBook().state(seen, 'short')
+    })
+    expect(calls).toEqual(['ledgerHead'])
+    expect(state).toEqual(openLedger(replay([])))
+    // Its first entries are stored with the book as any append's are: a purchase is then held.
+    const store = createStore(engine)
+    const p = await store.creditRequest({ kind: 'purchase', account: 'short', billing: billing('short'), id: 'first-pack', pack: 'small', at: NOW })
+    expect(p.ok).toBe(true)
+    expect((await store.creditBalances('short', billing('short'), NOW)).account?.balance).toBeGreaterThanOrEqual(1000)
+    expect(await engine.read((db) => db.creditBook('short'))).toMatchObject({ head: await engine.read((db) => db.ledgerHead('short')) })
+    await engine.close()
+  })
 })

@@ -68,6 +68,13 @@ export class LedgerBook {
     const head = await tx.ledgerHead(account)
     const hit = this.cache.get(account)
     if (hit && hit.head === head) return hit.state
+    if (head === 0) {
+      // No entry yet (an account's first billing run): nothing to read, and an empty book to store
+      // would be written again by the first append.
+      const state = openLedger(replay([]))
+      this.cache.set(account, { head, state })
+      return state
+    }
     const book = await tx.creditBook(account)
     let state: LedgerState
     if (book && book.head === head) {
