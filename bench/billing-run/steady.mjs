@@ -15,6 +15,7 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { PLANS } from './plans.mjs'
 
 const MINE = fileURLToPath(new URL('../..', import.meta.url))
 const BASE = process.env.BENCH_BASE
@@ -28,25 +29,6 @@ const YEARS = Number(process.env.BENCH_YEARS ?? 3)
 const DAYS = 365 * YEARS
 const dir = mkdtempSync(join(tmpdir(), 'tally-bench-steady-'))
 
-const plan = (basePrice, seatPrice, impressions) => ({
-  currency: 'EUR',
-  basePrice,
-  seatPrice,
-  included: { impressions, engagements: impressions / 20, chatSessions: impressions / 200, alerts: 1000 },
-  overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
-  contactRanges: [
-    { upTo: 1000, price: 0 },
-    { upTo: 5000, price: 2900 },
-    { upTo: null, price: 9900 },
-  ],
-  emailsPerContact: 4,
-  freeCredits: 500,
-  creditCosts: { sms: 2 },
-  creditPacks: {},
-  products: { data_unlimited: { price: 1900 }, priority: { price: 900 } },
-  cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
-})
-const PLANS = { starter: plan(900, 500, 20_000), growth: plan(4900, 1500, 100_000), scale: plan(19900, 1200, 1_000_000) }
 const CYCLES = ['monthly', 'quarterly', 'semiannual', 'annual']
 const START = `${2026 - YEARS}-12-01`
 const id = (i) => `acct_${String(i).padStart(5, '0')}`
