@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { beaconBody, freePort, waitHealthy } from '../lib.mjs'
+import { PLANS } from './plans.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = join(ROOT, 'apps/collector/dist/cli.js')
@@ -45,25 +46,6 @@ const dir = mkdtempSync(join(tmpdir(), 'tally-bench-billing-'))
 const fmt = (n) => Math.round(n).toLocaleString('en-US')
 
 // --- the accounts -------------------------------------------------------------------------------
-const plan = (basePrice, seatPrice, impressions) => ({
-  currency: 'EUR',
-  basePrice,
-  seatPrice,
-  included: { impressions, engagements: impressions / 20, chatSessions: impressions / 200, alerts: 1000 },
-  overage: { impressions: { per: 1000, price: 40 }, engagements: { per: 100, price: 150 }, chatSessions: { per: 1, price: 12 }, alerts: { per: 1, price: 1 } },
-  contactRanges: [
-    { upTo: 1000, price: 0 },
-    { upTo: 5000, price: 2900 },
-    { upTo: null, price: 9900 },
-  ],
-  emailsPerContact: 4,
-  freeCredits: 500,
-  creditCosts: { sms: 2 },
-  creditPacks: {},
-  products: { data_unlimited: { price: 1900 }, priority: { price: 900 } },
-  cycleDiscountPercent: { quarterly: 5, semiannual: 10, annual: 20 },
-})
-const PLANS = { starter: plan(900, 500, 20_000), growth: plan(4900, 1500, 100_000), scale: plan(19900, 1200, 1_000_000) }
 // Each cycle starts so that exactly one period ends at AS_OF.
 const CYCLES = [
   ['monthly', '2026-11-01'],
@@ -177,7 +159,8 @@ function bill(cfg, target, { killAfter } = {}) {
         out = out.slice(nl + 1)
       }
     })
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': the last of its output may still be unread when the process exits.
+    child.on('close', (code, signal) => {
       if (signal === 'SIGKILL') return resolve({ killed: true, billed })
       if (code !== 0) return reject(new Error(`billing run exited with ${code}`))
       resolve(JSON.parse(out))
