@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
-import { beaconBody, freePort, waitHealthy } from '../lib.mjs'
+import { beaconBody, freePort, paced, waitHealthy } from '../lib.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 // TALLY_BENCH_CLI: another build of the collector to measure (an A/B of a change), same baselines.
@@ -30,9 +30,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
 const FIXED_RATE = 2000
 /** A second fixed rate the box sustains, to show the latency when not saturated. */
 const EASY_RATE = 1000
-/** Fixed-rate runs use fewer connections: autocannon paces each connection by itself, so many
- * slow-paced connections send in bursts and measure their own queueing. */
-const FIXED_CONNECTIONS = 16
+/** Connections of the fixed-rate runs (`paced`: evenly spaced requests, an open model). */
+const FIXED_CONNECTIONS = 32
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 1)
 /** The goals (docs/performance.md): of the minimal pipeline at saturation, and at FIXED_RATE. */
 const GOAL_RATIO = 0.85
@@ -103,6 +102,28 @@ const summary = (res) => ({
   timeouts: res.timeouts,
 })
 
+/** `rate` requests a second, evenly spaced, for SECONDS (after half a second of warm-up). */
+async function atRate(url, run, rate) {
+  const { origin, pathname } = new URL(url)
+  const res = await paced({
+    url: origin,
+    rate,
+    seconds: SECONDS,
+    connections: FIXED_CONNECTIONS,
+    request: () => ({ path: pathname, headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA }, body: body(run) }),
+  })
+  return {
+    reqPerSec: res.reqPerSec,
+    requests: res.requests,
+    eventsPerSec: res.reqPerSec * EVENTS,
+    p50: res.latency.p50,
+    p99: res.latency.p99,
+    non2xx: res.non2xx + res.skipped,
+    errors: res.errors,
+    timeouts: 0,
+  }
+}
+
 /** CPU time (user + system, every thread) a process has used so far, in ms (Linux). */
 function cpuMs(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
@@ -118,8 +139,8 @@ async function measure(url, tag, pid) {
   const cpu0 = cpuMs(pid)
   const max = summary(await load(url, `a${tag}`))
   max.cpuMsPerReq = (cpuMs(pid) - cpu0) / max.requests
-  const fixed = summary(await load(url, `f${tag}`, { overallRate: FIXED_RATE, connections: FIXED_CONNECTIONS }))
-  const easy = summary(await load(url, `g${tag}`, { overallRate: EASY_RATE, connections: FIXED_CONNECTIONS }))
+  const fixed = await atRate(url, `f${tag}`, FIXED_RATE)
+  const easy = await atRate(url, `g${tag}`, EASY_RATE)
   return { max, fixed, easy }
 }
 

@@ -48,8 +48,12 @@ export const MAX_BATCH_CONVERSATIONS = 16
  * An event that arrives out of order may land behind at most this many of its conversation's
  * stored events; one that would land further back is refused with `event_out_of_order`. The
  * collector keeps the folded state after each event, so such an insert refolds at most this many.
+ * The SDK sends a conversation's events in order, one request at a time, and pings once a minute:
+ * what arrives late is a beacon that crossed a later one (a page's last beacon beside the next
+ * page's first), a few events, never 8 minutes of pings. Each event of reach costs every
+ * out-of-order event a row read and a state rewritten (docs/security.md, "Conversations").
  */
-export const CHAT_REORDER_EVENTS = 32
+export const CHAT_REORDER_EVENTS = 8
 /**
  * The clock-skew allowance of a conversation's start: an event dated more than this before the
  * earliest event of the conversation as stored is refused with `event_before_conversation`.

@@ -42,7 +42,7 @@ const WHY: Record<string, string> = {
   conversation_too_long: 'the conversation already holds 1000 events',
   conversation_session_mismatch: 'another visitor session opened this conversation id first: let the SDK choose conversation ids (t.chat(undefined, { bot }))',
   event_before_conversation: 'dated more than 5 minutes before its conversation started',
-  event_out_of_order: 'arrived after more than 32 later events of its conversation',
+  event_out_of_order: 'arrived after more than 8 later events of its conversation',
   too_many_conversations: 'the batch named more than 16 conversations',
   over_session_cap: 'this address is past its hourly cap of new sessions: the event adds no billable time',
   forbidden: "unknown container, this page's origin not among the container's domains, or the account inactive: GET /v1/rejections says which",
