@@ -122,7 +122,9 @@ export function lowClient(url, connections) {
       for (const k in headers) head += `${k}: ${headers[k]}\r\n`
       const request = `${head}\r\n${body}`
       return new Promise((resolve) => {
-        const socket = idle.pop()
+        // The socket idle the longest: each stays in use, never closed by the server's keep-alive
+        // timeout just as a request is written on it.
+        const socket = idle.shift()
         if (socket) socket.send(request, resolve)
         else queue.push([request, resolve])
       })

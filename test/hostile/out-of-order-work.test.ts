@@ -13,6 +13,7 @@ import { SqliteEngine } from '../../apps/collector/src/engines/sqlite/engine.js'
 import { prepare } from '../../apps/collector/src/engines/sqlite/statements.js'
 import { createStore } from '../../apps/collector/src/services/store.js'
 import type { IngestEvent } from '../../apps/collector/src/services/ingest.js'
+import { CONVERSATION_COST } from '../../apps/collector/src/routes/events.js'
 
 const CONVERSATIONS = 500
 const EVENTS = 500
@@ -100,20 +101,22 @@ describe('an attacker sending one out-of-order event to each of 500 full convers
           })),
         ),
       )
-    // The default bucket holds 100 requests: six beacons of 16 conversations take 96 of them.
-    for (let i = 0; i < 6; i++) expect((await beacon(MAX_BATCH_CONVERSATIONS)).status).toBe(200)
+    // The default bucket holds 100 requests. A beacon of 16 conversations costs 1 + 15 x
+    // CONVERSATION_COST = 31 of them: three take 93.
+    expect(1 + (MAX_BATCH_CONVERSATIONS - 1) * CONVERSATION_COST).toBe(31)
+    for (let i = 0; i < 3; i++) expect((await beacon(MAX_BATCH_CONVERSATIONS)).status).toBe(200)
     const refused = await beacon(MAX_BATCH_CONVERSATIONS)
     expect(refused.status).toBe(429)
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
-    expect(s.count('SELECT COUNT(*) AS n FROM conversations')).toBe(6 * MAX_BATCH_CONVERSATIONS)
-    // The refused beacon holds the address until its cost could be had (12 more tokens, 240 ms):
+    expect(s.count('SELECT COUNT(*) AS n FROM conversations')).toBe(3 * MAX_BATCH_CONVERSATIONS)
+    // The refused beacon holds the address until its cost could be had (24 more tokens, 480 ms):
     // whatever it sends meanwhile is refused unread (a body that is not even JSON answers 429, not
     // 400), though tokens for a beacon of one conversation have come back.
     s.clock.advance(100)
     expect((await beacon(1)).status).toBe(429)
     expect((await s.post('not json')).status).toBe(429)
     s.clock.advance(900)
-    // 50 requests a second: a beacon of 16 goes through again, and one conversation costs one.
+    // 50 requests a second: a beacon of 16 goes through again, and one of one conversation costs one.
     expect((await beacon(MAX_BATCH_CONVERSATIONS)).status).toBe(200)
     expect((await beacon(1)).status).toBe(200)
     // Of the refused beacons only the refusal is counted, not the events they carried.

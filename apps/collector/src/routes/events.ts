@@ -35,6 +35,14 @@ import { clientOf } from '../middleware/client.js'
 import { createSessionGate } from '../domain/sessions.js'
 import { isErrorReason, type ForbiddenReason, type RejectionReason } from '@tally/protocol'
 
+/**
+ * Requests of the address's rate that each conversation a beacon names beyond the first costs. Two:
+ * a conversation's fold costs the storage thread up to two and a half times an in-order event's
+ * (an event out of order reads and rewrites the states of up to 8 events after it), and a page
+ * names one conversation at a time, so only a beacon built to fold many pays it.
+ */
+export const CONVERSATION_COST = 2
+
 export function eventRoutes(deps: AppDeps): Hono {
   const { store, clock, config, metrics, rejections } = deps
   const limits = config.current().server.rateLimits
@@ -109,16 +117,17 @@ export function eventRoutes(deps: AppDeps): Hono {
     const { container, account, accountId } = entry as ContainerEntry
     const { sentAt, events: raw } = env.value
     // Each conversation a beacon names may be folded again on the storage thread: beyond the first,
-    // each costs the address one more request of its rate (docs/security.md, "Conversations"). A
-    // chat widget's beacon names one; a beacon of 16 costs 16. Refused, nothing of it is counted or
-    // stored, and the address is refused at once, unread, until the cost could be had.
+    // each costs the address CONVERSATION_COST more requests of its rate (docs/security.md,
+    // "Conversations"). A chat widget's beacon names one and costs one; a beacon of 16 costs 31.
+    // Refused, nothing of it is counted or stored, and the address is refused at once, unread,
+    // until the cost could be had.
     // And one such beacon of an address is stored at a time: the storage thread takes one at once
     // from it, never a burst, so another account's beacon waits behind one at most. A beacon refused
     // for that has paid for its reading all the same.
     const named = namedConversations(raw)
     const folder = named > 1 ? address : null
     if (folder !== null) {
-      limit(perIp.take(folder, named - 1), 'too many conversations from this address')
+      limit(perIp.take(folder, CONVERSATION_COST * (named - 1)), 'too many conversations from this address')
       if (folding.has(folder)) limit(1000, 'a beacon of several conversations from this address is still being stored')
     }
     const rejected: RejectedEvent[] = []
