@@ -91,10 +91,19 @@ export function trustList(entries: readonly string[]): (address: string) => bool
     if (bits === undefined) list.addAddress(addr, type)
     else list.addSubnet(addr, Number(bits), type)
   }
+  // BlockList builds an address object for each check: the answers for the few addresses a
+  // collector sees (its proxies, the hops they forward) are remembered, a bounded number of them.
+  const known = new Map<string, boolean>()
   return (address) => {
-    const a = unmap(address)
-    const family = isIP(a)
-    return family !== 0 && list.check(a, family === 4 ? 'ipv4' : 'ipv6')
+    let hit = known.get(address)
+    if (hit === undefined) {
+      const a = unmap(address)
+      const family = isIP(a)
+      hit = family !== 0 && list.check(a, family === 4 ? 'ipv4' : 'ipv6')
+      if (known.size >= 10_000) known.clear()
+      known.set(address, hit)
+    }
+    return hit
   }
 }
 
