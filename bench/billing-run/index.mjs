@@ -16,8 +16,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
-import { beaconBody, freePort, waitHealthy } from '../lib.mjs'
+import { beaconBody, freePort, paced, waitHealthy } from '../lib.mjs'
 import { PLANS } from './plans.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -231,26 +230,24 @@ async function ingestP99(cfg, target, seconds) {
 async function loadDuring(base, progress, seconds) {
   const started = performance.now()
   let n = 0
-  const res = await new Promise((resolve, reject) =>
-    autocannon(
-      {
-        url: `${base}/v1/containers/ctr_ingest/events`,
-        connections: LOAD_CONNECTIONS,
-        duration: seconds,
-        overallRate: RATE,
-        method: 'POST',
-        headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
-        requests: [{ setupRequest: (req) => ({ ...req, body: beaconBody(`i${n++}`, 50) }) }],
-      },
-      (err, r) => (err ? reject(err) : resolve(r)),
-    ),
-  )
+  // RATE beacons a second, evenly spaced (`paced`: latency counted from when each was due).
+  const res = await paced({
+    url: base,
+    rate: RATE,
+    seconds,
+    connections: LOAD_CONNECTIONS,
+    request: () => ({
+      path: '/v1/containers/ctr_ingest/events',
+      headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+      body: beaconBody(`i${n++}`, 50),
+    }),
+  })
   const { billed, lastBilledAt } = progress()
   return {
     p50: res.latency.p50,
     p99: res.latency.p99,
-    reqPerSec: res.requests.average,
-    non2xx: res.non2xx,
+    reqPerSec: res.reqPerSec,
+    non2xx: res.non2xx + res.errors + res.skipped,
     billed,
     billingSeconds: billed ? (lastBilledAt - started) / 1000 : 0,
   }

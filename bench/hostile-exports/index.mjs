@@ -5,18 +5,16 @@
 // same run: the collector's RSS idle and at its peak under the attack (goal: within 100 MB), and
 // beacon latency at a fixed rate, quiet and under the attack (goal: p99 ratio under 2).
 // Loopback only, about a minute. Needs the build (`npm run bench` builds first).
-import http from 'node:http'
-import { connect } from 'node:net'
-import { spawn } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
+import { setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import autocannon from 'autocannon'
-import { freePort, waitHealthy } from '../lib.mjs'
+import { freePort, paced, waitHealthy } from '../lib.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const HERE = fileURLToPath(new URL('.', import.meta.url))
 const CLI = join(ROOT, 'apps/collector/dist/cli.js')
 const ENGINE = join(ROOT, 'apps/collector/dist/engines/sqlite/engine.js')
 const require = createRequire(join(ROOT, 'apps/collector/package.json'))
@@ -81,31 +79,6 @@ async function load() {
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
 const mb = (kb) => `${(kb / 1024).toFixed(0)} MB`
 
-/** A client that asks for the evidence, reads the status line, and never reads again. */
-function stall(port) {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.on('error', () => undefined)
-    socket.write('GET /v1/invoices/2/evidence.csv HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer rk_evil_read\r\n\r\n')
-    socket.once('data', (chunk) => {
-      socket.pause()
-      resolve({ socket, status: Number(chunk.toString('latin1').split(' ')[1]) })
-    })
-  })
-}
-
-/** One export of the shop's evidence read to the end: its status. */
-function exportOnce(base) {
-  return new Promise((resolve, reject) => {
-    http
-      .get(`${base}/v1/invoices/2/evidence.csv`, { headers: { authorization: 'Bearer rk_shop_read' } }, (res) => {
-        res.on('data', () => undefined)
-        res.on('end', () => resolve(res.statusCode))
-      })
-      .on('error', reject)
-  })
-}
-
 let seq = 0
 const body = () => {
   const r = (seq++).toString(36)
@@ -114,21 +87,20 @@ const body = () => {
   for (let i = 0; i < 10; i++) events += `${i ? ',' : ''}{"id":"b${r}-${i}","type":"impression","session":"sb${r}","campaign":"cmp_${i}","ts":${ts}}`
   return `{"v":1,"sentAt":${ts},"sdk":"bench","events":[${events}]}`
 }
-function beacons(base) {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url: `${base}/v1/containers/ctr_shop/events`,
-        connections: 8,
-        duration: SECONDS,
-        overallRate: RATE,
-        method: 'POST',
-        headers: { origin: 'https://shop.test', 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
-        requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }],
-      },
-      (err, res) => (err ? reject(err) : resolve({ p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx })),
-    )
+/** RATE beacons a second, evenly spaced (`paced`: latency counted from when each was due). */
+async function beacons(base) {
+  const res = await paced({
+    url: base,
+    rate: RATE,
+    seconds: SECONDS,
+    connections: 8,
+    request: () => ({
+      path: '/v1/containers/ctr_shop/events',
+      headers: { origin: 'https://shop.test', 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
+      body: body(),
+    }),
   })
+  return { p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx + res.errors + res.skipped }
 }
 
 try {
@@ -155,27 +127,22 @@ try {
       peakKb = Math.max(peakKb, rssKb(child.pid))
     }, 20)
 
-    const stalled = await Promise.all(Array.from({ length: STALLED }, () => stall(port)))
-    let running = true
-    const statuses = new Map()
-    const active = Array.from({ length: ACTIVE }, async () => {
-      while (running) {
-        const status = await exportOnce(base)
-        statuses.set(status, (statuses.get(status) ?? 0) + 1)
-        if (status === 429) await new Promise((r) => setTimeout(r, 500))
-      }
-    })
+    // The attack runs in a process of its own, at the lowest CPU priority (./attacker.mjs).
+    const attacker = fork(join(HERE, 'attacker.mjs'), [String(port), String(STALLED), String(ACTIVE)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+    setPriority(attacker.pid, 19)
+    const report = new Promise((resolve) => attacker.on('message', (m) => m.ready || resolve(m)))
+    await new Promise((resolve) => attacker.once('message', resolve))
     const busy = await beacons(base)
-    running = false
-    await Promise.all(active)
+    attacker.send('stop')
+    const { stalled, statuses } = await report
+    await new Promise((r) => attacker.once('exit', r))
     clearInterval(sampler)
-    for (const s of stalled) s.socket.destroy()
 
     const count = (list) => [...list.reduce((m, s) => m.set(s, (m.get(s) ?? 0) + 1), new Map())].map(([s, n]) => `${n} x ${s}`).join(', ')
     const growth = (peakKb - idleKb) / 1024
     const ratio = busy.p99 / Math.max(quiet.p99, 1)
     console.log(
-      `${UNITS.toLocaleString('en-US')} units per account; ${STALLED} stalled readers (${count(stalled.map((s) => s.status))}), ${ACTIVE} active exporters (${count([...statuses].flatMap(([s, n]) => Array(n).fill(s)))})`,
+      `${UNITS.toLocaleString('en-US')} units per account; ${STALLED} stalled readers (${count(stalled)}), ${ACTIVE} active exporters (${count(Object.entries(statuses).flatMap(([s, n]) => Array(n).fill(s)))})`,
     )
     console.log(`collector RSS     ${mb(idleKb)} idle, ${mb(peakKb)} peak under the attack (+${growth.toFixed(0)} MB)`)
     console.log(`beacons @${RATE}/s   quiet:        p50 ${quiet.p50} ms  p99 ${quiet.p99} ms  non-2xx ${quiet.non2xx}`)

@@ -26,6 +26,12 @@ type Order = { job: number; start: { file: string; task: string; req: unknown } 
 
 /** Pages an export may have sent that the request thread has not taken yet. */
 const AHEAD = 2
+/**
+ * The share of a core the reader thread may take. After each page it rests as long as the page took
+ * to read and format, whichever export it was for: on a box of two cores, exports as fast as their
+ * clients read would otherwise take one whole, and beacons wait for the other.
+ */
+const READ_SHARE = 0.5
 
 if (!isMainThread && parentPort && (workerData as { tallyEvidenceReader?: true } | undefined)?.tallyEvidenceReader) {
   const port = parentPort
@@ -41,6 +47,12 @@ if (!isMainThread && parentPort && (workerData as { tallyEvidenceReader?: true }
     }
     return t
   }
+  /** Until when the thread rests (every export waits for it before reading its next page). */
+  let restUntil = 0
+  const rest = () => {
+    const wait = restUntil - performance.now()
+    return wait > 0 ? new Promise<void>((r) => setTimeout(r, wait)) : undefined
+  }
   const run = async (job: number, file: string, task: string, req: unknown) => {
     const me = jobs.get(job) as { credit: number; stopped: boolean; wake: (() => void) | null }
     const db = new Database(file, { readonly: true, fileMustExist: true })
@@ -48,7 +60,11 @@ if (!isMainThread && parentPort && (workerData as { tallyEvidenceReader?: true }
     try {
       const repo = new SqliteRepository(prepare(db))
       const read = await taskOf(task)
+      await rest()
+      let began = performance.now()
       for await (const chunk of read(repo, req)) {
+        const now = performance.now()
+        restUntil = Math.max(restUntil, now) + ((now - began) * (1 - READ_SHARE)) / READ_SHARE
         while (me.credit === 0 && !me.stopped)
           await new Promise<void>((r) => {
             me.wake = r
@@ -57,6 +73,8 @@ if (!isMainThread && parentPort && (workerData as { tallyEvidenceReader?: true }
         if (me.stopped) return
         me.credit--
         port.postMessage({ job, chunk } satisfies Reply, [chunk.buffer as ArrayBuffer])
+        await rest()
+        began = performance.now()
       }
       port.postMessage({ job, done: true } satisfies Reply)
     } finally {
