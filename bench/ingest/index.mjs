@@ -118,9 +118,10 @@ async function atRate(url, run, rate) {
     eventsPerSec: res.reqPerSec * EVENTS,
     p50: res.latency.p50,
     p99: res.latency.p99,
-    non2xx: res.non2xx + res.skipped,
+    non2xx: res.non2xx,
     errors: res.errors,
     timeouts: 0,
+    notSent: res.skipped,
   }
 }
 
@@ -245,7 +246,10 @@ const median = (xs) => {
 /** Medians, field by field, of the rounds' summaries; non-2xx and errors summed. */
 const mid = (list) =>
   Object.fromEntries(
-    Object.keys(list[0]).map((k) => [k, ['non2xx', 'errors', 'timeouts'].includes(k) ? list.reduce((s, r) => s + r[k], 0) : median(list.map((r) => r[k]))]),
+    Object.keys(list[0]).map((k) => [
+      k,
+      ['non2xx', 'errors', 'timeouts', 'notSent'].includes(k) ? list.reduce((s, r) => s + r[k], 0) : median(list.map((r) => r[k])),
+    ]),
   )
 
 try {
@@ -271,7 +275,7 @@ try {
   const ratio = collector.max.eventsPerSec / lower
   const perMinimal = collector.max.eventsPerSec / least.max.eventsPerSec
   const row = (name, r) =>
-    `${name.padEnd(26)} ${fmt(r.eventsPerSec).padStart(7)} events/s  (${fmt(r.eventsPerSec / EVENTS)} req/s)  p50 ${r.p50} ms  p99 ${r.p99} ms  non-2xx ${r.non2xx}`
+    `${name.padEnd(26)} ${fmt(r.eventsPerSec).padStart(7)} events/s  (${fmt(r.eventsPerSec / EVENTS)} req/s)  p50 ${r.p50} ms  p99 ${r.p99} ms  non-2xx ${r.non2xx}${r.notSent === undefined ? '' : `  not sent (${FIXED_CONNECTIONS * 4} waiting) ${r.notSent}`}`
   console.log(row('collector', collector.max))
   console.log(row('minimal pipeline', least.max))
   console.log(row(`collector @${FIXED_RATE} req/s`, collector.fixed))
@@ -287,9 +291,10 @@ try {
     `ratio to the minimal pipeline ${perMinimal.toFixed(2)} (goal >= ${GOAL_RATIO}); to bare Hono ${(collector.max.eventsPerSec / bare.eventsPerSec).toFixed(2)}, to raw SQLite ${(collector.max.eventsPerSec / raw.eventsPerSec).toFixed(2)}, to the lower of those two ${ratio.toFixed(2)}`,
   )
   console.log(`accepted events counted by the collector: ${fmt(collector.accepted)}`)
-  const sustained = collector.fixed.reqPerSec >= FIXED_RATE * 0.98 && collector.fixed.p99 < GOAL_P99_MS && collector.fixed.non2xx === 0
+  const sustained =
+    collector.fixed.reqPerSec >= FIXED_RATE * 0.98 && collector.fixed.p99 < GOAL_P99_MS && collector.fixed.non2xx + collector.fixed.notSent === 0
   console.log(
-    `goal: >= ${GOAL_RATIO} of the minimal pipeline: ${perMinimal >= GOAL_RATIO ? 'met' : 'NOT met'}; ${FIXED_RATE} req/s sustained with p99 < ${GOAL_P99_MS} ms and no non-2xx: ${sustained ? 'met' : 'NOT met'} (${fmt(collector.fixed.reqPerSec)} req/s, p99 ${collector.fixed.p99} ms, non-2xx ${collector.fixed.non2xx})`,
+    `goal: >= ${GOAL_RATIO} of the minimal pipeline: ${perMinimal >= GOAL_RATIO ? 'met' : 'NOT met'}; ${FIXED_RATE} req/s sustained with p99 < ${GOAL_P99_MS} ms and no non-2xx: ${sustained ? 'met' : 'NOT met'} (${fmt(collector.fixed.reqPerSec)} req/s, p99 ${collector.fixed.p99} ms, non-2xx ${collector.fixed.non2xx}, not sent ${collector.fixed.notSent})`,
   )
 } finally {
   rmSync(dir, { recursive: true, force: true })
