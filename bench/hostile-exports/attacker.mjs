@@ -1,12 +1,20 @@
 // The attack of bench/hostile-exports, in its own process (as on the internet, its clients' work is
 // not the beacons' load generator's): STALLED clients that ask for the evil account's evidence and
 // never read it, and ACTIVE clients that export the shop's evidence again and again (waiting 0.5 s
-// after a 429) until the parent says stop; then it reports the statuses.
-// argv: port, stalled, active
+// after a 429) until the parent says stop; then it reports the statuses and the collector's peak
+// RSS, sampled every 20 ms meanwhile.
+// argv: port, stalled, active, the collector's pid
 import http from 'node:http'
 import { connect } from 'node:net'
 
-const [port, stalledArg, activeArg] = process.argv.slice(2)
+import { readFileSync } from 'node:fs'
+
+const [port, stalledArg, activeArg, pid] = process.argv.slice(2)
+const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0)
+let peakKb = rssKb()
+const sampler = setInterval(() => {
+  peakKb = Math.max(peakKb, rssKb())
+}, 20)
 const base = `http://127.0.0.1:${port}`
 
 /** A client that asks for the evidence, reads the status line, and never reads again. */
@@ -50,5 +58,6 @@ const active = Array.from({ length: Number(activeArg) }, async () => {
 process.send({ ready: true })
 await Promise.all(active)
 for (const s of stalled) s.socket.destroy()
-process.send({ stalled: stalled.map((s) => s.status), statuses })
+clearInterval(sampler)
+process.send({ stalled: stalled.map((s) => s.status), statuses, peakKb })
 process.disconnect()

@@ -122,21 +122,19 @@ try {
     }
     const quiet = await beacons(base)
     const idleKb = rssKb(child.pid)
-    let peakKb = idleKb
-    const sampler = setInterval(() => {
-      peakKb = Math.max(peakKb, rssKb(child.pid))
-    }, 20)
-
-    // The attack runs in a process of its own, at the lowest CPU priority (./attacker.mjs).
-    const attacker = fork(join(HERE, 'attacker.mjs'), [String(port), String(STALLED), String(ACTIVE)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] })
+    // The attack runs in a process of its own, at the lowest CPU priority (./attacker.mjs), which
+    // also samples the collector's RSS every 20 ms (not the beacons' load generator's work).
+    const attacker = fork(join(HERE, 'attacker.mjs'), [String(port), String(STALLED), String(ACTIVE), String(child.pid)], {
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    })
     setPriority(attacker.pid, 19)
     const report = new Promise((resolve) => attacker.on('message', (m) => m.ready || resolve(m)))
     await new Promise((resolve) => attacker.once('message', resolve))
     const busy = await beacons(base)
     attacker.send('stop')
-    const { stalled, statuses } = await report
+    const { stalled, statuses, peakKb: attackPeakKb } = await report
+    const peakKb = Math.max(idleKb, attackPeakKb)
     await new Promise((r) => attacker.once('exit', r))
-    clearInterval(sampler)
 
     const count = (list) => [...list.reduce((m, s) => m.set(s, (m.get(s) ?? 0) + 1), new Map())].map(([s, n]) => `${n} x ${s}`).join(', ')
     const growth = (peakKb - idleKb) / 1024

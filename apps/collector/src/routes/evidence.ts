@@ -14,7 +14,7 @@ import type { IncomingMessage } from 'node:http'
 import { createExportSlots, EXPORT_LIMITS, EXPORT_RETRY_AFTER_S, type ExportLimits } from '../domain/export-slots.js'
 
 /** Rows per storage read: large enough that a read costs little per row, small enough not to hold the writer up. */
-export const EVIDENCE_PAGE_ROWS = 5000
+export const EVIDENCE_PAGE_ROWS = 1000
 
 export function evidenceRoutes(deps: AppDeps, limits: ExportLimits = EXPORT_LIMITS): Hono<TallyEnv> {
   const { store, clock, config, adminToken, logger } = deps
