@@ -8,7 +8,7 @@ import { parseConfig } from '@tally/protocol'
 import { manualClock } from '../domain/clock.js'
 import { createConfigState } from '../domain/config.js'
 import { openSqliteStore } from '../storage.js'
-import { createBillingRunner } from './billing-runner.js'
+import { createBillingRunner, SERVING_SHARE } from './billing-runner.js'
 
 const CYCLES = [
   ['monthly', '2026-03-01'],
@@ -88,4 +88,49 @@ describe('the billing runner', () => {
     expect(again.flatMap((r) => r.invoices)).toEqual([])
     expect(invoicesOf(store)).toEqual(before)
   })
+
+  it('rests after each account as long as it took when given half the time, and bills the same', async () => {
+    const { store, runner, calls } = timed(4)
+    const runs = await runner.run(AS_OF, undefined, 0.5)
+    expect(runs.every((r) => r.invoices.length > 0 && !r.error)).toBe(true)
+    expectRests(calls, 4)
+    const full = billed(4, 1)
+    await full.runner.run(AS_OF)
+    expect(invoicesOf(store)).toEqual(invoicesOf(full.store))
+  })
+
+  it(`rests so in a serving collector's timed run (SERVING_SHARE ${SERVING_SHARE})`, async () => {
+    const { runner, calls } = timed(3)
+    runner.start(3_600_000)
+    try {
+      await expect.poll(() => calls.length, { timeout: 5_000 }).toBe(3)
+    } finally {
+      runner.stop()
+    }
+    expectRests(calls, 3)
+  })
 })
+
+/** A runner whose store takes at least 20 ms an account, with each call's start and end. */
+function timed(n: number) {
+  const { store, runner } = billed(n, 1)
+  const calls: { start: number; end: number }[] = []
+  const billingRun = store.billingRun.bind(store)
+  store.billingRun = async (req) => {
+    const start = performance.now()
+    await new Promise((r) => setTimeout(r, 20))
+    const out = await billingRun(req)
+    calls.push({ start, end: performance.now() })
+    return out
+  }
+  return { store, runner, calls }
+}
+
+/** Between two accounts' calls, a rest at least as long as the first took (timers may fire a millisecond early). */
+function expectRests(calls: { start: number; end: number }[], n: number) {
+  expect(calls).toHaveLength(n)
+  for (let k = 1; k < calls.length; k++) {
+    const took = calls[k - 1]!.end - calls[k - 1]!.start
+    expect(calls[k]!.start - calls[k - 1]!.end).toBeGreaterThanOrEqual(took - 2)
+  }
+}

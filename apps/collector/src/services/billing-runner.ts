@@ -23,12 +23,25 @@ export interface AccountRun {
 }
 
 export interface BillingRunner {
-  /** Closes every period that ended by `asOf` (ms), for every account, or the one named. */
-  run(asOf: number, only?: string): Promise<AccountRun[]>
-  /** Runs now and then every `everyMs` until `stop()`; failures are logged. */
+  /**
+   * Closes every period that ended by `asOf` (ms), for every account, or the one named. With
+   * `share` below 1, the run rests after each account so that it takes at most that share of the
+   * time (see SERVING_SHARE).
+   */
+  run(asOf: number, only?: string, share?: number): Promise<AccountRun[]>
+  /** Runs now and then every `everyMs` until `stop()`, at SERVING_SHARE; failures are logged. */
   start(everyMs: number): void
   stop(): void
 }
+
+/**
+ * The share of the time a serving collector's timed run may take. Each account is a transaction on
+ * the storage thread that beacons share (on SQLite the one writer): billed back to back, the month's
+ * run kept that thread nine tenths busy and beacons queued behind it (docs/performance.md, "A
+ * month's billing run"). Resting after each account as long as it took halves that; `tally bill`
+ * and the admin route run at full speed.
+ */
+export const SERVING_SHARE = 0.5
 
 /** The key of the billing run's lock across collectors. */
 export const BILLING_LOCK = 'tally:billing-run'
@@ -68,14 +81,19 @@ export function createBillingRunner(deps: { store: Store; config: ConfigState; c
     }
   }
 
-  const run = async (asOf: number, only?: string): Promise<AccountRun[]> => {
+  const run = async (asOf: number, only?: string, share = 1): Promise<AccountRun[]> => {
     const ids = only === undefined ? Object.keys(config.current().accounts) : [only]
     // `concurrency` accounts in flight, each its own transaction: on SQLite they share the group
     // commit, on PostgreSQL they use that many pooled connections. The answer keeps config order.
     const done: (AccountRun | null)[] = new Array(ids.length).fill(null)
     let next = 0
     const worker = async () => {
-      for (let k = next++; k < ids.length; k = next++) done[k] = await runAccount(ids[k] as string, asOf)
+      for (let k = next++; k < ids.length; k = next++) {
+        const began = performance.now()
+        done[k] = await runAccount(ids[k] as string, asOf)
+        const rest = share < 1 ? ((performance.now() - began) * (1 - share)) / share : 0
+        if (rest > 0) await new Promise((r) => setTimeout(r, rest))
+      }
     }
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, ids.length)) }, worker))
     return done.filter((r): r is AccountRun => r !== null)
@@ -87,7 +105,7 @@ export function createBillingRunner(deps: { store: Store; config: ConfigState; c
       // Every collector on a shared database ticks; the one holding the run's lock runs it. Explicit
       // runs (the admin route, `tally bill`) do not wait for it: per-account locks and unique keys
       // already make a concurrent run write nothing twice.
-      const once = () => run(clock.now())
+      const once = () => run(clock.now(), undefined, SERVING_SHARE)
       const tick = () =>
         void (
           store.exclusive ? store.exclusive(BILLING_LOCK, once).then((r) => r.ran || logger.debug('billing run skipped: another collector holds it')) : once()
