@@ -3,7 +3,8 @@
  * SQLite and PostgreSQL, and through a reference model written from docs/rules.md alone
  * (test/oracle/model.ts, which imports nothing from the billing package or the collector). Every
  * run must finalize the same invoices, line by line to the minor unit. `ORACLE_YEARS` sets how
- * many account-years per engine (bench/oracle runs 10,000); the counts are printed.
+ * many account-years per engine (bench/oracle runs 10,000); the counts are printed. ORACLE_SEED and
+ORACLE_PATH replay a failed run.
  */
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
@@ -14,6 +15,7 @@ import { drive } from './drive.js'
 
 const YEARS = Number(process.env.ORACLE_YEARS ?? 0)
 const PER_ENGINE = { SQLite: YEARS || 200, PostgreSQL: YEARS || 40 }
+const replay = process.env.ORACLE_SEED ? { seed: Number(process.env.ORACLE_SEED), path: process.env.ORACLE_PATH } : {}
 
 describe.each(TEST_ENGINES)('the billing oracle on $name', ({ name, skip, open }) => {
   it.skipIf(skip)(
@@ -30,7 +32,8 @@ describe.each(TEST_ENGINES)('the billing oracle on $name', ({ name, skip, open }
           runs += v.runs
           expect(v.disagreement, JSON.stringify(h)).toBeNull()
         }),
-        { numRuns: PER_ENGINE[name], endOnFailure: true },
+        // ORACLE_SEED (and ORACLE_PATH) replay a run that failed: fast-check prints both.
+        { numRuns: PER_ENGINE[name], endOnFailure: true, ...replay },
       )
       console.log(`oracle ${name}: ${n} histories (${n} account-years), ${runs} billing runs, ${invoices} invoices agreed line by line`)
     },

@@ -65,7 +65,8 @@ export function billingWindow(account: BillingAccount, last: number | null): Bil
  * The contacts paid entering the window's first period, as the chain of periods before it would
  * carry them (docs/rules.md §5, "Contacts"): the latest reading when it was made in the period
  * just before; else the count the finalized invoice of that period billed it in advance for; else
- * the latest reading before, or the declared count. The first period of the window then takes the
+ * the latest reading before (one dated before the subscription started counts for nothing), or
+ * the declared count. The first period of the window then takes the
  * count its own finalized invoice billed, if any (`statesOver`).
  */
 export function contactsInto(
@@ -78,7 +79,10 @@ export function contactsInto(
   if (window.index === 0) return declared
   const prev = periodByIndex(account.subscription, account.timezone, window.index - 1)
   if (reading && prev && reading.day >= prev.startDate) return reading.contacts
-  return billedContacts(finalized, window.index - 1) ?? reading?.contacts ?? declared
+  // A reading dated before the subscription started lies in no period: the chain never carries it.
+  const first = periodByIndex(account.subscription, account.timezone, 0)
+  const since = reading && first && reading.day >= first.startDate ? reading.contacts : undefined
+  return billedContacts(finalized, window.index - 1) ?? since ?? declared
 }
 
 /**
