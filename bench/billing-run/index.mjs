@@ -16,7 +16,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { beaconBody, freePort, paced, waitHealthy } from '../lib.mjs'
+import { beaconBody, freePort, pacedBeacons, waitHealthy } from '../lib.mjs'
 import { PLANS } from './plans.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -34,7 +34,6 @@ const GOAL_S = 60
 const RATE = 500
 const LOAD_CONNECTIONS = 8
 const ORIGIN = 'https://bench.test'
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
 
 if (!existsSync(CLI)) {
   console.error(`${CLI} is missing: run \`npm run build\` first`)
@@ -231,26 +230,16 @@ async function loadDuring(base, progress, seconds) {
   const started = performance.now()
   let n = 0
   // RATE beacons a second, evenly spaced (`paced`: latency counted from when each was due).
-  const res = await paced({
-    url: base,
+  const res = await pacedBeacons(base, {
+    container: 'ctr_ingest',
+    origin: ORIGIN,
     rate: RATE,
     seconds,
     connections: LOAD_CONNECTIONS,
-    request: () => ({
-      path: '/v1/containers/ctr_ingest/events',
-      headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
-      body: beaconBody(`i${n++}`, 50),
-    }),
+    body: () => beaconBody(`i${n++}`, 50),
   })
   const { billed, lastBilledAt } = progress()
-  return {
-    p50: res.latency.p50,
-    p99: res.latency.p99,
-    reqPerSec: res.reqPerSec,
-    non2xx: res.non2xx + res.errors + res.skipped,
-    billed,
-    billingSeconds: billed ? (lastBilledAt - started) / 1000 : 0,
-  }
+  return { p50: res.p50, p99: res.p99, reqPerSec: res.reqPerSec, non2xx: res.failed, billed, billingSeconds: billed ? (lastBilledAt - started) / 1000 : 0 }
 }
 
 async function engine(name, fill, fresh) {

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { freePort, paced } from '../lib.mjs'
+import { freePort, pacedBeacons } from '../lib.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = join(ROOT, 'apps/collector/dist/cli.js')
@@ -27,7 +27,6 @@ const CAMPAIGNS = 10
 const RATE = 200 // beacons/s, 10 events each, during the latency runs
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
 const ORIGIN = 'https://bench.test'
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
 const PERIOD_START = Date.parse('2026-01-01T00:00:00Z')
 const PERIOD_MS = Date.parse('2026-02-01T00:00:00Z') - PERIOD_START
 
@@ -172,18 +171,8 @@ const body = () => {
 
 /** RATE beacons a second, evenly spaced (`paced`: latency counted from when each was due). */
 async function beacons(base) {
-  const res = await paced({
-    url: base,
-    rate: RATE,
-    seconds: SECONDS,
-    connections: 8,
-    request: () => ({
-      path: '/v1/containers/ctr_bench/events',
-      headers: { origin: ORIGIN, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
-      body: body(),
-    }),
-  })
-  return { p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx + res.errors + res.skipped, total: res.requests }
+  const res = await pacedBeacons(base, { container: 'ctr_bench', origin: ORIGIN, rate: RATE, seconds: SECONDS, body })
+  return { p50: res.p50, p99: res.p99, max: res.max, non2xx: res.failed, total: res.requests }
 }
 
 async function waitFor(check, what) {

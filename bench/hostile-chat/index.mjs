@@ -21,7 +21,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort, paced, waitHealthy } from '../lib.mjs'
+import { BROWSER_UA, freePort, pacedBeacons, waitHealthy } from '../lib.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const HERE = fileURLToPath(new URL('.', import.meta.url))
@@ -31,7 +31,6 @@ const EVENTS = 500
 const RATE = 100
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
 const ATTACKERS = 16 // ./attacker.mjs's clients
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
 
 if (!existsSync(CLI)) {
   console.error(`${CLI} is missing: run \`npm run build\` first`)
@@ -64,7 +63,7 @@ const visitorAddress = () => `198.51.100.${visitor++ % VISITORS}`
 const post = (base, container, origin, body, address) =>
   fetch(`${base}/v1/containers/${container}/events`, {
     method: 'POST',
-    headers: { origin, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA, 'x-forwarded-for': address },
+    headers: { origin, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': BROWSER_UA, 'x-forwarded-for': address },
     body,
   })
 const start = Date.now() - 20 * 60_000
@@ -80,19 +79,16 @@ const shopBody = () => {
 }
 /** The neighbour's beacons, RATE a second evenly spaced (`paced`: latency counted from when each was due). */
 async function neighbour(base) {
-  const res = await paced({
-    url: base,
+  const res = await pacedBeacons(base, {
+    container: 'ctr_shop',
+    origin: 'https://shop.test',
     rate: RATE,
     seconds: SECONDS,
-    connections: 8,
-    request: () => ({
-      path: '/v1/containers/ctr_shop/events',
-      headers: { origin: 'https://shop.test', 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA, 'x-forwarded-for': visitorAddress() },
-      body: shopBody(),
-    }),
+    body: shopBody,
+    headers: () => ({ 'x-forwarded-for': visitorAddress() }),
   })
   if (res.errors > 0 || res.skipped > 0) throw new Error(`the neighbour's beacons failed: ${JSON.stringify(res)}`)
-  return { p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx }
+  return { p50: res.p50, p99: res.p99, max: res.max, non2xx: res.non2xx }
 }
 
 try {

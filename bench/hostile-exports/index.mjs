@@ -11,7 +11,7 @@ import { createRequire } from 'node:module'
 import { setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { freePort, paced, waitHealthy } from '../lib.mjs'
+import { freePort, pacedBeacons, waitHealthy } from '../lib.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const HERE = fileURLToPath(new URL('.', import.meta.url))
@@ -25,7 +25,6 @@ const STALLED = 20
 const ACTIVE = 8
 const RATE = 200
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8)
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36'
 const PERIOD_START = Date.parse('2026-01-01T00:00:00Z')
 const PERIOD_MS = Date.parse('2026-02-01T00:00:00Z') - PERIOD_START
 
@@ -89,18 +88,8 @@ const body = () => {
 }
 /** RATE beacons a second, evenly spaced (`paced`: latency counted from when each was due). */
 async function beacons(base) {
-  const res = await paced({
-    url: base,
-    rate: RATE,
-    seconds: SECONDS,
-    connections: 8,
-    request: () => ({
-      path: '/v1/containers/ctr_shop/events',
-      headers: { origin: 'https://shop.test', 'content-type': 'text/plain;charset=UTF-8', 'user-agent': UA },
-      body: body(),
-    }),
-  })
-  return { p50: res.latency.p50, p99: res.latency.p99, max: res.latency.max, non2xx: res.non2xx + res.errors + res.skipped }
+  const res = await pacedBeacons(base, { container: 'ctr_shop', origin: 'https://shop.test', rate: RATE, seconds: SECONDS, body })
+  return { p50: res.p50, p99: res.p99, max: res.max, non2xx: res.failed }
 }
 
 try {
