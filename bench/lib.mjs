@@ -167,11 +167,12 @@ export async function paced({ url, rate, seconds, warmup = 0.5, connections = 16
       const now = performance.now()
       const upTo = Math.min(total, Math.floor(((now - start) * rate) / 1000) + 1)
       for (; issued < upTo; issued++) {
+        const due = start + (issued * 1000) / rate
         if (waiting >= maxWaiting) {
-          skipped++
+          // Not sent: counted like the answers, from the end of the warm-up on.
+          if (due >= counted) skipped++
           continue
         }
-        const due = start + (issued * 1000) / rate
         const { path, headers, body } = request(issued)
         waiting++
         settled.push(
@@ -210,15 +211,17 @@ export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (K
 
 /**
  * Beacons to `container` from a page on `origin`, `rate` a second evenly spaced (`paced`), each
- * body from `body()` and any further headers from `headers()`. Answers `paced`'s result with
+ * body from `body()` and any further headers from `headers()`, after `warmup` seconds not counted
+ * (`paced`'s default when undefined). Answers `paced`'s result with
  * `p50`, `p99`, `max` and `failed` (non-2xx, errors and requests not sent, together) beside it.
  */
-export async function pacedBeacons(base, { container, origin, rate, seconds, connections = 8, body, headers = () => ({}) }) {
+export async function pacedBeacons(base, { container, origin, rate, seconds, connections = 8, warmup, body, headers = () => ({}) }) {
   const res = await paced({
     url: base,
     rate,
     seconds,
     connections,
+    warmup,
     request: () => ({
       path: `/v1/containers/${container}/events`,
       headers: { origin, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': BROWSER_UA, ...headers() },

@@ -80,7 +80,11 @@ export async function drive(store: Store, account: string, h: History): Promise<
       await store.creditRequest({ kind: 'transfer', account, billing, id: x.id, to: 'alice', credits: x.credits, at: x.arrives })
     } else {
       runs++
-      const real = (await store.billingRun({ account, billing, asOf: x.arrives, at: x.arrives })).invoices
+      const run = await store.billingRun({ account, billing, asOf: x.arrives, at: x.arrives })
+      const real = await store.invoices(
+        account,
+        run.invoices.map((i) => i.key),
+      )
       const model = modelRun(seen, x.arrives, memory)
       invoices += real.length
       const a = real.map(realForm).sort()

@@ -124,6 +124,8 @@ export interface Repository {
   lockForBilling(account: string): Promise<string | null>
   /** The position of the account's newest credit log entry (0 when empty): moves on with every append. */
   ledgerHead(account: string): Promise<number>
+  /** The highest invoice number of the account (0 before its first invoice): moves on with every invoice written. */
+  lastInvoiceNumber(account: string): Promise<number>
   /** The account's credit log, in written order. */
   ledger(account: string): Promise<LedgerEntry[]>
   /** Appends entries in order; an entry whose key is stored already is skipped. Returns the new head. */
@@ -280,6 +282,7 @@ export const ACCESS = {
   lastRecurringKey: 'read',
   lockForBilling: 'write',
   ledgerHead: 'read',
+  lastInvoiceNumber: 'read',
   ledger: 'read',
   appendLedger: 'write',
   ledgerEntries: 'read',

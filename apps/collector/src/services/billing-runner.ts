@@ -8,7 +8,6 @@
  * `POST /v1/admin/billing/run`.
  */
 import type { Logger } from 'pino'
-import type { Invoice } from '@tally/billing'
 import type { Store } from './store.js'
 import type { ConfigState } from '../domain/config.js'
 import type { Clock } from '../domain/clock.js'
@@ -70,7 +69,7 @@ export function createBillingRunner(deps: { store: Store; config: ConfigState; c
       for (const seg of segments) {
         const r = await store.billingRun({ account: id, billing: seg.billing, asOf: seg.asOf, at: clock.now(), pricedBy: seg.pricedBy })
         ledger += r.ledger
-        invoices.push(...r.invoices.map((i: Invoice) => ({ number: i.number, key: i.key, total: i.total, currency: i.currency })))
+        invoices.push(...r.invoices.map((i) => ({ number: i.number, key: i.key, total: i.total, currency: i.currency })))
       }
       if (asOf > (doneThrough.get(id) ?? Number.NEGATIVE_INFINITY)) doneThrough.set(id, asOf)
       if (ledger || invoices.length) logger.info({ account: id, asOf: new Date(asOf).toISOString(), ledger, invoices }, 'billing run')

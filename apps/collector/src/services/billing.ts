@@ -29,10 +29,16 @@ export interface BillingRunCall {
   at: number
   pricedBy?: Invoice['pricedBy'] | null
 }
+/**
+ * What a run answers: how many credit log entries it wrote, and of each invoice it finalized what
+ * the runner reports (the invoice itself is stored: `Repository.invoices`). Small on purpose: on
+ * SQLite it crosses from the storage thread to the request thread for every account of the month.
+ */
 export interface BillingRunOutcome {
   ledger: number
-  invoices: Invoice[]
+  invoices: InvoiceBrief[]
 }
+export type InvoiceBrief = Pick<Invoice, 'number' | 'key' | 'kind' | 'total' | 'currency'>
 
 export interface StoredBilling {
   usage: UsageRow[]
@@ -108,23 +114,67 @@ function mergeDays(page: readonly UsageRow[], server: readonly UsageRow[]): Usag
   return out
 }
 
-export async function billingRun(tx: Repository, book: LedgerBook, req: BillingRunCall): Promise<BillingRunOutcome> {
+/**
+ * What one account's run would write, decided from a reading of the store (a snapshot where the
+ * engine has one), and what it was decided from: the last recurring invoice, the credit log's head
+ * and the highest invoice number. `billingRun` writes it only if all three are still so, and
+ * decides again otherwise; so a plan may be made outside the run's transaction, on another
+ * connection, while beacons are written (docs/performance.md, "A month's billing run").
+ */
+export interface BillingPlan {
+  lastKey: string | null
+  head: number
+  lastNumber: number
+  ledger: LedgerEntry[]
+  invoices: Invoice[]
+}
+
+export async function planBilling(db: Repository, book: LedgerBook, req: BillingRunCall): Promise<BillingPlan> {
+  const lastKey = await db.lastRecurringKey(req.account)
+  const head = await db.ledgerHead(req.account)
+  const lastNumber = await db.lastInvoiceNumber(req.account)
+  return { lastKey, head, lastNumber, ...(await decide(db, book, req, lastKey, false)) }
+}
+
+/** The run's decision (`runBilling`) from what `db` holds, its invoices stamped; `persist`: `db` is the run's transaction. */
+async function decide(
+  db: Repository,
+  book: LedgerBook,
+  req: BillingRunCall,
+  lastKey: string | null,
+  persist: boolean,
+): Promise<Pick<BillingPlan, 'ledger' | 'invoices'>> {
   // Only what the month needs: the rows from the first unsettled period on, the grants and expiries
   // due decided from the open ledger (docs/performance.md, "A month's billing run").
-  const lastKey = await tx.lockForBilling(req.account)
-  const data = await billingData(tx, req.account, windowAfter(req.billing, lastKey))
-  const credits = await book.state(tx, req.account)
+  const data = await billingData(db, req.account, windowAfter(req.billing, lastKey))
+  const credits = await book.state(db, req.account, persist)
   const run = runBilling(req.billing, data, req.asOf, credits)
-  if (req.pricedBy) for (const i of run.invoices) i.pricedBy = req.pricedBy
-  await book.append(tx, req.account, credits, run.ledger, req.asOf)
-  if (run.invoices.length > 0) {
+  for (const i of run.invoices) {
+    if (req.pricedBy) i.pricedBy = req.pricedBy
     // Each invoice prints the invoice information in force when it was issued (docs/portal.md).
-    for (const i of run.invoices) {
-      const inForce = data.details.filter((d) => d.at <= i.issuedAt).at(-1)
-      if (inForce) i.billTo = inForce.body as BillTo
-    }
-    await tx.insertInvoices(req.account, run.invoices, req.at)
+    const inForce = data.details.filter((d) => d.at <= i.issuedAt).at(-1)
+    if (inForce) i.billTo = inForce.body as BillTo
   }
+  return { ledger: run.ledger, invoices: run.invoices }
+}
+
+/**
+ * One account's run, in the caller's transaction with the account locked: writes `plan` when it
+ * was decided from what is stored now, else decides again here.
+ */
+export async function billingRun(tx: Repository, book: LedgerBook, req: BillingRunCall, plan?: BillingPlan): Promise<BillingRunOutcome> {
+  const locked = await tx.lockForBilling(req.account)
+  let run: Pick<BillingPlan, 'ledger' | 'invoices'>
+  if (plan === undefined) run = await decide(tx, book, req, locked, true)
+  else {
+    // With the account locked, what the plan was decided from is read again as it is now.
+    const lastKey = await tx.lastRecurringKey(req.account)
+    const fresh = plan.lastKey === lastKey && plan.head === (await tx.ledgerHead(req.account)) && plan.lastNumber === (await tx.lastInvoiceNumber(req.account))
+    run = fresh ? plan : await decide(tx, book, req, lastKey, true)
+  }
+  const credits = await book.state(tx, req.account)
+  await book.append(tx, req.account, credits, run.ledger, req.asOf)
+  if (run.invoices.length > 0) await tx.insertInvoices(req.account, run.invoices, req.at)
   // The webhooks of each invoice, in the invoice's transaction (docs/webhooks.md): none is lost, none is sent twice.
   for (const i of run.invoices) {
     const summary = { number: i.number, key: i.key, kind: i.kind, issuedDate: i.issuedDate, period: i.period, currency: i.currency, total: i.total }
@@ -142,5 +192,8 @@ export async function billingRun(tx: Repository, book: LedgerBook, req: BillingR
       )
     }
   }
-  return { ledger: run.ledger.length, invoices: run.invoices }
+  return {
+    ledger: run.ledger.length,
+    invoices: run.invoices.map((i) => ({ number: i.number, key: i.key, kind: i.kind, total: i.total, currency: i.currency })),
+  }
 }

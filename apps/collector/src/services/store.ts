@@ -19,7 +19,7 @@ import {
   type UsageOutcome,
   type UsageRequest,
 } from './usage.js'
-import { billingData, billingRun, type BillingRunCall, type BillingRunOutcome, type StoredBilling } from './billing.js'
+import { billingData, billingRun, type BillingPlan, type BillingRunCall, type BillingRunOutcome, type StoredBilling } from './billing.js'
 import { LedgerBook } from './ledger-book.js'
 import { applyConfigFile, writeConfig, type ConfigWrite, type ConfigWriteOutcome, type FileApply, type FileApplyOutcome } from './config.js'
 import { claimDeliveries, emitRejectionSpike, type DeliveryStore } from './webhooks.js'
@@ -105,7 +105,11 @@ export interface Services extends DeliveryStore {
 /** The services, and every repository read by its name (see `Services`). */
 export type Store = Services & Omit<RepositoryReads, keyof Services>
 
-export function createStore(engine: Engine): Store {
+/**
+ * `plan`: where the engine can read beside its writer, the billing run's decision made there
+ * (`planBilling`); the run's transaction then checks and writes it (undefined: decided in it).
+ */
+export function createStore(engine: Engine, opts: { plan?: ((req: BillingRunCall) => Promise<BillingPlan | undefined>) | undefined } = {}): Store {
   const book = new LedgerBook()
   const write = async <T>(fn: Parameters<Engine['transaction']>[0] extends (tx: infer R) => unknown ? (tx: R) => Promise<T> : never) => {
     try {
@@ -135,7 +139,10 @@ export function createStore(engine: Engine): Store {
     creditRequest: (req) => write((tx) => creditRequest(tx, book, req)),
     creditBalances: (account, billing, at) => engine.read((db) => creditBalances(db, book, account, billing, at)),
     grantEmails: (req) => write((tx) => grantEmails(tx, req)),
-    billingRun: (req) => write((tx) => billingRun(tx, book, req)),
+    billingRun: async (req) => {
+      const plan = await opts.plan?.(req)
+      return write((tx) => billingRun(tx, book, req, plan))
+    },
     billingData: (account) => engine.read((db) => billingData(db, account)),
     saveAccountChange: (req) => write((tx) => saveAccountChange(tx, req)),
     createPortalSession: (req) => write((tx) => createPortalSession(tx, req)),

@@ -155,6 +155,11 @@ export class PgRepository extends PgAccountsRepository implements Repository {
     return rows[0]?.seq ?? 0
   }
 
+  async lastInvoiceNumber(account: string): Promise<number> {
+    const rows = await this.q<{ n: number }>('SELECT coalesce(max(number), 0) AS n FROM invoices WHERE account = $1', [account])
+    return Number(rows[0]?.n ?? 0)
+  }
+
   async ledger(account: string): Promise<LedgerEntry[]> {
     return (await this.q<{ entry: LedgerEntry }>('SELECT entry FROM ledger WHERE account = $1 ORDER BY seq', [account])).map((r) => r.entry)
   }

@@ -111,6 +111,10 @@ export class SqliteRepository extends SqliteEventsRepository implements Reposito
     return (this.st.ledgerHead.get(account) as { seq: number }).seq
   }
 
+  async lastInvoiceNumber(account: string): Promise<number> {
+    return (this.st.lastInvoiceNumber.get(account) as { n: number }).n
+  }
+
   async ledger(account: string): Promise<LedgerEntry[]> {
     return (this.st.ledger.all(account) as { entry: string }[]).map((r) => JSON.parse(r.entry) as LedgerEntry)
   }

@@ -118,6 +118,7 @@ export function prepare(db: Database.Database) {
         AND number >= coalesce((SELECT number FROM invoices WHERE account = ? AND key = ?), 0) ORDER BY number`),
     lastRecurring: db.prepare("SELECT key FROM invoices WHERE account = ? AND kind = 'recurring' ORDER BY number DESC LIMIT 1"),
     ledgerHead: db.prepare('SELECT COALESCE(MAX(seq), 0) AS seq FROM ledger WHERE account = ?'),
+    lastInvoiceNumber: db.prepare('SELECT COALESCE(MAX(number), 0) AS n FROM invoices WHERE account = ?'),
     ledger: db.prepare('SELECT entry FROM ledger WHERE account = ? ORDER BY seq'),
     append: db.prepare(`INSERT INTO ledger (account, source, ref, leg, id, type, wallet, at, credits, entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (account, source, ref, leg) DO NOTHING`),
