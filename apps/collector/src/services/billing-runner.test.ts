@@ -109,18 +109,31 @@ describe('the billing runner', () => {
     }
     expectRests(calls, 3)
   })
+
+  it('does not start a timed run while the last one is still billing: each account once, not once per tick', async () => {
+    const { runner, calls } = timed(3)
+    // A tick every 10 ms, an account every 40 ms or more (20 ms and as long a rest): ticks come during the run.
+    runner.start(10)
+    try {
+      await expect.poll(() => calls.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(3)
+    } finally {
+      runner.stop()
+    }
+    expect(calls.slice(0, 3).map((c) => c.account)).toEqual(['acct_0', 'acct_1', 'acct_2'])
+    expectRests(calls.slice(0, 3), 3)
+  })
 })
 
 /** A runner whose store takes at least 20 ms an account, with each call's start and end. */
 function timed(n: number) {
   const { store, runner } = billed(n, 1)
-  const calls: { start: number; end: number }[] = []
+  const calls: { start: number; end: number; account: string }[] = []
   const billingRun = store.billingRun.bind(store)
   store.billingRun = async (req) => {
     const start = performance.now()
     await new Promise((r) => setTimeout(r, 20))
     const out = await billingRun(req)
-    calls.push({ start, end: performance.now() })
+    calls.push({ start, end: performance.now(), account: req.account })
     return out
   }
   return { store, runner, calls }

@@ -105,10 +105,20 @@ export function createBillingRunner(deps: { store: Store; config: ConfigState; c
       // runs (the admin route, `tally bill`) do not wait for it: per-account locks and unique keys
       // already make a concurrent run write nothing twice.
       const once = () => run(clock.now(), undefined, SERVING_SHARE)
-      const tick = () =>
+      // A tick while this collector's last timed run is still billing (a month's run of many accounts
+      // at SERVING_SHARE can outlast the interval) starts nothing: the run under way bills them all.
+      let running = false
+      const tick = () => {
+        if (running) return
+        running = true
         void (
           store.exclusive ? store.exclusive(BILLING_LOCK, once).then((r) => r.ran || logger.debug('billing run skipped: another collector holds it')) : once()
-        ).catch((err) => logger.error({ err }, 'billing run failed'))
+        )
+          .catch((err) => logger.error({ err }, 'billing run failed'))
+          .finally(() => {
+            running = false
+          })
+      }
       tick()
       timer = setInterval(tick, everyMs)
       timer.unref()
