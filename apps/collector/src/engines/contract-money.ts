@@ -119,6 +119,14 @@ export function describeMoneyContract(current: () => Engine): void {
       expect(await engine.read((r) => r.invoices('other'))).toEqual([])
     })
 
+    it('answers the highest invoice number of an account, 0 before its first', async () => {
+      expect(await engine.read((r) => r.lastInvoiceNumber('acme'))).toBe(0)
+      await tx((r) => r.insertInvoices('acme', [invoice('recurring:1', 2), invoice('recurring:0', 1)], T))
+      await tx((r) => r.insertInvoices('other', [invoice('recurring:0', 7)], T))
+      expect(await engine.read((r) => r.lastInvoiceNumber('acme'))).toBe(2)
+      expect(await engine.read((r) => r.lastInvoiceNumber('other'))).toBe(7)
+    })
+
     it('refuses a second invoice with a stored key or number', async () => {
       await tx((r) => r.insertInvoices('acme', [invoice('recurring:0', 1)], T))
       await expect(tx((r) => r.insertInvoices('acme', [invoice('recurring:0', 2)], T))).rejects.toThrow()
