@@ -8,7 +8,7 @@ import { readlinkSync } from 'node:fs'
 import { constants, setPriority } from 'node:os'
 import { createStore, type Store } from './services/store.js'
 import { SqliteEngine, type SqliteOptions } from './engines/sqlite/engine.js'
-import { hostOnThread, openOnThread, type Remote } from './engines/sqlite/worker.js'
+import { hostOnThread, openOnThread } from './engines/sqlite/worker.js'
 import { readOnThread } from './engines/sqlite/reader.js'
 import { openSnapshotReader } from './engines/sqlite/snapshot.js'
 import exportEvidence from './services/evidence-export.js'
@@ -22,21 +22,21 @@ const data = isMainThread ? undefined : (workerData as { tallyStore?: SqliteOpti
 if (data?.tallyStore) {
   const opts = data.tallyStore
   hostOnThread(() => {
+    const engine = new SqliteEngine(opts)
     // A billing run reads and decides each account on a thread and connection of its own (a
-    // snapshot beside this writer, at the lowest CPU priority), started at the first run; this
-    // thread only checks and writes the plan, so beacons wait for the writes, not for the reads and
-    // the rating (docs/performance.md, "A month's billing run"). An in-memory database has no
-    // file to share: its runs decide in their transaction.
-    let planner: Promise<Remote> | undefined
-    const plan =
-      opts.file === ':memory:'
-        ? undefined
-        : async (req: BillingRunCall) => {
-            planner ??= openOnThread(new URL(import.meta.url), { tallyBillingReader: opts.file })
-            // Without a plan (the reader failed), the run decides in its transaction, as it always can.
-            return (await planner.then((p) => p.call('billingPlan', req)).catch(() => undefined)) as BillingPlan | undefined
-          }
-    const store = createStore(new SqliteEngine(opts), { plan })
+    // snapshot beside this writer, at the lowest CPU priority); this thread only checks and writes
+    // the plan, so beacons wait for the writes, not for the reads and the rating
+    // (docs/performance.md, "A month's billing run"). Started with the store, so that its start-up
+    // is paid while the collector starts, not beside its first beacons. An in-memory database has
+    // no file to share: its runs decide in their transaction.
+    const planner = opts.file === ':memory:' ? undefined : openOnThread(new URL(import.meta.url), { tallyBillingReader: opts.file })
+    planner?.catch(() => undefined)
+    const plan = planner
+      ? async (req: BillingRunCall) =>
+          // Without a plan (the reader failed), the run decides in its transaction, as it always can.
+          (await planner.then((p) => p.call('billingPlan', req)).catch(() => undefined)) as BillingPlan | undefined
+      : undefined
+    const store = createStore(engine, { plan })
     const close = store.close
     store.close = async () => {
       await close()

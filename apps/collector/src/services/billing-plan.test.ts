@@ -3,7 +3,7 @@
  * read from a snapshot is written only when what it was decided from still holds, the last
  * recurring invoice, the credit log's head and the highest invoice number; otherwise the run decides
  * again in its transaction. On the storage thread (a database file) every run plans on the reader
- * thread, at the lowest CPU priority, and issues what a run in one transaction issues.
+ * thread the store starts, at the lowest CPU priority, and issues what a run in one transaction issues.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -111,16 +111,16 @@ describe('billing on the storage thread', () => {
     if (!existsSync(BUILT)) throw new Error(`${BUILT.pathname} is missing: run \`npm run build\` first (npm test does)`)
     const { openWorkerStore } = (await import(BUILT.href)) as typeof import('../storage-thread.js')
     const dir = mkdtempSync(join(tmpdir(), 'tally-plan-'))
+    const before = threads()
     const store = await openWorkerStore({ file: join(dir, 'tally.db') })
     const direct = new SqliteEngine({ file: ':memory:' })
     try {
-      const before = threads()
       await history(store)
       await history(createStore(direct))
       const out = await store.billingRun(call(AS_OF))
       expect(out).toEqual(await direct.transaction((tx) => billingRun(tx, new LedgerBook(), call(AS_OF))))
       expect(await store.invoices('acme')).toEqual(await direct.read((db) => db.invoices('acme')))
-      // One more thread than before the run, and it is the one at the lowest priority (Linux).
+      // Of the threads the store started (the storage thread, the reader), one at the lowest priority (Linux).
       const added = threads().filter((t) => !before.some((b) => b.tid === t.tid))
       expect(added.filter((t) => t.nice === 19)).toHaveLength(1)
     } finally {
