@@ -1,8 +1,7 @@
 /**
  * A billing run decided beside the writer (docs/performance.md, "A month's billing run"): a plan
- * read from a snapshot is written only when what it was decided from still holds, the last
- * recurring invoice, the credit log's head and the highest invoice number; otherwise the run decides
- * again in its transaction. On the storage thread (a database file) every run plans on the reader
+ * read from a snapshot is written only when what it was decided from still holds, the credit
+ * log's head and the highest invoice number; otherwise the run decides again in its transaction. On the storage thread (a database file) every run plans on the reader
  * thread the store starts, at the lowest CPU priority, and issues what a run in one transaction issues.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
@@ -33,12 +32,19 @@ const config = createConfigState(
           freeCredits: 100,
           creditPacks: { small: { credits: 1000, price: 1000 } },
         },
+        // No credits at all: its runs write invoices and no credit log entry.
+        basic: { currency: 'EUR', basePrice: 900 },
       },
       accounts: {
         acme: {
           timezone: 'UTC',
           subscription: { plan: 'growth', cycle: 'monthly', start: '2026-09-01' },
           keys: { secret: 'sk_acme_secret', read: 'rk_acme_read' },
+        },
+        plain: {
+          timezone: 'UTC',
+          subscription: { plan: 'basic', cycle: 'monthly', start: '2026-09-01' },
+          keys: { secret: 'sk_plain_secret', read: 'rk_plain_read' },
         },
       },
     })
@@ -101,6 +107,20 @@ describe('a billing plan made beside the writer', () => {
     const again = await engine.transaction((tx) => billingRun(tx, new LedgerBook(), call(AS_OF), stale))
     expect(again).toEqual({ ledger: 0, invoices: [] })
     expect(keysOf(await engine.read((db) => db.invoices('acme')))).toEqual(keysOf(first.invoices))
+  })
+
+  it('writes nothing twice when another run finalized invoices and no credit entry after it was made', async () => {
+    const engine = new SqliteEngine({ file: ':memory:' })
+    const plain = billingAccount(config, 'plain')
+    if (!plain) throw new Error('no account plain')
+    const req: BillingRunCall = { account: 'plain', billing: plain, asOf: AS_OF, at: AS_OF }
+    const stale = await engine.read((db) => planBilling(db, new LedgerBook(), req))
+    const first = await engine.transaction((tx) => billingRun(tx, new LedgerBook(), req))
+    expect(first).toMatchObject({ ledger: 0, invoices: stale.invoices.map((i) => ({ key: i.key })) })
+    expect(stale.invoices.length).toBeGreaterThan(2)
+    const again = await engine.transaction((tx) => billingRun(tx, new LedgerBook(), req, stale))
+    expect(again).toEqual({ ledger: 0, invoices: [] })
+    expect(keysOf(await engine.read((db) => db.invoices('plain')))).toEqual(keysOf(first.invoices))
   })
 })
 

@@ -114,36 +114,33 @@ function mergeDays(page: readonly UsageRow[], server: readonly UsageRow[]): Usag
   return out
 }
 
-/**
- * What one account's run would write, decided from a reading of the store (a snapshot where the
- * engine has one), and what it was decided from: the last recurring invoice, the credit log's head
- * and the highest invoice number. `billingRun` writes it only if all three are still so, and
- * decides again otherwise; so a plan may be made outside the run's transaction, on another
- * connection, while beacons are written (docs/performance.md, "A month's billing run").
- */
-export interface BillingPlan {
-  lastKey: string | null
-  head: number
-  lastNumber: number
+/** What one account's run writes: the credit log entries due and the invoices, numbered and stamped. */
+interface Decision {
   ledger: LedgerEntry[]
   invoices: Invoice[]
 }
 
+/**
+ * A run decided from a reading of the store (a snapshot where the engine has one), with what it
+ * was decided from: the credit log's head and the highest invoice number. Both move with every
+ * write a run depends on (every invoice gets the next number, a new recurring one included), so
+ * `billingRun` writes the plan only if both are still so, and decides again otherwise: a plan may
+ * be made outside the run's transaction, on another connection, while beacons are written
+ * (docs/performance.md, "A month's billing run").
+ */
+export interface BillingPlan extends Decision {
+  head: number
+  lastNumber: number
+}
+
 export async function planBilling(db: Repository, book: LedgerBook, req: BillingRunCall): Promise<BillingPlan> {
-  const lastKey = await db.lastRecurringKey(req.account)
   const head = await db.ledgerHead(req.account)
   const lastNumber = await db.lastInvoiceNumber(req.account)
-  return { lastKey, head, lastNumber, ...(await decide(db, book, req, lastKey, false)) }
+  return { head, lastNumber, ...(await decide(db, book, req, await db.lastRecurringKey(req.account), false)) }
 }
 
 /** The run's decision (`runBilling`) from what `db` holds, its invoices stamped; `persist`: `db` is the run's transaction. */
-async function decide(
-  db: Repository,
-  book: LedgerBook,
-  req: BillingRunCall,
-  lastKey: string | null,
-  persist: boolean,
-): Promise<Pick<BillingPlan, 'ledger' | 'invoices'>> {
+async function decide(db: Repository, book: LedgerBook, req: BillingRunCall, lastKey: string | null, persist: boolean): Promise<Decision> {
   // Only what the month needs: the rows from the first unsettled period on, the grants and expiries
   // due decided from the open ledger (docs/performance.md, "A month's billing run").
   const data = await billingData(db, req.account, windowAfter(req.billing, lastKey))
@@ -163,15 +160,10 @@ async function decide(
  * was decided from what is stored now, else decides again here.
  */
 export async function billingRun(tx: Repository, book: LedgerBook, req: BillingRunCall, plan?: BillingPlan): Promise<BillingRunOutcome> {
-  const locked = await tx.lockForBilling(req.account)
-  let run: Pick<BillingPlan, 'ledger' | 'invoices'>
-  if (plan === undefined) run = await decide(tx, book, req, locked, true)
-  else {
-    // With the account locked, what the plan was decided from is read again as it is now.
-    const lastKey = await tx.lastRecurringKey(req.account)
-    const fresh = plan.lastKey === lastKey && plan.head === (await tx.ledgerHead(req.account)) && plan.lastNumber === (await tx.lastInvoiceNumber(req.account))
-    run = fresh ? plan : await decide(tx, book, req, lastKey, true)
-  }
+  const lastKey = await tx.lockForBilling(req.account)
+  // With the account locked, what the plan was decided from is read again as it is now.
+  const fresh = plan !== undefined && plan.head === (await tx.ledgerHead(req.account)) && plan.lastNumber === (await tx.lastInvoiceNumber(req.account))
+  const run = fresh ? plan : await decide(tx, book, req, lastKey, true)
   const credits = await book.state(tx, req.account)
   await book.append(tx, req.account, credits, run.ledger, req.asOf)
   if (run.invoices.length > 0) await tx.insertInvoices(req.account, run.invoices, req.at)
