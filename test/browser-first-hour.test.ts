@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import type { Browser, BrowserContext } from 'playwright-core'
+import type { Browser, BrowserContext, Route } from 'playwright-core'
 import { launchChromium, skipWithoutChromium } from './chromium.js'
 import { BROWSER_UA, CLI, ROOT, freePort, requireBuilt } from './e2e-process.js'
 
@@ -195,6 +195,25 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
     await page.fill('input[name="to"]', from)
     await page.click('#range button[type="submit"]')
     await expect(page.locator('#usage-error').textContent()).resolves.toContain('is after To')
+    expect(await page.locator('[data-total="impressions"]').textContent()).toBe('–')
+    expect(await page.locator('canvas').count()).toBe(0)
+
+    // The answers to a range asked for before a refused one arrive after it: the message stays.
+    const held: Route[] = []
+    let finished = 0
+    const usageAnswer = /\/v1\/usage\?from=/
+    page.on('requestfinished', (r) => void (usageAnswer.test(r.url()) && finished++))
+    await page.route(usageAnswer, (route) => void held.push(route))
+    await page.click('[data-days="7"]')
+    await expect.poll(() => held.length).toBe(6)
+    await page.fill('input[name="from"]', today)
+    await page.fill('input[name="to"]', from)
+    await page.click('#range button[type="submit"]')
+    await Promise.all(held.map((r) => r.continue()))
+    await page.unroute(usageAnswer)
+    await expect.poll(() => finished).toBe(6)
+    await page.evaluate(() => new Promise((done) => setTimeout(done, 100)))
+    expect(await page.locator('#usage-error').textContent()).toContain('is after To')
     expect(await page.locator('[data-total="impressions"]').textContent()).toBe('–')
     expect(await page.locator('canvas').count()).toBe(0)
 

@@ -51,7 +51,11 @@ export function rangeMessage(from: string, to: string): string | null {
   return null
 }
 
+/** The latest range asked for: an answer to an earlier one arrives late and is dropped, never shown over it. */
+let latest = 0
+
 export async function loadUsage(from: string, to: string): Promise<void> {
+  const mine = ++latest
   const problem = rangeMessage(from, to)
   if (problem) {
     usageError(problem)
@@ -69,9 +73,10 @@ export async function loadUsage(from: string, to: string): Promise<void> {
     answers = await Promise.all(['', '&groupBy=day', '&groupBy=container', '&groupBy=campaign', '&groupBy=advisor', '&groupBy=bot'].map(usage))
   } catch (e) {
     const message = failure(e)
-    if (message !== null) usageError(`Could not load the usage: ${message}`)
+    if (message !== null && mine === latest) usageError(`Could not load the usage: ${message}`)
     return
   }
+  if (mine !== latest) return
   const [totals, daily, byContainer, byCampaign, byAdvisor, byBot] = answers as [UsageAnswer, UsageAnswer, UsageAnswer, UsageAnswer, UsageAnswer, UsageAnswer]
   $('#usage-error').hidden = true
   fill('#usage-error')
