@@ -111,8 +111,26 @@ describe.skipIf(skipWithoutChromium)('the script tag in a real browser', () => {
     const scripts: string[] = []
     page.on('request', (r) => r.resourceType() === 'script' && scripts.push(new URL(r.url()).pathname))
     const ready = () => page.waitForFunction(() => typeof (window as unknown as { tally?: { flush?: unknown } }).tally?.flush === 'function')
+    // The session record t.js stores first, in IndexedDB: a page left before it is committed
+    // gives the next page a new session, and a conversation belongs to the session that opened it.
+    const sessionStored = () =>
+      page.evaluate(
+        () =>
+          new Promise<boolean>((resolve) => {
+            const open = indexedDB.open('tally-ctr_test')
+            open.onerror = () => resolve(false)
+            open.onsuccess = () => {
+              const db = open.result
+              const read = db.transaction('kv').objectStore('kv').get('s')
+              read.onsuccess = () => resolve(read.result !== undefined)
+              read.onerror = () => resolve(false)
+              read.transaction?.addEventListener('complete', () => db.close())
+            }
+          }),
+      )
     await page.goto(`${shopUrl}help/`)
     await ready()
+    await expect.poll(sessionStored).toBe(true)
     await page.evaluate(() => {
       type Chat = { handoff(): void; resume(): void; end(): void }
       const c = (window as unknown as { tally: { chat(id: string, o: { bot: string }): Chat } }).tally.chat('conv_after_5d2a', { bot: 'bot_help' })
@@ -149,6 +167,10 @@ describe.skipIf(skipWithoutChromium)('the script tag in a real browser', () => {
       { conversation: 'conv_after_5d2a', phase: 'start', n: 1 },
       { conversation: 'conv_queued_7c1e', phase: 'start', n: 2 },
     ])
+    // Nothing was refused for its session or order.
+    const db = new Database(env.db, { readonly: true })
+    expect(db.prepare("SELECT reason FROM rejections WHERE container = 'ctr_test' AND (reason LIKE 'conversation%' OR reason LIKE 'event_%')").all()).toEqual([])
+    db.close()
     // t.js once per page load, and nothing else: chat needs no second script.
     expect(scripts).toEqual(['/t.js', '/t.js'])
     await person.close()
