@@ -169,7 +169,9 @@ describe.skipIf(skipWithoutChromium)('the script tag in a real browser', () => {
     ])
     // Nothing was refused for its session or order.
     const db = new Database(env.db, { readonly: true })
-    expect(db.prepare("SELECT reason FROM rejections WHERE container = 'ctr_test' AND (reason LIKE 'conversation%' OR reason LIKE 'event_%')").all()).toEqual([])
+    expect(db.prepare("SELECT reason FROM rejections WHERE container = 'ctr_test' AND (reason LIKE 'conversation%' OR reason LIKE 'event_%')").all()).toEqual(
+      [],
+    )
     db.close()
     // t.js once per page load, and nothing else: chat needs no second script.
     expect(scripts).toEqual(['/t.js', '/t.js'])
