@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Browser, BrowserContext, Route } from 'playwright-core'
 import { launchChromium, skipWithoutChromium } from './chromium.js'
+import { expectAccessible } from './axe.js'
 import { BROWSER_UA, CLI, ROOT, freePort, requireBuilt } from './e2e-process.js'
 
 const SCREENSHOTS = process.env.TALLY_SCREENSHOTS === '1'
@@ -103,6 +104,7 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
     const page = await open(shopUrl)
     await page.waitForFunction(() => typeof (window as unknown as TallyWindow).tally?.flush === 'function')
     await page.waitForFunction(() => Boolean((window as unknown as TallyWindow).tallyChat))
+    await expectAccessible(page, 'the demo storefront')
     await page.click('[data-tally-advisor="adv_shoes"]')
     await page.waitForTimeout(1300)
     for (const campaign of ['cmp_running', 'cmp_bundle']) {
@@ -116,6 +118,7 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
     await page.fill('.tc-input', 'Do your shoes run true to size?')
     await page.click('[data-chat="send"]')
     await page.getByText('run true to size.').waitFor()
+    await expectAccessible(page, 'the storefront with the help chat open')
     await page.click('[data-chat="end"]')
     await page.evaluate(() => (window as unknown as TallyWindow).tallyChat?.flush())
     await page.close()
@@ -123,6 +126,7 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
     // The ESM example page on its own.
     const widget = await open(`${shopUrl}chat-widget/`)
     await widget.waitForFunction(() => Boolean((window as unknown as TallyWindow).tallyChat))
+    await expectAccessible(widget, 'the ESM chat widget example')
     await widget.close()
   }, 60_000)
 
@@ -141,12 +145,14 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
 
     const readKey = bannerLine(banner, 'Read key').split(/\s/)[0] as string
     const page = await open(bannerLine(banner, 'Dashboard').split(/\s/)[0] as string)
+    await expectAccessible(page, 'the dashboard sign-in')
     await page.fill('input[name="key"]', readKey)
     await page.click('button[type="submit"]')
     await page.waitForSelector('body[data-ready="true"]')
 
     // Exactly what the API counts: every banner that was half in view for a second, the two advisors, one chat.
     const api = (path: string) => fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${readKey}` } }).then((r) => r.json())
+    await expectAccessible(page, 'the dashboard, signed in')
     const counted = (await api('/v1/usage')).rows[0]
     expect(counted).toMatchObject({ engagements: 2, chatSessions: 1, alerts: 3 })
     const total = (m: string) => page.locator(`[data-total="${m}"]`).textContent()
@@ -197,6 +203,7 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
     await expect(page.locator('#usage-error').textContent()).resolves.toContain('is after To')
     expect(await page.locator('[data-total="impressions"]').textContent()).toBe('–')
     expect(await page.locator('canvas').count()).toBe(0)
+    await expectAccessible(page, 'the dashboard refusing a range')
 
     // The answers to a range asked for before a refused one arrive after it: the message stays.
     const held: Route[] = []
@@ -253,6 +260,7 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
       await signIn.click('button[type="submit"]')
       await signIn.waitForSelector('body[data-ready="true"]')
       expect(await signIn.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+      await expectAccessible(signIn, 'the dashboard at 390 px')
       if (SCREENSHOTS) await signIn.screenshot({ path: join(ROOT, 'docs/dashboard-mobile.png'), fullPage: true })
       await signIn.close()
     } finally {

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { AxeBuilder } from '@axe-core/playwright'
+import { expectAccessible } from './axe.js'
 import { launchChromium, skipWithoutChromium } from './chromium.js'
 import { ROOT, freePort, requireBuilt, startCollector, type Collector } from './e2e-process.js'
 import { startReceiver, type Receiver } from './webhook-receiver.js'
@@ -89,18 +89,9 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     return { context, page, errors }
   }
 
-  /** axe-core on what is on screen now: no serious or critical violation. */
-  async function accessible(page: Page, what: string) {
-    const r = await new AxeBuilder({ page }).analyze()
-    const bad = r.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-    expect(bad, what).toEqual([])
-  }
-
   it('walks every action with the mouse on a desktop screen, each checked through the API', async () => {
     const { context, page, errors } = await open({ width: 1280, height: 900 })
-    await accessible(page, 'the portal on load')
+    await expectAccessible(page, 'the portal on load')
     const dialog = page.getByRole('dialog')
 
     // An upgrade: two more seats, charged at once, prorated; the preview names the amount.
@@ -109,7 +100,7 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await dialog.getByLabel('Seats').fill('5')
     await dialog.getByRole('button', { name: 'Review change' }).click()
     await expect.poll(() => dialog.textContent()).toMatch(/You will be charged €[\d,.]+ now/)
-    await accessible(page, 'the change preview')
+    await expectAccessible(page, 'the change preview')
     const charged = /You will be charged (€[\d,.]+) now/.exec((await dialog.textContent()) ?? '')?.[1]
     await dialog.getByRole('button', { name: /^Confirm and pay/ }).click()
     await page.getByText('Plan changed.').first().waitFor()
@@ -257,14 +248,14 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
     await expect.poll(() => expected.filter((t) => !receiver.got.some((g) => g.type === t && g.verified)), { timeout: 20_000 }).toEqual([])
     // The double click bought one pack: two purchases in all (that one and the one after the invoice information).
     expect(new Set(receiver.got.filter((g) => g.type === 'credits.purchased').map((g) => g.id)).size).toBe(2)
-    await accessible(page, 'the portal after every action')
+    await expectAccessible(page, 'the portal after every action')
     expect(errors).toEqual([])
     await context.close()
   }, 180_000)
 
   it('does a full pass with the keyboard alone on a 390 px phone', async () => {
     const { context, page, errors } = await open({ width: 390, height: 844 })
-    await accessible(page, 'the portal at 390 px')
+    await expectAccessible(page, 'the portal at 390 px')
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
     const focused = () =>
       page.evaluate(() => {
@@ -373,7 +364,7 @@ describe.skipIf(skipWithoutChromium)('the billing portal in a real browser', () 
       .first()
       .waitFor()
     expect((await account()).subscription.cancelledAt).toBeDefined()
-    await accessible(page, 'the portal at 390 px, cancelling')
+    await expectAccessible(page, 'the portal at 390 px, cancelling')
     if (SCREENSHOTS) await page.screenshot({ path: join(ROOT, 'docs/portal-mobile.png'), fullPage: true })
     await tabTo(/^Renew subscription$/)
     await page.keyboard.press('Enter')

@@ -34,7 +34,7 @@ export function renderInvoices(list: InvoicesAnswer | null): void {
             // docs/evidence.md: the units behind each line, to check the amount against.
             el(
               'a',
-              { href: `/v1/invoices/${r.number}/evidence.csv`, 'data-download': 'evidence', 'aria-label': `Why invoice ${r.number} has this amount` },
+              { href: `/v1/invoices/${r.number}/evidence.csv`, 'data-download': 'evidence', 'aria-label': `Why this amount, invoice ${r.number}` },
               'Why this amount',
             ),
           ),

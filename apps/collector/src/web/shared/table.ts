@@ -22,7 +22,8 @@ export function table<R>(rows: readonly R[], columns: readonly Column<R>[], empt
       }),
     ),
   )
-  return el('div', { class: 'table-wrap' }, el('table', {}, el('thead', {}, head), el('tbody', {}, ...body)))
+  // A table wider than the screen scrolls in its box, which the keyboard reaches too.
+  return el('div', { class: 'table-wrap', tabindex: '0' }, el('table', {}, el('thead', {}, head), el('tbody', {}, ...body)))
 }
 
 /** A table shown a page at a time, with Newer/Older buttons (the rows come newest first). */
