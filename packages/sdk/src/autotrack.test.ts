@@ -96,6 +96,19 @@ describe('autotrack', () => {
     expect(await sent()).toEqual(['adv_shoes'])
   })
 
+  it("counts a click that the page's own capturing listener on the document swallows", async () => {
+    // Registered before the tracker, as a page's script that runs first would be.
+    const swallow = (e: Event) => e.stopImmediatePropagation()
+    document.addEventListener('click', swallow, true)
+    try {
+      const { el, sent } = track()
+      el('shoes').click()
+      expect(await sent()).toEqual(['adv_shoes'])
+    } finally {
+      document.removeEventListener('click', swallow, true)
+    }
+  })
+
   it('picks up campaign and advisor elements added after load', async () => {
     const { io, el, sent } = track()
     document.body.insertAdjacentHTML(

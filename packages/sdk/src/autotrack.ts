@@ -35,8 +35,9 @@ export function autotrack(impression: (id: string) => void, engagement: (id: str
   const scan = () => document.querySelectorAll(`[${CAMPAIGN}]`).forEach((el) => io.observe(el))
   scan()
   new MutationObserver(scan).observe(document, { childList: true, subtree: true })
-  // Capture phase: a page handler calling stopPropagation() must not hide the click.
-  document.addEventListener(
+  // On the window, capture phase: the first listener a click reaches, so a page handler calling
+  // stopPropagation() cannot hide it.
+  addEventListener(
     'click',
     (e) => {
       const el = (e.target as Element).closest?.(`[${ADVISOR}]`)

@@ -24,8 +24,9 @@ export const adding =
   (e: BrowserEvent, cap: number, onFull: (e: BrowserEvent) => unknown): Edit =>
   (l) => {
     const next = [...(l || []), e]
-    const out = next.splice(0, next.length - cap)
-    if (!SILENT) out.forEach(onFull)
+    // t.js has nobody to tell: it only keeps the newest `cap`.
+    if (SILENT) return next.slice(-cap)
+    next.splice(0, next.length - cap).forEach(onFull)
     return next
   }
 

@@ -122,6 +122,30 @@ describe('script tag', () => {
     }
   })
 
+  it('t.js keeps the newest 1000 events in its outbox while the collector is unreachable', async () => {
+    flag.__TALLY_DEBUG__ = false
+    vi.stubGlobal('fetch', () => Promise.reject(new TypeError('offline')))
+    await load({ 'data-container': 'ctr_shop', 'data-autotrack': 'false' })
+    for (let i = 0; i < 1005; i++) w.tally!('impression', `cmp_${i}`)
+    /** The outbox as stored (store.ts: database `tally-<container>`, store `kv`, key `o`). */
+    const outbox = () =>
+      new Promise<{ campaign: string }[] | undefined>((resolve, reject) => {
+        const open = indexedDB.open('tally-ctr_shop')
+        open.onerror = () => reject(open.error)
+        open.onsuccess = () => {
+          const get = open.result.transaction('kv').objectStore('kv').get('o')
+          get.onsuccess = () => {
+            open.result.close()
+            resolve(get.result)
+          }
+        }
+      })
+    await vi.waitFor(async () => expect((await outbox())?.at(-1)?.campaign).toBe('cmp_1004'), { timeout: 10_000, interval: 50 })
+    const kept = (await outbox())!.map((e) => e.campaign)
+    expect(kept).toHaveLength(1000)
+    expect(kept[0]).toBe('cmp_5')
+  }, 20_000)
+
   it('makes one tracker per container when the script is included twice', async () => {
     stub()
     w.tally!('impression', 'cmp_a')

@@ -1,7 +1,7 @@
 /**
  * The browser session and its dedup memory (docs/rules.md §3): one session per container and storage
  * origin, shared by its tabs, renewed after `timeoutMs` without activity. The record holds the
- * keys already counted in the session ("i:cmp_x", "e:adv_y"), so a reload or a second tab sends
+ * keys already counted in the session ("impressioncmp_x", "engagementadv_y"), so a reload or a second tab sends
  * nothing new. Every decision re-reads the stored record inside one atomic update, so a sibling
  * tab's fresher activity is seen before this tab calls the session expired (posthog-js#5036).
  */

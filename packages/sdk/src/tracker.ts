@@ -143,14 +143,14 @@ export function createTracker(options: TrackerOptions): Tracker {
     }
   }
 
-  // biome-ignore lint/style/useTemplate: concatenation minifies shorter than a template; t.js has a gzip budget (size.test.ts)
-  const impression = (id: string) => track('impression', { campaign: id }, 'i:' + id)
-  // biome-ignore lint/style/useTemplate: concatenation minifies shorter than a template; t.js has a gzip budget (size.test.ts)
-  const engagement = (id: string) => track('engagement', { advisor: id }, 'e:' + id)
+  const impression = (id: string) => track('impression', { campaign: id }, id)
+  const engagement = (id: string) => track('engagement', { advisor: id }, id)
   // Events called for but not stored yet (the session and its dedup are read first). A page that
   // closes meanwhile, a click on a link, beacons them too, with the session as last known: the
   // collector applies dedup again.
   const pending = new Set<BrowserEvent>()
+  // `key`: the id counted once per session, claimed as the type and the id ("impressioncmp_x":
+  // the two types are as long and differ, so no campaign's key is an advisor's); chat has none.
   const track = (type: BrowserEvent['type'], fields: Record<string, string>, key?: string) => {
     const e = { id: randomId(), type, session: session.id(), ts: Date.now(), ...fields } as BrowserEvent
     if (!Object.values(fields).every(valid)) {
@@ -161,7 +161,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     unbeaconed = true
     run(async () => {
       try {
-        const s = await session.touch(key)
+        const s = await session.touch(key && type + key)
         if (!s) {
           if (DEBUG && warn) warn(`skipped ${type} ${Object.values(fields)[0]}: already counted in session ${session.id()}`, [e])
           return
