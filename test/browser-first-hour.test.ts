@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import type { Browser, BrowserContext, Route } from 'playwright-core'
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core'
 import { launchChromium, skipWithoutChromium } from './chromium.js'
 import { expectAccessible } from './axe.js'
 import { BROWSER_UA, CLI, ROOT, freePort, requireBuilt } from './e2e-process.js'
@@ -252,7 +252,24 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
 
   it('fits a 390 px screen without scrolling sideways', async () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, userAgent: BROWSER_UA, deviceScaleFactor: 1 })
+    // The storefront's beacons are answered here: this visit must not change the counts the other tests read.
+    await phone.route('**/v1/containers/**', (r) =>
+      r.fulfill({ status: 200, contentType: 'application/json', body: '{"accepted":0,"duplicates":0,"rejected":[]}' }),
+    )
+    const width = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth)
     try {
+      const shopUrl = bannerLine(banner, 'Demo storefront').split(/\s/)[0] as string
+      const shop = await open(shopUrl, phone)
+      await shop.waitForFunction(() => Boolean((window as unknown as TallyWindow).tallyChat))
+      expect(await width(shop)).toBeLessThanOrEqual(390)
+      await expectAccessible(shop, 'the demo storefront at 390 px')
+      await shop.click('[data-chat="open"]')
+      await shop.locator('.tc-input').waitFor()
+      expect(await width(shop)).toBeLessThanOrEqual(390)
+      await shop.close()
+      const widget = await open(`${shopUrl}chat-widget/`, phone)
+      expect(await width(widget)).toBeLessThanOrEqual(390)
+      await widget.close()
       const dashboard = bannerLine(banner, 'Dashboard').split(/\s/)[0] as string
       const signIn = await open(dashboard, phone)
       expect(await signIn.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
