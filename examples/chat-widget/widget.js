@@ -81,6 +81,8 @@ function start(mount) {
     human = false
     panel.hidden = true
     launcher.hidden = false
+    // The button that had focus is hidden now: a keyboard user goes on from the launcher.
+    launcher.focus()
     log.replaceChildren()
     resume.hidden = true
     handoff.hidden = false
