@@ -125,7 +125,7 @@ async function atRate(url, run, rate) {
   }
 }
 
-/** CPU time (user + system, every thread) a process has used so far, in ms (Linux). */
+/** CPU time (user + system) of a process (every thread), or of one thread with `pid/task/tid`, so far, in ms (Linux). */
 function cpuMs(pid) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
   return ((Number(f[11]) + Number(f[12])) * 1000) / 100
@@ -140,9 +140,41 @@ async function measure(url, tag, pid) {
   const cpu0 = cpuMs(pid)
   const max = summary(await load(url, `a${tag}`))
   max.cpuMsPerReq = (cpuMs(pid) - cpu0) / max.requests
+  const threads0 = threadMs(pid)
   const fixed = await atRate(url, `f${tag}`, FIXED_RATE)
+  Object.assign(fixed, perThread(pid, threads0, fixed))
   const easy = await atRate(url, `g${tag}`, EASY_RATE)
   return { max, fixed, easy }
+}
+
+/** CPU time of each thread (task) of a process so far, in ms, by thread id (Linux). */
+function threadMs(pid) {
+  const out = new Map()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(tid, cpuMs(`${pid}/task/${tid}`))
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return out
+}
+
+/**
+ * The request thread's (the process's main thread) and the storage thread's (the busiest other
+ * one) CPU time a request and share of a core during a fixed-rate run: which of the two binds.
+ */
+function perThread(pid, before, run) {
+  const after = threadMs(pid)
+  const used = (tid) => (after.get(tid) ?? 0) - (before.get(tid) ?? 0)
+  const storage = [...after.keys()].filter((t) => t !== String(pid)).sort((a, b) => used(b) - used(a))[0]
+  const share = (ms) => ms / (run.requests / run.reqPerSec) / 10
+  return {
+    requestUs: (used(String(pid)) * 1000) / run.requests,
+    requestCore: share(used(String(pid))),
+    storageUs: (used(storage) * 1000) / run.requests,
+    storageCore: share(used(storage)),
+  }
 }
 
 async function benchCollector(round) {
@@ -284,6 +316,9 @@ try {
   console.log(row(`minimal @${EASY_RATE} req/s`, least.easy))
   console.log(`ceiling: bare Hono  ${fmt(bare.eventsPerSec)} events/s  (${fmt(bare.reqPerSec)} req/s)  p50 ${bare.p50} ms  p99 ${bare.p99} ms`)
   console.log(`ceiling: raw SQLite ${fmt(raw.eventsPerSec)} events/s`)
+  const split = (r) =>
+    `request thread ${Math.round(r.requestUs)} µs a request (${Math.round(r.requestCore)}% of a core), storage thread ${Math.round(r.storageUs)} µs (${Math.round(r.storageCore)}%)`
+  console.log(`threads @${FIXED_RATE} req/s offered: collector ${split(collector.fixed)}; minimal pipeline ${split(least.fixed)}`)
   console.log(
     `CPU per request at saturation (both threads): collector ${collector.max.cpuMsPerReq.toFixed(2)} ms, minimal pipeline ${least.max.cpuMsPerReq.toFixed(2)} ms: ratio ${(least.max.cpuMsPerReq / collector.max.cpuMsPerReq).toFixed(2)}`,
   )
