@@ -35,8 +35,8 @@ export function autotrack(impression: (id: string) => void, engagement: (id: str
   const scan = () => document.querySelectorAll(`[${CAMPAIGN}]`).forEach((el) => io.observe(el))
   scan()
   new MutationObserver(scan).observe(document, { childList: true, subtree: true })
-  // On the window, capture phase: the first listener a click reaches, so a page handler calling
-  // stopPropagation() cannot hide it.
+  // On the window, capture phase: a click reaches it before any listener on the document or an
+  // element, so a page handler that stops propagation there (even a capturing one) cannot hide it.
   addEventListener(
     'click',
     (e) => {
