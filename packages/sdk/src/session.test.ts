@@ -18,6 +18,21 @@ describe('session', () => {
     expect(await s.touch()).toBe(early)
   })
 
+  it('begins each id with the time the session began, so that later sessions sort after earlier ones', async () => {
+    const store = memoryStore()
+    const first = createSession(store, 30 * MIN)
+    const id1 = (await first.touch()) as string
+    const at = (iso: string) => `s_${Date.parse(iso).toString(36)}`
+    expect(at('2026-07-12T10:00:00Z')).toHaveLength(10)
+    expect(id1).toMatch(new RegExp(`^${at('2026-07-12T10:00:00Z')}\\d{4,40}$`))
+    vi.advanceTimersByTime(31 * MIN)
+    const id2 = (await first.touch()) as string
+    expect(id2.startsWith(at('2026-07-12T10:31:00Z'))).toBe(true)
+    expect(id1 < id2).toBe(true)
+    // Within the wire alphabet's 64 characters (ID_PATTERN), however long the random part.
+    expect(id2.length).toBeLessThanOrEqual(2 + 8 + 40)
+  })
+
   it('adopts the session another tab already stored', async () => {
     const store = memoryStore()
     const tabA = createSession(store, 30 * MIN)
