@@ -24,8 +24,12 @@ describe('chat from the ESM entry', () => {
     b.end()
     await t.flush()
     expect(a.id).toMatch(ID_PATTERN)
-    // 128 random bits: 4 decimal words of up to 10 digits.
-    expect(a.id.length).toBeGreaterThanOrEqual(16)
+    // The time it began in base 36, then 128 random bits (4 decimal words of up to 10 digits), so
+    // that the collector's keys of the conversations open now sit together.
+    const began = Number.parseInt(a.id.slice(0, 8), 36)
+    expect(Math.abs(Date.now() - began)).toBeLessThan(60_000)
+    expect(a.id.length).toBeGreaterThanOrEqual(8 + 4)
+    expect(a.id.length).toBeLessThanOrEqual(8 + 40)
     expect(a.id).not.toBe(b.id)
     const sent = collector
       .events()

@@ -2,13 +2,13 @@
  * @tally/sdk — browser SDK for chat widgets and bundlers. The script tag (`t.js`) is built from
  * `script.ts` on top of the same tracker.
  *
- * Here `chat` may be called without an id: the SDK then gives the conversation a random 128-bit
- * id. A conversation belongs to the visitor session that opened it (docs/security.md), so a
+ * Here `chat` may be called without an id: the SDK then gives the conversation an id of the
+ * time (id.ts) and 128 random bits. A conversation belongs to the visitor session that opened it (docs/security.md), so a
  * guessable id (`conv_42`) can be taken by a stranger who names it first; a random one cannot.
  * (The script tag's `t.js` has no room for this in its size budget: pass it a random id.)
  */
 import { createTracker as createBase, type Tracker as BaseTracker, type TrackerOptions } from './tracker.js'
-import { randomId } from './id.js'
+import { randomId, timePart } from './id.js'
 import type { Chat } from './chat.js'
 
 /** A conversation, with the id it was given (the vendor's, or the SDK's random one). */
@@ -35,7 +35,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     ...t,
     chat(idOrOpts: string | undefined | { bot: string }, more?: { bot: string }): ChatHandle {
       const [given, opts] = typeof idOrOpts === 'object' && idOrOpts ? [undefined, idOrOpts] : [idOrOpts, more as { bot: string }]
-      const id = given || randomId()
+      const id = given || timePart() + randomId()
       return { ...t.chat(id, opts), id }
     },
   }

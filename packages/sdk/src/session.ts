@@ -6,7 +6,7 @@
  * tab's fresher activity is seen before this tab calls the session expired (posthog-js#5036).
  */
 import type { Store } from './store.js'
-import { randomId } from './id.js'
+import { randomId, timePart } from './id.js'
 
 interface SessionRecord {
   id: string
@@ -27,16 +27,15 @@ export interface Session {
 }
 
 /**
- * `s_`, the time in ms in base 36 (8 characters until 2059), then 128 random bits: up to 50
- * characters, so a batch of 50 events stays under 16 KB (transport.ts). Sessions sort by
- * when they began, so the collector's unit keys (container, session, subject) of the sessions
- * active now sit together at the end of its index instead of all over it: a random first part
- * made every stored impression touch a page of its own, and cost the collector's writer twice
- * the time a beacon (docs/performance.md, "Ids as the SDK makes them"). Nothing trusts the time:
- * the collector dates events by their own `ts`.
+ * `s_`, the time (id.ts) and a random id: up to 50 characters, so a batch of 50 events stays under 16 KB
+ * (transport.ts). Sessions sort by when they began, so the collector's unit keys (container,
+ * session, subject) of the sessions active now sit together at the end of its index: a random
+ * first part made every stored impression touch a page of its own, and cost the collector's
+ * writer twice the time a beacon (docs/performance.md, "Ids as the SDK makes them"). Nothing
+ * trusts the time: the collector dates events by their own `ts`.
  */
 // biome-ignore lint/style/useTemplate: concatenation minifies shorter than a template; t.js has a gzip budget (size.test.ts)
-const newId = () => 's_' + Date.now().toString(36) + randomId()
+const newId = () => 's_' + timePart() + randomId()
 
 export function createSession(store: Store, timeoutMs: number): Session {
   let current = newId()
