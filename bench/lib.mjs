@@ -39,15 +39,18 @@ let seq = 0
  */
 export function beaconBody(run, events = 50) {
   const r = `${run}${(seq++).toString(36)}`
-  const ts = Date.now()
-  let out = ''
-  for (let i = 0; i < events; i++) {
-    out += `${i ? ',' : ''}{"id":"${r}-${i}","type":"impression","session":"s${r}-${i % 10}","campaign":"cmp_${(i / 10) | 0}","ts":${ts}}`
-  }
-  return `{"v":1,"sentAt":${ts},"sdk":"bench","events":[${out}]}`
+  return impressions(
+    events,
+    'bench',
+    (i) => `${r}-${i}`,
+    (i) => `s${r}-${i}`,
+  )
 }
 
-/** A random id as the SDK makes one (packages/sdk/src/id.ts): four 32-bit words in decimal, up to 40 digits. */
+/**
+ * A random id shaped as the SDK makes one (packages/sdk/src/id.ts): four 32-bit words in decimal,
+ * up to 40 digits. From `Math.random`: `crypto` would cost the generator several times more CPU.
+ */
 const sdkId = () => {
   const w = () => (Math.random() * 4294967296) >>> 0
   return `${w()}${w()}${w()}${w()}`
@@ -56,17 +59,23 @@ const sdkId = () => {
 /**
  * A beacon of `events` impressions with ids shaped as the SDK makes them: random 40-digit event
  * ids, 10 sessions of 5 campaigns each. `sessions: 'timed'` starts each session id with the time
- * in ms, as the SDK does (packages/sdk/src/session.ts); `'random'` leaves it random, as the SDK did
- * before. About 8 KB where `beaconBody`'s short ids make 4.6.
+ * in ms in base 36, as the SDK does (packages/sdk/src/session.ts); `'random'` leaves it random, as
+ * the SDK did before. About 8 KB where `beaconBody`'s short ids make 4.6.
  */
 export function sdkBeaconBody(events = 50, sessions = 'timed') {
+  const prefix = sessions === 'timed' ? `s_${Date.now().toString(36)}` : 's_'
+  const ids = Array.from({ length: 10 }, () => prefix + sdkId())
+  return impressions(events, 'tally-js/0.1.0', sdkId, (i) => ids[i])
+}
+
+/** The batch of `events` impressions: event i has id `id(i)`, session `session(i % 10)`, campaign `cmp_<i / 10>`. */
+function impressions(events, sdk, id, session) {
   const ts = Date.now()
-  const ids = Array.from({ length: 10 }, () => (sessions === 'timed' ? `s_${ts.toString(36)}${sdkId()}` : `s_${sdkId()}`))
   let out = ''
   for (let i = 0; i < events; i++) {
-    out += `${i ? ',' : ''}{"id":"${sdkId()}","type":"impression","session":"${ids[i % 10]}","campaign":"cmp_${(i / 10) | 0}","ts":${ts}}`
+    out += `${i ? ',' : ''}{"id":"${id(i)}","type":"impression","session":"${session(i % 10)}","campaign":"cmp_${(i / 10) | 0}","ts":${ts}}`
   }
-  return `{"v":1,"sentAt":${ts},"sdk":"tally-js/0.1.0","events":[${out}]}`
+  return `{"v":1,"sentAt":${ts},"sdk":"${sdk}","events":[${out}]}`
 }
 
 /**

@@ -143,9 +143,7 @@ async function measure(url, tag, pid) {
   const cpu0 = cpuMs(pid)
   const max = summary(await load(url, `a${tag}`))
   max.cpuMsPerReq = (cpuMs(pid) - cpu0) / max.requests
-  const threads0 = threadMs(pid)
-  const fixed = await atRate(url, `f${tag}`, FIXED_RATE)
-  Object.assign(fixed, perThread(pid, threads0, fixed))
+  const fixed = await withThreads(pid, () => atRate(url, `f${tag}`, FIXED_RATE))
   const easy = await atRate(url, `g${tag}`, EASY_RATE)
   return { max, fixed, easy }
 }
@@ -164,9 +162,15 @@ function threadMs(pid) {
 }
 
 /**
- * The request thread's (the process's main thread) and the storage thread's (the busiest other
- * one) CPU time a request and share of a core during a fixed-rate run: which of the two binds.
+ * `run()`'s result with the request thread's (the process's main thread) and the storage thread's
+ * (the busiest other one) CPU time a request and share of a core while it ran: which of the two binds.
  */
+async function withThreads(pid, run) {
+  const before = threadMs(pid)
+  const r = await run()
+  return { ...r, ...perThread(pid, before, r) }
+}
+
 function perThread(pid, before, run) {
   const after = threadMs(pid)
   const used = (tid) => (after.get(tid) ?? 0) - (before.get(tid) ?? 0)
@@ -194,10 +198,10 @@ async function benchCollector(round) {
   const runs = await measure(url, `c${round}`, child.pid)
   // The SDK's id shapes at saturation: its sessions as they were (random) and as they are (the time first).
   for (const sessions of ['random', 'timed']) {
-    const threads0 = threadMs(child.pid)
-    const res = await load(url, '', { requests: [{ setupRequest: (req) => ({ ...req, body: sdkBeaconBody(EVENTS, sessions) }) }] })
-    const r = summary(res)
-    runs[`sdk_${sessions}`] = { ...r, ...perThread(child.pid, threads0, r) }
+    const body = () => sdkBeaconBody(EVENTS, sessions)
+    runs[`sdk_${sessions}`] = await withThreads(child.pid, async () =>
+      summary(await load(url, '', { requests: [{ setupRequest: (req) => ({ ...req, body: body() }) }] })),
+    )
   }
   const metrics = await (await fetch(`${base}/metrics`)).text()
   child.kill('SIGTERM')
@@ -328,9 +332,9 @@ try {
   console.log(row(`minimal @${EASY_RATE} req/s`, least.easy))
   console.log(`ceiling: bare Hono  ${fmt(bare.eventsPerSec)} events/s  (${fmt(bare.reqPerSec)} req/s)  p50 ${bare.p50} ms  p99 ${bare.p99} ms`)
   console.log(`ceiling: raw SQLite ${fmt(raw.eventsPerSec)} events/s`)
-  const split = (r) =>
-    `request thread ${Math.round(r.requestUs)} µs a request (${Math.round(r.requestCore)}% of a core), storage thread ${Math.round(r.storageUs)} µs (${Math.round(r.storageCore)}%)`
-  const sdkRow = (name, r) => `${row(name, r)}  storage thread ${Math.round(r.storageUs)} µs a request (${Math.round(r.storageCore)}% of a core)`
+  const thread = (name, us, core) => `${name} thread ${Math.round(us)} µs a request (${Math.round(core)}% of a core)`
+  const split = (r) => `${thread('request', r.requestUs, r.requestCore)}, ${thread('storage', r.storageUs, r.storageCore)}`
+  const sdkRow = (name, r) => `${row(name, r)}  ${thread('storage', r.storageUs, r.storageCore)}`
   console.log(sdkRow("collector, the SDK's ids, sessions random (as before)", collector.sdkRandom))
   console.log(sdkRow("collector, the SDK's ids, sessions time first (now)", collector.sdkTimed))
   console.log(
