@@ -242,17 +242,18 @@ export const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (K
 
 /**
  * Beacons to `container` from a page on `origin`, `rate` a second evenly spaced (`paced`), each
- * body from `body()` and any further headers from `headers()`, after `warmup` seconds not counted
- * (`paced`'s default when undefined). Answers `paced`'s result with
+ * body from `body()` and any further headers from `headers()`, after `warmup` seconds not counted,
+ * at most `maxWaiting` unanswered (`paced`'s defaults when undefined). Answers `paced`'s result with
  * `p50`, `p99`, `max` and `failed` (non-2xx, errors and requests not sent, together) beside it.
  */
-export async function pacedBeacons(base, { container, origin, rate, seconds, connections = 8, warmup, body, headers = () => ({}) }) {
+export async function pacedBeacons(base, { container, origin, rate, seconds, connections = 8, warmup, maxWaiting, body, headers = () => ({}) }) {
   const res = await paced({
     url: base,
     rate,
     seconds,
     connections,
     warmup,
+    maxWaiting,
     request: () => ({
       path: `/v1/containers/${container}/events`,
       headers: { origin, 'content-type': 'text/plain;charset=UTF-8', 'user-agent': BROWSER_UA, ...headers() },

@@ -93,7 +93,7 @@ describe('the billing runner', () => {
     const { store, runner, calls } = timed(4)
     const runs = await runner.run(AS_OF, undefined, 0.5)
     expect(runs.every((r) => r.invoices.length > 0 && !r.error)).toBe(true)
-    expectRests(calls, 4)
+    expectRests(calls, 4, 0.5)
     const full = billed(4, 1)
     await full.runner.run(AS_OF)
     expect(invoicesOf(store)).toEqual(invoicesOf(full.store))
@@ -107,12 +107,12 @@ describe('the billing runner', () => {
     } finally {
       runner.stop()
     }
-    expectRests(calls, 3)
+    expectRests(calls, 3, SERVING_SHARE)
   })
 
   it('does not start a timed run while the last one is still billing: each account once, not once per tick', async () => {
     const { runner, calls } = timed(3)
-    // A tick every 10 ms, an account every 40 ms or more (20 ms and as long a rest): ticks come during the run.
+    // A tick every 10 ms, an account every 20 ms and more, then its rest: ticks come during the run.
     runner.start(10)
     try {
       await expect.poll(() => calls.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(3)
@@ -120,7 +120,7 @@ describe('the billing runner', () => {
       runner.stop()
     }
     expect(calls.slice(0, 3).map((c) => c.account)).toEqual(['acct_0', 'acct_1', 'acct_2'])
-    expectRests(calls.slice(0, 3), 3)
+    expectRests(calls.slice(0, 3), 3, SERVING_SHARE)
   })
 })
 
@@ -139,11 +139,14 @@ function timed(n: number) {
   return { store, runner, calls }
 }
 
-/** Between two accounts' calls, a rest at least as long as the first took (timers may fire a millisecond early). */
-function expectRests(calls: { start: number; end: number }[], n: number) {
+/**
+ * Between two accounts' calls, the rest that `share` gives the first: (1 - share) / share of the
+ * time it took (timers may fire a millisecond early).
+ */
+function expectRests(calls: { start: number; end: number }[], n: number, share: number) {
   expect(calls).toHaveLength(n)
   for (let k = 1; k < calls.length; k++) {
     const took = calls[k - 1]!.end - calls[k - 1]!.start
-    expect(calls[k]!.start - calls[k - 1]!.end).toBeGreaterThanOrEqual(took - 2)
+    expect(calls[k]!.start - calls[k - 1]!.end).toBeGreaterThanOrEqual((took * (1 - share)) / share - 2)
   }
 }
