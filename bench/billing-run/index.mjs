@@ -3,7 +3,8 @@
 // seats, products, contact readings, free credits granted by the run, and a year of daily rollups
 // and meter readings each), every subscription closing one period at 2026-12-01 00:00 UTC; one
 // run bills them all, as `tally bill --as-of 2026-12-01T00:00:00Z` does (bill.mjs), on SQLite
-// and on PostgreSQL (a throwaway cluster started here, or TALLY_BENCH_PG_URL; BENCH_PG=0 skips it, BENCH_SQLITE=0 SQLite).
+// and on PostgreSQL (a throwaway cluster started here, or TALLY_BENCH_PG_URL). BENCH_PG=0 skips
+// PostgreSQL, BENCH_SQLITE=0 skips SQLite.
 // Prints, for 1,000 / 5,000 / 10,000 accounts, the run's time and peak memory (each on a fresh
 // copy of the same data); ingestion p99 at a fixed rate while a collector runs the month's billing
 // vs the same collector idle; and whether the run is idempotent: rerun, and killed midway then
@@ -36,7 +37,7 @@ const LOAD_CONNECTIONS = 8
 /**
  * Seconds of beacons not counted at the start of each ingestion run, idle and busy alike: a fresh
  * collector on PostgreSQL falls behind 500 beacons a second for its first 2.5-5.5 s on this box
- * (docs/performance.md, "A fresh collector's first seconds").
+ * (docs/performance.md, "Every beacon counted, and the serving run at a quarter share").
  */
 const LOAD_WARMUP = 6
 /**
