@@ -280,11 +280,11 @@ describe.skipIf(skipWithoutChromium)('the first hour, as the README walks it', (
       await widget.close()
       const dashboard = bannerLine(banner, 'Dashboard').split(/\s/)[0] as string
       const signIn = await open(dashboard, phone)
-      expect(await signIn.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+      expect(await width(signIn)).toBeLessThanOrEqual(390)
       await signIn.fill('input[name="key"]', bannerLine(banner, 'Read key').split(/\s/)[0] as string)
       await signIn.click('button[type="submit"]')
       await signIn.waitForSelector('body[data-ready="true"]')
-      expect(await signIn.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+      expect(await width(signIn)).toBeLessThanOrEqual(390)
       await expectAccessible(signIn, 'the dashboard at 390 px')
       if (SCREENSHOTS) await signIn.screenshot({ path: join(ROOT, 'docs/dashboard-mobile.png'), fullPage: true })
       await signIn.close()

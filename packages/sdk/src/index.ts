@@ -3,8 +3,9 @@
  * `script.ts` on top of the same tracker.
  *
  * Here `chat` may be called without an id: the SDK then gives the conversation an id of the
- * time (id.ts) and 128 random bits. A conversation belongs to the visitor session that opened it (docs/security.md), so a
- * guessable id (`conv_42`) can be taken by a stranger who names it first; a random one cannot.
+ * time (id.ts) and 128 random bits. A conversation belongs to the visitor session that opened it
+ * (docs/security.md), so a guessable id (`conv_42`) can be taken by a stranger who names it
+ * first; a random one cannot.
  * (The script tag's `t.js` has no room for this in its size budget: pass it a random id.)
  */
 import { createTracker as createBase, type Tracker as BaseTracker, type TrackerOptions } from './tracker.js'
