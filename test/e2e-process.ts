@@ -58,12 +58,15 @@ export async function startCollector(opts: {
   databaseUrl?: string
   port: number
   env?: Record<string, string>
+  /** Further flags of `tally serve`. */
+  args?: string[]
 }): Promise<Collector> {
   const database = opts.databaseUrl ? ['--database-url', opts.databaseUrl] : ['--db', opts.db]
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', opts.config, ...database, '--port', String(opts.port), '--host', '127.0.0.1'], {
-    env: { ...process.env, TALLY_ADMIN_TOKEN: 'admin-process-test', LOG_LEVEL: 'warn', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--config', opts.config, ...database, '--port', String(opts.port), '--host', '127.0.0.1', ...(opts.args ?? [])],
+    { env: { ...process.env, TALLY_ADMIN_TOKEN: 'admin-process-test', LOG_LEVEL: 'warn', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  )
   let output = ''
   child.stdout?.on('data', (d) => (output += d))
   child.stderr?.on('data', (d) => (output += d))

@@ -112,6 +112,7 @@ program
   .option('--database-url <url>', 'database URL (default: TALLY_DATABASE_URL)')
   .option('--port <n>', 'port (default: PORT or 8787)', port)
   .option('--host <addr>', 'address to listen on', '0.0.0.0')
+  .option('--no-billing', 'never run the billing run here: another collector or `tally bill` bills')
   .action((o) =>
     run(async () => {
       const c = await startCollector({
@@ -121,6 +122,7 @@ program
         host: o.host,
         adminToken: env().TALLY_ADMIN_TOKEN,
         synchronous: sync(),
+        billing: o.billing,
       })
       if (c.adminTokenFile) console.log(`admin token: ${adminTokenLine(c)}`)
       exitOnSignals(c.close)

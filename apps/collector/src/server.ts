@@ -63,6 +63,12 @@ export interface ServeOptions {
   webhooks?: Partial<DeliverySettings>
   /** Socket timeouts and the per-address connection cap (./middleware/sockets.ts); defaults sized for beacons. */
   sockets?: Partial<SocketLimits>
+  /**
+   * Run the billing run at start and every minute (default true). False (`tally serve
+   * --no-billing`): this collector only serves, and another collector or `tally bill` bills
+   * (docs/deployment.md, "A collector that only ingests").
+   */
+  billing?: boolean
 }
 
 const WEBHOOK_ENV = {
@@ -226,7 +232,7 @@ export async function startCollector(opts: ServeOptions = {}): Promise<RunningCo
   const flusher = setInterval(() => void rejections.flush(), REJECTIONS_FLUSH_MS)
   flusher.unref()
   const billing = createBillingRunner({ store, config, clock: systemClock, logger })
-  billing.start(BILL_EVERY_MS)
+  if (opts.billing !== false) billing.start(BILL_EVERY_MS)
   const webhooks = createWebhookDelivery({
     store,
     clock: systemClock,
