@@ -9,6 +9,7 @@
 // copy of the same data); ingestion p99 at a fixed rate while a collector runs the month's billing
 // vs the same collector idle; and whether the run is idempotent: rerun, and killed midway then
 // rerun, both leave exactly the invoices and credit log of one uninterrupted run.
+// The ingestion pair runs BENCH_LOAD_ROUNDS times (default 3), alternated, judged on the medians.
 // BENCH_ACCOUNTS=n scales the whole bench down (the sizes become n/10, n/2, n); BENCH_PROFILE=dir
 // writes a --cpu-prof of each billing run there. Needs the build.
 import { execFileSync, spawn } from 'node:child_process'
@@ -46,6 +47,12 @@ const LOAD_WARMUP = 6
  * requests never sent; a collector that stalls for longer still fails the run.
  */
 const LOAD_MAX_WAITING = RATE
+/**
+ * Idle and busy ingestion runs, alternated: one pair is at the mercy of a slow second of a shared
+ * two-core box (PostgreSQL's idle p99 ranged 14.6-79.4 ms over five runs of one build), so the goal
+ * is judged on the medians. BENCH_LOAD_ROUNDS=n changes it.
+ */
+const LOAD_ROUNDS = Number(process.env.BENCH_LOAD_ROUNDS ?? 3)
 const ORIGIN = 'https://bench.test'
 
 if (!existsSync(CLI)) {
@@ -199,11 +206,14 @@ async function snapshot(target) {
   return { invoices: rows[0].length, ledger: rows[1].length, text: rows.map((t) => t.map(norm).join('\n')).join('\n--\n') }
 }
 
-/** Ingestion at RATE req/s against a collector on `target`; with `cfg` of all accounts it bills them as it starts. */
-async function ingestP99(cfg, target, seconds) {
+/**
+ * Ingestion at RATE req/s against a collector on `target` with the config `cfg` of all accounts:
+ * it bills them as it starts, or with `args` ['--no-billing'] bills nothing.
+ */
+async function ingestP99(cfg, target, seconds, args = []) {
   const port = await freePort()
   const where = target.startsWith('postgres') ? ['--database-url', target] : ['--db', target]
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', cfg, ...where, '--port', String(port), '--host', '127.0.0.1'], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', cfg, ...where, '--port', String(port), '--host', '127.0.0.1', ...args], {
     env: { ...process.env, LOG_LEVEL: 'info', TALLY_ADMIN_TOKEN: 'bench' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -268,7 +278,13 @@ async function loadDuring(base, progress, seconds) {
   }
 }
 
-async function engine(name, fill, fresh) {
+/** The median of `values`. */
+const median = (values) => {
+  const v = [...values].sort((a, b) => a - b)
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
+}
+
+async function engine(name, fill, fresh, drop) {
   console.log(`\n${name}: filling ${fmt(ACCOUNTS)} accounts x ${DAYS} days of history…`)
   const t0 = performance.now()
   const source = await fresh('src')
@@ -307,13 +323,35 @@ async function engine(name, fill, fresh) {
       `killed (${killed.killed ? 'SIGKILL' : 'NOT killed: it ended first'}) after ${fmt(killed.billed)} accounts with ${fmt(partial.invoices)} invoices written, then rerun: ${same(once, resumed) ? 'identical' : 'DIFFERENT'}`,
   )
 
-  // Ingestion while a collector bills the full size, vs the same collector idle (nothing to bill).
+  // The billed copies are done with: left in place, a database's autovacuum of the invoices and
+  // credit log just written there ran beside the ingestion measured next.
+  for (const { target } of sizes) await drop(target)
+  await drop(killedTarget)
+
+  // Ingestion while a collector bills the full size, vs the same collector idle: the same accounts
+  // on the same data, started with --no-billing. (Against a collector of the one ingesting account,
+  // as this bench measured before, the run's figures also carried the heap of 10,000 accounts:
+  // docs/performance.md, "The same collector idle".)
   const seconds = Math.min(60, Math.max(10, Math.ceil((full.ms / 1000) * 1.2)))
-  const idle = await ingestP99(config('ingest-only', 0, true), await fresh('idle', source), seconds)
-  const busy = await ingestP99(config('all-and-ingest', ACCOUNTS, true), await fresh('busy', source), seconds)
+  const all = config('all-and-ingest', ACCOUNTS, true)
+  const idle = []
+  const busy = []
+  for (let round = 1; round <= LOAD_ROUNDS; round++) {
+    const i = await ingestP99(all, await fresh('idle', source), seconds, ['--no-billing'])
+    const b = await ingestP99(all, await fresh('busy', source), seconds)
+    idle.push(i)
+    busy.push(b)
+    console.log(
+      `  ingestion at ${RATE} req/s x 50 events, ${seconds} s, round ${round}: idle p50 ${i.p50} ms p99 ${i.p99} ms, ${i.lost}; during the run (${fmt(b.billed)} accounts billed in ${b.billingSeconds.toFixed(1)} s) p50 ${b.p50} ms p99 ${b.p99} ms, ${b.lost}: ` +
+        `x${(b.p99 / Math.max(1, i.p99)).toFixed(1)}`,
+    )
+  }
+  const idleP99 = Math.round(median(idle.map((r) => r.p99)) * 10) / 10
+  const busyP99 = Math.round(median(busy.map((r) => r.p99)) * 10) / 10
+  const answered = [...idle, ...busy].every((r) => r.failed === 0)
   console.log(
-    `  ingestion at ${RATE} req/s x 50 events, ${seconds} s: idle p50 ${idle.p50} ms p99 ${idle.p99} ms, ${idle.lost}; during the run (${fmt(busy.billed)} accounts billed in ${busy.billingSeconds.toFixed(1)} s) p50 ${busy.p50} ms p99 ${busy.p99} ms, ${busy.lost}: ` +
-      `x${(busy.p99 / Math.max(1, idle.p99)).toFixed(1)} (goal < x2 and every request answered 2xx: ${busy.p99 < 2 * idle.p99 && busy.failed === 0 && idle.failed === 0 ? 'met' : 'NOT met'})`,
+    `  ingestion p99, median of ${LOAD_ROUNDS} rounds: idle ${idleP99} ms, during the run ${busyP99} ms: x${(busyP99 / Math.max(1, idleP99)).toFixed(1)} ` +
+      `(goal < x2 and every request answered 2xx: ${busyP99 < 2 * idleP99 && answered ? 'met' : 'NOT met'})`,
   )
 }
 
@@ -322,12 +360,24 @@ try {
   console.log(
     `one billing run at ${AS_OF}: ${SIZES.map(fmt).join(' / ')} accounts; 3 plans, 4 cycles, seats, products, contact readings, free credits, ${DAYS} days of rollups and meters each`,
   )
-  if (process.env.BENCH_SQLITE !== '0')
-    await engine('SQLite', fillSqlite, async (name, source) => {
-      const file = join(dir, `${name}.db`)
-      if (source) copyFileSync(source, file)
-      return file
-    })
+  if (process.env.BENCH_SQLITE !== '0') {
+    // A copy replaces the file of the same name with its WAL and index gone: a WAL left by the
+    // last round's collector would be read as the new copy's, and corrupt it.
+    const drop = async (file) => {
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true })
+    }
+    await engine(
+      'SQLite',
+      fillSqlite,
+      async (name, source) => {
+        const file = join(dir, `${name}.db`)
+        await drop(file)
+        if (source) copyFileSync(source, file)
+        return file
+      },
+      drop,
+    )
+  }
   if (process.env.BENCH_PG !== '0') {
     let admin = process.env.TALLY_BENCH_PG_URL
     if (!admin) {
@@ -337,7 +387,13 @@ try {
       admin = pgServer.url
     }
     const made = []
-    await engine('PostgreSQL', fillPg, async (name, source) => {
+    const dropDb = async (db) => {
+      const c = new pg.Client({ connectionString: admin })
+      await c.connect()
+      await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
+      await c.end()
+    }
+    const fresh = async (name, source) => {
       const c = new pg.Client({ connectionString: admin })
       await c.connect()
       const db = `bench_billing_${name}`
@@ -354,13 +410,9 @@ try {
       const u = new URL(admin)
       u.pathname = `/${db}`
       return u.toString()
-    })
-    if (process.env.TALLY_BENCH_PG_URL) {
-      const c = new pg.Client({ connectionString: admin })
-      await c.connect()
-      for (const db of made) await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
-      await c.end()
     }
+    await engine('PostgreSQL', fillPg, fresh, (url) => dropDb(new URL(url).pathname.slice(1)))
+    if (process.env.TALLY_BENCH_PG_URL) for (const db of made) await dropDb(db)
   }
 } catch (e) {
   console.error(e)
