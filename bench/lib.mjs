@@ -2,6 +2,12 @@
 import { get } from 'node:http'
 import { connect, createServer } from 'node:net'
 
+/** The median of `values` (the mean of the middle two when there is an even number). */
+export const median = (values) => {
+  const v = [...values].sort((a, b) => a - b)
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
+}
+
 /** A loopback port nothing listens on now. */
 export const freePort = () =>
   new Promise((resolve) => {

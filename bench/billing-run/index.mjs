@@ -19,7 +19,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PLANS } from './plans.mjs'
-import { LOAD_ROUNDS, RATE, ingestP99, median } from './ingestion.mjs'
+import { median } from '../lib.mjs'
+import { LOAD_ROUNDS, RATE, ingestP99 } from './ingestion.mjs'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = join(ROOT, 'apps/collector/dist/cli.js')
@@ -295,10 +296,10 @@ try {
       await c.end()
     }
     const fresh = async (name, source) => {
+      const db = `bench_billing_${name}`
+      await dropDb(db)
       const c = new pg.Client({ connectionString: admin })
       await c.connect()
-      const db = `bench_billing_${name}`
-      await c.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
       // A copy is written straight to disk and checkpointed before it is used (FILE_COPY, the only
       // way before PostgreSQL 15), not through the WAL, whose checkpoint would then write it out
       // beside the measurement.

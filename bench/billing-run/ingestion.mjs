@@ -99,9 +99,3 @@ async function loadDuring(base, progress, seconds) {
     billingSeconds: billed ? (lastBilledAt - started) / 1000 : 0,
   }
 }
-
-/** The median of `values`. */
-export const median = (values) => {
-  const v = [...values].sort((a, b) => a - b)
-  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2
-}
